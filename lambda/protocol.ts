@@ -1,0 +1,119 @@
+/**
+ * The warm-state protocol between the gateway and a function wrapped by
+ * `withWarmState` — version 1. Both sides import this module; nothing else
+ * defines these names.
+ *
+ * Request (gateway → function): the Invoke API's client context
+ * (`X-Amz-Client-Context`, base64 JSON, ≤ 3,583 bytes) carries
+ * `{ "custom": { "warmroute": WarmRequest } }`. The payload stays the
+ * application's own. Lambda's Node runtime exposes it as
+ * `context.clientContext.custom.warmroute`.
+ *
+ * Response (function → gateway): only when the request asked for it
+ * (`wrap: true`), the function returns the envelope
+ * `{ "warmroute/v1": WarmReport, "result": <handler result> }` with the
+ * report first, so the gateway can recognise it from the leading bytes.
+ * A caller that did not ask (a direct Invoke) gets the handler's result
+ * unchanged, and a function that does not use the library returns its result
+ * unwrapped: the gateway then reports state `unknown`.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+/** Property name of the report in the response envelope. */
+export const ENVELOPE_REPORT_FIELD = 'warmroute/v1';
+/** Property name of the application's result in the response envelope. */
+export const ENVELOPE_RESULT_FIELD = 'result';
+/** Leading bytes of every envelope (JSON.stringify puts the report first). */
+export const ENVELOPE_PREFIX = `{"${ENVELOPE_REPORT_FIELD}":`;
+
+export type RoutingMode = 'affinity' | 'fresh' | 'pooled';
+
+export interface WarmRequest {
+  /** Protocol version the gateway speaks. */
+  readonly v: typeof PROTOCOL_VERSION;
+  /** The affinity key (the session/workspace the state belongs to). */
+  readonly key: string;
+  readonly mode: RoutingMode;
+  /** Latest state version the gateway's directory knows of (0 = none known). */
+  readonly stateVersion: number;
+  /** Ask for the response envelope. */
+  readonly wrap: boolean;
+}
+
+export type WarmState = 'hit' | 'rehydrated' | 'fresh';
+
+/**
+ * Why state was not a hit:
+ * - `first-use`: this environment had never held the key (new or recycled environment);
+ * - `released`: the environment held it but released it (LRU limit on keys in memory);
+ * - `stale`: the copy in memory was older than the latest known version;
+ * - `conflict`: a checkpoint lost a version race; the environment reloaded the winner.
+ */
+export type MissReason = 'first-use' | 'released' | 'stale' | 'conflict';
+
+export interface WarmReport {
+  readonly v: typeof PROTOCOL_VERSION;
+  /** Random id made when the environment initialised (tenantId is not known at init). */
+  readonly env: string;
+  readonly state: WarmState;
+  readonly reason?: MissReason;
+  /** State version the environment holds after this invocation. */
+  readonly stateVersion: number;
+  /** Milliseconds spent restoring from the snapshot store (0 on a hit). */
+  readonly rehydrateMs: number;
+  /** Snapshot conflicts met during this invocation. */
+  readonly conflicts?: number;
+}
+
+export interface WarmEnvelope<TResult = unknown> {
+  readonly [ENVELOPE_REPORT_FIELD]: WarmReport;
+  readonly [ENVELOPE_RESULT_FIELD]: TResult;
+}
+
+/** The client context object the gateway sends (before base64). */
+export function buildClientContext(request: WarmRequest): { custom: { warmroute: WarmRequest } } {
+  return { custom: { warmroute: request } };
+}
+
+/** Read the gateway's request out of a Lambda context's clientContext, if present and well formed. */
+export function readWarmRequest(clientContext: unknown): WarmRequest | undefined {
+  if (typeof clientContext !== 'object' || clientContext === null) return undefined;
+  const custom = (clientContext as { custom?: unknown }).custom;
+  if (typeof custom !== 'object' || custom === null) return undefined;
+  const req = (custom as { warmroute?: unknown }).warmroute;
+  if (typeof req !== 'object' || req === null) return undefined;
+  const r = req as Partial<Record<keyof WarmRequest, unknown>>;
+  if (r.v !== PROTOCOL_VERSION || typeof r.key !== 'string' || r.key.length === 0) return undefined;
+  const mode = r.mode === 'fresh' || r.mode === 'pooled' ? r.mode : 'affinity';
+  const stateVersion =
+    typeof r.stateVersion === 'number' && Number.isSafeInteger(r.stateVersion) && r.stateVersion >= 0
+      ? r.stateVersion
+      : 0;
+  return { v: PROTOCOL_VERSION, key: r.key, mode, stateVersion, wrap: r.wrap === true };
+}
+
+/**
+ * Split a function's response payload into report and result. Returns
+ * undefined when the payload is not an envelope (function without the
+ * library): the caller then passes the payload through untouched.
+ */
+export function parseEnvelope(
+  payload: Uint8Array,
+): { report: WarmReport; result: unknown } | undefined {
+  const prefix = Buffer.from(ENVELOPE_PREFIX);
+  if (payload.length < prefix.length || !prefix.equals(payload.subarray(0, prefix.length))) {
+    return undefined;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const env = parsed as Record<string, unknown>;
+  const report = env[ENVELOPE_REPORT_FIELD] as WarmReport | undefined;
+  if (typeof report !== 'object' || report.v !== PROTOCOL_VERSION) return undefined;
+  return { report, result: env[ENVELOPE_RESULT_FIELD] };
+}

@@ -1,0 +1,39 @@
+/**
+ * The one interface the gateway uses to run a function. Implementations:
+ * the Lambda backend (`@aws-sdk/client-lambda`, pointed at AWS or at the
+ * local host). Everything above this line is transport-agnostic.
+ */
+
+export interface InvokeRequest {
+  readonly functionName: string;
+  /** Lambda TenantId (PER_TENANT functions); omitted for functions without tenancy. */
+  readonly tenantId?: string | undefined;
+  /** The application's payload, as bytes (JSON for API Gateway proxy events). */
+  readonly payload: Uint8Array;
+  /** Absolute deadline, epoch milliseconds: no attempt starts after it. */
+  readonly deadline: number;
+  /** Client context object (JSON-serialisable); sent base64 in X-Amz-Client-Context. */
+  readonly clientContext?: unknown;
+  /** Ask for the tail of the log (X-Amz-Log-Type: Tail), e.g. to detect cold starts. */
+  readonly logTail?: boolean;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface InvokeResult {
+  /** The function's response payload (the function's own result, or its error object). */
+  readonly payload: Uint8Array;
+  /** Set when the function failed (`Unhandled`, `Handled`): Lambda still answers HTTP 200. */
+  readonly functionError?: string | undefined;
+  /** Decoded tail of the environment's log when `logTail` was asked. */
+  readonly logTail?: string | undefined;
+  readonly executedVersion?: string | undefined;
+  /** Attempts made (1 + retries after throttling). */
+  readonly attempts: number;
+  /** Milliseconds from first attempt to result. */
+  readonly durationMs: number;
+}
+
+export interface Backend {
+  invoke(request: InvokeRequest): Promise<InvokeResult>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * `warmroute` command line. Sub-commands:
+ *   warmroute start              local host + gateway (what `npm start` runs)
+ *   warmroute local [--port N]   the local tenant-isolating Lambda host alone
+ */
+const usage = `usage: warmroute <command> [options]
+
+commands:
+  start                 local Lambda host with the example functions + gateway on 127.0.0.1:3000
+  local [--port N]      the local tenant-isolating Lambda host alone (default 127.0.0.1:9001)
+        [--host H] [--functions FILE]
+`;
+
+async function main(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start': {
+      const { runStart } = await import('./main.js');
+      await runStart(rest);
+      return;
+    }
+    case 'local': {
+      const { runLocalHostCommand } = await import('./localhost/command.js');
+      await runLocalHostCommand(rest);
+      return;
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(usage);
+      return;
+    default:
+      process.stderr.write(`warmroute: unknown command '${command}'\n\n${usage}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`warmroute: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
