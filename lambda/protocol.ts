@@ -64,6 +64,8 @@ export interface WarmReport {
   readonly rehydrateMs: number;
   /** Snapshot conflicts met during this invocation. */
   readonly conflicts?: number;
+  /** True on the first invocation this environment serves (a new execution environment: a cold start). */
+  readonly coldStart?: boolean;
 }
 
 export interface WarmEnvelope<TResult = unknown> {

@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import Value from 'typebox/value';
+import { WarmrouteError } from '../errors.js';
+import { ConfigSchema, defaults, settings, type Config, type SettingKind } from './schema.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface LoadConfigOptions {
+  /** Defaults a command supplies on top of the built-in ones (e.g. `warmroute start`'s routes). */
+  readonly overrides?: Record<string, unknown>;
+}
+
+function convert(kind: SettingKind, raw: string): { ok: true; value: unknown } | { ok: false; why: string } {
+  switch (kind) {
+    case 'string':
+      return { ok: true, value: raw };
+    case 'integer': {
+      const n = Number(raw);
+      return Number.isInteger(n) && raw.trim() !== '' ? { ok: true, value: n } : { ok: false, why: 'must be an integer' };
+    }
+    case 'number': {
+      const n = Number(raw);
+      return Number.isFinite(n) && raw.trim() !== '' ? { ok: true, value: n } : { ok: false, why: 'must be a number' };
+    }
+    case 'boolean':
+      if (/^(1|true|yes|on)$/i.test(raw)) return { ok: true, value: true };
+      if (/^(0|false|no|off)$/i.test(raw)) return { ok: true, value: false };
+      return { ok: false, why: 'must be true or false' };
+    case 'json':
+      try {
+        return { ok: true, value: JSON.parse(raw) as unknown };
+      } catch (err) {
+        return { ok: false, why: `must be JSON (${(err as Error).message})` };
+      }
+  }
+}
+
+function readFile(path: string, problems: string[]): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      return parsed as Record<string, unknown>;
+    }
+    problems.push(`WARMROUTE_CONFIG (${path}): must hold a JSON object`);
+  } catch (err) {
+    problems.push(`WARMROUTE_CONFIG (${path}): ${(err as Error).message}`);
+  }
+  return {};
+}
+
+function envNameOf(field: string): string {
+  return settings.find((s) => s.field === field)?.env ?? field;
+}
+
+/** Friendlier text for the schema keywords users meet most. */
+function describe(error: { keyword: string; message: string; params: Record<string, unknown> }): string {
+  if (error.keyword === 'enum') {
+    const allowed = error.params['allowedValues'];
+    return `must be one of ${Array.isArray(allowed) ? allowed.map(String).join(', ') : '?'}`;
+  }
+  if (error.keyword === 'pattern') return `must match ${String(error.params['pattern'])}`;
+  return error.message;
+}
+
+/**
+ * Build the one frozen config from defaults, the optional file
+ * (`WARMROUTE_CONFIG`) and the environment. Every bad value is reported in
+ * one `WR_ERR_CONFIG` error, one line each.
+ */
+export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
+  const problems: string[] = [];
+  const filePath = env['WARMROUTE_CONFIG'];
+  const fromFile = filePath === undefined || filePath === '' ? {} : readFile(filePath, problems);
+
+  const fromEnv: Record<string, unknown> = {};
+  for (const setting of settings) {
+    const raw = env[setting.env];
+    if (setting.field === null || raw === undefined || raw === '') continue;
+    const converted = convert(setting.kind, raw);
+    if (converted.ok) fromEnv[setting.field] = converted.value;
+    else problems.push(`${setting.env}=${JSON.stringify(raw)}: ${converted.why}`);
+  }
+  if (env['WARMROUTE_ENV'] === 'production' || env['NODE_ENV'] === 'production') {
+    fromEnv['production'] = true;
+  }
+  // An explicit endpoint selects the endpoint backend unless the user chose otherwise.
+  if (fromEnv['lambdaEndpoint'] !== undefined && env['WARMROUTE_BACKEND'] === undefined) {
+    fromEnv['backend'] = 'endpoint';
+  }
+
+  const merged: Record<string, unknown> = { ...defaults, ...options.overrides, ...fromFile, ...fromEnv };
+
+  const seen = new Set<string>();
+  for (const error of Value.Errors(ConfigSchema, merged)) {
+    // Unions and additionalProperties report twice; keep the first per path.
+    if (error.keyword === 'boolean' || error.keyword === 'anyOf') continue;
+    const path = error.instancePath.replace(/^\//, '').replace(/\//g, '.');
+    const top = path.split('.')[0] ?? '';
+    let line: string;
+    if (error.keyword === 'additionalProperties') {
+      const extra = error.params['additionalProperties'];
+      const names = Array.isArray(extra) ? extra.map(String).join(', ') : '?';
+      line = `${path === '' ? 'config' : path}: unknown setting(s) ${names}`;
+    } else {
+      const source = top in fromEnv ? envNameOf(top) : path;
+      line = `${source === path ? path : `${source} (${path})`}: ${describe(error)}`;
+    }
+    if (!seen.has(line)) {
+      seen.add(line);
+      problems.push(line);
+    }
+  }
+
+  const config = merged as Config;
+  if (config.backend === 'endpoint' && config.lambdaEndpoint === undefined) {
+    problems.push('WARMROUTE_BACKEND=endpoint needs AWS_ENDPOINT_URL_LAMBDA');
+  }
+  if (config.production && config.secret === undefined) {
+    problems.push('WARMROUTE_SECRET: required in production (tenant IDs must be the same on every replica and across restarts)');
+  }
+  const prefixes = new Set<string>();
+  for (const route of config.routes) {
+    if (prefixes.has(route.prefix)) problems.push(`routes: prefix ${route.prefix} appears twice`);
+    prefixes.add(route.prefix);
+    if (route.mode === 'pooled' && route.poolSize === undefined) {
+      problems.push(`routes (${route.prefix}): pooled mode needs poolSize`);
+    }
+  }
+
+  if (problems.length > 0) {
+    throw new WarmrouteError('WR_ERR_CONFIG', [problems.map((p) => `  - ${p}`).join('\n')]);
+  }
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,206 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every `warmroute_*` metric is defined here and nowhere else; dashboards and
+ * alert rules use only these names. The registry is the app's own, never the
+ * global one. Gauges of current state are computed in `collect()` from
+ * providers the app registers, so the data structures stay metric-free.
+ */
+
+export const STATES = ['hit', 'rehydrated', 'fresh', 'unknown'] as const;
+export type InvocationState = (typeof STATES)[number];
+
+const invocationLabels = ['function', 'route', 'state', 'outcome'] as const;
+const durationLabels = ['function', 'state'] as const;
+const functionLabel = ['function'] as const;
+const reasonLabels = ['function', 'reason'] as const;
+const rejectionLabels = ['reason'] as const;
+const backendErrorLabels = ['function', 'type'] as const;
+
+/** Seconds; request durations span sub-millisecond hits to multi-second cold starts. */
+const durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const overheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
+
+export interface DirectoryGaugeSource {
+  counters(): {
+    l1Hits: number;
+    l1Misses: number;
+    storeErrors: number;
+    degraded: boolean;
+    degradedSeconds: number;
+  };
+}
+
+export interface SchedulerGaugeSource {
+  stats(): { running: number; queued: number };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+export function createMetrics(options: { defaultMetrics?: boolean; coldStartPricePerGb: number }) {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'warmroute_process_' });
+
+  let directory: DirectoryGaugeSource | undefined;
+  let scheduler: SchedulerGaugeSource | undefined;
+
+  const invocations = new Counter({
+    name: 'warmroute_invocations_total',
+    help: 'Invocations by function, route, warm-state outcome (hit/rehydrated/fresh/unknown) and outcome (ok/function_error/error).',
+    labelNames: invocationLabels,
+    registers: [registry],
+  });
+  const requestDuration = new Histogram({
+    name: 'warmroute_request_duration_seconds',
+    help: 'End-to-end gateway request duration by warm state.',
+    labelNames: durationLabels,
+    buckets: durationBuckets,
+    registers: [registry],
+  });
+  const routingOverhead = new Histogram({
+    name: 'warmroute_routing_overhead_seconds',
+    help: 'Time a request spent in the gateway outside the backend call and queue waits.',
+    buckets: overheadBuckets,
+    registers: [registry],
+  });
+  const queueWait = new Histogram({
+    name: 'warmroute_queue_wait_seconds',
+    help: 'Time requests waited for their key, tenant or global slot.',
+    buckets: durationBuckets,
+    registers: [registry],
+  });
+  const concurrencyRejections = new Counter({
+    name: 'warmroute_concurrency_rejections_total',
+    help: 'Requests rejected by the scheduler (key_busy, concurrency, deadline, shutting_down).',
+    labelNames: rejectionLabels,
+    registers: [registry],
+  });
+  const backendErrors = new Counter({
+    name: 'warmroute_backend_errors_total',
+    help: 'Backend failures by type (function error type, throttled, deadline, upstream exception name).',
+    labelNames: backendErrorLabels,
+    registers: [registry],
+  });
+  const misses = new Counter({
+    name: 'warmroute_state_misses_total',
+    help: 'Invocations whose state was not a hit, by reason (first-use, released, stale, conflict, cold-start, none).',
+    labelNames: reasonLabels,
+    registers: [registry],
+  });
+  const rehydrationDuration = new Histogram({
+    name: 'warmroute_rehydration_duration_seconds',
+    help: 'Time functions spent restoring state from a snapshot, as they reported it.',
+    labelNames: functionLabel,
+    buckets: durationBuckets,
+    registers: [registry],
+  });
+  const coldStarts = new Counter({
+    name: 'warmroute_cold_starts_total',
+    help: 'New execution environments observed (fresh or first-use rehydration, or Init Duration in the log tail).',
+    labelNames: functionLabel,
+    registers: [registry],
+  });
+  const coldStartCost = new Counter({
+    name: 'warmroute_cold_start_cost_usd_total',
+    help: 'Estimated cost of new tenant environments: GB of configured memory × price per GB.',
+    labelNames: functionLabel,
+    registers: [registry],
+  });
+  const throttleRetries = new Counter({
+    name: 'warmroute_backend_retries_total',
+    help: 'Backend attempts beyond the first (throttling and retryable service errors).',
+    labelNames: functionLabel,
+    registers: [registry],
+  });
+
+  new Counter({
+    name: 'warmroute_l1_hits_total',
+    help: 'Directory resolutions answered from the in-process L1 cache.',
+    registers: [registry],
+    collect() {
+      const c = directory?.counters();
+      this.reset();
+      if (c) this.inc(c.l1Hits);
+    },
+  });
+  new Counter({
+    name: 'warmroute_l1_misses_total',
+    help: 'Directory resolutions that missed the L1 cache.',
+    registers: [registry],
+    collect() {
+      const c = directory?.counters();
+      this.reset();
+      if (c) this.inc(c.l1Misses);
+    },
+  });
+  new Counter({
+    name: 'warmroute_redis_errors_total',
+    help: 'Directory store (Redis) command failures and timeouts.',
+    registers: [registry],
+    collect() {
+      const c = directory?.counters();
+      this.reset();
+      if (c) this.inc(c.storeErrors);
+    },
+  });
+  new Gauge({
+    name: 'warmroute_directory_degraded',
+    help: '1 while the directory store is unreachable and tenant IDs come from L1 or derivation.',
+    registers: [registry],
+    collect() {
+      this.set(directory?.counters().degraded === true ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'warmroute_directory_degraded_seconds_total',
+    help: 'Total time the directory store has been degraded.',
+    registers: [registry],
+    collect() {
+      const c = directory?.counters();
+      this.reset();
+      if (c) this.inc(c.degradedSeconds);
+    },
+  });
+  new Gauge({
+    name: 'warmroute_inflight_requests',
+    help: 'Backend invocations running now.',
+    registers: [registry],
+    collect() {
+      this.set(scheduler?.stats().running ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'warmroute_queued_requests',
+    help: 'Requests waiting in the scheduler now.',
+    registers: [registry],
+    collect() {
+      this.set(scheduler?.stats().queued ?? 0);
+    },
+  });
+
+  return {
+    registry,
+    invocations,
+    requestDuration,
+    routingOverhead,
+    queueWait,
+    concurrencyRejections,
+    backendErrors,
+    misses,
+    rehydrationDuration,
+    coldStarts,
+    coldStartCost,
+    throttleRetries,
+    /** Count a new tenant environment and its estimated price. */
+    recordColdStart(functionName: string, memoryMb: number): void {
+      coldStarts.inc({ function: functionName });
+      coldStartCost.inc({ function: functionName }, (memoryMb / 1024) * options.coldStartPricePerGb);
+    },
+    watchDirectory(source: DirectoryGaugeSource): void {
+      directory = source;
+    },
+    watchScheduler(source: SchedulerGaugeSource): void {
+      scheduler = source;
+    },
+  };
+}
