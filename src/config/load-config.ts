@@ -8,6 +8,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export interface LoadConfigOptions {
   /** Defaults a command supplies on top of the built-in ones (e.g. `warmroute start`'s routes). */
   readonly overrides?: Record<string, unknown>;
+  /** Admin token to use outside production when none is configured (printed by `warmroute start`). */
+  readonly devAdminToken?: string;
 }
 
 function convert(kind: SettingKind, raw: string): { ok: true; value: unknown } | { ok: false; why: string } {
@@ -89,6 +91,9 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   }
 
   const merged: Record<string, unknown> = { ...defaults, ...options.overrides, ...fromFile, ...fromEnv };
+  if (merged['adminToken'] === undefined && merged['production'] !== true && options.devAdminToken !== undefined) {
+    merged['adminToken'] = options.devAdminToken;
+  }
 
   const seen = new Set<string>();
   for (const error of Value.Errors(ConfigSchema, merged)) {

@@ -1,0 +1,95 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { WarmrouteError } from '../../errors.js';
+import { readValidKey } from '../read-valid-key.js';
+
+/** What the admin routes need of the directory. */
+export interface AdminDirectoryPort {
+  explain(key: string): Promise<unknown>;
+  rotate(key: string): Promise<{ generation: number; tenantId: string }>;
+  bind(key: string, targetKey: string): Promise<void>;
+  unbind(key: string): Promise<void>;
+  forget(key: string): Promise<void>;
+}
+
+function tokenMatches(expected: Buffer, header: string | undefined): boolean {
+  if (header === undefined || !header.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice(7));
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/**
+ * Key administration behind a bearer token: explain, rotate (the next
+ * request gets a brand-new environment), bind/unbind (a session shares its
+ * workspace's environment), forget. Without a configured token every call is
+ * refused.
+ */
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  deps: { directory: AdminDirectoryPort; adminToken: string | undefined },
+): void {
+  const expected = deps.adminToken === undefined ? undefined : Buffer.from(deps.adminToken);
+
+  const keyParams = {
+    type: 'object',
+    properties: { key: { type: 'string' } },
+    required: ['key'],
+  } as const;
+
+  app.register((admin, _opts, done) => {
+    admin.addHook('onRequest', async (request: FastifyRequest) => {
+      if (expected === undefined || !tokenMatches(expected, request.headers.authorization)) {
+        throw new WarmrouteError('WR_ERR_UNAUTHORIZED');
+      }
+    });
+
+    admin.get<{ Params: { key: string } }>('/v1/keys/:key', { schema: { params: keyParams } }, async (request) => {
+      const key = readValidKey(request.params.key, 'the path');
+      return deps.directory.explain(key);
+    });
+
+    admin.post<{ Params: { key: string } }>('/v1/keys/:key/rotate', { schema: { params: keyParams } }, async (request) => {
+      const key = readValidKey(request.params.key, 'the path');
+      const rotated = await deps.directory.rotate(key);
+      return { key, ...rotated };
+    });
+
+    admin.put<{ Params: { key: string } }>('/v1/keys/:key/binding', { schema: { params: keyParams } }, async (request) => {
+      const key = readValidKey(request.params.key, 'the path');
+      const target = parseBindingTarget(request.body);
+      const targetKey = readValidKey(target, 'the body field "target"');
+      await deps.directory.bind(key, targetKey);
+      return { key, target: targetKey };
+    });
+
+    admin.delete<{ Params: { key: string } }>('/v1/keys/:key/binding', { schema: { params: keyParams } }, async (request) => {
+      const key = readValidKey(request.params.key, 'the path');
+      await deps.directory.unbind(key);
+      return { key, target: null };
+    });
+
+    admin.delete<{ Params: { key: string } }>('/v1/keys/:key', { schema: { params: keyParams } }, async (request, reply) => {
+      const key = readValidKey(request.params.key, 'the path');
+      await deps.directory.forget(key);
+      return reply.code(204).send();
+    });
+    done();
+  });
+}
+
+function parseBindingTarget(body: unknown): string {
+  if (!Buffer.isBuffer(body) || body.length === 0) {
+    throw new WarmrouteError('WR_ERR_BINDING_INVALID', ['body must be JSON { "target": "<key>" }']);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new WarmrouteError('WR_ERR_INVALID_JSON', [(err as Error).message]);
+  }
+  const target = typeof parsed === 'object' && parsed !== null ? (parsed as { target?: unknown }).target : undefined;
+  if (typeof target !== 'string') {
+    throw new WarmrouteError('WR_ERR_BINDING_INVALID', ['body must be JSON { "target": "<key>" }']);
+  }
+  return target;
+}

@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+
+export interface HealthSource {
+  health(): { status: 'ok' | 'degraded'; reason?: string | undefined };
+}
+
+/**
+ * `/healthz`: the process is alive. `/readyz`: dependencies usable — 200
+ * with `degraded` and a reason while requests still flow on derived tenant
+ * IDs (Redis down), 503 while shutting down. `/metrics`: Prometheus text.
+ */
+export function registerHealthRoutes(
+  app: FastifyInstance,
+  deps: { directory: HealthSource; registry: Registry; isShuttingDown: () => boolean },
+): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    if (deps.isShuttingDown()) return reply.code(503).send({ status: 'shutting_down' });
+    const health = deps.directory.health();
+    return reply.code(200).send({
+      status: health.status,
+      ...(health.reason === undefined ? {} : { reason: health.reason }),
+      directory: health,
+    });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await deps.registry.metrics();
+    return reply.type(deps.registry.contentType).send(text);
+  });
+}

@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import { WarmrouteError } from '../../errors.js';
+import type { AffinityInvoker } from '../../invoker/affinity-invoker.js';
+import { setAffinityHeaders } from '../affinity-headers.js';
+import { readValidKey } from '../read-valid-key.js';
+import { abortOnClientGone } from '../client-gone.js';
+
+const EMPTY_PAYLOAD = Buffer.from('{}');
+
+/**
+ * `POST /v1/functions/{name}/invoke`: the body is the function's payload
+ * (JSON), the response is the function's result. Mode per call through
+ * `x-affinity-mode` (`affinity` default, or `fresh`).
+ */
+export function registerRpcRoute(
+  app: FastifyInstance,
+  deps: { invoker: AffinityInvoker; keyHeader: string; requestTimeoutMs: number },
+): void {
+  app.post<{ Params: { name: string } }>(
+    '/v1/functions/:name/invoke',
+    {
+      schema: {
+        params: {
+          type: 'object',
+          properties: { name: { type: 'string', minLength: 1, maxLength: 140, pattern: '^[a-zA-Z0-9_:.-]+$' } },
+          required: ['name'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const key = readValidKey(request.headers[deps.keyHeader], `header ${deps.keyHeader}`);
+      const modeHeader = request.headers['x-affinity-mode'];
+      const mode = modeHeader === undefined || modeHeader === 'affinity' ? 'affinity' : modeHeader === 'fresh' ? 'fresh' : undefined;
+      if (mode === undefined) {
+        throw new WarmrouteError('WR_ERR_BAD_REQUEST', ['x-affinity-mode must be affinity or fresh']);
+      }
+      const body = Buffer.isBuffer(request.body) ? request.body : undefined;
+      let payload: Buffer = EMPTY_PAYLOAD;
+      if (body !== undefined && body.length > 0) {
+        try {
+          JSON.parse(body.toString('utf8'));
+        } catch (err) {
+          throw new WarmrouteError('WR_ERR_INVALID_JSON', [(err as Error).message]);
+        }
+        payload = body;
+      }
+      // Known before any I/O: an unknown function invokes nothing.
+      deps.invoker.functionInfo(request.params.name);
+
+      const abort = abortOnClientGone(reply.raw);
+      const result = await deps.invoker.invoke({
+        functionName: request.params.name,
+        key,
+        mode,
+        route: 'rpc',
+        payload,
+        deadline: Date.now() + deps.requestTimeoutMs,
+        signal: abort.signal,
+      });
+      setAffinityHeaders(reply, result);
+      if (result.functionError !== undefined) {
+        const errorType = result.errorType ?? result.functionError;
+        throw new WarmrouteError('WR_ERR_FUNCTION_ERROR', [errorType, request.params.name], {
+          details: { errorType },
+        });
+      }
+      return reply.code(200).type('application/json').send(Buffer.from(result.payload));
+    },
+  );
+}

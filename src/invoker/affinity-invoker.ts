@@ -1,0 +1,240 @@
+import { performance } from 'node:perf_hooks';
+import { PROTOCOL_VERSION, buildClientContext, parseEnvelope, type RoutingMode, type WarmReport } from '../../lambda/protocol.js';
+import type { Backend } from '../backend/backend.js';
+import { WarmrouteError } from '../errors.js';
+import type { InvocationState, Metrics } from '../metrics.js';
+
+/**
+ * The request path shared by every entry point (RPC route, reverse proxy,
+ * the SDK's embedded transport): key → tenant (directory) → turn
+ * (scheduler) → Invoke with TenantId (backend) → warm-state report →
+ * directory outcome and metrics. Nothing here knows about HTTP.
+ */
+
+/** What the invoker needs of the directory. */
+export interface DirectoryPort {
+  resolve(
+    key: string,
+    options?: { mode?: RoutingMode; poolSize?: number },
+  ): Promise<{ tenantId: string; generation: number; stateVersion: number; boundTo?: string | undefined }>;
+  recordOutcome(
+    key: string,
+    outcome: { envId: string; state: InvocationState; stateVersion?: number },
+  ): void;
+}
+
+/** What the invoker needs of the scheduler. */
+export interface SchedulerPort {
+  run<T>(
+    job: { key: string; tenantId: string; deadline: number; signal?: AbortSignal | undefined },
+    fn: (ticket: { queueWaitMs: number; signal: AbortSignal }) => Promise<T>,
+  ): Promise<T>;
+}
+
+export interface FunctionInfo {
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  readonly tenancy: 'PER_TENANT' | 'NONE';
+}
+
+export interface AffinityInvokeRequest {
+  readonly functionName: string;
+  readonly key: string;
+  readonly mode: RoutingMode;
+  readonly poolSize?: number | undefined;
+  /** Route label for metrics (`rpc`, or the proxy route's prefix). */
+  readonly route: string;
+  readonly payload: Uint8Array;
+  readonly deadline: number;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface AffinityInvokeResult {
+  /** The function's own result bytes (envelope removed), or its error object when `functionError` is set. */
+  readonly payload: Uint8Array;
+  readonly functionError?: string | undefined;
+  /** `errorType` of the function's error object (e.g. `TypeError`, `Sandbox.Timedout`). */
+  readonly errorType?: string | undefined;
+  readonly state: InvocationState;
+  readonly reason?: string | undefined;
+  readonly tenantId: string;
+  readonly envId?: string | undefined;
+  readonly stateVersion?: number | undefined;
+  readonly durationMs: number;
+  readonly queueWaitMs: number;
+}
+
+export interface AffinityInvokerDeps {
+  readonly directory: DirectoryPort;
+  readonly scheduler: SchedulerPort;
+  readonly backend: Backend;
+  readonly metrics: Metrics;
+  /** Known functions; when non-empty it is an allow-list (unknown → 404 without invoking). */
+  readonly functions: Readonly<Record<string, FunctionInfo>>;
+  /** Ask for the log tail to spot cold starts of functions that do not report state. */
+  readonly logTail: boolean;
+  /** Classifies a log tail: `fresh` when the REPORT line carries `Init Duration`. */
+  readonly classifyLogTail?: (tail: string | undefined) => 'fresh' | 'unknown';
+}
+
+const DEFAULT_FUNCTION: FunctionInfo = { timeoutSeconds: 900, memoryMb: 128, tenancy: 'PER_TENANT' };
+
+function defaultClassify(tail: string | undefined): 'fresh' | 'unknown' {
+  return tail !== undefined && /REPORT RequestId:[^\n]*Init Duration:/.test(tail) ? 'fresh' : 'unknown';
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function readErrorType(payload: Uint8Array): string | undefined {
+  try {
+    const parsed = JSON.parse(decoder.decode(payload)) as { errorType?: unknown };
+    return typeof parsed.errorType === 'string' ? parsed.errorType : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type AffinityInvoker = ReturnType<typeof createAffinityInvoker>;
+
+export function createAffinityInvoker(deps: AffinityInvokerDeps) {
+  const { directory, scheduler, backend, metrics } = deps;
+  const classify = deps.classifyLogTail ?? defaultClassify;
+  const restricted = Object.keys(deps.functions).length > 0;
+
+  function functionInfo(name: string): FunctionInfo {
+    const info = deps.functions[name];
+    if (info !== undefined) return info;
+    if (restricted) throw new WarmrouteError('WR_ERR_FUNCTION_NOT_FOUND', [name]);
+    return DEFAULT_FUNCTION;
+  }
+
+  function observeReport(functionName: string, fn: FunctionInfo, report: WarmReport): void {
+    if (report.state !== 'hit') {
+      metrics.misses.inc({ function: functionName, reason: report.reason ?? (report.state === 'fresh' ? 'none' : 'unknown') });
+    }
+    if (report.rehydrateMs > 0) metrics.rehydrationDuration.observe({ function: functionName }, report.rehydrateMs / 1000);
+    if (report.coldStart === true) metrics.recordColdStart(functionName, fn.memoryMb);
+  }
+
+  function countFailure(request: AffinityInvokeRequest, err: unknown): void {
+    const code = err instanceof WarmrouteError ? err.code : 'WR_ERR_INTERNAL';
+    switch (code) {
+      case 'WR_ERR_KEY_BUSY':
+        metrics.concurrencyRejections.inc({ reason: 'key_busy' });
+        break;
+      case 'WR_ERR_CONCURRENCY_LIMIT':
+        metrics.concurrencyRejections.inc({ reason: 'concurrency' });
+        break;
+      case 'WR_ERR_SHUTTING_DOWN':
+        metrics.concurrencyRejections.inc({ reason: 'shutting_down' });
+        break;
+      default: {
+        const upstream = err instanceof WarmrouteError ? err.details?.['upstream'] : undefined;
+        const type = typeof upstream === 'string' ? upstream : code === 'WR_ERR_THROTTLED' ? 'throttled' : code === 'WR_ERR_DEADLINE' ? 'deadline' : code;
+        metrics.backendErrors.inc({ function: request.functionName, type });
+      }
+    }
+    metrics.invocations.inc({ function: request.functionName, route: request.route, state: 'unknown', outcome: 'error' });
+  }
+
+  async function invoke(request: AffinityInvokeRequest): Promise<AffinityInvokeResult> {
+    const started = performance.now();
+    const fn = functionInfo(request.functionName);
+    const resolution = await directory.resolve(request.key, {
+      mode: request.mode,
+      ...(request.poolSize === undefined ? {} : { poolSize: request.poolSize }),
+    });
+    const tenantId = resolution.tenantId;
+    // A bound key shares its target's environment, so it shares its state too.
+    const stateKey = resolution.boundTo ?? request.key;
+    // One turn per tenant in affinity mode (bound keys share an environment);
+    // per key in pooled mode (slots are shared on purpose); none in fresh mode.
+    const turnKey = request.mode === 'pooled' ? `k:${request.key}` : `t:${tenantId}`;
+
+    let backendMs = 0;
+    let queueWaitMs = 0;
+    const outcome = await scheduler.run(
+      { key: turnKey, tenantId, deadline: request.deadline, signal: request.signal },
+      async (ticket) => {
+        queueWaitMs = ticket.queueWaitMs;
+        const t0 = performance.now();
+        try {
+          return await backend.invoke({
+            functionName: request.functionName,
+            tenantId: fn.tenancy === 'PER_TENANT' ? tenantId : undefined,
+            payload: request.payload,
+            deadline: request.deadline,
+            clientContext: buildClientContext({
+              v: PROTOCOL_VERSION,
+              key: stateKey,
+              mode: request.mode,
+              stateVersion: resolution.stateVersion,
+              wrap: true,
+            }),
+            logTail: deps.logTail,
+            signal: ticket.signal,
+          });
+        } finally {
+          backendMs = performance.now() - t0;
+        }
+      },
+    ).catch((err: unknown) => {
+      countFailure(request, err);
+      throw err;
+    });
+    if (outcome.attempts > 1) metrics.throttleRetries.inc({ function: request.functionName }, outcome.attempts - 1);
+
+    let state: InvocationState;
+    let payload = outcome.payload;
+    let report: WarmReport | undefined;
+    let errorType: string | undefined;
+    if (outcome.functionError !== undefined) {
+      errorType = readErrorType(outcome.payload) ?? outcome.functionError;
+      metrics.backendErrors.inc({ function: request.functionName, type: errorType });
+    } else {
+      const envelope = parseEnvelope(outcome.payload);
+      if (envelope !== undefined) {
+        report = envelope.report;
+        payload = envelope.result === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(envelope.result));
+      }
+    }
+    if (report !== undefined) {
+      state = report.state;
+      observeReport(request.functionName, fn, report);
+      if (request.mode !== 'fresh') {
+        directory.recordOutcome(stateKey, { envId: report.env, state, stateVersion: report.stateVersion });
+      }
+    } else {
+      state = deps.logTail ? classify(outcome.logTail) : 'unknown';
+      if (state === 'fresh') metrics.recordColdStart(request.functionName, fn.memoryMb);
+    }
+
+    const durationMs = performance.now() - started;
+    const labels = {
+      function: request.functionName,
+      route: request.route,
+      state,
+      outcome: outcome.functionError === undefined ? 'ok' : 'function_error',
+    };
+    metrics.invocations.inc(labels);
+    metrics.requestDuration.observe({ function: request.functionName, state }, durationMs / 1000);
+    metrics.queueWait.observe(queueWaitMs / 1000);
+    metrics.routingOverhead.observe(Math.max(0, durationMs - backendMs - queueWaitMs) / 1000);
+
+    return {
+      payload,
+      functionError: outcome.functionError,
+      errorType,
+      state,
+      reason: report?.reason,
+      tenantId,
+      envId: report?.env,
+      stateVersion: report?.stateVersion,
+      durationMs,
+      queueWaitMs,
+    };
+  }
+
+  return { invoke, functionInfo };
+}

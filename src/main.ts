@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { buildApp } from './app.js';
+import { loadConfig, type Env } from './config/load-config.js';
+import type { Config } from './config/schema.js';
+import { createDependencies } from './create-dependencies.js';
+import { isWarmrouteError } from './errors.js';
+import { loadFunctionsFile, startLocalHost, type LocalHost } from './localhost/index.js';
+import { examplesDir } from './paths.js';
+
+/** Routes `warmroute start` serves when the config names none: the classic demo. */
+const demoRoutes = [
+  { prefix: '/fresh', function: 'counter', mode: 'fresh' },
+  { prefix: '/warm', function: 'warm-counter', mode: 'affinity' },
+  { prefix: '/workspace', function: 'workspace', mode: 'affinity' },
+  { prefix: '/', function: 'counter', mode: 'affinity' },
+] as const;
+
+const redactPaths = [
+  'req.headers.authorization',
+  'req.headers["x-affinity-key"]',
+  'adminToken',
+  'secret',
+  'config.secret',
+  'config.adminToken',
+];
+
+const defaultFunctionsFile = join(examplesDir, 'functions.json');
+
+/**
+ * With the embedded local host the gateway knows every function (timeouts,
+ * memory, tenancy) from the functions file, and serves the demo routes when
+ * the config names none.
+ */
+function withLocalFunctions(config: Config): Config {
+  const declared = loadFunctionsFile(config.functionsFile ?? defaultFunctionsFile);
+  const functions = Object.fromEntries(
+    declared.map((f) => [f.name, { timeoutSeconds: f.timeoutSeconds, memoryMb: f.memoryMb, tenancy: f.tenancy }]),
+  );
+  return Object.freeze({
+    ...config,
+    functions: { ...functions, ...config.functions },
+    routes: config.routes.length > 0 ? config.routes : demoRoutes.map((r) => ({ ...r })),
+  });
+}
+
+function createLogger(level: Config['logLevel']): Logger {
+  return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' } });
+}
+
+/**
+ * `warmroute start`: the local Lambda host with the example functions (unless
+ * an endpoint or real AWS is configured) and the gateway. The only place that
+ * listens and exits.
+ */
+export async function runStart(_args: readonly string[], env: Env = process.env): Promise<void> {
+  const generatedAdminToken = randomBytes(18).toString('base64url');
+  let config: Config;
+  try {
+    // Outside production an admin token is generated (and printed) so the
+    // demo's rotate/bind commands work; in production an unset token
+    // disables the admin routes.
+    config = loadConfig(env, { devAdminToken: generatedAdminToken });
+    if (config.backend === 'local') config = withLocalFunctions(config);
+  } catch (err) {
+    if (isWarmrouteError(err)) {
+      process.stderr.write(`warmroute: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+
+  let localHost: LocalHost | undefined;
+  let endpoint = config.lambdaEndpoint;
+  if (config.backend === 'local') {
+    localHost = await startLocalHost({
+      host: config.localHost,
+      port: config.localPort,
+      functionsFile: config.functionsFile ?? defaultFunctionsFile,
+      logger: logger.child({ component: 'local-host' }),
+    });
+    endpoint = localHost.url;
+  }
+
+  const deps = await createDependencies(config, { logger, endpoint });
+  const { app } = buildApp(config, { ...deps, logger });
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    const hardStop = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 5_000);
+    hardStop.unref();
+    try {
+      await app.close();
+      await deps.close();
+      await localHost?.close();
+    } catch (err) {
+      logger.error({ err }, 'error during shutdown');
+      process.exitCode = 1;
+    }
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  const base = address.replace('[::1]', 'localhost');
+  const token = config.adminToken === generatedAdminToken ? generatedAdminToken : '$WARMROUTE_ADMIN_TOKEN';
+  process.stdout.write(
+    [
+      '',
+      `warmroute gateway on ${base}  (directory: ${config.redisUrl === undefined ? 'in-memory' : 'redis'}, backend: ${
+        localHost ? `local host ${localHost.url}` : (endpoint ?? 'AWS Lambda')
+      })`,
+      '',
+      'Try:',
+      `  curl -s -H 'x-affinity-key: blue' ${base}/            # counter 0, 1, 2 … for blue`,
+      `  curl -s -H 'x-affinity-key: green' ${base}/           # green has its own counter`,
+      `  curl -s -H 'x-affinity-key: blue' ${base}/fresh       # a clean environment every time`,
+      `  curl -s -X POST -H 'authorization: Bearer ${token}' ${base}/v1/keys/blue/rotate`,
+      `  curl -s ${base}/metrics | grep warmroute_invocations`,
+      '',
+    ].join('\n'),
+  );
+}

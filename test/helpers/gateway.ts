@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import type { Config } from '../../src/config/schema.js';
+import { createDependencies } from '../../src/create-dependencies.js';
+import { loadFunctionsFile, startLocalHost, type LocalHost } from '../../src/localhost/index.js';
+import { examplesDir } from '../../src/paths.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestGateway {
+  readonly url: string;
+  readonly config: Config;
+  readonly localHost: LocalHost;
+  readonly deps: Awaited<ReturnType<typeof createDependencies>>;
+  readonly app: ReturnType<typeof buildApp>['app'];
+  /** Invocations the local host has received for a function (asserts "nothing was invoked"). */
+  invocations(functionName: string): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A real gateway (listening on a free port) in front of a real local Lambda
+ * host running the shipped example functions.
+ */
+export async function startTestGateway(
+  env: Record<string, string> = {},
+  options: { localHost?: LocalHost } = {},
+): Promise<TestGateway> {
+  const functionsFile = join(examplesDir, 'functions.json');
+  const ownHost = options.localHost === undefined;
+  const localHost = options.localHost ?? (await startLocalHost({ port: 0, functionsFile }));
+  const functions = Object.fromEntries(
+    loadFunctionsFile(functionsFile).map((f) => [
+      f.name,
+      { timeoutSeconds: f.timeoutSeconds, memoryMb: f.memoryMb, tenancy: f.tenancy },
+    ]),
+  );
+  const config = loadConfig(
+    {
+      WARMROUTE_SECRET: 'test-secret-0123456789abcdef',
+      WARMROUTE_ADMIN_TOKEN: ADMIN_TOKEN,
+      AWS_ENDPOINT_URL_LAMBDA: localHost.url,
+      PORT: '0',
+      WARMROUTE_LOG_LEVEL: 'silent',
+      ...env,
+    },
+    {
+      overrides: {
+        functions,
+        routes: [
+          { prefix: '/fresh', function: 'counter', mode: 'fresh' },
+          { prefix: '/warm', function: 'warm-counter', mode: 'affinity' },
+          { prefix: '/workspace', function: 'workspace', mode: 'affinity' },
+          { prefix: '/', function: 'counter', mode: 'affinity' },
+        ],
+      },
+    },
+  );
+  const logger = pino({ level: 'silent' });
+  const deps = await createDependencies(config, { logger, endpoint: localHost.url, defaultMetrics: false });
+  const { app } = buildApp(config, { ...deps, logger });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    config,
+    localHost,
+    deps,
+    app,
+    invocations: (functionName) => localHost.stats().invocations[functionName] ?? 0,
+    async close() {
+      await app.close();
+      await deps.close();
+      if (ownHost) await localHost.close();
+    },
+  };
+}
