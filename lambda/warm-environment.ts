@@ -1,0 +1,289 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { checkpointDue, validateCheckpointPolicy, type CheckpointPolicy } from './checkpoint-policy.js';
+import { dirFingerprint, packDir, unpackDir } from './dir-archive.js';
+import { WarmStateError, isWarmStateError } from './errors.js';
+import { KeyCache } from './key-cache.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import {
+  ENVELOPE_REPORT_FIELD,
+  ENVELOPE_RESULT_FIELD,
+  PROTOCOL_VERSION,
+  readWarmRequest,
+  type MissReason,
+  type WarmEnvelope,
+  type WarmReport,
+  type WarmState,
+} from './protocol.js';
+import { jsonSerializer } from './serializer.js';
+import { defaultSnapshotStore } from './stores/default-store.js';
+import type { SnapshotStore } from './stores/base-snapshot-store.js';
+import type { WarmContext, WarmHandler, WarmStateApi, WarmStateOptions } from './types.js';
+
+/** A key's state as this environment holds it. */
+interface KeyEntry<T> {
+  value: T;
+  /** Version of the snapshot this state descends from (0 = none yet). */
+  version: number;
+  dir: string;
+  invocationsSince: number;
+  lastCheckpointAt: number;
+  /** Directory archive of the last checkpoint and the fingerprint it was made at (reused when unchanged). */
+  archive: { fingerprint: string; bytes: Buffer } | undefined;
+  /** A checkpoint of this entry lost the version race: results computed from it must not be returned. */
+  conflicted: boolean;
+  busy: number;
+}
+
+export type WrappedHandler<TEvent, TResult, TContext> = (
+  event: TEvent,
+  context: TContext,
+) => Promise<TResult | WarmEnvelope<TResult>>;
+
+export interface WarmEnvironment {
+  /** Random id made when the environment initialised; reported as `env`. */
+  readonly id: string;
+  withWarmState<TEvent, TResult, TState, TContext extends WarmContext = WarmContext>(
+    handler: WarmHandler<TEvent, TResult, TState, TContext>,
+    options: WarmStateOptions<TState, TEvent, TContext>,
+  ): WrappedHandler<TEvent, TResult, TContext>;
+}
+
+export interface WarmEnvironmentOptions {
+  readonly id?: string;
+  /** Root of the per-key directories. Default `os.tmpdir()` (on Lambda and the local host: the environment's own). */
+  readonly tmpDir?: string;
+}
+
+const DEFAULT_MAX_KEYS = 64;
+const DEFAULT_CONFLICT_RETRIES = 3;
+
+function defaultKey(context: WarmContext | undefined): string {
+  const tenantId = context?.tenantId;
+  return typeof tenantId === 'string' && tenantId.length > 0 ? `tenant:${tenantId}` : 'default';
+}
+
+function roundMs(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/**
+ * One execution environment's warm state. A Lambda process has exactly one
+ * (`withWarmState` uses a module-level instance); tests create several in one
+ * process to stand for several environments sharing a snapshot store.
+ */
+export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): WarmEnvironment {
+  const id = envOptions.id ?? randomBytes(8).toString('hex');
+  let handlers = 0;
+
+  function withWarmState<TEvent, TResult, TState, TContext extends WarmContext = WarmContext>(
+    handler: WarmHandler<TEvent, TResult, TState, TContext>,
+    options: WarmStateOptions<TState, TEvent, TContext>,
+  ): WrappedHandler<TEvent, TResult, TContext> {
+    const policy: CheckpointPolicy = options.checkpoint ?? 'every';
+    validateCheckpointPolicy(policy);
+    const maxKeys = options.maxKeysInMemory ?? DEFAULT_MAX_KEYS;
+    const maxRetries = options.maxConflictRetries ?? DEFAULT_CONFLICT_RETRIES;
+    if (!Number.isSafeInteger(maxKeys) || maxKeys < 1) {
+      throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`maxKeysInMemory ${String(maxKeys)}`]);
+    }
+    if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) {
+      throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`maxConflictRetries ${String(maxRetries)}`]);
+    }
+    if (options.maxSnapshotBytes !== undefined && !(options.maxSnapshotBytes > 0)) {
+      throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`maxSnapshotBytes ${String(options.maxSnapshotBytes)}`]);
+    }
+    const serializer = options.serializer ?? jsonSerializer<TState>();
+    const verify = options.verify ?? 'store';
+    const snapshotDir = options.snapshotDir ?? true;
+    const now = options.now ?? Date.now;
+    const cache = new KeyCache<KeyEntry<TState>>(maxKeys);
+    const locks = new KeyedMutex();
+    const handlerIndex = handlers++;
+    let generation = 0;
+    let root: string | undefined;
+    let resolvedStore: SnapshotStore | undefined;
+
+    const store = (): SnapshotStore => (resolvedStore ??= options.store ?? defaultSnapshotStore());
+    const limit = (): number => Math.min(options.maxSnapshotBytes ?? Infinity, store().maxSnapshotBytes);
+
+    // Computed on first use: the temp dir is the environment's, known once it runs.
+    const newDir = (key: string): string => {
+      root ??= join(envOptions.tmpDir ?? tmpdir(), `warmroute-${id}`, String(handlerIndex));
+      const hash = createHash('sha256').update(key).digest('hex').slice(0, 24);
+      return join(root, `${hash}.${generation++}`);
+    };
+
+    /** Load the latest snapshot (or the initial state) into a fresh entry and directory. */
+    const load = async (key: string): Promise<{ entry: KeyEntry<TState>; found: boolean; ms: number }> => {
+      const started = performance.now();
+      const snapshot = await store().read(key);
+      const dir = newDir(key);
+      const entry: KeyEntry<TState> = {
+        value: snapshot === undefined ? options.initialState() : serializer.deserialize(snapshot.state),
+        version: snapshot?.version ?? 0,
+        dir,
+        invocationsSince: 0,
+        lastCheckpointAt: now(),
+        archive: undefined,
+        conflicted: false,
+        busy: 0,
+      };
+      await unpackDir(key, dir, snapshot?.dir ?? Buffer.alloc(0));
+      if (snapshot !== undefined && snapshot.dir.length > 0) {
+        entry.archive = { fingerprint: await dirFingerprint(dir), bytes: snapshot.dir };
+      }
+      return { entry, found: snapshot !== undefined, ms: performance.now() - started };
+    };
+
+    /** Compare-and-set the entry's state and directory; on a lost race mark it conflicted. */
+    const checkpoint = async (key: string, entry: KeyEntry<TState>): Promise<void> => {
+      const max = limit();
+      const state = serializer.serialize(entry.value);
+      if (state.length > max) throw new WarmStateError('WR_ERR_SNAPSHOT_TOO_LARGE', [key, state.length, max]);
+      let dir: Buffer = Buffer.alloc(0);
+      if (snapshotDir) {
+        const fingerprint = await dirFingerprint(entry.dir);
+        if (entry.archive?.fingerprint === fingerprint) {
+          dir = entry.archive.bytes;
+        } else {
+          dir = await packDir(key, entry.dir, max - state.length);
+          entry.archive = { fingerprint, bytes: dir };
+        }
+      }
+      if (options.maxSnapshotBytes !== undefined && state.length + dir.length > max) {
+        throw new WarmStateError('WR_ERR_SNAPSHOT_TOO_LARGE', [key, state.length + dir.length, max]);
+      }
+      const result = await store().write(key, entry.version, { state, dir });
+      if (result.ok) {
+        entry.version = result.version;
+        entry.invocationsSince = 0;
+        entry.lastCheckpointAt = now();
+      } else {
+        entry.conflicted = true;
+      }
+    };
+
+    const discard = async (entry: KeyEntry<TState>): Promise<void> => {
+      await rm(entry.dir, { recursive: true, force: true });
+    };
+
+    /** Release LRU entries: write what was not yet checkpointed (best effort), free the directory. */
+    const release = async (evicted: { key: string; entry: KeyEntry<TState> }[]): Promise<void> => {
+      for (const { key, entry } of evicted) {
+        if (entry.invocationsSince > 0 && !entry.conflicted) {
+          // A lost race or a failing store only loses changes the policy allowed to be lost.
+          await checkpoint(key, entry).catch(() => undefined);
+        }
+        await discard(entry);
+      }
+    };
+
+    const stateApi = (key: string, entry: KeyEntry<TState>): WarmStateApi<TState> => ({
+      key,
+      get: () => entry.value,
+      set: (value: TState) => {
+        entry.value = value;
+      },
+      dir: entry.dir,
+      get version() {
+        return entry.version;
+      },
+      checkpoint: async () => {
+        if (!entry.conflicted) await checkpoint(key, entry);
+        if (entry.conflicted) throw new WarmStateError('WR_ERR_CHECKPOINT_CONFLICT', [key, entry.version]);
+      },
+    });
+
+    return async (event: TEvent, context: TContext): Promise<TResult | WarmEnvelope<TResult>> => {
+      const request = readWarmRequest((context as WarmContext | undefined)?.clientContext);
+      const key = request?.key ?? options.keyFromEvent?.(event, context) ?? defaultKey(context);
+
+      return locks.run(key, async () => {
+        let state: WarmState = 'hit';
+        let reason: MissReason | undefined;
+        let rehydrateMs = 0;
+        let conflicts = 0;
+
+        let entry = cache.get(key);
+        if (entry !== undefined) {
+          let required = request?.stateVersion ?? 0;
+          if (verify === 'store') required = Math.max(required, await store().readVersion(key));
+          if (entry.version < required) {
+            reason = 'stale';
+            cache.delete(key);
+            await discard(entry);
+            entry = undefined;
+          }
+        } else {
+          reason = cache.wasReleased(key) ? 'released' : 'first-use';
+        }
+        if (entry === undefined) {
+          const loaded = await load(key);
+          entry = loaded.entry;
+          rehydrateMs += loaded.ms;
+          state = loaded.found ? 'rehydrated' : 'fresh';
+          if (!loaded.found) reason = undefined;
+          await release(cache.set(key, entry));
+        }
+
+        for (let attempt = 0; ; attempt++) {
+          const current: KeyEntry<TState> = entry;
+          current.busy++;
+          current.invocationsSince++;
+          let result: TResult;
+          try {
+            try {
+              result = await handler(event, context, stateApi(key, current));
+            } catch (err) {
+              // A handler that let our conflict error through is re-run below like any lost race.
+              if (!(current.conflicted && isWarmStateError(err, 'WR_ERR_CHECKPOINT_CONFLICT'))) throw err;
+              result = undefined as TResult;
+            }
+            if (!current.conflicted && checkpointDue(policy, { invocationsSince: current.invocationsSince, lastAt: current.lastCheckpointAt }, now())) await checkpoint(key, current);
+          } catch (err) {
+            // A failed invocation never leaves half-applied state behind: the next call reloads.
+            cache.delete(key);
+            await discard(current);
+            throw err;
+          } finally {
+            current.busy--;
+          }
+
+          if (!current.conflicted) {
+            const report: WarmReport = {
+              v: PROTOCOL_VERSION,
+              env: id,
+              state,
+              ...(reason === undefined ? {} : { reason }),
+              stateVersion: current.version,
+              rehydrateMs: roundMs(rehydrateMs),
+              ...(conflicts === 0 ? {} : { conflicts }),
+            };
+            options.onReport?.(report, key);
+            if (request?.wrap !== true) return result;
+            return { [ENVELOPE_REPORT_FIELD]: report, [ENVELOPE_RESULT_FIELD]: result };
+          }
+
+          // Lost the race: the result was computed from state another environment
+          // had already superseded. Throw it away, load the winner and run again.
+          conflicts++;
+          cache.delete(key);
+          await discard(current);
+          if (attempt >= maxRetries) throw new WarmStateError('WR_ERR_SNAPSHOT_CONFLICT', [key, conflicts]);
+          const loaded = await load(key);
+          entry = loaded.entry;
+          rehydrateMs += loaded.ms;
+          state = loaded.found ? 'rehydrated' : 'fresh';
+          reason = loaded.found ? 'conflict' : undefined;
+          await release(cache.set(key, entry));
+        }
+      });
+    };
+  }
+
+  return { id, withWarmState };
+}
