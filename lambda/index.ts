@@ -16,5 +16,6 @@ export {
 } from './stores/base-snapshot-store.js';
 export { FileSnapshotStore, defaultSnapshotDir, type FileSnapshotStoreOptions } from './stores/file-snapshot-store.js';
 export { RedisSnapshotStore, type RedisSnapshotStoreOptions } from './stores/redis-snapshot-store.js';
+export { MemorySnapshotStore } from './stores/memory-snapshot-store.js';
 export { defaultSnapshotStore } from './stores/default-store.js';
 export * from './protocol.js';

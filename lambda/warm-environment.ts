@@ -78,6 +78,8 @@ function roundMs(ms: number): number {
 export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): WarmEnvironment {
   const id = envOptions.id ?? randomBytes(8).toString('hex');
   let handlers = 0;
+  /** Set once the environment has served its first invocation (the report's `coldStart`). */
+  let served = false;
 
   function withWarmState<TEvent, TResult, TState, TContext extends WarmContext = WarmContext>(
     handler: WarmHandler<TEvent, TResult, TState, TContext>,
@@ -207,6 +209,8 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
         let reason: MissReason | undefined;
         let rehydrateMs = 0;
         let conflicts = 0;
+        const coldStart = !served;
+        served = true;
 
         let entry = cache.get(key);
         if (entry !== undefined) {
@@ -262,6 +266,7 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
               stateVersion: current.version,
               rehydrateMs: roundMs(rehydrateMs),
               ...(conflicts === 0 ? {} : { conflicts }),
+              coldStart,
             };
             options.onReport?.(report, key);
             if (request?.wrap !== true) return result;
