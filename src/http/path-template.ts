@@ -35,9 +35,11 @@ function invalid(template: string, reason: string): Error {
 }
 
 function parseSegments(template: string): Segment[] {
-  if (template.length > MAX_TEMPLATE_LENGTH) throw invalid(template.slice(0, 40) + '…', `longer than ${MAX_TEMPLATE_LENGTH} characters`);
+  if (template.length > MAX_TEMPLATE_LENGTH)
+    throw invalid(template.slice(0, 40) + '…', `longer than ${MAX_TEMPLATE_LENGTH} characters`);
   if (!template.startsWith('/')) throw invalid(template, "must start with '/'");
-  if (template.includes('?') || template.includes('#')) throw invalid(template, "must not contain '?' or '#'");
+  if (template.includes('?') || template.includes('#'))
+    throw invalid(template, "must not contain '?' or '#'");
   if (template === '/') return [];
   // One trailing slash is tolerated and ignored, like the matcher does for requests.
   const body = template.endsWith('/') ? template.slice(1, -1) : template.slice(1);
@@ -52,18 +54,30 @@ function parseSegments(template: string): Segment[] {
       segments.push({ kind: 'literal', text: part });
       continue;
     }
-    if (open !== 0 || close !== part.length - 1 || part.indexOf('{', 1) !== -1 || part.indexOf('}') !== close) {
-      throw invalid(template, `segment ${JSON.stringify(part)}: a variable must be a whole segment, like {name} or {name+}`);
+    if (
+      open !== 0 ||
+      close !== part.length - 1 ||
+      part.indexOf('{', 1) !== -1 ||
+      part.indexOf('}') !== close
+    ) {
+      throw invalid(
+        template,
+        `segment ${JSON.stringify(part)}: a variable must be a whole segment, like {name} or {name+}`,
+      );
     }
     const greedy = part.endsWith('+}');
     const name = part.slice(1, greedy ? -2 : -1);
     if (!PARAM_NAME.test(name)) {
-      throw invalid(template, `segment ${JSON.stringify(part)}: variable names use letters, digits, '_', '.', '-'`);
+      throw invalid(
+        template,
+        `segment ${JSON.stringify(part)}: variable names use letters, digits, '_', '.', '-'`,
+      );
     }
     if (seen.has(name)) throw invalid(template, `variable {${name}} appears twice`);
     seen.add(name);
     if (greedy) {
-      if (index !== parts.length - 1) throw invalid(template, `greedy variable {${name}+} must be the last segment`);
+      if (index !== parts.length - 1)
+        throw invalid(template, `greedy variable {${name}+} must be the last segment`);
       segments.push({ kind: 'greedy', name });
     } else {
       segments.push({ kind: 'param', name });
