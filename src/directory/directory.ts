@@ -1,0 +1,565 @@
+import { randomBytes } from 'node:crypto';
+import { pino, type Logger } from 'pino';
+import { WarmrouteError, isWarmrouteError } from '../errors.js';
+import { L1Cache, l1Id, type L1Entry } from './l1-cache.js';
+import { MemoryDirectoryStore } from './memory-store.js';
+import { OutcomeBuffer } from './outcome-buffer.js';
+import { RedisDirectoryStore } from './redis-store.js';
+import type { DirectoryStore, MutationOp, StoreEvent, StoreResolution } from './store.js';
+import {
+  deriveTenantId,
+  poolSlot,
+  poolTenantId,
+  randomTenantId,
+  validateTenantPrefix,
+} from './tenant-id.js';
+import type {
+  Directory,
+  DirectoryCounters,
+  DirectoryHealth,
+  DirectoryOptions,
+  InvalidationNotice,
+  KeyExplanation,
+  OutcomeReport,
+  Resolution,
+  ResolveOptions,
+  RoutingMode,
+} from './types.js';
+import { keyProblem, validateKey } from './validate-key.js';
+
+const DEFAULTS = {
+  tenantPrefix: 'wr-',
+  namespace: 'default',
+  l1Max: 10_000,
+  l1TtlMs: 30_000,
+  idleTtlSeconds: 7 * 24 * 3600,
+  statsFlushIntervalMs: 1_000,
+  poolSize: 16,
+} as const;
+const MAX_POOL_SIZE = 100_000;
+/** After a failed store call (e.g. a timeout), misses skip the store this long before probing again. */
+const STORE_RETRY_MS = 1_000;
+const MAX_PENDING_OUTCOME_KEYS = 50_000;
+const FLUSH_CHUNK = 1_000;
+const MAX_POOL_TENANT_CACHE = 10_000;
+
+function validateNamespace(namespace: string): void {
+  const problem = keyProblem(namespace);
+  if (problem !== undefined)
+    throw new WarmrouteError('WR_ERR_BAD_REQUEST', [`namespace: ${problem}`]);
+}
+
+function validatePoolSize(poolSize: number): void {
+  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > MAX_POOL_SIZE) {
+    throw new WarmrouteError('WR_ERR_BAD_REQUEST', [
+      `poolSize must be an integer from 1 to ${MAX_POOL_SIZE}`,
+    ]);
+  }
+}
+
+/**
+ * The directory service: key → tenant ID. Policy lives here, storage in a
+ * DirectoryStore: L1 first (no store call on a hit), one store call on a miss
+ * (concurrent misses of one key share it), derivation when the store fails,
+ * mutations refused while it is down, outcomes written behind in batches.
+ */
+export class KeyDirectory implements Directory {
+  readonly #secret: string | Buffer;
+  readonly #prefix: string;
+  readonly #namespace: string;
+  readonly #store: DirectoryStore;
+  readonly #l1: L1Cache;
+  readonly #l1TtlMs: number;
+  readonly #clock: () => number;
+  readonly #logger: Logger;
+  readonly #outcomes = new OutcomeBuffer(MAX_PENDING_OUTCOME_KEYS);
+  readonly #flushIntervalMs: number;
+  readonly #inflight = new Map<string, Promise<L1Entry>>();
+  readonly #listeners = new Set<(notice: InvalidationNotice) => void>();
+  readonly #poolTenants = new Map<string, string>();
+  #flushTimer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  /** Bumped by every invalidation: a lookup that straddles one must not fill L1 with what it read. */
+  #epoch = 0;
+  #retryStoreAtMs = 0;
+  #failure: string | undefined;
+  #degradedSinceMs: number | undefined;
+  #degradedTotalMs = 0;
+  #closed = false;
+  readonly #counts = {
+    resolves: 0,
+    l1Hits: 0,
+    l1Misses: 0,
+    fallbackResolves: 0,
+    storeLookups: 0,
+    storeErrors: 0,
+    mappingsCreated: 0,
+    pubsubInvalidations: 0,
+    statsFlushes: 0,
+  };
+
+  constructor(options: DirectoryOptions) {
+    if (options.secret.length === 0)
+      throw new WarmrouteError('WR_ERR_CONFIG', ['directory secret must not be empty']);
+    this.#secret = options.secret;
+    this.#prefix = options.tenantPrefix ?? DEFAULTS.tenantPrefix;
+    try {
+      validateTenantPrefix(this.#prefix);
+    } catch (err) {
+      throw new WarmrouteError('WR_ERR_CONFIG', [(err as Error).message]);
+    }
+    this.#namespace = options.namespace ?? DEFAULTS.namespace;
+    validateNamespace(this.#namespace);
+    this.#clock = options.clock ?? Date.now;
+    this.#logger = options.logger ?? pino({ level: 'silent' });
+    this.#l1TtlMs = options.l1?.ttlMs ?? DEFAULTS.l1TtlMs;
+    this.#l1 = new L1Cache({
+      max: options.l1?.max ?? DEFAULTS.l1Max,
+      ttlMs: this.#l1TtlMs,
+      clock: this.#clock,
+    });
+    this.#flushIntervalMs = options.statsFlushIntervalMs ?? DEFAULTS.statsFlushIntervalMs;
+    const idleTtlSeconds = options.idleTtlSeconds ?? DEFAULTS.idleTtlSeconds;
+    this.#store =
+      options.redis === undefined
+        ? new MemoryDirectoryStore({ idleTtlSeconds, clock: this.#clock })
+        : new RedisDirectoryStore({
+            ...options.redis,
+            idleTtlSeconds,
+            clock: this.#clock,
+            logger: this.#logger,
+            instanceId: randomBytes(8).toString('hex'),
+          });
+    this.#store.onEvent((event) => {
+      this.#onStoreEvent(event);
+    });
+  }
+
+  /** The store behind this directory (tests and benchmarks). */
+  get store(): DirectoryStore {
+    return this.#store;
+  }
+
+  async start(): Promise<void> {
+    await this.#store.start();
+    this.#refreshDegraded();
+    this.#flushTimer = setInterval(() => {
+      void this.flush();
+    }, this.#flushIntervalMs);
+    this.#flushTimer.unref();
+  }
+
+  async resolve(key: string, opts: ResolveOptions = {}): Promise<Resolution> {
+    validateKey(key);
+    const namespace = opts.namespace ?? this.#namespace;
+    if (opts.namespace !== undefined) validateNamespace(namespace);
+    const mode = opts.mode ?? 'affinity';
+    const poolSize = opts.poolSize ?? DEFAULTS.poolSize;
+    if (mode === 'pooled') validatePoolSize(poolSize);
+    this.#counts.resolves += 1;
+
+    if (mode === 'fresh') {
+      // No store access at all: a random tenant has nothing to look up.
+      return {
+        tenantId: randomTenantId(this.#prefix),
+        generation: 0,
+        stateVersion: 0,
+        source: 'derived',
+        mode,
+      };
+    }
+
+    const id = l1Id(namespace, key);
+    const cached = this.#l1.get(id);
+    if (cached !== undefined) {
+      this.#counts.l1Hits += 1;
+      return this.#resolution(cached, 'l1', mode, namespace, key, poolSize);
+    }
+    this.#counts.l1Misses += 1;
+
+    if (this.#storeUsable()) {
+      try {
+        const entry = await this.#lookup(namespace, key, id);
+        return this.#resolution(entry, 'store', mode, namespace, key, poolSize);
+      } catch (err) {
+        this.#noteStoreFailure(err, 'resolve');
+      }
+    }
+    return this.#fallback(namespace, key, id, mode, poolSize);
+  }
+
+  async rotate(
+    key: string,
+    opts: { namespace?: string } = {},
+  ): Promise<{ generation: number; tenantId: string }> {
+    const namespace = this.#mutationTarget(key, opts.namespace);
+    const generation = await this.#mutate(() => this.#store.rotate(namespace, key));
+    this.#invalidate('rotate', namespace, key, false);
+    return {
+      generation,
+      tenantId: deriveTenantId(this.#secret, this.#prefix, namespace, key, generation),
+    };
+  }
+
+  async bind(key: string, targetKey: string, opts: { namespace?: string } = {}): Promise<void> {
+    const namespace = this.#mutationTarget(key, opts.namespace);
+    const problem = keyProblem(targetKey);
+    if (problem !== undefined)
+      throw new WarmrouteError('WR_ERR_BINDING_INVALID', [`target: ${problem}`]);
+    await this.#mutate(() => this.#store.bind(namespace, key, targetKey));
+    this.#invalidate('bind', namespace, key, false);
+  }
+
+  async unbind(key: string, opts: { namespace?: string } = {}): Promise<void> {
+    const namespace = this.#mutationTarget(key, opts.namespace);
+    await this.#mutate(() => this.#store.unbind(namespace, key));
+    this.#invalidate('unbind', namespace, key, false);
+  }
+
+  async forget(key: string, opts: { namespace?: string } = {}): Promise<void> {
+    const namespace = this.#mutationTarget(key, opts.namespace);
+    await this.#mutate(() => this.#store.forget(namespace, key));
+    this.#invalidate('forget', namespace, key, false);
+  }
+
+  recordOutcome(key: string, outcome: OutcomeReport, opts: { namespace?: string } = {}): void {
+    const namespace = opts.namespace ?? this.#namespace;
+    // Called after the response went out: a bad key is a caller bug, logged rather than thrown.
+    if (keyProblem(key) !== undefined || keyProblem(namespace) !== undefined) {
+      this.#logger.warn(
+        'directory: recordOutcome called with an invalid key or namespace; ignored',
+      );
+      return;
+    }
+    const stateVersion =
+      outcome.stateVersion !== undefined &&
+      Number.isSafeInteger(outcome.stateVersion) &&
+      outcome.stateVersion > 0
+        ? outcome.stateVersion
+        : 0;
+    this.#outcomes.add(namespace, key, outcome.state, outcome.envId, stateVersion, this.#clock());
+    if (stateVersion > 0) this.#l1.raiseStateVersion(namespace, key, stateVersion);
+  }
+
+  async explain(key: string, opts: { namespace?: string } = {}): Promise<KeyExplanation> {
+    validateKey(key);
+    const namespace = opts.namespace ?? this.#namespace;
+    validateNamespace(namespace);
+    const stored = await this.#mutate(() => this.#store.explain(namespace, key));
+    const pending = this.#outcomes.peek(namespace, key);
+    const last = stored.chain.at(-1);
+    const generation = last?.generation ?? stored.generation;
+    const lastSeenMs = Math.max(stored.lastSeenMs ?? 0, pending?.lastSeenMs ?? 0);
+    const lastEnvId =
+      pending !== undefined && pending.envId !== '' ? pending.envId : stored.lastEnvId;
+    return {
+      key,
+      namespace,
+      known: stored.exists,
+      tenantId: deriveTenantId(this.#secret, this.#prefix, namespace, last?.key ?? key, generation),
+      generation: stored.generation,
+      chain: stored.chain,
+      stateVersion: Math.max(stored.stateVersion, pending?.stateVersion ?? 0),
+      counts: {
+        hit: stored.counts.hit + (pending?.hit ?? 0),
+        rehydrated: stored.counts.rehydrated + (pending?.rehydrated ?? 0),
+        fresh: stored.counts.fresh + (pending?.fresh ?? 0),
+        unknown: stored.counts.unknown + (pending?.unknown ?? 0),
+      },
+      pendingOutcomes:
+        pending === undefined
+          ? 0
+          : pending.hit + pending.rehydrated + pending.fresh + pending.unknown,
+      store: this.#store.kind,
+      ...(stored.binding === undefined ? {} : { binding: stored.binding }),
+      ...(lastEnvId === undefined ? {} : { lastEnvId }),
+      ...(stored.createdMs === undefined
+        ? {}
+        : { createdAt: new Date(stored.createdMs).toISOString() }),
+      ...(lastSeenMs > 0 ? { lastSeenAt: new Date(lastSeenMs).toISOString() } : {}),
+      ...(stored.expiresInSeconds === undefined
+        ? {}
+        : { expiresInSeconds: stored.expiresInSeconds }),
+    };
+  }
+
+  health(): DirectoryHealth {
+    this.#refreshDegraded();
+    const reason = this.#degradedReason();
+    return reason === undefined
+      ? { status: 'ok', store: this.#store.kind }
+      : { status: 'degraded', reason, store: this.#store.kind };
+  }
+
+  counters(): DirectoryCounters {
+    this.#refreshDegraded();
+    const since = this.#degradedSinceMs;
+    const degradedMs =
+      this.#degradedTotalMs + (since === undefined ? 0 : Math.max(0, this.#clock() - since));
+    return {
+      ...this.#counts,
+      statsPending: this.#outcomes.size,
+      statsDropped: this.#outcomes.dropped,
+      degraded: since !== undefined,
+      degradedSeconds: degradedMs / 1000,
+    };
+  }
+
+  onInvalidate(listener: (notice: InvalidationNotice) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  flush(): Promise<void> {
+    this.#flushing ??= this.#flushOnce().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
+    await this.flush();
+    await this.#store.close();
+  }
+
+  // ---- request path -------------------------------------------------------
+
+  #resolution(
+    entry: L1Entry,
+    source: Resolution['source'],
+    mode: RoutingMode,
+    namespace: string,
+    key: string,
+    poolSize: number,
+  ): Resolution {
+    if (mode === 'pooled') {
+      // Pooled tenants ignore bindings and generations: the slot decides the environment.
+      return {
+        tenantId: this.#poolTenant(namespace, key, poolSize),
+        generation: 0,
+        stateVersion: entry.stateVersion,
+        source,
+        mode,
+      };
+    }
+    const last = entry.chain.at(-1);
+    return {
+      tenantId: entry.tenantId,
+      generation: entry.effectiveGeneration,
+      stateVersion: entry.stateVersion,
+      source,
+      mode,
+      ...(last === undefined ? {} : { boundTo: last.key }),
+    };
+  }
+
+  #poolTenant(namespace: string, key: string, poolSize: number): string {
+    const slot = poolSlot(this.#secret, namespace, key, poolSize);
+    const cacheId = `${namespace}\u0000${poolSize}\u0000${slot}`;
+    let tenantId = this.#poolTenants.get(cacheId);
+    if (tenantId === undefined) {
+      if (this.#poolTenants.size >= MAX_POOL_TENANT_CACHE) this.#poolTenants.clear();
+      tenantId = poolTenantId(this.#secret, this.#prefix, namespace, poolSize, slot);
+      this.#poolTenants.set(cacheId, tenantId);
+    }
+    return tenantId;
+  }
+
+  #lookup(namespace: string, key: string, id: string): Promise<L1Entry> {
+    const pending = this.#inflight.get(id);
+    if (pending !== undefined) return pending;
+    const epoch = this.#epoch;
+    this.#counts.storeLookups += 1;
+    const lookup = this.#store
+      .resolve(namespace, key)
+      .then((stored) => {
+        this.#noteStoreSuccess();
+        if (stored.created) this.#counts.mappingsCreated += 1;
+        const entry = this.#entryFrom(namespace, key, stored);
+        if (this.#epoch === epoch) this.#l1.set(namespace, key, entry);
+        return entry;
+      })
+      .finally(() => {
+        this.#inflight.delete(id);
+      });
+    this.#inflight.set(id, lookup);
+    return lookup;
+  }
+
+  #entryFrom(namespace: string, key: string, stored: StoreResolution): L1Entry {
+    const last = stored.chain.at(-1);
+    const effectiveGeneration = last?.generation ?? stored.generation;
+    const pendingVersion = this.#outcomes.peek(namespace, key)?.stateVersion ?? 0;
+    return {
+      generation: stored.generation,
+      chain: stored.chain,
+      effectiveGeneration,
+      tenantId: deriveTenantId(
+        this.#secret,
+        this.#prefix,
+        namespace,
+        last?.key ?? key,
+        effectiveGeneration,
+      ),
+      // Outcomes not yet flushed may already know a newer version than the store.
+      stateVersion: Math.max(stored.stateVersion, pendingVersion),
+    };
+  }
+
+  #fallback(
+    namespace: string,
+    key: string,
+    id: string,
+    mode: RoutingMode,
+    poolSize: number,
+  ): Resolution {
+    this.#counts.fallbackResolves += 1;
+    const stale = this.#l1.getStale(id);
+    if (stale !== undefined) return this.#resolution(stale, 'l1', mode, namespace, key, poolSize);
+    const derived: L1Entry = {
+      generation: 0,
+      chain: [],
+      effectiveGeneration: 0,
+      tenantId: deriveTenantId(this.#secret, this.#prefix, namespace, key, 0),
+      stateVersion: this.#outcomes.peek(namespace, key)?.stateVersion ?? 0,
+    };
+    // Not cached: the store may know an override, and it should be asked again once it is back.
+    return this.#resolution(derived, 'derived', mode, namespace, key, poolSize);
+  }
+
+  #storeUsable(): boolean {
+    return this.#store.available() && this.#clock() >= this.#retryStoreAtMs;
+  }
+
+  // ---- mutations ------------------------------------------------------------
+
+  #mutationTarget(key: string, namespace: string | undefined): string {
+    validateKey(key);
+    const ns = namespace ?? this.#namespace;
+    validateNamespace(ns);
+    return ns;
+  }
+
+  async #mutate<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      const result = await call();
+      this.#noteStoreSuccess();
+      return result;
+    } catch (err) {
+      if (isWarmrouteError(err) && err.code === 'WR_ERR_STORE_UNAVAILABLE')
+        this.#noteStoreFailure(err, 'mutation');
+      throw err;
+    }
+  }
+
+  #invalidate(op: MutationOp | 'resync', namespace: string, key: string, remote: boolean): void {
+    this.#epoch += 1;
+    if (op === 'resync') this.#l1.clear();
+    else this.#l1.invalidate(namespace, key);
+    const notice: InvalidationNotice = { op, namespace, key, remote };
+    for (const listener of this.#listeners) {
+      try {
+        listener(notice);
+      } catch (err) {
+        this.#logger.error({ err }, 'directory: invalidation listener threw');
+      }
+    }
+  }
+
+  #onStoreEvent(event: StoreEvent): void {
+    switch (event.type) {
+      case 'invalidate':
+        if (event.remote) this.#counts.pubsubInvalidations += 1;
+        this.#invalidate(event.op, event.namespace, event.key, event.remote);
+        break;
+      case 'state-versions':
+        for (const [namespace, key, stateVersion] of event.updates) {
+          this.#l1.raiseStateVersion(namespace, key, stateVersion);
+        }
+        break;
+      case 'resync':
+        this.#invalidate('resync', '', '', true);
+        break;
+      case 'status':
+        if (event.commands) this.#noteStoreSuccess();
+        this.#refreshDegraded();
+        break;
+    }
+  }
+
+  // ---- write-behind ---------------------------------------------------------
+
+  async #flushOnce(): Promise<void> {
+    const batch = this.#outcomes.drain();
+    for (let i = 0; i < batch.length; i += FLUSH_CHUNK) {
+      const chunk = batch.slice(i, i + FLUSH_CHUNK);
+      let failed: readonly (typeof chunk)[number][];
+      try {
+        failed = await this.#store.recordOutcomes(chunk);
+      } catch (err) {
+        this.#logger.debug({ err }, 'directory: outcome flush failed');
+        failed = chunk;
+      }
+      if (failed.length > 0) {
+        this.#outcomes.restore(failed);
+        // The rest would fail the same way; keep it for the next flush.
+        this.#outcomes.restore(batch.slice(i + FLUSH_CHUNK));
+        return;
+      }
+      this.#counts.statsFlushes += 1;
+    }
+  }
+
+  // ---- health ---------------------------------------------------------------
+
+  #noteStoreFailure(err: unknown, during: string): void {
+    this.#counts.storeErrors += 1;
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.#failure === undefined) {
+      this.#logger.warn(
+        { err },
+        `directory: store call failed during ${during}; resolving by derivation`,
+      );
+    }
+    this.#failure = message;
+    this.#retryStoreAtMs = this.#clock() + STORE_RETRY_MS;
+    this.#refreshDegraded();
+  }
+
+  #noteStoreSuccess(): void {
+    if (this.#failure === undefined) return;
+    this.#failure = undefined;
+    this.#retryStoreAtMs = 0;
+    this.#logger.info('directory: store calls succeed again');
+    this.#refreshDegraded();
+  }
+
+  #degradedReason(): string | undefined {
+    if (this.#store.kind === 'memory') return undefined;
+    if (!this.#store.available()) {
+      return `Redis unreachable${this.#failure === undefined ? '' : ` (${this.#failure})`}: resolving by derivation, mutations refused`;
+    }
+    if (this.#failure !== undefined)
+      return `Redis calls failing (${this.#failure}): resolving by derivation`;
+    if (!this.#store.pubsubUp()) {
+      return `Redis pub/sub down: other replicas' changes reach this one within the L1 TTL (${this.#l1TtlMs} ms)`;
+    }
+    return undefined;
+  }
+
+  #refreshDegraded(): void {
+    const degraded = this.#degradedReason() !== undefined;
+    const now = this.#clock();
+    if (degraded && this.#degradedSinceMs === undefined) {
+      this.#degradedSinceMs = now;
+    } else if (!degraded && this.#degradedSinceMs !== undefined) {
+      this.#degradedTotalMs += Math.max(0, now - this.#degradedSinceMs);
+      this.#degradedSinceMs = undefined;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import { LRUCache } from 'lru-cache';
+import type { ChainLink } from './store.js';
+
+export interface L1Entry {
+  /** The key's own generation. */
+  readonly generation: number;
+  readonly chain: readonly ChainLink[];
+  /** Tenant ID in affinity mode (derived once, when the entry is made). */
+  readonly tenantId: string;
+  /** Generation the tenant ID was derived from (own, or the chain end's). */
+  readonly effectiveGeneration: number;
+  /** Mutable: recordOutcome raises it without another store read. */
+  stateVersion: number;
+}
+
+export interface L1Options {
+  /** 0 disables the cache. */
+  readonly max: number;
+  readonly ttlMs: number;
+  readonly clock: () => number;
+}
+
+/** Cache id of a key: keys and namespaces contain no control characters, so NUL cannot be ambiguous. */
+export function l1Id(namespace: string, key: string): string {
+  return `${namespace}\u0000${key}`;
+}
+
+/**
+ * The in-process cache in front of the store. Entries past their TTL are not
+ * served normally but are kept until evicted, because when the store is down
+ * an expired entry still knows better than derivation (a rotated generation,
+ * a binding). A reverse index finds the entries whose binding chain passes
+ * through a key, so rotating a workspace also drops its bound sessions.
+ */
+export class L1Cache {
+  readonly #cache: LRUCache<string, L1Entry> | undefined;
+  readonly #dependents = new Map<string, Set<string>>();
+
+  constructor(options: L1Options) {
+    if (options.max <= 0) return;
+    this.#cache = new LRUCache<string, L1Entry>({
+      max: options.max,
+      ttl: options.ttlMs,
+      perf: { now: options.clock },
+      allowStale: false,
+      noDeleteOnStaleGet: true,
+      updateAgeOnGet: false,
+      dispose: (entry, id) => {
+        this.#unindex(id, entry, namespaceOf(id));
+      },
+    });
+  }
+
+  get enabled(): boolean {
+    return this.#cache !== undefined;
+  }
+
+  get size(): number {
+    return this.#cache?.size ?? 0;
+  }
+
+  /** A live entry. */
+  get(id: string): L1Entry | undefined {
+    return this.#cache?.get(id);
+  }
+
+  /** An entry even past its TTL (fallback while the store is down). */
+  getStale(id: string): L1Entry | undefined {
+    return this.#cache?.get(id, { allowStale: true });
+  }
+
+  set(namespace: string, key: string, entry: L1Entry): void {
+    if (this.#cache === undefined) return;
+    const id = l1Id(namespace, key);
+    this.#cache.set(id, entry);
+    for (const link of entry.chain) {
+      const dep = l1Id(namespace, link.key);
+      let ids = this.#dependents.get(dep);
+      if (ids === undefined) {
+        ids = new Set();
+        this.#dependents.set(dep, ids);
+      }
+      ids.add(id);
+    }
+  }
+
+  /** Drop the key's entry and every entry bound through it; returns how many were dropped. */
+  invalidate(namespace: string, key: string): number {
+    if (this.#cache === undefined) return 0;
+    const id = l1Id(namespace, key);
+    let dropped = this.#cache.delete(id) ? 1 : 0;
+    const dependents = this.#dependents.get(id);
+    if (dependents !== undefined) {
+      for (const dependent of [...dependents]) {
+        if (this.#cache.delete(dependent)) dropped += 1;
+      }
+      this.#dependents.delete(id);
+    }
+    return dropped;
+  }
+
+  /** Raise a cached state version (never lowers it). */
+  raiseStateVersion(namespace: string, key: string, stateVersion: number): void {
+    const entry = this.#cache?.get(l1Id(namespace, key), { allowStale: true });
+    if (entry !== undefined && stateVersion > entry.stateVersion) entry.stateVersion = stateVersion;
+  }
+
+  clear(): void {
+    this.#cache?.clear();
+    this.#dependents.clear();
+  }
+
+  #unindex(id: string, entry: L1Entry, namespace: string): void {
+    for (const link of entry.chain) {
+      const dep = l1Id(namespace, link.key);
+      const ids = this.#dependents.get(dep);
+      if (ids === undefined) continue;
+      ids.delete(id);
+      if (ids.size === 0) this.#dependents.delete(dep);
+    }
+  }
+}
+
+function namespaceOf(id: string): string {
+  return id.slice(0, id.indexOf('\u0000'));
+}

@@ -1,0 +1,267 @@
+import { WarmrouteError } from '../errors.js';
+import {
+  MAX_CHAIN_DEPTH,
+  type ChainLink,
+  type DirectoryStore,
+  type OutcomeDelta,
+  type StoreEvent,
+  type StoreResolution,
+  type StoredKey,
+} from './store.js';
+
+interface MemoryRecord {
+  createdMs: number;
+  generation: number;
+  binding: string | undefined;
+  stateVersion: number;
+  envId: string | undefined;
+  hit: number;
+  rehydrated: number;
+  fresh: number;
+  unknown: number;
+  lastSeenMs: number | undefined;
+  expiresAtMs: number;
+}
+
+export interface MemoryStoreOptions {
+  /** 0 = never expire. */
+  readonly idleTtlSeconds: number;
+  readonly clock: () => number;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+/**
+ * The embedded store (no REDIS_URL): one process, so no pub/sub. Same
+ * contract as the Redis store, including idle expiry, evaluated lazily on
+ * access and by a periodic sweep so forgotten keys do not pile up.
+ */
+export class MemoryDirectoryStore implements DirectoryStore {
+  readonly kind = 'memory';
+  readonly #records = new Map<string, MemoryRecord>();
+  readonly #ttlMs: number;
+  readonly #clock: () => number;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(options: MemoryStoreOptions) {
+    this.#ttlMs = options.idleTtlSeconds * 1000;
+    this.#clock = options.clock;
+  }
+
+  start(): Promise<void> {
+    if (this.#ttlMs > 0) {
+      this.#sweeper = setInterval(() => {
+        this.sweep();
+      }, SWEEP_INTERVAL_MS);
+      this.#sweeper.unref();
+    }
+    return Promise.resolve();
+  }
+
+  available(): boolean {
+    return true;
+  }
+
+  pubsubUp(): boolean {
+    return true;
+  }
+
+  /** Drop expired records (also runs periodically). */
+  sweep(): void {
+    const now = this.#clock();
+    for (const [id, record] of this.#records) {
+      if (this.#expired(record, now)) this.#records.delete(id);
+    }
+  }
+
+  resolve(namespace: string, key: string): Promise<StoreResolution> {
+    const now = this.#clock();
+    let record = this.#get(namespace, key, now);
+    let created = false;
+    if (record === undefined) {
+      record = this.#create(namespace, key, now);
+      created = true;
+    }
+    this.#touch(record, now);
+    const chain = this.#chain(namespace, record.binding, now, true);
+    return Promise.resolve({
+      created,
+      generation: record.generation,
+      stateVersion: record.stateVersion,
+      chain,
+    });
+  }
+
+  rotate(namespace: string, key: string): Promise<number> {
+    const now = this.#clock();
+    const record = this.#get(namespace, key, now) ?? this.#create(namespace, key, now);
+    record.generation += 1;
+    this.#touch(record, now);
+    return Promise.resolve(record.generation);
+  }
+
+  bind(namespace: string, key: string, target: string): Promise<void> {
+    const now = this.#clock();
+    if (target === key) {
+      return Promise.reject(
+        new WarmrouteError('WR_ERR_BINDING_INVALID', ['a key cannot be bound to itself']),
+      );
+    }
+    // Same walk as bind-key-1.lua, so both stores reject exactly the same bindings.
+    let depth = 1;
+    let cur = target;
+    for (;;) {
+      const next = this.#get(namespace, cur, now)?.binding;
+      if (next === undefined) break;
+      if (next === key) {
+        return Promise.reject(
+          new WarmrouteError('WR_ERR_BINDING_INVALID', ['the binding would create a cycle']),
+        );
+      }
+      depth += 1;
+      if (depth > MAX_CHAIN_DEPTH) {
+        return Promise.reject(
+          new WarmrouteError('WR_ERR_BINDING_INVALID', [
+            'the binding chain would be deeper than the limit',
+          ]),
+        );
+      }
+      cur = next;
+    }
+    const record = this.#get(namespace, key, now) ?? this.#create(namespace, key, now);
+    record.binding = target;
+    this.#touch(record, now);
+    return Promise.resolve();
+  }
+
+  unbind(namespace: string, key: string): Promise<boolean> {
+    const record = this.#get(namespace, key, this.#clock());
+    const had = record?.binding !== undefined;
+    if (record !== undefined) record.binding = undefined;
+    return Promise.resolve(had);
+  }
+
+  forget(namespace: string, key: string): Promise<boolean> {
+    const existed = this.#get(namespace, key, this.#clock()) !== undefined;
+    this.#records.delete(recordId(namespace, key));
+    return Promise.resolve(existed);
+  }
+
+  recordOutcomes(batch: readonly OutcomeDelta[]): Promise<readonly OutcomeDelta[]> {
+    const now = this.#clock();
+    for (const delta of batch) {
+      let record = this.#get(delta.namespace, delta.key, now);
+      if (record === undefined) {
+        // Like HINCRBY on a missing hash: outcomes of a forgotten key recreate a record without `created`.
+        record = this.#create(delta.namespace, delta.key, now);
+        record.createdMs = Number.NaN;
+      }
+      record.hit += delta.hit;
+      record.rehydrated += delta.rehydrated;
+      record.fresh += delta.fresh;
+      record.unknown += delta.unknown;
+      record.lastSeenMs = delta.lastSeenMs;
+      if (delta.envId !== '') record.envId = delta.envId;
+      if (delta.stateVersion > record.stateVersion) record.stateVersion = delta.stateVersion;
+      this.#touch(record, now);
+    }
+    return Promise.resolve([]);
+  }
+
+  explain(namespace: string, key: string): Promise<StoredKey> {
+    const now = this.#clock();
+    const record = this.#get(namespace, key, now);
+    if (record === undefined) {
+      return Promise.resolve({
+        exists: false,
+        generation: 0,
+        chain: [],
+        stateVersion: 0,
+        counts: { hit: 0, rehydrated: 0, fresh: 0, unknown: 0 },
+      });
+    }
+    const explained: StoredKey = {
+      exists: true,
+      generation: record.generation,
+      chain: this.#chain(namespace, record.binding, now, false),
+      stateVersion: record.stateVersion,
+      counts: {
+        hit: record.hit,
+        rehydrated: record.rehydrated,
+        fresh: record.fresh,
+        unknown: record.unknown,
+      },
+      ...(record.binding === undefined ? {} : { binding: record.binding }),
+      ...(record.envId === undefined ? {} : { lastEnvId: record.envId }),
+      ...(Number.isNaN(record.createdMs) ? {} : { createdMs: record.createdMs }),
+      ...(record.lastSeenMs === undefined ? {} : { lastSeenMs: record.lastSeenMs }),
+      ...(this.#ttlMs > 0
+        ? { expiresInSeconds: Math.ceil((record.expiresAtMs - now) / 1000) }
+        : {}),
+    };
+    return Promise.resolve(explained);
+  }
+
+  onEvent(_listener: (event: StoreEvent) => void): void {
+    // One process: the directory already invalidates its own L1 on every mutation.
+  }
+
+  close(): Promise<void> {
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    return Promise.resolve();
+  }
+
+  #chain(namespace: string, binding: string | undefined, now: number, touch: boolean): ChainLink[] {
+    const chain: ChainLink[] = [];
+    let cur = binding;
+    while (cur !== undefined && chain.length < MAX_CHAIN_DEPTH) {
+      const target = this.#get(namespace, cur, now);
+      if (touch && target !== undefined) this.#touch(target, now);
+      chain.push({ key: cur, generation: target?.generation ?? 0 });
+      cur = target?.binding;
+    }
+    return chain;
+  }
+
+  #expired(record: MemoryRecord, now: number): boolean {
+    return this.#ttlMs > 0 && record.expiresAtMs <= now;
+  }
+
+  #get(namespace: string, key: string, now: number): MemoryRecord | undefined {
+    const id = recordId(namespace, key);
+    const record = this.#records.get(id);
+    if (record === undefined) return undefined;
+    if (this.#expired(record, now)) {
+      this.#records.delete(id);
+      return undefined;
+    }
+    return record;
+  }
+
+  #create(namespace: string, key: string, now: number): MemoryRecord {
+    const record: MemoryRecord = {
+      createdMs: now,
+      generation: 0,
+      binding: undefined,
+      stateVersion: 0,
+      envId: undefined,
+      hit: 0,
+      rehydrated: 0,
+      fresh: 0,
+      unknown: 0,
+      lastSeenMs: undefined,
+      expiresAtMs: now + this.#ttlMs,
+    };
+    this.#records.set(recordId(namespace, key), record);
+    return record;
+  }
+
+  #touch(record: MemoryRecord, now: number): void {
+    record.expiresAtMs = now + this.#ttlMs;
+  }
+}
+
+/** Keys contain no control characters, so NUL separates namespace and key unambiguously. */
+function recordId(namespace: string, key: string): string {
+  return `${namespace}\u0000${key}`;
+}

@@ -1,0 +1,109 @@
+import type { OutcomeState } from './types.js';
+import type { OutcomeDelta } from './store.js';
+import { l1Id } from './l1-cache.js';
+
+interface MutableDelta {
+  namespace: string;
+  key: string;
+  hit: number;
+  rehydrated: number;
+  fresh: number;
+  unknown: number;
+  envId: string;
+  stateVersion: number;
+  lastSeenMs: number;
+}
+
+const FIELD: Record<OutcomeState, 'hit' | 'rehydrated' | 'fresh' | 'unknown'> = {
+  hit: 'hit',
+  rehydrated: 'rehydrated',
+  fresh: 'fresh',
+  unknown: 'unknown',
+};
+
+/**
+ * Outcomes waiting to be written behind, merged per key so a flush writes one
+ * update per key however many requests it saw. Bounded: while the store is
+ * down, new keys beyond the limit are dropped (and counted), never the heap.
+ */
+export class OutcomeBuffer {
+  #pending = new Map<string, MutableDelta>();
+  readonly #maxKeys: number;
+  dropped = 0;
+
+  constructor(maxKeys: number) {
+    this.#maxKeys = maxKeys;
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  add(
+    namespace: string,
+    key: string,
+    state: OutcomeState,
+    envId: string,
+    stateVersion: number,
+    nowMs: number,
+  ): void {
+    const delta = this.#entry(namespace, key, nowMs);
+    if (delta === undefined) return;
+    delta[FIELD[state]] += 1;
+    if (envId !== '') delta.envId = envId;
+    if (stateVersion > delta.stateVersion) delta.stateVersion = stateVersion;
+    delta.lastSeenMs = Math.max(delta.lastSeenMs, nowMs);
+  }
+
+  /** Pending delta of one key (explain adds it to the stored counts). */
+  peek(namespace: string, key: string): OutcomeDelta | undefined {
+    return this.#pending.get(l1Id(namespace, key));
+  }
+
+  /** Take everything pending. */
+  drain(): OutcomeDelta[] {
+    const batch = [...this.#pending.values()];
+    this.#pending = new Map();
+    return batch;
+  }
+
+  /** Put back deltas a flush could not write, merged with what arrived meanwhile. */
+  restore(deltas: readonly OutcomeDelta[]): void {
+    for (const old of deltas) {
+      const delta = this.#entry(old.namespace, old.key, old.lastSeenMs);
+      if (delta === undefined) continue;
+      delta.hit += old.hit;
+      delta.rehydrated += old.rehydrated;
+      delta.fresh += old.fresh;
+      delta.unknown += old.unknown;
+      // The newer environment id wins; it was set after the restored one.
+      if (delta.envId === '') delta.envId = old.envId;
+      delta.stateVersion = Math.max(delta.stateVersion, old.stateVersion);
+      delta.lastSeenMs = Math.max(delta.lastSeenMs, old.lastSeenMs);
+    }
+  }
+
+  #entry(namespace: string, key: string, nowMs: number): MutableDelta | undefined {
+    const id = l1Id(namespace, key);
+    let delta = this.#pending.get(id);
+    if (delta === undefined) {
+      if (this.#pending.size >= this.#maxKeys) {
+        this.dropped += 1;
+        return undefined;
+      }
+      delta = {
+        namespace,
+        key,
+        hit: 0,
+        rehydrated: 0,
+        fresh: 0,
+        unknown: 0,
+        envId: '',
+        stateVersion: 0,
+        lastSeenMs: nowMs,
+      };
+      this.#pending.set(id, delta);
+    }
+    return delta;
+  }
+}

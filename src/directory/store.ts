@@ -1,0 +1,101 @@
+/**
+ * The directory's storage contract. Two implementations (memory-store.ts,
+ * redis-store.ts) pass one contract suite (test/contract/directory-store.test.ts);
+ * the directory service holds the policy (L1, fallback, write-behind).
+ */
+
+export interface ChainLink {
+  readonly key: string;
+  readonly generation: number;
+}
+
+export interface StoreResolution {
+  /** This call created the key's record (exactly one concurrent first resolve does). */
+  readonly created: boolean;
+  /** The key's own generation. */
+  readonly generation: number;
+  readonly stateVersion: number;
+  /** Keys followed through bindings, in order (empty when unbound). */
+  readonly chain: readonly ChainLink[];
+}
+
+export interface OutcomeDelta {
+  readonly namespace: string;
+  readonly key: string;
+  readonly hit: number;
+  readonly rehydrated: number;
+  readonly fresh: number;
+  readonly unknown: number;
+  /** Last environment id seen ('' = none). */
+  readonly envId: string;
+  /** Highest state version seen (0 = none). */
+  readonly stateVersion: number;
+  readonly lastSeenMs: number;
+}
+
+export interface StoredKey {
+  readonly exists: boolean;
+  readonly generation: number;
+  readonly binding?: string;
+  readonly chain: readonly ChainLink[];
+  readonly stateVersion: number;
+  readonly lastEnvId?: string;
+  readonly counts: {
+    readonly hit: number;
+    readonly rehydrated: number;
+    readonly fresh: number;
+    readonly unknown: number;
+  };
+  readonly createdMs?: number;
+  readonly lastSeenMs?: number;
+  readonly expiresInSeconds?: number;
+}
+
+export type MutationOp = 'rotate' | 'bind' | 'unbind' | 'forget';
+
+export type StoreEvent =
+  /** A key's mapping changed (on this replica or, with `remote`, another). */
+  | {
+      readonly type: 'invalidate';
+      readonly op: MutationOp;
+      readonly namespace: string;
+      readonly key: string;
+      readonly remote: boolean;
+    }
+  /** Another replica flushed newer state versions. */
+  | {
+      readonly type: 'state-versions';
+      readonly updates: readonly (readonly [string, string, number])[];
+    }
+  /** Invalidations may have been missed (subscriber reconnected): drop every cached entry. */
+  | { readonly type: 'resync' }
+  /** Connection state changed. */
+  | {
+      readonly type: 'status';
+      readonly commands: boolean;
+      readonly pubsub: boolean;
+      readonly reason?: string;
+    };
+
+export const MAX_CHAIN_DEPTH = 8;
+
+export interface DirectoryStore {
+  readonly kind: 'memory' | 'redis';
+  /** Connect; resolves even when the store is unreachable (the directory then starts degraded). */
+  start(): Promise<void>;
+  /** Whether commands can be sent right now (no waiting on a dead connection). */
+  available(): boolean;
+  /** Whether cross-replica invalidation is working (always true for a single-process store). */
+  pubsubUp(): boolean;
+  resolve(namespace: string, key: string): Promise<StoreResolution>;
+  rotate(namespace: string, key: string): Promise<number>;
+  /** Throws WR_ERR_BINDING_INVALID for self-binding, cycles and chains deeper than MAX_CHAIN_DEPTH. */
+  bind(namespace: string, key: string, target: string): Promise<void>;
+  unbind(namespace: string, key: string): Promise<boolean>;
+  forget(namespace: string, key: string): Promise<boolean>;
+  /** Apply outcome deltas; returns the ones that could not be written (to retry). */
+  recordOutcomes(batch: readonly OutcomeDelta[]): Promise<readonly OutcomeDelta[]>;
+  explain(namespace: string, key: string): Promise<StoredKey>;
+  onEvent(listener: (event: StoreEvent) => void): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,150 @@
+import type { Logger } from 'pino';
+import type { RoutingMode } from '../../lambda/protocol.js';
+
+export type { RoutingMode } from '../../lambda/protocol.js';
+
+export type OutcomeState = 'hit' | 'rehydrated' | 'fresh' | 'unknown';
+
+export interface DirectoryOptions {
+  /** HMAC secret (WARMROUTE_SECRET; see resolveSecret). */
+  readonly secret: string | Buffer;
+  /** Prefix of every tenant ID (default 'wr-'). */
+  readonly tenantPrefix?: string;
+  /** Namespace used when resolve() names none (default 'default'). */
+  readonly namespace?: string;
+  /** Redis store; absent → in-process memory store. */
+  readonly redis?: {
+    readonly url: string;
+    /** Prefix of every Redis key and channel (default 'wr:'). */
+    readonly keyPrefix?: string;
+    /** Per-command deadline on the request path (default 250 ms). */
+    readonly commandTimeoutMs?: number;
+    /** How long createDirectory waits for a first connection before starting degraded (default 2000 ms). */
+    readonly connectTimeoutMs?: number;
+  };
+  /** L1 cache; `max: 0` disables it. Defaults: 10,000 entries, 30 s. */
+  readonly l1?: { readonly max?: number; readonly ttlMs?: number };
+  /** Stored data of a key expires after this long without use (default 7 days; 0 = never). */
+  readonly idleTtlSeconds?: number;
+  /** Write-behind period of outcome counters (default 1000 ms). */
+  readonly statsFlushIntervalMs?: number;
+  readonly logger?: Logger;
+  /** Milliseconds since the epoch (tests inject one). */
+  readonly clock?: () => number;
+}
+
+export interface ResolveOptions {
+  readonly mode?: RoutingMode;
+  /** Number of tenant slots in `pooled` mode (default 16). */
+  readonly poolSize?: number;
+  readonly namespace?: string;
+}
+
+export interface Resolution {
+  readonly tenantId: string;
+  /**
+   * Generation the tenant ID was derived from: the key's own, or, when the
+   * key is bound, that of the key at the end of its chain (`boundTo`).
+   * Always 0 in `fresh` and `pooled` mode.
+   */
+  readonly generation: number;
+  /** The key whose environment is used (end of the binding chain), when bound. */
+  readonly boundTo?: string;
+  /** Latest state version known for the key (0 = none). */
+  readonly stateVersion: number;
+  /** l1: in-process cache; store: Redis/memory store; derived: computed without the store. */
+  readonly source: 'l1' | 'store' | 'derived';
+  readonly mode: RoutingMode;
+}
+
+export interface OutcomeReport {
+  readonly envId: string;
+  readonly state: OutcomeState;
+  readonly stateVersion?: number;
+}
+
+export interface KeyExplanation {
+  readonly key: string;
+  readonly namespace: string;
+  /** Whether the store holds a record of the key. */
+  readonly known: boolean;
+  /** The tenant ID `affinity` mode resolves the key to now. */
+  readonly tenantId: string;
+  readonly generation: number;
+  /** Direct binding target, if bound. */
+  readonly binding?: string;
+  /** Keys followed through bindings, in order, with their generations. */
+  readonly chain: readonly { readonly key: string; readonly generation: number }[];
+  readonly stateVersion: number;
+  readonly lastEnvId?: string;
+  readonly counts: {
+    readonly hit: number;
+    readonly rehydrated: number;
+    readonly fresh: number;
+    readonly unknown: number;
+  };
+  readonly createdAt?: string;
+  readonly lastSeenAt?: string;
+  /** Seconds until the stored record expires for lack of use (absent: never / unknown). */
+  readonly expiresInSeconds?: number;
+  /** Outcomes recorded on this replica and not yet written to the store (already included in counts). */
+  readonly pendingOutcomes: number;
+  readonly store: 'memory' | 'redis';
+}
+
+export interface DirectoryHealth {
+  readonly status: 'ok' | 'degraded';
+  readonly reason?: string;
+  readonly store: 'memory' | 'redis';
+}
+
+export interface DirectoryCounters {
+  resolves: number;
+  l1Hits: number;
+  l1Misses: number;
+  /** Resolves answered from an expired L1 entry or by derivation because the store failed. */
+  fallbackResolves: number;
+  /** Store calls made by resolve (each one Redis round trip). */
+  storeLookups: number;
+  storeErrors: number;
+  /** Mappings this replica created (first resolve of a key). */
+  mappingsCreated: number;
+  /** L1 invalidations received from other replicas over pub/sub. */
+  pubsubInvalidations: number;
+  statsFlushes: number;
+  statsPending: number;
+  /** Outcome deltas dropped because the write-behind buffer was full while the store was down. */
+  statsDropped: number;
+  degraded: boolean;
+  /** Total seconds spent degraded since start. */
+  degradedSeconds: number;
+}
+
+export interface InvalidationNotice {
+  readonly op: 'rotate' | 'bind' | 'unbind' | 'forget' | 'resync';
+  readonly namespace: string;
+  readonly key: string;
+  /** True when another replica made the change. */
+  readonly remote: boolean;
+}
+
+export interface Directory {
+  resolve(key: string, opts?: ResolveOptions): Promise<Resolution>;
+  rotate(
+    key: string,
+    opts?: { namespace?: string },
+  ): Promise<{ generation: number; tenantId: string }>;
+  bind(key: string, targetKey: string, opts?: { namespace?: string }): Promise<void>;
+  unbind(key: string, opts?: { namespace?: string }): Promise<void>;
+  forget(key: string, opts?: { namespace?: string }): Promise<void>;
+  /** Non-blocking: buffered and written behind in batches. */
+  recordOutcome(key: string, outcome: OutcomeReport, opts?: { namespace?: string }): void;
+  explain(key: string, opts?: { namespace?: string }): Promise<KeyExplanation>;
+  health(): DirectoryHealth;
+  counters(): DirectoryCounters;
+  /** Called for each L1 invalidation (tests, logs); returns an unsubscribe function. */
+  onInvalidate(listener: (notice: InvalidationNotice) => void): () => void;
+  /** Write pending outcomes now (close() does it too). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

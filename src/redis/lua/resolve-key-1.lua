@@ -1,0 +1,60 @@
+--[[
+  Resolve a key in one round trip: the request path's only Redis call.
+
+  Creates the key's record when absent (HSETNX on `created`, so of any number
+  of concurrent first resolves exactly one creates the mapping), slides its
+  idle TTL, and follows its binding chain. Tenant IDs are derived by the
+  caller (HMAC is not available in Lua); this script returns the inputs.
+
+  Cluster note: bound records are read by name (ARGV[1] .. boundKey). They
+  share KEYS[1]'s hash tag (one tag per namespace), so they live in its slot.
+
+  Input:
+    KEYS[1]  record hash of the key
+    ARGV[1]  record key prefix of the namespace
+    ARGV[2]  now, milliseconds since the epoch
+    ARGV[3]  idle TTL, seconds (0 = never expire)
+    ARGV[4]  maximum binding chain depth (hops)
+
+  Output:
+    { 1, created, generation, stateVersion, chain }
+      created       1 if this call created the record, 0 if it existed
+      generation    the key's own generation
+      stateVersion  latest state version recorded for the key
+      chain         flat pairs { boundKey1, generation1, boundKey2, generation2, ... }
+                    in binding order; empty when the key is not bound
+
+  Return codes:
+    1  OK. Resolve has no failure code: bind-key rejects cycles and chains
+       deeper than ARGV[4], so a longer chain (only reachable when a target
+       gained its own binding later) is cut at ARGV[4] hops instead of failing
+       the request path.
+]]
+local rec = KEYS[1]
+local prefix = ARGV[1]
+local ttl = tonumber(ARGV[3])
+local maxDepth = tonumber(ARGV[4])
+
+local created = redis.call('HSETNX', rec, 'created', ARGV[2])
+if ttl > 0 then
+  redis.call('EXPIRE', rec, ttl)
+end
+local own = redis.call('HMGET', rec, 'gen', 'sv', 'bind')
+
+local chain = {}
+local cur = own[3]
+local depth = 0
+while cur and depth < maxDepth do
+  depth = depth + 1
+  local target = prefix .. cur
+  local t = redis.call('HMGET', target, 'gen', 'bind')
+  if ttl > 0 then
+    -- A workspace reached only through bound sessions must not expire.
+    redis.call('EXPIRE', target, ttl)
+  end
+  chain[#chain + 1] = cur
+  chain[#chain + 1] = tonumber(t[1]) or 0
+  cur = t[2]
+end
+
+return { 1, created, tonumber(own[1]) or 0, tonumber(own[2]) or 0, chain }
