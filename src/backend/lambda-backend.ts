@@ -1,0 +1,282 @@
+import { InvokeCommand, LambdaClient, type InvokeCommandInput } from '@aws-sdk/client-lambda';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { WarmrouteError } from '../errors.js';
+import type { Backend, InvokeRequest, InvokeResult } from './backend.js';
+import { errorName, mapLambdaError } from './error-mapping.js';
+import { FastInvoker, type FastInvokeOutput } from './fast-invoke.js';
+import { decideRetry, defaultRetryPolicy, type FailureInfo, type RetryPolicy } from './retry-policy.js';
+import { UndiciRequestHandler } from './undici-request-handler.js';
+
+/** The logging calls the backend makes (a pino logger fits). */
+export interface BackendLogger {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface LambdaBackendOptions {
+  /** Invoke API endpoint. Unset: the SDK's own configuration (`AWS_ENDPOINT_URL_LAMBDA`, config file, AWS). */
+  readonly endpoint?: string | undefined;
+  /** Unset: the SDK's region chain, then `us-east-1`. */
+  readonly region?: string | undefined;
+  /** Unset: static dummy credentials for a loopback endpoint, else the SDK's default provider chain. */
+  readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined;
+  /** Retry policy overrides (see retry-policy.ts). */
+  readonly retry?: Partial<RetryPolicy> | undefined;
+  /** Configured timeout of a function, ms (Lambda's default max is 900 000). */
+  readonly functionTimeoutMs?: ((functionName: string) => number | undefined) | undefined;
+  /** Added to the function's timeout for the client's request timeout, ms. */
+  readonly requestTimeoutMarginMs?: number | undefined;
+  /** Added to the request deadline before an in-flight attempt is aborted, ms. */
+  readonly deadlineMarginMs?: number | undefined;
+  /** Pooled connections per endpoint. */
+  readonly connections?: number | undefined;
+  readonly logger?: BackendLogger | undefined;
+  /**
+   * `fast` (default): the SDK's serializer, signer, endpoint rules and error
+   * classes without its middleware stack (see fast-invoke.ts). `sdk`:
+   * `client.send(new InvokeCommand())` through the same undici handler.
+   */
+  readonly pipeline?: 'fast' | 'sdk' | undefined;
+  /**
+   * Where `AWS_ENDPOINT_URL_LAMBDA` is read from to decide whether the
+   * endpoint is loopback (the SDK reads it itself for the endpoint).
+   */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  /** Injected for tests. */
+  readonly random?: (() => number) | undefined;
+}
+
+/** Lambda's maximum function timeout: the safe assumption when a function's own is not known. */
+const MAX_FUNCTION_TIMEOUT_MS = 900_000;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
+  if (endpoint === undefined || endpoint === '') return false;
+  try {
+    const host = new URL(endpoint).hostname;
+    return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/** Credentials for a local host: it checks no signature, and the SDK needs some to sign. */
+const LOOPBACK_CREDENTIALS: AwsCredentialIdentity = Object.freeze({
+  accessKeyId: 'warmroute-local',
+  secretAccessKey: 'warmroute-local',
+});
+
+function parseRetryAfter(value: unknown, now: number): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.max(0, value);
+  if (typeof value !== 'string' || value === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+interface SdkErrorView {
+  $metadata?: { httpStatusCode?: number };
+  $response?: { headers?: Record<string, string | undefined> };
+  retryAfterSeconds?: unknown;
+}
+
+function failureOf(err: unknown, now: number): FailureInfo {
+  const view = (typeof err === 'object' && err !== null ? err : {}) as SdkErrorView;
+  const statusCode = view.$metadata?.httpStatusCode ?? (view.$response === undefined ? undefined : 0);
+  const retryAfterSeconds =
+    parseRetryAfter(view.retryAfterSeconds, now) ?? parseRetryAfter(view.$response?.headers?.['retry-after'], now);
+  // An answer from Lambda (status known) means the service decided; no answer means the
+  // request may have been delivered and the function may be running.
+  const connectFailure =
+    err instanceof Error && /ECONNREFUSED|ConnectTimeout|ENOTFOUND|EAI_AGAIN/.test(`${err.name} ${String((err as { code?: unknown }).code)}`);
+  return {
+    name: errorName(err),
+    statusCode: statusCode === 0 ? undefined : statusCode,
+    retryAfterSeconds,
+    mayHaveRun: statusCode === undefined && !connectFailure,
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(abortReason(signal));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error) return reason;
+  const err = new Error('Invocation aborted by the caller');
+  err.name = 'AbortError';
+  return err;
+}
+
+const textDecoder = new TextDecoder();
+
+export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend {
+  const env = options.env ?? process.env;
+  const policy: RetryPolicy = Object.freeze({ ...defaultRetryPolicy, ...options.retry });
+  const random = options.random ?? Math.random;
+  const requestTimeoutMarginMs = options.requestTimeoutMarginMs ?? 2_000;
+  const deadlineMarginMs = options.deadlineMarginMs ?? 50;
+  const logger = options.logger;
+  const effectiveEndpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_LAMBDA ?? env.AWS_ENDPOINT_URL;
+  const credentials =
+    options.credentials ?? (isLoopbackEndpoint(effectiveEndpoint) ? LOOPBACK_CREDENTIALS : undefined);
+
+  const handler = new UndiciRequestHandler({
+    ...(options.connections === undefined ? {} : { connections: options.connections }),
+  });
+  // Created once: the SDK resolves credentials, region and endpoint config here.
+  const client = new LambdaClient({
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    ...(options.region === undefined ? {} : { region: options.region }),
+    ...(credentials === undefined ? {} : { credentials }),
+    requestHandler: handler,
+    // Retries are ours (deadline-bounded, throttling only); the SDK's would not know the deadline.
+    maxAttempts: 1,
+    cacheMiddleware: true,
+  });
+  if (options.region === undefined) {
+    // The SDK throws "Region is missing" when nothing configures one; a local host does not care.
+    const sdkRegion = client.config.region;
+    client.config.region = async () => {
+      try {
+        return await sdkRegion();
+      } catch {
+        return 'us-east-1';
+      }
+    };
+  }
+  // The SDK's default `signer` builds a new SignatureV4 (copying the whole config) per request.
+  // The scheme only depends on region and service, so one signer per scheme is enough.
+  const sdkSigner = client.config.signer;
+  const signers = new Map<string, ReturnType<typeof sdkSigner>>();
+  client.config.signer = (authScheme) => {
+    const key = `${authScheme?.name ?? ''}|${authScheme?.signingRegion ?? ''}|${authScheme?.signingName ?? ''}`;
+    let signer = signers.get(key);
+    if (signer === undefined) {
+      signer = sdkSigner(authScheme);
+      signers.set(key, signer);
+      signer.catch(() => signers.delete(key));
+    }
+    return signer;
+  };
+  const fast = new FastInvoker(client, handler);
+  const useSdk = options.pipeline === 'sdk';
+  let closed = false;
+
+  async function attempt(input: InvokeCommandInput, abortSignal: AbortSignal, requestTimeout: number): Promise<FastInvokeOutput> {
+    if (!useSdk) return fast.invoke(input, { abortSignal, requestTimeout });
+    const out = await client.send(new InvokeCommand(input), { abortSignal, requestTimeout });
+    return {
+      StatusCode: out.StatusCode ?? 200,
+      Payload: out.Payload ?? new Uint8Array(0),
+      FunctionError: out.FunctionError,
+      LogResult: out.LogResult,
+      ExecutedVersion: out.ExecutedVersion,
+    };
+  }
+
+  async function invoke(request: InvokeRequest): Promise<InvokeResult> {
+    if (closed) throw new WarmrouteError('WR_ERR_SHUTTING_DOWN');
+    const started = Date.now();
+    const budgetMs = Math.max(0, request.deadline - started);
+    const input: InvokeCommandInput = {
+      FunctionName: request.functionName,
+      InvocationType: 'RequestResponse',
+      Payload: request.payload,
+      ...(request.tenantId === undefined ? {} : { TenantId: request.tenantId }),
+      ...(request.logTail === true ? { LogType: 'Tail' as const } : {}),
+      ...(request.clientContext === undefined
+        ? {}
+        : { ClientContext: Buffer.from(JSON.stringify(request.clientContext)).toString('base64') }),
+    };
+    const functionTimeout = options.functionTimeoutMs?.(request.functionName) ?? MAX_FUNCTION_TIMEOUT_MS;
+    // Longer than the function's own timeout: the client never gives up on a run Lambda still executes.
+    const requestTimeout = functionTimeout + requestTimeoutMarginMs;
+    const ctx = { functionName: request.functionName, payloadBytes: request.payload.byteLength };
+
+    for (let attemptNo = 1; ; attemptNo++) {
+      const now = Date.now();
+      if (now >= request.deadline) throw new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]);
+      if (request.signal?.aborted === true) throw abortReason(request.signal);
+      const controller = new AbortController();
+      const timer = setTimeout(() => {
+        controller.abort(new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]));
+      }, request.deadline - now + deadlineMarginMs);
+      const onCallerAbort = (): void => {
+        controller.abort(abortReason(request.signal));
+      };
+      request.signal?.addEventListener('abort', onCallerAbort, { once: true });
+      let out: FastInvokeOutput;
+      try {
+        out = await attempt(input, controller.signal, requestTimeout);
+      } catch (err) {
+        if (controller.signal.aborted) {
+          // Our deadline or the caller's abort, whatever error the transport raised for it.
+          const reason: unknown = controller.signal.reason;
+          throw reason instanceof Error ? reason : new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]);
+        }
+        const failure = failureOf(err, Date.now());
+        const decision = decideRetry(policy, failure, {
+          attempt: attemptNo,
+          now: Date.now(),
+          deadline: request.deadline,
+          random,
+        });
+        if (!decision.retry) {
+          logger?.debug(
+            { functionName: request.functionName, attempts: attemptNo, upstream: failure.name, reason: decision.reason },
+            'lambda invoke failed',
+          );
+          throw mapLambdaError(err, {
+            ...ctx,
+            throttled: decision.throttled && decision.reason !== 'not-retryable',
+            retryAfterSeconds: decision.retryAfterSeconds,
+          });
+        }
+        logger?.warn(
+          { functionName: request.functionName, attempt: attemptNo, upstream: failure.name, delayMs: decision.delayMs },
+          'lambda invoke retried',
+        );
+        await sleep(decision.delayMs, request.signal);
+        continue;
+      } finally {
+        clearTimeout(timer);
+        request.signal?.removeEventListener('abort', onCallerAbort);
+      }
+      return {
+        payload: out.Payload,
+        functionError: out.FunctionError,
+        logTail: out.LogResult === undefined ? undefined : textDecoder.decode(Buffer.from(out.LogResult, 'base64')),
+        executedVersion: out.ExecutedVersion,
+        attempts: attemptNo,
+        durationMs: Date.now() - started,
+      };
+    }
+  }
+
+  return {
+    invoke,
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await handler.close();
+    },
+  };
+}
