@@ -42,6 +42,8 @@ export class L1Cache {
       max: options.max,
       ttl: options.ttlMs,
       perf: { now: options.clock },
+      // Read the (injectable) clock on every check instead of lru-cache's 1 ms cached "now".
+      ttlResolution: 0,
       allowStale: false,
       noDeleteOnStaleGet: true,
       updateAgeOnGet: false,

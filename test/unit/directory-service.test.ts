@@ -1,0 +1,220 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { KeyDirectory } from '../../src/directory/directory.js';
+import { deriveTenantId } from '../../src/directory/tenant-id.js';
+import type { InvalidationNotice } from '../../src/directory/types.js';
+import { isWarmrouteError } from '../../src/errors.js';
+
+const SECRET = 'service-test-secret-0123456789';
+
+class FakeClock {
+  now = 1_700_000_000_000;
+  readonly read = (): number => this.now;
+}
+
+const open: KeyDirectory[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((d) => d.close()));
+});
+
+async function memoryDirectory(clock = new FakeClock(), l1TtlMs = 10_000): Promise<KeyDirectory> {
+  const directory = new KeyDirectory({ secret: SECRET, clock: clock.read, l1: { ttlMs: l1TtlMs } });
+  open.push(directory);
+  await directory.start();
+  return directory;
+}
+
+describe('directory over the memory store', () => {
+  it('answers a repeat resolve from L1 with the derived tenant, then from the store after the TTL', async () => {
+    // Prepare
+    const clock = new FakeClock();
+    const dir = await memoryDirectory(clock, 1_000);
+
+    // Act
+    const first = await dir.resolve('ws-1');
+    const second = await dir.resolve('ws-1');
+    clock.now += 1_001;
+    const third = await dir.resolve('ws-1');
+
+    // Assess
+    expect(first).toMatchObject({
+      source: 'store',
+      generation: 0,
+      mode: 'affinity',
+      stateVersion: 0,
+    });
+    expect(first.tenantId).toBe(deriveTenantId(SECRET, 'wr-', 'default', 'ws-1', 0));
+    expect(second).toEqual({ ...first, source: 'l1' });
+    expect(third.source).toBe('store');
+    expect(dir.counters()).toMatchObject({
+      l1Hits: 1,
+      l1Misses: 2,
+      storeLookups: 2,
+      mappingsCreated: 1,
+    });
+  });
+
+  it('rotate gives a new tenant on this replica immediately, bound keys included', async () => {
+    const dir = await memoryDirectory();
+    await dir.bind('session-1', 'ws-1');
+    const before = await dir.resolve('session-1');
+    const wsBefore = await dir.resolve('ws-1');
+    expect(before.tenantId).toBe(wsBefore.tenantId);
+    expect(before.boundTo).toBe('ws-1');
+
+    const rotated = await dir.rotate('ws-1');
+    const after = await dir.resolve('session-1');
+
+    expect(rotated.generation).toBe(1);
+    expect(after.tenantId).toBe(rotated.tenantId);
+    expect(after.tenantId).not.toBe(before.tenantId);
+    expect(after).toMatchObject({ source: 'store', generation: 1, boundTo: 'ws-1' });
+  });
+
+  it('rejects self-binding, cycles and chains deeper than 8 with WR_ERR_BINDING_INVALID', async () => {
+    const dir = await memoryDirectory();
+    const codeOf = async (p: Promise<unknown>): Promise<string | undefined> =>
+      p.then(
+        () => undefined,
+        (err: unknown) => (isWarmrouteError(err) ? err.code : 'other'),
+      );
+    expect(await codeOf(dir.bind('a', 'a'))).toBe('WR_ERR_BINDING_INVALID');
+    await dir.bind('a', 'b');
+    await dir.bind('b', 'c');
+    expect(await codeOf(dir.bind('c', 'a'))).toBe('WR_ERR_BINDING_INVALID');
+    // k1 → k2 → … → k8 is 7 hops; k0 → k1 makes 8 (allowed); k(-1) → k0 would be 9.
+    for (let i = 1; i < 8; i++) await dir.bind(`k${i}`, `k${i + 1}`);
+    await dir.bind('k0', 'k1');
+    expect(await codeOf(dir.bind('km', 'k0'))).toBe('WR_ERR_BINDING_INVALID');
+    expect((await dir.resolve('k0')).boundTo).toBe('k8');
+  });
+
+  it('unbind and forget drop the cached entry and go back to the key’s own tenant', async () => {
+    const dir = await memoryDirectory();
+    await dir.bind('s', 'w');
+    const bound = await dir.resolve('s');
+    await dir.unbind('s');
+    const unbound = await dir.resolve('s');
+    await dir.rotate('s');
+    await dir.forget('s');
+    const forgotten = await dir.resolve('s');
+
+    expect(bound.boundTo).toBe('w');
+    expect(unbound.boundTo).toBeUndefined();
+    expect(unbound.tenantId).toBe(deriveTenantId(SECRET, 'wr-', 'default', 's', 0));
+    expect(forgotten).toMatchObject({ generation: 0, source: 'store', tenantId: unbound.tenantId });
+  });
+
+  it('fresh mode never touches the store and gives a new tenant each time', async () => {
+    const dir = await memoryDirectory();
+    const a = await dir.resolve('k', { mode: 'fresh' });
+    const b = await dir.resolve('k', { mode: 'fresh' });
+    expect(a.tenantId).not.toBe(b.tenantId);
+    expect(a.tenantId).toMatch(/^wr-[a-z2-7]{32}$/);
+    expect(a).toMatchObject({ source: 'derived', mode: 'fresh' });
+    expect(dir.counters().storeLookups).toBe(0);
+  });
+
+  it('pooled mode maps many keys onto at most N tenants, stable per key', async () => {
+    const dir = await memoryDirectory();
+    const tenants = new Set<string>();
+    for (let i = 0; i < 64; i++) {
+      const r = await dir.resolve(`k${i}`, { mode: 'pooled', poolSize: 4 });
+      expect((await dir.resolve(`k${i}`, { mode: 'pooled', poolSize: 4 })).tenantId).toBe(
+        r.tenantId,
+      );
+      tenants.add(r.tenantId);
+    }
+    expect(tenants.size).toBe(4);
+    await expect(dir.resolve('k', { mode: 'pooled', poolSize: 0 })).rejects.toMatchObject({
+      code: 'WR_ERR_BAD_REQUEST',
+    });
+  });
+
+  it('namespaces give different tenants for one key', async () => {
+    const dir = await memoryDirectory();
+    const a = await dir.resolve('k', { namespace: 'one' });
+    const b = await dir.resolve('k', { namespace: 'two' });
+    expect(a.tenantId).not.toBe(b.tenantId);
+  });
+
+  it('recordOutcome is visible to the next resolve at once and written behind on flush; versions never go back', async () => {
+    // Prepare
+    const clock = new FakeClock();
+    const dir = await memoryDirectory(clock);
+    await dir.resolve('k');
+
+    // Act
+    dir.recordOutcome('k', { envId: 'env-a', state: 'fresh', stateVersion: 1 });
+    dir.recordOutcome('k', { envId: 'env-a', state: 'hit', stateVersion: 5 });
+    dir.recordOutcome('k', { envId: 'env-b', state: 'rehydrated', stateVersion: 3 });
+    dir.recordOutcome('k', { envId: 'env-b', state: 'unknown' });
+    const cached = await dir.resolve('k');
+    const beforeFlush = await dir.explain('k');
+    await dir.flush();
+    const afterFlush = await dir.explain('k');
+
+    // Assess
+    expect(cached).toMatchObject({ source: 'l1', stateVersion: 5 });
+    expect(beforeFlush.pendingOutcomes).toBe(4);
+    expect(afterFlush).toMatchObject({
+      known: true,
+      stateVersion: 5,
+      lastEnvId: 'env-b',
+      counts: { hit: 1, rehydrated: 1, fresh: 1, unknown: 1 },
+      pendingOutcomes: 0,
+      lastSeenAt: new Date(clock.now).toISOString(),
+    });
+    expect(dir.counters().statsFlushes).toBe(1);
+  });
+
+  it('explain reports the binding chain and the tenant the key resolves to', async () => {
+    const dir = await memoryDirectory();
+    await dir.bind('s', 'w');
+    await dir.rotate('w');
+    const explained = await dir.explain('s');
+    expect(explained).toMatchObject({
+      binding: 'w',
+      chain: [{ key: 'w', generation: 1 }],
+      tenantId: deriveTenantId(SECRET, 'wr-', 'default', 'w', 1),
+      store: 'memory',
+    });
+    expect((await dir.explain('never-seen')).known).toBe(false);
+  });
+
+  it('expires idle records with the idle TTL', async () => {
+    const clock = new FakeClock();
+    const dir = new KeyDirectory({
+      secret: SECRET,
+      clock: clock.read,
+      idleTtlSeconds: 60,
+      l1: { max: 0 },
+    });
+    open.push(dir);
+    await dir.start();
+    await dir.rotate('k');
+    clock.now += 59_000;
+    expect((await dir.resolve('k')).generation).toBe(1);
+    clock.now += 61_000;
+    expect((await dir.resolve('k')).generation).toBe(0);
+  });
+
+  it('notifies invalidation listeners and validates keys before anything else', async () => {
+    const dir = await memoryDirectory();
+    const notices: InvalidationNotice[] = [];
+    const off = dir.onInvalidate((n) => notices.push(n));
+    await dir.rotate('k');
+    off();
+    await dir.forget('k');
+    expect(notices).toEqual([{ op: 'rotate', namespace: 'default', key: 'k', remote: false }]);
+    await expect(dir.resolve('bad\nkey')).rejects.toMatchObject({ code: 'WR_ERR_KEY_INVALID' });
+    await expect(dir.bind('ok', '')).rejects.toMatchObject({ code: 'WR_ERR_BINDING_INVALID' });
+    expect(dir.health()).toEqual({ status: 'ok', store: 'memory' });
+  });
+
+  it('coalesces concurrent misses of one key into one store call', async () => {
+    const dir = await memoryDirectory();
+    const results = await Promise.all(Array.from({ length: 20 }, () => dir.resolve('same')));
+    expect(new Set(results.map((r) => r.tenantId)).size).toBe(1);
+    expect(dir.counters()).toMatchObject({ storeLookups: 1, mappingsCreated: 1 });
+  });
+});
