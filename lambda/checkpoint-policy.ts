@@ -8,7 +8,8 @@ import { WarmStateError } from './errors.js';
  *   checkpoint die with the environment;
  * - `'manual'`: only when the handler calls `state.checkpoint()`.
  */
-export type CheckpointPolicy = 'every' | 'manual' | { readonly everyN?: number; readonly everyMs?: number };
+export type CheckpointPolicy =
+  'every' | 'manual' | { readonly everyN?: number; readonly everyMs?: number };
 
 export interface CheckpointClock {
   /** Invocations since the last checkpoint (including the current one). */
@@ -21,17 +22,25 @@ export function validateCheckpointPolicy(policy: CheckpointPolicy): void {
   if (policy === 'every' || policy === 'manual') return;
   const { everyN, everyMs } = policy;
   if (everyN === undefined && everyMs === undefined) {
-    throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', ['checkpoint needs everyN and/or everyMs']);
+    throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [
+      'checkpoint needs everyN and/or everyMs',
+    ]);
   }
   if (everyN !== undefined && (!Number.isSafeInteger(everyN) || everyN < 1)) {
     throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`checkpoint.everyN ${String(everyN)}`]);
   }
   if (everyMs !== undefined && (!Number.isFinite(everyMs) || everyMs < 0)) {
-    throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`checkpoint.everyMs ${String(everyMs)}`]);
+    throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [
+      `checkpoint.everyMs ${String(everyMs)}`,
+    ]);
   }
 }
 
-export function checkpointDue(policy: CheckpointPolicy, clock: CheckpointClock, now: number): boolean {
+export function checkpointDue(
+  policy: CheckpointPolicy,
+  clock: CheckpointClock,
+  now: number,
+): boolean {
   if (policy === 'every') return true;
   if (policy === 'manual') return false;
   if (policy.everyN !== undefined && clock.invocationsSince >= policy.everyN) return true;

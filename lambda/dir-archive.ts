@@ -17,7 +17,9 @@ export async function dirFingerprint(dir: string): Promise<string> {
     for (const name of names) {
       const path = rel === '' ? name : `${rel}/${name}`;
       const st = await lstat(join(dir, path));
-      hash.update(`${path}\0${st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f'}\0${st.size}\0${st.mtimeMs}\n`);
+      hash.update(
+        `${path}\0${st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : 'f'}\0${st.size}\0${st.mtimeMs}\n`,
+      );
       if (st.isDirectory()) await walk(path);
     }
   };
@@ -58,7 +60,11 @@ export async function unpackDir(key: string, dir: string, archive: Buffer): Prom
   await new Promise<void>((resolve, reject) => {
     const unpack = new Unpack({ cwd: dir, strict: true });
     unpack.on('error', (err: unknown) => {
-      reject(new WarmStateError('WR_ERR_SNAPSHOT_CORRUPT', [key, `directory archive: ${String(err)}`], { cause: err }));
+      reject(
+        new WarmStateError('WR_ERR_SNAPSHOT_CORRUPT', [key, `directory archive: ${String(err)}`], {
+          cause: err,
+        }),
+      );
     });
     unpack.on('close', () => {
       resolve();

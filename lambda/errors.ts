@@ -25,7 +25,11 @@ export type WarmStateErrorCode = keyof typeof warmStateErrorCodes;
 export class WarmStateError extends Error {
   readonly code: WarmStateErrorCode;
 
-  constructor(code: WarmStateErrorCode, args: readonly (string | number)[], options: { cause?: unknown } = {}) {
+  constructor(
+    code: WarmStateErrorCode,
+    args: readonly (string | number)[],
+    options: { cause?: unknown } = {},
+  ) {
     let i = 0;
     const message = warmStateErrorCodes[code].replace(/%s/g, () => String(args[i++] ?? ''));
     super(message, options.cause === undefined ? {} : { cause: options.cause });

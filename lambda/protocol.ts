@@ -89,7 +89,9 @@ export function readWarmRequest(clientContext: unknown): WarmRequest | undefined
   if (r.v !== PROTOCOL_VERSION || typeof r.key !== 'string' || r.key.length === 0) return undefined;
   const mode = r.mode === 'fresh' || r.mode === 'pooled' ? r.mode : 'affinity';
   const stateVersion =
-    typeof r.stateVersion === 'number' && Number.isSafeInteger(r.stateVersion) && r.stateVersion >= 0
+    typeof r.stateVersion === 'number' &&
+    Number.isSafeInteger(r.stateVersion) &&
+    r.stateVersion >= 0
       ? r.stateVersion
       : 0;
   return { v: PROTOCOL_VERSION, key: r.key, mode, stateVersion, wrap: r.wrap === true };
@@ -109,7 +111,9 @@ export function parseEnvelope(
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+    parsed = JSON.parse(
+      Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'),
+    );
   } catch {
     return undefined;
   }

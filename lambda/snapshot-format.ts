@@ -55,7 +55,8 @@ export function decodeSnapshotVersion(key: string, header: Buffer): number {
 
 export function decodeSnapshot(key: string, bytes: Buffer): Snapshot {
   const version = decodeSnapshotVersion(key, bytes);
-  if (bytes.length < FIXED_BYTES) throw new WarmStateError('WR_ERR_SNAPSHOT_CORRUPT', [key, 'truncated']);
+  if (bytes.length < FIXED_BYTES)
+    throw new WarmStateError('WR_ERR_SNAPSHOT_CORRUPT', [key, 'truncated']);
   const stateLength = bytes.readUInt32BE(12);
   if (16 + stateLength + 4 > bytes.length) {
     throw new WarmStateError('WR_ERR_SNAPSHOT_CORRUPT', [key, 'state length past the end']);

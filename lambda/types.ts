@@ -41,7 +41,11 @@ export type WarmHandler<TEvent, TResult, TState, TContext extends WarmContext = 
   state: WarmStateApi<TState>,
 ) => Promise<TResult> | TResult;
 
-export interface WarmStateOptions<TState, TEvent = unknown, TContext extends WarmContext = WarmContext> {
+export interface WarmStateOptions<
+  TState,
+  TEvent = unknown,
+  TContext extends WarmContext = WarmContext,
+> {
   /** State of a key that has no snapshot yet. */
   readonly initialState: () => TState;
   /** Default: one store per module, Redis when WARMROUTE_SNAPSHOT_REDIS_URL is set, else the file store. */

@@ -3,7 +3,11 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { checkpointDue, validateCheckpointPolicy, type CheckpointPolicy } from './checkpoint-policy.js';
+import {
+  checkpointDue,
+  validateCheckpointPolicy,
+  type CheckpointPolicy,
+} from './checkpoint-policy.js';
 import { dirFingerprint, packDir, unpackDir } from './dir-archive.js';
 import { WarmStateError, isWarmStateError } from './errors.js';
 import { KeyCache } from './key-cache.js';
@@ -93,10 +97,14 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
       throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`maxKeysInMemory ${String(maxKeys)}`]);
     }
     if (!Number.isSafeInteger(maxRetries) || maxRetries < 0) {
-      throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`maxConflictRetries ${String(maxRetries)}`]);
+      throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [
+        `maxConflictRetries ${String(maxRetries)}`,
+      ]);
     }
     if (options.maxSnapshotBytes !== undefined && !(options.maxSnapshotBytes > 0)) {
-      throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`maxSnapshotBytes ${String(options.maxSnapshotBytes)}`]);
+      throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [
+        `maxSnapshotBytes ${String(options.maxSnapshotBytes)}`,
+      ]);
     }
     const serializer = options.serializer ?? jsonSerializer<TState>();
     const verify = options.verify ?? 'store';
@@ -110,7 +118,8 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
     let resolvedStore: SnapshotStore | undefined;
 
     const store = (): SnapshotStore => (resolvedStore ??= options.store ?? defaultSnapshotStore());
-    const limit = (): number => Math.min(options.maxSnapshotBytes ?? Infinity, store().maxSnapshotBytes);
+    const limit = (): number =>
+      Math.min(options.maxSnapshotBytes ?? Infinity, store().maxSnapshotBytes);
 
     // Computed on first use: the temp dir is the environment's, known once it runs.
     const newDir = (key: string): string => {
@@ -120,12 +129,15 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
     };
 
     /** Load the latest snapshot (or the initial state) into a fresh entry and directory. */
-    const load = async (key: string): Promise<{ entry: KeyEntry<TState>; found: boolean; ms: number }> => {
+    const load = async (
+      key: string,
+    ): Promise<{ entry: KeyEntry<TState>; found: boolean; ms: number }> => {
       const started = performance.now();
       const snapshot = await store().read(key);
       const dir = newDir(key);
       const entry: KeyEntry<TState> = {
-        value: snapshot === undefined ? options.initialState() : serializer.deserialize(snapshot.state),
+        value:
+          snapshot === undefined ? options.initialState() : serializer.deserialize(snapshot.state),
         version: snapshot?.version ?? 0,
         dir,
         invocationsSince: 0,
@@ -145,7 +157,8 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
     const checkpoint = async (key: string, entry: KeyEntry<TState>): Promise<void> => {
       const max = limit();
       const state = serializer.serialize(entry.value);
-      if (state.length > max) throw new WarmStateError('WR_ERR_SNAPSHOT_TOO_LARGE', [key, state.length, max]);
+      if (state.length > max)
+        throw new WarmStateError('WR_ERR_SNAPSHOT_TOO_LARGE', [key, state.length, max]);
       let dir: Buffer = Buffer.alloc(0);
       if (snapshotDir) {
         const fingerprint = await dirFingerprint(entry.dir);
@@ -157,7 +170,11 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
         }
       }
       if (options.maxSnapshotBytes !== undefined && state.length + dir.length > max) {
-        throw new WarmStateError('WR_ERR_SNAPSHOT_TOO_LARGE', [key, state.length + dir.length, max]);
+        throw new WarmStateError('WR_ERR_SNAPSHOT_TOO_LARGE', [
+          key,
+          state.length + dir.length,
+          max,
+        ]);
       }
       const result = await store().write(key, entry.version, { state, dir });
       if (result.ok) {
@@ -196,7 +213,8 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
       },
       checkpoint: async () => {
         if (!entry.conflicted) await checkpoint(key, entry);
-        if (entry.conflicted) throw new WarmStateError('WR_ERR_CHECKPOINT_CONFLICT', [key, entry.version]);
+        if (entry.conflicted)
+          throw new WarmStateError('WR_ERR_CHECKPOINT_CONFLICT', [key, entry.version]);
       },
     });
 
@@ -244,10 +262,19 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
               result = await handler(event, context, stateApi(key, current));
             } catch (err) {
               // A handler that let our conflict error through is re-run below like any lost race.
-              if (!(current.conflicted && isWarmStateError(err, 'WR_ERR_CHECKPOINT_CONFLICT'))) throw err;
+              if (!(current.conflicted && isWarmStateError(err, 'WR_ERR_CHECKPOINT_CONFLICT')))
+                throw err;
               result = undefined as TResult;
             }
-            if (!current.conflicted && checkpointDue(policy, { invocationsSince: current.invocationsSince, lastAt: current.lastCheckpointAt }, now())) await checkpoint(key, current);
+            if (
+              !current.conflicted &&
+              checkpointDue(
+                policy,
+                { invocationsSince: current.invocationsSince, lastAt: current.lastCheckpointAt },
+                now(),
+              )
+            )
+              await checkpoint(key, current);
           } catch (err) {
             // A failed invocation never leaves half-applied state behind: the next call reloads.
             cache.delete(key);
@@ -278,7 +305,8 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
           conflicts++;
           cache.delete(key);
           await discard(current);
-          if (attempt >= maxRetries) throw new WarmStateError('WR_ERR_SNAPSHOT_CONFLICT', [key, conflicts]);
+          if (attempt >= maxRetries)
+            throw new WarmStateError('WR_ERR_SNAPSHOT_CONFLICT', [key, conflicts]);
           const loaded = await load(key);
           entry = loaded.entry;
           rehydrateMs += loaded.ms;

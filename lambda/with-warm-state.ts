@@ -1,4 +1,8 @@
-import { createWarmEnvironment, type WarmEnvironment, type WrappedHandler } from './warm-environment.js';
+import {
+  createWarmEnvironment,
+  type WarmEnvironment,
+  type WrappedHandler,
+} from './warm-environment.js';
 import type { WarmContext, WarmHandler, WarmStateOptions } from './types.js';
 
 /**

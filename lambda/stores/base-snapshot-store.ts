@@ -1,5 +1,10 @@
 import { WarmStateError, isWarmStateError } from '../errors.js';
-import { decodeSnapshot, encodeSnapshot, encodedSnapshotBytes, type Snapshot } from '../snapshot-format.js';
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  encodedSnapshotBytes,
+  type Snapshot,
+} from '../snapshot-format.js';
 
 /** Outcome of a compare-and-set write. */
 export type WriteResult =
@@ -19,7 +24,11 @@ export interface SnapshotStore {
    * still `expectedVersion` (0 = no snapshot yet). A write that lost the race
    * changes nothing and returns the version that won.
    */
-  write(key: string, expectedVersion: number, content: { state: Buffer; dir: Buffer }): Promise<WriteResult>;
+  write(
+    key: string,
+    expectedVersion: number,
+    content: { state: Buffer; dir: Buffer },
+  ): Promise<WriteResult>;
   delete(key: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -80,9 +89,15 @@ export abstract class BaseSnapshotStore implements SnapshotStore {
     return this.guard(key, () => this.readVersionRaw(key));
   }
 
-  async write(key: string, expectedVersion: number, content: { state: Buffer; dir: Buffer }): Promise<WriteResult> {
+  async write(
+    key: string,
+    expectedVersion: number,
+    content: { state: Buffer; dir: Buffer },
+  ): Promise<WriteResult> {
     if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
-      throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`expectedVersion ${String(expectedVersion)}`]);
+      throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [
+        `expectedVersion ${String(expectedVersion)}`,
+      ]);
     }
     const size = encodedSnapshotBytes(content.state.length, content.dir.length);
     if (size > this.maxSnapshotBytes) {
@@ -90,8 +105,12 @@ export abstract class BaseSnapshotStore implements SnapshotStore {
     }
     const newVersion = expectedVersion + 1;
     const bytes = encodeSnapshot({ version: newVersion, state: content.state, dir: content.dir });
-    const result = await this.guard(key, () => this.compareAndSwapRaw(key, expectedVersion, newVersion, bytes));
-    return result.swapped ? { ok: true, version: newVersion } : { ok: false, currentVersion: result.currentVersion };
+    const result = await this.guard(key, () =>
+      this.compareAndSwapRaw(key, expectedVersion, newVersion, bytes),
+    );
+    return result.swapped
+      ? { ok: true, version: newVersion }
+      : { ok: false, currentVersion: result.currentVersion };
   }
 
   async delete(key: string): Promise<void> {
@@ -104,9 +123,13 @@ export abstract class BaseSnapshotStore implements SnapshotStore {
       return await op();
     } catch (err) {
       if (isWarmStateError(err)) throw err;
-      throw new WarmStateError('WR_ERR_SNAPSHOT_STORE', [key, err instanceof Error ? err.message : String(err)], {
-        cause: err,
-      });
+      throw new WarmStateError(
+        'WR_ERR_SNAPSHOT_STORE',
+        [key, err instanceof Error ? err.message : String(err)],
+        {
+          cause: err,
+        },
+      );
     }
   }
 }

@@ -11,6 +11,7 @@ let shared: SnapshotStore | undefined;
  */
 export function defaultSnapshotStore(): SnapshotStore {
   const url = process.env['WARMROUTE_SNAPSHOT_REDIS_URL'];
-  shared ??= url !== undefined && url !== '' ? new RedisSnapshotStore({ url }) : new FileSnapshotStore();
+  shared ??=
+    url !== undefined && url !== '' ? new RedisSnapshotStore({ url }) : new FileSnapshotStore();
   return shared;
 }

@@ -43,7 +43,8 @@ async function isStale(path: string, staleMs: number): Promise<boolean | undefin
     throw err;
   }
   const [pid, host] = content.split('\n');
-  if (host === HOST && pid !== undefined && /^\d+$/.test(pid) && !pidAlive(Number(pid))) return true;
+  if (host === HOST && pid !== undefined && /^\d+$/.test(pid) && !pidAlive(Number(pid)))
+    return true;
   return Date.now() - mtimeMs > staleMs;
 }
 
@@ -111,7 +112,11 @@ const localQueue = new KeyedMutex();
  * a file created with O_EXCL holding `pid\nhost\ntoken`. Waiters poll with a
  * short randomised backoff; stale locks (dead owner) are broken.
  */
-export async function withFileLock<R>(path: string, options: FileLockOptions, fn: () => Promise<R>): Promise<R> {
+export async function withFileLock<R>(
+  path: string,
+  options: FileLockOptions,
+  fn: () => Promise<R>,
+): Promise<R> {
   return localQueue.run(path, async () => {
     const token = `${process.pid}\n${HOST}\n${randomBytes(8).toString('hex')}`;
     const deadline = Date.now() + options.timeoutMs;
@@ -119,7 +124,10 @@ export async function withFileLock<R>(path: string, options: FileLockOptions, fn
     for (;;) {
       if (await tryCreate(path, token)) break;
       if (Date.now() > deadline) {
-        throw new WarmStateError('WR_ERR_SNAPSHOT_STORE', [path, `lock not acquired within ${options.timeoutMs} ms`]);
+        throw new WarmStateError('WR_ERR_SNAPSHOT_STORE', [
+          path,
+          `lock not acquired within ${options.timeoutMs} ms`,
+        ]);
       }
       if ((await isStale(path, options.staleMs)) === true) {
         await breakStaleLock(path, token, options.staleMs);

@@ -44,8 +44,12 @@ export class FileSnapshotStore extends BaseSnapshotStore {
 
   constructor(options: FileSnapshotStoreOptions = {}) {
     super(options);
-    this.directory = options.directory ?? process.env['WARMROUTE_SNAPSHOT_DIR'] ?? defaultSnapshotDir();
-    this.lockOptions = { staleMs: options.lockStaleMs ?? 10_000, timeoutMs: options.lockTimeoutMs ?? 10_000 };
+    this.directory =
+      options.directory ?? process.env['WARMROUTE_SNAPSHOT_DIR'] ?? defaultSnapshotDir();
+    this.lockOptions = {
+      staleMs: options.lockStaleMs ?? 10_000,
+      timeoutMs: options.lockTimeoutMs ?? 10_000,
+    };
   }
 
   private pathOf(key: string): string {

@@ -36,7 +36,8 @@ export class MemorySnapshotStore extends BaseSnapshotStore {
   ): Promise<{ swapped: boolean; currentVersion: number }> {
     // Synchronous from the check to the set: nothing can interleave.
     const currentVersion = this.versionOf(key);
-    if (currentVersion !== expectedVersion) return Promise.resolve({ swapped: false, currentVersion });
+    if (currentVersion !== expectedVersion)
+      return Promise.resolve({ swapped: false, currentVersion });
     this.snapshots.set(key, Buffer.from(bytes));
     return Promise.resolve({ swapped: true, currentVersion: newVersion });
   }

@@ -52,7 +52,8 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
       throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`ttlSeconds ${String(ttl)}`]);
     }
     this.ttlMs = Math.round(ttl * 1000);
-    const url = options.url ?? process.env['WARMROUTE_SNAPSHOT_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+    const url =
+      options.url ?? process.env['WARMROUTE_SNAPSHOT_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
     this.redis = new Redis(url, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -101,7 +102,13 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
     bytes: Buffer,
   ): Promise<{ swapped: boolean; currentVersion: number }> {
     const redis = await this.client();
-    const [code, version] = await redis.warmrouteCasSnapshot(this.keyOf(key), expectedVersion, newVersion, bytes, this.ttlMs);
+    const [code, version] = await redis.warmrouteCasSnapshot(
+      this.keyOf(key),
+      expectedVersion,
+      newVersion,
+      bytes,
+      this.ttlMs,
+    );
     switch (code) {
       case CAS_WRITTEN:
         return { swapped: true, currentVersion: version };

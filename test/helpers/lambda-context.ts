@@ -1,4 +1,9 @@
-import { buildClientContext, PROTOCOL_VERSION, type WarmEnvelope, type WarmReport } from '../../lambda/protocol.js';
+import {
+  buildClientContext,
+  PROTOCOL_VERSION,
+  type WarmEnvelope,
+  type WarmReport,
+} from '../../lambda/protocol.js';
 
 /** A Lambda context as the Node runtime hands it over, carrying the gateway's warm request. */
 export function gatewayContext(
@@ -23,7 +28,8 @@ export function directContext(tenantId?: string): { tenantId?: string; awsReques
   return tenantId === undefined ? { awsRequestId: 'direct' } : { tenantId, awsRequestId: 'direct' };
 }
 
-/** Split an envelope, failing loudly when the value is not one. */
+/** Split an envelope, failing loudly when the value is not one. `R` only names the result type for the test. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
 export function unwrap<R>(value: unknown): { report: WarmReport; result: R } {
   if (typeof value !== 'object' || value === null || !('warmroute/v1' in value)) {
     throw new Error(`not an envelope: ${JSON.stringify(value)}`);

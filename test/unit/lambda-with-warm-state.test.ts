@@ -34,10 +34,15 @@ const counterHandler: WarmHandler<unknown, Counter, Counter> = (_event, _context
 
 async function envs(n: number): Promise<WarmEnvironment[]> {
   const root = await tempRoot();
-  return Array.from({ length: n }, (_, i) => createWarmEnvironment({ id: `env${i}`, tmpDir: root }));
+  return Array.from({ length: n }, (_, i) =>
+    createWarmEnvironment({ id: `env${i}`, tmpDir: root }),
+  );
 }
 
-function counterOptions(store: SnapshotStore, extra: Partial<WarmStateOptions<Counter>> = {}): WarmStateOptions<Counter> {
+function counterOptions(
+  store: SnapshotStore,
+  extra: Partial<WarmStateOptions<Counter>> = {},
+): WarmStateOptions<Counter> {
   return { initialState: () => ({ counter: 0 }), store, ...extra };
 }
 
@@ -59,10 +64,21 @@ describe('withWarmState', () => {
     const first = await call(fn, 'k');
     const second = await call(fn, 'k', first.report.stateVersion);
     // Assess
-    expect(first.report).toMatchObject({ v: 1, env: 'env0', state: 'fresh', stateVersion: 1, coldStart: true });
+    expect(first.report).toMatchObject({
+      v: 1,
+      env: 'env0',
+      state: 'fresh',
+      stateVersion: 1,
+      coldStart: true,
+    });
     expect(first.report.reason).toBeUndefined();
     expect(first.result.counter).toBe(0);
-    expect(second.report).toMatchObject({ state: 'hit', stateVersion: 2, rehydrateMs: 0, coldStart: false });
+    expect(second.report).toMatchObject({
+      state: 'hit',
+      stateVersion: 2,
+      rehydrateMs: 0,
+      coldStart: false,
+    });
     expect(second.result.counter).toBe(1);
     expect(await store.readVersion('k')).toBe(2);
   });
@@ -77,7 +93,12 @@ describe('withWarmState', () => {
 
     const moved = await call(fb, 'k', last.report.stateVersion);
 
-    expect(moved.report).toMatchObject({ env: 'env1', state: 'rehydrated', reason: 'first-use', stateVersion: 3 });
+    expect(moved.report).toMatchObject({
+      env: 'env1',
+      state: 'rehydrated',
+      reason: 'first-use',
+      stateVersion: 3,
+    });
     expect(moved.result.counter).toBe(2);
     expect(moved.report.rehydrateMs).toBeGreaterThanOrEqual(0);
   });
@@ -94,7 +115,12 @@ describe('withWarmState', () => {
       const { report, result } = await call(i % 2 === 0 ? fa : fb, 'k', known);
       expect(report.stateVersion).toBeGreaterThan(known);
       known = report.stateVersion;
-      seen.push({ env: report.env, state: report.state, ...(report.reason ? { reason: report.reason } : {}), counter: result.counter });
+      seen.push({
+        env: report.env,
+        state: report.state,
+        ...(report.reason ? { reason: report.reason } : {}),
+        counter: result.counter,
+      });
     }
 
     expect(seen.map((s) => s.counter)).toEqual([0, 1, 2, 3, 4, 5]);
@@ -133,7 +159,12 @@ describe('withWarmState', () => {
     const raced = await call(fa, 'k', 0); // the gateway lags: A believes it has a hit
 
     expect(runsInA).toBe(2);
-    expect(raced.report).toMatchObject({ state: 'rehydrated', reason: 'conflict', conflicts: 1, stateVersion: 3 });
+    expect(raced.report).toMatchObject({
+      state: 'rehydrated',
+      reason: 'conflict',
+      conflicts: 1,
+      stateVersion: 3,
+    });
     expect(raced.result.counter).toBe(2);
   });
 
@@ -141,10 +172,15 @@ describe('withWarmState', () => {
     const three = await envs(3);
     const store = new MemorySnapshotStore();
     const fns = three.map((e) =>
-      e.withWarmState(counterHandler, counterOptions(store, { verify: 'gateway', maxConflictRetries: 50 })),
+      e.withWarmState(
+        counterHandler,
+        counterOptions(store, { verify: 'gateway', maxConflictRetries: 50 }),
+      ),
     );
 
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => call(fns[i % 3]!, 'k', 0)));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call(fns[i % 3]!, 'k', 0)),
+    );
 
     const counters = results.map((r) => r.result.counter).sort((x, y) => x - y);
     expect(counters).toEqual(Array.from({ length: 20 }, (_, i) => i));
@@ -153,7 +189,9 @@ describe('withWarmState', () => {
     expect(await store.readVersion('k')).toBe(20);
     const final = await call(fns[0]!, 'k', 20);
     expect(final.result.counter).toBe(20);
-    expect(results.some((r) => r.report.reason === 'conflict' || r.report.reason === 'stale')).toBe(true);
+    expect(results.some((r) => r.report.reason === 'conflict' || r.report.reason === 'stale')).toBe(
+      true,
+    );
   });
 
   it("snapshots the key's directory: files survive into a new environment", async () => {
@@ -163,8 +201,8 @@ describe('withWarmState', () => {
       await appendFile(join(state.dir, 'notes.txt'), `${event.note}\n`);
       return readFile(join(state.dir, 'notes.txt'), 'utf8');
     };
-    const fa = a!.withWarmState(notes, counterOptions(store) as WarmStateOptions<Counter, { note: string }>);
-    const fb = b!.withWarmState(notes, counterOptions(store) as WarmStateOptions<Counter, { note: string }>);
+    const fa = a!.withWarmState(notes, counterOptions(store));
+    const fb = b!.withWarmState(notes, counterOptions(store));
     await fa({ note: 'one' }, gatewayContext('k'));
     await fa({ note: 'two' }, gatewayContext('k'));
 
@@ -231,7 +269,10 @@ describe('withWarmState', () => {
   it('checkpoints every N invocations and flushes pending changes when the key is released', async () => {
     const [env] = await envs(1);
     const store = new MemorySnapshotStore();
-    const fn = env!.withWarmState(counterHandler, counterOptions(store, { checkpoint: { everyN: 3 }, maxKeysInMemory: 1 }));
+    const fn = env!.withWarmState(
+      counterHandler,
+      counterOptions(store, { checkpoint: { everyN: 3 }, maxKeysInMemory: 1 }),
+    );
 
     await call(fn, 'k');
     await call(fn, 'k');
@@ -247,7 +288,7 @@ describe('withWarmState', () => {
     expect((await call(fn, 'k')).result.counter).toBe(4);
   });
 
-  it("manual policy: writes only on state.checkpoint(); a lost race there re-runs the handler", async () => {
+  it('manual policy: writes only on state.checkpoint(); a lost race there re-runs the handler', async () => {
     const [a, b] = await envs(2);
     const store = new MemorySnapshotStore();
     const manual: WarmHandler<unknown, Counter, Counter> = async (e, c, s) => {
@@ -255,7 +296,10 @@ describe('withWarmState', () => {
       await s.checkpoint();
       return out;
     };
-    const fa = a!.withWarmState(manual, counterOptions(store, { checkpoint: 'manual', verify: 'gateway' }));
+    const fa = a!.withWarmState(
+      manual,
+      counterOptions(store, { checkpoint: 'manual', verify: 'gateway' }),
+    );
     const fb = b!.withWarmState(counterHandler, counterOptions(store, { checkpoint: 'manual' }));
     await call(fa, 'k');
     await call(fb, 'k'); // manual, no checkpoint call: nothing written
@@ -264,7 +308,12 @@ describe('withWarmState', () => {
 
     const raced = await call(fa, 'k', 0);
 
-    expect(raced.report).toMatchObject({ state: 'rehydrated', reason: 'conflict', conflicts: 1, stateVersion: 3 });
+    expect(raced.report).toMatchObject({
+      state: 'rehydrated',
+      reason: 'conflict',
+      conflicts: 1,
+      stateVersion: 3,
+    });
     expect(raced.result.counter).toBe(10);
   });
 
@@ -275,7 +324,7 @@ describe('withWarmState', () => {
       const out = counterHandler(e, c, s);
       if (e.fail === true) throw new Error('boom');
       return out;
-    }, counterOptions(store) as WarmStateOptions<Counter, { fail?: boolean }>);
+    }, counterOptions(store));
     await fn({}, gatewayContext('k'));
 
     await expect(fn({ fail: true }, gatewayContext('k'))).rejects.toThrow('boom');
@@ -336,9 +385,11 @@ describe('withWarmState', () => {
   it('rejects a bad configuration at wrap time', async () => {
     const [env] = await envs(1);
     const store = new MemorySnapshotStore();
-    expect(() => env!.withWarmState(counterHandler, counterOptions(store, { maxKeysInMemory: 0 }))).toThrow(
-      /maxKeysInMemory/,
-    );
-    expect(() => env!.withWarmState(counterHandler, counterOptions(store, { checkpoint: {} }))).toThrow(/everyN/);
+    expect(() =>
+      env!.withWarmState(counterHandler, counterOptions(store, { maxKeysInMemory: 0 })),
+    ).toThrow(/maxKeysInMemory/);
+    expect(() =>
+      env!.withWarmState(counterHandler, counterOptions(store, { checkpoint: {} })),
+    ).toThrow(/everyN/);
   });
 });
