@@ -61,11 +61,13 @@ export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
   }
 }
 
-/** Credentials for a local host: it checks no signature, and the SDK needs some to sign. */
-const LOOPBACK_CREDENTIALS: AwsCredentialIdentity = Object.freeze({
-  accessKeyId: 'warmroute-local',
-  secretAccessKey: 'warmroute-local',
-});
+/**
+ * Credentials for a local host: it checks no signature, and the SDK needs some
+ * to sign. A provider returning a fresh object, because the SDK annotates the
+ * identity it gets (a frozen object makes it throw).
+ */
+const loopbackCredentials: AwsCredentialIdentityProvider = () =>
+  Promise.resolve({ accessKeyId: 'warmroute-local', secretAccessKey: 'warmroute-local' });
 
 function parseRetryAfter(value: unknown, now: number): number | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return Math.max(0, value);
@@ -127,6 +129,23 @@ function abortReason(signal: AbortSignal | undefined): Error {
 
 const textDecoder = new TextDecoder();
 
+/**
+ * Region when none is given: the SDK's chain (env, profile, instance
+ * metadata), then `us-east-1` — the SDK itself throws "Region is missing".
+ * A loopback endpoint skips the instance-metadata lookup (seconds of timeouts
+ * off EC2) since a local host ignores the region.
+ */
+function regionProvider(loopback: boolean, env: Readonly<Record<string, string | undefined>>): () => Promise<string> {
+  const fromEnv = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (loopback) return () => Promise.resolve(fromEnv ?? 'us-east-1');
+  let region: Promise<string> | undefined;
+  return () => {
+    // A probe client exposes the SDK's default region chain without reimplementing it.
+    region ??= new LambdaClient({}).config.region().catch(() => 'us-east-1');
+    return region;
+  };
+}
+
 export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend {
   const env = options.env ?? process.env;
   const policy: RetryPolicy = Object.freeze({ ...defaultRetryPolicy, ...options.retry });
@@ -136,7 +155,7 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
   const logger = options.logger;
   const effectiveEndpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_LAMBDA ?? env.AWS_ENDPOINT_URL;
   const credentials =
-    options.credentials ?? (isLoopbackEndpoint(effectiveEndpoint) ? LOOPBACK_CREDENTIALS : undefined);
+    options.credentials ?? (isLoopbackEndpoint(effectiveEndpoint) ? loopbackCredentials : undefined);
 
   const handler = new UndiciRequestHandler({
     ...(options.connections === undefined ? {} : { connections: options.connections }),
@@ -144,24 +163,13 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
   // Created once: the SDK resolves credentials, region and endpoint config here.
   const client = new LambdaClient({
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-    ...(options.region === undefined ? {} : { region: options.region }),
+    region: options.region ?? regionProvider(isLoopbackEndpoint(effectiveEndpoint), env),
     ...(credentials === undefined ? {} : { credentials }),
     requestHandler: handler,
     // Retries are ours (deadline-bounded, throttling only); the SDK's would not know the deadline.
     maxAttempts: 1,
     cacheMiddleware: true,
   });
-  if (options.region === undefined) {
-    // The SDK throws "Region is missing" when nothing configures one; a local host does not care.
-    const sdkRegion = client.config.region;
-    client.config.region = async () => {
-      try {
-        return await sdkRegion();
-      } catch {
-        return 'us-east-1';
-      }
-    };
-  }
   // The SDK's default `signer` builds a new SignatureV4 (copying the whole config) per request.
   // The scheme only depends on region and service, so one signer per scheme is enough.
   const sdkSigner = client.config.signer;
