@@ -113,12 +113,15 @@ class CompiledPathTemplate implements PathTemplate {
     const queryAt = path.indexOf('?');
     if (queryAt !== -1) path = path.slice(0, queryAt);
     if (path === '' || path === '/') {
-      return this.#segments.length === 0 ? {} : undefined;
+      return this.#segments.length === 0
+        ? (Object.create(null) as Record<string, string>)
+        : undefined;
     }
     if (!path.startsWith('/')) path = '/' + path;
 
     const segments = this.#segments;
-    const params: Record<string, string> = {};
+    // Null prototype: a variable named `__proto__` is data, not a prototype.
+    const params = Object.create(null) as Record<string, string>;
     let start = 1;
     for (let i = 0; i < segments.length; i++) {
       const segment = segments[i];
