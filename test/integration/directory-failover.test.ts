@@ -1,0 +1,157 @@
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { deriveTenantId } from '../../src/directory/tenant-id.js';
+import { isWarmrouteError } from '../../src/errors.js';
+import { startOwnRedis, uniquePrefix } from '../helpers/redis.js';
+import {
+  TEST_SECRET,
+  infoCounts,
+  inspector,
+  openRedisDirectory,
+} from '../helpers/directory-fixtures.js';
+
+async function ownRedis(): Promise<Awaited<ReturnType<typeof startOwnRedis>>> {
+  const redis = await startOwnRedis();
+  onTestFinished(() => redis.stop());
+  return redis;
+}
+
+async function errorCode(promise: Promise<unknown>): Promise<string | undefined> {
+  return promise.then(
+    () => undefined,
+    (err: unknown) => (isWarmrouteError(err) ? err.code : String(err)),
+  );
+}
+
+const derived = (key: string, generation = 0): string =>
+  deriveTenantId(TEST_SECRET, 'wr-', 'default', key, generation);
+
+describe('directory when its Redis fails', () => {
+  it('keeps resolving while Redis is dead, refuses mutations, and resumes after a restart', async () => {
+    // Prepare: keys resolved while Redis is up, one of them rotated (an override only the store knows).
+    const redis = await ownRedis();
+    const dir = await openRedisDirectory(redis.url, uniquePrefix('dir-kill'));
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    const before = await Promise.all(keys.map((k) => dir.resolve(k)));
+    const rotated = await dir.rotate('rotated');
+    await dir.resolve('rotated');
+    expect(dir.health().status).toBe('ok');
+
+    // Act: crash Redis.
+    await redis.kill();
+    await expect.poll(() => dir.health().status, { timeout: 5_000 }).toBe('degraded');
+    const during = await Promise.all(keys.map((k) => dir.resolve(k)));
+    const unseen = await dir.resolve('never-seen');
+    const rotatedDuring = await dir.resolve('rotated');
+    const rotateWhileDown = await errorCode(dir.rotate('k1'));
+    const bindWhileDown = await errorCode(dir.bind('k1', 'k2'));
+    const forgetWhileDown = await errorCode(dir.forget('k1'));
+    dir.recordOutcome('k3', { envId: 'env-down', state: 'hit', stateVersion: 4 });
+    await dir.flush();
+
+    // Assess (down): same tenants, no throw, typed errors for mutations, outcomes kept.
+    expect(during.map((r) => r.tenantId)).toEqual(before.map((r) => r.tenantId));
+    expect(unseen).toMatchObject({
+      tenantId: derived('never-seen'),
+      generation: 0,
+      source: 'derived',
+    });
+    expect(rotatedDuring).toMatchObject({ tenantId: rotated.tenantId, generation: 1 });
+    expect([rotateWhileDown, bindWhileDown, forgetWhileDown]).toEqual([
+      'WR_ERR_STORE_UNAVAILABLE',
+      'WR_ERR_STORE_UNAVAILABLE',
+      'WR_ERR_STORE_UNAVAILABLE',
+    ]);
+    expect(dir.health().reason).toMatch(/Redis/);
+    expect(dir.counters()).toMatchObject({ degraded: true, statsPending: 1 });
+
+    // Act: Redis comes back (empty: it keeps nothing on disk).
+    await redis.restart();
+    await expect.poll(() => dir.health().status, { timeout: 10_000 }).toBe('ok');
+    const rotatedAgain = await dir.rotate('k1');
+    await dir.flush();
+    const explained = await dir.explain('k3');
+
+    // Assess (back): mutations work without restarting the directory, buffered outcomes landed.
+    expect(rotatedAgain).toEqual({ generation: 1, tenantId: derived('k1', 1) });
+    expect(await dir.resolve('k1')).toMatchObject({ tenantId: derived('k1', 1), source: 'store' });
+    expect(explained).toMatchObject({
+      counts: { hit: 1 },
+      stateVersion: 4,
+      lastEnvId: 'env-down',
+      pendingOutcomes: 0,
+    });
+    const counters = dir.counters();
+    expect(counters.degraded).toBe(false);
+    expect(counters.degradedSeconds).toBeGreaterThan(0);
+  });
+
+  it('answers by derivation when Redis is unreachable at start, then connects by itself', async () => {
+    const redis = await ownRedis();
+    await redis.kill();
+    const dir = await openRedisDirectory(redis.url, uniquePrefix('dir-late'), {
+      redis: {
+        url: redis.url,
+        keyPrefix: uniquePrefix('dir-late'),
+        commandTimeoutMs: 200,
+        connectTimeoutMs: 300,
+      },
+    });
+
+    expect(dir.health().status).toBe('degraded');
+    expect(await dir.resolve('k')).toMatchObject({ tenantId: derived('k'), source: 'derived' });
+
+    await redis.restart();
+    await expect.poll(() => dir.health().status, { timeout: 10_000 }).toBe('ok');
+    expect((await dir.resolve('k')).source).toBe('store');
+  });
+
+  it('falls back to derivation when Redis stops answering within the command timeout', async () => {
+    const redis = await ownRedis();
+    const dir = await openRedisDirectory(redis.url, uniquePrefix('dir-slow'), { l1: { max: 0 } });
+    await dir.rotate('rotated');
+    const admin = await inspector(redis.url);
+
+    // CLIENT PAUSE holds every other client's commands: a hung Redis with the socket still open.
+    await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+    const slow = await dir.resolve('k');
+    const skipped = await dir.resolve('k2');
+
+    expect(slow).toMatchObject({ tenantId: derived('k'), source: 'derived' });
+    // After a timeout, misses skip the store for a while instead of each waiting for the timeout.
+    expect(skipped.source).toBe('derived');
+    expect(dir.counters().storeErrors).toBe(1);
+    expect(dir.health()).toMatchObject({ status: 'degraded' });
+    expect(await errorCode(dir.rotate('k'))).toBe('WR_ERR_STORE_UNAVAILABLE');
+
+    await admin.call('CLIENT', 'UNPAUSE');
+    await expect
+      .poll(async () => (await dir.resolve('rotated')).source, { timeout: 10_000 })
+      .toBe('store');
+    expect((await dir.resolve('rotated')).generation).toBe(1);
+    expect(dir.health().status).toBe('ok');
+  });
+
+  it('survives SCRIPT FLUSH: NOSCRIPT is answered by ioredis re-sending the script', async () => {
+    // Prepare: scripts loaded and cached by SHA on the server.
+    const redis = await ownRedis();
+    const dir = await openRedisDirectory(redis.url, uniquePrefix('dir-noscript'), {
+      l1: { max: 0 },
+    });
+    await dir.resolve('warm-1');
+    await dir.resolve('warm-2');
+    const admin = await inspector(redis.url);
+    const errorsBefore = (await infoCounts(admin, 'errorstats')).get('errorstat_NOSCRIPT') ?? 0;
+
+    // Act
+    await admin.script('FLUSH');
+    const afterFlush = await dir.resolve('cold-key');
+    const rotated = await dir.rotate('cold-key');
+
+    // Assess: the EVALSHA really failed with NOSCRIPT, and the call still succeeded through the store.
+    const errorsAfter = (await infoCounts(admin, 'errorstats')).get('errorstat_NOSCRIPT') ?? 0;
+    expect(errorsAfter).toBeGreaterThan(errorsBefore);
+    expect(afterFlush).toMatchObject({ source: 'store', tenantId: derived('cold-key') });
+    expect(rotated.generation).toBe(1);
+    expect(dir.counters().storeErrors).toBe(0);
+  });
+});

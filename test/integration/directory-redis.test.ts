@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { deriveTenantId } from '../../src/directory/tenant-id.js';
+import { SHARED_REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.js';
+import {
+  TEST_SECRET,
+  inspector,
+  nextInvalidation,
+  openRedisDirectory,
+} from '../helpers/directory-fixtures.js';
+import { onTestFinished } from 'vitest';
+
+async function sharedPrefix(label: string): Promise<string> {
+  const prefix = uniquePrefix(label);
+  onTestFinished(() => deleteByPrefix(SHARED_REDIS_URL, prefix));
+  return Promise.resolve(prefix);
+}
+
+describe('directory on a shared Redis, two replicas', () => {
+  it('a rotate on one replica reaches the other’s L1 through pub/sub', async () => {
+    // Prepare
+    const prefix = await sharedPrefix('dir-pubsub');
+    const a = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const b = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const before = await b.resolve('ws-1');
+    expect((await b.resolve('ws-1')).source).toBe('l1');
+
+    // Act
+    const invalidated = nextInvalidation(b, (n) => n.key === 'ws-1' && n.op === 'rotate');
+    const rotated = await a.rotate('ws-1');
+    const notice = await invalidated;
+    const after = await b.resolve('ws-1');
+
+    // Assess
+    expect(notice.remote).toBe(true);
+    expect(after.tenantId).toBe(rotated.tenantId);
+    expect(after.tenantId).not.toBe(before.tenantId);
+    expect(after).toMatchObject({ generation: 1, source: 'store' });
+    expect(b.counters().pubsubInvalidations).toBe(1);
+  });
+
+  it('a bind on one replica re-routes the key on the other, and rotating the target re-routes bound keys', async () => {
+    const prefix = await sharedPrefix('dir-bind');
+    const a = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const b = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const workspace = await b.resolve('ws');
+    await b.resolve('session');
+
+    const bound = nextInvalidation(b, (n) => n.key === 'session' && n.op === 'bind');
+    await a.bind('session', 'ws');
+    await bound;
+    const session = await b.resolve('session');
+    expect(session).toMatchObject({ tenantId: workspace.tenantId, boundTo: 'ws' });
+    expect((await b.resolve('session')).source).toBe('l1');
+
+    // The message names only 'ws'; b must drop 'session' too because its chain passes through 'ws'.
+    const rotatedWs = nextInvalidation(b, (n) => n.key === 'ws' && n.op === 'rotate');
+    const rotated = await a.rotate('ws');
+    await rotatedWs;
+    expect(await b.resolve('session')).toMatchObject({
+      tenantId: rotated.tenantId,
+      source: 'store',
+    });
+
+    const unbound = nextInvalidation(b, (n) => n.key === 'session' && n.op === 'unbind');
+    await a.unbind('session');
+    await unbound;
+    expect((await b.resolve('session')).tenantId).toBe(
+      deriveTenantId(TEST_SECRET, 'wr-', 'default', 'session', 0),
+    );
+  });
+
+  it('state versions flushed by one replica raise the other’s cached version', async () => {
+    const prefix = await sharedPrefix('dir-sv');
+    const a = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const b = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    await b.resolve('k');
+
+    a.recordOutcome('k', { envId: 'env-1', state: 'fresh', stateVersion: 9 });
+    await a.flush();
+
+    await expect.poll(async () => (await b.resolve('k')).stateVersion, { timeout: 5_000 }).toBe(9);
+    expect((await b.resolve('k')).source).toBe('l1');
+    expect(await b.explain('k')).toMatchObject({
+      stateVersion: 9,
+      lastEnvId: 'env-1',
+      counts: { fresh: 1 },
+    });
+  });
+
+  it('1,000 concurrent first resolves across two replicas create exactly one mapping per key', async () => {
+    // Prepare
+    const prefix = await sharedPrefix('dir-race');
+    const a = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const b = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const keys = Array.from({ length: 1_000 }, (_, i) => `new-key-${i}`);
+
+    // Act
+    const [fromA, fromB] = await Promise.all([
+      Promise.all(keys.map((k) => a.resolve(k))),
+      Promise.all(keys.map((k) => b.resolve(k))),
+    ]);
+
+    // Assess
+    expect(a.counters().mappingsCreated + b.counters().mappingsCreated).toBe(1_000);
+    keys.forEach((key, i) => {
+      expect(fromA[i]!.tenantId).toBe(fromB[i]!.tenantId);
+      expect(fromA[i]!.source).toBe('store');
+    });
+    const redis = await inspector(SHARED_REDIS_URL);
+    let records = 0;
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*:k:*`, 'COUNT', 1_000);
+      records += found.length;
+      cursor = next;
+    } while (cursor !== '0');
+    expect(records).toBe(1_000);
+  });
+});
