@@ -74,13 +74,16 @@ export function registerProxyRoute(app: FastifyInstance, route: RouteConfig, dep
       deadline: receivedAt + deps.requestTimeoutMs,
       signal: abortOnClientGone(reply.raw).signal,
     });
-    setAffinityHeaders(reply, result);
     if (result.functionError !== undefined) {
+      setAffinityHeaders(reply, result);
       const errorType = result.errorType ?? result.functionError;
       throw new WarmrouteError('WR_ERR_FUNCTION_ERROR', [errorType, route.function], { details: { errorType } });
     }
     const response = parseProxyResult(result.payload);
-    return reply.code(response.statusCode).headers(response.headers).send(response.body);
+    reply.code(response.statusCode).headers(response.headers);
+    // After the function's own headers, so a function cannot forge them.
+    setAffinityHeaders(reply, result);
+    return reply.send(response.body);
   };
 
   if (prefix === '/') {

@@ -1,0 +1,186 @@
+import { join } from 'node:path';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { Redis } from 'ioredis';
+import { Pool } from 'undici';
+import { distDir } from '../src/paths.js';
+import { startChildServer, type ChildServer } from './lib/child-server.js';
+import { fmt, percentiles, printTable, runClosedLoop, type LoadResult } from './lib/load.js';
+
+/**
+ * Gateway cost against a bare proxy (issues 4 and 7): the same local host,
+ * the same function (`counter`, warm), the same keys, measured in rounds that
+ * alternate between
+ *   (a) a bare Fastify server proxying with undici to the host,
+ *   (b) the warmroute gateway on its L1-hit path (RPC route),
+ *   (c) direct InvokeCommand calls from this process (no gateway hop).
+ * Servers run in their own processes; their CPU per request is read from
+ * /proc, which is steadier than throughput on a shared machine. With Redis
+ * configured, Redis round trips per request come from INFO commandstats.
+ */
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+async function redisCalls(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let calls = 0;
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    // Leave out the measurement's own INFO and the subscriber's housekeeping.
+    if (match[1] === 'info' || match[1] === 'ping') continue;
+    calls += Number(match[2]);
+  }
+  return calls;
+}
+
+interface Measured {
+  load: LoadResult;
+  cpuMsPerRequest: number | undefined;
+}
+
+async function measure(
+  label: string,
+  server: ChildServer | undefined,
+  concurrency: number,
+  total: number,
+  call: (worker: number) => Promise<void>,
+): Promise<Measured> {
+  const cpu0 = server?.cpuSeconds();
+  const load = await runClosedLoop(concurrency, total, (w) => call(w));
+  const cpu1 = server?.cpuSeconds();
+  const cpuMsPerRequest = cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1000) / total;
+  if (load.errors > 0) console.error(`  ${label}: ${load.errors} errors`);
+  return { load, cpuMsPerRequest };
+}
+
+export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
+  const concurrency = 32;
+  const perRound = opts.quick ? 1_500 : 10_000;
+  const rounds = opts.quick ? 2 : 4;
+  const keys = Array.from({ length: concurrency }, (_, i) => `bench-key-${i}`);
+  const body = Buffer.from('{"op":"bench"}');
+
+  const host = await startChildServer(join(distDir, 'bench/servers/local-host-server.js'));
+  const bare = await startChildServer(join(distDir, 'bench/servers/bare-proxy-server.js'), { BENCH_LAMBDA_URL: host.url });
+  const redisPrefix = `wrbench:${process.pid}:`;
+  const gateway = await startChildServer(join(distDir, 'bench/servers/gateway-server.js'), {
+    AWS_ENDPOINT_URL_LAMBDA: host.url,
+    REDIS_URL,
+    WARMROUTE_SECRET: 'bench-secret-0123456789abcdef',
+    WARMROUTE_NAMESPACE: `bench${process.pid}`,
+    WARMROUTE_L1_TTL_MS: '600000',
+    WARMROUTE_LOG_LEVEL: 'warn',
+  });
+  const redis = new Redis(REDIS_URL);
+  const barePool = new Pool(bare.url, { connections: concurrency });
+  const gatewayPool = new Pool(gateway.url, { connections: concurrency });
+  const lambda = new LambdaClient({
+    endpoint: host.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+
+  const viaPool = (pool: Pool) => async (worker: number) => {
+    const res = await pool.request({
+      method: 'POST',
+      path: '/v1/functions/counter/invoke',
+      headers: { 'x-affinity-key': keys[worker] ?? 'k', 'content-type': 'application/json' },
+      body,
+    });
+    await res.body.arrayBuffer();
+    if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+  };
+  const direct = async (worker: number) => {
+    const out = await lambda.send(
+      new InvokeCommand({ FunctionName: 'counter', TenantId: keys[worker] ?? 'k', Payload: body }),
+    );
+    if (out.FunctionError !== undefined) throw new Error(out.FunctionError);
+  };
+
+  try {
+    // Warm up: every key gets its environment (bare proxy and direct calls
+    // share tenants named by the key; the gateway's are derived) and the
+    // gateway's L1 learns every key.
+    for (const call of [viaPool(barePool), viaPool(gatewayPool), direct]) {
+      await runClosedLoop(concurrency, concurrency * 20, (w) => call(w));
+    }
+
+    const samples: Record<'bare' | 'gateway' | 'direct', Measured[]> = { bare: [], gateway: [], direct: [] };
+    let gatewayRedisCalls = 0;
+    let gatewayRequests = 0;
+    for (let r = 0; r < rounds; r++) {
+      samples.bare.push(await measure('bare', bare, concurrency, perRound, viaPool(barePool)));
+      const before = await redisCalls(redis);
+      samples.gateway.push(await measure('gateway', gateway, concurrency, perRound, viaPool(gatewayPool)));
+      gatewayRedisCalls += (await redisCalls(redis)) - before;
+      gatewayRequests += perRound;
+      samples.direct.push(await measure('direct', undefined, concurrency, perRound, direct));
+    }
+
+    const summary = (list: Measured[]) => {
+      const latencies = list.flatMap((m) => m.load.latenciesMs);
+      const throughput = list.reduce((s, m) => s + m.load.throughput, 0) / list.length;
+      const cpu = list.map((m) => m.cpuMsPerRequest).filter((v): v is number => v !== undefined);
+      return {
+        throughput,
+        ...percentiles(latencies),
+        cpuMsPerRequest: cpu.length === 0 ? undefined : cpu.reduce((a, b) => a + b, 0) / cpu.length,
+        errors: list.reduce((s, m) => s + m.load.errors, 0),
+      };
+    };
+    const a = summary(samples.bare);
+    const b = summary(samples.gateway);
+    const c = summary(samples.direct);
+    const throughputRatio = b.throughput / a.throughput;
+    const rows = [
+      { path: '(a) bare Fastify + undici proxy', ...row(a) },
+      { path: '(b) warmroute gateway, L1 hit', ...row(b) },
+      { path: '(c) direct InvokeCommand', ...row(c) },
+    ];
+    printTable(rows);
+    const redisPerRequest = gatewayRedisCalls / gatewayRequests;
+    console.log(
+      `\ngateway/bare throughput ratio: ${fmt(throughputRatio, 3)} (goal ≥ 0.80)` +
+        `\nadded latency p50: ${fmt(b.p50 - a.p50, 3)} ms, p99: ${fmt(b.p99 - a.p99, 3)} ms` +
+        (a.cpuMsPerRequest !== undefined && b.cpuMsPerRequest !== undefined
+          ? `\nserver CPU per request: gateway ${fmt(b.cpuMsPerRequest * 1000, 0)} µs vs bare ${fmt(a.cpuMsPerRequest * 1000, 0)} µs (ratio ${fmt(b.cpuMsPerRequest / a.cpuMsPerRequest, 2)})`
+          : '') +
+        `\nRedis round trips per request on the L1-hit path: ${fmt(redisPerRequest, 4)} (${gatewayRedisCalls} commands / ${gatewayRequests} requests; goal 0)`,
+    );
+    return {
+      concurrency,
+      requestsPerRound: perRound,
+      rounds,
+      bare: a,
+      gateway: b,
+      direct: c,
+      throughputRatioGatewayToBare: throughputRatio,
+      addedLatencyMs: { p50: b.p50 - a.p50, p99: b.p99 - a.p99 },
+      redisRoundTripsPerRequest: redisPerRequest,
+    };
+  } finally {
+    lambda.destroy();
+    await barePool.close();
+    await gatewayPool.close();
+    await gateway.stop();
+    await bare.stop();
+    await host.stop();
+    // The gateway's directory keys live under its own namespace; remove them.
+    const stream = redis.scanStream({ match: `*bench${process.pid}*`, count: 500 });
+    for await (const batch of stream) {
+      const found = batch as string[];
+      if (found.length > 0) await redis.del(...found);
+    }
+    void redisPrefix;
+    redis.disconnect();
+  }
+}
+
+function row(s: { throughput: number; p50: number; p95: number; p99: number; cpuMsPerRequest: number | undefined; errors: number }) {
+  return {
+    'req/s': fmt(s.throughput, 0),
+    'p50 ms': fmt(s.p50, 3),
+    'p95 ms': fmt(s.p95, 3),
+    'p99 ms': fmt(s.p99, 3),
+    'server CPU µs/req': s.cpuMsPerRequest === undefined ? '-' : fmt(s.cpuMsPerRequest * 1000, 0),
+    errors: s.errors,
+  };
+}
