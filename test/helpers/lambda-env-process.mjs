@@ -1,3 +1,4 @@
+import { URL } from 'node:url';
 // One simulated execution environment as its own process: imports an example
 // function (compiled library via the package self-reference) and invokes it
 // `count` times for `key` with the gateway's client context, optionally
