@@ -129,6 +129,16 @@ function abortReason(signal: AbortSignal | undefined): Error {
 
 const textDecoder = new TextDecoder();
 
+/** A function, so TypeScript does not narrow `aborted` across awaits. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+/** undici's response timeouts (and the SDK handler's name for them). */
+function isTimeout(err: unknown): boolean {
+  return err instanceof Error && /^(HeadersTimeoutError|BodyTimeoutError|TimeoutError)$/.test(err.name);
+}
+
 /**
  * Region when none is given: the SDK's chain (env, profile, instance
  * metadata), then `us-east-1` — the SDK itself throws "Region is missing".
@@ -188,8 +198,11 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
   const useSdk = options.pipeline === 'sdk';
   let closed = false;
 
-  async function attempt(input: InvokeCommandInput, abortSignal: AbortSignal, requestTimeout: number): Promise<FastInvokeOutput> {
-    if (!useSdk) return fast.invoke(input, { abortSignal, requestTimeout });
+  async function viaSdk(
+    input: InvokeCommandInput,
+    abortSignal: AbortSignal,
+    requestTimeout: number,
+  ): Promise<FastInvokeOutput> {
     const out = await client.send(new InvokeCommand(input), { abortSignal, requestTimeout });
     return {
       StatusCode: out.StatusCode ?? 200,
@@ -223,22 +236,40 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
       const now = Date.now();
       if (now >= request.deadline) throw new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]);
       if (request.signal?.aborted === true) throw abortReason(request.signal);
-      const controller = new AbortController();
-      const timer = setTimeout(() => {
-        controller.abort(new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]));
-      }, request.deadline - now + deadlineMarginMs);
+      // The sdk pipeline gets the deadline as an AbortSignal (what the SDK offers). The fast
+      // path gives undici the remaining time as its response timeout instead: same effect,
+      // without an AbortController, a timer and abort listeners per request (measured ~10 %
+      // of the per-invoke CPU).
+      const untilDeadline = request.deadline - now + deadlineMarginMs;
+      const controller = useSdk ? new AbortController() : undefined;
+      const timer =
+        controller === undefined
+          ? undefined
+          : setTimeout(() => {
+              controller.abort(new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]));
+            }, untilDeadline);
       const onCallerAbort = (): void => {
-        controller.abort(abortReason(request.signal));
+        controller?.abort(abortReason(request.signal));
       };
-      request.signal?.addEventListener('abort', onCallerAbort, { once: true });
+      if (controller !== undefined) request.signal?.addEventListener('abort', onCallerAbort, { once: true });
       let out: FastInvokeOutput;
       try {
-        out = await attempt(input, controller.signal, requestTimeout);
+        out =
+          controller === undefined
+            ? await fast.invoke(input, {
+                abortSignal: request.signal,
+                requestTimeout: Math.min(requestTimeout, untilDeadline),
+              })
+            : await viaSdk(input, controller.signal, requestTimeout);
       } catch (err) {
-        if (controller.signal.aborted) {
+        if (controller?.signal.aborted === true) {
           // Our deadline or the caller's abort, whatever error the transport raised for it.
           const reason: unknown = controller.signal.reason;
           throw reason instanceof Error ? reason : new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]);
+        }
+        if (isAborted(request.signal)) throw abortReason(request.signal);
+        if (Date.now() >= request.deadline && isTimeout(err)) {
+          throw new WarmrouteError('WR_ERR_DEADLINE', [budgetMs], { cause: err });
         }
         const failure = failureOf(err, Date.now());
         const decision = decideRetry(policy, failure, {
@@ -265,8 +296,10 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
         await sleep(decision.delayMs, request.signal);
         continue;
       } finally {
-        clearTimeout(timer);
-        request.signal?.removeEventListener('abort', onCallerAbort);
+        if (controller !== undefined) {
+          clearTimeout(timer);
+          request.signal?.removeEventListener('abort', onCallerAbort);
+        }
       }
       return {
         payload: out.Payload,
