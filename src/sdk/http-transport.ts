@@ -1,0 +1,157 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { Pool } from 'undici';
+import { AffinityError } from './errors.js';
+import { errorFromGatewayResponse, errorFromNetwork, networkErrorCode } from './error-mapping.js';
+import { decideRetry, defaultSdkRetryPolicy, parseRetryAfter, provesNotRun, type RetryFailure, type SdkRetryPolicy } from './retry-policy.js';
+import { toInvocationState, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
+
+/**
+ * The HTTP transport: `POST {url}/v1/functions/{name}/invoke` on a gateway,
+ * over one keep-alive undici `Pool` per client. Retries follow
+ * `retry-policy.ts`: only failures that prove the function did not run,
+ * unless the call is idempotent, and never past the deadline.
+ */
+
+export interface HttpTransportOptions {
+  /** Gateway base URL, e.g. `http://127.0.0.1:3000` (a path prefix is kept). */
+  readonly url: string;
+  /** Key header the gateway reads (its `WARMROUTE_KEY_HEADER`); default `x-affinity-key`. */
+  readonly keyHeader?: string | undefined;
+  /** Headers sent on every call (e.g. an authorization header for a proxy in front of the gateway). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** Most sockets to the gateway; default unlimited (undici's default). */
+  readonly connections?: number | undefined;
+  /** Idle keep-alive sockets are closed after this long (undici also honours the server's hint); default 30 s. */
+  readonly keepAliveTimeoutMs?: number | undefined;
+  readonly retryPolicy?: SdkRetryPolicy | undefined;
+  /** Test seams: clock, randomness and the wait between attempts. */
+  readonly now?: (() => number) | undefined;
+  readonly random?: (() => number) | undefined;
+  readonly sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
+}
+
+async function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
+  await delay(ms, undefined, { signal });
+}
+
+function header(headers: Readonly<Record<string, string | string[] | undefined>>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+// Node and undici send header values as Latin-1 and the gateway reads them so;
+// a key outside Latin-1 cannot cross an HTTP header intact.
+const NOT_LATIN1 = /[\u0100-\u{10ffff}]/u;
+
+export function createHttpTransport(options: HttpTransportOptions): Transport {
+  const base = new URL(options.url);
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    throw new AffinityError('WR_ERR_BAD_REQUEST', `Gateway URL must be http(s): ${options.url}`);
+  }
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const keyHeader = (options.keyHeader ?? 'x-affinity-key').toLowerCase();
+  const policy = options.retryPolicy ?? defaultSdkRetryPolicy;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? Math.random;
+  const sleep = options.sleep ?? defaultSleep;
+  const defaultHeaders = lowerCaseKeys(options.headers ?? {});
+  const pool = new Pool(base.origin, {
+    connections: options.connections ?? null,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 30_000,
+    // The call's own deadline (an AbortSignal) bounds every request; undici's
+    // 300 s defaults would cut a long call short.
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+
+  async function attempt(request: TransportRequest, attempts: number): Promise<{ response: TransportResponse } | { failure: RetryFailure; error: AffinityError }> {
+    const path = `${basePath}/v1/functions/${encodeURIComponent(request.functionName)}/invoke`;
+    const headers: Record<string, string> = {
+      ...defaultHeaders,
+      ...lowerCaseKeys(request.headers ?? {}),
+      'content-type': 'application/json',
+      [keyHeader]: request.key,
+      'x-affinity-mode': request.mode,
+    };
+    let res;
+    try {
+      res = await pool.request({ method: 'POST', path, headers, body: request.payload, signal: request.signal });
+    } catch (err) {
+      if (request.signal.aborted) throw err;
+      const causeCode = networkErrorCode(err);
+      const failure: RetryFailure = { kind: 'network', causeCode };
+      return { failure, error: errorFromNetwork(err, provesNotRun(policy, failure)) };
+    }
+    let body: Uint8Array;
+    try {
+      body = new Uint8Array(await res.body.arrayBuffer());
+    } catch (err) {
+      if (request.signal.aborted) throw err;
+      // The answer was on its way: the function ran.
+      return { failure: { kind: 'network', causeCode: networkErrorCode(err) }, error: errorFromNetwork(err, false) };
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      const tenantId = header(res.headers, 'x-affinity-tenant');
+      if (tenantId === undefined) {
+        return {
+          failure: { kind: 'status', status: res.statusCode },
+          error: errorFromGatewayResponse({ status: res.statusCode, body: '', headers: res.headers, retryAfterSeconds: undefined }),
+        };
+      }
+      return {
+        response: {
+          body,
+          state: toInvocationState(header(res.headers, 'x-affinity-state')),
+          tenantId,
+          envId: header(res.headers, 'x-affinity-env'),
+          attempts,
+        },
+      };
+    }
+    const retryAfterSeconds = parseRetryAfter(res.headers['retry-after'], now());
+    const error = errorFromGatewayResponse({
+      status: res.statusCode,
+      body: Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'),
+      headers: res.headers,
+      retryAfterSeconds,
+    });
+    return { failure: { kind: 'status', status: res.statusCode, code: error.code, retryAfterSeconds }, error };
+  }
+
+  async function invoke(request: TransportRequest): Promise<TransportResponse> {
+    if (NOT_LATIN1.test(request.key)) {
+      throw new AffinityError(
+        'WR_ERR_KEY_INVALID',
+        'Invalid affinity key: the HTTP transport sends the key in a header, which carries Latin-1 characters only',
+      );
+    }
+    // Bounded by maxAttempts (and by the deadline inside decideRetry).
+    for (let attempts = 1; ; attempts++) {
+      const outcome = await attempt(request, attempts);
+      if ('response' in outcome) return outcome.response;
+      const decision = decideRetry(policy, outcome.failure, {
+        attempt: attempts,
+        now: now(),
+        deadline: request.deadline,
+        idempotent: request.idempotent,
+        random,
+      });
+      if (!decision.retry) throw outcome.error;
+      await sleep(decision.delayMs, request.signal);
+    }
+  }
+
+  return {
+    kind: 'http',
+    invoke,
+    async close() {
+      await pool.close();
+    },
+  };
+}
+
+function lowerCaseKeys(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) out[name.toLowerCase()] = value;
+  return out;
+}
