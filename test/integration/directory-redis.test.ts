@@ -102,7 +102,7 @@ describe('directory on a shared Redis, two replicas', () => {
 
     // Assess
     expect(a.counters().mappingsCreated + b.counters().mappingsCreated).toBe(1_000);
-    keys.forEach((key, i) => {
+    keys.forEach((_key, i) => {
       expect(fromA[i]!.tenantId).toBe(fromB[i]!.tenantId);
       expect(fromA[i]!.source).toBe('store');
     });
