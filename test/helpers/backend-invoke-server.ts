@@ -102,7 +102,7 @@ export async function startInvokeServer(
     async close() {
       for (const t of timers) clearTimeout(t);
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
     },
   };
 }
