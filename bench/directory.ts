@@ -144,7 +144,14 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     // Outcomes are not part of this benchmark; keep the flush timer out of the counts.
     statsFlushIntervalMs: 3_600_000,
   };
-  const withL1 = new KeyDirectory({ ...common, l1: { max: sizes.warmKeys * 2, ttlMs: 3_600_000 } });
+  const withL1 = new KeyDirectory({
+    ...common,
+    l1: {
+      // Room for every cold key too: a warm key evicted by them would turn a hit into a miss.
+      max: sizes.warmKeys + sizes.misses * sizes.rounds + 1_000,
+      ttlMs: 3_600_000,
+    },
+  });
   const noL1 = new KeyDirectory({ ...common, l1: { max: 0 } });
   try {
     await withL1.start();
