@@ -130,6 +130,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   if (raw === undefined) return undefined;
   const trimmed = raw.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  // An HTTP date names its month; Date.parse alone would read "-1" as a year.
+  if (!/[a-z]{3}/i.test(trimmed)) return undefined;
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, Math.ceil((date - now) / 1000));
