@@ -44,8 +44,11 @@ export class FileSnapshotStore extends BaseSnapshotStore {
 
   constructor(options: FileSnapshotStoreOptions = {}) {
     super(options);
+    // An empty variable (a functions file's unset `${WARMROUTE_SNAPSHOT_DIR}`) counts as unset.
+    const fromEnv = process.env['WARMROUTE_SNAPSHOT_DIR'];
     this.directory =
-      options.directory ?? process.env['WARMROUTE_SNAPSHOT_DIR'] ?? defaultSnapshotDir();
+      options.directory ??
+      (fromEnv !== undefined && fromEnv !== '' ? fromEnv : defaultSnapshotDir());
     this.lockOptions = {
       staleMs: options.lockStaleMs ?? 10_000,
       timeoutMs: options.lockTimeoutMs ?? 10_000,
