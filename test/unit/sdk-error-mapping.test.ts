@@ -11,6 +11,11 @@ import {
 
 const json = (value: unknown): string => JSON.stringify(value);
 
+function as<T>(value: unknown, Class: abstract new (...args: never[]) => T): T {
+  if (!(value instanceof Class)) throw new Error(`expected an instance of ${Class.name}`);
+  return value;
+}
+
 describe('SDK error mapping', () => {
   it('maps a gateway 429 to an AffinityError with its code, status and Retry-After', () => {
     // Prepare
@@ -35,8 +40,7 @@ describe('SDK error mapping', () => {
       headers: { 'x-affinity-tenant': 'wr-abc', 'x-affinity-state': 'hit', 'x-affinity-env': 'env-1' },
       retryAfterSeconds: undefined,
     });
-    expect(err).toBeInstanceOf(FunctionError);
-    const fnErr = err as FunctionError;
+    const fnErr = as(err, FunctionError);
     expect(fnErr.code).toBe('WR_ERR_FUNCTION_ERROR');
     expect(fnErr.status).toBe(502);
     expect(fnErr.errorType).toBe('TypeError');
@@ -49,9 +53,9 @@ describe('SDK error mapping', () => {
     const err = errorFromGatewayResponse({ status: 502, body: '<html>Bad Gateway</html>', headers: {}, retryAfterSeconds: undefined });
     expect(err).toBeInstanceOf(TransportError);
     expect(err.code).toBe('WR_ERR_TRANSPORT');
-    expect((err as TransportError).mayHaveRun).toBe(true);
+    expect(as(err, TransportError).mayHaveRun).toBe(true);
     const throttled = errorFromGatewayResponse({ status: 429, body: '', headers: {}, retryAfterSeconds: 2 });
-    expect((throttled as TransportError).mayHaveRun).toBe(false);
+    expect(as(throttled, TransportError).mayHaveRun).toBe(false);
     expect(throttled.retryAfterSeconds).toBe(2);
   });
 
