@@ -1,0 +1,301 @@
+/**
+ * The runtime inside one execution environment (a child process of the local
+ * host). It behaves like AWS's Node.js runtime: loads `_HANDLER` from
+ * `LAMBDA_TASK_ROOT` (ESM or CommonJS), then loops on the Runtime API served
+ * by the host at `AWS_LAMBDA_RUNTIME_API`: `GET /invocation/next`, run the
+ * handler, `POST /invocation/{id}/response` or `/error`. Load failures go to
+ * `/init/error`. Kept to node: built-ins so a cold start stays short.
+ */
+import { existsSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { format } from 'node:util';
+import { END_OF_INVOCATION, RUNTIME_PREFIX, RuntimeHeader } from './runtime-protocol.js';
+
+type Handler = (event: unknown, context: LambdaContext, callback: Callback) => unknown;
+type Callback = (error?: unknown, result?: unknown) => void;
+
+interface LambdaContext {
+  callbackWaitsForEmptyEventLoop: boolean;
+  readonly functionName: string;
+  readonly functionVersion: string;
+  readonly invokedFunctionArn: string;
+  readonly memoryLimitInMB: string;
+  readonly awsRequestId: string;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+  readonly clientContext: unknown;
+  readonly identity: unknown;
+  readonly tenantId?: string;
+  getRemainingTimeInMillis(): number;
+  succeed(result?: unknown): void;
+  fail(error: unknown): void;
+  done(error?: unknown, result?: unknown): void;
+}
+
+interface ErrorBody {
+  errorType: string;
+  errorMessage: string;
+  trace: string[];
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+class RuntimeError extends Error {
+  constructor(
+    readonly errorType: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const env = process.env;
+const runtimeApi = env.AWS_LAMBDA_RUNTIME_API ?? '127.0.0.1:9001';
+const colon = runtimeApi.lastIndexOf(':');
+const apiHost = runtimeApi.slice(0, colon);
+const apiPort = Number(runtimeApi.slice(colon + 1));
+// One keep-alive socket carries next/response in turn. Free sockets are
+// unref'd by the agent, so they do not hold the event loop open while a
+// callback-style handler waits for it to empty.
+const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+
+let currentRequestId: string | undefined;
+
+function hostGone(err: unknown): never {
+  // The host closed our Runtime API: it stopped or discarded us. Nothing to report to.
+  process.stderr.write(`bootstrap: runtime API unreachable (${err instanceof Error ? err.message : String(err)})\n`);
+  process.exit(0);
+}
+
+function call(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<{ headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: apiHost, port: apiPort, method, path: RUNTIME_PREFIX + path, agent, headers },
+      (res) => {
+        res.setEncoding('utf8');
+        let text = '';
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          resolve({ headers: res.headers, body: text });
+        });
+        res.on('error', hostGone);
+      },
+    );
+    req.on('error', hostGone);
+    req.end(body);
+  });
+}
+
+function toErrorBody(error: unknown): ErrorBody {
+  if (error instanceof RuntimeError) {
+    return { errorType: error.errorType, errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
+  }
+  if (error instanceof Error) {
+    return { errorType: error.name, errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
+  }
+  // As AWS's runtime: a thrown string reports errorType "string".
+  return { errorType: typeof error, errorMessage: format('%s', error), trace: [] };
+}
+
+function maxMemoryMb(): string {
+  return String(Math.ceil(process.resourceUsage().maxRSS / 1024));
+}
+
+/** Lambda's log line format: timestamp, request id (undefined during init), level, message. */
+function patchConsole(): void {
+  const write = (level: string) => (...args: unknown[]) => {
+    process.stdout.write(`${new Date().toISOString()}\t${String(currentRequestId)}\t${level}\t${format(...args)}\n`);
+  };
+  console.log = write('INFO');
+  console.info = write('INFO');
+  console.warn = write('WARN');
+  console.error = write('ERROR');
+  console.debug = write('DEBUG');
+  console.trace = write('TRACE');
+}
+
+async function loadHandler(): Promise<Handler> {
+  const root = env.LAMBDA_TASK_ROOT ?? process.cwd();
+  const spec = env._HANDLER ?? 'index.handler';
+  const slash = spec.lastIndexOf('/');
+  const base = spec.slice(slash + 1);
+  const dot = base.indexOf('.');
+  const modulePath = spec.slice(0, slash + 1) + base.slice(0, dot);
+  const exportPath = base.slice(dot + 1).split('.');
+  const file = ['.js', '.mjs', '.cjs'].map((ext) => join(root, modulePath + ext)).find((f) => existsSync(f));
+  if (dot <= 0 || file === undefined) {
+    throw new RuntimeError('Runtime.ImportModuleError', `Error: Cannot find module '${modulePath}'`);
+  }
+  let mod: unknown;
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new RuntimeError('Runtime.UserCodeSyntaxError', `${err.name}: ${err.message}`);
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new RuntimeError('Runtime.ImportModuleError', `Error: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+  const resolvePath = (root: unknown): unknown =>
+    exportPath.reduce<unknown>((obj, key) => (obj === null || obj === undefined ? undefined : (obj as Record<string, unknown>)[key]), root);
+  let handler = resolvePath(mod);
+  // CommonJS modules whose exports the ESM loader could not name statically.
+  if (handler === undefined) handler = resolvePath((mod as { default?: unknown }).default);
+  if (handler === undefined) throw new RuntimeError('Runtime.HandlerNotFound', `${spec} is undefined or not exported`);
+  if (typeof handler !== 'function') throw new RuntimeError('Runtime.HandlerNotFound', `${spec} is not a function`);
+  return handler as Handler;
+}
+
+function runHandler(handler: Handler, event: unknown, context: LambdaContext): Promise<Outcome> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (outcome: Outcome): void => {
+      if (settled) return;
+      settled = true;
+      resolve(outcome);
+    };
+    const callback: Callback = (error, value) => {
+      const outcome: Outcome = error === undefined || error === null ? { ok: true, value } : { ok: false, error };
+      // As Lambda: a callback result is sent once the event loop is empty,
+      // unless the handler opted out.
+      if (context.callbackWaitsForEmptyEventLoop) process.once('beforeExit', () => finish(outcome));
+      else finish(outcome);
+    };
+    context.succeed = (value) => finish({ ok: true, value });
+    context.fail = (error) => finish({ ok: false, error });
+    context.done = (error, value) => finish(error == null ? { ok: true, value } : { ok: false, error });
+    try {
+      const returned = handler(event, context, callback);
+      if (typeof (returned as { then?: unknown } | null)?.then === 'function') {
+        (returned as Promise<unknown>).then(
+          (value) => finish({ ok: true, value }),
+          (error: unknown) => finish({ ok: false, error }),
+        );
+      } else if (handler.length < 3) {
+        finish({ ok: true, value: returned });
+      }
+    } catch (error) {
+      finish({ ok: false, error });
+    }
+  });
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function postError(path: string, error: unknown): Promise<void> {
+  const body = toErrorBody(error);
+  await call('POST', path, JSON.stringify(body), {
+    'content-type': 'application/json',
+    [RuntimeHeader.errorType]: body.errorType,
+    [RuntimeHeader.maxMemoryMb]: maxMemoryMb(),
+  });
+}
+
+function endOfInvocation(): void {
+  process.stdout.write(END_OF_INVOCATION);
+  process.stderr.write(END_OF_INVOCATION);
+}
+
+async function fatal(error: unknown, errorType: string): Promise<never> {
+  const id = currentRequestId;
+  const err = error instanceof Error ? error : new RuntimeError(errorType, format('%s', error));
+  console.error(errorType === 'Runtime.UnhandledPromiseRejection' ? 'Unhandled Promise Rejection' : 'Uncaught Exception', err);
+  if (id !== undefined) {
+    endOfInvocation();
+    const body = toErrorBody(err);
+    await postError(`/invocation/${id}/error`, { ...body, errorType } satisfies ErrorBody);
+  }
+  // AWS's runtime exits after an uncaught error; the host discards the environment.
+  process.exit(129);
+}
+
+async function main(): Promise<void> {
+  patchConsole();
+  process.on('uncaughtException', (err) => void fatal(err, 'Runtime.UncaughtException'));
+  process.on('unhandledRejection', (reason) => void fatal(reason, 'Runtime.UnhandledPromiseRejection'));
+
+  let handler: Handler;
+  try {
+    handler = await loadHandler();
+  } catch (err) {
+    console.error(err);
+    await postError('/init/error', err);
+    process.exit(1);
+  }
+
+  const functionName = env.AWS_LAMBDA_FUNCTION_NAME ?? '';
+  const functionVersion = env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST';
+  const memoryLimitInMB = env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '128';
+  const logGroupName = env.AWS_LAMBDA_LOG_GROUP_NAME ?? '';
+  const logStreamName = env.AWS_LAMBDA_LOG_STREAM_NAME ?? '';
+
+  for (;;) {
+    const next = await call('GET', '/invocation/next');
+    const h = next.headers;
+    const requestId = header(h, RuntimeHeader.requestId) ?? '';
+    const deadline = Number(header(h, RuntimeHeader.deadlineMs));
+    const traceId = header(h, RuntimeHeader.traceId);
+    const clientContext = header(h, RuntimeHeader.clientContext);
+    const tenantId = header(h, RuntimeHeader.tenantId);
+    if (traceId === undefined) delete env._X_AMZN_TRACE_ID;
+    else env._X_AMZN_TRACE_ID = traceId;
+    currentRequestId = requestId;
+
+    let outcome: Outcome;
+    try {
+      const context: LambdaContext = {
+        callbackWaitsForEmptyEventLoop: true,
+        functionName,
+        functionVersion,
+        invokedFunctionArn: header(h, RuntimeHeader.functionArn) ?? '',
+        memoryLimitInMB,
+        awsRequestId: requestId,
+        logGroupName,
+        logStreamName,
+        clientContext: clientContext === undefined ? undefined : (JSON.parse(clientContext) as unknown),
+        identity: undefined,
+        ...(tenantId === undefined ? {} : { tenantId }),
+        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+        succeed: () => undefined,
+        fail: () => undefined,
+        done: () => undefined,
+      };
+      const event = next.body === '' ? {} : (JSON.parse(next.body) as unknown);
+      outcome = await runHandler(handler, event, context);
+    } catch (error) {
+      outcome = { ok: false, error };
+    }
+
+    endOfInvocation();
+    let payload: string | undefined;
+    if (outcome.ok) {
+      try {
+        payload = JSON.stringify(outcome.value) as string | undefined;
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+    }
+    if (outcome.ok) {
+      await call('POST', `/invocation/${requestId}/response`, payload ?? 'null', {
+        'content-type': 'application/json',
+        [RuntimeHeader.maxMemoryMb]: maxMemoryMb(),
+      });
+    } else {
+      await postError(`/invocation/${requestId}/error`, outcome.error);
+    }
+    currentRequestId = undefined;
+  }
+}
+
+await main();

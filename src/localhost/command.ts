@@ -1,0 +1,145 @@
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { WarmrouteError } from '../errors.js';
+import { examplesDir } from '../paths.js';
+import { startLocalHost } from './local-host.js';
+
+const usage = `usage: warmroute local [--port N] [--host H] [--functions FILE] [--idle-timeout MS] [--max-environments N]
+
+  --port N              listen port (default $WARMROUTE_LOCAL_PORT or 9001; 0 = any free port)
+  --host H              listen address (default 127.0.0.1)
+  --functions FILE      functions file (default: the shipped examples, lambda/examples/functions.json)
+  --idle-timeout MS     stop environments idle this long (default 600000)
+  --max-environments N  cap on environments of all functions (default 64)
+`;
+
+export interface LocalCommandOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly functionsFile: string;
+  readonly idleTimeoutMs: number | undefined;
+  readonly maxEnvironments: number | undefined;
+  readonly help: boolean;
+}
+
+function integer(flag: string, value: string | undefined, min: number, max: number): number {
+  const n = Number(value);
+  if (value === undefined || value === '' || !Number.isInteger(n) || n < min || n > max) {
+    throw new WarmrouteError('WR_ERR_CONFIG', [`  ${flag}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`]);
+  }
+  return n;
+}
+
+/** Parses `warmroute local` arguments; every bad value is reported at once. */
+export function parseLocalArgs(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): LocalCommandOptions {
+  const problems: string[] = [];
+  const attempt = <T>(f: () => T): T | undefined => {
+    try {
+      return f();
+    } catch (err) {
+      problems.push(err instanceof WarmrouteError ? err.message.replace(/^Invalid configuration:\n/, '') : String(err));
+      return undefined;
+    }
+  };
+  let host = '127.0.0.1';
+  let port = attempt(() =>
+    env.WARMROUTE_LOCAL_PORT === undefined ? 9001 : integer('WARMROUTE_LOCAL_PORT', env.WARMROUTE_LOCAL_PORT, 0, 65_535),
+  );
+  let functionsFile = join(examplesDir, 'functions.json');
+  let idleTimeoutMs: number | undefined;
+  let maxEnvironments: number | undefined;
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string | undefined => (arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : args[++i]);
+    switch (flag) {
+      case '--port':
+        port = attempt(() => integer('--port', value(), 0, 65_535));
+        break;
+      case '--host': {
+        const v = value();
+        if (v === undefined || v === '') problems.push('  --host: expected an address');
+        else host = v;
+        break;
+      }
+      case '--functions': {
+        const v = value();
+        if (v === undefined || v === '') problems.push('  --functions: expected a file path');
+        else functionsFile = v;
+        break;
+      }
+      case '--idle-timeout':
+        idleTimeoutMs = attempt(() => integer('--idle-timeout', value(), 1, 86_400_000));
+        break;
+      case '--max-environments':
+        maxEnvironments = attempt(() => integer('--max-environments', value(), 1, 10_000));
+        break;
+      case '-h':
+      case '--help':
+        help = true;
+        break;
+      default:
+        problems.push(`  unknown argument ${JSON.stringify(arg)}`);
+    }
+  }
+  if (problems.length > 0) throw new WarmrouteError('WR_ERR_CONFIG', [problems.join('\n')]);
+  return { host, port: port ?? 9001, functionsFile, idleTimeoutMs, maxEnvironments, help };
+}
+
+/**
+ * `warmroute local`: the local Lambda host alone, until SIGINT/SIGTERM.
+ * Function output is printed with its function, tenant and environment.
+ */
+export async function runLocalHostCommand(args: readonly string[]): Promise<void> {
+  let options: LocalCommandOptions;
+  try {
+    options = parseLocalArgs(args, process.env);
+  } catch (err) {
+    if (!(err instanceof WarmrouteError)) throw err;
+    process.stderr.write(`warmroute local: ${err.message}\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (options.help) {
+    process.stdout.write(usage);
+    return;
+  }
+  const logger = pino({ level: process.env.WARMROUTE_LOG_LEVEL ?? 'info' });
+  const host = await startLocalHost({
+    host: options.host,
+    port: options.port,
+    functionsFile: options.functionsFile,
+    idleTimeoutMs: options.idleTimeoutMs,
+    maxEnvironments: options.maxEnvironments,
+    logger,
+    onFunctionOutput: (source, text) => {
+      const prefix = `[${source.function}${source.tenant === undefined ? '' : ` ${source.tenant}`} ${source.environment}] `;
+      process.stderr.write(prefix + text.replace(/\n(?=.)/g, `\n${prefix}`));
+    },
+  });
+  process.stdout.write(
+    `warmroute local Lambda host on ${host.url}  (functions: ${host.functions.map((f) => f.name).join(', ')})\n` +
+      `  aws lambda invoke --endpoint-url ${host.url} --function-name counter --tenant-id BlueTenant out.json\n` +
+      `  curl -s ${host.url}/_local/environments\n`,
+  );
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping the local host and every environment');
+    host.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,445 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { FunctionDefinition } from './function-registry.js';
+import { endLine, logStreamName, reportLine, startLine, timedOutMessage, timeoutLine } from './log-format.js';
+import { LogWindow, MarkerSplitter } from './log-window.js';
+import { RuntimeApi, type RuntimeEvent, type RuntimeListener } from './runtime-api.js';
+import { RuntimeHeader } from './runtime-protocol.js';
+
+export const FUNCTION_VERSION = '$LATEST';
+/** Lambda limits the init phase of on-demand functions to 10 s. */
+const INIT_TIMEOUT_MS = 10_000;
+/** How long a tail waits for the runtime's end-of-invocation markers. */
+const MARKER_WAIT_MS = 100;
+/** How long a crashed runtime's output may take to arrive after its exit. */
+const STDIO_DRAIN_MS = 100;
+
+export interface EnvironmentOptions {
+  readonly fn: FunctionDefinition;
+  readonly tenantId: string | undefined;
+  readonly region: string;
+  readonly functionArn: string;
+  /** Compiled bootstrap (dist/src/localhost/bootstrap.js). */
+  readonly bootstrapPath: string;
+  /** Variables every environment gets besides Lambda's own (PATH, LANG, credentials). */
+  readonly baseEnv: Readonly<Record<string, string>>;
+  /** Every chunk of function output, for the host's own log. */
+  readonly onOutput?: ((env: Environment, text: string) => void) | undefined;
+  /** The process died on its own while idle; the pool forgets it. */
+  readonly onGone: (env: Environment) => void;
+}
+
+export interface InvokeInput {
+  readonly requestId: string;
+  /** The event, JSON bytes. */
+  readonly payload: Buffer;
+  /** Decoded client context JSON, passed to the runtime as Lambda-Runtime-Client-Context. */
+  readonly clientContext: string | undefined;
+  readonly traceId: string;
+  readonly invokedFunctionArn: string;
+  /** Build the base64 log tail (X-Amz-Log-Type: Tail). */
+  readonly tail: boolean;
+}
+
+export type OutcomeKind = 'success' | 'error' | 'timeout' | 'crash' | 'init-error';
+
+export interface InvokeOutcome {
+  readonly kind: OutcomeKind;
+  /** Response body: the function's result, or its error object. */
+  readonly payload: Buffer;
+  /** The environment must not serve again (timeout, crash, init failure). */
+  readonly discard: boolean;
+  /** First invocation of this environment. */
+  readonly cold: boolean;
+  readonly durationMs: number;
+  readonly initDurationMs: number | undefined;
+  readonly logResult: string | undefined;
+}
+
+interface Invocation {
+  readonly input: InvokeInput;
+  readonly resolve: (outcome: InvokeOutcome) => void;
+  readonly index: number;
+  readonly log: LogWindow;
+  startedAt: number;
+  timer: NodeJS.Timeout | undefined;
+  done: boolean;
+}
+
+type StreamName = 'stdout' | 'stderr';
+
+function errorPayload(errorType: string, errorMessage: string): Buffer {
+  return Buffer.from(JSON.stringify({ errorType, errorMessage }));
+}
+
+let sequence = 0;
+
+/**
+ * One execution environment: a child process running the bootstrap, its own
+ * Runtime API endpoint and private temp directory. It serves one invocation
+ * at a time and never changes tenant; the pool decides which invocation it
+ * gets. After a timeout, crash or failed init it is dead and must be
+ * discarded.
+ */
+export class Environment implements RuntimeListener {
+  readonly id: string;
+  readonly fn: FunctionDefinition;
+  readonly tenantId: string | undefined;
+  readonly createdAt = Date.now();
+  /** Pool bookkeeping. */
+  state: 'busy' | 'idle' = 'busy';
+  lastUsedAt = Date.now();
+  invocations = 0;
+  /** Evicted while busy: leave after the current invocation. */
+  retiring = false;
+
+  private readonly options: EnvironmentOptions;
+  private readonly started: Promise<void>;
+  private child: ChildProcess | undefined;
+  private runtime: RuntimeApi | undefined;
+  private tmpDir: string | undefined;
+  private spawnedAt = 0;
+  private initDurationMs: number | undefined;
+  private initTimer: NodeJS.Timeout | undefined;
+  private current: Invocation | undefined;
+  private lastInvocation: Invocation | undefined;
+  private begun = 0;
+  private readonly markers: Record<StreamName, number> = { stdout: 0, stderr: 0 };
+  private markerWaiter: (() => void) | undefined;
+  /** Output between invocations (init logs, late background logs): printed before the next START. */
+  private carry = new LogWindow();
+  private alive = true;
+  private exited: Promise<void> | undefined;
+  private stdioClosed: Promise<void> | undefined;
+  private destroying: Promise<void> | undefined;
+
+  constructor(options: EnvironmentOptions) {
+    this.options = options;
+    this.fn = options.fn;
+    this.tenantId = options.tenantId;
+    this.id = `${(++sequence).toString(36)}-${randomBytes(4).toString('hex')}`;
+    this.started = this.start();
+    // Failures surface through the first invocation; never unhandled.
+    this.started.catch(() => undefined);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get initialized(): boolean {
+    return this.initDurationMs !== undefined;
+  }
+
+  get isAlive(): boolean {
+    return this.alive;
+  }
+
+  private async start(): Promise<void> {
+    const { fn } = this.options;
+    this.tmpDir = await mkdtemp(join(tmpdir(), 'warmroute-env-'));
+    this.runtime = await RuntimeApi.start(this);
+    if (!this.alive) throw new Error('environment stopped while starting');
+    const env: Record<string, string> = {
+      ...this.options.baseEnv,
+      ...fn.environment,
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_LAMBDA_FUNCTION_VERSION: FUNCTION_VERSION,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: logStreamName(new Date(), FUNCTION_VERSION, randomBytes(16).toString('hex')),
+      AWS_LAMBDA_RUNTIME_API: this.runtime.address,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+      AWS_REGION: this.options.region,
+      AWS_DEFAULT_REGION: this.options.region,
+      _HANDLER: fn.handler,
+      LAMBDA_TASK_ROOT: fn.codeDir,
+      LAMBDA_RUNTIME_DIR: join(this.options.bootstrapPath, '..'),
+      TZ: ':UTC',
+      TMPDIR: this.tmpDir,
+    };
+    this.spawnedAt = performance.now();
+    // V8's heap gets most of the configured memory; the rest is the process's own.
+    const heapMb = Math.max(64, Math.floor(fn.memoryMb * 0.9));
+    const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, this.options.bootstrapPath], {
+      cwd: fn.codeDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so stopping the environment also stops whatever the function spawned.
+      detached: true,
+    });
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.stdioClosed = new Promise((resolve) => child.once('close', () => resolve()));
+    child.once('error', (err) => {
+      this.onInitError(errorPayload('Runtime.StartError', `cannot start the runtime: ${err.message}`));
+    });
+    child.once('exit', (code, signal) => {
+      this.onExit(code, signal);
+    });
+    for (const name of ['stdout', 'stderr'] as const) {
+      const stream = child[name];
+      if (stream === null) continue;
+      stream.setEncoding('utf8');
+      const splitter = new MarkerSplitter(
+        (text) => {
+          this.onText(name, text);
+        },
+        () => {
+          this.onMarker(name);
+        },
+      );
+      stream.on('data', (chunk: string) => {
+        splitter.push(chunk);
+      });
+      stream.on('end', () => {
+        splitter.flush();
+      });
+    }
+    this.initTimer = setTimeout(() => {
+      this.failInit(errorPayload('Runtime.InitTimeout', `INIT phase timed out after ${(INIT_TIMEOUT_MS / 1000).toFixed(2)} seconds`));
+    }, INIT_TIMEOUT_MS);
+  }
+
+  /** Runs one invocation. The pool guarantees one at a time. */
+  invoke(input: InvokeInput): Promise<InvokeOutcome> {
+    return new Promise<InvokeOutcome>((resolve) => {
+      const inv: Invocation = {
+        input,
+        resolve,
+        index: this.begun,
+        log: new LogWindow(),
+        startedAt: 0,
+        timer: undefined,
+        done: false,
+      };
+      this.current = inv;
+      if (!this.alive) {
+        this.finish(inv, 'crash', errorPayload('Runtime.ExitError', 'environment is stopped'), true, 0);
+        return;
+      }
+      if (this.runtime?.waiting === true) {
+        this.runtime.deliver(this.begin(inv));
+      } else if (this.initDurationMs === undefined) {
+        // Still initialising: the runtime's first `next` picks it up. Start
+        // failures (spawn, temp dir) end the invocation here.
+        this.started.catch((err: unknown) => {
+          this.failInit(errorPayload('Runtime.StartError', `cannot start the environment: ${String(err)}`));
+        });
+      }
+    });
+  }
+
+  /** Builds the runtime event and starts the invocation's clock. */
+  private begin(inv: Invocation): RuntimeEvent {
+    const { fn } = this.options;
+    this.begun++;
+    inv.startedAt = performance.now();
+    const timeoutMs = fn.timeoutSeconds * 1000;
+    inv.timer = setTimeout(() => {
+      this.onTimeout(inv);
+    }, timeoutMs);
+    const carried = this.carry.text();
+    if (carried !== '') {
+      inv.log.append(carried);
+      this.carry = new LogWindow();
+    }
+    inv.log.append(startLine(inv.input.requestId, FUNCTION_VERSION));
+    this.lastInvocation = inv;
+    const headers: Record<string, string> = {
+      [RuntimeHeader.requestId]: inv.input.requestId,
+      [RuntimeHeader.deadlineMs]: String(Date.now() + timeoutMs),
+      [RuntimeHeader.functionArn]: inv.input.invokedFunctionArn,
+      [RuntimeHeader.traceId]: inv.input.traceId,
+    };
+    if (inv.input.clientContext !== undefined) headers[RuntimeHeader.clientContext] = inv.input.clientContext;
+    if (this.tenantId !== undefined) headers[RuntimeHeader.tenantId] = this.tenantId;
+    return { requestId: inv.input.requestId, payload: inv.input.payload, headers };
+  }
+
+  // Runtime API callbacks.
+
+  onNext(): RuntimeEvent | undefined {
+    if (this.initDurationMs === undefined) {
+      this.initDurationMs = performance.now() - this.spawnedAt;
+      clearTimeout(this.initTimer);
+    }
+    const inv = this.current;
+    if (inv !== undefined && inv.startedAt === 0 && !inv.done) return this.begin(inv);
+    return undefined;
+  }
+
+  onResponse(requestId: string, payload: Buffer, maxMemoryMb: number): void {
+    const inv = this.current;
+    if (inv?.input.requestId !== requestId) return;
+    this.finish(inv, 'success', payload, false, maxMemoryMb);
+  }
+
+  onError(requestId: string, payload: Buffer, _errorType: string, maxMemoryMb: number): void {
+    const inv = this.current;
+    if (inv?.input.requestId !== requestId) return;
+    this.finish(inv, 'error', payload, false, maxMemoryMb);
+  }
+
+  onInitError(payload: Buffer): void {
+    this.failInit(payload);
+  }
+
+  private failInit(payload: Buffer): void {
+    clearTimeout(this.initTimer);
+    const inv = this.current;
+    if (inv !== undefined && !inv.done) {
+      if (inv.startedAt === 0) {
+        this.begun++;
+        inv.startedAt = performance.now();
+        inv.log.append(this.carry.text());
+        inv.log.append(startLine(inv.input.requestId, FUNCTION_VERSION));
+      }
+      this.finish(inv, 'init-error', payload, true, 0);
+    }
+    void this.destroy();
+  }
+
+  // Output routing: text before a stream's Nth marker belongs to invocation N.
+
+  private onText(stream: StreamName, text: string): void {
+    this.options.onOutput?.(this, text);
+    const index = this.markers[stream];
+    const last = this.lastInvocation;
+    if (last !== undefined && index === last.index) {
+      // Output of an invocation answered before its marker arrived (no tail
+      // was asked) is dropped rather than shown in the next one's log.
+      if (!last.done) last.log.append(text);
+    } else {
+      // Init output, or background work after an invocation ended: as on
+      // Lambda it shows up before the next START.
+      this.carry.append(text);
+    }
+  }
+
+  private onMarker(stream: StreamName): void {
+    this.markers[stream]++;
+    const waiter = this.markerWaiter;
+    if (waiter !== undefined) waiter();
+  }
+
+  private onTimeout(inv: Invocation): void {
+    if (inv.done) return;
+    inv.log.append(timeoutLine(inv.input.requestId, this.fn.timeoutSeconds, new Date()));
+    const message = `RequestId: ${inv.input.requestId} Error: ${timedOutMessage(this.fn.timeoutSeconds)}`;
+    this.finish(inv, 'timeout', errorPayload('Sandbox.Timedout', message), true, 0);
+    void this.destroy();
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const wasAlive = this.alive;
+    this.alive = false;
+    clearTimeout(this.initTimer);
+    const inv = this.current;
+    if (inv !== undefined && !inv.done) {
+      const status = signal === null ? `exit status ${code ?? 0}` : `signal: ${signal === 'SIGKILL' ? 'killed' : signal}`;
+      const message = `RequestId: ${inv.input.requestId} Error: Runtime exited with error: ${status}`;
+      // Let the dying process's last output arrive before the log is cut.
+      const drained = this.stdioClosed ?? Promise.resolve();
+      const cap = new Promise<void>((resolve) => setTimeout(resolve, STDIO_DRAIN_MS));
+      void Promise.race([drained, cap]).then(() => {
+        if (inv.startedAt === 0) {
+          this.finish(inv, 'init-error', errorPayload('Runtime.ExitError', message), true, 0);
+        } else {
+          inv.log.append(`${new Date().toISOString()} ${inv.input.requestId} ${message}\n`);
+          this.finish(inv, 'crash', errorPayload('Runtime.ExitError', message), true, 0);
+        }
+      });
+    } else if (wasAlive && this.destroying === undefined) {
+      this.options.onGone(this);
+    }
+    if (this.destroying === undefined) void this.destroy();
+  }
+
+  private finish(inv: Invocation, kind: OutcomeKind, payload: Buffer, discard: boolean, maxMemoryMb: number): void {
+    if (inv.done) return;
+    inv.done = true;
+    clearTimeout(inv.timer);
+    if (this.current === inv) this.current = undefined;
+    const first = this.invocations === 0;
+    this.invocations++;
+    const durationMs = inv.startedAt === 0 ? 0 : performance.now() - inv.startedAt;
+    const initDurationMs = first ? this.initDurationMs : undefined;
+    const complete = (): void => {
+      this.markerWaiter = undefined;
+      let logResult: string | undefined;
+      if (inv.input.tail) {
+        inv.log.append(endLine(inv.input.requestId));
+        inv.log.append(
+          reportLine({
+            requestId: inv.input.requestId,
+            durationMs,
+            memorySizeMb: this.fn.memoryMb,
+            maxMemoryUsedMb: maxMemoryMb,
+            initDurationMs: first ? (this.initDurationMs ?? durationMs) : undefined,
+            status: kind === 'timeout' ? 'timeout' : kind === 'success' || kind === 'error' ? undefined : 'error',
+          }),
+        );
+        logResult = inv.log.tailBase64();
+      }
+      inv.resolve({ kind, payload, discard, cold: first, durationMs, initDurationMs, logResult });
+    };
+    const markersIn = (): boolean => this.markers.stdout > inv.index && this.markers.stderr > inv.index;
+    if (!inv.input.tail || discard || markersIn()) {
+      complete();
+      return;
+    }
+    // The runtime wrote its markers before posting the result, but pipes and
+    // the socket race: wait (briefly) until the output is all in.
+    const cap = setTimeout(complete, MARKER_WAIT_MS);
+    this.markerWaiter = () => {
+      if (markersIn()) {
+        clearTimeout(cap);
+        complete();
+      }
+    };
+  }
+
+  /** Stops the process (and its process group), closes the Runtime API, removes the temp dir. */
+  destroy(): Promise<void> {
+    this.destroying ??= this.teardown();
+    return this.destroying;
+  }
+
+  private async teardown(): Promise<void> {
+    this.alive = false;
+    clearTimeout(this.initTimer);
+    await this.started.catch(() => undefined);
+    const child = this.child;
+    if (child?.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      await this.exited;
+    }
+    const inv = this.current;
+    if (inv !== undefined && !inv.done) {
+      this.finish(inv, 'crash', errorPayload('Runtime.ExitError', 'environment stopped'), true, 0);
+    }
+    await this.runtime?.close();
+    if (this.tmpDir !== undefined) await rm(this.tmpDir, { recursive: true, force: true });
+  }
+
+  /** Synchronous last resort when the host process exits: kill the process group. */
+  killNow(): void {
+    const pid = this.child?.pid;
+    if (pid === undefined || this.child?.exitCode !== null) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,11 @@
+export { startLocalHost, type LocalHost, type LocalHostOptions, type FunctionOutputSource } from './local-host.js';
+export {
+  loadFunctionsFile,
+  validateFunctions,
+  type FunctionDefinition,
+  type Tenancy,
+  type HostEnv,
+} from './function-registry.js';
+export type { EnvironmentInfo } from './control-api.js';
+export type { EvictFilter } from './pool.js';
+export type { FunctionStats, HostStatsSnapshot } from './stats.js';

@@ -1,0 +1,176 @@
+import { existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { WarmrouteError } from '../errors.js';
+import { distDir } from '../paths.js';
+import { ControlApi, CONTROL_PREFIX, type EnvironmentInfo } from './control-api.js';
+import { Environment } from './environment.js';
+import { loadFunctionsFile, type FunctionDefinition, type HostEnv } from './function-registry.js';
+import { InvokeApi } from './invoke-api.js';
+import { EnvironmentPool, type EvictFilter } from './pool.js';
+import { HostStats, type HostStatsSnapshot } from './stats.js';
+
+export interface FunctionOutputSource {
+  readonly function: string;
+  readonly tenant: string | undefined;
+  readonly environment: string;
+}
+
+export interface LocalHostOptions {
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 9001; 0 picks a free port. */
+  readonly port?: number;
+  /** Function declarations (already validated), or… */
+  readonly functions?: readonly FunctionDefinition[];
+  /** …a functions file to load (see function-registry.ts). */
+  readonly functionsFile?: string;
+  /** Idle environments are stopped after this long. Default 10 minutes. */
+  readonly idleTimeoutMs?: number;
+  /** Cap on environments of all functions. Default 64. */
+  readonly maxEnvironments?: number;
+  /** AWS_REGION in environments and in ARNs. Default us-east-1. */
+  readonly region?: string;
+  /** Account id in ARNs. Default 000000000000. */
+  readonly accountId?: string;
+  /** pino logger; silent by default. */
+  readonly logger?: Logger;
+  /** Every chunk a function writes to stdout/stderr (the CLI prints them). */
+  readonly onFunctionOutput?: (source: FunctionOutputSource, text: string) => void;
+  /**
+   * The host's environment: `${VAR}` substitution in the functions file, and
+   * PATH, LANG and AWS credentials passed to environments. Default process.env.
+   */
+  readonly env?: HostEnv;
+}
+
+export interface LocalHost {
+  /** `http://host:port`: the endpoint for the SDK (`endpoint` / AWS_ENDPOINT_URL_LAMBDA). */
+  readonly url: string;
+  readonly port: number;
+  readonly functions: readonly FunctionDefinition[];
+  environments(): EnvironmentInfo[];
+  /** Stops matching environments (busy ones after their invocation); returns how many. */
+  evict(filter?: EvictFilter): number;
+  stats(): HostStatsSnapshot;
+  /** Stops every environment process and the server. */
+  close(): Promise<void>;
+}
+
+/** Variables of the host passed through to every environment, as Lambda sets its own. */
+const PASS_THROUGH = ['PATH', 'LANG', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+
+function baseEnvironment(env: HostEnv): Record<string, string> {
+  const out: Record<string, string> = { LANG: 'en_US.UTF-8', PATH: '/usr/local/bin:/usr/bin:/bin' };
+  for (const name of PASS_THROUGH) {
+    const v = env[name];
+    if (v !== undefined && v !== '') out[name] = v;
+  }
+  return out;
+}
+
+/**
+ * Starts the local tenant-isolating Lambda host: the Invoke API for the
+ * unmodified AWS SDK, one child process per execution environment, and the
+ * `/_local/` control endpoints.
+ */
+export async function startLocalHost(options: LocalHostOptions = {}): Promise<LocalHost> {
+  const hostEnv = options.env ?? process.env;
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const region = options.region ?? 'us-east-1';
+  const accountId = options.accountId ?? '000000000000';
+  const declared =
+    options.functions ??
+    (options.functionsFile !== undefined ? loadFunctionsFile(options.functionsFile, hostEnv) : undefined);
+  if (declared === undefined) {
+    throw new WarmrouteError('WR_ERR_CONFIG', ['  local host: give `functions` or `functionsFile`']);
+  }
+  const bootstrapPath = join(distDir, 'src', 'localhost', 'bootstrap.js');
+  if (!existsSync(bootstrapPath)) {
+    throw new WarmrouteError('WR_ERR_CONFIG', [`  local host: ${bootstrapPath} is missing; run \`npm run build\``]);
+  }
+  const functions = new Map(declared.map((f) => [f.name, f]));
+  const baseEnv = baseEnvironment(hostEnv);
+  const onFunctionOutput = options.onFunctionOutput;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 10 * 60_000;
+
+  const pool: EnvironmentPool<Environment> = new EnvironmentPool<Environment>({
+    maxEnvironments: options.maxEnvironments ?? 64,
+    idleTimeoutMs,
+    create: (fn, tenantId) =>
+      new Environment({
+        fn,
+        tenantId,
+        region,
+        functionArn: `arn:aws:lambda:${region}:${accountId}:function:${fn.name}`,
+        bootstrapPath,
+        baseEnv,
+        onOutput:
+          onFunctionOutput === undefined
+            ? undefined
+            : (env, text) => {
+                onFunctionOutput({ function: env.fn.name, tenant: env.tenantId, environment: env.id }, text);
+              },
+        onGone: (env) => {
+          logger.warn({ environment: env.id, function: env.fn.name }, 'environment exited while idle; discarded');
+          void pool.discard(env);
+        },
+      }),
+  });
+  const stats = new HostStats();
+  const invokeApi = new InvokeApi({ functions, pool, stats, region, accountId, logger });
+  const controlApi = new ControlApi({ pool, stats, functions });
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.url?.startsWith(CONTROL_PREFIX) === true) controlApi.handle(req, res);
+    else invokeApi.handle(req, res);
+  });
+  // Longer than the SDK's idle sockets live, so a reused socket is never closed under it.
+  server.keepAliveTimeout = 65_000;
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 9001, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const sweeper = setInterval(() => {
+    const n = pool.sweep();
+    if (n > 0) logger.debug({ evicted: n }, 'idle environments stopped');
+  }, Math.max(10, Math.min(1000, idleTimeoutMs / 2)));
+  sweeper.unref();
+  // Last resort if the host process exits without close(): no environment outlives it.
+  const killAll = (): void => {
+    for (const env of pool.list()) env.killNow();
+  };
+  process.on('exit', killAll);
+  logger.info({ url, functions: [...functions.keys()] }, 'local Lambda host listening');
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    clearInterval(sweeper);
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const background = invokeApi.close();
+    await pool.close();
+    await background;
+    server.closeAllConnections();
+    await serverClosed;
+    process.off('exit', killAll);
+  };
+
+  return {
+    url,
+    port,
+    functions: declared,
+    environments: () => controlApi.environments(),
+    evict: (filter = {}) => pool.evict(filter),
+    stats: () => controlApi.stats(),
+    close: () => (closing ??= close()),
+  };
+}

@@ -1,0 +1,208 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MAX_RESPONSE_BYTES, RUNTIME_PREFIX, RuntimeHeader } from './runtime-protocol.js';
+
+/** An invocation handed to the runtime on `GET /invocation/next`. */
+export interface RuntimeEvent {
+  readonly requestId: string;
+  readonly payload: Buffer;
+  /** `Lambda-Runtime-*` headers (request id, deadline, ARN, trace, client context, tenant). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** What the runtime reports; the environment turns it into the invoke's outcome. */
+export interface RuntimeListener {
+  /**
+   * The runtime asked for work (its first call ends the init phase): the
+   * invocation to run now, or undefined to park the request until `deliver`.
+   */
+  onNext(): RuntimeEvent | undefined;
+  onResponse(requestId: string, payload: Buffer, maxMemoryMb: number): void;
+  onError(requestId: string, payload: Buffer, errorType: string, maxMemoryMb: number): void;
+  onInitError(payload: Buffer, errorType: string): void;
+}
+
+const OK = JSON.stringify({ status: 'OK' });
+const NEXT_PATH = `${RUNTIME_PREFIX}/invocation/next`;
+const INVOCATION_PREFIX = `${RUNTIME_PREFIX}/invocation/`;
+const INIT_ERROR_PATH = `${RUNTIME_PREFIX}/init/error`;
+
+function reply(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function runtimeError(res: ServerResponse, status: number, errorType: string, errorMessage: string): void {
+  reply(res, status, JSON.stringify({ errorMessage, errorType }));
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      resolve(size > limit ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+    });
+    req.on('error', reject);
+  });
+}
+
+function maxMemory(req: IncomingMessage): number {
+  const v = Number(req.headers[RuntimeHeader.maxMemoryMb]);
+  return Number.isFinite(v) ? v : 0;
+}
+
+/**
+ * The Lambda Runtime API for ONE execution environment, on its own loopback
+ * port: `AWS_LAMBDA_RUNTIME_API` is `host:port` and official runtime clients
+ * build URLs from it without a path, so a per-environment server is what
+ * any runtime accepts. It holds at most one invocation; the environment
+ * decides everything else.
+ */
+export class RuntimeApi {
+  private pendingNext: ServerResponse | undefined;
+  /** Request id the runtime may answer (delivered, not yet answered). */
+  private open: string | undefined;
+  private readonly answered = new Set<string>();
+
+  private constructor(
+    private readonly server: Server,
+    private readonly listener: RuntimeListener,
+  ) {}
+
+  static async start(listener: RuntimeListener): Promise<RuntimeApi> {
+    const server = createServer();
+    // The runtime long-polls `next` and keeps one socket for its whole life:
+    // no request or keep-alive timeouts may cut it.
+    server.requestTimeout = 0;
+    server.headersTimeout = 0;
+    server.keepAliveTimeout = 0;
+    server.timeout = 0;
+    const api = new RuntimeApi(server, listener);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      api.handle(req, res);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return api;
+  }
+
+  /** `host:port`, the value of AWS_LAMBDA_RUNTIME_API. */
+  get address(): string {
+    const { port } = this.server.address() as AddressInfo;
+    return `127.0.0.1:${port}`;
+  }
+
+  /** True while the runtime's `next` is parked: `deliver` may answer it. */
+  get waiting(): boolean {
+    return this.pendingNext !== undefined;
+  }
+
+  /** Answers the parked `next` with an invocation; false if the runtime is not waiting. */
+  deliver(event: RuntimeEvent): boolean {
+    const res = this.pendingNext;
+    if (res === undefined) return false;
+    this.pendingNext = undefined;
+    this.send(res, event);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.pendingNext?.destroy();
+    this.pendingNext = undefined;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private send(res: ServerResponse, event: RuntimeEvent): void {
+    this.open = event.requestId;
+    res.writeHead(200, {
+      ...event.headers,
+      'content-type': 'application/json',
+      'content-length': event.payload.length,
+    });
+    res.end(event.payload);
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '';
+    if (req.method === 'GET' && url === NEXT_PATH) {
+      const event = this.listener.onNext();
+      if (event !== undefined) {
+        this.send(res, event);
+      } else {
+        this.pendingNext?.destroy();
+        this.pendingNext = res;
+      }
+      return;
+    }
+    if (req.method === 'POST' && url.startsWith(INVOCATION_PREFIX)) {
+      const rest = url.slice(INVOCATION_PREFIX.length);
+      const slash = rest.indexOf('/');
+      const kind = rest.slice(slash + 1);
+      if (slash > 0 && (kind === 'response' || kind === 'error')) {
+        void this.handleResult(req, res, decodeURIComponent(rest.slice(0, slash)), kind);
+        return;
+      }
+    }
+    if (req.method === 'POST' && url === INIT_ERROR_PATH) {
+      void this.handleInitError(req, res);
+      return;
+    }
+    req.resume();
+    runtimeError(res, 404, 'InvalidRequest', `No such Runtime API route: ${req.method ?? ''} ${url}`);
+  }
+
+  private async handleResult(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    kind: 'response' | 'error',
+  ): Promise<void> {
+    const body = await readBody(req, MAX_RESPONSE_BYTES).catch(() => undefined);
+    if (this.open !== requestId) {
+      if (this.answered.has(requestId)) {
+        runtimeError(res, 403, 'InvalidStateTransition', `Invocation ${requestId} was already answered`);
+      } else {
+        runtimeError(res, 400, 'InvalidRequestID', `Invalid request ID: ${requestId}`);
+      }
+      return;
+    }
+    this.open = undefined;
+    // Only the last id matters for the 403 check; keep the set tiny.
+    this.answered.clear();
+    this.answered.add(requestId);
+    if (body === undefined) {
+      runtimeError(res, 413, 'RequestEntityTooLarge', `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`);
+      const error = {
+        errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+        errorType: 'Function.ResponseSizeTooLarge',
+      };
+      this.listener.onError(requestId, Buffer.from(JSON.stringify(error)), error.errorType, maxMemory(req));
+      return;
+    }
+    reply(res, 202, OK);
+    if (kind === 'response') {
+      this.listener.onResponse(requestId, body, maxMemory(req));
+    } else {
+      const type = req.headers[RuntimeHeader.errorType];
+      this.listener.onError(requestId, body, typeof type === 'string' ? type : 'Unhandled', maxMemory(req));
+    }
+  }
+
+  private async handleInitError(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = (await readBody(req, MAX_RESPONSE_BYTES).catch(() => undefined)) ?? Buffer.from('{}');
+    reply(res, 202, OK);
+    const type = req.headers[RuntimeHeader.errorType];
+    this.listener.onInitError(body, typeof type === 'string' ? type : 'Runtime.Unknown');
+  }
+}

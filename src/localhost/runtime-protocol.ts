@@ -1,0 +1,31 @@
+/**
+ * Names shared by the host's Runtime API and the bootstrap that runs inside
+ * each environment. Kept dependency-free: the bootstrap imports it at every
+ * cold start.
+ */
+
+export const RUNTIME_PREFIX = '/2018-06-01/runtime';
+
+export const RuntimeHeader = {
+  requestId: 'lambda-runtime-aws-request-id',
+  deadlineMs: 'lambda-runtime-deadline-ms',
+  functionArn: 'lambda-runtime-invoked-function-arn',
+  traceId: 'lambda-runtime-trace-id',
+  clientContext: 'lambda-runtime-client-context',
+  cognitoIdentity: 'lambda-runtime-cognito-identity',
+  tenantId: 'lambda-runtime-aws-tenant-id',
+  errorType: 'lambda-runtime-function-error-type',
+  /** warmroute extension: the environment's peak RSS in MB, for the REPORT line. */
+  maxMemoryMb: 'x-warmroute-max-memory-mb',
+} as const;
+
+/**
+ * Written by the bootstrap to stdout and to stderr after each invocation,
+ * before it posts the result: the host then knows the invocation's output is
+ * complete (pipes and the HTTP socket are separate channels with no order
+ * between them). Starts with NUL so function output never contains it.
+ */
+export const END_OF_INVOCATION = '\u0000warmroute:end\u0000\n';
+
+/** Lambda's response payload limit plus the 100 bytes the Runtime API tolerates. */
+export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
