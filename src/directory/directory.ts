@@ -324,6 +324,12 @@ export class KeyDirectory implements Directory {
     this.#closed = true;
     if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
     await this.flush();
+    if (this.#outcomes.size > 0) {
+      this.#logger.warn(
+        { keys: this.#outcomes.size },
+        'directory: closing with outcomes the store could not take; they are lost',
+      );
+    }
     await this.#store.close();
   }
 
@@ -385,7 +391,8 @@ export class KeyDirectory implements Directory {
         return entry;
       })
       .finally(() => {
-        this.#inflight.delete(id);
+        // An invalidation may have replaced this lookup with a newer one; leave that one alone.
+        if (this.#inflight.get(id) === lookup) this.#inflight.delete(id);
       });
     this.#inflight.set(id, lookup);
     return lookup;
@@ -459,6 +466,8 @@ export class KeyDirectory implements Directory {
 
   #invalidate(op: MutationOp | 'resync', namespace: string, key: string, remote: boolean): void {
     this.#epoch += 1;
+    // A lookup already in flight may have read the old mapping: later resolves must not join it.
+    this.#inflight.clear();
     if (op === 'resync') this.#l1.clear();
     else this.#l1.invalidate(namespace, key);
     const notice: InvalidationNotice = { op, namespace, key, remote };
