@@ -72,8 +72,10 @@ export interface WarmStateOptions<
    * on the compare-and-set at checkpoint to catch the rest.
    */
   readonly verify?: 'store' | 'gateway';
-  /** Re-runs of the handler after lost version races before giving up. Default 3. */
+  /** Re-runs of the handler after lost version races before giving up. Default 10. */
   readonly maxConflictRetries?: number;
+  /** Random wait before each re-run: up to `min(maxMs, baseMs * 2^attempt)`. Default `{ baseMs: 2, maxMs: 50 }`. */
+  readonly conflictBackoff?: { readonly baseMs: number; readonly maxMs: number };
   /** Called with every report (for logs or metrics inside the function). */
   readonly onReport?: (report: WarmReport, key: string) => void;
   /** Injectable clock for the time-based checkpoint policy. */

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   checkpointDue,
   validateCheckpointPolicy,
@@ -63,7 +64,8 @@ export interface WarmEnvironmentOptions {
 }
 
 const DEFAULT_MAX_KEYS = 64;
-const DEFAULT_CONFLICT_RETRIES = 3;
+const DEFAULT_CONFLICT_RETRIES = 10;
+const DEFAULT_CONFLICT_BACKOFF = { baseMs: 2, maxMs: 50 };
 
 function defaultKey(context: WarmContext | undefined): string {
   const tenantId = context?.tenantId;
