@@ -309,6 +309,11 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
           await discard(current);
           if (attempt >= maxRetries)
             throw new WarmStateError('WR_ERR_SNAPSHOT_CONFLICT', [key, conflicts]);
+          // Full jitter: an environment that keeps answering its own stream of
+          // requests would otherwise win every race against one that reloads.
+          const { baseMs, maxMs } = options.conflictBackoff ?? DEFAULT_CONFLICT_BACKOFF;
+          const backoff = Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
+          if (backoff > 0) await sleep(backoff);
           const loaded = await load(key);
           entry = loaded.entry;
           rehydrateMs += loaded.ms;
