@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Backend } from './backend/backend.js';
 import type { Config } from './config/schema.js';
@@ -47,7 +47,7 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request access logs cost more than the routing itself at thousands
     // of requests per second; errors are still logged by the error handler.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxPayloadBytes,
     genReqId: () => randomUUID(),
     return503OnClosing: true,

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/schema.js';
 import { createDependencies } from '../../src/create-dependencies.js';
 import { loadFunctionsFile, startLocalHost, type LocalHost } from '../../src/localhost/index.js';
-import { examplesDir } from '../../src/paths.js';
+import { packageRoot } from '../../src/paths.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -22,13 +22,14 @@ export interface TestGateway {
 
 /**
  * A real gateway (listening on a free port) in front of a real local Lambda
- * host running the shipped example functions.
+ * host running the shipped example functions (`counter`, `warm-counter`,
+ * `workspace`) and `fails`, which always throws.
  */
 export async function startTestGateway(
   env: Record<string, string> = {},
   options: { localHost?: LocalHost } = {},
 ): Promise<TestGateway> {
-  const functionsFile = join(examplesDir, 'functions.json');
+  const functionsFile = join(packageRoot, 'test/helpers/gateway-functions/functions.json');
   const ownHost = options.localHost === undefined;
   const localHost = options.localHost ?? (await startLocalHost({ port: 0, functionsFile }));
   const functions = Object.fromEntries(

@@ -106,14 +106,16 @@ describe('gateway: bad input gets a 4xx JSON error and invokes nothing', () => {
   }
 
   it('a function error is a 502 carrying the error type', async () => {
-    const res = await request(`${gw.url}/v1/functions/workspace/invoke`, {
+    const res = await request(`${gw.url}/v1/functions/fails/invoke`, {
       method: 'POST',
-      headers: { 'x-affinity-key': 'ws-err', 'content-type': 'application/json' },
-      body: JSON.stringify({ op: 'no-such-op' }),
+      headers: { 'x-affinity-key': 'fails-1', 'content-type': 'application/json' },
+      body: JSON.stringify({ op: 'x' }),
     });
     const body = JSON.parse(await res.body.text()) as ErrorBody & { error: { errorType?: string } };
     expect(res.statusCode).toBe(502);
     expect(body.error.code).toBe('WR_ERR_FUNCTION_ERROR');
-    expect(typeof body.error.errorType).toBe('string');
+    expect(body.error.errorType).toBe('QuotaExceededError');
+    expect(res.headers['x-affinity-tenant']).toMatch(/^wr-/);
+    expect(gw.invocations('fails')).toBe(1);
   });
 });

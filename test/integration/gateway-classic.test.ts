@@ -82,7 +82,7 @@ describe('gateway: the classic experiment through curl-like requests', () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => call(gw, key)));
     expect(results.map((r) => r.body.counter).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     const tenant = results[0]!.body.tenantId;
-    const envs = gw.localHost.environments().filter((e) => e.tenantId === tenant);
+    const envs = gw.localHost.environments().filter((e) => e.tenant === tenant);
     expect(envs).toHaveLength(1);
   });
 
