@@ -194,7 +194,10 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
 }
 
 async function postError(path: string, error: unknown): Promise<void> {
-  const body = toErrorBody(error);
+  await postErrorBody(path, toErrorBody(error));
+}
+
+async function postErrorBody(path: string, body: ErrorBody): Promise<void> {
   await call('POST', path, JSON.stringify(body), {
     'content-type': 'application/json',
     [RuntimeHeader.errorType]: body.errorType,
@@ -213,8 +216,7 @@ async function fatal(error: unknown, errorType: string): Promise<never> {
   console.error(errorType === 'Runtime.UnhandledPromiseRejection' ? 'Unhandled Promise Rejection' : 'Uncaught Exception', err);
   if (id !== undefined) {
     endOfInvocation();
-    const body = toErrorBody(err);
-    await postError(`/invocation/${id}/error`, { ...body, errorType } satisfies ErrorBody);
+    await postErrorBody(`/invocation/${id}/error`, { ...toErrorBody(err), errorType });
   }
   // AWS's runtime exits after an uncaught error; the host discards the environment.
   process.exit(129);

@@ -280,10 +280,12 @@ export class Environment implements RuntimeListener {
     this.finish(inv, 'success', payload, false, maxMemoryMb);
   }
 
-  onError(requestId: string, payload: Buffer, _errorType: string, maxMemoryMb: number): void {
+  onError(requestId: string, payload: Buffer, errorType: string, maxMemoryMb: number): void {
     const inv = this.current;
     if (inv?.input.requestId !== requestId) return;
-    this.finish(inv, 'error', payload, false, maxMemoryMb);
+    // `Runtime.*` errors (uncaught exception, unhandled rejection) mean the
+    // runtime is exiting, as AWS's does: never hand it another invocation.
+    this.finish(inv, 'error', payload, errorType.startsWith('Runtime.'), maxMemoryMb);
   }
 
   onInitError(payload: Buffer): void {
@@ -354,11 +356,12 @@ export class Environment implements RuntimeListener {
           inv.log.append(`${new Date().toISOString()} ${inv.input.requestId} ${message}\n`);
           this.finish(inv, 'crash', errorPayload('Runtime.ExitError', message), true, 0);
         }
+        void this.destroy();
       });
-    } else if (wasAlive && this.destroying === undefined) {
-      this.options.onGone(this);
+      return;
     }
-    if (this.destroying === undefined) void this.destroy();
+    if (wasAlive && this.destroying === undefined) this.options.onGone(this);
+    void this.destroy();
   }
 
   private finish(inv: Invocation, kind: OutcomeKind, payload: Buffer, discard: boolean, maxMemoryMb: number): void {
