@@ -288,6 +288,27 @@ describe('withWarmState', () => {
     expect((await call(fn, 'k')).result.counter).toBe(4);
   });
 
+  it('checkpoints after everyMs on the injected clock', async () => {
+    const [env] = await envs(1);
+    const store = new MemorySnapshotStore();
+    let clock = 1_000;
+    const fn = env!.withWarmState(
+      counterHandler,
+      counterOptions(store, { checkpoint: { everyMs: 500 }, now: () => clock }),
+    );
+
+    await call(fn, 'k'); // loaded at t=1000: not due
+    clock += 499;
+    await call(fn, 'k');
+    const before = await store.readVersion('k');
+    clock += 1;
+    await call(fn, 'k');
+
+    expect(before).toBe(0);
+    expect(await store.readVersion('k')).toBe(1);
+    expect(JSON.parse((await store.read('k'))!.state.toString())).toEqual({ counter: 3 });
+  });
+
   it('manual policy: writes only on state.checkpoint(); a lost race there re-runs the handler', async () => {
     const [a, b] = await envs(2);
     const store = new MemorySnapshotStore();
