@@ -4,6 +4,7 @@ import type { createDependencies } from '../create-dependencies.js';
 import type { AffinityInvoker } from '../invoker/affinity-invoker.js';
 import { AffinityError, catalogueMessage } from './errors.js';
 import { errorFromThrown, functionErrorFromInvocation } from './error-mapping.js';
+import { createRetryLoop, type AttemptOutcome, type RetryOptions } from './retry-loop.js';
 import type { Transport, TransportRequest, TransportResponse } from './transport.js';
 import { toInvocationState } from './transport.js';
 
@@ -31,6 +32,12 @@ export interface EmbeddedTransportOptions {
   readonly endpoint?: string | undefined;
   /** Logger for the directory and backend; default: pino at `warn`. */
   readonly logger?: Logger | undefined;
+  /**
+   * The same retry policy as the HTTP transport: a refusal before the
+   * function ran (per-key queue full → `WR_ERR_KEY_BUSY`, concurrency cap,
+   * throttling) is retried after its `Retry-After` within the deadline.
+   */
+  readonly retry?: RetryOptions | undefined;
 }
 
 interface Embedded {
@@ -76,6 +83,7 @@ async function start(options: EmbeddedTransportOptions): Promise<Embedded> {
 
 export function createEmbeddedTransport(options: EmbeddedTransportOptions = {}): Transport {
   let starting: Promise<Embedded> | undefined;
+  const withRetries = createRetryLoop(options.retry);
 
   function ready(): Promise<Embedded> {
     starting ??= start(options).catch((err: unknown) => {
@@ -86,7 +94,7 @@ export function createEmbeddedTransport(options: EmbeddedTransportOptions = {}):
     return starting;
   }
 
-  async function invoke(request: TransportRequest): Promise<TransportResponse> {
+  async function attempt(request: TransportRequest, attempts: number): Promise<AttemptOutcome<TransportResponse>> {
     try {
       const { config, invoker } = await ready();
       if (request.payload.byteLength > config.maxPayloadBytes) {
@@ -108,15 +116,28 @@ export function createEmbeddedTransport(options: EmbeddedTransportOptions = {}):
         throw functionErrorFromInvocation(request.functionName, { ...outcome, functionError: outcome.functionError });
       }
       return {
-        body: outcome.payload,
-        state: toInvocationState(outcome.state),
-        tenantId: outcome.tenantId,
-        envId: outcome.envId,
-        attempts: 1,
+        ok: {
+          body: outcome.payload,
+          state: toInvocationState(outcome.state),
+          tenantId: outcome.tenantId,
+          envId: outcome.envId,
+          attempts,
+        },
       };
     } catch (err) {
-      throw errorFromThrown(err);
+      if (request.signal.aborted) throw err;
+      const error = errorFromThrown(err);
+      if (error.status === undefined) throw error;
+      // The status the gateway would have answered drives the same retry policy.
+      return {
+        failure: { kind: 'status', status: error.status, code: error.code, retryAfterSeconds: error.retryAfterSeconds },
+        error,
+      };
     }
+  }
+
+  async function invoke(request: TransportRequest): Promise<TransportResponse> {
+    return withRetries(request, (attempts) => attempt(request, attempts));
   }
 
   return {

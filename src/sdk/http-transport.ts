@@ -1,8 +1,8 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { AffinityError } from './errors.js';
 import { errorFromGatewayResponse, errorFromNetwork, networkErrorCode } from './error-mapping.js';
-import { decideRetry, defaultSdkRetryPolicy, parseRetryAfter, provesNotRun, type RetryFailure, type SdkRetryPolicy } from './retry-policy.js';
+import { createRetryLoop, type AttemptOutcome, type RetryOptions } from './retry-loop.js';
+import { defaultSdkRetryPolicy, parseRetryAfter, provesNotRun, type RetryFailure } from './retry-policy.js';
 import { toInvocationState, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
 
 /**
@@ -23,15 +23,8 @@ export interface HttpTransportOptions {
   readonly connections?: number | undefined;
   /** Idle keep-alive sockets are closed after this long (undici also honours the server's hint); default 30 s. */
   readonly keepAliveTimeoutMs?: number | undefined;
-  readonly retryPolicy?: SdkRetryPolicy | undefined;
-  /** Test seams: clock, randomness and the wait between attempts. */
-  readonly now?: (() => number) | undefined;
-  readonly random?: (() => number) | undefined;
-  readonly sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
-}
-
-async function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
-  await delay(ms, undefined, { signal });
+  /** Retry policy and its clock/randomness/wait (the latter are test seams). */
+  readonly retry?: RetryOptions | undefined;
 }
 
 function header(headers: Readonly<Record<string, string | string[] | undefined>>, name: string): string | undefined {
@@ -50,10 +43,9 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
   }
   const basePath = base.pathname.replace(/\/+$/, '');
   const keyHeader = (options.keyHeader ?? 'x-affinity-key').toLowerCase();
-  const policy = options.retryPolicy ?? defaultSdkRetryPolicy;
-  const now = options.now ?? Date.now;
-  const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? defaultSleep;
+  const policy = options.retry?.policy ?? defaultSdkRetryPolicy;
+  const now = options.retry?.now ?? Date.now;
+  const withRetries = createRetryLoop(options.retry);
   const defaultHeaders = lowerCaseKeys(options.headers ?? {});
   const pool = new Pool(base.origin, {
     connections: options.connections ?? null,
@@ -64,7 +56,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     bodyTimeout: 0,
   });
 
-  async function attempt(request: TransportRequest, attempts: number): Promise<{ response: TransportResponse } | { failure: RetryFailure; error: AffinityError }> {
+  async function attempt(request: TransportRequest, attempts: number): Promise<AttemptOutcome<TransportResponse>> {
     const path = `${basePath}/v1/functions/${encodeURIComponent(request.functionName)}/invoke`;
     const headers: Record<string, string> = {
       ...defaultHeaders,
@@ -99,7 +91,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
         };
       }
       return {
-        response: {
+        ok: {
           body,
           state: toInvocationState(header(res.headers, 'x-affinity-state')),
           tenantId,
@@ -125,20 +117,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
         'Invalid affinity key: the HTTP transport sends the key in a header, which carries Latin-1 characters only',
       );
     }
-    // Bounded by maxAttempts (and by the deadline inside decideRetry).
-    for (let attempts = 1; ; attempts++) {
-      const outcome = await attempt(request, attempts);
-      if ('response' in outcome) return outcome.response;
-      const decision = decideRetry(policy, outcome.failure, {
-        attempt: attempts,
-        now: now(),
-        deadline: request.deadline,
-        idempotent: request.idempotent,
-        random,
-      });
-      if (!decision.retry) throw outcome.error;
-      await sleep(decision.delayMs, request.signal);
-    }
+    return withRetries(request, (attempts) => attempt(request, attempts));
   }
 
   return {
