@@ -166,18 +166,18 @@ function runHandler(handler: Handler, event: unknown, context: LambdaContext): P
       const outcome: Outcome = error === undefined || error === null ? { ok: true, value } : { ok: false, error };
       // As Lambda: a callback result is sent once the event loop is empty,
       // unless the handler opted out.
-      if (context.callbackWaitsForEmptyEventLoop) process.once('beforeExit', () => finish(outcome));
+      if (context.callbackWaitsForEmptyEventLoop) process.once('beforeExit', () => { finish(outcome); });
       else finish(outcome);
     };
-    context.succeed = (value) => finish({ ok: true, value });
-    context.fail = (error) => finish({ ok: false, error });
-    context.done = (error, value) => finish(error == null ? { ok: true, value } : { ok: false, error });
+    context.succeed = (value) => { finish({ ok: true, value }); };
+    context.fail = (error) => { finish({ ok: false, error }); };
+    context.done = (error, value) => { finish(error == null ? { ok: true, value } : { ok: false, error }); };
     try {
       const returned = handler(event, context, callback);
       if (typeof (returned as { then?: unknown } | null)?.then === 'function') {
         (returned as Promise<unknown>).then(
-          (value) => finish({ ok: true, value }),
-          (error: unknown) => finish({ ok: false, error }),
+          (value) => { finish({ ok: true, value }); },
+          (error: unknown) => { finish({ ok: false, error }); },
         );
       } else if (handler.length < 3) {
         finish({ ok: true, value: returned });
@@ -283,7 +283,7 @@ async function main(): Promise<void> {
     let payload: string | undefined;
     if (outcome.ok) {
       try {
-        payload = JSON.stringify(outcome.value) as string | undefined;
+        payload = JSON.stringify(outcome.value);
       } catch (error) {
         outcome = { ok: false, error };
       }

@@ -174,8 +174,8 @@ export class Environment implements RuntimeListener {
       detached: true,
     });
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    this.stdioClosed = new Promise((resolve) => child.once('close', () => resolve()));
+    this.exited = new Promise((resolve) => child.once('exit', () => { resolve(); }));
+    this.stdioClosed = new Promise((resolve) => child.once('close', () => { resolve(); }));
     child.once('error', (err) => {
       this.onInitError(errorPayload('Runtime.StartError', `cannot start the runtime: ${err.message}`));
     });
@@ -184,7 +184,6 @@ export class Environment implements RuntimeListener {
     });
     for (const name of ['stdout', 'stderr'] as const) {
       const stream = child[name];
-      if (stream === null) continue;
       stream.setEncoding('utf8');
       const splitter = new MarkerSplitter(
         (text) => {

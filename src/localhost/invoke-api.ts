@@ -94,7 +94,7 @@ export class InvokeApi {
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
-    let invocationType: ReturnType<typeof parseInvocationType> = 'RequestResponse';
+    let invocationType: ReturnType<typeof parseInvocationType>;
     let fn: FunctionDefinition | undefined;
     try {
       if (req.method !== 'POST' || !path.endsWith(INVOKE_PATH_SUFFIX)) {

@@ -155,7 +155,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     clearInterval(sweeper);
-    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const serverClosed = new Promise<void>((resolve) => server.close(() => { resolve(); }));
     const background = invokeApi.close();
     await pool.close();
     await background;

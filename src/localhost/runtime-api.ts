@@ -120,7 +120,7 @@ export class RuntimeApi {
     this.pendingNext?.destroy();
     this.pendingNext = undefined;
     this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
   }
 
   private send(res: ServerResponse, event: RuntimeEvent): void {
