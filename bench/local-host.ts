@@ -23,7 +23,11 @@ import { distDir, examplesDir } from '../src/paths.js';
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+  return s.length === 0
+    ? NaN
+    : s.length % 2 === 1
+      ? (s[mid] ?? NaN)
+      : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
 }
 
 function p(xs: readonly number[], q: number): number {
@@ -38,7 +42,9 @@ interface Child {
 
 /** Runs an ES module snippet in its own node process; it prints `{"url":…}` when listening. */
 async function startChild(code: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const stdout = child.stdout;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -62,7 +68,9 @@ async function startChild(code: string): Promise<Child> {
           resolve();
           return;
         }
-        child.once('exit', () => { resolve(); });
+        child.once('exit', () => {
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };
@@ -100,7 +108,10 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
   const perRound = opts.quick ? 50 : 150;
   const coldRuns = opts.quick ? 5 : 15;
 
-  const body = JSON.stringify({ statusCode: 200, body: JSON.stringify({ counter: 1, tenantId: 'BenchTenant' }) });
+  const body = JSON.stringify({
+    statusCode: 200,
+    body: JSON.stringify({ counter: 1, tenantId: 'BenchTenant' }),
+  });
   const [host, raw] = await Promise.all([startChild(hostCode()), startChild(rawServerCode(body))]);
   const rawUrl = raw.url;
   const rawPool = new Pool(rawUrl, { connections: 1, pipelining: 1 });
@@ -127,10 +138,13 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
         headers: { 'x-amz-tenant-id': 'BenchTenant', 'content-type': 'application/octet-stream' },
       });
       const text = await r.body.text();
-      if (r.statusCode !== 200 || r.headers['x-amz-function-error'] !== undefined) throw new Error(`invoke failed: ${text}`);
+      if (r.statusCode !== 200 || r.headers['x-amz-function-error'] !== undefined)
+        throw new Error(`invoke failed: ${text}`);
     };
     const sdkCall = async (): Promise<void> => {
-      await client.send(new InvokeCommand({ FunctionName: 'counter', TenantId: 'BenchTenant', Payload: payload }));
+      await client.send(
+        new InvokeCommand({ FunctionName: 'counter', TenantId: 'BenchTenant', Payload: payload }),
+      );
     };
 
     // Warm-up: start the tenant's environment, JIT the paths.
@@ -171,7 +185,12 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       }).then((r) => r.text());
       const t0 = performance.now();
       const out = await client.send(
-        new InvokeCommand({ FunctionName: 'counter', TenantId: 'BenchTenant', Payload: payload, LogType: 'Tail' }),
+        new InvokeCommand({
+          FunctionName: 'counter',
+          TenantId: 'BenchTenant',
+          Payload: payload,
+          LogType: 'Tail',
+        }),
       );
       coldMs.push(performance.now() - t0);
       const tail = Buffer.from(out.LogResult ?? '', 'base64').toString('utf8');
@@ -196,9 +215,16 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       coldVsWarmRatio: median(coldMs) / median(hostMs),
     };
     const f = (n: number): string => n.toFixed(3);
-    console.log('\nlocal host: warm invoke vs raw HTTP round trip (sequential, interleaved; each server in its own process)');
+    console.log(
+      '\nlocal host: warm invoke vs raw HTTP round trip (sequential, interleaved; each server in its own process)',
+    );
     console.table([
-      { path: 'raw node:http round trip (undici)', medianMs: f(figures.rawHttpMedianMs), p99Ms: f(figures.rawHttpP99Ms), ratio: '1.00' },
+      {
+        path: 'raw node:http round trip (undici)',
+        medianMs: f(figures.rawHttpMedianMs),
+        p99Ms: f(figures.rawHttpP99Ms),
+        ratio: '1.00',
+      },
       {
         path: 'host warm invoke (undici POST)',
         medianMs: f(figures.hostInvokeMedianMs),

@@ -65,7 +65,9 @@ let currentRequestId: string | undefined;
 
 function hostGone(err: unknown): never {
   // The host closed our Runtime API: it stopped or discarded us. Nothing to report to.
-  process.stderr.write(`bootstrap: runtime API unreachable (${err instanceof Error ? err.message : String(err)})\n`);
+  process.stderr.write(
+    `bootstrap: runtime API unreachable (${err instanceof Error ? err.message : String(err)})\n`,
+  );
   process.exit(0);
 }
 
@@ -95,10 +97,18 @@ function call(
 
 function toErrorBody(error: unknown): ErrorBody {
   if (error instanceof RuntimeError) {
-    return { errorType: error.errorType, errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
+    return {
+      errorType: error.errorType,
+      errorMessage: error.message,
+      trace: (error.stack ?? '').split('\n'),
+    };
   }
   if (error instanceof Error) {
-    return { errorType: error.name, errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
+    return {
+      errorType: error.name,
+      errorMessage: error.message,
+      trace: (error.stack ?? '').split('\n'),
+    };
   }
   // As AWS's runtime: a thrown string reports errorType "string".
   return { errorType: typeof error, errorMessage: format('%s', error), trace: [] };
@@ -110,9 +120,13 @@ function maxMemoryMb(): string {
 
 /** Lambda's log line format: timestamp, request id (undefined during init), level, message. */
 function patchConsole(): void {
-  const write = (level: string) => (...args: unknown[]) => {
-    process.stdout.write(`${new Date().toISOString()}\t${String(currentRequestId)}\t${level}\t${format(...args)}\n`);
-  };
+  const write =
+    (level: string) =>
+    (...args: unknown[]) => {
+      process.stdout.write(
+        `${new Date().toISOString()}\t${String(currentRequestId)}\t${level}\t${format(...args)}\n`,
+      );
+    };
   console.log = write('INFO');
   console.info = write('INFO');
   console.warn = write('WARN');
@@ -129,15 +143,21 @@ async function loadHandler(): Promise<Handler> {
   const dot = base.indexOf('.');
   const modulePath = spec.slice(0, slash + 1) + base.slice(0, dot);
   const exportPath = base.slice(dot + 1).split('.');
-  const file = ['.js', '.mjs', '.cjs'].map((ext) => join(root, modulePath + ext)).find((f) => existsSync(f));
+  const file = ['.js', '.mjs', '.cjs']
+    .map((ext) => join(root, modulePath + ext))
+    .find((f) => existsSync(f));
   if (dot <= 0 || file === undefined) {
-    throw new RuntimeError('Runtime.ImportModuleError', `Error: Cannot find module '${modulePath}'`);
+    throw new RuntimeError(
+      'Runtime.ImportModuleError',
+      `Error: Cannot find module '${modulePath}'`,
+    );
   }
   let mod: unknown;
   try {
     mod = await import(pathToFileURL(file).href);
   } catch (err) {
-    if (err instanceof SyntaxError) throw new RuntimeError('Runtime.UserCodeSyntaxError', `${err.name}: ${err.message}`);
+    if (err instanceof SyntaxError)
+      throw new RuntimeError('Runtime.UserCodeSyntaxError', `${err.name}: ${err.message}`);
     const code = (err as { code?: unknown }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
       throw new RuntimeError('Runtime.ImportModuleError', `Error: ${(err as Error).message}`);
@@ -145,12 +165,18 @@ async function loadHandler(): Promise<Handler> {
     throw err;
   }
   const resolvePath = (root: unknown): unknown =>
-    exportPath.reduce<unknown>((obj, key) => (obj === null || obj === undefined ? undefined : (obj as Record<string, unknown>)[key]), root);
+    exportPath.reduce<unknown>(
+      (obj, key) =>
+        obj === null || obj === undefined ? undefined : (obj as Record<string, unknown>)[key],
+      root,
+    );
   let handler = resolvePath(mod);
   // CommonJS modules whose exports the ESM loader could not name statically.
   if (handler === undefined) handler = resolvePath((mod as { default?: unknown }).default);
-  if (handler === undefined) throw new RuntimeError('Runtime.HandlerNotFound', `${spec} is undefined or not exported`);
-  if (typeof handler !== 'function') throw new RuntimeError('Runtime.HandlerNotFound', `${spec} is not a function`);
+  if (handler === undefined)
+    throw new RuntimeError('Runtime.HandlerNotFound', `${spec} is undefined or not exported`);
+  if (typeof handler !== 'function')
+    throw new RuntimeError('Runtime.HandlerNotFound', `${spec} is not a function`);
   return handler as Handler;
 }
 
@@ -163,21 +189,35 @@ function runHandler(handler: Handler, event: unknown, context: LambdaContext): P
       resolve(outcome);
     };
     const callback: Callback = (error, value) => {
-      const outcome: Outcome = error === undefined || error === null ? { ok: true, value } : { ok: false, error };
+      const outcome: Outcome =
+        error === undefined || error === null ? { ok: true, value } : { ok: false, error };
       // As Lambda: a callback result is sent once the event loop is empty,
       // unless the handler opted out.
-      if (context.callbackWaitsForEmptyEventLoop) process.once('beforeExit', () => { finish(outcome); });
+      if (context.callbackWaitsForEmptyEventLoop)
+        process.once('beforeExit', () => {
+          finish(outcome);
+        });
       else finish(outcome);
     };
-    context.succeed = (value) => { finish({ ok: true, value }); };
-    context.fail = (error) => { finish({ ok: false, error }); };
-    context.done = (error, value) => { finish(error == null ? { ok: true, value } : { ok: false, error }); };
+    context.succeed = (value) => {
+      finish({ ok: true, value });
+    };
+    context.fail = (error) => {
+      finish({ ok: false, error });
+    };
+    context.done = (error, value) => {
+      finish(error == null ? { ok: true, value } : { ok: false, error });
+    };
     try {
       const returned = handler(event, context, callback);
       if (typeof (returned as { then?: unknown } | null)?.then === 'function') {
         (returned as Promise<unknown>).then(
-          (value) => { finish({ ok: true, value }); },
-          (error: unknown) => { finish({ ok: false, error }); },
+          (value) => {
+            finish({ ok: true, value });
+          },
+          (error: unknown) => {
+            finish({ ok: false, error });
+          },
         );
       } else if (handler.length < 3) {
         finish({ ok: true, value: returned });
@@ -188,7 +228,10 @@ function runHandler(handler: Handler, event: unknown, context: LambdaContext): P
   });
 }
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+function header(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
@@ -213,7 +256,12 @@ function endOfInvocation(): void {
 async function fatal(error: unknown, errorType: string): Promise<never> {
   const id = currentRequestId;
   const err = error instanceof Error ? error : new RuntimeError(errorType, format('%s', error));
-  console.error(errorType === 'Runtime.UnhandledPromiseRejection' ? 'Unhandled Promise Rejection' : 'Uncaught Exception', err);
+  console.error(
+    errorType === 'Runtime.UnhandledPromiseRejection'
+      ? 'Unhandled Promise Rejection'
+      : 'Uncaught Exception',
+    err,
+  );
   if (id !== undefined) {
     endOfInvocation();
     await postErrorBody(`/invocation/${id}/error`, { ...toErrorBody(err), errorType });
@@ -225,7 +273,10 @@ async function fatal(error: unknown, errorType: string): Promise<never> {
 async function main(): Promise<void> {
   patchConsole();
   process.on('uncaughtException', (err) => void fatal(err, 'Runtime.UncaughtException'));
-  process.on('unhandledRejection', (reason) => void fatal(reason, 'Runtime.UnhandledPromiseRejection'));
+  process.on(
+    'unhandledRejection',
+    (reason) => void fatal(reason, 'Runtime.UnhandledPromiseRejection'),
+  );
 
   let handler: Handler;
   try {
@@ -265,7 +316,8 @@ async function main(): Promise<void> {
         awsRequestId: requestId,
         logGroupName,
         logStreamName,
-        clientContext: clientContext === undefined ? undefined : (JSON.parse(clientContext) as unknown),
+        clientContext:
+          clientContext === undefined ? undefined : (JSON.parse(clientContext) as unknown),
         identity: undefined,
         ...(tenantId === undefined ? {} : { tenantId }),
         getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),

@@ -25,7 +25,9 @@ export interface LocalCommandOptions {
 function integer(flag: string, value: string | undefined, min: number, max: number): number {
   const n = Number(value);
   if (value === undefined || value === '' || !Number.isInteger(n) || n < min || n > max) {
-    throw new WarmrouteError('WR_ERR_CONFIG', [`  ${flag}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`]);
+    throw new WarmrouteError('WR_ERR_CONFIG', [
+      `  ${flag}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    ]);
   }
   return n;
 }
@@ -40,13 +42,19 @@ export function parseLocalArgs(
     try {
       return f();
     } catch (err) {
-      problems.push(err instanceof WarmrouteError ? err.message.replace(/^Invalid configuration:\n/, '') : String(err));
+      problems.push(
+        err instanceof WarmrouteError
+          ? err.message.replace(/^Invalid configuration:\n/, '')
+          : String(err),
+      );
       return undefined;
     }
   };
   let host = '127.0.0.1';
   let port = attempt(() =>
-    env.WARMROUTE_LOCAL_PORT === undefined ? 9001 : integer('WARMROUTE_LOCAL_PORT', env.WARMROUTE_LOCAL_PORT, 0, 65_535),
+    env.WARMROUTE_LOCAL_PORT === undefined
+      ? 9001
+      : integer('WARMROUTE_LOCAL_PORT', env.WARMROUTE_LOCAL_PORT, 0, 65_535),
   );
   let functionsFile = join(examplesDir, 'functions.json');
   let idleTimeoutMs: number | undefined;
@@ -56,7 +64,8 @@ export function parseLocalArgs(
     const arg = args[i] ?? '';
     const eq = arg.indexOf('=');
     const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string | undefined => (arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : args[++i]);
+    const value = (): string | undefined =>
+      arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : args[++i];
     switch (flag) {
       case '--port':
         port = attempt(() => integer('--port', value(), 0, 65_535));

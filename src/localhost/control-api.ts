@@ -42,7 +42,10 @@ export interface ControlApiOptions {
 
 function send(res: ServerResponse, status: number, value: unknown): void {
   const text = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -66,10 +69,12 @@ function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
 }
 
 function parseFilter(body: unknown): EvictFilter {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Error('expected a JSON object');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new Error('expected a JSON object');
   const { function: fn, tenant } = body as Record<string, unknown>;
   if (fn !== undefined && typeof fn !== 'string') throw new Error('"function" must be a string');
-  if (tenant !== undefined && typeof tenant !== 'string') throw new Error('"tenant" must be a string');
+  if (tenant !== undefined && typeof tenant !== 'string')
+    throw new Error('"tenant" must be a string');
   return { function: fn, tenant };
 }
 
@@ -105,7 +110,10 @@ export class ControlApi {
         return;
       case 'GET functions':
         send(res, 200, {
-          functions: [...this.options.functions.values()].map((f) => ({ ...f, environment: Object.keys(f.environment) })),
+          functions: [...this.options.functions.values()].map((f) => ({
+            ...f,
+            environment: Object.keys(f.environment),
+          })),
         });
         return;
       case 'GET healthz':

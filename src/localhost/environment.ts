@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FunctionDefinition } from './function-registry.js';
-import { endLine, logStreamName, reportLine, startLine, timedOutMessage, timeoutLine } from './log-format.js';
+import {
+  endLine,
+  logStreamName,
+  reportLine,
+  startLine,
+  timedOutMessage,
+  timeoutLine,
+} from './log-format.js';
 import { LogWindow, MarkerSplitter } from './log-window.js';
 import { RuntimeApi, type RuntimeEvent, type RuntimeListener } from './runtime-api.js';
 import { RuntimeHeader } from './runtime-protocol.js';
@@ -151,7 +158,11 @@ export class Environment implements RuntimeListener {
       AWS_LAMBDA_FUNCTION_VERSION: FUNCTION_VERSION,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
-      AWS_LAMBDA_LOG_STREAM_NAME: logStreamName(new Date(), FUNCTION_VERSION, randomBytes(16).toString('hex')),
+      AWS_LAMBDA_LOG_STREAM_NAME: logStreamName(
+        new Date(),
+        FUNCTION_VERSION,
+        randomBytes(16).toString('hex'),
+      ),
       AWS_LAMBDA_RUNTIME_API: this.runtime.address,
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
       AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
@@ -166,18 +177,32 @@ export class Environment implements RuntimeListener {
     this.spawnedAt = performance.now();
     // V8's heap gets most of the configured memory; the rest is the process's own.
     const heapMb = Math.max(64, Math.floor(fn.memoryMb * 0.9));
-    const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, this.options.bootstrapPath], {
-      cwd: fn.codeDir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group, so stopping the environment also stops whatever the function spawned.
-      detached: true,
-    });
+    const child = spawn(
+      process.execPath,
+      [`--max-old-space-size=${heapMb}`, this.options.bootstrapPath],
+      {
+        cwd: fn.codeDir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        // Its own process group, so stopping the environment also stops whatever the function spawned.
+        detached: true,
+      },
+    );
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => { resolve(); }));
-    this.stdioClosed = new Promise((resolve) => child.once('close', () => { resolve(); }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', () => {
+        resolve();
+      }),
+    );
+    this.stdioClosed = new Promise((resolve) =>
+      child.once('close', () => {
+        resolve();
+      }),
+    );
     child.once('error', (err) => {
-      this.onInitError(errorPayload('Runtime.StartError', `cannot start the runtime: ${err.message}`));
+      this.onInitError(
+        errorPayload('Runtime.StartError', `cannot start the runtime: ${err.message}`),
+      );
     });
     child.once('exit', (code, signal) => {
       this.onExit(code, signal);
@@ -201,7 +226,12 @@ export class Environment implements RuntimeListener {
       });
     }
     this.initTimer = setTimeout(() => {
-      this.failInit(errorPayload('Runtime.InitTimeout', `INIT phase timed out after ${(INIT_TIMEOUT_MS / 1000).toFixed(2)} seconds`));
+      this.failInit(
+        errorPayload(
+          'Runtime.InitTimeout',
+          `INIT phase timed out after ${(INIT_TIMEOUT_MS / 1000).toFixed(2)} seconds`,
+        ),
+      );
     }, INIT_TIMEOUT_MS);
   }
 
@@ -219,7 +249,13 @@ export class Environment implements RuntimeListener {
       };
       this.current = inv;
       if (!this.alive) {
-        this.finish(inv, 'crash', errorPayload('Runtime.ExitError', 'environment is stopped'), true, 0);
+        this.finish(
+          inv,
+          'crash',
+          errorPayload('Runtime.ExitError', 'environment is stopped'),
+          true,
+          0,
+        );
         return;
       }
       if (this.runtime?.waiting === true) {
@@ -228,7 +264,9 @@ export class Environment implements RuntimeListener {
         // Still initialising: the runtime's first `next` picks it up. Start
         // failures (spawn, temp dir) end the invocation here.
         this.started.catch((err: unknown) => {
-          this.failInit(errorPayload('Runtime.StartError', `cannot start the environment: ${String(err)}`));
+          this.failInit(
+            errorPayload('Runtime.StartError', `cannot start the environment: ${String(err)}`),
+          );
         });
       }
     });
@@ -256,7 +294,8 @@ export class Environment implements RuntimeListener {
       [RuntimeHeader.functionArn]: inv.input.invokedFunctionArn,
       [RuntimeHeader.traceId]: inv.input.traceId,
     };
-    if (inv.input.clientContext !== undefined) headers[RuntimeHeader.clientContext] = inv.input.clientContext;
+    if (inv.input.clientContext !== undefined)
+      headers[RuntimeHeader.clientContext] = inv.input.clientContext;
     if (this.tenantId !== undefined) headers[RuntimeHeader.tenantId] = this.tenantId;
     return { requestId: inv.input.requestId, payload: inv.input.payload, headers };
   }
@@ -343,7 +382,10 @@ export class Environment implements RuntimeListener {
     clearTimeout(this.initTimer);
     const inv = this.current;
     if (inv !== undefined && !inv.done) {
-      const status = signal === null ? `exit status ${code ?? 0}` : `signal: ${signal === 'SIGKILL' ? 'killed' : signal}`;
+      const status =
+        signal === null
+          ? `exit status ${code ?? 0}`
+          : `signal: ${signal === 'SIGKILL' ? 'killed' : signal}`;
       const message = `RequestId: ${inv.input.requestId} Error: Runtime exited with error: ${status}`;
       // Let the dying process's last output arrive before the log is cut.
       const drained = this.stdioClosed ?? Promise.resolve();
@@ -363,7 +405,13 @@ export class Environment implements RuntimeListener {
     void this.destroy();
   }
 
-  private finish(inv: Invocation, kind: OutcomeKind, payload: Buffer, discard: boolean, maxMemoryMb: number): void {
+  private finish(
+    inv: Invocation,
+    kind: OutcomeKind,
+    payload: Buffer,
+    discard: boolean,
+    maxMemoryMb: number,
+  ): void {
     if (inv.done) return;
     inv.done = true;
     clearTimeout(inv.timer);
@@ -384,14 +432,20 @@ export class Environment implements RuntimeListener {
             memorySizeMb: this.fn.memoryMb,
             maxMemoryUsedMb: maxMemoryMb,
             initDurationMs: first ? (this.initDurationMs ?? durationMs) : undefined,
-            status: kind === 'timeout' ? 'timeout' : kind === 'success' || kind === 'error' ? undefined : 'error',
+            status:
+              kind === 'timeout'
+                ? 'timeout'
+                : kind === 'success' || kind === 'error'
+                  ? undefined
+                  : 'error',
           }),
         );
         logResult = inv.log.tailBase64();
       }
       inv.resolve({ kind, payload, discard, cold: first, durationMs, initDurationMs, logResult });
     };
-    const markersIn = (): boolean => this.markers.stdout > inv.index && this.markers.stderr > inv.index;
+    const markersIn = (): boolean =>
+      this.markers.stdout > inv.index && this.markers.stderr > inv.index;
     if (!inv.input.tail || discard || markersIn()) {
       complete();
       return;

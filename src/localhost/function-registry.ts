@@ -82,21 +82,30 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function substitute(value: string, env: HostEnv): string {
-  return value.replace(/\$\{([a-zA-Z_]\w*)(?::-([^}]*))?\}/g, (_m, name: string, fallback: string | undefined) => {
-    const v = env[name];
-    return v === undefined || v === '' ? (fallback ?? '') : v;
-  });
+  return value.replace(
+    /\$\{([a-zA-Z_]\w*)(?::-([^}]*))?\}/g,
+    (_m, name: string, fallback: string | undefined) => {
+      const v = env[name];
+      return v === undefined || v === '' ? (fallback ?? '') : v;
+    },
+  );
 }
 
 /**
  * Validates declarations (already parsed JSON). Relative `codeDir`s resolve
  * against `baseDir`. Every bad value is reported in one WR_ERR_CONFIG error.
  */
-export function validateFunctions(raw: unknown, baseDir: string, env: HostEnv = {}): FunctionDefinition[] {
+export function validateFunctions(
+  raw: unknown,
+  baseDir: string,
+  env: HostEnv = {},
+): FunctionDefinition[] {
   const problems: string[] = [];
   const list = isRecord(raw) ? raw.functions : raw;
   if (!Array.isArray(list)) {
-    throw new WarmrouteError('WR_ERR_CONFIG', ['  functions: expected an array of function declarations']);
+    throw new WarmrouteError('WR_ERR_CONFIG', [
+      '  functions: expected an array of function declarations',
+    ]);
   }
   const out: FunctionDefinition[] = [];
   const seen = new Set<string>();
@@ -113,7 +122,9 @@ export function validateFunctions(raw: unknown, baseDir: string, env: HostEnv = 
     const { name, codeDir, handler = 'index.handler', tenancy = 'NONE' } = item;
     const { memoryMb = 128, timeoutSeconds = 3, reservedConcurrency, environment = {} } = item;
     if (typeof name !== 'string' || !NAME_RE.test(name)) {
-      problems.push(`${at('name')}: must be 1-64 characters of [a-zA-Z0-9-_], got ${JSON.stringify(name)}`);
+      problems.push(
+        `${at('name')}: must be 1-64 characters of [a-zA-Z0-9-_], got ${JSON.stringify(name)}`,
+      );
     } else if (seen.has(name)) {
       problems.push(`${at('name')}: duplicate function name '${name}'`);
     } else {
@@ -129,22 +140,39 @@ export function validateFunctions(raw: unknown, baseDir: string, env: HostEnv = 
       }
     }
     if (typeof handler !== 'string' || !HANDLER_RE.test(handler)) {
-      problems.push(`${at('handler')}: must look like 'index.handler' (file.export), got ${JSON.stringify(handler)}`);
+      problems.push(
+        `${at('handler')}: must look like 'index.handler' (file.export), got ${JSON.stringify(handler)}`,
+      );
     }
     if (tenancy !== 'PER_TENANT' && tenancy !== 'NONE') {
-      problems.push(`${at('tenancy')}: must be 'PER_TENANT' or 'NONE', got ${JSON.stringify(tenancy)}`);
+      problems.push(
+        `${at('tenancy')}: must be 'PER_TENANT' or 'NONE', got ${JSON.stringify(tenancy)}`,
+      );
     }
-    if (typeof memoryMb !== 'number' || !Number.isInteger(memoryMb) || memoryMb < 128 || memoryMb > 10_240) {
-      problems.push(`${at('memoryMb')}: must be an integer from 128 to 10240, got ${JSON.stringify(memoryMb)}`);
+    if (
+      typeof memoryMb !== 'number' ||
+      !Number.isInteger(memoryMb) ||
+      memoryMb < 128 ||
+      memoryMb > 10_240
+    ) {
+      problems.push(
+        `${at('memoryMb')}: must be an integer from 128 to 10240, got ${JSON.stringify(memoryMb)}`,
+      );
     }
     if (typeof timeoutSeconds !== 'number' || !(timeoutSeconds > 0) || timeoutSeconds > 900) {
-      problems.push(`${at('timeoutSeconds')}: must be a number > 0 and <= 900, got ${JSON.stringify(timeoutSeconds)}`);
+      problems.push(
+        `${at('timeoutSeconds')}: must be a number > 0 and <= 900, got ${JSON.stringify(timeoutSeconds)}`,
+      );
     }
     if (
       reservedConcurrency !== undefined &&
-      (typeof reservedConcurrency !== 'number' || !Number.isInteger(reservedConcurrency) || reservedConcurrency < 0)
+      (typeof reservedConcurrency !== 'number' ||
+        !Number.isInteger(reservedConcurrency) ||
+        reservedConcurrency < 0)
     ) {
-      problems.push(`${at('reservedConcurrency')}: must be an integer >= 0, got ${JSON.stringify(reservedConcurrency)}`);
+      problems.push(
+        `${at('reservedConcurrency')}: must be an integer >= 0, got ${JSON.stringify(reservedConcurrency)}`,
+      );
     }
     const vars: Record<string, string> = {};
     if (!isRecord(environment)) {
@@ -152,8 +180,10 @@ export function validateFunctions(raw: unknown, baseDir: string, env: HostEnv = 
     } else {
       for (const [k, v] of Object.entries(environment)) {
         if (!ENV_NAME_RE.test(k)) problems.push(`${at(`environment.${k}`)}: invalid variable name`);
-        else if (RESERVED_ENV.has(k)) problems.push(`${at(`environment.${k}`)}: reserved by Lambda`);
-        else if (typeof v !== 'string') problems.push(`${at(`environment.${k}`)}: must be a string`);
+        else if (RESERVED_ENV.has(k))
+          problems.push(`${at(`environment.${k}`)}: reserved by Lambda`);
+        else if (typeof v !== 'string')
+          problems.push(`${at(`environment.${k}`)}: must be a string`);
         else {
           const value = substitute(v, env);
           // An unset `${NAME}` leaves the variable unset rather than empty.
@@ -185,23 +215,33 @@ export function loadFunctionsFile(path: string, env: HostEnv = process.env): Fun
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new WarmrouteError('WR_ERR_CONFIG', [`  functions file ${path}: cannot be read (${(err as Error).message})`], {
-      cause: err,
-    });
+    throw new WarmrouteError(
+      'WR_ERR_CONFIG',
+      [`  functions file ${path}: cannot be read (${(err as Error).message})`],
+      {
+        cause: err,
+      },
+    );
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new WarmrouteError('WR_ERR_CONFIG', [`  functions file ${path}: not valid JSON (${(err as Error).message})`], {
-      cause: err,
-    });
+    throw new WarmrouteError(
+      'WR_ERR_CONFIG',
+      [`  functions file ${path}: not valid JSON (${(err as Error).message})`],
+      {
+        cause: err,
+      },
+    );
   }
   try {
     return validateFunctions(raw, dirname(resolve(path)), env);
   } catch (err) {
     if (err instanceof WarmrouteError) {
-      throw new WarmrouteError('WR_ERR_CONFIG', [`  in ${path}:\n${err.message.replace(/^Invalid configuration:\n/, '')}`]);
+      throw new WarmrouteError('WR_ERR_CONFIG', [
+        `  in ${path}:\n${err.message.replace(/^Invalid configuration:\n/, '')}`,
+      ]);
     }
     throw err;
   }

@@ -1,4 +1,9 @@
-export { startLocalHost, type LocalHost, type LocalHostOptions, type FunctionOutputSource } from './local-host.js';
+export {
+  startLocalHost,
+  type LocalHost,
+  type LocalHostOptions,
+  type FunctionOutputSource,
+} from './local-host.js';
 export {
   loadFunctionsFile,
   validateFunctions,

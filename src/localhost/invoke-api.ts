@@ -79,7 +79,11 @@ export class InvokeApi {
     const requestId = randomUUID();
     this.serve(req, res, requestId).catch((err: unknown) => {
       this.options.logger.error({ err, requestId }, 'invoke failed inside the local host');
-      if (!res.headersSent) new LambdaApiError('ServiceException', 'Internal error in the local Lambda host').send(res, requestId);
+      if (!res.headersSent)
+        new LambdaApiError('ServiceException', 'Internal error in the local Lambda host').send(
+          res,
+          requestId,
+        );
     });
   }
 
@@ -99,14 +103,19 @@ export class InvokeApi {
     try {
       if (req.method !== 'POST' || !path.endsWith(INVOKE_PATH_SUFFIX)) {
         req.resume();
-        throw new LambdaApiError('ResourceNotFoundException', `The local Lambda host serves Invoke only, not ${req.method ?? ''} ${path}`);
+        throw new LambdaApiError(
+          'ResourceNotFoundException',
+          `The local Lambda host serves Invoke only, not ${req.method ?? ''} ${path}`,
+        );
       }
       invocationType = parseInvocationType(header(req, 'x-amz-invocation-type'));
       const limit = invocationType === 'Event' ? MAX_ASYNC_PAYLOAD_BYTES : MAX_SYNC_PAYLOAD_BYTES;
       const body = await readBody(req, limit);
       const query = q < 0 ? undefined : new URLSearchParams(url.slice(q + 1));
       const ref = parseFunctionRef(
-        decodeURIComponent(path.slice(INVOKE_PATH_PREFIX.length, path.length - INVOKE_PATH_SUFFIX.length)),
+        decodeURIComponent(
+          path.slice(INVOKE_PATH_PREFIX.length, path.length - INVOKE_PATH_SUFFIX.length),
+        ),
         query?.get('Qualifier') ?? undefined,
       );
       fn = functions.get(ref.name);
@@ -138,7 +147,10 @@ export class InvokeApi {
 
       if (invocationType === 'DryRun') {
         stats.of(fn.name).dryRun++;
-        res.writeHead(204, { 'x-amzn-requestid': requestId, 'x-amz-executed-version': FUNCTION_VERSION });
+        res.writeHead(204, {
+          'x-amzn-requestid': requestId,
+          'x-amz-executed-version': FUNCTION_VERSION,
+        });
         res.end();
         return;
       }
@@ -207,32 +219,53 @@ export class InvokeApi {
     return outcome;
   }
 
-  private runInBackground(fn: FunctionDefinition, tenantId: string | undefined, input: InvokeInput): void {
+  private runInBackground(
+    fn: FunctionDefinition,
+    tenantId: string | undefined,
+    input: InvokeInput,
+  ): void {
     const task = this.runEvent(fn, tenantId, input).catch((err: unknown) => {
-      this.options.logger.error({ err, requestId: input.requestId, function: fn.name }, 'event invocation failed');
+      this.options.logger.error(
+        { err, requestId: input.requestId, function: fn.name },
+        'event invocation failed',
+      );
     });
     this.background.add(task);
     void task.finally(() => this.background.delete(task));
   }
 
-  private async runEvent(fn: FunctionDefinition, tenantId: string | undefined, input: InvokeInput): Promise<void> {
+  private async runEvent(
+    fn: FunctionDefinition,
+    tenantId: string | undefined,
+    input: InvokeInput,
+  ): Promise<void> {
     const signal = this.stopping.signal;
     for (let attempt = 0; attempt <= EVENT_THROTTLE_RETRIES && !signal.aborted; attempt++) {
       const acquired = this.options.pool.acquire(fn, tenantId);
       if ('throttled' in acquired) {
         this.options.stats.of(fn.name).throttles++;
-        await sleep(Math.min(2000, 50 * 2 ** attempt), undefined, { signal }).catch(() => undefined);
+        await sleep(Math.min(2000, 50 * 2 ** attempt), undefined, { signal }).catch(
+          () => undefined,
+        );
         continue;
       }
       const outcome = await this.run(acquired.env, input);
       if (outcome.kind !== 'success') {
         this.options.logger.warn(
-          { requestId: input.requestId, function: fn.name, tenantId, error: outcome.payload.toString('utf8') },
+          {
+            requestId: input.requestId,
+            function: fn.name,
+            tenantId,
+            error: outcome.payload.toString('utf8'),
+          },
           'event invocation failed (no retry)',
         );
       }
       return;
     }
-    this.options.logger.warn({ requestId: input.requestId, function: fn.name }, 'event invocation dropped: throttled');
+    this.options.logger.warn(
+      { requestId: input.requestId, function: fn.name },
+      'event invocation dropped: throttled',
+    );
   }
 }

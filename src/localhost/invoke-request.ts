@@ -83,7 +83,11 @@ export function parseFunctionRef(segment: string, queryQualifier: string | undef
 export function parseInvocationType(header: string | undefined): InvocationType {
   if (header === undefined || header === 'RequestResponse') return 'RequestResponse';
   if (header === 'Event' || header === 'DryRun') return header;
-  throw validation('invocationType', header, 'Member must satisfy enum value set: [Event, RequestResponse, DryRun]');
+  throw validation(
+    'invocationType',
+    header,
+    'Member must satisfy enum value set: [Event, RequestResponse, DryRun]',
+  );
 }
 
 /** True for `Tail`; Lambda only knows `Tail` and `None`. */
@@ -99,7 +103,10 @@ export function parseLogType(header: string | undefined): boolean {
  * Lambda answers for every other constraint violation in the request);
  * missing/unexpected ids are InvalidParameterValueException, as documented.
  */
-export function checkTenantId(tenantId: string | undefined, perTenant: boolean): string | undefined {
+export function checkTenantId(
+  tenantId: string | undefined,
+  perTenant: boolean,
+): string | undefined {
   if (tenantId !== undefined && !TENANT_ID_RE.test(tenantId)) {
     throw validation(
       'tenantId',
@@ -133,7 +140,10 @@ export function decodeClientContext(header: string | undefined): string | undefi
     parsed = undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new LambdaApiError('InvalidParameterValueException', 'Client context must be a valid Base64-encoded JSON object.');
+    throw new LambdaApiError(
+      'InvalidParameterValueException',
+      'Client context must be a valid Base64-encoded JSON object.',
+    );
   }
   return text;
 }

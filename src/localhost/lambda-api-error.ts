@@ -12,8 +12,7 @@ export type LambdaErrorType =
   | 'ValidationException';
 
 export type ThrottleReason =
-  | 'ReservedFunctionConcurrentInvocationLimitExceeded'
-  | 'ConcurrentInvocationLimitExceeded';
+  'ReservedFunctionConcurrentInvocationLimitExceeded' | 'ConcurrentInvocationLimitExceeded';
 
 const statusOf: Record<LambdaErrorType, number> = {
   InvalidParameterValueException: 400,
@@ -45,7 +44,10 @@ export class LambdaApiError extends Error {
   }
 
   send(res: ServerResponse, requestId: string): void {
-    const body: Record<string, unknown> = { Type: this.status >= 500 ? 'Service' : 'User', message: this.message };
+    const body: Record<string, unknown> = {
+      Type: this.status >= 500 ? 'Service' : 'User',
+      message: this.message,
+    };
     if (this.extra.reason !== undefined) body.Reason = this.extra.reason;
     const text = JSON.stringify(body);
     const headers: Record<string, string | number> = {
@@ -54,7 +56,8 @@ export class LambdaApiError extends Error {
       'x-amzn-errortype': this.type,
       'x-amzn-requestid': requestId,
     };
-    if (this.extra.retryAfterSeconds !== undefined) headers['retry-after'] = String(this.extra.retryAfterSeconds);
+    if (this.extra.retryAfterSeconds !== undefined)
+      headers['retry-after'] = String(this.extra.retryAfterSeconds);
     res.writeHead(this.status, headers);
     res.end(text);
   }

@@ -60,7 +60,13 @@ export interface LocalHost {
 }
 
 /** Variables of the host passed through to every environment, as Lambda sets its own. */
-const PASS_THROUGH = ['PATH', 'LANG', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+const PASS_THROUGH = [
+  'PATH',
+  'LANG',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+];
 
 function baseEnvironment(env: HostEnv): Record<string, string> {
   const out: Record<string, string> = { LANG: 'en_US.UTF-8', PATH: '/usr/local/bin:/usr/bin:/bin' };
@@ -83,13 +89,19 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const accountId = options.accountId ?? '000000000000';
   const declared =
     options.functions ??
-    (options.functionsFile !== undefined ? loadFunctionsFile(options.functionsFile, hostEnv) : undefined);
+    (options.functionsFile !== undefined
+      ? loadFunctionsFile(options.functionsFile, hostEnv)
+      : undefined);
   if (declared === undefined) {
-    throw new WarmrouteError('WR_ERR_CONFIG', ['  local host: give `functions` or `functionsFile`']);
+    throw new WarmrouteError('WR_ERR_CONFIG', [
+      '  local host: give `functions` or `functionsFile`',
+    ]);
   }
   const bootstrapPath = join(distDir, 'src', 'localhost', 'bootstrap.js');
   if (!existsSync(bootstrapPath)) {
-    throw new WarmrouteError('WR_ERR_CONFIG', [`  local host: ${bootstrapPath} is missing; run \`npm run build\``]);
+    throw new WarmrouteError('WR_ERR_CONFIG', [
+      `  local host: ${bootstrapPath} is missing; run \`npm run build\``,
+    ]);
   }
   const functions = new Map(declared.map((f) => [f.name, f]));
   const baseEnv = baseEnvironment(hostEnv);
@@ -111,10 +123,16 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
           onFunctionOutput === undefined
             ? undefined
             : (env, text) => {
-                onFunctionOutput({ function: env.fn.name, tenant: env.tenantId, environment: env.id }, text);
+                onFunctionOutput(
+                  { function: env.fn.name, tenant: env.tenantId, environment: env.id },
+                  text,
+                );
               },
         onGone: (env) => {
-          logger.warn({ environment: env.id, function: env.fn.name }, 'environment exited while idle; discarded');
+          logger.warn(
+            { environment: env.id, function: env.fn.name },
+            'environment exited while idle; discarded',
+          );
           void pool.discard(env);
         },
       }),
@@ -140,10 +158,13 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const sweeper = setInterval(() => {
-    const n = pool.sweep();
-    if (n > 0) logger.debug({ evicted: n }, 'idle environments stopped');
-  }, Math.max(10, Math.min(1000, idleTimeoutMs / 2)));
+  const sweeper = setInterval(
+    () => {
+      const n = pool.sweep();
+      if (n > 0) logger.debug({ evicted: n }, 'idle environments stopped');
+    },
+    Math.max(10, Math.min(1000, idleTimeoutMs / 2)),
+  );
   sweeper.unref();
   // Last resort if the host process exits without close(): no environment outlives it.
   const killAll = (): void => {
@@ -155,7 +176,11 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
     clearInterval(sweeper);
-    const serverClosed = new Promise<void>((resolve) => server.close(() => { resolve(); }));
+    const serverClosed = new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
     const background = invokeApi.close();
     await pool.close();
     await background;

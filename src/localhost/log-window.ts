@@ -30,7 +30,9 @@ export class LogWindow {
   /** Base64 of the last 4 KB (bytes, as Lambda cuts them). */
   tailBase64(): string {
     const bytes = Buffer.from(this.text(), 'utf8');
-    return (bytes.length > LOG_TAIL_BYTES ? bytes.subarray(bytes.length - LOG_TAIL_BYTES) : bytes).toString('base64');
+    return (
+      bytes.length > LOG_TAIL_BYTES ? bytes.subarray(bytes.length - LOG_TAIL_BYTES) : bytes
+    ).toString('base64');
   }
 }
 
@@ -56,7 +58,11 @@ export class MarkerSplitter {
     }
     // Hold back a trailing partial marker (it starts with NUL, which text never has).
     const nul = s.lastIndexOf('\u0000');
-    if (nul >= 0 && nul > s.length - END_OF_INVOCATION.length && END_OF_INVOCATION.startsWith(s.slice(nul))) {
+    if (
+      nul >= 0 &&
+      nul > s.length - END_OF_INVOCATION.length &&
+      END_OF_INVOCATION.startsWith(s.slice(nul))
+    ) {
       this.pending = s.slice(nul);
       s = s.slice(0, nul);
     }

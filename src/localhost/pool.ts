@@ -23,7 +23,9 @@ export interface PoolOptions<E extends PooledEnvironment> {
   readonly now?: () => number;
 }
 
-export type Acquired<E> = { readonly env: E; readonly cold: boolean } | { readonly throttled: ThrottleReason; readonly message: string };
+export type Acquired<E> =
+  | { readonly env: E; readonly cold: boolean }
+  | { readonly throttled: ThrottleReason; readonly message: string };
 
 export interface EvictFilter {
   readonly function?: string | undefined;
@@ -67,7 +69,10 @@ export class EnvironmentPool<E extends PooledEnvironment> {
   acquire(fn: FunctionDefinition, tenantId: string | undefined): Acquired<E> {
     const busy = this.busyByFunction.get(fn.name) ?? 0;
     if (fn.reservedConcurrency !== undefined && busy >= fn.reservedConcurrency) {
-      return { throttled: 'ReservedFunctionConcurrentInvocationLimitExceeded', message: 'Rate Exceeded.' };
+      return {
+        throttled: 'ReservedFunctionConcurrentInvocationLimitExceeded',
+        message: 'Rate Exceeded.',
+      };
     }
     const stack = this.idle.get(poolKey(fn.name, tenantId));
     const reused = stack?.pop();
@@ -77,7 +82,9 @@ export class EnvironmentPool<E extends PooledEnvironment> {
       return { env: reused, cold: false };
     }
     if (fn.tenancy === 'PER_TENANT') {
-      const cap = tenantEnvironmentCap(fn.reservedConcurrency ?? this.options.accountConcurrency ?? 1000);
+      const cap = tenantEnvironmentCap(
+        fn.reservedConcurrency ?? this.options.accountConcurrency ?? 1000,
+      );
       if ((this.countByFunction.get(fn.name) ?? 0) >= cap) {
         // Unconfirmed which Reason Lambda gives here; its message is "Rate exceeded".
         return { throttled: 'ConcurrentInvocationLimitExceeded', message: 'Rate exceeded' };
@@ -171,7 +178,8 @@ export class EnvironmentPool<E extends PooledEnvironment> {
   private leastRecentlyUsedIdle(): E | undefined {
     let victim: E | undefined;
     for (const env of this.all.values()) {
-      if (env.state === 'idle' && (victim === undefined || env.lastUsedAt < victim.lastUsedAt)) victim = env;
+      if (env.state === 'idle' && (victim === undefined || env.lastUsedAt < victim.lastUsedAt))
+        victim = env;
     }
     return victim;
   }
@@ -180,7 +188,8 @@ export class EnvironmentPool<E extends PooledEnvironment> {
     if (!this.all.delete(env.id)) return;
     const name = env.fn.name;
     this.countByFunction.set(name, (this.countByFunction.get(name) ?? 1) - 1);
-    if (env.state === 'busy') this.busyByFunction.set(name, (this.busyByFunction.get(name) ?? 1) - 1);
+    if (env.state === 'busy')
+      this.busyByFunction.set(name, (this.busyByFunction.get(name) ?? 1) - 1);
     else {
       const key = poolKey(name, env.tenantId);
       const stack = this.idle.get(key);

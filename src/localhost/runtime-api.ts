@@ -28,11 +28,19 @@ const INVOCATION_PREFIX = `${RUNTIME_PREFIX}/invocation/`;
 const INIT_ERROR_PATH = `${RUNTIME_PREFIX}/init/error`;
 
 function reply(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
-function runtimeError(res: ServerResponse, status: number, errorType: string, errorMessage: string): void {
+function runtimeError(
+  res: ServerResponse,
+  status: number,
+  errorType: string,
+  errorMessage: string,
+): void {
   reply(res, status, JSON.stringify({ errorMessage, errorType }));
 }
 
@@ -45,7 +53,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
       if (size <= limit) chunks.push(chunk);
     });
     req.on('end', () => {
-      resolve(size > limit ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+      resolve(
+        size > limit ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size),
+      );
     });
     req.on('error', reject);
   });
@@ -120,7 +130,11 @@ export class RuntimeApi {
     this.pendingNext?.destroy();
     this.pendingNext = undefined;
     this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => { resolve(); }));
+    await new Promise<void>((resolve) =>
+      this.server.close(() => {
+        resolve();
+      }),
+    );
   }
 
   private send(res: ServerResponse, event: RuntimeEvent): void {
@@ -159,7 +173,12 @@ export class RuntimeApi {
       return;
     }
     req.resume();
-    runtimeError(res, 404, 'InvalidRequest', `No such Runtime API route: ${req.method ?? ''} ${url}`);
+    runtimeError(
+      res,
+      404,
+      'InvalidRequest',
+      `No such Runtime API route: ${req.method ?? ''} ${url}`,
+    );
   }
 
   private async handleResult(
@@ -171,7 +190,12 @@ export class RuntimeApi {
     const body = await readBody(req, MAX_RESPONSE_BYTES).catch(() => undefined);
     if (this.open !== requestId) {
       if (this.answered.has(requestId)) {
-        runtimeError(res, 403, 'InvalidStateTransition', `Invocation ${requestId} was already answered`);
+        runtimeError(
+          res,
+          403,
+          'InvalidStateTransition',
+          `Invocation ${requestId} was already answered`,
+        );
       } else {
         runtimeError(res, 400, 'InvalidRequestID', `Invalid request ID: ${requestId}`);
       }
@@ -182,12 +206,22 @@ export class RuntimeApi {
     this.answered.clear();
     this.answered.add(requestId);
     if (body === undefined) {
-      runtimeError(res, 413, 'RequestEntityTooLarge', `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`);
+      runtimeError(
+        res,
+        413,
+        'RequestEntityTooLarge',
+        `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+      );
       const error = {
         errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
         errorType: 'Function.ResponseSizeTooLarge',
       };
-      this.listener.onError(requestId, Buffer.from(JSON.stringify(error)), error.errorType, maxMemory(req));
+      this.listener.onError(
+        requestId,
+        Buffer.from(JSON.stringify(error)),
+        error.errorType,
+        maxMemory(req),
+      );
       return;
     }
     reply(res, 202, OK);
@@ -195,12 +229,18 @@ export class RuntimeApi {
       this.listener.onResponse(requestId, body, maxMemory(req));
     } else {
       const type = req.headers[RuntimeHeader.errorType];
-      this.listener.onError(requestId, body, typeof type === 'string' ? type : 'Unhandled', maxMemory(req));
+      this.listener.onError(
+        requestId,
+        body,
+        typeof type === 'string' ? type : 'Unhandled',
+        maxMemory(req),
+      );
     }
   }
 
   private async handleInitError(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = (await readBody(req, MAX_RESPONSE_BYTES).catch(() => undefined)) ?? Buffer.from('{}');
+    const body =
+      (await readBody(req, MAX_RESPONSE_BYTES).catch(() => undefined)) ?? Buffer.from('{}');
     reply(res, 202, OK);
     const type = req.headers[RuntimeHeader.errorType];
     this.listener.onInitError(body, typeof type === 'string' ? type : 'Runtime.Unknown');

@@ -1,12 +1,27 @@
-import { InvokeCommand, LambdaClient, type InvokeCommandInput, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import {
+  InvokeCommand,
+  LambdaClient,
+  type InvokeCommandInput,
+  type InvokeCommandOutput,
+} from '@aws-sdk/client-lambda';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import { startLocalHost, type LocalHost, type LocalHostOptions } from '../../src/localhost/index.js';
+import {
+  startLocalHost,
+  type LocalHost,
+  type LocalHostOptions,
+} from '../../src/localhost/index.js';
 import { packageRoot } from '../../src/paths.js';
 
 /** The test-only functions (test/helpers/localhost-functions/functions.json). */
-export const testFunctionsFile = join(packageRoot, 'test', 'helpers', 'localhost-functions', 'functions.json');
+export const testFunctionsFile = join(
+  packageRoot,
+  'test',
+  'helpers',
+  'localhost-functions',
+  'functions.json',
+);
 
 /** A local host on a free port with the test functions, closed when the test ends. */
 export async function startTestHost(options: LocalHostOptions = {}): Promise<LocalHost> {
@@ -29,7 +44,10 @@ export function lambdaClient(host: LocalHost): LambdaClient {
   return client;
 }
 
-export async function invoke(client: LambdaClient, input: InvokeCommandInput): Promise<InvokeCommandOutput> {
+export async function invoke(
+  client: LambdaClient,
+  input: InvokeCommandInput,
+): Promise<InvokeCommandOutput> {
   return client.send(new InvokeCommand(input));
 }
 
@@ -48,7 +66,9 @@ export function logTail(output: InvokeCommandOutput): string {
 }
 
 /** The SDK error thrown by a call (fails the test if the call succeeds). */
-export async function sdkError(promise: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
+export async function sdkError(
+  promise: Promise<unknown>,
+): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
   try {
     await promise;
   } catch (err) {
@@ -73,7 +93,11 @@ export function isRunning(pid: number): boolean {
 }
 
 /** Polls (bounded) until `check` holds; returns whether it did. */
-export async function eventually(check: () => boolean | Promise<boolean>, attempts = 100, everyMs = 50): Promise<boolean> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  attempts = 100,
+  everyMs = 50,
+): Promise<boolean> {
   for (let i = 0; i < attempts; i++) {
     if (await check()) return true;
     await new Promise((resolve) => setTimeout(resolve, everyMs));

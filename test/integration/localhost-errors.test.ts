@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { MISSING_TENANT_MESSAGE } from '../../src/localhost/invoke-request.js';
-import { eventually, invoke, json, lambdaClient, logTail, sdkError, startTestHost } from '../helpers/localhost-host.js';
+import {
+  eventually,
+  invoke,
+  json,
+  lambdaClient,
+  logTail,
+  sdkError,
+  startTestHost,
+} from '../helpers/localhost-host.js';
 
 describe('local host: Invoke API errors raise the SDK exceptions Lambda would', () => {
   it('rejects a PER_TENANT invoke without a tenant ID (InvalidParameterValueException, 400)', async () => {
@@ -19,7 +27,9 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const err = await sdkError(invoke(client, { FunctionName: 'counter-shared', TenantId: 'BlueTenant', Payload: '{}' }));
+    const err = await sdkError(
+      invoke(client, { FunctionName: 'counter-shared', TenantId: 'BlueTenant', Payload: '{}' }),
+    );
 
     expect(err.name).toBe('InvalidParameterValueException');
     expect(err.$metadata?.httpStatusCode).toBe(400);
@@ -29,23 +39,30 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     ['a character outside the set', 'blue!tenant'],
     ['more than 256 characters', 'x'.repeat(257)],
     ['a newline', 'blue\ntenant'.replace('\n', '\t')],
-  ])('rejects a malformed tenant ID (%s) with a 400 ValidationException', async (_label, tenantId) => {
-    const host = await startTestHost();
-    const client = lambdaClient(host);
+  ])(
+    'rejects a malformed tenant ID (%s) with a 400 ValidationException',
+    async (_label, tenantId) => {
+      const host = await startTestHost();
+      const client = lambdaClient(host);
 
-    const err = await sdkError(invoke(client, { FunctionName: 'counter', TenantId: tenantId, Payload: '{}' }));
+      const err = await sdkError(
+        invoke(client, { FunctionName: 'counter', TenantId: tenantId, Payload: '{}' }),
+      );
 
-    expect(err.name).toBe('ValidationException');
-    expect(err.$metadata?.httpStatusCode).toBe(400);
-    expect(host.environments()).toHaveLength(0);
-  });
+      expect(err.name).toBe('ValidationException');
+      expect(err.$metadata?.httpStatusCode).toBe(400);
+      expect(host.environments()).toHaveLength(0);
+    },
+  );
 
   it('accepts every character Lambda allows in a tenant ID, 256 of them', async () => {
     const host = await startTestHost();
     const client = lambdaClient(host);
     const tenantId = 'aZ09._:/=+-@ '.repeat(20).slice(0, 255) + 'x';
 
-    const out = json(await invoke(client, { FunctionName: 'echo', TenantId: tenantId, Payload: '{}' })) as {
+    const out = json(
+      await invoke(client, { FunctionName: 'echo', TenantId: tenantId, Payload: '{}' }),
+    ) as {
       context: { tenantId: string };
     };
 
@@ -57,8 +74,12 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const unknown = await sdkError(invoke(client, { FunctionName: 'no-such-function', Payload: '{}' }));
-    const version = await sdkError(invoke(client, { FunctionName: 'counter', Qualifier: '7', TenantId: 'a', Payload: '{}' }));
+    const unknown = await sdkError(
+      invoke(client, { FunctionName: 'no-such-function', Payload: '{}' }),
+    );
+    const version = await sdkError(
+      invoke(client, { FunctionName: 'counter', Qualifier: '7', TenantId: 'a', Payload: '{}' }),
+    );
     const byArn = await invoke(client, {
       FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:counter',
       Qualifier: '$LATEST',
@@ -78,7 +99,9 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     const client = lambdaClient(host);
     const payload = JSON.stringify({ data: 'x'.repeat(6 * 1024 * 1024) });
 
-    const err = await sdkError(invoke(client, { FunctionName: 'counter', TenantId: 'a', Payload: payload }));
+    const err = await sdkError(
+      invoke(client, { FunctionName: 'counter', TenantId: 'a', Payload: payload }),
+    );
 
     expect(err.name).toBe('RequestTooLargeException');
     expect(err.$metadata?.httpStatusCode).toBe(413);
@@ -89,7 +112,9 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const err = await sdkError(invoke(client, { FunctionName: 'counter', TenantId: 'a', Payload: 'not json' }));
+    const err = await sdkError(
+      invoke(client, { FunctionName: 'counter', TenantId: 'a', Payload: 'not json' }),
+    );
 
     expect(err.name).toBe('InvalidRequestContentException');
   });
@@ -98,11 +123,15 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const running = invoke(client, { FunctionName: 'limited', TenantId: 'a', Payload: '{"sleepMs":1500}' });
+    const running = invoke(client, {
+      FunctionName: 'limited',
+      TenantId: 'a',
+      Payload: '{"sleepMs":1500}',
+    });
     await eventually(() => host.environments().some((e) => e.function === 'limited'));
-    const err = (await sdkError(invoke(client, { FunctionName: 'limited', TenantId: 'b', Payload: '{}' }))) as Awaited<
-      ReturnType<typeof sdkError>
-    > & { Reason?: string; retryAfterSeconds?: string };
+    const err = (await sdkError(
+      invoke(client, { FunctionName: 'limited', TenantId: 'b', Payload: '{}' }),
+    )) as Awaited<ReturnType<typeof sdkError>> & { Reason?: string; retryAfterSeconds?: string };
     const zero = await sdkError(invoke(client, { FunctionName: 'throttled', Payload: '{}' }));
     await running;
 
@@ -120,8 +149,14 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     await invoke(client, { FunctionName: 'limited', TenantId: 'a', Payload: '{"sleepMs":0}' });
     await invoke(client, { FunctionName: 'limited', TenantId: 'b', Payload: '{"sleepMs":0}' });
 
-    const err = await sdkError(invoke(client, { FunctionName: 'limited', TenantId: 'c', Payload: '{"sleepMs":0}' }));
-    const known = await invoke(client, { FunctionName: 'limited', TenantId: 'a', Payload: '{"sleepMs":0}' });
+    const err = await sdkError(
+      invoke(client, { FunctionName: 'limited', TenantId: 'c', Payload: '{"sleepMs":0}' }),
+    );
+    const known = await invoke(client, {
+      FunctionName: 'limited',
+      TenantId: 'a',
+      Payload: '{"sleepMs":0}',
+    });
 
     expect(err.name).toBe('TooManyRequestsException');
     expect(known.StatusCode).toBe(200);
@@ -131,9 +166,15 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     const host = await startTestHost({ maxEnvironments: 1 });
     const client = lambdaClient(host);
 
-    const running = invoke(client, { FunctionName: 'sleepy', TenantId: 'a', Payload: '{"sleepMs":1500}' });
+    const running = invoke(client, {
+      FunctionName: 'sleepy',
+      TenantId: 'a',
+      Payload: '{"sleepMs":1500}',
+    });
     await eventually(() => host.environments().length === 1);
-    const err = await sdkError(invoke(client, { FunctionName: 'counter', TenantId: 'b', Payload: '{}' }));
+    const err = await sdkError(
+      invoke(client, { FunctionName: 'counter', TenantId: 'b', Payload: '{}' }),
+    );
     await running;
 
     expect(err.name).toBe('TooManyRequestsException');
@@ -145,9 +186,19 @@ describe('local host: function failures as Lambda reports them', () => {
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const out = await invoke(client, { FunctionName: 'echo', TenantId: 'a', Payload: '{"fail":"throw"}' });
-    const str = await invoke(client, { FunctionName: 'echo', TenantId: 'a', Payload: '{"fail":"string"}' });
-    const after = json(await invoke(client, { FunctionName: 'echo', TenantId: 'a', Payload: '{}' })) as { calls: number };
+    const out = await invoke(client, {
+      FunctionName: 'echo',
+      TenantId: 'a',
+      Payload: '{"fail":"throw"}',
+    });
+    const str = await invoke(client, {
+      FunctionName: 'echo',
+      TenantId: 'a',
+      Payload: '{"fail":"string"}',
+    });
+    const after = json(
+      await invoke(client, { FunctionName: 'echo', TenantId: 'a', Payload: '{}' }),
+    ) as { calls: number };
 
     expect(out.StatusCode).toBe(200);
     expect(out.FunctionError).toBe('Unhandled');
@@ -164,12 +215,24 @@ describe('local host: function failures as Lambda reports them', () => {
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const out = await invoke(client, { FunctionName: 'slow', TenantId: 'a', Payload: '{"sleepMs":20000}', LogType: 'Tail' });
+    const out = await invoke(client, {
+      FunctionName: 'slow',
+      TenantId: 'a',
+      Payload: '{"sleepMs":20000}',
+      LogType: 'Tail',
+    });
     const afterTimeout = host.environments();
-    const next = await invoke(client, { FunctionName: 'slow', TenantId: 'a', Payload: '{"sleepMs":0}', LogType: 'Tail' });
+    const next = await invoke(client, {
+      FunctionName: 'slow',
+      TenantId: 'a',
+      Payload: '{"sleepMs":0}',
+      LogType: 'Tail',
+    });
 
     expect(out.FunctionError).toBe('Unhandled');
-    expect((json(out) as { errorMessage: string }).errorMessage).toMatch(/Task timed out after 0\.50 seconds$/);
+    expect((json(out) as { errorMessage: string }).errorMessage).toMatch(
+      /Task timed out after 0\.50 seconds$/,
+    );
     expect(logTail(out)).toMatch(/Task timed out after 0\.50 seconds\n/);
     expect(logTail(out)).toContain('Status: timeout');
     expect(host.stats().functions.slow?.timeouts).toBe(1);
@@ -183,8 +246,18 @@ describe('local host: function failures as Lambda reports them', () => {
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const out = await invoke(client, { FunctionName: 'crash', TenantId: 'a', Payload: '{}', LogType: 'Tail' });
-    const next = await invoke(client, { FunctionName: 'crash', TenantId: 'a', Payload: '{"crash":false}', LogType: 'Tail' });
+    const out = await invoke(client, {
+      FunctionName: 'crash',
+      TenantId: 'a',
+      Payload: '{}',
+      LogType: 'Tail',
+    });
+    const next = await invoke(client, {
+      FunctionName: 'crash',
+      TenantId: 'a',
+      Payload: '{"crash":false}',
+      LogType: 'Tail',
+    });
 
     expect(out.FunctionError).toBe('Unhandled');
     expect(json(out)).toMatchObject({ errorType: 'Runtime.ExitError' });
@@ -199,11 +272,20 @@ describe('local host: function failures as Lambda reports them', () => {
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const out = await invoke(client, { FunctionName: 'echo', TenantId: 'a', Payload: '{"fail":"reject"}' });
-    const next = json(await invoke(client, { FunctionName: 'echo', TenantId: 'a', Payload: '{}' })) as { calls: number };
+    const out = await invoke(client, {
+      FunctionName: 'echo',
+      TenantId: 'a',
+      Payload: '{"fail":"reject"}',
+    });
+    const next = json(
+      await invoke(client, { FunctionName: 'echo', TenantId: 'a', Payload: '{}' }),
+    ) as { calls: number };
 
     expect(out.FunctionError).toBe('Unhandled');
-    expect(json(out)).toMatchObject({ errorType: 'Runtime.UnhandledPromiseRejection', errorMessage: 'nobody catches this' });
+    expect(json(out)).toMatchObject({
+      errorType: 'Runtime.UnhandledPromiseRejection',
+      errorMessage: 'nobody catches this',
+    });
     expect(next.calls).toBe(1);
   });
 

@@ -41,7 +41,12 @@ describe('local host: tenant isolation with the unmodified AWS SDK', () => {
     const host = await startTestHost();
     const client = lambdaClient(host);
     // Each call holds its environment for a second: the two surely overlap.
-    const call = () => invoke(client, { FunctionName: 'sleepy', TenantId: 'BlueTenant', Payload: '{"sleepMs":1000}' });
+    const call = () =>
+      invoke(client, {
+        FunctionName: 'sleepy',
+        TenantId: 'BlueTenant',
+        Payload: '{"sleepMs":1000}',
+      });
 
     const results = await Promise.all([call(), call()]);
     const third = await call();
@@ -90,7 +95,9 @@ describe('local host: tenant isolation with the unmodified AWS SDK', () => {
 
     const counters: number[] = [];
     for (let i = 0; i < 3; i++) {
-      counters.push(counterOf(await invoke(client, { FunctionName: 'counter-shared', Payload: '{}' })).counter);
+      counters.push(
+        counterOf(await invoke(client, { FunctionName: 'counter-shared', Payload: '{}' })).counter,
+      );
     }
 
     expect(counters).toEqual([0, 1, 2]);
@@ -106,7 +113,9 @@ describe('local host: tenant isolation with the unmodified AWS SDK', () => {
     await invoke(client, { FunctionName: 'counter', TenantId: 'BlueTenant', Payload: '{}' });
     const pid = host.environments()[0]?.pid;
     const gone = await eventually(() => host.environments().length === 0);
-    const next = counterOf(await invoke(client, { FunctionName: 'counter', TenantId: 'BlueTenant', Payload: '{}' }));
+    const next = counterOf(
+      await invoke(client, { FunctionName: 'counter', TenantId: 'BlueTenant', Payload: '{}' }),
+    );
 
     expect(pid).toBeTypeOf('number');
     expect(gone).toBe(true);
@@ -118,14 +127,20 @@ describe('local host: tenant isolation with the unmodified AWS SDK', () => {
     const host = await startTestHost({ maxEnvironments: 2 });
     const client = lambdaClient(host);
     const call = async (tenant: string) =>
-      counterOf(await invoke(client, { FunctionName: 'counter', TenantId: tenant, Payload: '{}' })).counter;
+      counterOf(await invoke(client, { FunctionName: 'counter', TenantId: tenant, Payload: '{}' }))
+        .counter;
 
     await call('A');
     await call('B');
     await call('A'); // B is now the least recently used
     await call('C');
 
-    expect(host.environments().map((e) => e.tenant).sort()).toEqual(['A', 'C']);
+    expect(
+      host
+        .environments()
+        .map((e) => e.tenant)
+        .sort(),
+    ).toEqual(['A', 'C']);
     expect(await call('A')).toBe(2);
     expect(await call('B')).toBe(0);
   });
@@ -134,17 +149,33 @@ describe('local host: tenant isolation with the unmodified AWS SDK', () => {
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const event = await invoke(client, { FunctionName: 'counter', TenantId: 'BlueTenant', InvocationType: 'Event', Payload: '{}' });
-    const dry = await invoke(client, { FunctionName: 'counter', TenantId: 'BlueTenant', InvocationType: 'DryRun' });
+    const event = await invoke(client, {
+      FunctionName: 'counter',
+      TenantId: 'BlueTenant',
+      InvocationType: 'Event',
+      Payload: '{}',
+    });
+    const dry = await invoke(client, {
+      FunctionName: 'counter',
+      TenantId: 'BlueTenant',
+      InvocationType: 'DryRun',
+    });
     const done = await eventually(() => host.stats().functions.counter?.completed === 1);
-    const after = counterOf(await invoke(client, { FunctionName: 'counter', TenantId: 'BlueTenant', Payload: '{}' }));
+    const after = counterOf(
+      await invoke(client, { FunctionName: 'counter', TenantId: 'BlueTenant', Payload: '{}' }),
+    );
 
     expect(event.StatusCode).toBe(202);
     expect(dry.StatusCode).toBe(204);
     expect(done).toBe(true);
     // The Event invocation ran in BlueTenant's environment: the next call sees its increment.
     expect(after.counter).toBe(1);
-    expect(host.stats().functions.counter).toMatchObject({ invocations: 2, event: 1, dryRun: 1, requestResponse: 1 });
+    expect(host.stats().functions.counter).toMatchObject({
+      invocations: 2,
+      event: 1,
+      dryRun: 1,
+      requestResponse: 1,
+    });
   });
 
   it('serves the control endpoints over HTTP', async () => {
@@ -153,14 +184,31 @@ describe('local host: tenant isolation with the unmodified AWS SDK', () => {
     await invoke(client, { FunctionName: 'counter', TenantId: 'BlueTenant', Payload: '{}' });
 
     const envs = (await fetch(`${host.url}/_local/environments`).then((r) => r.json())) as {
-      environments: { function: string; tenant: string; state: string; invocations: number; idleMs: number; pid: number }[];
+      environments: {
+        function: string;
+        tenant: string;
+        state: string;
+        invocations: number;
+        idleMs: number;
+        pid: number;
+      }[];
     };
-    const stats = (await fetch(`${host.url}/_local/stats`).then((r) => r.json())) as { invocations: Record<string, number> };
+    const stats = (await fetch(`${host.url}/_local/stats`).then((r) => r.json())) as {
+      invocations: Record<string, number>;
+    };
     const health = await fetch(`${host.url}/_local/healthz`);
-    const badEvict = await fetch(`${host.url}/_local/evict`, { method: 'POST', body: '{"tenant": 5}' });
+    const badEvict = await fetch(`${host.url}/_local/evict`, {
+      method: 'POST',
+      body: '{"tenant": 5}',
+    });
 
     expect(envs.environments).toHaveLength(1);
-    expect(envs.environments[0]).toMatchObject({ function: 'counter', tenant: 'BlueTenant', state: 'idle', invocations: 1 });
+    expect(envs.environments[0]).toMatchObject({
+      function: 'counter',
+      tenant: 'BlueTenant',
+      state: 'idle',
+      invocations: 1,
+    });
     expect(envs.environments[0]?.idleMs).toBeGreaterThanOrEqual(0);
     expect(stats.invocations).toEqual({ counter: 1 });
     expect(health.status).toBe(200);
@@ -171,8 +219,11 @@ describe('local host: tenant isolation with the unmodified AWS SDK', () => {
     const host = await startTestHost();
     const client = lambdaClient(host);
     const spawned = await Promise.all(
-      ['A', 'B', 'C'].map(async (tenant) =>
-        json(await invoke(client, { FunctionName: 'spawner', TenantId: tenant, Payload: '{}' })) as { pid: number; grandchild: number },
+      ['A', 'B', 'C'].map(
+        async (tenant) =>
+          json(
+            await invoke(client, { FunctionName: 'spawner', TenantId: tenant, Payload: '{}' }),
+          ) as { pid: number; grandchild: number },
       ),
     );
     await invoke(client, { FunctionName: 'counter', TenantId: 'A', Payload: '{}' });

@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
-import { eventually, invoke, json, lambdaClient, logTail, startTestHost } from '../helpers/localhost-host.js';
+import {
+  eventually,
+  invoke,
+  json,
+  lambdaClient,
+  logTail,
+  startTestHost,
+} from '../helpers/localhost-host.js';
 
 interface Echo {
   calls: number;
@@ -14,8 +21,8 @@ interface Echo {
   pid: number;
 }
 
-describe('local host: the runtime inside an environment behaves like Lambda\'s Node runtime', () => {
-  it('builds a Lambda context and sets Lambda\'s environment variables', async () => {
+describe("local host: the runtime inside an environment behaves like Lambda's Node runtime", () => {
+  it("builds a Lambda context and sets Lambda's environment variables", async () => {
     const host = await startTestHost();
     const client = lambdaClient(host);
     const clientContext = { custom: { warmroute: { key: 'k1' } }, client: { app_title: 't' } };
@@ -74,9 +81,19 @@ describe('local host: the runtime inside an environment behaves like Lambda\'s N
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const blue1 = json(await invoke(client, { FunctionName: 'echo', TenantId: 'blue', Payload: '{"writeTmp":"blue.txt"}' })) as Echo;
-    const blue2 = json(await invoke(client, { FunctionName: 'echo', TenantId: 'blue', Payload: '{}' })) as Echo;
-    const green = json(await invoke(client, { FunctionName: 'echo', TenantId: 'green', Payload: '{}' })) as Echo;
+    const blue1 = json(
+      await invoke(client, {
+        FunctionName: 'echo',
+        TenantId: 'blue',
+        Payload: '{"writeTmp":"blue.txt"}',
+      }),
+    ) as Echo;
+    const blue2 = json(
+      await invoke(client, { FunctionName: 'echo', TenantId: 'blue', Payload: '{}' }),
+    ) as Echo;
+    const green = json(
+      await invoke(client, { FunctionName: 'echo', TenantId: 'green', Payload: '{}' }),
+    ) as Echo;
     host.evict({ tenant: 'blue' });
 
     expect(blue2.tmpdir).toBe(blue1.tmpdir);
@@ -90,8 +107,17 @@ describe('local host: the runtime inside an environment behaves like Lambda\'s N
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const waited = await invoke(client, { FunctionName: 'callback', TenantId: 'a', Payload: '{}', LogType: 'Tail' });
-    const failed = await invoke(client, { FunctionName: 'callback', TenantId: 'a', Payload: '{"error":true}' });
+    const waited = await invoke(client, {
+      FunctionName: 'callback',
+      TenantId: 'a',
+      Payload: '{}',
+      LogType: 'Tail',
+    });
+    const failed = await invoke(client, {
+      FunctionName: 'callback',
+      TenantId: 'a',
+      Payload: '{"error":true}',
+    });
 
     expect(json(waited)).toEqual({ counter: 0, style: 'callback' });
     // The timer set after callback() ran before the response was sent.
@@ -104,8 +130,12 @@ describe('local host: the runtime inside an environment behaves like Lambda\'s N
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const first = json(await invoke(client, { FunctionName: 'cjs', TenantId: 't1', Payload: '{"x":1}' }));
-    const second = json(await invoke(client, { FunctionName: 'cjs', TenantId: 't1', Payload: '{}' }));
+    const first = json(
+      await invoke(client, { FunctionName: 'cjs', TenantId: 't1', Payload: '{"x":1}' }),
+    );
+    const second = json(
+      await invoke(client, { FunctionName: 'cjs', TenantId: 't1', Payload: '{}' }),
+    );
 
     expect(first).toEqual({ counter: 0, style: 'cjs', tenantId: 't1', event: { x: 1 } });
     expect(second).toMatchObject({ counter: 1 });
@@ -115,17 +145,36 @@ describe('local host: the runtime inside an environment behaves like Lambda\'s N
     const host = await startTestHost();
     const client = lambdaClient(host);
 
-    const cold = await invoke(client, { FunctionName: 'echo', TenantId: 'a', Payload: '{"log":"raw line\\n"}', LogType: 'Tail' });
-    const warm = await invoke(client, { FunctionName: 'echo', TenantId: 'a', Payload: '{}', LogType: 'Tail' });
+    const cold = await invoke(client, {
+      FunctionName: 'echo',
+      TenantId: 'a',
+      Payload: '{"log":"raw line\\n"}',
+      LogType: 'Tail',
+    });
+    const warm = await invoke(client, {
+      FunctionName: 'echo',
+      TenantId: 'a',
+      Payload: '{}',
+      LogType: 'Tail',
+    });
     const noTail = await invoke(client, { FunctionName: 'echo', TenantId: 'a', Payload: '{}' });
-    const big = await invoke(client, { FunctionName: 'echo', TenantId: 'a', Payload: JSON.stringify({ log: 'y'.repeat(10_000) }), LogType: 'Tail' });
+    const big = await invoke(client, {
+      FunctionName: 'echo',
+      TenantId: 'a',
+      Payload: JSON.stringify({ log: 'y'.repeat(10_000) }),
+      LogType: 'Tail',
+    });
 
     const id = (json(cold) as Echo).context.awsRequestId as string;
     const lines = logTail(cold).split('\n');
     // Init output comes first (as in the log stream), then the invocation.
     expect(lines[0]).toMatch(/\tundefined\tINFO\tinit: echo loaded$/);
     expect(lines[1]).toBe(`START RequestId: ${id} Version: $LATEST`);
-    expect(lines[2]).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\t${id}\\tINFO\\techo handling \\{"log":"raw line\\\\n"\\}$`));
+    expect(lines[2]).toMatch(
+      new RegExp(
+        `^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\t${id}\\tINFO\\techo handling \\{"log":"raw line\\\\n"\\}$`,
+      ),
+    );
     expect(lines[3]).toBe('raw line');
     expect(lines[4]).toBe(`END RequestId: ${id}`);
     expect(lines[5]).toMatch(

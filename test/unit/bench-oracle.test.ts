@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeOracle, type OracleRequest } from '../../bench/oracle.js';
+import { computeLruBound } from '../../bench/scenarios/lru-bound.js';
 import { mulberry32 } from '../../bench/workload/prng.js';
 
 /** Requests one ms apart, instantaneous. */
@@ -119,5 +120,29 @@ describe('computeOracle', () => {
 
   it('rejects a capacity below one', () => {
     expect(() => computeOracle([], { idleTimeoutMs: 1, capacity: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('computeLruBound', () => {
+  it('thrashes on a cyclic trace one key larger than the cap, where MIN does not', () => {
+    const trace = at1ms([0, 1, 2, 0, 1, 2, 0, 1, 2]);
+    const lru = computeLruBound(trace, { idleTimeoutMs: 1e9, capacity: 2 });
+    expect(lru).toMatchObject({ hits: 0, coldMisses: 3, capacityMisses: 6 });
+    expect(computeOracle(trace, { idleTimeoutMs: 1e9, capacity: 2 }).hits).toBeGreaterThan(0);
+  });
+
+  it('counts LRU hits, cold and idle misses, and never beats the oracle', () => {
+    expect(computeLruBound(at1ms([0, 1, 0, 1]), { idleTimeoutMs: 1e9, capacity: 2 })).toMatchObject({ hits: 2, coldMisses: 2 });
+    const gap: OracleRequest[] = [
+      { key: 0, start: 0 },
+      { key: 0, start: 200 },
+    ];
+    expect(computeLruBound(gap, { idleTimeoutMs: 100, capacity: 2 })).toMatchObject({ hits: 0, idleMisses: 1 });
+    const random = mulberry32(11);
+    for (let round = 0; round < 50; round++) {
+      const trace = Array.from({ length: 200 }, (_, i) => ({ key: Math.floor(random() * random() * 20), start: i * 3 }));
+      const opts = { idleTimeoutMs: 120, capacity: 1 + Math.floor(random() * 8) };
+      expect(computeLruBound(trace, opts).hits).toBeLessThanOrEqual(computeOracle(trace, opts).hits);
+    }
   });
 });

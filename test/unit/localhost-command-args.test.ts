@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { parseLocalArgs } from '../../src/localhost/command.js';
+
+describe('warmroute local arguments', () => {
+  it('defaults to 127.0.0.1:9001 and the shipped functions file', () => {
+    const o = parseLocalArgs([], {});
+    expect(o).toMatchObject({ host: '127.0.0.1', port: 9001, help: false });
+    expect(o.functionsFile).toMatch(/lambda[/\\]examples[/\\]functions\.json$/);
+  });
+
+  it('takes the port from WARMROUTE_LOCAL_PORT unless --port is given', () => {
+    expect(parseLocalArgs([], { WARMROUTE_LOCAL_PORT: '9100' }).port).toBe(9100);
+    expect(parseLocalArgs(['--port', '0'], { WARMROUTE_LOCAL_PORT: '9100' }).port).toBe(0);
+    expect(
+      parseLocalArgs(['--port=9200', '--host', '::1', '--functions', 'f.json'], {}),
+    ).toMatchObject({
+      port: 9200,
+      host: '::1',
+      functionsFile: 'f.json',
+    });
+  });
+
+  it('reports every bad value in one message', () => {
+    let message = '';
+    try {
+      parseLocalArgs(['--port', 'x', '--max-environments', '0', '--what'], {
+        WARMROUTE_LOCAL_PORT: '70000',
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('WARMROUTE_LOCAL_PORT');
+    expect(message).toContain('--port');
+    expect(message).toContain('--max-environments');
+    expect(message).toContain('"--what"');
+  });
+});
