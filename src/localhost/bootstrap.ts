@@ -6,12 +6,17 @@
  * handler, `POST /invocation/{id}/response` or `/error`. Load failures go to
  * `/init/error`. Kept to node: built-ins so a cold start stays short.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
-import { END_OF_INVOCATION, RUNTIME_PREFIX, RuntimeHeader } from './runtime-protocol.js';
+import {
+  END_OF_INVOCATION,
+  RUNTIME_PREFIX,
+  RuntimeHeader,
+  TMPDIR_PREFIX,
+} from './runtime-protocol.js';
 
 type Handler = (event: unknown, context: LambdaContext, callback: Callback) => unknown;
 type Callback = (error?: unknown, result?: unknown) => void;
@@ -64,7 +69,11 @@ const agent = new Agent({ keepAlive: true, maxSockets: 2 });
 let currentRequestId: string | undefined;
 
 function hostGone(err: unknown): never {
-  // The host closed our Runtime API: it stopped or discarded us. Nothing to report to.
+  // The host closed our Runtime API: it stopped or discarded us. Nothing to
+  // report to. If it died without cleaning up, remove our private TMPDIR.
+  const tmp = env.TMPDIR;
+  if (tmp !== undefined && basename(tmp).startsWith(TMPDIR_PREFIX))
+    rmSync(tmp, { recursive: true, force: true });
   process.stderr.write(
     `bootstrap: runtime API unreachable (${err instanceof Error ? err.message : String(err)})\n`,
   );

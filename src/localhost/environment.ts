@@ -15,7 +15,7 @@ import {
 } from './log-format.js';
 import { LogWindow, MarkerSplitter } from './log-window.js';
 import { RuntimeApi, type RuntimeEvent, type RuntimeListener } from './runtime-api.js';
-import { RuntimeHeader } from './runtime-protocol.js';
+import { RuntimeHeader, TMPDIR_PREFIX } from './runtime-protocol.js';
 
 export const FUNCTION_VERSION = '$LATEST';
 /** Lambda limits the init phase of on-demand functions to 10 s. */
@@ -148,7 +148,7 @@ export class Environment implements RuntimeListener {
 
   private async start(): Promise<void> {
     const { fn } = this.options;
-    this.tmpDir = await mkdtemp(join(tmpdir(), 'warmroute-env-'));
+    this.tmpDir = await mkdtemp(join(tmpdir(), TMPDIR_PREFIX));
     this.runtime = await RuntimeApi.start(this);
     if (!this.alive) throw new Error('environment stopped while starting');
     const env: Record<string, string> = {

@@ -29,3 +29,6 @@ export const END_OF_INVOCATION = '\u0000warmroute:end\u0000\n';
 
 /** Lambda's response payload limit plus the 100 bytes the Runtime API tolerates. */
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
+
+/** Name prefix of each environment's private TMPDIR (the bootstrap removes it if the host died). */
+export const TMPDIR_PREFIX = 'warmroute-env-';

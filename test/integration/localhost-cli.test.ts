@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -8,6 +9,7 @@ import {
   eventually,
   invoke,
   isRunning,
+  json,
   testFunctionsFile,
 } from '../helpers/localhost-host.js';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
@@ -89,7 +91,9 @@ describe('warmroute local (CLI)', () => {
   it('leaves no environment behind even when the host process is killed outright', async () => {
     const cli = await startCli(['--functions', testFunctionsFile]);
     const c = client(cli.url);
-    await invoke(c, { FunctionName: 'counter', TenantId: 'a', Payload: '{}' });
+    const echo = json(await invoke(c, { FunctionName: 'echo', TenantId: 'a', Payload: '{}' })) as {
+      tmpdir: string;
+    };
     await invoke(c, { FunctionName: 'counter-shared', Payload: '{}' });
     const pids = await environmentPids(cli.url);
 
@@ -97,8 +101,10 @@ describe('warmroute local (CLI)', () => {
     await cli.exited;
 
     expect(pids).toHaveLength(2);
-    // The environments lose their Runtime API and exit on their own.
+    expect(existsSync(echo.tmpdir)).toBe(true);
+    // The environments lose their Runtime API, remove their TMPDIR and exit on their own.
     expect(await eventually(() => pids.every((pid) => !isRunning(pid)))).toBe(true);
+    expect(existsSync(echo.tmpdir)).toBe(false);
   });
 
   it('rejects bad arguments with exit code 2', async () => {

@@ -118,12 +118,30 @@ describe("local host: the runtime inside an environment behaves like Lambda's No
       TenantId: 'a',
       Payload: '{"error":true}',
     });
+    const noWait = await invoke(client, {
+      FunctionName: 'callback',
+      TenantId: 'a',
+      Payload: '{"noWait":true}',
+      LogType: 'Tail',
+    });
+    const after = await invoke(client, {
+      FunctionName: 'callback',
+      TenantId: 'a',
+      Payload: '{}',
+      LogType: 'Tail',
+    });
 
     expect(json(waited)).toEqual({ counter: 0, style: 'callback' });
     // The timer set after callback() ran before the response was sent.
-    expect(logTail(waited)).toContain('timer after callback ran');
+    expect(logTail(waited)).toContain('timer after callback ran 0');
     expect(failed.FunctionError).toBe('Unhandled');
     expect(json(failed)).toMatchObject({ errorType: 'RangeError', errorMessage: 'callback error' });
+    // callbackWaitsForEmptyEventLoop = false: answered at once; the timer's
+    // line shows up later, in the next invocation's log (as on Lambda).
+    expect(json(noWait)).toEqual({ counter: 2, style: 'callback' });
+    expect(logTail(noWait)).not.toContain('timer after callback ran 2');
+    expect(logTail(after)).toContain('timer after callback ran 2');
+    expect(logTail(after)).toContain('timer after callback ran 3');
   });
 
   it('loads CommonJS handlers', async () => {

@@ -8,6 +8,6 @@ export const handler = (event, context, callback) => {
   setTimeout(() => {
     if (event.error) callback(new RangeError('callback error'));
     else callback(null, { counter: n, style: 'callback' });
-    setTimeout(() => console.log('timer after callback ran'), 50);
+    setTimeout(() => console.log(`timer after callback ran ${n}`), 50);
   }, 5);
 };
