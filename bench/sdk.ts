@@ -88,11 +88,23 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     WARMROUTE_SECRET: 'bench-sdk-secret-0123456789abcdef',
     WARMROUTE_LOG_LEVEL: 'warn',
   };
-  const embedded: AffinityClient = createAffinityClient({ transport: 'embedded', functionName: 'counter', config: embeddedEnv });
+  const embedded: AffinityClient = createAffinityClient({
+    transport: 'embedded',
+    functionName: 'counter',
+    config: embeddedEnv,
+  });
   // The same request path without the SDK around it.
   const config = loadConfig(embeddedEnv);
-  const deps = await createDependencies(config, { logger: pino({ level: 'warn' }), endpoint: host.url, defaultMetrics: false });
-  const invoker = createAffinityInvoker({ ...deps, functions: config.functions, logTail: config.logTail });
+  const deps = await createDependencies(config, {
+    logger: pino({ level: 'warn' }),
+    endpoint: host.url,
+    defaultMetrics: false,
+  });
+  const invoker = createAffinityInvoker({
+    ...deps,
+    functions: config.functions,
+    logTail: config.logTail,
+  });
 
   const variants: readonly Variant[] = [
     {
@@ -102,7 +114,10 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
           await gatewayPool.request({
             method: 'POST',
             path: '/v1/functions/counter/invoke',
-            headers: { 'content-type': 'application/json', 'x-affinity-key': KEYS[i % KEYS.length] ?? 'k' },
+            headers: {
+              'content-type': 'application/json',
+              'x-affinity-key': KEYS[i % KEYS.length] ?? 'k',
+            },
             body: PAYLOAD,
           }),
         );
@@ -121,7 +136,10 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
           await hostPool.request({
             method: 'POST',
             path: '/2015-03-31/functions/counter/invocations',
-            headers: { 'content-type': 'application/octet-stream', 'x-amz-tenant-id': TENANTS[i % TENANTS.length] ?? 't' },
+            headers: {
+              'content-type': 'application/octet-stream',
+              'x-amz-tenant-id': TENANTS[i % TENANTS.length] ?? 't',
+            },
             body: PAYLOAD,
           }),
         );
@@ -150,7 +168,8 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
 
   try {
     // Warm-up: start every tenant's environment and JIT every path.
-    for (const v of variants) for (let i = 0; i < Math.max(100, KEYS.length * 4); i++) await v.call(i);
+    for (const v of variants)
+      for (let i = 0; i < Math.max(100, KEYS.length * 4); i++) await v.call(i);
 
     const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
     const cpu = new Map<string, number>(variants.map((v) => [v.name, 0]));
@@ -161,7 +180,10 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       }
     }
     const figures = Object.fromEntries(
-      variants.map((v) => [v.name, summarise(samples.get(v.name) ?? [], cpu.get(v.name) ?? 0, perRound * rounds)]),
+      variants.map((v) => [
+        v.name,
+        summarise(samples.get(v.name) ?? [], cpu.get(v.name) ?? 0, perRound * rounds),
+      ]),
     ) as Record<string, Figures>;
 
     const pair = (sdk: string, raw: string) => {
@@ -179,7 +201,10 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     const overhead = {
       http: pair('SDK http → gateway RPC', 'raw undici → gateway RPC'),
       embedded: pair('SDK embedded → host Invoke API', 'raw undici → host Invoke API'),
-      embeddedSdkLayer: pair('SDK embedded → host Invoke API', 'invoker (no SDK) → host Invoke API'),
+      embeddedSdkLayer: pair(
+        'SDK embedded → host Invoke API',
+        'invoker (no SDK) → host Invoke API',
+      ),
     };
 
     printTable(
@@ -221,6 +246,9 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
 }
 
 // `node dist/bench/sdk.js [--quick]` runs this section alone.
-if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+if (
+  process.argv[1] !== undefined &&
+  import.meta.url === new URL(`file://${process.argv[1]}`).href
+) {
   await bench({ quick: process.argv.includes('--quick') });
 }

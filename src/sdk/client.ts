@@ -27,16 +27,20 @@ interface CommonClientOptions {
   readonly mode?: InvokeMode | undefined;
 }
 
-export type HttpClientOptions = CommonClientOptions & HttpTransportOptions & { readonly transport?: 'http' };
-export type EmbeddedClientOptions = CommonClientOptions & EmbeddedTransportOptions & { readonly transport: 'embedded' };
+export type HttpClientOptions = CommonClientOptions &
+  HttpTransportOptions & { readonly transport?: 'http' };
+export type EmbeddedClientOptions = CommonClientOptions &
+  EmbeddedTransportOptions & { readonly transport: 'embedded' };
 /** Any object implementing the transport interface (another protocol, a test double). */
 export type CustomTransportClientOptions = CommonClientOptions & { readonly transport: Transport };
 
-export type AffinityClientOptions = HttpClientOptions | EmbeddedClientOptions | CustomTransportClientOptions;
+export type AffinityClientOptions =
+  HttpClientOptions | EmbeddedClientOptions | CustomTransportClientOptions;
 
 function makeTransport(options: AffinityClientOptions): Transport {
   if (options.transport === 'embedded') return createEmbeddedTransport(options);
-  if (options.transport === undefined || options.transport === 'http') return createHttpTransport(options);
+  if (options.transport === undefined || options.transport === 'http')
+    return createHttpTransport(options);
   return options.transport;
 }
 
@@ -100,7 +104,9 @@ function createCallScope(timeoutMs: number, callerSignal: AbortSignal | undefine
   }, timeoutMs);
   const onCallerAbort = (): void => {
     controller.abort(
-      new AffinityError('WR_ERR_ABORTED', 'The call was aborted by the caller', { cause: callerSignal?.reason }),
+      new AffinityError('WR_ERR_ABORTED', 'The call was aborted by the caller', {
+        cause: callerSignal?.reason,
+      }),
     );
   };
   callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
@@ -150,18 +156,28 @@ export function createAffinityClient(options: AffinityClientOptions): AffinityCl
     // Every check below happens before any network call.
     const problem = keyProblem(key);
     if (problem !== undefined) {
-      throw new AffinityError('WR_ERR_KEY_INVALID', catalogueMessage('WR_ERR_KEY_INVALID', [problem]));
+      throw new AffinityError(
+        'WR_ERR_KEY_INVALID',
+        catalogueMessage('WR_ERR_KEY_INVALID', [problem]),
+      );
     }
     const functionName = callOptions.functionName ?? options.functionName;
     if (functionName === undefined || functionName === '') {
-      throw badRequest('no function name: pass options.functionName or set the client\'s functionName');
+      throw badRequest(
+        "no function name: pass options.functionName or set the client's functionName",
+      );
     }
     const mode: unknown = callOptions.mode ?? options.mode ?? 'affinity';
     if (mode !== 'affinity' && mode !== 'fresh') throw badRequest('mode must be affinity or fresh');
-    const timeoutMs = callOptions.timeoutMs === undefined ? defaultTimeoutMs : checkTimeout(callOptions.timeoutMs, 'options.timeoutMs');
+    const timeoutMs =
+      callOptions.timeoutMs === undefined
+        ? defaultTimeoutMs
+        : checkTimeout(callOptions.timeoutMs, 'options.timeoutMs');
     const bytes = encodePayload(payload);
     if (callOptions.signal?.aborted === true) {
-      throw new AffinityError('WR_ERR_ABORTED', 'The call was aborted by the caller', { cause: callOptions.signal.reason });
+      throw new AffinityError('WR_ERR_ABORTED', 'The call was aborted by the caller', {
+        cause: callOptions.signal.reason,
+      });
     }
 
     const scope = createCallScope(timeoutMs, callOptions.signal);

@@ -47,12 +47,17 @@ interface Embedded {
 }
 
 function isConfig(value: EmbeddedTransportOptions['config']): value is Config {
-  return typeof value === 'object' && typeof (value as { requestTimeoutMs?: unknown }).requestTimeoutMs === 'number';
+  return (
+    typeof value === 'object' &&
+    typeof (value as { requestTimeoutMs?: unknown }).requestTimeoutMs === 'number'
+  );
 }
 
 async function start(options: EmbeddedTransportOptions): Promise<Embedded> {
   const { loadConfig } = await import('../config/load-config.js');
-  const config = isConfig(options.config) ? options.config : loadConfig(options.config ?? process.env);
+  const config = isConfig(options.config)
+    ? options.config
+    : loadConfig(options.config ?? process.env);
   const endpoint = options.endpoint ?? config.lambdaEndpoint;
   if (endpoint === undefined && config.backend !== 'aws') {
     throw new AffinityError(
@@ -94,13 +99,19 @@ export function createEmbeddedTransport(options: EmbeddedTransportOptions = {}):
     return starting;
   }
 
-  async function attempt(request: TransportRequest, attempts: number): Promise<AttemptOutcome<TransportResponse>> {
+  async function attempt(
+    request: TransportRequest,
+    attempts: number,
+  ): Promise<AttemptOutcome<TransportResponse>> {
     try {
       const { config, invoker } = await ready();
       if (request.payload.byteLength > config.maxPayloadBytes) {
         throw new AffinityError(
           'WR_ERR_PAYLOAD_TOO_LARGE',
-          catalogueMessage('WR_ERR_PAYLOAD_TOO_LARGE', [request.payload.byteLength, config.maxPayloadBytes]),
+          catalogueMessage('WR_ERR_PAYLOAD_TOO_LARGE', [
+            request.payload.byteLength,
+            config.maxPayloadBytes,
+          ]),
         );
       }
       const outcome = await invoker.invoke({
@@ -113,7 +124,10 @@ export function createEmbeddedTransport(options: EmbeddedTransportOptions = {}):
         signal: request.signal,
       });
       if (outcome.functionError !== undefined) {
-        throw functionErrorFromInvocation(request.functionName, { ...outcome, functionError: outcome.functionError });
+        throw functionErrorFromInvocation(request.functionName, {
+          ...outcome,
+          functionError: outcome.functionError,
+        });
       }
       return {
         ok: {
@@ -130,7 +144,12 @@ export function createEmbeddedTransport(options: EmbeddedTransportOptions = {}):
       if (error.status === undefined) throw error;
       // The status the gateway would have answered drives the same retry policy.
       return {
-        failure: { kind: 'status', status: error.status, code: error.code, retryAfterSeconds: error.retryAfterSeconds },
+        failure: {
+          kind: 'status',
+          status: error.status,
+          code: error.code,
+          retryAfterSeconds: error.retryAfterSeconds,
+        },
         error,
       };
     }

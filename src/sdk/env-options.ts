@@ -27,7 +27,8 @@ export function clientOptionsFromEnv(env: Env): HttpClientOptions {
   const problems: string[] = [];
   try {
     const parsed = new URL(url);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') problems.push(`WARMROUTE_URL=${JSON.stringify(url)}: must be an http(s) URL`);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      problems.push(`WARMROUTE_URL=${JSON.stringify(url)}: must be an http(s) URL`);
   } catch {
     problems.push(`WARMROUTE_URL=${JSON.stringify(url)}: not a URL`);
   }
@@ -36,7 +37,9 @@ export function clientOptionsFromEnv(env: Env): HttpClientOptions {
   if (rawTimeout !== undefined && rawTimeout !== '') {
     timeoutMs = Number(rawTimeout);
     if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-      problems.push(`WARMROUTE_TIMEOUT_MS=${JSON.stringify(rawTimeout)}: must be a positive integer`);
+      problems.push(
+        `WARMROUTE_TIMEOUT_MS=${JSON.stringify(rawTimeout)}: must be a positive integer`,
+      );
     }
   }
   const keyHeader = env['WARMROUTE_KEY_HEADER'];
@@ -44,7 +47,10 @@ export function clientOptionsFromEnv(env: Env): HttpClientOptions {
     problems.push(`WARMROUTE_KEY_HEADER=${JSON.stringify(keyHeader)}: must be a header name`);
   }
   if (problems.length > 0) {
-    throw new AffinityError('WR_ERR_CONFIG', catalogueMessage('WR_ERR_CONFIG', [problems.map((p) => `  - ${p}`).join('\n')]));
+    throw new AffinityError(
+      'WR_ERR_CONFIG',
+      catalogueMessage('WR_ERR_CONFIG', [problems.map((p) => `  - ${p}`).join('\n')]),
+    );
   }
   const functionName = env['WARMROUTE_FUNCTION'];
   return {

@@ -39,7 +39,10 @@ export function errorFromGatewayResponse(response: {
   } catch {
     parsed = undefined;
   }
-  const error = typeof parsed === 'object' && parsed !== null ? (parsed as { error?: unknown }).error : undefined;
+  const error =
+    typeof parsed === 'object' && parsed !== null
+      ? (parsed as { error?: unknown }).error
+      : undefined;
   if (typeof error !== 'object' || error === null) {
     return new TransportError(`Unexpected HTTP ${status} response from the gateway`, {
       status,
@@ -77,14 +80,22 @@ export function errorFromGatewayResponse(response: {
   return new AffinityError(code, message, { status, retryAfterSeconds, details });
 }
 
-function readFunctionErrorObject(payload: Uint8Array): { errorType?: string; errorMessage?: string } {
+function readFunctionErrorObject(payload: Uint8Array): {
+  errorType?: string;
+  errorMessage?: string;
+} {
   try {
-    const parsed = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')) as unknown;
+    const parsed = JSON.parse(
+      Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'),
+    ) as unknown;
     if (typeof parsed !== 'object' || parsed === null) return {};
     const record = parsed as Record<string, unknown>;
     const errorType = stringField(record, 'errorType');
     const errorMessage = stringField(record, 'errorMessage');
-    return { ...(errorType === undefined ? {} : { errorType }), ...(errorMessage === undefined ? {} : { errorMessage }) };
+    return {
+      ...(errorType === undefined ? {} : { errorType }),
+      ...(errorMessage === undefined ? {} : { errorMessage }),
+    };
   } catch {
     return {};
   }
@@ -132,20 +143,27 @@ export function errorFromThrown(err: unknown): AffinityError {
   }
   // Anything else is a bug or an unexpected library failure: hidden behind
   // WR_ERR_INTERNAL like the gateway's 500, with the original as `cause`.
-  return new AffinityError('WR_ERR_INTERNAL', `Internal error: ${err instanceof Error ? err.message : String(err)}`, {
-    cause: err,
-  });
+  return new AffinityError(
+    'WR_ERR_INTERNAL',
+    `Internal error: ${err instanceof Error ? err.message : String(err)}`,
+    {
+      cause: err,
+    },
+  );
 }
 
 /** A socket-level failure → `TransportError`; `notSent` when the failure proves nothing was sent. */
 export function errorFromNetwork(err: unknown, notSent: boolean): TransportError {
   const causeCode = networkErrorCode(err);
   const what = err instanceof Error ? err.message : String(err);
-  return new TransportError(`Could not reach the gateway: ${what}${causeCode === undefined ? '' : ` (${causeCode})`}`, {
-    mayHaveRun: !notSent,
-    causeCode,
-    cause: err,
-  });
+  return new TransportError(
+    `Could not reach the gateway: ${what}${causeCode === undefined ? '' : ` (${causeCode})`}`,
+    {
+      mayHaveRun: !notSent,
+      causeCode,
+      cause: err,
+    },
+  );
 }
 
 /** `err.code` of a Node/undici error (`ECONNREFUSED`, `UND_ERR_SOCKET`, …), looking through `AggregateError`. */

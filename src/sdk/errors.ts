@@ -55,7 +55,8 @@ export class AffinityError extends Error {
     super(message, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'AffinityError';
     this.code = code;
-    this.status = options.status ?? (isCatalogueCode(code) ? errorCatalogue[code].status : undefined);
+    this.status =
+      options.status ?? (isCatalogueCode(code) ? errorCatalogue[code].status : undefined);
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.details = options.details ?? {};
   }

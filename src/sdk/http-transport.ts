@@ -2,8 +2,18 @@ import { Pool } from 'undici';
 import { AffinityError } from './errors.js';
 import { errorFromGatewayResponse, errorFromNetwork, networkErrorCode } from './error-mapping.js';
 import { createRetryLoop, type AttemptOutcome, type RetryOptions } from './retry-loop.js';
-import { defaultSdkRetryPolicy, parseRetryAfter, provesNotRun, type RetryFailure } from './retry-policy.js';
-import { toInvocationState, type Transport, type TransportRequest, type TransportResponse } from './transport.js';
+import {
+  defaultSdkRetryPolicy,
+  parseRetryAfter,
+  provesNotRun,
+  type RetryFailure,
+} from './retry-policy.js';
+import {
+  toInvocationState,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+} from './transport.js';
 
 /**
  * The HTTP transport: `POST {url}/v1/functions/{name}/invoke` on a gateway,
@@ -27,7 +37,10 @@ export interface HttpTransportOptions {
   readonly retry?: RetryOptions | undefined;
 }
 
-function header(headers: Readonly<Record<string, string | string[] | undefined>>, name: string): string | undefined {
+function header(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  name: string,
+): string | undefined {
   const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -56,7 +69,10 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     bodyTimeout: 0,
   });
 
-  async function attempt(request: TransportRequest, attempts: number): Promise<AttemptOutcome<TransportResponse>> {
+  async function attempt(
+    request: TransportRequest,
+    attempts: number,
+  ): Promise<AttemptOutcome<TransportResponse>> {
     const path = `${basePath}/v1/functions/${encodeURIComponent(request.functionName)}/invoke`;
     const headers: Record<string, string> = {
       ...defaultHeaders,
@@ -67,7 +83,13 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     };
     let res;
     try {
-      res = await pool.request({ method: 'POST', path, headers, body: request.payload, signal: request.signal });
+      res = await pool.request({
+        method: 'POST',
+        path,
+        headers,
+        body: request.payload,
+        signal: request.signal,
+      });
     } catch (err) {
       if (request.signal.aborted) throw err;
       const causeCode = networkErrorCode(err);
@@ -80,14 +102,22 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     } catch (err) {
       if (request.signal.aborted) throw err;
       // The answer was on its way: the function ran.
-      return { failure: { kind: 'network', causeCode: networkErrorCode(err) }, error: errorFromNetwork(err, false) };
+      return {
+        failure: { kind: 'network', causeCode: networkErrorCode(err) },
+        error: errorFromNetwork(err, false),
+      };
     }
     if (res.statusCode >= 200 && res.statusCode < 300) {
       const tenantId = header(res.headers, 'x-affinity-tenant');
       if (tenantId === undefined) {
         return {
           failure: { kind: 'status', status: res.statusCode },
-          error: errorFromGatewayResponse({ status: res.statusCode, body: '', headers: res.headers, retryAfterSeconds: undefined }),
+          error: errorFromGatewayResponse({
+            status: res.statusCode,
+            body: '',
+            headers: res.headers,
+            retryAfterSeconds: undefined,
+          }),
         };
       }
       return {
@@ -107,7 +137,10 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
       headers: res.headers,
       retryAfterSeconds,
     });
-    return { failure: { kind: 'status', status: res.statusCode, code: error.code, retryAfterSeconds }, error };
+    return {
+      failure: { kind: 'status', status: res.statusCode, code: error.code, retryAfterSeconds },
+      error,
+    };
   }
 
   async function invoke(request: TransportRequest): Promise<TransportResponse> {

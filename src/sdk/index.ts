@@ -25,4 +25,10 @@ export {
 } from './errors.js';
 export { defaultSdkRetryPolicy, type SdkRetryPolicy } from './retry-policy.js';
 export type { Transport, TransportRequest, TransportResponse } from './transport.js';
-export type { AffinityClient, AffinityResult, InvocationState, InvokeMode, InvokeOptions } from './types.js';
+export type {
+  AffinityClient,
+  AffinityResult,
+  InvocationState,
+  InvokeMode,
+  InvokeOptions,
+} from './types.js';

@@ -1,6 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AffinityError } from './errors.js';
-import { decideRetry, defaultSdkRetryPolicy, type RetryFailure, type SdkRetryPolicy } from './retry-policy.js';
+import {
+  decideRetry,
+  defaultSdkRetryPolicy,
+  type RetryFailure,
+  type SdkRetryPolicy,
+} from './retry-policy.js';
 
 /**
  * The attempt loop both transports share: run an attempt, ask the policy,
@@ -16,7 +21,8 @@ export interface RetryOptions {
   readonly sleep?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined;
 }
 
-export type AttemptOutcome<T> = { readonly ok: T } | { readonly failure: RetryFailure; readonly error: AffinityError };
+export type AttemptOutcome<T> =
+  { readonly ok: T } | { readonly failure: RetryFailure; readonly error: AffinityError };
 
 async function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
   await delay(ms, undefined, { signal });

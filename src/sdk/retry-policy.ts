@@ -68,7 +68,10 @@ export type RetryFailure =
 
 export type RetryDecision =
   | { readonly retry: true; readonly delayMs: number }
-  | { readonly retry: false; readonly reason: 'not-retryable' | 'may-have-run' | 'exhausted' | 'deadline' };
+  | {
+      readonly retry: false;
+      readonly reason: 'not-retryable' | 'may-have-run' | 'exhausted' | 'deadline';
+    };
 
 export interface RetryContext {
   /** Attempts made so far (1 after the first failure). */
@@ -90,13 +93,22 @@ export function provesNotRun(policy: SdkRetryPolicy, failure: RetryFailure): boo
   return policy.retryableStatuses.includes(failure.status);
 }
 
-function classify(policy: SdkRetryPolicy, failure: RetryFailure, idempotent: boolean): 'retryable' | 'may-have-run' | 'not-retryable' {
-  if (failure.kind === 'status' && failure.code !== undefined && policy.nonRetryableCodes.includes(failure.code)) {
+function classify(
+  policy: SdkRetryPolicy,
+  failure: RetryFailure,
+  idempotent: boolean,
+): 'retryable' | 'may-have-run' | 'not-retryable' {
+  if (
+    failure.kind === 'status' &&
+    failure.code !== undefined &&
+    policy.nonRetryableCodes.includes(failure.code)
+  ) {
     return 'not-retryable';
   }
   if (provesNotRun(policy, failure)) return 'retryable';
   // A network failure after connecting may have reached the function.
-  const mayHaveRunFailure = failure.kind === 'network' || policy.idempotentRetryableStatuses.includes(failure.status);
+  const mayHaveRunFailure =
+    failure.kind === 'network' || policy.idempotentRetryableStatuses.includes(failure.status);
   if (!mayHaveRunFailure) return 'not-retryable';
   return idempotent ? 'retryable' : 'may-have-run';
 }
@@ -107,13 +119,21 @@ export function backoffWindowMs(policy: SdkRetryPolicy, attempt: number): number
   return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
 }
 
-export function decideRetry(policy: SdkRetryPolicy, failure: RetryFailure, ctx: RetryContext): RetryDecision {
+export function decideRetry(
+  policy: SdkRetryPolicy,
+  failure: RetryFailure,
+  ctx: RetryContext,
+): RetryDecision {
   const verdict = classify(policy, failure, ctx.idempotent);
   if (verdict !== 'retryable') return { retry: false, reason: verdict };
   if (ctx.attempt >= policy.maxAttempts) return { retry: false, reason: 'exhausted' };
   const window = backoffWindowMs(policy, ctx.attempt);
   let delayMs = policy.jitter === 'full' ? Math.floor(ctx.random() * window) : window;
-  if (policy.honourRetryAfter && failure.kind === 'status' && failure.retryAfterSeconds !== undefined) {
+  if (
+    policy.honourRetryAfter &&
+    failure.kind === 'status' &&
+    failure.retryAfterSeconds !== undefined
+  ) {
     delayMs = Math.max(delayMs, failure.retryAfterSeconds * 1000);
   }
   // The next attempt must start before the deadline, the wait included.
@@ -125,7 +145,10 @@ export function decideRetry(policy: SdkRetryPolicy, failure: RetryFailure, ctx: 
  * `Retry-After` as seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
  * Undefined when absent or unreadable; never negative.
  */
-export function parseRetryAfter(value: string | string[] | undefined, now: number): number | undefined {
+export function parseRetryAfter(
+  value: string | string[] | undefined,
+  now: number,
+): number | undefined {
   const raw = Array.isArray(value) ? value[0] : value;
   if (raw === undefined) return undefined;
   const trimmed = raw.trim();

@@ -44,7 +44,11 @@ export interface AffinityResult<TResult> {
 }
 
 export interface AffinityClient {
-  invoke<TResult = unknown>(key: string, payload?: unknown, options?: InvokeOptions): Promise<AffinityResult<TResult>>;
+  invoke<TResult = unknown>(
+    key: string,
+    payload?: unknown,
+    options?: InvokeOptions,
+  ): Promise<AffinityResult<TResult>>;
   /** Release connections (HTTP) or the directory, scheduler and backend (embedded). */
   close(): Promise<void>;
 }

@@ -72,7 +72,9 @@ describe.each(targets)('SDK transport contract: %s', (_name, start) => {
     expect(counterOf(blueAgain.result).counter).toBe(3);
     const blueTenant = blue[0]!.tenantId;
     // The tenant the SDK reports is the one the function ran under.
-    expect(blue.every((r) => r.tenantId === blueTenant && counterOf(r.result).tenantId === blueTenant)).toBe(true);
+    expect(
+      blue.every((r) => r.tenantId === blueTenant && counterOf(r.result).tenantId === blueTenant),
+    ).toBe(true);
     expect(green.tenantId).not.toBe(blueTenant);
     expect(blueTenant).not.toContain('blue');
     // `counter` does not use the function library: state cannot be known.
@@ -83,7 +85,8 @@ describe.each(targets)('SDK transport contract: %s', (_name, start) => {
 
   it('fresh mode runs every call in a new environment', async () => {
     const results = [];
-    for (let i = 0; i < 2; i++) results.push(await client.invoke<CounterResult>('blue', {}, { mode: 'fresh' }));
+    for (let i = 0; i < 2; i++)
+      results.push(await client.invoke<CounterResult>('blue', {}, { mode: 'fresh' }));
     expect(results.map((r) => counterOf(r.result).counter)).toEqual([0, 0]);
     expect(results[0]!.tenantId).not.toBe(results[1]!.tenantId);
   });
@@ -105,7 +108,13 @@ describe.each(targets)('SDK transport contract: %s', (_name, start) => {
 
     // Losing the environment: the state comes back from the snapshot.
     expect(t().localHost.evict({ tenant: first.tenantId })).toBeGreaterThan(0);
-    await waitFor(() => t().localHost.environments().every((e) => e.tenant !== first.tenantId), 'the eviction');
+    await waitFor(
+      () =>
+        t()
+          .localHost.environments()
+          .every((e) => e.tenant !== first.tenantId),
+      'the eviction',
+    );
     const third = await client.invoke<CounterResult>(key, {}, { functionName: 'warm-counter' });
     expect(third.state).toBe('rehydrated');
     expect(counterOf(third.result).counter).toBe(2);
@@ -114,10 +123,13 @@ describe.each(targets)('SDK transport contract: %s', (_name, start) => {
 
   it('surfaces a function error as a FunctionError with its type, distinct from transport errors', async () => {
     // Act
-    const err = await rejection(client.invoke('blue', { what: 'disk' }, { functionName: 'thrower' }));
+    const err = await rejection(
+      client.invoke('blue', { what: 'disk' }, { functionName: 'thrower' }),
+    );
     // Assess
     expect(err).not.toBeInstanceOf(TransportError);
-    if (!(err instanceof FunctionError)) throw new Error(`expected a FunctionError, got ${err.name}`);
+    if (!(err instanceof FunctionError))
+      throw new Error(`expected a FunctionError, got ${err.name}`);
     const fnErr = err;
     expect(fnErr.code).toBe('WR_ERR_FUNCTION_ERROR');
     expect(fnErr.status).toBe(502);
@@ -149,12 +161,31 @@ describe.each(targets)('SDK transport contract: %s', (_name, start) => {
     const key = `slow-${randomUUID()}`;
     const before = t().localHost.stats().invocations['slow'] ?? 0;
     // Act: the function sleeps 4 s; the call allows 300 ms.
-    const err = await rejection(client.invoke(key, { ms: 4_000 }, { functionName: 'slow', timeoutMs: 300 }));
+    const err = await rejection(
+      client.invoke(key, { ms: 4_000 }, { functionName: 'slow', timeoutMs: 300 }),
+    );
     // Assess
     expect(err.code).toBe('WR_ERR_DEADLINE');
     expect(err).not.toBeInstanceOf(FunctionError);
     // The function may have run: exactly one invocation reached the host.
     expect((t().localHost.stats().invocations['slow'] ?? 0) - before).toBe(1);
+  });
+
+  it('stops a call when the caller aborts, with WR_ERR_ABORTED', async () => {
+    const key = `abort-${randomUUID()}`;
+    const before = t().localHost.stats().invocations['slow'] ?? 0;
+    const controller = new AbortController();
+    const pending = rejection(
+      client.invoke(key, { ms: 4_000 }, { functionName: 'slow', signal: controller.signal }),
+    );
+    await waitFor(
+      () => (t().localHost.stats().invocations['slow'] ?? 0) > before,
+      'the call to start',
+    );
+    controller.abort();
+    const err = await pending;
+    expect(err.code).toBe('WR_ERR_ABORTED');
+    expect(err).not.toBeInstanceOf(TransportError);
   });
 
   it('honours 429 Retry-After from a busy key: waits at least that long, then succeeds', async () => {
@@ -172,7 +203,10 @@ describe.each(targets)('SDK transport contract: %s', (_name, start) => {
     const key = `busy-${randomUUID()}`;
     const before = t().localHost.stats().invocations['slow'] ?? 0;
     const first = recording.invoke<{ slept: number }>(key, { ms: 600 });
-    await waitFor(() => (t().localHost.stats().invocations['slow'] ?? 0) > before, 'the first call to start');
+    await waitFor(
+      () => (t().localHost.stats().invocations['slow'] ?? 0) > before,
+      'the first call to start',
+    );
 
     // Act
     const second = await recording.invoke<{ slept: number }>(key, { ms: 0 });
@@ -190,7 +224,10 @@ describe.each(targets)('SDK transport contract: %s', (_name, start) => {
     const key = `busy-${randomUUID()}`;
     const before = t().localHost.stats().invocations['slow'] ?? 0;
     const first = client.invoke(key, { ms: 600 }, { functionName: 'slow' });
-    await waitFor(() => (t().localHost.stats().invocations['slow'] ?? 0) > before, 'the first call to start');
+    await waitFor(
+      () => (t().localHost.stats().invocations['slow'] ?? 0) > before,
+      'the first call to start',
+    );
     const err = await rejection(client.invoke(key, {}, { functionName: 'slow', timeoutMs: 500 }));
     expect(err.code).toBe('WR_ERR_KEY_BUSY');
     expect(err.status).toBe(429);

@@ -3,7 +3,13 @@ import type { Transport, TransportRequest, TransportResponse } from '../../src/s
 /** A transport double for client unit tests: records requests and answers with `respond`. */
 export function fakeTransport(
   respond: (request: TransportRequest) => Promise<TransportResponse> = () =>
-    Promise.resolve({ body: Buffer.from('{"ok":true}'), state: 'hit', tenantId: 'wr-t', envId: 'env-1', attempts: 1 }),
+    Promise.resolve({
+      body: Buffer.from('{"ok":true}'),
+      state: 'hit',
+      tenantId: 'wr-t',
+      envId: 'env-1',
+      attempts: 1,
+    }),
 ): Transport & { readonly requests: TransportRequest[]; closed: number } {
   const requests: TransportRequest[] = [];
   const transport = {

@@ -34,11 +34,24 @@ export function respond(status: number, body: unknown, headers: Record<string, s
 
 /** A successful gateway answer for `result`. */
 export function ok(result: unknown, state = 'hit'): Step {
-  return respond(200, result, { 'x-affinity-tenant': 'wr-test', 'x-affinity-state': state, 'x-affinity-env': 'env-1' });
+  return respond(200, result, {
+    'x-affinity-tenant': 'wr-test',
+    'x-affinity-state': state,
+    'x-affinity-env': 'env-1',
+  });
 }
 
-export function gatewayError(status: number, code: string, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Step {
-  return respond(status, { error: { code, message: `${code} from the scripted gateway`, ...extra } }, headers);
+export function gatewayError(
+  status: number,
+  code: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+): Step {
+  return respond(
+    status,
+    { error: { code, message: `${code} from the scripted gateway`, ...extra } },
+    headers,
+  );
 }
 
 /** Drops the connection after reading the request: the function may have run. */
@@ -49,7 +62,10 @@ export const resetAfterRequest: Step = (req) => {
 /** Never answers (the socket stays open until the client gives up). */
 export const hang: Step = () => undefined;
 
-export async function startScriptedServer(steps: readonly Step[], options: { port?: number } = {}): Promise<ScriptedServer> {
+export async function startScriptedServer(
+  steps: readonly Step[],
+  options: { port?: number } = {},
+): Promise<ScriptedServer> {
   const requests: SeenRequest[] = [];
   const state = { connections: 0 };
   const server: Server = createServer((req, res) => {
@@ -57,7 +73,12 @@ export async function startScriptedServer(steps: readonly Step[], options: { por
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const index = Math.min(requests.length, steps.length - 1);
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      requests.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
       const step = steps[index];
       if (step === undefined) throw new Error('scripted server has no steps');
       step(req, res);

@@ -16,7 +16,9 @@ import { startTestGateway, type TestGateway } from './gateway.js';
  * `counter` and `warm-counter` examples.
  */
 
-export const sdkFunctionsFile = fileURLToPath(new URL('./sdk-functions/functions.json', import.meta.url));
+export const sdkFunctionsFile = fileURLToPath(
+  new URL('./sdk-functions/functions.json', import.meta.url),
+);
 
 export const SECRET = 'sdk-test-secret-0123456789abcdef';
 
@@ -24,7 +26,11 @@ export interface SdkTarget {
   readonly transport: 'http' | 'embedded';
   readonly localHost: LocalHost;
   /** A new client on this target (each with its own connections / in-process state). */
-  client(options?: { functionName?: string; timeoutMs?: number; retry?: RetryOptions }): AffinityClient;
+  client(options?: {
+    functionName?: string;
+    timeoutMs?: number;
+    retry?: RetryOptions;
+  }): AffinityClient;
   /** Requests that reached anything: gateway connections accepted (HTTP) + the host's invocations and rejections. */
   activity(): number;
   /** Whether FunctionError carries the function's own errorMessage on this transport. */
@@ -66,7 +72,10 @@ async function startShared(): Promise<Shared> {
     configFile,
     hostActivity() {
       const stats = localHost.stats();
-      return Object.values(stats.functions).reduce((sum, f) => sum + f.invocations + f.rejected + f.throttles, 0);
+      return Object.values(stats.functions).reduce(
+        (sum, f) => sum + f.invocations + f.rejected + f.throttles,
+        0,
+      );
     },
     async close() {
       await localHost.close();
@@ -92,7 +101,10 @@ export async function startHttpTarget(): Promise<SdkTarget> {
   const shared = await startShared();
   let gateway: TestGateway;
   try {
-    gateway = await startTestGateway({ ...COMMON_ENV, WARMROUTE_CONFIG: shared.configFile }, { localHost: shared.localHost });
+    gateway = await startTestGateway(
+      { ...COMMON_ENV, WARMROUTE_CONFIG: shared.configFile },
+      { localHost: shared.localHost },
+    );
   } catch (err) {
     await shared.close();
     throw err;
@@ -130,7 +142,11 @@ export async function startEmbeddedTarget(): Promise<SdkTarget> {
       const opts: AffinityClientOptions = {
         transport: 'embedded',
         // An environment-like record, as a service would pass its own env.
-        config: { ...COMMON_ENV, WARMROUTE_CONFIG: shared.configFile, AWS_ENDPOINT_URL_LAMBDA: shared.localHost.url },
+        config: {
+          ...COMMON_ENV,
+          WARMROUTE_CONFIG: shared.configFile,
+          AWS_ENDPOINT_URL_LAMBDA: shared.localHost.url,
+        },
         ...options,
       };
       return clients.add(createAffinityClient(opts));

@@ -47,8 +47,17 @@ function recordingSleep(): { waits: number[]; retry: RetryOptions } {
   };
 }
 
-function client(url: string, retry?: RetryOptions, extra: { timeoutMs?: number } = {}): AffinityClient {
-  const c = createAffinityClient({ url, functionName: 'counter', ...(retry === undefined ? {} : { retry }), ...extra });
+function client(
+  url: string,
+  retry?: RetryOptions,
+  extra: { timeoutMs?: number } = {},
+): AffinityClient {
+  const c = createAffinityClient({
+    url,
+    functionName: 'counter',
+    ...(retry === undefined ? {} : { retry }),
+    ...extra,
+  });
   cleanups.push(() => c.close());
   return c;
 }
@@ -66,7 +75,10 @@ async function rejection(promise: Promise<unknown>): Promise<AffinityError> {
 describe('SDK HTTP transport', () => {
   it('honours 429 Retry-After: waits at least that long, then succeeds', async () => {
     // Prepare
-    const gw = await server([gatewayError(429, 'WR_ERR_THROTTLED', {}, { 'retry-after': '1' }), ok({ n: 1 })]);
+    const gw = await server([
+      gatewayError(429, 'WR_ERR_THROTTLED', {}, { 'retry-after': '1' }),
+      ok({ n: 1 }),
+    ]);
     const { waits, retry } = recordingSleep();
     // Act
     const res = await client(gw.url, retry).invoke<{ n: number }>('blue', {});
@@ -108,7 +120,9 @@ describe('SDK HTTP transport', () => {
     expect(backend.requests).toHaveLength(1);
 
     const deadline = await server([gatewayError(504, 'WR_ERR_DEADLINE')]);
-    expect((await rejection(client(deadline.url, retry).invoke('blue', {}))).code).toBe('WR_ERR_DEADLINE');
+    expect((await rejection(client(deadline.url, retry).invoke('blue', {}))).code).toBe(
+      'WR_ERR_DEADLINE',
+    );
     expect(deadline.requests).toHaveLength(1);
 
     // Act: the same failure, but the caller says a second run is harmless.
@@ -121,11 +135,18 @@ describe('SDK HTTP transport', () => {
   it('never retries a function error, even for an idempotent call', async () => {
     const gw = await server([
       (req, res) => {
-        gatewayError(502, 'WR_ERR_FUNCTION_ERROR', { errorType: 'QuotaExceeded' }, { 'x-affinity-tenant': 'wr-t', 'x-affinity-state': 'hit' })(req, res);
+        gatewayError(
+          502,
+          'WR_ERR_FUNCTION_ERROR',
+          { errorType: 'QuotaExceeded' },
+          { 'x-affinity-tenant': 'wr-t', 'x-affinity-state': 'hit' },
+        )(req, res);
       },
       ok({}),
     ]);
-    const err = await rejection(client(gw.url, recordingSleep().retry).invoke('blue', {}, { idempotent: true }));
+    const err = await rejection(
+      client(gw.url, recordingSleep().retry).invoke('blue', {}, { idempotent: true }),
+    );
     expect(err).toBeInstanceOf(FunctionError);
     expect(err).toMatchObject({ errorType: 'QuotaExceeded', tenantId: 'wr-t', state: 'hit' });
     expect(gw.requests).toHaveLength(1);
@@ -139,7 +160,11 @@ describe('SDK HTTP transport', () => {
     expect(gw.requests).toHaveLength(1);
 
     const idem = await server([resetAfterRequest, ok({ n: 3 })]);
-    const res = await client(idem.url, recordingSleep().retry).invoke('blue', {}, { idempotent: true });
+    const res = await client(idem.url, recordingSleep().retry).invoke(
+      'blue',
+      {},
+      { idempotent: true },
+    );
     expect(res.result).toEqual({ n: 3 });
     expect(idem.requests).toHaveLength(2);
   });
@@ -169,7 +194,11 @@ describe('SDK HTTP transport', () => {
     const { waits, retry } = recordingSleep();
     const err = await rejection(client(`http://127.0.0.1:${port}`, retry).invoke('blue', {}));
     expect(err).toBeInstanceOf(TransportError);
-    expect(err).toMatchObject({ code: 'WR_ERR_TRANSPORT', mayHaveRun: false, causeCode: 'ECONNREFUSED' });
+    expect(err).toMatchObject({
+      code: 'WR_ERR_TRANSPORT',
+      mayHaveRun: false,
+      causeCode: 'ECONNREFUSED',
+    });
     expect(waits).toHaveLength(defaultSdkRetryPolicy.maxAttempts - 1);
   });
 
@@ -183,10 +212,28 @@ describe('SDK HTTP transport', () => {
 
   it('sends the RPC request the gateway expects and reads what happened from the headers', async () => {
     const gw = await server([ok({ counter: 0 }, 'rehydrated')]);
-    const c = createAffinityClient({ url: `${gw.url}/prefix/`, keyHeader: 'X-Session', headers: { Authorization: 'Bearer t' } });
+    const c = createAffinityClient({
+      url: `${gw.url}/prefix/`,
+      keyHeader: 'X-Session',
+      headers: { Authorization: 'Bearer t' },
+    });
     cleanups.push(() => c.close());
-    const res = await c.invoke('café', { n: 1 }, { functionName: 'my.fn', mode: 'fresh', headers: { 'x-trace': 'abc', 'x-session': 'spoofed' } });
-    expect(res).toMatchObject({ result: { counter: 0 }, state: 'rehydrated', tenantId: 'wr-test', envId: 'env-1', attempts: 1 });
+    const res = await c.invoke(
+      'café',
+      { n: 1 },
+      {
+        functionName: 'my.fn',
+        mode: 'fresh',
+        headers: { 'x-trace': 'abc', 'x-session': 'spoofed' },
+      },
+    );
+    expect(res).toMatchObject({
+      result: { counter: 0 },
+      state: 'rehydrated',
+      tenantId: 'wr-test',
+      envId: 'env-1',
+      attempts: 1,
+    });
     const seen = gw.requests[0]!;
     expect(seen.method).toBe('POST');
     expect(seen.url).toBe('/prefix/v1/functions/my.fn/invoke');
@@ -217,7 +264,7 @@ describe('SDK HTTP transport', () => {
     expect(gw.connections()).toBe(0);
   });
 
-  it('treats a response that is not the gateway\'s as a transport error', async () => {
+  it("treats a response that is not the gateway's as a transport error", async () => {
     const gw = await server([
       (_req, res) => {
         res.writeHead(502, { 'content-type': 'text/html' });

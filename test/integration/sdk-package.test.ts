@@ -42,7 +42,9 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
-function runChild(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runChild(
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
       cwd: packageRoot,
@@ -70,7 +72,15 @@ describe('warmroute/sdk package entry', () => {
     const dts = join(packageRoot, 'dist/src/sdk/index.d.ts');
     expect(existsSync(dts)).toBe(true);
     const text = readFileSync(dts, 'utf8');
-    for (const name of ['affinityInvoke', 'createAffinityClient', 'AffinityError', 'FunctionError', 'TransportError', 'AffinityResult', 'InvokeOptions']) {
+    for (const name of [
+      'affinityInvoke',
+      'createAffinityClient',
+      'AffinityError',
+      'FunctionError',
+      'TransportError',
+      'AffinityResult',
+      'InvokeOptions',
+    ]) {
       expect(text).toContain(name);
     }
   });
@@ -89,7 +99,15 @@ describe('warmroute/sdk package entry', () => {
       res: { result: unknown; state: string; tenantId: string };
       missing: { isAffinityError: boolean; code: string };
     };
-    expect(result.exports).toEqual(expect.arrayContaining(['affinityInvoke', 'createAffinityClient', 'AffinityError', 'FunctionError', 'TransportError']));
+    expect(result.exports).toEqual(
+      expect.arrayContaining([
+        'affinityInvoke',
+        'createAffinityClient',
+        'AffinityError',
+        'FunctionError',
+        'TransportError',
+      ]),
+    );
     expect(result.res).toMatchObject({ result: { counter: 0 }, state: 'hit', tenantId: 'wr-test' });
     expect(result.missing).toEqual({ isAffinityError: true, code: 'WR_ERR_BAD_REQUEST' });
     expect(gw.requests[0]?.headers['x-affinity-key']).toBe('blue');

@@ -32,7 +32,9 @@ describe('SDK client', () => {
       expect(err.code, JSON.stringify(key)).toBe('WR_ERR_KEY_INVALID');
       expect(err.status).toBe(400);
     }
-    await expect(client.invoke(42 as unknown as string)).rejects.toMatchObject({ code: 'WR_ERR_KEY_INVALID' });
+    await expect(client.invoke(42 as unknown as string)).rejects.toMatchObject({
+      code: 'WR_ERR_KEY_INVALID',
+    });
     expect(transport.requests).toHaveLength(0);
     // The boundary: 1024 bytes of UTF-8 is fine.
     await client.invoke('é'.repeat(512));
@@ -43,8 +45,13 @@ describe('SDK client', () => {
     const transport = fakeTransport();
     const client = createAffinityClient({ transport });
     expect((await caught(client.invoke('blue'))).code).toBe('WR_ERR_BAD_REQUEST');
-    expect((await caught(client.invoke('blue', {}, { functionName: 'f', mode: 'pooled' as 'fresh' }))).code).toBe('WR_ERR_BAD_REQUEST');
-    expect((await caught(client.invoke('blue', {}, { functionName: 'f', timeoutMs: 0 }))).code).toBe('WR_ERR_BAD_REQUEST');
+    expect(
+      (await caught(client.invoke('blue', {}, { functionName: 'f', mode: 'pooled' as 'fresh' })))
+        .code,
+    ).toBe('WR_ERR_BAD_REQUEST');
+    expect(
+      (await caught(client.invoke('blue', {}, { functionName: 'f', timeoutMs: 0 }))).code,
+    ).toBe('WR_ERR_BAD_REQUEST');
     expect(transport.requests).toHaveLength(0);
     expect(() => createAffinityClient({ transport, timeoutMs: -1 })).toThrow(AffinityError);
   });
@@ -53,12 +60,26 @@ describe('SDK client', () => {
     const transport = fakeTransport();
     const client = createAffinityClient({ transport, functionName: 'counter', mode: 'fresh' });
     await client.invoke('blue');
-    await client.invoke('blue', { n: 1, s: 'ü' }, { functionName: 'other', mode: 'affinity', headers: { 'x-extra': '1' }, idempotent: true });
+    await client.invoke(
+      'blue',
+      { n: 1, s: 'ü' },
+      { functionName: 'other', mode: 'affinity', headers: { 'x-extra': '1' }, idempotent: true },
+    );
     const [first, second] = transport.requests;
     expect(Buffer.from(first!.payload).toString()).toBe('{}');
-    expect(first).toMatchObject({ functionName: 'counter', key: 'blue', mode: 'fresh', idempotent: false });
+    expect(first).toMatchObject({
+      functionName: 'counter',
+      key: 'blue',
+      mode: 'fresh',
+      idempotent: false,
+    });
     expect(Buffer.from(second!.payload).toString()).toBe('{"n":1,"s":"ü"}');
-    expect(second).toMatchObject({ functionName: 'other', mode: 'affinity', idempotent: true, headers: { 'x-extra': '1' } });
+    expect(second).toMatchObject({
+      functionName: 'other',
+      mode: 'affinity',
+      idempotent: true,
+      headers: { 'x-extra': '1' },
+    });
     expect(Buffer.from((await transport.invoke(second!)).body).toString()).toBe('{"ok":true}');
   });
 
@@ -75,15 +96,36 @@ describe('SDK client', () => {
 
   it('returns the parsed result with what happened', async () => {
     const transport = fakeTransport(() =>
-      Promise.resolve({ body: Buffer.from('{"statusCode":200,"body":"{\\"counter\\":2}"}'), state: 'rehydrated', tenantId: 'wr-x', envId: undefined, attempts: 2 }),
+      Promise.resolve({
+        body: Buffer.from('{"statusCode":200,"body":"{\\"counter\\":2}"}'),
+        state: 'rehydrated',
+        tenantId: 'wr-x',
+        envId: undefined,
+        attempts: 2,
+      }),
     );
     const client = createAffinityClient({ transport, functionName: 'counter' });
     const res = await client.invoke<{ statusCode: number; body: string }>('blue', {});
     expect(res.result.statusCode).toBe(200);
-    expect(res).toMatchObject({ state: 'rehydrated', tenantId: 'wr-x', envId: undefined, attempts: 2 });
+    expect(res).toMatchObject({
+      state: 'rehydrated',
+      tenantId: 'wr-x',
+      envId: undefined,
+      attempts: 2,
+    });
     expect(res.durationMs).toBeGreaterThanOrEqual(0);
-    const empty = fakeTransport(() => Promise.resolve({ body: new Uint8Array(0), state: 'unknown', tenantId: 't', envId: undefined, attempts: 1 }));
-    expect((await createAffinityClient({ transport: empty, functionName: 'f' }).invoke('k')).result).toBeUndefined();
+    const empty = fakeTransport(() =>
+      Promise.resolve({
+        body: new Uint8Array(0),
+        state: 'unknown',
+        tenantId: 't',
+        envId: undefined,
+        attempts: 1,
+      }),
+    );
+    expect(
+      (await createAffinityClient({ transport: empty, functionName: 'f' }).invoke('k')).result,
+    ).toBeUndefined();
   });
 
   it('fails with WR_ERR_DEADLINE at timeoutMs even if the transport never answers, and aborts the transport', async () => {
@@ -105,12 +147,15 @@ describe('SDK client', () => {
     expect(transport.requests[0]!.deadline).toBe(Date.now());
   });
 
-  it('reports the caller\'s abort as WR_ERR_ABORTED, before or during the call', async () => {
-    const transport = fakeTransport((request) => new Promise((_resolve, reject) => {
-      request.signal.addEventListener('abort', () => {
-        reject(new Error('socket aborted'));
-      });
-    }));
+  it("reports the caller's abort as WR_ERR_ABORTED, before or during the call", async () => {
+    const transport = fakeTransport(
+      (request) =>
+        new Promise((_resolve, reject) => {
+          request.signal.addEventListener('abort', () => {
+            reject(new Error('socket aborted'));
+          });
+        }),
+    );
     const client = createAffinityClient({ transport, functionName: 'f' });
     const controller = new AbortController();
     const pending = caught(client.invoke('k', {}, { signal: controller.signal }));
@@ -119,17 +164,33 @@ describe('SDK client', () => {
     expect(err.code).toBe('WR_ERR_ABORTED');
     expect((err.cause as Error).message).toBe('user navigated away');
     expect(transport.requests).toHaveLength(1);
-    expect((await caught(client.invoke('k', {}, { signal: controller.signal }))).code).toBe('WR_ERR_ABORTED');
+    expect((await caught(client.invoke('k', {}, { signal: controller.signal }))).code).toBe(
+      'WR_ERR_ABORTED',
+    );
     expect(transport.requests).toHaveLength(1);
   });
 
   it('passes transport errors through and wraps anything else as WR_ERR_INTERNAL', async () => {
     const own = new AffinityError('WR_ERR_THROTTLED', 'throttled', { retryAfterSeconds: 2 });
-    const throwing = createAffinityClient({ transport: fakeTransport(() => Promise.reject(own)), functionName: 'f' });
+    const throwing = createAffinityClient({
+      transport: fakeTransport(() => Promise.reject(own)),
+      functionName: 'f',
+    });
     expect(await caught(throwing.invoke('k'))).toBe(own);
-    const wr = createAffinityClient({ transport: fakeTransport(() => Promise.reject(new WarmrouteError('WR_ERR_STORE_UNAVAILABLE', ['down']))), functionName: 'f' });
-    expect(await caught(wr.invoke('k'))).toMatchObject({ code: 'WR_ERR_STORE_UNAVAILABLE', status: 503 });
-    const buggy = createAffinityClient({ transport: fakeTransport(() => Promise.reject(new TypeError('bug'))), functionName: 'f' });
+    const wr = createAffinityClient({
+      transport: fakeTransport(() =>
+        Promise.reject(new WarmrouteError('WR_ERR_STORE_UNAVAILABLE', ['down'])),
+      ),
+      functionName: 'f',
+    });
+    expect(await caught(wr.invoke('k'))).toMatchObject({
+      code: 'WR_ERR_STORE_UNAVAILABLE',
+      status: 503,
+    });
+    const buggy = createAffinityClient({
+      transport: fakeTransport(() => Promise.reject(new TypeError('bug'))),
+      functionName: 'f',
+    });
     expect((await caught(buggy.invoke('k'))).code).toBe('WR_ERR_INTERNAL');
   });
 
@@ -155,7 +216,14 @@ describe('SDK default client from the environment', () => {
   });
 
   it('reads URL, function, timeout and key header, and reports every bad value at once', () => {
-    expect(clientOptionsFromEnv({ WARMROUTE_URL: 'http://127.0.0.1:3000', WARMROUTE_FUNCTION: 'counter', WARMROUTE_TIMEOUT_MS: '1500', WARMROUTE_KEY_HEADER: 'x-session' })).toEqual({
+    expect(
+      clientOptionsFromEnv({
+        WARMROUTE_URL: 'http://127.0.0.1:3000',
+        WARMROUTE_FUNCTION: 'counter',
+        WARMROUTE_TIMEOUT_MS: '1500',
+        WARMROUTE_KEY_HEADER: 'x-session',
+      }),
+    ).toEqual({
       transport: 'http',
       url: 'http://127.0.0.1:3000',
       functionName: 'counter',
@@ -164,7 +232,11 @@ describe('SDK default client from the environment', () => {
     });
     let err: unknown;
     try {
-      clientOptionsFromEnv({ WARMROUTE_URL: 'ftp://x', WARMROUTE_TIMEOUT_MS: 'soon', WARMROUTE_KEY_HEADER: 'bad header' });
+      clientOptionsFromEnv({
+        WARMROUTE_URL: 'ftp://x',
+        WARMROUTE_TIMEOUT_MS: 'soon',
+        WARMROUTE_KEY_HEADER: 'bad header',
+      });
     } catch (e) {
       err = e;
     }

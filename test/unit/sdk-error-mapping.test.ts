@@ -21,7 +21,12 @@ describe('SDK error mapping', () => {
     // Prepare
     const body = new WarmrouteError('WR_ERR_KEY_BUSY', [10_000], { retryAfterSeconds: 1 }).toJSON();
     // Act
-    const err = errorFromGatewayResponse({ status: 429, body: json(body), headers: {}, retryAfterSeconds: 1 });
+    const err = errorFromGatewayResponse({
+      status: 429,
+      body: json(body),
+      headers: {},
+      retryAfterSeconds: 1,
+    });
     // Assess
     expect(err).toBeInstanceOf(AffinityError);
     expect(err).not.toBeInstanceOf(FunctionError);
@@ -32,12 +37,18 @@ describe('SDK error mapping', () => {
     expect(err.message).toBe(body.error.message);
   });
 
-  it('maps a gateway function error to a FunctionError with the function\'s error type and the affinity headers', () => {
-    const body = new WarmrouteError('WR_ERR_FUNCTION_ERROR', ['TypeError', 'boom'], { details: { errorType: 'TypeError' } }).toJSON();
+  it("maps a gateway function error to a FunctionError with the function's error type and the affinity headers", () => {
+    const body = new WarmrouteError('WR_ERR_FUNCTION_ERROR', ['TypeError', 'boom'], {
+      details: { errorType: 'TypeError' },
+    }).toJSON();
     const err = errorFromGatewayResponse({
       status: 502,
       body: json(body),
-      headers: { 'x-affinity-tenant': 'wr-abc', 'x-affinity-state': 'hit', 'x-affinity-env': 'env-1' },
+      headers: {
+        'x-affinity-tenant': 'wr-abc',
+        'x-affinity-state': 'hit',
+        'x-affinity-env': 'env-1',
+      },
       retryAfterSeconds: undefined,
     });
     const fnErr = as(err, FunctionError);
@@ -49,28 +60,57 @@ describe('SDK error mapping', () => {
     expect(fnErr.envId).toBe('env-1');
   });
 
-  it('treats a body that is not the gateway\'s as a transport error', () => {
-    const err = errorFromGatewayResponse({ status: 502, body: '<html>Bad Gateway</html>', headers: {}, retryAfterSeconds: undefined });
+  it("treats a body that is not the gateway's as a transport error", () => {
+    const err = errorFromGatewayResponse({
+      status: 502,
+      body: '<html>Bad Gateway</html>',
+      headers: {},
+      retryAfterSeconds: undefined,
+    });
     expect(err).toBeInstanceOf(TransportError);
     expect(err.code).toBe('WR_ERR_TRANSPORT');
     expect(as(err, TransportError).mayHaveRun).toBe(true);
-    const throttled = errorFromGatewayResponse({ status: 429, body: '', headers: {}, retryAfterSeconds: 2 });
+    const throttled = errorFromGatewayResponse({
+      status: 429,
+      body: '',
+      headers: {},
+      retryAfterSeconds: 2,
+    });
     expect(as(throttled, TransportError).mayHaveRun).toBe(false);
     expect(throttled.retryAfterSeconds).toBe(2);
   });
 
   it('keeps an unknown gateway code visible', () => {
-    const err = errorFromGatewayResponse({ status: 503, body: json({ error: { code: 'WR_ERR_FUTURE', message: 'later' } }), headers: {}, retryAfterSeconds: undefined });
+    const err = errorFromGatewayResponse({
+      status: 503,
+      body: json({ error: { code: 'WR_ERR_FUTURE', message: 'later' } }),
+      headers: {},
+      retryAfterSeconds: undefined,
+    });
     expect(err.code).toBe('WR_ERR_BACKEND');
     expect(err.details['gatewayCode']).toBe('WR_ERR_FUTURE');
   });
 
-  it('maps a WarmrouteError from the in-process path exactly like the gateway\'s response', () => {
-    const original = new WarmrouteError('WR_ERR_THROTTLED', ['Rate exceeded'], { retryAfterSeconds: 3, details: { upstream: 'TooManyRequestsException' } });
-    const viaHttp = errorFromGatewayResponse({ status: original.statusCode, body: json(original.toJSON()), headers: {}, retryAfterSeconds: 3 });
+  it("maps a WarmrouteError from the in-process path exactly like the gateway's response", () => {
+    const original = new WarmrouteError('WR_ERR_THROTTLED', ['Rate exceeded'], {
+      retryAfterSeconds: 3,
+      details: { upstream: 'TooManyRequestsException' },
+    });
+    const viaHttp = errorFromGatewayResponse({
+      status: original.statusCode,
+      body: json(original.toJSON()),
+      headers: {},
+      retryAfterSeconds: 3,
+    });
     const embedded = errorFromThrown(original);
     expect(embedded).toBeInstanceOf(AffinityError);
-    expect({ code: embedded.code, status: embedded.status, message: embedded.message, retry: embedded.retryAfterSeconds, details: embedded.details }).toEqual({
+    expect({
+      code: embedded.code,
+      status: embedded.status,
+      message: embedded.message,
+      retry: embedded.retryAfterSeconds,
+      details: embedded.details,
+    }).toEqual({
       code: viaHttp.code,
       status: viaHttp.status,
       message: viaHttp.message,
@@ -80,9 +120,18 @@ describe('SDK error mapping', () => {
     expect(embedded.cause).toBe(original);
   });
 
-  it('builds the embedded FunctionError with the same message as the gateway, plus the function\'s message', () => {
-    const payload = Buffer.from(json({ errorType: 'RangeError', errorMessage: 'too big', trace: [] }));
-    const err = functionErrorFromInvocation('thrower', { payload, functionError: 'Unhandled', errorType: 'RangeError', tenantId: 't', state: 'fresh', envId: 'e' });
+  it("builds the embedded FunctionError with the same message as the gateway, plus the function's message", () => {
+    const payload = Buffer.from(
+      json({ errorType: 'RangeError', errorMessage: 'too big', trace: [] }),
+    );
+    const err = functionErrorFromInvocation('thrower', {
+      payload,
+      functionError: 'Unhandled',
+      errorType: 'RangeError',
+      tenantId: 't',
+      state: 'fresh',
+      envId: 'e',
+    });
     const gateway = new WarmrouteError('WR_ERR_FUNCTION_ERROR', ['RangeError', 'thrower']);
     expect(err.message).toBe(gateway.message);
     expect(err.errorType).toBe('RangeError');
@@ -90,8 +139,22 @@ describe('SDK error mapping', () => {
     expect(err.status).toBe(502);
     expect(err.state).toBe('fresh');
     // Without an errorType from the invoker, the payload's is used, then Lambda's FunctionError.
-    expect(functionErrorFromInvocation('f', { payload, functionError: 'Unhandled', tenantId: 't', state: 'hit' }).errorType).toBe('RangeError');
-    expect(functionErrorFromInvocation('f', { payload: Buffer.from('oops'), functionError: 'Unhandled', tenantId: 't', state: 'hit' }).errorType).toBe('Unhandled');
+    expect(
+      functionErrorFromInvocation('f', {
+        payload,
+        functionError: 'Unhandled',
+        tenantId: 't',
+        state: 'hit',
+      }).errorType,
+    ).toBe('RangeError');
+    expect(
+      functionErrorFromInvocation('f', {
+        payload: Buffer.from('oops'),
+        functionError: 'Unhandled',
+        tenantId: 't',
+        state: 'hit',
+      }).errorType,
+    ).toBe('Unhandled');
   });
 
   it('hides unexpected errors behind WR_ERR_INTERNAL and passes AffinityErrors through', () => {
