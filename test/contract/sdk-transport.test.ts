@@ -201,8 +201,11 @@ describe.each(targets)('SDK transport contract: %s', (_name, start) => {
       },
     });
     const key = `busy-${randomUUID()}`;
+    // A warm environment first, so the busy call's length is the function's
+    // sleep (well under Retry-After), not a cold start.
+    await recording.invoke(key, { ms: 0 });
     const before = t().localHost.stats().invocations['slow'] ?? 0;
-    const first = recording.invoke<{ slept: number }>(key, { ms: 600 });
+    const first = recording.invoke<{ slept: number }>(key, { ms: 300 });
     await waitFor(
       () => (t().localHost.stats().invocations['slow'] ?? 0) > before,
       'the first call to start',
@@ -211,12 +214,13 @@ describe.each(targets)('SDK transport contract: %s', (_name, start) => {
     // Act
     const second = await recording.invoke<{ slept: number }>(key, { ms: 0 });
 
-    // Assess: refused once (the function did not run), retried after ≥ Retry-After (1 s), then served.
-    expect(second.attempts).toBe(2);
-    expect(waits).toHaveLength(1);
-    expect(waits[0]).toBeGreaterThanOrEqual(1_000);
+    // Assess: refused (the function did not run), retried after ≥ Retry-After (1 s) each
+    // time, then served. (Normally once; a stalled machine may see a second refusal.)
+    expect(second.attempts).toBeGreaterThanOrEqual(2);
+    expect(waits).toHaveLength(second.attempts - 1);
+    expect(waits.every((ms) => ms >= 1_000)).toBe(true);
     expect(second.result.slept).toBe(0);
-    expect((await first).result.slept).toBe(600);
+    expect((await first).result.slept).toBe(300);
     expect((t().localHost.stats().invocations['slow'] ?? 0) - before).toBe(2);
   });
 
