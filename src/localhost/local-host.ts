@@ -181,6 +181,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
         resolve();
       }),
     );
+    // Keep-alive sockets with no request in flight would otherwise still bring new invokes.
+    server.closeIdleConnections();
     const background = invokeApi.close();
     await pool.close();
     await background;

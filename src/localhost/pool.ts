@@ -67,6 +67,11 @@ export class EnvironmentPool<E extends PooledEnvironment> {
 
   /** An environment for this invocation (marked busy), or why Lambda would throttle it. */
   acquire(fn: FunctionDefinition, tenantId: string | undefined): Acquired<E> {
+    if (this.closed)
+      return {
+        throttled: 'ConcurrentInvocationLimitExceeded',
+        message: 'The local host is shutting down.',
+      };
     const busy = this.busyByFunction.get(fn.name) ?? 0;
     if (fn.reservedConcurrency !== undefined && busy >= fn.reservedConcurrency) {
       return {
