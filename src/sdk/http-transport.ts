@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import { AffinityError } from './errors.js';
+import { AffinityError, catalogueMessage } from './errors.js';
 import { errorFromGatewayResponse, errorFromNetwork, networkErrorCode } from './error-mapping.js';
 import { createRetryLoop, type AttemptOutcome, type RetryOptions } from './retry-loop.js';
 import {
@@ -50,9 +50,14 @@ function header(
 const NOT_LATIN1 = /[\u0100-\u{10ffff}]/u;
 
 export function createHttpTransport(options: HttpTransportOptions): Transport {
-  const base = new URL(options.url);
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    throw new AffinityError('WR_ERR_BAD_REQUEST', `Gateway URL must be http(s): ${options.url}`);
+  const base = URL.canParse(options.url) ? new URL(options.url) : undefined;
+  if (base === undefined || (base.protocol !== 'http:' && base.protocol !== 'https:')) {
+    throw new AffinityError(
+      'WR_ERR_BAD_REQUEST',
+      catalogueMessage('WR_ERR_BAD_REQUEST', [
+        `the gateway URL must be an http(s) URL, got ${JSON.stringify(options.url)}`,
+      ]),
+    );
   }
   const basePath = base.pathname.replace(/\/+$/, '');
   const keyHeader = (options.keyHeader ?? 'x-affinity-key').toLowerCase();

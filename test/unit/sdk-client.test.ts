@@ -54,6 +54,10 @@ describe('SDK client', () => {
     ).toBe('WR_ERR_BAD_REQUEST');
     expect(transport.requests).toHaveLength(0);
     expect(() => createAffinityClient({ transport, timeoutMs: -1 })).toThrow(AffinityError);
+    // A missing or non-http URL fails when the client is made, with the SDK's error class.
+    for (const url of ['not a url', 'ftp://127.0.0.1/', undefined as unknown as string]) {
+      expect(() => createAffinityClient({ url })).toThrow(AffinityError);
+    }
   });
 
   it('encodes the payload as JSON (no payload is {}) and passes options through', async () => {
