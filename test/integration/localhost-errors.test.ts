@@ -119,6 +119,34 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     expect(err.name).toBe('InvalidRequestContentException');
   });
 
+  it('rejects a client context that is not base64 JSON, or too long (InvalidParameterValueException)', async () => {
+    const host = await startTestHost();
+    const client = lambdaClient(host);
+
+    const notJson = await sdkError(
+      invoke(client, {
+        FunctionName: 'echo',
+        TenantId: 'a',
+        Payload: '{}',
+        ClientContext: Buffer.from('nope').toString('base64'),
+      }),
+    );
+    const tooLong = await sdkError(
+      invoke(client, {
+        FunctionName: 'echo',
+        TenantId: 'a',
+        Payload: '{}',
+        ClientContext: Buffer.from(JSON.stringify({ custom: { pad: 'x'.repeat(3000) } })).toString(
+          'base64',
+        ),
+      }),
+    );
+
+    expect(notJson.name).toBe('InvalidParameterValueException');
+    expect(tooLong.name).toBe('InvalidParameterValueException');
+    expect(host.stats().invocations.echo ?? 0).toBe(0);
+  });
+
   it('throttles beyond reserved concurrency with TooManyRequestsException, Reason and Retry-After', async () => {
     const host = await startTestHost();
     const client = lambdaClient(host);

@@ -208,4 +208,33 @@ describe("local host: the runtime inside an environment behaves like Lambda's No
     expect(Buffer.from(big.LogResult ?? '', 'base64').length).toBe(4096);
     expect(logTail(big)).toMatch(/REPORT RequestId: [^\n]*\n$/);
   });
+
+  it('hands every line of function output to onFunctionOutput with its function, tenant and environment', async () => {
+    const seen: {
+      source: { function: string; tenant: string | undefined; environment: string };
+      text: string;
+    }[] = [];
+    const host = await startTestHost({
+      onFunctionOutput: (source, text) => {
+        seen.push({ source, text });
+      },
+    });
+    const client = lambdaClient(host);
+
+    await invoke(client, {
+      FunctionName: 'echo',
+      TenantId: 'BlueTenant',
+      Payload: '{"log":"hello output\\n"}',
+    });
+    const got = await eventually(() => seen.some((s) => s.text.includes('hello output')));
+
+    expect(got).toBe(true);
+    const line = seen.find((s) => s.text.includes('hello output'));
+    expect(line?.source).toEqual({
+      function: 'echo',
+      tenant: 'BlueTenant',
+      environment: host.environments()[0]?.id,
+    });
+    expect(seen.some((s) => s.text.includes('\u0000'))).toBe(false);
+  });
 });
