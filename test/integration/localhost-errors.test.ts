@@ -154,7 +154,7 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     const running = invoke(client, {
       FunctionName: 'limited',
       TenantId: 'a',
-      Payload: '{"sleepMs":1500}',
+      Payload: '{"sleepMs":2500}',
     });
     await eventually(() => host.environments().some((e) => e.function === 'limited'));
     const err = (await sdkError(
@@ -197,7 +197,7 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     const running = invoke(client, {
       FunctionName: 'sleepy',
       TenantId: 'a',
-      Payload: '{"sleepMs":1500}',
+      Payload: '{"sleepMs":2500}',
     });
     await eventually(() => host.environments().length === 1);
     const err = await sdkError(

@@ -110,17 +110,24 @@ describe('local host: tenant isolation with the unmodified AWS SDK', () => {
     const host = await startTestHost({ idleTimeoutMs: 100 });
     const client = lambdaClient(host);
 
-    await invoke(client, { FunctionName: 'counter', TenantId: 'BlueTenant', Payload: '{}' });
-    const pid = host.environments()[0]?.pid;
+    const first = json(
+      await invoke(client, { FunctionName: 'echo', TenantId: 'BlueTenant', Payload: '{}' }),
+    ) as {
+      pid: number;
+    };
     const gone = await eventually(() => host.environments().length === 0);
-    const next = counterOf(
-      await invoke(client, { FunctionName: 'counter', TenantId: 'BlueTenant', Payload: '{}' }),
-    );
+    const next = json(
+      await invoke(client, { FunctionName: 'echo', TenantId: 'BlueTenant', Payload: '{}' }),
+    ) as {
+      calls: number;
+      pid: number;
+    };
 
-    expect(pid).toBeTypeOf('number');
     expect(gone).toBe(true);
-    expect(await eventually(() => !isRunning(pid!))).toBe(true);
-    expect(next.counter).toBe(0);
+    expect(await eventually(() => !isRunning(first.pid))).toBe(true);
+    // A new environment: fresh module state, another process.
+    expect(next.calls).toBe(1);
+    expect(next.pid).not.toBe(first.pid);
   });
 
   it('makes room under the environment cap by stopping the least recently used idle environment', async () => {
