@@ -295,6 +295,8 @@ async function main(): Promise<void> {
     await postError('/init/error', err);
     process.exit(1);
   }
+  // Marker 0: init output ends here, so the host can put it before the first START.
+  endOfInvocation();
 
   const functionName = env.AWS_LAMBDA_FUNCTION_NAME ?? '';
   const functionVersion = env.AWS_LAMBDA_FUNCTION_VERSION ?? '$LATEST';

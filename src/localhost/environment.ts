@@ -70,11 +70,18 @@ export interface InvokeOutcome {
 interface Invocation {
   readonly input: InvokeInput;
   readonly resolve: (outcome: InvokeOutcome) => void;
+  /** The runtime writes marker N after invocation N (marker 0 ends init). */
   readonly index: number;
+  /** Output before START: init output, background output of earlier invocations. */
+  pre: LogWindow;
+  /** Output between START and END. */
   readonly log: LogWindow;
   startedAt: number;
   timer: NodeJS.Timeout | undefined;
+  /** The outcome is decided. */
   done: boolean;
+  /** The log is cut (the tail was built, or none was asked): later output goes elsewhere. */
+  logClosed: boolean;
 }
 
 type StreamName = 'stdout' | 'stderr';
@@ -241,11 +248,13 @@ export class Environment implements RuntimeListener {
       const inv: Invocation = {
         input,
         resolve,
-        index: this.begun,
+        index: this.begun + 1,
+        pre: new LogWindow(),
         log: new LogWindow(),
         startedAt: 0,
         timer: undefined,
         done: false,
+        logClosed: false,
       };
       this.current = inv;
       if (!this.alive) {
@@ -281,12 +290,8 @@ export class Environment implements RuntimeListener {
     inv.timer = setTimeout(() => {
       this.onTimeout(inv);
     }, timeoutMs);
-    const carried = this.carry.text();
-    if (carried !== '') {
-      inv.log.append(carried);
-      this.carry = new LogWindow();
-    }
-    inv.log.append(startLine(inv.input.requestId, FUNCTION_VERSION));
+    inv.pre = this.carry;
+    this.carry = new LogWindow();
     this.lastInvocation = inv;
     const headers: Record<string, string> = {
       [RuntimeHeader.requestId]: inv.input.requestId,
@@ -337,15 +342,16 @@ export class Environment implements RuntimeListener {
       if (inv.startedAt === 0) {
         this.begun++;
         inv.startedAt = performance.now();
-        inv.log.append(this.carry.text());
-        inv.log.append(startLine(inv.input.requestId, FUNCTION_VERSION));
+        inv.pre = this.carry;
+        this.carry = new LogWindow();
       }
       this.finish(inv, 'init-error', payload, true, 0);
     }
     void this.destroy();
   }
 
-  // Output routing: text before a stream's Nth marker belongs to invocation N.
+  // Output routing: text between a stream's markers N-1 and N belongs to
+  // invocation N (marker 0 ends init), whatever order pipes and sockets deliver in.
 
   private onText(stream: StreamName, text: string): void {
     this.options.onOutput?.(this, text);
@@ -354,7 +360,10 @@ export class Environment implements RuntimeListener {
     if (last !== undefined && index === last.index) {
       // Output of an invocation answered before its marker arrived (no tail
       // was asked) is dropped rather than shown in the next one's log.
-      if (!last.done) last.log.append(text);
+      if (!last.logClosed) last.log.append(text);
+    } else if (index === 0 && last?.index === 1 && !last.logClosed) {
+      // Init output that arrived after the first invocation began.
+      last.pre.append(text);
     } else {
       // Init output, or background work after an invocation ended: as on
       // Lambda it shows up before the next START.
@@ -422,10 +431,15 @@ export class Environment implements RuntimeListener {
     const initDurationMs = first ? this.initDurationMs : undefined;
     const complete = (): void => {
       this.markerWaiter = undefined;
+      inv.logClosed = true;
       let logResult: string | undefined;
       if (inv.input.tail) {
-        inv.log.append(endLine(inv.input.requestId));
-        inv.log.append(
+        const full = new LogWindow();
+        full.append(inv.pre.text());
+        full.append(startLine(inv.input.requestId, FUNCTION_VERSION));
+        full.append(inv.log.text());
+        full.append(endLine(inv.input.requestId));
+        full.append(
           reportLine({
             requestId: inv.input.requestId,
             durationMs,
@@ -440,7 +454,7 @@ export class Environment implements RuntimeListener {
                   : 'error',
           }),
         );
-        logResult = inv.log.tailBase64();
+        logResult = full.tailBase64();
       }
       inv.resolve({ kind, payload, discard, cold: first, durationMs, initDurationMs, logResult });
     };

@@ -96,12 +96,13 @@ describe('warmroute local (CLI)', () => {
     };
     await invoke(c, { FunctionName: 'counter-shared', Payload: '{}' });
     const pids = await environmentPids(cli.url);
+    const tmpExisted = existsSync(echo.tmpdir);
 
     process.kill(cli.pid, 'SIGKILL');
     await cli.exited;
 
     expect(pids).toHaveLength(2);
-    expect(existsSync(echo.tmpdir)).toBe(true);
+    expect(tmpExisted).toBe(true);
     // The environments lose their Runtime API, remove their TMPDIR and exit on their own.
     expect(await eventually(() => pids.every((pid) => !isRunning(pid)))).toBe(true);
     expect(existsSync(echo.tmpdir)).toBe(false);
