@@ -88,8 +88,29 @@ function ms(x: number): string {
   return Number.isFinite(x) ? x.toFixed(1) : '-';
 }
 
-function printTable(params: HitRateParams, rows: Record<ScenarioName, ScenarioFigures>, oracle: OracleResult, lru: OracleResult): void {
-  const header = ['scenario', 'hit', 'rehydr', 'fresh', 'err', 'hit rate', '/oracle', 'cold st.', 'cost $', 'p50 ms', 'p95 ms', 'p99 ms', 'req/s', 'envs', 'RSS MiB'];
+function printTable(
+  params: HitRateParams,
+  rows: Record<ScenarioName, ScenarioFigures>,
+  oracle: OracleResult,
+  lru: OracleResult,
+): void {
+  const header = [
+    'scenario',
+    'hit',
+    'rehydr',
+    'fresh',
+    'err',
+    'hit rate',
+    '/oracle',
+    'cold st.',
+    'cost $',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'req/s',
+    'envs',
+    'RSS MiB',
+  ];
   const lines: string[][] = [header];
   for (const [name, r] of Object.entries(rows)) {
     lines.push([
@@ -114,39 +135,69 @@ function printTable(params: HitRateParams, rows: Record<ScenarioName, ScenarioFi
     ['oracle (MIN)', oracle],
     ['LRU bound', lru],
   ] as const) {
-    lines.push([name, String(o.hits), '', String(o.coldMisses), '', pct(o.hitRate), pct(o.hitRate / oracle.hitRate), String(o.requests - o.hits), '', '', '', '', '', '', '']);
+    lines.push([
+      name,
+      String(o.hits),
+      '',
+      String(o.coldMisses),
+      '',
+      pct(o.hitRate),
+      pct(o.hitRate / oracle.hitRate),
+      String(o.requests - o.hits),
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]);
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
   console.log(
     `Zipf(${params.zipfS}) K=${params.keys} N=${params.requests} C=${params.concurrency}; host: cap ${params.limits.maxEnvironments} environments, idle eviction ${params.limits.idleTimeoutMs / 1000} s`,
   );
-  for (const l of lines) console.log(l.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '));
+  for (const l of lines)
+    console.log(
+      l.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '),
+    );
   console.log(
     `oracle misses: ${oracle.coldMisses} first use, ${oracle.idleMisses} idle, ${oracle.capacityMisses} capacity; LRU bound: ${lru.capacityMisses} capacity, ${lru.idleMisses} idle`,
   );
 }
 
 export async function runHitRate(params: HitRateParams): Promise<Record<string, unknown>> {
-  const trace = generateTrace({ keys: params.keys, requests: params.requests, zipfS: params.zipfS, seed: params.seed });
+  const trace = generateTrace({
+    keys: params.keys,
+    requests: params.requests,
+    zipfS: params.zipfS,
+    seed: params.seed,
+  });
   const pricing = { pricePerGb: params.pricePerGb };
   const rows = {} as Record<ScenarioName, Omit<ScenarioFigures, 'ofOracle'>>;
   let warmrouteTrace: OracleRequest[] = [];
 
   for (const tenancy of ['none', 'key'] as const) {
-    rows[tenancy === 'none' ? 'no-tenancy' : 'key-as-tenant'] = await withScenarioHost(params.limits, async (s) => {
-      const result = await runDirectScenario(s, {
-        tenancy,
-        trace,
-        concurrency: params.concurrency,
-        keyName,
-        requestTimeoutMs: params.requestTimeoutMs,
-      });
-      return {
-        ...summarize(result.records, result.elapsedMs, { ...pricing, memoryMb: s.shape.memoryMb }),
-        memory: s.memory(),
-        extra: { host: s.host.stats().functions },
-      };
-    });
+    rows[tenancy === 'none' ? 'no-tenancy' : 'key-as-tenant'] = await withScenarioHost(
+      params.limits,
+      async (s) => {
+        const result = await runDirectScenario(s, {
+          tenancy,
+          trace,
+          concurrency: params.concurrency,
+          keyName,
+          requestTimeoutMs: params.requestTimeoutMs,
+        });
+        return {
+          ...summarize(result.records, result.elapsedMs, {
+            ...pricing,
+            memoryMb: s.shape.memoryMb,
+          }),
+          memory: s.memory(),
+          extra: { host: s.host.stats().functions },
+        };
+      },
+    );
   }
   rows.warmroute = await withScenarioHost(params.limits, async (s) => {
     const result = await runGatewayScenario(s, { trace, concurrency: params.concurrency, keyName });
@@ -156,11 +207,18 @@ export async function runHitRate(params: HitRateParams): Promise<Record<string, 
       // The gateway does not return the report's reason; its metrics count them.
       missReasons: result.missReasons,
       memory: s.memory(),
-      extra: { queueWait: result.queueWait, gatewayMissReasons: result.missReasons, host: s.host.stats().functions },
+      extra: {
+        queueWait: result.queueWait,
+        gatewayMissReasons: result.missReasons,
+        host: s.host.stats().functions,
+      },
     };
   });
 
-  const limits = { idleTimeoutMs: params.limits.idleTimeoutMs, capacity: params.limits.maxEnvironments };
+  const limits = {
+    idleTimeoutMs: params.limits.idleTimeoutMs,
+    capacity: params.limits.maxEnvironments,
+  };
   const oracle = computeOracle(warmrouteTrace, limits);
   const lru = computeLruBound(warmrouteTrace, limits);
   const withRatio = Object.fromEntries(
@@ -177,19 +235,33 @@ export async function runHitRate(params: HitRateParams): Promise<Record<string, 
     warmrouteVsNoTenancy: w.hitRate / withRatio['no-tenancy'].hitRate,
   };
   for (const [name, r] of Object.entries(withRatio)) {
-    const reasons = Object.entries(r.missReasons).map(([k, v]) => `${k} ${v}`).join(', ');
-    console.log(`${name}: misses by reason: ${reasons || 'none'}${r.errorSamples.length > 0 ? `; errors e.g. ${r.errorSamples.slice(0, 2).join(' | ')}` : ''}`);
+    const reasons = Object.entries(r.missReasons)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    console.log(
+      `${name}: misses by reason: ${reasons || 'none'}${r.errorSamples.length > 0 ? `; errors e.g. ${r.errorSamples.slice(0, 2).join(' | ')}` : ''}`,
+    );
   }
-  const qw = (w.extra?.['queueWait'] ?? undefined) as { count: number; sumMs: number; maxBucketMs?: number } | undefined;
+  const qw = (w.extra?.['queueWait'] ?? undefined) as
+    { count: number; sumMs: number; maxBucketMs?: number } | undefined;
   if (qw !== undefined && qw.count > 0) {
-    console.log(`warmroute per-key queue wait: mean ${(qw.sumMs / qw.count).toFixed(2)} ms over ${qw.count} requests, longest ≤ ${qw.maxBucketMs ?? '?'} ms`);
+    console.log(
+      `warmroute per-key queue wait: mean ${(qw.sumMs / qw.count).toFixed(2)} ms over ${qw.count} requests, longest ≤ ${qw.maxBucketMs ?? '?'} ms`,
+    );
   }
   const goalMet = w.ofOracle >= 0.98;
   console.log(
     `warmroute: ${pct(ratios.warmrouteOfOracle)} of the oracle (goal ≥ 98%: ${goalMet ? 'met' : 'NOT met'}), ${pct(ratios.warmrouteOfLruBound)} of the LRU bound; ` +
       `hit rate ×${ratios.warmrouteVsKeyAsTenant.toFixed(2)} key-as-tenant, ×${ratios.warmrouteVsNoTenancy.toFixed(2)} no tenancy`,
   );
-  return { params, scenarios: withRatio, oracle, lruBound: lru, ratios, goal: { warmrouteOfOracle: 0.98, met: goalMet } };
+  return {
+    params,
+    scenarios: withRatio,
+    oracle,
+    lruBound: lru,
+    ratios,
+    goal: { warmrouteOfOracle: 0.98, met: goalMet },
+  };
 }
 
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {

@@ -107,12 +107,18 @@ class MaxHeap {
   }
 }
 
-export function computeOracle(trace: readonly OracleRequest[], options: OracleOptions): OracleResult {
+export function computeOracle(
+  trace: readonly OracleRequest[],
+  options: OracleOptions,
+): OracleResult {
   const { idleTimeoutMs, capacity } = options;
-  if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`oracle: capacity must be ≥ 1, got ${capacity}`);
+  if (!Number.isSafeInteger(capacity) || capacity < 1)
+    throw new RangeError(`oracle: capacity must be ≥ 1, got ${capacity}`);
   if (!(idleTimeoutMs >= 0)) throw new RangeError(`oracle: idleTimeoutMs must be ≥ 0`);
   // Time order (stable on ties): the order the host saw the requests in.
-  const order = trace.map((_, i) => i).sort((a, b) => (trace[a]?.start ?? 0) - (trace[b]?.start ?? 0) || a - b);
+  const order = trace
+    .map((_, i) => i)
+    .sort((a, b) => (trace[a]?.start ?? 0) - (trace[b]?.start ?? 0) || a - b);
   const reqs = order.map((i) => trace[i] as OracleRequest);
   const n = reqs.length;
 
@@ -170,5 +176,12 @@ export function computeOracle(trace: readonly OracleRequest[], options: OracleOp
     heap.push(nextUse[i] ?? Infinity, key, i);
   }
 
-  return { requests: n, hits, coldMisses, idleMisses, capacityMisses, hitRate: n === 0 ? NaN : hits / n };
+  return {
+    requests: n,
+    hits,
+    coldMisses,
+    idleMisses,
+    capacityMisses,
+    hitRate: n === 0 ? NaN : hits / n,
+  };
 }

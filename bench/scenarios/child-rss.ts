@@ -5,7 +5,9 @@ import { readFileSync, readdirSync } from 'node:fs';
  * environments: one child process each), read from /proc. Returns
  * undefined where /proc is missing (not Linux): the figure is then left out.
  */
-export function childRss(parentPid: number = process.pid): { processes: number; rssBytes: number } | undefined {
+export function childRss(
+  parentPid: number = process.pid,
+): { processes: number; rssBytes: number } | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc');

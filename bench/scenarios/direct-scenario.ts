@@ -57,7 +57,9 @@ export async function runDirectScenario(
           }),
         });
         if (result.functionError !== undefined) {
-          throw new Error(`function error ${result.functionError}: ${Buffer.from(result.payload).toString('utf8').slice(0, 200)}`);
+          throw new Error(
+            `function error ${result.functionError}: ${Buffer.from(result.payload).toString('utf8').slice(0, 200)}`,
+          );
         }
         const envelope = parseEnvelope(result.payload);
         if (envelope === undefined) return { state: 'unknown' };

@@ -15,7 +15,11 @@ export interface GatewayScenarioOptions {
 
 export interface GatewayScenarioResult extends DriveResult<Outcome> {
   /** Time requests spent waiting for their key's turn (the cost of per-key serialization). */
-  readonly queueWait: { readonly count: number; readonly sumMs: number; readonly maxBucketMs: number | undefined };
+  readonly queueWait: {
+    readonly count: number;
+    readonly sumMs: number;
+    readonly maxBucketMs: number | undefined;
+  };
   /** Why calls were not hits, as the gateway counted them from the reports (reason → count). */
   readonly missReasons: Record<string, number>;
 }
@@ -55,7 +59,11 @@ export async function runGatewayScenario(
     },
   );
   const logger = pino({ level: 'silent' });
-  const deps = await createDependencies(config, { logger, endpoint: scenario.host.url, defaultMetrics: false });
+  const deps = await createDependencies(config, {
+    logger,
+    endpoint: scenario.host.url,
+    defaultMetrics: false,
+  });
   const { app } = buildApp(config, { ...deps, logger });
   const agent = new Agent({ connections: options.concurrency * 2, pipelining: 1 });
   try {
@@ -72,7 +80,8 @@ export async function runGatewayScenario(
           body: '{}',
         });
         const text = await res.body.text();
-        if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+        if (res.statusCode !== 200)
+          throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
         const state = header(res.headers['x-affinity-state']);
         return {
           state: state === 'hit' || state === 'rehydrated' || state === 'fresh' ? state : 'unknown',
@@ -111,5 +120,9 @@ async function readQueueWait(metrics: Metrics): Promise<GatewayScenarioResult['q
     }
   }
   const bound = buckets.find((b) => b.cumulative >= count);
-  return { count, sumMs: sum * 1000, maxBucketMs: count === 0 || bound === undefined ? undefined : bound.le * 1000 };
+  return {
+    count,
+    sumMs: sum * 1000,
+    maxBucketMs: count === 0 || bound === undefined ? undefined : bound.le * 1000,
+  };
 }

@@ -7,9 +7,13 @@ import type { OracleOptions, OracleRequest, OracleResult } from '../oracle.js';
  * idle and first-use rules as the oracle, so oracle − LRU bound is the part
  * of the gap no router can close: it belongs to the host's eviction policy.
  */
-export function computeLruBound(trace: readonly OracleRequest[], options: OracleOptions): OracleResult {
+export function computeLruBound(
+  trace: readonly OracleRequest[],
+  options: OracleOptions,
+): OracleResult {
   const { idleTimeoutMs, capacity } = options;
-  if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`lru: capacity must be ≥ 1, got ${capacity}`);
+  if (!Number.isSafeInteger(capacity) || capacity < 1)
+    throw new RangeError(`lru: capacity must be ≥ 1, got ${capacity}`);
   const reqs = trace
     .map((r, i) => ({ r, i }))
     .sort((a, b) => a.r.start - b.r.start || a.i - b.i)
@@ -37,5 +41,12 @@ export function computeLruBound(trace: readonly OracleRequest[], options: Oracle
     resident.set(r.key, true);
   }
   const n = reqs.length;
-  return { requests: n, hits, coldMisses, idleMisses, capacityMisses, hitRate: n === 0 ? NaN : hits / n };
+  return {
+    requests: n,
+    hits,
+    coldMisses,
+    idleMisses,
+    capacityMisses,
+    hitRate: n === 0 ? NaN : hits / n,
+  };
 }

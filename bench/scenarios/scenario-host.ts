@@ -36,7 +36,10 @@ export function wrappedFunctionShape(): FunctionShape {
   return {
     handler: typeof decl?.['handler'] === 'string' ? decl['handler'] : fallback.handler,
     memoryMb: typeof decl?.['memoryMb'] === 'number' ? decl['memoryMb'] : fallback.memoryMb,
-    timeoutSeconds: typeof decl?.['timeoutSeconds'] === 'number' ? decl['timeoutSeconds'] : fallback.timeoutSeconds,
+    timeoutSeconds:
+      typeof decl?.['timeoutSeconds'] === 'number'
+        ? decl['timeoutSeconds']
+        : fallback.timeoutSeconds,
   };
 }
 
@@ -54,7 +57,10 @@ export interface ScenarioHost {
  * code. The functions file is written at run time because the snapshot
  * directory is per scenario.
  */
-export async function withScenarioHost<T>(limits: HostLimits, fn: (s: ScenarioHost) => Promise<T>): Promise<T> {
+export async function withScenarioHost<T>(
+  limits: HostLimits,
+  fn: (s: ScenarioHost) => Promise<T>,
+): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'warmroute-bench-'));
   try {
     const shape = wrappedFunctionShape();

@@ -47,7 +47,8 @@ export function summarize(
     latencies[i] = r.end - r.start;
     if (r.result === undefined) {
       errors++;
-      if (errorSamples.length < 5) errorSamples.push(r.error instanceof Error ? r.error.message : String(r.error));
+      if (errorSamples.length < 5)
+        errorSamples.push(r.error instanceof Error ? r.error.message : String(r.error));
       return;
     }
     counts[r.result.state]++;
@@ -66,7 +67,11 @@ export function summarize(
     missReasons,
     coldStarts: envs.size,
     coldStartCostUsd: envs.size * (pricing.memoryMb / 1024) * pricing.pricePerGb,
-    latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) },
+    latencyMs: {
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      p99: percentile(latencies, 99),
+    },
     elapsedMs,
     throughputRps: elapsedMs > 0 ? (n * 1000) / elapsedMs : NaN,
     errorSamples,

@@ -43,7 +43,8 @@ export interface DriveResult<R> {
  */
 export async function driveWorkload<R>(options: DriveOptions<R>): Promise<DriveResult<R>> {
   const { trace, concurrency, request } = options;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new RangeError(`drive: concurrency must be ≥ 1`);
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1)
+    throw new RangeError(`drive: concurrency must be ≥ 1`);
   const now = options.now ?? (() => performance.now());
   const think = options.thinkTimeMs ?? 0;
   const records = new Array<RequestRecord<R>>(trace.length);
@@ -67,6 +68,8 @@ export async function driveWorkload<R>(options: DriveOptions<R>): Promise<DriveR
     }
   };
 
-  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(trace.length, 1)) }, (_, w) => worker(w)));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, Math.max(trace.length, 1)) }, (_, w) => worker(w)),
+  );
   return { records, elapsedMs: now() - t0 };
 }

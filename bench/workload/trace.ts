@@ -29,9 +29,12 @@ export function generateTrace(options: TraceOptions): Int32Array {
   const { keys, requests, zipfS, seed } = options;
   const burstProbability = options.burstProbability ?? 0;
   const burstLength = options.burstLength ?? 4;
-  if (!Number.isSafeInteger(requests) || requests < 0) throw new RangeError(`trace: requests must be ≥ 0, got ${requests}`);
-  if (!(burstProbability >= 0 && burstProbability <= 1)) throw new RangeError(`trace: burstProbability must be in [0, 1]`);
-  if (!Number.isSafeInteger(burstLength) || burstLength < 1) throw new RangeError(`trace: burstLength must be ≥ 1`);
+  if (!Number.isSafeInteger(requests) || requests < 0)
+    throw new RangeError(`trace: requests must be ≥ 0, got ${requests}`);
+  if (!(burstProbability >= 0 && burstProbability <= 1))
+    throw new RangeError(`trace: burstProbability must be in [0, 1]`);
+  if (!Number.isSafeInteger(burstLength) || burstLength < 1)
+    throw new RangeError(`trace: burstLength must be ≥ 1`);
   const random = mulberry32(seed);
   const next = zipfSampler(keys, zipfS, random);
   const trace = new Int32Array(requests);

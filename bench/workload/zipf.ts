@@ -5,8 +5,10 @@
  * any s ≥ 0, including s ≤ 1 where rejection samplers do not apply.
  */
 export function zipfSampler(keys: number, s: number, random: () => number): () => number {
-  if (!Number.isSafeInteger(keys) || keys < 1) throw new RangeError(`zipf: keys must be a positive integer, got ${keys}`);
-  if (!(s >= 0) || !Number.isFinite(s)) throw new RangeError(`zipf: s must be a finite number ≥ 0, got ${s}`);
+  if (!Number.isSafeInteger(keys) || keys < 1)
+    throw new RangeError(`zipf: keys must be a positive integer, got ${keys}`);
+  if (!(s >= 0) || !Number.isFinite(s))
+    throw new RangeError(`zipf: s must be a finite number ≥ 0, got ${s}`);
   const cdf = new Float64Array(keys);
   let total = 0;
   for (let r = 0; r < keys; r++) {

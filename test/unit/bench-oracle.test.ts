@@ -4,7 +4,8 @@ import { computeLruBound } from '../../bench/scenarios/lru-bound.js';
 import { mulberry32 } from '../../bench/workload/prng.js';
 
 /** Requests one ms apart, instantaneous. */
-const at1ms = (keys: readonly number[]): OracleRequest[] => keys.map((key, i) => ({ key, start: i }));
+const at1ms = (keys: readonly number[]): OracleRequest[] =>
+  keys.map((key, i) => ({ key, start: i }));
 
 /**
  * Exhaustive optimum, modelled independently of the oracle: environments
@@ -42,7 +43,13 @@ describe('computeOracle', () => {
     // Act
     const result = computeOracle(trace, { idleTimeoutMs: 1_000, capacity: 10 });
     // Assess
-    expect(result).toMatchObject({ requests: 6, hits: 3, coldMisses: 3, idleMisses: 0, capacityMisses: 0 });
+    expect(result).toMatchObject({
+      requests: 6,
+      hits: 3,
+      coldMisses: 3,
+      idleMisses: 0,
+      capacityMisses: 0,
+    });
     expect(result.hitRate).toBe(0.5);
   });
 
@@ -61,7 +68,13 @@ describe('computeOracle', () => {
     // Silberschatz's example: OPT has 9 page faults of which 6 are compulsory.
     const trace = at1ms([7, 0, 1, 2, 0, 3, 0, 4, 2, 3, 0, 3, 2, 1, 2, 0, 1, 7, 0, 1]);
     const result = computeOracle(trace, { idleTimeoutMs: 1e9, capacity: 3 });
-    expect(result).toMatchObject({ requests: 20, hits: 11, coldMisses: 6, capacityMisses: 3, idleMisses: 0 });
+    expect(result).toMatchObject({
+      requests: 20,
+      hits: 11,
+      coldMisses: 6,
+      capacityMisses: 3,
+      idleMisses: 0,
+    });
   });
 
   it('beats LRU where LRU thrashes (cyclic access over cap + 1 keys)', () => {
@@ -110,7 +123,11 @@ describe('computeOracle', () => {
       const trace: OracleRequest[] = [];
       for (let i = 0; i < n; i++) {
         t += Math.floor(random() * 40);
-        trace.push({ key: Math.floor(random() * keys), start: t, end: t + Math.floor(random() * 5) });
+        trace.push({
+          key: Math.floor(random() * keys),
+          start: t,
+          end: t + Math.floor(random() * 5),
+        });
       }
       const result = computeOracle(trace, { idleTimeoutMs: 50, capacity: cap });
       expect(result.hits, JSON.stringify({ trace, cap })).toBe(bruteForceBest(trace, 50, cap));
@@ -132,17 +149,27 @@ describe('computeLruBound', () => {
   });
 
   it('counts LRU hits, cold and idle misses, and never beats the oracle', () => {
-    expect(computeLruBound(at1ms([0, 1, 0, 1]), { idleTimeoutMs: 1e9, capacity: 2 })).toMatchObject({ hits: 2, coldMisses: 2 });
+    expect(computeLruBound(at1ms([0, 1, 0, 1]), { idleTimeoutMs: 1e9, capacity: 2 })).toMatchObject(
+      { hits: 2, coldMisses: 2 },
+    );
     const gap: OracleRequest[] = [
       { key: 0, start: 0 },
       { key: 0, start: 200 },
     ];
-    expect(computeLruBound(gap, { idleTimeoutMs: 100, capacity: 2 })).toMatchObject({ hits: 0, idleMisses: 1 });
+    expect(computeLruBound(gap, { idleTimeoutMs: 100, capacity: 2 })).toMatchObject({
+      hits: 0,
+      idleMisses: 1,
+    });
     const random = mulberry32(11);
     for (let round = 0; round < 50; round++) {
-      const trace = Array.from({ length: 200 }, (_, i) => ({ key: Math.floor(random() * random() * 20), start: i * 3 }));
+      const trace = Array.from({ length: 200 }, (_, i) => ({
+        key: Math.floor(random() * random() * 20),
+        start: i * 3,
+      }));
       const opts = { idleTimeoutMs: 120, capacity: 1 + Math.floor(random() * 8) };
-      expect(computeLruBound(trace, opts).hits).toBeLessThanOrEqual(computeOracle(trace, opts).hits);
+      expect(computeLruBound(trace, opts).hits).toBeLessThanOrEqual(
+        computeOracle(trace, opts).hits,
+      );
     }
   });
 });

@@ -58,14 +58,29 @@ describe('generateTrace', () => {
   });
 
   it('repeats a key burstLength times back to back when bursts are on', () => {
-    const always = generateTrace({ keys: 1000, requests: 12, zipfS: 0, seed: 5, burstProbability: 1, burstLength: 3 });
+    const always = generateTrace({
+      keys: 1000,
+      requests: 12,
+      zipfS: 0,
+      seed: 5,
+      burstProbability: 1,
+      burstLength: 3,
+    });
     for (let i = 0; i < 12; i += 3) {
       expect(always[i + 1]).toBe(always[i]);
       expect(always[i + 2]).toBe(always[i]);
     }
-    const runs = (t: Int32Array): number => t.reduce((n, k, i) => n + (i > 0 && t[i - 1] === k ? 1 : 0), 0);
+    const runs = (t: Int32Array): number =>
+      t.reduce((n, k, i) => n + (i > 0 && t[i - 1] === k ? 1 : 0), 0);
     const none = generateTrace({ keys: 1000, requests: 2_000, zipfS: 0, seed: 5 });
-    const some = generateTrace({ keys: 1000, requests: 2_000, zipfS: 0, seed: 5, burstProbability: 0.2, burstLength: 4 });
+    const some = generateTrace({
+      keys: 1000,
+      requests: 2_000,
+      zipfS: 0,
+      seed: 5,
+      burstProbability: 0.2,
+      burstLength: 4,
+    });
     expect(runs(some)).toBeGreaterThan(runs(none) + 200);
   });
 });
