@@ -22,6 +22,8 @@ const sections: readonly Section[] = [
   { name: 'scheduler', load: () => import('./scheduler.js') },
   { name: 'gateway', load: () => import('./gateway.js') },
   { name: 'rehydrate', load: () => import('./rehydrate.js') },
+  { name: 'sdk', load: () => import('./sdk.js') },
+  { name: 'hit-rate', load: () => import('./hit-rate.js') },
 ];
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -60,7 +60,9 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
     done(null, body);
   });
-  void app.register(fastifyCookie);
+  // Cookie parsing is an onRequest hook on every request: only pay for it
+  // when a route takes its key from a cookie.
+  if (config.routes.some((r) => r.key?.from === 'cookie')) void app.register(fastifyCookie);
   installErrorHandler(app, config.maxPayloadBytes);
 
   deps.metrics.watchDirectory(deps.directory);
