@@ -46,7 +46,8 @@ async function measure(
   const cpu0 = server?.cpuSeconds();
   const load = await runClosedLoop(concurrency, total, (w) => call(w));
   const cpu1 = server?.cpuSeconds();
-  const cpuMsPerRequest = cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1000) / total;
+  const cpuMsPerRequest =
+    cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1000) / total;
   if (load.errors > 0) console.error(`  ${label}: ${load.errors} errors`);
   return { load, cpuMsPerRequest };
 }
@@ -59,8 +60,9 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
   const body = Buffer.from('{"op":"bench"}');
 
   const host = await startChildServer(join(distDir, 'bench/servers/local-host-server.js'));
-  const bare = await startChildServer(join(distDir, 'bench/servers/bare-proxy-server.js'), { BENCH_LAMBDA_URL: host.url });
-  const redisPrefix = `wrbench:${process.pid}:`;
+  const bare = await startChildServer(join(distDir, 'bench/servers/bare-proxy-server.js'), {
+    BENCH_LAMBDA_URL: host.url,
+  });
   const gateway = await startChildServer(join(distDir, 'bench/servers/gateway-server.js'), {
     AWS_ENDPOINT_URL_LAMBDA: host.url,
     REDIS_URL,
@@ -103,13 +105,19 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       await runClosedLoop(concurrency, concurrency * 20, (w) => call(w));
     }
 
-    const samples: Record<'bare' | 'gateway' | 'direct', Measured[]> = { bare: [], gateway: [], direct: [] };
+    const samples: Record<'bare' | 'gateway' | 'direct', Measured[]> = {
+      bare: [],
+      gateway: [],
+      direct: [],
+    };
     let gatewayRedisCalls = 0;
     let gatewayRequests = 0;
     for (let r = 0; r < rounds; r++) {
       samples.bare.push(await measure('bare', bare, concurrency, perRound, viaPool(barePool)));
       const before = await redisCalls(redis);
-      samples.gateway.push(await measure('gateway', gateway, concurrency, perRound, viaPool(gatewayPool)));
+      samples.gateway.push(
+        await measure('gateway', gateway, concurrency, perRound, viaPool(gatewayPool)),
+      );
       gatewayRedisCalls += (await redisCalls(redis)) - before;
       gatewayRequests += perRound;
       samples.direct.push(await measure('direct', undefined, concurrency, perRound, direct));
@@ -169,12 +177,18 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       const found = batch as string[];
       if (found.length > 0) await redis.del(...found);
     }
-    void redisPrefix;
     redis.disconnect();
   }
 }
 
-function row(s: { throughput: number; p50: number; p95: number; p99: number; cpuMsPerRequest: number | undefined; errors: number }) {
+function row(s: {
+  throughput: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  cpuMsPerRequest: number | undefined;
+  errors: number;
+}) {
   return {
     'req/s': fmt(s.throughput, 0),
     'p50 ms': fmt(s.p50, 3),

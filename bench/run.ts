@@ -12,7 +12,9 @@ import { packageRoot } from '../src/paths.js';
 
 interface Section {
   readonly name: string;
-  readonly load: () => Promise<{ bench(opts: { quick: boolean }): Promise<Record<string, unknown>> }>;
+  readonly load: () => Promise<{
+    bench(opts: { quick: boolean }): Promise<Record<string, unknown>>;
+  }>;
 }
 
 const sections: readonly Section[] = [
@@ -52,7 +54,10 @@ async function main(argv: readonly string[]): Promise<void> {
   }
   const dir = join(packageRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
+  const file = join(
+    dir,
+    `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`,
+  );
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nfigures written to ${file}`);
   if (failed) process.exitCode = 1;

@@ -119,7 +119,13 @@ export function parseEnvelope(
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const env = parsed as Record<string, unknown>;
-  const report = env[ENVELOPE_REPORT_FIELD] as WarmReport | undefined;
-  if (typeof report !== 'object' || report.v !== PROTOCOL_VERSION) return undefined;
-  return { report, result: env[ENVELOPE_RESULT_FIELD] };
+  const report: unknown = env[ENVELOPE_REPORT_FIELD];
+  if (
+    typeof report !== 'object' ||
+    report === null ||
+    (report as { v?: unknown }).v !== PROTOCOL_VERSION
+  ) {
+    return undefined;
+  }
+  return { report: report as WarmReport, result: env[ENVELOPE_RESULT_FIELD] };
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import type { Backend } from './backend/backend.js';
 import type { Config } from './config/schema.js';
 import { installErrorHandler } from './http/error-handler.js';
@@ -18,16 +17,19 @@ import {
 import type { Metrics } from './metrics.js';
 
 export interface AppDeps {
-  readonly directory: DirectoryPort & AdminDirectoryPort & HealthSource & {
-    counters(): ReturnType<Parameters<Metrics['watchDirectory']>[0]['counters']>;
-  };
+  readonly directory: DirectoryPort &
+    AdminDirectoryPort &
+    HealthSource & {
+      counters(): ReturnType<Parameters<Metrics['watchDirectory']>[0]['counters']>;
+    };
   readonly scheduler: SchedulerPort & {
     stats(): { running: number; queued: number };
     drain(timeoutMs: number): Promise<void>;
   };
   readonly backend: Backend;
   readonly metrics: Metrics;
-  readonly logger: Logger;
+  /** A pino logger (Fastify's base logger type, so route modules take a plain FastifyInstance). */
+  readonly logger: FastifyBaseLogger;
 }
 
 export interface WarmrouteApp {
@@ -43,8 +45,7 @@ export interface WarmrouteApp {
 export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
   let shuttingDown = false;
   const app = Fastify({
-    // Typed as Fastify's base logger so route modules take a plain FastifyInstance.
-    loggerInstance: deps.logger as FastifyBaseLogger,
+    loggerInstance: deps.logger,
     // Per-request access logs cost more than the routing itself at thousands
     // of requests per second; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),

@@ -14,7 +14,10 @@ export const errorCatalogue = {
   WR_ERR_UNAUTHORIZED: { status: 401, message: 'Missing or wrong admin bearer token' },
   WR_ERR_FUNCTION_NOT_FOUND: { status: 404, message: 'Unknown function: %s' },
   WR_ERR_ROUTE_NOT_FOUND: { status: 404, message: 'No route for %s' },
-  WR_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'Payload of %s bytes exceeds the limit of %s bytes' },
+  WR_ERR_PAYLOAD_TOO_LARGE: {
+    status: 413,
+    message: 'Payload of %s bytes exceeds the limit of %s bytes',
+  },
   WR_ERR_KEY_BUSY: { status: 429, message: 'Key queue is full or the wait exceeded %s ms' },
   WR_ERR_CONCURRENCY_LIMIT: { status: 429, message: 'Concurrency limit reached: %s' },
   WR_ERR_THROTTLED: { status: 429, message: 'Lambda throttled the invocation: %s' },

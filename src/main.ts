@@ -36,7 +36,10 @@ const defaultFunctionsFile = join(examplesDir, 'functions.json');
 function withLocalFunctions(config: Config): Config {
   const declared = loadFunctionsFile(config.functionsFile ?? defaultFunctionsFile);
   const functions = Object.fromEntries(
-    declared.map((f) => [f.name, { timeoutSeconds: f.timeoutSeconds, memoryMb: f.memoryMb, tenancy: f.tenancy }]),
+    declared.map((f) => [
+      f.name,
+      { timeoutSeconds: f.timeoutSeconds, memoryMb: f.memoryMb, tenancy: f.tenancy },
+    ]),
   );
   return Object.freeze({
     ...config,
@@ -111,7 +114,8 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
 
   const address = await app.listen({ host: config.host, port: config.port });
   const base = address.replace('[::1]', 'localhost');
-  const token = config.adminToken === generatedAdminToken ? generatedAdminToken : '$WARMROUTE_ADMIN_TOKEN';
+  const token =
+    config.adminToken === generatedAdminToken ? generatedAdminToken : '$WARMROUTE_ADMIN_TOKEN';
   process.stdout.write(
     [
       '',

@@ -18,7 +18,9 @@ const rejectionLabels = ['reason'] as const;
 const backendErrorLabels = ['function', 'type'] as const;
 
 /** Seconds; request durations span sub-millisecond hits to multi-second cold starts. */
-const durationBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const durationBuckets = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
 const overheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
 
 export interface DirectoryGaugeSource {
@@ -39,7 +41,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 
 export function createMetrics(options: { defaultMetrics?: boolean; coldStartPricePerGb: number }) {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'warmroute_process_' });
+  if (options.defaultMetrics !== false)
+    collectDefaultMetrics({ register: registry, prefix: 'warmroute_process_' });
 
   let directory: DirectoryGaugeSource | undefined;
   let scheduler: SchedulerGaugeSource | undefined;
@@ -194,7 +197,10 @@ export function createMetrics(options: { defaultMetrics?: boolean; coldStartPric
     /** Count a new tenant environment and its estimated price. */
     recordColdStart(functionName: string, memoryMb: number): void {
       coldStarts.inc({ function: functionName });
-      coldStartCost.inc({ function: functionName }, (memoryMb / 1024) * options.coldStartPricePerGb);
+      coldStartCost.inc(
+        { function: functionName },
+        (memoryMb / 1024) * options.coldStartPricePerGb,
+      );
     },
     watchDirectory(source: DirectoryGaugeSource): void {
       directory = source;

@@ -24,7 +24,10 @@ function readCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-export async function startChildServer(script: string, env: Record<string, string> = {}): Promise<ChildServer> {
+export async function startChildServer(
+  script: string,
+  env: Record<string, string> = {},
+): Promise<ChildServer> {
   const child: ChildProcess = spawn(process.execPath, [script], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

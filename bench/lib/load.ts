@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 /** Latency percentiles (ms) of a sample, by nearest rank. */
 export function percentiles(samples: readonly number[]): { p50: number; p95: number; p99: number } {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+  const at = (q: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
 }
 
@@ -59,7 +60,8 @@ export function printTable(rows: readonly Record<string, string | number>[]): vo
   if (rows.length === 0) return;
   const cols = Object.keys(rows[0] ?? {});
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
-  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(width[i] ?? 0)).join('  ');
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => c.padEnd(width[i] ?? 0)).join('  ');
   console.log(line(cols));
   console.log(line(width.map((w) => '-'.repeat(w))));
   for (const r of rows) console.log(line(cols.map((c) => String(r[c] ?? ''))));

@@ -18,14 +18,23 @@ app.post<{ Params: { name: string } }>('/v1/functions/:name/invoke', async (requ
   const res = await pool.request({
     method: 'POST',
     path: `/2015-03-31/functions/${encodeURIComponent(request.params.name)}/invocations`,
-    headers: { 'x-amz-tenant-id': typeof key === 'string' ? key : 'none', 'content-type': 'application/octet-stream' },
+    headers: {
+      'x-amz-tenant-id': typeof key === 'string' ? key : 'none',
+      'content-type': 'application/octet-stream',
+    },
     body: Buffer.isBuffer(request.body) ? request.body : '{}',
   });
   const payload = Buffer.from(await res.body.arrayBuffer());
-  return reply.code(res.statusCode === 200 ? 200 : 502).type('application/json').send(payload);
+  return reply
+    .code(res.statusCode === 200 ? 200 : 502)
+    .type('application/json')
+    .send(payload);
 });
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
 console.log(JSON.stringify({ url }));
 process.once('SIGTERM', () => {
-  void app.close().then(() => pool.close()).then(() => process.exit(0));
+  void app
+    .close()
+    .then(() => pool.close())
+    .then(() => process.exit(0));
 });

@@ -6,8 +6,12 @@ import { examplesDir } from '../../src/paths.js';
 const host = await startLocalHost({
   port: 0,
   functionsFile: process.env['BENCH_FUNCTIONS_FILE'] ?? join(examplesDir, 'functions.json'),
-  ...(process.env['BENCH_MAX_ENVIRONMENTS'] === undefined ? {} : { maxEnvironments: Number(process.env['BENCH_MAX_ENVIRONMENTS']) }),
-  ...(process.env['BENCH_IDLE_TIMEOUT_MS'] === undefined ? {} : { idleTimeoutMs: Number(process.env['BENCH_IDLE_TIMEOUT_MS']) }),
+  ...(process.env['BENCH_MAX_ENVIRONMENTS'] === undefined
+    ? {}
+    : { maxEnvironments: Number(process.env['BENCH_MAX_ENVIRONMENTS']) }),
+  ...(process.env['BENCH_IDLE_TIMEOUT_MS'] === undefined
+    ? {}
+    : { idleTimeoutMs: Number(process.env['BENCH_IDLE_TIMEOUT_MS']) }),
 });
 console.log(JSON.stringify({ url: host.url }));
 process.once('SIGTERM', () => {

@@ -12,17 +12,24 @@ export interface LoadConfigOptions {
   readonly devAdminToken?: string;
 }
 
-function convert(kind: SettingKind, raw: string): { ok: true; value: unknown } | { ok: false; why: string } {
+function convert(
+  kind: SettingKind,
+  raw: string,
+): { ok: true; value: unknown } | { ok: false; why: string } {
   switch (kind) {
     case 'string':
       return { ok: true, value: raw };
     case 'integer': {
       const n = Number(raw);
-      return Number.isInteger(n) && raw.trim() !== '' ? { ok: true, value: n } : { ok: false, why: 'must be an integer' };
+      return Number.isInteger(n) && raw.trim() !== ''
+        ? { ok: true, value: n }
+        : { ok: false, why: 'must be an integer' };
     }
     case 'number': {
       const n = Number(raw);
-      return Number.isFinite(n) && raw.trim() !== '' ? { ok: true, value: n } : { ok: false, why: 'must be a number' };
+      return Number.isFinite(n) && raw.trim() !== ''
+        ? { ok: true, value: n }
+        : { ok: false, why: 'must be a number' };
     }
     case 'boolean':
       if (/^(1|true|yes|on)$/i.test(raw)) return { ok: true, value: true };
@@ -55,7 +62,11 @@ function envNameOf(field: string): string {
 }
 
 /** Friendlier text for the schema keywords users meet most. */
-function describe(error: { keyword: string; message: string; params: Record<string, unknown> }): string {
+function describe(error: {
+  keyword: string;
+  message: string;
+  params: Record<string, unknown>;
+}): string {
   if (error.keyword === 'enum') {
     const allowed = error.params['allowedValues'];
     return `must be one of ${Array.isArray(allowed) ? allowed.map(String).join(', ') : '?'}`;
@@ -90,8 +101,17 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     fromEnv['backend'] = 'endpoint';
   }
 
-  const merged: Record<string, unknown> = { ...defaults, ...options.overrides, ...fromFile, ...fromEnv };
-  if (merged['adminToken'] === undefined && merged['production'] !== true && options.devAdminToken !== undefined) {
+  const merged: Record<string, unknown> = {
+    ...defaults,
+    ...options.overrides,
+    ...fromFile,
+    ...fromEnv,
+  };
+  if (
+    merged['adminToken'] === undefined &&
+    merged['production'] !== true &&
+    options.devAdminToken !== undefined
+  ) {
     merged['adminToken'] = options.devAdminToken;
   }
 
@@ -121,7 +141,9 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     problems.push('WARMROUTE_BACKEND=endpoint needs AWS_ENDPOINT_URL_LAMBDA');
   }
   if (config.production && config.secret === undefined) {
-    problems.push('WARMROUTE_SECRET: required in production (tenant IDs must be the same on every replica and across restarts)');
+    problems.push(
+      'WARMROUTE_SECRET: required in production (tenant IDs must be the same on every replica and across restarts)',
+    );
   }
   const prefixes = new Set<string>();
   for (const route of config.routes) {

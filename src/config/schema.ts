@@ -103,42 +103,223 @@ export interface Setting {
 
 /** Every environment variable the gateway reads. Nothing else reads `process.env`. */
 export const settings: readonly Setting[] = [
-  { env: 'HOST', field: 'host', kind: 'string', description: 'Gateway listen address (default `127.0.0.1`).' },
-  { env: 'PORT', field: 'port', kind: 'integer', description: 'Gateway listen port (default `3000`).' },
-  { env: 'WARMROUTE_CONFIG', field: null, kind: 'string', description: 'Path of an optional JSON config file with any field below (camelCase) plus `routes` and `functions`. Environment variables override it.' },
-  { env: 'WARMROUTE_ENV', field: null, kind: 'string', description: '`production` makes `WARMROUTE_SECRET` mandatory and disables generated dev secrets (also when `NODE_ENV=production`).' },
-  { env: 'REDIS_URL', field: 'redisUrl', kind: 'string', description: 'Redis for the key directory (`redis://` or `rediss://`). Unset: in-memory directory (single replica).' },
-  { env: 'WARMROUTE_SECRET', field: 'secret', kind: 'string', description: 'HMAC secret for tenant ID derivation (≥ 16 chars). Same on every replica. Unset outside production: a random dev secret (affinity does not survive restarts).' },
-  { env: 'WARMROUTE_ADMIN_TOKEN', field: 'adminToken', kind: 'string', description: 'Bearer token for `/v1/keys/*` (≥ 16 chars). Unset outside production: generated and printed at start; unset in production: admin routes answer 401.' },
-  { env: 'WARMROUTE_BACKEND', field: 'backend', kind: 'string', description: '`local` (run the local host, default), `endpoint` (use `AWS_ENDPOINT_URL_LAMBDA`) or `aws` (real Lambda, SDK credential chain).' },
-  { env: 'AWS_ENDPOINT_URL_LAMBDA', field: 'lambdaEndpoint', kind: 'string', description: 'Lambda endpoint; when set, the gateway uses it instead of starting the local host. A loopback endpoint needs no AWS credentials.' },
-  { env: 'AWS_REGION', field: 'region', kind: 'string', description: 'AWS region (default `us-east-1`).' },
-  { env: 'WARMROUTE_LOCAL_HOST', field: 'localHost', kind: 'string', description: 'Listen address of the embedded local Lambda host (default `127.0.0.1`).' },
-  { env: 'WARMROUTE_LOCAL_PORT', field: 'localPort', kind: 'integer', description: 'Port of the embedded local Lambda host (default `9001`).' },
-  { env: 'WARMROUTE_FUNCTIONS_FILE', field: 'functionsFile', kind: 'string', description: 'Functions file for the local host (default: the shipped examples).' },
-  { env: 'WARMROUTE_KEY_HEADER', field: 'keyHeader', kind: 'string', description: 'Default key header (default `x-affinity-key`).' },
-  { env: 'WARMROUTE_NAMESPACE', field: 'namespace', kind: 'string', description: 'Directory namespace: keys in different namespaces never share a tenant (default `default`).' },
-  { env: 'WARMROUTE_TENANT_PREFIX', field: 'tenantPrefix', kind: 'string', description: 'Prefix of every derived tenant ID (default `wr-`).' },
-  { env: 'WARMROUTE_L1_MAX', field: 'l1Max', kind: 'integer', description: 'Entries in the in-process L1 cache (default `100000`; `0` disables it).' },
-  { env: 'WARMROUTE_L1_TTL_MS', field: 'l1TtlMs', kind: 'integer', description: 'L1 entry lifetime: the longest a replica can route to an old tenant if pub/sub is down (default `5000`).' },
-  { env: 'WARMROUTE_KEY_IDLE_TTL_SECONDS', field: 'keyIdleTtlSeconds', kind: 'integer', description: 'Per-key data in Redis expires after this idle time (default `604800`, 7 days).' },
-  { env: 'WARMROUTE_REDIS_COMMAND_TIMEOUT_MS', field: 'redisCommandTimeoutMs', kind: 'integer', description: 'Redis command timeout on the request path (default `200`).' },
-  { env: 'WARMROUTE_REQUEST_TIMEOUT_MS', field: 'requestTimeoutMs', kind: 'integer', description: 'Request deadline, queueing and retries included (default `30000`).' },
-  { env: 'WARMROUTE_SERIALIZE_PER_KEY', field: 'serializePerKey', kind: 'boolean', description: 'Run one request per key at a time (default `true`).' },
-  { env: 'WARMROUTE_MAX_QUEUE_PER_KEY', field: 'maxQueuePerKey', kind: 'integer', description: 'Requests waiting per key before 429 (default `32`).' },
-  { env: 'WARMROUTE_MAX_QUEUE_WAIT_MS', field: 'maxQueueWaitMs', kind: 'integer', description: 'Longest wait in a queue before 429 with `Retry-After` (default `10000`).' },
-  { env: 'WARMROUTE_TENANT_CONCURRENCY', field: 'perTenantConcurrency', kind: 'integer', description: 'Concurrent invocations per tenant (default `4`).' },
-  { env: 'WARMROUTE_GLOBAL_CONCURRENCY', field: 'globalConcurrency', kind: 'integer', description: 'Concurrent invocations for the whole gateway (default `256`); align with the function\'s reserved concurrency.' },
-  { env: 'WARMROUTE_MAX_PAYLOAD_BYTES', field: 'maxPayloadBytes', kind: 'integer', description: 'Largest request payload (default and maximum: Lambda\'s 6 MB, `6291456`).' },
-  { env: 'WARMROUTE_COLD_START_PRICE_PER_GB', field: 'coldStartPricePerGb', kind: 'number', description: 'Price of a new tenant environment per GB of configured memory (default `0.000167` USD).' },
-  { env: 'WARMROUTE_LOG_TAIL', field: 'logTail', kind: 'boolean', description: 'Ask Lambda for the log tail to detect cold starts of functions that do not report state (default `false`).' },
-  { env: 'WARMROUTE_LOG_LEVEL', field: 'logLevel', kind: 'string', description: 'pino log level (default `info`).' },
-  { env: 'WARMROUTE_STAGE', field: 'stage', kind: 'string', description: '`requestContext.stage` of proxy events (default `local`).' },
-  { env: 'WARMROUTE_SHUTDOWN_GRACE_MS', field: 'shutdownGraceMs', kind: 'integer', description: 'How long shutdown waits for in-flight requests (default `10000`).' },
-  { env: 'WARMROUTE_ROUTES', field: 'routes', kind: 'json', description: 'Reverse-proxy routes as a JSON array (overrides the file\'s `routes`); see "Routes".' },
+  {
+    env: 'HOST',
+    field: 'host',
+    kind: 'string',
+    description: 'Gateway listen address (default `127.0.0.1`).',
+  },
+  {
+    env: 'PORT',
+    field: 'port',
+    kind: 'integer',
+    description: 'Gateway listen port (default `3000`).',
+  },
+  {
+    env: 'WARMROUTE_CONFIG',
+    field: null,
+    kind: 'string',
+    description:
+      'Path of an optional JSON config file with any field below (camelCase) plus `routes` and `functions`. Environment variables override it.',
+  },
+  {
+    env: 'WARMROUTE_ENV',
+    field: null,
+    kind: 'string',
+    description:
+      '`production` makes `WARMROUTE_SECRET` mandatory and disables generated dev secrets (also when `NODE_ENV=production`).',
+  },
+  {
+    env: 'REDIS_URL',
+    field: 'redisUrl',
+    kind: 'string',
+    description:
+      'Redis for the key directory (`redis://` or `rediss://`). Unset: in-memory directory (single replica).',
+  },
+  {
+    env: 'WARMROUTE_SECRET',
+    field: 'secret',
+    kind: 'string',
+    description:
+      'HMAC secret for tenant ID derivation (≥ 16 chars). Same on every replica. Unset outside production: a random dev secret (affinity does not survive restarts).',
+  },
+  {
+    env: 'WARMROUTE_ADMIN_TOKEN',
+    field: 'adminToken',
+    kind: 'string',
+    description:
+      'Bearer token for `/v1/keys/*` (≥ 16 chars). Unset outside production: generated and printed at start; unset in production: admin routes answer 401.',
+  },
+  {
+    env: 'WARMROUTE_BACKEND',
+    field: 'backend',
+    kind: 'string',
+    description:
+      '`local` (run the local host, default), `endpoint` (use `AWS_ENDPOINT_URL_LAMBDA`) or `aws` (real Lambda, SDK credential chain).',
+  },
+  {
+    env: 'AWS_ENDPOINT_URL_LAMBDA',
+    field: 'lambdaEndpoint',
+    kind: 'string',
+    description:
+      'Lambda endpoint; when set, the gateway uses it instead of starting the local host. A loopback endpoint needs no AWS credentials.',
+  },
+  {
+    env: 'AWS_REGION',
+    field: 'region',
+    kind: 'string',
+    description: 'AWS region (default `us-east-1`).',
+  },
+  {
+    env: 'WARMROUTE_LOCAL_HOST',
+    field: 'localHost',
+    kind: 'string',
+    description: 'Listen address of the embedded local Lambda host (default `127.0.0.1`).',
+  },
+  {
+    env: 'WARMROUTE_LOCAL_PORT',
+    field: 'localPort',
+    kind: 'integer',
+    description: 'Port of the embedded local Lambda host (default `9001`).',
+  },
+  {
+    env: 'WARMROUTE_FUNCTIONS_FILE',
+    field: 'functionsFile',
+    kind: 'string',
+    description: 'Functions file for the local host (default: the shipped examples).',
+  },
+  {
+    env: 'WARMROUTE_KEY_HEADER',
+    field: 'keyHeader',
+    kind: 'string',
+    description: 'Default key header (default `x-affinity-key`).',
+  },
+  {
+    env: 'WARMROUTE_NAMESPACE',
+    field: 'namespace',
+    kind: 'string',
+    description:
+      'Directory namespace: keys in different namespaces never share a tenant (default `default`).',
+  },
+  {
+    env: 'WARMROUTE_TENANT_PREFIX',
+    field: 'tenantPrefix',
+    kind: 'string',
+    description: 'Prefix of every derived tenant ID (default `wr-`).',
+  },
+  {
+    env: 'WARMROUTE_L1_MAX',
+    field: 'l1Max',
+    kind: 'integer',
+    description: 'Entries in the in-process L1 cache (default `100000`; `0` disables it).',
+  },
+  {
+    env: 'WARMROUTE_L1_TTL_MS',
+    field: 'l1TtlMs',
+    kind: 'integer',
+    description:
+      'L1 entry lifetime: the longest a replica can route to an old tenant if pub/sub is down (default `5000`).',
+  },
+  {
+    env: 'WARMROUTE_KEY_IDLE_TTL_SECONDS',
+    field: 'keyIdleTtlSeconds',
+    kind: 'integer',
+    description: 'Per-key data in Redis expires after this idle time (default `604800`, 7 days).',
+  },
+  {
+    env: 'WARMROUTE_REDIS_COMMAND_TIMEOUT_MS',
+    field: 'redisCommandTimeoutMs',
+    kind: 'integer',
+    description: 'Redis command timeout on the request path (default `200`).',
+  },
+  {
+    env: 'WARMROUTE_REQUEST_TIMEOUT_MS',
+    field: 'requestTimeoutMs',
+    kind: 'integer',
+    description: 'Request deadline, queueing and retries included (default `30000`).',
+  },
+  {
+    env: 'WARMROUTE_SERIALIZE_PER_KEY',
+    field: 'serializePerKey',
+    kind: 'boolean',
+    description: 'Run one request per key at a time (default `true`).',
+  },
+  {
+    env: 'WARMROUTE_MAX_QUEUE_PER_KEY',
+    field: 'maxQueuePerKey',
+    kind: 'integer',
+    description: 'Requests waiting per key before 429 (default `32`).',
+  },
+  {
+    env: 'WARMROUTE_MAX_QUEUE_WAIT_MS',
+    field: 'maxQueueWaitMs',
+    kind: 'integer',
+    description: 'Longest wait in a queue before 429 with `Retry-After` (default `10000`).',
+  },
+  {
+    env: 'WARMROUTE_TENANT_CONCURRENCY',
+    field: 'perTenantConcurrency',
+    kind: 'integer',
+    description: 'Concurrent invocations per tenant (default `4`).',
+  },
+  {
+    env: 'WARMROUTE_GLOBAL_CONCURRENCY',
+    field: 'globalConcurrency',
+    kind: 'integer',
+    description:
+      "Concurrent invocations for the whole gateway (default `256`); align with the function's reserved concurrency.",
+  },
+  {
+    env: 'WARMROUTE_MAX_PAYLOAD_BYTES',
+    field: 'maxPayloadBytes',
+    kind: 'integer',
+    description: "Largest request payload (default and maximum: Lambda's 6 MB, `6291456`).",
+  },
+  {
+    env: 'WARMROUTE_COLD_START_PRICE_PER_GB',
+    field: 'coldStartPricePerGb',
+    kind: 'number',
+    description:
+      'Price of a new tenant environment per GB of configured memory (default `0.000167` USD).',
+  },
+  {
+    env: 'WARMROUTE_LOG_TAIL',
+    field: 'logTail',
+    kind: 'boolean',
+    description:
+      'Ask Lambda for the log tail to detect cold starts of functions that do not report state (default `false`).',
+  },
+  {
+    env: 'WARMROUTE_LOG_LEVEL',
+    field: 'logLevel',
+    kind: 'string',
+    description: 'pino log level (default `info`).',
+  },
+  {
+    env: 'WARMROUTE_STAGE',
+    field: 'stage',
+    kind: 'string',
+    description: '`requestContext.stage` of proxy events (default `local`).',
+  },
+  {
+    env: 'WARMROUTE_SHUTDOWN_GRACE_MS',
+    field: 'shutdownGraceMs',
+    kind: 'integer',
+    description: 'How long shutdown waits for in-flight requests (default `10000`).',
+  },
+  {
+    env: 'WARMROUTE_ROUTES',
+    field: 'routes',
+    kind: 'json',
+    description:
+      'Reverse-proxy routes as a JSON array (overrides the file\'s `routes`); see "Routes".',
+  },
 ];
 
-export const defaults: Omit<Static<typeof ConfigSchema>, 'redisUrl' | 'secret' | 'adminToken' | 'lambdaEndpoint' | 'functionsFile'> = {
+export const defaults: Omit<
+  Static<typeof ConfigSchema>,
+  'redisUrl' | 'secret' | 'adminToken' | 'lambdaEndpoint' | 'functionsFile'
+> = {
   production: false,
   host: '127.0.0.1',
   port: 3000,

@@ -14,8 +14,16 @@ export function installErrorHandler(app: FastifyInstance, maxPayloadBytes: numbe
       wrError = err;
     } else if ('code' in err && err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       const length = Number(request.headers['content-length'] ?? NaN);
-      wrError = new WarmrouteError('WR_ERR_PAYLOAD_TOO_LARGE', [Number.isFinite(length) ? length : 'more than', maxPayloadBytes]);
-    } else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      wrError = new WarmrouteError('WR_ERR_PAYLOAD_TOO_LARGE', [
+        Number.isFinite(length) ? length : 'more than',
+        maxPayloadBytes,
+      ]);
+    } else if (
+      'statusCode' in err &&
+      typeof err.statusCode === 'number' &&
+      err.statusCode >= 400 &&
+      err.statusCode < 500
+    ) {
       wrError = new WarmrouteError('WR_ERR_BAD_REQUEST', [err.message]);
     } else {
       request.log.error({ err }, 'unhandled error');
@@ -29,7 +37,9 @@ export function installErrorHandler(app: FastifyInstance, maxPayloadBytes: numbe
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const err = new WarmrouteError('WR_ERR_ROUTE_NOT_FOUND', [`${request.method} ${request.url.split('?')[0] ?? ''}`]);
+    const err = new WarmrouteError('WR_ERR_ROUTE_NOT_FOUND', [
+      `${request.method} ${request.url.split('?')[0] ?? ''}`,
+    ]);
     return reply.code(err.statusCode).type('application/json').send(err.toJSON());
   });
 }

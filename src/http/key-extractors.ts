@@ -8,7 +8,10 @@ import type { RouteConfig } from '../config/schema.js';
  * in one place. A key is never taken from a tenant header: clients cannot
  * choose their tenant.
  */
-export type KeyExtractor = (request: FastifyRequest, pathParameters: Record<string, string> | null) => string | undefined;
+export type KeyExtractor = (
+  request: FastifyRequest,
+  pathParameters: Record<string, string> | null,
+) => string | undefined;
 
 export interface KeyExtractorSpec {
   readonly extractor: KeyExtractor;
@@ -27,7 +30,10 @@ function readJsonField(body: unknown, path: readonly string[]): string | undefin
   return undefined;
 }
 
-export function createKeyExtractor(source: RouteConfig['key'], defaultHeader: string): KeyExtractorSpec {
+export function createKeyExtractor(
+  source: RouteConfig['key'],
+  defaultHeader: string,
+): KeyExtractorSpec {
   if (source === undefined || source.from === 'header') {
     const name = (source?.name ?? defaultHeader).toLowerCase();
     return {

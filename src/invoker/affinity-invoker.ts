@@ -1,5 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { PROTOCOL_VERSION, buildClientContext, parseEnvelope, type RoutingMode, type WarmReport } from '../../lambda/protocol.js';
+import {
+  PROTOCOL_VERSION,
+  buildClientContext,
+  parseEnvelope,
+  type RoutingMode,
+  type WarmReport,
+} from '../../lambda/protocol.js';
 import type { Backend } from '../backend/backend.js';
 import { WarmrouteError } from '../errors.js';
 import type { InvocationState, Metrics } from '../metrics.js';
@@ -16,7 +22,12 @@ export interface DirectoryPort {
   resolve(
     key: string,
     options?: { mode?: RoutingMode; poolSize?: number },
-  ): Promise<{ tenantId: string; generation: number; stateVersion: number; boundTo?: string | undefined }>;
+  ): Promise<{
+    tenantId: string;
+    generation: number;
+    stateVersion: number;
+    boundTo?: string | undefined;
+  }>;
   recordOutcome(
     key: string,
     outcome: { envId: string; state: InvocationState; stateVersion?: number },
@@ -77,10 +88,16 @@ export interface AffinityInvokerDeps {
   readonly classifyLogTail?: (tail: string | undefined) => 'fresh' | 'unknown';
 }
 
-const DEFAULT_FUNCTION: FunctionInfo = { timeoutSeconds: 900, memoryMb: 128, tenancy: 'PER_TENANT' };
+const DEFAULT_FUNCTION: FunctionInfo = {
+  timeoutSeconds: 900,
+  memoryMb: 128,
+  tenancy: 'PER_TENANT',
+};
 
 function defaultClassify(tail: string | undefined): 'fresh' | 'unknown' {
-  return tail !== undefined && /REPORT RequestId:[^\n]*Init Duration:/.test(tail) ? 'fresh' : 'unknown';
+  return tail !== undefined && /REPORT RequestId:[^\n]*Init Duration:/.test(tail)
+    ? 'fresh'
+    : 'unknown';
 }
 
 const encoder = new TextEncoder();
@@ -111,9 +128,13 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
 
   function observeReport(functionName: string, fn: FunctionInfo, report: WarmReport): void {
     if (report.state !== 'hit') {
-      metrics.misses.inc({ function: functionName, reason: report.reason ?? (report.state === 'fresh' ? 'none' : 'unknown') });
+      metrics.misses.inc({
+        function: functionName,
+        reason: report.reason ?? (report.state === 'fresh' ? 'none' : 'unknown'),
+      });
     }
-    if (report.rehydrateMs > 0) metrics.rehydrationDuration.observe({ function: functionName }, report.rehydrateMs / 1000);
+    if (report.rehydrateMs > 0)
+      metrics.rehydrationDuration.observe({ function: functionName }, report.rehydrateMs / 1000);
     if (report.coldStart === true) metrics.recordColdStart(functionName, fn.memoryMb);
   }
 
@@ -131,11 +152,23 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
         break;
       default: {
         const upstream = err instanceof WarmrouteError ? err.details?.['upstream'] : undefined;
-        const type = typeof upstream === 'string' ? upstream : code === 'WR_ERR_THROTTLED' ? 'throttled' : code === 'WR_ERR_DEADLINE' ? 'deadline' : code;
+        const type =
+          typeof upstream === 'string'
+            ? upstream
+            : code === 'WR_ERR_THROTTLED'
+              ? 'throttled'
+              : code === 'WR_ERR_DEADLINE'
+                ? 'deadline'
+                : code;
         metrics.backendErrors.inc({ function: request.functionName, type });
       }
     }
-    metrics.invocations.inc({ function: request.functionName, route: request.route, state: 'unknown', outcome: 'error' });
+    metrics.invocations.inc({
+      function: request.functionName,
+      route: request.route,
+      state: 'unknown',
+      outcome: 'error',
+    });
   }
 
   async function invoke(request: AffinityInvokeRequest): Promise<AffinityInvokeResult> {
@@ -154,36 +187,39 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
 
     let backendMs = 0;
     let queueWaitMs = 0;
-    const outcome = await scheduler.run(
-      { key: turnKey, tenantId, deadline: request.deadline, signal: request.signal },
-      async (ticket) => {
-        queueWaitMs = ticket.queueWaitMs;
-        const t0 = performance.now();
-        try {
-          return await backend.invoke({
-            functionName: request.functionName,
-            tenantId: fn.tenancy === 'PER_TENANT' ? tenantId : undefined,
-            payload: request.payload,
-            deadline: request.deadline,
-            clientContext: buildClientContext({
-              v: PROTOCOL_VERSION,
-              key: stateKey,
-              mode: request.mode,
-              stateVersion: resolution.stateVersion,
-              wrap: true,
-            }),
-            logTail: deps.logTail,
-            signal: ticket.signal,
-          });
-        } finally {
-          backendMs = performance.now() - t0;
-        }
-      },
-    ).catch((err: unknown) => {
-      countFailure(request, err);
-      throw err;
-    });
-    if (outcome.attempts > 1) metrics.throttleRetries.inc({ function: request.functionName }, outcome.attempts - 1);
+    const outcome = await scheduler
+      .run(
+        { key: turnKey, tenantId, deadline: request.deadline, signal: request.signal },
+        async (ticket) => {
+          queueWaitMs = ticket.queueWaitMs;
+          const t0 = performance.now();
+          try {
+            return await backend.invoke({
+              functionName: request.functionName,
+              tenantId: fn.tenancy === 'PER_TENANT' ? tenantId : undefined,
+              payload: request.payload,
+              deadline: request.deadline,
+              clientContext: buildClientContext({
+                v: PROTOCOL_VERSION,
+                key: stateKey,
+                mode: request.mode,
+                stateVersion: resolution.stateVersion,
+                wrap: true,
+              }),
+              logTail: deps.logTail,
+              signal: ticket.signal,
+            });
+          } finally {
+            backendMs = performance.now() - t0;
+          }
+        },
+      )
+      .catch((err: unknown) => {
+        countFailure(request, err);
+        throw err;
+      });
+    if (outcome.attempts > 1)
+      metrics.throttleRetries.inc({ function: request.functionName }, outcome.attempts - 1);
 
     let state: InvocationState;
     let payload = outcome.payload;
@@ -196,14 +232,21 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
       const envelope = parseEnvelope(outcome.payload);
       if (envelope !== undefined) {
         report = envelope.report;
-        payload = envelope.result === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(envelope.result));
+        payload =
+          envelope.result === undefined
+            ? new Uint8Array(0)
+            : encoder.encode(JSON.stringify(envelope.result));
       }
     }
     if (report !== undefined) {
       state = report.state;
       observeReport(request.functionName, fn, report);
       if (request.mode !== 'fresh') {
-        directory.recordOutcome(stateKey, { envId: report.env, state, stateVersion: report.stateVersion });
+        directory.recordOutcome(stateKey, {
+          envId: report.env,
+          state,
+          stateVersion: report.stateVersion,
+        });
       }
     } else {
       state = deps.logTail ? classify(outcome.logTail) : 'unknown';

@@ -60,7 +60,11 @@ export async function startTestGateway(
     },
   );
   const logger = pino({ level: 'silent' });
-  const deps = await createDependencies(config, { logger, endpoint: localHost.url, defaultMetrics: false });
+  const deps = await createDependencies(config, {
+    logger,
+    endpoint: localHost.url,
+    defaultMetrics: false,
+  });
   const { app } = buildApp(config, { ...deps, logger });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

@@ -25,9 +25,31 @@ describe('gateway: bad input gets a 4xx JSON error and invokes nothing', () => {
     code: string;
   }[] = [
     { name: 'no key (proxy)', method: 'GET', path: '/', status: 400, code: 'WR_ERR_KEY_MISSING' },
-    { name: 'no key (rpc)', method: 'POST', path: '/v1/functions/counter/invoke', body: '{}', status: 400, code: 'WR_ERR_KEY_MISSING' },
-    { name: 'oversized key', method: 'GET', path: '/', headers: { 'x-affinity-key': 'k'.repeat(1025) }, status: 400, code: 'WR_ERR_KEY_INVALID' },
-    { name: 'control character in key', method: 'POST', path: '/v1/functions/counter/invoke', headers: { 'x-affinity-key': 'a\tb' }, body: '{}', status: 400, code: 'WR_ERR_KEY_INVALID' },
+    {
+      name: 'no key (rpc)',
+      method: 'POST',
+      path: '/v1/functions/counter/invoke',
+      body: '{}',
+      status: 400,
+      code: 'WR_ERR_KEY_MISSING',
+    },
+    {
+      name: 'oversized key',
+      method: 'GET',
+      path: '/',
+      headers: { 'x-affinity-key': 'k'.repeat(1025) },
+      status: 400,
+      code: 'WR_ERR_KEY_INVALID',
+    },
+    {
+      name: 'control character in key',
+      method: 'POST',
+      path: '/v1/functions/counter/invoke',
+      headers: { 'x-affinity-key': 'a\tb' },
+      body: '{}',
+      status: 400,
+      code: 'WR_ERR_KEY_INVALID',
+    },
     {
       name: 'body over 6 MB',
       method: 'POST',
@@ -64,7 +86,13 @@ describe('gateway: bad input gets a 4xx JSON error and invokes nothing', () => {
       status: 404,
       code: 'WR_ERR_FUNCTION_NOT_FOUND',
     },
-    { name: 'admin without token', method: 'GET', path: '/v1/keys/blue', status: 401, code: 'WR_ERR_UNAUTHORIZED' },
+    {
+      name: 'admin without token',
+      method: 'GET',
+      path: '/v1/keys/blue',
+      status: 401,
+      code: 'WR_ERR_UNAUTHORIZED',
+    },
     {
       name: 'admin with a wrong token',
       method: 'POST',

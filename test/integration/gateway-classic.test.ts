@@ -7,21 +7,33 @@ interface CounterBody {
   tenantId: string;
 }
 
-async function call(gw: TestGateway, key: string, path = '/'): Promise<{ status: number; body: CounterBody; headers: Record<string, unknown> }> {
+async function call(
+  gw: TestGateway,
+  key: string,
+  path = '/',
+): Promise<{ status: number; body: CounterBody; headers: Record<string, unknown> }> {
   const res = await request(`${gw.url}${path}`, { headers: { 'x-affinity-key': key } });
   const text = await res.body.text();
   expect(res.statusCode, text).toBe(200);
   return { status: res.statusCode, body: JSON.parse(text) as CounterBody, headers: res.headers };
 }
 
-async function admin(gw: TestGateway, method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown) {
+async function admin(
+  gw: TestGateway,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+) {
   const res = await request(`${gw.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.body.text();
-  return { status: res.statusCode, json: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) };
+  return {
+    status: res.statusCode,
+    json: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>),
+  };
 }
 
 describe('gateway: the classic experiment through curl-like requests', () => {
@@ -72,7 +84,11 @@ describe('gateway: the classic experiment through curl-like requests', () => {
     expect(JSON.stringify(explained.json)).toContain('blue');
 
     // a fresh route → a clean environment every time
-    const fresh = [await call(gw, 'blue', '/fresh'), await call(gw, 'blue', '/fresh'), await call(gw, 'blue', '/fresh')];
+    const fresh = [
+      await call(gw, 'blue', '/fresh'),
+      await call(gw, 'blue', '/fresh'),
+      await call(gw, 'blue', '/fresh'),
+    ];
     expect(fresh.map((r) => r.body.counter)).toEqual([0, 0, 0]);
     expect(new Set(fresh.map((r) => r.body.tenantId)).size).toBe(3);
   });
@@ -80,14 +96,18 @@ describe('gateway: the classic experiment through curl-like requests', () => {
   it('serializes concurrent requests for one key into one environment', async () => {
     const key = `serial-${Date.now()}`;
     const results = await Promise.all(Array.from({ length: 8 }, () => call(gw, key)));
-    expect(results.map((r) => r.body.counter).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(results.map((r) => r.body.counter).sort((a, b) => a - b)).toEqual([
+      0, 1, 2, 3, 4, 5, 6, 7,
+    ]);
     const tenant = results[0]!.body.tenantId;
     const envs = gw.localHost.environments().filter((e) => e.tenant === tenant);
     expect(envs).toHaveLength(1);
   });
 
   it('reports hit/fresh state and exposes Prometheus metrics', async () => {
-    const first = await request(`${gw.url}/warm`, { headers: { 'x-affinity-key': `m-${Date.now()}` } });
+    const first = await request(`${gw.url}/warm`, {
+      headers: { 'x-affinity-key': `m-${Date.now()}` },
+    });
     await first.body.text();
     expect(first.statusCode).toBe(200);
     expect(first.headers['x-affinity-state']).toBe('fresh');
@@ -95,8 +115,12 @@ describe('gateway: the classic experiment through curl-like requests', () => {
 
     const metrics = await request(`${gw.url}/metrics`);
     const text = await metrics.body.text();
-    expect(text).toMatch(/warmroute_invocations_total\{[^}]*function="counter"[^}]*state="unknown"[^}]*\} \d+/);
-    expect(text).toMatch(/warmroute_invocations_total\{[^}]*function="warm-counter"[^}]*state="fresh"[^}]*\} 1/);
+    expect(text).toMatch(
+      /warmroute_invocations_total\{[^}]*function="counter"[^}]*state="unknown"[^}]*\} \d+/,
+    );
+    expect(text).toMatch(
+      /warmroute_invocations_total\{[^}]*function="warm-counter"[^}]*state="fresh"[^}]*\} 1/,
+    );
     expect(text).toContain('warmroute_l1_hits_total');
   });
 });

@@ -8,7 +8,12 @@ interface CounterBody {
 }
 
 const routes = [
-  { prefix: '/by-cookie', function: 'counter', mode: 'affinity', key: { from: 'cookie', name: 'sid' } },
+  {
+    prefix: '/by-cookie',
+    function: 'counter',
+    mode: 'affinity',
+    key: { from: 'cookie', name: 'sid' },
+  },
   {
     prefix: '/notebooks',
     function: 'counter',
@@ -16,7 +21,12 @@ const routes = [
     pathTemplate: '/{notebook}/{proxy+}',
     key: { from: 'path', name: 'notebook' },
   },
-  { prefix: '/by-json', function: 'counter', mode: 'affinity', key: { from: 'json', name: 'owner.id' } },
+  {
+    prefix: '/by-json',
+    function: 'counter',
+    mode: 'affinity',
+    key: { from: 'json', name: 'owner.id' },
+  },
   { prefix: '/pooled', function: 'counter', mode: 'pooled', poolSize: 2 },
   { prefix: '/echo', function: 'workspace', mode: 'affinity' },
 ];
@@ -30,7 +40,10 @@ describe('gateway: key extractors and modes per route', () => {
     await gw.close();
   });
 
-  async function counter(path: string, init: Parameters<typeof request>[1] = {}): Promise<CounterBody> {
+  async function counter(
+    path: string,
+    init: Parameters<typeof request>[1] = {},
+  ): Promise<CounterBody> {
     const res = await request(`${gw.url}${path}`, init);
     const text = await res.body.text();
     expect(res.statusCode, text).toBe(200);
@@ -46,7 +59,9 @@ describe('gateway: key extractors and modes per route', () => {
     expect(c.tenantId).not.toBe(a.tenantId);
     const missing = await request(`${gw.url}/by-cookie/x`, { headers: { cookie: 'theme=dark' } });
     expect(missing.statusCode).toBe(400);
-    expect(((await missing.body.json()) as { error: { code: string; message: string } }).error.message).toContain('cookie sid');
+    expect(
+      ((await missing.body.json()) as { error: { code: string; message: string } }).error.message,
+    ).toContain('cookie sid');
   });
 
   it('takes the key from a path parameter', async () => {
@@ -64,13 +79,19 @@ describe('gateway: key extractors and modes per route', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ owner: { id }, data: 1 }),
       });
-    expect([(await post('o-1')).counter, (await post('o-1')).counter, (await post('o-2')).counter]).toEqual([0, 1, 0]);
+    expect([
+      (await post('o-1')).counter,
+      (await post('o-1')).counter,
+      (await post('o-2')).counter,
+    ]).toEqual([0, 1, 0]);
   });
 
   it('pooled mode spreads many keys over at most poolSize tenants', async () => {
     const tenants = new Set<string>();
     for (let i = 0; i < 12; i++) {
-      tenants.add((await counter('/pooled', { headers: { 'x-affinity-key': `pool-key-${i}` } })).tenantId);
+      tenants.add(
+        (await counter('/pooled', { headers: { 'x-affinity-key': `pool-key-${i}` } })).tenantId,
+      );
     }
     expect(tenants.size).toBeLessThanOrEqual(2);
     expect(tenants.size).toBeGreaterThanOrEqual(1);
@@ -91,10 +112,18 @@ describe('gateway: key extractors and modes per route', () => {
         headers: { 'x-affinity-key': 'echo-1', 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
-      return { status: res.statusCode, headers: res.headers, json: (await res.body.json()) as Record<string, unknown> };
+      return {
+        status: res.statusCode,
+        headers: res.headers,
+        json: (await res.body.json()) as Record<string, unknown>,
+      };
     };
     // POST with a JSON body → the function reads event.body
-    const put = await send('POST', '/echo/docs?x=1&x=2', { op: 'put', id: 'readme', doc: { title: 'hi' } });
+    const put = await send('POST', '/echo/docs?x=1&x=2', {
+      op: 'put',
+      id: 'readme',
+      doc: { title: 'hi' },
+    });
     expect(put.status).toBe(200);
     expect(put.headers['content-type']).toBe('application/json');
     expect(put.json['key']).toBe('echo-1');

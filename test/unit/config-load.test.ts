@@ -27,7 +27,11 @@ describe('loadConfig', () => {
   });
 
   it('converts environment variables to typed values', () => {
-    const config = loadConfig({ PORT: '8080', WARMROUTE_SERIALIZE_PER_KEY: 'false', WARMROUTE_COLD_START_PRICE_PER_GB: '0.0002' });
+    const config = loadConfig({
+      PORT: '8080',
+      WARMROUTE_SERIALIZE_PER_KEY: 'false',
+      WARMROUTE_COLD_START_PRICE_PER_GB: '0.0002',
+    });
     expect(config.port).toBe(8080);
     expect(config.serializePerKey).toBe(false);
     expect(config.coldStartPricePerGb).toBe(0.0002);
@@ -44,7 +48,13 @@ describe('loadConfig', () => {
       }),
     );
     expect(err.code).toBe('WR_ERR_CONFIG');
-    for (const name of ['PORT', 'REDIS_URL', 'WARMROUTE_TENANT_CONCURRENCY', 'WARMROUTE_LOG_LEVEL', 'WARMROUTE_SERIALIZE_PER_KEY']) {
+    for (const name of [
+      'PORT',
+      'REDIS_URL',
+      'WARMROUTE_TENANT_CONCURRENCY',
+      'WARMROUTE_LOG_LEVEL',
+      'WARMROUTE_SERIALIZE_PER_KEY',
+    ]) {
       expect(err.message).toContain(name);
     }
     expect(err.message).toContain('must be one of fatal, error, warn, info, debug, trace, silent');
@@ -53,12 +63,19 @@ describe('loadConfig', () => {
   it('requires a secret in production', () => {
     const err = configError(() => loadConfig({ WARMROUTE_ENV: 'production' }));
     expect(err.message).toContain('WARMROUTE_SECRET');
-    expect(loadConfig({ NODE_ENV: 'production', WARMROUTE_SECRET: 's'.repeat(32) }).production).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: 'production', WARMROUTE_SECRET: 's'.repeat(32) }).production,
+    ).toBe(true);
   });
 
   it('selects the endpoint backend when AWS_ENDPOINT_URL_LAMBDA is set', () => {
-    expect(loadConfig({ AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9001' }).backend).toBe('endpoint');
-    expect(loadConfig({ AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9001', WARMROUTE_BACKEND: 'aws' }).backend).toBe('aws');
+    expect(loadConfig({ AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9001' }).backend).toBe(
+      'endpoint',
+    );
+    expect(
+      loadConfig({ AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9001', WARMROUTE_BACKEND: 'aws' })
+        .backend,
+    ).toBe('aws');
   });
 
   it('reads routes from a file, lets the environment override, and validates them', () => {
@@ -82,7 +99,10 @@ describe('loadConfig', () => {
     expect(err.message).toContain('unknown setting(s) bogus');
     expect(err.message).toContain('pooled mode needs poolSize');
 
-    writeFileSync(file, JSON.stringify({ port: 4000, routes: [{ prefix: '/a', function: 'f', mode: 'affinity' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({ port: 4000, routes: [{ prefix: '/a', function: 'f', mode: 'affinity' }] }),
+    );
     const config = loadConfig({ WARMROUTE_CONFIG: file, PORT: '4001' });
     expect(config.port).toBe(4001);
     expect(config.routes).toHaveLength(1);
@@ -91,12 +111,20 @@ describe('loadConfig', () => {
   });
 
   it('uses a dev admin token only outside production and never over a configured one', () => {
-    expect(loadConfig({}, { devAdminToken: 'dev-token-0123456789' }).adminToken).toBe('dev-token-0123456789');
+    expect(loadConfig({}, { devAdminToken: 'dev-token-0123456789' }).adminToken).toBe(
+      'dev-token-0123456789',
+    );
     expect(
-      loadConfig({ WARMROUTE_ADMIN_TOKEN: 'mine-0123456789abcdef' }, { devAdminToken: 'dev-token-0123456789' }).adminToken,
+      loadConfig(
+        { WARMROUTE_ADMIN_TOKEN: 'mine-0123456789abcdef' },
+        { devAdminToken: 'dev-token-0123456789' },
+      ).adminToken,
     ).toBe('mine-0123456789abcdef');
     expect(
-      loadConfig({ WARMROUTE_ENV: 'production', WARMROUTE_SECRET: 's'.repeat(32) }, { devAdminToken: 'dev-token-0123456789' }).adminToken,
+      loadConfig(
+        { WARMROUTE_ENV: 'production', WARMROUTE_SECRET: 's'.repeat(32) },
+        { devAdminToken: 'dev-token-0123456789' },
+      ).adminToken,
     ).toBeUndefined();
   });
 });

@@ -37,42 +37,64 @@ export function registerAdminRoutes(
   } as const;
 
   app.register((admin, _opts, done) => {
-    admin.addHook('onRequest', async (request: FastifyRequest) => {
+    admin.addHook('onRequest', (request: FastifyRequest, _reply, next) => {
       if (expected === undefined || !tokenMatches(expected, request.headers.authorization)) {
-        throw new WarmrouteError('WR_ERR_UNAUTHORIZED');
+        next(new WarmrouteError('WR_ERR_UNAUTHORIZED'));
+        return;
       }
+      next();
     });
 
-    admin.get<{ Params: { key: string } }>('/v1/keys/:key', { schema: { params: keyParams } }, async (request) => {
-      const key = readValidKey(request.params.key, 'the path');
-      return deps.directory.explain(key);
-    });
+    admin.get<{ Params: { key: string } }>(
+      '/v1/keys/:key',
+      { schema: { params: keyParams } },
+      async (request) => {
+        const key = readValidKey(request.params.key, 'the path');
+        return deps.directory.explain(key);
+      },
+    );
 
-    admin.post<{ Params: { key: string } }>('/v1/keys/:key/rotate', { schema: { params: keyParams } }, async (request) => {
-      const key = readValidKey(request.params.key, 'the path');
-      const rotated = await deps.directory.rotate(key);
-      return { key, ...rotated };
-    });
+    admin.post<{ Params: { key: string } }>(
+      '/v1/keys/:key/rotate',
+      { schema: { params: keyParams } },
+      async (request) => {
+        const key = readValidKey(request.params.key, 'the path');
+        const rotated = await deps.directory.rotate(key);
+        return { key, ...rotated };
+      },
+    );
 
-    admin.put<{ Params: { key: string } }>('/v1/keys/:key/binding', { schema: { params: keyParams } }, async (request) => {
-      const key = readValidKey(request.params.key, 'the path');
-      const target = parseBindingTarget(request.body);
-      const targetKey = readValidKey(target, 'the body field "target"');
-      await deps.directory.bind(key, targetKey);
-      return { key, target: targetKey };
-    });
+    admin.put<{ Params: { key: string } }>(
+      '/v1/keys/:key/binding',
+      { schema: { params: keyParams } },
+      async (request) => {
+        const key = readValidKey(request.params.key, 'the path');
+        const target = parseBindingTarget(request.body);
+        const targetKey = readValidKey(target, 'the body field "target"');
+        await deps.directory.bind(key, targetKey);
+        return { key, target: targetKey };
+      },
+    );
 
-    admin.delete<{ Params: { key: string } }>('/v1/keys/:key/binding', { schema: { params: keyParams } }, async (request) => {
-      const key = readValidKey(request.params.key, 'the path');
-      await deps.directory.unbind(key);
-      return { key, target: null };
-    });
+    admin.delete<{ Params: { key: string } }>(
+      '/v1/keys/:key/binding',
+      { schema: { params: keyParams } },
+      async (request) => {
+        const key = readValidKey(request.params.key, 'the path');
+        await deps.directory.unbind(key);
+        return { key, target: null };
+      },
+    );
 
-    admin.delete<{ Params: { key: string } }>('/v1/keys/:key', { schema: { params: keyParams } }, async (request, reply) => {
-      const key = readValidKey(request.params.key, 'the path');
-      await deps.directory.forget(key);
-      return reply.code(204).send();
-    });
+    admin.delete<{ Params: { key: string } }>(
+      '/v1/keys/:key',
+      { schema: { params: keyParams } },
+      async (request, reply) => {
+        const key = readValidKey(request.params.key, 'the path');
+        await deps.directory.forget(key);
+        return reply.code(204).send();
+      },
+    );
     done();
   });
 }
@@ -87,7 +109,10 @@ function parseBindingTarget(body: unknown): string {
   } catch (err) {
     throw new WarmrouteError('WR_ERR_INVALID_JSON', [(err as Error).message]);
   }
-  const target = typeof parsed === 'object' && parsed !== null ? (parsed as { target?: unknown }).target : undefined;
+  const target =
+    typeof parsed === 'object' && parsed !== null
+      ? (parsed as { target?: unknown }).target
+      : undefined;
   if (typeof target !== 'string') {
     throw new WarmrouteError('WR_ERR_BINDING_INVALID', ['body must be JSON { "target": "<key>" }']);
   }

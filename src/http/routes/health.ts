@@ -14,7 +14,7 @@ export function registerHealthRoutes(
   app: FastifyInstance,
   deps: { directory: HealthSource; registry: Registry; isShuttingDown: () => boolean },
 ): void {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
     if (deps.isShuttingDown()) return reply.code(503).send({ status: 'shutting_down' });

@@ -27,7 +27,11 @@ function trimSlash(prefix: string): string {
  * REST proxy event for the route's function, and the function's proxy result
  * becomes the HTTP response — so existing API Gateway handlers run unchanged.
  */
-export function registerProxyRoute(app: FastifyInstance, route: RouteConfig, deps: ProxyRouteDeps): void {
+export function registerProxyRoute(
+  app: FastifyInstance,
+  route: RouteConfig,
+  deps: ProxyRouteDeps,
+): void {
   const prefix = trimSlash(route.prefix);
   const keySpec = createKeyExtractor(route.key, deps.keyHeader);
   const template: PathTemplate = compilePathTemplate(route.pathTemplate ?? '/{proxy+}');
@@ -77,7 +81,9 @@ export function registerProxyRoute(app: FastifyInstance, route: RouteConfig, dep
     if (result.functionError !== undefined) {
       setAffinityHeaders(reply, result);
       const errorType = result.errorType ?? result.functionError;
-      throw new WarmrouteError('WR_ERR_FUNCTION_ERROR', [errorType, route.function], { details: { errorType } });
+      throw new WarmrouteError('WR_ERR_FUNCTION_ERROR', [errorType, route.function], {
+        details: { errorType },
+      });
     }
     const response = parseProxyResult(result.payload);
     reply.code(response.statusCode).headers(response.headers);

@@ -22,7 +22,9 @@ export function registerRpcRoute(
       schema: {
         params: {
           type: 'object',
-          properties: { name: { type: 'string', minLength: 1, maxLength: 140, pattern: '^[a-zA-Z0-9_:.-]+$' } },
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 140, pattern: '^[a-zA-Z0-9_:.-]+$' },
+          },
           required: ['name'],
         },
       },
@@ -30,9 +32,16 @@ export function registerRpcRoute(
     async (request, reply) => {
       const key = readValidKey(request.headers[deps.keyHeader], `header ${deps.keyHeader}`);
       const modeHeader = request.headers['x-affinity-mode'];
-      const mode = modeHeader === undefined || modeHeader === 'affinity' ? 'affinity' : modeHeader === 'fresh' ? 'fresh' : undefined;
+      const mode =
+        modeHeader === undefined || modeHeader === 'affinity'
+          ? 'affinity'
+          : modeHeader === 'fresh'
+            ? 'fresh'
+            : undefined;
       if (mode === undefined) {
-        throw new WarmrouteError('WR_ERR_BAD_REQUEST', ['x-affinity-mode must be affinity or fresh']);
+        throw new WarmrouteError('WR_ERR_BAD_REQUEST', [
+          'x-affinity-mode must be affinity or fresh',
+        ]);
       }
       const body = Buffer.isBuffer(request.body) ? request.body : undefined;
       let payload: Buffer = EMPTY_PAYLOAD;
