@@ -1,32 +1,41 @@
-import { Invoke$, type InvokeCommandInput, type LambdaClient } from '@aws-sdk/client-lambda';
-import type { HttpRequest, HttpResponse } from '@smithy/protocol-http';
-import type { HttpHandlerOptions } from '@smithy/types';
-import type { UndiciRequestHandler } from './undici-request-handler.js';
+import { Invoke$, type LambdaClient } from '@aws-sdk/client-lambda';
+import { HttpResponse } from '@smithy/protocol-http';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { Pool, type Dispatcher } from 'undici';
+import type { IncomingHttpHeaders } from 'node:http';
+import { canonicalInvokePath, InvokeSigner, invokePath, sha256Hex } from './sigv4-signer.js';
 
 /**
- * The per-invoke fast path: the SDK's own pieces, without its generic
- * middleware stack. Profiling `client.send(new InvokeCommand())` (node
- * --cpu-prof, trivial local server) showed the cost is not the wire work but
- * the generic plumbing around it: per call, the endpoint middleware and both
- * schema serde middlewares copy the whole client config with object spread
- * (~30 % of the SDK's CPU), the default `signer` builds a new SignatureV4
- * (another config spread), the user-agent middleware rebuilds and escapes the
- * UA string, the retry middleware makes an invocation id, and node:http
- * costs ~3× undici. Here, per client and once:
- *   - the endpoint: the SDK's endpoint rules (`endpointProvider`) with the
- *     SDK's endpoint config (`endpoint` option or `AWS_ENDPOINT_URL_LAMBDA`);
- *   - the signer: the SDK's SigV4 signer from `config.signer` (credentials
- *     still come from the SDK's provider chain on every request, so refresh
- *     works; the derived signing key is cached by the signer);
- *   - the user agent, from the SDK's `defaultUserAgentProvider`;
- * and per call only: the SDK's schema serializer for `Invoke`, SigV4, one
- * undici request, and for a non-2xx answer the SDK's error deserializer —
- * so callers get the SDK's exception classes (`err.name`, `$metadata`,
+ * The per-invoke fast path: what the SDK gives users (credential provider
+ * chain and refresh, endpoint resolution, SigV4, its exception classes)
+ * without its per-call machinery. Profiling showed that even with the SDK's
+ * middleware stack bypassed, its generic request serializer, generic
+ * `SignatureV4` (request clone, header sort, five async hash objects) and
+ * undici's stream-based `request()` cost 3–4× a raw undici request. So:
+ *   once per client: the endpoint (the SDK's rules and endpoint config), the
+ *     signing region/service, the user agent, one undici `Pool` for the origin;
+ *   once per function: the request path and its SigV4 canonical form;
+ *   once per identity and day: the SigV4 signing key (sigv4-signer.ts);
+ *   per call: the identity from the SDK's provider (cached until 5 minutes
+ *     before its `expiration`, the SDK's own refresh margin), one payload
+ *     hash, one canonical-request hash, one HMAC, one `dispatch` with a flat
+ *     header array, and a handler that collects status, three headers and
+ *     the body bytes (no Readable stream, no AbortController).
+ * A non-2xx answer goes through the SDK's own error deserializer, so callers
+ * get the SDK's exception classes (`err.name`, `$metadata`,
  * `retryAfterSeconds`) exactly as from `client.send`.
- * The success output is read directly from the Invoke response binding
- * (status, three headers, raw payload): the SDK's generic deserializer costs
- * more than the whole rest of the request.
  */
+
+export interface FastInvokeInput {
+  readonly functionName: string;
+  readonly tenantId?: string | undefined;
+  readonly payload: Uint8Array;
+  /** Already base64 (the `X-Amz-Client-Context` value). */
+  readonly clientContext?: string | undefined;
+  readonly logTail: boolean;
+  /** Response timeout (headers, and between body chunks), ms. */
+  readonly timeoutMs: number;
+}
 
 export interface FastInvokeOutput {
   readonly StatusCode: number;
@@ -37,9 +46,16 @@ export interface FastInvokeOutput {
   readonly ExecutedVersion?: string | undefined;
 }
 
+export interface FastInvokerOptions {
+  readonly connections: number;
+  readonly keepAliveTimeout: number;
+  readonly connectTimeout: number;
+}
+
 /** The parts of the resolved Lambda client config this path uses (all set by the SDK's resolvers). */
 interface ResolvedConfigView {
   region: () => Promise<string>;
+  credentials: () => Promise<AwsCredentialIdentity>;
   endpoint?: () => Promise<{ protocol: string; hostname: string; port?: number; path: string }>;
   isCustomEndpoint?: boolean;
   ignoreConfiguredEndpointUrls?: boolean;
@@ -50,7 +66,6 @@ interface ResolvedConfigView {
     params: Record<string, unknown>,
     context?: { logger?: unknown },
   ) => { url: URL; properties?: { authSchemes?: AuthSchemeView[] } };
-  signer: (authScheme?: AuthSchemeView) => Promise<SignerView>;
   systemClockOffset: number;
   defaultUserAgentProvider: () => Promise<[string, string | undefined][]>;
   customUserAgent?: [string, string | undefined][];
@@ -61,14 +76,6 @@ interface AuthSchemeView {
   name: string;
   signingName?: string;
   signingRegion?: string;
-  properties: Record<string, unknown>;
-}
-
-interface SignerView {
-  sign(
-    request: HttpRequest,
-    options: { signingDate: Date; signingRegion: string; signingService: string },
-  ): Promise<HttpRequest>;
 }
 
 interface OperationView {
@@ -80,30 +87,21 @@ interface OperationView {
 }
 
 interface ProtocolView {
-  serializeRequest(
-    operation: OperationView,
-    input: unknown,
-    context: { endpoint: () => Promise<EndpointV1> },
-  ): Promise<HttpRequest>;
   deserializeResponse(operation: OperationView, context: unknown, response: HttpResponse): Promise<unknown>;
 }
 
-interface EndpointV1 {
-  protocol: string;
-  hostname: string;
-  port?: number;
-  path: string;
-}
-
 interface Prepared {
-  readonly endpoint: EndpointV1;
+  readonly pool: Pool;
   readonly host: string;
-  readonly signer: SignerView;
-  readonly signingRegion: string;
-  readonly signingService: string;
+  readonly signer: InvokeSigner;
   readonly userAgent: string;
   /** A snapshot of the client config, the context the SDK's error deserializer expects. */
   readonly errorContext: Record<string, unknown>;
+}
+
+interface FunctionPaths {
+  readonly path: string;
+  readonly canonicalPath: string;
 }
 
 // `Invoke$` is the SDK's static schema: [kind, namespace, name, traits, input, output].
@@ -123,18 +121,72 @@ const invokeOperation: OperationView = {
   output: invokeOutput,
 };
 
+/** The SDK's refresh margin for expiring credentials (its memoized provider uses the same). */
+const IDENTITY_REFRESH_MARGIN_MS = 300_000;
+/** Function names come from configuration; the bound only guards against a caller that invents them. */
+const MAX_CACHED_PATHS = 1024;
+const CONTENT_TYPE = 'application/octet-stream';
+
 /** Escape like the SDK's user-agent middleware (keeps the UA a valid header value). */
 function escapeUserAgent(s: string): string {
   return s.replace(/[^!$%&'*+\-.^_`|~\w/#]/g, '-');
 }
 
+function single(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/**
+ * Collects one response: status, headers (undici parses them to an object
+ * anyway), body chunks. One object per call; no stream.
+ */
+class InvokeResponseHandler implements Dispatcher.DispatchHandler {
+  private statusCode = 0;
+  private headers: IncomingHttpHeaders = {};
+  private readonly chunks: Buffer[] = [];
+
+  constructor(
+    private readonly resolve: (r: { statusCode: number; headers: IncomingHttpHeaders; body: Uint8Array }) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  /** Present so undici treats this as a new-style handler (it checks for this method). */
+  onRequestStart(): void {
+    // Nothing to do before the request is written.
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    this.statusCode = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    const c = this.chunks;
+    const body = c.length === 1 ? (c[0] as Buffer) : Buffer.concat(c);
+    this.resolve({ statusCode: this.statusCode, headers: this.headers, body });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.reject(err);
+  }
+}
+
 export class FastInvoker {
   private prepared: Promise<Prepared> | undefined;
+  private ready: Prepared | undefined;
   private readonly config: ResolvedConfigView;
+  private identity: AwsCredentialIdentity | undefined;
+  private identityValidUntil = 0;
+  private readonly paths = new Map<string, FunctionPaths>();
+  private closed = false;
 
   constructor(
     client: LambdaClient,
-    private readonly handler: UndiciRequestHandler,
+    private readonly options: FastInvokerOptions,
   ) {
     this.config = client.config as unknown as ResolvedConfigView;
   }
@@ -158,74 +210,162 @@ export class FastInvoker {
       ...(custom === undefined ? {} : { Endpoint: custom }),
     });
     const url = resolved.url;
-    const endpoint: EndpointV1 = {
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port === '' ? {} : { port: Number(url.port) }),
-      path: url.pathname,
-    };
+    if (url.pathname !== '/' && url.pathname !== '') {
+      // The Invoke path is absolute; an endpoint with a base path would need it prefixed and signed.
+      throw new Error(`Lambda endpoint with a path is not supported: ${url.href}`);
+    }
     const scheme = resolved.properties?.authSchemes?.[0];
-    const signingRegion = scheme?.signingRegion ?? region;
-    const signingService = scheme?.signingName ?? 'lambda';
-    const signer = await cfg.signer({
-      name: scheme?.name ?? 'sigv4',
-      signingName: signingService,
-      signingRegion,
-      properties: scheme?.properties ?? {},
-    });
+    if (scheme !== undefined && scheme.name !== 'sigv4') {
+      throw new Error(`Lambda endpoint auth scheme ${scheme.name} is not supported (sigv4 only)`);
+    }
     const pairs = [...(await cfg.defaultUserAgentProvider()), ...(cfg.customUserAgent ?? [])];
     const userAgent = pairs
       .map(([name, version]) =>
         version === undefined ? escapeUserAgent(name) : `${escapeUserAgent(name)}#${escapeUserAgent(version)}`,
       )
       .join(' ');
+    const pool = new Pool(url.origin, {
+      connections: this.options.connections,
+      keepAliveTimeout: this.options.keepAliveTimeout,
+      connect: { timeout: this.options.connectTimeout },
+      // Set per request from the deadline; 0 disables undici's 300 s defaults.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
     return {
-      endpoint,
+      pool,
       host: url.host,
-      signer,
-      signingRegion,
-      signingService,
+      signer: new InvokeSigner(scheme?.signingRegion ?? region, scheme?.signingName ?? 'lambda'),
       userAgent,
       errorContext: { ...(cfg as unknown as Record<string, unknown>) },
     };
   }
 
-  async invoke(input: InvokeCommandInput, options: HttpHandlerOptions): Promise<FastInvokeOutput> {
+  private async preparedOnce(): Promise<Prepared> {
     this.prepared ??= this.prepare();
-    let p: Prepared;
     try {
-      p = await this.prepared;
+      const p = await this.prepared;
+      if (this.closed) {
+        await p.pool.close();
+        throw new Error('Lambda backend closed');
+      }
+      this.ready = p;
+      return p;
     } catch (err) {
       // A failed preparation (e.g. no region) is retried on the next call, not cached.
       this.prepared = undefined;
       throw err;
     }
-    const request = await this.config.protocol.serializeRequest(invokeOperation, input, {
-      endpoint: () => Promise.resolve(p.endpoint),
+  }
+
+  private async refreshIdentity(): Promise<AwsCredentialIdentity> {
+    const identity = await this.config.credentials();
+    this.identity = identity;
+    this.identityValidUntil =
+      identity.expiration === undefined ? Infinity : identity.expiration.getTime() - IDENTITY_REFRESH_MARGIN_MS;
+    return identity;
+  }
+
+  private pathsOf(functionName: string): FunctionPaths {
+    let p = this.paths.get(functionName);
+    if (p === undefined) {
+      const path = invokePath(functionName);
+      p = { path, canonicalPath: canonicalInvokePath(path) };
+      if (this.paths.size >= MAX_CACHED_PATHS) this.paths.clear();
+      this.paths.set(functionName, p);
+    }
+    return p;
+  }
+
+  async invoke(input: FastInvokeInput): Promise<FastInvokeOutput> {
+    const p = this.ready ?? (await this.preparedOnce());
+    const now = Date.now();
+    const identity =
+      this.identity !== undefined && now < this.identityValidUntil ? this.identity : await this.refreshIdentity();
+    const paths = this.pathsOf(input.functionName);
+    const payloadHash = sha256Hex(input.payload);
+    const logType = input.logTail ? 'Tail' : undefined;
+    const { authorization, amzDate } = p.signer.sign(identity, Date.now() + this.config.systemClockOffset, {
+      canonicalPath: paths.canonicalPath,
+      host: p.host,
+      contentType: CONTENT_TYPE,
+      payloadHash,
+      invocationType: 'RequestResponse',
+      clientContext: input.clientContext,
+      logType,
+      tenantId: input.tenantId,
     });
-    const headers = request.headers;
-    headers.host = p.host;
-    headers['user-agent'] = p.userAgent;
-    const body: unknown = request.body;
-    if (body instanceof Uint8Array) headers['content-length'] = String(body.byteLength);
-    const signed = await p.signer.sign(request, {
-      signingDate: new Date(Date.now() + this.config.systemClockOffset),
-      signingRegion: p.signingRegion,
-      signingService: p.signingService,
-    });
-    const { response } = await this.handler.handle(signed, options);
+    const headers = [
+      'host',
+      p.host,
+      'content-type',
+      CONTENT_TYPE,
+      'user-agent',
+      p.userAgent,
+      'x-amz-invocation-type',
+      'RequestResponse',
+      'x-amz-date',
+      amzDate,
+      'x-amz-content-sha256',
+      payloadHash,
+      'authorization',
+      authorization,
+    ];
+    if (input.tenantId !== undefined) headers.push('x-amz-tenant-id', input.tenantId);
+    if (input.clientContext !== undefined) headers.push('x-amz-client-context', input.clientContext);
+    if (logType !== undefined) headers.push('x-amz-log-type', logType);
+    const token = identity.sessionToken;
+    if (token !== undefined && token !== '') headers.push('x-amz-security-token', token);
+
+    const response = await new Promise<{ statusCode: number; headers: IncomingHttpHeaders; body: Uint8Array }>(
+      (resolve, reject) => {
+        p.pool.dispatch(
+          {
+            path: paths.path,
+            method: 'POST',
+            headers,
+            body: input.payload,
+            headersTimeout: input.timeoutMs,
+            bodyTimeout: input.timeoutMs,
+          },
+          new InvokeResponseHandler(resolve, reject),
+        );
+      },
+    );
+    const h = response.headers;
     if (response.statusCode >= 300) {
+      const flat: Record<string, string> = {};
+      for (const name in h) {
+        const value = single(h[name]);
+        if (value !== undefined) flat[name] = value;
+      }
       // Throws the modelled exception (TooManyRequestsException, …) with $metadata.
-      await this.config.protocol.deserializeResponse(invokeOperation, p.errorContext, response);
+      await this.config.protocol.deserializeResponse(
+        invokeOperation,
+        p.errorContext,
+        new HttpResponse({ statusCode: response.statusCode, headers: flat, body: response.body }),
+      );
       throw new Error(`Lambda answered HTTP ${String(response.statusCode)} without an error`);
     }
-    const h = response.headers;
     return {
       StatusCode: response.statusCode,
-      Payload: response.body as Uint8Array,
-      FunctionError: h['x-amz-function-error'],
-      LogResult: h['x-amz-log-result'],
-      ExecutedVersion: h['x-amz-executed-version'],
+      Payload: response.body,
+      FunctionError: single(h['x-amz-function-error']),
+      LogResult: single(h['x-amz-log-result']),
+      ExecutedVersion: single(h['x-amz-executed-version']),
     };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const prepared = this.prepared;
+    this.ready = undefined;
+    if (prepared === undefined) return;
+    try {
+      const p = await prepared;
+      if (!p.pool.closed) await p.pool.close();
+    } catch {
+      // Preparation failed: nothing was opened.
+    }
   }
 }

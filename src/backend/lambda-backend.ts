@@ -5,7 +5,7 @@ import type { Backend, InvokeRequest, InvokeResult } from './backend.js';
 import { errorName, mapLambdaError } from './error-mapping.js';
 import { FastInvoker, type FastInvokeOutput } from './fast-invoke.js';
 import { decideRetry, defaultRetryPolicy, type FailureInfo, type RetryPolicy } from './retry-policy.js';
-import { UndiciRequestHandler } from './undici-request-handler.js';
+import { defaultUndiciHandlerConfig, UndiciRequestHandler } from './undici-request-handler.js';
 
 /** The logging calls the backend makes (a pino logger fits). */
 export interface BackendLogger {
@@ -194,15 +194,28 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
     }
     return signer;
   };
-  const fast = new FastInvoker(client, handler);
+  const fast = new FastInvoker(client, {
+    connections: options.connections ?? defaultUndiciHandlerConfig.connections,
+    keepAliveTimeout: defaultUndiciHandlerConfig.keepAliveTimeout,
+    connectTimeout: defaultUndiciHandlerConfig.connectTimeout,
+  });
   const useSdk = options.pipeline === 'sdk';
   let closed = false;
 
   async function viaSdk(
-    input: InvokeCommandInput,
+    request: InvokeRequest,
+    clientContext: string | undefined,
     abortSignal: AbortSignal,
     requestTimeout: number,
   ): Promise<FastInvokeOutput> {
+    const input: InvokeCommandInput = {
+      FunctionName: request.functionName,
+      InvocationType: 'RequestResponse',
+      Payload: request.payload,
+      ...(request.tenantId === undefined ? {} : { TenantId: request.tenantId }),
+      ...(request.logTail === true ? { LogType: 'Tail' as const } : {}),
+      ...(clientContext === undefined ? {} : { ClientContext: clientContext }),
+    };
     const out = await client.send(new InvokeCommand(input), { abortSignal, requestTimeout });
     return {
       StatusCode: out.StatusCode ?? 200,
@@ -217,20 +230,13 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
     if (closed) throw new WarmrouteError('WR_ERR_SHUTTING_DOWN');
     const started = Date.now();
     const budgetMs = Math.max(0, request.deadline - started);
-    const input: InvokeCommandInput = {
-      FunctionName: request.functionName,
-      InvocationType: 'RequestResponse',
-      Payload: request.payload,
-      ...(request.tenantId === undefined ? {} : { TenantId: request.tenantId }),
-      ...(request.logTail === true ? { LogType: 'Tail' as const } : {}),
-      ...(request.clientContext === undefined
-        ? {}
-        : { ClientContext: Buffer.from(JSON.stringify(request.clientContext)).toString('base64') }),
-    };
+    const clientContext =
+      request.clientContext === undefined
+        ? undefined
+        : Buffer.from(JSON.stringify(request.clientContext)).toString('base64');
     const functionTimeout = options.functionTimeoutMs?.(request.functionName) ?? MAX_FUNCTION_TIMEOUT_MS;
     // Longer than the function's own timeout: the client never gives up on a run Lambda still executes.
     const requestTimeout = functionTimeout + requestTimeoutMarginMs;
-    const ctx = { functionName: request.functionName, payloadBytes: request.payload.byteLength };
 
     for (let attemptNo = 1; ; attemptNo++) {
       const now = Date.now();
@@ -239,7 +245,10 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
       // The sdk pipeline gets the deadline as an AbortSignal (what the SDK offers). The fast
       // path gives undici the remaining time as its response timeout instead: same effect,
       // without an AbortController, a timer and abort listeners per request (measured ~10 %
-      // of the per-invoke CPU).
+      // of the per-invoke CPU). The fast path reads the caller's signal only between attempts
+      // (before each one, and during a retry delay): an attempt in flight is not cancelled,
+      // since cancelling stops neither the function nor its billing and would cost the
+      // keep-alive connection — and listening would cost a listener per call.
       const untilDeadline = request.deadline - now + deadlineMarginMs;
       const controller = useSdk ? new AbortController() : undefined;
       const timer =
@@ -256,11 +265,15 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
       try {
         out =
           controller === undefined
-            ? await fast.invoke(input, {
-                abortSignal: request.signal,
-                requestTimeout: Math.min(requestTimeout, untilDeadline),
+            ? await fast.invoke({
+                functionName: request.functionName,
+                tenantId: request.tenantId,
+                payload: request.payload,
+                clientContext,
+                logTail: request.logTail === true,
+                timeoutMs: Math.min(requestTimeout, untilDeadline),
               })
-            : await viaSdk(input, controller.signal, requestTimeout);
+            : await viaSdk(request, clientContext, controller.signal, requestTimeout);
       } catch (err) {
         if (controller?.signal.aborted === true) {
           // Our deadline or the caller's abort, whatever error the transport raised for it.
@@ -284,7 +297,8 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
             'lambda invoke failed',
           );
           throw mapLambdaError(err, {
-            ...ctx,
+            functionName: request.functionName,
+            payloadBytes: request.payload.byteLength,
             throttled: decision.throttled && decision.reason !== 'not-retryable',
             retryAfterSeconds: decision.retryAfterSeconds,
           });
@@ -317,7 +331,7 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await handler.close();
+      await Promise.all([fast.close(), handler.close()]);
     },
   };
 }

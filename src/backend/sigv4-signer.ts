@@ -1,0 +1,185 @@
+import { createHash, createHmac } from 'node:crypto';
+
+/**
+ * AWS Signature Version 4 for exactly one request shape: Lambda `Invoke`
+ * (POST, no query string, a fixed set of headers). Produces the same
+ * `Authorization` header as `@smithy/signature-v4`'s `SignatureV4.sign()`
+ * for the same request (a unit test compares them over random inputs), at a
+ * fraction of the cost: profiling the gateway showed the generic signer at
+ * ~14 % of busy CPU — per call it clones the request, sorts and lowercases
+ * every header, hashes the access key to look up its signing-key cache, and
+ * runs five async HMAC/hash objects. Here, per call: one SHA-256 of the
+ * payload, one of the canonical request, one HMAC, all synchronous, with the
+ * signing key (HMAC chain) and credential scope cached per identity and day,
+ * and the `X-Amz-Date` string cached per second.
+ */
+
+export interface SigningIdentity {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string | undefined;
+}
+
+/** The variable parts of one Invoke request, as sent (header values unnormalised). */
+export interface InvokeSignable {
+  /** `canonicalInvokePath(path)`, computed once per function. */
+  readonly canonicalPath: string;
+  /** The `Host` header sent: host[:port]. */
+  readonly host: string;
+  readonly contentType: string;
+  /** `sha256Hex(payload)`; also sent as `X-Amz-Content-Sha256`, as the SDK does. */
+  readonly payloadHash: string;
+  readonly invocationType: string;
+  readonly clientContext?: string | undefined;
+  readonly logType?: string | undefined;
+  readonly tenantId?: string | undefined;
+}
+
+export interface InvokeSignature {
+  readonly authorization: string;
+  /** The `X-Amz-Date` value that was signed. */
+  readonly amzDate: string;
+}
+
+const ALGORITHM = 'AWS4-HMAC-SHA256';
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+export function sha256Hex(data: Uint8Array): string {
+  if (data.byteLength === 0) return EMPTY_SHA256;
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function hexEncode(c: string): string {
+  return `%${c.charCodeAt(0).toString(16).toUpperCase()}`;
+}
+
+/** `@smithy/core`'s `escapeUri`: RFC 3986 unreserved characters stay, everything else is %-encoded. */
+function escapeUri(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, hexEncode);
+}
+
+/** The SDK serializer's encoding of an HTTP label (`extendedEncodeURIComponent`). */
+export function encodePathLabel(s: string): string {
+  return /^[\w.~-]+$/.test(s) ? s : escapeUri(s);
+}
+
+/** The request path the SDK's `Invoke` serializer builds for a function name (no qualifier). */
+export function invokePath(functionName: string): string {
+  return `/2015-03-31/functions/${encodePathLabel(functionName)}/invocations`;
+}
+
+/**
+ * SigV4's canonical URI as `@smithy/signature-v4` computes it with
+ * `uriEscapePath` on (the default for Lambda): dot segments and empty
+ * segments removed, then the already-encoded path encoded once more
+ * (`%3A` → `%253A`), slashes kept.
+ */
+export function canonicalInvokePath(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') segments.pop();
+    else segments.push(segment);
+  }
+  const normalized = `${path.startsWith('/') ? '/' : ''}${segments.join('/')}${
+    segments.length > 0 && path.endsWith('/') ? '/' : ''
+  }`;
+  return escapeUri(normalized).replace(/%2F/g, '/');
+}
+
+/** SigV4's canonical header value: CR/LF → space, runs of spaces/tabs → one space, one edge space trimmed. */
+function canonicalValue(value: string): string {
+  // Most values (base64, tokens, plain tenant ids) need nothing: skip three regex replaces.
+  if (!/[\t\r\n]| {2}|^ | $/.test(value)) return value;
+  return value
+    .replace(/[\r\n]/g, ' ')
+    .replace(/[ \t]+/g, ' ')
+    .replace(/^ | $/g, '');
+}
+
+interface KeyCacheEntry {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly shortDate: string;
+  readonly key: Buffer;
+  /** `<shortDate>/<region>/<service>/aws4_request` */
+  readonly scope: string;
+  /** `AWS4-HMAC-SHA256 Credential=<akid>/<scope>, SignedHeaders=` */
+  readonly authPrefix: string;
+}
+
+export class InvokeSigner {
+  private cachedSecond = -1;
+  private cachedAmzDate = '';
+  private key: KeyCacheEntry | undefined;
+
+  constructor(
+    private readonly region: string,
+    private readonly service: string,
+  ) {}
+
+  /** `nowMs`: the signing time (clock offset already applied). */
+  sign(identity: SigningIdentity, nowMs: number, req: InvokeSignable): InvokeSignature {
+    const second = Math.floor(nowMs / 1000);
+    if (second !== this.cachedSecond) {
+      this.cachedSecond = second;
+      this.cachedAmzDate = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+    }
+    const amzDate = this.cachedAmzDate;
+    const shortDate = amzDate.slice(0, 8);
+    let k = this.key;
+    if (
+      k?.shortDate !== shortDate ||
+      k.accessKeyId !== identity.accessKeyId ||
+      k.secretAccessKey !== identity.secretAccessKey
+    ) {
+      k = this.deriveKey(identity, shortDate);
+      this.key = k;
+    }
+
+    // Canonical headers in sorted order (the names are fixed; only presence varies).
+    let headers = `content-type:${canonicalValue(req.contentType)}\nhost:${canonicalValue(req.host)}\n`;
+    let signed = 'content-type;host';
+    if (req.clientContext !== undefined) {
+      headers += `x-amz-client-context:${canonicalValue(req.clientContext)}\n`;
+      signed += ';x-amz-client-context';
+    }
+    headers += `x-amz-content-sha256:${req.payloadHash}\nx-amz-date:${amzDate}\nx-amz-invocation-type:${canonicalValue(req.invocationType)}\n`;
+    signed += ';x-amz-content-sha256;x-amz-date;x-amz-invocation-type';
+    if (req.logType !== undefined) {
+      headers += `x-amz-log-type:${canonicalValue(req.logType)}\n`;
+      signed += ';x-amz-log-type';
+    }
+    const token = identity.sessionToken;
+    if (token !== undefined && token !== '') {
+      headers += `x-amz-security-token:${canonicalValue(token)}\n`;
+      signed += ';x-amz-security-token';
+    }
+    if (req.tenantId !== undefined) {
+      headers += `x-amz-tenant-id:${canonicalValue(req.tenantId)}\n`;
+      signed += ';x-amz-tenant-id';
+    }
+    const canonicalRequest = `POST\n${req.canonicalPath}\n\n${headers}\n${signed}\n${req.payloadHash}`;
+    const hashed = createHash('sha256').update(canonicalRequest).digest('hex');
+    const signature = createHmac('sha256', k.key)
+      .update(`${ALGORITHM}\n${amzDate}\n${k.scope}\n${hashed}`)
+      .digest('hex');
+    return { authorization: `${k.authPrefix}${signed}, Signature=${signature}`, amzDate };
+  }
+
+  private deriveKey(identity: SigningIdentity, shortDate: string): KeyCacheEntry {
+    let key = createHmac('sha256', `AWS4${identity.secretAccessKey}`).update(shortDate).digest();
+    key = createHmac('sha256', key).update(this.region).digest();
+    key = createHmac('sha256', key).update(this.service).digest();
+    key = createHmac('sha256', key).update('aws4_request').digest();
+    const scope = `${shortDate}/${this.region}/${this.service}/aws4_request`;
+    return {
+      accessKeyId: identity.accessKeyId,
+      secretAccessKey: identity.secretAccessKey,
+      shortDate,
+      key,
+      scope,
+      authPrefix: `${ALGORITHM} Credential=${identity.accessKeyId}/${scope}, SignedHeaders=`,
+    };
+  }
+}
