@@ -1,13 +1,24 @@
 import { createHash } from 'node:crypto';
 import { lstat, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Pack, Unpack } from 'tar';
 import { WarmStateError } from './errors.js';
 
 /**
  * A key's directory as a gzip-compressed tar (the `tar` package), and back.
  * An empty directory packs to zero bytes so state-only keys pay nothing.
  */
+
+let tarModule: Promise<typeof import('tar')> | undefined;
+
+/**
+ * `tar` is loaded the first time a non-empty directory is packed or
+ * restored: keys without files (and environments that never take a
+ * snapshot) do not pay its load time and memory at cold start.
+ */
+function loadTar(): Promise<typeof import('tar')> {
+  tarModule ??= import('tar');
+  return tarModule;
+}
 
 /** Cheap change detector: relative path, type, size and mtime of every entry. */
 export async function dirFingerprint(dir: string): Promise<string> {
@@ -35,6 +46,7 @@ export async function dirFingerprint(dir: string): Promise<string> {
 export async function packDir(key: string, dir: string, limitBytes: number): Promise<Buffer> {
   const entries = (await readdir(dir)).sort();
   if (entries.length === 0) return Buffer.alloc(0);
+  const { Pack } = await loadTar();
   const pack = new Pack({ cwd: dir, gzip: true, portable: true });
   for (const entry of entries) pack.add(entry);
   pack.end();
@@ -57,6 +69,7 @@ export async function unpackDir(key: string, dir: string, archive: Buffer): Prom
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   if (archive.length === 0) return;
+  const { Unpack } = await loadTar();
   await new Promise<void>((resolve, reject) => {
     const unpack = new Unpack({ cwd: dir, strict: true });
     unpack.on('error', (err: unknown) => {
