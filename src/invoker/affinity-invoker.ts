@@ -207,7 +207,9 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
                 wrap: true,
               }),
               logTail: deps.logTail,
-              signal: ticket.signal,
+              // The client's own signal, not the ticket's: the backend enforces
+              // the deadline itself, and the ticket's signal costs a timer per call.
+              signal: request.signal,
             });
           } finally {
             backendMs = performance.now() - t0;
