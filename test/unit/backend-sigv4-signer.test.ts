@@ -1,8 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { Invoke$, LambdaClient, type InvokeCommandInput } from '@aws-sdk/client-lambda';
-import type { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { ChecksumConstructor } from '@smithy/types';
+import type { ChecksumConstructor, HttpRequest } from '@smithy/types';
 import {
   canonicalInvokePath,
   InvokeSigner,
@@ -41,9 +40,9 @@ function str(r: Rand, alphabet: readonly string[], min: number, max: number): st
   return s;
 }
 
-const NAME_CHARS = [...'abcXYZ019-_:$.~ %!\'()*+=@/&?#é日'];
-const TENANT_CHARS = [...'abZ9 +=/@:_-.~', '  ', '\t', 'é'];
-const TOKEN_CHARS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/='];
+const NAME_CHARS = Array.from('abcXYZ019-_:$.~ %!\'()*+=@/&?#é日');
+const TENANT_CHARS = [...Array.from('abZ9 +=/@:_-.~'), '  ', '\t', 'é'];
+const TOKEN_CHARS = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=');
 const REGIONS = ['us-east-1', 'eu-west-3', 'ap-southeast-2'];
 const HOSTS = ['lambda.us-east-1.amazonaws.com', '127.0.0.1:9001', 'localhost:3001', '[::1]:8080'];
 
