@@ -87,7 +87,11 @@ interface OperationView {
 }
 
 interface ProtocolView {
-  deserializeResponse(operation: OperationView, context: unknown, response: HttpResponse): Promise<unknown>;
+  deserializeResponse(
+    operation: OperationView,
+    context: unknown,
+    response: HttpResponse,
+  ): Promise<unknown>;
 }
 
 interface Prepared {
@@ -105,14 +109,8 @@ interface FunctionPaths {
 }
 
 // `Invoke$` is the SDK's static schema: [kind, namespace, name, traits, input, output].
-const [, invokeNamespace, invokeName, invokeTraits, invokeInput, invokeOutput] = Invoke$ as unknown as [
-  number,
-  string,
-  string,
-  unknown,
-  unknown,
-  unknown,
-];
+const [, invokeNamespace, invokeName, invokeTraits, invokeInput, invokeOutput] =
+  Invoke$ as unknown as [number, string, string, unknown, unknown, unknown];
 const invokeOperation: OperationView = {
   name: invokeName,
   namespace: invokeNamespace,
@@ -146,7 +144,11 @@ class InvokeResponseHandler implements Dispatcher.DispatchHandler {
   private readonly chunks: Buffer[] = [];
 
   constructor(
-    private readonly resolve: (r: { statusCode: number; headers: IncomingHttpHeaders; body: Uint8Array }) => void,
+    private readonly resolve: (r: {
+      statusCode: number;
+      headers: IncomingHttpHeaders;
+      body: Uint8Array;
+    }) => void,
     private readonly reject: (err: Error) => void,
   ) {}
 
@@ -155,7 +157,11 @@ class InvokeResponseHandler implements Dispatcher.DispatchHandler {
     // Nothing to do before the request is written.
   }
 
-  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart(
+    _c: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
     this.statusCode = statusCode;
     this.headers = headers;
   }
@@ -199,7 +205,10 @@ export class FastInvoker {
     if (cfg.isCustomEndpoint === true && cfg.endpoint !== undefined) {
       const e = await cfg.endpoint();
       custom = `${e.protocol}//${e.hostname}${e.port === undefined ? '' : `:${String(e.port)}`}${e.path}`;
-    } else if (cfg.ignoreConfiguredEndpointUrls !== true && cfg.serviceConfiguredEndpoint !== undefined) {
+    } else if (
+      cfg.ignoreConfiguredEndpointUrls !== true &&
+      cfg.serviceConfiguredEndpoint !== undefined
+    ) {
       custom = await cfg.serviceConfiguredEndpoint();
     }
     const region = await cfg.region();
@@ -221,7 +230,9 @@ export class FastInvoker {
     const pairs = [...(await cfg.defaultUserAgentProvider()), ...(cfg.customUserAgent ?? [])];
     const userAgent = pairs
       .map(([name, version]) =>
-        version === undefined ? escapeUserAgent(name) : `${escapeUserAgent(name)}#${escapeUserAgent(version)}`,
+        version === undefined
+          ? escapeUserAgent(name)
+          : `${escapeUserAgent(name)}#${escapeUserAgent(version)}`,
       )
       .join(' ');
     const pool = new Pool(url.origin, {
@@ -262,7 +273,9 @@ export class FastInvoker {
     const identity = await this.config.credentials();
     this.identity = identity;
     this.identityValidUntil =
-      identity.expiration === undefined ? Infinity : identity.expiration.getTime() - IDENTITY_REFRESH_MARGIN_MS;
+      identity.expiration === undefined
+        ? Infinity
+        : identity.expiration.getTime() - IDENTITY_REFRESH_MARGIN_MS;
     return identity;
   }
 
@@ -281,20 +294,26 @@ export class FastInvoker {
     const p = this.ready ?? (await this.preparedOnce());
     const now = Date.now();
     const identity =
-      this.identity !== undefined && now < this.identityValidUntil ? this.identity : await this.refreshIdentity();
+      this.identity !== undefined && now < this.identityValidUntil
+        ? this.identity
+        : await this.refreshIdentity();
     const paths = this.pathsOf(input.functionName);
     const payloadHash = sha256Hex(input.payload);
     const logType = input.logTail ? 'Tail' : undefined;
-    const { authorization, amzDate } = p.signer.sign(identity, Date.now() + this.config.systemClockOffset, {
-      canonicalPath: paths.canonicalPath,
-      host: p.host,
-      contentType: CONTENT_TYPE,
-      payloadHash,
-      invocationType: 'RequestResponse',
-      clientContext: input.clientContext,
-      logType,
-      tenantId: input.tenantId,
-    });
+    const { authorization, amzDate } = p.signer.sign(
+      identity,
+      Date.now() + this.config.systemClockOffset,
+      {
+        canonicalPath: paths.canonicalPath,
+        host: p.host,
+        contentType: CONTENT_TYPE,
+        payloadHash,
+        invocationType: 'RequestResponse',
+        clientContext: input.clientContext,
+        logType,
+        tenantId: input.tenantId,
+      },
+    );
     const headers = [
       'host',
       p.host,
@@ -312,26 +331,29 @@ export class FastInvoker {
       authorization,
     ];
     if (input.tenantId !== undefined) headers.push('x-amz-tenant-id', input.tenantId);
-    if (input.clientContext !== undefined) headers.push('x-amz-client-context', input.clientContext);
+    if (input.clientContext !== undefined)
+      headers.push('x-amz-client-context', input.clientContext);
     if (logType !== undefined) headers.push('x-amz-log-type', logType);
     const token = identity.sessionToken;
     if (token !== undefined && token !== '') headers.push('x-amz-security-token', token);
 
-    const response = await new Promise<{ statusCode: number; headers: IncomingHttpHeaders; body: Uint8Array }>(
-      (resolve, reject) => {
-        p.pool.dispatch(
-          {
-            path: paths.path,
-            method: 'POST',
-            headers,
-            body: input.payload,
-            headersTimeout: input.timeoutMs,
-            bodyTimeout: input.timeoutMs,
-          },
-          new InvokeResponseHandler(resolve, reject),
-        );
-      },
-    );
+    const response = await new Promise<{
+      statusCode: number;
+      headers: IncomingHttpHeaders;
+      body: Uint8Array;
+    }>((resolve, reject) => {
+      p.pool.dispatch(
+        {
+          path: paths.path,
+          method: 'POST',
+          headers,
+          body: input.payload,
+          headersTimeout: input.timeoutMs,
+          bodyTimeout: input.timeoutMs,
+        },
+        new InvokeResponseHandler(resolve, reject),
+      );
+    });
     const h = response.headers;
     if (response.statusCode >= 300) {
       const flat: Record<string, string> = {};

@@ -4,7 +4,12 @@ import { WarmrouteError } from '../errors.js';
 import type { Backend, InvokeRequest, InvokeResult } from './backend.js';
 import { errorName, mapLambdaError } from './error-mapping.js';
 import { FastInvoker, type FastInvokeOutput } from './fast-invoke.js';
-import { decideRetry, defaultRetryPolicy, type FailureInfo, type RetryPolicy } from './retry-policy.js';
+import {
+  decideRetry,
+  defaultRetryPolicy,
+  type FailureInfo,
+  type RetryPolicy,
+} from './retry-policy.js';
 import { defaultUndiciHandlerConfig, UndiciRequestHandler } from './undici-request-handler.js';
 
 /** The logging calls the backend makes (a pino logger fits). */
@@ -86,13 +91,18 @@ interface SdkErrorView {
 
 function failureOf(err: unknown, now: number): FailureInfo {
   const view = (typeof err === 'object' && err !== null ? err : {}) as SdkErrorView;
-  const statusCode = view.$metadata?.httpStatusCode ?? (view.$response === undefined ? undefined : 0);
+  const statusCode =
+    view.$metadata?.httpStatusCode ?? (view.$response === undefined ? undefined : 0);
   const retryAfterSeconds =
-    parseRetryAfter(view.retryAfterSeconds, now) ?? parseRetryAfter(view.$response?.headers?.['retry-after'], now);
+    parseRetryAfter(view.retryAfterSeconds, now) ??
+    parseRetryAfter(view.$response?.headers?.['retry-after'], now);
   // An answer from Lambda (status known) means the service decided; no answer means the
   // request may have been delivered and the function may be running.
   const connectFailure =
-    err instanceof Error && /ECONNREFUSED|ConnectTimeout|ENOTFOUND|EAI_AGAIN/.test(`${err.name} ${String((err as { code?: unknown }).code)}`);
+    err instanceof Error &&
+    /ECONNREFUSED|ConnectTimeout|ENOTFOUND|EAI_AGAIN/.test(
+      `${err.name} ${String((err as { code?: unknown }).code)}`,
+    );
   return {
     name: errorName(err),
     statusCode: statusCode === 0 ? undefined : statusCode,
@@ -136,7 +146,9 @@ function isAborted(signal: AbortSignal | undefined): boolean {
 
 /** undici's response timeouts (and the SDK handler's name for them). */
 function isTimeout(err: unknown): boolean {
-  return err instanceof Error && /^(HeadersTimeoutError|BodyTimeoutError|TimeoutError)$/.test(err.name);
+  return (
+    err instanceof Error && /^(HeadersTimeoutError|BodyTimeoutError|TimeoutError)$/.test(err.name)
+  );
 }
 
 /**
@@ -145,7 +157,10 @@ function isTimeout(err: unknown): boolean {
  * A loopback endpoint skips the instance-metadata lookup (seconds of timeouts
  * off EC2) since a local host ignores the region.
  */
-function regionProvider(loopback: boolean, env: Readonly<Record<string, string | undefined>>): () => Promise<string> {
+function regionProvider(
+  loopback: boolean,
+  env: Readonly<Record<string, string | undefined>>,
+): () => Promise<string> {
   const fromEnv = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   if (loopback) return () => Promise.resolve(fromEnv ?? 'us-east-1');
   let region: Promise<string> | undefined;
@@ -165,7 +180,8 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
   const logger = options.logger;
   const effectiveEndpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_LAMBDA ?? env.AWS_ENDPOINT_URL;
   const credentials =
-    options.credentials ?? (isLoopbackEndpoint(effectiveEndpoint) ? loopbackCredentials : undefined);
+    options.credentials ??
+    (isLoopbackEndpoint(effectiveEndpoint) ? loopbackCredentials : undefined);
 
   const handler = new UndiciRequestHandler({
     ...(options.connections === undefined ? {} : { connections: options.connections }),
@@ -234,7 +250,8 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
       request.clientContext === undefined
         ? undefined
         : Buffer.from(JSON.stringify(request.clientContext)).toString('base64');
-    const functionTimeout = options.functionTimeoutMs?.(request.functionName) ?? MAX_FUNCTION_TIMEOUT_MS;
+    const functionTimeout =
+      options.functionTimeoutMs?.(request.functionName) ?? MAX_FUNCTION_TIMEOUT_MS;
     // Longer than the function's own timeout: the client never gives up on a run Lambda still executes.
     const requestTimeout = functionTimeout + requestTimeoutMarginMs;
 
@@ -260,7 +277,8 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
       const onCallerAbort = (): void => {
         controller?.abort(abortReason(request.signal));
       };
-      if (controller !== undefined) request.signal?.addEventListener('abort', onCallerAbort, { once: true });
+      if (controller !== undefined)
+        request.signal?.addEventListener('abort', onCallerAbort, { once: true });
       let out: FastInvokeOutput;
       try {
         out =
@@ -278,7 +296,9 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
         if (controller?.signal.aborted === true) {
           // Our deadline or the caller's abort, whatever error the transport raised for it.
           const reason: unknown = controller.signal.reason;
-          throw reason instanceof Error ? reason : new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]);
+          throw reason instanceof Error
+            ? reason
+            : new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]);
         }
         if (isAborted(request.signal)) throw abortReason(request.signal);
         if (Date.now() >= request.deadline && isTimeout(err)) {
@@ -293,7 +313,12 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
         });
         if (!decision.retry) {
           logger?.debug(
-            { functionName: request.functionName, attempts: attemptNo, upstream: failure.name, reason: decision.reason },
+            {
+              functionName: request.functionName,
+              attempts: attemptNo,
+              upstream: failure.name,
+              reason: decision.reason,
+            },
             'lambda invoke failed',
           );
           throw mapLambdaError(err, {
@@ -304,7 +329,12 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
           });
         }
         logger?.warn(
-          { functionName: request.functionName, attempt: attemptNo, upstream: failure.name, delayMs: decision.delayMs },
+          {
+            functionName: request.functionName,
+            attempt: attemptNo,
+            upstream: failure.name,
+            delayMs: decision.delayMs,
+          },
           'lambda invoke retried',
         );
         await sleep(decision.delayMs, request.signal);
@@ -318,7 +348,10 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
       return {
         payload: out.Payload,
         functionError: out.FunctionError,
-        logTail: out.LogResult === undefined ? undefined : textDecoder.decode(Buffer.from(out.LogResult, 'base64')),
+        logTail:
+          out.LogResult === undefined
+            ? undefined
+            : textDecoder.decode(Buffer.from(out.LogResult, 'base64')),
         executedVersion: out.ExecutedVersion,
         attempts: attemptNo,
         durationMs: Date.now() - started,

@@ -123,7 +123,10 @@ export class InvokeSigner {
     const second = Math.floor(nowMs / 1000);
     if (second !== this.cachedSecond) {
       this.cachedSecond = second;
-      this.cachedAmzDate = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+      this.cachedAmzDate = new Date(second * 1000)
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
     }
     const amzDate = this.cachedAmzDate;
     const shortDate = amzDate.slice(0, 8);

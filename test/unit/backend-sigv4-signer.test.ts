@@ -40,25 +40,37 @@ function str(r: Rand, alphabet: readonly string[], min: number, max: number): st
   return s;
 }
 
-const NAME_CHARS = Array.from('abcXYZ019-_:$.~ %!\'()*+=@/&?#é日');
+const NAME_CHARS = Array.from("abcXYZ019-_:$.~ %!'()*+=@/&?#é日");
 const TENANT_CHARS = [...Array.from('abZ9 +=/@:_-.~'), '  ', '\t', 'é'];
 const TOKEN_CHARS = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=');
 const REGIONS = ['us-east-1', 'eu-west-3', 'ap-southeast-2'];
 const HOSTS = ['lambda.us-east-1.amazonaws.com', '127.0.0.1:9001', 'localhost:3001', '[::1]:8080'];
 
 // `Invoke$` is the SDK's static schema: [kind, namespace, name, traits, input, output].
-const [, namespace, name, traits, input, output] = Invoke$ as unknown as [number, string, string, unknown, unknown, unknown];
+const [, namespace, name, traits, input, output] = Invoke$ as unknown as [
+  number,
+  string,
+  string,
+  unknown,
+  unknown,
+  unknown,
+];
 const invokeOperation = { name, namespace, traits, input, output };
 
 interface ProtocolView {
   serializeRequest(
     operation: typeof invokeOperation,
     input: InvokeCommandInput,
-    context: { endpoint: () => Promise<{ protocol: string; hostname: string; path: string; port?: number }> },
+    context: {
+      endpoint: () => Promise<{ protocol: string; hostname: string; path: string; port?: number }>;
+    },
   ): Promise<HttpRequest>;
 }
 
-const client = new LambdaClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+const client = new LambdaClient({
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+});
 const protocol = client.config.protocol as unknown as ProtocolView;
 const sha256 = client.config.sha256 as ChecksumConstructor;
 
@@ -77,7 +89,10 @@ interface Case {
 function randomCase(r: Rand, previous: Case | undefined): Case {
   // Often reuse the previous identity/date, so the signer's caches are hit and must stay correct.
   const reuse = previous !== undefined && r() < 0.4;
-  const functionName = r() < 0.1 ? pick(r, ['.', '..', 'arn:aws:lambda:us-east-1:123456789012:function:f']) : str(r, NAME_CHARS, 1, 24);
+  const functionName =
+    r() < 0.1
+      ? pick(r, ['.', '..', 'arn:aws:lambda:us-east-1:123456789012:function:f'])
+      : str(r, NAME_CHARS, 1, 24);
   const payloadLen = pick(r, [0, 0, 1, 17, 300, 70_000]);
   const payload = new Uint8Array(payloadLen);
   for (let i = 0; i < payloadLen; i++) payload[i] = int(r, 256);
@@ -92,11 +107,25 @@ function randomCase(r: Rand, previous: Case | undefined): Case {
   const date =
     reuse && r() < 0.7
       ? previous.date + int(r, 3_000)
-      : Date.UTC(2000 + int(r, 99), int(r, 12), 1 + int(r, 28), int(r, 24), int(r, 60), int(r, 60), int(r, 1000));
+      : Date.UTC(
+          2000 + int(r, 99),
+          int(r, 12),
+          1 + int(r, 28),
+          int(r, 24),
+          int(r, 60),
+          int(r, 60),
+          int(r, 1000),
+        );
   return {
     functionName,
-    tenantId: r() < 0.2 ? undefined : pick(r, [' lead', 'trail ', ' both  inner ']) + str(r, TENANT_CHARS, 1, 30),
-    clientContext: r() < 0.3 ? undefined : Buffer.from(JSON.stringify({ k: str(r, TENANT_CHARS, 0, 50) })).toString('base64'),
+    tenantId:
+      r() < 0.2
+        ? undefined
+        : pick(r, [' lead', 'trail ', ' both  inner ']) + str(r, TENANT_CHARS, 1, 30),
+    clientContext:
+      r() < 0.3
+        ? undefined
+        : Buffer.from(JSON.stringify({ k: str(r, TENANT_CHARS, 0, 50) })).toString('base64'),
     logTail: r() < 0.5,
     payload,
     identity,
@@ -120,7 +149,12 @@ async function sdkSigned(c: Case): Promise<HttpRequest> {
     { endpoint: () => Promise.resolve({ protocol: 'https:', hostname: 'example', path: '/' }) },
   );
   request.headers.host = c.host;
-  const signer = new SignatureV4({ service: 'lambda', region: c.region, credentials: c.identity, sha256 });
+  const signer = new SignatureV4({
+    service: 'lambda',
+    region: c.region,
+    credentials: c.identity,
+    sha256,
+  });
   return signer.sign(request, { signingDate: new Date(c.date) });
 }
 
@@ -189,7 +223,9 @@ describe('InvokeSigner', () => {
       'Credential=AK/20261124/us-east-1/lambda/aws4_request, SignedHeaders=content-type;host;x-amz-client-context;x-amz-content-sha256;x-amz-date;x-amz-invocation-type;x-amz-log-type;x-amz-security-token;x-amz-tenant-id, Signature=',
     );
     expect(actual.path).toBe('/2015-03-31/functions/my%20func%3A%24LATEST/invocations');
-    expect(canonicalInvokePath(actual.path)).toBe('/2015-03-31/functions/my%2520func%253A%2524LATEST/invocations');
+    expect(canonicalInvokePath(actual.path)).toBe(
+      '/2015-03-31/functions/my%2520func%253A%2524LATEST/invocations',
+    );
   });
 
   it('re-derives the signing key when the secret, the day or the identity changes', async () => {
