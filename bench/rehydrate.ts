@@ -1,20 +1,33 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Redis } from 'ioredis';
 import { ENVELOPE_REPORT_FIELD, PROTOCOL_VERSION, type WarmEnvelope } from '../lambda/protocol.js';
 import type { SnapshotStore } from '../lambda/stores/base-snapshot-store.js';
 import { FileSnapshotStore } from '../lambda/stores/file-snapshot-store.js';
 import { RedisSnapshotStore } from '../lambda/stores/redis-snapshot-store.js';
 import { createWarmEnvironment } from '../lambda/warm-environment.js';
+import { startLocalHost } from '../src/localhost/index.js';
+import { distDir } from '../src/paths.js';
 
 /**
  * Rehydration cost of the function library: a 1 MB state and a 10 MB
  * directory (incompressible bytes: the worst case for the gzip archive),
  * restored by a new environment from the file store and the Redis store,
  * next to a warm hit of the same key in the same run.
+ *
+ * And the library's share of a cold start, side by side in one run:
+ * importing `warmroute/lambda` (ioredis and tar load lazily) vs the same
+ * import plus ioredis and tar (what an eager import cost every
+ * environment) vs bare node, in fresh processes; and the local host's
+ * `Init Duration` for a plain handler, a `withWarmState` handler and the
+ * same handler with ioredis and tar imported at init.
  */
 
 interface Blob {
@@ -135,11 +148,190 @@ async function runCase(
   };
 }
 
+const lambdaEntry = (): string => pathToFileURL(join(distDir, 'lambda', 'index.js')).href;
+
+/** Absolute URLs of ioredis and tar as the package resolves them (what an eager import loaded). */
+function heavyPackages(): { ioredis: string; tar: string } {
+  const require = createRequire(join(distDir, 'lambda', 'index.js'));
+  return {
+    ioredis: pathToFileURL(require.resolve('ioredis')).href,
+    tar: pathToFileURL(require.resolve('tar')).href,
+  };
+}
+
+type ImportVariant = 'bare node' | 'warmroute/lambda (lazy)' | 'warmroute/lambda + ioredis + tar';
+
+function importScript(variant: ImportVariant): string {
+  const heavy = heavyPackages();
+  const imports =
+    variant === 'bare node'
+      ? `await import('node:os');`
+      : variant === 'warmroute/lambda (lazy)'
+        ? `await import(${JSON.stringify(lambdaEntry())});`
+        : `await import(${JSON.stringify(lambdaEntry())}); await import(${JSON.stringify(heavy.ioredis)}); await import(${JSON.stringify(heavy.tar)});`;
+  return `const t = process.hrtime.bigint(); ${imports} const ms = Number(process.hrtime.bigint() - t) / 1e6; process.stdout.write(JSON.stringify({ ms, rss: process.memoryUsage().rss }));`;
+}
+
+function runImport(variant: ImportVariant): Promise<{ ms: number; rss: number }> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', importScript(variant)],
+      { timeout: 20_000 },
+      (err, stdout, stderr) => {
+        if (err !== null)
+          reject(new Error(`bench: import probe (${variant}) failed: ${stderr}`, { cause: err }));
+        else resolve(JSON.parse(stdout) as { ms: number; rss: number });
+      },
+    );
+  });
+}
+
+type InitVariant =
+  'plain handler' | 'withWarmState (lazy)' | 'withWarmState + ioredis + tar at init';
+
+async function writeInitFunctions(root: string, snapDir: string): Promise<string> {
+  const heavy = heavyPackages();
+  const body = (pre: string, wrapped: boolean): string =>
+    wrapped
+      ? `${pre}import { withWarmState } from ${JSON.stringify(lambdaEntry())};
+export const handler = withWarmState(async (_e, _c, state) => {
+  state.set({ n: state.get().n + 1 });
+  return state.get().n;
+}, { initialState: () => ({ n: 0 }) });
+`
+      : `let n = 0;\nexport const handler = async () => ++n;\n`;
+  const fns: [string, string][] = [
+    ['plain', body('', false)],
+    ['lazy', body('', true)],
+    [
+      'eager',
+      body(
+        `import ${JSON.stringify(heavy.ioredis)};\nimport ${JSON.stringify(heavy.tar)};\n`,
+        true,
+      ),
+    ],
+  ];
+  for (const [name, code] of fns) {
+    await mkdir(join(root, name));
+    await writeFile(join(root, name, 'index.mjs'), code);
+  }
+  const file = join(root, 'functions.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      functions: fns.map(([name]) => ({
+        name,
+        codeDir: name,
+        handler: 'index.handler',
+        tenancy: 'PER_TENANT',
+        memoryMb: 256,
+        timeoutSeconds: 10,
+        environment: { WARMROUTE_SNAPSHOT_DIR: snapDir },
+      })),
+    }),
+  );
+  return file;
+}
+
+interface ColdStartFigures {
+  importRuns: number;
+  imports: { variant: ImportVariant; importMedianMs: number; rssMedianMB: number }[];
+  importLazyVsEagerRatio: number;
+  initRuns: number;
+  inits: { variant: InitVariant; initDurationMedianMs: number }[];
+  initLazyVsEagerRatio: number;
+}
+
+async function coldStart(quick: boolean, root: string, snapDir: string): Promise<ColdStartFigures> {
+  const variants: ImportVariant[] = [
+    'bare node',
+    'warmroute/lambda (lazy)',
+    'warmroute/lambda + ioredis + tar',
+  ];
+  const importRuns = quick ? 3 : 15;
+  const samples = new Map<ImportVariant, { ms: number[]; rss: number[] }>(
+    variants.map((v) => [v, { ms: [], rss: [] }]),
+  );
+  // Interleaved, so machine noise hits every variant alike.
+  for (let i = 0; i < importRuns; i++) {
+    for (const v of variants) {
+      const r = await runImport(v);
+      samples.get(v)?.ms.push(r.ms);
+      samples.get(v)?.rss.push(r.rss / MB);
+    }
+  }
+  const imports = variants.map((variant) => ({
+    variant,
+    importMedianMs: round(median(samples.get(variant)?.ms ?? [])),
+    rssMedianMB: round(median(samples.get(variant)?.rss ?? [])),
+  }));
+
+  const initRoot = join(root, 'init-functions');
+  await mkdir(initRoot);
+  const host = await startLocalHost({
+    port: 0,
+    functionsFile: await writeInitFunctions(initRoot, snapDir),
+  });
+  const client = new LambdaClient({
+    endpoint: host.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const initVariants: [InitVariant, string][] = [
+    ['plain handler', 'plain'],
+    ['withWarmState (lazy)', 'lazy'],
+    ['withWarmState + ioredis + tar at init', 'eager'],
+  ];
+  const initRuns = quick ? 3 : 10;
+  const initMs = new Map<string, number[]>(initVariants.map(([, fn]) => [fn, []]));
+  try {
+    for (let i = 0; i < initRuns; i++) {
+      for (const [, fn] of initVariants) {
+        host.evict({ function: fn });
+        const out = await client.send(
+          new InvokeCommand({
+            FunctionName: fn,
+            TenantId: `bench-cold-${String(i)}`,
+            Payload: Buffer.from('{}'),
+            LogType: 'Tail',
+          }),
+        );
+        const tail = Buffer.from(out.LogResult ?? '', 'base64').toString('utf8');
+        const m = /Init Duration: ([\d.]+) ms/.exec(tail);
+        if (out.FunctionError !== undefined || m?.[1] === undefined)
+          throw new Error(`bench: cold invoke of ${fn} failed or reported no Init Duration`);
+        initMs.get(fn)?.push(Number(m[1]));
+      }
+    }
+  } finally {
+    client.destroy();
+    await host.close();
+  }
+  const inits = initVariants.map(([variant, fn]) => ({
+    variant,
+    initDurationMedianMs: round(median(initMs.get(fn) ?? [])),
+  }));
+  const lazyImport = imports[1]?.importMedianMs ?? NaN;
+  const eagerImport = imports[2]?.importMedianMs ?? NaN;
+  const lazyInit = inits[1]?.initDurationMedianMs ?? NaN;
+  const eagerInit = inits[2]?.initDurationMedianMs ?? NaN;
+  return {
+    importRuns,
+    imports,
+    importLazyVsEagerRatio: round(lazyImport / eagerImport),
+    initRuns,
+    inits,
+    initLazyVsEagerRatio: round(lazyInit / eagerInit),
+  };
+}
+
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
   const runs = opts.quick ? 3 : 10;
   const root = await mkdtemp(join(tmpdir(), 'wr-bench-rehydrate-'));
   const snapDir = await mkdtemp(join(tmpdir(), 'wr-bench-snap-'));
   const results: CaseResult[] = [];
+  let cold: ColdStartFigures | undefined;
   const redisUrl =
     process.env['WARMROUTE_SNAPSHOT_REDIS_URL'] ??
     process.env['REDIS_URL'] ??
@@ -165,6 +357,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
         await store.close();
       }
     }
+    cold = await coldStart(opts.quick, root, snapDir);
   } finally {
     await rm(root, { recursive: true, force: true });
     await rm(snapDir, { recursive: true, force: true });
@@ -173,7 +366,17 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     `\nrehydrate (median of ${runs}; new environment restoring from the store vs a warm hit)`,
   );
   console.table(results);
-  return { runs, results };
+  console.log(
+    `\ncold start: import in a fresh node process (median of ${String(cold.importRuns)}, interleaved); ` +
+      `lazy / eager import time = ${String(cold.importLazyVsEagerRatio)}`,
+  );
+  console.table(cold.imports);
+  console.log(
+    `local host Init Duration (evict + invoke, median of ${String(cold.initRuns)}, interleaved); ` +
+      `lazy / eager = ${String(cold.initLazyVsEagerRatio)}`,
+  );
+  console.table(cold.inits);
+  return { runs, results, coldStart: cold };
 }
 
 if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
