@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
 /**
  * AWS Signature Version 4 for exactly one request shape: Lambda `Invoke`
@@ -46,7 +46,8 @@ export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49
 
 export function sha256Hex(data: Uint8Array): string {
   if (data.byteLength === 0) return EMPTY_SHA256;
-  return createHash('sha256').update(data).digest('hex');
+  // One-shot `hash` (Node ≥ 20.12): about half the cost of a createHash object.
+  return hash('sha256', data, 'hex');
 }
 
 function hexEncode(c: string): string {
@@ -163,7 +164,7 @@ export class InvokeSigner {
       signed += ';x-amz-tenant-id';
     }
     const canonicalRequest = `POST\n${req.canonicalPath}\n\n${headers}\n${signed}\n${req.payloadHash}`;
-    const hashed = createHash('sha256').update(canonicalRequest).digest('hex');
+    const hashed = hash('sha256', canonicalRequest, 'hex');
     const signature = createHmac('sha256', k.key)
       .update(`${ALGORITHM}\n${amzDate}\n${k.scope}\n${hashed}`)
       .digest('hex');
