@@ -42,13 +42,18 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
  */
 export async function startWarmStateGateway(
   env: Record<string, string> = {},
+  options: {
+    /** Functions for the local host (default: the gateway test functions, i.e. the examples). */
+    functionsFile?: string;
+  } = {},
 ): Promise<WarmStateGateway> {
   if (!existsSync(join(distDir, 'lambda', 'index.js')))
     throw new Error('dist/lambda/index.js is missing: run npm run build first');
   const snapshotDir = await mkdtemp(join(tmpdir(), 'wr-ws-gw-snap-'));
   const localHost = await startLocalHost({
     port: 0,
-    functionsFile: join(packageRoot, 'test/helpers/gateway-functions/functions.json'),
+    functionsFile:
+      options.functionsFile ?? join(packageRoot, 'test/helpers/gateway-functions/functions.json'),
     env: { ...process.env, WARMROUTE_SNAPSHOT_DIR: snapshotDir, WARMROUTE_SNAPSHOT_REDIS_URL: '' },
   }).catch(async (err: unknown) => {
     await rm(snapshotDir, { recursive: true, force: true });
