@@ -1,5 +1,8 @@
 import { describe, it, expect, onTestFinished } from 'vitest';
-import { createLambdaBackend, type LambdaBackendOptions } from '../../src/backend/lambda-backend.js';
+import {
+  createLambdaBackend,
+  type LambdaBackendOptions,
+} from '../../src/backend/lambda-backend.js';
 import { WarmrouteError } from '../../src/errors.js';
 import {
   lambdaError,
@@ -51,7 +54,15 @@ for (const pipeline of ['fast', 'sdk'] as const) {
     it('sends the Invoke wire shape: path, tenant id, client context, log type, signed payload', async () => {
       // Prepare
       const { server, backend } = await setup(
-        () => ok({ n: 1 }, { 'x-amz-log-result': Buffer.from('REPORT RequestId: 1\tDuration: 2.5 ms').toString('base64') }),
+        () =>
+          ok(
+            { n: 1 },
+            {
+              'x-amz-log-result': Buffer.from('REPORT RequestId: 1\tDuration: 2.5 ms').toString(
+                'base64',
+              ),
+            },
+          ),
         { pipeline },
       );
       // Act
@@ -74,7 +85,9 @@ for (const pipeline of ['fast', 'sdk'] as const) {
       expect(req?.headers['x-amz-tenant-id']).toBe('tenant-a:1');
       expect(req?.headers['x-amz-log-type']).toBe('Tail');
       expect(req?.headers['x-amz-invocation-type']).toBe('RequestResponse');
-      expect(JSON.parse(Buffer.from(String(req?.headers['x-amz-client-context']), 'base64').toString())).toEqual({
+      expect(
+        JSON.parse(Buffer.from(String(req?.headers['x-amz-client-context']), 'base64').toString()),
+      ).toEqual({
         custom: { warmroute: { v: 1 } },
       });
       expect(req?.headers.authorization).toMatch(
@@ -92,15 +105,26 @@ for (const pipeline of ['fast', 'sdk'] as const) {
         }),
         { pipeline },
       );
-      const result = await backend.invoke({ functionName: 'f', payload: enc.encode('{}'), deadline: Date.now() + 5_000 });
+      const result = await backend.invoke({
+        functionName: 'f',
+        payload: enc.encode('{}'),
+        deadline: Date.now() + 5_000,
+      });
       expect(result.functionError).toBe('Unhandled');
       expect(JSON.parse(dec.decode(result.payload))).toMatchObject({ errorType: 'TypeError' });
       expect(server.requests).toHaveLength(1);
     });
 
     it('retries throttling, then succeeds', async () => {
-      const { server, backend } = await setup((_r, i) => (i < 2 ? throttled() : ok({ done: true })), { pipeline });
-      const result = await backend.invoke({ functionName: 'f', payload: enc.encode('{}'), deadline: Date.now() + 5_000 });
+      const { server, backend } = await setup(
+        (_r, i) => (i < 2 ? throttled() : ok({ done: true })),
+        { pipeline },
+      );
+      const result = await backend.invoke({
+        functionName: 'f',
+        payload: enc.encode('{}'),
+        deadline: Date.now() + 5_000,
+      });
       expect(dec.decode(result.payload)).toBe('{"done":true}');
       expect(result.attempts).toBe(3);
       expect(server.requests).toHaveLength(3);
@@ -108,18 +132,30 @@ for (const pipeline of ['fast', 'sdk'] as const) {
 
     it('retries a ServiceException (500), then succeeds', async () => {
       const { server, backend } = await setup(
-        (_r, i) => (i === 0 ? lambdaError(500, 'ServiceException', 'internal') : ok({ done: true })),
+        (_r, i) =>
+          i === 0 ? lambdaError(500, 'ServiceException', 'internal') : ok({ done: true }),
         { pipeline },
       );
-      const result = await backend.invoke({ functionName: 'f', payload: enc.encode('{}'), deadline: Date.now() + 5_000 });
+      const result = await backend.invoke({
+        functionName: 'f',
+        payload: enc.encode('{}'),
+        deadline: Date.now() + 5_000,
+      });
       expect(result.attempts).toBe(2);
       expect(server.requests).toHaveLength(2);
     });
 
     it('gives up after maxAttempts with WR_ERR_THROTTLED and the Retry-After hint', async () => {
-      const { server, backend } = await setup(() => throttled(0), { pipeline, retry: { maxAttempts: 3, baseDelayMs: 5 } });
+      const { server, backend } = await setup(() => throttled(0), {
+        pipeline,
+        retry: { maxAttempts: 3, baseDelayMs: 5 },
+      });
       const err = await rejection(
-        backend.invoke({ functionName: 'f', payload: enc.encode('{}'), deadline: Date.now() + 5_000 }),
+        backend.invoke({
+          functionName: 'f',
+          payload: enc.encode('{}'),
+          deadline: Date.now() + 5_000,
+        }),
       );
       expect(err.code).toBe('WR_ERR_THROTTLED');
       expect(err.statusCode).toBe(429);
@@ -131,7 +167,11 @@ for (const pipeline of ['fast', 'sdk'] as const) {
     it('does not wait past the deadline for a Retry-After: 429 at once', async () => {
       const { server, backend } = await setup(() => throttled(30), { pipeline });
       const err = await rejection(
-        backend.invoke({ functionName: 'f', payload: enc.encode('{}'), deadline: Date.now() + 2_000 }),
+        backend.invoke({
+          functionName: 'f',
+          payload: enc.encode('{}'),
+          deadline: Date.now() + 2_000,
+        }),
       );
       expect(err.code).toBe('WR_ERR_THROTTLED');
       expect(err.retryAfterSeconds).toBe(30);
@@ -139,11 +179,18 @@ for (const pipeline of ['fast', 'sdk'] as const) {
     });
 
     it('maps ResourceNotFoundException to WR_ERR_FUNCTION_NOT_FOUND, keeping the SDK error as cause', async () => {
-      const { server, backend } = await setup(() => lambdaError(404, 'ResourceNotFoundException', 'Function not found'), {
-        pipeline,
-      });
+      const { server, backend } = await setup(
+        () => lambdaError(404, 'ResourceNotFoundException', 'Function not found'),
+        {
+          pipeline,
+        },
+      );
       const err = await rejection(
-        backend.invoke({ functionName: 'nope', payload: enc.encode('{}'), deadline: Date.now() + 5_000 }),
+        backend.invoke({
+          functionName: 'nope',
+          payload: enc.encode('{}'),
+          deadline: Date.now() + 5_000,
+        }),
       );
       expect(err.code).toBe('WR_ERR_FUNCTION_NOT_FOUND');
       expect(err.details).toEqual({ upstream: 'ResourceNotFoundException' });
@@ -155,11 +202,20 @@ for (const pipeline of ['fast', 'sdk'] as const) {
 
     it('maps InvalidParameterValueException (tenancy mismatch) to WR_ERR_BACKEND with the upstream name', async () => {
       const { backend } = await setup(
-        () => lambdaError(400, 'InvalidParameterValueException', 'Add a valid tenant ID in your request'),
+        () =>
+          lambdaError(
+            400,
+            'InvalidParameterValueException',
+            'Add a valid tenant ID in your request',
+          ),
         { pipeline },
       );
       const err = await rejection(
-        backend.invoke({ functionName: 'f', payload: enc.encode('{}'), deadline: Date.now() + 5_000 }),
+        backend.invoke({
+          functionName: 'f',
+          payload: enc.encode('{}'),
+          deadline: Date.now() + 5_000,
+        }),
       );
       expect(err.code).toBe('WR_ERR_BACKEND');
       expect(err.details).toEqual({ upstream: 'InvalidParameterValueException' });
@@ -171,7 +227,11 @@ for (const pipeline of ['fast', 'sdk'] as const) {
         deadlineMarginMs: 0,
       });
       const err = await rejection(
-        backend.invoke({ functionName: 'f', payload: enc.encode('{}'), deadline: Date.now() + 200 }),
+        backend.invoke({
+          functionName: 'f',
+          payload: enc.encode('{}'),
+          deadline: Date.now() + 200,
+        }),
       );
       expect(err.code).toBe('WR_ERR_DEADLINE');
       expect(server.requests).toHaveLength(1);
@@ -187,13 +247,24 @@ for (const pipeline of ['fast', 'sdk'] as const) {
     });
 
     it('does not retry a request whose connection broke after sending', async () => {
-      const server = await startInvokeServer(() => ({ ...ok({}), delayMs: 100 }));
+      const server = await startInvokeServer(() => ({ ...ok({}), delayMs: 2_000 }));
       onTestFinished(() => server.close());
       // Destroy the connection while the "function" runs: the request was delivered.
-      const backend = createLambdaBackend({ endpoint: server.url, pipeline, env: {}, random: () => 0 });
+      const backend = createLambdaBackend({
+        endpoint: server.url,
+        pipeline,
+        env: {},
+        random: () => 0,
+      });
       onTestFinished(() => backend.close());
-      const p = backend.invoke({ functionName: 'f', payload: enc.encode('{}'), deadline: Date.now() + 5_000 });
-      await new Promise((r) => setTimeout(r, 50));
+      const p = backend.invoke({
+        functionName: 'f',
+        payload: enc.encode('{}'),
+        deadline: Date.now() + 5_000,
+      });
+      // Wait until the server has the request (not a fixed sleep: under load it may arrive late).
+      for (let i = 0; i < 200 && server.requests.length === 0; i++)
+        await new Promise((r) => setTimeout(r, 10));
       await server.close();
       const err = await rejection(p);
       expect(err.code).toBe('WR_ERR_BACKEND');
