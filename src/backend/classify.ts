@@ -17,7 +17,8 @@ export interface ReportLine {
 }
 
 // The REPORT line is tab-separated `Name: value unit` fields after the request id.
-const FIELD = /(Init Duration|Billed Duration|Duration|Memory Size|Max Memory Used):\s*([0-9]+(?:\.[0-9]+)?)/g;
+const FIELD =
+  /(Init Duration|Billed Duration|Duration|Memory Size|Max Memory Used):\s*([0-9]+(?:\.[0-9]+)?)/g;
 
 /** Parse the last REPORT line of a log tail, if there is one. */
 export function parseReportLine(logTail: string | undefined): ReportLine | undefined {

@@ -27,13 +27,19 @@ interface MappingContext {
   readonly payloadBytes: number;
 }
 
-type Mapping = (err: { name: string; message: string }, ctx: MappingContext) => [ErrorCode, (string | number)[]];
+type Mapping = (
+  err: { name: string; message: string },
+  ctx: MappingContext,
+) => [ErrorCode, (string | number)[]];
 
 const backend: Mapping = (err) => ['WR_ERR_BACKEND', [`${err.name}: ${err.message}`]];
 
 export const lambdaErrorTable: Readonly<Record<string, Mapping>> = Object.freeze({
   ResourceNotFoundException: (_err, ctx) => ['WR_ERR_FUNCTION_NOT_FOUND', [ctx.functionName]],
-  RequestTooLargeException: (_err, ctx) => ['WR_ERR_PAYLOAD_TOO_LARGE', [ctx.payloadBytes, LAMBDA_SYNC_PAYLOAD_LIMIT]],
+  RequestTooLargeException: (_err, ctx) => [
+    'WR_ERR_PAYLOAD_TOO_LARGE',
+    [ctx.payloadBytes, LAMBDA_SYNC_PAYLOAD_LIMIT],
+  ],
   InvalidRequestContentException: (err) => ['WR_ERR_BAD_REQUEST', [err.message]],
   InvalidParameterValueException: backend,
 });
@@ -46,7 +52,10 @@ export function errorName(err: unknown): string {
 /** Map a final (not retried, or retries exhausted) upstream failure to a WarmrouteError. */
 export function mapLambdaError(
   err: unknown,
-  ctx: MappingContext & { readonly throttled?: boolean; readonly retryAfterSeconds?: number | undefined },
+  ctx: MappingContext & {
+    readonly throttled?: boolean;
+    readonly retryAfterSeconds?: number | undefined;
+  },
 ): WarmrouteError {
   const name = errorName(err);
   const message = err instanceof Error ? err.message : String(err);

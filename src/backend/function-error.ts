@@ -16,9 +16,13 @@ const decoder = new TextDecoder();
 /** Bounded so a huge error payload does not end up in a client-visible message or a log line. */
 const MAX_MESSAGE_LENGTH = 1_024;
 
-export function parseFunctionError(payload: Uint8Array | string, functionError?: string): FunctionErrorInfo {
+export function parseFunctionError(
+  payload: Uint8Array | string,
+  functionError?: string,
+): FunctionErrorInfo {
   const text = typeof payload === 'string' ? payload : decoder.decode(payload);
-  const fallbackType = functionError !== undefined && functionError !== '' ? functionError : 'Unhandled';
+  const fallbackType =
+    functionError !== undefined && functionError !== '' ? functionError : 'Unhandled';
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -26,13 +30,18 @@ export function parseFunctionError(payload: Uint8Array | string, functionError?:
     return { errorType: fallbackType, errorMessage: truncate(text) };
   }
   if (typeof parsed !== 'object' || parsed === null) {
-    return { errorType: fallbackType, errorMessage: truncate(typeof parsed === 'string' ? parsed : text) };
+    return {
+      errorType: fallbackType,
+      errorMessage: truncate(typeof parsed === 'string' ? parsed : text),
+    };
   }
   const record = parsed as Record<string, unknown>;
   const errorMessage = typeof record.errorMessage === 'string' ? record.errorMessage : '';
-  let errorType = typeof record.errorType === 'string' && record.errorType !== '' ? record.errorType : undefined;
+  let errorType =
+    typeof record.errorType === 'string' && record.errorType !== '' ? record.errorType : undefined;
   // The runtime reports a timeout without an errorType; name it like Lambda's own error code.
-  if (errorType === undefined && /Task timed out after/.test(errorMessage)) errorType = 'Sandbox.Timedout';
+  if (errorType === undefined && /Task timed out after/.test(errorMessage))
+    errorType = 'Sandbox.Timedout';
   return { errorType: errorType ?? fallbackType, errorMessage: truncate(errorMessage) };
 }
 

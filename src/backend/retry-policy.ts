@@ -92,10 +92,15 @@ export function backoffWindowMs(policy: RetryPolicy, attempt: number): number {
   return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
 }
 
-export function decideRetry(policy: RetryPolicy, failure: FailureInfo, ctx: RetryContext): RetryDecision {
+export function decideRetry(
+  policy: RetryPolicy,
+  failure: FailureInfo,
+  ctx: RetryContext,
+): RetryDecision {
   const throttled = isThrottling(policy, failure);
   const window = backoffWindowMs(policy, ctx.attempt);
-  const hint = failure.retryAfterSeconds ?? (throttled ? Math.max(1, Math.ceil(window / 1000)) : undefined);
+  const hint =
+    failure.retryAfterSeconds ?? (throttled ? Math.max(1, Math.ceil(window / 1000)) : undefined);
   if (!isRetryable(policy, failure)) {
     return { retry: false, reason: 'not-retryable', throttled, retryAfterSeconds: hint };
   }

@@ -84,7 +84,10 @@ export class UndiciRequestHandler implements HttpHandler<UndiciHandlerConfig> {
     return { response: new HttpResponse({ statusCode: res.statusCode, headers, body }) };
   }
 
-  updateHttpClientConfig(key: keyof UndiciHandlerConfig, value: UndiciHandlerConfig[typeof key]): void {
+  updateHttpClientConfig(
+    key: keyof UndiciHandlerConfig,
+    value: UndiciHandlerConfig[typeof key],
+  ): void {
     this.config = { ...this.config, [key]: value };
     if (key !== 'requestTimeout') {
       this.retired.push(this.agent);

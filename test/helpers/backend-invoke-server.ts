@@ -33,7 +33,11 @@ export interface InvokeServer {
 export function ok(body: unknown, headers: Record<string, string> = {}): ScriptedResponse {
   return {
     status: 200,
-    headers: { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      'x-amz-executed-version': '$LATEST',
+      ...headers,
+    },
     body: JSON.stringify(body),
   };
 }
@@ -102,7 +106,11 @@ export async function startInvokeServer(
     async close() {
       for (const t of timers) clearTimeout(t);
       server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      await new Promise<void>((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
     },
   };
 }

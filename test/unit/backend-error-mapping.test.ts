@@ -25,13 +25,19 @@ describe('mapLambdaError', () => {
   });
 
   it('reports throttling as 429 with the Retry-After hint', () => {
-    const err = mapLambdaError(named('TooManyRequestsException'), { ...ctx, throttled: true, retryAfterSeconds: 2 });
+    const err = mapLambdaError(named('TooManyRequestsException'), {
+      ...ctx,
+      throttled: true,
+      retryAfterSeconds: 2,
+    });
     expect(err.code).toBe('WR_ERR_THROTTLED');
     expect(err.retryAfterSeconds).toBe(2);
   });
 
   it('names the payload size and limit for 413', () => {
-    expect(mapLambdaError(named('RequestTooLargeException'), ctx).message).toContain(String(LAMBDA_SYNC_PAYLOAD_LIMIT));
+    expect(mapLambdaError(named('RequestTooLargeException'), ctx).message).toContain(
+      String(LAMBDA_SYNC_PAYLOAD_LIMIT),
+    );
   });
 });
 

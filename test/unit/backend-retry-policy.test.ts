@@ -1,24 +1,53 @@
 import { describe, it, expect } from 'vitest';
-import { backoffWindowMs, decideRetry, defaultRetryPolicy, type RetryPolicy } from '../../src/backend/retry-policy.js';
+import {
+  backoffWindowMs,
+  decideRetry,
+  defaultRetryPolicy,
+  type RetryPolicy,
+} from '../../src/backend/retry-policy.js';
 
-const policy: RetryPolicy = { ...defaultRetryPolicy, maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 };
+const policy: RetryPolicy = {
+  ...defaultRetryPolicy,
+  maxAttempts: 4,
+  baseDelayMs: 100,
+  maxDelayMs: 1_000,
+};
 const throttle = { name: 'TooManyRequestsException', statusCode: 429, mayHaveRun: false };
-const ctx = (attempt: number, random = 0.5, now = 0, deadline = 100_000) => ({ attempt, now, deadline, random: () => random });
+const ctx = (attempt: number, random = 0.5, now = 0, deadline = 100_000) => ({
+  attempt,
+  now,
+  deadline,
+  random: () => random,
+});
 
 describe('retry policy', () => {
   it('doubles the backoff window up to the cap', () => {
-    expect([1, 2, 3, 4, 5].map((a) => backoffWindowMs(policy, a))).toEqual([100, 200, 400, 800, 1_000]);
+    expect([1, 2, 3, 4, 5].map((a) => backoffWindowMs(policy, a))).toEqual([
+      100, 200, 400, 800, 1_000,
+    ]);
   });
 
   it('uses full jitter: a uniform share of the window', () => {
     expect(decideRetry(policy, throttle, ctx(2, 0.25))).toEqual({ retry: true, delayMs: 50 });
     expect(decideRetry(policy, throttle, ctx(2, 0))).toEqual({ retry: true, delayMs: 0 });
-    expect(decideRetry({ ...policy, jitter: 'none' }, throttle, ctx(2, 0))).toEqual({ retry: true, delayMs: 200 });
+    expect(decideRetry({ ...policy, jitter: 'none' }, throttle, ctx(2, 0))).toEqual({
+      retry: true,
+      delayMs: 200,
+    });
   });
 
   it('honours Retry-After as a minimum wait', () => {
-    expect(decideRetry(policy, { ...throttle, retryAfterSeconds: 2 }, ctx(1, 0.5))).toEqual({ retry: true, delayMs: 2_000 });
-    expect(decideRetry({ ...policy, honourRetryAfter: false }, { ...throttle, retryAfterSeconds: 2 }, ctx(1, 0.5))).toEqual({
+    expect(decideRetry(policy, { ...throttle, retryAfterSeconds: 2 }, ctx(1, 0.5))).toEqual({
+      retry: true,
+      delayMs: 2_000,
+    });
+    expect(
+      decideRetry(
+        { ...policy, honourRetryAfter: false },
+        { ...throttle, retryAfterSeconds: 2 },
+        ctx(1, 0.5),
+      ),
+    ).toEqual({
       retry: true,
       delayMs: 50,
     });
@@ -41,16 +70,35 @@ describe('retry policy', () => {
   it('never retries a request that may have reached the function', () => {
     const d = decideRetry(policy, { name: 'SocketError', mayHaveRun: true }, ctx(1));
     expect(d).toMatchObject({ retry: false, reason: 'not-retryable', throttled: false });
-    expect(decideRetry(policy, { ...throttle, mayHaveRun: true }, ctx(1))).toMatchObject({ retry: false });
+    expect(decideRetry(policy, { ...throttle, mayHaveRun: true }, ctx(1))).toMatchObject({
+      retry: false,
+    });
   });
 
   it('retries the listed service errors and statuses, nothing else', () => {
-    expect(decideRetry(policy, { name: 'ServiceException', statusCode: 500, mayHaveRun: false }, ctx(1)).retry).toBe(true);
-    expect(decideRetry(policy, { name: 'EC2ThrottledException', statusCode: 502, mayHaveRun: false }, ctx(1))).toMatchObject({
+    expect(
+      decideRetry(policy, { name: 'ServiceException', statusCode: 500, mayHaveRun: false }, ctx(1))
+        .retry,
+    ).toBe(true);
+    expect(
+      decideRetry(
+        policy,
+        { name: 'EC2ThrottledException', statusCode: 502, mayHaveRun: false },
+        ctx(1),
+      ),
+    ).toMatchObject({
       retry: true,
     });
-    expect(decideRetry(policy, { name: 'Unknown', statusCode: 503, mayHaveRun: false }, ctx(1)).retry).toBe(true);
-    expect(decideRetry(policy, { name: 'ResourceNotFoundException', statusCode: 404, mayHaveRun: false }, ctx(1))).toMatchObject({
+    expect(
+      decideRetry(policy, { name: 'Unknown', statusCode: 503, mayHaveRun: false }, ctx(1)).retry,
+    ).toBe(true);
+    expect(
+      decideRetry(
+        policy,
+        { name: 'ResourceNotFoundException', statusCode: 404, mayHaveRun: false },
+        ctx(1),
+      ),
+    ).toMatchObject({
       retry: false,
       reason: 'not-retryable',
     });
