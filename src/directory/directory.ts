@@ -193,6 +193,9 @@ export class KeyDirectory implements Directory {
     opts: { namespace?: string } = {},
   ): Promise<{ generation: number; tenantId: string }> {
     const namespace = this.#mutationTarget(key, opts.namespace);
+    // Outcomes still buffered carry the old generation's state version; write
+    // them first so the rotation's reset to version 0 is the last word.
+    await this.flush();
     const generation = await this.#mutate(() => this.#store.rotate(namespace, key));
     this.#invalidate('rotate', namespace, key, false);
     return {

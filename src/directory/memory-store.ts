@@ -96,6 +96,8 @@ export class MemoryDirectoryStore implements DirectoryStore {
     const now = this.#clock();
     const record = this.#get(namespace, key, now) ?? this.#create(namespace, key, now);
     record.generation += 1;
+    // A new generation has state of its own: its version starts again.
+    record.stateVersion = 0;
     this.#touch(record, now);
     return Promise.resolve(record.generation);
   }

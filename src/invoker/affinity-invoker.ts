@@ -180,7 +180,10 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
     });
     const tenantId = resolution.tenantId;
     // A bound key shares its target's environment, so it shares its state too.
-    const stateKey = resolution.boundTo ?? request.key;
+    const target = resolution.boundTo ?? request.key;
+    // After a rotation the key starts over: its state lives under a name of
+    // its own generation, so the new environment finds no old snapshot.
+    const stateKey = resolution.generation > 0 ? `${target}#g${resolution.generation}` : target;
     // One turn per tenant in affinity mode (bound keys share an environment);
     // per key in pooled mode (slots are shared on purpose); none in fresh mode.
     const turnKey = request.mode === 'pooled' ? `k:${request.key}` : `t:${tenantId}`;
@@ -244,7 +247,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
       state = report.state;
       observeReport(request.functionName, fn, report);
       if (request.mode !== 'fresh') {
-        directory.recordOutcome(stateKey, {
+        directory.recordOutcome(target, {
           envId: report.env,
           state,
           stateVersion: report.stateVersion,

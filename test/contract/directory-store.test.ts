@@ -101,6 +101,17 @@ describe.each(factories)('DirectoryStore contract: $name', (factory) => {
     expect((await store.resolve('other', 'k')).generation).toBe(0);
   });
 
+  it('starts the state version again at 0 on rotation (a new generation has state of its own)', async () => {
+    const store = await factory.create();
+    await store.resolve('ns', 'rv');
+    await store.recordOutcomes([delta('rv', { hit: 1, envId: 'env-1', stateVersion: 5 })]);
+    expect((await store.resolve('ns', 'rv')).stateVersion).toBe(5);
+
+    await store.rotate('ns', 'rv');
+
+    expect((await store.resolve('ns', 'rv')).stateVersion).toBe(0);
+  });
+
   it('binds with the whole chain returned, and with the targets’ generations', async () => {
     const store = await factory.create();
     await store.rotate('ns', 'c');

@@ -54,14 +54,10 @@ describe('warm state through the gateway', () => {
     expect(rotated.tenant).not.toBe(first.tenant);
     expect(rotated.env).not.toBe(afterEvict.env);
     expect(rotated.env).not.toBe(first.env);
-    // Issue 5 asks for `fresh` here. The gateway sends the same state key for
-    // every generation (src/invoker/affinity-invoker.ts: `stateKey =
-    // resolution.boundTo ?? request.key`, the generation is not part of it),
-    // so the new environment finds the key's snapshot and the count goes on.
-    // This asserts today's behaviour; it turns red once rotation starts a
-    // new state (then expect { state: 'fresh', counter: 0 }).
-    expect(rotated).toMatchObject({ state: 'rehydrated', counter: 5 });
-    expect(await ws.misses('warm-counter')).toEqual({ none: 1, 'first-use': 2 });
+    // A rotated key starts over: a new environment and no state.
+    expect(rotated).toMatchObject({ state: 'fresh', counter: 0 });
+    expect(await ws.warm(key)).toMatchObject({ state: 'hit', counter: 1 });
+    expect(await ws.misses('warm-counter')).toEqual({ none: 2, 'first-use': 1 });
   });
 
   it('workspace: documents and the notes file continue across two evictions', async () => {

@@ -64,7 +64,7 @@ describe('gateway → function warm-state request', () => {
     expect(after).toMatchObject({ state: 'rehydrated', seenVersion: 2, counter: 2 });
   });
 
-  it('after a rotation the directory still knows the key’s state version', async () => {
+  it('after a rotation the key starts over: a generation-scoped state key at version 0', async () => {
     const ws = await setup();
     const key = `proto-rot-${randomBytes(5).toString('hex')}`;
     await ws.warm(key);
@@ -73,10 +73,8 @@ describe('gateway → function warm-state request', () => {
 
     const after = await echo(ws, key);
 
-    // The state key does not change with the generation, so the version it
-    // knows must not drop either (a 0 here would make every environment
-    // depend on the store check alone).
-    expect(after.request).toEqual({ v: 1, key, mode: 'affinity', stateVersion: 2, wrap: true });
-    expect(after).toMatchObject({ state: 'rehydrated', seenVersion: 2 });
+    // The new generation's state has a key of its own and its version starts at 0.
+    expect(after.request).toEqual({ v: 1, key: `${key}#g1`, mode: 'affinity', stateVersion: 0, wrap: true });
+    expect(after).toMatchObject({ state: 'fresh' });
   });
 });

@@ -1,7 +1,7 @@
 --[[
   Rotate a key: bump its generation so the next request derives a brand-new
-  tenant ID (a new execution environment), and tell every replica to drop its
-  cached entry. The publish is part of the same atomic script, so no replica
+  tenant ID (a new execution environment) with state of its own (the state
+  version starts again at 0), and tell every replica to drop its cached entry. The publish is part of the same atomic script, so no replica
   can miss a rotation that succeeded while its subscriber was connected.
 
   Input:
@@ -22,6 +22,7 @@ local ttl = tonumber(ARGV[2])
 
 redis.call('HSETNX', rec, 'created', ARGV[1])
 local gen = redis.call('HINCRBY', rec, 'gen', 1)
+redis.call('HSET', rec, 'sv', 0)
 if ttl > 0 then
   redis.call('EXPIRE', rec, ttl)
 end
