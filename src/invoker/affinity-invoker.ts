@@ -171,6 +171,29 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
     });
   }
 
+  // Labelled children looked up once per label combination: prom-client
+  // hashes the label object on every inc()/observe() otherwise, and this runs
+  // on every request.
+  const hotChildren = new Map<string, { record(seconds: number): void }>();
+  function hotMetrics(functionName: string, route: string, state: InvocationState, outcome: string) {
+    const cacheKey = `${functionName}\u0000${route}\u0000${state}\u0000${outcome}`;
+    let entry = hotChildren.get(cacheKey);
+    if (entry === undefined) {
+      const counter = metrics.invocations.labels({ function: functionName, route, state, outcome });
+      const histogram = metrics.requestDuration.labels({ function: functionName, state });
+      entry = {
+        record(seconds: number) {
+          counter.inc();
+          histogram.observe(seconds);
+        },
+      };
+      // Bounded: with no function allow-list, names come from requests.
+      if (hotChildren.size >= 10_000) hotChildren.clear();
+      hotChildren.set(cacheKey, entry);
+    }
+    return entry;
+  }
+
   async function invoke(request: AffinityInvokeRequest): Promise<AffinityInvokeResult> {
     const started = performance.now();
     const fn = functionInfo(request.functionName);
@@ -259,14 +282,8 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
     }
 
     const durationMs = performance.now() - started;
-    const labels = {
-      function: request.functionName,
-      route: request.route,
-      state,
-      outcome: outcome.functionError === undefined ? 'ok' : 'function_error',
-    };
-    metrics.invocations.inc(labels);
-    metrics.requestDuration.observe({ function: request.functionName, state }, durationMs / 1000);
+    const outcomeLabel = outcome.functionError === undefined ? 'ok' : 'function_error';
+    hotMetrics(request.functionName, request.route, state, outcomeLabel).record(durationMs / 1000);
     metrics.queueWait.observe(queueWaitMs / 1000);
     metrics.routingOverhead.observe(Math.max(0, durationMs - backendMs - queueWaitMs) / 1000);
 
