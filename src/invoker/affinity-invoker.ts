@@ -175,7 +175,12 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
   // hashes the label object on every inc()/observe() otherwise, and this runs
   // on every request.
   const hotChildren = new Map<string, { record(seconds: number): void }>();
-  function hotMetrics(functionName: string, route: string, state: InvocationState, outcome: string) {
+  function hotMetrics(
+    functionName: string,
+    route: string,
+    state: InvocationState,
+    outcome: string,
+  ) {
     const cacheKey = `${functionName}\u0000${route}\u0000${state}\u0000${outcome}`;
     let entry = hotChildren.get(cacheKey);
     if (entry === undefined) {

@@ -74,7 +74,13 @@ describe('gateway → function warm-state request', () => {
     const after = await echo(ws, key);
 
     // The new generation's state has a key of its own and its version starts at 0.
-    expect(after.request).toEqual({ v: 1, key: `${key}#g1`, mode: 'affinity', stateVersion: 0, wrap: true });
+    expect(after.request).toEqual({
+      v: 1,
+      key: `${key}#g1`,
+      mode: 'affinity',
+      stateVersion: 0,
+      wrap: true,
+    });
     expect(after).toMatchObject({ state: 'fresh' });
   });
 });
