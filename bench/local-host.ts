@@ -1,8 +1,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { spawn } from 'node:child_process';
+import { startChildProcess, type ChildServer } from './lib/child-server.js';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import { distDir, examplesDir } from '../src/paths.js';
@@ -35,45 +34,11 @@ function p(xs: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
 }
 
-interface Child {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+type Child = ChildServer;
 
 /** Runs an ES module snippet in its own node process; it prints `{"url":…}` when listening. */
-async function startChild(code: string): Promise<Child> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const stdout = child.stdout;
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error('bench server did not start'));
-    }, 20_000);
-    createInterface({ input: stdout }).on('line', (line) => {
-      if (!line.startsWith('{"url"')) return;
-      clearTimeout(timer);
-      resolve((JSON.parse(line) as { url: string }).url);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`bench server exited (${String(code)})`));
-    });
-  });
-  return {
-    url,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) {
-          resolve();
-          return;
-        }
-        child.once('exit', () => {
-          resolve();
-        });
-        child.kill('SIGTERM');
-      }),
-  };
+function startChild(code: string): Promise<Child> {
+  return startChildProcess(['--input-type=module', '-e', code]);
 }
 
 const rawServerCode = (body: string): string => `

@@ -24,11 +24,20 @@ function readCpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
-export async function startChildServer(
+export function startChildServer(
   script: string,
   env: Record<string, string> = {},
 ): Promise<ChildServer> {
-  const child: ChildProcess = spawn(process.execPath, [script], {
+  return startChildProcess([script], env);
+}
+
+/** The same for any node arguments, e.g. `['--input-type=module', '-e', code]`. */
+export async function startChildProcess(
+  nodeArgs: readonly string[],
+  env: Record<string, string> = {},
+): Promise<ChildServer> {
+  const script = nodeArgs.includes('-e') ? 'inline module' : nodeArgs.join(' ');
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
