@@ -3,6 +3,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { distDir } from '../src/paths.js';
+import { directoryKeys } from '../src/redis/keys.js';
 import { startChildServer, type ChildServer } from './lib/child-server.js';
 import { fmt, percentiles, printTable, runClosedLoop, type LoadResult } from './lib/load.js';
 
@@ -58,6 +59,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
   const rounds = opts.quick ? 2 : 4;
   const keys = Array.from({ length: concurrency }, (_, i) => `bench-key-${i}`);
   const body = Buffer.from('{"op":"bench"}');
+  const namespace = `bench${process.pid}`;
 
   const host = await startChildServer(join(distDir, 'bench/servers/local-host-server.js'));
   const bare = await startChildServer(join(distDir, 'bench/servers/bare-proxy-server.js'), {
@@ -67,7 +69,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     AWS_ENDPOINT_URL_LAMBDA: host.url,
     REDIS_URL,
     WARMROUTE_SECRET: 'bench-secret-0123456789abcdef',
-    WARMROUTE_NAMESPACE: `bench${process.pid}`,
+    WARMROUTE_NAMESPACE: namespace,
     WARMROUTE_L1_TTL_MS: '600000',
     WARMROUTE_LOG_LEVEL: 'warn',
   });
@@ -172,7 +174,10 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     await bare.stop();
     await host.stop();
     // The gateway's directory keys live under its own namespace; remove them.
-    const stream = redis.scanStream({ match: `*bench${process.pid}*`, count: 500 });
+    const stream = redis.scanStream({
+      match: directoryKeys().recordPattern(namespace),
+      count: 500,
+    });
     for await (const batch of stream) {
       const found = batch as string[];
       if (found.length > 0) await redis.del(...found);

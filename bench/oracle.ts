@@ -107,6 +107,14 @@ class MaxHeap {
   }
 }
 
+/** Requests in time order (stable on ties): the order the host saw them in. */
+export function timeOrdered(trace: readonly OracleRequest[]): OracleRequest[] {
+  return trace
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => a.r.start - b.r.start || a.i - b.i)
+    .map(({ r }) => r);
+}
+
 export function computeOracle(
   trace: readonly OracleRequest[],
   options: OracleOptions,
@@ -115,11 +123,7 @@ export function computeOracle(
   if (!Number.isSafeInteger(capacity) || capacity < 1)
     throw new RangeError(`oracle: capacity must be ≥ 1, got ${capacity}`);
   if (!(idleTimeoutMs >= 0)) throw new RangeError(`oracle: idleTimeoutMs must be ≥ 0`);
-  // Time order (stable on ties): the order the host saw the requests in.
-  const order = trace
-    .map((_, i) => i)
-    .sort((a, b) => (trace[a]?.start ?? 0) - (trace[b]?.start ?? 0) || a - b);
-  const reqs = order.map((i) => trace[i] as OracleRequest);
+  const reqs = timeOrdered(trace);
   const n = reqs.length;
 
   // Pass 1: classify each request's relation to its key's previous use.

@@ -6,7 +6,13 @@ import { loadConfig, type Env } from './config/load-config.js';
 import type { Config } from './config/schema.js';
 import { createDependencies } from './create-dependencies.js';
 import { isWarmrouteError } from './errors.js';
-import { loadFunctionsFile, startLocalHost, type LocalHost } from './localhost/index.js';
+import { functionSettingsOf } from './config/function-settings.js';
+import {
+  loadFunctionsFile,
+  startLocalHost,
+  type FunctionDefinition,
+  type LocalHost,
+} from './localhost/index.js';
 import { examplesDir } from './paths.js';
 
 /** Routes `warmroute start` serves when the config names none: the classic demo. */
@@ -33,17 +39,10 @@ const defaultFunctionsFile = join(examplesDir, 'functions.json');
  * memory, tenancy) from the functions file, and serves the demo routes when
  * the config names none.
  */
-function withLocalFunctions(config: Config): Config {
-  const declared = loadFunctionsFile(config.functionsFile ?? defaultFunctionsFile);
-  const functions = Object.fromEntries(
-    declared.map((f) => [
-      f.name,
-      { timeoutSeconds: f.timeoutSeconds, memoryMb: f.memoryMb, tenancy: f.tenancy },
-    ]),
-  );
+function withLocalFunctions(config: Config, declared: readonly FunctionDefinition[]): Config {
   return Object.freeze({
     ...config,
-    functions: { ...functions, ...config.functions },
+    functions: { ...functionSettingsOf(declared), ...config.functions },
     routes: config.routes.length > 0 ? config.routes : demoRoutes.map((r) => ({ ...r })),
   });
 }
@@ -60,12 +59,18 @@ function createLogger(level: Config['logLevel']): Logger {
 export async function runStart(_args: readonly string[], env: Env = process.env): Promise<void> {
   const generatedAdminToken = randomBytes(18).toString('base64url');
   let config: Config;
+  let declared: readonly FunctionDefinition[] | undefined;
   try {
     // Outside production an admin token is generated (and printed) so the
     // demo's rotate/bind commands work; in production an unset token
     // disables the admin routes.
     config = loadConfig(env, { devAdminToken: generatedAdminToken });
-    if (config.backend === 'local') config = withLocalFunctions(config);
+    // Read once: the gateway's function settings and the local host's
+    // environments come from the same definitions.
+    if (config.backend === 'local') {
+      declared = loadFunctionsFile(config.functionsFile ?? defaultFunctionsFile);
+      config = withLocalFunctions(config, declared);
+    }
   } catch (err) {
     if (isWarmrouteError(err)) {
       process.stderr.write(`warmroute: ${err.message}\n`);
@@ -81,7 +86,7 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
     localHost = await startLocalHost({
       host: config.localHost,
       port: config.localPort,
-      functionsFile: config.functionsFile ?? defaultFunctionsFile,
+      functions: declared ?? [],
       logger: logger.child({ component: 'local-host' }),
     });
     endpoint = localHost.url;

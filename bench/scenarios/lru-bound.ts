@@ -1,4 +1,9 @@
-import type { OracleOptions, OracleRequest, OracleResult } from '../oracle.js';
+import {
+  timeOrdered,
+  type OracleOptions,
+  type OracleRequest,
+  type OracleResult,
+} from '../oracle.js';
 
 /**
  * What a perfect affinity router gets on a trace when the host evicts the
@@ -14,10 +19,7 @@ export function computeLruBound(
   const { idleTimeoutMs, capacity } = options;
   if (!Number.isSafeInteger(capacity) || capacity < 1)
     throw new RangeError(`lru: capacity must be ≥ 1, got ${capacity}`);
-  const reqs = trace
-    .map((r, i) => ({ r, i }))
-    .sort((a, b) => a.r.start - b.r.start || a.i - b.i)
-    .map(({ r }) => r);
+  const reqs = timeOrdered(trace);
   // Map order = recency: the first entry is the least recently used environment.
   const resident = new Map<number, true>();
   const lastEnd = new Map<number, number>();

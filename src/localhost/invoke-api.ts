@@ -21,6 +21,7 @@ import {
 } from './invoke-request.js';
 import type { EnvironmentPool } from './pool.js';
 import type { HostStats } from './stats.js';
+import { readBody } from './read-body.js';
 
 export interface InvokeApiOptions {
   readonly functions: ReadonlyMap<string, FunctionDefinition>;
@@ -38,23 +39,6 @@ const RETRY_AFTER_SECONDS = 1;
 function header(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** Reads the body up to `limit` bytes; `undefined` when larger (the rest is drained, not kept). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (size > limit) resolve(undefined);
-      else resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
-    });
-    req.on('error', reject);
-  });
 }
 
 function traceId(requestId: string): string {

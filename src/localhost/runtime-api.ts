@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_RESPONSE_BYTES, RUNTIME_PREFIX, RuntimeHeader } from './runtime-protocol.js';
+import { readBody } from './read-body.js';
 
 /** An invocation handed to the runtime on `GET /invocation/next`. */
 export interface RuntimeEvent {
@@ -42,23 +43,6 @@ function runtimeError(
   errorMessage: string,
 ): void {
   reply(res, status, JSON.stringify({ errorMessage, errorType }));
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      resolve(
-        size > limit ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size),
-      );
-    });
-    req.on('error', reject);
-  });
 }
 
 function maxMemory(req: IncomingMessage): number {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
+import { functionSettingsOf } from '../../src/config/function-settings.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/schema.js';
 import { createDependencies } from '../../src/create-dependencies.js';
@@ -32,12 +33,7 @@ export async function startTestGateway(
   const functionsFile = join(packageRoot, 'test/helpers/gateway-functions/functions.json');
   const ownHost = options.localHost === undefined;
   const localHost = options.localHost ?? (await startLocalHost({ port: 0, functionsFile }));
-  const functions = Object.fromEntries(
-    loadFunctionsFile(functionsFile).map((f) => [
-      f.name,
-      { timeoutSeconds: f.timeoutSeconds, memoryMb: f.memoryMb, tenancy: f.tenancy },
-    ]),
-  );
+  const functions = functionSettingsOf(loadFunctionsFile(functionsFile));
   const config = loadConfig(
     {
       WARMROUTE_SECRET: 'test-secret-0123456789abcdef',

@@ -1,3 +1,4 @@
+import { functionSettingsOf } from '../../src/config/function-settings.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -58,12 +59,7 @@ async function startShared(): Promise<Shared> {
   const workDir = mkdtempSync(join(tmpdir(), 'warmroute-sdk-'));
   const env = { ...process.env, WARMROUTE_SNAPSHOT_DIR: join(workDir, 'snapshots') };
   const localHost = await startLocalHost({ port: 0, functionsFile: sdkFunctionsFile, env });
-  const functions = Object.fromEntries(
-    loadFunctionsFile(sdkFunctionsFile, env).map((f) => [
-      f.name,
-      { timeoutSeconds: f.timeoutSeconds, memoryMb: f.memoryMb, tenancy: f.tenancy },
-    ]),
-  );
+  const functions = functionSettingsOf(loadFunctionsFile(sdkFunctionsFile, env));
   const configFile = join(workDir, 'config.json');
   writeFileSync(configFile, JSON.stringify({ functions }));
   return {

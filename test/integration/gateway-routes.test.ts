@@ -94,7 +94,6 @@ describe('gateway: key extractors and modes per route', () => {
       );
     }
     expect(tenants.size).toBeLessThanOrEqual(2);
-    expect(tenants.size).toBeGreaterThanOrEqual(1);
   });
 
   it('a client cannot choose its tenant', async () => {
