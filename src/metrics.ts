@@ -49,7 +49,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; coldStartPric
 
   const invocations = new Counter({
     name: 'warmroute_invocations_total',
-    help: 'Invocations by function, route, warm-state outcome (hit/rehydrated/fresh/unknown) and outcome (ok/function_error/error).',
+    help: 'Invocations by function, route, warm-state outcome (hit/rehydrated/fresh/unknown) and outcome (ok/function_error/error/cancelled).',
     labelNames: invocationLabels,
     registers: [registry],
   });
@@ -74,7 +74,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; coldStartPric
   });
   const concurrencyRejections = new Counter({
     name: 'warmroute_concurrency_rejections_total',
-    help: 'Requests rejected by the scheduler (key_busy, concurrency, deadline, shutting_down).',
+    help: 'Requests the scheduler did not run (key_busy, concurrency, deadline, shutting_down, cancelled: the caller left while waiting).',
     labelNames: rejectionLabels,
     registers: [registry],
   });

@@ -4,6 +4,8 @@
  * local host). Everything above this line is transport-agnostic.
  */
 
+import type { CancelSignal } from '../cancel-signal.js';
+
 export interface InvokeRequest {
   readonly functionName: string;
   /** Lambda TenantId (PER_TENANT functions); omitted for functions without tenancy. */
@@ -16,7 +18,8 @@ export interface InvokeRequest {
   readonly clientContext?: unknown;
   /** Ask for the tail of the log (X-Amz-Log-Type: Tail), e.g. to detect cold starts. */
   readonly logTail?: boolean;
-  readonly signal?: AbortSignal | undefined;
+  /** The caller's cancellation, read between attempts (an attempt in flight runs to its end). */
+  readonly signal?: CancelSignal | undefined;
 }
 
 export interface InvokeResult {

@@ -1,5 +1,6 @@
 import { InvokeCommand, LambdaClient, type InvokeCommandInput } from '@aws-sdk/client-lambda';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import type { CancelSignal } from '../cancel-signal.js';
 import { WarmrouteError } from '../errors.js';
 import type { Backend, InvokeRequest, InvokeResult } from './backend.js';
 import { errorName, mapLambdaError } from './error-mapping.js';
@@ -111,7 +112,7 @@ function failureOf(err: unknown, now: number): FailureInfo {
   };
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function sleep(ms: number, signal: CancelSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted === true) {
       reject(abortReason(signal));
@@ -129,7 +130,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
-function abortReason(signal: AbortSignal | undefined): Error {
+function abortReason(signal: CancelSignal | undefined): Error {
   const reason: unknown = signal?.reason;
   if (reason instanceof Error) return reason;
   const err = new Error('Invocation aborted by the caller');
@@ -140,7 +141,7 @@ function abortReason(signal: AbortSignal | undefined): Error {
 const textDecoder = new TextDecoder();
 
 /** A function, so TypeScript does not narrow `aborted` across awaits. */
-function isAborted(signal: AbortSignal | undefined): boolean {
+function isAborted(signal: CancelSignal | undefined): boolean {
   return signal?.aborted === true;
 }
 

@@ -25,6 +25,10 @@ export function installErrorHandler(app: FastifyInstance, maxPayloadBytes: numbe
       err.statusCode < 500
     ) {
       wrError = new WarmrouteError('WR_ERR_BAD_REQUEST', [err.message]);
+    } else if (reply.raw.destroyed && !reply.raw.writableFinished) {
+      // The client left while its request waited (ClientGoneSignal): nobody reads this answer.
+      request.log.debug({ err }, 'client closed the connection');
+      wrError = new WarmrouteError('WR_ERR_BAD_REQUEST', ['client closed the connection']);
     } else {
       request.log.error({ err }, 'unhandled error');
       wrError = new WarmrouteError('WR_ERR_INTERNAL');

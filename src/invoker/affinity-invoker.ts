@@ -7,6 +7,7 @@ import {
   type WarmReport,
 } from '../../lambda/protocol.js';
 import type { Backend } from '../backend/backend.js';
+import type { CancelSignal } from '../cancel-signal.js';
 import { WarmrouteError } from '../errors.js';
 import type { InvocationState, Metrics } from '../metrics.js';
 
@@ -37,7 +38,7 @@ export interface DirectoryPort {
 /** What the invoker needs of the scheduler. */
 export interface SchedulerPort {
   run<T>(
-    job: { key: string; tenantId: string; deadline: number; signal?: AbortSignal | undefined },
+    job: { key: string; tenantId: string; deadline: number; signal?: CancelSignal | undefined },
     fn: (ticket: { queueWaitMs: number; signal: AbortSignal }) => Promise<T>,
   ): Promise<T>;
 }
@@ -57,7 +58,7 @@ export interface AffinityInvokeRequest {
   readonly route: string;
   readonly payload: Uint8Array;
   readonly deadline: number;
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: CancelSignal | undefined;
 }
 
 export interface AffinityInvokeResult {
@@ -139,6 +140,17 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
   }
 
   function countFailure(request: AffinityInvokeRequest, err: unknown): void {
+    if (request.signal?.aborted === true && !(err instanceof WarmrouteError)) {
+      // The caller left (a client disconnect, an SDK abort): not a backend fault.
+      metrics.concurrencyRejections.inc({ reason: 'cancelled' });
+      metrics.invocations.inc({
+        function: request.functionName,
+        route: request.route,
+        state: 'unknown',
+        outcome: 'cancelled',
+      });
+      return;
+    }
     const code = err instanceof WarmrouteError ? err.code : 'WR_ERR_INTERNAL';
     switch (code) {
       case 'WR_ERR_KEY_BUSY':

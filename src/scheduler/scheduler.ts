@@ -21,6 +21,7 @@
  * recycled through a small free list.
  */
 
+import type { CancelSignal } from '../cancel-signal.js';
 import { WarmrouteError } from '../errors.js';
 import { LinkedList, type ListNode } from './linked-list.js';
 import type { Scheduler, SchedulerJob, SchedulerOptions, SchedulerStats, Ticket } from './types.js';
@@ -93,7 +94,7 @@ class Job implements Ticket, ListNode<Job> {
     readonly key: string,
     readonly tenantId: string,
     readonly deadline: number,
-    readonly clientSignal: AbortSignal | undefined,
+    readonly clientSignal: CancelSignal | undefined,
   ) {}
 
   get signal(): AbortSignal {
@@ -124,7 +125,7 @@ function onDeadline(job: Job): void {
 }
 
 /** Rejections must be Errors; a signal's reason is whatever the client passed to abort(). */
-function abortError(signal: AbortSignal): Error {
+function abortError(signal: CancelSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error
     ? reason

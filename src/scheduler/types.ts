@@ -5,6 +5,8 @@
  * concurrent request for a tenant starts a second, cold environment).
  */
 
+import type { CancelSignal } from '../cancel-signal.js';
+
 export interface SchedulerOptions {
   /**
    * One job per key at a time (default true). A concurrent second request
@@ -44,7 +46,7 @@ export interface SchedulerJob {
   /** Absolute deadline, epoch milliseconds: the job is rejected if it has not started by then. */
   readonly deadline: number;
   /** The client's signal: aborting it removes a waiting job, and aborts `ticket.signal` of a running one. */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: CancelSignal | undefined;
 }
 
 export interface Ticket {

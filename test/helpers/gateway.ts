@@ -24,7 +24,8 @@ export interface TestGateway {
 /**
  * A real gateway (listening on a free port) in front of a real local Lambda
  * host running the shipped example functions (`counter`, `warm-counter`,
- * `workspace`) and `fails`, which always throws.
+ * `workspace`), `fails`, which always throws, and `slow`, which sleeps for
+ * the payload's `sleepMs`.
  */
 export async function startTestGateway(
   env: Record<string, string> = {},

@@ -3,7 +3,7 @@ import type { RouteConfig } from '../../config/schema.js';
 import { WarmrouteError } from '../../errors.js';
 import type { AffinityInvoker } from '../../invoker/affinity-invoker.js';
 import { setAffinityHeaders } from '../affinity-headers.js';
-import { abortOnClientGone } from '../client-gone.js';
+import { ClientGoneSignal } from '../client-gone.js';
 import { createKeyExtractor } from '../key-extractors.js';
 import { compilePathTemplate, type PathTemplate } from '../path-template.js';
 import { buildProxyEvent, serializeProxyEvent } from '../proxy-event.js';
@@ -76,7 +76,7 @@ export function registerProxyRoute(
       route: routeLabel,
       payload,
       deadline: receivedAt + deps.requestTimeoutMs,
-      signal: abortOnClientGone(reply.raw).signal,
+      signal: new ClientGoneSignal(reply.raw),
     });
     if (result.functionError !== undefined) {
       setAffinityHeaders(reply, result);

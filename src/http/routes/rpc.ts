@@ -3,7 +3,7 @@ import { WarmrouteError } from '../../errors.js';
 import type { AffinityInvoker } from '../../invoker/affinity-invoker.js';
 import { setAffinityHeaders } from '../affinity-headers.js';
 import { readValidKey } from '../read-valid-key.js';
-import { abortOnClientGone } from '../client-gone.js';
+import { ClientGoneSignal } from '../client-gone.js';
 
 const EMPTY_PAYLOAD = Buffer.from('{}');
 
@@ -56,7 +56,6 @@ export function registerRpcRoute(
       // Known before any I/O: an unknown function invokes nothing.
       deps.invoker.functionInfo(request.params.name);
 
-      const abort = abortOnClientGone(reply.raw);
       const result = await deps.invoker.invoke({
         functionName: request.params.name,
         key,
@@ -64,7 +63,7 @@ export function registerRpcRoute(
         route: 'rpc',
         payload,
         deadline: Date.now() + deps.requestTimeoutMs,
-        signal: abort.signal,
+        signal: new ClientGoneSignal(reply.raw),
       });
       setAffinityHeaders(reply, result);
       if (result.functionError !== undefined) {
