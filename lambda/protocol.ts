@@ -26,6 +26,7 @@ export const ENVELOPE_REPORT_FIELD = 'warmroute/v1';
 export const ENVELOPE_RESULT_FIELD = 'result';
 /** Leading bytes of every envelope (JSON.stringify puts the report first). */
 export const ENVELOPE_PREFIX = `{"${ENVELOPE_REPORT_FIELD}":`;
+const ENVELOPE_PREFIX_BYTES = Buffer.from(ENVELOPE_PREFIX);
 
 export type RoutingMode = 'affinity' | 'fresh' | 'pooled';
 
@@ -105,7 +106,7 @@ export function readWarmRequest(clientContext: unknown): WarmRequest | undefined
 export function parseEnvelope(
   payload: Uint8Array,
 ): { report: WarmReport; result: unknown } | undefined {
-  const prefix = Buffer.from(ENVELOPE_PREFIX);
+  const prefix = ENVELOPE_PREFIX_BYTES;
   if (payload.length < prefix.length || !prefix.equals(payload.subarray(0, prefix.length))) {
     return undefined;
   }

@@ -16,6 +16,8 @@ export interface InvokeRequest {
   readonly deadline: number;
   /** Client context object (JSON-serialisable); sent base64 in X-Amz-Client-Context. */
   readonly clientContext?: unknown;
+  /** The same, already base64-encoded (the invoker memoises it per key); wins over `clientContext`. */
+  readonly clientContextBase64?: string | undefined;
   /** Ask for the tail of the log (X-Amz-Log-Type: Tail), e.g. to detect cold starts. */
   readonly logTail?: boolean;
   /** The caller's cancellation, read between attempts (an attempt in flight runs to its end). */

@@ -248,9 +248,10 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
     const started = Date.now();
     const budgetMs = Math.max(0, request.deadline - started);
     const clientContext =
-      request.clientContext === undefined
+      request.clientContextBase64 ??
+      (request.clientContext === undefined
         ? undefined
-        : Buffer.from(JSON.stringify(request.clientContext)).toString('base64');
+        : Buffer.from(JSON.stringify(request.clientContext)).toString('base64'));
     const functionTimeout =
       options.functionTimeoutMs?.(request.functionName) ?? MAX_FUNCTION_TIMEOUT_MS;
     // Longer than the function's own timeout: the client never gives up on a run Lambda still executes.

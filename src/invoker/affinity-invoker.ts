@@ -183,6 +183,27 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
     });
   }
 
+  // The X-Amz-Client-Context value per state key, reused while its mode and
+  // state version stay the same: JSON + base64 of it per request measured
+  // ~2 µs, and a warm key's version only moves when its state is written.
+  const encodedContexts = new Map<
+    string,
+    { mode: RoutingMode; stateVersion: number; base64: string }
+  >();
+  function encodedContext(stateKey: string, mode: RoutingMode, stateVersion: number): string {
+    const memo = encodedContexts.get(stateKey);
+    if (memo?.mode === mode && memo.stateVersion === stateVersion) return memo.base64;
+    const base64 = Buffer.from(
+      JSON.stringify(
+        buildClientContext({ v: PROTOCOL_VERSION, key: stateKey, mode, stateVersion, wrap: true }),
+      ),
+    ).toString('base64');
+    // Bounded like hotChildren below.
+    if (encodedContexts.size >= 10_000) encodedContexts.clear();
+    encodedContexts.set(stateKey, { mode, stateVersion, base64 });
+    return base64;
+  }
+
   // Labelled children looked up once per label combination: prom-client
   // hashes the label object on every inc()/observe() otherwise, and this runs
   // on every request.
@@ -242,13 +263,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
               tenantId: fn.tenancy === 'PER_TENANT' ? tenantId : undefined,
               payload: request.payload,
               deadline: request.deadline,
-              clientContext: buildClientContext({
-                v: PROTOCOL_VERSION,
-                key: stateKey,
-                mode: request.mode,
-                stateVersion: resolution.stateVersion,
-                wrap: true,
-              }),
+              clientContextBase64: encodedContext(stateKey, request.mode, resolution.stateVersion),
               logTail: deps.logTail,
               // The client's own signal, not the ticket's: the backend enforces
               // the deadline itself, and the ticket's signal costs a timer per call.

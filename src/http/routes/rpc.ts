@@ -72,7 +72,11 @@ export function registerRpcRoute(
           details: { errorType },
         });
       }
-      return reply.code(200).type('application/json').send(Buffer.from(result.payload));
+      const out = result.payload;
+      return reply
+        .code(200)
+        .type('application/json')
+        .send(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
     },
   );
 }
