@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Backend } from './backend/backend.js';
 import type { Config } from './config/schema.js';
 import { installErrorHandler } from './http/error-handler.js';
+import { lazyChildLoggerFactory } from './http/lazy-request-logger.js';
 import { registerAdminRoutes, type AdminDirectoryPort } from './http/routes/admin.js';
 import { registerHealthRoutes, type HealthSource } from './http/routes/health.js';
 import { registerProxyRoute } from './http/routes/proxy.js';
@@ -55,6 +56,7 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
     // Unique per process and cheap: a random prefix and a counter (a UUID per
     // request costs more than it is worth on the hot path).
     genReqId: () => `${requestIdPrefix}-${(++requestCounter).toString(36)}`,
+    childLoggerFactory: lazyChildLoggerFactory,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     trustProxy: false,

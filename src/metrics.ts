@@ -1,10 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 /**
  * Every `warmroute_*` metric is defined here and nowhere else; dashboards and
  * alert rules use only these names. The registry is the app's own, never the
  * global one. Gauges of current state are computed in `collect()` from
  * providers the app registers, so the data structures stay metric-free.
+ * The four metrics every request records are hot-path implementations
+ * (hot-metrics.ts) in the same registry; the rest are prom-client's own.
  */
 
 export const STATES = ['hit', 'rehydrated', 'fresh', 'unknown'] as const;
@@ -47,26 +50,26 @@ export function createMetrics(options: { defaultMetrics?: boolean; coldStartPric
   let directory: DirectoryGaugeSource | undefined;
   let scheduler: SchedulerGaugeSource | undefined;
 
-  const invocations = new Counter({
+  const invocations = new HotCounter({
     name: 'warmroute_invocations_total',
     help: 'Invocations by function, route, warm-state outcome (hit/rehydrated/fresh/unknown) and outcome (ok/function_error/error/cancelled).',
     labelNames: invocationLabels,
     registers: [registry],
   });
-  const requestDuration = new Histogram({
+  const requestDuration = new HotHistogram({
     name: 'warmroute_request_duration_seconds',
     help: 'End-to-end gateway request duration by warm state.',
     labelNames: durationLabels,
     buckets: durationBuckets,
     registers: [registry],
   });
-  const routingOverhead = new Histogram({
+  const routingOverhead = new HotHistogram({
     name: 'warmroute_routing_overhead_seconds',
     help: 'Time a request spent in the gateway outside the backend call and queue waits.',
     buckets: overheadBuckets,
     registers: [registry],
   });
-  const queueWait = new Histogram({
+  const queueWait = new HotHistogram({
     name: 'warmroute_queue_wait_seconds',
     help: 'Time requests waited for their key, tenant or global slot.',
     buckets: durationBuckets,
