@@ -17,6 +17,10 @@ import { fmt, percentiles, printTable, runClosedLoop, type LoadResult } from './
  * Servers run in their own processes; their CPU per request is read from
  * /proc, which is steadier than throughput on a shared machine. With Redis
  * configured, Redis round trips per request come from INFO commandstats.
+ *
+ * At 32 clients every path is saturated, so its latency is mostly queueing
+ * (32 / throughput). The latency a request gains from the gateway hop itself
+ * is measured separately with one client at a time (`unloaded`).
  */
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -125,6 +129,20 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       samples.direct.push(await measure('direct', undefined, concurrency, perRound, direct));
     }
 
+    // One client at a time, alternating: the latency the hop adds when nothing queues.
+    const unloaded: Record<'bare' | 'gateway', number[]> = { bare: [], gateway: [] };
+    const unloadedPerRound = opts.quick ? 200 : 1_000;
+    for (let r = 0; r < rounds; r++) {
+      unloaded.bare.push(
+        ...(await runClosedLoop(1, unloadedPerRound, viaPool(barePool))).latenciesMs,
+      );
+      unloaded.gateway.push(
+        ...(await runClosedLoop(1, unloadedPerRound, viaPool(gatewayPool))).latenciesMs,
+      );
+    }
+    const ua = percentiles(unloaded.bare);
+    const ub = percentiles(unloaded.gateway);
+
     const summary = (list: Measured[]) => {
       const latencies = list.flatMap((m) => m.load.latenciesMs);
       const throughput = list.reduce((s, m) => s + m.load.throughput, 0) / list.length;
@@ -149,7 +167,9 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     const redisPerRequest = gatewayRedisCalls / gatewayRequests;
     console.log(
       `\ngateway/bare throughput ratio: ${fmt(throughputRatio, 3)} (goal ≥ 0.80)` +
-        `\nadded latency p50: ${fmt(b.p50 - a.p50, 3)} ms, p99: ${fmt(b.p99 - a.p99, 3)} ms` +
+        `\nadded latency at 32 clients (saturated) p50: ${fmt(b.p50 - a.p50, 3)} ms, p99: ${fmt(b.p99 - a.p99, 3)} ms` +
+        `\nadded latency at 1 client (unloaded) p50: ${fmt(ub.p50 - ua.p50, 3)} ms, p99: ${fmt(ub.p99 - ua.p99, 3)} ms` +
+        ` (bare p50 ${fmt(ua.p50, 3)} / p99 ${fmt(ua.p99, 3)} ms, gateway ${fmt(ub.p50, 3)} / ${fmt(ub.p99, 3)} ms)` +
         (a.cpuMsPerRequest !== undefined && b.cpuMsPerRequest !== undefined
           ? `\nserver CPU per request: gateway ${fmt(b.cpuMsPerRequest * 1000, 0)} µs vs bare ${fmt(a.cpuMsPerRequest * 1000, 0)} µs (ratio ${fmt(b.cpuMsPerRequest / a.cpuMsPerRequest, 2)})`
           : '') +
@@ -164,6 +184,11 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       direct: c,
       throughputRatioGatewayToBare: throughputRatio,
       addedLatencyMs: { p50: b.p50 - a.p50, p99: b.p99 - a.p99 },
+      unloaded: {
+        bare: ua,
+        gateway: ub,
+        addedLatencyMs: { p50: ub.p50 - ua.p50, p99: ub.p99 - ua.p99 },
+      },
       redisRoundTripsPerRequest: redisPerRequest,
     };
   } finally {
