@@ -132,7 +132,7 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
       `  curl -s -H 'x-affinity-key: blue' ${base}/            # counter 0, 1, 2 … for blue`,
       `  curl -s -H 'x-affinity-key: green' ${base}/           # green has its own counter`,
       `  curl -s -H 'x-affinity-key: blue' ${base}/fresh       # a clean environment every time`,
-      `  curl -s -X POST -H 'authorization: Bearer ${token}' ${base}/v1/keys/blue/rotate`,
+      `  curl -s -X POST -H "authorization: Bearer ${token}" ${base}/v1/keys/blue/rotate`,
       `  curl -s ${base}/metrics | grep warmroute_invocations`,
       '',
     ].join('\n'),
