@@ -18,6 +18,11 @@ import { fmt, percentiles, printTable, runClosedLoop, type LoadResult } from './
  * /proc, which is steadier than throughput on a shared machine. With Redis
  * configured, Redis round trips per request come from INFO commandstats.
  *
+ * Then the same bare proxy and gateway in front of a stub Invoke endpoint
+ * that answers at once: with no function and no host to share the CPU
+ * with, the throughput ratio there is the gateway's own cost, the floor
+ * under the ratio against any real backend.
+ *
  * At 32 clients every path is saturated, so its latency is mostly queueing
  * (32 / throughput). The latency a request gains from the gateway hop itself
  * is measured separately with one client at a time (`unloaded`).
@@ -57,26 +62,98 @@ async function measure(
   return { load, cpuMsPerRequest };
 }
 
-export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
-  const concurrency = 32;
-  const perRound = opts.quick ? 1_500 : 10_000;
-  const rounds = opts.quick ? 2 : 4;
-  const keys = Array.from({ length: concurrency }, (_, i) => `bench-key-${i}`);
-  const body = Buffer.from('{"op":"bench"}');
-  const namespace = `bench${process.pid}`;
+const BENCH_BODY = Buffer.from('{"op":"bench"}');
 
-  const host = await startChildServer(join(distDir, 'bench/servers/local-host-server.js'));
-  const bare = await startChildServer(join(distDir, 'bench/servers/bare-proxy-server.js'), {
-    BENCH_LAMBDA_URL: host.url,
-  });
-  const gateway = await startChildServer(join(distDir, 'bench/servers/gateway-server.js'), {
-    AWS_ENDPOINT_URL_LAMBDA: host.url,
+function invokeVia(pool: Pool, keys: readonly string[]) {
+  return async (worker: number): Promise<void> => {
+    const res = await pool.request({
+      method: 'POST',
+      path: '/v1/functions/counter/invoke',
+      headers: { 'x-affinity-key': keys[worker] ?? 'k', 'content-type': 'application/json' },
+      body: BENCH_BODY,
+    });
+    await res.body.arrayBuffer();
+    if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
+  };
+}
+
+function gatewayEnv(lambdaUrl: string, namespace: string): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_LAMBDA: lambdaUrl,
     REDIS_URL,
     WARMROUTE_SECRET: 'bench-secret-0123456789abcdef',
     WARMROUTE_NAMESPACE: namespace,
     WARMROUTE_L1_TTL_MS: '600000',
     WARMROUTE_LOG_LEVEL: 'warn',
+  };
+}
+
+/** Bare proxy vs gateway in front of the stub endpoint: the gateway's own cost. */
+async function againstStub(
+  opts: { quick: boolean },
+  keys: readonly string[],
+  namespace: string,
+): Promise<{ throughputRatio: number; cpuRatio: number; bare: Measured[]; gateway: Measured[] }> {
+  const perRound = opts.quick ? 2_000 : 10_000;
+  const rounds = opts.quick ? 2 : 4;
+  const stub = await startChildServer(join(distDir, 'bench/servers/stub-lambda-server.js'));
+  const bare = await startChildServer(join(distDir, 'bench/servers/bare-proxy-server.js'), {
+    BENCH_LAMBDA_URL: stub.url,
   });
+  const gateway = await startChildServer(
+    join(distDir, 'bench/servers/gateway-server.js'),
+    gatewayEnv(stub.url, namespace),
+  );
+  const barePool = new Pool(bare.url, { connections: keys.length });
+  const gatewayPool = new Pool(gateway.url, { connections: keys.length });
+  try {
+    const viaBare = invokeVia(barePool, keys);
+    const viaGateway = invokeVia(gatewayPool, keys);
+    await runClosedLoop(keys.length, keys.length * 50, viaBare);
+    await runClosedLoop(keys.length, keys.length * 50, viaGateway);
+    const samples = { bare: [] as Measured[], gateway: [] as Measured[] };
+    for (let r = 0; r < rounds; r++) {
+      samples.bare.push(await measure('stub bare', bare, keys.length, perRound, viaBare));
+      samples.gateway.push(
+        await measure('stub gateway', gateway, keys.length, perRound, viaGateway),
+      );
+    }
+    const mean = (list: Measured[], f: (m: Measured) => number) =>
+      list.reduce((s, m) => s + f(m), 0) / list.length;
+    const throughput = (m: Measured) => m.load.throughput;
+    const cpu = (m: Measured) => m.cpuMsPerRequest ?? NaN;
+    return {
+      throughputRatio: mean(samples.gateway, throughput) / mean(samples.bare, throughput),
+      cpuRatio: mean(samples.gateway, cpu) / mean(samples.bare, cpu),
+      ...samples,
+    };
+  } finally {
+    await barePool.close();
+    await gatewayPool.close();
+    await gateway.stop();
+    await bare.stop();
+    await stub.stop();
+  }
+}
+
+async function againstLocalHost(
+  opts: { quick: boolean },
+  keys: readonly string[],
+  namespace: string,
+): Promise<Record<string, unknown>> {
+  const concurrency = keys.length;
+  const perRound = opts.quick ? 1_500 : 10_000;
+  const rounds = opts.quick ? 2 : 4;
+  const body = BENCH_BODY;
+
+  const host = await startChildServer(join(distDir, 'bench/servers/local-host-server.js'));
+  const bare = await startChildServer(join(distDir, 'bench/servers/bare-proxy-server.js'), {
+    BENCH_LAMBDA_URL: host.url,
+  });
+  const gateway = await startChildServer(
+    join(distDir, 'bench/servers/gateway-server.js'),
+    gatewayEnv(host.url, namespace),
+  );
   const redis = new Redis(REDIS_URL);
   const barePool = new Pool(bare.url, { connections: concurrency });
   const gatewayPool = new Pool(gateway.url, { connections: concurrency });
@@ -86,16 +163,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
 
-  const viaPool = (pool: Pool) => async (worker: number) => {
-    const res = await pool.request({
-      method: 'POST',
-      path: '/v1/functions/counter/invoke',
-      headers: { 'x-affinity-key': keys[worker] ?? 'k', 'content-type': 'application/json' },
-      body,
-    });
-    await res.body.arrayBuffer();
-    if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
-  };
+  const viaPool = (pool: Pool) => invokeVia(pool, keys);
   const direct = async (worker: number) => {
     const out = await lambda.send(
       new InvokeCommand({ FunctionName: 'counter', TenantId: keys[worker] ?? 'k', Payload: body }),
@@ -198,14 +266,33 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     await gateway.stop();
     await bare.stop();
     await host.stop();
-    // The gateway's directory keys live under its own namespace; remove them.
-    const stream = redis.scanStream({
-      match: directoryKeys().recordPattern(namespace),
-      count: 500,
-    });
-    for await (const batch of stream) {
-      const found = batch as string[];
-      if (found.length > 0) await redis.del(...found);
+    redis.disconnect();
+  }
+}
+
+export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
+  const namespace = `bench${process.pid}`;
+  const keys = Array.from({ length: 32 }, (_, i) => `bench-key-${i}`);
+  try {
+    const localHost = await againstLocalHost(opts, keys, namespace);
+    const stub = await againstStub(opts, keys, `${namespace}s`);
+    console.log(
+      `\nagainst a stub Invoke endpoint (no function, no host: the gateway's own cost):` +
+        ` gateway/bare throughput ${fmt(stub.throughputRatio, 3)}, server CPU ratio ${fmt(stub.cpuRatio, 2)}`,
+    );
+    return {
+      ...localHost,
+      stub: { throughputRatioGatewayToBare: stub.throughputRatio, cpuRatio: stub.cpuRatio },
+    };
+  } finally {
+    // Each gateway's directory keys live under its own namespace; remove them.
+    const redis = new Redis(REDIS_URL);
+    for (const ns of [namespace, `${namespace}s`]) {
+      const stream = redis.scanStream({ match: directoryKeys().recordPattern(ns), count: 500 });
+      for await (const batch of stream) {
+        const found = batch as string[];
+        if (found.length > 0) await redis.del(...found);
+      }
     }
     redis.disconnect();
   }

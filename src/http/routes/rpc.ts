@@ -16,6 +16,7 @@ export function registerRpcRoute(
   app: FastifyInstance,
   deps: { invoker: AffinityInvoker; keyHeader: string; requestTimeoutMs: number },
 ): void {
+  const keyWhere = `header ${deps.keyHeader}`;
   app.post<{ Params: { name: string } }>(
     '/v1/functions/:name/invoke',
     {
@@ -30,7 +31,7 @@ export function registerRpcRoute(
       },
     },
     async (request, reply) => {
-      const key = readValidKey(request.headers[deps.keyHeader], `header ${deps.keyHeader}`);
+      const key = readValidKey(request.headers[deps.keyHeader], keyWhere);
       const modeHeader = request.headers['x-affinity-mode'];
       const mode =
         modeHeader === undefined || modeHeader === 'affinity'
