@@ -88,6 +88,21 @@ function gatewayEnv(lambdaUrl: string, namespace: string): Record<string, string
   };
 }
 
+/** The bare proxy and the gateway, each in its own process, in front of one Invoke endpoint. */
+async function startProxies(
+  lambdaUrl: string,
+  namespace: string,
+): Promise<{ bare: ChildServer; gateway: ChildServer }> {
+  const bare = await startChildServer(join(distDir, 'bench/servers/bare-proxy-server.js'), {
+    BENCH_LAMBDA_URL: lambdaUrl,
+  });
+  const gateway = await startChildServer(
+    join(distDir, 'bench/servers/gateway-server.js'),
+    gatewayEnv(lambdaUrl, namespace),
+  );
+  return { bare, gateway };
+}
+
 /** Bare proxy vs gateway in front of the stub endpoint: the gateway's own cost. */
 async function againstStub(
   opts: { quick: boolean },
@@ -97,13 +112,7 @@ async function againstStub(
   const perRound = opts.quick ? 2_000 : 10_000;
   const rounds = opts.quick ? 2 : 4;
   const stub = await startChildServer(join(distDir, 'bench/servers/stub-lambda-server.js'));
-  const bare = await startChildServer(join(distDir, 'bench/servers/bare-proxy-server.js'), {
-    BENCH_LAMBDA_URL: stub.url,
-  });
-  const gateway = await startChildServer(
-    join(distDir, 'bench/servers/gateway-server.js'),
-    gatewayEnv(stub.url, namespace),
-  );
+  const { bare, gateway } = await startProxies(stub.url, namespace);
   const barePool = new Pool(bare.url, { connections: keys.length });
   const gatewayPool = new Pool(gateway.url, { connections: keys.length });
   try {
@@ -147,13 +156,7 @@ async function againstLocalHost(
   const body = BENCH_BODY;
 
   const host = await startChildServer(join(distDir, 'bench/servers/local-host-server.js'));
-  const bare = await startChildServer(join(distDir, 'bench/servers/bare-proxy-server.js'), {
-    BENCH_LAMBDA_URL: host.url,
-  });
-  const gateway = await startChildServer(
-    join(distDir, 'bench/servers/gateway-server.js'),
-    gatewayEnv(host.url, namespace),
-  );
+  const { bare, gateway } = await startProxies(host.url, namespace);
   const redis = new Redis(REDIS_URL);
   const barePool = new Pool(bare.url, { connections: concurrency });
   const gatewayPool = new Pool(gateway.url, { connections: concurrency });

@@ -80,6 +80,19 @@ abstract class HotMetric<L extends string, S extends { labels: LabelValues<L> }>
 
   protected abstract newSeries(labels: LabelValues<L>): S;
 
+  protected data(
+    type: HotMetricData['type'],
+    values: HotMetricData['values'],
+  ): Promise<HotMetricData> {
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type,
+      values,
+      aggregator: this.aggregator,
+    });
+  }
+
   reset(): void {
     this.series = new Map();
   }
@@ -113,13 +126,7 @@ export class HotCounter<L extends string = never> extends HotMetric<L, CounterSe
       labels: { ...s.labels } as Record<string, string | number>,
       value: s.value,
     }));
-    return Promise.resolve({
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      values,
-      aggregator: this.aggregator,
-    });
+    return this.data(this.type, values);
   }
 
   protected newSeries(labels: LabelValues<L>): CounterSeries<L> {
@@ -192,13 +199,7 @@ export class HotHistogram<L extends string = never> extends HotMetric<L, Histogr
         { labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` },
       );
     }
-    return Promise.resolve({
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      values,
-      aggregator: this.aggregator,
-    });
+    return this.data(this.type, values);
   }
 
   protected newSeries(labels: LabelValues<L>): HistogramSeries<L> {
