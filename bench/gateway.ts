@@ -20,8 +20,10 @@ import { fmt, percentiles, printTable, runClosedLoop, type LoadResult } from './
  *
  * Then the same bare proxy and gateway in front of a stub Invoke endpoint
  * that answers at once: with no function and no host to share the CPU
- * with, the throughput ratio there is the gateway's own cost, the floor
- * under the ratio against any real backend.
+ * with, the throughput ratio there is the gateway's own cost, close to the
+ * floor under the ratio against any real backend (which adds nearly the
+ * same time to both paths; a little more to the gateway's larger signed
+ * request).
  *
  * At 32 clients every path is saturated, so its latency is mostly queueing
  * (32 / throughput). The latency a request gains from the gateway hop itself
