@@ -27,7 +27,7 @@ class LazyChildLogger implements FastifyBaseLogger {
 
   constructor(
     private readonly parent: FastifyBaseLogger,
-    private readonly bindings: Bindings,
+    private readonly ownBindings: Bindings,
   ) {}
 
   get level(): string {
@@ -64,16 +64,26 @@ class LazyChildLogger implements FastifyBaseLogger {
     return this.materialise().child(bindings, options);
   }
 
-  private write(level: Level, args: unknown[]): void {
+  /** pino's own checks, for plugins that use them on `request.log`. */
+  isLevelEnabled(level: Level): boolean {
     const logger = this.made ?? this.parent;
     const enabled = (logger as { isLevelEnabled?: LevelCheck }).isLevelEnabled;
-    if (this.made === undefined && enabled !== undefined && !enabled.call(logger, level)) return;
+    return enabled === undefined ? true : enabled.call(logger, level);
+  }
+
+  bindings(): Bindings {
+    const child = this.materialise() as { bindings?: () => Bindings };
+    return child.bindings?.() ?? { ...this.ownBindings };
+  }
+
+  private write(level: Level, args: unknown[]): void {
+    if (this.made === undefined && !this.isLevelEnabled(level)) return;
     const child = this.materialise();
     child[level](...(args as Parameters<typeof child.info>));
   }
 
   private materialise(): FastifyBaseLogger {
-    this.made ??= this.parent.child(this.bindings);
+    this.made ??= this.parent.child(this.ownBindings);
     return this.made;
   }
 }

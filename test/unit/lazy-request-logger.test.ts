@@ -31,6 +31,15 @@ describe('lazyChildLoggerFactory', () => {
     ]);
     expect((lines[0]?.['err'] as { message?: string }).message).toBe('boom');
     expect(child.level).toBe('warn');
+    const pinoLike = child as unknown as {
+      isLevelEnabled(l: string): boolean;
+      bindings(): Record<string, unknown>;
+    };
+    expect([pinoLike.isLevelEnabled('info'), pinoLike.isLevelEnabled('error')]).toEqual([
+      false,
+      true,
+    ]);
+    expect(pinoLike.bindings()).toEqual({ reqId: 'r-1' });
   });
 
   it('follows a level change, and makes grandchildren with both bindings', () => {
