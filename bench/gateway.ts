@@ -46,6 +46,8 @@ async function redisCalls(redis: Redis): Promise<number> {
 interface Measured {
   load: LoadResult;
   cpuMsPerRequest: number | undefined;
+  /** CPU the Invoke endpoint behind the server spent per request (when it is a process of ours). */
+  upstreamCpuMsPerRequest: number | undefined;
 }
 
 async function measure(
@@ -54,14 +56,36 @@ async function measure(
   concurrency: number,
   total: number,
   call: (worker: number) => Promise<void>,
+  upstream?: ChildServer,
 ): Promise<Measured> {
-  const cpu0 = server?.cpuSeconds();
+  const cpuMs = (s: ChildServer | undefined) =>
+    s === undefined ? undefined : s.cpuSeconds() * 1000;
+  const before = [cpuMs(server), cpuMs(upstream)];
   const load = await runClosedLoop(concurrency, total, (w) => call(w));
-  const cpu1 = server?.cpuSeconds();
-  const cpuMsPerRequest =
-    cpu0 === undefined || cpu1 === undefined ? undefined : ((cpu1 - cpu0) * 1000) / total;
+  const after = [cpuMs(server), cpuMs(upstream)];
+  const perRequest = (i: number) => {
+    const a = before[i];
+    const b = after[i];
+    return a === undefined || b === undefined ? undefined : (b - a) / total;
+  };
   if (load.errors > 0) console.error(`  ${label}: ${load.errors} errors`);
-  return { load, cpuMsPerRequest };
+  return { load, cpuMsPerRequest: perRequest(0), upstreamCpuMsPerRequest: perRequest(1) };
+}
+
+function meanOf(values: readonly (number | undefined)[]): number | undefined {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length === 0 ? undefined : known.reduce((a, b) => a + b, 0) / known.length;
+}
+
+/** Rounds of one path summed up: mean throughput and CPU, latency percentiles over all requests. */
+function summary(list: readonly Measured[]) {
+  return {
+    throughput: list.reduce((s, m) => s + m.load.throughput, 0) / list.length,
+    ...percentiles(list.flatMap((m) => m.load.latenciesMs)),
+    cpuMsPerRequest: meanOf(list.map((m) => m.cpuMsPerRequest)),
+    upstreamCpuMsPerRequest: meanOf(list.map((m) => m.upstreamCpuMsPerRequest)),
+    errors: list.reduce((s, m) => s + m.load.errors, 0),
+  };
 }
 
 const BENCH_BODY = Buffer.from('{"op":"bench"}');
@@ -110,7 +134,7 @@ async function againstStub(
   opts: { quick: boolean },
   keys: readonly string[],
   namespace: string,
-): Promise<{ throughputRatio: number; cpuRatio: number; bare: Measured[]; gateway: Measured[] }> {
+): Promise<{ bare: ReturnType<typeof summary>; gateway: ReturnType<typeof summary> }> {
   const perRound = opts.quick ? 2_000 : 10_000;
   const rounds = opts.quick ? 2 : 4;
   const stub = await startChildServer(join(distDir, 'bench/servers/stub-lambda-server.js'));
@@ -124,20 +148,12 @@ async function againstStub(
     await runClosedLoop(keys.length, keys.length * 50, viaGateway);
     const samples = { bare: [] as Measured[], gateway: [] as Measured[] };
     for (let r = 0; r < rounds; r++) {
-      samples.bare.push(await measure('stub bare', bare, keys.length, perRound, viaBare));
+      samples.bare.push(await measure('stub bare', bare, keys.length, perRound, viaBare, stub));
       samples.gateway.push(
-        await measure('stub gateway', gateway, keys.length, perRound, viaGateway),
+        await measure('stub gateway', gateway, keys.length, perRound, viaGateway, stub),
       );
     }
-    const mean = (list: Measured[], f: (m: Measured) => number) =>
-      list.reduce((s, m) => s + f(m), 0) / list.length;
-    const throughput = (m: Measured) => m.load.throughput;
-    const cpu = (m: Measured) => m.cpuMsPerRequest ?? NaN;
-    return {
-      throughputRatio: mean(samples.gateway, throughput) / mean(samples.bare, throughput),
-      cpuRatio: mean(samples.gateway, cpu) / mean(samples.bare, cpu),
-      ...samples,
-    };
+    return { bare: summary(samples.bare), gateway: summary(samples.gateway) };
   } finally {
     await barePool.close();
     await gatewayPool.close();
@@ -216,17 +232,6 @@ async function againstLocalHost(
     const ua = percentiles(unloaded.bare);
     const ub = percentiles(unloaded.gateway);
 
-    const summary = (list: Measured[]) => {
-      const latencies = list.flatMap((m) => m.load.latenciesMs);
-      const throughput = list.reduce((s, m) => s + m.load.throughput, 0) / list.length;
-      const cpu = list.map((m) => m.cpuMsPerRequest).filter((v): v is number => v !== undefined);
-      return {
-        throughput,
-        ...percentiles(latencies),
-        cpuMsPerRequest: cpu.length === 0 ? undefined : cpu.reduce((a, b) => a + b, 0) / cpu.length,
-        errors: list.reduce((s, m) => s + m.load.errors, 0),
-      };
-    };
     const a = summary(samples.bare);
     const b = summary(samples.gateway);
     const c = summary(samples.direct);
@@ -281,13 +286,23 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
   try {
     const localHost = await againstLocalHost(opts, keys, namespace);
     const stub = await againstStub(opts, keys, `${namespace}s`);
+    const ratio = (f: (s: ReturnType<typeof summary>) => number | undefined) => {
+      const b = f(stub.bare);
+      const g = f(stub.gateway);
+      return b === undefined || g === undefined ? NaN : g / b;
+    };
+    const throughputRatio = ratio((s) => s.throughput);
+    const cpuRatio = ratio((s) => s.cpuMsPerRequest);
+    const us = (ms: number | undefined) => (ms === undefined ? '-' : fmt(ms * 1000, 0));
     console.log(
       `\nagainst a stub Invoke endpoint (no function, no host: the gateway's own cost):` +
-        ` gateway/bare throughput ${fmt(stub.throughputRatio, 3)}, server CPU ratio ${fmt(stub.cpuRatio, 2)}`,
+        ` gateway/bare throughput ${fmt(throughputRatio, 3)}, server CPU ratio ${fmt(cpuRatio, 2)}` +
+        `\n  the stub's CPU per request: ${us(stub.gateway.upstreamCpuMsPerRequest)} µs for the gateway's` +
+        ` signed request vs ${us(stub.bare.upstreamCpuMsPerRequest)} µs for the bare proxy's`,
     );
     return {
       ...localHost,
-      stub: { throughputRatioGatewayToBare: stub.throughputRatio, cpuRatio: stub.cpuRatio },
+      stub: { ...stub, throughputRatioGatewayToBare: throughputRatio, cpuRatio },
     };
   } finally {
     // Each gateway's directory keys live under its own namespace; remove them.

@@ -53,10 +53,11 @@ function checkLabels(metric: string, labelNames: readonly string[], labels: obje
   }
 }
 
-abstract class HotMetric<L extends string, S extends { labels: LabelValues<L> }> {
+abstract class HotMetric<L extends string, S extends { readonly labels: LabelValues<L> }> {
   readonly name: string;
   readonly help: string;
   readonly aggregator = 'sum' as const;
+  abstract readonly type: HotMetricData['type'];
   protected readonly labelNames: readonly L[];
   protected series = new Map<string, S>();
 
@@ -67,11 +68,16 @@ abstract class HotMetric<L extends string, S extends { labels: LabelValues<L> }>
     for (const registry of options.registers) registry.registerMetric(this as unknown as Metric);
   }
 
+  /**
+   * The series of a label set, made on first use. The labels are checked on
+   * every lookup: the id skips names it does not know, so an unknown label
+   * would otherwise land in an existing series.
+   */
   protected seriesFor(labels: LabelValues<L>): S {
+    checkLabels(this.name, this.labelNames, labels);
     const id = seriesId(this.labelNames, labels);
     let s = this.series.get(id);
     if (s === undefined) {
-      checkLabels(this.name, this.labelNames, labels);
       s = this.newSeries({ ...labels });
       this.series.set(id, s);
     }
@@ -80,14 +86,11 @@ abstract class HotMetric<L extends string, S extends { labels: LabelValues<L> }>
 
   protected abstract newSeries(labels: LabelValues<L>): S;
 
-  protected data(
-    type: HotMetricData['type'],
-    values: HotMetricData['values'],
-  ): Promise<HotMetricData> {
+  protected data(values: HotMetricData['values']): Promise<HotMetricData> {
     return Promise.resolve({
       name: this.name,
       help: this.help,
-      type,
+      type: this.type,
       values,
       aggregator: this.aggregator,
     });
@@ -98,9 +101,16 @@ abstract class HotMetric<L extends string, S extends { labels: LabelValues<L> }>
   }
 }
 
-interface CounterSeries<L extends string> {
-  readonly labels: LabelValues<L>;
-  value: number;
+/** One label set of a counter; `labels()` hands it out, so recording allocates nothing. */
+class CounterSeries<L extends string> {
+  value = 0;
+
+  constructor(readonly labels: LabelValues<L>) {}
+
+  inc(amount = 1): void {
+    if (!(amount >= 0)) throw new Error('It is not possible to decrease a counter');
+    this.value += amount;
+  }
 }
 
 export class HotCounter<L extends string = never> extends HotMetric<L, CounterSeries<L>> {
@@ -108,38 +118,49 @@ export class HotCounter<L extends string = never> extends HotMetric<L, CounterSe
 
   /** A series to increment on the hot path (resolve it once per label set). */
   labels(labels: LabelValues<L>): { inc(amount?: number): void } {
-    const s = this.seriesFor(labels);
-    return {
-      inc(amount = 1) {
-        if (!(amount >= 0)) throw new Error('It is not possible to decrease a counter');
-        s.value += amount;
-      },
-    };
+    return this.seriesFor(labels);
   }
 
   inc(labels: LabelValues<L> = {}, amount = 1): void {
-    this.labels(labels).inc(amount);
+    this.seriesFor(labels).inc(amount);
   }
 
   get(): Promise<HotMetricData> {
-    const values = [...this.series.values()].map((s) => ({
-      labels: { ...s.labels } as Record<string, string | number>,
-      value: s.value,
-    }));
-    return this.data(this.type, values);
+    return this.data(
+      [...this.series.values()].map((s) => ({
+        labels: { ...s.labels } as Record<string, string | number>,
+        value: s.value,
+      })),
+    );
   }
 
   protected newSeries(labels: LabelValues<L>): CounterSeries<L> {
-    return { labels, value: 0 };
+    return new CounterSeries(labels);
   }
 }
 
-interface HistogramSeries<L extends string> {
-  readonly labels: LabelValues<L>;
-  /** Per bucket (not cumulative); the last slot is +Inf. */
+/** One label set of a histogram: counts per bucket (not cumulative; the last slot is +Inf). */
+class HistogramSeries<L extends string> {
   readonly counts: Float64Array;
-  sum: number;
-  count: number;
+  sum = 0;
+  count = 0;
+
+  constructor(
+    readonly labels: LabelValues<L>,
+    private readonly upperBounds: readonly number[],
+  ) {
+    this.counts = new Float64Array(upperBounds.length + 1);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
+    const bounds = this.upperBounds;
+    let i = 0;
+    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    this.counts[i] = (this.counts[i] as number) + 1;
+    this.sum += value;
+    this.count += 1;
+  }
 }
 
 export class HotHistogram<L extends string = never> extends HotMetric<L, HistogramSeries<L>> {
@@ -153,56 +174,34 @@ export class HotHistogram<L extends string = never> extends HotMetric<L, Histogr
 
   /** A series to observe on the hot path (resolve it once per label set). */
   labels(labels: LabelValues<L>): { observe(value: number): void } {
-    const s = this.seriesFor(labels);
-    const bounds = this.upperBounds;
-    return {
-      observe(value: number) {
-        if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
-        let i = 0;
-        while (i < bounds.length && value > (bounds[i] as number)) i++;
-        s.counts[i] = (s.counts[i] as number) + 1;
-        s.sum += value;
-        s.count += 1;
-      },
-    };
+    return this.seriesFor(labels);
   }
-
-  private unlabelled: { observe(value: number): void } | undefined;
 
   observe(labelsOrValue: LabelValues<L> | number, value?: number): void {
-    if (typeof labelsOrValue === 'number') {
-      this.unlabelled ??= this.labels({});
-      this.unlabelled.observe(labelsOrValue);
-    } else {
-      this.labels(labelsOrValue).observe(value ?? NaN);
-    }
-  }
-
-  override reset(): void {
-    super.reset();
-    this.unlabelled = undefined;
+    if (typeof labelsOrValue === 'number') this.seriesFor({}).observe(labelsOrValue);
+    else this.seriesFor(labelsOrValue).observe(value ?? NaN);
   }
 
   get(): Promise<HotMetricData> {
     const bucket = `${this.name}_bucket`;
     const values: HotMetricData['values'] = [];
-    for (const series of this.series.values()) {
-      const s = { ...series, labels: series.labels as Record<string, string | number> };
+    for (const s of this.series.values()) {
+      const labels = s.labels as Record<string, string | number>;
       let cumulative = 0;
       this.upperBounds.forEach((le, i) => {
         cumulative += s.counts[i] as number;
-        values.push({ labels: { le, ...s.labels }, value: cumulative, metricName: bucket });
+        values.push({ labels: { le, ...labels }, value: cumulative, metricName: bucket });
       });
       values.push(
-        { labels: { le: '+Inf', ...s.labels }, value: s.count, metricName: bucket },
-        { labels: { ...s.labels }, value: s.sum, metricName: `${this.name}_sum` },
-        { labels: { ...s.labels }, value: s.count, metricName: `${this.name}_count` },
+        { labels: { le: '+Inf', ...labels }, value: s.count, metricName: bucket },
+        { labels: { ...labels }, value: s.sum, metricName: `${this.name}_sum` },
+        { labels: { ...labels }, value: s.count, metricName: `${this.name}_count` },
       );
     }
-    return this.data(this.type, values);
+    return this.data(values);
   }
 
   protected newSeries(labels: LabelValues<L>): HistogramSeries<L> {
-    return { labels, counts: new Float64Array(this.upperBounds.length + 1), sum: 0, count: 0 };
+    return new HistogramSeries(labels, this.upperBounds);
   }
 }

@@ -24,6 +24,11 @@ export interface InvokeRequest {
   readonly signal?: CancelSignal | undefined;
 }
 
+/** The `X-Amz-Client-Context` value of a client context object: base64 of its JSON. */
+export function encodeClientContext(context: unknown): string {
+  return Buffer.from(JSON.stringify(context)).toString('base64');
+}
+
 export interface InvokeResult {
   /** The function's response payload (the function's own result, or its error object). */
   readonly payload: Uint8Array;

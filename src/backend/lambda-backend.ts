@@ -2,7 +2,12 @@ import { InvokeCommand, LambdaClient, type InvokeCommandInput } from '@aws-sdk/c
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import type { CancelSignal } from '../cancel-signal.js';
 import { WarmrouteError } from '../errors.js';
-import type { Backend, InvokeRequest, InvokeResult } from './backend.js';
+import {
+  encodeClientContext,
+  type Backend,
+  type InvokeRequest,
+  type InvokeResult,
+} from './backend.js';
 import { errorName, mapLambdaError } from './error-mapping.js';
 import { FastInvoker, type FastInvokeOutput } from './fast-invoke.js';
 import {
@@ -251,7 +256,7 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
       request.clientContextBase64 ??
       (request.clientContext === undefined
         ? undefined
-        : Buffer.from(JSON.stringify(request.clientContext)).toString('base64'));
+        : encodeClientContext(request.clientContext));
     const functionTimeout =
       options.functionTimeoutMs?.(request.functionName) ?? MAX_FUNCTION_TIMEOUT_MS;
     // Longer than the function's own timeout: the client never gives up on a run Lambda still executes.

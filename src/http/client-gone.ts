@@ -15,6 +15,7 @@ import type { CancelListener, CancelSignal } from '../cancel-signal.js';
 export class ClientGoneSignal implements CancelSignal {
   private listeners: CancelListener[] | undefined;
   private fired = false;
+  private gone: DOMException | undefined;
 
   constructor(private readonly response: ServerResponse) {}
 
@@ -22,8 +23,11 @@ export class ClientGoneSignal implements CancelSignal {
     return this.fired || (this.response.destroyed && !this.response.writableFinished);
   }
 
+  /** As an AbortSignal's: undefined until aborted, then one and the same error. */
   get reason(): unknown {
-    return this.aborted ? clientGoneError() : undefined;
+    if (!this.aborted) return undefined;
+    this.gone ??= new DOMException('The client closed the connection', 'AbortError');
+    return this.gone;
   }
 
   addEventListener(_type: 'abort', listener: CancelListener): void {
@@ -56,9 +60,4 @@ export class ClientGoneSignal implements CancelSignal {
       else listener.handleEvent(event);
     }
   }
-}
-
-/** The reason a gone client's work is dropped (nobody is left to read the answer). */
-function clientGoneError(): DOMException {
-  return new DOMException('The client closed the connection', 'AbortError');
 }

@@ -6,7 +6,7 @@ import {
   type RoutingMode,
   type WarmReport,
 } from '../../lambda/protocol.js';
-import type { Backend } from '../backend/backend.js';
+import { encodeClientContext, type Backend } from '../backend/backend.js';
 import type { CancelSignal } from '../cancel-signal.js';
 import { WarmrouteError } from '../errors.js';
 import type { InvocationState, Metrics } from '../metrics.js';
@@ -193,20 +193,17 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
   function encodedContext(stateKey: string, mode: RoutingMode, stateVersion: number): string {
     const memo = encodedContexts.get(stateKey);
     if (memo?.mode === mode && memo.stateVersion === stateVersion) return memo.base64;
-    const base64 = Buffer.from(
-      JSON.stringify(
-        buildClientContext({ v: PROTOCOL_VERSION, key: stateKey, mode, stateVersion, wrap: true }),
-      ),
-    ).toString('base64');
+    const base64 = encodeClientContext(
+      buildClientContext({ v: PROTOCOL_VERSION, key: stateKey, mode, stateVersion, wrap: true }),
+    );
     // Bounded like hotChildren below.
     if (encodedContexts.size >= 10_000) encodedContexts.clear();
     encodedContexts.set(stateKey, { mode, stateVersion, base64 });
     return base64;
   }
 
-  // Labelled children looked up once per label combination: prom-client
-  // hashes the label object on every inc()/observe() otherwise, and this runs
-  // on every request.
+  // Both per-request series (the counter's and the histogram's) behind one
+  // lookup per label combination, so a request builds no label objects.
   const hotChildren = new Map<string, { record(seconds: number): void }>();
   function hotMetrics(
     functionName: string,

@@ -119,6 +119,11 @@ describe('hot metrics', () => {
     expect(() => {
       counter.inc({}, -1);
     }).toThrow(/decrease/);
+    // Also once a series with only known labels exists (its id ignores unknown names).
+    counter.inc({});
+    expect(() => {
+      counter.inc({ nope: 'x' } as never);
+    }).toThrow(/nope/);
     expect(() => {
       histogram.observe(Number.NaN);
     }).toThrow(/valid number/);
