@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { onTestFinished } from 'vitest';
 import { freePort } from './ports.js';
 
 /** The machine's shared Redis. Never stop it; use a unique prefix and clean up. */
@@ -30,6 +31,8 @@ export async function deleteByPrefix(url: string, prefix: string): Promise<void>
 export interface OwnRedis {
   readonly port: number;
   readonly url: string;
+  /** PID of the running server (undefined while it is down). */
+  readonly pid: number | undefined;
   /** Kill the server (SIGKILL: a crash, not a clean shutdown). */
   kill(): Promise<void>;
   /** Start a new server on the same port (empty: it keeps nothing on disk). */
@@ -82,8 +85,23 @@ export async function startOwnRedis(): Promise<OwnRedis> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid;
+    },
     kill,
     restart: launch,
     stop: kill,
   };
+}
+
+/**
+ * A private server for the running test, stopped (by its PID) when the test
+ * ends. Anything server-wide (SCRIPT FLUSH, CONFIG, DEBUG, FLUSHALL, CLIENT
+ * PAUSE, killing the server) belongs here, never on {@link SHARED_REDIS_URL}:
+ * test/unit/test-hygiene-shared-redis.test.ts enforces it.
+ */
+export async function privateRedis(): Promise<OwnRedis> {
+  const redis = await startOwnRedis();
+  onTestFinished(() => redis.stop());
+  return redis;
 }
