@@ -7,6 +7,15 @@
  *   3. a global slot (`globalConcurrency`), handed out round-robin across
  *      the tenants that have a job waiting at this gate, FIFO within one.
  *
+ * A client that leaves while its job runs frees the job's key at once (the
+ * key only; the tenant and global slots stay held, since the call still
+ * occupies an environment and a share of the function's concurrency until it
+ * ends). The next job for the key then runs beside the orphaned call, which
+ * makes Lambda start a second environment for the tenant, rather than
+ * waiting up to the function's timeout for a result nobody will read. To
+ * keep the uncontended path free of listeners, a running job only starts
+ * watching its client once another job queues behind its key.
+ *
  * Round-robin with a quantum of one job is deficit round robin for jobs of
  * equal cost: a tenant with 1,000 queued jobs gets one slot, then a tenant
  * with one gets the next. Because the tenant gate comes first, a tenant has
@@ -79,6 +88,8 @@ class Job implements Ticket, ListNode<Job> {
   waiting = false;
   enqueuedAt = 0;
   holdsKey = false;
+  /** While the job holds its key: the jobs waiting for that key, FIFO (created on first waiter). */
+  keyWaiters: LinkedList<Job> | undefined = undefined;
   holdsTenant = false;
   /** The tenant whose gate the job is at or past (undefined before and after). */
   tenant: TenantState | undefined = undefined;
@@ -175,8 +186,8 @@ function resolveOptions(options: SchedulerOptions): ResolvedOptions {
 class SchedulerImpl implements Scheduler {
   private readonly opts: ResolvedOptions;
   private readonly clock: () => number;
-  /** Held keys: `null` = held with nobody waiting (no list allocated), else the FIFO of waiters. */
-  private readonly keys = new Map<string, LinkedList<Job> | null>();
+  /** Held keys → the job holding each (its `keyWaiters` queue behind it). */
+  private readonly keys = new Map<string, Job>();
   private readonly tenants = new Map<string, TenantState>();
   private readonly tenantPool: TenantState[] = [];
   /** Tenants with a job waiting for a global slot, in round-robin order. */
@@ -274,8 +285,11 @@ class SchedulerImpl implements Scheduler {
   clientAborted(job: Job): void {
     const clientSignal = job.clientSignal;
     if (clientSignal === undefined) return;
-    if (job.stage === STAGE_RUNNING) job.controller?.abort(clientSignal.reason);
-    else if (job.waiting) this.abandon(job, abortError(clientSignal));
+    if (job.stage === STAGE_RUNNING) {
+      job.controller?.abort(clientSignal.reason);
+      // Nobody reads the result: the key goes to the next waiter now, not when the call ends.
+      this.releaseKey(job);
+    } else if (job.waiting) this.abandon(job, abortError(clientSignal));
   }
 
   waitExpired(job: Job): void {
@@ -308,12 +322,17 @@ class SchedulerImpl implements Scheduler {
   /** Runs the gates for a new job: it ends running, queued, or rejected (the error is returned). */
   private admit(job: Job): WarmrouteError | undefined {
     if (this.opts.serializePerKey) {
-      const waiters = this.keys.get(job.key);
-      if (waiters === undefined) {
-        this.keys.set(job.key, null);
+      let holder = this.keys.get(job.key);
+      // A holder whose client already left (and was not watched) gives up the key now.
+      if (holder?.stage === STAGE_RUNNING && holder.clientSignal?.aborted === true) {
+        this.releaseKey(holder);
+        holder = this.keys.get(job.key);
+      }
+      if (holder === undefined) {
+        this.keys.set(job.key, job);
         job.holdsKey = true;
       } else {
-        if ((waiters?.size ?? 0) >= this.opts.maxQueuePerKey) {
+        if ((holder.keyWaiters?.size ?? 0) >= this.opts.maxQueuePerKey) {
           this.rejectedKeyBusy++;
           return new WarmrouteError('WR_ERR_KEY_BUSY', [this.opts.maxQueueWaitMs], {
             retryAfterSeconds: this.opts.retryAfterSeconds,
@@ -321,17 +340,22 @@ class SchedulerImpl implements Scheduler {
         }
         const error = this.startWaiting(job);
         if (error !== undefined) return error;
-        let queue = waiters;
-        if (queue === null) {
-          queue = new LinkedList<Job>();
-          this.keys.set(job.key, queue);
-        }
-        queue.push(job);
+        holder.keyWaiters ??= new LinkedList<Job>();
+        holder.keyWaiters.push(job);
         job.stage = STAGE_KEY;
+        this.watchClient(holder);
         return undefined;
       }
     }
     return this.enterTenantGate(job);
+  }
+
+  /** Someone waits for a running job's key: from now on its client's leaving frees the key. */
+  private watchClient(holder: Job): void {
+    const clientSignal = holder.clientSignal;
+    if (holder.stage !== STAGE_RUNNING || clientSignal === undefined || holder.listening) return;
+    clientSignal.addEventListener('abort', holder);
+    holder.listening = true;
   }
 
   private enterTenantGate(job: Job): WarmrouteError | undefined {
@@ -455,6 +479,24 @@ class SchedulerImpl implements Scheduler {
     this.checkDrained();
   }
 
+  /** Gives up the key a job holds (if it still does), handing it to the key's next waiter. */
+  private releaseKey(job: Job): void {
+    if (!job.holdsKey) return;
+    job.holdsKey = false;
+    const waiters = job.keyWaiters;
+    job.keyWaiters = undefined;
+    const next = waiters?.shift();
+    if (next === undefined) {
+      this.keys.delete(job.key);
+      return;
+    }
+    next.holdsKey = true;
+    next.keyWaiters = waiters !== undefined && waiters.size > 0 ? waiters : undefined;
+    this.keys.set(job.key, next);
+    // A waiting job is already counted, so this cannot be rejected.
+    this.enterTenantGate(next);
+  }
+
   /** Gives up the key and tenant slot a job holds, handing each to its next waiter. */
   private releaseHeld(job: Job): void {
     const tenant = job.tenant;
@@ -478,17 +520,7 @@ class SchedulerImpl implements Scheduler {
         if (this.tenantPool.length < TENANT_POOL_MAX) this.tenantPool.push(tenant);
       }
     }
-    if (job.holdsKey) {
-      job.holdsKey = false;
-      const waiters = this.keys.get(job.key);
-      const next = waiters?.shift();
-      if (next === undefined) {
-        this.keys.delete(job.key);
-      } else {
-        next.holdsKey = true;
-        this.enterTenantGate(next);
-      }
-    }
+    this.releaseKey(job);
   }
 
   /** Removes a waiting job from its queue, releases what it holds and rejects it. */
@@ -502,7 +534,8 @@ class SchedulerImpl implements Scheduler {
     }
     if (job.stage === STAGE_KEY && list !== undefined && list.size === 0) {
       // Keep the key held (by the job running it) but drop the empty list.
-      this.keys.set(job.key, null);
+      const holder = this.keys.get(job.key);
+      if (holder?.keyWaiters === list) holder.keyWaiters = undefined;
     }
     job.waiting = false;
     this.queued--;
@@ -522,8 +555,8 @@ class SchedulerImpl implements Scheduler {
 
   private rejectAllQueued(): void {
     const queued: Job[] = [];
-    for (const waiters of this.keys.values()) {
-      for (let job = waiters?.head; job !== undefined; job = job.next) queued.push(job);
+    for (const holder of this.keys.values()) {
+      for (let job = holder.keyWaiters?.head; job !== undefined; job = job.next) queued.push(job);
     }
     for (const tenant of this.tenants.values()) {
       for (let job = tenant.waiting.head; job !== undefined; job = job.next) queued.push(job);

@@ -1,0 +1,192 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { CancelListener, CancelSignal } from '../../src/cancel-signal.js';
+import { createScheduler } from '../../src/scheduler/index.js';
+import { flush, Harness } from '../helpers/scheduler-harness.js';
+
+/**
+ * A client that leaves while its job runs (a hung call, a disconnect) frees
+ * the job's key for the next request at once; the call itself keeps its
+ * tenant and global slots until it ends, because it still occupies an
+ * environment and the function's concurrency.
+ */
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_000_000 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const clock = (): number => Date.now();
+
+/** An AbortController's signal that counts listeners, to see what the scheduler watches. */
+function countingSignal(): { controller: AbortController; listeners: () => number } {
+  const controller = new AbortController();
+  let added = 0;
+  const signal = controller.signal;
+  const add = signal.addEventListener.bind(signal);
+  signal.addEventListener = ((type: string, listener: CancelListener) => {
+    added++;
+    add(type, listener as EventListener);
+  }) as typeof signal.addEventListener;
+  return { controller, listeners: () => added };
+}
+
+describe('a client that leaves while its job runs', () => {
+  it('frees the key for the job waiting behind it, while its own call runs on', async () => {
+    // Prepare: j1 runs for key k; j2 waits for k.
+    const h = new Harness(createScheduler({ clock }));
+    const gone = new AbortController();
+    const j1 = h.submit('j1', 'k', 't', { signal: gone.signal });
+    await flush();
+    const j2 = h.submit('j2', 'k', 't');
+    await flush();
+    expect(h.starts).toEqual(['j1']);
+
+    // Act: j1's client leaves; its call has not returned.
+    gone.abort(new Error('client left'));
+    await flush();
+
+    // Assess: j2 runs now, beside j1's orphaned call.
+    expect(h.starts).toEqual(['j1', 'j2']);
+    expect(h.scheduler.stats()).toMatchObject({ running: 2, queued: 0, keysActive: 1 });
+    j1.finish();
+    j2.finish();
+    await Promise.all([j1.settled, j2.settled]);
+    expect(j1.outcome).toEqual({ ok: true, value: 'j1' });
+    expect(h.scheduler.stats()).toMatchObject({
+      running: 0,
+      queued: 0,
+      keysActive: 0,
+      tenantsActive: 0,
+    });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('hands the key on in order when several wait, and keeps serializing them', async () => {
+    const h = new Harness(createScheduler({ clock }));
+    const gone = new AbortController();
+    const j1 = h.submit('j1', 'k', 't', { signal: gone.signal });
+    await flush();
+    const j2 = h.submit('j2', 'k', 't');
+    const j3 = h.submit('j3', 'k', 't');
+    await flush();
+
+    gone.abort();
+    await flush();
+    expect(h.starts).toEqual(['j1', 'j2']);
+    j2.finish();
+    await flush();
+    expect(h.starts).toEqual(['j1', 'j2', 'j3']);
+    j3.finish();
+    j1.finish();
+    await Promise.all([j1.settled, j2.settled, j3.settled]);
+    expect(h.scheduler.stats()).toMatchObject({ running: 0, queued: 0, keysActive: 0 });
+  });
+
+  it('gives the key to a newcomer at once when the holder’s client left before anyone waited', async () => {
+    const h = new Harness(createScheduler({ clock }));
+    const gone = new AbortController();
+    const j1 = h.submit('j1', 'k', 't', { signal: gone.signal });
+    await flush();
+    gone.abort();
+    await flush();
+
+    const j2 = h.submit('j2', 'k', 't');
+    await flush();
+
+    expect(h.starts).toEqual(['j1', 'j2']);
+    j1.finish();
+    j2.finish();
+    await Promise.all([j1.settled, j2.settled]);
+    expect(h.scheduler.stats()).toMatchObject({ running: 0, keysActive: 0 });
+  });
+
+  it('keeps the orphaned call’s global slot until it ends', async () => {
+    const h = new Harness(createScheduler({ clock, globalConcurrency: 1 }));
+    const gone = new AbortController();
+    const j1 = h.submit('j1', 'k', 't', { signal: gone.signal });
+    await flush();
+    const j2 = h.submit('j2', 'k', 't');
+    await flush();
+
+    gone.abort();
+    await flush();
+    // The key is free, but the only global slot is still taken by j1's call.
+    expect(h.starts).toEqual(['j1']);
+    j1.finish();
+    await flush();
+    expect(h.starts).toEqual(['j1', 'j2']);
+    j2.finish();
+    await Promise.all([j1.settled, j2.settled]);
+  });
+
+  it('listens to a running job’s client only once someone waits for its key', async () => {
+    const h = new Harness(createScheduler({ clock }));
+    const holder = countingSignal();
+    const j1 = h.submit('j1', 'k', 't', { signal: holder.controller.signal });
+    await flush();
+    expect(holder.listeners()).toBe(0);
+
+    const j2 = h.submit('j2', 'k', 't');
+    await flush();
+    expect(holder.listeners()).toBe(1);
+
+    j1.finish();
+    await flush();
+    j2.finish();
+    await Promise.all([j1.settled, j2.settled]);
+  });
+
+  it('works with any CancelSignal (the HTTP routes pass their own)', async () => {
+    // A minimal signal like the routes' ClientGoneSignal: aborted flips, listeners fire once.
+    let aborted = false;
+    const listeners: CancelListener[] = [];
+    const signal: CancelSignal = {
+      get aborted() {
+        return aborted;
+      },
+      get reason() {
+        return aborted ? new Error('gone') : undefined;
+      },
+      addEventListener: (_type, listener) => {
+        listeners.push(listener);
+      },
+      removeEventListener: (_type, listener) => {
+        const i = listeners.indexOf(listener);
+        if (i >= 0) listeners.splice(i, 1);
+      },
+    };
+    const scheduler = createScheduler({ clock });
+    const started: string[] = [];
+    let endJ1: () => void = () => undefined;
+    const j1 = scheduler.run(
+      { key: 'k', tenantId: 't', deadline: Date.now() + 60_000, signal },
+      () => {
+        started.push('j1');
+        return new Promise<void>((resolve) => {
+          endJ1 = resolve;
+        });
+      },
+    );
+    await flush();
+    const j2 = scheduler.run({ key: 'k', tenantId: 't', deadline: Date.now() + 60_000 }, () => {
+      started.push('j2');
+      return Promise.resolve();
+    });
+    await flush();
+    expect(started).toEqual(['j1']);
+
+    aborted = true;
+    const event = new Event('abort');
+    for (const l of listeners.splice(0)) {
+      if (typeof l === 'function') l(event);
+      else l.handleEvent(event);
+    }
+    await j2;
+    expect(started).toEqual(['j1', 'j2']);
+    endJ1();
+    await j1;
+    expect(scheduler.stats()).toMatchObject({ running: 0, keysActive: 0 });
+  });
+});
