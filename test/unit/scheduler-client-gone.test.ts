@@ -19,17 +19,32 @@ afterEach(() => {
 
 const clock = (): number => Date.now();
 
-/** An AbortController's signal that counts listeners, to see what the scheduler watches. */
-function countingSignal(): { controller: AbortController; listeners: () => number } {
+/** An AbortController's signal behind a CancelSignal that counts listeners added. */
+function countingSignal(): {
+  controller: AbortController;
+  signal: CancelSignal;
+  listeners: () => number;
+} {
   const controller = new AbortController();
   let added = 0;
-  const signal = controller.signal;
-  const add = signal.addEventListener.bind(signal);
-  signal.addEventListener = ((type: string, listener: CancelListener) => {
-    added++;
-    add(type, listener as EventListener);
-  }) as typeof signal.addEventListener;
-  return { controller, listeners: () => added };
+  const inner = controller.signal;
+  const signal: CancelSignal = {
+    get aborted() {
+      return inner.aborted;
+    },
+    get reason(): unknown {
+      const reason: unknown = inner.reason;
+      return reason;
+    },
+    addEventListener: (type, listener) => {
+      added++;
+      inner.addEventListener(type, listener);
+    },
+    removeEventListener: (type, listener) => {
+      inner.removeEventListener(type, listener);
+    },
+  };
+  return { controller, signal, listeners: () => added };
 }
 
 describe('a client that leaves while its job runs', () => {
@@ -122,20 +137,31 @@ describe('a client that leaves while its job runs', () => {
   });
 
   it('listens to a running job’s client only once someone waits for its key', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const scheduler = createScheduler({ clock });
     const holder = countingSignal();
-    const j1 = h.submit('j1', 'k', 't', { signal: holder.controller.signal });
+    let endJ1: () => void = () => undefined;
+    const j1 = scheduler.run(
+      { key: 'k', tenantId: 't', deadline: Date.now() + 60_000, signal: holder.signal },
+      () =>
+        new Promise<void>((resolve) => {
+          endJ1 = resolve;
+        }),
+    );
     await flush();
     expect(holder.listeners()).toBe(0);
 
-    const j2 = h.submit('j2', 'k', 't');
+    const j2 = scheduler.run({ key: 'k', tenantId: 't', deadline: Date.now() + 60_000 }, () =>
+      Promise.resolve(),
+    );
     await flush();
     expect(holder.listeners()).toBe(1);
 
-    j1.finish();
-    await flush();
-    j2.finish();
-    await Promise.all([j1.settled, j2.settled]);
+    // The watch is what frees the key: the holder's client leaves, j2 runs.
+    holder.controller.abort();
+    await j2;
+    endJ1();
+    await j1;
+    expect(scheduler.stats()).toMatchObject({ running: 0, keysActive: 0 });
   });
 
   it('works with any CancelSignal (the HTTP routes pass their own)', async () => {
