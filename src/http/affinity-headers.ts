@@ -7,11 +7,18 @@ export const AFFINITY_HEADERS = {
   env: 'x-affinity-env',
 } as const;
 
+// What a header may carry without encoding: visible ASCII. The tenant ID is
+// derived and the state comes from a closed set; the environment id comes
+// from the function's report, so it is checked here too, at the last step
+// before a header, whatever the invoker validated.
+const HEADER_TOKEN = /^[\x21-\x7e]{1,128}$/;
+
 export function setAffinityHeaders(
   reply: FastifyReply,
   result: { tenantId: string; state: string; envId?: string | undefined },
 ): void {
   reply.header(AFFINITY_HEADERS.tenant, result.tenantId);
-  reply.header(AFFINITY_HEADERS.state, result.state);
-  if (result.envId !== undefined) reply.header(AFFINITY_HEADERS.env, result.envId);
+  reply.header(AFFINITY_HEADERS.state, HEADER_TOKEN.test(result.state) ? result.state : 'unknown');
+  if (result.envId !== undefined && HEADER_TOKEN.test(result.envId))
+    reply.header(AFFINITY_HEADERS.env, result.envId);
 }

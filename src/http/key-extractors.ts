@@ -1,12 +1,13 @@
 import type { FastifyRequest } from 'fastify';
-import '@fastify/cookie';
 import type { RouteConfig } from '../config/schema.js';
+import { headerText, percentDecodedText } from './http-text.js';
 
 /**
- * Where a route finds its affinity key. Each extractor returns the raw key
- * or undefined; validation (length, control characters) happens once, later,
- * in one place. A key is never taken from a tenant header: clients cannot
- * choose their tenant.
+ * Where a route finds its affinity key. Each extractor returns the key as
+ * text (HTTP bytes read as UTF-8, percent-escapes decoded) or undefined;
+ * normalisation and validation happen once, later, in one place
+ * (`readValidKey`, rules in src/directory/validate-key.ts). A key is never
+ * taken from a tenant header: clients cannot choose their tenant.
  */
 export type KeyExtractor = (
   request: FastifyRequest,
@@ -17,6 +18,25 @@ export interface KeyExtractorSpec {
   readonly extractor: KeyExtractor;
   /** How to tell the client where the key was expected. */
   readonly describe: string;
+}
+
+/**
+ * The raw value of the first cookie called `name` in a Cookie header
+ * (RFC 6265 §5.4: `name=value` pairs split on `;`, spaces around them
+ * ignored, one pair of double quotes around a value removed), as the
+ * `cookie` package parses it; percent-escapes are left to the caller.
+ */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq === -1 || pair.slice(0, eq).trim() !== name) continue;
+    const value = pair.slice(eq + 1).trim();
+    return value.length >= 2 && value.startsWith('"') && value.endsWith('"')
+      ? value.slice(1, -1)
+      : value;
+  }
+  return undefined;
 }
 
 function readJsonField(body: unknown, path: readonly string[]): string | undefined {
@@ -40,7 +60,7 @@ export function createKeyExtractor(
       describe: `header ${name}`,
       extractor: (request) => {
         const value = request.headers[name];
-        return Array.isArray(value) ? value[0] : value;
+        return headerText(Array.isArray(value) ? value[0] : value, `header ${name}`);
       },
     };
   }
@@ -49,8 +69,12 @@ export function createKeyExtractor(
       const name = source.name;
       return {
         describe: `cookie ${name}`,
-        // request.cookies is filled by @fastify/cookie, registered in buildApp.
-        extractor: (request) => request.cookies[name],
+        // Read here rather than from @fastify/cookie, whose decoding would
+        // take the header's UTF-8 bytes for Latin-1 characters.
+        extractor: (request) => {
+          const raw = cookieValue(request.headers.cookie, name);
+          return raw === undefined ? undefined : percentDecodedText(raw, `cookie ${name}`);
+        },
       };
     }
     case 'path': {

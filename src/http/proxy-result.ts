@@ -10,7 +10,7 @@ import { WarmrouteError } from '../errors.js';
  *   `base64Encoded` alias REST reads first, and `cookies`, a v2 field that is
  *   ignored here); anything else is "Malformed Lambda proxy response" → 502.
  * - `statusCode` defaults to 200 when absent (REST; HTTP APIs require it);
- *   an integer or integer string, 100–599.
+ *   an integer or integer string, 200–599 (an interim 1xx is no result).
  * - `body` must be a string or absent/null (an object body is malformed);
  *   it is base64-decoded when `isBase64Encoded` is true (or `"true"`).
  * - `headers` and `multiValueHeaders` are merged: all multi values first,
@@ -76,8 +76,10 @@ function parseStatusCode(value: unknown): number {
   if (typeof value === 'number') code = value;
   else if (typeof value === 'string' && /^\s*\d{1,3}\s*$/.test(value)) code = Number(value);
   else throw malformed(`statusCode must be an integer, got ${describe(value)}`);
-  if (!Number.isInteger(code) || code < 100 || code > 599) {
-    throw malformed(`statusCode must be an integer from 100 to 599, got ${describe(value)}`);
+  // 1xx are interim answers, not a result: written as a final response they
+  // leave the client waiting for another (undici: "bad response").
+  if (!Number.isInteger(code) || code < 200 || code > 599) {
+    throw malformed(`statusCode must be an integer from 200 to 599, got ${describe(value)}`);
   }
   return code;
 }
@@ -230,5 +232,7 @@ export function parseProxyResult(payload: Uint8Array): HttpResponseLike {
   const headers = mergeHeaders(parsed.headers, parsed.multiValueHeaders);
   stripHopByHop(headers);
   const body = decodeBody(parsed.body, base64);
-  return { statusCode, headers, body };
+  // 204 and 304 have no body by definition (RFC 9110 §15.3.5, §15.4.5): one
+  // sent anyway would be read as the start of the next response.
+  return { statusCode, headers, body: statusCode === 204 || statusCode === 304 ? EMPTY : body };
 }

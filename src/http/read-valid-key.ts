@@ -1,11 +1,10 @@
-import { validateKey } from '../directory/index.js';
-import { WarmrouteError } from '../errors.js';
+import { readKey } from '../directory/index.js';
 
-/** The key from wherever a route found it, validated; throws the catalogue's 400s. */
+/**
+ * The key from wherever a route found it, normalised and validated (the
+ * rules are in src/directory/validate-key.ts); throws the catalogue's 400s.
+ * `raw` is text already decoded by the extractor.
+ */
 export function readValidKey(raw: string | string[] | undefined, where: string): string {
-  const key = Array.isArray(raw) ? raw[0] : raw;
-  if (key === undefined || key === '')
-    throw new WarmrouteError('WR_ERR_KEY_MISSING', [`expected in ${where}`]);
-  validateKey(key);
-  return key;
+  return readKey(Array.isArray(raw) ? raw[0] : raw, where);
 }

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { keyProblem } from '../directory/validate-key.js';
+import { keyProblem, normalizeKey } from '../directory/validate-key.js';
 import { createEmbeddedTransport, type EmbeddedTransportOptions } from './embedded-transport.js';
 import { AffinityError, catalogueMessage } from './errors.js';
 import { errorFromThrown } from './error-mapping.js';
@@ -147,13 +147,16 @@ export function createAffinityClient(options: AffinityClientOptions): AffinityCl
   let closed = false;
 
   async function invoke<TResult = unknown>(
-    key: string,
+    rawKey: string,
     payload?: unknown,
     callOptions: InvokeOptions = {},
   ): Promise<AffinityResult<TResult>> {
     const started = performance.now();
     if (closed) throw new AffinityError('WR_ERR_SHUTTING_DOWN', 'The client is closed');
-    // Every check below happens before any network call.
+    // Every check below happens before any network call. The key is
+    // normalised as the gateway normalises it (src/directory/validate-key.ts),
+    // so both transports name the same key for the same text.
+    const key = typeof rawKey === 'string' ? normalizeKey(rawKey) : rawKey;
     const problem = keyProblem(key);
     if (problem !== undefined) {
       throw new AffinityError(

@@ -45,9 +45,14 @@ function header(
   return Array.isArray(value) ? value[0] : value;
 }
 
-// Node and undici send header values as Latin-1 and the gateway reads them so;
-// a key outside Latin-1 cannot cross an HTTP header intact.
-const NOT_LATIN1 = /[\u0100-\u{10ffff}]/u;
+/**
+ * The key as header text: its UTF-8 bytes, one Latin-1 character per byte,
+ * which is how undici writes a header and how the gateway reads one back
+ * (src/http/http-text.ts). ASCII keys are passed as they are.
+ */
+function keyHeaderValue(key: string): string {
+  return /^[\x20-\x7e]*$/.test(key) ? key : Buffer.from(key, 'utf8').toString('latin1');
+}
 
 export function createHttpTransport(options: HttpTransportOptions): Transport {
   const base = URL.canParse(options.url) ? new URL(options.url) : undefined;
@@ -83,7 +88,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
       ...defaultHeaders,
       ...lowerCaseKeys(request.headers ?? {}),
       'content-type': 'application/json',
-      [keyHeader]: request.key,
+      [keyHeader]: keyHeaderValue(request.key),
       'x-affinity-mode': request.mode,
     };
     let res;
@@ -149,12 +154,6 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
   }
 
   async function invoke(request: TransportRequest): Promise<TransportResponse> {
-    if (NOT_LATIN1.test(request.key)) {
-      throw new AffinityError(
-        'WR_ERR_KEY_INVALID',
-        'Invalid affinity key: the HTTP transport sends the key in a header, which carries Latin-1 characters only',
-      );
-    }
     return withRetries(request, (attempts) => attempt(request, attempts));
   }
 

@@ -240,7 +240,9 @@ describe('SDK HTTP transport', () => {
     expect(seen.body).toBe('{"n":1}');
     expect(seen.headers).toMatchObject({
       'content-type': 'application/json',
-      'x-session': 'café',
+      // The key's UTF-8 bytes, which Node shows one Latin-1 character per byte
+      // (the gateway decodes them back: src/http/http-text.ts).
+      'x-session': Buffer.from('café', 'utf8').toString('latin1'),
       'x-affinity-mode': 'fresh',
       authorization: 'Bearer t',
       'x-trace': 'abc',
@@ -257,10 +259,25 @@ describe('SDK HTTP transport', () => {
     expect(gw.connections()).toBeLessThanOrEqual(2);
   });
 
-  it('rejects a key a header cannot carry before connecting', async () => {
+  it('sends a key above U+00FF as its UTF-8 bytes (any key the gateway accepts crosses the header)', async () => {
+    const gw = await server([ok({}), ok({})]);
+    await client(gw.url).invoke('日本 🙂', {});
+    expect(gw.requests[0]!.headers['x-affinity-key']).toBe(
+      Buffer.from('日本 🙂', 'utf8').toString('latin1'),
+    );
+    // Normalised as the gateway normalises: spaces at the ends, NFD → NFC.
+    await client(gw.url).invoke(' cafe\u0301 ', {});
+    expect(gw.requests[1]!.headers['x-affinity-key']).toBe(
+      Buffer.from('caf\u00e9', 'utf8').toString('latin1'),
+    );
+  });
+
+  it('rejects an invalid key before connecting', async () => {
     const gw = await server([ok({})]);
-    const err = await rejection(client(gw.url).invoke('日本', {}));
-    expect(err.code).toBe('WR_ERR_KEY_INVALID');
+    for (const key of ['a\nb', '\ud800', '   ', 'é'.repeat(513)]) {
+      const err = await rejection(client(gw.url).invoke(key, {}));
+      expect(err.code, JSON.stringify(key)).toBe('WR_ERR_KEY_INVALID');
+    }
     expect(gw.connections()).toBe(0);
   });
 

@@ -59,8 +59,23 @@ describe('parseProxyResult', () => {
       expect(parse({ statusCode: '404' }).statusCode).toBe(404);
     });
 
-    it('rejects non-integers and codes outside 100–599', () => {
-      for (const statusCode of [200.5, 99, 600, 0, -1, 'OK', '', true, [200], { code: 200 }]) {
+    it('rejects non-integers and codes outside 200–599 (an interim 1xx is not a result)', () => {
+      for (const statusCode of [
+        200.5,
+        99,
+        100,
+        101,
+        199,
+        '103',
+        600,
+        0,
+        -1,
+        'OK',
+        '',
+        true,
+        [200],
+        { code: 200 },
+      ]) {
         const err = rejectionOf({ statusCode });
         expect(err.message, JSON.stringify(statusCode)).toMatch(/statusCode must be an integer/);
       }
@@ -68,6 +83,12 @@ describe('parseProxyResult', () => {
   });
 
   describe('body', () => {
+    it('is dropped for 204 and 304, which have no body (a client would read it as the next response)', () => {
+      expect(parse({ statusCode: 204, body: 'x' }).body.length).toBe(0);
+      expect(parse({ statusCode: 304, body: 'eA==', isBase64Encoded: true }).body.length).toBe(0);
+      expect(parse({ statusCode: 200, body: 'x' }).body.toString()).toBe('x');
+    });
+
     it('is empty when absent, null or empty', () => {
       expect(parse({ statusCode: 204 }).body.length).toBe(0);
       expect(parse({ statusCode: 200, body: null }).body.length).toBe(0);

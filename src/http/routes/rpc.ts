@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { WarmrouteError } from '../../errors.js';
 import type { AffinityInvoker } from '../../invoker/affinity-invoker.js';
 import { setAffinityHeaders } from '../affinity-headers.js';
+import { createKeyExtractor } from '../key-extractors.js';
 import { readValidKey } from '../read-valid-key.js';
 import { ClientGoneSignal } from '../client-gone.js';
 
@@ -16,7 +17,10 @@ export function registerRpcRoute(
   app: FastifyInstance,
   deps: { invoker: AffinityInvoker; keyHeader: string; requestTimeoutMs: number },
 ): void {
-  const keyWhere = `header ${deps.keyHeader}`;
+  const { extractor: keyFromHeader, describe: keyWhere } = createKeyExtractor(
+    undefined,
+    deps.keyHeader,
+  );
   app.post<{ Params: { name: string } }>(
     '/v1/functions/:name/invoke',
     {
@@ -31,7 +35,7 @@ export function registerRpcRoute(
       },
     },
     async (request, reply) => {
-      const key = readValidKey(request.headers[deps.keyHeader], keyWhere);
+      const key = readValidKey(keyFromHeader(request, null), keyWhere);
       const modeHeader = request.headers['x-affinity-mode'];
       const mode =
         modeHeader === undefined || modeHeader === 'affinity'
