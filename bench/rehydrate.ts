@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Redis } from 'ioredis';
 import { ENVELOPE_REPORT_FIELD, PROTOCOL_VERSION, type WarmEnvelope } from '../lambda/protocol.js';
+import { LEGACY_NAMESPACE, type SnapshotScope } from '../lambda/snapshot-scope.js';
 import type { SnapshotStore } from '../lambda/stores/base-snapshot-store.js';
 import { FileSnapshotStore } from '../lambda/stores/file-snapshot-store.js';
 import { RedisSnapshotStore } from '../lambda/stores/redis-snapshot-store.js';
@@ -58,6 +59,11 @@ function context(key: string): { tenantId: string; clientContext: unknown } {
   };
 }
 
+/** The scope the library gives `context(key)`'s request (no gateway scope, no function name here). */
+function benchScope(key: string): SnapshotScope {
+  return { functionName: '', namespace: LEGACY_NAMESPACE, epoch: '', generation: 0, key };
+}
+
 async function redisReachable(url: string): Promise<boolean> {
   const r = new Redis(url, {
     lazyConnect: true,
@@ -104,7 +110,7 @@ async function runCase(
     return 0;
   }, options);
   await seed({}, context(key));
-  const seeded = await store.read(key);
+  const seeded = await store.read(benchScope(key));
   if (seeded === undefined) throw new Error('bench: seed snapshot missing');
   const snapshotMB = round((seeded.state.length + seeded.dir.length) / MB);
 
@@ -134,7 +140,7 @@ async function runCase(
     await fn({ cp: true }, context(key));
     checkpoint.push(performance.now() - t1);
   }
-  await store.delete(key);
+  await store.delete(benchScope(key));
   const r = median(rehydrate);
   const h = median(hit);
   return {

@@ -17,6 +17,13 @@ export {
 } from './errors.js';
 export { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot-format.js';
 export {
+  DIRECT_NAMESPACE,
+  LEGACY_NAMESPACE,
+  isSnapshotId,
+  snapshotId,
+  type SnapshotScope,
+} from './snapshot-scope.js';
+export {
   BaseSnapshotStore,
   DEFAULT_MAX_SNAPSHOT_BYTES,
   type BaseSnapshotStoreOptions,

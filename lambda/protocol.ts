@@ -30,16 +30,55 @@ const ENVELOPE_PREFIX_BYTES = Buffer.from(ENVELOPE_PREFIX);
 
 export type RoutingMode = 'affinity' | 'fresh' | 'pooled';
 
+/**
+ * Where the key's state lives on the gateway's side (added compatibly to
+ * version 1; see docs/protocol.md). The function adds its own name to make
+ * the full snapshot scope (lambda/snapshot-scope.ts).
+ */
+export interface WarmScope {
+  /** The directory namespace the key was resolved in. */
+  readonly ns: string;
+  /** The directory's epoch of that namespace (changes only when the directory lost its data). */
+  readonly epoch: string;
+  /** The key's generation (bumped by each rotation). */
+  readonly gen: number;
+}
+
 export interface WarmRequest {
   /** Protocol version the gateway speaks. */
   readonly v: typeof PROTOCOL_VERSION;
-  /** The affinity key (the session/workspace the state belongs to). */
+  /**
+   * The affinity key (the session/workspace the state belongs to) as every
+   * version-1 gateway sends it: with `#g<generation>` appended when the
+   * generation is above 0, so a function built before scopes existed still
+   * keeps generations apart. With `scope`, see {@link affinityKeyOf}.
+   */
   readonly key: string;
   readonly mode: RoutingMode;
   /** Latest state version the gateway's directory knows of (0 = none known). */
   readonly stateVersion: number;
   /** Ask for the response envelope. */
   readonly wrap: boolean;
+  /** Absent from gateways before scopes (and from tools that do not route): the key then stands alone. */
+  readonly scope?: WarmScope;
+}
+
+/** `key` as a version-1 request carries it for `generation`. */
+export function requestKey(affinityKey: string, generation: number): string {
+  return generation > 0 ? `${affinityKey}#g${generation}` : affinityKey;
+}
+
+/**
+ * The affinity key of a request with a scope: `key` without the
+ * `#g<gen>` suffix the gateway appended. Undefined when the suffix is
+ * missing (a malformed request: the scope is then ignored).
+ */
+export function affinityKeyOf(key: string, scope: WarmScope): string | undefined {
+  if (scope.gen === 0) return key;
+  const suffix = `#g${scope.gen}`;
+  return key.endsWith(suffix) && key.length > suffix.length
+    ? key.slice(0, -suffix.length)
+    : undefined;
 }
 
 export type WarmState = 'hit' | 'rehydrated' | 'fresh';
@@ -79,7 +118,20 @@ export function buildClientContext(request: WarmRequest): { custom: { warmroute:
   return { custom: { warmroute: request } };
 }
 
-/** Read the gateway's request out of a Lambda context's clientContext, if present and well formed. */
+function readScope(value: unknown): WarmScope | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const s = value as Partial<Record<keyof WarmScope, unknown>>;
+  if (typeof s.ns !== 'string' || s.ns.length === 0 || typeof s.epoch !== 'string')
+    return undefined;
+  if (typeof s.gen !== 'number' || !Number.isSafeInteger(s.gen) || s.gen < 0) return undefined;
+  return { ns: s.ns, epoch: s.epoch, gen: s.gen };
+}
+
+/**
+ * Read the gateway's request out of a Lambda context's clientContext, if
+ * present and well formed. A malformed `scope` is dropped (the request is
+ * then read like one from a gateway before scopes).
+ */
 export function readWarmRequest(clientContext: unknown): WarmRequest | undefined {
   if (typeof clientContext !== 'object' || clientContext === null) return undefined;
   const custom = (clientContext as { custom?: unknown }).custom;
@@ -95,7 +147,17 @@ export function readWarmRequest(clientContext: unknown): WarmRequest | undefined
     r.stateVersion >= 0
       ? r.stateVersion
       : 0;
-  return { v: PROTOCOL_VERSION, key: r.key, mode, stateVersion, wrap: r.wrap === true };
+  const scope = readScope(r.scope);
+  const request: WarmRequest = {
+    v: PROTOCOL_VERSION,
+    key: r.key,
+    mode,
+    stateVersion,
+    wrap: r.wrap === true,
+  };
+  return scope !== undefined && affinityKeyOf(r.key, scope) !== undefined
+    ? { ...request, scope }
+    : request;
 }
 
 /**

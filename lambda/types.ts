@@ -1,6 +1,7 @@
 import type { CheckpointPolicy } from './checkpoint-policy.js';
 import type { WarmReport } from './protocol.js';
 import type { Serializer } from './serializer.js';
+import type { SnapshotScope } from './snapshot-scope.js';
 import type { SnapshotStore } from './stores/base-snapshot-store.js';
 
 /** The parts of Lambda's invocation context the library reads. */
@@ -9,12 +10,16 @@ export interface WarmContext {
   readonly tenantId?: string | undefined;
   /** Lambda's Node runtime: the decoded client context (where the gateway's request travels). */
   readonly clientContext?: unknown;
+  /** Lambda's Node runtime: this function's name (part of every snapshot scope). */
+  readonly functionName?: string | undefined;
 }
 
 /** What a wrapped handler gets for its key. */
 export interface WarmStateApi<T> {
   /** The affinity key this state belongs to. */
   readonly key: string;
+  /** Everything the state is scoped by: function, namespace, epoch, generation and key. */
+  readonly scope: SnapshotScope;
   /** The current state (mutating it in place is fine: it is serialised at checkpoint). */
   get(): T;
   /** Replace the state. */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,19 +17,29 @@ import {
   ENVELOPE_REPORT_FIELD,
   ENVELOPE_RESULT_FIELD,
   PROTOCOL_VERSION,
+  affinityKeyOf,
   readWarmRequest,
+  type WarmRequest,
   type MissReason,
   type WarmEnvelope,
   type WarmReport,
   type WarmState,
 } from './protocol.js';
 import { jsonSerializer } from './serializer.js';
+import {
+  DIRECT_NAMESPACE,
+  LEGACY_NAMESPACE,
+  snapshotId,
+  type SnapshotScope,
+} from './snapshot-scope.js';
 import { defaultSnapshotStore } from './stores/default-store.js';
 import type { SnapshotStore } from './stores/base-snapshot-store.js';
 import type { WarmContext, WarmHandler, WarmStateApi, WarmStateOptions } from './types.js';
 
 /** A key's state as this environment holds it. */
 interface KeyEntry<T> {
+  /** Whose state this is (function, namespace, epoch, generation, key). */
+  readonly scope: SnapshotScope;
   value: T;
   /** Version of the snapshot this state descends from (0 = none yet). */
   version: number;
@@ -59,6 +69,12 @@ export interface WarmEnvironment {
 
 export interface WarmEnvironmentOptions {
   readonly id?: string;
+  /**
+   * The function this environment runs: part of every snapshot scope.
+   * Default `AWS_LAMBDA_FUNCTION_NAME`, else `context.functionName`. Never
+   * taken from a request, so no key can reach another function's state.
+   */
+  readonly functionName?: string;
   /** Root of the per-key directories. Default `os.tmpdir()` (on Lambda and the local host: the environment's own). */
   readonly tmpDir?: string;
 }
@@ -70,6 +86,10 @@ const DEFAULT_CONFLICT_BACKOFF = { baseMs: 2, maxMs: 50 };
 function defaultKey(context: WarmContext | undefined): string {
   const tenantId = context?.tenantId;
   return typeof tenantId === 'string' && tenantId.length > 0 ? `tenant:${tenantId}` : 'default';
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
 function roundMs(ms: number): number {
@@ -120,24 +140,62 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
     let resolvedStore: SnapshotStore | undefined;
 
     const store = (): SnapshotStore => (resolvedStore ??= options.store ?? defaultSnapshotStore());
+    const functionNameOf = (context: WarmContext | undefined): string =>
+      nonEmpty(envOptions.functionName) ??
+      nonEmpty(process.env['AWS_LAMBDA_FUNCTION_NAME']) ??
+      nonEmpty(context?.functionName) ??
+      '';
+    /**
+     * The snapshot scope of an invocation: the gateway's scope when it sent
+     * one; a key of its own namespace for a request without scope (an older
+     * gateway) and for a direct Invoke, so neither can meet the other's or a
+     * scoped key's state.
+     */
+    const scopeOf = (
+      request: WarmRequest | undefined,
+      event: TEvent,
+      context: TContext,
+    ): SnapshotScope => {
+      const functionName = functionNameOf(context);
+      if (request?.scope !== undefined) {
+        const { ns, epoch, gen } = request.scope;
+        // readWarmRequest only keeps a scope whose key carries the matching suffix.
+        const key = affinityKeyOf(request.key, request.scope) ?? request.key;
+        return { functionName, namespace: ns, epoch, generation: gen, key };
+      }
+      if (request !== undefined) {
+        return {
+          functionName,
+          namespace: LEGACY_NAMESPACE,
+          epoch: '',
+          generation: 0,
+          key: request.key,
+        };
+      }
+      const key = options.keyFromEvent?.(event, context) ?? defaultKey(context);
+      return { functionName, namespace: DIRECT_NAMESPACE, epoch: '', generation: 0, key };
+    };
     const limit = (): number =>
       Math.min(options.maxSnapshotBytes ?? Infinity, store().maxSnapshotBytes);
 
     // Computed on first use: the temp dir is the environment's, known once it runs.
-    const newDir = (key: string): string => {
+    // Named by the scope's snapshot id (hex), so no key text reaches the file system.
+    const newDir = (cacheId: string): string => {
       root ??= join(envOptions.tmpDir ?? tmpdir(), `warmroute-${id}`, String(handlerIndex));
-      const hash = createHash('sha256').update(key).digest('hex').slice(0, 24);
-      return join(root, `${hash}.${generation++}`);
+      return join(root, `${cacheId.slice(0, 32)}.${generation++}`);
     };
 
     /** Load the latest snapshot (or the initial state) into a fresh entry and directory. */
     const load = async (
-      key: string,
+      scope: SnapshotScope,
+      cacheId: string,
     ): Promise<{ entry: KeyEntry<TState>; found: boolean; ms: number }> => {
+      const key = scope.key;
       const started = performance.now();
-      const snapshot = await store().read(key);
-      const dir = newDir(key);
+      const snapshot = await store().read(scope);
+      const dir = newDir(cacheId);
       const entry: KeyEntry<TState> = {
+        scope,
         value:
           snapshot === undefined ? options.initialState() : serializer.deserialize(snapshot.state),
         version: snapshot?.version ?? 0,
@@ -156,7 +214,8 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
     };
 
     /** Compare-and-set the entry's state and directory; on a lost race mark it conflicted. */
-    const checkpoint = async (key: string, entry: KeyEntry<TState>): Promise<void> => {
+    const checkpoint = async (entry: KeyEntry<TState>): Promise<void> => {
+      const key = entry.scope.key;
       const max = limit();
       const state = serializer.serialize(entry.value);
       if (state.length > max)
@@ -178,7 +237,7 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
           max,
         ]);
       }
-      const result = await store().write(key, entry.version, { state, dir });
+      const result = await store().write(entry.scope, entry.version, { state, dir });
       if (result.ok) {
         entry.version = result.version;
         entry.invocationsSince = 0;
@@ -194,17 +253,18 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
 
     /** Release LRU entries: write what was not yet checkpointed (best effort), free the directory. */
     const release = async (evicted: { key: string; entry: KeyEntry<TState> }[]): Promise<void> => {
-      for (const { key, entry } of evicted) {
+      for (const { entry } of evicted) {
         if (entry.invocationsSince > 0 && !entry.conflicted) {
           // A lost race or a failing store only loses changes the policy allowed to be lost.
-          await checkpoint(key, entry).catch(() => undefined);
+          await checkpoint(entry).catch(() => undefined);
         }
         await discard(entry);
       }
     };
 
-    const stateApi = (key: string, entry: KeyEntry<TState>): WarmStateApi<TState> => ({
-      key,
+    const stateApi = (entry: KeyEntry<TState>): WarmStateApi<TState> => ({
+      key: entry.scope.key,
+      scope: entry.scope,
       get: () => entry.value,
       set: (value: TState) => {
         entry.value = value;
@@ -214,17 +274,20 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
         return entry.version;
       },
       checkpoint: async () => {
-        if (!entry.conflicted) await checkpoint(key, entry);
+        if (!entry.conflicted) await checkpoint(entry);
         if (entry.conflicted)
-          throw new WarmStateError('WR_ERR_CHECKPOINT_CONFLICT', [key, entry.version]);
+          throw new WarmStateError('WR_ERR_CHECKPOINT_CONFLICT', [entry.scope.key, entry.version]);
       },
     });
 
     return async (event: TEvent, context: TContext): Promise<TResult | WarmEnvelope<TResult>> => {
       const request = readWarmRequest((context as WarmContext | undefined)?.clientContext);
-      const key = request?.key ?? options.keyFromEvent?.(event, context) ?? defaultKey(context);
+      const scope = scopeOf(request, event, context);
+      const key = scope.key;
+      // Memory, locks and the /tmp directory are per scope, like the snapshots.
+      const cacheId = snapshotId(scope);
 
-      return locks.run(key, async () => {
+      return locks.run(cacheId, async () => {
         let state: WarmState = 'hit';
         let reason: MissReason | undefined;
         let rehydrateMs = 0;
@@ -232,26 +295,26 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
         const coldStart = !served;
         served = true;
 
-        let entry = cache.get(key);
+        let entry = cache.get(cacheId);
         if (entry !== undefined) {
           let required = request?.stateVersion ?? 0;
-          if (verify === 'store') required = Math.max(required, await store().readVersion(key));
+          if (verify === 'store') required = Math.max(required, await store().readVersion(scope));
           if (entry.version < required) {
             reason = 'stale';
-            cache.delete(key);
+            cache.delete(cacheId);
             await discard(entry);
             entry = undefined;
           }
         } else {
-          reason = cache.wasReleased(key) ? 'released' : 'first-use';
+          reason = cache.wasReleased(cacheId) ? 'released' : 'first-use';
         }
         if (entry === undefined) {
-          const loaded = await load(key);
+          const loaded = await load(scope, cacheId);
           entry = loaded.entry;
           rehydrateMs += loaded.ms;
           state = loaded.found ? 'rehydrated' : 'fresh';
           if (!loaded.found) reason = undefined;
-          await release(cache.set(key, entry));
+          await release(cache.set(cacheId, entry));
         }
 
         for (let attempt = 0; ; attempt++) {
@@ -261,7 +324,7 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
           let result: TResult;
           try {
             try {
-              result = await handler(event, context, stateApi(key, current));
+              result = await handler(event, context, stateApi(current));
             } catch (err) {
               // A handler that let our conflict error through is re-run below like any lost race.
               if (!(current.conflicted && isWarmStateError(err, 'WR_ERR_CHECKPOINT_CONFLICT')))
@@ -276,10 +339,10 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
                 now(),
               )
             )
-              await checkpoint(key, current);
+              await checkpoint(current);
           } catch (err) {
             // A failed invocation never leaves half-applied state behind: the next call reloads.
-            cache.delete(key);
+            cache.delete(cacheId);
             await discard(current);
             throw err;
           } finally {
@@ -305,7 +368,7 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
           // Lost the race: the result was computed from state another environment
           // had already superseded. Throw it away, load the winner and run again.
           conflicts++;
-          cache.delete(key);
+          cache.delete(cacheId);
           await discard(current);
           if (attempt >= maxRetries)
             throw new WarmStateError('WR_ERR_SNAPSHOT_CONFLICT', [key, conflicts]);
@@ -314,12 +377,12 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
           const { baseMs, maxMs } = options.conflictBackoff ?? DEFAULT_CONFLICT_BACKOFF;
           const backoff = Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
           if (backoff > 0) await sleep(backoff);
-          const loaded = await load(key);
+          const loaded = await load(scope, cacheId);
           entry = loaded.entry;
           rehydrateMs += loaded.ms;
           state = loaded.found ? 'rehydrated' : 'fresh';
           reason = loaded.found ? 'conflict' : undefined;
-          await release(cache.set(key, entry));
+          await release(cache.set(cacheId, entry));
         }
       });
     };

@@ -5,31 +5,37 @@ import {
   encodedSnapshotBytes,
   type Snapshot,
 } from '../snapshot-format.js';
+import { scopeProblem, snapshotId, type SnapshotScope } from '../snapshot-scope.js';
 
 /** Outcome of a compare-and-set write. */
 export type WriteResult =
   | { readonly ok: true; readonly version: number }
   | { readonly ok: false; readonly currentVersion: number };
 
-/** What the rest of the library needs from a snapshot store. */
+/**
+ * What the rest of the library needs from a snapshot store. Every call names
+ * a whole {@link SnapshotScope} (function, namespace, epoch, generation, key),
+ * never a bare key: two scopes that differ in any field never share a
+ * snapshot.
+ */
 export interface SnapshotStore {
   /** Largest encoded snapshot (state + directory archive + framing) a write accepts. */
   readonly maxSnapshotBytes: number;
-  /** The latest snapshot of `key`, or undefined when none exists. */
-  read(key: string): Promise<Snapshot | undefined>;
-  /** The latest version of `key` (0 = no snapshot), without fetching the payload. */
-  readVersion(key: string): Promise<number>;
+  /** The latest snapshot of `scope`, or undefined when none exists. */
+  read(scope: SnapshotScope): Promise<Snapshot | undefined>;
+  /** The latest version of `scope` (0 = no snapshot), without fetching the payload. */
+  readVersion(scope: SnapshotScope): Promise<number>;
   /**
    * Write version `expectedVersion + 1` if and only if the stored version is
    * still `expectedVersion` (0 = no snapshot yet). A write that lost the race
    * changes nothing and returns the version that won.
    */
   write(
-    key: string,
+    scope: SnapshotScope,
     expectedVersion: number,
     content: { state: Buffer; dir: Buffer },
   ): Promise<WriteResult>;
-  delete(key: string): Promise<void>;
+  delete(scope: SnapshotScope): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,7 +53,9 @@ const FORMAT_MAX_BYTES = 0xffff_ffff;
  * and grow by exactly one per write, every write is a compare-and-set on the
  * version, the size limit is checked before any I/O, and the framing is done
  * here. A backend implements four storage primitives and nothing else; it
- * never interprets the bytes beyond the version it is handed.
+ * never interprets the bytes beyond the version it is handed. Backends see
+ * only the scope's {@link snapshotId} (64 hex characters), never the key:
+ * whatever a key contains, it cannot reach a file name or a Redis key.
  */
 export abstract class BaseSnapshotStore implements SnapshotStore {
   readonly maxSnapshotBytes: number;
@@ -62,38 +70,41 @@ export abstract class BaseSnapshotStore implements SnapshotStore {
     this.maxSnapshotBytes = max;
   }
 
-  /** The encoded snapshot bytes, or undefined when the key has none. */
-  protected abstract readRaw(key: string): Promise<Buffer | undefined>;
-  /** The stored version, 0 when the key has none. */
-  protected abstract readVersionRaw(key: string): Promise<number>;
+  /** The encoded snapshot bytes of snapshot `id`, or undefined when there is none. */
+  protected abstract readRaw(id: string): Promise<Buffer | undefined>;
+  /** The stored version, 0 when there is none. */
+  protected abstract readVersionRaw(id: string): Promise<number>;
   /**
    * Atomically: if the stored version equals `expectedVersion` (0 = absent),
    * store `bytes` as `newVersion` and report `swapped: true`; otherwise change
    * nothing and report the stored version.
    */
   protected abstract compareAndSwapRaw(
-    key: string,
+    id: string,
     expectedVersion: number,
     newVersion: number,
     bytes: Buffer,
   ): Promise<{ swapped: boolean; currentVersion: number }>;
-  protected abstract deleteRaw(key: string): Promise<void>;
+  protected abstract deleteRaw(id: string): Promise<void>;
   abstract close(): Promise<void>;
 
-  async read(key: string): Promise<Snapshot | undefined> {
-    const bytes = await this.guard(key, () => this.readRaw(key));
+  async read(scope: SnapshotScope): Promise<Snapshot | undefined> {
+    const { id, key } = this.idOf(scope);
+    const bytes = await this.guard(key, () => this.readRaw(id));
     return bytes === undefined ? undefined : decodeSnapshot(key, bytes);
   }
 
-  async readVersion(key: string): Promise<number> {
-    return this.guard(key, () => this.readVersionRaw(key));
+  async readVersion(scope: SnapshotScope): Promise<number> {
+    const { id, key } = this.idOf(scope);
+    return this.guard(key, () => this.readVersionRaw(id));
   }
 
   async write(
-    key: string,
+    scope: SnapshotScope,
     expectedVersion: number,
     content: { state: Buffer; dir: Buffer },
   ): Promise<WriteResult> {
+    const { id, key } = this.idOf(scope);
     if (!Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
       throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [
         `expectedVersion ${String(expectedVersion)}`,
@@ -106,15 +117,23 @@ export abstract class BaseSnapshotStore implements SnapshotStore {
     const newVersion = expectedVersion + 1;
     const bytes = encodeSnapshot({ version: newVersion, state: content.state, dir: content.dir });
     const result = await this.guard(key, () =>
-      this.compareAndSwapRaw(key, expectedVersion, newVersion, bytes),
+      this.compareAndSwapRaw(id, expectedVersion, newVersion, bytes),
     );
     return result.swapped
       ? { ok: true, version: newVersion }
       : { ok: false, currentVersion: result.currentVersion };
   }
 
-  async delete(key: string): Promise<void> {
-    await this.guard(key, () => this.deleteRaw(key));
+  async delete(scope: SnapshotScope): Promise<void> {
+    const { id, key } = this.idOf(scope);
+    await this.guard(key, () => this.deleteRaw(id));
+  }
+
+  /** The scope's storage id; a malformed scope (JavaScript callers) is refused before any I/O. */
+  protected idOf(scope: SnapshotScope): { id: string; key: string } {
+    const problem = scopeProblem(scope);
+    if (problem !== undefined) throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [problem]);
+    return { id: snapshotId(scope), key: scope.key };
   }
 
   /** Backend failures surface as one typed error; our own typed errors pass through. */

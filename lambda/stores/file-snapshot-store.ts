@@ -1,7 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { WarmStateError } from '../errors.js';
 import { decodeSnapshotVersion, SNAPSHOT_HEADER_BYTES } from '../snapshot-format.js';
+import { isSnapshotId } from '../snapshot-scope.js';
 import { BaseSnapshotStore, type BaseSnapshotStoreOptions } from './base-snapshot-store.js';
 import { withFileLock } from './file-lock.js';
 
@@ -31,8 +33,9 @@ function errno(err: unknown): string | undefined {
 
 /**
  * Snapshots as files on one machine: the local default, shared by the local
- * host's environments (child processes). One file per key, named by a hash
- * of the key. Readers take no lock: a new version appears by atomic rename
+ * host's environments (child processes). One file per snapshot scope,
+ * `s2-<snapshotId>.snap`: 64 hex characters of a hash of the scope, so no
+ * key can steer the name (no separators, no `..`, fixed length). Readers take no lock: a new version appears by atomic rename
  * of a fully written, fsynced temp file. Writers serialise on a per-key lock
  * file (O_EXCL), inside which the version compare and the rename happen.
  * Not for a network filesystem (the stale-lock rule relies on local pids).
@@ -55,8 +58,11 @@ export class FileSnapshotStore extends BaseSnapshotStore {
     };
   }
 
-  private pathOf(key: string): string {
-    return join(this.directory, `${createHash('sha256').update(key).digest('hex')}.snap`);
+  /** The file of snapshot `id`. Only ids shaped by snapshotId() are accepted (defence in depth). */
+  pathOf(id: string): string {
+    if (!isSnapshotId(id))
+      throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', ['bad snapshot id']);
+    return join(this.directory, `s2-${id}.snap`);
   }
 
   private async ensureDir(): Promise<void> {
@@ -69,19 +75,19 @@ export class FileSnapshotStore extends BaseSnapshotStore {
     }
   }
 
-  protected async readRaw(key: string): Promise<Buffer | undefined> {
+  protected async readRaw(id: string): Promise<Buffer | undefined> {
     try {
-      return await readFile(this.pathOf(key));
+      return await readFile(this.pathOf(id));
     } catch (err) {
       if (errno(err) === 'ENOENT') return undefined;
       throw err;
     }
   }
 
-  protected async readVersionRaw(key: string): Promise<number> {
+  protected async readVersionRaw(id: string): Promise<number> {
     let fh;
     try {
-      fh = await open(this.pathOf(key), 'r');
+      fh = await open(this.pathOf(id), 'r');
     } catch (err) {
       if (errno(err) === 'ENOENT') return 0;
       throw err;
@@ -89,22 +95,22 @@ export class FileSnapshotStore extends BaseSnapshotStore {
     try {
       const header = Buffer.alloc(SNAPSHOT_HEADER_BYTES);
       const { bytesRead } = await fh.read(header, 0, SNAPSHOT_HEADER_BYTES, 0);
-      return decodeSnapshotVersion(key, header.subarray(0, bytesRead));
+      return decodeSnapshotVersion(id, header.subarray(0, bytesRead));
     } finally {
       await fh.close();
     }
   }
 
   protected async compareAndSwapRaw(
-    key: string,
+    id: string,
     expectedVersion: number,
     newVersion: number,
     bytes: Buffer,
   ): Promise<{ swapped: boolean; currentVersion: number }> {
     await this.ensureDir();
-    const path = this.pathOf(key);
+    const path = this.pathOf(id);
     return withFileLock(`${path}.lock`, this.lockOptions, async () => {
-      const currentVersion = await this.readVersionRaw(key);
+      const currentVersion = await this.readVersionRaw(id);
       if (currentVersion !== expectedVersion) return { swapped: false, currentVersion };
       const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
       try {
@@ -136,9 +142,9 @@ export class FileSnapshotStore extends BaseSnapshotStore {
     }
   }
 
-  protected async deleteRaw(key: string): Promise<void> {
+  protected async deleteRaw(id: string): Promise<void> {
     await this.ensureDir();
-    const path = this.pathOf(key);
+    const path = this.pathOf(id);
     await withFileLock(`${path}.lock`, this.lockOptions, async () => {
       try {
         await unlink(path);

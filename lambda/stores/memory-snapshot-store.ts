@@ -3,7 +3,8 @@ import { BaseSnapshotStore, type BaseSnapshotStoreOptions } from './base-snapsho
 
 /**
  * Snapshots in this process's memory: for tests of handlers and for several
- * simulated environments in one process. Not durable and not shared between
+ * simulated environments in one process. Held by snapshot id, like every
+ * store. Not durable and not shared between
  * processes, so never a default. Each primitive runs without an `await`
  * between its read and its write, which makes the compare-and-set atomic.
  */
@@ -14,36 +15,36 @@ export class MemorySnapshotStore extends BaseSnapshotStore {
     super(options);
   }
 
-  protected readRaw(key: string): Promise<Buffer | undefined> {
-    const bytes = this.snapshots.get(key);
+  protected readRaw(id: string): Promise<Buffer | undefined> {
+    const bytes = this.snapshots.get(id);
     return Promise.resolve(bytes === undefined ? undefined : Buffer.from(bytes));
   }
 
-  protected readVersionRaw(key: string): Promise<number> {
-    return Promise.resolve(this.versionOf(key));
+  protected readVersionRaw(id: string): Promise<number> {
+    return Promise.resolve(this.versionOf(id));
   }
 
-  private versionOf(key: string): number {
-    const bytes = this.snapshots.get(key);
-    return bytes === undefined ? 0 : decodeSnapshotVersion(key, bytes);
+  private versionOf(id: string): number {
+    const bytes = this.snapshots.get(id);
+    return bytes === undefined ? 0 : decodeSnapshotVersion(id, bytes);
   }
 
   protected compareAndSwapRaw(
-    key: string,
+    id: string,
     expectedVersion: number,
     newVersion: number,
     bytes: Buffer,
   ): Promise<{ swapped: boolean; currentVersion: number }> {
     // Synchronous from the check to the set: nothing can interleave.
-    const currentVersion = this.versionOf(key);
+    const currentVersion = this.versionOf(id);
     if (currentVersion !== expectedVersion)
       return Promise.resolve({ swapped: false, currentVersion });
-    this.snapshots.set(key, Buffer.from(bytes));
+    this.snapshots.set(id, Buffer.from(bytes));
     return Promise.resolve({ swapped: true, currentVersion: newVersion });
   }
 
-  protected deleteRaw(key: string): Promise<void> {
-    this.snapshots.delete(key);
+  protected deleteRaw(id: string): Promise<void> {
+    this.snapshots.delete(id);
     return Promise.resolve();
   }
 

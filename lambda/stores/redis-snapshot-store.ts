@@ -1,5 +1,7 @@
 import type { Redis, RedisOptions, Result } from 'ioredis';
+import { DEFAULT_SNAPSHOT_KEY_PREFIX, snapshotKey } from '../../src/redis/keys.js';
 import { WarmStateError } from '../errors.js';
+import { snapshotId, type SnapshotScope } from '../snapshot-scope.js';
 import { BaseSnapshotStore, type BaseSnapshotStoreOptions } from './base-snapshot-store.js';
 import { loadLuaScript } from './lua-script.js';
 
@@ -32,8 +34,9 @@ export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
 }
 
 /**
- * Snapshots in Redis: one hash per key (`v` = version, `d` = encoded
- * snapshot), written only through a Lua compare-and-set script, so a write
+ * Snapshots in Redis: one hash per snapshot scope (`v` = version, `d` =
+ * encoded snapshot), named `<keyPrefix>snap2:<snapshotId>` by
+ * src/redis/keys.ts, written only through a Lua compare-and-set script, so a write
  * that lost the race never lands. The client is created once per store and
  * connects on first use; commands fail fast when Redis is down rather than
  * queueing behind an invocation's deadline.
@@ -50,7 +53,7 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
 
   constructor(options: RedisSnapshotStoreOptions = {}) {
     super(options);
-    this.keyPrefix = options.keyPrefix ?? 'warmroute:';
+    this.keyPrefix = options.keyPrefix ?? DEFAULT_SNAPSHOT_KEY_PREFIX;
     const ttl = options.ttlSeconds ?? 0;
     if (!Number.isFinite(ttl) || ttl < 0) {
       throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`ttlSeconds ${String(ttl)}`]);
@@ -90,9 +93,13 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
     return this.creating;
   }
 
-  /** Redis key of a snapshot. */
-  keyOf(key: string): string {
-    return `${this.keyPrefix}snap:${key}`;
+  /** Redis key of a scope's snapshot. */
+  keyOf(scope: SnapshotScope): string {
+    return snapshotKey(this.keyPrefix, snapshotId(scope));
+  }
+
+  private redisKey(id: string): string {
+    return snapshotKey(this.keyPrefix, id);
   }
 
   private async client(): Promise<Redis> {
@@ -107,25 +114,25 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
     return redis;
   }
 
-  protected async readRaw(key: string): Promise<Buffer | undefined> {
-    const bytes = await (await this.client()).hgetBuffer(this.keyOf(key), 'd');
+  protected async readRaw(id: string): Promise<Buffer | undefined> {
+    const bytes = await (await this.client()).hgetBuffer(this.redisKey(id), 'd');
     return bytes ?? undefined;
   }
 
-  protected async readVersionRaw(key: string): Promise<number> {
-    const v = await (await this.client()).hget(this.keyOf(key), 'v');
+  protected async readVersionRaw(id: string): Promise<number> {
+    const v = await (await this.client()).hget(this.redisKey(id), 'v');
     return v === null ? 0 : Number(v);
   }
 
   protected async compareAndSwapRaw(
-    key: string,
+    id: string,
     expectedVersion: number,
     newVersion: number,
     bytes: Buffer,
   ): Promise<{ swapped: boolean; currentVersion: number }> {
     const redis = await this.client();
     const [code, version] = await redis.warmrouteCasSnapshot(
-      this.keyOf(key),
+      this.redisKey(id),
       expectedVersion,
       newVersion,
       bytes,
@@ -141,8 +148,8 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
     }
   }
 
-  protected async deleteRaw(key: string): Promise<void> {
-    await (await this.client()).del(this.keyOf(key));
+  protected async deleteRaw(id: string): Promise<void> {
+    await (await this.client()).del(this.redisKey(id));
   }
 
   async close(): Promise<void> {

@@ -10,14 +10,16 @@ const store =
     ? new RedisSnapshotStore({ url: args.url, keyPrefix: args.prefix })
     : new FileSnapshotStore({ directory: args.directory });
 
+// args.scope: the whole snapshot scope (stores take no bare key).
+const scope = args.scope;
 const won = [];
 let conflicts = 0;
 try {
   for (let i = 0; i < args.increments; i++) {
     for (let attempt = 0; attempt < 10_000; attempt++) {
-      const snap = await store.read(args.key);
+      const snap = await store.read(scope);
       const counter = snap === undefined ? 0 : JSON.parse(snap.state.toString()).counter;
-      const res = await store.write(args.key, snap?.version ?? 0, {
+      const res = await store.write(scope, snap?.version ?? 0, {
         state: Buffer.from(JSON.stringify({ counter: counter + 1 })),
         dir: Buffer.alloc(0),
       });

@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { WarmEnvelope } from '../../lambda/protocol.js';
+import { LEGACY_NAMESPACE, snapshotId } from '../../lambda/snapshot-scope.js';
 import type { SnapshotStore } from '../../lambda/stores/base-snapshot-store.js';
 import { FileSnapshotStore } from '../../lambda/stores/file-snapshot-store.js';
 import { RedisSnapshotStore } from '../../lambda/stores/redis-snapshot-store.js';
 import type { WarmHandler } from '../../lambda/types.js';
 import { createWarmEnvironment } from '../../lambda/warm-environment.js';
 import { packageRoot } from '../../src/paths.js';
-import { gatewayContext, unwrap } from '../helpers/lambda-context.js';
+import { snapshotKey } from '../../src/redis/keys.js';
+import { gatewayContext, gatewayScope, unwrap } from '../helpers/lambda-context.js';
 import { deleteByPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 const run = promisify(execFile);
@@ -77,7 +79,7 @@ describe.each(stores)('withWarmState over the $name store', ({ make }) => {
     expect(results.map((r) => r.report.stateVersion).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 20 }, (_, i) => i + 1),
     );
-    const snap = await store.read('k');
+    const snap = await store.read(gatewayScope('k'));
     expect(snap?.version).toBe(20);
     expect(JSON.parse(snap!.state.toString())).toEqual({ counter: 20 });
     // A fourth environment restores the directory: every increment logged once, in order.
@@ -116,7 +118,17 @@ describe('warm-counter example in separate processes (one environment each)', ()
     async ({ env }) => {
       expect(distReady, 'run npm run build first').toBe(true);
       const key = `it-${randomBytes(6).toString('hex')}`;
-      onTestFinished(() => deleteByPrefix(SHARED_REDIS_URL, `warmroute:snap:${key}`));
+      // The processes send a request without scope and name no function (see lambda-env-process.mjs).
+      const scope = {
+        functionName: '',
+        namespace: LEGACY_NAMESPACE,
+        epoch: '',
+        generation: 0,
+        key,
+      };
+      onTestFinished(() =>
+        deleteByPrefix(SHARED_REDIS_URL, snapshotKey('warmroute:', snapshotId(scope))),
+      );
       const extra = await env();
       const script = join(packageRoot, 'test', 'helpers', 'lambda-env-process.mjs');
       const spawnEnv = async (count: number): Promise<WarmEnvelope<{ body: string }>[]> => {

@@ -8,7 +8,14 @@ import type { SnapshotStore } from '../../lambda/stores/base-snapshot-store.js';
 import type { WarmHandler, WarmStateOptions } from '../../lambda/types.js';
 import { isWarmStateError } from '../../lambda/errors.js';
 import type { WarmReport } from '../../lambda/protocol.js';
-import { directContext, gatewayContext, unwrap } from '../helpers/lambda-context.js';
+import {
+  directContext,
+  directScope,
+  gatewayContext,
+  gatewayScope,
+  TEST_FUNCTION,
+  unwrap,
+} from '../helpers/lambda-context.js';
 
 interface Counter {
   counter: number;
@@ -80,7 +87,7 @@ describe('withWarmState', () => {
       coldStart: false,
     });
     expect(second.result.counter).toBe(1);
-    expect(await store.readVersion('k')).toBe(2);
+    expect(await store.readVersion(gatewayScope('k'))).toBe(2);
   });
 
   it('rehydrates in a new environment (first-use) and the count continues', async () => {
@@ -186,7 +193,7 @@ describe('withWarmState', () => {
     expect(counters).toEqual(Array.from({ length: 20 }, (_, i) => i));
     const versions = results.map((r) => r.report.stateVersion).sort((x, y) => x - y);
     expect(versions).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    expect(await store.readVersion('k')).toBe(20);
+    expect(await store.readVersion(gatewayScope('k'))).toBe(20);
     const final = await call(fns[0]!, 'k', 20);
     expect(final.result.counter).toBe(20);
     expect(results.some((r) => r.report.reason === 'conflict' || r.report.reason === 'stale')).toBe(
@@ -238,9 +245,9 @@ describe('withWarmState', () => {
     expect(await fn({}, directContext('tenant-1'))).toEqual({ counter: 1 });
     expect(await fn({}, directContext())).toEqual({ counter: 0 });
     expect(await byField({ id: 'doc-9' }, directContext('tenant-1'))).toEqual({ counter: 0 });
-    expect(await store.readVersion('tenant:tenant-1')).toBe(2);
-    expect(await store.readVersion('default')).toBe(1);
-    expect(await store.readVersion('doc-9')).toBe(1);
+    expect(await store.readVersion(directScope('tenant:tenant-1'))).toBe(2);
+    expect(await store.readVersion(directScope('default'))).toBe(1);
+    expect(await store.readVersion(directScope('doc-9'))).toBe(1);
   });
 
   it('releases the least recently used key beyond maxKeysInMemory (memory and directory)', async () => {
@@ -276,15 +283,15 @@ describe('withWarmState', () => {
 
     await call(fn, 'k');
     await call(fn, 'k');
-    const versionAfterTwo = await store.readVersion('k');
+    const versionAfterTwo = await store.readVersion(gatewayScope('k'));
     await call(fn, 'k');
-    const versionAfterThree = await store.readVersion('k');
+    const versionAfterThree = await store.readVersion(gatewayScope('k'));
     await call(fn, 'k'); // pending
     await call(fn, 'other'); // releases k, flushing its pending change
 
     expect(versionAfterTwo).toBe(0);
     expect(versionAfterThree).toBe(1);
-    expect(await store.readVersion('k')).toBe(2);
+    expect(await store.readVersion(gatewayScope('k'))).toBe(2);
     expect((await call(fn, 'k')).result.counter).toBe(4);
   });
 
@@ -300,13 +307,15 @@ describe('withWarmState', () => {
     await call(fn, 'k'); // loaded at t=1000: not due
     clock += 499;
     await call(fn, 'k');
-    const before = await store.readVersion('k');
+    const before = await store.readVersion(gatewayScope('k'));
     clock += 1;
     await call(fn, 'k');
 
     expect(before).toBe(0);
-    expect(await store.readVersion('k')).toBe(1);
-    expect(JSON.parse((await store.read('k'))!.state.toString())).toEqual({ counter: 3 });
+    expect(await store.readVersion(gatewayScope('k'))).toBe(1);
+    expect(JSON.parse((await store.read(gatewayScope('k')))!.state.toString())).toEqual({
+      counter: 3,
+    });
   });
 
   it('manual policy: writes only on state.checkpoint(); a lost race there re-runs the handler', async () => {
@@ -324,8 +333,11 @@ describe('withWarmState', () => {
     const fb = b!.withWarmState(counterHandler, counterOptions(store, { checkpoint: 'manual' }));
     await call(fa, 'k');
     await call(fb, 'k'); // manual, no checkpoint call: nothing written
-    expect(await store.readVersion('k')).toBe(1);
-    await store.write('k', 1, { state: Buffer.from('{"counter":10}'), dir: Buffer.alloc(0) });
+    expect(await store.readVersion(gatewayScope('k'))).toBe(1);
+    await store.write(gatewayScope('k'), 1, {
+      state: Buffer.from('{"counter":10}'),
+      dir: Buffer.alloc(0),
+    });
 
     const raced = await call(fa, 'k', 0);
 
@@ -369,7 +381,7 @@ describe('withWarmState', () => {
     const err: unknown = await fn({ size: 5000 }, gatewayContext('k')).catch((e: unknown) => e);
 
     expect(isWarmStateError(err, 'WR_ERR_SNAPSHOT_TOO_LARGE')).toBe(true);
-    expect(await store.readVersion('k')).toBe(0);
+    expect(await store.readVersion(gatewayScope('k'))).toBe(0);
     await expect(fn({ size: 10 }, gatewayContext('k'))).resolves.toMatchObject({ result: 10 });
   });
 
@@ -412,5 +424,113 @@ describe('withWarmState', () => {
     expect(() =>
       env!.withWarmState(counterHandler, counterOptions(store, { checkpoint: {} })),
     ).toThrow(/everyN/);
+  });
+});
+
+describe('withWarmState scopes state (issue 11, defect 2)', () => {
+  it('keeps two functions apart for the same key, whatever the request says', async () => {
+    // Prepare: two functions sharing one store, as warm-counter and warm-counter-2 share Redis.
+    const [a, b] = await envs(2);
+    const store = new MemorySnapshotStore();
+    const fa = a!.withWarmState(counterHandler, counterOptions(store));
+    const fb = b!.withWarmState(counterHandler, counterOptions(store));
+    const ctx = (functionName: string) => gatewayContext('shared', { functionName });
+
+    // Act
+    const a1 = unwrap<Counter>(await fa({}, ctx('fn-a')));
+    const a2 = unwrap<Counter>(await fa({}, ctx('fn-a')));
+    const b1 = unwrap<Counter>(await fb({}, ctx('fn-b')));
+
+    // Assess: fn-b starts fresh instead of continuing fn-a's count.
+    expect([a1.result.counter, a2.result.counter, b1.result.counter]).toEqual([0, 1, 0]);
+    expect(b1.report.state).toBe('fresh');
+    expect(await store.readVersion(gatewayScope('shared', undefined, 'fn-a'))).toBe(2);
+    expect(await store.readVersion(gatewayScope('shared', undefined, 'fn-b'))).toBe(1);
+  });
+
+  it('takes the function name from the environment, never from the key', async () => {
+    const [env] = await envs(1);
+    const root = await tempRoot();
+    const named = createWarmEnvironment({ id: 'named', tmpDir: root, functionName: 'fn-own' });
+    const store = new MemorySnapshotStore();
+    const own = named.withWarmState(counterHandler, counterOptions(store));
+    const other = env!.withWarmState(counterHandler, counterOptions(store));
+    // fn-other's state for a key that spells out fn-own's scope.
+    await other({}, gatewayContext('k', { functionName: 'fn-other' }));
+    await other({}, gatewayContext('k', { functionName: 'fn-other' }));
+
+    // The context claims another function: the environment's own name wins.
+    const first = unwrap<Counter>(await own({}, gatewayContext('k', { functionName: 'fn-other' })));
+
+    expect(first.result.counter).toBe(0);
+    expect(await store.readVersion(gatewayScope('k', undefined, 'fn-own'))).toBe(1);
+    expect(await store.readVersion(gatewayScope('k', undefined, 'fn-other'))).toBe(2);
+  });
+
+  it('keeps namespaces, epochs and generations apart and hands the handler the bare key', async () => {
+    const [env] = await envs(1);
+    const store = new MemorySnapshotStore();
+    const keys: string[] = [];
+    const fn = env!.withWarmState<unknown, Counter, Counter>((e, c, s) => {
+      keys.push(s.key);
+      return counterHandler(e, c, s);
+    }, counterOptions(store));
+    const scopes = [
+      { ns: 'default', epoch: 'e1', gen: 0 },
+      { ns: 'default', epoch: 'e1', gen: 0 },
+      { ns: 'other', epoch: 'e1', gen: 0 },
+      { ns: 'default', epoch: 'e2', gen: 0 },
+      { ns: 'default', epoch: 'e1', gen: 1 },
+    ];
+
+    const counters: number[] = [];
+    for (const scope of scopes) {
+      counters.push(unwrap<Counter>(await fn({}, gatewayContext('ws', { scope }))).result.counter);
+    }
+
+    expect(counters).toEqual([0, 1, 0, 0, 0]);
+    expect(keys).toEqual(['ws', 'ws', 'ws', 'ws', 'ws']);
+  });
+
+  it('keeps a request without scope (older gateway) and a direct invoke apart from scoped state', async () => {
+    const [env] = await envs(1);
+    const store = new MemorySnapshotStore();
+    const fn = env!.withWarmState(
+      counterHandler,
+      counterOptions(store, { keyFromEvent: (e) => (e as { id?: string }).id }),
+    );
+    const legacy = {
+      clientContext: {
+        custom: { warmroute: { v: 1, key: 'k', mode: 'affinity', stateVersion: 0, wrap: false } },
+      },
+      functionName: TEST_FUNCTION,
+    };
+
+    await fn({}, gatewayContext('k'));
+    const fromLegacy = await fn({}, legacy);
+    const direct = await fn({ id: 'k' }, { functionName: TEST_FUNCTION });
+
+    expect(fromLegacy).toEqual({ counter: 0 });
+    expect(direct).toEqual({ counter: 0 });
+  });
+
+  it('names the key directory by the scope hash, whatever the key holds', async () => {
+    const root = await tempRoot();
+    const env = createWarmEnvironment({ id: 'dirs', tmpDir: root, functionName: 'f' });
+    const store = new MemorySnapshotStore();
+    const dirs: string[] = [];
+    const fn = env.withWarmState<unknown, Counter, Counter>((e, c, s) => {
+      dirs.push(s.dir);
+      return counterHandler(e, c, s);
+    }, counterOptions(store));
+
+    for (const key of ['../../etc', 'a/b', '..', '\u20ac\u00e9', 'x'.repeat(1000)]) {
+      await fn({}, gatewayContext(key));
+    }
+
+    for (const dir of dirs) {
+      expect(dir.startsWith(join(root, 'warmroute-dirs', '0'))).toBe(true);
+      expect(dir.slice(join(root, 'warmroute-dirs', '0').length)).toMatch(/^\/[0-9a-f]{32}\.\d+$/);
+    }
   });
 });
