@@ -19,6 +19,7 @@ const functionLabel = ['function'] as const;
 const reasonLabels = ['function', 'reason'] as const;
 const rejectionLabels = ['reason'] as const;
 const backendErrorLabels = ['function', 'type'] as const;
+const invalidReportLabels = ['function', 'field'] as const;
 
 /** Seconds; request durations span sub-millisecond hits to multi-second cold starts. */
 const durationBuckets = [
@@ -83,13 +84,13 @@ export function createMetrics(options: { defaultMetrics?: boolean; coldStartPric
   });
   const backendErrors = new Counter({
     name: 'warmroute_backend_errors_total',
-    help: 'Backend failures by type (function error type, throttled, deadline, upstream exception name).',
+    help: 'Backend failures by type (a known function error type, throttled, deadline, upstream exception name, WR_ERR_* code; other for anything else).',
     labelNames: backendErrorLabels,
     registers: [registry],
   });
   const misses = new Counter({
     name: 'warmroute_state_misses_total',
-    help: 'Invocations whose state was not a hit, by reason (first-use, released, stale, conflict, cold-start, none).',
+    help: 'Invocations whose state was not a hit, by reason (first-use, released, stale, conflict, none: a fresh start, unknown: no reason given, other: an unknown reason).',
     labelNames: reasonLabels,
     registers: [registry],
   });
@@ -114,8 +115,14 @@ export function createMetrics(options: { defaultMetrics?: boolean; coldStartPric
   });
   const throttleRetries = new Counter({
     name: 'warmroute_backend_retries_total',
-    help: 'Backend attempts beyond the first (throttling and retryable service errors).',
+    help: 'Backend attempts beyond the first (throttling and retryable service errors), whether the request finally succeeded or not.',
     labelNames: functionLabel,
+    registers: [registry],
+  });
+  const invalidReports = new Counter({
+    name: 'warmroute_invalid_reports_total',
+    help: 'Warm-state reports from functions with an invalid field (report, env, state, reason, stateVersion, rehydrateMs, conflicts, coldStart); the field was ignored.',
+    labelNames: invalidReportLabels,
     registers: [registry],
   });
 
@@ -197,6 +204,7 @@ export function createMetrics(options: { defaultMetrics?: boolean; coldStartPric
     coldStarts,
     coldStartCost,
     throttleRetries,
+    invalidReports,
     /** Count a new tenant environment and its estimated price. */
     recordColdStart(functionName: string, memoryMb: number): void {
       coldStarts.inc({ function: functionName });

@@ -22,6 +22,12 @@ export interface InvokeRequest {
   readonly logTail?: boolean;
   /** The caller's cancellation, read between attempts (an attempt in flight runs to its end). */
   readonly signal?: CancelSignal | undefined;
+  /**
+   * Called once per retry, before its wait, whatever the final outcome: a
+   * request that is retried and then fails still made those attempts.
+   */
+  readonly onRetry?:
+    ((retry: { readonly attempt: number; readonly upstream: string }) => void) | undefined;
 }
 
 /** The `X-Amz-Client-Context` value of a client context object: base64 of its JSON. */

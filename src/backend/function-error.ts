@@ -15,6 +15,8 @@ const decoder = new TextDecoder();
 
 /** Bounded so a huge error payload does not end up in a client-visible message or a log line. */
 const MAX_MESSAGE_LENGTH = 1_024;
+/** An error type is a class name; the function chooses it, so it is bounded too. */
+const MAX_TYPE_LENGTH = 128;
 
 export function parseFunctionError(
   payload: Uint8Array | string,
@@ -42,9 +44,12 @@ export function parseFunctionError(
   // The runtime reports a timeout without an errorType; name it like Lambda's own error code.
   if (errorType === undefined && /Task timed out after/.test(errorMessage))
     errorType = 'Sandbox.Timedout';
-  return { errorType: errorType ?? fallbackType, errorMessage: truncate(errorMessage) };
+  return {
+    errorType: truncate(errorType ?? fallbackType, MAX_TYPE_LENGTH),
+    errorMessage: truncate(errorMessage),
+  };
 }
 
-function truncate(s: string): string {
-  return s.length > MAX_MESSAGE_LENGTH ? `${s.slice(0, MAX_MESSAGE_LENGTH)}…` : s;
+function truncate(s: string, max = MAX_MESSAGE_LENGTH): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
 }

@@ -4,12 +4,20 @@ import {
   buildClientContext,
   parseEnvelope,
   type RoutingMode,
-  type WarmReport,
 } from '../../lambda/protocol.js';
 import { encodeClientContext, type Backend } from '../backend/backend.js';
+import { parseFunctionError } from '../backend/function-error.js';
 import type { CancelSignal } from '../cancel-signal.js';
 import { WarmrouteError } from '../errors.js';
 import type { InvocationState, Metrics } from '../metrics.js';
+import {
+  BoundedLabel,
+  errorTypeLabel,
+  isValidFunctionName,
+  MISS_REASON_LABELS,
+  OTHER_LABEL,
+} from './metric-labels.js';
+import { validateWarmReport, type ValidWarmReport } from './warm-report.js';
 
 /**
  * The request path shared by every entry point (RPC route, reverse proxy,
@@ -65,11 +73,13 @@ export interface AffinityInvokeResult {
   /** The function's own result bytes (envelope removed), or its error object when `functionError` is set. */
   readonly payload: Uint8Array;
   readonly functionError?: string | undefined;
-  /** `errorType` of the function's error object (e.g. `TypeError`, `Sandbox.Timedout`). */
+  /** `errorType` of the function's error object (e.g. `TypeError`, `Sandbox.Timedout`); length-bounded, not a label. */
   readonly errorType?: string | undefined;
+  /** Validated: one of the four states whatever the function reported. */
   readonly state: InvocationState;
   readonly reason?: string | undefined;
   readonly tenantId: string;
+  /** Validated (see warm-report.ts): safe for a response header; undefined when the report's was not. */
   readonly envId?: string | undefined;
   readonly stateVersion?: number | undefined;
   readonly durationMs: number;
@@ -87,6 +97,12 @@ export interface AffinityInvokerDeps {
   readonly logTail: boolean;
   /** Classifies a log tail: `fresh` when the REPORT line carries `Init Duration`. */
   readonly classifyLogTail?: (tail: string | undefined) => 'fresh' | 'unknown';
+  /**
+   * Distinct function names that get their own metric series when `functions`
+   * is empty (names then come from requests); later ones are counted as
+   * `other`. Default 100.
+   */
+  readonly maxFunctionLabels?: number | undefined;
 }
 
 const DEFAULT_FUNCTION: FunctionInfo = {
@@ -102,50 +118,65 @@ function defaultClassify(tail: string | undefined): 'fresh' | 'unknown' {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
-function readErrorType(payload: Uint8Array): string | undefined {
-  try {
-    const parsed = JSON.parse(decoder.decode(payload)) as { errorType?: unknown };
-    return typeof parsed.errorType === 'string' ? parsed.errorType : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/**
+ * Route labels come from code and configuration (`rpc`, `sdk`, a proxy
+ * route's prefix), never from a request; the cap is a backstop only.
+ */
+const MAX_ROUTE_LABELS = 1_000;
 
 export type AffinityInvoker = ReturnType<typeof createAffinityInvoker>;
 
 export function createAffinityInvoker(deps: AffinityInvokerDeps) {
   const { directory, scheduler, backend, metrics } = deps;
   const classify = deps.classifyLogTail ?? defaultClassify;
-  const restricted = Object.keys(deps.functions).length > 0;
+  const configured = Object.keys(deps.functions);
+  const restricted = configured.length > 0;
+  // With an allow-list only configured names get this far; without one a
+  // client names the function, so its label is capped.
+  const functionLabels = new BoundedLabel(
+    new Set(configured),
+    restricted ? 0 : (deps.maxFunctionLabels ?? 100),
+  );
+  const routeLabels = new BoundedLabel(new Set(['rpc', 'sdk']), MAX_ROUTE_LABELS);
 
   function functionInfo(name: string): FunctionInfo {
     const info = deps.functions[name];
     if (info !== undefined) return info;
-    if (restricted) throw new WarmrouteError('WR_ERR_FUNCTION_NOT_FOUND', [name]);
+    // No Lambda function can have a name outside Lambda's pattern: refused before any I/O.
+    if (restricted || !isValidFunctionName(name))
+      throw new WarmrouteError('WR_ERR_FUNCTION_NOT_FOUND', [name]);
     return DEFAULT_FUNCTION;
   }
 
-  function observeReport(functionName: string, fn: FunctionInfo, report: WarmReport): void {
+  function observeReport(
+    functionLabel: string,
+    fn: FunctionInfo,
+    report: ValidWarmReport,
+    invalid: readonly string[],
+  ): void {
+    for (const field of invalid) metrics.invalidReports.inc({ function: functionLabel, field });
     if (report.state !== 'hit') {
+      const reason = report.reason ?? (report.state === 'fresh' ? 'none' : 'unknown');
       metrics.misses.inc({
-        function: functionName,
-        reason: report.reason ?? (report.state === 'fresh' ? 'none' : 'unknown'),
+        function: functionLabel,
+        reason: MISS_REASON_LABELS.has(reason) ? reason : OTHER_LABEL,
       });
     }
     if (report.rehydrateMs > 0)
-      metrics.rehydrationDuration.observe({ function: functionName }, report.rehydrateMs / 1000);
-    if (report.coldStart === true) metrics.recordColdStart(functionName, fn.memoryMb);
+      metrics.rehydrationDuration.observe({ function: functionLabel }, report.rehydrateMs / 1000);
+    if (report.coldStart === true) metrics.recordColdStart(functionLabel, fn.memoryMb);
   }
 
   function countFailure(request: AffinityInvokeRequest, err: unknown): void {
+    const functionLabel = functionLabels.value(request.functionName);
+    const route = routeLabels.value(request.route);
     if (request.signal?.aborted === true && !(err instanceof WarmrouteError)) {
       // The caller left (a client disconnect, an SDK abort): not a backend fault.
       metrics.concurrencyRejections.inc({ reason: 'cancelled' });
       metrics.invocations.inc({
-        function: request.functionName,
-        route: request.route,
+        function: functionLabel,
+        route,
         state: 'unknown',
         outcome: 'cancelled',
       });
@@ -172,12 +203,12 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
               : code === 'WR_ERR_DEADLINE'
                 ? 'deadline'
                 : code;
-        metrics.backendErrors.inc({ function: request.functionName, type });
+        metrics.backendErrors.inc({ function: functionLabel, type: errorTypeLabel(type) });
       }
     }
     metrics.invocations.inc({
-      function: request.functionName,
-      route: request.route,
+      function: functionLabel,
+      route,
       state: 'unknown',
       outcome: 'error',
     });
@@ -206,23 +237,28 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
   // lookup per label combination, so a request builds no label objects.
   const hotChildren = new Map<string, { record(seconds: number): void }>();
   function hotMetrics(
-    functionName: string,
+    functionLabel: string,
     route: string,
     state: InvocationState,
     outcome: string,
   ) {
-    const cacheKey = `${functionName}\u0000${route}\u0000${state}\u0000${outcome}`;
+    const cacheKey = `${functionLabel}\u0000${route}\u0000${state}\u0000${outcome}`;
     let entry = hotChildren.get(cacheKey);
     if (entry === undefined) {
-      const counter = metrics.invocations.labels({ function: functionName, route, state, outcome });
-      const histogram = metrics.requestDuration.labels({ function: functionName, state });
+      const counter = metrics.invocations.labels({
+        function: functionLabel,
+        route,
+        state,
+        outcome,
+      });
+      const histogram = metrics.requestDuration.labels({ function: functionLabel, state });
       entry = {
         record(seconds: number) {
           counter.inc();
           histogram.observe(seconds);
         },
       };
-      // Bounded: with no function allow-list, names come from requests.
+      // Labels are bounded already; this bounds the memo itself.
       if (hotChildren.size >= 10_000) hotChildren.clear();
       hotChildren.set(cacheKey, entry);
     }
@@ -246,6 +282,11 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
     // per key in pooled mode (slots are shared on purpose); none in fresh mode.
     const turnKey = request.mode === 'pooled' ? `k:${request.key}` : `t:${tenantId}`;
 
+    const functionLabel = functionLabels.value(request.functionName);
+    // Counted as they happen, so retries of a request that finally fails count too.
+    const onRetry = (): void => {
+      metrics.throttleRetries.inc({ function: functionLabel });
+    };
     let backendMs = 0;
     let queueWaitMs = 0;
     const outcome = await scheduler
@@ -265,6 +306,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
               // The client's own signal, not the ticket's: the backend enforces
               // the deadline itself, and the ticket's signal costs a timer per call.
               signal: request.signal,
+              onRetry,
             });
           } finally {
             backendMs = performance.now() - t0;
@@ -275,20 +317,21 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
         countFailure(request, err);
         throw err;
       });
-    if (outcome.attempts > 1)
-      metrics.throttleRetries.inc({ function: request.functionName }, outcome.attempts - 1);
 
     let state: InvocationState;
     let payload = outcome.payload;
-    let report: WarmReport | undefined;
+    let report: ValidWarmReport | undefined;
     let errorType: string | undefined;
     if (outcome.functionError !== undefined) {
-      errorType = readErrorType(outcome.payload) ?? outcome.functionError;
-      metrics.backendErrors.inc({ function: request.functionName, type: errorType });
+      errorType = parseFunctionError(outcome.payload, outcome.functionError).errorType;
+      metrics.backendErrors.inc({ function: functionLabel, type: errorTypeLabel(errorType) });
     } else {
       const envelope = parseEnvelope(outcome.payload);
       if (envelope !== undefined) {
-        report = envelope.report;
+        // parseEnvelope only checks the protocol version: the rest is the function's word.
+        const checked = validateWarmReport(envelope.report);
+        report = checked.report;
+        observeReport(functionLabel, fn, report, checked.invalid);
         payload =
           envelope.result === undefined
             ? new Uint8Array(0)
@@ -297,22 +340,24 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
     }
     if (report !== undefined) {
       state = report.state;
-      observeReport(request.functionName, fn, report);
       if (request.mode !== 'fresh') {
         directory.recordOutcome(target, {
-          envId: report.env,
+          // '' records no environment: an invalid id is never stored.
+          envId: report.env ?? '',
           state,
-          stateVersion: report.stateVersion,
+          ...(report.stateVersion === undefined ? {} : { stateVersion: report.stateVersion }),
         });
       }
     } else {
       state = deps.logTail ? classify(outcome.logTail) : 'unknown';
-      if (state === 'fresh') metrics.recordColdStart(request.functionName, fn.memoryMb);
+      if (state === 'fresh') metrics.recordColdStart(functionLabel, fn.memoryMb);
     }
 
     const durationMs = performance.now() - started;
     const outcomeLabel = outcome.functionError === undefined ? 'ok' : 'function_error';
-    hotMetrics(request.functionName, request.route, state, outcomeLabel).record(durationMs / 1000);
+    hotMetrics(functionLabel, routeLabels.value(request.route), state, outcomeLabel).record(
+      durationMs / 1000,
+    );
     metrics.queueWait.observe(queueWaitMs / 1000);
     metrics.routingOverhead.observe(Math.max(0, durationMs - backendMs - queueWaitMs) / 1000);
 
