@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import {
   END_OF_INVOCATION,
+  escapeNonAscii,
   RUNTIME_PREFIX,
   RuntimeHeader,
   TMPDIR_PREFIX,
@@ -105,6 +106,20 @@ function call(
 }
 
 function toErrorBody(error: unknown): ErrorBody {
+  try {
+    return errorBodyOf(error);
+  } catch {
+    // An error whose name, message or stack getter throws.
+    return { errorType: 'Runtime.UnknownError', errorMessage: 'unreadable error', trace: [] };
+  }
+}
+
+/** A function can set an error's name or message to anything; the body needs strings. */
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : format('%s', value);
+}
+
+function errorBodyOf(error: unknown): ErrorBody {
   if (error instanceof RuntimeError) {
     return {
       errorType: error.errorType,
@@ -114,9 +129,9 @@ function toErrorBody(error: unknown): ErrorBody {
   }
   if (error instanceof Error) {
     return {
-      errorType: error.name,
-      errorMessage: error.message,
-      trace: (error.stack ?? '').split('\n'),
+      errorType: asText(error.name),
+      errorMessage: asText(error.message),
+      trace: asText(error.stack ?? '').split('\n'),
     };
   }
   // As AWS's runtime: a thrown string reports errorType "string".
@@ -249,12 +264,61 @@ async function postError(path: string, error: unknown): Promise<void> {
   await postErrorBody(path, toErrorBody(error));
 }
 
+/**
+ * The error type as a header value. A function names its errors freely
+ * (any Unicode, newlines), and Node refuses such header values; the body
+ * keeps the exact name, the header gets it with non-ASCII escaped.
+ */
+function errorTypeHeader(errorType: string): string {
+  const text = escapeNonAscii(errorType);
+  return text.length > 1024 ? text.slice(0, 1024) : text;
+}
+
 async function postErrorBody(path: string, body: ErrorBody): Promise<void> {
-  await call('POST', path, JSON.stringify(body), {
+  await call('POST', path, serializeErrorBody(body), {
     'content-type': 'application/json',
-    [RuntimeHeader.errorType]: body.errorType,
+    [RuntimeHeader.errorType]: errorTypeHeader(body.errorType),
     [RuntimeHeader.maxMemoryMb]: maxMemoryMb(),
   });
+}
+
+/** JSON of an error body; a message or trace that cannot be serialised is replaced, never thrown. */
+function serializeErrorBody(body: ErrorBody): string {
+  try {
+    return JSON.stringify(body);
+  } catch {
+    return JSON.stringify({
+      errorType: asText(body.errorType),
+      errorMessage: 'error could not be serialised',
+      trace: [],
+    });
+  }
+}
+
+/**
+ * What AWS's Node.js runtime logs for a failed invocation, after `Invoke
+ * Error `: a tab and the error as JSON (its name, message, enumerable
+ * properties, and the stack as an array of lines); a thrown non-Error is
+ * logged as JSON of itself.
+ */
+function formatInvokeError(error: unknown): string {
+  const withProperties = (_key: string, value: unknown): unknown => {
+    if (!(value instanceof Error)) return value;
+    const out: Record<string, unknown> = {
+      errorType: value.name,
+      errorMessage: value.message,
+      code: (value as { code?: unknown }).code,
+      ...Object.fromEntries(Object.entries(value)),
+    };
+    if (typeof value.stack === 'string') out.stack = value.stack.split('\n');
+    return out;
+  };
+  try {
+    const text = JSON.stringify(error, withProperties) as string | undefined;
+    return `\t${text ?? asText(error)}`;
+  } catch {
+    return `\t${JSON.stringify(toErrorBody(error))}`;
+  }
 }
 
 function endOfInvocation(): void {
@@ -269,7 +333,7 @@ async function fatal(error: unknown, errorType: string): Promise<never> {
     errorType === 'Runtime.UnhandledPromiseRejection'
       ? 'Unhandled Promise Rejection'
       : 'Uncaught Exception',
-    err,
+    formatInvokeError(err),
   );
   if (id !== undefined) {
     endOfInvocation();
@@ -342,7 +406,6 @@ async function main(): Promise<void> {
       outcome = { ok: false, error };
     }
 
-    endOfInvocation();
     let payload: string | undefined;
     if (outcome.ok) {
       try {
@@ -351,6 +414,10 @@ async function main(): Promise<void> {
         outcome = { ok: false, error };
       }
     }
+    // As AWS's runtime, the failure goes to the log (inside this invocation's
+    // output, so before the end marker) as well as to the caller.
+    if (!outcome.ok) console.error('Invoke Error', formatInvokeError(outcome.error));
+    endOfInvocation();
     if (outcome.ok) {
       await call('POST', `/invocation/${requestId}/response`, payload ?? 'null', {
         'content-type': 'application/json',

@@ -2,15 +2,18 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { WarmrouteError } from '../errors.js';
 import { examplesDir } from '../paths.js';
-import { startLocalHost } from './local-host.js';
+import { isLoopbackHost, MIN_CONTROL_TOKEN_LENGTH, startLocalHost } from './local-host.js';
 
-const usage = `usage: warmroute local [--port N] [--host H] [--functions FILE] [--idle-timeout MS] [--max-environments N]
+const usage = `usage: warmroute local [--port N] [--host H] [--functions FILE] [--idle-timeout MS] [--max-environments N] [--control-token T]
 
   --port N              listen port (default $WARMROUTE_LOCAL_PORT or 9001; 0 = any free port)
   --host H              listen address (default 127.0.0.1)
   --functions FILE      functions file (default: the shipped examples, lambda/examples/functions.json)
   --idle-timeout MS     stop environments idle this long (default 600000)
   --max-environments N  cap on environments of all functions (default 64)
+  --control-token T     bearer token the /_local/* control API requires (default
+                        $WARMROUTE_LOCAL_CONTROL_TOKEN; at least 16 characters;
+                        required to listen on a non-loopback address)
 `;
 
 export interface LocalCommandOptions {
@@ -19,6 +22,7 @@ export interface LocalCommandOptions {
   readonly functionsFile: string;
   readonly idleTimeoutMs: number | undefined;
   readonly maxEnvironments: number | undefined;
+  readonly controlToken: string | undefined;
   readonly help: boolean;
 }
 
@@ -59,6 +63,8 @@ export function parseLocalArgs(
   let functionsFile = join(examplesDir, 'functions.json');
   let idleTimeoutMs: number | undefined;
   let maxEnvironments: number | undefined;
+  let controlToken =
+    env.WARMROUTE_LOCAL_CONTROL_TOKEN === '' ? undefined : env.WARMROUTE_LOCAL_CONTROL_TOKEN;
   let help = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
@@ -88,6 +94,12 @@ export function parseLocalArgs(
       case '--max-environments':
         maxEnvironments = attempt(() => integer('--max-environments', value(), 1, 10_000));
         break;
+      case '--control-token': {
+        const v = value();
+        if (v === undefined || v === '') problems.push('  --control-token: expected a token');
+        else controlToken = v;
+        break;
+      }
       case '-h':
       case '--help':
         help = true;
@@ -96,8 +108,27 @@ export function parseLocalArgs(
         problems.push(`  unknown argument ${JSON.stringify(arg)}`);
     }
   }
+  if (controlToken !== undefined && controlToken.length < MIN_CONTROL_TOKEN_LENGTH) {
+    problems.push(
+      `  --control-token / WARMROUTE_LOCAL_CONTROL_TOKEN: must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters`,
+    );
+  }
+  if (controlToken === undefined && !isLoopbackHost(host)) {
+    problems.push(
+      `  --host ${host}: not a loopback address, so the control API needs --control-token ` +
+        '(or WARMROUTE_LOCAL_CONTROL_TOKEN): it lists every tenant ID and stops environments',
+    );
+  }
   if (problems.length > 0) throw new WarmrouteError('WR_ERR_CONFIG', [problems.join('\n')]);
-  return { host, port: port ?? 9001, functionsFile, idleTimeoutMs, maxEnvironments, help };
+  return {
+    host,
+    port: port ?? 9001,
+    functionsFile,
+    idleTimeoutMs,
+    maxEnvironments,
+    controlToken,
+    help,
+  };
 }
 
 /**
@@ -125,6 +156,8 @@ export async function runLocalHostCommand(args: readonly string[]): Promise<void
     functionsFile: options.functionsFile,
     idleTimeoutMs: options.idleTimeoutMs,
     maxEnvironments: options.maxEnvironments,
+    // Passed explicitly (even when absent) so startLocalHost does not read the environment again.
+    controlToken: options.controlToken ?? '',
     logger,
     onFunctionOutput: (source, text) => {
       const prefix = `[${source.function}${source.tenant === undefined ? '' : ` ${source.tenant}`} ${source.environment}] `;
@@ -134,7 +167,7 @@ export async function runLocalHostCommand(args: readonly string[]): Promise<void
   process.stdout.write(
     `warmroute local Lambda host on ${host.url}  (functions: ${host.functions.map((f) => f.name).join(', ')})\n` +
       `  aws lambda invoke --endpoint-url ${host.url} --function-name counter --tenant-id BlueTenant out.json\n` +
-      `  curl -s ${host.url}/_local/environments\n`,
+      `  curl -s ${options.controlToken === undefined ? '' : "-H 'authorization: Bearer $WARMROUTE_LOCAL_CONTROL_TOKEN' "}${host.url}/_local/environments\n`,
   );
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -1,4 +1,7 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { WarmrouteError, type ErrorCode } from '../errors.js';
 import type { Environment } from './environment.js';
 import type { FunctionDefinition } from './function-registry.js';
 import type { EnvironmentPool, EvictFilter } from './pool.js';
@@ -38,22 +41,56 @@ export interface ControlApiOptions {
   readonly pool: EnvironmentPool<Environment>;
   readonly stats: HostStats;
   readonly functions: ReadonlyMap<string, FunctionDefinition>;
+  /** When set, every endpoint but `healthz` requires `Authorization: Bearer <token>`. */
+  readonly controlToken?: string | undefined;
+  readonly logger?: Logger | undefined;
+  /** The evict body must arrive within this long. Default 30 s. */
+  readonly bodyTimeoutMs?: number | undefined;
 }
 
-function send(res: ServerResponse, status: number, value: unknown): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  extra: Record<string, string> = {},
+): void {
+  if (res.headersSent || res.destroyed) return;
   const text = JSON.stringify(value);
   res.writeHead(status, {
+    ...extra,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
 }
 
-function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+function sendError(
+  res: ServerResponse,
+  code: ErrorCode,
+  args: readonly string[] = [],
+  extra: Record<string, string> = {},
+): void {
+  const err = new WarmrouteError(code, args);
+  send(res, err.statusCode, err.toJSON(), extra);
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+function readJson(req: IncomingMessage, limit: number, timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let text = '';
+    const timer = setTimeout(() => {
+      reject(new Error(`body did not arrive within ${timeoutMs} ms`));
+    }, timeoutMs);
+    timer.unref();
+    req.on('close', () => {
+      clearTimeout(timer);
+    });
     req.setEncoding('utf8');
     req.on('data', (chunk: string) => {
+      if (text.length > limit) return;
       text += chunk;
       if (text.length > limit) reject(new Error('body too large'));
     });
@@ -87,7 +124,12 @@ function parseFilter(body: unknown): EvictFilter {
  *   GET  /_local/healthz        { ok: true }
  */
 export class ControlApi {
-  constructor(private readonly options: ControlApiOptions) {}
+  private readonly tokenDigest: Buffer | undefined;
+
+  constructor(private readonly options: ControlApiOptions) {
+    this.tokenDigest =
+      options.controlToken === undefined ? undefined : digest(options.controlToken);
+  }
 
   environments(): EnvironmentInfo[] {
     const now = Date.now();
@@ -98,9 +140,39 @@ export class ControlApi {
     return this.options.stats.snapshot();
   }
 
+  /** Serves one control request; an error inside answers 500 for that request only. */
   handle(req: IncomingMessage, res: ServerResponse): void {
+    try {
+      this.route(req, res);
+    } catch (err) {
+      this.options.logger?.error({ err }, 'control API request failed');
+      req.resume();
+      sendError(res, 'WR_ERR_INTERNAL');
+    }
+  }
+
+  /** Constant-time comparison of the bearer token (hashes first: equal lengths). */
+  private authorized(req: IncomingMessage): boolean {
+    if (this.tokenDigest === undefined) return true;
+    const auth = req.headers.authorization;
+    const m = auth === undefined ? null : /^Bearer (.+)$/i.exec(auth);
+    if (m?.[1] === undefined) return false;
+    return timingSafeEqual(digest(m[1]), this.tokenDigest);
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '').split('?')[0] ?? '';
     const route = `${req.method ?? ''} ${path.slice(CONTROL_PREFIX.length)}`;
+    if (route === 'GET healthz' && !this.authorized(req)) {
+      // Liveness probes carry no token; they learn that the host is up, nothing more.
+      send(res, 200, { ok: true });
+      return;
+    }
+    if (!this.authorized(req)) {
+      req.resume();
+      sendError(res, 'WR_ERR_UNAUTHORIZED', [], { 'www-authenticate': 'Bearer' });
+      return;
+    }
     switch (route) {
       case 'GET environments':
         send(res, 200, { environments: this.environments() });
@@ -120,18 +192,26 @@ export class ControlApi {
         send(res, 200, { ok: true, environments: this.options.pool.size });
         return;
       case 'POST evict':
-        readJson(req, 64 * 1024)
+        readJson(req, 64 * 1024, this.options.bodyTimeoutMs ?? 30_000)
           .then((body) => {
             send(res, 200, { evicted: this.options.pool.evict(parseFilter(body)) });
           })
           .catch((err: unknown) => {
             req.resume();
-            send(res, 400, { error: { code: 'BAD_REQUEST', message: (err as Error).message } });
+            // A body that never ended leaves the connection unusable.
+            sendError(
+              res,
+              'WR_ERR_BAD_REQUEST',
+              [err instanceof Error ? err.message : 'unreadable body'],
+              req.complete ? {} : { connection: 'close' },
+            );
           });
         return;
       default:
         req.resume();
-        send(res, 404, { error: { code: 'NOT_FOUND', message: `no control endpoint ${route}` } });
+        sendError(res, 'WR_ERR_ROUTE_NOT_FOUND', [
+          `control endpoint ${route.length > 200 ? `${route.slice(0, 200)}…` : route}`,
+        ]);
     }
   }
 }

@@ -14,6 +14,7 @@ import {
   timeoutLine,
 } from './log-format.js';
 import { LogWindow, MarkerSplitter } from './log-window.js';
+import { kbToMb, readProcessMemory } from './process-memory.js';
 import { RuntimeApi, type RuntimeEvent, type RuntimeListener } from './runtime-api.js';
 import { RuntimeHeader, TMPDIR_PREFIX } from './runtime-protocol.js';
 
@@ -24,6 +25,12 @@ const INIT_TIMEOUT_MS = 10_000;
 const MARKER_WAIT_MS = 100;
 /** How long a crashed runtime's output may take to arrive after its exit. */
 const STDIO_DRAIN_MS = 100;
+/**
+ * How often a busy environment's resident memory is checked against the
+ * function's memory size. The check also reads the kernel's high-water mark
+ * (VmHWM), so a spike between two samples is still seen at the next one.
+ */
+const MEMORY_SAMPLE_MS = 25;
 
 export interface EnvironmentOptions {
   readonly fn: FunctionDefinition;
@@ -38,6 +45,8 @@ export interface EnvironmentOptions {
   readonly onOutput?: ((env: Environment, text: string) => void) | undefined;
   /** The process died on its own while idle; the pool forgets it. */
   readonly onGone: (env: Environment) => void;
+  /** Something went wrong that only the host's log needs to know about. */
+  readonly onProblem?: ((env: Environment, err: unknown, what: string) => void) | undefined;
 }
 
 export interface InvokeInput {
@@ -90,6 +99,16 @@ function errorPayload(errorType: string, errorMessage: string): Buffer {
   return Buffer.from(JSON.stringify({ errorType, errorMessage }));
 }
 
+/** The errorType of an error body the host built (for the REPORT line). */
+function errorTypeOf(payload: Buffer): string | undefined {
+  try {
+    const body = JSON.parse(payload.toString('utf8')) as { errorType?: unknown };
+    return typeof body.errorType === 'string' ? body.errorType : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 let sequence = 0;
 
 /**
@@ -130,6 +149,13 @@ export class Environment implements RuntimeListener {
   private exited: Promise<void> | undefined;
   private stdioClosed: Promise<void> | undefined;
   private destroying: Promise<void> | undefined;
+  /** Highest resident memory seen (KiB), from procfs; 0 where there is none. */
+  private peakKb = 0;
+  /** The runtime's own peak RSS report (MB), the fallback without procfs. */
+  private reportedPeakMb = 0;
+  private sampler: NodeJS.Timeout | undefined;
+  /** The host killed the process for using more than the function's memory. */
+  private outOfMemory = false;
 
   constructor(options: EnvironmentOptions) {
     this.options = options;
@@ -206,7 +232,9 @@ export class Environment implements RuntimeListener {
         resolve();
       }),
     );
-    child.once('error', (err) => {
+    // `on`, not `once`: a second 'error' event without a listener would be
+    // thrown by the emitter and end the host.
+    child.on('error', (err) => {
       this.onInitError(
         errorPayload('Runtime.StartError', `cannot start the runtime: ${err.message}`),
       );
@@ -230,6 +258,9 @@ export class Environment implements RuntimeListener {
       });
       stream.on('end', () => {
         splitter.flush();
+      });
+      stream.on('error', (err) => {
+        this.problem(err, `environment ${name} failed`);
       });
     }
     this.initTimer = setTimeout(() => {
@@ -257,13 +288,13 @@ export class Environment implements RuntimeListener {
         logClosed: false,
       };
       this.current = inv;
+      if (this.alive) this.startSampling();
       if (!this.alive) {
         this.finish(
           inv,
           'crash',
           errorPayload('Runtime.ExitError', 'environment is stopped'),
           true,
-          0,
         );
         return;
       }
@@ -320,15 +351,84 @@ export class Environment implements RuntimeListener {
   onResponse(requestId: string, payload: Buffer, maxMemoryMb: number): void {
     const inv = this.current;
     if (inv?.input.requestId !== requestId) return;
-    this.finish(inv, 'success', payload, false, maxMemoryMb);
+    this.noteReportedPeak(maxMemoryMb);
+    // Over the limit at any point of the invocation: Lambda would have killed
+    // it before it could answer. The exit then fails the invocation.
+    if (this.checkMemory()) return;
+    this.finish(inv, 'success', payload, false);
   }
 
   onError(requestId: string, payload: Buffer, errorType: string, maxMemoryMb: number): void {
     const inv = this.current;
     if (inv?.input.requestId !== requestId) return;
+    this.noteReportedPeak(maxMemoryMb);
+    if (this.checkMemory()) return;
     // `Runtime.*` errors (uncaught exception, unhandled rejection) mean the
     // runtime is exiting, as AWS's does: never hand it another invocation.
-    this.finish(inv, 'error', payload, errorType.startsWith('Runtime.'), maxMemoryMb);
+    this.finish(inv, 'error', payload, errorType.startsWith('Runtime.'));
+  }
+
+  onProblem(err: unknown, what: string): void {
+    this.problem(err, what);
+  }
+
+  private problem(err: unknown, what: string): void {
+    try {
+      this.options.onProblem?.(this, err, what);
+    } catch {
+      // Logging must never be what fails.
+    }
+  }
+
+  private noteReportedPeak(mb: number): void {
+    if (Number.isFinite(mb) && mb > this.reportedPeakMb) this.reportedPeakMb = Math.ceil(mb);
+  }
+
+  // Memory: Lambda limits the whole environment's memory, not V8's heap, so
+  // the process's resident set is what counts (Buffers, native code, all).
+
+  private startSampling(): void {
+    if (this.sampler !== undefined) return;
+    this.sampler = setInterval(() => {
+      this.checkMemory();
+    }, MEMORY_SAMPLE_MS);
+    this.sampler.unref();
+  }
+
+  private stopSampling(): void {
+    clearInterval(this.sampler);
+    this.sampler = undefined;
+  }
+
+  /** Reads the process's memory and records its peak. */
+  private sampleMemory(): void {
+    const pid = this.child?.pid;
+    if (pid === undefined || !this.alive || this.outOfMemory) return;
+    const m = readProcessMemory(pid);
+    if (m !== undefined && m.peakKb > this.peakKb) this.peakKb = m.peakKb;
+  }
+
+  /** Samples, and kills the process if it ever went over its memory size; true if it did. */
+  private checkMemory(): boolean {
+    if (this.outOfMemory) return true;
+    this.sampleMemory();
+    if (this.peakKb <= this.fn.memoryMb * 1024) return false;
+    this.outOfMemory = true;
+    this.stopSampling();
+    const pid = this.child?.pid;
+    if (pid !== undefined) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        this.child?.kill('SIGKILL');
+      }
+    }
+    return true;
+  }
+
+  /** Max Memory Used for the REPORT line: the measured peak, else the runtime's own report. */
+  private memoryUsedMb(): number {
+    return Math.max(kbToMb(this.peakKb), this.reportedPeakMb);
   }
 
   onInitError(payload: Buffer): void {
@@ -345,7 +445,7 @@ export class Environment implements RuntimeListener {
         inv.pre = this.carry;
         this.carry = new LogWindow();
       }
-      this.finish(inv, 'init-error', payload, true, 0);
+      this.finish(inv, 'init-error', payload, true);
     }
     void this.destroy();
   }
@@ -354,7 +454,12 @@ export class Environment implements RuntimeListener {
   // invocation N (marker 0 ends init), whatever order pipes and sockets deliver in.
 
   private onText(stream: StreamName, text: string): void {
-    this.options.onOutput?.(this, text);
+    try {
+      this.options.onOutput?.(this, text);
+    } catch (err) {
+      // A failing output sink must not turn into an exception on the pipe.
+      this.problem(err, 'function output handler failed');
+    }
     const index = this.markers[stream];
     const last = this.lastInvocation;
     if (last !== undefined && index === last.index) {
@@ -381,13 +486,16 @@ export class Environment implements RuntimeListener {
     if (inv.done) return;
     inv.log.append(timeoutLine(inv.input.requestId, this.fn.timeoutSeconds, new Date()));
     const message = `RequestId: ${inv.input.requestId} Error: ${timedOutMessage(this.fn.timeoutSeconds)}`;
-    this.finish(inv, 'timeout', errorPayload('Sandbox.Timedout', message), true, 0);
+    // The process is still alive: its peak is what the REPORT line shows.
+    this.sampleMemory();
+    this.finish(inv, 'timeout', errorPayload('Sandbox.Timedout', message), true);
     void this.destroy();
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     const wasAlive = this.alive;
     this.alive = false;
+    this.stopSampling();
     clearTimeout(this.initTimer);
     const inv = this.current;
     if (inv !== undefined && !inv.done) {
@@ -399,12 +507,19 @@ export class Environment implements RuntimeListener {
       // Let the dying process's last output arrive before the log is cut.
       const drained = this.stdioClosed ?? Promise.resolve();
       const cap = new Promise<void>((resolve) => setTimeout(resolve, STDIO_DRAIN_MS));
+      // Killed for its memory: Lambda's Node runtimes report Runtime.OutOfMemory
+      // (older ones Runtime.ExitError) with the same "signal: killed" message.
+      const errorType = this.outOfMemory ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
       void Promise.race([drained, cap]).then(() => {
         if (inv.startedAt === 0) {
-          this.finish(inv, 'init-error', errorPayload('Runtime.ExitError', message), true, 0);
+          this.finish(inv, 'init-error', errorPayload(errorType, message), true);
         } else {
-          inv.log.append(`${new Date().toISOString()} ${inv.input.requestId} ${message}\n`);
-          this.finish(inv, 'crash', errorPayload('Runtime.ExitError', message), true, 0);
+          inv.log.append(
+            this.outOfMemory
+              ? `${new Date().toISOString()} ${message}\n${errorType}\n`
+              : `${new Date().toISOString()} ${inv.input.requestId} ${message}\n`,
+          );
+          this.finish(inv, 'crash', errorPayload(errorType, message), true);
         }
         void this.destroy();
       });
@@ -414,16 +529,12 @@ export class Environment implements RuntimeListener {
     void this.destroy();
   }
 
-  private finish(
-    inv: Invocation,
-    kind: OutcomeKind,
-    payload: Buffer,
-    discard: boolean,
-    maxMemoryMb: number,
-  ): void {
+  private finish(inv: Invocation, kind: OutcomeKind, payload: Buffer, discard: boolean): void {
     if (inv.done) return;
     inv.done = true;
     clearTimeout(inv.timer);
+    this.stopSampling();
+    const maxMemoryMb = this.memoryUsedMb();
     if (this.current === inv) this.current = undefined;
     const first = this.invocations === 0;
     this.invocations++;
@@ -452,6 +563,7 @@ export class Environment implements RuntimeListener {
                 : kind === 'success' || kind === 'error'
                   ? undefined
                   : 'error',
+            errorType: kind === 'crash' || kind === 'init-error' ? errorTypeOf(payload) : undefined,
           }),
         );
         logResult = full.tailBase64();
@@ -483,6 +595,7 @@ export class Environment implements RuntimeListener {
 
   private async teardown(): Promise<void> {
     this.alive = false;
+    this.stopSampling();
     clearTimeout(this.initTimer);
     await this.started.catch(() => undefined);
     const child = this.child;
@@ -496,7 +609,7 @@ export class Environment implements RuntimeListener {
     }
     const inv = this.current;
     if (inv !== undefined && !inv.done) {
-      this.finish(inv, 'crash', errorPayload('Runtime.ExitError', 'environment stopped'), true, 0);
+      this.finish(inv, 'crash', errorPayload('Runtime.ExitError', 'environment stopped'), true);
     }
     await this.runtime?.close();
     if (this.tmpDir !== undefined) await rm(this.tmpDir, { recursive: true, force: true });

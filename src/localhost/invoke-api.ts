@@ -7,9 +7,11 @@ import { FUNCTION_VERSION } from './environment.js';
 import type { FunctionDefinition } from './function-registry.js';
 import { LambdaApiError } from './lambda-api-error.js';
 import {
+  acceptTraceId,
   checkPayload,
   checkTenantId,
   decodeClientContext,
+  decodeFunctionSegment,
   INVOKE_PATH_PREFIX,
   INVOKE_PATH_SUFFIX,
   LATEST,
@@ -21,7 +23,7 @@ import {
 } from './invoke-request.js';
 import type { EnvironmentPool } from './pool.js';
 import type { HostStats } from './stats.js';
-import { readBody } from './read-body.js';
+import { BodyTimeoutError, readBody } from './read-body.js';
 
 export interface InvokeApiOptions {
   readonly functions: ReadonlyMap<string, FunctionDefinition>;
@@ -30,6 +32,8 @@ export interface InvokeApiOptions {
   readonly region: string;
   readonly accountId: string;
   readonly logger: Logger;
+  /** A request body must arrive within this long (408 otherwise). */
+  readonly bodyTimeoutMs: number;
 }
 
 /** Async invocations retry throttles like Lambda's event queue, bounded here. */
@@ -58,17 +62,36 @@ export class InvokeApi {
 
   constructor(private readonly options: InvokeApiOptions) {}
 
-  /** Handles one request whose path starts with INVOKE_PATH_PREFIX. */
+  /**
+   * Handles one request on the Invoke API port. Whatever goes wrong inside
+   * (a bug, a value Node refuses) ends as a 500 ServiceException for this
+   * request alone, never as an exception that reaches the process.
+   */
   handle(req: IncomingMessage, res: ServerResponse): void {
     const requestId = randomUUID();
-    this.serve(req, res, requestId).catch((err: unknown) => {
+    const fail = (err: unknown): void => {
       this.options.logger.error({ err, requestId }, 'invoke failed inside the local host');
-      if (!res.headersSent)
-        new LambdaApiError('ServiceException', 'Internal error in the local Lambda host').send(
-          res,
-          requestId,
-        );
-    });
+      try {
+        if (!res.headersSent) {
+          // The request may be half read: do not keep the connection.
+          res.setHeader('connection', 'close');
+          new LambdaApiError('ServiceException', 'Internal error in the local Lambda host').send(
+            res,
+            requestId,
+          );
+        } else {
+          res.destroy();
+        }
+      } catch (sendErr) {
+        this.options.logger.error({ err: sendErr, requestId }, 'cannot answer; socket dropped');
+        res.destroy();
+      }
+    };
+    try {
+      this.serve(req, res, requestId).catch(fail);
+    } catch (err) {
+      fail(err);
+    }
   }
 
   /** Stops retrying queued Event invocations and waits for the running ones. */
@@ -85,7 +108,11 @@ export class InvokeApi {
     let invocationType: ReturnType<typeof parseInvocationType>;
     let fn: FunctionDefinition | undefined;
     try {
-      if (req.method !== 'POST' || !path.endsWith(INVOKE_PATH_SUFFIX)) {
+      if (
+        req.method !== 'POST' ||
+        !path.startsWith(INVOKE_PATH_PREFIX) ||
+        !path.endsWith(INVOKE_PATH_SUFFIX)
+      ) {
         req.resume();
         throw new LambdaApiError(
           'ResourceNotFoundException',
@@ -94,10 +121,15 @@ export class InvokeApi {
       }
       invocationType = parseInvocationType(header(req, 'x-amz-invocation-type'));
       const limit = invocationType === 'Event' ? MAX_ASYNC_PAYLOAD_BYTES : MAX_SYNC_PAYLOAD_BYTES;
-      const body = await readBody(req, limit);
+      const body = await readBody(req, limit, this.options.bodyTimeoutMs).catch((err: unknown) => {
+        if (err instanceof BodyTimeoutError)
+          throw new LambdaApiError('RequestTimeoutException', err.message);
+        // The client went away mid-body: nobody reads the answer, but it is a 4xx, not our fault.
+        throw new LambdaApiError('InvalidRequestContentException', 'The request body was cut off');
+      });
       const query = q < 0 ? undefined : new URLSearchParams(url.slice(q + 1));
       const ref = parseFunctionRef(
-        decodeURIComponent(
+        decodeFunctionSegment(
           path.slice(INVOKE_PATH_PREFIX.length, path.length - INVOKE_PATH_SUFFIX.length),
         ),
         query?.get('Qualifier') ?? undefined,
@@ -124,7 +156,7 @@ export class InvokeApi {
         requestId,
         payload,
         clientContext,
-        traceId: header(req, 'x-amzn-trace-id') ?? traceId(requestId),
+        traceId: acceptTraceId(header(req, 'x-amzn-trace-id')) ?? traceId(requestId),
         invokedFunctionArn: ref.qualifier === undefined ? arn : `${arn}:${ref.qualifier}`,
         tail: tail && invocationType === 'RequestResponse',
       };
@@ -150,7 +182,12 @@ export class InvokeApi {
       await this.invokeSync(res, fn, tenantId, input);
     } catch (err) {
       if (!(err instanceof LambdaApiError)) throw err;
-      if (!req.complete) req.resume();
+      if (err.type === 'RequestTimeoutException') {
+        // The body never ended: this connection cannot carry another request.
+        res.setHeader('connection', 'close');
+      } else if (!req.complete) {
+        req.resume();
+      }
       if (fn !== undefined) {
         if (err.type === 'TooManyRequestsException') stats.of(fn.name).throttles++;
         else stats.of(fn.name).rejected++;

@@ -1,4 +1,5 @@
 import { LambdaApiError } from './lambda-api-error.js';
+import { toAsciiJson } from './runtime-protocol.js';
 
 /**
  * Pure checks of an Invoke request's path, query and headers, with the
@@ -27,6 +28,10 @@ export interface FunctionRef {
 
 const TENANT_ID_RE = /^[a-zA-Z0-9._:/=+\-@ ]{1,256}$/;
 const FUNCTION_NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
+/** Lambda's Qualifier: 1–128 characters of `[a-zA-Z0-9$_-]`. */
+const QUALIFIER_RE = /^[a-zA-Z0-9$_-]{1,128}$/;
+/** X-Amzn-Trace-Id passed on to the runtime: printable ASCII, bounded. */
+const TRACE_ID_RE = /^[\x21-\x7e]{1,1024}$/;
 
 /** Lambda's message when a PER_TENANT function is invoked without a TenantId. */
 export const MISSING_TENANT_MESSAGE =
@@ -40,7 +45,7 @@ function validation(field: string, value: string, constraint: string): LambdaApi
   // framework does: ValidationException with "1 validation error detected".
   return new LambdaApiError(
     'ValidationException',
-    `1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: ${constraint}`,
+    `1 validation error detected: Value '${value.length > 300 ? `${value.slice(0, 300)}…` : value}' at '${field}' failed to satisfy constraint: ${constraint}`,
   );
 }
 
@@ -64,11 +69,23 @@ export function parseFunctionRef(segment: string, queryQualifier: string | undef
     name = parts[0];
     qualifier = parts[1];
   }
-  if (name === undefined || !FUNCTION_NAME_RE.test(name) || qualifier === '') {
+  if (
+    name === undefined ||
+    !FUNCTION_NAME_RE.test(name) ||
+    qualifier === '' ||
+    (qualifier !== undefined && !QUALIFIER_RE.test(qualifier))
+  ) {
     throw validation(
       'functionName',
       segment,
       'Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?',
+    );
+  }
+  if (queryQualifier !== undefined && !QUALIFIER_RE.test(queryQualifier)) {
+    throw validation(
+      'qualifier',
+      queryQualifier,
+      'Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)',
     );
   }
   if (queryQualifier !== undefined && qualifier !== undefined && queryQualifier !== qualifier) {
@@ -123,7 +140,18 @@ export function checkTenantId(
   return tenantId;
 }
 
-/** X-Amz-Client-Context → the JSON text the runtime receives (Lambda-Runtime-Client-Context). */
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const CLIENT_CONTEXT_MESSAGE = 'Client context must be a valid Base64-encoded JSON object.';
+
+/**
+ * X-Amz-Client-Context → the JSON text the runtime receives in
+ * Lambda-Runtime-Client-Context. Lambda documents the header as base64 of a
+ * JSON object, at most 3,583 bytes; anything else is refused here with 400
+ * InvalidParameterValueException (the type Lambda uses for a bad parameter
+ * value; its exact answer to a malformed client context is unconfirmed).
+ * The text handed on is re-serialised as ASCII-only JSON: the same object
+ * to any JSON parser, and always writable as a header (raw UTF-8 is not).
+ */
 export function decodeClientContext(header: string | undefined): string | undefined {
   if (header === undefined || header === '') return undefined;
   if (header.length > MAX_CLIENT_CONTEXT_BYTES) {
@@ -132,20 +160,22 @@ export function decodeClientContext(header: string | undefined): string | undefi
       `Client context must be at most ${MAX_CLIENT_CONTEXT_BYTES} bytes (base64).`,
     );
   }
-  const text = Buffer.from(header, 'base64').toString('utf8');
+  // Buffer.from(…, 'base64') skips characters it does not know; Lambda's
+  // decoder does not, so neither do we.
+  if (!BASE64_RE.test(header)) {
+    throw new LambdaApiError('InvalidParameterValueException', CLIENT_CONTEXT_MESSAGE);
+  }
   let parsed: unknown;
   try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(header, 'base64'));
     parsed = JSON.parse(text);
   } catch {
     parsed = undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new LambdaApiError(
-      'InvalidParameterValueException',
-      'Client context must be a valid Base64-encoded JSON object.',
-    );
+    throw new LambdaApiError('InvalidParameterValueException', CLIENT_CONTEXT_MESSAGE);
   }
-  return text;
+  return toAsciiJson(parsed);
 }
 
 /** The event bytes the runtime gets: the payload, `{}` when empty; it must be JSON. */
@@ -160,4 +190,26 @@ export function checkPayload(payload: Buffer): Buffer {
     );
   }
   return payload;
+}
+
+/**
+ * The FunctionName path segment, percent-decoded. A malformed escape
+ * (`%E0%A4%A`) is the client's error: 400 ValidationException, as for any
+ * other name that does not match Lambda's pattern.
+ */
+export function decodeFunctionSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw validation('functionName', raw, 'Member must be a percent-encoded function name or ARN');
+  }
+}
+
+/**
+ * A client's X-Amzn-Trace-Id, if it can be handed to the runtime as it is;
+ * undefined otherwise (the host then makes its own, as Lambda starts a new
+ * trace when the incoming header is unusable).
+ */
+export function acceptTraceId(header: string | undefined): string | undefined {
+  return header !== undefined && TRACE_ID_RE.test(header) ? header : undefined;
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { WarmrouteError } from '../errors.js';
@@ -9,6 +10,7 @@ import { ControlApi, CONTROL_PREFIX, type EnvironmentInfo } from './control-api.
 import { Environment } from './environment.js';
 import { loadFunctionsFile, type FunctionDefinition, type HostEnv } from './function-registry.js';
 import { InvokeApi } from './invoke-api.js';
+import { LambdaApiError } from './lambda-api-error.js';
 import { EnvironmentPool, type EvictFilter } from './pool.js';
 import { HostStats, type HostStatsSnapshot } from './stats.js';
 
@@ -44,6 +46,17 @@ export interface LocalHostOptions {
    * PATH, LANG and AWS credentials passed to environments. Default process.env.
    */
   readonly env?: HostEnv;
+  /**
+   * Bearer token the control API (`/_local/*`) requires. Needed to listen on
+   * anything but a loopback address, since the control API lists every
+   * tenant ID and stops environments. Default: `WARMROUTE_LOCAL_CONTROL_TOKEN`
+   * from `env`, else none (loopback only, no authentication); `''` means none.
+   */
+  readonly controlToken?: string;
+  /** A request body must have arrived this long after its headers, else 408. Default 30 s. */
+  readonly bodyTimeoutMs?: number;
+  /** Request headers must have arrived within this long, else 408. Default 20 s. */
+  readonly headersTimeoutMs?: number;
 }
 
 export interface LocalHost {
@@ -57,6 +70,39 @@ export interface LocalHost {
   stats(): HostStatsSnapshot;
   /** Stops every environment process and the server. */
   close(): Promise<void>;
+}
+
+/** Minimum length of a control token: a short one is guessable over the network. */
+export const MIN_CONTROL_TOKEN_LENGTH = 16;
+
+/**
+ * True for addresses only this machine can reach. Host names other than
+ * `localhost` count as public: what they resolve to can change.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4);
+}
+
+/**
+ * Refuses, before anything listens, a configuration that would expose the
+ * control API without authentication, or with a token too short to matter.
+ */
+export function checkExposure(host: string, controlToken: string | undefined): void {
+  if (controlToken !== undefined && controlToken.length < MIN_CONTROL_TOKEN_LENGTH) {
+    throw new WarmrouteError('WR_ERR_CONFIG', [
+      `  local host: the control token must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters`,
+    ]);
+  }
+  if (controlToken === undefined && !isLoopbackHost(host)) {
+    throw new WarmrouteError('WR_ERR_CONFIG', [
+      `  local host: refusing to listen on ${host} without a control token: the control API ` +
+        '(/_local/*) lists every tenant ID and stops environments. Set --control-token or ' +
+        'WARMROUTE_LOCAL_CONTROL_TOKEN (at least 16 characters), or listen on 127.0.0.1.',
+    ]);
+  }
 }
 
 /** Variables of the host passed through to every environment, as Lambda sets its own. */
@@ -78,6 +124,32 @@ function baseEnvironment(env: HostEnv): Record<string, string> {
 }
 
 /**
+ * A request Node could not parse (bad bytes in a header, headers over the
+ * size limit, headers or body too slow): a Lambda-style JSON 4xx, then the
+ * connection closes. Without a listener Node answers plain text.
+ */
+function onClientError(err: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+  logger.debug({ err }, 'unparseable request on the local host');
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const answer =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new LambdaApiError(
+          'RequestHeaderFieldsTooLargeException',
+          'Request headers are larger than the server accepts',
+        )
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new LambdaApiError('RequestTimeoutException', 'The request did not arrive in time')
+        : new LambdaApiError(
+            'ValidationException',
+            `Malformed HTTP request (${err.code ?? 'parse error'})`,
+          );
+  socket.end(answer.raw());
+}
+
+/**
  * Starts the local tenant-isolating Lambda host: the Invoke API for the
  * unmodified AWS SDK, one child process per execution environment, and the
  * `/_local/` control endpoints.
@@ -85,6 +157,11 @@ function baseEnvironment(env: HostEnv): Record<string, string> {
 export async function startLocalHost(options: LocalHostOptions = {}): Promise<LocalHost> {
   const hostEnv = options.env ?? process.env;
   const logger = options.logger ?? pino({ level: 'silent' });
+  // Refused before anything is loaded or listens.
+  const host = options.host ?? '127.0.0.1';
+  const tokenSetting = options.controlToken ?? hostEnv.WARMROUTE_LOCAL_CONTROL_TOKEN;
+  const controlToken = tokenSetting === '' ? undefined : tokenSetting;
+  checkExposure(host, controlToken);
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '000000000000';
   const declared =
@@ -128,6 +205,9 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
                   text,
                 );
               },
+        onProblem: (env, err, what) => {
+          logger.warn({ err, environment: env.id, function: env.fn.name }, what);
+        },
         onGone: (env) => {
           logger.warn(
             { environment: env.id, function: env.fn.name },
@@ -138,16 +218,46 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       }),
   });
   const stats = new HostStats();
-  const invokeApi = new InvokeApi({ functions, pool, stats, region, accountId, logger });
-  const controlApi = new ControlApi({ pool, stats, functions });
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
+  const headersTimeoutMs = options.headersTimeoutMs ?? 20_000;
+  const invokeApi = new InvokeApi({
+    functions,
+    pool,
+    stats,
+    region,
+    accountId,
+    logger,
+    bodyTimeoutMs,
+  });
+  const controlApi = new ControlApi({
+    pool,
+    stats,
+    functions,
+    controlToken,
+    logger,
+    bodyTimeoutMs,
+  });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (req.url?.startsWith(CONTROL_PREFIX) === true) controlApi.handle(req, res);
-    else invokeApi.handle(req, res);
+    // Both handlers catch their own errors; this is the last guard so that
+    // nothing one request does can reach the process.
+    try {
+      if (req.url?.startsWith(CONTROL_PREFIX) === true) controlApi.handle(req, res);
+      else invokeApi.handle(req, res);
+    } catch (err) {
+      logger.error({ err }, 'request handler threw');
+      res.destroy();
+    }
   });
   // Longer than the SDK's idle sockets live, so a reused socket is never closed under it.
   server.keepAliveTimeout = 65_000;
-  const host = options.host ?? '127.0.0.1';
+  server.headersTimeout = headersTimeoutMs;
+  // Node's own backstop for the whole request; the Invoke API answers a
+  // stalled body itself (408 JSON) before this fires.
+  server.requestTimeout = headersTimeoutMs + bodyTimeoutMs + 5_000;
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    onClientError(err, socket, logger);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 9001, host, () => {

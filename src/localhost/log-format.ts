@@ -20,6 +20,8 @@ export interface ReportFields {
   readonly initDurationMs?: number | undefined;
   /** `timeout` or `error` when the environment failed (Lambda adds `Status:`). */
   readonly status?: 'timeout' | 'error' | undefined;
+  /** With `status: 'error'`: what failed (`Runtime.OutOfMemory`, `Runtime.ExitError`…). */
+  readonly errorType?: string | undefined;
 }
 
 export function reportLine(f: ReportFields): string {
@@ -30,6 +32,7 @@ export function reportLine(f: ReportFields): string {
     `Memory Size: ${f.memorySizeMb} MB\tMax Memory Used: ${f.maxMemoryUsedMb} MB\t`;
   if (f.initDurationMs !== undefined) line += `Init Duration: ${f.initDurationMs.toFixed(2)} ms\t`;
   if (f.status !== undefined) line += `Status: ${f.status}\t`;
+  if (f.status === 'error' && f.errorType !== undefined) line += `Error Type: ${f.errorType}\t`;
   return `${line}\n`;
 }
 

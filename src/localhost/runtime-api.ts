@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_RESPONSE_BYTES, RUNTIME_PREFIX, RuntimeHeader } from './runtime-protocol.js';
+import { safeHeaders } from './header-value.js';
 import { readBody } from './read-body.js';
 
 /** An invocation handed to the runtime on `GET /invocation/next`. */
@@ -21,6 +22,8 @@ export interface RuntimeListener {
   onResponse(requestId: string, payload: Buffer, maxMemoryMb: number): void;
   onError(requestId: string, payload: Buffer, errorType: string, maxMemoryMb: number): void;
   onInitError(payload: Buffer, errorType: string): void;
+  /** Something the runtime sent (or a bug) failed inside the host; for the host's log only. */
+  onProblem?(err: unknown, what: string): void;
 }
 
 const OK = JSON.stringify({ status: 'OK' });
@@ -29,6 +32,7 @@ const INVOCATION_PREFIX = `${RUNTIME_PREFIX}/invocation/`;
 const INIT_ERROR_PATH = `${RUNTIME_PREFIX}/init/error`;
 
 function reply(res: ServerResponse, status: number, body: string): void {
+  if (res.headersSent || res.destroyed) return;
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
@@ -78,7 +82,23 @@ export class RuntimeApi {
     server.timeout = 0;
     const api = new RuntimeApi(server, listener);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-      api.handle(req, res);
+      api.guard(req, res);
+    });
+    // A runtime that writes a request Node cannot parse (bad header bytes,
+    // garbage) loses that connection, nothing more.
+    server.on('clientError', (err: Error, socket) => {
+      listener.onProblem?.(err, 'unparseable Runtime API request');
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const body = JSON.stringify({
+        errorMessage: 'Malformed Runtime API request',
+        errorType: 'InvalidRequest',
+      });
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+      );
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -123,15 +143,47 @@ export class RuntimeApi {
 
   private send(res: ServerResponse, event: RuntimeEvent): void {
     this.open = event.requestId;
-    res.writeHead(200, {
-      ...event.headers,
-      'content-type': 'application/json',
-      'content-length': event.payload.length,
-    });
-    res.end(event.payload);
+    // The environment builds these from validated or ASCII-encoded values;
+    // dropping one Node would refuse keeps a mistake from ever throwing here.
+    const { headers, dropped } = safeHeaders(event.headers);
+    if (dropped.length > 0)
+      this.listener.onProblem?.(
+        new Error(`header values not writable: ${dropped.join(', ')}`),
+        'runtime event headers dropped',
+      );
+    try {
+      res.writeHead(200, {
+        ...headers,
+        'content-type': 'application/json',
+        'content-length': event.payload.length,
+      });
+      res.end(event.payload);
+    } catch (err) {
+      // The runtime loses this `next` and will see its socket close; the
+      // invocation then ends through the environment's exit or timeout.
+      this.listener.onProblem?.(err, 'cannot deliver the invocation');
+      res.destroy();
+    }
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  /** Any error while serving one runtime request answers that request with a 500, and nothing else. */
+  private guard(req: IncomingMessage, res: ServerResponse): void {
+    const fail = (err: unknown): void => {
+      this.listener.onProblem?.(err, `Runtime API ${req.method ?? ''} failed`);
+      try {
+        runtimeError(res, 500, 'ServiceException', 'Internal error in the local Runtime API');
+      } catch {
+        res.destroy();
+      }
+    };
+    try {
+      this.handle(req, res, fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, fail: (err: unknown) => void): void {
     const url = req.url ?? '';
     if (req.method === 'GET' && url === NEXT_PATH) {
       const event = this.listener.onNext();
@@ -148,12 +200,20 @@ export class RuntimeApi {
       const slash = rest.indexOf('/');
       const kind = rest.slice(slash + 1);
       if (slash > 0 && (kind === 'response' || kind === 'error')) {
-        void this.handleResult(req, res, decodeURIComponent(rest.slice(0, slash)), kind);
+        let requestId: string;
+        try {
+          requestId = decodeURIComponent(rest.slice(0, slash));
+        } catch {
+          req.resume();
+          runtimeError(res, 400, 'InvalidRequestID', 'Invalid request ID: bad percent-encoding');
+          return;
+        }
+        this.handleResult(req, res, requestId, kind).catch(fail);
         return;
       }
     }
     if (req.method === 'POST' && url === INIT_ERROR_PATH) {
-      void this.handleInitError(req, res);
+      this.handleInitError(req, res).catch(fail);
       return;
     }
     req.resume();
@@ -161,7 +221,7 @@ export class RuntimeApi {
       res,
       404,
       'InvalidRequest',
-      `No such Runtime API route: ${req.method ?? ''} ${url}`,
+      `No such Runtime API route: ${req.method ?? ''} ${url.length > 300 ? `${url.slice(0, 300)}…` : url}`,
     );
   }
 
@@ -181,7 +241,12 @@ export class RuntimeApi {
           `Invocation ${requestId} was already answered`,
         );
       } else {
-        runtimeError(res, 400, 'InvalidRequestID', `Invalid request ID: ${requestId}`);
+        runtimeError(
+          res,
+          400,
+          'InvalidRequestID',
+          `Invalid request ID: ${requestId.length > 300 ? `${requestId.slice(0, 300)}…` : requestId}`,
+        );
       }
       return;
     }

@@ -32,3 +32,24 @@ export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
 
 /** Name prefix of each environment's private TMPDIR (the bootstrap removes it if the host died). */
 export const TMPDIR_PREFIX = 'warmroute-env-';
+
+/**
+ * JSON text with every code unit outside printable ASCII written as `\uXXXX`.
+ * It parses to the same value as `JSON.stringify(value)` (non-ASCII only
+ * ever occurs inside JSON strings, where the escape means the same code
+ * unit; lone surrogates stay escaped), and it is always a valid HTTP header
+ * value, which raw UTF-8 text is not: Node refuses to write anything above
+ * U+00FF, NUL, CR or LF into a header.
+ */
+export function toAsciiJson(value: unknown): string | undefined {
+  const text = JSON.stringify(value) as string | undefined;
+  return text === undefined ? undefined : escapeNonAscii(text);
+}
+
+/** Replaces every code unit outside U+0020–U+007E with its `\uXXXX` escape. */
+export function escapeNonAscii(text: string): string {
+  return text.replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
