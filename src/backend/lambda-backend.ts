@@ -33,9 +33,15 @@ export interface LambdaBackendOptions {
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined;
   /** Retry policy overrides (see retry-policy.ts). */
   readonly retry?: Partial<RetryPolicy> | undefined;
-  /** Configured timeout of a function, ms (Lambda's default max is 900 000). */
+  /**
+   * Configured timeout of a function, ms. No longer bounds the wait: an
+   * invocation can take longer than its function's timeout (an init, a queue
+   * for an environment on the local host), so the client waits until the
+   * request deadline. Accepted so existing callers keep compiling.
+   * @deprecated the request deadline alone decides when a call is abandoned.
+   */
   readonly functionTimeoutMs?: ((functionName: string) => number | undefined) | undefined;
-  /** Added to the function's timeout for the client's request timeout, ms. */
+  /** @deprecated see `functionTimeoutMs`. */
   readonly requestTimeoutMarginMs?: number | undefined;
   /** Added to the request deadline before an in-flight attempt is aborted, ms. */
   readonly deadlineMarginMs?: number | undefined;
@@ -56,9 +62,6 @@ export interface LambdaBackendOptions {
   /** Injected for tests. */
   readonly random?: (() => number) | undefined;
 }
-
-/** Lambda's maximum function timeout: the safe assumption when a function's own is not known. */
-const MAX_FUNCTION_TIMEOUT_MS = 900_000;
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -181,7 +184,6 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
   const env = options.env ?? process.env;
   const policy: RetryPolicy = Object.freeze({ ...defaultRetryPolicy, ...options.retry });
   const random = options.random ?? Math.random;
-  const requestTimeoutMarginMs = options.requestTimeoutMarginMs ?? 2_000;
   const deadlineMarginMs = options.deadlineMarginMs ?? 50;
   const logger = options.logger;
   const effectiveEndpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_LAMBDA ?? env.AWS_ENDPOINT_URL;
@@ -257,17 +259,16 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
       (request.clientContext === undefined
         ? undefined
         : encodeClientContext(request.clientContext));
-    const functionTimeout =
-      options.functionTimeoutMs?.(request.functionName) ?? MAX_FUNCTION_TIMEOUT_MS;
-    // Longer than the function's own timeout: the client never gives up on a run Lambda still executes.
-    const requestTimeout = functionTimeout + requestTimeoutMarginMs;
 
     for (let attemptNo = 1; ; attemptNo++) {
       const now = Date.now();
       if (now >= request.deadline) throw new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]);
       if (request.signal?.aborted === true) throw abortReason(request.signal);
-      // The sdk pipeline gets the deadline as an AbortSignal (what the SDK offers). The fast
-      // path gives undici the remaining time as its response timeout instead: same effect,
+      // The one client-side timeout is the request deadline. It used to be the function's
+      // timeout + 2 s, shorter than what an invocation may take (an init, a queue for an
+      // environment on a busy host): calls the host then completed were answered 502
+      // HeadersTimeoutError. The sdk pipeline gets the deadline as an AbortSignal (what the
+      // SDK offers). The fast path gives undici the remaining time as its response timeout: same effect,
       // without an AbortController, a timer and abort listeners per request (measured ~10 %
       // of the per-invoke CPU). The fast path reads the caller's signal only between attempts
       // (before each one, and during a retry delay): an attempt in flight is not cancelled,
@@ -296,9 +297,9 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
                 payload: request.payload,
                 clientContext,
                 logTail: request.logTail === true,
-                timeoutMs: Math.min(requestTimeout, untilDeadline),
+                timeoutMs: untilDeadline,
               })
-            : await viaSdk(request, clientContext, controller.signal, requestTimeout);
+            : await viaSdk(request, clientContext, controller.signal, untilDeadline);
       } catch (err) {
         if (controller?.signal.aborted === true) {
           // Our deadline or the caller's abort, whatever error the transport raised for it.
@@ -308,7 +309,9 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
             : new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]);
         }
         if (isAborted(request.signal)) throw abortReason(request.signal);
-        if (Date.now() >= request.deadline && isTimeout(err)) {
+        // The transport's only timeout is the deadline's: whenever it fires, the deadline
+        // passed (an undici timer can run a little early or late), never a transport fault.
+        if (isTimeout(err)) {
           throw new WarmrouteError('WR_ERR_DEADLINE', [budgetMs], { cause: err });
         }
         const failure = failureOf(err, Date.now());
@@ -344,6 +347,7 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
           },
           'lambda invoke retried',
         );
+        request.onRetry?.({ attempt: attemptNo + 1, upstream: failure.name });
         await sleep(decision.delayMs, request.signal);
         continue;
       } finally {
