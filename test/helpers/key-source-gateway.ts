@@ -47,7 +47,7 @@ export async function startKeySourceGateway(
       WARMROUTE_ADMIN_TOKEN: ADMIN_TOKEN,
       AWS_ENDPOINT_URL_LAMBDA: localHost.url,
       PORT: '0',
-      WARMROUTE_LOG_LEVEL: 'silent',
+      WARMROUTE_LOG_LEVEL: process.env.FUZZ_LOG ?? 'silent',
     },
     {
       overrides: {
@@ -56,7 +56,7 @@ export async function startKeySourceGateway(
       },
     },
   );
-  const logger = pino({ level: 'silent' });
+  const logger = pino({ level: process.env.FUZZ_LOG ?? 'silent' });
   const deps = await createDependencies(config, {
     logger,
     endpoint: localHost.url,
