@@ -1,24 +1,15 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { findPackageRoot } from '../lambda/package-root.js';
 
 /**
- * The package root, found by walking up from this module. Code runs both from
- * `dist/src/…` (installed, `npx warmroute`) and from `src/…` (vitest runs the
- * TypeScript sources), so paths to shipped files are built from here rather
- * than from `import.meta.url` of the caller.
+ * The package root (the folder of warmroute's package.json). Code runs from
+ * `src/…` (vitest runs the TypeScript sources), from `dist/src/…` (the build)
+ * and from `node_modules/warmroute/dist/src/…` (installed), so paths to shipped
+ * files are built from here rather than from the caller's `import.meta.url`.
+ * Runtime assets ship as source folders listed in package.json `files`
+ * (`src/redis/lua`, `lambda/stores/lua`, `lambda/examples`), next to dist/.
  */
-function findPackageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('warmroute: cannot locate the package root');
-    dir = parent;
-  }
-}
-
-export const packageRoot = findPackageRoot();
+export const packageRoot = findPackageRoot(import.meta.url);
 
 /** Compiled JavaScript lives here; child processes (environments) run it. */
 export const distDir = join(packageRoot, 'dist');

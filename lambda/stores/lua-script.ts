@@ -1,22 +1,26 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { findPackageRoot } from '../package-root.js';
 
 /**
- * Read a Lua script shipped in `lambda/stores/lua/`. The code runs from the
- * TypeScript sources (tests) and from `dist/lambda/stores/` (compiled, where
- * tsc does not copy .lua files), so look beside this module first, then walk
- * up to the package root.
+ * Where the store's Lua scripts live: `lambda/stores/lua/` under the package
+ * root. They ship as source files (listed in package.json `files`), not inside
+ * dist/: tsc does not copy .lua files, and one copy means the sources, the
+ * build and an installed package all read the same script. Resolved from the
+ * package root, so the same path works from `lambda/stores/` (tests) and from
+ * `dist/lambda/stores/` (built, installed). A function, not a constant: a
+ * function that only uses the file store must not fail at import when the
+ * package root cannot be found (e.g. inside a bundle).
  */
+export function luaScriptDir(): string {
+  return join(findPackageRoot(import.meta.url), 'lambda', 'stores', 'lua');
+}
+
+/** Read `lambda/stores/lua/<name>`; a broken install fails here, naming the path it tried. */
 export function loadLuaScript(name: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 6; depth++) {
-    for (const candidate of [join(dir, 'lua', name), join(dir, 'lambda', 'stores', 'lua', name)]) {
-      if (existsSync(candidate)) return readFileSync(candidate, 'utf8');
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
+  const path = join(luaScriptDir(), name);
+  if (!existsSync(path)) {
+    throw new Error(`warmroute/lambda: Lua script ${name} not found (looked for ${path})`);
   }
-  throw new Error(`warmroute/lambda: Lua script ${name} not found`);
+  return readFileSync(path, 'utf8');
 }

@@ -1,0 +1,140 @@
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { buildApp, type WarmrouteApp } from './app.js';
+import { functionSettingsOf } from './config/function-settings.js';
+import { loadConfig, type Env } from './config/load-config.js';
+import type { Config } from './config/schema.js';
+import { createDependencies } from './create-dependencies.js';
+import { loadFunctionsFile, startLocalHost, type LocalHost } from './localhost/index.js';
+import { examplesDir } from './paths.js';
+
+/**
+ * Paths pino censors in the embedded gateway's default logger: the admin
+ * bearer token, the raw affinity key header and the secrets in the config
+ * (the same list `warmroute start` uses).
+ */
+export const gatewayRedactPaths: readonly string[] = [
+  'req.headers.authorization',
+  'req.headers["x-affinity-key"]',
+  'adminToken',
+  'secret',
+  'config.secret',
+  'config.adminToken',
+];
+
+export interface CreateGatewayOptions {
+  /**
+   * pino logger for the gateway and the embedded local host. Default: a new
+   * pino logger at the config's `logLevel` with {@link gatewayRedactPaths}.
+   */
+  readonly logger?: Logger;
+  /**
+   * Register Node's default process metrics in the gateway's own registry
+   * (default true). Turn off when the host program exports its own.
+   */
+  readonly defaultMetrics?: boolean;
+}
+
+export interface Gateway {
+  /** The gateway's Fastify instance; it does not listen (call `app.listen()`, `inject()`, or mount it). */
+  readonly app: WarmrouteApp['app'];
+  /** The invoker behind the routes, for calling functions by key in-process. */
+  readonly invoker: WarmrouteApp['invoker'];
+  /** The validated, frozen config the gateway runs with (function settings of the local host merged in). */
+  readonly config: Config;
+  /** The embedded local Lambda host when the config selects `backend: 'local'`, else undefined. */
+  readonly localHost: LocalHost | undefined;
+  /**
+   * Drains in-flight requests and closes the app, then the directory (Redis)
+   * and the Lambda client, then the local host and its environments.
+   * Idempotent: a second call returns the first call's promise.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * A `Config` (from `loadConfig`) and an environment map have different
+ * shapes: every config has a `routes` array, while every value of an
+ * environment map is a string.
+ */
+function isConfig(value: Config | Env): value is Config {
+  return Array.isArray((value as { routes?: unknown }).routes);
+}
+
+/**
+ * The gateway wired the way `warmroute start` wires it, without listening:
+ * `loadConfig` (unless a config is passed) → the local host when the config
+ * selects the local backend → `createDependencies` → `buildApp`. Unlike
+ * `warmroute start` it adds no demo routes (an embedding program chooses its
+ * own; the RPC, admin, health and metrics routes are always there) and
+ * generates no admin token (admin routes need `WARMROUTE_ADMIN_TOKEN`).
+ *
+ * @param configOrEnv a config from `loadConfig()`, or an environment map
+ *   (e.g. `process.env`) to load one from; invalid settings throw one
+ *   `WarmrouteError` with code `WR_ERR_CONFIG` listing every bad value.
+ */
+export async function createGateway(
+  configOrEnv: Config | Env,
+  options: CreateGatewayOptions = {},
+): Promise<Gateway> {
+  let config = isConfig(configOrEnv) ? configOrEnv : loadConfig(configOrEnv);
+  const logger =
+    options.logger ??
+    pino({
+      level: config.logLevel,
+      redact: { paths: [...gatewayRedactPaths], censor: '[redacted]' },
+    });
+
+  let localHost: LocalHost | undefined;
+  let endpoint = config.lambdaEndpoint;
+  const cleanups: (() => Promise<void>)[] = [];
+  const unwind = async (): Promise<void> => {
+    while (cleanups.length > 0) await cleanups.pop()?.();
+  };
+  try {
+    if (config.backend === 'local') {
+      // Same source of truth as `warmroute start`: the gateway's function
+      // settings (timeouts, memory, tenancy) come from the functions file the
+      // local host runs; settings in the config win.
+      const declared = loadFunctionsFile(
+        config.functionsFile ?? join(examplesDir, 'functions.json'),
+      );
+      config = Object.freeze({
+        ...config,
+        functions: { ...functionSettingsOf(declared), ...config.functions },
+      });
+      const host = await startLocalHost({
+        host: config.localHost,
+        port: config.localPort,
+        functions: declared,
+        logger: logger.child({ component: 'local-host' }),
+        ...(isConfig(configOrEnv) ? {} : { env: configOrEnv }),
+      });
+      cleanups.push(() => host.close());
+      localHost = host;
+      endpoint = host.url;
+    }
+    const deps = await createDependencies(config, {
+      logger,
+      endpoint,
+      ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }),
+    });
+    cleanups.push(() => deps.close());
+    const { app, invoker } = buildApp(config, { ...deps, logger });
+    cleanups.push(() => app.close());
+
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      invoker,
+      config,
+      localHost,
+      close: () => (closing ??= unwind()),
+    };
+  } catch (err) {
+    // Nothing started here may outlive a failed start (a listening local host
+    // and its child processes would keep the embedding program alive).
+    await unwind().catch(() => undefined);
+    throw err;
+  }
+}
