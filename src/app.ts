@@ -3,7 +3,9 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Backend } from './backend/backend.js';
 import type { Config } from './config/schema.js';
-import { installErrorHandler } from './http/error-handler.js';
+import { createClientErrorHandler } from './http/client-error.js';
+import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
+import { claimGatewaySpace, RouteTable } from './http/gateway-space.js';
 import { lazyChildLoggerFactory } from './http/lazy-request-logger.js';
 import { registerAdminRoutes, type AdminDirectoryPort } from './http/routes/admin.js';
 import { registerHealthRoutes, type HealthSource } from './http/routes/health.js';
@@ -16,6 +18,7 @@ import {
   type SchedulerPort,
 } from './invoker/affinity-invoker.js';
 import type { Metrics } from './metrics.js';
+import { WarmrouteError } from './errors.js';
 
 export interface AppDeps {
   readonly directory: DirectoryPort &
@@ -34,17 +37,41 @@ export interface AppDeps {
 }
 
 export interface WarmrouteApp {
+  /**
+   * The public listener's instance: function traffic (RPC and proxy routes),
+   * plus admin, health and metrics unless `adminPort` moves them to `admin`.
+   */
   readonly app: FastifyInstance;
+  /** Admin, health and metrics when `adminPort` is set (its own listener), else undefined. */
+  readonly admin: FastifyInstance | undefined;
   readonly invoker: AffinityInvoker;
+  /** Closes the public instance first (in-flight requests drain), then the admin one. */
+  close(): Promise<void>;
 }
 
+/** Router limit far above any URL Node's header-size limit lets through, so a long key or
+ * function name reaches its route (and that route's own validation) instead of a fallback. */
+const MAX_PARAM_LENGTH = 16_384;
+
 /**
- * The gateway as a Fastify instance, wired to its dependencies. It never
- * listens (only `main` does), so tests drive it with `inject()` or listen on
- * port 0 themselves.
+ * How often Node looks for connections past the header or whole-request
+ * timeout. Node's default (30 s) lets a stalled request live up to 30 s past
+ * its bound; a quarter of the smaller bound (5 ms–1 s) keeps the overshoot
+ * small without a busy timer.
  */
-export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
-  let shuttingDown = false;
+export function connectionsCheckingIntervalMs(config: Config): number {
+  const smaller = Math.min(config.headersTimeoutMs, config.bodyTimeoutMs);
+  return Math.max(5, Math.min(1_000, Math.floor(smaller / 4)));
+}
+
+/** Paths still answered while the gateway shuts down: probes must see the shutdown itself. */
+const answeredWhileClosing = new Set(['/healthz', '/readyz']);
+
+function createInstance(
+  config: Config,
+  deps: AppDeps,
+  shutdown: { closing: boolean },
+): { app: FastifyInstance; routes: RouteTable } {
   const requestIdPrefix = randomBytes(6).toString('hex');
   let requestCounter = 0;
   const app = Fastify({
@@ -57,20 +84,71 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
     // request costs more than it is worth on the hot path).
     genReqId: () => `${requestIdPrefix}-${(++requestCounter).toString(36)}`,
     childLoggerFactory: lazyChildLoggerFactory,
-    return503OnClosing: true,
+    // Fastify's own 503 has neither the error contract nor Retry-After: the
+    // onRequest hook below answers instead.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     trustProxy: false,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    // Fastify sets Node's requestTimeout from its own option (default 0: a
+    // request body may take forever); headersTimeout and the check interval
+    // are Node server options.
+    requestTimeout: config.bodyTimeoutMs,
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      requestTimeout: config.bodyTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingIntervalMs(config),
+    },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: createClientErrorHandler(deps.logger),
   });
+  app.server.maxConnections = config.maxConnections;
+  const routes = new RouteTable(app);
 
   // Payloads are passed to functions as bytes; routes decide what to parse.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
     done(null, body);
   });
+  installErrorHandler(app, config.maxPayloadBytes);
+
+  // Registered before any other preClose hook, so it is set before draining starts.
+  app.addHook('preClose', (done) => {
+    shutdown.closing = true;
+    done();
+  });
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!shutdown.closing || answeredWhileClosing.has(request.routeOptions.url ?? '')) {
+      done();
+      return;
+    }
+    void reply.header('connection', 'close');
+    done(new WarmrouteError('WR_ERR_SHUTTING_DOWN', [], { retryAfterSeconds: 1 }));
+  });
+  return { app, routes };
+}
+
+/**
+ * The gateway as Fastify instances, wired to their dependencies: one, or
+ * with `adminPort` a public one (function traffic) and an admin one (admin,
+ * health, metrics) sharing the same dependencies. It never listens (only
+ * `main` does), so tests drive it with `inject()` or listen on port 0
+ * themselves.
+ */
+export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
+  const shutdown = { closing: false };
+  const publicSide = createInstance(config, deps, shutdown);
+  const adminSide =
+    config.adminPort === undefined ? undefined : createInstance(config, deps, shutdown);
+  const operatorSide = adminSide ?? publicSide;
+  const app = publicSide.app;
+  const admin = adminSide?.app;
+  const operatorApp = operatorSide.app;
+
   // Cookie parsing is an onRequest hook on every request: only pay for it
   // when a route takes its key from a cookie.
   if (config.routes.some((r) => r.key?.from === 'cookie')) void app.register(fastifyCookie);
-  installErrorHandler(app, config.maxPayloadBytes);
 
   deps.metrics.watchDirectory(deps.directory);
   deps.metrics.watchScheduler(deps.scheduler);
@@ -84,17 +162,17 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
     logTail: config.logTail,
   });
 
-  registerHealthRoutes(app, {
+  registerHealthRoutes(operatorApp, {
     directory: deps.directory,
     registry: deps.metrics.registry,
-    isShuttingDown: () => shuttingDown,
+    isShuttingDown: () => shutdown.closing,
   });
+  registerAdminRoutes(operatorApp, { directory: deps.directory, adminToken: config.adminToken });
   registerRpcRoute(app, {
     invoker,
     keyHeader: config.keyHeader,
     requestTimeoutMs: config.requestTimeoutMs,
   });
-  registerAdminRoutes(app, { directory: deps.directory, adminToken: config.adminToken });
   for (const route of config.routes) {
     registerProxyRoute(app, route, {
       invoker,
@@ -104,11 +182,24 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
       stage: config.stage,
     });
   }
+  const healthPaths = ['/metrics', '/healthz', '/readyz'];
+  claimGatewaySpace(operatorApp, operatorSide.routes, healthPaths);
+  if (adminSide !== undefined) claimGatewaySpace(app, publicSide.routes, []);
 
   app.addHook('preClose', async () => {
-    shuttingDown = true;
     await deps.scheduler.drain(config.shutdownGraceMs);
   });
 
-  return { app, invoker };
+  return {
+    app,
+    admin,
+    invoker,
+    async close() {
+      try {
+        await app.close();
+      } finally {
+        await admin?.close();
+      }
+    },
+  };
 }

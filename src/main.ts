@@ -5,8 +5,9 @@ import { buildApp } from './app.js';
 import { loadConfig, type Env } from './config/load-config.js';
 import type { Config } from './config/schema.js';
 import { createDependencies } from './create-dependencies.js';
-import { isWarmrouteError } from './errors.js';
+import { WarmrouteError, isWarmrouteError } from './errors.js';
 import { functionSettingsOf } from './config/function-settings.js';
+import { routeFunctionProblems } from './config/check-config.js';
 import {
   loadFunctionsFile,
   startLocalHost,
@@ -68,8 +69,20 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
     // Read once: the gateway's function settings and the local host's
     // environments come from the same definitions.
     if (config.backend === 'local') {
-      declared = loadFunctionsFile(config.functionsFile ?? defaultFunctionsFile);
+      const functionsFile = config.functionsFile ?? defaultFunctionsFile;
+      try {
+        declared = loadFunctionsFile(functionsFile);
+      } catch (err) {
+        throw new WarmrouteError('WR_ERR_CONFIG', [
+          `  - WARMROUTE_FUNCTIONS_FILE (${functionsFile}): ${(err as Error).message}`,
+        ]);
+      }
       config = withLocalFunctions(config, declared);
+      // Only now is the list of functions complete: a route naming another one would fail start-up.
+      const problems = routeFunctionProblems(config);
+      if (problems.length > 0) {
+        throw new WarmrouteError('WR_ERR_CONFIG', [problems.map((p) => `  - ${p}`).join('\n')]);
+      }
     }
   } catch (err) {
     if (isWarmrouteError(err)) {
@@ -93,7 +106,7 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
   }
 
   const deps = await createDependencies(config, { logger, endpoint });
-  const { app } = buildApp(config, { ...deps, logger });
+  const gateway = buildApp(config, { ...deps, logger });
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -106,7 +119,7 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
     }, config.shutdownGraceMs + 5_000);
     hardStop.unref();
     try {
-      await app.close();
+      await gateway.close();
       await deps.close();
       await localHost?.close();
     } catch (err) {
@@ -117,8 +130,14 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
-  const address = await app.listen({ host: config.host, port: config.port });
+  const address = await gateway.app.listen({ host: config.host, port: config.port });
   const base = address.replace('[::1]', 'localhost');
+  const adminAddress = await gateway.admin?.listen({
+    host: config.adminHost ?? config.host,
+    port: config.adminPort ?? 0,
+  });
+  // Admin, health and metrics live on the admin listener when there is one.
+  const adminBase = adminAddress?.replace('[::1]', 'localhost') ?? base;
   const token =
     config.adminToken === generatedAdminToken ? generatedAdminToken : '$WARMROUTE_ADMIN_TOKEN';
   process.stdout.write(
@@ -127,13 +146,14 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
       `warmroute gateway on ${base}  (directory: ${config.redisUrl === undefined ? 'in-memory' : 'redis'}, backend: ${
         localHost ? `local host ${localHost.url}` : (endpoint ?? 'AWS Lambda')
       })`,
+      ...(adminAddress === undefined ? [] : [`admin, health and metrics on ${adminBase}`]),
       '',
       'Try:',
       `  curl -s -H 'x-affinity-key: blue' ${base}/            # counter 0, 1, 2 … for blue`,
       `  curl -s -H 'x-affinity-key: green' ${base}/           # green has its own counter`,
       `  curl -s -H 'x-affinity-key: blue' ${base}/fresh       # a clean environment every time`,
-      `  curl -s -X POST -H "authorization: Bearer ${token}" ${base}/v1/keys/blue/rotate`,
-      `  curl -s ${base}/metrics | grep warmroute_invocations`,
+      `  curl -s -X POST -H "authorization: Bearer ${token}" ${adminBase}/v1/keys/blue/rotate`,
+      `  curl -s ${adminBase}/metrics | grep warmroute_invocations`,
       '',
     ].join('\n'),
   );

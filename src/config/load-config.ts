@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Value from 'typebox/value';
 import { WarmrouteError } from '../errors.js';
+import { crossFieldProblems, routeFunctionProblems } from './check-config.js';
 import { ConfigSchema, defaults, settings, type Config, type SettingKind } from './schema.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -116,11 +117,13 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   }
 
   const seen = new Set<string>();
+  const badPaths: string[] = [];
   for (const error of Value.Errors(ConfigSchema, merged)) {
     // Unions and additionalProperties report twice; keep the first per path.
     if (error.keyword === 'boolean' || error.keyword === 'anyOf') continue;
     const path = error.instancePath.replace(/^\//, '').replace(/\//g, '.');
     const top = path.split('.')[0] ?? '';
+    badPaths.push(path);
     let line: string;
     if (error.keyword === 'additionalProperties') {
       const extra = error.params['additionalProperties'];
@@ -137,21 +140,13 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
   }
 
   const config = merged as Config;
-  if (config.backend === 'endpoint' && config.lambdaEndpoint === undefined) {
-    problems.push('WARMROUTE_BACKEND=endpoint needs AWS_ENDPOINT_URL_LAMBDA');
-  }
-  if (config.production && config.secret === undefined) {
-    problems.push(
-      'WARMROUTE_SECRET: required in production (tenant IDs must be the same on every replica and across restarts)',
-    );
-  }
-  const prefixes = new Set<string>();
-  for (const route of config.routes) {
-    if (prefixes.has(route.prefix)) problems.push(`routes: prefix ${route.prefix} appears twice`);
-    prefixes.add(route.prefix);
-    if (route.mode === 'pooled' && route.poolSize === undefined) {
-      problems.push(`routes (${route.prefix}): pooled mode needs poolSize`);
-    }
+  // Whether the schema accepted everything at and under `path` (e.g. `port`, `routes.2`).
+  const valid = (path: string): boolean =>
+    !badPaths.some((bad) => bad === path || bad.startsWith(`${path}.`));
+  problems.push(...crossFieldProblems(config, valid));
+  // With the embedded local host the functions file completes the list later (runStart checks again).
+  if (valid('routes') && valid('functions') && config.backend !== 'local') {
+    problems.push(...routeFunctionProblems(config));
   }
 
   if (problems.length > 0) {

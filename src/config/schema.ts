@@ -6,6 +6,11 @@ import Type, { type Static } from 'typebox';
  * every environment variable with its field and meaning).
  */
 
+/** What the RPC route accepts as a function name (a name, a partial or a full ARN). */
+export const FUNCTION_NAME_PATTERN = '^[a-zA-Z0-9_:.-]+$';
+// Hostnames, IPv4 and IPv6 addresses (with a zone id): anything else fails at listen().
+const HOST_PATTERN = '^[A-Za-z0-9._:%\\[\\]-]+$';
+
 const KeySource = Type.Object(
   {
     from: Type.Enum(['header', 'cookie', 'path', 'json']),
@@ -18,8 +23,10 @@ const KeySource = Type.Object(
 export const RouteSchema = Type.Object(
   {
     /** Path prefix this route owns, e.g. `/` or `/api/notebooks`. Longest prefix wins. */
-    prefix: Type.String({ pattern: '^/', maxLength: 512 }),
-    function: Type.String({ minLength: 1, maxLength: 140 }),
+    // No `:`, `*`, `(`, `)`: they are router syntax (parameters, wildcards), not path text;
+    // no `%`, `?`, `#`: a prefix is matched against the decoded path, without query.
+    prefix: Type.String({ pattern: "^/[A-Za-z0-9._~!$&'+,;=@/-]*$", maxLength: 512 }),
+    function: Type.String({ minLength: 1, maxLength: 140, pattern: FUNCTION_NAME_PATTERN }),
     mode: Type.Enum(['affinity', 'fresh', 'pooled']),
     /** Slots for `pooled` mode. */
     poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
@@ -50,32 +57,43 @@ export const FunctionSettingsSchema = Type.Object(
 export const ConfigSchema = Type.Object(
   {
     production: Type.Boolean(),
-    host: Type.String({ minLength: 1 }),
+    host: Type.String({ minLength: 1, maxLength: 255, pattern: HOST_PATTERN }),
     port: Type.Integer({ minimum: 0, maximum: 65_535 }),
+    adminHost: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: HOST_PATTERN })),
+    adminPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535 })),
+    headersTimeoutMs: Type.Integer({ minimum: 10, maximum: 600_000 }),
+    bodyTimeoutMs: Type.Integer({ minimum: 10, maximum: 3_600_000 }),
+    keepAliveTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
+    maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
     secret: Type.Optional(Type.String({ minLength: 16 })),
-    adminToken: Type.Optional(Type.String({ minLength: 16 })),
+    // Visible ASCII: the token is compared with a header value, which is Latin-1 text.
+    adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 4096, pattern: '^[!-~]+$' })),
     backend: Type.Enum(['local', 'endpoint', 'aws']),
     lambdaEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
-    region: Type.String({ minLength: 1 }),
-    localHost: Type.String({ minLength: 1 }),
+    // A host label: the SDK's endpoint rules refuse anything else at the first call.
+    region: Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$' }),
+    localHost: Type.String({ minLength: 1, maxLength: 255, pattern: HOST_PATTERN }),
     localPort: Type.Integer({ minimum: 0, maximum: 65_535 }),
     functionsFile: Type.Optional(Type.String({ minLength: 1 })),
     keyHeader: Type.String({ pattern: '^[a-z0-9-]+$' }),
     namespace: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
     tenantPrefix: Type.String({ maxLength: 32, pattern: '^[a-zA-Z0-9._:/=+@-]*$' }),
-    l1Max: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
-    l1TtlMs: Type.Integer({ minimum: 0, maximum: 86_400_000 }),
+    // lru-cache allocates its index for `max` entries up front (10 M would be 320 MB at start).
+    l1Max: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+    // lru-cache reads a TTL of 0 as "never expires", the opposite of what this bound is for.
+    l1TtlMs: Type.Integer({ minimum: 1, maximum: 86_400_000 }),
     keyIdleTtlSeconds: Type.Integer({ minimum: 60, maximum: 31_536_000 }),
     redisCommandTimeoutMs: Type.Integer({ minimum: 1, maximum: 60_000 }),
     requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 900_000 }),
     serializePerKey: Type.Boolean(),
     maxQueuePerKey: Type.Integer({ minimum: 0, maximum: 100_000 }),
-    maxQueueWaitMs: Type.Integer({ minimum: 0, maximum: 900_000 }),
+    // The scheduler refuses 0 (a queue nobody may wait in); use maxQueuePerKey 0 for that.
+    maxQueueWaitMs: Type.Integer({ minimum: 1, maximum: 900_000 }),
     perTenantConcurrency: Type.Integer({ minimum: 1, maximum: 100_000 }),
     globalConcurrency: Type.Integer({ minimum: 1, maximum: 100_000 }),
     maxPayloadBytes: Type.Integer({ minimum: 1, maximum: 6_291_456 }),
-    coldStartPricePerGb: Type.Number({ minimum: 0 }),
+    coldStartPricePerGb: Type.Number({ minimum: 0, maximum: 1_000_000 }),
     logTail: Type.Boolean(),
     logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     stage: Type.String({ minLength: 1, maxLength: 64 }),
@@ -114,6 +132,48 @@ export const settings: readonly Setting[] = [
     field: 'port',
     kind: 'integer',
     description: 'Gateway listen port (default `3000`).',
+  },
+  {
+    env: 'WARMROUTE_ADMIN_PORT',
+    field: 'adminPort',
+    kind: 'integer',
+    description:
+      'When set, admin (`/v1/keys/*`), `/metrics`, `/healthz` and `/readyz` are served on this port only, and the public port carries function traffic alone (RPC and proxy routes). Unset: one port for everything.',
+  },
+  {
+    env: 'WARMROUTE_ADMIN_HOST',
+    field: 'adminHost',
+    kind: 'string',
+    description:
+      'Listen address of the admin port (default: `HOST`). Needs `WARMROUTE_ADMIN_PORT`.',
+  },
+  {
+    env: 'WARMROUTE_HEADERS_TIMEOUT_MS',
+    field: 'headersTimeoutMs',
+    kind: 'integer',
+    description:
+      "Longest time a client may take to send a request's line and headers; then 408 and the connection is closed (default `10000`).",
+  },
+  {
+    env: 'WARMROUTE_BODY_TIMEOUT_MS',
+    field: 'bodyTimeoutMs',
+    kind: 'integer',
+    description:
+      'Longest time a client may take to send a whole request, body included; then 408 and the connection is closed, nothing invoked. At least `WARMROUTE_HEADERS_TIMEOUT_MS` (default `60000`).',
+  },
+  {
+    env: 'WARMROUTE_KEEP_ALIVE_TIMEOUT_MS',
+    field: 'keepAliveTimeoutMs',
+    kind: 'integer',
+    description:
+      "How long an idle keep-alive connection stays open (default `72000`, longer than a load balancer's usual 60 s idle timeout).",
+  },
+  {
+    env: 'WARMROUTE_MAX_CONNECTIONS',
+    field: 'maxConnections',
+    kind: 'integer',
+    description:
+      'Open client connections per listener; further connections are closed at once (default `10000`).',
   },
   {
     env: 'WARMROUTE_CONFIG',
@@ -211,7 +271,8 @@ export const settings: readonly Setting[] = [
     env: 'WARMROUTE_L1_MAX',
     field: 'l1Max',
     kind: 'integer',
-    description: 'Entries in the in-process L1 cache (default `100000`; `0` disables it).',
+    description:
+      'Entries in the in-process L1 cache (default `100000`, at most `1000000`: the cache allocates its index up front; `0` disables it).',
   },
   {
     env: 'WARMROUTE_L1_TTL_MS',
@@ -318,11 +379,21 @@ export const settings: readonly Setting[] = [
 
 export const defaults: Omit<
   Static<typeof ConfigSchema>,
-  'redisUrl' | 'secret' | 'adminToken' | 'lambdaEndpoint' | 'functionsFile'
+  | 'redisUrl'
+  | 'secret'
+  | 'adminToken'
+  | 'lambdaEndpoint'
+  | 'functionsFile'
+  | 'adminHost'
+  | 'adminPort'
 > = {
   production: false,
   host: '127.0.0.1',
   port: 3000,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 72_000,
+  maxConnections: 10_000,
   backend: 'local',
   region: 'us-east-1',
   localHost: '127.0.0.1',

@@ -12,10 +12,13 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 export interface TestGateway {
   readonly url: string;
+  /** The admin listener's URL when `WARMROUTE_ADMIN_PORT` is set, else the public URL. */
+  readonly adminUrl: string;
   readonly config: Config;
   readonly localHost: LocalHost;
   readonly deps: Awaited<ReturnType<typeof createDependencies>>;
   readonly app: ReturnType<typeof buildApp>['app'];
+  readonly gateway: ReturnType<typeof buildApp>;
   /** Invocations the local host has received for a function (asserts "nothing was invoked"). */
   invocations(functionName: string): number;
   close(): Promise<void>;
@@ -62,17 +65,21 @@ export async function startTestGateway(
     endpoint: localHost.url,
     defaultMetrics: false,
   });
-  const { app } = buildApp(config, { ...deps, logger });
+  const gateway = buildApp(config, { ...deps, logger });
+  const { app } = gateway;
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  const adminUrl = (await gateway.admin?.listen({ host: '127.0.0.1', port: 0 })) ?? url;
   return {
     url,
+    adminUrl,
+    gateway,
     config,
     localHost,
     deps,
     app,
     invocations: (functionName) => localHost.stats().invocations[functionName] ?? 0,
     async close() {
-      await app.close();
+      await gateway.close();
       await deps.close();
       if (ownHost) await localHost.close();
     },

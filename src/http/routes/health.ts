@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { WarmrouteError } from '../../errors.js';
 
 export interface HealthSource {
   health(): { status: 'ok' | 'degraded'; reason?: string | undefined };
@@ -17,7 +18,14 @@ export function registerHealthRoutes(
   app.get('/healthz', (_request, reply) => reply.send({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
-    if (deps.isShuttingDown()) return reply.code(503).send({ status: 'shutting_down' });
+    if (deps.isShuttingDown()) {
+      // A probe reads the status; a client that branches on errors reads the code.
+      const err = new WarmrouteError('WR_ERR_SHUTTING_DOWN');
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ status: 'shutting_down', ...err.toJSON() });
+    }
     const health = deps.directory.health();
     return reply.code(200).send({
       status: health.status,

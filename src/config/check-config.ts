@@ -1,0 +1,153 @@
+import { compilePathTemplate } from '../http/path-template.js';
+import { FUNCTION_NAME_PATTERN, type Config } from './schema.js';
+
+/**
+ * Path roots the gateway itself answers under, whatever proxy routes are
+ * configured: a proxy prefix inside one of them would make a request's
+ * meaning depend on configuration, so the loader refuses it.
+ */
+export const GATEWAY_PATH_ROOTS = ['/v1', '/metrics', '/healthz', '/readyz'] as const;
+
+const functionName = new RegExp(FUNCTION_NAME_PATTERN);
+
+function trimSlash(prefix: string): string {
+  return prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+}
+
+/** The gateway root `prefix` falls under, if any. */
+export function gatewayRootOf(prefix: string): string | undefined {
+  const trimmed = trimSlash(prefix);
+  return GATEWAY_PATH_ROOTS.find((root) => trimmed === root || trimmed.startsWith(`${root}/`));
+}
+
+function urlProblem(raw: string, allowPath: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'must be an absolute URL';
+  }
+  if (url.hostname === '') return 'must name a host';
+  if (!allowPath && url.pathname !== '/' && url.pathname !== '') {
+    return 'must not have a path (the Invoke API path is absolute)';
+  }
+  if (url.search !== '' || url.hash !== '') return 'must not have a query or fragment';
+  return undefined;
+}
+
+/** Variable names of a path template that compiles. */
+function templateVariables(template: string): Set<string> {
+  return new Set([...template.matchAll(/\{([^{}+]+)\+?\}/g)].map((m) => m[1] ?? ''));
+}
+
+/**
+ * Checks across fields, or of values a component would refuse later, that a
+ * JSON schema cannot express. `valid(field)` says whether the schema accepted
+ * a field, so a check never reads a value of the wrong type.
+ */
+export function crossFieldProblems(config: Config, valid: (field: string) => boolean): string[] {
+  const problems: string[] = [];
+  if (valid('backend') && config.backend === 'endpoint' && config.lambdaEndpoint === undefined) {
+    problems.push('WARMROUTE_BACKEND=endpoint needs AWS_ENDPOINT_URL_LAMBDA');
+  }
+  if (valid('lambdaEndpoint') && config.lambdaEndpoint !== undefined) {
+    const problem = urlProblem(config.lambdaEndpoint, false);
+    if (problem !== undefined) problems.push(`AWS_ENDPOINT_URL_LAMBDA: ${problem}`);
+  }
+  if (valid('redisUrl') && config.redisUrl !== undefined) {
+    const problem = urlProblem(config.redisUrl, true);
+    if (problem !== undefined) problems.push(`REDIS_URL: ${problem}`);
+  }
+  if (valid('production') && valid('secret') && config.production && config.secret === undefined) {
+    problems.push(
+      'WARMROUTE_SECRET: required in production (tenant IDs must be the same on every replica and across restarts)',
+    );
+  }
+  if (
+    valid('headersTimeoutMs') &&
+    valid('bodyTimeoutMs') &&
+    config.bodyTimeoutMs < config.headersTimeoutMs
+  ) {
+    problems.push(
+      `WARMROUTE_BODY_TIMEOUT_MS (${config.bodyTimeoutMs}) must be at least WARMROUTE_HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}): the whole request includes its headers`,
+    );
+  }
+  if (valid('adminHost') && valid('adminPort')) {
+    if (config.adminHost !== undefined && config.adminPort === undefined) {
+      problems.push('WARMROUTE_ADMIN_HOST needs WARMROUTE_ADMIN_PORT');
+    }
+    if (
+      valid('port') &&
+      config.adminPort !== undefined &&
+      config.adminPort !== 0 &&
+      config.adminPort === config.port
+    ) {
+      problems.push(
+        `WARMROUTE_ADMIN_PORT (${config.adminPort}) must differ from PORT: the admin listener is a second listener`,
+      );
+    }
+  }
+  if (valid('functions')) {
+    for (const name of Object.keys(config.functions)) {
+      if (name.length > 140 || !functionName.test(name)) {
+        problems.push(
+          `functions: ${JSON.stringify(name)} is not a function name (${FUNCTION_NAME_PATTERN}, at most 140)`,
+        );
+      }
+    }
+  }
+  // Each route the schema accepted is checked, even when another one was refused.
+  if (Array.isArray(config.routes)) problems.push(...routeProblems(config, valid));
+  return problems;
+}
+
+function routeProblems(config: Config, valid: (path: string) => boolean): string[] {
+  const problems: string[] = [];
+  const prefixes = new Set<string>();
+  for (const [index, route] of config.routes.entries()) {
+    if (!valid(`routes.${index}`)) continue;
+    const prefix = trimSlash(route.prefix);
+    if (prefixes.has(prefix)) problems.push(`routes: prefix ${route.prefix} appears twice`);
+    prefixes.add(prefix);
+    const root = gatewayRootOf(route.prefix);
+    if (root !== undefined) {
+      problems.push(
+        `routes (${route.prefix}): ${root} and everything under it belong to the gateway itself; choose another prefix`,
+      );
+    }
+    if (route.mode === 'pooled' && route.poolSize === undefined) {
+      problems.push(`routes (${route.prefix}): pooled mode needs poolSize`);
+    }
+    let variables = new Set(['proxy']);
+    if (route.pathTemplate !== undefined) {
+      try {
+        compilePathTemplate(route.pathTemplate);
+        variables = templateVariables(route.pathTemplate);
+      } catch (err) {
+        problems.push(`routes (${route.prefix}): ${(err as Error).message}`);
+      }
+    }
+    if (route.key?.from === 'path' && !variables.has(route.key.name)) {
+      problems.push(
+        `routes (${route.prefix}): key from path parameter {${route.key.name}}, which the path template ${route.pathTemplate ?? '/{proxy+}'} does not have`,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * Routes must name functions the gateway knows when it knows a list (with
+ * the embedded local host, the list is complete only after the functions
+ * file is read, so `warmroute start` calls this again then).
+ */
+export function routeFunctionProblems(config: Config): string[] {
+  const known = Object.keys(config.functions);
+  if (known.length === 0) return [];
+  return config.routes
+    .filter((route) => !Object.hasOwn(config.functions, route.function))
+    .map(
+      (route) =>
+        `routes (${route.prefix}): function ${route.function} is not among the known functions (${known.join(', ')})`,
+    );
+}
