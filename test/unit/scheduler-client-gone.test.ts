@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CancelListener, CancelSignal } from '../../src/cancel-signal.js';
 import { createScheduler } from '../../src/scheduler/index.js';
-import { flush, Harness } from '../helpers/scheduler-harness.js';
+import { flush, Harness, type Handle } from '../helpers/scheduler-harness.js';
+import { mulberry32 as prng } from '../../bench/workload/prng.js';
 
 /**
  * A client that leaves while its job runs (a hung call, a disconnect) frees
@@ -215,4 +216,76 @@ describe('a client that leaves while its job runs', () => {
     await j1;
     expect(scheduler.stats()).toMatchObject({ running: 0, keysActive: 0 });
   });
+
+  it.each([1, 2, 3, 4])(
+    'seed %i: with clients leaving running and waiting jobs at random, a key never runs two present clients, nothing leaks',
+    async (seed) => {
+      const random = prng(seed);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+      const h = new Harness(
+        createScheduler({
+          clock,
+          perTenantConcurrency: 3,
+          globalConcurrency: 4,
+          maxQueuePerKey: 4,
+          maxQueueWaitMs: 500,
+        }),
+      );
+      const keys = ['k0', 'k1', 'k2', 'k3'];
+      const jobs: { handle: Handle; controller: AbortController; done: boolean }[] = [];
+      const live = () => jobs.filter((j) => j.handle.started && !j.done);
+
+      for (let step = 0; step < 500; step++) {
+        const r = random();
+        if (r < 0.4) {
+          const key = pick(keys);
+          const controller = new AbortController();
+          const handle = h.submit(`j${step}`, key, `t-${key}`, { signal: controller.signal });
+          jobs.push({ handle, controller, done: false });
+        } else if (r < 0.65 && live().length > 0) {
+          const job = pick(live());
+          job.done = true;
+          job.handle.finish();
+        } else if (r < 0.85) {
+          // A client leaves: its job may be waiting or running.
+          const present = jobs.filter((j) => !j.done && !j.controller.signal.aborted);
+          if (present.length > 0) pick(present).controller.abort();
+        } else {
+          await vi.advanceTimersByTimeAsync(Math.floor(random() * 120));
+        }
+        await flush();
+
+        // Per key, at most one running job whose client is still there.
+        for (const key of keys) {
+          const present = live().filter(
+            (j) => j.handle.key === key && !j.controller.signal.aborted,
+          );
+          expect(present.length).toBeLessThanOrEqual(1);
+        }
+        expect(h.scheduler.stats().running).toBe(live().length);
+      }
+
+      for (
+        let round = 0;
+        round < 200 && jobs.some((j) => j.handle.outcome === undefined);
+        round++
+      ) {
+        for (const job of live()) {
+          job.done = true;
+          job.handle.finish();
+        }
+        await flush();
+        await vi.advanceTimersByTimeAsync(100);
+      }
+      await Promise.all(jobs.map((j) => j.handle.settled));
+      expect(jobs.filter((j) => j.handle.started).length).toBeGreaterThan(50);
+      expect(h.scheduler.stats()).toMatchObject({
+        running: 0,
+        queued: 0,
+        keysActive: 0,
+        tenantsActive: 0,
+      });
+      expect(vi.getTimerCount()).toBe(0);
+    },
+  );
 });
