@@ -323,6 +323,59 @@ describe('the packed package', () => {
     expect(lines[1]).toMatch(/counter: 1/);
   });
 
+  it('TypeScript: the declarations of every entry point resolve for a NodeNext consumer', async () => {
+    // Prepare: a strict consumer using a type and a value from each entry.
+    writeFileSync(
+      join(project, 'consumer.ts'),
+      [
+        "import { createGateway, loadConfig, errorCatalogue, WarmrouteError } from 'warmroute';",
+        "import type { Config, ErrorCode, Gateway } from 'warmroute';",
+        "import { affinityInvoke, type AffinityResult } from 'warmroute/sdk';",
+        "import { withWarmState, FileSnapshotStore, RedisSnapshotStore } from 'warmroute/lambda';",
+        'const config: Config = loadConfig({});',
+        'const gateway: Promise<Gateway> = createGateway(config);',
+        "const code: ErrorCode = 'WR_ERR_CONFIG';",
+        'const status: number = errorCatalogue[code].status;',
+        "const call: Promise<AffinityResult<{ n: number }>> = affinityInvoke<{ n: number }>('k');",
+        'const handler = withWarmState(async () => 1, {',
+        '  initialState: () => ({ n: 0 }),',
+        '  store: new FileSnapshotStore(),',
+        '});',
+        'export const used = [gateway, status, call, handler, WarmrouteError, RedisSnapshotStore];',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+        },
+        files: ['consumer.ts'],
+      }),
+    );
+    // Act: this repo's compiler (a devDependency), run in the consumer project.
+    const tsc = join(packageRoot, 'node_modules/typescript/bin/tsc');
+    const checked = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], {
+      cwd: project,
+      env: cleanEnv(),
+    }).then(
+      () => ({ ok: true, output: '' }),
+      (err: unknown) => ({
+        ok: false,
+        output: String((err as { stdout?: unknown }).stdout ?? err),
+      }),
+    );
+    // Assess
+    expect(checked).toEqual({ ok: true, output: '' });
+  });
+
   it('the `warmroute` bin: `npx warmroute --help`, and `warmroute local` answers /_local/healthz', async () => {
     // Act: --help through npx, as a user types it (offline: it must resolve the local bin).
     const help = await run('npx', ['--offline', '--no-install', 'warmroute', '--help'], {
