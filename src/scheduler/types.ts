@@ -45,7 +45,11 @@ export interface SchedulerJob {
   readonly tenantId: string;
   /** Absolute deadline, epoch milliseconds: the job is rejected if it has not started by then. */
   readonly deadline: number;
-  /** The client's signal: aborting it removes a waiting job, and aborts `ticket.signal` of a running one. */
+  /**
+   * The client's signal: aborting it removes a waiting job; for a running one
+   * it aborts `ticket.signal` and hands the key to the next waiting job (the
+   * tenant and global slots stay held until `fn` settles).
+   */
   readonly signal?: CancelSignal | undefined;
 }
 
@@ -81,7 +85,7 @@ export interface Scheduler {
   /**
    * Runs `fn` once the job's key, a tenant slot and a global slot are free;
    * slots are released when the promise `fn` returns settles (or `fn`
-   * throws). Rejects without calling `fn` with `WR_ERR_KEY_BUSY`,
+   * throws), the key earlier if the job's client leaves while `fn` runs. Rejects without calling `fn` with `WR_ERR_KEY_BUSY`,
    * `WR_ERR_CONCURRENCY_LIMIT`, `WR_ERR_DEADLINE`, `WR_ERR_SHUTTING_DOWN`,
    * or the client signal's reason.
    */
