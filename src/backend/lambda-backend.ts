@@ -34,14 +34,15 @@ export interface LambdaBackendOptions {
   /** Retry policy overrides (see retry-policy.ts). */
   readonly retry?: Partial<RetryPolicy> | undefined;
   /**
-   * Configured timeout of a function, ms. No longer bounds the wait: an
-   * invocation can take longer than its function's timeout (an init, a queue
-   * for an environment on the local host), so the client waits until the
-   * request deadline. Accepted so existing callers keep compiling.
-   * @deprecated the request deadline alone decides when a call is abandoned.
+   * Configured timeout of a function, ms. It does not bound the wait (an
+   * invocation can take longer than its function's timeout: an init, a wait
+   * for an environment on a busy host); the client waits until the request
+   * deadline. It is used to warn, once per function, when a request's whole
+   * budget is shorter than the function may run: such calls are answered 504
+   * while the function still runs.
    */
   readonly functionTimeoutMs?: ((functionName: string) => number | undefined) | undefined;
-  /** @deprecated see `functionTimeoutMs`. */
+  /** @deprecated unused: the request deadline alone decides when a call is abandoned. */
   readonly requestTimeoutMarginMs?: number | undefined;
   /** Added to the request deadline before an in-flight attempt is aborted, ms. */
   readonly deadlineMarginMs?: number | undefined;
@@ -225,6 +226,19 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
   });
   const useSdk = options.pipeline === 'sdk';
   let closed = false;
+  /** Functions already warned about (bounded: names may come from requests). */
+  const warnedShortBudget = new Set<string>();
+
+  function warnIfBudgetShort(functionName: string, budgetMs: number): void {
+    if (logger === undefined || warnedShortBudget.has(functionName)) return;
+    const functionTimeout = options.functionTimeoutMs?.(functionName);
+    if (functionTimeout === undefined || budgetMs >= functionTimeout) return;
+    if (warnedShortBudget.size < 1_000) warnedShortBudget.add(functionName);
+    logger.warn(
+      { functionName, budgetMs, functionTimeoutMs: functionTimeout },
+      'request deadline shorter than the function timeout: longer calls get 504 while the function still runs',
+    );
+  }
 
   async function viaSdk(
     request: InvokeRequest,
@@ -259,6 +273,8 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
       (request.clientContext === undefined
         ? undefined
         : encodeClientContext(request.clientContext));
+
+    warnIfBudgetShort(request.functionName, budgetMs);
 
     for (let attemptNo = 1; ; attemptNo++) {
       const now = Date.now();

@@ -71,5 +71,30 @@ for (const pipeline of ['fast', 'sdk'] as const) {
       // Never retried: the function may be running.
       expect(server.requests).toHaveLength(1);
     });
+
+    it('warns once per function when a request’s budget is shorter than the function’s timeout', async () => {
+      const server = await startInvokeServer(() => ok({}));
+      onTestFinished(() => server.close());
+      const warnings: object[] = [];
+      const backend = createLambdaBackend({
+        endpoint: server.url,
+        env: {},
+        pipeline,
+        functionTimeoutMs: (name) => (name === 'long' ? 60_000 : 1_000),
+        logger: { debug: () => undefined, warn: (obj) => warnings.push(obj) },
+      });
+      onTestFinished(() => backend.close());
+
+      for (const functionName of ['long', 'long', 'short'])
+        await backend.invoke({
+          functionName,
+          payload: enc.encode('{}'),
+          deadline: Date.now() + 10_000,
+        });
+
+      expect(warnings).toEqual([
+        expect.objectContaining({ functionName: 'long', functionTimeoutMs: 60_000 }),
+      ]);
+    });
   });
 }
