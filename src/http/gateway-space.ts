@@ -75,7 +75,14 @@ export class RouteTable {
  */
 function answerMiss(table: RouteTable, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const path = pathOf(request.raw.url ?? '/');
-  const allowed = table.allowedMethods(path).filter((m) => m !== request.method);
+  const methods = table.allowedMethods(path);
+  if (methods.includes(request.method)) {
+    // A route for this method and path shape exists, yet the router passed it
+    // by: a path parameter over the router's length limit.
+    const err = new WarmrouteError('WR_ERR_URI_TOO_LONG', ['a path segment is too long']);
+    return reply.code(err.statusCode).type('application/json').send(err.toJSON());
+  }
+  const allowed = methods.filter((m) => m !== request.method);
   if (allowed.length > 0) {
     const err = new WarmrouteError('WR_ERR_METHOD_NOT_ALLOWED', [request.method, path]);
     return reply
