@@ -38,6 +38,12 @@ export interface CreateGatewayOptions {
 export interface Gateway {
   /** The gateway's Fastify instance; it does not listen (call `app.listen()`, `inject()`, or mount it). */
   readonly app: WarmrouteApp['app'];
+  /**
+   * Admin, health, status and metrics on their own instance when the config
+   * sets `adminPort` (`WARMROUTE_ADMIN_PORT`; listen it on
+   * `config.adminHost ?? config.host`), else undefined: they are on `app`.
+   */
+  readonly admin: WarmrouteApp['admin'];
   /** The invoker behind the routes, for calling functions by key in-process. */
   readonly invoker: WarmrouteApp['invoker'];
   /** The validated, frozen config the gateway runs with (function settings of the local host merged in). */
@@ -45,7 +51,7 @@ export interface Gateway {
   /** The embedded local Lambda host when the config selects `backend: 'local'`, else undefined. */
   readonly localHost: LocalHost | undefined;
   /**
-   * Drains in-flight requests and closes the app, then the directory (Redis)
+   * Drains in-flight requests and closes the app (and `admin`), then the directory (Redis)
    * and the Lambda client, then the local host and its environments.
    * Idempotent: a second call returns the first call's promise.
    */
@@ -120,13 +126,14 @@ export async function createGateway(
       ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }),
     });
     cleanups.push(() => deps.close());
-    const { app, invoker } = buildApp(config, { ...deps, logger });
-    cleanups.push(() => app.close());
+    const built = buildApp(config, { ...deps, logger });
+    cleanups.push(() => built.close());
 
     let closing: Promise<void> | undefined;
     return {
-      app,
-      invoker,
+      app: built.app,
+      admin: built.admin,
+      invoker: built.invoker,
       config,
       localHost,
       close: () => (closing ??= unwind()),

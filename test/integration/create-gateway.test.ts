@@ -88,6 +88,30 @@ describe('createGateway', () => {
     expect((await fetch(`${host.url}/_local/healthz`)).status).toBe(200);
   });
 
+  it('with WARMROUTE_ADMIN_PORT: health and metrics on `admin`, not on `app`; close() closes both', async () => {
+    // Prepare
+    const host = await startLocalHost({
+      port: 0,
+      functionsFile: join(examplesDir, 'functions.json'),
+    });
+    cleanups.push(() => host.close());
+    // Act
+    const gateway = await createGateway({
+      AWS_ENDPOINT_URL_LAMBDA: host.url,
+      WARMROUTE_ADMIN_PORT: '0',
+      WARMROUTE_LOG_LEVEL: 'silent',
+    });
+    cleanups.push(() => gateway.close());
+    // Assess
+    const admin = gateway.admin;
+    expect(admin).toBeDefined();
+    expect((await admin?.inject({ url: '/healthz' }))?.statusCode).toBe(200);
+    expect((await gateway.app.inject({ url: '/healthz' })).statusCode).toBe(404);
+    await admin?.listen({ host: '127.0.0.1', port: 0 });
+    await gateway.close();
+    expect(admin?.server.listening).toBe(false);
+  });
+
   it('reports every bad setting in one WR_ERR_CONFIG error and starts nothing', async () => {
     // Act
     const attempt = createGateway({ PORT: 'eighty', WARMROUTE_LOG_LEVEL: 'loud' });
