@@ -5,7 +5,13 @@ import { L1Cache, l1Id, type L1Entry } from './l1-cache.js';
 import { MemoryDirectoryStore } from './memory-store.js';
 import { OutcomeBuffer } from './outcome-buffer.js';
 import { RedisDirectoryStore } from './redis-store.js';
-import type { DirectoryStore, MutationOp, StoreEvent, StoreResolution } from './store.js';
+import {
+  EpochMismatchError,
+  type DirectoryStore,
+  type MutationOp,
+  type StoreEvent,
+  type StoreResolution,
+} from './store.js';
 import {
   deriveTenantId,
   poolSlot,
@@ -24,6 +30,7 @@ import type {
   Resolution,
   ResolveOptions,
   RoutingMode,
+  StateScope,
 } from './types.js';
 import { keyProblem, validateKey } from './validate-key.js';
 
@@ -42,6 +49,13 @@ const STORE_RETRY_MS = 1_000;
 const MAX_PENDING_OUTCOME_KEYS = 50_000;
 const FLUSH_CHUNK = 1_000;
 const MAX_POOL_TENANT_CACHE = 10_000;
+/** Store calls retried after an epoch mismatch (the epoch changed again meanwhile: very unlikely). */
+const EPOCH_ATTEMPTS = 3;
+
+/** A new namespace epoch: 128 random bits, never derived from anything seen before. */
+function newEpoch(): string {
+  return randomBytes(16).toString('hex');
+}
 
 function validateNamespace(namespace: string): void {
   const problem = keyProblem(namespace);
@@ -80,7 +94,16 @@ export class KeyDirectory implements Directory {
   #flushTimer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   /** Bumped by every invalidation: a lookup that straddles one must not fill L1 with what it read. */
-  #epoch = 0;
+  #invalidations = 0;
+  /** The store's epoch of each namespace this replica has seen (kept while the store is unreachable). */
+  readonly #epochs = new Map<string, string>();
+  readonly #epochLoads = new Map<string, Promise<string>>();
+  /**
+   * Used for namespaces whose epoch this replica has never seen while the
+   * store is unreachable (it started during an outage): fresh environments,
+   * never ones derived from an epoch that may have been lost.
+   */
+  readonly #localEpoch = newEpoch();
   #retryStoreAtMs = 0;
   #failure: string | undefined;
   #degradedSinceMs: number | undefined;
@@ -96,6 +119,7 @@ export class KeyDirectory implements Directory {
     mappingsCreated: 0,
     pubsubInvalidations: 0,
     statsFlushes: 0,
+    epochChanges: 0,
   };
 
   constructor(options: DirectoryOptions) {
@@ -158,17 +182,9 @@ export class KeyDirectory implements Directory {
     if (mode === 'pooled') validatePoolSize(poolSize);
     this.#counts.resolves += 1;
 
-    if (mode === 'fresh') {
-      // No store access at all: a random tenant has nothing to look up.
-      return {
-        tenantId: randomTenantId(this.#prefix),
-        generation: 0,
-        stateVersion: 0,
-        source: 'derived',
-        mode,
-      };
-    }
-
+    // Fresh mode looks the key up too (L1 first): the tenant is random, but
+    // the state scope must name the key's current generation and epoch, so
+    // that a rotated key's old state is not handed to a fresh environment.
     const id = l1Id(namespace, key);
     const cached = this.#l1.get(id);
     if (cached !== undefined) {
@@ -196,11 +212,13 @@ export class KeyDirectory implements Directory {
     // Outcomes still buffered carry the old generation's state version; write
     // them first so the rotation's reset to version 0 is the last word.
     await this.flush();
-    const generation = await this.#mutate(() => this.#store.rotate(namespace, key));
+    const { value: generation, epoch } = await this.#mutate(() =>
+      this.#withEpoch(namespace, (e) => this.#store.rotate(namespace, e, key)),
+    );
     this.#invalidate('rotate', namespace, key, false);
     return {
       generation,
-      tenantId: deriveTenantId(this.#secret, this.#prefix, namespace, key, generation),
+      tenantId: deriveTenantId(this.#secret, this.#prefix, { namespace, epoch, key, generation }),
     };
   }
 
@@ -209,19 +227,25 @@ export class KeyDirectory implements Directory {
     const problem = keyProblem(targetKey);
     if (problem !== undefined)
       throw new WarmrouteError('WR_ERR_BINDING_INVALID', [`target: ${problem}`]);
-    await this.#mutate(() => this.#store.bind(namespace, key, targetKey));
+    await this.#mutate(() =>
+      this.#withEpoch(namespace, (e) => this.#store.bind(namespace, e, key, targetKey)),
+    );
     this.#invalidate('bind', namespace, key, false);
   }
 
   async unbind(key: string, opts: { namespace?: string } = {}): Promise<void> {
     const namespace = this.#mutationTarget(key, opts.namespace);
-    await this.#mutate(() => this.#store.unbind(namespace, key));
+    await this.#mutate(() =>
+      this.#withEpoch(namespace, (e) => this.#store.unbind(namespace, e, key)),
+    );
     this.#invalidate('unbind', namespace, key, false);
   }
 
   async forget(key: string, opts: { namespace?: string } = {}): Promise<void> {
     const namespace = this.#mutationTarget(key, opts.namespace);
-    await this.#mutate(() => this.#store.forget(namespace, key));
+    await this.#mutate(() =>
+      this.#withEpoch(namespace, (e) => this.#store.forget(namespace, e, key)),
+    );
     this.#invalidate('forget', namespace, key, false);
   }
 
@@ -240,7 +264,15 @@ export class KeyDirectory implements Directory {
       outcome.stateVersion > 0
         ? outcome.stateVersion
         : 0;
-    this.#outcomes.add(namespace, key, outcome.state, outcome.envId, stateVersion, this.#clock());
+    this.#outcomes.add(
+      namespace,
+      this.#epochs.get(namespace) ?? '',
+      key,
+      outcome.state,
+      outcome.envId,
+      stateVersion,
+      this.#clock(),
+    );
     if (stateVersion > 0) this.#l1.raiseStateVersion(namespace, key, stateVersion);
   }
 
@@ -248,7 +280,9 @@ export class KeyDirectory implements Directory {
     validateKey(key);
     const namespace = opts.namespace ?? this.#namespace;
     validateNamespace(namespace);
-    const stored = await this.#mutate(() => this.#store.explain(namespace, key));
+    const { value: stored, epoch } = await this.#mutate(() =>
+      this.#withEpoch(namespace, (e) => this.#store.explain(namespace, e, key)),
+    );
     const pending = this.#outcomes.peek(namespace, key);
     const last = stored.chain.at(-1);
     const generation = last?.generation ?? stored.generation;
@@ -259,7 +293,13 @@ export class KeyDirectory implements Directory {
       key,
       namespace,
       known: stored.exists,
-      tenantId: deriveTenantId(this.#secret, this.#prefix, namespace, last?.key ?? key, generation),
+      tenantId: deriveTenantId(this.#secret, this.#prefix, {
+        namespace,
+        epoch,
+        key: last?.key ?? key,
+        generation,
+      }),
+      epoch,
       generation: stored.generation,
       chain: stored.chain,
       stateVersion: Math.max(stored.stateVersion, pending?.stateVersion ?? 0),
@@ -346,14 +386,26 @@ export class KeyDirectory implements Directory {
     key: string,
     poolSize: number,
   ): Resolution {
-    if (mode === 'pooled') {
-      // Pooled tenants ignore bindings and generations: the slot decides the environment.
+    if (mode !== 'affinity') {
+      // Pooled and fresh tenants ignore bindings and generations (the slot, or
+      // chance, decides the environment); the state stays the key's own, of
+      // its own generation.
+      const state: StateScope = {
+        namespace,
+        epoch: entry.epoch,
+        generation: entry.generation,
+        key,
+      };
       return {
-        tenantId: this.#poolTenant(namespace, key, poolSize),
+        tenantId:
+          mode === 'pooled'
+            ? this.#poolTenant(namespace, key, poolSize)
+            : randomTenantId(this.#prefix),
         generation: 0,
-        stateVersion: entry.stateVersion,
+        stateVersion: mode === 'pooled' ? entry.stateVersion : 0,
         source,
         mode,
+        state,
       };
     }
     const last = entry.chain.at(-1);
@@ -363,6 +415,12 @@ export class KeyDirectory implements Directory {
       stateVersion: entry.stateVersion,
       source,
       mode,
+      state: {
+        namespace,
+        epoch: entry.epoch,
+        generation: entry.effectiveGeneration,
+        key: last?.key ?? key,
+      },
       ...(last === undefined ? {} : { boundTo: last.key }),
     };
   }
@@ -382,15 +440,14 @@ export class KeyDirectory implements Directory {
   #lookup(namespace: string, key: string, id: string): Promise<L1Entry> {
     const pending = this.#inflight.get(id);
     if (pending !== undefined) return pending;
-    const epoch = this.#epoch;
+    const invalidations = this.#invalidations;
     this.#counts.storeLookups += 1;
-    const lookup = this.#store
-      .resolve(namespace, key)
-      .then((stored) => {
+    const lookup = this.#withEpoch(namespace, (epoch) => this.#store.resolve(namespace, epoch, key))
+      .then(({ value: stored, epoch }) => {
         this.#noteStoreSuccess();
         if (stored.created) this.#counts.mappingsCreated += 1;
-        const entry = this.#entryFrom(namespace, key, stored);
-        if (this.#epoch === epoch) this.#l1.set(namespace, key, entry);
+        const entry = this.#entryFrom(namespace, key, stored, epoch);
+        if (this.#invalidations === invalidations) this.#l1.set(namespace, key, entry);
         return entry;
       })
       .finally(() => {
@@ -401,7 +458,84 @@ export class KeyDirectory implements Directory {
     return lookup;
   }
 
-  #entryFrom(namespace: string, key: string, stored: StoreResolution): L1Entry {
+  // ---- epochs ---------------------------------------------------------------
+
+  /** The namespace's epoch as this replica knows it (read or created in the store on first use). */
+  #knownEpoch(namespace: string): Promise<string> {
+    const known = this.#epochs.get(namespace);
+    if (known !== undefined) return Promise.resolve(known);
+    let load = this.#epochLoads.get(namespace);
+    if (load === undefined) {
+      load = this.#store
+        .epoch(namespace, newEpoch())
+        .then((epoch) => {
+          this.#adoptEpoch(namespace, epoch);
+          return epoch;
+        })
+        .finally(() => {
+          this.#epochLoads.delete(namespace);
+        });
+      this.#epochLoads.set(namespace, load);
+    }
+    return load;
+  }
+
+  /**
+   * Run a store call under the namespace's epoch. When the store answers that
+   * the epoch is missing (its data was lost) or another one, adopt the
+   * store's epoch — or create a new one, from a fresh random candidate, never
+   * from the one this replica knew — and call again.
+   */
+  async #withEpoch<T>(
+    namespace: string,
+    call: (epoch: string) => Promise<T>,
+  ): Promise<{ value: T; epoch: string }> {
+    let epoch = await this.#knownEpoch(namespace);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { value: await call(epoch), epoch };
+      } catch (err) {
+        if (!(err instanceof EpochMismatchError)) throw err;
+        if (attempt >= EPOCH_ATTEMPTS) {
+          throw new WarmrouteError(
+            'WR_ERR_STORE_UNAVAILABLE',
+            ['the namespace epoch keeps changing'],
+            {
+              cause: err,
+              retryAfterSeconds: 1,
+            },
+          );
+        }
+        epoch = err.current !== '' ? err.current : await this.#store.epoch(namespace, newEpoch());
+        this.#adoptEpoch(namespace, epoch);
+      }
+    }
+  }
+
+  /**
+   * A namespace moved to another epoch: every tenant ID and state scope
+   * cached for the old one is wrong now, and so are outcome counts gathered
+   * under it.
+   */
+  #adoptEpoch(namespace: string, epoch: string): void {
+    const previous = this.#epochs.get(namespace);
+    this.#epochs.set(namespace, epoch);
+    if (previous === undefined || previous === epoch) return;
+    this.#counts.epochChanges += 1;
+    this.#logger.warn(
+      { namespace },
+      'directory: the namespace epoch changed (the store lost its data): every key moves to a new tenant once',
+    );
+    this.#outcomes.keepOnlyEpoch(namespace, epoch);
+    this.#invalidate('resync', '', '', false);
+  }
+
+  /** The epoch this replica uses for `namespace` (tests and tools; the process-local one when never seen). */
+  epochOf(namespace: string = this.#namespace): string {
+    return this.#epochs.get(namespace) ?? this.#localEpoch;
+  }
+
+  #entryFrom(namespace: string, key: string, stored: StoreResolution, epoch: string): L1Entry {
     const last = stored.chain.at(-1);
     const effectiveGeneration = last?.generation ?? stored.generation;
     const pendingVersion = this.#outcomes.peek(namespace, key)?.stateVersion ?? 0;
@@ -409,13 +543,13 @@ export class KeyDirectory implements Directory {
       generation: stored.generation,
       chain: stored.chain,
       effectiveGeneration,
-      tenantId: deriveTenantId(
-        this.#secret,
-        this.#prefix,
+      epoch,
+      tenantId: deriveTenantId(this.#secret, this.#prefix, {
         namespace,
-        last?.key ?? key,
-        effectiveGeneration,
-      ),
+        epoch,
+        key: last?.key ?? key,
+        generation: effectiveGeneration,
+      }),
       // Outcomes not yet flushed may already know a newer version than the store.
       stateVersion: Math.max(stored.stateVersion, pendingVersion),
     };
@@ -431,11 +565,20 @@ export class KeyDirectory implements Directory {
     this.#counts.fallbackResolves += 1;
     const stale = this.#l1.getStale(id);
     if (stale !== undefined) return this.#resolution(stale, 'l1', mode, namespace, key, poolSize);
+    // The epoch last seen in the store; never having seen one (started while
+    // Redis was down), a process-local one: fresh environments, never old ones.
+    const epoch = this.epochOf(namespace);
     const derived: L1Entry = {
       generation: 0,
       chain: [],
       effectiveGeneration: 0,
-      tenantId: deriveTenantId(this.#secret, this.#prefix, namespace, key, 0),
+      epoch,
+      tenantId: deriveTenantId(this.#secret, this.#prefix, {
+        namespace,
+        epoch,
+        key,
+        generation: 0,
+      }),
       stateVersion: this.#outcomes.peek(namespace, key)?.stateVersion ?? 0,
     };
     // Not cached: the store may know an override, and it should be asked again once it is back.
@@ -468,7 +611,7 @@ export class KeyDirectory implements Directory {
   }
 
   #invalidate(op: MutationOp | 'resync', namespace: string, key: string, remote: boolean): void {
-    this.#epoch += 1;
+    this.#invalidations += 1;
     // A lookup already in flight may have read the old mapping: later resolves must not join it.
     this.#inflight.clear();
     if (op === 'resync') this.#l1.clear();
@@ -507,7 +650,16 @@ export class KeyDirectory implements Directory {
   // ---- write-behind ---------------------------------------------------------
 
   async #flushOnce(): Promise<void> {
-    const batch = this.#outcomes.drain();
+    const drained = this.#outcomes.drain();
+    // Outcomes recorded before this replica knew a namespace's epoch take the current one.
+    for (const namespace of new Set(
+      drained.filter((d) => d.epoch === '').map((d) => d.namespace),
+    )) {
+      await this.#knownEpoch(namespace).catch(() => undefined);
+    }
+    const batch = drained.map((d) =>
+      d.epoch === '' ? { ...d, epoch: this.#epochs.get(d.namespace) ?? '' } : d,
+    );
     for (let i = 0; i < batch.length; i += FLUSH_CHUNK) {
       const chunk = batch.slice(i, i + FLUSH_CHUNK);
       let failed: readonly (typeof chunk)[number][];

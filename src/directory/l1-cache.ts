@@ -9,6 +9,8 @@ export interface L1Entry {
   readonly tenantId: string;
   /** Generation the tenant ID was derived from (own, or the chain end's). */
   readonly effectiveGeneration: number;
+  /** Namespace epoch the tenant ID was derived from. */
+  readonly epoch: string;
   /** Mutable: recordOutcome raises it without another store read. */
   stateVersion: number;
 }

@@ -1,5 +1,6 @@
 import { WarmrouteError } from '../errors.js';
 import {
+  EpochMismatchError,
   MAX_CHAIN_DEPTH,
   type ChainLink,
   type DirectoryStore,
@@ -34,11 +35,14 @@ const SWEEP_INTERVAL_MS = 60_000;
 /**
  * The embedded store (no REDIS_URL): one process, so no pub/sub. Same
  * contract as the Redis store, including idle expiry, evaluated lazily on
- * access and by a periodic sweep so forgotten keys do not pile up.
+ * access and by a periodic sweep so forgotten keys do not pile up. Its
+ * epochs live and die with the instance: a new process (whose records are
+ * gone) gets new ones, so no key is derived into an earlier tenant.
  */
 export class MemoryDirectoryStore implements DirectoryStore {
   readonly kind = 'memory';
   readonly #records = new Map<string, MemoryRecord>();
+  readonly #epochs = new Map<string, string>();
   readonly #ttlMs: number;
   readonly #clock: () => number;
   #sweeper: NodeJS.Timeout | undefined;
@@ -74,12 +78,33 @@ export class MemoryDirectoryStore implements DirectoryStore {
     }
   }
 
-  resolve(namespace: string, key: string): Promise<StoreResolution> {
+  epoch(namespace: string, candidate: string): Promise<string> {
+    let epoch = this.#epochs.get(namespace);
+    if (epoch === undefined) {
+      epoch = candidate;
+      this.#epochs.set(namespace, epoch);
+    }
+    return Promise.resolve(epoch);
+  }
+
+  /** The error to answer with (before anything is touched) unless `epoch` is the namespace's. */
+  #mismatch(namespace: string, epoch: string): EpochMismatchError | undefined {
+    const current = this.#epochs.get(namespace) ?? '';
+    return current !== epoch || current === '' ? new EpochMismatchError(current) : undefined;
+  }
+
+  resolve(namespace: string, epoch: string, key: string): Promise<StoreResolution> {
+    const mismatch = this.#mismatch(namespace, epoch);
+    if (mismatch !== undefined) return Promise.reject(mismatch);
     const now = this.#clock();
     let record = this.#get(namespace, key, now);
     let created = false;
     if (record === undefined) {
       record = this.#create(namespace, key, now);
+      created = true;
+    } else if (Number.isNaN(record.createdMs)) {
+      // Like HSETNX on `created` in resolve-key-2.lua: a record made by outcomes or kept by forget.
+      record.createdMs = now;
       created = true;
     }
     this.#touch(record, now);
@@ -92,7 +117,9 @@ export class MemoryDirectoryStore implements DirectoryStore {
     });
   }
 
-  rotate(namespace: string, key: string): Promise<number> {
+  rotate(namespace: string, epoch: string, key: string): Promise<number> {
+    const mismatch = this.#mismatch(namespace, epoch);
+    if (mismatch !== undefined) return Promise.reject(mismatch);
     const now = this.#clock();
     const record = this.#get(namespace, key, now) ?? this.#create(namespace, key, now);
     record.generation += 1;
@@ -102,14 +129,16 @@ export class MemoryDirectoryStore implements DirectoryStore {
     return Promise.resolve(record.generation);
   }
 
-  bind(namespace: string, key: string, target: string): Promise<void> {
+  bind(namespace: string, epoch: string, key: string, target: string): Promise<void> {
+    const mismatch = this.#mismatch(namespace, epoch);
+    if (mismatch !== undefined) return Promise.reject(mismatch);
     const now = this.#clock();
     if (target === key) {
       return Promise.reject(
         new WarmrouteError('WR_ERR_BINDING_INVALID', ['a key cannot be bound to itself']),
       );
     }
-    // Same walk as bind-key-1.lua, so both stores reject exactly the same bindings.
+    // Same walk as bind-key-2.lua, so both stores reject exactly the same bindings.
     let depth = 1;
     let cur = target;
     for (;;) {
@@ -136,22 +165,37 @@ export class MemoryDirectoryStore implements DirectoryStore {
     return Promise.resolve();
   }
 
-  unbind(namespace: string, key: string): Promise<boolean> {
+  unbind(namespace: string, epoch: string, key: string): Promise<boolean> {
+    const mismatch = this.#mismatch(namespace, epoch);
+    if (mismatch !== undefined) return Promise.reject(mismatch);
     const record = this.#get(namespace, key, this.#clock());
     const had = record?.binding !== undefined;
     if (record !== undefined) record.binding = undefined;
     return Promise.resolve(had);
   }
 
-  forget(namespace: string, key: string): Promise<boolean> {
-    const existed = this.#get(namespace, key, this.#clock()) !== undefined;
+  forget(namespace: string, epoch: string, key: string): Promise<boolean> {
+    const mismatch = this.#mismatch(namespace, epoch);
+    if (mismatch !== undefined) return Promise.reject(mismatch);
+    const now = this.#clock();
+    const record = this.#get(namespace, key, now);
     this.#records.delete(recordId(namespace, key));
-    return Promise.resolve(existed);
+    if (record === undefined) return Promise.resolve(false);
+    const tombstoneOnly = isGenerationOnly(record);
+    if (record.generation > 0) {
+      // Like forget-key-2.lua: the generation stays, so a rotated key never returns to an earlier tenant.
+      const kept = this.#create(namespace, key, now);
+      kept.createdMs = Number.NaN;
+      kept.generation = record.generation;
+    }
+    return Promise.resolve(!tombstoneOnly);
   }
 
   recordOutcomes(batch: readonly OutcomeDelta[]): Promise<readonly OutcomeDelta[]> {
     const now = this.#clock();
     for (const delta of batch) {
+      // Like record-outcome-2.lua: outcomes of another epoch are dropped.
+      if (this.#epochs.get(delta.namespace) !== delta.epoch) continue;
       let record = this.#get(delta.namespace, delta.key, now);
       if (record === undefined) {
         // Like HINCRBY on a missing hash: outcomes of a forgotten key recreate a record without `created`.
@@ -170,7 +214,9 @@ export class MemoryDirectoryStore implements DirectoryStore {
     return Promise.resolve([]);
   }
 
-  explain(namespace: string, key: string): Promise<StoredKey> {
+  explain(namespace: string, epoch: string, key: string): Promise<StoredKey> {
+    const mismatch = this.#mismatch(namespace, epoch);
+    if (mismatch !== undefined) return Promise.reject(mismatch);
     const now = this.#clock();
     const record = this.#get(namespace, key, now);
     if (record === undefined) {
@@ -266,4 +312,16 @@ export class MemoryDirectoryStore implements DirectoryStore {
 /** Keys contain no control characters, so NUL separates namespace and key unambiguously. */
 function recordId(namespace: string, key: string): string {
   return `${namespace}\u0000${key}`;
+}
+
+/** A record forget() left behind: nothing but a generation (what forget-key-2.lua keeps). */
+function isGenerationOnly(record: MemoryRecord): boolean {
+  return (
+    Number.isNaN(record.createdMs) &&
+    record.binding === undefined &&
+    record.stateVersion === 0 &&
+    record.envId === undefined &&
+    record.hit + record.rehydrated + record.fresh + record.unknown === 0 &&
+    record.lastSeenMs === undefined
+  );
 }

@@ -4,6 +4,7 @@ import { l1Id } from './l1-cache.js';
 
 interface MutableDelta {
   namespace: string;
+  epoch: string;
   key: string;
   hit: number;
   rehydrated: number;
@@ -25,6 +26,8 @@ const FIELD: Record<OutcomeState, 'hit' | 'rehydrated' | 'fresh' | 'unknown'> = 
  * Outcomes waiting to be written behind, merged per key so a flush writes one
  * update per key however many requests it saw. Bounded: while the store is
  * down, new keys beyond the limit are dropped (and counted), never the heap.
+ * Each delta carries the namespace epoch it was observed under ('' = not
+ * known yet); deltas of an epoch the namespace has left are dropped.
  */
 export class OutcomeBuffer {
   #pending = new Map<string, MutableDelta>();
@@ -41,13 +44,14 @@ export class OutcomeBuffer {
 
   add(
     namespace: string,
+    epoch: string,
     key: string,
     state: OutcomeState,
     envId: string,
     stateVersion: number,
     nowMs: number,
   ): void {
-    const delta = this.#entry(namespace, key, nowMs);
+    const delta = this.#entry(namespace, epoch, key, nowMs);
     if (delta === undefined) return;
     delta[FIELD[state]] += 1;
     if (envId !== '') delta.envId = envId;
@@ -67,10 +71,21 @@ export class OutcomeBuffer {
     return batch;
   }
 
+  /** Forget every delta of `namespace` not observed under `epoch` (the namespace moved to it). */
+  keepOnlyEpoch(namespace: string, epoch: string): void {
+    for (const [id, delta] of this.#pending) {
+      if (delta.namespace === namespace && delta.epoch !== epoch && delta.epoch !== '')
+        this.#pending.delete(id);
+    }
+  }
+
   /** Put back deltas a flush could not write, merged with what arrived meanwhile. */
   restore(deltas: readonly OutcomeDelta[]): void {
     for (const old of deltas) {
-      const delta = this.#entry(old.namespace, old.key, old.lastSeenMs);
+      const pending = this.#pending.get(l1Id(old.namespace, old.key));
+      // What arrived meanwhile under a newer epoch wins; the old delta is stale.
+      if (pending !== undefined && pending.epoch !== old.epoch) continue;
+      const delta = this.#entry(old.namespace, old.epoch, old.key, old.lastSeenMs);
       if (delta === undefined) continue;
       delta.hit += old.hit;
       delta.rehydrated += old.rehydrated;
@@ -83,9 +98,14 @@ export class OutcomeBuffer {
     }
   }
 
-  #entry(namespace: string, key: string, nowMs: number): MutableDelta | undefined {
+  #entry(namespace: string, epoch: string, key: string, nowMs: number): MutableDelta | undefined {
     const id = l1Id(namespace, key);
     let delta = this.#pending.get(id);
+    if (delta !== undefined && delta.epoch !== epoch) {
+      // Observed under another epoch: those counts belong to data the store no longer has.
+      this.#pending.delete(id);
+      delta = undefined;
+    }
     if (delta === undefined) {
       if (this.#pending.size >= this.#maxKeys) {
         this.dropped += 1;
@@ -93,6 +113,7 @@ export class OutcomeBuffer {
       }
       delta = {
         namespace,
+        epoch,
         key,
         hit: 0,
         rehydrated: 0,

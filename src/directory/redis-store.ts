@@ -161,14 +161,29 @@ export class RedisDirectoryStore implements DirectoryStore {
     return this.#pubsubUp;
   }
 
-  async resolve(namespace: string, key: string): Promise<StoreResolution> {
+  async epoch(namespace: string, candidate: string): Promise<string> {
+    const reply = await this.#run('ensure-epoch', () =>
+      this.#client.wrEnsureEpoch(this.keys.epoch(namespace), candidate),
+    );
+    const epoch = reply[1];
+    if (typeof epoch !== 'string' || epoch === '') {
+      throw new WarmrouteError('WR_ERR_INTERNAL', [], {
+        cause: new Error('ensure-epoch: malformed reply'),
+      });
+    }
+    return epoch;
+  }
+
+  async resolve(namespace: string, epoch: string, key: string): Promise<StoreResolution> {
     const reply = await this.#run('resolve', () =>
       this.#client.wrResolveKey(
         this.keys.record(namespace, key),
+        this.keys.epoch(namespace),
         this.keys.recordPrefix(namespace),
         this.#options.clock(),
         this.#options.idleTtlSeconds,
         MAX_CHAIN_DEPTH,
+        epoch,
       ),
     );
     return {
@@ -179,23 +194,26 @@ export class RedisDirectoryStore implements DirectoryStore {
     };
   }
 
-  async rotate(namespace: string, key: string): Promise<number> {
+  async rotate(namespace: string, epoch: string, key: string): Promise<number> {
     const reply = await this.#run('rotate', () =>
       this.#client.wrRotateKey(
         this.keys.record(namespace, key),
+        this.keys.epoch(namespace),
         this.#options.clock(),
         this.#options.idleTtlSeconds,
         this.keys.channel,
         this.#message('rotate', namespace, key),
+        epoch,
       ),
     );
     return replyInt(reply, 1);
   }
 
-  async bind(namespace: string, key: string, target: string): Promise<void> {
+  async bind(namespace: string, epoch: string, key: string, target: string): Promise<void> {
     await this.#run('bind', () =>
       this.#client.wrBindKey(
         this.keys.record(namespace, key),
+        this.keys.epoch(namespace),
         this.keys.recordPrefix(namespace),
         key,
         target,
@@ -204,27 +222,33 @@ export class RedisDirectoryStore implements DirectoryStore {
         this.#options.idleTtlSeconds,
         this.keys.channel,
         this.#message('bind', namespace, key),
+        epoch,
       ),
     );
   }
 
-  async unbind(namespace: string, key: string): Promise<boolean> {
+  async unbind(namespace: string, epoch: string, key: string): Promise<boolean> {
     const reply = await this.#run('unbind', () =>
       this.#client.wrUnbindKey(
         this.keys.record(namespace, key),
+        this.keys.epoch(namespace),
         this.keys.channel,
         this.#message('unbind', namespace, key),
+        epoch,
       ),
     );
     return replyInt(reply, 1) === 1;
   }
 
-  async forget(namespace: string, key: string): Promise<boolean> {
+  async forget(namespace: string, epoch: string, key: string): Promise<boolean> {
     const reply = await this.#run('forget', () =>
       this.#client.wrForgetKey(
         this.keys.record(namespace, key),
+        this.keys.epoch(namespace),
         this.keys.channel,
         this.#message('forget', namespace, key),
+        epoch,
+        this.#options.idleTtlSeconds,
       ),
     );
     return replyInt(reply, 1) === 1;
@@ -238,6 +262,7 @@ export class RedisDirectoryStore implements DirectoryStore {
     for (const d of batch) {
       pipeline.wrRecordOutcome(
         this.keys.record(d.namespace, d.key),
+        this.keys.epoch(d.namespace),
         d.lastSeenMs,
         this.#options.idleTtlSeconds,
         d.hit,
@@ -246,6 +271,7 @@ export class RedisDirectoryStore implements DirectoryStore {
         d.unknown,
         d.envId,
         d.stateVersion,
+        d.epoch,
       );
     }
     const versioned = batch.filter((d) => d.stateVersion > 0);
@@ -265,6 +291,8 @@ export class RedisDirectoryStore implements DirectoryStore {
     }
     if (results === null) return batch;
     const failed: OutcomeDelta[] = [];
+    // A delta answered with the epoch-mismatch code belongs to data Redis no
+    // longer holds: it is dropped, not retried (it would land in the new epoch).
     batch.forEach((delta, i) => {
       const error = results[i]?.[0];
       if (error !== null) {
@@ -275,12 +303,14 @@ export class RedisDirectoryStore implements DirectoryStore {
     return failed;
   }
 
-  async explain(namespace: string, key: string): Promise<StoredKey> {
+  async explain(namespace: string, epoch: string, key: string): Promise<StoredKey> {
     const reply = await this.#run('explain', () =>
       this.#client.wrExplainKey(
         this.keys.record(namespace, key),
+        this.keys.epoch(namespace),
         this.keys.recordPrefix(namespace),
         MAX_CHAIN_DEPTH,
+        epoch,
       ),
     );
     const flat = replyList(reply, 1);

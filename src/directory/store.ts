@@ -19,8 +19,27 @@ export interface StoreResolution {
   readonly chain: readonly ChainLink[];
 }
 
+/**
+ * A store call named an epoch that is not the namespace's current one (it
+ * changed, or Redis lost it). Nothing was read or written. The directory
+ * adopts `current` (or, when '' — missing — creates a new epoch), drops
+ * what it cached for the old one, and retries. Never leaves the directory.
+ */
+export class EpochMismatchError extends Error {
+  constructor(readonly current: string) {
+    super(
+      current === ''
+        ? 'the namespace has no epoch'
+        : 'the namespace epoch differs from the caller’s',
+    );
+    this.name = 'EpochMismatchError';
+  }
+}
+
 export interface OutcomeDelta {
   readonly namespace: string;
+  /** Epoch the outcome was observed under; a delta of another epoch is dropped by the store. */
+  readonly epoch: string;
   readonly key: string;
   readonly hit: number;
   readonly rehydrated: number;
@@ -87,15 +106,26 @@ export interface DirectoryStore {
   available(): boolean;
   /** Whether cross-replica invalidation is working (always true for a single-process store). */
   pubsubUp(): boolean;
-  resolve(namespace: string, key: string): Promise<StoreResolution>;
-  rotate(namespace: string, key: string): Promise<number>;
+  /**
+   * The namespace's epoch, storing `candidate` (a fresh random id, never one
+   * seen before) when it has none: at first use and after a loss of data.
+   */
+  epoch(namespace: string, candidate: string): Promise<string>;
+  // Every call below names the caller's epoch of the namespace and throws
+  // EpochMismatchError, doing nothing, when it is not the current one.
+  resolve(namespace: string, epoch: string, key: string): Promise<StoreResolution>;
+  rotate(namespace: string, epoch: string, key: string): Promise<number>;
   /** Throws WR_ERR_BINDING_INVALID for self-binding, cycles and chains deeper than MAX_CHAIN_DEPTH. */
-  bind(namespace: string, key: string, target: string): Promise<void>;
-  unbind(namespace: string, key: string): Promise<boolean>;
-  forget(namespace: string, key: string): Promise<boolean>;
-  /** Apply outcome deltas; returns the ones that could not be written (to retry). */
+  bind(namespace: string, epoch: string, key: string, target: string): Promise<void>;
+  unbind(namespace: string, epoch: string, key: string): Promise<boolean>;
+  /** Forgets all but the generation (a rotated key never returns to an earlier tenant). */
+  forget(namespace: string, epoch: string, key: string): Promise<boolean>;
+  /**
+   * Apply outcome deltas; returns the ones that could not be written (to
+   * retry). Deltas of another epoch than the namespace's are dropped.
+   */
   recordOutcomes(batch: readonly OutcomeDelta[]): Promise<readonly OutcomeDelta[]>;
-  explain(namespace: string, key: string): Promise<StoredKey>;
+  explain(namespace: string, epoch: string, key: string): Promise<StoredKey>;
   onEvent(listener: (event: StoreEvent) => void): void;
   close(): Promise<void>;
 }

@@ -59,21 +59,32 @@ function hmac(secret: string | Buffer, tag: string, fields: readonly (string | n
   return createHmac('sha256', secret).update(hmacInput(tag, fields)).digest();
 }
 
+/** What an affinity tenant ID is derived from. */
+export interface TenantInput {
+  readonly namespace: string;
+  /**
+   * The namespace's epoch: a random id kept in the directory's store. Losing
+   * the store's data makes a new one, so generations that restart at 0 can
+   * never derive a tenant the key had before.
+   */
+  readonly epoch: string;
+  readonly key: string;
+  readonly generation: number;
+}
+
 /**
- * `prefix + base32(HMAC-SHA256(secret, namespace, key, generation))`, cut to a
- * fixed length. Without the secret a client can neither pick a key that lands
- * on another key's tenant nor compute a tenant ID it was not given.
+ * `prefix + base32(HMAC-SHA256(secret, namespace, epoch, key, generation))`,
+ * cut to a fixed length. Without the secret a client can neither pick a key
+ * that lands on another key's tenant nor compute a tenant ID it was not
+ * given.
  */
 export function deriveTenantId(
   secret: string | Buffer,
   prefix: string,
-  namespace: string,
-  key: string,
-  generation: number,
+  input: TenantInput,
 ): string {
-  return (
-    prefix + base32(hmac(secret, 'affinity', [namespace, key, generation]).subarray(0, HASH_BYTES))
-  );
+  const fields = [input.namespace, input.epoch, input.key, input.generation];
+  return prefix + base32(hmac(secret, 'affinity', fields).subarray(0, HASH_BYTES));
 }
 
 /** The pool slot (0 … poolSize-1) a key falls into; keyed, so clients cannot aim at a slot. */

@@ -40,6 +40,20 @@ export interface ResolveOptions {
   readonly namespace?: string;
 }
 
+/**
+ * Whose warm state a request works on, as the gateway sends it to the
+ * function (lambda/protocol.ts `scope`); the function adds its own name.
+ * See docs/protocol.md, "Snapshot scope".
+ */
+export interface StateScope {
+  readonly namespace: string;
+  /** The namespace's epoch (see DirectoryStore.epoch). */
+  readonly epoch: string;
+  readonly generation: number;
+  /** The key whose state it is: the end of the binding chain in affinity mode, else the key itself. */
+  readonly key: string;
+}
+
 export interface Resolution {
   readonly tenantId: string;
   /**
@@ -55,6 +69,8 @@ export interface Resolution {
   /** l1: in-process cache; store: Redis/memory store; derived: computed without the store. */
   readonly source: 'l1' | 'store' | 'derived';
   readonly mode: RoutingMode;
+  /** The state this request works on (every mode, fresh included). */
+  readonly state: StateScope;
 }
 
 export interface OutcomeReport {
@@ -66,6 +82,8 @@ export interface OutcomeReport {
 export interface KeyExplanation {
   readonly key: string;
   readonly namespace: string;
+  /** The namespace's epoch the tenant ID is derived from. */
+  readonly epoch: string;
   /** Whether the store holds a record of the key. */
   readonly known: boolean;
   /** The tenant ID `affinity` mode resolves the key to now. */
@@ -111,6 +129,8 @@ export interface DirectoryCounters {
   mappingsCreated: number;
   /** L1 invalidations received from other replicas over pub/sub. */
   pubsubInvalidations: number;
+  /** Times a namespace's epoch changed under this replica (the store lost its data). */
+  epochChanges: number;
   statsFlushes: number;
   statsPending: number;
   /** Outcome deltas dropped because the write-behind buffer was full while the store was down. */

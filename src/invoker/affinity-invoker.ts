@@ -1,13 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import {
-  PROTOCOL_VERSION,
-  buildClientContext,
-  parseEnvelope,
-  type RoutingMode,
-} from '../../lambda/protocol.js';
+import { parseEnvelope, type RoutingMode } from '../../lambda/protocol.js';
 import { encodeClientContext, type Backend } from '../backend/backend.js';
 import { parseFunctionError } from '../backend/function-error.js';
 import type { CancelSignal } from '../cancel-signal.js';
+import type { StateScope } from '../directory/types.js';
 import { WarmrouteError } from '../errors.js';
 import type { InvocationState, Metrics } from '../metrics.js';
 import {
@@ -17,6 +13,7 @@ import {
   MISS_REASON_LABELS,
   OTHER_LABEL,
 } from './metric-labels.js';
+import { stateScopeId, warmClientContext } from './state-scope.js';
 import { validateWarmReport, type ValidWarmReport } from './warm-report.js';
 
 /**
@@ -36,6 +33,8 @@ export interface DirectoryPort {
     generation: number;
     stateVersion: number;
     boundTo?: string | undefined;
+    /** Whose warm state the request works on (src/invoker/state-scope.ts). */
+    state: StateScope;
   }>;
   recordOutcome(
     key: string,
@@ -221,15 +220,14 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
     string,
     { mode: RoutingMode; stateVersion: number; base64: string }
   >();
-  function encodedContext(stateKey: string, mode: RoutingMode, stateVersion: number): string {
-    const memo = encodedContexts.get(stateKey);
+  function encodedContext(scope: StateScope, mode: RoutingMode, stateVersion: number): string {
+    const scopeId = stateScopeId(scope);
+    const memo = encodedContexts.get(scopeId);
     if (memo?.mode === mode && memo.stateVersion === stateVersion) return memo.base64;
-    const base64 = encodeClientContext(
-      buildClientContext({ v: PROTOCOL_VERSION, key: stateKey, mode, stateVersion, wrap: true }),
-    );
+    const base64 = encodeClientContext(warmClientContext(scope, mode, stateVersion));
     // Bounded like hotChildren below.
     if (encodedContexts.size >= 10_000) encodedContexts.clear();
-    encodedContexts.set(stateKey, { mode, stateVersion, base64 });
+    encodedContexts.set(scopeId, { mode, stateVersion, base64 });
     return base64;
   }
 
@@ -275,9 +273,9 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
     const tenantId = resolution.tenantId;
     // A bound key shares its target's environment, so it shares its state too.
     const target = resolution.boundTo ?? request.key;
-    // After a rotation the key starts over: its state lives under a name of
-    // its own generation, so the new environment finds no old snapshot.
-    const stateKey = resolution.generation > 0 ? `${target}#g${resolution.generation}` : target;
+    // The state is scoped by namespace, epoch, generation and (bound) key:
+    // after a rotation, or a directory that lost its data, the key starts over.
+    const stateScope = resolution.state;
     // One turn per tenant in affinity mode (bound keys share an environment);
     // per key in pooled mode (slots are shared on purpose); none in fresh mode.
     const turnKey = request.mode === 'pooled' ? `k:${request.key}` : `t:${tenantId}`;
@@ -301,7 +299,11 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
               tenantId: fn.tenancy === 'PER_TENANT' ? tenantId : undefined,
               payload: request.payload,
               deadline: request.deadline,
-              clientContextBase64: encodedContext(stateKey, request.mode, resolution.stateVersion),
+              clientContextBase64: encodedContext(
+                stateScope,
+                request.mode,
+                resolution.stateVersion,
+              ),
               logTail: deps.logTail,
               // The client's own signal, not the ticket's: the backend enforces
               // the deadline itself, and the ticket's signal costs a timer per call.

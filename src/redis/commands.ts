@@ -11,22 +11,29 @@ export type ScriptReply = (string | number | null | ScriptReply)[];
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
+    // Every key script takes the namespace's epoch key second and the caller's epoch as an argument.
+    wrEnsureEpoch(epochKey: RedisKey, candidate: string): Result<ScriptReply, Context>;
     wrResolveKey(
       record: RedisKey,
+      epochKey: RedisKey,
       recordPrefix: string,
       nowMs: number,
       idleTtlSeconds: number,
       maxDepth: number,
+      epoch: string,
     ): Result<ScriptReply, Context>;
     wrRotateKey(
       record: RedisKey,
+      epochKey: RedisKey,
       nowMs: number,
       idleTtlSeconds: number,
       channel: string,
       message: string,
+      epoch: string,
     ): Result<ScriptReply, Context>;
     wrBindKey(
       record: RedisKey,
+      epochKey: RedisKey,
       recordPrefix: string,
       key: string,
       target: string,
@@ -35,11 +42,26 @@ declare module 'ioredis' {
       idleTtlSeconds: number,
       channel: string,
       message: string,
+      epoch: string,
     ): Result<ScriptReply, Context>;
-    wrUnbindKey(record: RedisKey, channel: string, message: string): Result<ScriptReply, Context>;
-    wrForgetKey(record: RedisKey, channel: string, message: string): Result<ScriptReply, Context>;
+    wrUnbindKey(
+      record: RedisKey,
+      epochKey: RedisKey,
+      channel: string,
+      message: string,
+      epoch: string,
+    ): Result<ScriptReply, Context>;
+    wrForgetKey(
+      record: RedisKey,
+      epochKey: RedisKey,
+      channel: string,
+      message: string,
+      epoch: string,
+      idleTtlSeconds: number,
+    ): Result<ScriptReply, Context>;
     wrRecordOutcome(
       record: RedisKey,
+      epochKey: RedisKey,
       lastSeenMs: number,
       idleTtlSeconds: number,
       hits: number,
@@ -48,11 +70,14 @@ declare module 'ioredis' {
       unknown: number,
       envId: string,
       stateVersion: number,
+      epoch: string,
     ): Result<ScriptReply, Context>;
     wrExplainKey(
       record: RedisKey,
+      epochKey: RedisKey,
       recordPrefix: string,
       maxDepth: number,
+      epoch: string,
     ): Result<ScriptReply, Context>;
   }
 }

@@ -1,3 +1,4 @@
+import { EpochMismatchError } from '../directory/store.js';
 import { WarmrouteError } from '../errors.js';
 import type { ScriptReply } from './commands.js';
 
@@ -15,6 +16,9 @@ export const scriptErrors: Readonly<Record<number, () => WarmrouteError>> = {
     ]),
 };
 
+/** Every directory script's answer when the caller's epoch is not the namespace's: `{ -4, stored epoch or '' }`. */
+export const EPOCH_MISMATCH = -4;
+
 /** Return the reply when its code is 1 (OK); throw the mapped error otherwise. */
 export function checkScriptReply(script: string, reply: unknown): ScriptReply {
   if (!Array.isArray(reply) || typeof reply[0] !== 'number') {
@@ -24,6 +28,10 @@ export function checkScriptReply(script: string, reply: unknown): ScriptReply {
   }
   const code = reply[0];
   if (code === 1) return reply as ScriptReply;
+  if (code === EPOCH_MISMATCH) {
+    const current: unknown = reply[1];
+    throw new EpochMismatchError(typeof current === 'string' ? current : '');
+  }
   const toError = scriptErrors[code];
   if (toError === undefined) {
     throw new WarmrouteError('WR_ERR_INTERNAL', [], {

@@ -3,15 +3,62 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryDirectoryStore } from '../../src/directory/memory-store.js';
 import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
-import type { DirectoryStore, OutcomeDelta } from '../../src/directory/store.js';
+import {
+  EpochMismatchError,
+  type DirectoryStore,
+  type OutcomeDelta,
+} from '../../src/directory/store.js';
 import { isWarmrouteError } from '../../src/errors.js';
 import { SHARED_REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.js';
 
 const IDLE_TTL_SECONDS = 3_600;
 
+/**
+ * The store under test, with each namespace's epoch fetched (or created)
+ * once and passed along, as the directory does: most cases are about one
+ * epoch; the epoch cases below use `raw`.
+ */
+class InEpoch {
+  readonly #epochs = new Map<string, string>();
+  constructor(readonly raw: DirectoryStore) {}
+
+  async epochOf(namespace: string): Promise<string> {
+    let epoch = this.#epochs.get(namespace);
+    if (epoch === undefined) {
+      epoch = await this.raw.epoch(namespace, randomBytes(16).toString('hex'));
+      this.#epochs.set(namespace, epoch);
+    }
+    return epoch;
+  }
+  async resolve(namespace: string, key: string) {
+    return this.raw.resolve(namespace, await this.epochOf(namespace), key);
+  }
+  async rotate(namespace: string, key: string) {
+    return this.raw.rotate(namespace, await this.epochOf(namespace), key);
+  }
+  async bind(namespace: string, key: string, target: string) {
+    return this.raw.bind(namespace, await this.epochOf(namespace), key, target);
+  }
+  async unbind(namespace: string, key: string) {
+    return this.raw.unbind(namespace, await this.epochOf(namespace), key);
+  }
+  async forget(namespace: string, key: string) {
+    return this.raw.forget(namespace, await this.epochOf(namespace), key);
+  }
+  async explain(namespace: string, key: string) {
+    return this.raw.explain(namespace, await this.epochOf(namespace), key);
+  }
+  async recordOutcomes(batch: readonly Omit<OutcomeDelta, 'epoch'>[]) {
+    const withEpochs = await Promise.all(
+      batch.map(async (d) => ({ ...d, epoch: await this.epochOf(d.namespace) })),
+    );
+    return this.raw.recordOutcomes(withEpochs);
+  }
+}
+
 interface StoreFactory {
   readonly name: string;
-  create(): Promise<DirectoryStore>;
+  create(): Promise<InEpoch>;
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -26,7 +73,7 @@ const factories: StoreFactory[] = [
       const store = new MemoryDirectoryStore({ idleTtlSeconds: IDLE_TTL_SECONDS, clock: Date.now });
       await store.start();
       cleanups.push(() => store.close());
-      return store;
+      return new InEpoch(store);
     },
   },
   {
@@ -44,12 +91,12 @@ const factories: StoreFactory[] = [
       });
       cleanups.push(() => store.close());
       await store.start();
-      return store;
+      return new InEpoch(store);
     },
   },
 ];
 
-function delta(key: string, fields: Partial<OutcomeDelta>): OutcomeDelta {
+function delta(key: string, fields: Partial<OutcomeDelta>): Omit<OutcomeDelta, 'epoch'> {
   return {
     namespace: 'ns',
     key,
@@ -161,7 +208,61 @@ describe.each(factories)('DirectoryStore contract: $name', (factory) => {
     expect((await store.resolve('ns', 's')).chain).toEqual([]);
     expect(await store.forget('ns', 's')).toBe(true);
     expect(await store.forget('ns', 's')).toBe(false);
-    expect(await store.resolve('ns', 's')).toMatchObject({ created: true, generation: 0 });
+    // The generation is all forget keeps: a rotated key never returns to an earlier tenant.
+    expect(await store.resolve('ns', 's')).toMatchObject({ created: true, generation: 1 });
+    expect(await store.forget('ns', 'never-rotated')).toBe(false);
+    expect(await store.resolve('ns', 'never-rotated')).toMatchObject({
+      created: true,
+      generation: 0,
+    });
+  });
+
+  it('keeps one epoch per namespace: created from the first candidate, then returned as is', async () => {
+    const { raw } = await factory.create();
+
+    const first = await raw.epoch('ns-e', 'candidate-1');
+    const second = await raw.epoch('ns-e', 'candidate-2');
+    const other = await raw.epoch('ns-other', 'candidate-3');
+
+    expect([first, second, other]).toEqual(['candidate-1', 'candidate-1', 'candidate-3']);
+  });
+
+  it('refuses every call under another epoch or none, changing nothing (issue 11, defect 8)', async () => {
+    const store = await factory.create();
+    const { raw } = store;
+    await store.rotate('ns', 'k');
+    await store.bind('ns', 's', 'k');
+    const current = await store.epochOf('ns');
+    const calls: [string, (epoch: string) => Promise<unknown>][] = [
+      ['resolve', (e) => raw.resolve('ns', e, 'k')],
+      ['rotate', (e) => raw.rotate('ns', e, 'k')],
+      ['bind', (e) => raw.bind('ns', e, 'k', 'w')],
+      ['unbind', (e) => raw.unbind('ns', e, 's')],
+      ['forget', (e) => raw.forget('ns', e, 'k')],
+      ['explain', (e) => raw.explain('ns', e, 'k')],
+      ['resolve in a namespace without epoch', () => raw.resolve('ns-none', current, 'k')],
+    ];
+
+    for (const [name, call] of calls) {
+      for (const epoch of ['another-epoch', '']) {
+        const err: unknown = await call(epoch).catch((e: unknown) => e);
+        expect(err, `${name} under ${JSON.stringify(epoch)}`).toBeInstanceOf(EpochMismatchError);
+        if (name.startsWith('resolve in')) expect((err as EpochMismatchError).current).toBe('');
+        else expect((err as EpochMismatchError).current).toBe(current);
+      }
+    }
+    // Outcomes under another epoch are dropped, not retried.
+    const failed = await raw.recordOutcomes([
+      { ...delta('k', { hit: 5, stateVersion: 9 }), epoch: 'another-epoch' },
+    ]);
+
+    expect(failed).toEqual([]);
+    expect(await store.explain('ns', 'k')).toMatchObject({
+      generation: 1,
+      stateVersion: 0,
+      counts: { hit: 0 },
+    });
+    expect((await store.resolve('ns', 's')).chain).toEqual([{ key: 'k', generation: 1 }]);
   });
 
   it('adds outcome counts, keeps the last environment and never lowers the state version', async () => {

@@ -31,7 +31,13 @@ export function invokerFixture(
   const metrics = createMetrics({ defaultMetrics: false, coldStartPricePerGb: 0.0001 });
   const outcomes: RecordedOutcome[] = [];
   const directory: DirectoryPort = {
-    resolve: () => Promise.resolve({ tenantId: 'tenant-1', generation: 0, stateVersion: 0 }),
+    resolve: (key) =>
+      Promise.resolve({
+        tenantId: 'tenant-1',
+        generation: 0,
+        stateVersion: 0,
+        state: { namespace: 'default', epoch: 'fixture-epoch', generation: 0, key },
+      }),
     recordOutcome: (key, outcome) => {
       outcomes.push({ key, ...outcome });
     },

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import type { SnapshotScope } from '../../lambda/snapshot-scope.js';
 import { startLocalHost } from '../../src/localhost/index.js';
 import { distDir, packageRoot } from '../../src/paths.js';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from './gateway.js';
@@ -24,6 +25,10 @@ export interface WarmStateGateway {
   warm(key: string): Promise<WarmCall & { counter: number }>;
   /** RPC invoke of `workspace` with a plain payload. */
   workspace(key: string, payload: unknown): Promise<WarmCall>;
+  /** RPC invoke of a warm-counter copy (`warm-counter`, `warm-counter-2`): the count before this call. */
+  counter(functionName: string, key: string): Promise<WarmCall & { counter: number }>;
+  /** The snapshot scope `functionName` uses for `key` now (the directory's state scope + the function). */
+  snapshotScope(functionName: string, key: string): Promise<SnapshotScope>;
   rotate(key: string): Promise<number>;
   /** `warmroute_state_misses_total{function, reason}` as scraped from /metrics. */
   misses(fn: string): Promise<Record<string, number>>;
@@ -97,6 +102,27 @@ export async function startWarmStateGateway(
       const counter = r.body['counter'];
       if (typeof counter !== 'number') throw new Error(`no counter in ${JSON.stringify(r.body)}`);
       return { ...r, counter };
+    },
+    async counter(functionName, key) {
+      const r = await call(`/v1/functions/${functionName}/invoke`, key, {
+        method: 'POST',
+        body: '{}',
+      });
+      // The example answers in the proxy shape: the count is inside `body`.
+      const inner: unknown = JSON.parse(String(r.body['body']));
+      const counter = (inner as { counter?: unknown }).counter;
+      if (typeof counter !== 'number') throw new Error(`no counter in ${JSON.stringify(r.body)}`);
+      return { ...r, counter };
+    },
+    async snapshotScope(functionName, key) {
+      const { state } = await gw.deps.directory.resolve(key);
+      return {
+        functionName,
+        namespace: state.namespace,
+        epoch: state.epoch,
+        generation: state.generation,
+        key: state.key,
+      };
     },
     workspace: (key, payload) =>
       call('/v1/functions/workspace/invoke', key, {

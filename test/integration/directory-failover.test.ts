@@ -1,4 +1,5 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
+import type { KeyDirectory } from '../../src/directory/directory.js';
 import { deriveTenantId } from '../../src/directory/tenant-id.js';
 import { isWarmrouteError } from '../../src/errors.js';
 import { startOwnRedis, uniquePrefix } from '../helpers/redis.js';
@@ -22,8 +23,14 @@ async function errorCode(promise: Promise<unknown>): Promise<string | undefined>
   );
 }
 
-const derived = (key: string, generation = 0): string =>
-  deriveTenantId(TEST_SECRET, 'wr-', 'default', key, generation);
+/** The tenant `dir` derives for `key` at `generation`, in the epoch of 'default' it uses now. */
+const derived = (dir: KeyDirectory, key: string, generation = 0): string =>
+  deriveTenantId(TEST_SECRET, 'wr-', {
+    namespace: 'default',
+    epoch: dir.epochOf('default'),
+    key,
+    generation,
+  });
 
 describe('directory when its Redis fails', () => {
   it('keeps resolving while Redis is dead, refuses mutations, and resumes after a restart', async () => {
@@ -35,6 +42,7 @@ describe('directory when its Redis fails', () => {
     const rotated = await dir.rotate('rotated');
     await dir.resolve('rotated');
     expect(dir.health().status).toBe('ok');
+    const epochBefore = dir.epochOf();
 
     // Act: crash Redis.
     await redis.kill();
@@ -51,7 +59,7 @@ describe('directory when its Redis fails', () => {
     // Assess (down): same tenants, no throw, typed errors for mutations, outcomes kept.
     expect(during.map((r) => r.tenantId)).toEqual(before.map((r) => r.tenantId));
     expect(unseen).toMatchObject({
-      tenantId: derived('never-seen'),
+      tenantId: derived(dir, 'never-seen'),
       generation: 0,
       source: 'derived',
     });
@@ -71,13 +79,19 @@ describe('directory when its Redis fails', () => {
     await dir.flush();
     const explained = await dir.explain('k3');
 
-    // Assess (back): mutations work without restarting the directory, buffered outcomes landed.
-    expect(rotatedAgain).toEqual({ generation: 1, tenantId: derived('k1', 1) });
-    expect(await dir.resolve('k1')).toMatchObject({ tenantId: derived('k1', 1), source: 'store' });
+    // Assess (back): mutations work without restarting the directory. Redis came
+    // back empty, so the namespace has a new epoch (defect 8), and the outcomes
+    // buffered under the lost one are dropped: their state versions name
+    // snapshots of the old epoch, which the new one never reads.
+    expect(dir.epochOf()).not.toBe(epochBefore);
+    expect(rotatedAgain).toEqual({ generation: 1, tenantId: derived(dir, 'k1', 1) });
+    expect(await dir.resolve('k1')).toMatchObject({
+      tenantId: derived(dir, 'k1', 1),
+      source: 'store',
+    });
     expect(explained).toMatchObject({
-      counts: { hit: 1 },
-      stateVersion: 4,
-      lastEnvId: 'env-down',
+      counts: { hit: 0 },
+      stateVersion: 0,
       pendingOutcomes: 0,
     });
     const counters = dir.counters();
@@ -98,7 +112,10 @@ describe('directory when its Redis fails', () => {
     });
 
     expect(dir.health().status).toBe('degraded');
-    expect(await dir.resolve('k')).toMatchObject({ tenantId: derived('k'), source: 'derived' });
+    expect(await dir.resolve('k')).toMatchObject({
+      tenantId: derived(dir, 'k'),
+      source: 'derived',
+    });
 
     await redis.restart();
     await expect.poll(() => dir.health().status, { timeout: 10_000 }).toBe('ok');
@@ -116,7 +133,7 @@ describe('directory when its Redis fails', () => {
     const slow = await dir.resolve('k');
     const skipped = await dir.resolve('k2');
 
-    expect(slow).toMatchObject({ tenantId: derived('k'), source: 'derived' });
+    expect(slow).toMatchObject({ tenantId: derived(dir, 'k'), source: 'derived' });
     // After a timeout, misses skip the store for a while instead of each waiting for the timeout.
     expect(skipped.source).toBe('derived');
     expect(dir.counters().storeErrors).toBe(1);
@@ -150,7 +167,7 @@ describe('directory when its Redis fails', () => {
     // Assess: the EVALSHA really failed with NOSCRIPT, and the call still succeeded through the store.
     const errorsAfter = (await infoCounts(admin, 'errorstats')).get('errorstat_NOSCRIPT') ?? 0;
     expect(errorsAfter).toBeGreaterThan(errorsBefore);
-    expect(afterFlush).toMatchObject({ source: 'store', tenantId: derived('cold-key') });
+    expect(afterFlush).toMatchObject({ source: 'store', tenantId: derived(dir, 'cold-key') });
     expect(rotated.generation).toBe(1);
     expect(dir.counters().storeErrors).toBe(0);
   });

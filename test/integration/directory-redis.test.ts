@@ -65,7 +65,12 @@ describe('directory on a shared Redis, two replicas', () => {
     await a.unbind('session');
     await unbound;
     expect((await b.resolve('session')).tenantId).toBe(
-      deriveTenantId(TEST_SECRET, 'wr-', 'default', 'session', 0),
+      deriveTenantId(TEST_SECRET, 'wr-', {
+        namespace: 'default',
+        epoch: b.epochOf('default'),
+        key: 'session',
+        generation: 0,
+      }),
     );
   });
 

@@ -109,7 +109,8 @@ describe('warm state through the gateway', () => {
     const envsOfTenant = ws.gw.localHost
       .environments()
       .filter((e) => e.function === 'warm-counter' && e.tenant === tenant);
-    const versionAfterBurst = await store.readVersion(key);
+    const scope = await ws.snapshotScope('warm-counter', key);
+    const versionAfterBurst = await store.readVersion(scope);
     const directoryAfterBurst = (await ws.gw.deps.directory.resolve(key)).stateVersion;
     // Sequential calls afterwards land on whichever environment is idle: each
     // one is current (hit) or notices its copy is stale and reloads.
@@ -147,7 +148,7 @@ describe('warm state through the gateway', () => {
     }
     expect(after.map((r) => r.counter)).toEqual([20, 21, 22, 23, 24, 25]);
     for (const r of after) expect(['hit', 'rehydrated']).toContain(r.state);
-    expect(await store.readVersion(key)).toBe(26);
+    expect(await store.readVersion(scope)).toBe(26);
     // Environments that fell behind were detected: stale copies or lost races.
     expect((misses['stale'] ?? 0) + (misses['conflict'] ?? 0)).toBeGreaterThanOrEqual(1);
     expect(
@@ -194,5 +195,45 @@ describe('warm state through the gateway', () => {
     expect(counts).toEqual({ hit: 135, rehydrated: 10, fresh: 5 });
     expect(misses).toEqual({ none: 5, 'first-use': 10 });
     expect(finals).toEqual([29, 29, 29, 29, 29]);
+  });
+
+  it('keeps state per function and per generation: warm-counter-2 and workspace never see warm-counter’s snapshot (issue 11, defect 2)', async () => {
+    // Prepare: one key used by two copies of the counter and by workspace.
+    const ws = await setup();
+    const key = uniqueKey('shared');
+    const store = new FileSnapshotStore({ directory: ws.snapshotDir });
+    const doc = await ws.workspace(key, { op: 'put', id: 'readme', doc: { title: 'kept' } });
+    const one = [await ws.counter('warm-counter', key), await ws.counter('warm-counter', key)];
+
+    // Act
+    const two = await ws.counter('warm-counter-2', key);
+    const oneAgain = await ws.counter('warm-counter', key);
+    const docAfter = await ws.workspace(key, { op: 'get', id: 'readme' });
+    // Lose every environment: state now comes from the snapshots alone.
+    for (const fn of ['warm-counter', 'warm-counter-2', 'workspace']) {
+      ws.gw.localHost.evict({ function: fn });
+    }
+    const twoRehydrated = await ws.counter('warm-counter-2', key);
+    const oneRehydrated = await ws.counter('warm-counter', key);
+    const docRehydrated = await ws.workspace(key, { op: 'list' });
+
+    // Assess: separate counts, workspace documents untouched, one snapshot per function.
+    expect(doc.state).toBe('fresh');
+    expect(one.map((r) => r.counter)).toEqual([0, 1]);
+    expect(two).toMatchObject({ counter: 0, state: 'fresh' });
+    expect(oneAgain.counter).toBe(2);
+    expect(docAfter).toMatchObject({ body: { id: 'readme', doc: { title: 'kept' } } });
+    expect(twoRehydrated).toMatchObject({ counter: 1, state: 'rehydrated' });
+    expect(oneRehydrated).toMatchObject({ counter: 3, state: 'rehydrated' });
+    expect(docRehydrated).toMatchObject({ state: 'rehydrated', body: { ids: ['readme'], key } });
+    expect(await store.readVersion(await ws.snapshotScope('warm-counter', key))).toBe(4);
+    expect(await store.readVersion(await ws.snapshotScope('warm-counter-2', key))).toBe(2);
+    expect(await store.readVersion(await ws.snapshotScope('workspace', key))).toBe(3);
+
+    // A rotation starts every function over for the key (a new generation's scope).
+    expect(await ws.rotate(key)).toBe(200);
+    expect(await ws.counter('warm-counter', key)).toMatchObject({ counter: 0, state: 'fresh' });
+    expect(await ws.counter('warm-counter-2', key)).toMatchObject({ counter: 0, state: 'fresh' });
+    expect(await ws.workspace(key, { op: 'list' })).toMatchObject({ body: { ids: [], key } });
   });
 });

@@ -32,16 +32,22 @@ async function echo(ws: WarmStateGateway, key: string): Promise<Echo & { state: 
 }
 
 describe('gateway → function warm-state request', () => {
-  it('sends v1, the key, affinity mode, wrap and the latest version its directory knows', async () => {
+  it('sends v1, the key, affinity mode, wrap, the latest version its directory knows and the state scope', async () => {
     const ws = await setup();
     const key = `proto-${randomBytes(5).toString('hex')}`;
 
     const calls = [await echo(ws, key), await echo(ws, key), await echo(ws, key)];
 
+    const scope = {
+      ns: 'default',
+      epoch: (await ws.snapshotScope('warm-counter', key)).epoch,
+      gen: 0,
+    };
+    expect(scope.epoch).toMatch(/^[0-9a-f]{32}$/);
     expect(calls.map((c) => c.request)).toEqual([
-      { v: 1, key, mode: 'affinity', stateVersion: 0, wrap: true },
-      { v: 1, key, mode: 'affinity', stateVersion: 1, wrap: true },
-      { v: 1, key, mode: 'affinity', stateVersion: 2, wrap: true },
+      { v: 1, key, mode: 'affinity', stateVersion: 0, wrap: true, scope },
+      { v: 1, key, mode: 'affinity', stateVersion: 1, wrap: true, scope },
+      { v: 1, key, mode: 'affinity', stateVersion: 2, wrap: true, scope },
     ]);
     // On a hit the environment's version equals the gateway's: nothing stale to catch.
     expect(calls.map((c) => [c.state, c.seenVersion])).toEqual([
@@ -73,13 +79,15 @@ describe('gateway → function warm-state request', () => {
 
     const after = await echo(ws, key);
 
-    // The new generation's state has a key of its own and its version starts at 0.
+    // The new generation's state has a scope of its own and its version starts at 0;
+    // `key` keeps the `#g1` suffix so functions without scope support stay apart too.
     expect(after.request).toEqual({
       v: 1,
       key: `${key}#g1`,
       mode: 'affinity',
       stateVersion: 0,
       wrap: true,
+      scope: { ns: 'default', epoch: (await ws.snapshotScope('warm-counter', key)).epoch, gen: 1 },
     });
     expect(after).toMatchObject({ state: 'fresh' });
   });

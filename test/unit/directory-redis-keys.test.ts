@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { EpochMismatchError } from '../../src/directory/store.js';
 import { directoryKeys } from '../../src/redis/keys.js';
 import { commandName, loadScripts } from '../../src/redis/script-loader.js';
 import { checkScriptReply, scriptErrors } from '../../src/redis/script-codes.js';
@@ -15,6 +16,15 @@ describe('directoryKeys', () => {
     const keys = directoryKeys('wr:');
     const tags = ['a', 'b}c', '{x}', 'k:with:colons'].map((key) => hashTag(keys.record('ns', key)));
     expect(new Set(tags)).toEqual(new Set(['ns:ns']));
+  });
+
+  it('puts the namespace epoch under the records’ hash tag, apart from every record', () => {
+    const keys = directoryKeys('wr:');
+    expect(hashTag(keys.epoch('ns'))).toBe('ns:ns');
+    expect(hashTag(keys.epoch('a}b'))).toBe('ns:a%7Db');
+    // No key names a record that is the epoch (records live under `:k:`).
+    expect(keys.epoch('ns')).not.toBe(keys.record('ns', 'epoch'));
+    expect(keys.epoch('ns').startsWith(keys.recordPrefix('ns'))).toBe(false);
   });
 
   it('encodes namespaces so braces and colons cannot break the tag or overlap prefixes', () => {
@@ -36,6 +46,7 @@ describe('script loader', () => {
     expect(Object.keys(scripts).sort()).toEqual(
       [
         'wrBindKey',
+        'wrEnsureEpoch',
         'wrExplainKey',
         'wrForgetKey',
         'wrRecordOutcome',
@@ -44,8 +55,9 @@ describe('script loader', () => {
         'wrUnbindKey',
       ].sort(),
     );
-    for (const script of Object.values(scripts)) {
-      expect(script.numberOfKeys).toBe(1);
+    for (const [name, script] of Object.entries(scripts)) {
+      // Every key script also takes its namespace's epoch key (same hash tag).
+      expect(script.numberOfKeys).toBe(name === 'wrEnsureEpoch' ? 1 : 2);
       expect(script.lua).toMatch(
         /^--\[\[[\s\S]*Input:[\s\S]*Output:[\s\S]*Return codes:[\s\S]*\]\]/,
       );
@@ -66,6 +78,10 @@ describe('script return codes', () => {
       }
       expect(isWarmrouteError(caught) && caught.code).toBe('WR_ERR_BINDING_INVALID');
     }
+    expect(() => checkScriptReply('x', [-4, 'abc'])).toThrow(EpochMismatchError);
+    expect(() => checkScriptReply('x', [-4, 'abc'])).toThrow(
+      expect.objectContaining({ current: 'abc' }) as Error,
+    );
     expect(() => checkScriptReply('x', [-99])).toThrow();
     expect(() => checkScriptReply('x', 'nonsense')).toThrow();
   });

@@ -16,6 +16,16 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((d) => d.close()));
 });
 
+/** The tenant `dir` derives for `key` at `generation` (in its current epoch of 'default'). */
+function derived(dir: KeyDirectory, key: string, generation = 0): string {
+  return deriveTenantId(SECRET, 'wr-', {
+    namespace: 'default',
+    epoch: dir.epochOf('default'),
+    key,
+    generation,
+  });
+}
+
 async function memoryDirectory(clock = new FakeClock(), l1TtlMs = 10_000): Promise<KeyDirectory> {
   const directory = new KeyDirectory({ secret: SECRET, clock: clock.read, l1: { ttlMs: l1TtlMs } });
   open.push(directory);
@@ -42,7 +52,7 @@ describe('directory over the memory store', () => {
       mode: 'affinity',
       stateVersion: 0,
     });
-    expect(first.tenantId).toBe(deriveTenantId(SECRET, 'wr-', 'default', 'ws-1', 0));
+    expect(first.tenantId).toBe(derived(dir, 'ws-1', 0));
     expect(second).toEqual({ ...first, source: 'l1' });
     expect(third.source).toBe('store');
     expect(dir.counters()).toMatchObject({
@@ -95,76 +105,44 @@ describe('directory over the memory store', () => {
     await dir.unbind('s');
     const unbound = await dir.resolve('s');
     await dir.rotate('s');
+    await dir.bind('s', 'w');
     await dir.forget('s');
     const forgotten = await dir.resolve('s');
 
     expect(bound.boundTo).toBe('w');
     expect(unbound.boundTo).toBeUndefined();
-    expect(unbound.tenantId).toBe(deriveTenantId(SECRET, 'wr-', 'default', 's', 0));
-    expect(forgotten).toMatchObject({ generation: 0, source: 'store', tenantId: unbound.tenantId });
+    expect(unbound.tenantId).toBe(derived(dir, 's', 0));
+    // Forget drops the binding but keeps the generation: a rotated key never
+    // returns to a tenant it had before (issue 11, defect 8).
+    expect(forgotten).toMatchObject({
+      generation: 1,
+      source: 'store',
+      tenantId: derived(dir, 's', 1),
+    });
+    expect(forgotten.boundTo).toBeUndefined();
+    expect(forgotten.tenantId).not.toBe(unbound.tenantId);
   });
 
-  it('fresh mode never touches the store and gives a new tenant each time', async () => {
+  it('fresh mode gives a new tenant each time, with the state scope of the key’s current generation', async () => {
+    // Fresh mode used to skip the store and always name generation 0, so a
+    // rotated key's fresh-mode state was its pre-rotation state. It now looks
+    // the key up like the other modes (L1 first) for the state scope only.
     const dir = await memoryDirectory();
+    await dir.rotate('k');
     const a = await dir.resolve('k', { mode: 'fresh' });
     const b = await dir.resolve('k', { mode: 'fresh' });
+    const affinity = await dir.resolve('k');
     expect(a.tenantId).not.toBe(b.tenantId);
+    expect(a.tenantId).not.toBe(affinity.tenantId);
     expect(a.tenantId).toMatch(/^wr-[a-z2-7]{32}$/);
-    expect(a).toMatchObject({ source: 'derived', mode: 'fresh' });
-    expect(dir.counters().storeLookups).toBe(0);
-  });
-
-  it('pooled mode maps many keys onto at most N tenants, stable per key', async () => {
-    const dir = await memoryDirectory();
-    const tenants = new Set<string>();
-    for (let i = 0; i < 64; i++) {
-      const r = await dir.resolve(`k${i}`, { mode: 'pooled', poolSize: 4 });
-      expect((await dir.resolve(`k${i}`, { mode: 'pooled', poolSize: 4 })).tenantId).toBe(
-        r.tenantId,
-      );
-      tenants.add(r.tenantId);
-    }
-    expect(tenants.size).toBe(4);
-    await expect(dir.resolve('k', { mode: 'pooled', poolSize: 0 })).rejects.toMatchObject({
-      code: 'WR_ERR_BAD_REQUEST',
+    expect(a).toMatchObject({ mode: 'fresh', generation: 0, stateVersion: 0 });
+    expect(a.state).toEqual({
+      namespace: 'default',
+      epoch: dir.epochOf('default'),
+      generation: 1,
+      key: 'k',
     });
-  });
-
-  it('namespaces give different tenants for one key', async () => {
-    const dir = await memoryDirectory();
-    const a = await dir.resolve('k', { namespace: 'one' });
-    const b = await dir.resolve('k', { namespace: 'two' });
-    expect(a.tenantId).not.toBe(b.tenantId);
-  });
-
-  it('recordOutcome is visible to the next resolve at once and written behind on flush; versions never go back', async () => {
-    // Prepare
-    const clock = new FakeClock();
-    const dir = await memoryDirectory(clock);
-    await dir.resolve('k');
-
-    // Act
-    dir.recordOutcome('k', { envId: 'env-a', state: 'fresh', stateVersion: 1 });
-    dir.recordOutcome('k', { envId: 'env-a', state: 'hit', stateVersion: 5 });
-    dir.recordOutcome('k', { envId: 'env-b', state: 'rehydrated', stateVersion: 3 });
-    dir.recordOutcome('k', { envId: 'env-b', state: 'unknown' });
-    const cached = await dir.resolve('k');
-    const beforeFlush = await dir.explain('k');
-    await dir.flush();
-    const afterFlush = await dir.explain('k');
-
-    // Assess
-    expect(cached).toMatchObject({ source: 'l1', stateVersion: 5 });
-    expect(beforeFlush.pendingOutcomes).toBe(4);
-    expect(afterFlush).toMatchObject({
-      known: true,
-      stateVersion: 5,
-      lastEnvId: 'env-b',
-      counts: { hit: 1, rehydrated: 1, fresh: 1, unknown: 1 },
-      pendingOutcomes: 0,
-      lastSeenAt: new Date(clock.now).toISOString(),
-    });
-    expect(dir.counters().statsFlushes).toBe(1);
+    expect(b.source).toBe('l1');
   });
 
   it('explain reports the binding chain and the tenant the key resolves to', async () => {
@@ -175,7 +153,7 @@ describe('directory over the memory store', () => {
     expect(explained).toMatchObject({
       binding: 'w',
       chain: [{ key: 'w', generation: 1 }],
-      tenantId: deriveTenantId(SECRET, 'wr-', 'default', 'w', 1),
+      tenantId: derived(dir, 'w', 1),
       store: 'memory',
     });
     expect((await dir.explain('never-seen')).known).toBe(false);

@@ -11,6 +11,16 @@ import {
 } from '../../src/directory/tenant-id.js';
 
 const SECRET = 'unit-test-secret-0123456789abcdef';
+const EPOCH = '0123456789abcdef0123456789abcdef';
+
+/** The tenant of `key` at `generation` in namespace `ns` of epoch EPOCH. */
+const tenant = (
+  secret: string | Buffer,
+  ns: string,
+  key: string,
+  generation: number,
+  epoch = EPOCH,
+): string => deriveTenantId(secret, 'wr-', { namespace: ns, epoch, key, generation });
 
 describe('deriveTenantId', () => {
   it('is deterministic, fixed length and inside the TenantId character set', () => {
@@ -18,25 +28,33 @@ describe('deriveTenantId', () => {
     const keys = ['a', 'é', 'workspace/42', 'x'.repeat(1024), '🙂 emoji key', 'a:b'];
 
     // Act
-    const ids = keys.map((key) => deriveTenantId(SECRET, 'wr-', 'default', key, 0));
+    const ids = keys.map((key) => tenant(SECRET, 'default', key, 0));
 
     // Assess
     for (const [i, id] of ids.entries()) {
       expect(id).toMatch(TENANT_ID_PATTERN);
       expect(id).toMatch(/^wr-[a-z2-7]+$/);
       expect(id).toHaveLength(3 + TENANT_HASH_CHARS);
-      expect(deriveTenantId(SECRET, 'wr-', 'default', keys[i]!, 0)).toBe(id);
+      expect(tenant(SECRET, 'default', keys[i]!, 0)).toBe(id);
     }
     expect(new Set(ids).size).toBe(keys.length);
   });
 
-  it('changes with the secret, the namespace, the key and the generation', () => {
-    const base = deriveTenantId(SECRET, 'wr-', 'ns', 'key', 0);
-    expect(deriveTenantId(`${SECRET}!`, 'wr-', 'ns', 'key', 0)).not.toBe(base);
-    expect(deriveTenantId(Buffer.from(`${SECRET}!`), 'wr-', 'ns', 'key', 0)).not.toBe(base);
-    expect(deriveTenantId(SECRET, 'wr-', 'ns2', 'key', 0)).not.toBe(base);
-    expect(deriveTenantId(SECRET, 'wr-', 'ns', 'key2', 0)).not.toBe(base);
-    expect(deriveTenantId(SECRET, 'wr-', 'ns', 'key', 1)).not.toBe(base);
+  it('changes with the secret, the namespace, the epoch, the key and the generation', () => {
+    const base = tenant(SECRET, 'ns', 'key', 0);
+    expect(tenant(`${SECRET}!`, 'ns', 'key', 0)).not.toBe(base);
+    expect(tenant(Buffer.from(`${SECRET}!`), 'ns', 'key', 0)).not.toBe(base);
+    expect(tenant(SECRET, 'ns2', 'key', 0)).not.toBe(base);
+    expect(tenant(SECRET, 'ns', 'key2', 0)).not.toBe(base);
+    expect(tenant(SECRET, 'ns', 'key', 1)).not.toBe(base);
+    expect(tenant(SECRET, 'ns', 'key', 0, 'another-epoch')).not.toBe(base);
+  });
+
+  it('never gives a key of a new epoch any tenant it had in the old one (issue 11, defect 8)', () => {
+    // Generations restart at 0 after a loss of data; the epoch is new then.
+    const old = Array.from({ length: 20 }, (_, g) => tenant(SECRET, 'ns', 'key', g, 'epoch-1'));
+    const renewed = Array.from({ length: 20 }, (_, g) => tenant(SECRET, 'ns', 'key', g, 'epoch-2'));
+    expect(renewed.filter((id) => old.includes(id))).toEqual([]);
   });
 
   it('cannot be steered into another field split by a separator in the key or namespace', () => {
@@ -48,17 +66,15 @@ describe('deriveTenantId', () => {
       ['a:', 'b', 0, 'a', ':b', 0],
     ];
     for (const [ns1, k1, g1, ns2, k2, g2] of pairs) {
-      expect(deriveTenantId(SECRET, 'wr-', ns1, k1, g1)).not.toBe(
-        deriveTenantId(SECRET, 'wr-', ns2, k2, g2),
-      );
+      expect(tenant(SECRET, ns1, k1, g1)).not.toBe(tenant(SECRET, ns2, k2, g2));
     }
   });
 
   it('keeps pool tenants apart from affinity tenants', () => {
     // A key named like a pool slot must not land on the slot's environment.
     const pool = poolTenantId(SECRET, 'wr-', 'ns', 4, 0);
-    expect(deriveTenantId(SECRET, 'wr-', 'ns', '4', 0)).not.toBe(pool);
-    expect(deriveTenantId(SECRET, 'wr-', 'ns', '0', 4)).not.toBe(pool);
+    expect(tenant(SECRET, 'ns', '4', 0)).not.toBe(pool);
+    expect(tenant(SECRET, 'ns', '0', 4)).not.toBe(pool);
     expect(pool).toHaveLength(3 + TENANT_HASH_CHARS);
   });
 });

@@ -6,6 +6,7 @@
 
   Input:
     KEYS[1]  record hash of the key
+    KEYS[2]  epoch of the namespace (string)
     ARGV[1]  record key prefix of the namespace (target records are ARGV[1] .. targetKey)
     ARGV[2]  the key itself (to detect a cycle through it)
     ARGV[3]  the target key
@@ -14,6 +15,7 @@
     ARGV[6]  idle TTL, seconds (0 = never expire)
     ARGV[7]  invalidation channel
     ARGV[8]  invalidation message (JSON, built by the caller)
+    ARGV[9]  the caller's epoch of the namespace
 
   Output:
     { 1, depth }   hops from the key to the end of its new chain
@@ -23,7 +25,21 @@
     -1  the target is the key itself
     -2  the binding would create a cycle
     -3  the chain would be deeper than ARGV[4]
+    -4  epoch missing or different: { -4, stored epoch or '' }; nothing done
+
+  Epoch: KEYS[2] holds the namespace's epoch (see ensure-epoch-1.lua). The
+  caller names the epoch it derived its tenant IDs from; when the stored one
+  is missing (Redis lost its data) or differs, nothing is read or written and
+  the script answers -4 with the stored epoch ('' when missing), so the
+  caller adopts it (or creates a new one), drops what it cached, and retries.
+  KEYS[2] shares KEYS[1]'s hash tag (one tag per namespace), so the script
+  stays in one Redis Cluster slot; cluster support must revisit this if
+  namespaces are ever spread over several slots.
 ]]
+local epoch = redis.call('GET', KEYS[2])
+if epoch ~= ARGV[9] then
+  return { -4, epoch or '' }
+end
 local rec = KEYS[1]
 local prefix = ARGV[1]
 local own = ARGV[2]

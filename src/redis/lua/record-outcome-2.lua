@@ -4,6 +4,7 @@
 
   Input:
     KEYS[1]  record hash of the key
+    KEYS[2]  epoch of the namespace (string)
     ARGV[1]  last seen, milliseconds since the epoch
     ARGV[2]  idle TTL, seconds (0 = never expire)
     ARGV[3]  hits to add
@@ -12,13 +13,28 @@
     ARGV[6]  unknown outcomes to add
     ARGV[7]  last environment id ('' = unchanged)
     ARGV[8]  state version seen (0 = none)
+    ARGV[9]  the caller's epoch of the namespace
 
   Output:
     { 1, stateVersion }   the stored state version after the update
 
   Return codes:
     1  OK
+    -4  epoch missing or different: { -4, stored epoch or '' }; nothing done
+
+  Epoch: KEYS[2] holds the namespace's epoch (see ensure-epoch-1.lua). The
+  caller names the epoch it derived its tenant IDs from; when the stored one
+  is missing (Redis lost its data) or differs, nothing is read or written and
+  the script answers -4 with the stored epoch ('' when missing), so the
+  caller adopts it (or creates a new one), drops what it cached, and retries.
+  KEYS[2] shares KEYS[1]'s hash tag (one tag per namespace), so the script
+  stays in one Redis Cluster slot; cluster support must revisit this if
+  namespaces are ever spread over several slots.
 ]]
+local epoch = redis.call('GET', KEYS[2])
+if epoch ~= ARGV[9] then
+  return { -4, epoch or '' }
+end
 local rec = KEYS[1]
 local ttl = tonumber(ARGV[2])
 

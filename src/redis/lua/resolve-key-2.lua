@@ -11,10 +11,12 @@
 
   Input:
     KEYS[1]  record hash of the key
+    KEYS[2]  epoch of the namespace (string)
     ARGV[1]  record key prefix of the namespace
     ARGV[2]  now, milliseconds since the epoch
     ARGV[3]  idle TTL, seconds (0 = never expire)
     ARGV[4]  maximum binding chain depth (hops)
+    ARGV[5]  the caller's epoch of the namespace
 
   Output:
     { 1, created, generation, stateVersion, chain }
@@ -29,7 +31,21 @@
        deeper than ARGV[4], so a longer chain (only reachable when a target
        gained its own binding later) is cut at ARGV[4] hops instead of failing
        the request path.
+    -4  epoch missing or different: { -4, stored epoch or '' }; nothing done
+
+  Epoch: KEYS[2] holds the namespace's epoch (see ensure-epoch-1.lua). The
+  caller names the epoch it derived its tenant IDs from; when the stored one
+  is missing (Redis lost its data) or differs, nothing is read or written and
+  the script answers -4 with the stored epoch ('' when missing), so the
+  caller adopts it (or creates a new one), drops what it cached, and retries.
+  KEYS[2] shares KEYS[1]'s hash tag (one tag per namespace), so the script
+  stays in one Redis Cluster slot; cluster support must revisit this if
+  namespaces are ever spread over several slots.
 ]]
+local epoch = redis.call('GET', KEYS[2])
+if epoch ~= ARGV[5] then
+  return { -4, epoch or '' }
+end
 local rec = KEYS[1]
 local prefix = ARGV[1]
 local ttl = tonumber(ARGV[3])

@@ -30,7 +30,14 @@ const context = {
   },
 };
 const out = await handler({}, context);
-await store.delete(key);
+// The request above has no gateway scope: the library keeps such keys in a namespace of their own.
+await store.delete({
+  functionName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? '',
+  namespace: lib.LEGACY_NAMESPACE,
+  epoch: '',
+  generation: 0,
+  key,
+});
 await store.close();
 process.stdout.write(
   JSON.stringify({ importMs, rssAfterImport, report: out['warmroute/v1'], result: out.result }) +

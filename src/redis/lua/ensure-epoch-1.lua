@@ -1,0 +1,27 @@
+--[[
+  Read a namespace's epoch, creating it when missing. The epoch is a random
+  id that is part of every tenant ID and snapshot scope of the namespace. It
+  is created by whoever finds it missing: on first use, and after Redis lost
+  its data, when it must be a new value so that no key (rotated or not) is
+  derived into an environment or a snapshot of the lost data again. The
+  caller therefore always passes a freshly generated candidate, never an
+  epoch it knew before.
+
+  Input:
+    KEYS[1]  epoch of the namespace (string; no TTL)
+    ARGV[1]  candidate epoch (fresh random hex), stored only if none exists
+
+  Output:
+    { 1, epoch, created }
+      epoch    the namespace's epoch after this call
+      created  1 if this call stored the candidate, 0 if an epoch existed
+
+  Return codes:
+    1  OK
+]]
+local epoch = redis.call('GET', KEYS[1])
+if epoch then
+  return { 1, epoch, 0 }
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return { 1, ARGV[1], 1 }

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import type { KeyDirectory } from '../../src/directory/directory.js';
+import { deriveTenantId } from '../../src/directory/tenant-id.js';
+import { TEST_SECRET, inspector, openRedisDirectory } from '../helpers/directory-fixtures.js';
+import { freePort } from '../helpers/ports.js';
+import { privateRedis, uniquePrefix } from '../helpers/redis.js';
+
+/**
+ * Issue 11, defect 8: losing Redis data must never send a rotated key back to
+ * a tenant it had before. Tenant IDs are derived from (namespace, epoch, key,
+ * generation); the epoch is a random id in Redis, so a Redis that came back
+ * empty gets a new one, and generations that restart at 0 derive tenants no
+ * key ever had. Every case runs on a private redis-server (FLUSHALL, kill).
+ */
+
+/** A directory that asks the store on every resolve (no L1), so each answer shows the store's view. */
+function open(url: string, prefix: string): Promise<KeyDirectory> {
+  return openRedisDirectory(url, prefix, { l1: { max: 0 } });
+}
+
+/** Every tenant `key` could have had in `epoch` up to `maxGeneration`. */
+function tenantsOf(epoch: string, key: string, maxGeneration: number): string[] {
+  return Array.from({ length: maxGeneration + 1 }, (_, generation) =>
+    deriveTenantId(TEST_SECRET, 'wr-', { namespace: 'default', epoch, key, generation }),
+  );
+}
+
+describe.each([
+  { loss: 'the server restarts empty', flushall: false },
+  { loss: 'FLUSHALL', flushall: true },
+])('a rotated key after Redis lost its data ($loss)', ({ flushall }) => {
+  it('never lands in a tenant it had, on this replica, on a replica that cached the old epoch, and for bound sessions', async () => {
+    // Prepare: two replicas; the key rotated twice; a session bound to it.
+    const redis = await privateRedis();
+    const prefix = uniquePrefix('dir-epoch');
+    const a = await open(redis.url, prefix);
+    const b = await open(redis.url, prefix);
+    const seen = new Set<string>();
+    seen.add((await a.resolve('ws')).tenantId);
+    seen.add((await a.rotate('ws')).tenantId);
+    seen.add((await a.rotate('ws')).tenantId);
+    await a.bind('session', 'ws');
+    const boundBefore = await b.resolve('session');
+    seen.add(boundBefore.tenantId);
+    seen.add((await b.resolve('ws')).tenantId);
+    const oldEpoch = a.epochOf();
+    expect(b.epochOf()).toBe(oldEpoch);
+    expect(boundBefore.tenantId).toBe((await a.resolve('ws')).tenantId);
+    // Everything the key and the session could ever have been derived to in the old epoch.
+    const old = new Set([
+      ...seen,
+      ...tenantsOf(oldEpoch, 'ws', 2),
+      ...tenantsOf(oldEpoch, 'session', 2),
+    ]);
+
+    // Act: lose every byte of Redis data.
+    if (flushall) {
+      await (await inspector(redis.url)).flushall();
+    } else {
+      await redis.kill();
+      await redis.restart();
+      await expect.poll(() => a.health().status, { timeout: 10_000 }).toBe('ok');
+      await expect.poll(() => b.health().status, { timeout: 10_000 }).toBe('ok');
+    }
+    const afterA = await a.resolve('ws');
+    const afterB = await b.resolve('ws');
+    const sessionAfter = await b.resolve('session');
+
+    // Assess: a new epoch both replicas agree on, and no tenant from before.
+    expect(a.epochOf()).not.toBe(oldEpoch);
+    expect(b.epochOf()).toBe(a.epochOf());
+    expect(afterA.generation).toBe(0);
+    expect(old.has(afterA.tenantId)).toBe(false);
+    expect(afterB.tenantId).toBe(afterA.tenantId);
+    // The binding went with the data: the session is back in its own (new) tenant.
+    expect(sessionAfter.boundTo).toBeUndefined();
+    expect(sessionAfter.tenantId).toBe(tenantsOf(a.epochOf(), 'session', 0)[0]);
+    expect(old.has(sessionAfter.tenantId)).toBe(false);
+    // The state scope moved with it: no snapshot of the old epoch is named.
+    expect(afterA.state).toMatchObject({ epoch: a.epochOf(), generation: 0, key: 'ws' });
+
+    // And rotating again under the new epoch still never meets an old tenant.
+    const rotatedAgain = await b.rotate('ws');
+    expect(old.has(rotatedAgain.tenantId)).toBe(false);
+    expect((await a.resolve('ws')).tenantId).toBe(rotatedAgain.tenantId);
+  });
+});
+
+describe('a directory that has never seen the epoch', () => {
+  it('started while Redis is down, routes to tenants of a process-local epoch, never to old ones', async () => {
+    // Prepare: a key rotated in a namespace whose epoch lives in Redis.
+    const redis = await privateRedis();
+    const prefix = uniquePrefix('dir-epoch-late');
+    const a = await open(redis.url, prefix);
+    await a.rotate('ws');
+    const epoch = a.epochOf();
+    const old = new Set(tenantsOf(epoch, 'ws', 1));
+
+    // Act: a new replica starts while it cannot reach Redis.
+    const unreachable = `redis://127.0.0.1:${await freePort()}`;
+    const late = await openRedisDirectory(unreachable, prefix, {
+      redis: { url: unreachable, keyPrefix: prefix, commandTimeoutMs: 200, connectTimeoutMs: 300 },
+    });
+    const guessed = await late.resolve('ws');
+
+    // Assess: degraded, derived, and not generation 0 of the real epoch (the pre-rotation tenant).
+    expect(late.health().status).toBe('degraded');
+    expect(guessed.source).toBe('derived');
+    expect(late.epochOf()).not.toBe(epoch);
+    expect(old.has(guessed.tenantId)).toBe(false);
+    expect(guessed.state.epoch).toBe(late.epochOf());
+  });
+
+  it('while Redis is merely unreachable, keeps routing on the epoch it cached (affinity holds)', async () => {
+    const redis = await privateRedis();
+    const a = await openRedisDirectory(redis.url, uniquePrefix('dir-epoch-down'));
+    const before = await a.resolve('k');
+    const epoch = a.epochOf();
+    a.recordOutcome('k', { envId: 'e', state: 'hit' });
+
+    await redis.kill();
+    await expect.poll(() => a.health().status, { timeout: 5_000 }).toBe('degraded');
+    const unseen = await a.resolve('never-seen-before');
+
+    expect(a.epochOf()).toBe(epoch);
+    expect((await a.resolve('k')).tenantId).toBe(before.tenantId);
+    expect(unseen.tenantId).toBe(tenantsOf(epoch, 'never-seen-before', 0)[0]);
+  });
+});
