@@ -99,6 +99,21 @@ function errorPayload(errorType: string, errorMessage: string): Buffer {
   return Buffer.from(JSON.stringify({ errorType, errorMessage }));
 }
 
+/**
+ * An error body as the runtime posted it when that is JSON; otherwise (a
+ * runtime writing garbage) Lambda's shape around the text, so callers can
+ * always parse a function error.
+ */
+function errorJson(payload: Buffer, errorType: string): Buffer {
+  const text = payload.toString('utf8');
+  try {
+    JSON.parse(text);
+    return payload;
+  } catch {
+    return errorPayload(errorType === '' ? 'Runtime.Unknown' : errorType, text);
+  }
+}
+
 /** The errorType of an error body the host built (for the REPORT line). */
 function errorTypeOf(payload: Buffer): string | undefined {
   try {
@@ -235,9 +250,7 @@ export class Environment implements RuntimeListener {
     // `on`, not `once`: a second 'error' event without a listener would be
     // thrown by the emitter and end the host.
     child.on('error', (err) => {
-      this.onInitError(
-        errorPayload('Runtime.StartError', `cannot start the runtime: ${err.message}`),
-      );
+      this.failInit(errorPayload('Runtime.StartError', `cannot start the runtime: ${err.message}`));
     });
     child.once('exit', (code, signal) => {
       this.onExit(code, signal);
@@ -365,7 +378,7 @@ export class Environment implements RuntimeListener {
     if (this.checkMemory()) return;
     // `Runtime.*` errors (uncaught exception, unhandled rejection) mean the
     // runtime is exiting, as AWS's does: never hand it another invocation.
-    this.finish(inv, 'error', payload, errorType.startsWith('Runtime.'));
+    this.finish(inv, 'error', errorJson(payload, errorType), errorType.startsWith('Runtime.'));
   }
 
   onProblem(err: unknown, what: string): void {
@@ -431,8 +444,8 @@ export class Environment implements RuntimeListener {
     return Math.max(kbToMb(this.peakKb), this.reportedPeakMb);
   }
 
-  onInitError(payload: Buffer): void {
-    this.failInit(payload);
+  onInitError(payload: Buffer, errorType: string): void {
+    this.failInit(errorJson(payload, errorType));
   }
 
   private failInit(payload: Buffer): void {

@@ -118,13 +118,13 @@ export class RuntimeApi {
 
   /** True while the runtime's `next` is parked: `deliver` may answer it. */
   get waiting(): boolean {
-    return this.pendingNext !== undefined;
+    return this.pendingNext !== undefined && !this.pendingNext.destroyed;
   }
 
   /** Answers the parked `next` with an invocation; false if the runtime is not waiting. */
   deliver(event: RuntimeEvent): boolean {
     const res = this.pendingNext;
-    if (res === undefined) return false;
+    if (res === undefined || res.destroyed) return false;
     this.pendingNext = undefined;
     this.send(res, event);
     return true;
@@ -192,6 +192,11 @@ export class RuntimeApi {
       } else {
         this.pendingNext?.destroy();
         this.pendingNext = res;
+        // A parked `next` whose connection went away is no runtime waiting:
+        // an invocation delivered to it would be lost and run into its timeout.
+        res.on('close', () => {
+          if (this.pendingNext === res) this.pendingNext = undefined;
+        });
       }
       return;
     }

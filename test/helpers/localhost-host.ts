@@ -104,3 +104,71 @@ export async function eventually(
   }
   return false;
 }
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/**
+ * Writes `bytes` as they are to the host's port and reads the first answer
+ * (status, headers, body up to content-length). Lets a test send what no
+ * HTTP client would: non-Latin-1 bytes, NUL, CR/LF inside header values,
+ * broken percent-encoding. `status` 0 means the connection closed unanswered.
+ */
+export async function rawRequest(
+  port: number,
+  bytes: Buffer | string,
+  options: { halfClose?: boolean; timeoutMs?: number } = {},
+): Promise<RawResponse> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no complete answer within ${options.timeoutMs ?? 10_000} ms`));
+    }, options.timeoutMs ?? 10_000);
+    const finish = (): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(parseRaw(data));
+    };
+    socket.on('data', (chunk: Buffer) => {
+      data = Buffer.concat([data, chunk]);
+      const parsed = parseRaw(data);
+      const length = Number(parsed.headers['content-length'] ?? NaN);
+      if (parsed.status !== 0 && Buffer.byteLength(parsed.body) >= length) finish();
+    });
+    socket.on('error', finish);
+    socket.on('close', finish);
+    socket.on('connect', () => {
+      // No half-close by default: Node's server aborts a request whose client
+      // has sent FIN, as most servers do.
+      if (options.halfClose === true) socket.end(bytes);
+      else socket.write(bytes);
+    });
+  });
+}
+
+function parseRaw(data: Buffer): RawResponse {
+  const text = data.toString('utf8');
+  const split = text.indexOf('\r\n\r\n');
+  if (split < 0) return { status: 0, headers: {}, body: '' };
+  const [statusLine = '', ...lines] = text.slice(0, split).split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon > 0)
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  // Only the first answer: a request split by injected CR/LF can draw a second one.
+  const rest = data.subarray(Buffer.byteLength(text.slice(0, split + 4)));
+  const length = Number(headers['content-length'] ?? rest.length);
+  return {
+    status: Number(statusLine.split(' ')[1] ?? 0),
+    headers,
+    body: rest.subarray(0, length).toString('utf8'),
+  };
+}
