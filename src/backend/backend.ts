@@ -23,7 +23,7 @@ export interface InvokeRequest {
   /** The caller's cancellation, read between attempts (an attempt in flight runs to its end). */
   readonly signal?: CancelSignal | undefined;
   /**
-   * Called once per retry, before its wait, whatever the final outcome: a
+   * Called as each retry attempt starts, whatever the final outcome: a
    * request that is retried and then fails still made those attempts.
    */
   readonly onRetry?:

@@ -275,11 +275,16 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
         : encodeClientContext(request.clientContext));
 
     warnIfBudgetShort(request.functionName, budgetMs);
+    /** `err.name` of the failure the current attempt retries. */
+    let retrying = '';
 
     for (let attemptNo = 1; ; attemptNo++) {
       const now = Date.now();
       if (now >= request.deadline) throw new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]);
       if (request.signal?.aborted === true) throw abortReason(request.signal);
+      // Reported when the retry is really made (not when it is planned: the wait may end past
+      // the deadline), so a count of these is the attempts beyond the first.
+      if (attemptNo > 1) request.onRetry?.({ attempt: attemptNo, upstream: retrying });
       // The one client-side timeout is the request deadline. It used to be the function's
       // timeout + 2 s, shorter than what an invocation may take (an init, a queue for an
       // environment on a busy host): calls the host then completed were answered 502
@@ -363,7 +368,7 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
           },
           'lambda invoke retried',
         );
-        request.onRetry?.({ attempt: attemptNo + 1, upstream: failure.name });
+        retrying = failure.name;
         await sleep(decision.delayMs, request.signal);
         continue;
       } finally {
