@@ -34,4 +34,15 @@ describe('warmroute local arguments', () => {
     expect(message).toContain('--max-environments');
     expect(message).toContain('"--what"');
   });
+
+  it('takes a control token from --control-token or WARMROUTE_LOCAL_CONTROL_TOKEN, required off loopback', () => {
+    const token = 'x'.repeat(16);
+    expect(parseLocalArgs(['--control-token', token], {}).controlToken).toBe(token);
+    expect(parseLocalArgs([], { WARMROUTE_LOCAL_CONTROL_TOKEN: token }).controlToken).toBe(token);
+    expect(
+      parseLocalArgs(['--host', '0.0.0.0'], { WARMROUTE_LOCAL_CONTROL_TOKEN: token }),
+    ).toMatchObject({ host: '0.0.0.0', controlToken: token });
+    expect(() => parseLocalArgs(['--host', '0.0.0.0'], {})).toThrow(/needs --control-token/);
+    expect(() => parseLocalArgs(['--control-token', 'short'], {})).toThrow(/at least 16/);
+  });
 });

@@ -2,12 +2,15 @@ import { describe, expect, it } from 'vitest';
 import {
   checkPayload,
   checkTenantId,
+  acceptTraceId,
   decodeClientContext,
+  decodeFunctionSegment,
   MISSING_TENANT_MESSAGE,
   parseFunctionRef,
   parseInvocationType,
   parseLogType,
 } from '../../src/localhost/invoke-request.js';
+import { isHeaderSafe } from '../../src/localhost/header-value.js';
 import { LambdaApiError } from '../../src/localhost/lambda-api-error.js';
 
 function errorOf(f: () => unknown): LambdaApiError {
@@ -101,5 +104,51 @@ describe('Invoke request checks', () => {
     expect(errorOf(() => checkPayload(Buffer.from('{nope'))).type).toBe(
       'InvalidRequestContentException',
     );
+  });
+
+  it('hands the client context on as ASCII-only JSON that parses to the same object', () => {
+    const ctx = {
+      custom: {
+        euro: '€',
+        han: '\u4e2d',
+        emoji: '\ud83d\ude00',
+        lone: '\ud800',
+        ctl: '\u0000\r\n\u007f',
+      },
+    };
+
+    const text = decodeClientContext(Buffer.from(JSON.stringify(ctx), 'utf8').toString('base64'));
+
+    expect(text).toMatch(/^[\x20-\x7e]*$/);
+    expect(JSON.parse(text ?? '')).toEqual(ctx);
+    expect(isHeaderSafe(text ?? '\n')).toBe(true);
+  });
+
+  it('refuses a client context that is not strict base64 or not valid UTF-8', () => {
+    expect(errorOf(() => decodeClientContext('e30=!')).type).toBe('InvalidParameterValueException');
+    expect(errorOf(() => decodeClientContext('e30')).type).toBe('InvalidParameterValueException');
+    const badUtf8 = Buffer.from([0x7b, 0x22, 0xc3, 0x22, 0x3a, 0x31, 0x7d]).toString('base64');
+    expect(errorOf(() => decodeClientContext(badUtf8)).type).toBe('InvalidParameterValueException');
+  });
+
+  it('refuses a malformed percent-encoding or Qualifier as a ValidationException', () => {
+    expect(decodeFunctionSegment('counter%3A%24LATEST')).toBe('counter:$LATEST');
+    expect(errorOf(() => decodeFunctionSegment('ech%E0%A4%A')).type).toBe('ValidationException');
+    expect(errorOf(() => parseFunctionRef('counter', '€')).type).toBe('ValidationException');
+    expect(errorOf(() => parseFunctionRef('counter:a b', undefined)).type).toBe(
+      'ValidationException',
+    );
+    expect(errorOf(() => parseInvocationType('x'.repeat(100_000))).message.length).toBeLessThan(
+      1000,
+    );
+  });
+
+  it('keeps a usable X-Amzn-Trace-Id and drops any other', () => {
+    expect(acceptTraceId('Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1')).toBe(
+      'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1',
+    );
+    expect(acceptTraceId('Root=\u00e9')).toBeUndefined();
+    expect(acceptTraceId('')).toBeUndefined();
+    expect(acceptTraceId(undefined)).toBeUndefined();
   });
 });
