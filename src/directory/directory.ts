@@ -52,6 +52,9 @@ const MAX_POOL_TENANT_CACHE = 10_000;
 /** Store calls retried after an epoch mismatch (the epoch changed again meanwhile: very unlikely). */
 const EPOCH_ATTEMPTS = 3;
 
+/** An environment id as the function library makes them (hex), with room for other runtimes' ids. */
+const ENV_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
 /** A new namespace epoch: 128 random bits, never derived from anything seen before. */
 function newEpoch(): string {
   return randomBytes(16).toString('hex');
@@ -269,7 +272,9 @@ export class KeyDirectory implements Directory {
       this.#epochs.get(namespace) ?? '',
       key,
       outcome.state,
-      outcome.envId,
+      // The environment id comes from a function's report: it reaches a Redis
+      // hash (Lua ARGV) only when it has the shape the library makes.
+      ENV_ID.test(outcome.envId) ? outcome.envId : '',
       stateVersion,
       this.#clock(),
     );

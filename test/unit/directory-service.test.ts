@@ -145,6 +145,20 @@ describe('directory over the memory store', () => {
     expect(b.source).toBe('l1');
   });
 
+  it('keeps an environment id only when it has an id’s shape (it reaches a Redis script argument)', async () => {
+    const dir = await memoryDirectory();
+    await dir.resolve('a');
+    await dir.resolve('b');
+    dir.recordOutcome('a', { envId: '9f2c0011aabbccdd', state: 'hit' });
+    dir.recordOutcome('b', { envId: 'x'.repeat(65), state: 'hit' });
+    dir.recordOutcome('b', { envId: 'bad\r\nid', state: 'hit' });
+    await dir.flush();
+
+    expect((await dir.explain('a')).lastEnvId).toBe('9f2c0011aabbccdd');
+    expect((await dir.explain('b')).lastEnvId).toBeUndefined();
+    expect((await dir.explain('b')).counts.hit).toBe(2);
+  });
+
   it('explain reports the binding chain and the tenant the key resolves to', async () => {
     const dir = await memoryDirectory();
     await dir.bind('s', 'w');
