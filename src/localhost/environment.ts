@@ -523,19 +523,23 @@ export class Environment implements RuntimeListener {
       // Killed for its memory: Lambda's Node runtimes report Runtime.OutOfMemory
       // (older ones Runtime.ExitError) with the same "signal: killed" message.
       const errorType = this.outOfMemory ? 'Runtime.OutOfMemory' : 'Runtime.ExitError';
-      void Promise.race([drained, cap]).then(() => {
-        if (inv.startedAt === 0) {
-          this.finish(inv, 'init-error', errorPayload(errorType, message), true);
-        } else {
-          inv.log.append(
-            this.outOfMemory
-              ? `${new Date().toISOString()} ${message}\n${errorType}\n`
-              : `${new Date().toISOString()} ${inv.input.requestId} ${message}\n`,
-          );
-          this.finish(inv, 'crash', errorPayload(errorType, message), true);
-        }
-        void this.destroy();
-      });
+      void Promise.race([drained, cap])
+        .then(() => {
+          if (inv.startedAt === 0) {
+            this.finish(inv, 'init-error', errorPayload(errorType, message), true);
+          } else {
+            inv.log.append(
+              this.outOfMemory
+                ? `${new Date().toISOString()} ${message}\n${errorType}\n`
+                : `${new Date().toISOString()} ${inv.input.requestId} ${message}\n`,
+            );
+            this.finish(inv, 'crash', errorPayload(errorType, message), true);
+          }
+          void this.destroy();
+        })
+        .catch((err: unknown) => {
+          this.problem(err, 'reporting the runtime exit failed');
+        });
       return;
     }
     if (wasAlive && this.destroying === undefined) this.options.onGone(this);
@@ -600,9 +604,15 @@ export class Environment implements RuntimeListener {
     };
   }
 
-  /** Stops the process (and its process group), closes the Runtime API, removes the temp dir. */
+  /**
+   * Stops the process (and its process group), closes the Runtime API,
+   * removes the temp dir. Never rejects: callers fire and forget it, and a
+   * rejected promise nobody handles would end the host.
+   */
   destroy(): Promise<void> {
-    this.destroying ??= this.teardown();
+    this.destroying ??= this.teardown().catch((err: unknown) => {
+      this.problem(err, 'environment teardown failed');
+    });
     return this.destroying;
   }
 
