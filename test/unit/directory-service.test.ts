@@ -159,6 +159,23 @@ describe('directory over the memory store', () => {
     expect((await dir.explain('b')).counts.hit).toBe(2);
   });
 
+  it('gives every memory-store instance an epoch of its own: a restarted gateway never reuses a tenant (defect 8)', async () => {
+    // Prepare: a key rotated in one instance, as before a restart without Redis.
+    const before = await memoryDirectory();
+    const old = [(await before.resolve('k')).tenantId, (await before.rotate('k')).tenantId];
+
+    // Act: a new instance (same secret) that lost everything the old one knew.
+    const after = await memoryDirectory();
+    const resolved = await after.resolve('k');
+
+    // Assess
+    expect(after.epochOf()).not.toBe(before.epochOf());
+    expect(after.epochOf()).toMatch(/^[0-9a-f]{32}$/);
+    expect(resolved.generation).toBe(0);
+    expect(old).not.toContain(resolved.tenantId);
+    expect(resolved.state.epoch).toBe(after.epochOf());
+  });
+
   it('explain reports the binding chain and the tenant the key resolves to', async () => {
     const dir = await memoryDirectory();
     await dir.bind('s', 'w');

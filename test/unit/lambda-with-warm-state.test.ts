@@ -7,7 +7,12 @@ import { MemorySnapshotStore } from '../../lambda/stores/memory-snapshot-store.j
 import type { SnapshotStore } from '../../lambda/stores/base-snapshot-store.js';
 import type { WarmHandler, WarmStateOptions } from '../../lambda/types.js';
 import { isWarmStateError } from '../../lambda/errors.js';
-import type { WarmReport } from '../../lambda/protocol.js';
+import {
+  affinityKeyOf,
+  readWarmRequest,
+  requestKey,
+  type WarmReport,
+} from '../../lambda/protocol.js';
 import {
   directContext,
   directScope,
@@ -531,6 +536,40 @@ describe('withWarmState scopes state (issue 11, defect 2)', () => {
     for (const dir of dirs) {
       expect(dir.startsWith(join(root, 'warmroute-dirs', '0'))).toBe(true);
       expect(dir.slice(join(root, 'warmroute-dirs', '0').length)).toMatch(/^\/[0-9a-f]{32}\.\d+$/);
+    }
+  });
+});
+
+describe('readWarmRequest and the request scope', () => {
+  const request = (fields: Record<string, unknown>) => ({
+    custom: { warmroute: { v: 1, mode: 'affinity', stateVersion: 0, wrap: true, ...fields } },
+  });
+
+  it('keeps a well-formed scope and recovers the affinity key from the #g suffix', () => {
+    const scope = { ns: 'default', epoch: 'e', gen: 2 };
+    const read = readWarmRequest(request({ key: 'ws#g2', scope }));
+    expect(read?.scope).toEqual(scope);
+    expect(affinityKeyOf(read!.key, read!.scope!)).toBe('ws');
+    // A key that itself ends like a suffix stays whole at generation 0.
+    expect(affinityKeyOf('ws#g2', { ns: 'default', epoch: 'e', gen: 0 })).toBe('ws#g2');
+    expect(requestKey('ws', 0)).toBe('ws');
+    expect(requestKey('ws', 3)).toBe('ws#g3');
+  });
+
+  it('drops a malformed scope and serves the request as one without scope', () => {
+    const bad = [
+      { ns: '', epoch: 'e', gen: 0 },
+      { ns: 'default', epoch: 1, gen: 0 },
+      { ns: 'default', epoch: 'e', gen: -1 },
+      { ns: 'default', epoch: 'e', gen: 1.5 },
+      // gen 1 but the key carries no #g1 suffix
+      { ns: 'default', epoch: 'e', gen: 1 },
+      'scope',
+    ];
+    for (const scope of bad) {
+      const read = readWarmRequest(request({ key: 'ws', scope }));
+      expect(read?.key).toBe('ws');
+      expect(read?.scope).toBeUndefined();
     }
   });
 });
