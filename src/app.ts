@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Backend } from './backend/backend.js';
 import type { Config } from './config/schema.js';
-import { createClientErrorHandler } from './http/client-error.js';
+import { createClientErrorHandler, rawErrorResponse } from './http/client-error.js';
 import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
 import { claimGatewaySpace, RouteTable } from './http/gateway-space.js';
 import { lazyChildLoggerFactory } from './http/lazy-request-logger.js';
@@ -104,6 +106,17 @@ function createInstance(
     clientErrorHandler: createClientErrorHandler(deps.logger),
   });
   app.server.maxConnections = config.maxConnections;
+  // Node hands a CONNECT request to 'connect' listeners and, with none,
+  // drops the connection without an answer; the gateway tunnels nothing.
+  app.server.on('connect', (request: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    const error = new WarmrouteError('WR_ERR_METHOD_NOT_ALLOWED', [
+      'CONNECT',
+      'this gateway (it is not a tunnelling proxy)',
+    ]);
+    deps.logger.debug({ url: request.url }, 'CONNECT refused');
+    socket.end(rawErrorResponse(error));
+  });
   const routes = new RouteTable(app);
 
   // Payloads are passed to functions as bytes; routes decide what to parse.

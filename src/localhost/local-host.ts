@@ -258,12 +258,24 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     onClientError(err, socket, logger);
   });
+  // Node hands a CONNECT request to 'connect' listeners and, with none,
+  // drops the connection without a word; this API tunnels nothing.
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => undefined);
+    socket.end(
+      new LambdaApiError('ValidationException', 'CONNECT is not supported by this API').raw(),
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 9001, host, () => {
       server.off('error', reject);
       resolve();
     });
+  });
+  // After listen, a server error (EMFILE on accept…) is logged, not thrown at the process.
+  server.on('error', (err) => {
+    logger.error({ err }, 'local host server error');
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -100,6 +100,12 @@ export function errorCodeOf(res: RawResponse): string | undefined {
 }
 
 export function parseRawResponse(data: Buffer): RawResponse {
+  // Interim answers (100 Continue, 103 Early Hints) come before the final one.
+  while (/^HTTP\/1\.[01] 1\d\d /.test(data.subarray(0, 16).toString('latin1'))) {
+    const end = data.indexOf('\r\n\r\n');
+    if (end === -1) break;
+    data = data.subarray(end + 4);
+  }
   const headEnd = data.indexOf('\r\n\r\n');
   if (headEnd === -1)
     throw new Error(
