@@ -645,6 +645,10 @@ export class KeyDirectory implements Directory {
       case 'resync':
         this.#invalidate('resync', '', '', true);
         break;
+      case 'epoch':
+        // Only a namespace this replica uses: others are read when first needed.
+        if (this.#epochs.has(event.namespace)) this.#adoptEpoch(event.namespace, event.epoch);
+        break;
       case 'status':
         if (event.commands) this.#noteStoreSuccess();
         this.#refreshDegraded();

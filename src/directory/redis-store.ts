@@ -32,6 +32,7 @@ export interface RedisStoreOptions {
 /** Invalidation message on the channel (JSON). */
 type ChannelMessage =
   | { readonly s: string; readonly o: MutationOp; readonly n: string; readonly k: string }
+  | { readonly s: string; readonly o: 'epoch'; readonly n: string; readonly e: string }
   | {
       readonly s: string;
       readonly o: 'sv';
@@ -54,6 +55,14 @@ function parseMessage(raw: string): ChannelMessage | undefined {
     if (typeof msg['s'] !== 'string') return undefined;
     if (isMutationOp(msg['o']) && typeof msg['n'] === 'string' && typeof msg['k'] === 'string') {
       return { s: msg['s'], o: msg['o'], n: msg['n'], k: msg['k'] };
+    }
+    if (
+      msg['o'] === 'epoch' &&
+      typeof msg['n'] === 'string' &&
+      typeof msg['e'] === 'string' &&
+      msg['e'] !== ''
+    ) {
+      return { s: msg['s'], o: 'epoch', n: msg['n'], e: msg['e'] };
     }
     if (msg['o'] === 'sv' && Array.isArray(msg['u'])) {
       const updates = (msg['u'] as unknown[]).filter(
@@ -163,7 +172,17 @@ export class RedisDirectoryStore implements DirectoryStore {
 
   async epoch(namespace: string, candidate: string): Promise<string> {
     const reply = await this.#run('ensure-epoch', () =>
-      this.#client.wrEnsureEpoch(this.keys.epoch(namespace), candidate),
+      this.#client.wrEnsureEpoch(
+        this.keys.epoch(namespace),
+        candidate,
+        this.keys.channel,
+        JSON.stringify({
+          s: this.#options.instanceId,
+          o: 'epoch',
+          n: namespace,
+          e: candidate,
+        } satisfies ChannelMessage),
+      ),
     );
     const epoch = reply[1];
     if (typeof epoch !== 'string' || epoch === '') {
@@ -439,6 +458,8 @@ export class RedisDirectoryStore implements DirectoryStore {
       if (message === undefined || message.s === this.#options.instanceId) return;
       if (message.o === 'sv') {
         this.#emit({ type: 'state-versions', updates: message.u });
+      } else if (message.o === 'epoch') {
+        this.#emit({ type: 'epoch', namespace: message.n, epoch: message.e });
       } else {
         this.#emit({
           type: 'invalidate',

@@ -88,6 +88,8 @@ export type StoreEvent =
     }
   /** Invalidations may have been missed (subscriber reconnected): drop every cached entry. */
   | { readonly type: 'resync' }
+  /** Another replica created a new epoch for a namespace (the store had lost it). */
+  | { readonly type: 'epoch'; readonly namespace: string; readonly epoch: string }
   /** Connection state changed. */
   | {
       readonly type: 'status';

@@ -12,7 +12,12 @@ export type ScriptReply = (string | number | null | ScriptReply)[];
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
     // Every key script takes the namespace's epoch key second and the caller's epoch as an argument.
-    wrEnsureEpoch(epochKey: RedisKey, candidate: string): Result<ScriptReply, Context>;
+    wrEnsureEpoch(
+      epochKey: RedisKey,
+      candidate: string,
+      channel: string,
+      announcement: string,
+    ): Result<ScriptReply, Context>;
     wrResolveKey(
       record: RedisKey,
       epochKey: RedisKey,

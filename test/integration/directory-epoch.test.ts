@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyDirectory } from '../../src/directory/directory.js';
 import { deriveTenantId } from '../../src/directory/tenant-id.js';
-import { TEST_SECRET, inspector, openRedisDirectory } from '../helpers/directory-fixtures.js';
+import {
+  TEST_SECRET,
+  inspector,
+  nextInvalidation,
+  openRedisDirectory,
+} from '../helpers/directory-fixtures.js';
 import { freePort } from '../helpers/ports.js';
 import { privateRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -83,6 +88,32 @@ describe.each([
     const rotatedAgain = await b.rotate('ws');
     expect(old.has(rotatedAgain.tenantId)).toBe(false);
     expect((await a.resolve('ws')).tenantId).toBe(rotatedAgain.tenantId);
+  });
+});
+
+describe('replicas after a FLUSHALL (no connection drops, so no resync)', () => {
+  it('drop their cached entries when another replica announces the new epoch', async () => {
+    // Prepare: B caches the rotated key in L1 (30 s TTL).
+    const redis = await privateRedis();
+    const prefix = uniquePrefix('dir-epoch-announce');
+    const a = await open(redis.url, prefix);
+    const b = await openRedisDirectory(redis.url, prefix);
+    const rotationSeen = nextInvalidation(b, (n) => n.op === 'rotate' && n.key === 'ws');
+    await a.rotate('ws');
+    await rotationSeen;
+    const cached = await b.resolve('ws');
+    expect((await b.resolve('ws')).source).toBe('l1');
+
+    // Act: data lost; A is the first to notice and creates the new epoch.
+    await (await inspector(redis.url)).flushall();
+    const fresh = await a.resolve('ws');
+    await expect.poll(() => b.epochOf(), { timeout: 5_000 }).toBe(a.epochOf());
+    const fromB = await b.resolve('ws');
+
+    // Assess: B asks the store again at once instead of serving its L1 entry.
+    expect(fromB).toMatchObject({ source: 'store', tenantId: fresh.tenantId, generation: 0 });
+    expect(fromB.tenantId).not.toBe(cached.tenantId);
+    expect(b.counters().epochChanges).toBe(1);
   });
 });
 

@@ -7,9 +7,16 @@
   caller therefore always passes a freshly generated candidate, never an
   epoch it knew before.
 
+  A new epoch is announced on the invalidation channel in the same atomic
+  step, so replicas still caching the old one (a FLUSHALL drops no
+  connection, so they see no resync) drop their L1 at once instead of
+  routing on it until it expires.
+
   Input:
     KEYS[1]  epoch of the namespace (string; no TTL)
     ARGV[1]  candidate epoch (fresh random hex), stored only if none exists
+    ARGV[2]  invalidation channel
+    ARGV[3]  announcement (JSON, built by the caller; sent only when the candidate is stored)
 
   Output:
     { 1, epoch, created }
@@ -24,4 +31,5 @@ if epoch then
   return { 1, epoch, 0 }
 end
 redis.call('SET', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return { 1, ARGV[1], 1 }
