@@ -107,6 +107,10 @@ export class RuntimeApi {
         resolve();
       });
     });
+    // After listen, a server error is this environment's problem, never the process's.
+    server.on('error', (err) => {
+      listener.onProblem?.(err, 'Runtime API server error');
+    });
     return api;
   }
 
