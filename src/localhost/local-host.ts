@@ -238,7 +238,12 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     bodyTimeoutMs,
   });
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  // Node checks header and request timeouts on this interval (default 30 s,
+  // longer than the timeouts themselves would mean).
+  const serverOptions = {
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+  };
+  const server = createServer(serverOptions, (req: IncomingMessage, res: ServerResponse) => {
     // Both handlers catch their own errors; this is the last guard so that
     // nothing one request does can reach the process.
     try {

@@ -217,6 +217,20 @@ describe('local host: hostile requests get a 4xx and the host stays up', () => {
     expect(host.stats().invocations.echo ?? 0).toBe(0);
   });
 
+  it('answers headers that never finish with 408 JSON', async () => {
+    const host = await startTestHost({ headersTimeoutMs: 300 });
+
+    const res = await rawRequest(
+      host.port,
+      'POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nhost: x\r\nx-amz-tenant-id: a',
+    );
+    const health = await fetch(`${host.url}/_local/healthz`);
+
+    expect(res.status).toBe(408);
+    expect(res.headers['x-amzn-errortype']).toBe('RequestTimeoutException');
+    expect(health.status).toBe(200);
+  });
+
   it('answers a stalled control API body with a 400 and closes the connection', async () => {
     const host = await startTestHost({ bodyTimeoutMs: 300 });
 
