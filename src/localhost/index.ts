@@ -1,5 +1,8 @@
 export {
   startLocalHost,
+  checkExposure,
+  isLoopbackHost,
+  MIN_CONTROL_TOKEN_LENGTH,
   type LocalHost,
   type LocalHostOptions,
   type FunctionOutputSource,
