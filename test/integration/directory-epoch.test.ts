@@ -117,6 +117,45 @@ describe('replicas after a FLUSHALL (no connection drops, so no resync)', () => 
   });
 });
 
+describe('records that outlive their epoch key (evicted alone)', () => {
+  it('count as absent in the new epoch: generation, binding and state version start over', async () => {
+    // Prepare: a rotated, bound key with a known state version.
+    const redis = await privateRedis();
+    const prefix = uniquePrefix('dir-epoch-partial');
+    const a = await open(redis.url, prefix);
+    await a.rotate('ws');
+    await a.rotate('ws');
+    await a.bind('session', 'ws');
+    await a.resolve('ws');
+    a.recordOutcome('ws', { envId: 'env-1', state: 'hit', stateVersion: 7 });
+    await a.flush();
+    const old = new Set([
+      ...tenantsOf(a.epochOf(), 'ws', 2),
+      ...tenantsOf(a.epochOf(), 'session', 2),
+    ]);
+    const admin = await inspector(redis.url);
+    const epochKey = `${prefix}{ns:default}:epoch`;
+    expect(await admin.get(epochKey)).toBe(a.epochOf());
+
+    // Act: only the epoch key goes (as an allkeys eviction policy may do); the records stay.
+    await admin.del(epochKey);
+    const ws = await a.resolve('ws');
+    const session = await a.resolve('session');
+
+    // Assess: the old records' generation, version and binding do not carry into the new epoch.
+    expect(await admin.get(epochKey)).toBe(a.epochOf());
+    expect(ws).toMatchObject({ generation: 0, stateVersion: 0 });
+    expect(old.has(ws.tenantId)).toBe(false);
+    expect(session.boundTo).toBeUndefined();
+    expect(old.has(session.tenantId)).toBe(false);
+    expect(await a.explain('ws')).toMatchObject({
+      generation: 0,
+      stateVersion: 0,
+      counts: { hit: 0 },
+    });
+  });
+});
+
 describe('a directory that has never seen the epoch', () => {
   it('started while Redis is down, routes to tenants of a process-local epoch, never to old ones', async () => {
     // Prepare: a key rotated in a namespace whose epoch lives in Redis.

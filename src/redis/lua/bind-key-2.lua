@@ -35,6 +35,10 @@
   KEYS[2] shares KEYS[1]'s hash tag (one tag per namespace), so the script
   stays in one Redis Cluster slot; cluster support must revisit this if
   namespaces are ever spread over several slots.
+  Records carry the epoch they were written in (field `ep`; a record without
+  one predates epochs and counts as current). A record of another epoch
+  survived the loss of its epoch key (e.g. evicted alone): it is treated as
+  absent, like everything else of that epoch.
 ]]
 local epoch = redis.call('GET', KEYS[2])
 if epoch ~= ARGV[9] then
@@ -54,8 +58,9 @@ end
 local depth = 1
 local cur = target
 while true do
-  local nextKey = redis.call('HGET', prefix .. cur, 'bind')
-  if not nextKey then
+  local t = redis.call('HMGET', prefix .. cur, 'bind', 'ep')
+  local nextKey = t[1]
+  if not nextKey or (t[2] and t[2] ~= epoch) then
     break
   end
   if nextKey == own then
@@ -68,7 +73,15 @@ while true do
   cur = nextKey
 end
 
+local ep = redis.call('HGET', rec, 'ep')
+if ep and ep ~= epoch then
+  redis.call('DEL', rec)
+  ep = false
+end
 redis.call('HSETNX', rec, 'created', ARGV[5])
+if not ep then
+  redis.call('HSET', rec, 'ep', epoch)
+end
 redis.call('HSET', rec, 'bind', target)
 if ttl > 0 then
   redis.call('EXPIRE', rec, ttl)

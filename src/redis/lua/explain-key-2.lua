@@ -27,6 +27,10 @@
   KEYS[2] shares KEYS[1]'s hash tag (one tag per namespace), so the script
   stays in one Redis Cluster slot; cluster support must revisit this if
   namespaces are ever spread over several slots.
+  Records carry the epoch they were written in (field `ep`; a record without
+  one predates epochs and counts as current). A record of another epoch
+  survived the loss of its epoch key (e.g. evicted alone): it is treated as
+  absent, like everything else of that epoch.
 ]]
 local epoch = redis.call('GET', KEYS[2])
 if epoch ~= ARGV[3] then
@@ -36,13 +40,21 @@ local rec = KEYS[1]
 local prefix = ARGV[1]
 local maxDepth = tonumber(ARGV[2])
 
+local ep = redis.call('HGET', rec, 'ep')
+if ep and ep ~= epoch then
+  -- Of another epoch: as good as absent (explain never writes, so it is left for resolve).
+  return { 1, {}, {}, -2 }
+end
 local fields = redis.call('HGETALL', rec)
 local chain = {}
 local cur = redis.call('HGET', rec, 'bind')
 local depth = 0
 while cur and depth < maxDepth do
   depth = depth + 1
-  local t = redis.call('HMGET', prefix .. cur, 'gen', 'bind')
+  local t = redis.call('HMGET', prefix .. cur, 'gen', 'bind', 'ep')
+  if t[3] and t[3] ~= epoch then
+    t = { false, false }
+  end
   chain[#chain + 1] = cur
   chain[#chain + 1] = tonumber(t[1]) or 0
   cur = t[2]

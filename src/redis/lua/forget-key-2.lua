@@ -28,21 +28,34 @@
   KEYS[2] shares KEYS[1]'s hash tag (one tag per namespace), so the script
   stays in one Redis Cluster slot; cluster support must revisit this if
   namespaces are ever spread over several slots.
+  Records carry the epoch they were written in (field `ep`; a record without
+  one predates epochs and counts as current). A record of another epoch
+  survived the loss of its epoch key (e.g. evicted alone): it is treated as
+  absent, like everything else of that epoch.
 ]]
 local epoch = redis.call('GET', KEYS[2])
 if epoch ~= ARGV[3] then
   return { -4, epoch or '' }
 end
 local rec = KEYS[1]
+local ep = redis.call('HGET', rec, 'ep')
+if ep and ep ~= epoch then
+  redis.call('DEL', rec)
+  ep = false
+end
 local gen = tonumber(redis.call('HGET', rec, 'gen')) or 0
 local fields = redis.call('HLEN', rec)
 local removed = 0
+-- `ep` is bookkeeping, not something to forget.
+if ep then
+  fields = fields - 1
+end
 if fields > (gen > 0 and 1 or 0) then
   removed = 1
 end
 redis.call('DEL', rec)
 if gen > 0 then
-  redis.call('HSET', rec, 'gen', gen)
+  redis.call('HSET', rec, 'gen', gen, 'ep', epoch)
   local ttl = tonumber(ARGV[4])
   if ttl > 0 then
     redis.call('EXPIRE', rec, ttl)

@@ -41,6 +41,10 @@
   KEYS[2] shares KEYS[1]'s hash tag (one tag per namespace), so the script
   stays in one Redis Cluster slot; cluster support must revisit this if
   namespaces are ever spread over several slots.
+  Records carry the epoch they were written in (field `ep`; a record without
+  one predates epochs and counts as current). A record of another epoch
+  survived the loss of its epoch key (e.g. evicted alone): it is treated as
+  absent, like everything else of that epoch.
 ]]
 local epoch = redis.call('GET', KEYS[2])
 if epoch ~= ARGV[5] then
@@ -51,7 +55,15 @@ local prefix = ARGV[1]
 local ttl = tonumber(ARGV[3])
 local maxDepth = tonumber(ARGV[4])
 
+local ep = redis.call('HGET', rec, 'ep')
+if ep and ep ~= epoch then
+  redis.call('DEL', rec)
+  ep = false
+end
 local created = redis.call('HSETNX', rec, 'created', ARGV[2])
+if not ep then
+  redis.call('HSET', rec, 'ep', epoch)
+end
 if ttl > 0 then
   redis.call('EXPIRE', rec, ttl)
 end
@@ -63,7 +75,10 @@ local depth = 0
 while cur and depth < maxDepth do
   depth = depth + 1
   local target = prefix .. cur
-  local t = redis.call('HMGET', target, 'gen', 'bind')
+  local t = redis.call('HMGET', target, 'gen', 'bind', 'ep')
+  if t[3] and t[3] ~= epoch then
+    t = { false, false }
+  end
   if ttl > 0 then
     -- A workspace reached only through bound sessions must not expire.
     redis.call('EXPIRE', target, ttl)

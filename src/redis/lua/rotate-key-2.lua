@@ -28,6 +28,10 @@
   KEYS[2] shares KEYS[1]'s hash tag (one tag per namespace), so the script
   stays in one Redis Cluster slot; cluster support must revisit this if
   namespaces are ever spread over several slots.
+  Records carry the epoch they were written in (field `ep`; a record without
+  one predates epochs and counts as current). A record of another epoch
+  survived the loss of its epoch key (e.g. evicted alone): it is treated as
+  absent, like everything else of that epoch.
 ]]
 local epoch = redis.call('GET', KEYS[2])
 if epoch ~= ARGV[5] then
@@ -36,7 +40,15 @@ end
 local rec = KEYS[1]
 local ttl = tonumber(ARGV[2])
 
+local ep = redis.call('HGET', rec, 'ep')
+if ep and ep ~= epoch then
+  redis.call('DEL', rec)
+  ep = false
+end
 redis.call('HSETNX', rec, 'created', ARGV[1])
+if not ep then
+  redis.call('HSET', rec, 'ep', epoch)
+end
 local gen = redis.call('HINCRBY', rec, 'gen', 1)
 redis.call('HSET', rec, 'sv', 0)
 if ttl > 0 then
