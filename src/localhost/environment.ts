@@ -530,7 +530,8 @@ export class Environment implements RuntimeListener {
           } else {
             inv.log.append(
               this.outOfMemory
-                ? `${new Date().toISOString()} ${message}\n${errorType}\n`
+                ? // Lambda's platform line for it: no timestamp, the error type on its own line.
+                  `${message}\n${errorType}\n`
                 : `${new Date().toISOString()} ${inv.input.requestId} ${message}\n`,
             );
             this.finish(inv, 'crash', errorPayload(errorType, message), true);
