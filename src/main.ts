@@ -73,6 +73,8 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
       try {
         declared = loadFunctionsFile(functionsFile);
       } catch (err) {
+        // The functions file reader reports WR_ERR_CONFIG itself; anything else gets the variable's name.
+        if (isWarmrouteError(err)) throw err;
         throw new WarmrouteError('WR_ERR_CONFIG', [
           `  - WARMROUTE_FUNCTIONS_FILE (${functionsFile}): ${(err as Error).message}`,
         ]);

@@ -23,7 +23,10 @@ function sendError(reply: FastifyReply, wrError: WarmrouteError): FastifyReply {
 }
 
 /** A Fastify error with a 4xx status as a catalogue error (its message is meant for clients). */
-function fromClientError(err: Error & { statusCode: number }): WarmrouteError {
+function fromClientError(
+  err: Error & { statusCode: number },
+  request: FastifyRequest,
+): WarmrouteError {
   const code = codeForStatus[err.statusCode];
   switch (code) {
     case undefined:
@@ -34,7 +37,7 @@ function fromClientError(err: Error & { statusCode: number }): WarmrouteError {
     case 'WR_ERR_REQUEST_TIMEOUT':
       return new WarmrouteError(code, [err.message]);
     case 'WR_ERR_METHOD_NOT_ALLOWED':
-      return new WarmrouteError(code, ['this method', 'this path']);
+      return new WarmrouteError(code, [request.method, request.url.split('?', 1)[0] ?? '/']);
     default:
       return new WarmrouteError(code);
   }
@@ -63,7 +66,7 @@ export function installErrorHandler(app: FastifyInstance, maxPayloadBytes: numbe
       err.statusCode >= 400 &&
       err.statusCode < 500
     ) {
-      wrError = fromClientError(err as Error & { statusCode: number });
+      wrError = fromClientError(err as Error & { statusCode: number }, request);
     } else if (reply.raw.destroyed && !reply.raw.writableFinished) {
       // The client left while its request waited (ClientGoneSignal): nobody reads this answer.
       request.log.debug({ err }, 'client closed the connection');
@@ -99,7 +102,7 @@ export function frameworkErrorHandler(
       break;
     default:
       if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-        wrError = fromClientError(err as FastifyError & { statusCode: number });
+        wrError = fromClientError(err as FastifyError & { statusCode: number }, request);
       } else {
         request.log.error({ err }, 'router error');
         wrError = new WarmrouteError('WR_ERR_INTERNAL');
