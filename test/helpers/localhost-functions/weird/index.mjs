@@ -2,6 +2,7 @@
 // any name and message, throws non-Errors, returns arbitrary values, and
 // writes raw bytes to its own Runtime API (as a buggy or hostile function could).
 import { connect } from 'node:net';
+import { clearTimeout, setTimeout } from 'node:timers';
 
 function rawExchange(bytes) {
   const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
