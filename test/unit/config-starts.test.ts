@@ -96,6 +96,15 @@ const configInput = fc.uniqueArray(functionName, { maxLength: 3 }).chain((names)
     host: fc.stringMatching(patternOf('host')).filter((h) => h.length <= 255),
     port: integerIn('port'),
     adminPort: fc.option(integerIn('adminPort'), { nil: undefined }),
+    adminHost: fc.option(
+      fc.stringMatching(patternOf('adminHost')).filter((h) => h.length <= 255),
+      { nil: undefined },
+    ),
+    localHost: fc.stringMatching(patternOf('localHost')).filter((h) => h.length <= 255),
+    functionsFile: fc.option(fc.string({ minLength: 1, maxLength: 64 }), { nil: undefined }),
+    logLevel: fc.constantFrom(
+      ...(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    ),
     headersTimeoutMs: integerIn('headersTimeoutMs'),
     bodyTimeoutMs: integerIn('bodyTimeoutMs'),
     keepAliveTimeoutMs: integerIn('keepAliveTimeoutMs'),
@@ -139,7 +148,9 @@ const configInput = fc.uniqueArray(functionName, { maxLength: 3 }).chain((names)
 );
 
 // Issue 11, defect 11: a config the loader accepts must start. Drawn from the
-// schema's ranges; no listen() (building the app is what used to throw).
+// schema's ranges; no listen() (building the app is what used to throw). Not
+// drawn: redisUrl (a unit test makes no connection; the directory tests cover
+// Redis); the loader still checks that it parses.
 describe('config: every config the loader accepts builds a gateway', () => {
   it('createDependencies + buildApp succeed for every accepted config', async () => {
     let accepted = 0;
@@ -149,7 +160,21 @@ describe('config: every config the loader accepts builds a gateway', () => {
         drawn++;
         let config;
         try {
-          config = loadConfig({}, { overrides: input });
+          // Optional fields drawn as undefined are left out, as a config file would.
+          const drawnConfig = {
+            ...input,
+            // The whole request includes its headers (a refusal the table test covers):
+            // most draws keep that order, so the property is about what is accepted.
+            bodyTimeoutMs: Math.max(input.bodyTimeoutMs, input.headersTimeoutMs),
+          };
+          const overrides = Object.fromEntries(
+            Object.entries(drawnConfig).filter(
+              // An admin host alone is refused (the table test covers it): pair it with a port.
+              ([name, value]) =>
+                value !== undefined && (name !== 'adminHost' || input.adminPort !== undefined),
+            ),
+          );
+          config = loadConfig({}, { overrides });
         } catch (err) {
           // Refusing is allowed (cross-field rules); crashing differently is not.
           if (isWarmrouteError(err) && err.code === 'WR_ERR_CONFIG') return;
@@ -176,6 +201,6 @@ describe('config: every config the loader accepts builds a gateway', () => {
       { numRuns: 60, seed: 11_2026 },
     );
     // The property says nothing if nearly every draw is refused.
-    expect(accepted).toBeGreaterThan(drawn / 3);
+    expect(accepted).toBeGreaterThan(drawn / 2);
   }, 120_000);
 });
