@@ -101,6 +101,8 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
     localHost = await startLocalHost({
       host: config.localHost,
       port: config.localPort,
+      // From the config (validated with everything else); '' means none: loopback only.
+      controlToken: config.localControlToken ?? '',
       functions: declared ?? [],
       logger: logger.child({ component: 'local-host' }),
     });

@@ -1,5 +1,6 @@
 import { compilePathTemplate } from '../http/path-template.js';
 import { isValidFunctionName } from '../invoker/metric-labels.js';
+import { isLoopbackHost } from '../localhost/local-host.js';
 import type { Config } from './schema.js';
 
 /**
@@ -85,6 +86,19 @@ export function crossFieldProblems(config: Config, valid: (field: string) => boo
         `WARMROUTE_ADMIN_PORT (${config.adminPort}) must differ from PORT: the admin listener is a second listener`,
       );
     }
+  }
+  if (
+    valid('backend') &&
+    valid('localHost') &&
+    valid('localControlToken') &&
+    config.backend === 'local' &&
+    config.localControlToken === undefined &&
+    !isLoopbackHost(config.localHost)
+  ) {
+    // The local host refuses this itself; said here, with the other problems, before anything starts.
+    problems.push(
+      `WARMROUTE_LOCAL_HOST (${config.localHost}) is not a loopback address: set WARMROUTE_LOCAL_CONTROL_TOKEN, since the control API lists every tenant ID`,
+    );
   }
   if (valid('functions')) {
     for (const name of Object.keys(config.functions)) {

@@ -75,6 +75,9 @@ export const ConfigSchema = Type.Object(
     region: Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$' }),
     localHost: Type.String({ minLength: 1, maxLength: 255, pattern: HOST_PATTERN }),
     localPort: Type.Integer({ minimum: 0, maximum: 65_535 }),
+    localControlToken: Type.Optional(
+      Type.String({ minLength: 16, maxLength: 4096, pattern: '^[!-~]+$' }),
+    ),
     functionsFile: Type.Optional(Type.String({ minLength: 1 })),
     keyHeader: Type.String({ pattern: '^[a-z0-9-]+$' }),
     namespace: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
@@ -243,6 +246,13 @@ export const settings: readonly Setting[] = [
     description: 'Port of the embedded local Lambda host (default `9001`).',
   },
   {
+    env: 'WARMROUTE_LOCAL_CONTROL_TOKEN',
+    field: 'localControlToken',
+    kind: 'string',
+    description:
+      "Bearer token for the embedded local host's control API (`/_local/*`, ≥ 16 chars); required when `WARMROUTE_LOCAL_HOST` is not a loopback address.",
+  },
+  {
     env: 'WARMROUTE_FUNCTIONS_FILE',
     field: 'functionsFile',
     kind: 'string',
@@ -385,6 +395,7 @@ export const defaults: Omit<
   | 'lambdaEndpoint'
   | 'functionsFile'
   | 'adminHost'
+  | 'localControlToken'
   | 'adminPort'
 > = {
   production: false,

@@ -117,6 +117,16 @@ describe('config bounds: values a component would refuse are refused by the load
       mentions: 'WARMROUTE_ADMIN_TOKEN',
     },
     {
+      name: 'local host on a public address without a control token (the local host refuses it)',
+      env: { WARMROUTE_LOCAL_HOST: '0.0.0.0' },
+      mentions: 'WARMROUTE_LOCAL_CONTROL_TOKEN',
+    },
+    {
+      name: 'a local control token shorter than 16 characters',
+      env: { WARMROUTE_LOCAL_CONTROL_TOKEN: 'short' },
+      mentions: 'WARMROUTE_LOCAL_CONTROL_TOKEN',
+    },
+    {
       name: 'a route prefix inside the gateway space',
       env: {
         WARMROUTE_ROUTES: JSON.stringify([{ prefix: '/v1/apps', function: 'f', mode: 'affinity' }]),

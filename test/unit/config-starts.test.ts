@@ -100,7 +100,11 @@ const configInput = fc.uniqueArray(functionName, { maxLength: 3 }).chain((names)
       fc.stringMatching(patternOf('adminHost')).filter((h) => h.length <= 255),
       { nil: undefined },
     ),
-    localHost: fc.stringMatching(patternOf('localHost')).filter((h) => h.length <= 255),
+    localHost: fc.oneof(
+      fc.constantFrom('127.0.0.1', 'localhost', '::1'),
+      fc.stringMatching(patternOf('localHost')).filter((h) => h.length <= 255),
+    ),
+    localControlToken: fc.option(fc.stringMatching(/^[!-~]{16,64}$/), { nil: undefined }),
     functionsFile: fc.option(fc.string({ minLength: 1, maxLength: 64 }), { nil: undefined }),
     logLevel: fc.constantFrom(
       ...(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
