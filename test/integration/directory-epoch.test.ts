@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyDirectory } from '../../src/directory/directory.js';
 import { deriveTenantId } from '../../src/directory/tenant-id.js';
+import { directoryKeys } from '../../src/redis/keys.js';
 import {
   TEST_SECRET,
   inspector,
@@ -134,7 +135,7 @@ describe('records that outlive their epoch key (evicted alone)', () => {
       ...tenantsOf(a.epochOf(), 'session', 2),
     ]);
     const admin = await inspector(redis.url);
-    const epochKey = `${prefix}{ns:default}:epoch`;
+    const epochKey = directoryKeys(prefix).epoch('default');
     expect(await admin.get(epochKey)).toBe(a.epochOf());
 
     // Act: only the epoch key goes (as an allkeys eviction policy may do); the records stay.
