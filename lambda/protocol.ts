@@ -7,7 +7,9 @@
  * (`X-Amz-Client-Context`, base64 JSON, ≤ 3,583 bytes) carries
  * `{ "custom": { "warmroute": WarmRequest } }`. The payload stays the
  * application's own. Lambda's Node runtime exposes it as
- * `context.clientContext.custom.warmroute`.
+ * `context.clientContext.custom.warmroute`. Since the snapshot scope
+ * (docs/protocol.md) the request also carries `scope` — an optional field,
+ * so version 1 is extended compatibly rather than bumped.
  *
  * Response (function → gateway): only when the request asked for it
  * (`wrap: true`), the function returns the envelope

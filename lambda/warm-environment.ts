@@ -172,7 +172,8 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
           key: request.key,
         };
       }
-      const key = options.keyFromEvent?.(event, context) ?? defaultKey(context);
+      // An empty key names nothing (stores refuse it): the default key stands in.
+      const key = nonEmpty(options.keyFromEvent?.(event, context)) ?? defaultKey(context);
       return { functionName, namespace: DIRECT_NAMESPACE, epoch: '', generation: 0, key };
     };
     const limit = (): number =>

@@ -250,7 +250,9 @@ describe('withWarmState', () => {
     expect(await fn({}, directContext('tenant-1'))).toEqual({ counter: 1 });
     expect(await fn({}, directContext())).toEqual({ counter: 0 });
     expect(await byField({ id: 'doc-9' }, directContext('tenant-1'))).toEqual({ counter: 0 });
-    expect(await store.readVersion(directScope('tenant:tenant-1'))).toBe(2);
+    // An empty key from the event names nothing: the tenant key stands in.
+    expect(await byField({ id: '' }, directContext('tenant-1'))).toEqual({ counter: 2 });
+    expect(await store.readVersion(directScope('tenant:tenant-1'))).toBe(3);
     expect(await store.readVersion(directScope('default'))).toBe(1);
     expect(await store.readVersion(directScope('doc-9'))).toBe(1);
   });
