@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import fastifyCookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Backend } from './backend/backend.js';
 import type { Config } from './config/schema.js';
@@ -158,10 +157,6 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
   const app = publicSide.app;
   const admin = adminSide?.app;
   const operatorApp = operatorSide.app;
-
-  // Cookie parsing is an onRequest hook on every request: only pay for it
-  // when a route takes its key from a cookie.
-  if (config.routes.some((r) => r.key?.from === 'cookie')) void app.register(fastifyCookie);
 
   deps.metrics.watchDirectory(deps.directory);
   deps.metrics.watchScheduler(deps.scheduler);

@@ -69,7 +69,7 @@ export function createKeyExtractor(
       const name = source.name;
       return {
         describe: `cookie ${name}`,
-        // Read here rather than from @fastify/cookie, whose decoding would
+        // Read here rather than by a cookie parser, whose decoding would
         // take the header's UTF-8 bytes for Latin-1 characters.
         extractor: (request) => {
           const raw = cookieValue(request.headers.cookie, name);
