@@ -1,31 +1,18 @@
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { buildApp, type WarmrouteApp } from './app.js';
 import { functionSettingsOf } from './config/function-settings.js';
 import { loadConfig, type Env } from './config/load-config.js';
 import type { Config } from './config/schema.js';
 import { createDependencies } from './create-dependencies.js';
 import { loadFunctionsFile, startLocalHost, type LocalHost } from './localhost/index.js';
+import { createGatewayLogger } from './logger.js';
 import { examplesDir } from './paths.js';
-
-/**
- * Paths pino censors in the embedded gateway's default logger: the admin
- * bearer token, the raw affinity key header and the secrets in the config
- * (the same list `warmroute start` uses).
- */
-export const gatewayRedactPaths: readonly string[] = [
-  'req.headers.authorization',
-  'req.headers["x-affinity-key"]',
-  'adminToken',
-  'secret',
-  'config.secret',
-  'config.adminToken',
-];
 
 export interface CreateGatewayOptions {
   /**
    * pino logger for the gateway and the embedded local host. Default: a new
-   * pino logger at the config's `logLevel` with {@link gatewayRedactPaths}.
+   * pino logger at the config's `logLevel` with the redaction list of `src/logger.ts`.
    */
   readonly logger?: Logger;
   /**
@@ -84,12 +71,7 @@ export async function createGateway(
   options: CreateGatewayOptions = {},
 ): Promise<Gateway> {
   let config = isConfig(configOrEnv) ? configOrEnv : loadConfig(configOrEnv);
-  const logger =
-    options.logger ??
-    pino({
-      level: config.logLevel,
-      redact: { paths: [...gatewayRedactPaths], censor: '[redacted]' },
-    });
+  const logger = options.logger ?? createGatewayLogger(config.logLevel);
 
   let localHost: LocalHost | undefined;
   let endpoint = config.lambdaEndpoint;

@@ -15,12 +15,8 @@
  * local Lambda host). The function-side library is `warmroute/lambda`; the
  * client SDK is `warmroute/sdk`.
  */
-export {
-  createGateway,
-  gatewayRedactPaths,
-  type CreateGatewayOptions,
-  type Gateway,
-} from './create-gateway.js';
+export { createGateway, type CreateGatewayOptions, type Gateway } from './create-gateway.js';
+export { createGatewayLogger, gatewayRedactPaths } from './logger.js';
 export { loadConfig, type Env, type LoadConfigOptions } from './config/load-config.js';
 export type { Config, FunctionSettings, RouteConfig } from './config/schema.js';
 export { functionSettingsOf } from './config/function-settings.js';

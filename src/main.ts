@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
 import { buildApp } from './app.js';
 import { loadConfig, type Env } from './config/load-config.js';
 import type { Config } from './config/schema.js';
@@ -14,6 +13,7 @@ import {
   type FunctionDefinition,
   type LocalHost,
 } from './localhost/index.js';
+import { createGatewayLogger } from './logger.js';
 import { examplesDir } from './paths.js';
 
 /** Routes `warmroute start` serves when the config names none: the classic demo. */
@@ -23,15 +23,6 @@ const demoRoutes = [
   { prefix: '/workspace', function: 'workspace', mode: 'affinity' },
   { prefix: '/', function: 'counter', mode: 'affinity' },
 ] as const;
-
-const redactPaths = [
-  'req.headers.authorization',
-  'req.headers["x-affinity-key"]',
-  'adminToken',
-  'secret',
-  'config.secret',
-  'config.adminToken',
-];
 
 const defaultFunctionsFile = join(examplesDir, 'functions.json');
 
@@ -46,10 +37,6 @@ function withLocalFunctions(config: Config, declared: readonly FunctionDefinitio
     functions: { ...functionSettingsOf(declared), ...config.functions },
     routes: config.routes.length > 0 ? config.routes : demoRoutes.map((r) => ({ ...r })),
   });
-}
-
-function createLogger(level: Config['logLevel']): Logger {
-  return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' } });
 }
 
 /**
@@ -93,7 +80,7 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createGatewayLogger(config.logLevel);
 
   let localHost: LocalHost | undefined;
   let endpoint = config.lambdaEndpoint;
