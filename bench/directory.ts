@@ -49,6 +49,10 @@ async function commandCalls(admin: Redis): Promise<Map<string, number>> {
 
 /** Commands the directory's Lua scripts call inside EVAL/EVALSHA (see src/redis/lua). */
 const IN_SCRIPT = [
+  // The epoch key (read by every key script, created by ensure-epoch).
+  'get',
+  'set',
+  'hlen',
   'hsetnx',
   'expire',
   'hmget',
