@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { errorCatalogue } from '../../src/errors.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { rawExchange } from '../helpers/raw-socket.js';
+import { rawExchange } from '../helpers/raw-http.js';
 
 /** The gateway's error contract: JSON `{ error: { code, message } }`, a catalogue code, its status. */
 function expectContract(status: number | undefined, body: string, code: string): void {
@@ -92,10 +92,10 @@ describe('gateway: every answer the gateway writes itself follows the error cont
       // Prepare
       const before = gw.invocations('counter');
       // Act
-      const answer = await rawExchange(gw.url, c.bytes);
+      const answer = await rawExchange(gw.url, c.bytes, { firstResponseOnly: true });
       // Assess
       expect(answer.headers['content-type']).toMatch(/^application\/json/);
-      expectContract(answer.status, answer.body, c.code);
+      expectContract(answer.status, answer.body.toString('utf8'), c.code);
       expect(gw.invocations('counter')).toBe(before);
     });
   }
@@ -138,13 +138,17 @@ describe('gateway: while it shuts down, requests get 503 WR_ERR_SHUTTING_DOWN wi
       const rpc = await rawExchange(
         gw.url,
         'POST /v1/functions/counter/invoke HTTP/1.1\r\nHost: a\r\nx-affinity-key: k\r\nContent-Length: 2\r\n\r\n{}',
+        { firstResponseOnly: true },
       );
 
       // Assess
-      expectContract(rpc.status, rpc.body, 'WR_ERR_SHUTTING_DOWN');
+      expectContract(rpc.status, rpc.body.toString('utf8'), 'WR_ERR_SHUTTING_DOWN');
       expect(rpc.headers['retry-after']).toBe('1');
       expect(ready.status).toBe(503);
-      const readyBody = JSON.parse(ready.body) as { status: string; error: { code: string } };
+      const readyBody = JSON.parse(ready.body.toString('utf8')) as {
+        status: string;
+        error: { code: string };
+      };
       expect(readyBody.status).toBe('shutting_down');
       expect(readyBody.error.code).toBe('WR_ERR_SHUTTING_DOWN');
       const drained = await inFlight;
@@ -157,7 +161,9 @@ describe('gateway: while it shuts down, requests get 503 WR_ERR_SHUTTING_DOWN wi
 });
 
 function readyz(url: string): ReturnType<typeof rawExchange> {
-  return rawExchange(url, 'GET /readyz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+  return rawExchange(url, 'GET /readyz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', {
+    firstResponseOnly: true,
+  });
 }
 
 async function waitFor(condition: () => boolean, limitMs = 10_000): Promise<void> {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { collect, openSocket, type RawExchange } from '../helpers/raw-socket.js';
+import { collect, openSocket, type Collected } from '../helpers/raw-http.js';
 
 const HEADERS_TIMEOUT_MS = 300;
 const BODY_TIMEOUT_MS = 600;
@@ -13,10 +13,12 @@ const KEEP_ALIVE_TIMEOUT_MS = 200;
  */
 const LIMIT_MS = 20 * BODY_TIMEOUT_MS;
 
-function expectTimeoutAnswer(answer: RawExchange): void {
+function expectTimeoutAnswer(answer: Collected): void {
   expect(answer.closed, 'the gateway closed the connection').toBe(true);
-  expect(answer.status).toBe(408);
-  const body = JSON.parse(answer.body) as { error: { code: string; message: string } };
+  expect(answer.response?.status).toBe(408);
+  const body = JSON.parse(answer.response?.body.toString('utf8') ?? '') as {
+    error: { code: string; message: string };
+  };
   expect(body.error.code).toBe('WR_ERR_REQUEST_TIMEOUT');
 }
 
@@ -102,7 +104,7 @@ describe('gateway: slow and idle clients are bounded', () => {
     const answer = collect(socket, LIMIT_MS);
     socket.write('GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n');
     const result = await answer;
-    expect(result.status).toBe(200);
+    expect(result.response?.status).toBe(200);
     expect(result.closed).toBe(true);
   });
 });
@@ -127,7 +129,7 @@ describe('gateway: WARMROUTE_MAX_CONNECTIONS caps open connections', () => {
     // Assess: closed without an answer (the cap is enforced before any byte is read).
     const result = await refused;
     expect(result.closed).toBe(true);
-    expect(result.status).toBeUndefined();
+    expect(result.response?.status).toBeUndefined();
 
     for (const socket of held) socket.destroy();
     await Promise.all(heldClosed);

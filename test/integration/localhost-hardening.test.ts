@@ -5,10 +5,10 @@ import {
   json,
   lambdaClient,
   logTail,
-  rawRequest,
   startTestHost,
   testFunctionsFile,
 } from '../helpers/localhost-host.js';
+import { rawExchange } from '../helpers/raw-http.js';
 
 function maxMemoryUsed(tail: string): number {
   const m = /Max Memory Used: (\d+) MB/.exec(tail);
@@ -205,10 +205,11 @@ describe('local host: hostile requests get a 4xx and the host stays up', () => {
   it('answers a body that stalls with 408 and closes the connection', async () => {
     const host = await startTestHost({ bodyTimeoutMs: 300 });
 
-    const res = await rawRequest(
-      host.port,
+    const res = await rawExchange(
+      host.url,
       'POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nhost: x\r\n' +
         'x-amz-tenant-id: a\r\ntransfer-encoding: chunked\r\n\r\n5\r\n{"a":',
+      { firstResponseOnly: true },
     );
 
     expect(res.status).toBe(408);
@@ -220,9 +221,10 @@ describe('local host: hostile requests get a 4xx and the host stays up', () => {
   it('answers headers that never finish with 408 JSON', async () => {
     const host = await startTestHost({ headersTimeoutMs: 300 });
 
-    const res = await rawRequest(
-      host.port,
+    const res = await rawExchange(
+      host.url,
       'POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nhost: x\r\nx-amz-tenant-id: a',
+      { firstResponseOnly: true },
     );
     const health = await fetch(`${host.url}/_local/healthz`);
 
@@ -234,21 +236,25 @@ describe('local host: hostile requests get a 4xx and the host stays up', () => {
   it('answers a stalled control API body with a 400 and closes the connection', async () => {
     const host = await startTestHost({ bodyTimeoutMs: 300 });
 
-    const res = await rawRequest(
-      host.port,
+    const res = await rawExchange(
+      host.url,
       'POST /_local/evict HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"function":',
+      { firstResponseOnly: true },
     );
 
     expect(res.status).toBe(400);
-    expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'WR_ERR_BAD_REQUEST' } });
+    expect(JSON.parse(res.body.toString('utf8'))).toMatchObject({
+      error: { code: 'WR_ERR_BAD_REQUEST' },
+    });
   });
 
   it('answers an invalid percent-encoding in the function name with 400 ValidationException', async () => {
     const host = await startTestHost();
 
-    const res = await rawRequest(
-      host.port,
+    const res = await rawExchange(
+      host.url,
       'POST /2015-03-31/functions/ech%E0%A4%A/invocations HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}',
+      { firstResponseOnly: true },
     );
     const health = await fetch(`${host.url}/_local/healthz`);
 
@@ -260,41 +266,44 @@ describe('local host: hostile requests get a 4xx and the host stays up', () => {
   it('answers huge header values with 431 JSON, not a crash or plain text', async () => {
     const host = await startTestHost();
 
-    const res = await rawRequest(
-      host.port,
+    const res = await rawExchange(
+      host.url,
       'POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nhost: x\r\n' +
         `x-amz-tenant-id: ${'a'.repeat(64 * 1024)}\r\ncontent-length: 2\r\n\r\n{}`,
+      { firstResponseOnly: true },
     );
     const health = await fetch(`${host.url}/_local/healthz`);
 
     expect(res.status).toBe(431);
     expect(res.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(res.body)).toMatchObject({ Type: 'User' });
+    expect(JSON.parse(res.body.toString('utf8'))).toMatchObject({ Type: 'User' });
     expect(health.status).toBe(200);
   });
 
   it('validates Qualifier and ignores an unusable X-Amzn-Trace-Id', async () => {
     const host = await startTestHost();
 
-    const badQualifier = await rawRequest(
-      host.port,
+    const badQualifier = await rawExchange(
+      host.url,
       'POST /2015-03-31/functions/echo/invocations?Qualifier=%E2%82%AC HTTP/1.1\r\nhost: x\r\n' +
         'x-amz-tenant-id: a\r\ncontent-length: 2\r\n\r\n{}',
+      { firstResponseOnly: true },
     );
-    const badTrace = await rawRequest(
-      host.port,
+    const badTrace = await rawExchange(
+      host.url,
       Buffer.concat([
         Buffer.from(
           'POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nhost: x\r\nx-amz-tenant-id: a\r\n',
         ),
         Buffer.from('x-amzn-trace-id: Root=\u20ac\u0100\r\ncontent-length: 2\r\n\r\n{}', 'utf8'),
       ]),
+      { firstResponseOnly: true },
     );
 
     expect(badQualifier.status).toBe(400);
     expect(badQualifier.headers['x-amzn-errortype']).toBe('ValidationException');
     expect(badTrace.status).toBe(200);
-    const out = JSON.parse(badTrace.body) as { env: { _X_AMZN_TRACE_ID: string } };
+    const out = JSON.parse(badTrace.body.toString('utf8')) as { env: { _X_AMZN_TRACE_ID: string } };
     expect(out.env._X_AMZN_TRACE_ID).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24};/);
   });
 
@@ -321,10 +330,11 @@ describe('local host: hostile requests get a 4xx and the host stays up', () => {
     const host = await startTestHost();
 
     const send = (value: string): Promise<{ status: number; headers: Record<string, string> }> =>
-      rawRequest(
-        host.port,
+      rawExchange(
+        host.url,
         'POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\nhost: x\r\nx-amz-tenant-id: a\r\n' +
           `x-amz-client-context: ${value}\r\ncontent-length: 2\r\n\r\n{}`,
+        { firstResponseOnly: true },
       );
     const notBase64 = await send('e30=!!');
     const notUtf8 = await send(

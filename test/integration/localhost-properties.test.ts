@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { LocalHost } from '../../src/localhost/index.js';
-import { rawRequest, startTestHost, type RawResponse } from '../helpers/localhost-host.js';
+import { startTestHost } from '../helpers/localhost-host.js';
+import { rawExchange, type RawResponse } from '../helpers/raw-http.js';
 
 /**
  * Property tests of the local host's input surfaces: whatever a client puts
@@ -72,7 +73,9 @@ function expectAnswer(res: RawResponse): void {
   if (res.status >= 400) {
     // Lambda's error shape, so the SDK builds its exception.
     expect(res.headers['x-amzn-errortype']).toMatch(/^[A-Za-z]+$/);
-    expect(JSON.parse(res.body)).toMatchObject({ message: expect.any(String) as unknown });
+    expect(JSON.parse(res.body.toString('utf8'))).toMatchObject({
+      message: expect.any(String) as unknown,
+    });
   }
 }
 
@@ -116,9 +119,10 @@ describe('local host: property tests of the Invoke API', () => {
         async (context, tenantId) => {
           const json = JSON.stringify(context);
           const encoded = Buffer.from(json, 'utf8').toString('base64');
-          const res = await rawRequest(
-            host.port,
+          const res = await rawExchange(
+            host.url,
             invokeBytes('echo', { 'x-amz-tenant-id': tenantId, 'x-amz-client-context': encoded }),
+            { firstResponseOnly: true },
           );
 
           expectAnswer(res);
@@ -131,7 +135,7 @@ describe('local host: property tests of the Invoke API', () => {
             encoded.length <= MAX_CLIENT_CONTEXT
           ) {
             expect(res.status).toBe(200);
-            const out = JSON.parse(res.body) as {
+            const out = JSON.parse(res.body.toString('utf8')) as {
               context: { clientContext: unknown; tenantId: string };
             };
             // The function got the same JSON value that was sent (lone surrogates and all).
@@ -166,7 +170,9 @@ describe('local host: property tests of the Invoke API', () => {
         const headers: Record<string, string> = { [name]: value };
         if (withTenant && name !== 'x-amz-tenant-id') headers['x-amz-tenant-id'] = 't-1';
 
-        const res = await rawRequest(host.port, invokeBytes('echo', headers));
+        const res = await rawExchange(host.url, invokeBytes('echo', headers), {
+          firstResponseOnly: true,
+        });
 
         expectAnswer(res);
       }),
@@ -176,12 +182,13 @@ describe('local host: property tests of the Invoke API', () => {
     await fc.assert(
       fc.asyncProperty(nasty, nasty, async (name, qualifier) => {
         const path = `/2015-03-31/functions/${name.replace(/[\s]/g, '%20')}/invocations?Qualifier=${qualifier.replace(/[\s#]/g, '%20')}`;
-        const res = await rawRequest(
-          host.port,
+        const res = await rawExchange(
+          host.url,
           Buffer.from(
             `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}`,
             'utf8',
           ),
+          { firstResponseOnly: true },
         );
 
         expectAnswer(res);
