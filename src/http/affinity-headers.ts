@@ -19,6 +19,9 @@ export function setAffinityHeaders(
 ): void {
   reply.header(AFFINITY_HEADERS.tenant, result.tenantId);
   reply.header(AFFINITY_HEADERS.state, HEADER_TOKEN.test(result.state) ? result.state : 'unknown');
+  // Set or removed, never left as it was: a proxied function's own headers
+  // are applied first and must not speak for the gateway.
   if (result.envId !== undefined && HEADER_TOKEN.test(result.envId))
     reply.header(AFFINITY_HEADERS.env, result.envId);
+  else reply.removeHeader(AFFINITY_HEADERS.env);
 }

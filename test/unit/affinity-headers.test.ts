@@ -25,6 +25,18 @@ describe('affinity headers', () => {
       expect(res.headers['x-affinity-env'], JSON.stringify(bad)).toBeUndefined();
       expect(res.headers['x-injected']).toBeUndefined();
     }
+    // A header set before (a proxied function's own x-affinity-env) does not survive.
+    const forged = Fastify();
+    forged.get('/', (_request, reply) => {
+      void reply.header('x-affinity-env', 'forged-env').header('x-affinity-state', 'hit');
+      setAffinityHeaders(reply, { tenantId: 'wr-t', state: 'unknown' });
+      return reply.send('ok');
+    });
+    const res = await forged.inject('/');
+    expect(res.headers['x-affinity-env']).toBeUndefined();
+    expect(res.headers['x-affinity-state']).toBe('unknown');
+    await forged.close();
+
     envId = 'env-0123abcd';
     const good = await app.inject('/');
     expect(good.headers['x-affinity-env']).toBe('env-0123abcd');
