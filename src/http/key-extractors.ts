@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { RouteConfig } from '../config/schema.js';
+import { WarmrouteError } from '../errors.js';
 import { headerText, percentDecodedText } from './http-text.js';
 
 /**
@@ -18,6 +19,15 @@ export interface KeyExtractorSpec {
   readonly extractor: KeyExtractor;
   /** How to tell the client where the key was expected. */
   readonly describe: string;
+}
+
+function refuseRepeated(rawHeaders: readonly string[], name: string): void {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === name && ++seen > 1) {
+      throw new WarmrouteError('WR_ERR_KEY_INVALID', [`more than one ${name} header`]);
+    }
+  }
 }
 
 /**
@@ -60,6 +70,11 @@ export function createKeyExtractor(
       describe: `header ${name}`,
       extractor: (request) => {
         const value = request.headers[name];
+        // Node joins repeated headers with ", ": two key headers would read as
+        // one key "a, b". Only such a value costs a look at the raw headers.
+        if (typeof value === 'string' && value.includes(', ')) {
+          refuseRepeated(request.raw.rawHeaders, name);
+        }
         return headerText(Array.isArray(value) ? value[0] : value, `header ${name}`);
       },
     };

@@ -112,6 +112,22 @@ describe('gateway: one key normalisation for every key source', () => {
     expect(viaCookie.headers['x-affinity-tenant']).toBe(viaHeader.headers['x-affinity-tenant']);
   });
 
+  it('two key headers are refused (Node would join them into the key "a, b"); one key "a, b" is a key', async () => {
+    const before = gw.invocations();
+    const twice = await rawRequest(gw.url, {
+      target: '/',
+      headers: [
+        ['x-affinity-key', 'a'],
+        ['X-Affinity-Key', 'b'],
+      ],
+    });
+    expect(twice.status).toBe(400);
+    expect(errorCodeOf(twice)).toBe('WR_ERR_KEY_INVALID');
+    expect(gw.invocations()).toBe(before);
+    const once = await rawRequest(gw.url, { target: '/', headers: [['x-affinity-key', 'a, b']] });
+    expect(once.status).toBe(200);
+  });
+
   it('header bytes that are not UTF-8 are refused with WR_ERR_KEY_INVALID and invoke nothing', async () => {
     const before = gw.invocations();
     for (const bytes of [[0xff], [0x61, 0xe9, 0x62], [0xc3], [0xed, 0xa0, 0x80]]) {
