@@ -4,7 +4,9 @@ import { buildApp, type WarmrouteApp } from './app.js';
 import { functionSettingsOf } from './config/function-settings.js';
 import { loadConfig, type Env } from './config/load-config.js';
 import type { Config } from './config/schema.js';
+import { routeFunctionProblems } from './config/check-config.js';
 import { createDependencies } from './create-dependencies.js';
+import { WarmrouteError } from './errors.js';
 import { loadFunctionsFile, startLocalHost, type LocalHost } from './localhost/index.js';
 import { createGatewayLogger } from './logger.js';
 import { examplesDir } from './paths.js';
@@ -91,10 +93,18 @@ export async function createGateway(
         ...config,
         functions: { ...functionSettingsOf(declared), ...config.functions },
       });
+      // Only now is the list of functions complete: refused in the config's
+      // one-message report, as `warmroute start` does, not later by buildApp.
+      const problems = routeFunctionProblems(config);
+      if (problems.length > 0) {
+        throw new WarmrouteError('WR_ERR_CONFIG', [problems.map((p) => `  - ${p}`).join('\n')]);
+      }
       const host = await startLocalHost({
         host: config.localHost,
         port: config.localPort,
         functions: declared,
+        // The validated setting ('' = none), not the environment's raw value.
+        controlToken: config.localControlToken ?? '',
         logger: logger.child({ component: 'local-host' }),
         ...(isConfig(configOrEnv) ? {} : { env: configOrEnv }),
       });

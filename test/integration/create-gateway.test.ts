@@ -122,4 +122,20 @@ describe('createGateway', () => {
       message: expect.stringMatching(/PORT[\s\S]*WARMROUTE_LOG_LEVEL/) as unknown,
     });
   });
+
+  it('refuses a route to a function the functions file does not declare in the config report, before the local host starts', async () => {
+    // Arrange
+    const env = {
+      WARMROUTE_LOCAL_PORT: '0',
+      WARMROUTE_ROUTES: JSON.stringify([{ prefix: '/x', function: 'nope', mode: 'affinity' }]),
+      WARMROUTE_LOG_LEVEL: 'silent',
+    };
+    // Act
+    const attempt = createGateway(env);
+    // Assess
+    await expect(attempt).rejects.toMatchObject({
+      code: 'WR_ERR_CONFIG',
+      message: expect.stringMatching(/routes \(\/x\): function nope is not among/) as unknown,
+    });
+  });
 });
