@@ -14,7 +14,7 @@ import {
   timeoutLine,
 } from './log-format.js';
 import { LogWindow, MarkerSplitter } from './log-window.js';
-import { kbToMb, readProcessMemory } from './process-memory.js';
+import { kbToMb, readProcessMemory, resetPeakMemory } from './process-memory.js';
 import { RuntimeApi, type RuntimeEvent, type RuntimeListener } from './runtime-api.js';
 import { RuntimeHeader, TMPDIR_PREFIX } from './runtime-protocol.js';
 
@@ -28,7 +28,8 @@ const STDIO_DRAIN_MS = 100;
 /**
  * How often a busy environment's resident memory is checked against the
  * function's memory size. The check also reads the kernel's high-water mark
- * (VmHWM), so a spike between two samples is still seen at the next one.
+ * (VmHWM, reset when each invocation begins), so a spike between two samples
+ * is still seen at the next one.
  */
 const MEMORY_SAMPLE_MS = 25;
 
@@ -164,9 +165,18 @@ export class Environment implements RuntimeListener {
   private exited: Promise<void> | undefined;
   private stdioClosed: Promise<void> | undefined;
   private destroying: Promise<void> | undefined;
-  /** Highest resident memory seen (KiB), from procfs; 0 where there is none. */
+  /**
+   * Highest resident memory (KiB) of the current invocation, from procfs (of
+   * init, before the first one begins); 0 where there is none.
+   */
   private peakKb = 0;
-  /** The runtime's own peak RSS report (MB), the fallback without procfs. */
+  /**
+   * VmHWM covers only the current invocation: true from the process's start
+   * (init is its whole life) and after each successful reset. When a reset
+   * fails, VmHWM may hold an earlier invocation's peak, so only VmRSS counts.
+   */
+  private peakIsCurrent = true;
+  /** The runtime's own peak RSS report (MB): the process's lifetime peak, the fallback without procfs. */
   private reportedPeakMb = 0;
   private sampler: NodeJS.Timeout | undefined;
   /** The host killed the process for using more than the function's memory. */
@@ -337,6 +347,8 @@ export class Environment implements RuntimeListener {
     inv.pre = this.carry;
     this.carry = new LogWindow();
     this.lastInvocation = inv;
+    // The first invocation's peak includes init, as its REPORT (with Init Duration) does on Lambda.
+    if (inv.index > 1) this.resetPeak();
     const headers: Record<string, string> = {
       [RuntimeHeader.requestId]: inv.input.requestId,
       [RuntimeHeader.deadlineMs]: String(Date.now() + timeoutMs),
@@ -413,12 +425,28 @@ export class Environment implements RuntimeListener {
     this.sampler = undefined;
   }
 
+  /**
+   * Starts measuring a new invocation. VmHWM is the process's lifetime peak:
+   * without a reset, one invocation's spike (a burst of garbage, a buffer
+   * since freed) would be reported by every later one and kill the first
+   * that is sampled, although that memory is no longer held. Lambda limits
+   * the memory an environment holds, never a past peak.
+   */
+  private resetPeak(): void {
+    const pid = this.child?.pid;
+    this.peakKb = 0;
+    this.reportedPeakMb = 0;
+    this.peakIsCurrent = pid !== undefined && this.alive && resetPeakMemory(pid);
+  }
+
   /** Reads the process's memory and records its peak. */
   private sampleMemory(): void {
     const pid = this.child?.pid;
     if (pid === undefined || !this.alive || this.outOfMemory) return;
     const m = readProcessMemory(pid);
-    if (m !== undefined && m.peakKb > this.peakKb) this.peakKb = m.peakKb;
+    if (m === undefined) return;
+    const kb = this.peakIsCurrent ? m.peakKb : m.rssKb;
+    if (kb > this.peakKb) this.peakKb = kb;
   }
 
   /** Samples, and kills the process if it ever went over its memory size; true if it did. */
@@ -439,9 +467,12 @@ export class Environment implements RuntimeListener {
     return true;
   }
 
-  /** Max Memory Used for the REPORT line: the measured peak, else the runtime's own report. */
+  /**
+   * Max Memory Used for the REPORT line: the invocation's measured peak; the
+   * runtime's own report (a lifetime peak) only where procfs measured nothing.
+   */
   private memoryUsedMb(): number {
-    return Math.max(kbToMb(this.peakKb), this.reportedPeakMb);
+    return this.peakKb > 0 ? kbToMb(this.peakKb) : this.reportedPeakMb;
   }
 
   onInitError(payload: Buffer, errorType: string): void {

@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 /** Resident memory of one process, in KiB (what Lambda's memory limit counts). */
 export interface ProcessMemory {
   /** Resident set size now (VmRSS). */
   readonly rssKb: number;
-  /** Highest resident set size since the process started (VmHWM). */
+  /** Highest resident set size since the process started or its peak was last reset (VmHWM). */
   readonly peakKb: number;
 }
 
@@ -32,6 +32,23 @@ export function readProcessMemory(pid: number): ProcessMemory | undefined {
     return undefined;
   }
   return parseProcStatus(text);
+}
+
+/**
+ * Resets the kernel's high-water mark (VmHWM) to the process's current
+ * resident size, so the next reading is the peak from now on: one
+ * invocation's peak, not the process's lifetime one. Linux (4.0+) does this
+ * for a write of "5" to `/proc/<pid>/clear_refs`. False where that is not
+ * possible (another OS, no permission, the process gone): callers must then
+ * not trust VmHWM to mean "since now".
+ */
+export function resetPeakMemory(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** KiB → MB as Lambda's REPORT line shows it (rounded up: 1 KiB used is 1 MB used). */
