@@ -194,6 +194,10 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
   claimGatewaySpace(operatorApp, operatorSide.routes, healthPaths);
   if (adminSide !== undefined) claimGatewaySpace(app, publicSide.routes, []);
 
+  // In-flight requests get the grace to finish; when it ends the drain answers
+  // those still running or queued with 503 WR_ERR_SHUTTING_DOWN at once, so the
+  // listener can close instead of waiting for a hung call (the caller of
+  // close() then closes the backend, which aborts the calls left behind).
   app.addHook('preClose', async () => {
     await deps.scheduler.drain(config.shutdownGraceMs);
   });

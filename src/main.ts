@@ -103,20 +103,43 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: draining in-flight requests');
+    logger.info(
+      { signal, graceMs: config.shutdownGraceMs },
+      'shutting down: draining in-flight requests',
+    );
+    // A backstop only: at the grace's end the drain answers every request
+    // still in flight (503 WR_ERR_SHUTTING_DOWN) and deps.close() aborts the
+    // backend calls left behind, so an orderly close takes the grace plus a
+    // moment. This fires if a dependency hangs on close, and says what it cuts off.
+    let phase = 'closing the gateway (draining requests)';
     const hardStop = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
+      const scheduler = deps.scheduler.stats();
+      logger.error(
+        {
+          stuckAt: phase,
+          running: scheduler.running,
+          queued: scheduler.queued,
+          environments: localHost?.environments().length ?? 0,
+        },
+        'shutdown took too long: exiting with calls still open (environments are killed on exit)',
+      );
       process.exit(1);
     }, config.shutdownGraceMs + 5_000);
     hardStop.unref();
     try {
       await gateway.close();
+      phase = 'closing the directory and the Lambda client';
       await deps.close();
+      phase = 'stopping the local host and its environments';
       await localHost?.close();
+      logger.info({ signal }, 'shut down');
     } catch (err) {
       logger.error({ err }, 'error during shutdown');
       process.exitCode = 1;
     }
+    // Everything warmroute opened is closed; a handle someone else left open
+    // (a library timer, a stray socket) must not hold the process until the backstop.
+    process.exit();
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -51,5 +51,6 @@ export interface InvokeResult {
 
 export interface Backend {
   invoke(request: InvokeRequest): Promise<InvokeResult>;
+  /** Refuses new calls and aborts those in flight (they reject with `WR_ERR_SHUTTING_DOWN`). */
   close(): Promise<void>;
 }

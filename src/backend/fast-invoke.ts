@@ -378,6 +378,11 @@ export class FastInvoker {
     };
   }
 
+  /**
+   * Closes the pool and aborts requests still in flight: the backend is
+   * closed after the gateway drained, so nobody waits for them, and a
+   * graceful close would wait for a hung call up to its function's timeout.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const prepared = this.prepared;
@@ -385,7 +390,7 @@ export class FastInvoker {
     if (prepared === undefined) return;
     try {
       const p = await prepared;
-      if (!p.pool.closed) await p.pool.close();
+      if (!p.pool.destroyed) await p.pool.destroy();
     } catch {
       // Preparation failed: nothing was opened.
     }

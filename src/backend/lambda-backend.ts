@@ -226,6 +226,8 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
   });
   const useSdk = options.pipeline === 'sdk';
   let closed = false;
+  /** A function, so TypeScript does not narrow `closed` across awaits. */
+  const isClosed = (): boolean => closed;
   /** Functions already warned about (bounded: names may come from requests). */
   const warnedShortBudget = new Set<string>();
 
@@ -322,6 +324,8 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
               })
             : await viaSdk(request, clientContext, controller.signal, untilDeadline);
       } catch (err) {
+        // close() aborted the call: whatever the transport raised, the answer is the shutdown.
+        if (isClosed()) throw new WarmrouteError('WR_ERR_SHUTTING_DOWN', [], { cause: err });
         if (controller?.signal.aborted === true) {
           // Our deadline or the caller's abort, whatever error the transport raised for it.
           const reason: unknown = controller.signal.reason;
@@ -396,7 +400,10 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      await Promise.all([fast.close(), handler.close()]);
+      // Calls still in flight are aborted: the gateway closes its backend after
+      // its drain has answered every request, so no one waits for them, and
+      // waiting would hold shutdown up to a hung function's timeout.
+      await Promise.all([fast.close(), handler.abort()]);
     },
   };
 }

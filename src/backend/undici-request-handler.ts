@@ -109,6 +109,12 @@ export class UndiciRequestHandler implements HttpHandler<UndiciHandlerConfig> {
     const agents = [this.agent, ...this.retired.splice(0)];
     await Promise.all(agents.map(async (a) => (a.closed ? undefined : a.close())));
   }
+
+  /** Close every pooled connection, aborting requests still in flight. */
+  async abort(): Promise<void> {
+    const agents = [this.agent, ...this.retired.splice(0)];
+    await Promise.all(agents.map(async (a) => (a.destroyed ? undefined : a.destroy())));
+  }
 }
 
 function pathWithQuery(request: HttpRequest): string {

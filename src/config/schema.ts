@@ -376,7 +376,8 @@ export const settings: readonly Setting[] = [
     env: 'WARMROUTE_SHUTDOWN_GRACE_MS',
     field: 'shutdownGraceMs',
     kind: 'integer',
-    description: 'How long shutdown waits for in-flight requests (default `10000`).',
+    description:
+      'On SIGTERM/SIGINT, how long in-flight requests may still finish (default `10000`); those still running then get 503 `WR_ERR_SHUTTING_DOWN` with `Retry-After`, and the process closes and exits 0.',
   },
   {
     env: 'WARMROUTE_ROUTES',

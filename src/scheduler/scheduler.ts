@@ -23,11 +23,17 @@
  *
  * Hot path: at ~8k req/s every request goes through `run()`, so the path
  * where nothing waits allocates one object (the job, which is also the
- * ticket) plus the promise of `execute()`, reads the clock once, and starts
- * no timer: the deadline timer behind `ticket.signal` is only created if
- * `fn` reads the signal. Every queue is an intrusive linked list (O(1) push,
- * shift and removal of an aborted waiter), and per-tenant state objects are
- * recycled through a small free list.
+ * ticket) plus the promise of `execute()` and its callbacks (a promise the
+ * scheduler can reject, so a drain can answer a job that outlives its
+ * grace), reads the clock once, and starts no timer: the deadline timer
+ * behind `ticket.signal` is only created if `fn` reads the signal. Every
+ * queue is an intrusive linked list (O(1) push, shift and removal of an
+ * aborted waiter; running jobs sit in one too, for the drain), and
+ * per-tenant state objects are recycled through a small free list.
+ *
+ * Drain: no new jobs; queued and running ones go on until the grace ends,
+ * then every caller still waiting gets `WR_ERR_SHUTTING_DOWN` at once, the
+ * running ones included (their calls are left to end on their own).
  */
 
 import type { CancelSignal } from '../cancel-signal.js';
@@ -143,6 +149,13 @@ function abortError(signal: CancelSignal): Error {
     : new Error('The operation was aborted', { cause: reason });
 }
 
+/** A promise rejected with `reason` as thrown, whatever it is (fn's own error passes through). */
+function rejectWith(reason: unknown): Promise<never> {
+  return Promise.resolve().then(() => {
+    throw reason;
+  });
+}
+
 function checkOption(
   problems: string[],
   name: string,
@@ -192,6 +205,8 @@ class SchedulerImpl implements Scheduler {
   private readonly tenantPool: TenantState[] = [];
   /** Tenants with a job waiting for a global slot, in round-robin order. */
   private readonly ring = new LinkedList<TenantState>();
+  /** Jobs whose `fn` runs: the drain cuts them loose when its grace ends. */
+  private readonly active = new LinkedList<Job>();
   private running = 0;
   private queued = 0;
   private rejectedKeyBusy = 0;
@@ -206,7 +221,13 @@ class SchedulerImpl implements Scheduler {
   }
 
   run<T>(spec: SchedulerJob, fn: (ticket: Ticket) => Promise<T>): Promise<T> {
-    if (this.draining) return Promise.reject(new WarmrouteError('WR_ERR_SHUTTING_DOWN'));
+    if (this.draining) {
+      return Promise.reject(
+        new WarmrouteError('WR_ERR_SHUTTING_DOWN', [], {
+          retryAfterSeconds: this.opts.retryAfterSeconds,
+        }),
+      );
+    }
     const clientSignal = spec.signal;
     if (clientSignal?.aborted === true) return Promise.reject(abortError(clientSignal));
     const now = this.clock();
@@ -246,6 +267,7 @@ class SchedulerImpl implements Scheduler {
       const timer = setTimeout(
         () => {
           this.rejectAllQueued();
+          this.cutAllRunning();
           done();
         },
         Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS),
@@ -445,16 +467,36 @@ class SchedulerImpl implements Scheduler {
     }
   }
 
-  private async execute<T>(job: Job, fn: (ticket: Ticket) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn`; the returned promise settles with it, or earlier when the drain
+   * cuts the job (`job.fail`): a call that outlives the shutdown grace must
+   * not hold its client's answer until the process is killed.
+   */
+  private execute<T>(job: Job, fn: (ticket: Ticket) => Promise<T>): Promise<T> {
+    this.active.push(job);
+    let call: Promise<T>;
     try {
-      return await fn(job);
-    } finally {
+      call = fn(job);
+    } catch (err) {
+      // Released at once, as when fn's promise rejects: the next job may start in this tick.
       this.finish(job);
+      return rejectWith(err);
     }
+    return new Promise<T>((resolve, reject) => {
+      job.fail = reject;
+      const settle = (): void => {
+        this.finish(job);
+        // Adopts fn's outcome, its rejection reason unchanged (a no-op once the drain cut the job).
+        resolve(call);
+      };
+      call.then(settle, settle);
+    });
   }
 
   private finish(job: Job): void {
     job.stage = STAGE_DONE;
+    job.fail = undefined;
+    this.active.remove(job);
     if (job.timer !== undefined) {
       clearTimeout(job.timer);
       job.timer = undefined;
@@ -562,7 +604,32 @@ class SchedulerImpl implements Scheduler {
       for (let job = tenant.waiting.head; job !== undefined; job = job.next) queued.push(job);
       for (let job = tenant.globalWaiting.head; job !== undefined; job = job.next) queued.push(job);
     }
-    for (const job of queued) this.abandon(job, new WarmrouteError('WR_ERR_SHUTTING_DOWN'));
+    for (const job of queued) {
+      this.abandon(
+        job,
+        new WarmrouteError('WR_ERR_SHUTTING_DOWN', [], {
+          retryAfterSeconds: this.opts.retryAfterSeconds,
+        }),
+      );
+    }
+  }
+
+  /**
+   * The drain's grace is over: every running job's caller gets
+   * `WR_ERR_SHUTTING_DOWN` now and its `ticket.signal` aborts with it. The
+   * job keeps its slots until `fn` settles (the call may still occupy an
+   * environment), so `stats().running` still counts it.
+   */
+  private cutAllRunning(): void {
+    for (let job = this.active.shift(); job !== undefined; job = this.active.shift()) {
+      const error = new WarmrouteError('WR_ERR_SHUTTING_DOWN', [], {
+        retryAfterSeconds: this.opts.retryAfterSeconds,
+      });
+      job.controller?.abort(error);
+      const fail = job.fail;
+      job.fail = undefined;
+      fail?.(error);
+    }
   }
 
   private checkDrained(): void {

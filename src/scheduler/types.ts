@@ -93,9 +93,12 @@ export interface Scheduler {
   stats(): SchedulerStats;
   /**
    * Stops admitting (`WR_ERR_SHUTTING_DOWN`) and resolves once nothing runs
-   * or waits. Jobs already queued still run; those still queued after
-   * `timeoutMs` are rejected with `WR_ERR_SHUTTING_DOWN`, and the promise
-   * resolves then even if some `fn` is still running (check `stats()`).
+   * or waits. Jobs already queued still run. When `timeoutMs` ends, jobs
+   * still queued are rejected with `WR_ERR_SHUTTING_DOWN`, and so are the
+   * `run()` promises of jobs still running (their `ticket.signal` aborts with
+   * that error): every caller has its answer when the promise resolves. A cut
+   * job's `fn` may still be running; it keeps its slots until it settles
+   * (check `stats()`).
    */
   drain(timeoutMs: number): Promise<void>;
 }

@@ -464,20 +464,64 @@ describe('drain', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('rejects jobs still queued at the timeout and resolves', async () => {
-    const h = new Harness(createScheduler({ clock }));
+  // Changed on purpose: a job still running when the grace ends used to keep
+  // its caller waiting until its fn settled (a hung call: until the process
+  // was killed). Now its caller is answered at the timeout too.
+  it('at the timeout rejects queued and running jobs with SHUTTING_DOWN (503, Retry-After) and resolves', async () => {
+    const h = new Harness(createScheduler({ clock, retryAfterSeconds: 2 }));
     const running = h.submit('running', 'blue', 't');
     const queued = h.submit('queued', 'blue', 't');
+    await flush();
+    const signal = running.ticket?.signal;
     const drain = h.scheduler.drain(1_000);
 
-    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(running.outcome).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
     await drain;
 
-    expect(errorCode(queued)).toBe('WR_ERR_SHUTTING_DOWN');
+    for (const cut of [queued, running]) {
+      expect(errorCode(cut)).toBe('WR_ERR_SHUTTING_DOWN');
+      const error = (cut.outcome as { error: WarmrouteError }).error;
+      expect(error.statusCode).toBe(503);
+      expect(error.retryAfterSeconds).toBe(2);
+    }
+    expect(queued.started).toBe(false);
+    expect((signal?.reason as WarmrouteError | undefined)?.code).toBe('WR_ERR_SHUTTING_DOWN');
+    // The cut call still occupies its slot until it ends.
     expect(h.scheduler.stats()).toMatchObject({ running: 1, queued: 0 });
     running.finish();
-    await running.settled;
+    await flush();
+    expect(running.outcome).toMatchObject({ ok: false });
     expect(h.scheduler.stats()).toMatchObject({ running: 0, keysActive: 0, tenantsActive: 0 });
+  });
+
+  it('a job that finishes within the grace keeps its own result', async () => {
+    const h = new Harness(createScheduler({ clock }));
+    const quick = h.submit('quick', 'blue', 't');
+    const failing = h.submit('failing', 'green', 't2');
+    const drain = h.scheduler.drain(1_000);
+
+    await vi.advanceTimersByTimeAsync(500);
+    quick.finish();
+    const boom = new Error('boom');
+    failing.fail(boom);
+    await Promise.all([drain, quick.settled, failing.settled]);
+
+    expect(quick.outcome).toEqual({ ok: true, value: 'quick' });
+    expect(failing.outcome).toEqual({ ok: false, error: boom });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('rejects a job at the timeout even when its fn threw synchronously before (no double settle)', async () => {
+    const h = new Harness(createScheduler({ clock }));
+    const boom = new Error('sync');
+    const thrower = h.submit('sync', 'blue', 't', { throwSync: boom });
+    await thrower.settled;
+    await h.scheduler.drain(1_000);
+
+    expect(thrower.outcome).toEqual({ ok: false, error: boom });
+    expect(h.scheduler.stats()).toMatchObject({ running: 0, queued: 0 });
   });
 
   it('resolves at once when idle', async () => {
