@@ -5,6 +5,7 @@ import { L1Cache, l1Id, type L1Entry } from './l1-cache.js';
 import { MemoryDirectoryStore } from './memory-store.js';
 import { OutcomeBuffer } from './outcome-buffer.js';
 import { RedisDirectoryStore } from './redis-store.js';
+import { stateFunctionId } from './state-function.js';
 import {
   EpochMismatchError,
   type DirectoryStore,
@@ -183,28 +184,33 @@ export class KeyDirectory implements Directory {
     const mode = opts.mode ?? 'affinity';
     const poolSize = opts.poolSize ?? DEFAULTS.poolSize;
     if (mode === 'pooled') validatePoolSize(poolSize);
+    // '' = no function named (or not a function name): no version read or served.
+    const functionId =
+      opts.functionName === undefined ? '' : (stateFunctionId(opts.functionName) ?? '');
     this.#counts.resolves += 1;
 
     // Fresh mode looks the key up too (L1 first): the tenant is random, but
     // the state scope must name the key's current generation and epoch, so
     // that a rotated key's old state is not handed to a fresh environment.
+    // An entry that holds no version of this function is a miss: serving 0
+    // would hide a newer version the store knows from staleness checks.
     const id = l1Id(namespace, key);
     const cached = this.#l1.get(id);
-    if (cached !== undefined) {
+    if (cached !== undefined && (functionId === '' || cached.stateVersions.has(functionId))) {
       this.#counts.l1Hits += 1;
-      return this.#resolution(cached, 'l1', mode, namespace, key, poolSize);
+      return this.#resolution(cached, 'l1', mode, namespace, key, poolSize, functionId);
     }
     this.#counts.l1Misses += 1;
 
     if (this.#storeUsable()) {
       try {
-        const entry = await this.#lookup(namespace, key, id);
-        return this.#resolution(entry, 'store', mode, namespace, key, poolSize);
+        const entry = await this.#lookup(namespace, key, id, functionId);
+        return this.#resolution(entry, 'store', mode, namespace, key, poolSize, functionId);
       } catch (err) {
         this.#noteStoreFailure(err, 'resolve');
       }
     }
-    return this.#fallback(namespace, key, id, mode, poolSize);
+    return this.#fallback(namespace, key, id, mode, poolSize, functionId);
   }
 
   async rotate(
@@ -261,7 +267,12 @@ export class KeyDirectory implements Directory {
       );
       return;
     }
+    // A version is recorded for the function that reported it and no other:
+    // a function's word (true or not) only ever concerns its own state.
+    const functionId =
+      outcome.functionName === undefined ? '' : (stateFunctionId(outcome.functionName) ?? '');
     const stateVersion =
+      functionId !== '' &&
       outcome.stateVersion !== undefined &&
       Number.isSafeInteger(outcome.stateVersion) &&
       outcome.stateVersion > 0
@@ -275,10 +286,11 @@ export class KeyDirectory implements Directory {
       // The environment id comes from a function's report: it reaches a Redis
       // hash (Lua ARGV) only when it has the shape the library makes.
       ENV_ID.test(outcome.envId) ? outcome.envId : '',
+      functionId,
       stateVersion,
       this.#clock(),
     );
-    if (stateVersion > 0) this.#l1.raiseStateVersion(namespace, key, stateVersion);
+    if (stateVersion > 0) this.#l1.raiseStateVersion(namespace, key, functionId, stateVersion);
   }
 
   async explain(key: string, opts: { namespace?: string } = {}): Promise<KeyExplanation> {
@@ -307,7 +319,7 @@ export class KeyDirectory implements Directory {
       epoch,
       generation: stored.generation,
       chain: stored.chain,
-      stateVersion: Math.max(stored.stateVersion, pending?.stateVersion ?? 0),
+      stateVersions: mergeVersions(stored.stateVersions, pending?.stateVersions),
       counts: {
         hit: stored.counts.hit + (pending?.hit ?? 0),
         rehydrated: stored.counts.rehydrated + (pending?.rehydrated ?? 0),
@@ -390,7 +402,15 @@ export class KeyDirectory implements Directory {
     namespace: string,
     key: string,
     poolSize: number,
+    functionId: string,
   ): Resolution {
+    // An entry without this function's version (a stale or derived one while
+    // the store is down) still knows what this replica has not flushed yet.
+    const stateVersion =
+      functionId === ''
+        ? 0
+        : (entry.stateVersions.get(functionId) ??
+          this.#outcomes.pendingVersion(namespace, key, functionId));
     if (mode !== 'affinity') {
       // Pooled and fresh tenants ignore bindings and generations (the slot, or
       // chance, decides the environment); the state stays the key's own, of
@@ -407,7 +427,7 @@ export class KeyDirectory implements Directory {
             ? this.#poolTenant(namespace, key, poolSize)
             : randomTenantId(this.#prefix),
         generation: 0,
-        stateVersion: mode === 'pooled' ? entry.stateVersion : 0,
+        stateVersion: mode === 'pooled' ? stateVersion : 0,
         source,
         mode,
         state,
@@ -417,7 +437,7 @@ export class KeyDirectory implements Directory {
     return {
       tenantId: entry.tenantId,
       generation: entry.effectiveGeneration,
-      stateVersion: entry.stateVersion,
+      stateVersion,
       source,
       mode,
       state: {
@@ -442,24 +462,39 @@ export class KeyDirectory implements Directory {
     return tenantId;
   }
 
-  #lookup(namespace: string, key: string, id: string): Promise<L1Entry> {
-    const pending = this.#inflight.get(id);
+  #lookup(namespace: string, key: string, id: string, functionId: string): Promise<L1Entry> {
+    // Concurrent misses share a lookup only when they want the same function's version.
+    const inflightId = `${id}\u0000${functionId}`;
+    const pending = this.#inflight.get(inflightId);
     if (pending !== undefined) return pending;
     const invalidations = this.#invalidations;
     this.#counts.storeLookups += 1;
-    const lookup = this.#withEpoch(namespace, (epoch) => this.#store.resolve(namespace, epoch, key))
+    const lookup = this.#withEpoch(namespace, (epoch) =>
+      this.#store.resolve(namespace, epoch, key, functionId),
+    )
       .then(({ value: stored, epoch }) => {
         this.#noteStoreSuccess();
         if (stored.created) this.#counts.mappingsCreated += 1;
-        const entry = this.#entryFrom(namespace, key, stored, epoch);
-        if (this.#invalidations === invalidations) this.#l1.set(namespace, key, entry);
+        const entry = this.#entryFrom(namespace, key, stored, epoch, functionId);
+        if (this.#invalidations === invalidations) {
+          // No invalidation since the read began, so a live entry of the same
+          // epoch describes the same mapping: the versions it knows of other
+          // functions stay known (each function costs one store read per TTL).
+          const live = this.#l1.get(id);
+          if (live !== undefined && live.epoch === epoch) {
+            for (const [otherId, version] of live.stateVersions) {
+              if (!entry.stateVersions.has(otherId)) entry.stateVersions.set(otherId, version);
+            }
+          }
+          this.#l1.set(namespace, key, entry);
+        }
         return entry;
       })
       .finally(() => {
         // An invalidation may have replaced this lookup with a newer one; leave that one alone.
-        if (this.#inflight.get(id) === lookup) this.#inflight.delete(id);
+        if (this.#inflight.get(inflightId) === lookup) this.#inflight.delete(inflightId);
       });
-    this.#inflight.set(id, lookup);
+    this.#inflight.set(inflightId, lookup);
     return lookup;
   }
 
@@ -540,10 +575,23 @@ export class KeyDirectory implements Directory {
     return this.#epochs.get(namespace) ?? this.#localEpoch;
   }
 
-  #entryFrom(namespace: string, key: string, stored: StoreResolution, epoch: string): L1Entry {
+  #entryFrom(
+    namespace: string,
+    key: string,
+    stored: StoreResolution,
+    epoch: string,
+    functionId: string,
+  ): L1Entry {
     const last = stored.chain.at(-1);
     const effectiveGeneration = last?.generation ?? stored.generation;
-    const pendingVersion = this.#outcomes.peek(namespace, key)?.stateVersion ?? 0;
+    // Outcomes not yet flushed may already know a newer version than the store.
+    const stateVersions = new Map<string, number>();
+    if (functionId !== '') {
+      stateVersions.set(
+        functionId,
+        Math.max(stored.stateVersion, this.#outcomes.pendingVersion(namespace, key, functionId)),
+      );
+    }
     return {
       generation: stored.generation,
       chain: stored.chain,
@@ -555,8 +603,7 @@ export class KeyDirectory implements Directory {
         key: last?.key ?? key,
         generation: effectiveGeneration,
       }),
-      // Outcomes not yet flushed may already know a newer version than the store.
-      stateVersion: Math.max(stored.stateVersion, pendingVersion),
+      stateVersions,
     };
   }
 
@@ -566,10 +613,12 @@ export class KeyDirectory implements Directory {
     id: string,
     mode: RoutingMode,
     poolSize: number,
+    functionId: string,
   ): Resolution {
     this.#counts.fallbackResolves += 1;
     const stale = this.#l1.getStale(id);
-    if (stale !== undefined) return this.#resolution(stale, 'l1', mode, namespace, key, poolSize);
+    if (stale !== undefined)
+      return this.#resolution(stale, 'l1', mode, namespace, key, poolSize, functionId);
     // The epoch last seen in the store; never having seen one (started while
     // Redis was down), a process-local one: fresh environments, never old ones.
     const epoch = this.epochOf(namespace);
@@ -584,10 +633,11 @@ export class KeyDirectory implements Directory {
         key,
         generation: 0,
       }),
-      stateVersion: this.#outcomes.peek(namespace, key)?.stateVersion ?? 0,
+      // Empty: #resolution falls back to the versions this replica has not flushed.
+      stateVersions: new Map(),
     };
     // Not cached: the store may know an override, and it should be asked again once it is back.
-    return this.#resolution(derived, 'derived', mode, namespace, key, poolSize);
+    return this.#resolution(derived, 'derived', mode, namespace, key, poolSize, functionId);
   }
 
   #storeUsable(): boolean {
@@ -638,8 +688,8 @@ export class KeyDirectory implements Directory {
         this.#invalidate(event.op, event.namespace, event.key, event.remote);
         break;
       case 'state-versions':
-        for (const [namespace, key, stateVersion] of event.updates) {
-          this.#l1.raiseStateVersion(namespace, key, stateVersion);
+        for (const [namespace, key, functionId, stateVersion] of event.updates) {
+          this.#l1.raiseStateVersion(namespace, key, functionId, stateVersion);
         }
         break;
       case 'resync':
@@ -735,4 +785,17 @@ export class KeyDirectory implements Directory {
       this.#degradedSinceMs = undefined;
     }
   }
+}
+
+/** Stored versions raised by the ones not flushed yet. */
+function mergeVersions(
+  stored: Readonly<Record<string, number>>,
+  pending: ReadonlyMap<string, number> | undefined,
+): Record<string, number> {
+  const merged = new Map(Object.entries(stored));
+  for (const [functionId, version] of pending ?? []) {
+    merged.set(functionId, Math.max(merged.get(functionId) ?? 0, version));
+  }
+  // fromEntries defines properties, so a function named `__proto__` stays an ordinary key.
+  return Object.fromEntries(merged);
 }

@@ -11,8 +11,14 @@ export interface L1Entry {
   readonly effectiveGeneration: number;
   /** Namespace epoch the tenant ID was derived from. */
   readonly epoch: string;
-  /** Mutable: recordOutcome raises it without another store read. */
-  stateVersion: number;
+  /**
+   * Latest state version per function (state-function.ts) read from the
+   * store with this entry or since. A function missing here is not known:
+   * its first resolve reads the store (the entry holds no version of it to
+   * serve). Mutable: recordOutcome and other replicas' flushes raise versions
+   * without another store read.
+   */
+  readonly stateVersions: Map<string, number>;
 }
 
 export interface L1Options {
@@ -103,10 +109,21 @@ export class L1Cache {
     return dropped;
   }
 
-  /** Raise a cached state version (never lowers it). */
-  raiseStateVersion(namespace: string, key: string, stateVersion: number): void {
-    const entry = this.#cache?.get(l1Id(namespace, key), { allowStale: true });
-    if (entry !== undefined && stateVersion > entry.stateVersion) entry.stateVersion = stateVersion;
+  /**
+   * Raise a function's cached state version (never lowers it). A function
+   * the entry does not know stays unknown: the store may hold a higher
+   * version of it (from another replica) than this one report.
+   */
+  raiseStateVersion(
+    namespace: string,
+    key: string,
+    functionId: string,
+    stateVersion: number,
+  ): void {
+    const versions = this.#cache?.get(l1Id(namespace, key), { allowStale: true })?.stateVersions;
+    const known = versions?.get(functionId);
+    if (versions !== undefined && known !== undefined && stateVersion > known)
+      versions.set(functionId, stateVersion);
   }
 
   clear(): void {

@@ -9,12 +9,14 @@ import {
   type StoreResolution,
   type StoredKey,
 } from './store.js';
+import { isStateFunctionId } from './state-function.js';
 
 interface MemoryRecord {
   createdMs: number;
   generation: number;
   binding: string | undefined;
-  stateVersion: number;
+  /** Function → latest state version (versions are per function, like snapshots). */
+  stateVersions: Map<string, number>;
   envId: string | undefined;
   hit: number;
   rehydrated: number;
@@ -93,7 +95,12 @@ export class MemoryDirectoryStore implements DirectoryStore {
     return current !== epoch || current === '' ? new EpochMismatchError(current) : undefined;
   }
 
-  resolve(namespace: string, epoch: string, key: string): Promise<StoreResolution> {
+  resolve(
+    namespace: string,
+    epoch: string,
+    key: string,
+    functionId: string,
+  ): Promise<StoreResolution> {
     const mismatch = this.#mismatch(namespace, epoch);
     if (mismatch !== undefined) return Promise.reject(mismatch);
     const now = this.#clock();
@@ -112,7 +119,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
     return Promise.resolve({
       created,
       generation: record.generation,
-      stateVersion: record.stateVersion,
+      stateVersion: functionId === '' ? 0 : (record.stateVersions.get(functionId) ?? 0),
       chain,
     });
   }
@@ -123,8 +130,8 @@ export class MemoryDirectoryStore implements DirectoryStore {
     const now = this.#clock();
     const record = this.#get(namespace, key, now) ?? this.#create(namespace, key, now);
     record.generation += 1;
-    // A new generation has state of its own: its version starts again.
-    record.stateVersion = 0;
+    // A new generation has state of its own: every function's version starts again.
+    record.stateVersions.clear();
     this.#touch(record, now);
     return Promise.resolve(record.generation);
   }
@@ -208,7 +215,12 @@ export class MemoryDirectoryStore implements DirectoryStore {
       record.unknown += delta.unknown;
       record.lastSeenMs = delta.lastSeenMs;
       if (delta.envId !== '') record.envId = delta.envId;
-      if (delta.stateVersion > record.stateVersion) record.stateVersion = delta.stateVersion;
+      for (const [functionId, version] of delta.stateVersions) {
+        // Like record-outcome-2.lua: a name that cannot be a function's is not stored.
+        if (!isStateFunctionId(functionId)) continue;
+        if (version > (record.stateVersions.get(functionId) ?? 0))
+          record.stateVersions.set(functionId, version);
+      }
       this.#touch(record, now);
     }
     return Promise.resolve([]);
@@ -224,7 +236,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
         exists: false,
         generation: 0,
         chain: [],
-        stateVersion: 0,
+        stateVersions: {},
         counts: { hit: 0, rehydrated: 0, fresh: 0, unknown: 0 },
       });
     }
@@ -232,7 +244,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
       exists: true,
       generation: record.generation,
       chain: this.#chain(namespace, record.binding, now, false),
-      stateVersion: record.stateVersion,
+      stateVersions: Object.fromEntries(record.stateVersions),
       counts: {
         hit: record.hit,
         rehydrated: record.rehydrated,
@@ -291,7 +303,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
       createdMs: now,
       generation: 0,
       binding: undefined,
-      stateVersion: 0,
+      stateVersions: new Map(),
       envId: undefined,
       hit: 0,
       rehydrated: 0,
@@ -319,7 +331,7 @@ function isGenerationOnly(record: MemoryRecord): boolean {
   return (
     Number.isNaN(record.createdMs) &&
     record.binding === undefined &&
-    record.stateVersion === 0 &&
+    record.stateVersions.size === 0 &&
     record.envId === undefined &&
     record.hit + record.rehydrated + record.fresh + record.unknown === 0 &&
     record.lastSeenMs === undefined

@@ -11,7 +11,8 @@ interface MutableDelta {
   fresh: number;
   unknown: number;
   envId: string;
-  stateVersion: number;
+  /** Function (state-function.ts) → highest version seen. */
+  stateVersions: Map<string, number>;
   lastSeenMs: number;
 }
 
@@ -48,6 +49,8 @@ export class OutcomeBuffer {
     key: string,
     state: OutcomeState,
     envId: string,
+    /** '' = no version to record. */
+    functionId: string,
     stateVersion: number,
     nowMs: number,
   ): void {
@@ -55,8 +58,13 @@ export class OutcomeBuffer {
     if (delta === undefined) return;
     delta[FIELD[state]] += 1;
     if (envId !== '') delta.envId = envId;
-    if (stateVersion > delta.stateVersion) delta.stateVersion = stateVersion;
+    if (functionId !== '' && stateVersion > 0) raise(delta.stateVersions, functionId, stateVersion);
     delta.lastSeenMs = Math.max(delta.lastSeenMs, nowMs);
+  }
+
+  /** Pending state version of one key's function (0 = none). */
+  pendingVersion(namespace: string, key: string, functionId: string): number {
+    return this.#pending.get(l1Id(namespace, key))?.stateVersions.get(functionId) ?? 0;
   }
 
   /** Pending delta of one key (explain adds it to the stored counts). */
@@ -93,7 +101,8 @@ export class OutcomeBuffer {
       delta.unknown += old.unknown;
       // The newer environment id wins; it was set after the restored one.
       if (delta.envId === '') delta.envId = old.envId;
-      delta.stateVersion = Math.max(delta.stateVersion, old.stateVersion);
+      for (const [functionId, version] of old.stateVersions)
+        raise(delta.stateVersions, functionId, version);
       delta.lastSeenMs = Math.max(delta.lastSeenMs, old.lastSeenMs);
     }
   }
@@ -120,11 +129,15 @@ export class OutcomeBuffer {
         fresh: 0,
         unknown: 0,
         envId: '',
-        stateVersion: 0,
+        stateVersions: new Map(),
         lastSeenMs: nowMs,
       };
       this.#pending.set(id, delta);
     }
     return delta;
   }
+}
+
+function raise(versions: Map<string, number>, functionId: string, version: number): void {
+  if (version > (versions.get(functionId) ?? 0)) versions.set(functionId, version);
 }

@@ -12,9 +12,11 @@ import {
   type MutationOp,
   type OutcomeDelta,
   type StoreEvent,
+  type StateVersionUpdate,
   type StoreResolution,
   type StoredKey,
 } from './store.js';
+import { isStateFunctionId } from './state-function.js';
 
 export interface RedisStoreOptions {
   readonly url: string;
@@ -36,7 +38,7 @@ type ChannelMessage =
   | {
       readonly s: string;
       readonly o: 'sv';
-      readonly u: readonly (readonly [string, string, number])[];
+      readonly u: readonly StateVersionUpdate[];
     };
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
@@ -65,12 +67,18 @@ function parseMessage(raw: string): ChannelMessage | undefined {
       return { s: msg['s'], o: 'epoch', n: msg['n'], e: msg['e'] };
     }
     if (msg['o'] === 'sv' && Array.isArray(msg['u'])) {
+      // Per-function updates only: a replica from before versions were per
+      // function sends [namespace, key, version], which says nothing about
+      // which function's state it was, so it is skipped.
       const updates = (msg['u'] as unknown[]).filter(
-        (u): u is [string, string, number] =>
+        (u): u is [string, string, string, number] =>
           Array.isArray(u) &&
+          u.length === 4 &&
           typeof u[0] === 'string' &&
           typeof u[1] === 'string' &&
-          typeof u[2] === 'number',
+          typeof u[2] === 'string' &&
+          isStateFunctionId(u[2]) &&
+          typeof u[3] === 'number',
       );
       return { s: msg['s'], o: 'sv', u: updates };
     }
@@ -193,7 +201,14 @@ export class RedisDirectoryStore implements DirectoryStore {
     return epoch;
   }
 
-  async resolve(namespace: string, epoch: string, key: string): Promise<StoreResolution> {
+  async resolve(
+    namespace: string,
+    epoch: string,
+    key: string,
+    functionId: string,
+  ): Promise<StoreResolution> {
+    // Validated again here: the name becomes part of a hash field's name.
+    const fn = isStateFunctionId(functionId) ? functionId : '';
     const reply = await this.#run('resolve', () =>
       this.#client.wrResolveKey(
         this.keys.record(namespace, key),
@@ -203,6 +218,7 @@ export class RedisDirectoryStore implements DirectoryStore {
         this.#options.idleTtlSeconds,
         MAX_CHAIN_DEPTH,
         epoch,
+        fn,
       ),
     );
     return {
@@ -279,6 +295,10 @@ export class RedisDirectoryStore implements DirectoryStore {
     // One pipeline: the whole batch costs one round trip, off the request path.
     const pipeline = this.#client.pipeline();
     for (const d of batch) {
+      const versions: (string | number)[] = [];
+      for (const [functionId, version] of d.stateVersions) {
+        if (isStateFunctionId(functionId) && version > 0) versions.push(functionId, version);
+      }
       pipeline.wrRecordOutcome(
         this.keys.record(d.namespace, d.key),
         this.keys.epoch(d.namespace),
@@ -289,15 +309,20 @@ export class RedisDirectoryStore implements DirectoryStore {
         d.fresh,
         d.unknown,
         d.envId,
-        d.stateVersion,
+        0,
         d.epoch,
+        ...versions,
       );
     }
-    const versioned = batch.filter((d) => d.stateVersion > 0);
+    const versioned: StateVersionUpdate[] = [];
+    for (const d of batch) {
+      for (const [functionId, version] of d.stateVersions) {
+        if (isStateFunctionId(functionId) && version > 0)
+          versioned.push([d.namespace, d.key, functionId, version]);
+      }
+    }
     for (let i = 0; i < versioned.length; i += MAX_SV_UPDATES_PER_MESSAGE) {
-      const updates = versioned
-        .slice(i, i + MAX_SV_UPDATES_PER_MESSAGE)
-        .map((d) => [d.namespace, d.key, d.stateVersion] as const);
+      const updates = versioned.slice(i, i + MAX_SV_UPDATES_PER_MESSAGE);
       const message: ChannelMessage = { s: this.#options.instanceId, o: 'sv', u: updates };
       pipeline.publish(this.keys.channel, JSON.stringify(message));
     }
@@ -346,11 +371,18 @@ export class RedisDirectoryStore implements DirectoryStore {
     const ttl = replyInt(reply, 3);
     const binding = fields.get('bind');
     const env = fields.get('env');
+    const stateVersions = new Map<string, number>();
+    for (const [name, value] of fields) {
+      // `sv:<function>`; a bare `sv` predates per-function versions and is not reported.
+      if (!name.startsWith('sv:')) continue;
+      const version = Number(value);
+      if (Number.isSafeInteger(version) && version > 0) stateVersions.set(name.slice(3), version);
+    }
     return {
       exists: fields.size > 0,
       generation: int('gen'),
       chain: parseChain(replyList(reply, 2)),
-      stateVersion: int('sv'),
+      stateVersions: Object.fromEntries(stateVersions),
       counts: { hit: int('hit'), rehydrated: int('reh'), fresh: int('fresh'), unknown: int('unk') },
       ...(binding === undefined ? {} : { binding }),
       ...(env === undefined ? {} : { lastEnvId: env }),

@@ -14,6 +14,7 @@ export interface StoreResolution {
   readonly created: boolean;
   /** The key's own generation. */
   readonly generation: number;
+  /** Latest state version recorded for the function named in the call (0 = none, or none named). */
   readonly stateVersion: number;
   /** Keys followed through bindings, in order (empty when unbound). */
   readonly chain: readonly ChainLink[];
@@ -47,8 +48,13 @@ export interface OutcomeDelta {
   readonly unknown: number;
   /** Last environment id seen ('' = none). */
   readonly envId: string;
-  /** Highest state version seen (0 = none). */
-  readonly stateVersion: number;
+  /**
+   * Highest state version seen per function (see state-function.ts; absent =
+   * none). Per function because snapshots are: one function's versions say
+   * nothing about another's state, and a function that lies about its
+   * version must not make other functions' warm state look stale.
+   */
+  readonly stateVersions: ReadonlyMap<string, number>;
   readonly lastSeenMs: number;
 }
 
@@ -57,7 +63,8 @@ export interface StoredKey {
   readonly generation: number;
   readonly binding?: string;
   readonly chain: readonly ChainLink[];
-  readonly stateVersion: number;
+  /** Latest state version per function (only functions with one). */
+  readonly stateVersions: Readonly<Record<string, number>>;
   readonly lastEnvId?: string;
   readonly counts: {
     readonly hit: number;
@@ -70,6 +77,9 @@ export interface StoredKey {
   readonly expiresInSeconds?: number;
 }
 
+/** [namespace, key, function (state-function.ts), version]. */
+export type StateVersionUpdate = readonly [string, string, string, number];
+
 export type MutationOp = 'rotate' | 'bind' | 'unbind' | 'forget';
 
 export type StoreEvent =
@@ -81,10 +91,10 @@ export type StoreEvent =
       readonly key: string;
       readonly remote: boolean;
     }
-  /** Another replica flushed newer state versions. */
+  /** Another replica flushed newer state versions: [namespace, key, function, version]. */
   | {
       readonly type: 'state-versions';
-      readonly updates: readonly (readonly [string, string, number])[];
+      readonly updates: readonly StateVersionUpdate[];
     }
   /** Invalidations may have been missed (subscriber reconnected): drop every cached entry. */
   | { readonly type: 'resync' }
@@ -115,7 +125,16 @@ export interface DirectoryStore {
   epoch(namespace: string, candidate: string): Promise<string>;
   // Every call below names the caller's epoch of the namespace and throws
   // EpochMismatchError, doing nothing, when it is not the current one.
-  resolve(namespace: string, epoch: string, key: string): Promise<StoreResolution>;
+  /**
+   * `functionId` (state-function.ts; '' = none) names whose state version
+   * comes back: versions are kept per function.
+   */
+  resolve(
+    namespace: string,
+    epoch: string,
+    key: string,
+    functionId: string,
+  ): Promise<StoreResolution>;
   rotate(namespace: string, epoch: string, key: string): Promise<number>;
   /** Throws WR_ERR_BINDING_INVALID for self-binding, cycles and chains deeper than MAX_CHAIN_DEPTH. */
   bind(namespace: string, epoch: string, key: string, target: string): Promise<void>;

@@ -38,6 +38,12 @@ export interface ResolveOptions {
   /** Number of tenant slots in `pooled` mode (default 16). */
   readonly poolSize?: number;
   readonly namespace?: string;
+  /**
+   * The function the request goes to: the resolution's `stateVersion` is
+   * this function's (versions are kept per function, like snapshots).
+   * Without one, `stateVersion` is 0.
+   */
+  readonly functionName?: string;
 }
 
 /**
@@ -64,7 +70,7 @@ export interface Resolution {
   readonly generation: number;
   /** The key whose environment is used (end of the binding chain), when bound. */
   readonly boundTo?: string;
-  /** Latest state version known for the key (0 = none). */
+  /** Latest state version known for the key's state in `functionName` (0 = none). */
   readonly stateVersion: number;
   /** l1: in-process cache; store: Redis/memory store; derived: computed without the store. */
   readonly source: 'l1' | 'store' | 'derived';
@@ -76,7 +82,10 @@ export interface Resolution {
 export interface OutcomeReport {
   readonly envId: string;
   readonly state: OutcomeState;
+  /** Recorded for `functionName` only (ignored without one): it says nothing about other functions' state. */
   readonly stateVersion?: number;
+  /** The function that reported the outcome. */
+  readonly functionName?: string;
 }
 
 export interface KeyExplanation {
@@ -93,7 +102,8 @@ export interface KeyExplanation {
   readonly binding?: string;
   /** Keys followed through bindings, in order, with their generations. */
   readonly chain: readonly { readonly key: string; readonly generation: number }[];
-  readonly stateVersion: number;
+  /** Latest state version per function (bare function name → version; only functions with one). */
+  readonly stateVersions: Readonly<Record<string, number>>;
   readonly lastEnvId?: string;
   readonly counts: {
     readonly hit: number;

@@ -27,7 +27,8 @@ import { validateWarmReport, type ValidWarmReport } from './warm-report.js';
 export interface DirectoryPort {
   resolve(
     key: string,
-    options?: { mode?: RoutingMode; poolSize?: number },
+    /** `functionName`: the state version returned is this function's (versions are per function, like snapshots). */
+    options?: { mode?: RoutingMode; poolSize?: number; functionName?: string },
   ): Promise<{
     tenantId: string;
     generation: number;
@@ -38,7 +39,13 @@ export interface DirectoryPort {
   }>;
   recordOutcome(
     key: string,
-    outcome: { envId: string; state: InvocationState; stateVersion?: number },
+    /** The version is recorded for `functionName` alone: a function's report never concerns another's state. */
+    outcome: {
+      envId: string;
+      state: InvocationState;
+      stateVersion?: number;
+      functionName?: string;
+    },
   ): void;
 }
 
@@ -268,6 +275,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
     const fn = functionInfo(request.functionName);
     const resolution = await directory.resolve(request.key, {
       mode: request.mode,
+      functionName: request.functionName,
       ...(request.poolSize === undefined ? {} : { poolSize: request.poolSize }),
     });
     const tenantId = resolution.tenantId;
@@ -347,6 +355,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
           // '' records no environment: an invalid id is never stored.
           envId: report.env ?? '',
           state,
+          functionName: request.functionName,
           ...(report.stateVersion === undefined ? {} : { stateVersion: report.stateVersion }),
         });
       }

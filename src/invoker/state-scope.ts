@@ -25,6 +25,9 @@ export function stateScopeId(scope: StateScope): string {
  * `#g<generation>` suffix every version-1 gateway sent, so a function on a
  * library without scopes still keeps generations apart; a function that
  * reads `scope` strips it again (lambda/protocol.ts `affinityKeyOf`).
+ * `stateVersion` is the directory's version for the function being invoked
+ * (versions are kept per function, as snapshots are): never another
+ * function's, which would make this one's warm copy look stale.
  */
 export function warmClientContext(
   scope: StateScope,

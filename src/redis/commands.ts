@@ -26,6 +26,8 @@ declare module 'ioredis' {
       idleTtlSeconds: number,
       maxDepth: number,
       epoch: string,
+      /** Whose state version to return ('' = none); a bare function name (src/directory/state-function.ts). */
+      functionId: string,
     ): Result<ScriptReply, Context>;
     wrRotateKey(
       record: RedisKey,
@@ -74,8 +76,11 @@ declare module 'ioredis' {
       fresh: number,
       unknown: number,
       envId: string,
-      stateVersion: number,
+      /** Unused (0): versions are per function, in `versions`. */
+      unusedStateVersion: number,
       epoch: string,
+      /** Pairs: bare function name, its highest reported state version. */
+      ...versions: (string | number)[]
     ): Result<ScriptReply, Context>;
     wrExplainKey(
       record: RedisKey,

@@ -30,8 +30,9 @@ class InEpoch {
     }
     return epoch;
   }
-  async resolve(namespace: string, key: string) {
-    return this.raw.resolve(namespace, await this.epochOf(namespace), key);
+  /** `functionId` names whose state version comes back ('' = none). */
+  async resolve(namespace: string, key: string, functionId = '') {
+    return this.raw.resolve(namespace, await this.epochOf(namespace), key, functionId);
   }
   async rotate(namespace: string, key: string) {
     return this.raw.rotate(namespace, await this.epochOf(namespace), key);
@@ -105,7 +106,7 @@ function delta(key: string, fields: Partial<OutcomeDelta>): Omit<OutcomeDelta, '
     fresh: 0,
     unknown: 0,
     envId: '',
-    stateVersion: 0,
+    stateVersions: new Map(),
     lastSeenMs: 1_700_000_000_000,
     ...fields,
   };
@@ -151,12 +152,23 @@ describe.each(factories)('DirectoryStore contract: $name', (factory) => {
   it('starts the state version again at 0 on rotation (a new generation has state of its own)', async () => {
     const store = await factory.create();
     await store.resolve('ns', 'rv');
-    await store.recordOutcomes([delta('rv', { hit: 1, envId: 'env-1', stateVersion: 5 })]);
-    expect((await store.resolve('ns', 'rv')).stateVersion).toBe(5);
+    await store.recordOutcomes([
+      delta('rv', {
+        hit: 1,
+        envId: 'env-1',
+        stateVersions: new Map([
+          ['fn-a', 5],
+          ['fn-b', 3],
+        ]),
+      }),
+    ]);
+    expect((await store.resolve('ns', 'rv', 'fn-a')).stateVersion).toBe(5);
 
     await store.rotate('ns', 'rv');
 
-    expect((await store.resolve('ns', 'rv')).stateVersion).toBe(0);
+    expect((await store.resolve('ns', 'rv', 'fn-a')).stateVersion).toBe(0);
+    expect((await store.resolve('ns', 'rv', 'fn-b')).stateVersion).toBe(0);
+    expect((await store.explain('ns', 'rv')).stateVersions).toEqual({});
   });
 
   it('binds with the whole chain returned, and with the targets’ generations', async () => {
@@ -234,13 +246,13 @@ describe.each(factories)('DirectoryStore contract: $name', (factory) => {
     await store.bind('ns', 's', 'k');
     const current = await store.epochOf('ns');
     const calls: [string, (epoch: string) => Promise<unknown>][] = [
-      ['resolve', (e) => raw.resolve('ns', e, 'k')],
+      ['resolve', (e) => raw.resolve('ns', e, 'k', 'fn-a')],
       ['rotate', (e) => raw.rotate('ns', e, 'k')],
       ['bind', (e) => raw.bind('ns', e, 'k', 'w')],
       ['unbind', (e) => raw.unbind('ns', e, 's')],
       ['forget', (e) => raw.forget('ns', e, 'k')],
       ['explain', (e) => raw.explain('ns', e, 'k')],
-      ['resolve in a namespace without epoch', () => raw.resolve('ns-none', current, 'k')],
+      ['resolve in a namespace without epoch', () => raw.resolve('ns-none', current, 'k', '')],
     ];
 
     for (const [name, call] of calls) {
@@ -253,13 +265,13 @@ describe.each(factories)('DirectoryStore contract: $name', (factory) => {
     }
     // Outcomes under another epoch are dropped, not retried.
     const failed = await raw.recordOutcomes([
-      { ...delta('k', { hit: 5, stateVersion: 9 }), epoch: 'another-epoch' },
+      { ...delta('k', { hit: 5, stateVersions: new Map([['fn-a', 9]]) }), epoch: 'another-epoch' },
     ]);
 
     expect(failed).toEqual([]);
     expect(await store.explain('ns', 'k')).toMatchObject({
       generation: 1,
-      stateVersion: 0,
+      stateVersions: {},
       counts: { hit: 0 },
     });
     expect((await store.resolve('ns', 's')).chain).toEqual([{ key: 'k', generation: 1 }]);
@@ -270,23 +282,78 @@ describe.each(factories)('DirectoryStore contract: $name', (factory) => {
     await store.resolve('ns', 'k');
 
     const failed = await store.recordOutcomes([
-      delta('k', { hit: 2, fresh: 1, envId: 'env-1', stateVersion: 7 }),
+      delta('k', { hit: 2, fresh: 1, envId: 'env-1', stateVersions: new Map([['fn-a', 7]]) }),
       delta('other', { unknown: 1 }),
     ]);
     await store.recordOutcomes([
-      delta('k', { rehydrated: 1, envId: 'env-2', stateVersion: 4, lastSeenMs: 1_700_000_000_500 }),
+      delta('k', {
+        rehydrated: 1,
+        envId: 'env-2',
+        stateVersions: new Map([['fn-a', 4]]),
+        lastSeenMs: 1_700_000_000_500,
+      }),
     ]);
     const explained = await store.explain('ns', 'k');
 
     expect(failed).toEqual([]);
     expect(explained).toMatchObject({
       exists: true,
-      stateVersion: 7,
+      stateVersions: { 'fn-a': 7 },
       lastEnvId: 'env-2',
       lastSeenMs: 1_700_000_000_500,
       counts: { hit: 2, rehydrated: 1, fresh: 1, unknown: 0 },
     });
-    expect((await store.resolve('ns', 'k')).stateVersion).toBe(7);
+    expect((await store.resolve('ns', 'k', 'fn-a')).stateVersion).toBe(7);
+  });
+
+  it('keeps state versions per function: one function’s versions never reach another’s (review findings 1 and 2)', async () => {
+    // Prepare: two functions' versions for one key, one of them absurd (a lying function).
+    const store = await factory.create();
+    await store.resolve('ns', 'k');
+
+    // Act
+    await store.recordOutcomes([
+      delta('k', {
+        hit: 1,
+        stateVersions: new Map([
+          ['fn-a', 4],
+          ['fn-liar', Number.MAX_SAFE_INTEGER],
+        ]),
+      }),
+    ]);
+    await store.recordOutcomes([delta('k', { hit: 1, stateVersions: new Map([['fn-b', 2]]) })]);
+
+    // Assess: each function reads back its own version, and only its own.
+    expect((await store.resolve('ns', 'k', 'fn-a')).stateVersion).toBe(4);
+    expect((await store.resolve('ns', 'k', 'fn-b')).stateVersion).toBe(2);
+    expect((await store.resolve('ns', 'k', 'fn-liar')).stateVersion).toBe(Number.MAX_SAFE_INTEGER);
+    expect((await store.resolve('ns', 'k', 'fn-c')).stateVersion).toBe(0);
+    expect((await store.resolve('ns', 'k')).stateVersion).toBe(0);
+    expect((await store.explain('ns', 'k')).stateVersions).toEqual({
+      'fn-a': 4,
+      'fn-b': 2,
+      'fn-liar': Number.MAX_SAFE_INTEGER,
+    });
+  });
+
+  it('stores no version under a name that cannot be a function’s', async () => {
+    const store = await factory.create();
+    await store.resolve('ns', 'k');
+
+    await store.recordOutcomes([
+      delta('k', {
+        stateVersions: new Map([
+          ['', 5],
+          ['a b', 5],
+          ['x:y', 5],
+          ['f'.repeat(65), 5],
+          ['fn-ok', 1],
+        ]),
+      }),
+    ]);
+
+    expect((await store.explain('ns', 'k')).stateVersions).toEqual({ 'fn-ok': 1 });
+    expect((await store.resolve('ns', 'k', 'x:y')).stateVersion).toBe(0);
   });
 
   it('explains without creating, with the binding, chain and idle expiry', async () => {
@@ -296,7 +363,7 @@ describe.each(factories)('DirectoryStore contract: $name', (factory) => {
     await store.bind('ns', 's', 'w');
     const bound = await store.explain('ns', 's');
 
-    expect(unknown).toMatchObject({ exists: false, generation: 0, chain: [], stateVersion: 0 });
+    expect(unknown).toMatchObject({ exists: false, generation: 0, chain: [], stateVersions: {} });
     expect((await store.resolve('ns', 'nobody')).created).toBe(true);
     expect(bound).toMatchObject({
       exists: true,

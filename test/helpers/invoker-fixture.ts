@@ -19,6 +19,13 @@ export interface RecordedOutcome {
   readonly envId: string;
   readonly state: InvocationState;
   readonly stateVersion?: number | undefined;
+  readonly functionName?: string | undefined;
+}
+
+/** What the invoker asked the directory to resolve. */
+export interface RecordedResolve {
+  readonly key: string;
+  readonly functionName?: string | undefined;
 }
 
 export function invokerFixture(
@@ -30,14 +37,17 @@ export function invokerFixture(
 ) {
   const metrics = createMetrics({ defaultMetrics: false, coldStartPricePerGb: 0.0001 });
   const outcomes: RecordedOutcome[] = [];
+  const resolves: RecordedResolve[] = [];
   const directory: DirectoryPort = {
-    resolve: (key) =>
-      Promise.resolve({
+    resolve: (key, options) => {
+      resolves.push({ key, functionName: options?.functionName });
+      return Promise.resolve({
         tenantId: 'tenant-1',
         generation: 0,
         stateVersion: 0,
         state: { namespace: 'default', epoch: 'fixture-epoch', generation: 0, key },
-      }),
+      });
+    },
     recordOutcome: (key, outcome) => {
       outcomes.push({ key, ...outcome });
     },
@@ -65,6 +75,7 @@ export function invokerFixture(
   return {
     metrics,
     outcomes,
+    resolves,
     invoker,
     /** Script the backend's next answers. */
     answer(fn: (request: InvokeRequest) => InvokeResult): void {

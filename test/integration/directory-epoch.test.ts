@@ -128,7 +128,7 @@ describe('records that outlive their epoch key (evicted alone)', () => {
     await a.rotate('ws');
     await a.bind('session', 'ws');
     await a.resolve('ws');
-    a.recordOutcome('ws', { envId: 'env-1', state: 'hit', stateVersion: 7 });
+    a.recordOutcome('ws', { envId: 'env-1', state: 'hit', stateVersion: 7, functionName: 'fn' });
     await a.flush();
     const old = new Set([
       ...tenantsOf(a.epochOf(), 'ws', 2),
@@ -140,7 +140,7 @@ describe('records that outlive their epoch key (evicted alone)', () => {
 
     // Act: only the epoch key goes (as an allkeys eviction policy may do); the records stay.
     await admin.del(epochKey);
-    const ws = await a.resolve('ws');
+    const ws = await a.resolve('ws', { functionName: 'fn' });
     const session = await a.resolve('session');
 
     // Assess: the old records' generation, version and binding do not carry into the new epoch.
@@ -151,7 +151,7 @@ describe('records that outlive their epoch key (evicted alone)', () => {
     expect(old.has(session.tenantId)).toBe(false);
     expect(await a.explain('ws')).toMatchObject({
       generation: 0,
-      stateVersion: 0,
+      stateVersions: {},
       counts: { hit: 0 },
     });
   });

@@ -53,7 +53,12 @@ describe('directory when its Redis fails', () => {
     const rotateWhileDown = await errorCode(dir.rotate('k1'));
     const bindWhileDown = await errorCode(dir.bind('k1', 'k2'));
     const forgetWhileDown = await errorCode(dir.forget('k1'));
-    dir.recordOutcome('k3', { envId: 'env-down', state: 'hit', stateVersion: 4 });
+    dir.recordOutcome('k3', {
+      envId: 'env-down',
+      state: 'hit',
+      stateVersion: 4,
+      functionName: 'fn',
+    });
     await dir.flush();
 
     // Assess (down): same tenants, no throw, typed errors for mutations, outcomes kept.
@@ -91,7 +96,7 @@ describe('directory when its Redis fails', () => {
     });
     expect(explained).toMatchObject({
       counts: { hit: 0 },
-      stateVersion: 0,
+      stateVersions: {},
       pendingOutcomes: 0,
     });
     const counters = dir.counters();

@@ -74,19 +74,25 @@ describe('directory on a shared Redis, two replicas', () => {
     );
   });
 
-  it('state versions flushed by one replica raise the other’s cached version', async () => {
+  it('state versions flushed by one replica raise the other’s cached version of that function only', async () => {
     const prefix = await sharedPrefix('dir-sv');
     const a = await openRedisDirectory(SHARED_REDIS_URL, prefix);
     const b = await openRedisDirectory(SHARED_REDIS_URL, prefix);
-    await b.resolve('k');
+    const fnA = { functionName: 'fn-a' };
+    const fnB = { functionName: 'fn-b' };
+    await b.resolve('k', fnA);
+    await b.resolve('k', fnB);
 
-    a.recordOutcome('k', { envId: 'env-1', state: 'fresh', stateVersion: 9 });
+    a.recordOutcome('k', { envId: 'env-1', state: 'fresh', stateVersion: 9, ...fnA });
     await a.flush();
 
-    await expect.poll(async () => (await b.resolve('k')).stateVersion, { timeout: 5_000 }).toBe(9);
-    expect((await b.resolve('k')).source).toBe('l1');
+    await expect
+      .poll(async () => (await b.resolve('k', fnA)).stateVersion, { timeout: 5_000 })
+      .toBe(9);
+    expect((await b.resolve('k', fnA)).source).toBe('l1');
+    expect(await b.resolve('k', fnB)).toMatchObject({ stateVersion: 0, source: 'l1' });
     expect(await b.explain('k')).toMatchObject({
-      stateVersion: 9,
+      stateVersions: { 'fn-a': 9 },
       lastEnvId: 'env-1',
       counts: { fresh: 1 },
     });

@@ -37,8 +37,11 @@ describe('warm state through the gateway', () => {
       ['hit', 1, first.env],
       ['hit', 2, first.env],
     ]);
-    // The directory learned the version the function reported (3 checkpoints).
-    expect((await ws.gw.deps.directory.resolve(key)).stateVersion).toBe(3);
+    // The directory learned the version the function reported (3 checkpoints), for that function.
+    const resolveFor = (functionName: string) =>
+      ws.gw.deps.directory.resolve(key, { functionName });
+    expect((await resolveFor('warm-counter')).stateVersion).toBe(3);
+    expect((await resolveFor('workspace')).stateVersion).toBe(0);
 
     expect(ws.gw.localHost.evict({ function: 'warm-counter', tenant: first.tenant })).toBe(1);
     const afterEvict = await ws.warm(key);
@@ -111,7 +114,9 @@ describe('warm state through the gateway', () => {
       .filter((e) => e.function === 'warm-counter' && e.tenant === tenant);
     const scope = await ws.snapshotScope('warm-counter', key);
     const versionAfterBurst = await store.readVersion(scope);
-    const directoryAfterBurst = (await ws.gw.deps.directory.resolve(key)).stateVersion;
+    const directoryAfterBurst = (
+      await ws.gw.deps.directory.resolve(key, { functionName: 'warm-counter' })
+    ).stateVersion;
     // Sequential calls afterwards land on whichever environment is idle: each
     // one is current (hit) or notices its copy is stale and reloads.
     const after: (WarmCall & { counter: number })[] = [];

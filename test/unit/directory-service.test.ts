@@ -220,6 +220,51 @@ describe('directory over the memory store', () => {
     expect(dir.health()).toEqual({ status: 'ok', store: 'memory' });
   });
 
+  it('keeps state versions per function, in L1 too: one function’s version (or lie) never reaches another (review findings 1 and 2)', async () => {
+    // Prepare: a key resolved for fn-a, with a version recorded for it.
+    const dir = await memoryDirectory();
+    const fnA = { functionName: 'fn-a' };
+    await dir.resolve('k', fnA);
+    dir.recordOutcome('k', { envId: 'env-1', state: 'hit', stateVersion: 4, ...fnA });
+
+    // Act: fn-b asks for the cached key; a lying function reports a huge version.
+    const firstB = await dir.resolve('k', { functionName: 'fn-b' });
+    dir.recordOutcome('k', {
+      envId: 'env-2',
+      state: 'hit',
+      stateVersion: Number.MAX_SAFE_INTEGER,
+      functionName: 'liar',
+    });
+    await dir.flush();
+    const a = await dir.resolve('k', fnA);
+    const b = await dir.resolve('k', { functionName: 'fn-b' });
+    const qualified = await dir.resolve('k', { functionName: 'fn-a:prod' });
+    const unnamed = await dir.resolve('k');
+
+    // Assess: the L1 entry held no fn-b version, so fn-b read the store once (not fn-a's 4);
+    // afterwards both are L1 hits with their own versions; the lie reached neither.
+    expect(firstB).toMatchObject({ source: 'store', stateVersion: 0 });
+    expect(a).toMatchObject({ source: 'l1', stateVersion: 4 });
+    expect(b).toMatchObject({ source: 'l1', stateVersion: 0 });
+    // A qualifier names the same function (the library scopes snapshots by the bare name).
+    expect(qualified).toMatchObject({ source: 'l1', stateVersion: 4 });
+    expect(unnamed).toMatchObject({ source: 'l1', stateVersion: 0 });
+    expect(dir.counters().storeLookups).toBe(2);
+    expect((await dir.explain('k')).stateVersions).toEqual({
+      'fn-a': 4,
+      liar: Number.MAX_SAFE_INTEGER,
+    });
+  });
+
+  it('records no state version without a function name', async () => {
+    const dir = await memoryDirectory();
+    dir.recordOutcome('k', { envId: 'env-1', state: 'hit', stateVersion: 4 });
+    dir.recordOutcome('k', { envId: 'env-1', state: 'hit', stateVersion: 5, functionName: 'a b' });
+    await dir.flush();
+
+    expect(await dir.explain('k')).toMatchObject({ stateVersions: {}, counts: { hit: 2 } });
+  });
+
   it('coalesces concurrent misses of one key into one store call', async () => {
     const dir = await memoryDirectory();
     const results = await Promise.all(Array.from({ length: 20 }, () => dir.resolve('same')));

@@ -112,7 +112,11 @@ describe('the invoker and what a function reports', () => {
     expect(result.envId).toBeUndefined();
     expect(new TextDecoder().decode(result.payload)).toBe('{"ok":true}');
     // The directory records no environment id it cannot trust.
-    expect(f.outcomes).toEqual([{ key: 'k1', envId: '', state: 'unknown', stateVersion: 3 }]);
+    // The version is recorded for the function that reported it (versions are per function).
+    expect(f.outcomes).toEqual([
+      { key: 'k1', envId: '', state: 'unknown', stateVersion: 3, functionName: 'counter' },
+    ]);
+    expect(f.resolves).toEqual([{ key: 'k1', functionName: 'counter' }]);
     const text = await f.metrics.registry.metrics();
     expect(text).not.toContain('bogus');
     const samples = parseExposition(text);

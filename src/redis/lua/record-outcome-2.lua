@@ -1,6 +1,6 @@
 --[[
   Apply one key's batched invocation outcomes (write-behind, never on the
-  request path). The state version only moves forward.
+  request path). State versions are per function and only move forward.
 
   Input:
     KEYS[1]  record hash of the key
@@ -12,11 +12,15 @@
     ARGV[5]  fresh starts to add
     ARGV[6]  unknown outcomes to add
     ARGV[7]  last environment id ('' = unchanged)
-    ARGV[8]  state version seen (0 = none)
+    ARGV[8]  unused (was the key's one state version; kept so ARGV[9] stays put)
     ARGV[9]  the caller's epoch of the namespace
+    ARGV[10..] pairs: function, highest state version it reported
+             (field `sv:<function>`); a function must be a bare Lambda
+             function name, [A-Za-z0-9_-]{1,64}: a pair with anything else is
+             skipped, so no caller text can make another field's name
 
   Output:
-    { 1, stateVersion }   the stored state version after the update
+    { 1 }
 
   Return codes:
     1  OK
@@ -62,14 +66,19 @@ if ARGV[7] ~= '' then
   redis.call('HSET', rec, 'env', ARGV[7])
 end
 
-local sv = tonumber(redis.call('HGET', rec, 'sv')) or 0
-local incoming = tonumber(ARGV[8])
-if incoming > sv then
-  sv = incoming
-  redis.call('HSET', rec, 'sv', ARGV[8])
+for i = 10, #ARGV - 1, 2 do
+  local fn = ARGV[i]
+  local incoming = tonumber(ARGV[i + 1])
+  if #fn >= 1 and #fn <= 64 and not string.find(fn, '[^%w_%-]') and incoming then
+    local field = 'sv:' .. fn
+    local sv = tonumber(redis.call('HGET', rec, field)) or 0
+    if incoming > sv then
+      redis.call('HSET', rec, field, ARGV[i + 1])
+    end
+  end
 end
 if ttl > 0 then
   redis.call('EXPIRE', rec, ttl)
 end
 
-return { 1, sv }
+return { 1 }

@@ -17,12 +17,19 @@
     ARGV[3]  idle TTL, seconds (0 = never expire)
     ARGV[4]  maximum binding chain depth (hops)
     ARGV[5]  the caller's epoch of the namespace
+    ARGV[6]  function whose state version to return ('' = none): a bare
+             Lambda function name, [A-Za-z0-9_-]{1,64} (checked by the caller)
 
   Output:
     { 1, created, generation, stateVersion, chain }
       created       1 if this call created the record, 0 if it existed
       generation    the key's own generation
-      stateVersion  latest state version recorded for the key
+      stateVersion  (decimal string) latest state version recorded for the key in function
+                    ARGV[6] (field `sv:<function>`; 0 when none or none named).
+                    Versions are per function, like snapshots: one function's
+                    version says nothing about another's state. A field `sv`
+                    (one version per key, before versions were per function)
+                    is ignored.
       chain         flat pairs { boundKey1, generation1, boundKey2, generation2, ... }
                     in binding order; empty when the key is not bound
 
@@ -67,10 +74,16 @@ end
 if ttl > 0 then
   redis.call('EXPIRE', rec, ttl)
 end
-local own = redis.call('HMGET', rec, 'gen', 'sv', 'bind')
+local own = redis.call('HMGET', rec, 'gen', 'bind')
+-- Returned as the stored decimal string, not a Lua number: ioredis's reply
+-- parser rounds integer replies near 2^53, and versions may be that large.
+local sv = '0'
+if ARGV[6] ~= '' then
+  sv = redis.call('HGET', rec, 'sv:' .. ARGV[6]) or '0'
+end
 
 local chain = {}
-local cur = own[3]
+local cur = own[2]
 local depth = 0
 while cur and depth < maxDepth do
   depth = depth + 1
@@ -88,4 +101,4 @@ while cur and depth < maxDepth do
   cur = t[2]
 end
 
-return { 1, created, tonumber(own[1]) or 0, tonumber(own[2]) or 0, chain }
+return { 1, created, tonumber(own[1]) or 0, sv, chain }

@@ -1,7 +1,8 @@
 --[[
   Rotate a key: bump its generation so the next request derives a brand-new
-  tenant ID (a new execution environment) with state of its own (the state
-  version starts again at 0), and tell every replica to drop its cached entry. The publish is part of the same atomic script, so no replica
+  tenant ID (a new execution environment) with state of its own (every
+  function's state version, field `sv:<function>`, starts again at 0; so does
+  the per-key `sv` of records written before versions were per function), and tell every replica to drop its cached entry. The publish is part of the same atomic script, so no replica
   can miss a rotation that succeeded while its subscriber was connected.
 
   Input:
@@ -50,7 +51,11 @@ if not ep then
   redis.call('HSET', rec, 'ep', epoch)
 end
 local gen = redis.call('HINCRBY', rec, 'gen', 1)
-redis.call('HSET', rec, 'sv', 0)
+for _, field in ipairs(redis.call('HKEYS', rec)) do
+  if field == 'sv' or string.sub(field, 1, 3) == 'sv:' then
+    redis.call('HDEL', rec, field)
+  end
+end
 if ttl > 0 then
   redis.call('EXPIRE', rec, ttl)
 end
