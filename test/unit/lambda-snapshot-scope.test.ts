@@ -49,7 +49,11 @@ const scope: fc.Arbitrary<SnapshotScope> = fc.record({
   functionName: fc.oneof(fc.constantFrom('warm-counter', 'workspace', ''), anyText),
   namespace: fc.oneof(fc.constant('default'), anyText),
   epoch: fc.oneof(
-    fc.string({ unit: fc.constantFrom(...'0123456789abcdef'.split('')), minLength: 32, maxLength: 32 }),
+    fc.string({
+      unit: fc.constantFrom(...'0123456789abcdef'.split('')),
+      minLength: 32,
+      maxLength: 32,
+    }),
     fc.constant(''),
     anyText,
   ),
