@@ -404,13 +404,16 @@ export class KeyDirectory implements Directory {
     poolSize: number,
     functionId: string,
   ): Resolution {
-    // An entry without this function's version (a stale or derived one while
-    // the store is down) still knows what this replica has not flushed yet.
+    // The entry's versions are those of the affinity state's key (the chain's
+    // last key when bound). An entry without this function's version (a stale
+    // or derived one while the store is down) still knows what this replica
+    // has not flushed yet.
+    const stateKey = entry.chain.at(-1)?.key ?? key;
     const stateVersion =
       functionId === ''
         ? 0
         : (entry.stateVersions.get(functionId) ??
-          this.#outcomes.pendingVersion(namespace, key, functionId));
+          this.#outcomes.pendingVersion(namespace, stateKey, functionId));
     if (mode !== 'affinity') {
       // Pooled and fresh tenants ignore bindings and generations (the slot, or
       // chance, decides the environment); the state stays the key's own, of
@@ -421,13 +424,19 @@ export class KeyDirectory implements Directory {
         generation: entry.generation,
         key,
       };
+      // Pooled mode ignores bindings: the version is the key's own.
+      const ownVersion =
+        functionId === ''
+          ? 0
+          : (entry.ownStateVersions.get(functionId) ??
+            this.#outcomes.pendingVersion(namespace, key, functionId));
       return {
         tenantId:
           mode === 'pooled'
             ? this.#poolTenant(namespace, key, poolSize)
             : randomTenantId(this.#prefix),
         generation: 0,
-        stateVersion: mode === 'pooled' ? stateVersion : 0,
+        stateVersion: mode === 'pooled' ? ownVersion : 0,
         source,
         mode,
         state,
@@ -484,6 +493,10 @@ export class KeyDirectory implements Directory {
           if (live !== undefined && live.epoch === epoch) {
             for (const [otherId, version] of live.stateVersions) {
               if (!entry.stateVersions.has(otherId)) entry.stateVersions.set(otherId, version);
+            }
+            for (const [otherId, version] of live.ownStateVersions) {
+              if (!entry.ownStateVersions.has(otherId))
+                entry.ownStateVersions.set(otherId, version);
             }
           }
           this.#l1.set(namespace, key, entry);
@@ -584,13 +597,29 @@ export class KeyDirectory implements Directory {
   ): L1Entry {
     const last = stored.chain.at(-1);
     const effectiveGeneration = last?.generation ?? stored.generation;
-    // Outcomes not yet flushed may already know a newer version than the store.
+    // Outcomes not yet flushed may already know a newer version than the
+    // store; they are buffered under the key whose state it is (the chain's
+    // last key when bound), whose version the store returned.
     const stateVersions = new Map<string, number>();
+    // Unbound, the key's own versions are its state's: one map, raised once.
+    const ownStateVersions = last === undefined ? stateVersions : new Map<string, number>();
     if (functionId !== '') {
       stateVersions.set(
         functionId,
-        Math.max(stored.stateVersion, this.#outcomes.pendingVersion(namespace, key, functionId)),
+        Math.max(
+          stored.stateVersion,
+          this.#outcomes.pendingVersion(namespace, last?.key ?? key, functionId),
+        ),
       );
+      if (last !== undefined) {
+        ownStateVersions.set(
+          functionId,
+          Math.max(
+            stored.ownStateVersion,
+            this.#outcomes.pendingVersion(namespace, key, functionId),
+          ),
+        );
+      }
     }
     return {
       generation: stored.generation,
@@ -604,6 +633,7 @@ export class KeyDirectory implements Directory {
         generation: effectiveGeneration,
       }),
       stateVersions,
+      ownStateVersions,
     };
   }
 
@@ -622,6 +652,7 @@ export class KeyDirectory implements Directory {
     // The epoch last seen in the store; never having seen one (started while
     // Redis was down), a process-local one: fresh environments, never old ones.
     const epoch = this.epochOf(namespace);
+    const stateVersions = new Map<string, number>();
     const derived: L1Entry = {
       generation: 0,
       chain: [],
@@ -634,7 +665,8 @@ export class KeyDirectory implements Directory {
         generation: 0,
       }),
       // Empty: #resolution falls back to the versions this replica has not flushed.
-      stateVersions: new Map(),
+      stateVersions,
+      ownStateVersions: stateVersions,
     };
     // Not cached: the store may know an override, and it should be asked again once it is back.
     return this.#resolution(derived, 'derived', mode, namespace, key, poolSize, functionId);

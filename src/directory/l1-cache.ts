@@ -12,13 +12,20 @@ export interface L1Entry {
   /** Namespace epoch the tenant ID was derived from. */
   readonly epoch: string;
   /**
-   * Latest state version per function (state-function.ts) read from the
-   * store with this entry or since. A function missing here is not known:
+   * Latest state version per function (state-function.ts) of the key whose
+   * state this entry's key uses in affinity mode: the chain's last key when
+   * bound (outcomes are recorded there), the key itself otherwise. Read
+   * from the store with this entry or since. A function missing here is not known:
    * its first resolve reads the store (the entry holds no version of it to
    * serve). Mutable: recordOutcome and other replicas' flushes raise versions
    * without another store read.
    */
   readonly stateVersions: Map<string, number>;
+  /**
+   * The key's own versions, for pooled mode (which ignores bindings): the
+   * same map as `stateVersions` when the key is unbound.
+   */
+  readonly ownStateVersions: Map<string, number>;
 }
 
 export interface L1Options {
@@ -110,9 +117,12 @@ export class L1Cache {
   }
 
   /**
-   * Raise a function's cached state version (never lowers it). A function
-   * the entry does not know stays unknown: the store may hold a higher
-   * version of it (from another replica) than this one report.
+   * Raise a function's cached state version of `key`'s state (never lowers
+   * it): `key`'s own versions, and the state versions of the entries of keys
+   * bound to it (whose chain ends at `key`), which share its state and so
+   * must not lag behind it. A function an entry does not know stays unknown: the
+   * store may hold a higher version of it (from another replica) than this
+   * one report.
    */
   raiseStateVersion(
     namespace: string,
@@ -120,10 +130,15 @@ export class L1Cache {
     functionId: string,
     stateVersion: number,
   ): void {
-    const versions = this.#cache?.get(l1Id(namespace, key), { allowStale: true })?.stateVersions;
-    const known = versions?.get(functionId);
-    if (versions !== undefined && known !== undefined && stateVersion > known)
-      versions.set(functionId, stateVersion);
+    if (this.#cache === undefined) return;
+    const id = l1Id(namespace, key);
+    const own = this.#cache.get(id, { allowStale: true });
+    // Unbound, the two maps are one; bound, only pooled mode records under the key itself.
+    if (own !== undefined) raise(own.ownStateVersions, functionId, stateVersion);
+    for (const dependent of this.#dependents.get(id) ?? []) {
+      const entry = this.#cache.get(dependent, { allowStale: true });
+      if (entry?.chain.at(-1)?.key === key) raise(entry.stateVersions, functionId, stateVersion);
+    }
   }
 
   clear(): void {
@@ -140,6 +155,11 @@ export class L1Cache {
       if (ids.size === 0) this.#dependents.delete(dep);
     }
   }
+}
+
+function raise(versions: Map<string, number>, functionId: string, stateVersion: number): void {
+  const known = versions.get(functionId);
+  if (known !== undefined && stateVersion > known) versions.set(functionId, stateVersion);
 }
 
 function namespaceOf(id: string): string {

@@ -116,11 +116,16 @@ export class MemoryDirectoryStore implements DirectoryStore {
     }
     this.#touch(record, now);
     const chain = this.#chain(namespace, record.binding, now, true);
+    // Like resolve-key-2.lua: a bound key uses its chain end's state, and
+    // outcomes are recorded there, so that key's version is the one to serve.
+    const last = chain.at(-1);
+    const stateRecord = last === undefined ? record : this.#get(namespace, last.key, now);
     return Promise.resolve({
       created,
       generation: record.generation,
-      stateVersion: functionId === '' ? 0 : (record.stateVersions.get(functionId) ?? 0),
+      stateVersion: functionId === '' ? 0 : (stateRecord?.stateVersions.get(functionId) ?? 0),
       chain,
+      ownStateVersion: functionId === '' ? 0 : (record.stateVersions.get(functionId) ?? 0),
     });
   }
 

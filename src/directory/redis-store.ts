@@ -226,6 +226,7 @@ export class RedisDirectoryStore implements DirectoryStore {
       generation: replyInt(reply, 2),
       stateVersion: replyInt(reply, 3),
       chain: parseChain(replyList(reply, 4)),
+      ownStateVersion: replyInt(reply, 5),
     };
   }
 

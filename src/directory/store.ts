@@ -14,8 +14,15 @@ export interface StoreResolution {
   readonly created: boolean;
   /** The key's own generation. */
   readonly generation: number;
-  /** Latest state version recorded for the function named in the call (0 = none, or none named). */
+  /**
+   * Latest state version recorded for the function named in the call (0 =
+   * none, or none named), of the key whose state this key uses in affinity
+   * mode: the chain's last key when bound (it shares that key's state, and
+   * outcomes are recorded under it), the key itself otherwise.
+   */
   readonly stateVersion: number;
+  /** The key's own version of that function, bound or not (pooled mode ignores bindings). */
+  readonly ownStateVersion: number;
   /** Keys followed through bindings, in order (empty when unbound). */
   readonly chain: readonly ChainLink[];
 }

@@ -126,8 +126,20 @@ describe.each(factories)('DirectoryStore contract: $name', (factory) => {
     const first = await store.resolve('ns', 'k');
     const second = await store.resolve('ns', 'k');
 
-    expect(first).toEqual({ created: true, generation: 0, stateVersion: 0, chain: [] });
-    expect(second).toEqual({ created: false, generation: 0, stateVersion: 0, chain: [] });
+    expect(first).toEqual({
+      created: true,
+      generation: 0,
+      stateVersion: 0,
+      chain: [],
+      ownStateVersion: 0,
+    });
+    expect(second).toEqual({
+      created: false,
+      generation: 0,
+      stateVersion: 0,
+      chain: [],
+      ownStateVersion: 0,
+    });
   });
 
   it('creates exactly one mapping under concurrent first resolves', async () => {
@@ -334,6 +346,51 @@ describe.each(factories)('DirectoryStore contract: $name', (factory) => {
       'fn-b': 2,
       'fn-liar': Number.MAX_SAFE_INTEGER,
     });
+  });
+
+  it('serves a bound key the state version of its chain’s last key, per function', async () => {
+    // Prepare: session → workspace → project; the session's own record holds
+    // a version too (left from before it was bound), which must not be served.
+    const store = await factory.create();
+    await store.bind('ns', 'workspace', 'project');
+    await store.bind('ns', 'session', 'workspace');
+    await store.recordOutcomes([
+      delta('session', { hit: 1, stateVersions: new Map([['fn-a', 99]]) }),
+      delta('workspace', { hit: 1, stateVersions: new Map([['fn-a', 50]]) }),
+    ]);
+
+    // Act: outcomes are recorded under the chain's last key (the invoker does so).
+    await store.recordOutcomes([
+      delta('project', {
+        hit: 1,
+        stateVersions: new Map([
+          ['fn-a', 3],
+          ['fn-b', 8],
+        ]),
+      }),
+    ]);
+    const session = await store.resolve('ns', 'session', 'fn-a');
+
+    // Assess
+    expect(session.chain.map((link) => link.key)).toEqual(['workspace', 'project']);
+    expect(session.stateVersion).toBe(3);
+    expect((await store.resolve('ns', 'session', 'fn-b')).stateVersion).toBe(8);
+    expect((await store.resolve('ns', 'session', 'fn-c')).stateVersion).toBe(0);
+    expect((await store.resolve('ns', 'session')).stateVersion).toBe(0);
+    expect((await store.resolve('ns', 'workspace', 'fn-a')).stateVersion).toBe(3);
+    // The key's own version stays available (pooled mode ignores bindings).
+    expect(session.ownStateVersion).toBe(99);
+    // Unbound, the key serves its own version again.
+    await store.unbind('ns', 'session');
+    expect((await store.resolve('ns', 'session', 'fn-a')).stateVersion).toBe(99);
+  });
+
+  it('serves a bound key version 0 when its target has none (a missing target is no state)', async () => {
+    const store = await factory.create();
+    await store.bind('ns', 'session', 'workspace');
+    await store.recordOutcomes([delta('session', { stateVersions: new Map([['fn-a', 5]]) })]);
+
+    expect((await store.resolve('ns', 'session', 'fn-a')).stateVersion).toBe(0);
   });
 
   it('stores no version under a name that cannot be a function’s', async () => {

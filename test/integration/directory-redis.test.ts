@@ -98,6 +98,31 @@ describe('directory on a shared Redis, two replicas', () => {
     });
   });
 
+  it('a target’s version flushed by one replica raises the other’s cached entries of keys bound to it', async () => {
+    // Prepare: session → ws, cached on b (version 0) before any outcome.
+    const prefix = await sharedPrefix('dir-sv-bound');
+    const a = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const b = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const fnA = { functionName: 'fn-a' };
+    // The bind's invalidation reaches b asynchronously: wait for it, so it cannot drop b's entry later.
+    const bound = nextInvalidation(b, (n) => n.key === 'session' && n.op === 'bind');
+    await a.bind('session', 'ws');
+    await bound;
+    expect(await b.resolve('session', fnA)).toMatchObject({ stateVersion: 0, boundTo: 'ws' });
+    const lookups = b.counters().storeLookups;
+
+    // Act: a records under the target, as the invoker does for a bound key.
+    a.recordOutcome('ws', { envId: 'env-1', state: 'fresh', stateVersion: 6, ...fnA });
+    await a.flush();
+
+    // Assess: b's cached session entry follows, with no store read.
+    await expect
+      .poll(async () => (await b.resolve('session', fnA)).stateVersion, { timeout: 5_000 })
+      .toBe(6);
+    expect((await b.resolve('session', fnA)).source).toBe('l1');
+    expect(b.counters().storeLookups).toBe(lookups);
+  });
+
   it('1,000 concurrent first resolves across two replicas create exactly one mapping per key', async () => {
     // Prepare
     const prefix = await sharedPrefix('dir-race');

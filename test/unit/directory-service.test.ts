@@ -256,6 +256,45 @@ describe('directory over the memory store', () => {
     });
   });
 
+  it('serves a bound key its target’s state version, from L1 too, never lagging behind the target', async () => {
+    // Prepare: session → ws; the session's L1 entry is filled before the target has a version.
+    const clock = new FakeClock();
+    const dir = await memoryDirectory(clock, 1_000);
+    const fnA = { functionName: 'fn-a' };
+    await dir.bind('session', 'ws');
+    const before = await dir.resolve('session', fnA);
+
+    // Act: the invoker records a bound key's outcomes under its target.
+    dir.recordOutcome('ws', { envId: 'env-1', state: 'fresh', stateVersion: 3, ...fnA });
+    const cached = await dir.resolve('session', fnA);
+    dir.recordOutcome('ws', { envId: 'env-1', state: 'hit', stateVersion: 5, ...fnA });
+    const cachedAgain = await dir.resolve('session', fnA);
+    clock.now += 1_001;
+    const unflushed = await dir.resolve('session', fnA);
+    await dir.flush();
+    clock.now += 1_001;
+    const flushed = await dir.resolve('session', fnA);
+    const pooled = await dir.resolve('session', { ...fnA, mode: 'pooled' });
+    // A pooled request records under the key itself (the invoker has no boundTo then).
+    dir.recordOutcome('session', { envId: 'env-2', state: 'fresh', stateVersion: 2, ...fnA });
+    const pooledOwn = await dir.resolve('session', { ...fnA, mode: 'pooled' });
+    const affinityAfterPooled = await dir.resolve('session', fnA);
+    const otherFunction = await dir.resolve('session', { functionName: 'fn-b' });
+
+    // Assess: the L1 hits follow the target with no store read; the store reads return it too.
+    expect(before).toMatchObject({ source: 'store', stateVersion: 0, boundTo: 'ws' });
+    expect(cached).toMatchObject({ source: 'l1', stateVersion: 3 });
+    expect(cachedAgain).toMatchObject({ source: 'l1', stateVersion: 5 });
+    expect(unflushed).toMatchObject({ source: 'store', stateVersion: 5 });
+    expect(flushed).toMatchObject({ source: 'store', stateVersion: 5 });
+    // Pooled mode keeps the key's own state (bindings do not apply): not the target's version.
+    expect(pooled).toMatchObject({ source: 'l1', stateVersion: 0 });
+    expect(pooledOwn).toMatchObject({ source: 'l1', stateVersion: 2 });
+    expect(affinityAfterPooled).toMatchObject({ source: 'l1', stateVersion: 5 });
+    expect(otherFunction).toMatchObject({ stateVersion: 0 });
+    expect(dir.counters().storeLookups).toBe(4);
+  });
+
   it('records no state version without a function name', async () => {
     const dir = await memoryDirectory();
     dir.recordOutcome('k', { envId: 'env-1', state: 'hit', stateVersion: 4 });

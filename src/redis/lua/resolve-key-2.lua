@@ -21,17 +21,24 @@
              Lambda function name, [A-Za-z0-9_-]{1,64} (checked by the caller)
 
   Output:
-    { 1, created, generation, stateVersion, chain }
+    { 1, created, generation, stateVersion, chain, ownStateVersion }
       created       1 if this call created the record, 0 if it existed
       generation    the key's own generation
-      stateVersion  (decimal string) latest state version recorded for the key in function
-                    ARGV[6] (field `sv:<function>`; 0 when none or none named).
+      stateVersion  (decimal string) latest state version recorded in function
+                    ARGV[6] (field `sv:<function>`; 0 when none or none named)
+                    for the key whose state this key uses: the last key of
+                    its binding chain when it is bound (a bound key shares
+                    its target's state, and outcomes are recorded under the
+                    target), the key itself otherwise.
                     Versions are per function, like snapshots: one function's
                     version says nothing about another's state. A field `sv`
                     (one version per key, before versions were per function)
                     is ignored.
       chain         flat pairs { boundKey1, generation1, boundKey2, generation2, ... }
                     in binding order; empty when the key is not bound
+      ownStateVersion  (decimal string) the key's own version in ARGV[6], bound
+                    or not: pooled mode ignores bindings, so its state (and
+                    version) stays the key's own
 
   Return codes:
     1  OK. Resolve has no failure code: bind-key rejects cycles and chains
@@ -74,13 +81,20 @@ end
 if ttl > 0 then
   redis.call('EXPIRE', rec, ttl)
 end
-local own = redis.call('HMGET', rec, 'gen', 'bind')
+-- Read in the same HMGETs as the rest (no extra call per hop). With no
+-- function named the field read is 'sv:', which is never written, and the
+-- version is 0 anyway.
+local named = ARGV[6] ~= ''
+local svField = 'sv:' .. ARGV[6]
+local own = redis.call('HMGET', rec, 'gen', 'bind', svField)
 -- Returned as the stored decimal string, not a Lua number: ioredis's reply
 -- parser rounds integer replies near 2^53, and versions may be that large.
-local sv = '0'
-if ARGV[6] ~= '' then
-  sv = redis.call('HGET', rec, 'sv:' .. ARGV[6]) or '0'
+-- Replaced by each chain target's in turn below, so the chain's last key wins.
+local ownSv = '0'
+if named then
+  ownSv = own[3] or '0'
 end
+local sv = ownSv
 
 local chain = {}
 local cur = own[2]
@@ -88,9 +102,13 @@ local depth = 0
 while cur and depth < maxDepth do
   depth = depth + 1
   local target = prefix .. cur
-  local t = redis.call('HMGET', target, 'gen', 'bind', 'ep')
+  local t = redis.call('HMGET', target, 'gen', 'bind', 'ep', svField)
   if t[3] and t[3] ~= epoch then
-    t = { false, false }
+    -- A record of another epoch is absent: no generation, binding or version.
+    t = { false, false, false, false }
+  end
+  if named then
+    sv = t[4] or '0'
   end
   if ttl > 0 then
     -- A workspace reached only through bound sessions must not expire.
@@ -101,4 +119,4 @@ while cur and depth < maxDepth do
   cur = t[2]
 end
 
-return { 1, created, tonumber(own[1]) or 0, sv, chain }
+return { 1, created, tonumber(own[1]) or 0, sv, chain, ownSv }
