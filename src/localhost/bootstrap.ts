@@ -8,9 +8,10 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+import { moduleInside, parseHandlerSpec } from './handler-spec.js';
 import {
   END_OF_INVOCATION,
   escapeNonAscii,
@@ -182,20 +183,28 @@ function patchConsole(): void {
 async function loadHandler(): Promise<Handler> {
   const root = env.LAMBDA_TASK_ROOT ?? process.cwd();
   const spec = env._HANDLER ?? 'index.handler';
-  const slash = spec.lastIndexOf('/');
-  const base = spec.slice(slash + 1);
-  const dot = base.indexOf('.');
-  const modulePath = spec.slice(0, slash + 1) + base.slice(0, dot);
-  const exportPath = base.slice(dot + 1).split('.');
-  const file = ['.js', '.mjs', '.cjs']
-    .map((ext) => join(root, modulePath + ext))
-    .find((f) => existsSync(f));
-  if (dot <= 0 || file === undefined) {
+  const parsed = parseHandlerSpec(spec);
+  const modulePath = parsed?.modulePath ?? spec;
+  // The registry refuses such handlers; checked again here because functions
+  // can also be given to the host as definitions, without a functions file.
+  const inside = parsed === undefined ? undefined : moduleInside(root, parsed.modulePath);
+  const file =
+    inside === undefined
+      ? undefined
+      : ['.js', '.mjs', '.cjs'].map((ext) => inside + ext).find((f) => existsSync(f));
+  if (parsed !== undefined && inside === undefined) {
+    throw new RuntimeError(
+      'Runtime.ImportModuleError',
+      `Error: handler module '${modulePath}' is outside LAMBDA_TASK_ROOT`,
+    );
+  }
+  if (parsed === undefined || file === undefined) {
     throw new RuntimeError(
       'Runtime.ImportModuleError',
       `Error: Cannot find module '${modulePath}'`,
     );
   }
+  const { exportPath } = parsed;
   let mod: unknown;
   try {
     mod = await import(pathToFileURL(file).href);

@@ -105,9 +105,20 @@ function readJson(req: IncomingMessage, limit: number, timeoutMs: number): Promi
   });
 }
 
+const EVICT_FIELDS = new Set(['function', 'tenant']);
+
 function parseFilter(body: unknown): EvictFilter {
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new Error('expected a JSON object');
+  // An empty filter means every environment, so a misspelled field (`tenent`)
+  // silently ignored would evict them all instead of the one meant.
+  const unknown = Object.keys(body).filter((key) => !EVICT_FIELDS.has(key));
+  if (unknown.length > 0) {
+    const names = unknown.slice(0, 5).map((key) => JSON.stringify(key.slice(0, 64)));
+    throw new Error(
+      `unknown field${unknown.length > 1 ? 's' : ''} ${names.join(', ')}${unknown.length > 5 ? ', …' : ''} (expected "function" and/or "tenant"; {} evicts every environment)`,
+    );
+  }
   const { function: fn, tenant } = body as Record<string, unknown>;
   if (fn !== undefined && typeof fn !== 'string') throw new Error('"function" must be a string');
   if (tenant !== undefined && typeof tenant !== 'string')

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { WarmrouteError } from '../errors.js';
+import { moduleInside, parseHandlerSpec } from './handler-spec.js';
 
 /**
- * The functions file: which functions the local host runs. A JSON document,
- * either an array of function declarations or `{ "functions": [ … ] }`:
+ * The functions file: which functions the local host runs. A JSON object
+ * `{ "functions": [ … ] }` (a bare array or any other field is refused):
  *
  * ```json
  * { "functions": [
@@ -19,7 +20,8 @@ import { WarmrouteError } from '../errors.js';
  * - `codeDir` (required): the function's code directory (LAMBDA_TASK_ROOT),
  *   relative to the functions file's directory.
  * - `handler` (default `index.handler`): `path/file.export` as Lambda's `_HANDLER`;
- *   the file is `file.js`, `.mjs` or `.cjs` under codeDir.
+ *   the file is `file.js`, `.mjs` or `.cjs` under codeDir; a module path that
+ *   resolves outside codeDir (`../`, absolute) is refused.
  * - `tenancy` (default `NONE`): `PER_TENANT` (tenant isolation mode: every
  *   invoke names a TenantId, environments never shared between tenants) or `NONE`.
  * - `memoryMb` (default 128, 128–10,240): V8's old space is sized from it.
@@ -81,6 +83,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A bad value as the message shows it: short, and defined for every input. */
+function shown(value: unknown): string {
+  // JSON.stringify gives undefined for undefined and functions, whatever its type says.
+  const text = JSON.stringify(value) as string | undefined;
+  return text === undefined ? typeof value : text.slice(0, 100);
+}
+
 function substitute(value: string, env: HostEnv): string {
   return value.replace(
     /\$\{([a-zA-Z_]\w*)(?::-([^}]*))?\}/g,
@@ -101,11 +110,21 @@ export function validateFunctions(
   env: HostEnv = {},
 ): FunctionDefinition[] {
   const problems: string[] = [];
-  const list = isRecord(raw) ? raw.functions : raw;
-  if (!Array.isArray(list)) {
+  // One documented shape. A bare array used to be read as the list itself,
+  // so `[]` (or any JSON array) started a host with nothing to run and no
+  // complaint; the object form leaves room for file-level settings.
+  if (!isRecord(raw)) {
     throw new WarmrouteError('WR_ERR_CONFIG', [
-      '  functions: expected an array of function declarations',
+      `  functions file: expected an object { "functions": [ … ] }, got ${Array.isArray(raw) ? 'an array' : shown(raw)}`,
     ]);
+  }
+  for (const key of Object.keys(raw)) {
+    if (key !== 'functions') problems.push(`  ${key}: unknown field`);
+  }
+  const list = raw.functions;
+  if (!Array.isArray(list)) {
+    problems.push(`  functions: expected an array of function declarations, got ${shown(list)}`);
+    throw new WarmrouteError('WR_ERR_CONFIG', [problems.join('\n')]);
   }
   const out: FunctionDefinition[] = [];
   const seen = new Set<string>();
@@ -143,6 +162,15 @@ export function validateFunctions(
       problems.push(
         `${at('handler')}: must look like 'index.handler' (file.export), got ${JSON.stringify(handler)}`,
       );
+    } else {
+      const spec = parseHandlerSpec(handler);
+      // Checked against a stand-in root when codeDir is itself bad: the
+      // handler's own problem is reported either way.
+      if (spec !== undefined && moduleInside(dir || baseDir, spec.modulePath) === undefined) {
+        problems.push(
+          `${at('handler')}: module '${spec.modulePath}' must be a path inside codeDir, got ${JSON.stringify(handler)}`,
+        );
+      }
     }
     if (tenancy !== 'PER_TENANT' && tenancy !== 'NONE') {
       problems.push(

@@ -4,6 +4,7 @@ import { createEmbeddedTransport, type EmbeddedTransportOptions } from './embedd
 import { AffinityError, catalogueMessage } from './errors.js';
 import { errorFromThrown } from './error-mapping.js';
 import { createHttpTransport, type HttpTransportOptions } from './http-transport.js';
+import { timeoutProblem } from './option-checks.js';
 import type { Transport } from './transport.js';
 import type { AffinityClient, AffinityResult, InvokeMode, InvokeOptions } from './types.js';
 
@@ -49,11 +50,31 @@ function badRequest(why: string): AffinityError {
 }
 
 function checkTimeout(timeoutMs: number, where: string): number {
-  // setTimeout's limit; beyond it Node fires at once.
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2_147_483_647) {
-    throw badRequest(`${where} must be a positive number of milliseconds`);
-  }
+  // The same bound the environment reader applies (option-checks.ts).
+  const problem = timeoutProblem(timeoutMs);
+  if (problem !== undefined) throw badRequest(`${where} ${problem}`);
   return timeoutMs;
+}
+
+/**
+ * An AbortSignal, checked by shape rather than `instanceof` so a signal from
+ * another realm or polyfill still works; anything else would fail later with
+ * a plain TypeError instead of an AffinityError.
+ */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<
+    Record<'aborted' | 'addEventListener' | 'removeEventListener', unknown>
+  >;
+  return (
+    typeof candidate.aborted === 'boolean' &&
+    typeof candidate.addEventListener === 'function' &&
+    typeof candidate.removeEventListener === 'function'
+  );
+}
+
+function shuttingDown(): AffinityError {
+  return new AffinityError('WR_ERR_SHUTTING_DOWN', 'The client is closed');
 }
 
 function encodePayload(payload: unknown): Uint8Array {
@@ -124,6 +145,10 @@ function createCallScope(timeoutMs: number, callerSignal: AbortSignal | undefine
 
   return {
     signal: controller.signal,
+    /** Ends the call now with `error` (close() uses it for calls in flight). */
+    abort(error: AffinityError): void {
+      controller.abort(error);
+    },
     race<T>(work: Promise<T>): Promise<T> {
       // The loser's rejection is expected and deliberately ignored.
       work.catch(() => undefined);
@@ -145,6 +170,9 @@ export function createAffinityClient(options: AffinityClientOptions): AffinityCl
   const defaultTimeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'timeoutMs');
   const transport = makeTransport(options);
   let closed = false;
+  // Calls in flight, so close() can end them at once instead of waiting for
+  // each to reach its deadline (a hung gateway would hold close() that long).
+  const inFlight = new Set<ReturnType<typeof createCallScope>>();
 
   async function invoke<TResult = unknown>(
     rawKey: string,
@@ -152,7 +180,7 @@ export function createAffinityClient(options: AffinityClientOptions): AffinityCl
     callOptions: InvokeOptions = {},
   ): Promise<AffinityResult<TResult>> {
     const started = performance.now();
-    if (closed) throw new AffinityError('WR_ERR_SHUTTING_DOWN', 'The client is closed');
+    if (closed) throw shuttingDown();
     // Every check below happens before any network call. The key is
     // normalised as the gateway normalises it (src/directory/validate-key.ts),
     // so both transports name the same key for the same text.
@@ -177,6 +205,10 @@ export function createAffinityClient(options: AffinityClientOptions): AffinityCl
         ? defaultTimeoutMs
         : checkTimeout(callOptions.timeoutMs, 'options.timeoutMs');
     const bytes = encodePayload(payload);
+    const callerSignal: unknown = callOptions.signal;
+    if (callerSignal !== undefined && !isAbortSignal(callerSignal)) {
+      throw badRequest('options.signal must be an AbortSignal');
+    }
     if (callOptions.signal?.aborted === true) {
       throw new AffinityError('WR_ERR_ABORTED', 'The call was aborted by the caller', {
         cause: callOptions.signal.reason,
@@ -184,6 +216,7 @@ export function createAffinityClient(options: AffinityClientOptions): AffinityCl
     }
 
     const scope = createCallScope(timeoutMs, callOptions.signal);
+    inFlight.add(scope);
     try {
       const response = await scope.race(
         transport.invoke({
@@ -208,6 +241,7 @@ export function createAffinityClient(options: AffinityClientOptions): AffinityCl
     } catch (err) {
       throw scope.toError(err);
     } finally {
+      inFlight.delete(scope);
       scope.dispose();
     }
   }
@@ -217,6 +251,10 @@ export function createAffinityClient(options: AffinityClientOptions): AffinityCl
     async close() {
       if (closed) return;
       closed = true;
+      // Aborting fires each call's signal: the transport stops its request
+      // (HTTP) or its queued/running invocation (embedded), and the call
+      // rejects with WR_ERR_SHUTTING_DOWN, before the transport is closed.
+      for (const scope of inFlight) scope.abort(shuttingDown());
       await transport.close();
     },
   };

@@ -1,5 +1,6 @@
 import { AffinityError, catalogueMessage } from './errors.js';
 import type { HttpClientOptions } from './client.js';
+import { keyHeaderProblem, timeoutProblem } from './option-checks.js';
 
 /**
  * The default client's settings, read from the environment. The SDK's only
@@ -36,15 +37,19 @@ export function clientOptionsFromEnv(env: Env): HttpClientOptions {
   let timeoutMs: number | undefined;
   if (rawTimeout !== undefined && rawTimeout !== '') {
     timeoutMs = Number(rawTimeout);
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-      problems.push(
-        `WARMROUTE_TIMEOUT_MS=${JSON.stringify(rawTimeout)}: must be a positive integer`,
-      );
+    // The client's own bound (option-checks.ts), so what passes here also starts.
+    const problem = Number.isInteger(timeoutMs)
+      ? timeoutProblem(timeoutMs)
+      : 'must be a positive integer';
+    if (problem !== undefined) {
+      problems.push(`WARMROUTE_TIMEOUT_MS=${JSON.stringify(rawTimeout)}: ${problem}`);
     }
   }
   const keyHeader = env['WARMROUTE_KEY_HEADER'];
-  if (keyHeader !== undefined && keyHeader !== '' && !/^[a-z0-9-]+$/i.test(keyHeader)) {
-    problems.push(`WARMROUTE_KEY_HEADER=${JSON.stringify(keyHeader)}: must be a header name`);
+  const keyHeaderIssue =
+    keyHeader === undefined || keyHeader === '' ? undefined : keyHeaderProblem(keyHeader);
+  if (keyHeaderIssue !== undefined) {
+    problems.push(`WARMROUTE_KEY_HEADER=${JSON.stringify(keyHeader)}: ${keyHeaderIssue}`);
   }
   if (problems.length > 0) {
     throw new AffinityError(

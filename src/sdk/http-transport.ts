@@ -1,5 +1,6 @@
+import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { AffinityError, catalogueMessage } from './errors.js';
+import { AffinityError, catalogueMessage, TransportError } from './errors.js';
 import { errorFromGatewayResponse, errorFromNetwork, networkErrorCode } from './error-mapping.js';
 import { createRetryLoop, type AttemptOutcome, type RetryOptions } from './retry-loop.js';
 import {
@@ -8,6 +9,7 @@ import {
   provesNotRun,
   type RetryFailure,
 } from './retry-policy.js';
+import { keyHeaderProblem } from './option-checks.js';
 import {
   toInvocationState,
   type Transport,
@@ -35,6 +37,54 @@ export interface HttpTransportOptions {
   readonly keepAliveTimeoutMs?: number | undefined;
   /** Retry policy and its clock/randomness/wait (the latter are test seams). */
   readonly retry?: RetryOptions | undefined;
+}
+
+/**
+ * Largest gateway answer read, bytes: Lambda's 6 MB response limit plus 1 MiB
+ * for an error envelope or headroom a proxy adds. A bigger body is not a
+ * gateway's answer to this call (a wrong URL, a misbehaving proxy), and
+ * reading it would hold all of it in memory.
+ */
+export const MAX_RESPONSE_BYTES = 6_291_456 + 1_048_576;
+
+function badOption(why: string): AffinityError {
+  return new AffinityError('WR_ERR_BAD_REQUEST', catalogueMessage('WR_ERR_BAD_REQUEST', [why]));
+}
+
+/** The function ran (an answer was on its way), so a retry is never safe to assume. */
+function tooLarge(bytes: string): TransportError {
+  return new TransportError(
+    `The gateway's answer is larger than ${MAX_RESPONSE_BYTES} bytes (${bytes}); a Lambda result is at most 6 MB, so this is not a gateway answer to this call`,
+    { mayHaveRun: true, causeCode: 'RESPONSE_TOO_LARGE' },
+  );
+}
+
+/**
+ * The body, refused once it passes MAX_RESPONSE_BYTES: by its declared
+ * length before anything is read, else by counting while reading (a chunked
+ * answer declares none). Destroying the stream closes the connection, so the
+ * rest is never received.
+ */
+async function readBoundedBody(
+  body: Readable,
+  contentLength: string | undefined,
+): Promise<Uint8Array> {
+  if (contentLength !== undefined && Number(contentLength) > MAX_RESPONSE_BYTES) {
+    body.destroy();
+    throw tooLarge(`content-length ${contentLength}`);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    const bytes = chunk as Buffer;
+    total += bytes.byteLength;
+    if (total > MAX_RESPONSE_BYTES) {
+      body.destroy();
+      throw tooLarge(`more than ${total} bytes read`);
+    }
+    chunks.push(bytes);
+  }
+  return new Uint8Array(Buffer.concat(chunks, total));
 }
 
 function header(
@@ -65,7 +115,15 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     );
   }
   const basePath = base.pathname.replace(/\/+$/, '');
-  const keyHeader = (options.keyHeader ?? 'x-affinity-key').toLowerCase();
+  const keyHeaderOption: unknown = options.keyHeader ?? 'x-affinity-key';
+  if (typeof keyHeaderOption !== 'string') throw badOption('keyHeader must be a string');
+  // Refused here rather than by every call later (an invalid name fails each
+  // request; content-type would silently replace the payload's content type).
+  const keyHeaderIssue = keyHeaderProblem(keyHeaderOption);
+  if (keyHeaderIssue !== undefined) {
+    throw badOption(`keyHeader ${JSON.stringify(keyHeaderOption)} ${keyHeaderIssue}`);
+  }
+  const keyHeader = keyHeaderOption.toLowerCase();
   const policy = options.retry?.policy ?? defaultSdkRetryPolicy;
   const now = options.retry?.now ?? Date.now;
   const withRetries = createRetryLoop(options.retry);
@@ -108,9 +166,11 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     }
     let body: Uint8Array;
     try {
-      body = new Uint8Array(await res.body.arrayBuffer());
+      body = await readBoundedBody(res.body, header(res.headers, 'content-length'));
     } catch (err) {
       if (request.signal.aborted) throw err;
+      // Not retried, even for an idempotent call: the same answer would come back.
+      if (err instanceof TransportError) throw err;
       // The answer was on its way: the function ran.
       return {
         failure: { kind: 'network', causeCode: networkErrorCode(err) },

@@ -42,13 +42,15 @@ describe('functions file', () => {
     mkdirSync(join(dir, 'fn'));
 
     const [f] = validateFunctions(
-      [
-        {
-          name: 'f',
-          codeDir: 'fn',
-          environment: { A: '${HOST_A}', B: '${NOPE:-fallback}', C: 'x-${HOST_A}-y', D: '' },
-        },
-      ],
+      {
+        functions: [
+          {
+            name: 'f',
+            codeDir: 'fn',
+            environment: { A: '${HOST_A}', B: '${NOPE:-fallback}', C: 'x-${HOST_A}-y', D: '' },
+          },
+        ],
+      },
       dir,
       { HOST_A: 'a' },
     );
