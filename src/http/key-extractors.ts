@@ -106,11 +106,14 @@ export function createKeyExtractor(
         extractor: (request) => {
           const body = request.body;
           if (!Buffer.isBuffer(body) || body.length === 0) return undefined;
+          let parsed: unknown;
           try {
-            return readJsonField(JSON.parse(body.toString('utf8')), path);
-          } catch {
-            return undefined;
+            parsed = JSON.parse(body.toString('utf8'));
+          } catch (err) {
+            // Not "no key": the body the key was to come from is broken, as on the RPC route.
+            throw new WarmrouteError('WR_ERR_INVALID_JSON', [(err as Error).message]);
           }
+          return readJsonField(parsed, path);
         },
       };
     }

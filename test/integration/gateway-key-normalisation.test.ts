@@ -128,6 +128,28 @@ describe('gateway: one key normalisation for every key source', () => {
     expect(once.status).toBe(200);
   });
 
+  it('a JSON-field route answers a body that is not JSON with WR_ERR_INVALID_JSON, and an empty one with WR_ERR_KEY_MISSING', async () => {
+    const before = gw.invocations();
+    const broken = await rawRequest(gw.url, {
+      method: 'POST',
+      target: '/j/x',
+      headers: [['content-type', 'application/json']],
+      body: '{"doc":',
+    });
+    expect(broken.status).toBe(400);
+    expect(errorCodeOf(broken)).toBe('WR_ERR_INVALID_JSON');
+    const empty = await rawRequest(gw.url, { method: 'POST', target: '/j/x', body: '' });
+    expect(empty.status).toBe(400);
+    expect(errorCodeOf(empty)).toBe('WR_ERR_KEY_MISSING');
+    const noField = await rawRequest(gw.url, {
+      method: 'POST',
+      target: '/j/x',
+      body: '{"doc":{}}',
+    });
+    expect(errorCodeOf(noField)).toBe('WR_ERR_KEY_MISSING');
+    expect(gw.invocations()).toBe(before);
+  });
+
   it('header bytes that are not UTF-8 are refused with WR_ERR_KEY_INVALID and invoke nothing', async () => {
     const before = gw.invocations();
     for (const bytes of [[0xff], [0x61, 0xe9, 0x62], [0xc3], [0xed, 0xa0, 0x80]]) {
