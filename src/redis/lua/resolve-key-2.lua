@@ -47,18 +47,9 @@
        the request path.
     -4  epoch missing or different: { -4, stored epoch or '' }; nothing done
 
-  Epoch: KEYS[2] holds the namespace's epoch (see ensure-epoch-1.lua). The
-  caller names the epoch it derived its tenant IDs from; when the stored one
-  is missing (Redis lost its data) or differs, nothing is read or written and
-  the script answers -4 with the stored epoch ('' when missing), so the
-  caller adopts it (or creates a new one), drops what it cached, and retries.
-  KEYS[2] shares KEYS[1]'s hash tag (one tag per namespace), so the script
-  stays in one Redis Cluster slot; cluster support must revisit this if
-  namespaces are ever spread over several slots.
-  Records carry the epoch they were written in (field `ep`; a record without
-  one predates epochs and counts as current). A record of another epoch
-  survived the loss of its epoch key (e.g. evicted alone): it is treated as
-  absent, like everything else of that epoch.
+  Epoch: the check on KEYS[2] and the `ep` field of records follow the rules
+  in docs/protocol.md, "Directory epochs" (stated once there): -4 means the
+  stored epoch is missing or differs, and nothing was read or written.
 ]]
 local epoch = redis.call('GET', KEYS[2])
 if epoch ~= ARGV[5] then
