@@ -33,7 +33,7 @@ import type {
   RoutingMode,
   StateScope,
 } from './types.js';
-import { keyProblem, validateKey } from './validate-key.js';
+import { isValidEnvId, keyProblem, validateKey } from './validate-key.js';
 
 const DEFAULTS = {
   tenantPrefix: 'wr-',
@@ -52,9 +52,6 @@ const FLUSH_CHUNK = 1_000;
 const MAX_POOL_TENANT_CACHE = 10_000;
 /** Store calls retried after an epoch mismatch (the epoch changed again meanwhile: very unlikely). */
 const EPOCH_ATTEMPTS = 3;
-
-/** An environment id as the function library makes them (hex), with room for other runtimes' ids. */
-const ENV_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** A new namespace epoch: 128 random bits, never derived from anything seen before. */
 function newEpoch(): string {
@@ -285,7 +282,7 @@ export class KeyDirectory implements Directory {
       outcome.state,
       // The environment id comes from a function's report: it reaches a Redis
       // hash (Lua ARGV) only when it has the shape the library makes.
-      ENV_ID.test(outcome.envId) ? outcome.envId : '',
+      isValidEnvId(outcome.envId) ? outcome.envId : '',
       functionId,
       stateVersion,
       this.#clock(),

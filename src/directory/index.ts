@@ -19,7 +19,14 @@ export type {
   RoutingMode,
 } from './types.js';
 export { KeyDirectory } from './directory.js';
-export { validateKey, keyProblem, normalizeKey, readKey, MAX_KEY_BYTES } from './validate-key.js';
+export {
+  validateKey,
+  keyProblem,
+  normalizeKey,
+  readKey,
+  isValidEnvId,
+  MAX_KEY_BYTES,
+} from './validate-key.js';
 export { resolveSecret, type ResolveSecretOptions } from './resolve-secret.js';
 export { deriveTenantId, TENANT_ID_PATTERN, TENANT_HASH_CHARS } from './tenant-id.js';
 

@@ -87,3 +87,15 @@ export function readKey(text: string | undefined, where: string): string {
   validateKey(key);
   return key;
 }
+
+/**
+ * An environment id, as a function reports it: it reaches a response header
+ * and a Redis hash (Lua ARGV), so it is short and only has characters safe in
+ * both without encoding. The library makes 16 hex digits; `id` may be set by
+ * the function, hence the margin. One check for the invoker and the directory.
+ */
+const ENV_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export function isValidEnvId(value: unknown): value is string {
+  return typeof value === 'string' && ENV_ID.test(value);
+}

@@ -1,5 +1,6 @@
 import type { MissReason, WarmState } from '../../lambda/protocol.js';
 import type { ReportField } from './metric-labels.js';
+import { isValidEnvId } from '../directory/index.js';
 
 /**
  * The one place a function's warm-state report is checked. Everything in the
@@ -19,12 +20,6 @@ const MISS_REASONS: ReadonlySet<string> = new Set<MissReason>([
   'conflict',
 ]);
 
-/**
- * An environment id goes into a response header and a Redis hash: short,
- * and only characters that are safe in both without encoding. The library
- * makes 16 hex digits; `id` may be set by the function, hence the margin.
- */
-const ENV_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** Lambda's longest function timeout: no honest rehydration takes longer. */
 const MAX_REHYDRATE_MS = 900_000;
 /** The library retries a lost race a handful of times per invocation. */
@@ -58,10 +53,6 @@ const NO_REPORT: ValidWarmReport = Object.freeze({
   conflicts: undefined,
   coldStart: undefined,
 });
-
-export function isValidEnvId(value: unknown): value is string {
-  return typeof value === 'string' && ENV_ID.test(value);
-}
 
 /** Check a report taken from a response envelope (any JSON value). */
 export function validateWarmReport(raw: unknown): ReportCheck {
