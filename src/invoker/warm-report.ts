@@ -54,6 +54,16 @@ const NO_REPORT: ValidWarmReport = Object.freeze({
   coldStart: undefined,
 });
 
+/** A finite number in [min, max]; with `integer`, a safe integer. */
+function isNumberIn(value: unknown, min: number, max: number, integer: boolean): value is number {
+  return (
+    typeof value === 'number' &&
+    (integer ? Number.isSafeInteger(value) : Number.isFinite(value)) &&
+    value >= min &&
+    value <= max
+  );
+}
+
 /** Check a report taken from a response envelope (any JSON value). */
 export function validateWarmReport(raw: unknown): ReportCheck {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -80,35 +90,18 @@ export function validateWarmReport(raw: unknown): ReportCheck {
   else invalid.push('env');
 
   let stateVersion: number | undefined;
-  if (
-    typeof r.stateVersion === 'number' &&
-    Number.isSafeInteger(r.stateVersion) &&
-    r.stateVersion >= 0
-  )
-    stateVersion = r.stateVersion;
+  if (isNumberIn(r.stateVersion, 0, Number.MAX_SAFE_INTEGER, true)) stateVersion = r.stateVersion;
   else invalid.push('stateVersion');
 
   let rehydrateMs = 0;
   if (r.rehydrateMs !== undefined) {
-    if (
-      typeof r.rehydrateMs === 'number' &&
-      Number.isFinite(r.rehydrateMs) &&
-      r.rehydrateMs >= 0 &&
-      r.rehydrateMs <= MAX_REHYDRATE_MS
-    )
-      rehydrateMs = r.rehydrateMs;
+    if (isNumberIn(r.rehydrateMs, 0, MAX_REHYDRATE_MS, false)) rehydrateMs = r.rehydrateMs;
     else invalid.push('rehydrateMs');
   }
 
   let conflicts: number | undefined;
   if (r.conflicts !== undefined) {
-    if (
-      typeof r.conflicts === 'number' &&
-      Number.isSafeInteger(r.conflicts) &&
-      r.conflicts >= 0 &&
-      r.conflicts <= MAX_CONFLICTS
-    )
-      conflicts = r.conflicts;
+    if (isNumberIn(r.conflicts, 0, MAX_CONFLICTS, true)) conflicts = r.conflicts;
     else invalid.push('conflicts');
   }
 
