@@ -53,14 +53,21 @@ function hasControlCharacter(value: string): boolean {
 // A lone surrogate has no UTF-8 encoding: two different keys would encode to the same bytes.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** Why `key` is not a valid, normalised affinity key, or undefined when it is. */
-export function keyProblem(key: unknown): string | undefined {
-  if (typeof key !== 'string') return 'the key must be a string';
+/** Rule 3 alone, for text that normalizeKey has just produced. */
+function ruleProblem(key: string): string | undefined {
   if (key.length === 0) return 'the key is empty';
   if (LONE_SURROGATE.test(key)) return 'the key is not valid UTF-8 (lone surrogate)';
   const bytes = Buffer.byteLength(key, 'utf8');
   if (bytes > MAX_KEY_BYTES) return `the key is ${bytes} bytes long (at most ${MAX_KEY_BYTES})`;
   if (hasControlCharacter(key)) return 'the key contains a control character';
+  return undefined;
+}
+
+/** Why `key` is not a valid, normalised affinity key, or undefined when it is. */
+export function keyProblem(key: unknown): string | undefined {
+  if (typeof key !== 'string') return 'the key must be a string';
+  const problem = ruleProblem(key);
+  if (problem !== undefined) return problem;
   if (normalizeKey(key) !== key) {
     return 'the key is not normalised (no spaces at either end, Unicode NFC): pass it through normalizeKey';
   }
@@ -84,7 +91,9 @@ export function validateKey(key: string): void {
 export function readKey(text: string | undefined, where: string): string {
   const key = text === undefined ? '' : normalizeKey(text);
   if (key === '') throw new WarmrouteError('WR_ERR_KEY_MISSING', [`expected in ${where}`]);
-  validateKey(key);
+  // Normal already: only rule 3 is left to check (validateKey would normalise again).
+  const problem = ruleProblem(key);
+  if (problem !== undefined) throw new WarmrouteError('WR_ERR_KEY_INVALID', [problem]);
   return key;
 }
 
