@@ -1,12 +1,68 @@
-import type { FunctionDefinition } from '../localhost/index.js';
-import type { FunctionSettings } from './schema.js';
+import Type, { type Static } from 'typebox';
+
+/**
+ * A function's settings: the one type for what the gateway and the local host
+ * need to know of a function. The gateway's config (`functions` in
+ * `schema.ts`), the local host's functions file (`FunctionDefinition` in
+ * `src/localhost/function-registry.ts` extends it) and the invoker all use it;
+ * only the defaults differ, and each set is named below with its reason.
+ */
+export const FunctionSettingsSchema = Type.Object(
+  {
+    /** The function's own timeout; the backend's client timeout is kept longer. */
+    timeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 900 }),
+    /** Configured memory, used for the cold-start cost estimate. */
+    memoryMb: Type.Integer({ minimum: 128, maximum: 10_240 }),
+    /** Functions without tenant isolation are invoked without a TenantId. */
+    tenancy: Type.Enum(['PER_TENANT', 'NONE']),
+  },
+  { additionalProperties: false },
+);
+
+export type FunctionSettings = Static<typeof FunctionSettingsSchema>;
+export type Tenancy = FunctionSettings['tenancy'];
+
+/**
+ * What a field left out of a functions file means: Lambda's own
+ * CreateFunction defaults (3 s, 128 MB), so a function behaves locally as it
+ * will once deployed with the same declaration. Tenancy is `NONE` because
+ * tenant isolation is opt-in on Lambda too (a function created without
+ * `TenancyConfig` has none).
+ */
+export const FUNCTIONS_FILE_DEFAULTS: Readonly<FunctionSettings> = Object.freeze({
+  timeoutSeconds: 3,
+  memoryMb: 128,
+  tenancy: 'NONE',
+});
+
+/**
+ * What the gateway assumes of a function its config does not declare (only
+ * reachable when `functions` is empty, i.e. no allow-list): the values that
+ * cannot make it wrong, only less informed.
+ * - `timeoutSeconds` 900, Lambda's maximum: no client-side warning or cut-off
+ *   can fire before the function itself would have timed out.
+ * - `memoryMb` 128, Lambda's minimum: the cold-start cost estimate is a lower
+ *   bound, never an overstatement.
+ * - `tenancy` `PER_TENANT`: the call carries the key's TenantId, so a
+ *   tenant-isolated function never runs one tenant in another's environment;
+ *   a function without tenancy refuses the TenantId loudly (400
+ *   InvalidParameterValueException, mapped to WR_ERR_BACKEND) instead of
+ *   sharing environments silently.
+ */
+export const UNDECLARED_FUNCTION_SETTINGS: Readonly<FunctionSettings> = Object.freeze({
+  timeoutSeconds: 900,
+  memoryMb: 128,
+  tenancy: 'PER_TENANT',
+});
 
 /**
  * What the gateway needs to know of functions the local host runs: timeout
  * (the client's timeout stays longer), memory (cold-start price) and tenancy.
+ * Takes any named settings (the local host's `FunctionDefinition`s) and keeps
+ * only the settings, so the gateway's config stays `additionalProperties: false`.
  */
 export function functionSettingsOf(
-  definitions: readonly FunctionDefinition[],
+  definitions: readonly (FunctionSettings & { readonly name: string })[],
 ): Record<string, FunctionSettings> {
   return Object.fromEntries(
     definitions.map((f) => [

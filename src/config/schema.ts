@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { FunctionSettingsSchema } from './function-settings.js';
 
 /**
  * The gateway's configuration: one schema, the single source of the types,
@@ -42,17 +43,8 @@ export const RouteSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const FunctionSettingsSchema = Type.Object(
-  {
-    /** The function's own timeout; the backend's client timeout is kept longer. */
-    timeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 900 }),
-    /** Configured memory, used for the cold-start cost estimate. */
-    memoryMb: Type.Integer({ minimum: 128, maximum: 10_240 }),
-    /** Functions without tenant isolation are invoked without a TenantId. */
-    tenancy: Type.Enum(['PER_TENANT', 'NONE']),
-  },
-  { additionalProperties: false },
-);
+// One type for a function's settings, shared with the local host's functions file.
+export { FunctionSettingsSchema, type FunctionSettings } from './function-settings.js';
 
 export const ConfigSchema = Type.Object(
   {
@@ -108,7 +100,6 @@ export const ConfigSchema = Type.Object(
 );
 
 export type RouteConfig = Static<typeof RouteSchema>;
-export type FunctionSettings = Static<typeof FunctionSettingsSchema>;
 export type Config = Readonly<Static<typeof ConfigSchema>>;
 export type ConfigField = keyof Static<typeof ConfigSchema>;
 

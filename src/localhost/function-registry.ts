@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import type { FunctionSettings, Tenancy } from '../config/function-settings.js';
 import { WarmrouteError } from '../errors.js';
 import { moduleInside, parseHandlerSpec } from './handler-spec.js';
 
@@ -34,16 +35,14 @@ import { moduleInside, parseHandlerSpec } from './handler-spec.js';
  *   is loaded, so secrets and URLs stay out of the file; a reference that
  *   comes out empty leaves the variable unset.
  */
-export type Tenancy = 'PER_TENANT' | 'NONE';
+export type { Tenancy };
 
-export interface FunctionDefinition {
+/** A function the local host runs: the one function-settings type, plus what running it needs. */
+export interface FunctionDefinition extends Readonly<FunctionSettings> {
   readonly name: string;
   /** Absolute path of the code directory. */
   readonly codeDir: string;
   readonly handler: string;
-  readonly tenancy: Tenancy;
-  readonly memoryMb: number;
-  readonly timeoutSeconds: number;
   readonly reservedConcurrency: number | undefined;
   readonly environment: Readonly<Record<string, string>>;
 }
