@@ -3,7 +3,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { distDir } from '../src/paths.js';
-import { directoryKeys } from '../src/redis/keys.js';
+import { DIRECTORY_KEY_PREFIX, directoryKeys } from '../src/redis/keys.js';
 import { startChildServer, type ChildServer } from './lib/child-server.js';
 import { fmt, percentiles, printTable, runClosedLoop, type LoadResult } from './lib/load.js';
 
@@ -308,7 +308,10 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     // Each gateway's directory keys live under its own namespace; remove them.
     const redis = new Redis(REDIS_URL);
     for (const ns of [namespace, `${namespace}s`]) {
-      const stream = redis.scanStream({ match: directoryKeys().recordPattern(ns), count: 500 });
+      const stream = redis.scanStream({
+        match: directoryKeys(DIRECTORY_KEY_PREFIX).recordPattern(ns),
+        count: 500,
+      });
       for await (const batch of stream) {
         const found = batch as string[];
         if (found.length > 0) await redis.del(...found);

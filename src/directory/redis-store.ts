@@ -18,11 +18,17 @@ import {
 } from './store.js';
 import { isStateFunctionId } from './state-function.js';
 
+/** Every option is required: the config schema is the only place that knows a default. */
 export interface RedisStoreOptions {
   readonly url: string;
-  readonly keyPrefix?: string;
-  readonly commandTimeoutMs?: number;
-  readonly connectTimeoutMs?: number;
+  /** Prefix of every key and of the channel (`DIRECTORY_KEY_PREFIX` in production; unique per test). */
+  readonly keyPrefix: string;
+  /** Per-command deadline on the request path (ms). */
+  readonly commandTimeoutMs: number;
+  /** How long start() waits for the first connection before going on degraded (ms). */
+  readonly connectTimeoutMs: number;
+  /** Upper bound of the reconnect backoff of both connections (ms). */
+  readonly maxReconnectDelayMs: number;
   /** 0 = never expire. */
   readonly idleTtlSeconds: number;
   readonly clock: () => number;
@@ -41,7 +47,6 @@ type ChannelMessage =
       readonly u: readonly StateVersionUpdate[];
     };
 
-const DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
 // Upper bound on one state-version broadcast, so a huge flush does not make a huge message.
 const MAX_SV_UPDATES_PER_MESSAGE = 500;
 
@@ -123,16 +128,16 @@ export class RedisDirectoryStore implements DirectoryStore {
   constructor(options: RedisStoreOptions) {
     this.#options = options;
     this.keys = directoryKeys(options.keyPrefix);
-    const clientOptions = {
+    this.#client = createCommandClient({
       url: options.url,
-      ...(options.commandTimeoutMs === undefined
-        ? {}
-        : { commandTimeoutMs: options.commandTimeoutMs }),
-    };
-    this.#client = createCommandClient({ ...clientOptions, connectionName: 'warmroute-directory' });
+      connectionName: 'warmroute-directory',
+      commandTimeoutMs: options.commandTimeoutMs,
+      maxReconnectDelayMs: options.maxReconnectDelayMs,
+    });
     this.#subscriber = createSubscriberClient({
-      ...clientOptions,
+      url: options.url,
       connectionName: 'warmroute-directory-sub',
+      maxReconnectDelayMs: options.maxReconnectDelayMs,
     });
     this.#wire();
   }
@@ -143,7 +148,7 @@ export class RedisDirectoryStore implements DirectoryStore {
   }
 
   async start(): Promise<void> {
-    const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    const timeoutMs = this.#options.connectTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => {

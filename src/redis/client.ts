@@ -2,18 +2,20 @@ import { Redis, type RedisOptions } from 'ioredis';
 import './commands.js';
 import { directoryScripts } from './script-loader.js';
 
+/**
+ * Every option is required: the values come resolved from the config (its
+ * schema is the only place that knows a default), so a client never runs on a
+ * default of its own that disagrees with the documented one.
+ */
 export interface RedisClientOptions {
   readonly url: string;
   /** Shown in CLIENT LIST, to tell warmroute's connections apart. */
-  readonly connectionName?: string;
-  /** Per-command deadline on the request path (ms). */
-  readonly commandTimeoutMs?: number;
+  readonly connectionName: string;
+  /** Per-command deadline on the request path (ms). Not used by the subscriber. */
+  readonly commandTimeoutMs: number;
   /** Upper bound of the reconnect backoff (ms). */
-  readonly maxReconnectDelayMs?: number;
+  readonly maxReconnectDelayMs: number;
 }
-
-const DEFAULT_COMMAND_TIMEOUT_MS = 250;
-const DEFAULT_MAX_RECONNECT_DELAY_MS = 1_000;
 
 function retryStrategy(maxDelayMs: number): (times: number) => number {
   // Keep retrying forever: the directory must resume by itself when Redis returns.
@@ -28,14 +30,14 @@ function retryStrategy(maxDelayMs: number): (times: number) => number {
  */
 export function createCommandClient(options: RedisClientOptions): Redis {
   const redisOptions: RedisOptions = {
-    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    connectionName: options.connectionName,
+    commandTimeout: options.commandTimeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
-    retryStrategy: retryStrategy(options.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS),
+    retryStrategy: retryStrategy(options.maxReconnectDelayMs),
     scripts: directoryScripts(),
     lazyConnect: true,
   };
-  if (options.connectionName !== undefined) redisOptions.connectionName = options.connectionName;
   return new Redis(options.url, redisOptions);
 }
 
@@ -44,14 +46,16 @@ export function createCommandClient(options: RedisClientOptions): Redis {
  * commands). It keeps its offline queue so SUBSCRIBE waits for a connection,
  * and ioredis re-subscribes after every reconnect.
  */
-export function createSubscriberClient(options: RedisClientOptions): Redis {
+export function createSubscriberClient(
+  options: Omit<RedisClientOptions, 'commandTimeoutMs'>,
+): Redis {
   const redisOptions: RedisOptions = {
+    connectionName: options.connectionName,
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     autoResubscribe: true,
-    retryStrategy: retryStrategy(options.maxReconnectDelayMs ?? DEFAULT_MAX_RECONNECT_DELAY_MS),
+    retryStrategy: retryStrategy(options.maxReconnectDelayMs),
     lazyConnect: true,
   };
-  if (options.connectionName !== undefined) redisOptions.connectionName = options.connectionName;
   return new Redis(options.url, redisOptions);
 }

@@ -6,7 +6,8 @@
  * touch a single Redis Cluster slot.
  */
 
-const DEFAULT_KEY_PREFIX = 'wr:';
+/** Prefix of the directory's Redis keys (records, epochs, channel); the factory passes it to the store. */
+export const DIRECTORY_KEY_PREFIX = 'wr:';
 
 export interface DirectoryKeys {
   /** Prefix every record of `namespace` starts with; a record is this + the raw key. */
@@ -39,7 +40,7 @@ function encodeNamespace(namespace: string): string {
   );
 }
 
-export function directoryKeys(keyPrefix: string = DEFAULT_KEY_PREFIX): DirectoryKeys {
+export function directoryKeys(keyPrefix: string): DirectoryKeys {
   if (/[{}]/.test(keyPrefix)) {
     // A brace in the prefix would become the hash tag and put every namespace in one slot, or none.
     throw new Error(`Redis key prefix must not contain '{' or '}': ${keyPrefix}`);

@@ -85,6 +85,9 @@ const factories: StoreFactory[] = [
       const store = new RedisDirectoryStore({
         url: SHARED_REDIS_URL,
         keyPrefix: prefix,
+        commandTimeoutMs: 250,
+        connectTimeoutMs: 2_000,
+        maxReconnectDelayMs: 1_000,
         idleTtlSeconds: IDLE_TTL_SECONDS,
         clock: Date.now,
         logger: pino({ level: 'silent' }),
