@@ -9,14 +9,17 @@ import {
   type InvokeResult,
 } from './backend.js';
 import { errorName, mapLambdaError } from './error-mapping.js';
-import { FastInvoker, type FastInvokeOutput } from './fast-invoke.js';
+import { FastInvoker, type FastInvokeOutput } from './fast-path/fast-invoke.js';
 import {
   decideRetry,
   defaultRetryPolicy,
   type FailureInfo,
   type RetryPolicy,
 } from './retry-policy.js';
-import { defaultUndiciHandlerConfig, UndiciRequestHandler } from './undici-request-handler.js';
+import {
+  defaultUndiciHandlerConfig,
+  UndiciRequestHandler,
+} from './fast-path/undici-request-handler.js';
 
 /** The logging calls the backend makes (a pino logger fits). */
 export interface BackendLogger {

@@ -8,7 +8,7 @@ import {
   invokePath,
   sha256Hex,
   type SigningIdentity,
-} from '../../src/backend/sigv4-signer.js';
+} from '../../src/backend/fast-path/sigv4-signer.js';
 
 /**
  * The acceptance test of the lean signer: for many random Invoke requests,
