@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { noDeadline, scheduleRetry } from '../src/retry/schedule-retry.js';
+import { sleep } from '../src/retry/sleep.js';
 import {
   checkpointDue,
   validateCheckpointPolicy,
@@ -318,7 +319,7 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
           await release(cache.set(cacheId, entry));
         }
 
-        for (let attempt = 0; ; attempt++) {
+        for (let attempt = 1; ; attempt++) {
           const current: KeyEntry<TState> = entry;
           current.busy++;
           current.invocationsSince++;
@@ -371,13 +372,22 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
           conflicts++;
           cache.delete(cacheId);
           await discard(current);
-          if (attempt >= maxRetries)
-            throw new WarmStateError('WR_ERR_SNAPSHOT_CONFLICT', [key, conflicts]);
           // Full jitter: an environment that keeps answering its own stream of
           // requests would otherwise win every race against one that reloads.
           const { baseMs, maxMs } = options.conflictBackoff ?? DEFAULT_CONFLICT_BACKOFF;
-          const backoff = Math.random() * Math.min(maxMs, baseMs * 2 ** attempt);
-          if (backoff > 0) await sleep(backoff);
+          const decision = scheduleRetry(
+            {
+              maxAttempts: maxRetries + 1,
+              baseDelayMs: baseMs,
+              maxDelayMs: maxMs,
+              jitter: 'full',
+              honourRetryAfter: false,
+            },
+            { attempt, random: Math.random, ...noDeadline },
+          );
+          if (!decision.retry)
+            throw new WarmStateError('WR_ERR_SNAPSHOT_CONFLICT', [key, conflicts]);
+          if (decision.delayMs > 0) await sleep(decision.delayMs);
           const loaded = await load(scope, cacheId);
           entry = loaded.entry;
           rehydrateMs += loaded.ms;

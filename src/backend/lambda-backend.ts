@@ -10,6 +10,8 @@ import {
 } from './backend.js';
 import { errorName, mapLambdaError } from './error-mapping.js';
 import { FastInvoker, type FastInvokeOutput } from './fast-path/fast-invoke.js';
+import { parseRetryAfter } from '../retry/retry-after.js';
+import { abortReason, sleep } from '../retry/sleep.js';
 import {
   decideRetry,
   defaultRetryPolicy,
@@ -87,15 +89,6 @@ export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
 const loopbackCredentials: AwsCredentialIdentityProvider = () =>
   Promise.resolve({ accessKeyId: 'warmroute-local', secretAccessKey: 'warmroute-local' });
 
-function parseRetryAfter(value: unknown, now: number): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return Math.max(0, value);
-  if (typeof value !== 'string' || value === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
-}
-
 interface SdkErrorView {
   $metadata?: { httpStatusCode?: number };
   $response?: { headers?: Record<string, string | undefined> };
@@ -122,32 +115,6 @@ function failureOf(err: unknown, now: number): FailureInfo {
     retryAfterSeconds,
     mayHaveRun: statusCode === undefined && !connectFailure,
   };
-}
-
-function sleep(ms: number, signal: CancelSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) {
-      reject(abortReason(signal));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortReason(signal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function abortReason(signal: CancelSignal | undefined): Error {
-  const reason: unknown = signal?.reason;
-  if (reason instanceof Error) return reason;
-  const err = new Error('Invocation aborted by the caller');
-  err.name = 'AbortError';
-  return err;
 }
 
 const textDecoder = new TextDecoder();

@@ -1,9 +1,12 @@
+import { backoffWindowMs } from '../retry/backoff.js';
+import { scheduleRetry, type AttemptContext, type RetrySchedule } from '../retry/schedule-retry.js';
+
 /**
  * Retries as data (the undici `RetryHandler` style): which upstream failures
- * may be retried, how long to wait, and for how long at most. The policy is a
- * plain frozen object; `decideRetry` is a pure function of the policy, the
- * failure and an injected clock/random source, so the decisions are
- * unit-tested without timers.
+ * may be retried, as a plain frozen object; the attempt cap, backoff,
+ * Retry-After and deadline are the shared engine's (src/retry/). `decideRetry`
+ * is a pure function of the policy, the failure and an injected clock/random
+ * source, so the decisions are unit-tested without timers.
  *
  * Only failures that mean "the function did not run" are retryable: Lambda
  * throttling and explicit service errors. A timeout or a socket error after
@@ -12,17 +15,7 @@
  * second environment).
  */
 
-export interface RetryPolicy {
-  /** Total attempts, the first included (1 = never retry). */
-  readonly maxAttempts: number;
-  /** Upper bound of the first backoff window, ms; doubles per retry. */
-  readonly baseDelayMs: number;
-  /** Cap of the backoff window, ms. */
-  readonly maxDelayMs: number;
-  /** `full`: wait a uniform random time in [0, window] (AWS's "full jitter"); `none`: wait the window. */
-  readonly jitter: 'full' | 'none';
-  /** Wait at least what the service's `Retry-After` asks (when it fits in the deadline). */
-  readonly honourRetryAfter: boolean;
+export interface RetryPolicy extends RetrySchedule {
   /** Error names (`err.name` of the SDK's exception classes) that mean "throttled, not run". */
   readonly throttlingErrorNames: readonly string[];
   /** Error names of service faults that mean "not run" and may be retried. */
@@ -65,16 +58,6 @@ export type RetryDecision =
       readonly retryAfterSeconds: number | undefined;
     };
 
-export interface RetryContext {
-  /** Attempts made so far (1 after the first failure). */
-  readonly attempt: number;
-  readonly now: number;
-  /** Absolute deadline, epoch ms. */
-  readonly deadline: number;
-  /** Uniform random in [0, 1). Injected so tests are deterministic. */
-  readonly random: () => number;
-}
-
 export function isThrottling(policy: RetryPolicy, failure: FailureInfo): boolean {
   return policy.throttlingErrorNames.includes(failure.name) || failure.statusCode === 429;
 }
@@ -86,34 +69,19 @@ export function isRetryable(policy: RetryPolicy, failure: FailureInfo): boolean 
   return failure.statusCode !== undefined && policy.retryableStatuses.includes(failure.statusCode);
 }
 
-/** Backoff window before retry number `attempt` (1-based), before jitter. */
-export function backoffWindowMs(policy: RetryPolicy, attempt: number): number {
-  // 2 ** 30 is already far above any sane cap; bounding the exponent keeps the arithmetic finite.
-  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
-}
-
 export function decideRetry(
   policy: RetryPolicy,
   failure: FailureInfo,
-  ctx: RetryContext,
+  ctx: AttemptContext,
 ): RetryDecision {
   const throttled = isThrottling(policy, failure);
-  const window = backoffWindowMs(policy, ctx.attempt);
   const hint =
-    failure.retryAfterSeconds ?? (throttled ? Math.max(1, Math.ceil(window / 1000)) : undefined);
+    failure.retryAfterSeconds ??
+    (throttled ? Math.max(1, Math.ceil(backoffWindowMs(policy, ctx.attempt) / 1000)) : undefined);
   if (!isRetryable(policy, failure)) {
     return { retry: false, reason: 'not-retryable', throttled, retryAfterSeconds: hint };
   }
-  if (ctx.attempt >= policy.maxAttempts) {
-    return { retry: false, reason: 'exhausted', throttled, retryAfterSeconds: hint };
-  }
-  let delayMs = policy.jitter === 'full' ? Math.floor(ctx.random() * window) : window;
-  if (policy.honourRetryAfter && failure.retryAfterSeconds !== undefined) {
-    delayMs = Math.max(delayMs, failure.retryAfterSeconds * 1000);
-  }
-  // The next attempt must start before the deadline, with the wait included.
-  if (ctx.now + delayMs >= ctx.deadline) {
-    return { retry: false, reason: 'deadline', throttled, retryAfterSeconds: hint };
-  }
-  return { retry: true, delayMs };
+  const decision = scheduleRetry(policy, ctx, failure.retryAfterSeconds);
+  if (decision.retry) return decision;
+  return { retry: false, reason: decision.reason, throttled, retryAfterSeconds: hint };
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { noDeadline, scheduleRetry, type RetrySchedule } from '../retry/schedule-retry.js';
+import { sleep } from '../retry/sleep.js';
 import type { Environment, InvokeInput, InvokeOutcome } from './environment.js';
 import { FUNCTION_VERSION } from './environment.js';
 import type { FunctionDefinition } from './function-registry.js';
@@ -36,8 +37,18 @@ export interface InvokeApiOptions {
   readonly bodyTimeoutMs: number;
 }
 
-/** Async invocations retry throttles like Lambda's event queue, bounded here. */
-const EVENT_THROTTLE_RETRIES = 20;
+/**
+ * Async invocations retry throttles like Lambda's event queue, bounded here:
+ * 21 attempts, waiting 50 ms doubling to 2 s (no deadline: the caller had its
+ * 202 long ago).
+ */
+const EVENT_THROTTLE_RETRY: RetrySchedule = Object.freeze({
+  maxAttempts: 21,
+  baseDelayMs: 50,
+  maxDelayMs: 2_000,
+  jitter: 'none',
+  honourRetryAfter: false,
+});
 const RETRY_AFTER_SECONDS = 1;
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -261,13 +272,18 @@ export class InvokeApi {
     input: InvokeInput,
   ): Promise<void> {
     const signal = this.stopping.signal;
-    for (let attempt = 0; attempt <= EVENT_THROTTLE_RETRIES && !signal.aborted; attempt++) {
+    for (let attempt = 1; !signal.aborted; attempt++) {
       const acquired = this.options.pool.acquire(fn, tenantId);
       if ('throttled' in acquired) {
         this.options.stats.of(fn.name).throttles++;
-        await sleep(Math.min(2000, 50 * 2 ** attempt), undefined, { signal }).catch(
-          () => undefined,
-        );
+        const decision = scheduleRetry(EVENT_THROTTLE_RETRY, {
+          attempt,
+          random: Math.random,
+          ...noDeadline,
+        });
+        if (!decision.retry) break;
+        // close() ends the wait; the loop then stops on the aborted signal.
+        await sleep(decision.delayMs, signal).catch(() => undefined);
         continue;
       }
       const outcome = await this.run(acquired.env, input);

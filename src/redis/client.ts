@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { backoffWindowMs } from '../retry/backoff.js';
 import './commands.js';
 import { directoryScripts } from './script-loader.js';
 
@@ -19,7 +20,9 @@ export interface RedisClientOptions {
 
 function retryStrategy(maxDelayMs: number): (times: number) => number {
   // Keep retrying forever: the directory must resume by itself when Redis returns.
-  return (times) => Math.min(50 * 2 ** Math.min(times, 10), maxDelayMs);
+  // `times` counts from 1: waits of 100 ms, 200 ms, … up to the cap.
+  const backoff = { baseDelayMs: 100, maxDelayMs };
+  return (times) => backoffWindowMs(backoff, times);
 }
 
 /**

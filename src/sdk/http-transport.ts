@@ -3,12 +3,8 @@ import { Pool } from 'undici';
 import { AffinityError, catalogueMessage, TransportError } from './errors.js';
 import { errorFromGatewayResponse, errorFromNetwork, networkErrorCode } from './error-mapping.js';
 import { createRetryLoop, type AttemptOutcome, type RetryOptions } from './retry-loop.js';
-import {
-  defaultSdkRetryPolicy,
-  parseRetryAfter,
-  provesNotRun,
-  type RetryFailure,
-} from './retry-policy.js';
+import { parseRetryAfter } from '../retry/retry-after.js';
+import { defaultSdkRetryPolicy, provesNotRun, type RetryFailure } from './retry-policy.js';
 import { keyHeaderProblem } from './option-checks.js';
 import {
   toInvocationState,

@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { sleep as abortableSleep } from '../retry/sleep.js';
 import type { AffinityError } from './errors.js';
 import {
   decideRetry,
@@ -24,15 +24,11 @@ export interface RetryOptions {
 export type AttemptOutcome<T> =
   { readonly ok: T } | { readonly failure: RetryFailure; readonly error: AffinityError };
 
-async function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
-  await delay(ms, undefined, { signal });
-}
-
 export function createRetryLoop(options: RetryOptions = {}) {
   const policy = options.policy ?? defaultSdkRetryPolicy;
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? abortableSleep;
 
   return async function run<T>(
     call: { readonly deadline: number; readonly signal: AbortSignal; readonly idempotent: boolean },

@@ -1,3 +1,5 @@
+import { scheduleRetry, type AttemptContext, type RetrySchedule } from '../retry/schedule-retry.js';
+
 /**
  * When the SDK's HTTP transport retries, as data (the undici `RetryHandler`
  * style): the policy is a frozen object and `decideRetry` a pure function of
@@ -10,20 +12,11 @@
  * environment). Failures that prove the function did not run (the
  * connection was refused before anything was sent; the gateway answered 429
  * or 503, which it does only before invoking) are retried within the
- * deadline with jittered exponential backoff, waiting at least `Retry-After`.
+ * deadline with jittered exponential backoff, waiting at least `Retry-After`
+ * (the shared engine in src/retry/ schedules the attempts).
  */
 
-export interface SdkRetryPolicy {
-  /** Total attempts, the first included (1 = never retry). */
-  readonly maxAttempts: number;
-  /** Upper bound of the first backoff window, ms; doubles per retry. */
-  readonly baseDelayMs: number;
-  /** Cap of the backoff window, ms. */
-  readonly maxDelayMs: number;
-  /** `full`: a uniform random wait in [0, window]; `none`: the window itself. */
-  readonly jitter: 'full' | 'none';
-  /** Wait at least what the gateway's `Retry-After` asks. */
-  readonly honourRetryAfter: boolean;
+export interface SdkRetryPolicy extends RetrySchedule {
   /** Statuses the gateway answers only before invoking anything: always retryable. */
   readonly retryableStatuses: readonly number[];
   /** Statuses after which the function may have run: retried only for idempotent calls. */
@@ -73,16 +66,9 @@ export type RetryDecision =
       readonly reason: 'not-retryable' | 'may-have-run' | 'exhausted' | 'deadline';
     };
 
-export interface RetryContext {
-  /** Attempts made so far (1 after the first failure). */
-  readonly attempt: number;
-  readonly now: number;
-  /** Absolute deadline, epoch ms. */
-  readonly deadline: number;
+export interface RetryContext extends AttemptContext {
   /** The caller allowed a retry after the function may have run. */
   readonly idempotent: boolean;
-  /** Uniform random in [0, 1); injected so tests are deterministic. */
-  readonly random: () => number;
 }
 
 /** True when the failure proves the function did not run. */
@@ -113,12 +99,6 @@ function classify(
   return idempotent ? 'retryable' : 'may-have-run';
 }
 
-/** Backoff window before retry number `attempt` (1-based), before jitter. */
-export function backoffWindowMs(policy: SdkRetryPolicy, attempt: number): number {
-  // Bounding the exponent keeps the arithmetic finite for absurd attempt counts.
-  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
-}
-
 export function decideRetry(
   policy: SdkRetryPolicy,
   failure: RetryFailure,
@@ -126,36 +106,9 @@ export function decideRetry(
 ): RetryDecision {
   const verdict = classify(policy, failure, ctx.idempotent);
   if (verdict !== 'retryable') return { retry: false, reason: verdict };
-  if (ctx.attempt >= policy.maxAttempts) return { retry: false, reason: 'exhausted' };
-  const window = backoffWindowMs(policy, ctx.attempt);
-  let delayMs = policy.jitter === 'full' ? Math.floor(ctx.random() * window) : window;
-  if (
-    policy.honourRetryAfter &&
-    failure.kind === 'status' &&
-    failure.retryAfterSeconds !== undefined
-  ) {
-    delayMs = Math.max(delayMs, failure.retryAfterSeconds * 1000);
-  }
-  // The next attempt must start before the deadline, the wait included.
-  if (ctx.now + delayMs >= ctx.deadline) return { retry: false, reason: 'deadline' };
-  return { retry: true, delayMs };
-}
-
-/**
- * `Retry-After` as seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
- * Undefined when absent or unreadable; never negative.
- */
-export function parseRetryAfter(
-  value: string | string[] | undefined,
-  now: number,
-): number | undefined {
-  const raw = Array.isArray(value) ? value[0] : value;
-  if (raw === undefined) return undefined;
-  const trimmed = raw.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  // An HTTP date names its month; Date.parse alone would read "-1" as a year.
-  if (!/[a-z]{3}/i.test(trimmed)) return undefined;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, Math.ceil((date - now) / 1000));
+  return scheduleRetry(
+    policy,
+    ctx,
+    failure.kind === 'status' ? failure.retryAfterSeconds : undefined,
+  );
 }

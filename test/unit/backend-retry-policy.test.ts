@@ -1,10 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import {
-  backoffWindowMs,
   decideRetry,
   defaultRetryPolicy,
   type RetryPolicy,
 } from '../../src/backend/retry-policy.js';
+import { backoffWindowMs } from '../../src/retry/backoff.js';
 
 const policy: RetryPolicy = {
   ...defaultRetryPolicy,

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { backoffWindowMs } from '../../src/retry/backoff.js';
 import {
-  backoffWindowMs,
   decideRetry,
   defaultSdkRetryPolicy,
-  parseRetryAfter,
   type RetryContext,
   type SdkRetryPolicy,
 } from '../../src/sdk/retry-policy.js';
@@ -140,17 +139,5 @@ describe('SDK retry policy', () => {
         ctx({ attempt: 3, random: () => 0.999 }),
       ),
     ).toEqual({ retry: true, delayMs: 399 });
-  });
-
-  it('parses Retry-After as seconds or an HTTP date', () => {
-    const now = Date.parse('2026-01-01T00:00:00Z');
-    expect(parseRetryAfter('3', now)).toBe(3);
-    expect(parseRetryAfter(' 0 ', now)).toBe(0);
-    expect(parseRetryAfter(['7', '9'], now)).toBe(7);
-    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:05 GMT', now)).toBe(5);
-    expect(parseRetryAfter('Wed, 31 Dec 2025 23:00:00 GMT', now)).toBe(0);
-    expect(parseRetryAfter('soon', now)).toBeUndefined();
-    expect(parseRetryAfter('-1', now)).toBeUndefined();
-    expect(parseRetryAfter(undefined, now)).toBeUndefined();
   });
 });
