@@ -1,26 +1,12 @@
-import type { Redis, RedisOptions, Result } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+// For the type of wrCasSnapshot (the one augmentation of ioredis's commands).
+import type {} from '../../src/redis/commands.js';
 import { DEFAULT_SNAPSHOT_KEY_PREFIX, snapshotKey } from '../../src/redis/keys.js';
+import { ReplyCode } from '../../src/redis/reply-codes.js';
+import { snapshotScripts, type ScriptDefinition } from '../../src/redis/script-loader.js';
 import { WarmStateError } from '../errors.js';
 import { snapshotId, type SnapshotScope } from '../snapshot-scope.js';
 import { BaseSnapshotStore, type BaseSnapshotStoreOptions } from './base-snapshot-store.js';
-import { loadLuaScript } from './lua-script.js';
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    /** lambda/stores/lua/cas-snapshot-1.lua */
-    warmrouteCasSnapshot(
-      key: string,
-      expectedVersion: number,
-      newVersion: number,
-      bytes: Buffer,
-      ttlMs: number,
-    ): Result<[number, number], Context>;
-  }
-}
-
-/** Return codes of cas-snapshot-1.lua. */
-const CAS_WRITTEN = 1;
-const CAS_CONFLICT = -1;
 
 export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
   /** Default: `WARMROUTE_SNAPSHOT_REDIS_URL`, else redis://127.0.0.1:6379. Ignored when `client` is given. */
@@ -46,7 +32,7 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
   private readonly url: string;
   private readonly redisOptions: RedisOptions;
   private readonly ttlMs: number;
-  private readonly casLua: string;
+  private readonly scripts: Record<string, ScriptDefinition>;
   private redis: Redis | undefined;
   private creating: Promise<Redis> | undefined;
   private connecting: Promise<void> | undefined;
@@ -63,7 +49,7 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
       options.url ?? process.env['WARMROUTE_SNAPSHOT_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
     this.redisOptions = options.redisOptions ?? {};
     // Read now so a broken install fails when the store is made, not mid-invocation.
-    this.casLua = loadLuaScript('cas-snapshot-1.lua');
+    this.scripts = snapshotScripts();
   }
 
   /**
@@ -81,9 +67,7 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
         commandTimeout: 5_000,
         connectTimeout: 2_000,
         ...this.redisOptions,
-        scripts: {
-          warmrouteCasSnapshot: { lua: this.casLua, numberOfKeys: 1 },
-        },
+        scripts: this.scripts,
       });
       // Errors surface on the commands; an unhandled 'error' event would crash the function.
       redis.on('error', () => undefined);
@@ -131,7 +115,7 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
     bytes: Buffer,
   ): Promise<{ swapped: boolean; currentVersion: number }> {
     const redis = await this.client();
-    const [code, version] = await redis.warmrouteCasSnapshot(
+    const [code, version] = await redis.wrCasSnapshot(
       this.redisKey(id),
       expectedVersion,
       newVersion,
@@ -139,9 +123,9 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
       this.ttlMs,
     );
     switch (code) {
-      case CAS_WRITTEN:
+      case ReplyCode.OK:
         return { swapped: true, currentVersion: version };
-      case CAS_CONFLICT:
+      case ReplyCode.CAS_CONFLICT:
         return { swapped: false, currentVersion: version };
       default:
         throw new Error(`cas-snapshot-1.lua returned unknown code ${String(code)}`);

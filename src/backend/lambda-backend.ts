@@ -32,8 +32,8 @@ export interface BackendLogger {
 export interface LambdaBackendOptions {
   /** Invoke API endpoint. Unset: the SDK's own configuration (`AWS_ENDPOINT_URL_LAMBDA`, config file, AWS). */
   readonly endpoint?: string | undefined;
-  /** Unset: the SDK's region chain, then `us-east-1`. */
-  readonly region?: string | undefined;
+  /** AWS region (`AWS_REGION`; the config's default): required, so no second default lives here. */
+  readonly region: string;
   /** Unset: static dummy credentials for a loopback endpoint, else the SDK's default provider chain. */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider | undefined;
   /** Retry policy overrides (see retry-policy.ts). */
@@ -47,10 +47,6 @@ export interface LambdaBackendOptions {
    * while the function still runs.
    */
   readonly functionTimeoutMs?: ((functionName: string) => number | undefined) | undefined;
-  /** @deprecated unused: the request deadline alone decides when a call is abandoned. */
-  readonly requestTimeoutMarginMs?: number | undefined;
-  /** Added to the request deadline before an in-flight attempt is aborted, ms. */
-  readonly deadlineMarginMs?: number | undefined;
   /** Pooled connections per endpoint. */
   readonly connections?: number | undefined;
   readonly logger?: BackendLogger | undefined;
@@ -132,30 +128,16 @@ function isTimeout(err: unknown): boolean {
 }
 
 /**
- * Region when none is given: the SDK's chain (env, profile, instance
- * metadata), then `us-east-1` — the SDK itself throws "Region is missing".
- * A loopback endpoint skips the instance-metadata lookup (seconds of timeouts
- * off EC2) since a local host ignores the region.
+ * Added to the request deadline before an in-flight attempt is aborted, ms:
+ * not a setting, the slack that lets an answer already on the wire arrive.
  */
-function regionProvider(
-  loopback: boolean,
-  env: Readonly<Record<string, string | undefined>>,
-): () => Promise<string> {
-  const fromEnv = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (loopback) return () => Promise.resolve(fromEnv ?? 'us-east-1');
-  let region: Promise<string> | undefined;
-  return () => {
-    // A probe client exposes the SDK's default region chain without reimplementing it.
-    region ??= new LambdaClient({}).config.region().catch(() => 'us-east-1');
-    return region;
-  };
-}
+const DEADLINE_MARGIN_MS = 50;
 
-export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend {
+export function createLambdaBackend(options: LambdaBackendOptions): Backend {
   const env = options.env ?? process.env;
   const policy: RetryPolicy = Object.freeze({ ...defaultRetryPolicy, ...options.retry });
   const random = options.random ?? Math.random;
-  const deadlineMarginMs = options.deadlineMarginMs ?? 50;
+  const deadlineMarginMs = DEADLINE_MARGIN_MS;
   const logger = options.logger;
   const effectiveEndpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_LAMBDA ?? env.AWS_ENDPOINT_URL;
   const credentials =
@@ -168,7 +150,7 @@ export function createLambdaBackend(options: LambdaBackendOptions = {}): Backend
   // Created once: the SDK resolves credentials, region and endpoint config here.
   const client = new LambdaClient({
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-    region: options.region ?? regionProvider(isLoopbackEndpoint(effectiveEndpoint), env),
+    region: options.region,
     ...(credentials === undefined ? {} : { credentials }),
     requestHandler: handler,
     // Retries are ours (deadline-bounded, throttling only); the SDK's would not know the deadline.

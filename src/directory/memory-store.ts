@@ -1,6 +1,6 @@
-import { WarmrouteError } from '../errors.js';
+import { ReplyCode } from '../redis/reply-codes.js';
+import { storeError } from '../redis/reply-errors.js';
 import {
-  EpochMismatchError,
   MAX_CHAIN_DEPTH,
   type ChainLink,
   type DirectoryStore,
@@ -10,6 +10,13 @@ import {
   type StoredKey,
 } from './store.js';
 import { isStateFunctionId } from './state-function.js';
+
+/** One link of a binding chain, as followChain in src/redis/lua/includes/follow-chain.lua returns it. */
+interface ChainStep {
+  readonly key: string;
+  /** Undefined when absent (never stored, expired or forgotten). */
+  readonly record: MemoryRecord | undefined;
+}
 
 interface MemoryRecord {
   createdMs: number;
@@ -26,6 +33,7 @@ interface MemoryRecord {
   expiresAtMs: number;
 }
 
+/** Every option is required: the config schema is the only place that knows a default. */
 export interface MemoryStoreOptions {
   /** 0 = never expire. */
   readonly idleTtlSeconds: number;
@@ -89,10 +97,16 @@ export class MemoryDirectoryStore implements DirectoryStore {
     return Promise.resolve(epoch);
   }
 
-  /** The error to answer with (before anything is touched) unless `epoch` is the namespace's. */
-  #mismatch(namespace: string, epoch: string): EpochMismatchError | undefined {
+  /**
+   * The error to answer with (before anything is touched) unless `epoch` is
+   * the namespace's: EPOCH_MISMATCH, as epochMismatch in
+   * src/redis/lua/includes/epoch-check.lua.
+   */
+  #mismatch(namespace: string, epoch: string): Error | undefined {
     const current = this.#epochs.get(namespace) ?? '';
-    return current !== epoch || current === '' ? new EpochMismatchError(current) : undefined;
+    return current !== epoch || current === ''
+      ? storeError(ReplyCode.EPOCH_MISMATCH, current)
+      : undefined;
   }
 
   resolve(
@@ -145,32 +159,13 @@ export class MemoryDirectoryStore implements DirectoryStore {
     const mismatch = this.#mismatch(namespace, epoch);
     if (mismatch !== undefined) return Promise.reject(mismatch);
     const now = this.#clock();
-    if (target === key) {
-      return Promise.reject(
-        new WarmrouteError('WR_ERR_BINDING_INVALID', ['a key cannot be bound to itself']),
-      );
+    if (target === key) return Promise.reject(storeError(ReplyCode.SELF_BINDING));
+    // The checks of bind-key-2.lua on the same walk, so both stores reject exactly the same bindings.
+    const { links, rest } = this.#follow(namespace, target, now);
+    if (links.some((link) => link.record?.binding === key)) {
+      return Promise.reject(storeError(ReplyCode.CYCLE));
     }
-    // Same walk as bind-key-2.lua, so both stores reject exactly the same bindings.
-    let depth = 1;
-    let cur = target;
-    for (;;) {
-      const next = this.#get(namespace, cur, now)?.binding;
-      if (next === undefined) break;
-      if (next === key) {
-        return Promise.reject(
-          new WarmrouteError('WR_ERR_BINDING_INVALID', ['the binding would create a cycle']),
-        );
-      }
-      depth += 1;
-      if (depth > MAX_CHAIN_DEPTH) {
-        return Promise.reject(
-          new WarmrouteError('WR_ERR_BINDING_INVALID', [
-            'the binding chain would be deeper than the limit',
-          ]),
-        );
-      }
-      cur = next;
-    }
+    if (rest !== undefined) return Promise.reject(storeError(ReplyCode.TOO_DEEP));
     const record = this.#get(namespace, key, now) ?? this.#create(namespace, key, now);
     record.binding = target;
     this.#touch(record, now);
@@ -276,16 +271,32 @@ export class MemoryDirectoryStore implements DirectoryStore {
     return Promise.resolve();
   }
 
-  #chain(namespace: string, binding: string | undefined, now: number, touch: boolean): ChainLink[] {
-    const chain: ChainLink[] = [];
-    let cur = binding;
-    while (cur !== undefined && chain.length < MAX_CHAIN_DEPTH) {
-      const target = this.#get(namespace, cur, now);
-      if (touch && target !== undefined) this.#touch(target, now);
-      chain.push({ key: cur, generation: target?.generation ?? 0 });
-      cur = target?.binding;
+  /**
+   * followChain of src/redis/lua/includes/follow-chain.lua: up to
+   * MAX_CHAIN_DEPTH links from `first`, and the key the chain goes on to
+   * after them (undefined when it ends within them).
+   */
+  #follow(
+    namespace: string,
+    first: string | undefined,
+    now: number,
+  ): { links: ChainStep[]; rest: string | undefined } {
+    const links: ChainStep[] = [];
+    let cur = first;
+    while (cur !== undefined && links.length < MAX_CHAIN_DEPTH) {
+      const record = this.#get(namespace, cur, now);
+      links.push({ key: cur, record });
+      cur = record?.binding;
     }
-    return chain;
+    return { links, rest: cur };
+  }
+
+  #chain(namespace: string, binding: string | undefined, now: number, touch: boolean): ChainLink[] {
+    return this.#follow(namespace, binding, now).links.map(({ key, record }) => {
+      // Like resolve-key-2.lua: a workspace reached only through bound sessions must not expire.
+      if (touch && record !== undefined) this.#touch(record, now);
+      return { key, generation: record?.generation ?? 0 };
+    });
   }
 
   #expired(record: MemoryRecord, now: number): boolean {

@@ -4,7 +4,7 @@ import { WarmrouteError } from '../errors.js';
 import { createCommandClient, createSubscriberClient } from '../redis/client.js';
 import type { ScriptReply } from '../redis/commands.js';
 import { directoryKeys, type DirectoryKeys } from '../redis/keys.js';
-import { checkScriptReply, replyInt, replyList } from '../redis/script-codes.js';
+import { checkScriptReply, replyInt, replyList } from '../redis/reply-errors.js';
 import {
   MAX_CHAIN_DEPTH,
   type ChainLink,

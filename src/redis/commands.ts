@@ -1,8 +1,10 @@
 /**
- * Types of the Lua scripts registered on every command client (see
- * script-loader.ts), added to ioredis's `RedisCommander` so calls are checked.
- * The reply shapes are documented in each script's header; replies are still
- * parsed defensively (script-replies.ts) because Lua replies are untyped.
+ * The one type augmentation for warmroute's Lua scripts: every command that
+ * script-loader.ts registers through ioredis's `scripts` option (the
+ * directory's, `src/redis/lua/`, and the snapshot store's,
+ * `lambda/stores/lua/`), added to `RedisCommander` so calls are checked. The
+ * reply shapes are documented in each script's header; replies are still
+ * parsed defensively (reply-errors.ts) because Lua replies are untyped.
  */
 import type { ClientContext, RedisKey, Result } from 'ioredis';
 
@@ -82,6 +84,14 @@ declare module 'ioredis' {
       /** Pairs: bare function name, its highest reported state version. */
       ...versions: (string | number)[]
     ): Result<ScriptReply, Context>;
+    /** lambda/stores/lua/cas-snapshot-1.lua: `[code, version]` (OK or CAS_CONFLICT). */
+    wrCasSnapshot(
+      key: RedisKey,
+      expectedVersion: number,
+      newVersion: number,
+      bytes: Buffer,
+      ttlMs: number,
+    ): Result<[number, number], Context>;
     wrExplainKey(
       record: RedisKey,
       epochKey: RedisKey,

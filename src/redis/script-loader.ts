@@ -1,9 +1,36 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../paths.js';
+import { findPackageRoot } from '../../lambda/package-root.js';
 
-/** Lua scripts ship as source files (package.json `files`), read from here. */
-export const scriptDir = join(packageRoot, 'src', 'redis', 'lua');
+/**
+ * The one Lua script loader, for the directory's scripts (`src/redis/lua/`)
+ * and the snapshot store's (`lambda/stores/lua/`). One convention for both
+ * folders: every script is `<name>-<numberOfKeys>.lua` in a `lua/` folder,
+ * whose header lists KEYS, ARGV and its reply codes (reply-codes.ts); shared
+ * Lua lives in `lua/includes/*.lua` and is pulled in by a line
+ *
+ *     --- @include "includes/epoch-check"
+ *
+ * expanded here at load time. Scripts ship as source files (package.json
+ * `files`), not inside dist/: tsc does not copy .lua files, and one copy means
+ * the sources, the build and an installed package all run the same script.
+ */
+
+/** The folders of Lua scripts, relative to the package root. */
+export const SCRIPT_FOLDERS = {
+  directory: join('src', 'redis', 'lua'),
+  /** Beside the function library that uses it: `warmroute/lambda` reads it from an installed package. */
+  snapshot: join('lambda', 'stores', 'lua'),
+} as const;
+
+/**
+ * A script folder under the package root. Resolved when called, not at import:
+ * a function that only uses the file store must not fail at import when the
+ * package root cannot be found (e.g. inside a bundle).
+ */
+export function scriptFolder(which: keyof typeof SCRIPT_FOLDERS): string {
+  return join(findPackageRoot(import.meta.url), SCRIPT_FOLDERS[which]);
+}
 
 export interface ScriptDefinition {
   readonly lua: string;
@@ -11,6 +38,10 @@ export interface ScriptDefinition {
 }
 
 const FILE_NAME = /^([a-z][a-z0-9]*(?:-[a-z0-9]+)*)-(\d+)\.lua$/;
+/** `--- @include "includes/name"`, alone on its line; the name is relative to the `lua/` folder. */
+const INCLUDE = /^---[ \t]*@include[ \t]+"([^"]*)"[ \t]*$/gm;
+/** Include names stay inside the folder's `includes/` (no `..`, no absolute paths). */
+const INCLUDE_NAME = /^includes\/[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
 /** `resolve-key` → `wrResolveKey`: the prefix keeps script commands apart from Redis's own. */
 export function commandName(baseName: string): string {
@@ -21,12 +52,54 @@ export function commandName(baseName: string): string {
 }
 
 /**
- * Every `name-<numberOfKeys>.lua` file in `dir`, keyed by command name, in the
- * shape of ioredis's `scripts` constructor option. ioredis then sends EVALSHA
- * and falls back to EVAL on NOSCRIPT (after SCRIPT FLUSH or a Redis restart).
+ * `source` (the text of `file`) with every include directive replaced by the
+ * included file's text, itself expanded. Each include is inserted once per
+ * script, where it is first named (a later directive for it becomes nothing),
+ * so two includes may both name a third. A cycle, a missing include or a
+ * malformed name fails, naming the file that asked for it. `readInclude`
+ * returns the text of `includes/<name>.lua`, or undefined when there is none.
  */
-export function loadScripts(dir: string = scriptDir): Record<string, ScriptDefinition> {
+export function expandIncludes(
+  file: string,
+  source: string,
+  readInclude: (name: string) => string | undefined,
+): string {
+  const inserted = new Set<string>();
+  const expand = (name: string, text: string, stack: readonly string[]): string =>
+    text.replace(INCLUDE, (_directive, included: string) => {
+      if (!INCLUDE_NAME.test(included)) {
+        throw new Error(
+          `Lua include "${included}" in ${name} must be "includes/<name>" (lower-case, dashes)`,
+        );
+      }
+      if (stack.includes(included)) {
+        throw new Error(`Lua include cycle: ${[...stack, included].join(' -> ')}`);
+      }
+      if (inserted.has(included)) return '';
+      const body = readInclude(included);
+      if (body === undefined) {
+        throw new Error(`Lua include "${included}" named in ${name} not found (${included}.lua)`);
+      }
+      inserted.add(included);
+      return expand(included, body, [...stack, included]).replace(/\n$/, '');
+    });
+  return expand(file, source, [file]);
+}
+
+/**
+ * Every `name-<numberOfKeys>.lua` file in `dir`, includes expanded, keyed by
+ * command name, in the shape of ioredis's `scripts` constructor option.
+ * ioredis then sends EVALSHA and falls back to EVAL on NOSCRIPT (after SCRIPT
+ * FLUSH or a Redis restart). A broken install fails here, naming the path.
+ */
+export function loadScripts(dir: string): Record<string, ScriptDefinition> {
+  if (!existsSync(dir)) throw new Error(`warmroute: Lua script folder not found: ${dir}`);
+  const readInclude = (name: string): string | undefined => {
+    const path = join(dir, `${name}.lua`);
+    return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+  };
   const scripts: Record<string, ScriptDefinition> = {};
+  // `includes/` is a folder, so it never matches `.lua`.
   for (const file of readdirSync(dir).sort()) {
     if (!file.endsWith('.lua')) continue;
     const match = FILE_NAME.exec(file);
@@ -34,17 +107,24 @@ export function loadScripts(dir: string = scriptDir): Record<string, ScriptDefin
       throw new Error(`Lua script file name must be name-<numberOfKeys>.lua: ${file}`);
     }
     scripts[commandName(match[1])] = {
-      lua: readFileSync(join(dir, file), 'utf8'),
+      lua: expandIncludes(file, readFileSync(join(dir, file), 'utf8'), readInclude),
       numberOfKeys: Number(match[2]),
     };
   }
   return scripts;
 }
 
-let cached: Record<string, ScriptDefinition> | undefined;
+let directory: Record<string, ScriptDefinition> | undefined;
+let snapshot: Record<string, ScriptDefinition> | undefined;
 
-/** The directory's scripts, read once per process. */
+/** The directory's scripts (`src/redis/lua/`), read once per process. */
 export function directoryScripts(): Record<string, ScriptDefinition> {
-  cached ??= loadScripts();
-  return cached;
+  directory ??= loadScripts(scriptFolder('directory'));
+  return directory;
+}
+
+/** The snapshot store's scripts (`lambda/stores/lua/`), read once per process. */
+export function snapshotScripts(): Record<string, ScriptDefinition> {
+  snapshot ??= loadScripts(scriptFolder('snapshot'));
+  return snapshot;
 }

@@ -6,6 +6,7 @@ import {
 } from '../../src/invoker/affinity-invoker.js';
 import { createMetrics, type InvocationState } from '../../src/metrics.js';
 import { createScheduler } from '../../src/scheduler/index.js';
+import { configSchedulerSettings } from './scheduler-settings.js';
 
 /**
  * The invoker with the real metrics and scheduler, an in-test directory port
@@ -63,7 +64,7 @@ export function invokerFixture(
   };
   const invoker = createAffinityInvoker({
     directory,
-    scheduler: createScheduler(),
+    scheduler: createScheduler(configSchedulerSettings),
     backend,
     metrics,
     functions: options.functions ?? {},

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findPackageRoot } from '../../lambda/package-root.js';
-import { luaScriptDir } from '../../lambda/stores/lua-script.js';
 import { packageRoot } from '../../src/paths.js';
+import { scriptFolder } from '../../src/redis/script-loader.js';
 
 /**
  * How shipped files are found (issue 11, defect 10): from the package root,
@@ -33,7 +33,7 @@ describe('findPackageRoot', () => {
     const installed = join(project, 'node_modules', 'warmroute');
     manifest(installed, 'warmroute');
     manifest(join(installed, 'dist'), 'not-warmroute');
-    const module = join(installed, 'dist', 'lambda', 'stores', 'lua-script.js');
+    const module = join(installed, 'dist', 'lambda', 'stores', 'redis-snapshot-store.js');
     mkdirSync(join(installed, 'dist', 'lambda', 'stores'), { recursive: true });
     // Act
     const root = findPackageRoot(pathToFileURL(module).href);
@@ -53,6 +53,7 @@ describe('findPackageRoot', () => {
   });
 
   it('resolves the same root from the sources as src/paths.ts, and the store scripts under it', () => {
-    expect(luaScriptDir()).toBe(join(packageRoot, 'lambda', 'stores', 'lua'));
+    expect(scriptFolder('snapshot')).toBe(join(packageRoot, 'lambda', 'stores', 'lua'));
+    expect(scriptFolder('directory')).toBe(join(packageRoot, 'src', 'redis', 'lua'));
   });
 });

@@ -11,11 +11,15 @@
 
   Output: { code, version }
     {  1, new version }      written
-    { -1, current version }  conflict: stored version differs from the expected one; nothing written
+    { -5, current version }  conflict; nothing written
+
+  Return codes (src/redis/reply-codes.ts):
+    1   OK
+    -5  CAS_CONFLICT  the stored version differs from the expected one
 ]]
 local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if current ~= tonumber(ARGV[1]) then
-  return { -1, current }
+  return { -5, current }
 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'd', ARGV[3])
 local ttl = tonumber(ARGV[4])

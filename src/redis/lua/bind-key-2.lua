@@ -20,20 +20,24 @@
   Output:
     { 1, depth }   hops from the key to the end of its new chain
 
-  Return codes:
+  Return codes (src/redis/reply-codes.ts):
     1   OK
-    -1  the target is the key itself
-    -2  the binding would create a cycle
-    -3  the chain would be deeper than ARGV[4]
-    -4  epoch missing or different: { -4, stored epoch or '' }; nothing done
+    -1  SELF_BINDING    the target is the key itself
+    -2  CYCLE           the binding would create a cycle
+    -3  TOO_DEEP        the chain would be deeper than ARGV[4]
+    -4  EPOCH_MISMATCH  epoch missing or different: { -4, stored epoch or '' }; nothing done
 
   Epoch: the check on KEYS[2] and the `ep` field of records follow the rules
-  in docs/protocol.md, "Directory epochs" (stated once there): -4 means the
-  stored epoch is missing or differs, and nothing was read or written.
+  in docs/protocol.md, "Directory epochs" (stated once there; their Lua is
+  includes/epoch-check.lua).
 ]]
-local epoch = redis.call('GET', KEYS[2])
-if epoch ~= ARGV[9] then
-  return { -4, epoch or '' }
+--- @include "includes/epoch-check"
+--- @include "includes/follow-chain"
+
+local epoch = ARGV[9]
+local mismatch = epochMismatch(KEYS[2], epoch)
+if mismatch then
+  return mismatch
 end
 local rec = KEYS[1]
 local prefix = ARGV[1]
@@ -46,33 +50,20 @@ if target == own then
   return { -1 }
 end
 
-local depth = 1
-local cur = target
-while true do
-  local t = redis.call('HMGET', prefix .. cur, 'bind', 'ep')
-  local nextKey = t[1]
-  if not nextKey or (t[2] and t[2] ~= epoch) then
-    break
-  end
-  if nextKey == own then
+-- The key's new chain is target and the target's own chain: one hop per
+-- link (key -> target is the first), so at most maxDepth links.
+local links, rest = followChain(prefix, target, epoch, maxDepth)
+for _, link in ipairs(links) do
+  if link.bind == own then
     return { -2 }
   end
-  depth = depth + 1
-  if depth > maxDepth then
-    return { -3 }
-  end
-  cur = nextKey
 end
+if rest then
+  return { -3 }
+end
+local depth = #links
 
-local ep = redis.call('HGET', rec, 'ep')
-if ep and ep ~= epoch then
-  redis.call('DEL', rec)
-  ep = false
-end
-redis.call('HSETNX', rec, 'created', ARGV[5])
-if not ep then
-  redis.call('HSET', rec, 'ep', epoch)
-end
+claimRecord(rec, epoch, ARGV[5])
 redis.call('HSET', rec, 'bind', target)
 if ttl > 0 then
   redis.call('EXPIRE', rec, ttl)

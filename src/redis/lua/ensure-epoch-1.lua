@@ -23,8 +23,8 @@
       epoch    the namespace's epoch after this call
       created  1 if this call stored the candidate, 0 if an epoch existed
 
-  Return codes:
-    1  OK
+  Return codes (src/redis/reply-codes.ts):
+    1   OK
 ]]
 local epoch = redis.call('GET', KEYS[1])
 if epoch then

@@ -16,24 +16,23 @@
   Output:
     { 1, removed }   1 if there was something besides the generation to forget, 0 otherwise
 
-  Return codes:
-    1  OK
-    -4  epoch missing or different: { -4, stored epoch or '' }; nothing done
+  Return codes (src/redis/reply-codes.ts):
+    1   OK
+    -4  EPOCH_MISMATCH  epoch missing or different: { -4, stored epoch or '' }; nothing done
 
   Epoch: the check on KEYS[2] and the `ep` field of records follow the rules
-  in docs/protocol.md, "Directory epochs" (stated once there): -4 means the
-  stored epoch is missing or differs, and nothing was read or written.
+  in docs/protocol.md, "Directory epochs" (stated once there; their Lua is
+  includes/epoch-check.lua).
 ]]
-local epoch = redis.call('GET', KEYS[2])
-if epoch ~= ARGV[3] then
-  return { -4, epoch or '' }
+--- @include "includes/epoch-check"
+
+local epoch = ARGV[3]
+local mismatch = epochMismatch(KEYS[2], epoch)
+if mismatch then
+  return mismatch
 end
 local rec = KEYS[1]
-local ep = redis.call('HGET', rec, 'ep')
-if ep and ep ~= epoch then
-  redis.call('DEL', rec)
-  ep = false
-end
+local ep = dropStaleRecord(rec, epoch)
 local gen = tonumber(redis.call('HGET', rec, 'gen')) or 0
 local fields = redis.call('HLEN', rec)
 local removed = 0

@@ -22,28 +22,24 @@
   Output:
     { 1 }
 
-  Return codes:
-    1  OK
-    -4  epoch missing or different: { -4, stored epoch or '' }; nothing done
+  Return codes (src/redis/reply-codes.ts):
+    1   OK
+    -4  EPOCH_MISMATCH  epoch missing or different: { -4, stored epoch or '' }; nothing done
 
   Epoch: the check on KEYS[2] and the `ep` field of records follow the rules
-  in docs/protocol.md, "Directory epochs" (stated once there): -4 means the
-  stored epoch is missing or differs, and nothing was read or written.
+  in docs/protocol.md, "Directory epochs" (stated once there; their Lua is
+  includes/epoch-check.lua).
 ]]
-local epoch = redis.call('GET', KEYS[2])
-if epoch ~= ARGV[9] then
-  return { -4, epoch or '' }
+--- @include "includes/epoch-check"
+
+local epoch = ARGV[9]
+local mismatch = epochMismatch(KEYS[2], epoch)
+if mismatch then
+  return mismatch
 end
 local rec = KEYS[1]
 local ttl = tonumber(ARGV[2])
-local ep = redis.call('HGET', rec, 'ep')
-if ep and ep ~= epoch then
-  redis.call('DEL', rec)
-  ep = false
-end
-if not ep then
-  redis.call('HSET', rec, 'ep', epoch)
-end
+claimRecord(rec, epoch)
 
 local fields = { 'hit', 'reh', 'fresh', 'unk' }
 for i = 1, 4 do

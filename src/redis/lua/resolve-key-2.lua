@@ -40,35 +40,31 @@
                     or not: pooled mode ignores bindings, so its state (and
                     version) stays the key's own
 
-  Return codes:
-    1  OK. Resolve has no failure code: bind-key rejects cycles and chains
-       deeper than ARGV[4], so a longer chain (only reachable when a target
-       gained its own binding later) is cut at ARGV[4] hops instead of failing
-       the request path.
-    -4  epoch missing or different: { -4, stored epoch or '' }; nothing done
+  Return codes (src/redis/reply-codes.ts):
+    1   OK. Resolve has no binding failure: bind-key rejects cycles and
+        chains deeper than ARGV[4], so a longer chain (only reachable when a
+        target gained its own binding later) is cut at ARGV[4] hops instead
+        of failing the request path.
+    -4  EPOCH_MISMATCH  epoch missing or different: { -4, stored epoch or '' }; nothing done
 
   Epoch: the check on KEYS[2] and the `ep` field of records follow the rules
-  in docs/protocol.md, "Directory epochs" (stated once there): -4 means the
-  stored epoch is missing or differs, and nothing was read or written.
+  in docs/protocol.md, "Directory epochs" (stated once there; their Lua is
+  includes/epoch-check.lua).
 ]]
-local epoch = redis.call('GET', KEYS[2])
-if epoch ~= ARGV[5] then
-  return { -4, epoch or '' }
+--- @include "includes/epoch-check"
+--- @include "includes/follow-chain"
+
+local epoch = ARGV[5]
+local mismatch = epochMismatch(KEYS[2], epoch)
+if mismatch then
+  return mismatch
 end
 local rec = KEYS[1]
 local prefix = ARGV[1]
 local ttl = tonumber(ARGV[3])
 local maxDepth = tonumber(ARGV[4])
 
-local ep = redis.call('HGET', rec, 'ep')
-if ep and ep ~= epoch then
-  redis.call('DEL', rec)
-  ep = false
-end
-local created = redis.call('HSETNX', rec, 'created', ARGV[2])
-if not ep then
-  redis.call('HSET', rec, 'ep', epoch)
-end
+local created = claimRecord(rec, epoch, ARGV[2])
 if ttl > 0 then
   redis.call('EXPIRE', rec, ttl)
 end
@@ -88,26 +84,16 @@ end
 local sv = ownSv
 
 local chain = {}
-local cur = own[2]
-local depth = 0
-while cur and depth < maxDepth do
-  depth = depth + 1
-  local target = prefix .. cur
-  local t = redis.call('HMGET', target, 'gen', 'bind', 'ep', svField)
-  if t[3] and t[3] ~= epoch then
-    -- A record of another epoch is absent: no generation, binding or version.
-    t = { false, false, false, false }
-  end
+for _, link in ipairs(followChain(prefix, own[2], epoch, maxDepth, svField)) do
   if named then
-    sv = t[4] or '0'
+    sv = link.extra or '0'
   end
   if ttl > 0 then
     -- A workspace reached only through bound sessions must not expire.
-    redis.call('EXPIRE', target, ttl)
+    redis.call('EXPIRE', prefix .. link.key, ttl)
   end
-  chain[#chain + 1] = cur
-  chain[#chain + 1] = tonumber(t[1]) or 0
-  cur = t[2]
+  chain[#chain + 1] = link.key
+  chain[#chain + 1] = link.gen
 end
 
 return { 1, created, tonumber(own[1]) or 0, sv, chain, ownSv }

@@ -11,17 +11,19 @@
   Output:
     { 1, removed }   1 if a binding was removed, 0 if there was none
 
-  Return codes:
-    1  OK
-    -4  epoch missing or different: { -4, stored epoch or '' }; nothing done
+  Return codes (src/redis/reply-codes.ts):
+    1   OK
+    -4  EPOCH_MISMATCH  epoch missing or different: { -4, stored epoch or '' }; nothing done
 
   Epoch: the check on KEYS[2] and the `ep` field of records follow the rules
-  in docs/protocol.md, "Directory epochs" (stated once there): -4 means the
-  stored epoch is missing or differs, and nothing was read or written.
+  in docs/protocol.md, "Directory epochs" (stated once there; their Lua is
+  includes/epoch-check.lua).
 ]]
-local epoch = redis.call('GET', KEYS[2])
-if epoch ~= ARGV[3] then
-  return { -4, epoch or '' }
+--- @include "includes/epoch-check"
+
+local mismatch = epochMismatch(KEYS[2], ARGV[3])
+if mismatch then
+  return mismatch
 end
 local removed = redis.call('HDEL', KEYS[1], 'bind')
 if removed == 1 then

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import {
+  directoryScripts,
+  expandIncludes,
+  snapshotScripts,
+} from '../../src/redis/script-loader.js';
+
+/** An include reader over an in-memory folder (`includes/<name>` → text). */
+function folder(files: Record<string, string>): (name: string) => string | undefined {
+  return (name) => files[name];
+}
+
+describe('expandIncludes', () => {
+  it('replaces a directive with the included text, leaving the rest of the script as it was', () => {
+    // Prepare
+    const script = '--[[ header ]]\n--- @include "includes/a"\nreturn a()\n';
+    // Act
+    const lua = expandIncludes(
+      'x-1.lua',
+      script,
+      folder({ 'includes/a': 'local function a() return 1 end\n' }),
+    );
+    // Assess
+    expect(lua).toBe('--[[ header ]]\nlocal function a() return 1 end\nreturn a()\n');
+  });
+
+  it('expands nested includes, each once per script even when two files name it', () => {
+    // Prepare: the script and include b both name include a.
+    const files = folder({
+      'includes/a': 'local A = 1',
+      'includes/b': '--- @include "includes/a"\nlocal B = A + 1',
+    });
+    const script = '--- @include "includes/a"\n--- @include "includes/b"\nreturn B\n';
+    // Act
+    const lua = expandIncludes('x-1.lua', script, files);
+    // Assess
+    expect(lua.match(/local A = 1/g)).toHaveLength(1);
+    expect(lua.indexOf('local A = 1')).toBeLessThan(lua.indexOf('local B = A + 1'));
+    expect(lua).not.toContain('@include');
+  });
+
+  it('inserts an include named only inside another include before that include’s own text', () => {
+    const lua = expandIncludes(
+      'x-1.lua',
+      '--- @include "includes/b"\n',
+      folder({
+        'includes/a': 'local A = 1',
+        'includes/b': '--- @include "includes/a"\nlocal B = A',
+      }),
+    );
+    expect(lua).toBe('local A = 1\nlocal B = A\n');
+  });
+
+  it('fails on a missing include, naming the file that asked for it', () => {
+    expect(() =>
+      expandIncludes(
+        'bind-key-2.lua',
+        '--- @include "includes/b"\n',
+        folder({ 'includes/b': '--- @include "includes/gone"\n' }),
+      ),
+    ).toThrow('Lua include "includes/gone" named in includes/b not found (includes/gone.lua)');
+    expect(() =>
+      expandIncludes('bind-key-2.lua', '--- @include "includes/gone"\n', folder({})),
+    ).toThrow(/named in bind-key-2\.lua not found/);
+  });
+
+  it('fails on a cycle, naming it, instead of recursing', () => {
+    const files = folder({
+      'includes/a': '--- @include "includes/b"\n',
+      'includes/b': '--- @include "includes/a"\n',
+    });
+    expect(() => expandIncludes('x-1.lua', '--- @include "includes/a"\n', files)).toThrow(
+      'Lua include cycle: x-1.lua -> includes/a -> includes/b -> includes/a',
+    );
+    expect(() =>
+      expandIncludes(
+        'x-1.lua',
+        '--- @include "includes/a"\n',
+        folder({ 'includes/a': '--- @include "includes/a"' }),
+      ),
+    ).toThrow('Lua include cycle: x-1.lua -> includes/a -> includes/a');
+  });
+
+  it('refuses a name outside includes/ (no path out of the script folder)', () => {
+    for (const name of ['../secret', 'includes/../../x', 'other/a', 'includes/A']) {
+      expect(() => expandIncludes('x-1.lua', `--- @include "${name}"\n`, folder({}))).toThrow(
+        /must be "includes\/<name>"/,
+      );
+    }
+  });
+
+  it('leaves a directive that is not alone on its line (e.g. in a comment) as text', () => {
+    const script = '-- see --- @include "includes/a"\nreturn 1\n';
+    expect(expandIncludes('x-1.lua', script, folder({}))).toBe(script);
+  });
+});
+
+describe('the shipped scripts', () => {
+  it('hold no directive after loading, and each shared function once', () => {
+    const scripts = { ...directoryScripts(), ...snapshotScripts() };
+    for (const [name, { lua }] of Object.entries(scripts)) {
+      expect(lua, name).not.toMatch(/@include/);
+      for (const fn of ['epochMismatch', 'claimRecord', 'followChain']) {
+        expect(
+          (lua.match(new RegExp(`local function ${fn}\\(`, 'g')) ?? []).length,
+          name,
+        ).toBeLessThanOrEqual(1);
+      }
+    }
+    // The epoch check is written once (includes/epoch-check.lua) and used by every key script.
+    const keyScripts = Object.entries(directoryScripts()).filter(
+      ([name]) => name !== 'wrEnsureEpoch',
+    );
+    expect(keyScripts).toHaveLength(7);
+    for (const [name, { lua }] of keyScripts) {
+      expect(lua, name).toMatch(/local function epochMismatch\(/);
+      expect(lua, name).not.toMatch(/redis\.call\('GET', KEYS\[2\]\)/);
+    }
+    // The chain walk is written once (includes/follow-chain.lua) for the three scripts that follow one.
+    const walkers = Object.entries(directoryScripts())
+      .filter(([, { lua }]) => lua.includes('local function followChain('))
+      .map(([name]) => name)
+      .sort();
+    expect(walkers).toEqual(['wrBindKey', 'wrExplainKey', 'wrResolveKey']);
+    expect(snapshotScripts()).toEqual({
+      wrCasSnapshot: expect.objectContaining({ numberOfKeys: 1 }) as unknown,
+    });
+  });
+});
