@@ -86,8 +86,13 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     region: 'us-east-1',
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
-  const backend = createLambdaBackend({ endpoint: url, env: {} });
-  const backendSdk = createLambdaBackend({ endpoint: url, env: {}, pipeline: 'sdk' });
+  const backend = createLambdaBackend({ region: 'us-east-1', endpoint: url, env: {} });
+  const backendSdk = createLambdaBackend({
+    region: 'us-east-1',
+    endpoint: url,
+    env: {},
+    pipeline: 'sdk',
+  });
   try {
     const cases: Record<string, () => Promise<void>> = {
       'a raw undici': async () => {

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config/load-config.js';
+import { directorySettingsOf } from '../src/create-dependencies.js';
 import { KeyDirectory } from '../src/directory/directory.js';
+import { RedisDirectoryStore } from '../src/directory/redis-store.js';
 
 /**
  * Directory benchmark: resolve throughput from L1, from Redis (cold keys, and
@@ -146,21 +150,44 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
   const prefix = `wrbench:dir:${randomBytes(4).toString('hex')}:`;
   const admin = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await admin.connect();
+  const config = loadConfig({});
+  const logger = pino({ level: 'silent' });
+  const clock = Date.now;
+  // Each directory gets its own store (a directory starts and closes the one it is given).
+  const redisStore = (): RedisDirectoryStore =>
+    new RedisDirectoryStore({
+      url: REDIS_URL,
+      keyPrefix: prefix,
+      commandTimeoutMs: 2_000,
+      connectTimeoutMs: config.redisConnectTimeoutMs,
+      maxReconnectDelayMs: config.redisMaxReconnectDelayMs,
+      idleTtlSeconds: config.keyIdleTtlSeconds,
+      clock,
+      logger,
+      instanceId: randomBytes(8).toString('hex'),
+    });
   const common = {
+    ...directorySettingsOf(config),
     secret: SECRET,
-    redis: { url: REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 2_000 },
     // Outcomes are not part of this benchmark; keep the flush timer out of the counts.
     statsFlushIntervalMs: 3_600_000,
+    logger,
+    clock,
   };
   const withL1 = new KeyDirectory({
     ...common,
+    store: redisStore(),
     l1: {
       // Room for every cold key too: a warm key evicted by them would turn a hit into a miss.
       max: sizes.warmKeys + sizes.misses * sizes.rounds + 1_000,
       ttlMs: 3_600_000,
     },
   });
-  const noL1 = new KeyDirectory({ ...common, l1: { max: 0 } });
+  const noL1 = new KeyDirectory({
+    ...common,
+    store: redisStore(),
+    l1: { max: 0, ttlMs: config.l1TtlMs },
+  });
   try {
     await withL1.start();
     await noL1.start();

@@ -1,3 +1,5 @@
+import { loadConfig } from '../src/config/load-config.js';
+import { schedulerSettingsOf } from '../src/create-dependencies.js';
 import { createScheduler } from '../src/scheduler/index.js';
 import type { Scheduler, Ticket } from '../src/scheduler/index.js';
 
@@ -78,9 +80,11 @@ async function measure(
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
   const n = opts.quick ? 50_000 : 200_000;
   const rounds = opts.quick ? 5 : 11;
-  const scheduler = createScheduler({});
+  // The settings of a gateway with an empty config, as `warmroute start` builds them.
+  const settings = schedulerSettingsOf(loadConfig({}));
+  const scheduler = createScheduler(settings);
   // Contended: 64 in flight over 8 global slots, 4 tenants × 16 keys.
-  const contended = createScheduler({ globalConcurrency: 8 });
+  const contended = createScheduler({ ...settings, globalConcurrency: 8 });
 
   const ns = await measure(
     {

@@ -2,37 +2,27 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Backend } from './backend/backend.js';
 import type { Config } from './config/schema.js';
+import type { GatewayDependencies } from './create-dependencies.js';
 import { createClientErrorHandler, rawErrorResponse } from './http/client-error.js';
 import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
 import { claimGatewaySpace, RouteTable } from './http/gateway-space.js';
 import { lazyChildLoggerFactory } from './http/lazy-request-logger.js';
-import { registerAdminRoutes, type AdminDirectoryPort } from './http/routes/admin.js';
-import { registerHealthRoutes, type HealthSource } from './http/routes/health.js';
+import { registerAdminRoutes } from './http/routes/admin.js';
+import { registerHealthRoutes } from './http/routes/health.js';
 import { registerProxyRoute } from './http/routes/proxy.js';
 import { registerRpcRoute } from './http/routes/rpc.js';
-import {
-  createAffinityInvoker,
-  type AffinityInvoker,
-  type DirectoryPort,
-  type SchedulerPort,
-} from './invoker/affinity-invoker.js';
-import type { Metrics } from './metrics.js';
+import type { AffinityInvoker } from './invoker/affinity-invoker.js';
 import { WarmrouteError } from './errors.js';
 
-export interface AppDeps {
-  readonly directory: DirectoryPort &
-    AdminDirectoryPort &
-    HealthSource & {
-      counters(): ReturnType<Parameters<Metrics['watchDirectory']>[0]['counters']>;
-    };
-  readonly scheduler: SchedulerPort & {
-    stats(): { running: number; queued: number };
-    drain(timeoutMs: number): Promise<void>;
-  };
-  readonly backend: Backend;
-  readonly metrics: Metrics;
+/**
+ * What the app serves requests with: the request path `createDependencies`
+ * built (the app closes none of it; its owner does).
+ */
+export interface AppDeps extends Pick<
+  GatewayDependencies,
+  'directory' | 'scheduler' | 'metrics' | 'invoker'
+> {
   /** A pino logger (Fastify's base logger type, so route modules take a plain FastifyInstance). */
   readonly logger: FastifyBaseLogger;
 }
@@ -158,17 +148,7 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
   const admin = adminSide?.app;
   const operatorApp = operatorSide.app;
 
-  deps.metrics.watchDirectory(deps.directory);
-  deps.metrics.watchScheduler(deps.scheduler);
-
-  const invoker = createAffinityInvoker({
-    directory: deps.directory,
-    scheduler: deps.scheduler,
-    backend: deps.backend,
-    metrics: deps.metrics,
-    functions: config.functions,
-    logTail: config.logTail,
-  });
+  const { invoker } = deps;
 
   registerHealthRoutes(operatorApp, {
     directory: deps.directory,

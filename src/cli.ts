@@ -4,11 +4,13 @@
  *   warmroute start              local host + gateway (what `npm start` runs)
  *   warmroute local [--port N]   the local tenant-isolating Lambda host alone
  */
+import { defaults } from './config/schema.js';
+
 const usage = `usage: warmroute <command> [options]
 
 commands:
-  start                 local Lambda host with the example functions + gateway on 127.0.0.1:3000
-  local [--port N]      the local tenant-isolating Lambda host alone (default 127.0.0.1:9001)
+  start                 local Lambda host with the example functions + gateway on ${defaults.host}:${defaults.port}
+  local [--port N]      the local tenant-isolating Lambda host alone (default ${defaults.localHost}:${defaults.localPort})
         [--host H] [--functions FILE]
 `;
 

@@ -1,52 +1,149 @@
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Backend } from './backend/backend.js';
 import { createLambdaBackend } from './backend/lambda-backend.js';
 import type { Config } from './config/schema.js';
-import { createDirectory, resolveSecret } from './directory/index.js';
-import { createMetrics } from './metrics.js';
-import { createScheduler } from './scheduler/index.js';
+import {
+  createDirectory,
+  MemoryDirectoryStore,
+  RedisDirectoryStore,
+  resolveSecret,
+  type Directory,
+  type DirectorySettings,
+  type DirectoryStore,
+} from './directory/index.js';
+import { createAffinityInvoker, type AffinityInvoker } from './invoker/affinity-invoker.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { DIRECTORY_KEY_PREFIX } from './redis/keys.js';
+import { createScheduler, type Scheduler, type SchedulerSettings } from './scheduler/index.js';
 
 /**
- * Builds the gateway's collaborators from the config: the key directory
- * (Redis when `REDIS_URL` is set, memory otherwise), the scheduler, the
- * Lambda backend and the metrics. Shared by `warmroute start`, the tests, the
- * benchmarks and the SDK's embedded transport, so they all run the same code.
+ * The gateway's request path and everything behind it, built once from the
+ * config: what `buildApp`, `createGateway` (so `warmroute start`) and the
+ * SDK's embedded transport all run.
  */
-export async function createDependencies(
-  config: Config,
-  options: { logger: Logger; endpoint?: string | undefined; defaultMetrics?: boolean },
-) {
-  const { logger } = options;
-  const secret = resolveSecret({ secret: config.secret, production: config.production, logger });
-  const directory = await createDirectory({
-    secret,
+export interface GatewayDependencies {
+  readonly directory: Directory;
+  readonly scheduler: Scheduler;
+  readonly backend: Backend;
+  readonly metrics: Metrics;
+  /** key → tenant → turn → Invoke: the one invoker every route and the SDK call. */
+  readonly invoker: AffinityInvoker;
+  readonly logger: Logger;
+  /** Closes the Lambda client, then the directory (pending outcomes are flushed, Redis closed). */
+  close(): Promise<void>;
+}
+
+export interface CreateDependenciesOptions {
+  readonly logger: Logger;
+  /** Invoke API endpoint (the local host's URL, `AWS_ENDPOINT_URL_LAMBDA`); undefined: AWS. */
+  readonly endpoint: string | undefined;
+  /**
+   * Register Node's default process metrics in the gateway's registry: true
+   * for a gateway process, false inside a host program that exports its own.
+   */
+  readonly defaultMetrics: boolean;
+}
+
+/** The directory's settings as the config states them (the schema holds every default). */
+export function directorySettingsOf(config: Config): DirectorySettings {
+  return {
     tenantPrefix: config.tenantPrefix,
     namespace: config.namespace,
-    ...(config.redisUrl === undefined
-      ? {}
-      : { redis: { url: config.redisUrl, commandTimeoutMs: config.redisCommandTimeoutMs } }),
     l1: { max: config.l1Max, ttlMs: config.l1TtlMs },
-    idleTtlSeconds: config.keyIdleTtlSeconds,
-    logger: logger.child({ component: 'directory' }),
-  });
-  const scheduler = createScheduler({
+    statsFlushIntervalMs: config.statsFlushIntervalMs,
+  };
+}
+
+/** The scheduler's settings as the config states them (the schema holds every default). */
+export function schedulerSettingsOf(config: Config): SchedulerSettings {
+  return {
     serializePerKey: config.serializePerKey,
     maxQueuePerKey: config.maxQueuePerKey,
     maxQueueWaitMs: config.maxQueueWaitMs,
     perTenantConcurrency: config.perTenantConcurrency,
     globalConcurrency: config.globalConcurrency,
+    maxGlobalQueue: config.maxGlobalQueue,
+    retryAfterSeconds: config.queueRetryAfterSeconds,
+  };
+}
+
+/**
+ * The directory's store, not started: Redis when `REDIS_URL` is set (shared
+ * by every replica), memory otherwise (one process). Every option is passed:
+ * the stores know no defaults of their own.
+ */
+export function createDirectoryStore(
+  config: Config,
+  options: { readonly logger: Logger; readonly clock: () => number },
+): DirectoryStore {
+  if (config.redisUrl === undefined) {
+    return new MemoryDirectoryStore({
+      idleTtlSeconds: config.keyIdleTtlSeconds,
+      clock: options.clock,
+    });
+  }
+  return new RedisDirectoryStore({
+    url: config.redisUrl,
+    // A key-layout constant, not a setting: every replica and tool must agree on it.
+    keyPrefix: DIRECTORY_KEY_PREFIX,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    connectTimeoutMs: config.redisConnectTimeoutMs,
+    maxReconnectDelayMs: config.redisMaxReconnectDelayMs,
+    idleTtlSeconds: config.keyIdleTtlSeconds,
+    clock: options.clock,
+    logger: options.logger,
+    instanceId: randomBytes(8).toString('hex'),
   });
+}
+
+/**
+ * Builds the gateway's collaborators from the config, each with every option
+ * taken from it: the key directory over its store, the scheduler, the Lambda
+ * backend, the metrics and the invoker that ties them together. Shared by
+ * `createGateway` (so `warmroute start`), the tests, the benchmarks and the
+ * SDK's embedded transport, so they all run the same code.
+ */
+export async function createDependencies(
+  config: Config,
+  options: CreateDependenciesOptions,
+): Promise<GatewayDependencies> {
+  const { logger } = options;
+  const directoryLogger = logger.child({ component: 'directory' });
+  const secret = resolveSecret({ secret: config.secret, production: config.production, logger });
+  // One clock for the directory and its store (expiry and L1 ages must agree).
+  const clock = Date.now;
+  const directory = await createDirectory({
+    ...directorySettingsOf(config),
+    secret,
+    store: createDirectoryStore(config, { logger: directoryLogger, clock }),
+    logger: directoryLogger,
+    clock,
+  });
+  const scheduler = createScheduler(schedulerSettingsOf(config));
   const functionTimeouts = Object.fromEntries(
     Object.entries(config.functions).map(([name, f]) => [name, f.timeoutSeconds * 1000]),
   );
   const backend = createLambdaBackend({
-    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
+    endpoint: options.endpoint,
     region: config.region,
+    pipeline: config.lambdaPipeline,
     functionTimeoutMs: (name: string) => functionTimeouts[name],
     logger: logger.child({ component: 'backend' }),
   });
   const metrics = createMetrics({
     coldStartPricePerGb: config.coldStartPricePerGb,
-    defaultMetrics: options.defaultMetrics ?? true,
+    defaultMetrics: options.defaultMetrics,
+  });
+  metrics.watchDirectory(directory);
+  metrics.watchScheduler(scheduler);
+  const invoker = createAffinityInvoker({
+    directory,
+    scheduler,
+    backend,
+    metrics,
+    functions: config.functions,
+    logTail: config.logTail,
   });
 
   return {
@@ -54,6 +151,8 @@ export async function createDependencies(
     scheduler,
     backend,
     metrics,
+    invoker,
+    logger,
     async close(): Promise<void> {
       await backend.close();
       await directory.close();

@@ -5,8 +5,8 @@ import { functionSettingsOf } from './config/function-settings.js';
 import { loadConfig, type Env } from './config/load-config.js';
 import type { Config } from './config/schema.js';
 import { routeFunctionProblems } from './config/check-config.js';
-import { createDependencies } from './create-dependencies.js';
-import { WarmrouteError } from './errors.js';
+import { createDependencies, type GatewayDependencies } from './create-dependencies.js';
+import { isWarmrouteError, WarmrouteError } from './errors.js';
 import { loadFunctionsFile, startLocalHost, type LocalHost } from './localhost/index.js';
 import { createGatewayLogger } from './logger.js';
 import { examplesDir } from './paths.js';
@@ -35,6 +35,8 @@ export interface Gateway {
   readonly admin: WarmrouteApp['admin'];
   /** The invoker behind the routes, for calling functions by key in-process. */
   readonly invoker: WarmrouteApp['invoker'];
+  /** The request path behind `app` (directory, scheduler, backend, metrics, invoker). */
+  readonly dependencies: GatewayDependencies;
   /** The validated, frozen config the gateway runs with (function settings of the local host merged in). */
   readonly config: Config;
   /** The embedded local Lambda host when the config selects `backend: 'local'`, else undefined. */
@@ -45,6 +47,24 @@ export interface Gateway {
    * Idempotent: a second call returns the first call's promise.
    */
   close(): Promise<void>;
+  /** What `close()` is doing now ('' before and after): said when a shutdown hangs. */
+  readonly closingStep: string;
+}
+
+/**
+ * The local host's functions, read once: the gateway's function settings
+ * and the local host's environments come from the same definitions.
+ */
+function readFunctionsFile(path: string): ReturnType<typeof loadFunctionsFile> {
+  try {
+    return loadFunctionsFile(path);
+  } catch (err) {
+    // The functions file reader reports WR_ERR_CONFIG itself; anything else gets the variable's name.
+    if (isWarmrouteError(err)) throw err;
+    throw new WarmrouteError('WR_ERR_CONFIG', [
+      `  - WARMROUTE_FUNCTIONS_FILE (${path}): ${(err as Error).message}`,
+    ]);
+  }
 }
 
 /**
@@ -77,16 +97,25 @@ export async function createGateway(
 
   let localHost: LocalHost | undefined;
   let endpoint = config.lambdaEndpoint;
-  const cleanups: (() => Promise<void>)[] = [];
+  // Undone in reverse order: the app (drain), the request path, the local host.
+  const cleanups: { readonly step: string; readonly run: () => Promise<void> }[] = [];
+  let closingStep = '';
   const unwind = async (): Promise<void> => {
-    while (cleanups.length > 0) await cleanups.pop()?.();
+    try {
+      for (let cleanup = cleanups.pop(); cleanup !== undefined; cleanup = cleanups.pop()) {
+        closingStep = cleanup.step;
+        await cleanup.run();
+      }
+    } finally {
+      closingStep = '';
+    }
   };
   try {
     if (config.backend === 'local') {
       // Same source of truth as `warmroute start`: the gateway's function
       // settings (timeouts, memory, tenancy) come from the functions file the
       // local host runs; settings in the config win.
-      const declared = loadFunctionsFile(
+      const declared = readFunctionsFile(
         config.functionsFile ?? join(examplesDir, 'functions.json'),
       );
       config = Object.freeze({
@@ -108,27 +137,37 @@ export async function createGateway(
         logger: logger.child({ component: 'local-host' }),
         ...(isConfig(configOrEnv) ? {} : { env: configOrEnv }),
       });
-      cleanups.push(() => host.close());
+      cleanups.push({
+        step: 'stopping the local host and its environments',
+        run: () => host.close(),
+      });
       localHost = host;
       endpoint = host.url;
     }
     const deps = await createDependencies(config, {
       logger,
       endpoint,
-      ...(options.defaultMetrics === undefined ? {} : { defaultMetrics: options.defaultMetrics }),
+      defaultMetrics: options.defaultMetrics ?? true,
     });
-    cleanups.push(() => deps.close());
-    const built = buildApp(config, { ...deps, logger });
-    cleanups.push(() => built.close());
+    cleanups.push({
+      step: 'closing the directory and the Lambda client',
+      run: () => deps.close(),
+    });
+    const built = buildApp(config, deps);
+    cleanups.push({ step: 'closing the gateway (draining requests)', run: () => built.close() });
 
     let closing: Promise<void> | undefined;
     return {
       app: built.app,
       admin: built.admin,
       invoker: built.invoker,
+      dependencies: deps,
       config,
       localHost,
       close: () => (closing ??= unwind()),
+      get closingStep() {
+        return closingStep;
+      },
     };
   } catch (err) {
     // Nothing started here may outlive a failed start (a listening local host

@@ -1,20 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { buildApp } from './app.js';
 import { loadConfig, type Env } from './config/load-config.js';
-import type { Config } from './config/schema.js';
-import { createDependencies } from './create-dependencies.js';
-import { WarmrouteError, isWarmrouteError } from './errors.js';
-import { functionSettingsOf } from './config/function-settings.js';
-import { routeFunctionProblems } from './config/check-config.js';
-import {
-  loadFunctionsFile,
-  startLocalHost,
-  type FunctionDefinition,
-  type LocalHost,
-} from './localhost/index.js';
+import type { Config, RouteConfig } from './config/schema.js';
+import { createGateway, type Gateway } from './create-gateway.js';
+import { isWarmrouteError } from './errors.js';
 import { createGatewayLogger } from './logger.js';
-import { examplesDir } from './paths.js';
 
 /** Routes `warmroute start` serves when the config names none: the classic demo. */
 const demoRoutes = [
@@ -24,80 +13,165 @@ const demoRoutes = [
   { prefix: '/', function: 'counter', mode: 'affinity' },
 ] as const;
 
-const defaultFunctionsFile = join(examplesDir, 'functions.json');
+/** With the embedded local host (the example functions), the demo routes when the config names none. */
+function withDemoRoutes(config: Config): Config {
+  if (config.backend !== 'local' || config.routes.length > 0) return config;
+  return Object.freeze({ ...config, routes: demoRoutes.map((r) => ({ ...r })) });
+}
 
-/**
- * With the embedded local host the gateway knows every function (timeouts,
- * memory, tenancy) from the functions file, and serves the demo routes when
- * the config names none.
- */
-function withLocalFunctions(config: Config, declared: readonly FunctionDefinition[]): Config {
-  return Object.freeze({
-    ...config,
-    functions: { ...functionSettingsOf(declared), ...config.functions },
-    routes: config.routes.length > 0 ? config.routes : demoRoutes.map((r) => ({ ...r })),
-  });
+/** Shell single quotes: the printed commands run as shown, whatever the value holds. */
+function quote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A JSON body carrying `key` at a dotted field path (`a.b` → `{"a":{"b":key}}`). */
+function jsonBodyFor(path: string, key: string): string {
+  let value: unknown = key;
+  for (const part of path.split('.').reverse()) value = { [part]: value };
+  return JSON.stringify(value);
 }
 
 /**
- * `warmroute start`: the local Lambda host with the example functions (unless
- * an endpoint or real AWS is configured) and the gateway. The only place that
- * listens and exits.
+ * A request path served by `route` that carries `key` when the key is a path
+ * parameter: the route's template filled in (`{proxy+}` → `demo`).
+ */
+function demoPath(route: RouteConfig, key: string): string {
+  const prefix = route.prefix.length > 1 ? route.prefix.replace(/\/$/, '') : '';
+  const template = route.pathTemplate ?? '/{proxy+}';
+  const filled = template.replace(/\{([^{}+]+)(\+?)\}/g, (_m, name: string, greedy: string) =>
+    route.key?.from === 'path' && route.key.name === name ? key : greedy === '+' ? 'demo' : 'x',
+  );
+  return `${prefix}${filled}`;
+}
+
+function modeNote(route: RouteConfig): string {
+  switch (route.mode) {
+    case 'affinity':
+      return `${route.function}: one warm environment per key`;
+    case 'fresh':
+      return `${route.function}: a clean environment every time`;
+    case 'pooled':
+      return `${route.function}: keys share ${route.poolSize ?? '?'} environments`;
+  }
+}
+
+/** A curl for one proxy route, the key where the route reads it. */
+function routeCommand(config: Config, route: RouteConfig, base: string, key: string): string {
+  const source = route.key ?? { from: 'header' as const, name: config.keyHeader };
+  const url = `${base}${demoPath(route, key)}`;
+  switch (source.from) {
+    case 'header':
+      return `curl -s -H ${quote(`${source.name}: ${key}`)} ${url}`;
+    case 'cookie':
+      return `curl -s -b ${quote(`${source.name}=${key}`)} ${url}`;
+    case 'path':
+      return `curl -s ${url}`;
+    case 'json':
+      return `curl -s -X POST -H 'content-type: application/json' -d ${quote(jsonBodyFor(source.name, key))} ${url}`;
+  }
+}
+
+export interface StartBannerInput {
+  readonly config: Config;
+  /** The public listener's base URL. */
+  readonly base: string;
+  /** The admin listener's base URL when `adminPort` is set. */
+  readonly adminBase: string | undefined;
+  /** Where functions run: the local host's URL, the endpoint, or undefined for AWS Lambda. */
+  readonly backend: string | undefined;
+  /** Whether the admin token was generated for this run (no `WARMROUTE_ADMIN_TOKEN`). */
+  readonly tokenGenerated: boolean;
+}
+
+/**
+ * What `warmroute start` prints: where it listens, the admin token's source,
+ * and commands that work for the configuration it started with (its key
+ * header, its routes and their key sources, a configured function for the
+ * RPC route). test/integration/start-banner.test.ts runs every printed curl.
+ */
+export function startBanner(input: StartBannerInput): string {
+  const { config, base } = input;
+  const operatorBase = input.adminBase ?? base;
+  const lines = [
+    '',
+    `warmroute gateway on ${base}  (directory: ${config.redisUrl === undefined ? 'in-memory' : 'redis'}, backend: ${
+      input.backend ?? 'AWS Lambda'
+    })`,
+  ];
+  if (input.adminBase !== undefined) {
+    lines.push(`admin, health and metrics on ${input.adminBase}  (WARMROUTE_ADMIN_PORT)`);
+  }
+  let tokenText: string | undefined;
+  if (config.adminToken === undefined) {
+    lines.push('admin routes answer 401: WARMROUTE_ADMIN_TOKEN is not set (production)');
+  } else if (input.tokenGenerated) {
+    lines.push(
+      `admin token: ${config.adminToken}  (generated for this run; set WARMROUTE_ADMIN_TOKEN to choose one)`,
+    );
+    tokenText = quote(`authorization: Bearer ${config.adminToken}`);
+  } else {
+    lines.push('admin token: the value of WARMROUTE_ADMIN_TOKEN');
+    tokenText = '"authorization: Bearer $WARMROUTE_ADMIN_TOKEN"';
+  }
+
+  lines.push('', 'Try:');
+  const routes = config.routes.slice(0, 8);
+  for (const route of routes) {
+    lines.push(`  ${routeCommand(config, route, base, 'blue')}    # ${modeNote(route)}`);
+    if (route === routes.find((r) => r.mode === 'affinity')) {
+      lines.push(`  ${routeCommand(config, route, base, 'green')}    # green has its own`);
+    }
+  }
+  if (config.routes.length > routes.length) {
+    lines.push(`  # … and ${config.routes.length - routes.length} more routes`);
+  }
+  const rpcFunction = config.routes[0]?.function ?? Object.keys(config.functions)[0];
+  if (rpcFunction !== undefined) {
+    lines.push(
+      `  curl -s -X POST -H ${quote(`${config.keyHeader}: blue`)} -H 'content-type: application/json' -d '{}' ${base}/v1/functions/${encodeURIComponent(rpcFunction)}/invoke    # RPC: ${rpcFunction}`,
+    );
+  }
+  if (tokenText !== undefined) {
+    lines.push(
+      `  curl -s -X POST -H ${tokenText} ${operatorBase}/v1/keys/blue/rotate    # blue moves to a new environment`,
+    );
+  }
+  lines.push(`  curl -s ${operatorBase}/metrics | grep warmroute_invocations`, '');
+  return lines.join('\n');
+}
+
+function fail(err: unknown): never {
+  if (isWarmrouteError(err) && err.code === 'WR_ERR_CONFIG') {
+    process.stderr.write(`warmroute: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+/**
+ * `warmroute start`: the gateway as `createGateway` wires it (with the local
+ * Lambda host and the example functions unless an endpoint or real AWS is
+ * configured), plus what only a process does: demo routes when none are
+ * configured, a generated admin token outside production, listening, the
+ * banner, and shutdown on signals. The only place that listens and exits.
  */
 export async function runStart(_args: readonly string[], env: Env = process.env): Promise<void> {
   const generatedAdminToken = randomBytes(18).toString('base64url');
   let config: Config;
-  let declared: readonly FunctionDefinition[] | undefined;
+  let gateway: Gateway;
   try {
     // Outside production an admin token is generated (and printed) so the
     // demo's rotate/bind commands work; in production an unset token
     // disables the admin routes.
-    config = loadConfig(env, { devAdminToken: generatedAdminToken });
-    // Read once: the gateway's function settings and the local host's
-    // environments come from the same definitions.
-    if (config.backend === 'local') {
-      const functionsFile = config.functionsFile ?? defaultFunctionsFile;
-      try {
-        declared = loadFunctionsFile(functionsFile);
-      } catch (err) {
-        // The functions file reader reports WR_ERR_CONFIG itself; anything else gets the variable's name.
-        if (isWarmrouteError(err)) throw err;
-        throw new WarmrouteError('WR_ERR_CONFIG', [
-          `  - WARMROUTE_FUNCTIONS_FILE (${functionsFile}): ${(err as Error).message}`,
-        ]);
-      }
-      config = withLocalFunctions(config, declared);
-      // Only now is the list of functions complete: a route naming another one would fail start-up.
-      const problems = routeFunctionProblems(config);
-      if (problems.length > 0) {
-        throw new WarmrouteError('WR_ERR_CONFIG', [problems.map((p) => `  - ${p}`).join('\n')]);
-      }
-    }
+    config = withDemoRoutes(loadConfig(env, { devAdminToken: generatedAdminToken }));
+    const logger = createGatewayLogger(config.logLevel);
+    gateway = await createGateway(config, { logger });
   } catch (err) {
-    if (isWarmrouteError(err)) {
-      process.stderr.write(`warmroute: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
+    fail(err);
   }
-  const logger = createGatewayLogger(config.logLevel);
-
-  let localHost: LocalHost | undefined;
-  let endpoint = config.lambdaEndpoint;
-  if (config.backend === 'local') {
-    localHost = await startLocalHost({
-      host: config.localHost,
-      port: config.localPort,
-      // From the config (validated with everything else); '' means none: loopback only.
-      controlToken: config.localControlToken ?? '',
-      functions: declared ?? [],
-      logger: logger.child({ component: 'local-host' }),
-    });
-    endpoint = localHost.url;
-  }
-
-  const deps = await createDependencies(config, { logger, endpoint });
-  const gateway = buildApp(config, { ...deps, logger });
+  config = gateway.config;
+  const { logger } = gateway.dependencies;
+  const { localHost } = gateway;
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -108,15 +182,15 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
       'shutting down: draining in-flight requests',
     );
     // A backstop only: at the grace's end the drain answers every request
-    // still in flight (503 WR_ERR_SHUTTING_DOWN) and deps.close() aborts the
-    // backend calls left behind, so an orderly close takes the grace plus a
-    // moment. This fires if a dependency hangs on close, and says what it cuts off.
-    let phase = 'closing the gateway (draining requests)';
+    // still in flight (503 WR_ERR_SHUTTING_DOWN) and closing the request path
+    // aborts the backend calls left behind, so an orderly close takes the
+    // grace plus a moment. This fires if a dependency hangs on close, and
+    // says what it cuts off.
     const hardStop = setTimeout(() => {
-      const scheduler = deps.scheduler.stats();
+      const scheduler = gateway.dependencies.scheduler.stats();
       logger.error(
         {
-          stuckAt: phase,
+          stuckAt: gateway.closingStep,
           running: scheduler.running,
           queued: scheduler.queued,
           environments: localHost?.environments().length ?? 0,
@@ -128,10 +202,6 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
     hardStop.unref();
     try {
       await gateway.close();
-      phase = 'closing the directory and the Lambda client';
-      await deps.close();
-      phase = 'stopping the local host and its environments';
-      await localHost?.close();
       logger.info({ signal }, 'shut down');
     } catch (err) {
       logger.error({ err }, 'error during shutdown');
@@ -145,30 +215,17 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
   const address = await gateway.app.listen({ host: config.host, port: config.port });
-  const base = address.replace('[::1]', 'localhost');
   const adminAddress = await gateway.admin?.listen({
     host: config.adminHost ?? config.host,
     port: config.adminPort ?? 0,
   });
-  // Admin, health and metrics live on the admin listener when there is one.
-  const adminBase = adminAddress?.replace('[::1]', 'localhost') ?? base;
-  const token =
-    config.adminToken === generatedAdminToken ? generatedAdminToken : '$WARMROUTE_ADMIN_TOKEN';
   process.stdout.write(
-    [
-      '',
-      `warmroute gateway on ${base}  (directory: ${config.redisUrl === undefined ? 'in-memory' : 'redis'}, backend: ${
-        localHost ? `local host ${localHost.url}` : (endpoint ?? 'AWS Lambda')
-      })`,
-      ...(adminAddress === undefined ? [] : [`admin, health and metrics on ${adminBase}`]),
-      '',
-      'Try:',
-      `  curl -s -H 'x-affinity-key: blue' ${base}/            # counter 0, 1, 2 … for blue`,
-      `  curl -s -H 'x-affinity-key: green' ${base}/           # green has its own counter`,
-      `  curl -s -H 'x-affinity-key: blue' ${base}/fresh       # a clean environment every time`,
-      `  curl -s -X POST -H "authorization: Bearer ${token}" ${adminBase}/v1/keys/blue/rotate`,
-      `  curl -s ${adminBase}/metrics | grep warmroute_invocations`,
-      '',
-    ].join('\n'),
+    startBanner({
+      config,
+      base: address.replace('[::1]', 'localhost'),
+      adminBase: adminAddress?.replace('[::1]', 'localhost'),
+      backend: localHost === undefined ? config.lambdaEndpoint : `local host ${localHost.url}`,
+      tokenGenerated: config.adminToken === generatedAdminToken,
+    }),
   );
 }

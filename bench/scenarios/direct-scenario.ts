@@ -32,6 +32,7 @@ export async function runDirectScenario(
   options: DirectScenarioOptions,
 ): Promise<DriveResult<Outcome>> {
   const backend = createLambdaBackend({
+    region: 'us-east-1',
     endpoint: scenario.host.url,
     functionTimeoutMs: () => scenario.shape.timeoutSeconds * 1000,
     connections: options.concurrency * 2,

@@ -10,8 +10,12 @@ import { createDependencies } from '../../src/create-dependencies.js';
  */
 const config = loadConfig({ WARMROUTE_LOG_LEVEL: 'warn', ...process.env, PORT: '0' });
 const logger = pino({ level: config.logLevel });
-const deps = await createDependencies(config, { logger, endpoint: config.lambdaEndpoint });
-const { app } = buildApp(config, { ...deps, logger });
+const deps = await createDependencies(config, {
+  logger,
+  endpoint: config.lambdaEndpoint,
+  defaultMetrics: true,
+});
+const { app } = buildApp(config, deps);
 const url = await app.listen({ host: '127.0.0.1', port: 0 });
 console.log(JSON.stringify({ url }));
 process.once('SIGTERM', () => {

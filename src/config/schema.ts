@@ -1,5 +1,8 @@
 import Type, { type Static } from 'typebox';
+import { MIN_SECRET_LENGTH } from '../directory/resolve-secret.js';
+import { MAX_TENANT_PREFIX_LENGTH, TENANT_PREFIX_PATTERN } from '../directory/tenant-id.js';
 import { FunctionSettingsSchema } from './function-settings.js';
+import { ROUTING_MODES } from '../routing-mode.js';
 
 /**
  * The gateway's configuration: one schema, the single source of the types,
@@ -28,7 +31,7 @@ export const RouteSchema = Type.Object(
     // no `%`, `?`, `#`: a prefix is matched against the decoded path, without query.
     prefix: Type.String({ pattern: "^/[A-Za-z0-9._~!$&'+,;=@/-]*$", maxLength: 512 }),
     function: Type.String({ minLength: 1, maxLength: 140, pattern: FUNCTION_NAME_PATTERN }),
-    mode: Type.Enum(['affinity', 'fresh', 'pooled']),
+    mode: Type.Enum(ROUTING_MODES),
     /** Slots for `pooled` mode. */
     poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
     /** Where the key comes from; default: the key header. */
@@ -39,6 +42,18 @@ export const RouteSchema = Type.Object(
      * the event's `pathParameters`.
      */
     pathTemplate: Type.Optional(Type.String({ pattern: '^/', maxLength: 512 })),
+    // Media types whose bodies are binary, as API Gateway's `binaryMediaTypes`:
+    // `image/png`, `image/*`, `*/*`. Absent or empty: none, every body is text.
+    // The rules: `src/http/binary-media-types.ts` and README "Routes".
+    binaryMediaTypes: Type.Optional(
+      Type.Array(
+        Type.String({
+          pattern: '^(\\*/\\*|[A-Za-z0-9!#$&^_.+-]+/(\\*|[A-Za-z0-9!#$&^_.+-]+))$',
+          maxLength: 255,
+        }),
+        { maxItems: 100 },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -58,11 +73,12 @@ export const ConfigSchema = Type.Object(
     keepAliveTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
     maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
-    secret: Type.Optional(Type.String({ minLength: 16 })),
+    secret: Type.Optional(Type.String({ minLength: MIN_SECRET_LENGTH })),
     // Visible ASCII: the token is compared with a header value, which is Latin-1 text.
     adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 4096, pattern: '^[!-~]+$' })),
     backend: Type.Enum(['local', 'endpoint', 'aws']),
     lambdaEndpoint: Type.Optional(Type.String({ pattern: '^https?://' })),
+    lambdaPipeline: Type.Enum(['fast', 'sdk']),
     // A host label: the SDK's endpoint rules refuse anything else at the first call.
     region: Type.String({ pattern: '^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$' }),
     localHost: Type.String({ minLength: 1, maxLength: 255, pattern: HOST_PATTERN }),
@@ -73,13 +89,19 @@ export const ConfigSchema = Type.Object(
     functionsFile: Type.Optional(Type.String({ minLength: 1 })),
     keyHeader: Type.String({ pattern: '^[a-z0-9-]+$' }),
     namespace: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._-]+$' }),
-    tenantPrefix: Type.String({ maxLength: 32, pattern: '^[a-zA-Z0-9._:/=+@-]*$' }),
+    tenantPrefix: Type.String({
+      maxLength: MAX_TENANT_PREFIX_LENGTH,
+      pattern: TENANT_PREFIX_PATTERN.source,
+    }),
     // lru-cache allocates its index for `max` entries up front (10 M would be 320 MB at start).
     l1Max: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
     // lru-cache reads a TTL of 0 as "never expires", the opposite of what this bound is for.
     l1TtlMs: Type.Integer({ minimum: 1, maximum: 86_400_000 }),
     keyIdleTtlSeconds: Type.Integer({ minimum: 60, maximum: 31_536_000 }),
     redisCommandTimeoutMs: Type.Integer({ minimum: 1, maximum: 60_000 }),
+    redisConnectTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
+    redisMaxReconnectDelayMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
+    statsFlushIntervalMs: Type.Integer({ minimum: 10, maximum: 3_600_000 }),
     requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 900_000 }),
     serializePerKey: Type.Boolean(),
     maxQueuePerKey: Type.Integer({ minimum: 0, maximum: 100_000 }),
@@ -87,6 +109,8 @@ export const ConfigSchema = Type.Object(
     maxQueueWaitMs: Type.Integer({ minimum: 1, maximum: 900_000 }),
     perTenantConcurrency: Type.Integer({ minimum: 1, maximum: 100_000 }),
     globalConcurrency: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    maxGlobalQueue: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
+    queueRetryAfterSeconds: Type.Integer({ minimum: 0, maximum: 3_600 }),
     maxPayloadBytes: Type.Integer({ minimum: 1, maximum: 6_291_456 }),
     coldStartPricePerGb: Type.Number({ minimum: 0, maximum: 1_000_000 }),
     logTail: Type.Boolean(),
@@ -219,6 +243,13 @@ export const settings: readonly Setting[] = [
       'Lambda endpoint; when set, the gateway uses it instead of starting the local host. A loopback endpoint needs no AWS credentials.',
   },
   {
+    env: 'WARMROUTE_LAMBDA_PIPELINE',
+    field: 'lambdaPipeline',
+    kind: 'string',
+    description:
+      "`fast` (warmroute signs and sends Invoke itself, on the SDK's credentials and endpoint rules; see `src/backend/fast-path/README.md`) or `sdk` (the SDK's `InvokeCommand`, about 8× the client CPU per invoke) (default `fast`).",
+  },
+  {
     env: 'AWS_REGION',
     field: 'region',
     kind: 'string',
@@ -295,6 +326,27 @@ export const settings: readonly Setting[] = [
     description: 'Redis command timeout on the request path (default `200`).',
   },
   {
+    env: 'WARMROUTE_REDIS_CONNECT_TIMEOUT_MS',
+    field: 'redisConnectTimeoutMs',
+    kind: 'integer',
+    description:
+      'How long start-up waits for a first Redis connection before going on degraded, resolving by derivation (default `2000`).',
+  },
+  {
+    env: 'WARMROUTE_REDIS_MAX_RECONNECT_DELAY_MS',
+    field: 'redisMaxReconnectDelayMs',
+    kind: 'integer',
+    description:
+      'Longest pause between attempts to reconnect to Redis; the directory keeps trying for ever (default `1000`).',
+  },
+  {
+    env: 'WARMROUTE_STATS_FLUSH_INTERVAL_MS',
+    field: 'statsFlushIntervalMs',
+    kind: 'integer',
+    description:
+      'How often per-key outcome counts (`hit`, `fresh`, …) and state versions are written behind to the directory store (default `1000`).',
+  },
+  {
     env: 'WARMROUTE_REQUEST_TIMEOUT_MS',
     field: 'requestTimeoutMs',
     kind: 'integer',
@@ -330,6 +382,20 @@ export const settings: readonly Setting[] = [
     kind: 'integer',
     description:
       "Concurrent invocations for the whole gateway (default `256`); align with the function's reserved concurrency.",
+  },
+  {
+    env: 'WARMROUTE_MAX_GLOBAL_QUEUE',
+    field: 'maxGlobalQueue',
+    kind: 'integer',
+    description:
+      'Requests waiting in all queues together before 429 `WR_ERR_CONCURRENCY_LIMIT` (default `10000`).',
+  },
+  {
+    env: 'WARMROUTE_QUEUE_RETRY_AFTER_SECONDS',
+    field: 'queueRetryAfterSeconds',
+    kind: 'integer',
+    description:
+      '`Retry-After` of the 429s and 503s the scheduler answers (full key queue, concurrency limit, shutdown) (default `1`).',
   },
   {
     env: 'WARMROUTE_MAX_PAYLOAD_BYTES',
@@ -398,6 +464,7 @@ export const defaults: Omit<
   keepAliveTimeoutMs: 72_000,
   maxConnections: 10_000,
   backend: 'local',
+  lambdaPipeline: 'fast',
   region: 'us-east-1',
   localHost: '127.0.0.1',
   localPort: 9001,
@@ -408,12 +475,17 @@ export const defaults: Omit<
   l1TtlMs: 5_000,
   keyIdleTtlSeconds: 604_800,
   redisCommandTimeoutMs: 200,
+  redisConnectTimeoutMs: 2_000,
+  redisMaxReconnectDelayMs: 1_000,
+  statsFlushIntervalMs: 1_000,
   requestTimeoutMs: 30_000,
   serializePerKey: true,
   maxQueuePerKey: 32,
   maxQueueWaitMs: 10_000,
   perTenantConcurrency: 4,
   globalConcurrency: 256,
+  maxGlobalQueue: 10_000,
+  queueRetryAfterSeconds: 1,
   maxPayloadBytes: 6_291_456,
   coldStartPricePerGb: 0.000167,
   logTail: false,

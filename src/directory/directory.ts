@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { WarmrouteError, isWarmrouteError } from '../errors.js';
 import { L1Cache, l1Id, type L1Entry } from './l1-cache.js';
-import { MemoryDirectoryStore } from './memory-store.js';
 import { OutcomeBuffer } from './outcome-buffer.js';
-import { RedisDirectoryStore } from './redis-store.js';
 import { stateFunctionId } from './state-function.js';
 import {
   EpochMismatchError,
@@ -25,6 +23,7 @@ import type {
   DirectoryCounters,
   DirectoryHealth,
   DirectoryOptions,
+  DirectorySettings,
   InvalidationNotice,
   KeyExplanation,
   OutcomeReport,
@@ -35,15 +34,6 @@ import type {
 } from './types.js';
 import { isValidEnvId, keyProblem, validateKey } from './validate-key.js';
 
-const DEFAULTS = {
-  tenantPrefix: 'wr-',
-  namespace: 'default',
-  l1Max: 10_000,
-  l1TtlMs: 30_000,
-  idleTtlSeconds: 7 * 24 * 3600,
-  statsFlushIntervalMs: 1_000,
-  poolSize: 16,
-} as const;
 const MAX_POOL_SIZE = 100_000;
 /** After a failed store call (e.g. a timeout), misses skip the store this long before probing again. */
 const STORE_RETRY_MS = 1_000;
@@ -64,8 +54,13 @@ function validateNamespace(namespace: string): void {
     throw new WarmrouteError('WR_ERR_BAD_REQUEST', [`namespace: ${problem}`]);
 }
 
-function validatePoolSize(poolSize: number): void {
-  if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > MAX_POOL_SIZE) {
+function validatePoolSize(poolSize: number | undefined): asserts poolSize is number {
+  if (
+    poolSize === undefined ||
+    !Number.isInteger(poolSize) ||
+    poolSize < 1 ||
+    poolSize > MAX_POOL_SIZE
+  ) {
     throw new WarmrouteError('WR_ERR_BAD_REQUEST', [
       `poolSize must be an integer from 1 to ${MAX_POOL_SIZE}`,
     ]);
@@ -123,38 +118,39 @@ export class KeyDirectory implements Directory {
     epochChanges: 0,
   };
 
+  /** The settings it runs with (a frozen copy of what the constructor was given). */
+  readonly settings: Readonly<DirectorySettings>;
+
+  /**
+   * Takes its store instead of building one (the factory in
+   * src/create-dependencies.ts picks Redis or memory): the store is started
+   * by `start()` and closed by `close()`, so it must not be shared.
+   */
   constructor(options: DirectoryOptions) {
     if (options.secret.length === 0)
       throw new WarmrouteError('WR_ERR_CONFIG', ['directory secret must not be empty']);
     this.#secret = options.secret;
-    this.#prefix = options.tenantPrefix ?? DEFAULTS.tenantPrefix;
+    this.#prefix = options.tenantPrefix;
+    // The config schema checks this too; a directory built by hand gets the same rule.
     try {
       validateTenantPrefix(this.#prefix);
     } catch (err) {
       throw new WarmrouteError('WR_ERR_CONFIG', [(err as Error).message]);
     }
-    this.#namespace = options.namespace ?? DEFAULTS.namespace;
+    this.#namespace = options.namespace;
     validateNamespace(this.#namespace);
-    this.#clock = options.clock ?? Date.now;
-    this.#logger = options.logger ?? pino({ level: 'silent' });
-    this.#l1TtlMs = options.l1?.ttlMs ?? DEFAULTS.l1TtlMs;
-    this.#l1 = new L1Cache({
-      max: options.l1?.max ?? DEFAULTS.l1Max,
-      ttlMs: this.#l1TtlMs,
-      clock: this.#clock,
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#l1TtlMs = options.l1.ttlMs;
+    this.#l1 = new L1Cache({ max: options.l1.max, ttlMs: this.#l1TtlMs, clock: this.#clock });
+    this.#flushIntervalMs = options.statsFlushIntervalMs;
+    this.settings = Object.freeze({
+      tenantPrefix: options.tenantPrefix,
+      namespace: options.namespace,
+      l1: Object.freeze({ max: options.l1.max, ttlMs: options.l1.ttlMs }),
+      statsFlushIntervalMs: options.statsFlushIntervalMs,
     });
-    this.#flushIntervalMs = options.statsFlushIntervalMs ?? DEFAULTS.statsFlushIntervalMs;
-    const idleTtlSeconds = options.idleTtlSeconds ?? DEFAULTS.idleTtlSeconds;
-    this.#store =
-      options.redis === undefined
-        ? new MemoryDirectoryStore({ idleTtlSeconds, clock: this.#clock })
-        : new RedisDirectoryStore({
-            ...options.redis,
-            idleTtlSeconds,
-            clock: this.#clock,
-            logger: this.#logger,
-            instanceId: randomBytes(8).toString('hex'),
-          });
+    this.#store = options.store;
     this.#store.onEvent((event) => {
       this.#onStoreEvent(event);
     });
@@ -179,8 +175,12 @@ export class KeyDirectory implements Directory {
     const namespace = opts.namespace ?? this.#namespace;
     if (opts.namespace !== undefined) validateNamespace(namespace);
     const mode = opts.mode ?? 'affinity';
-    const poolSize = opts.poolSize ?? DEFAULTS.poolSize;
-    if (mode === 'pooled') validatePoolSize(poolSize);
+    // Pooled mode needs the route's size (the config requires one); other modes ignore it.
+    let poolSize = 0;
+    if (mode === 'pooled') {
+      validatePoolSize(opts.poolSize);
+      poolSize = opts.poolSize;
+    }
     // '' = no function named (or not a function name): no version read or served.
     const functionId =
       opts.functionName === undefined ? '' : (stateFunctionId(opts.functionName) ?? '');

@@ -1,6 +1,7 @@
 /**
- * The key directory: key → stable tenant ID (see ../../shared design, "Directory").
- * Everything the gateway, SDK and metrics module use is exported here.
+ * The key directory: key → stable tenant ID (docs/protocol.md describes the
+ * Redis layout and epochs). Everything the gateway, SDK and metrics module
+ * use is exported here.
  */
 import { KeyDirectory } from './directory.js';
 import type { Directory, DirectoryOptions } from './types.js';
@@ -10,6 +11,7 @@ export type {
   DirectoryCounters,
   DirectoryHealth,
   DirectoryOptions,
+  DirectorySettings,
   InvalidationNotice,
   KeyExplanation,
   OutcomeReport,
@@ -30,7 +32,15 @@ export {
 export { resolveSecret, type ResolveSecretOptions } from './resolve-secret.js';
 export { deriveTenantId, TENANT_ID_PATTERN, TENANT_HASH_CHARS } from './tenant-id.js';
 
-/** Build and start a directory (Redis store when `options.redis` is set, memory store otherwise). */
+export { MemoryDirectoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { RedisDirectoryStore, type RedisStoreOptions } from './redis-store.js';
+export type { DirectoryStore } from './store.js';
+
+/**
+ * Build and start a directory over the store it is given (the store pattern
+ * of @fastify/rate-limit: the caller picks memory or Redis, see
+ * src/create-dependencies.ts). `start()` starts the store too.
+ */
 export async function createDirectory(options: DirectoryOptions): Promise<Directory> {
   const directory = new KeyDirectory(options);
   await directory.start();

@@ -3,7 +3,13 @@ import { createHmac, randomBytes } from 'node:crypto';
 /** base32 characters after the prefix: 160 bits of HMAC output. */
 export const TENANT_HASH_CHARS = 32;
 const HASH_BYTES = (TENANT_HASH_CHARS * 5) / 8;
-export const MAX_TENANT_PREFIX_LENGTH = 64;
+/**
+ * The config schema's bound (`WARMROUTE_TENANT_PREFIX`), stated once here:
+ * 32 characters + the 32-character hash stays far inside Lambda's 256.
+ */
+export const MAX_TENANT_PREFIX_LENGTH = 32;
+/** Characters a tenant prefix may use: Lambda's TenantId set without the space (a header-unfriendly prefix). */
+export const TENANT_PREFIX_PATTERN = /^[a-zA-Z0-9._:/=+@-]*$/;
 /** Lambda's TenantId rules: 1–256 characters of this set. */
 export const TENANT_ID_PATTERN = /^[a-zA-Z0-9._:/=+\-@ ]{1,256}$/;
 
@@ -28,12 +34,9 @@ export function base32(bytes: Uint8Array): string {
 
 /** Throws unless `prefix` keeps every tenant ID inside Lambda's TenantId rules. */
 export function validateTenantPrefix(prefix: string): void {
-  if (
-    prefix.length > MAX_TENANT_PREFIX_LENGTH ||
-    (prefix !== '' && !TENANT_ID_PATTERN.test(prefix))
-  ) {
+  if (prefix.length > MAX_TENANT_PREFIX_LENGTH || !TENANT_PREFIX_PATTERN.test(prefix)) {
     throw new Error(
-      `tenant prefix must be at most ${MAX_TENANT_PREFIX_LENGTH} characters of [a-zA-Z0-9._:/=+-@ ]: ${JSON.stringify(prefix)}`,
+      `tenant prefix must be at most ${MAX_TENANT_PREFIX_LENGTH} characters of [a-zA-Z0-9._:/=+@-]: ${JSON.stringify(prefix)}`,
     );
   }
 }

@@ -1,41 +1,44 @@
 import type { Logger } from 'pino';
-import type { RoutingMode } from '../../lambda/protocol.js';
+import type { DirectoryStore } from './store.js';
+import type { RoutingMode } from '../routing-mode.js';
 
-export type { RoutingMode } from '../../lambda/protocol.js';
+export type { RoutingMode } from '../routing-mode.js';
 
 export type OutcomeState = 'hit' | 'rehydrated' | 'fresh' | 'unknown';
 
-export interface DirectoryOptions {
+/**
+ * What the directory is told: every setting required, resolved from the
+ * config (src/create-dependencies.ts `directorySettingsOf`; the config schema
+ * holds the defaults), so none can disagree with the documented one.
+ */
+export interface DirectorySettings {
+  /** Prefix of every tenant ID (`WARMROUTE_TENANT_PREFIX`). */
+  readonly tenantPrefix: string;
+  /** Namespace used when a call names none (`WARMROUTE_NAMESPACE`). */
+  readonly namespace: string;
+  /** L1 cache (`WARMROUTE_L1_MAX`, `WARMROUTE_L1_TTL_MS`); `max: 0` disables it. */
+  readonly l1: { readonly max: number; readonly ttlMs: number };
+  /** Write-behind period of outcome counters (`WARMROUTE_STATS_FLUSH_INTERVAL_MS`). */
+  readonly statsFlushIntervalMs: number;
+}
+
+export interface DirectoryOptions extends DirectorySettings {
   /** HMAC secret (WARMROUTE_SECRET; see resolveSecret). */
   readonly secret: string | Buffer;
-  /** Prefix of every tenant ID (default 'wr-'). */
-  readonly tenantPrefix?: string;
-  /** Namespace used when resolve() names none (default 'default'). */
-  readonly namespace?: string;
-  /** Redis store; absent → in-process memory store. */
-  readonly redis?: {
-    readonly url: string;
-    /** Prefix of every Redis key and channel (default 'wr:'). */
-    readonly keyPrefix?: string;
-    /** Per-command deadline on the request path (default 250 ms). */
-    readonly commandTimeoutMs?: number;
-    /** How long createDirectory waits for a first connection before starting degraded (default 2000 ms). */
-    readonly connectTimeoutMs?: number;
-  };
-  /** L1 cache; `max: 0` disables it. Defaults: 10,000 entries, 30 s. */
-  readonly l1?: { readonly max?: number; readonly ttlMs?: number };
-  /** Stored data of a key expires after this long without use (default 7 days; 0 = never). */
-  readonly idleTtlSeconds?: number;
-  /** Write-behind period of outcome counters (default 1000 ms). */
-  readonly statsFlushIntervalMs?: number;
-  readonly logger?: Logger;
-  /** Milliseconds since the epoch (tests inject one). */
-  readonly clock?: () => number;
+  /**
+   * Where keys live: a MemoryDirectoryStore or a RedisDirectoryStore, not
+   * started yet (`directory.start()` starts it, `close()` closes it). Built
+   * with the same `clock`.
+   */
+  readonly store: DirectoryStore;
+  readonly logger: Logger;
+  /** Milliseconds since the epoch (tests inject one; production passes Date.now). */
+  readonly clock: () => number;
 }
 
 export interface ResolveOptions {
   readonly mode?: RoutingMode;
-  /** Number of tenant slots in `pooled` mode (default 16). */
+  /** Number of tenant slots: required in `pooled` mode (the route's `poolSize`), ignored otherwise. */
   readonly poolSize?: number;
   readonly namespace?: string;
   /**
@@ -158,7 +161,14 @@ export interface InvalidationNotice {
   readonly remote: boolean;
 }
 
+/**
+ * The key directory as every consumer sees it (the invoker, the admin and
+ * health routes, metrics, the SDK's embedded transport). Narrow views are
+ * `Pick<Directory, …>` of this one interface.
+ */
 export interface Directory {
+  /** The settings it runs with (read-only; test/unit/config-single-source.test.ts compares them with the config). */
+  readonly settings: Readonly<DirectorySettings>;
   resolve(key: string, opts?: ResolveOptions): Promise<Resolution>;
   rotate(
     key: string,

@@ -1,13 +1,15 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { loadConfig } from '../config/load-config.js';
+import { defaults, type Config } from '../config/schema.js';
 import { WarmrouteError } from '../errors.js';
 import { examplesDir } from '../paths.js';
 import { isLoopbackHost, MIN_CONTROL_TOKEN_LENGTH, startLocalHost } from './local-host.js';
 
 const usage = `usage: warmroute local [--port N] [--host H] [--functions FILE] [--idle-timeout MS] [--max-environments N] [--control-token T]
 
-  --port N              listen port (default $WARMROUTE_LOCAL_PORT or 9001; 0 = any free port)
-  --host H              listen address (default 127.0.0.1)
+  --port N              listen port (default $WARMROUTE_LOCAL_PORT or ${defaults.localPort}; 0 = any free port)
+  --host H              listen address (default ${defaults.localHost})
   --functions FILE      functions file (default: the shipped examples, lambda/examples/functions.json)
   --idle-timeout MS     stop environments idle this long (default 600000)
   --max-environments N  cap on environments of all functions (default 64)
@@ -23,8 +25,22 @@ export interface LocalCommandOptions {
   readonly idleTimeoutMs: number | undefined;
   readonly maxEnvironments: number | undefined;
   readonly controlToken: string | undefined;
+  /** pino level (`WARMROUTE_LOG_LEVEL`). */
+  readonly logLevel: Config['logLevel'];
   readonly help: boolean;
 }
+
+/**
+ * The settings `warmroute local` shares with the gateway's config, read by
+ * the config loader (defaults, validation and messages from its schema)
+ * from those variables alone, so an unrelated gateway setting cannot stop
+ * the local host from starting.
+ */
+const SHARED_VARIABLES = [
+  'WARMROUTE_LOCAL_PORT',
+  'WARMROUTE_LOCAL_CONTROL_TOKEN',
+  'WARMROUTE_LOG_LEVEL',
+] as const;
 
 function integer(flag: string, value: string | undefined, min: number, max: number): number {
   const n = Number(value);
@@ -54,17 +70,15 @@ export function parseLocalArgs(
       return undefined;
     }
   };
-  let host = '127.0.0.1';
-  let port = attempt(() =>
-    env.WARMROUTE_LOCAL_PORT === undefined
-      ? 9001
-      : integer('WARMROUTE_LOCAL_PORT', env.WARMROUTE_LOCAL_PORT, 0, 65_535),
+  const config = attempt(() =>
+    loadConfig(Object.fromEntries(SHARED_VARIABLES.map((name) => [name, env[name]]))),
   );
+  let host = defaults.localHost;
+  let port: number | undefined = config?.localPort ?? defaults.localPort;
   let functionsFile = join(examplesDir, 'functions.json');
   let idleTimeoutMs: number | undefined;
   let maxEnvironments: number | undefined;
-  let controlToken =
-    env.WARMROUTE_LOCAL_CONTROL_TOKEN === '' ? undefined : env.WARMROUTE_LOCAL_CONTROL_TOKEN;
+  let controlToken = config?.localControlToken;
   let help = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
@@ -122,11 +136,12 @@ export function parseLocalArgs(
   if (problems.length > 0) throw new WarmrouteError('WR_ERR_CONFIG', [problems.join('\n')]);
   return {
     host,
-    port: port ?? 9001,
+    port: port ?? defaults.localPort,
     functionsFile,
     idleTimeoutMs,
     maxEnvironments,
     controlToken,
+    logLevel: config?.logLevel ?? defaults.logLevel,
     help,
   };
 }
@@ -149,7 +164,7 @@ export async function runLocalHostCommand(args: readonly string[]): Promise<void
     process.stdout.write(usage);
     return;
   }
-  const logger = pino({ level: process.env.WARMROUTE_LOG_LEVEL ?? 'info' });
+  const logger = pino({ level: options.logLevel });
   const host = await startLocalHost({
     host: options.host,
     port: options.port,

@@ -39,7 +39,14 @@
 import type { CancelSignal } from '../cancel-signal.js';
 import { WarmrouteError } from '../errors.js';
 import { LinkedList, type ListNode } from './linked-list.js';
-import type { Scheduler, SchedulerJob, SchedulerOptions, SchedulerStats, Ticket } from './types.js';
+import type {
+  Scheduler,
+  SchedulerJob,
+  SchedulerOptions,
+  SchedulerSettings,
+  SchedulerStats,
+  Ticket,
+} from './types.js';
 
 /** setTimeout clamps larger delays to 1 ms, which would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -59,14 +66,7 @@ type Stage =
   | typeof STAGE_RUNNING
   | typeof STAGE_DONE;
 
-interface ResolvedOptions {
-  readonly serializePerKey: boolean;
-  readonly maxQueuePerKey: number;
-  readonly maxQueueWaitMs: number;
-  readonly perTenantConcurrency: number;
-  readonly globalConcurrency: number;
-  readonly maxGlobalQueue: number;
-  readonly retryAfterSeconds: number;
+interface ResolvedOptions extends SchedulerSettings {
   readonly clock: () => number;
 }
 
@@ -175,13 +175,13 @@ function checkOption(
 
 function resolveOptions(options: SchedulerOptions): ResolvedOptions {
   const resolved: ResolvedOptions = {
-    serializePerKey: options.serializePerKey ?? true,
-    maxQueuePerKey: options.maxQueuePerKey ?? 32,
-    maxQueueWaitMs: options.maxQueueWaitMs ?? 10_000,
-    perTenantConcurrency: options.perTenantConcurrency ?? 4,
-    globalConcurrency: options.globalConcurrency ?? 256,
-    maxGlobalQueue: options.maxGlobalQueue ?? 10_000,
-    retryAfterSeconds: options.retryAfterSeconds ?? 1,
+    serializePerKey: options.serializePerKey,
+    maxQueuePerKey: options.maxQueuePerKey,
+    maxQueueWaitMs: options.maxQueueWaitMs,
+    perTenantConcurrency: options.perTenantConcurrency,
+    globalConcurrency: options.globalConcurrency,
+    maxGlobalQueue: options.maxGlobalQueue,
+    retryAfterSeconds: options.retryAfterSeconds,
     // Looked up per call, not captured, so fake timers installed later apply.
     clock: options.clock ?? (() => Date.now()),
   };
@@ -215,9 +215,20 @@ class SchedulerImpl implements Scheduler {
   private draining = false;
   private drainWaiters: (() => void)[] = [];
 
+  readonly settings: Readonly<SchedulerSettings>;
+
   constructor(opts: ResolvedOptions) {
     this.opts = opts;
     this.clock = opts.clock;
+    this.settings = Object.freeze({
+      serializePerKey: opts.serializePerKey,
+      maxQueuePerKey: opts.maxQueuePerKey,
+      maxQueueWaitMs: opts.maxQueueWaitMs,
+      perTenantConcurrency: opts.perTenantConcurrency,
+      globalConcurrency: opts.globalConcurrency,
+      maxGlobalQueue: opts.maxGlobalQueue,
+      retryAfterSeconds: opts.retryAfterSeconds,
+    });
   }
 
   run<T>(spec: SchedulerJob, fn: (ticket: Ticket) => Promise<T>): Promise<T> {
@@ -640,6 +651,6 @@ class SchedulerImpl implements Scheduler {
   }
 }
 
-export function createScheduler(options: SchedulerOptions = {}): Scheduler {
+export function createScheduler(options: SchedulerOptions): Scheduler {
   return new SchedulerImpl(resolveOptions(options));
 }

@@ -7,35 +7,46 @@
 
 import type { CancelSignal } from '../cancel-signal.js';
 
-export interface SchedulerOptions {
+/**
+ * What the scheduler is told: every setting required, resolved from the
+ * config (src/create-dependencies.ts `schedulerSettingsOf`; the config schema
+ * holds the defaults), so no value here can disagree with the documented one.
+ */
+export interface SchedulerSettings {
   /**
-   * One job per key at a time (default true). A concurrent second request
-   * for a key would make Lambda start a second, cold environment for its
-   * tenant, so the second one waits instead.
+   * One job per key at a time (`WARMROUTE_SERIALIZE_PER_KEY`). A concurrent
+   * second request for a key would make Lambda start a second, cold
+   * environment for its tenant, so the second one waits instead.
    */
-  readonly serializePerKey?: boolean;
-  /** Jobs that may wait behind a busy key (default 32); one more → `WR_ERR_KEY_BUSY` at once. */
-  readonly maxQueuePerKey?: number;
+  readonly serializePerKey: boolean;
+  /** Jobs that may wait behind a busy key (`WARMROUTE_MAX_QUEUE_PER_KEY`); one more → `WR_ERR_KEY_BUSY` at once. */
+  readonly maxQueuePerKey: number;
   /**
    * Longest a job may wait in total, from `run()` until its `fn` starts
-   * (default 10 000 ms). On expiry: `WR_ERR_KEY_BUSY` if it was still
-   * waiting for its key, `WR_ERR_CONCURRENCY_LIMIT` if it was waiting for
-   * a tenant or global slot.
+   * (`WARMROUTE_MAX_QUEUE_WAIT_MS`). On expiry: `WR_ERR_KEY_BUSY` if it was
+   * still waiting for its key, `WR_ERR_CONCURRENCY_LIMIT` if it was waiting
+   * for a tenant or global slot.
    */
-  readonly maxQueueWaitMs?: number;
+  readonly maxQueueWaitMs: number;
   /**
-   * Jobs of one tenant running at once (default 4). Only binds when several
-   * keys share a tenant (pooled mode, bindings) or when `serializePerKey` is
-   * false; `Infinity` disables the cap.
+   * Jobs of one tenant running at once (`WARMROUTE_TENANT_CONCURRENCY`). Only
+   * binds when several keys share a tenant (pooled mode, bindings) or when
+   * `serializePerKey` is false; `Infinity` disables the cap.
    */
-  readonly perTenantConcurrency?: number;
-  /** Jobs running at once over all tenants (default 256; align with the function's reserved concurrency). */
-  readonly globalConcurrency?: number;
-  /** Jobs waiting at once, in every queue together (default 10 000); one more → `WR_ERR_CONCURRENCY_LIMIT`. */
-  readonly maxGlobalQueue?: number;
-  /** `Retry-After` given with the 429s the scheduler raises (default 1 s). */
-  readonly retryAfterSeconds?: number;
-  /** Epoch milliseconds; injectable for tests (default `Date.now()`). */
+  readonly perTenantConcurrency: number;
+  /** Jobs running at once over all tenants (`WARMROUTE_GLOBAL_CONCURRENCY`). */
+  readonly globalConcurrency: number;
+  /** Jobs waiting at once, in every queue together (`WARMROUTE_MAX_GLOBAL_QUEUE`); one more → `WR_ERR_CONCURRENCY_LIMIT`. */
+  readonly maxGlobalQueue: number;
+  /** `Retry-After` given with the 429s and 503s the scheduler raises (`WARMROUTE_QUEUE_RETRY_AFTER_SECONDS`). */
+  readonly retryAfterSeconds: number;
+}
+
+export interface SchedulerOptions extends SchedulerSettings {
+  /**
+   * Epoch milliseconds, injected by tests. Not a setting: unset means the
+   * real clock, looked up per call so fake timers installed later apply.
+   */
   readonly clock?: () => number;
 }
 
@@ -82,6 +93,8 @@ export interface SchedulerStats {
 }
 
 export interface Scheduler {
+  /** The settings it runs with (read-only; test/unit/config-single-source.test.ts compares them with the config). */
+  readonly settings: Readonly<SchedulerSettings>;
   /**
    * Runs `fn` once the job's key, a tenant slot and a global slot are free;
    * slots are released when the promise `fn` returns settles (or `fn`

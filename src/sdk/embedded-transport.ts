@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { createDependencies } from '../create-dependencies.js';
-import type { AffinityInvoker } from '../invoker/affinity-invoker.js';
+import type { GatewayDependencies } from '../create-dependencies.js';
 import { AffinityError, catalogueMessage } from './errors.js';
 import { errorFromThrown, functionErrorFromInvocation } from './error-mapping.js';
 import { createRetryLoop, type AttemptOutcome, type RetryOptions } from './retry-loop.js';
@@ -10,7 +9,7 @@ import { toInvocationState } from './transport.js';
 
 /**
  * The embedded transport: the gateway's own request path (directory →
- * scheduler → Lambda backend, `createAffinityInvoker`) run in the caller's
+ * scheduler → Lambda backend, built by `createDependencies`) run in the caller's
  * process, for services that call Lambda directly without a gateway hop.
  * Same directory (Redis when `REDIS_URL` is set, so tenant IDs match the
  * gateway's for the same secret and namespace), same per-key serialization
@@ -42,8 +41,7 @@ export interface EmbeddedTransportOptions {
 
 interface Embedded {
   readonly config: Config;
-  readonly deps: Awaited<ReturnType<typeof createDependencies>>;
-  readonly invoker: AffinityInvoker;
+  readonly deps: GatewayDependencies;
 }
 
 function isConfig(value: EmbeddedTransportOptions['config']): value is Config {
@@ -67,23 +65,14 @@ async function start(options: EmbeddedTransportOptions): Promise<Embedded> {
       ]),
     );
   }
-  const [{ createDependencies }, { createAffinityInvoker }, { pino }] = await Promise.all([
+  const [{ createDependencies }, { pino }] = await Promise.all([
     import('../create-dependencies.js'),
-    import('../invoker/affinity-invoker.js'),
     import('pino'),
   ]);
   const logger = options.logger ?? pino({ level: 'warn' });
   // Default process metrics belong to the host application, not to a library inside it.
   const deps = await createDependencies(config, { logger, endpoint, defaultMetrics: false });
-  const invoker = createAffinityInvoker({
-    directory: deps.directory,
-    scheduler: deps.scheduler,
-    backend: deps.backend,
-    metrics: deps.metrics,
-    functions: config.functions,
-    logTail: config.logTail,
-  });
-  return { config, deps, invoker };
+  return { config, deps };
 }
 
 export function createEmbeddedTransport(options: EmbeddedTransportOptions = {}): Transport {
@@ -104,7 +93,7 @@ export function createEmbeddedTransport(options: EmbeddedTransportOptions = {}):
     attempts: number,
   ): Promise<AttemptOutcome<TransportResponse>> {
     try {
-      const { config, invoker } = await ready();
+      const { config, deps } = await ready();
       if (request.payload.byteLength > config.maxPayloadBytes) {
         throw new AffinityError(
           'WR_ERR_PAYLOAD_TOO_LARGE',
@@ -114,7 +103,7 @@ export function createEmbeddedTransport(options: EmbeddedTransportOptions = {}):
           ]),
         );
       }
-      const outcome = await invoker.invoke({
+      const outcome = await deps.invoker.invoke({
         functionName: request.functionName,
         key: request.key,
         mode: request.mode,

@@ -1,21 +1,54 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { onTestFinished } from 'vitest';
+import { defaults } from '../../src/config/schema.js';
 import { KeyDirectory } from '../../src/directory/directory.js';
-import type { DirectoryOptions, InvalidationNotice } from '../../src/directory/types.js';
+import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
+import type { InvalidationNotice } from '../../src/directory/types.js';
 
 export const TEST_SECRET = 'integration-test-secret-0123456789';
 
-/** A started directory on Redis at `url` under `keyPrefix`, closed when the test ends. */
+/** What a test may change of the directory and store `openRedisDirectory` builds. */
+export interface RedisDirectoryOverrides {
+  readonly l1Max?: number;
+  readonly l1TtlMs?: number;
+  readonly commandTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * A started directory on Redis at `url` under `keyPrefix`, closed when the
+ * test ends: the config's defaults, except outcomes written behind only on
+ * flush() or close() (no timer flush in the middle of a test).
+ */
 export async function openRedisDirectory(
   url: string,
   keyPrefix: string,
-  extra: Partial<DirectoryOptions> = {},
+  overrides: RedisDirectoryOverrides = {},
 ): Promise<KeyDirectory> {
+  const logger = pino({ level: 'silent' });
+  const clock = Date.now;
+  const store = new RedisDirectoryStore({
+    url,
+    keyPrefix,
+    commandTimeoutMs: overrides.commandTimeoutMs ?? defaults.redisCommandTimeoutMs,
+    connectTimeoutMs: overrides.connectTimeoutMs ?? defaults.redisConnectTimeoutMs,
+    maxReconnectDelayMs: defaults.redisMaxReconnectDelayMs,
+    idleTtlSeconds: defaults.keyIdleTtlSeconds,
+    clock,
+    logger,
+    instanceId: randomBytes(8).toString('hex'),
+  });
   const directory = new KeyDirectory({
     secret: TEST_SECRET,
-    redis: { url, keyPrefix, commandTimeoutMs: 200, connectTimeoutMs: 2_000 },
+    store,
+    tenantPrefix: defaults.tenantPrefix,
+    namespace: defaults.namespace,
+    l1: { max: overrides.l1Max ?? defaults.l1Max, ttlMs: overrides.l1TtlMs ?? defaults.l1TtlMs },
     statsFlushIntervalMs: 60_000,
-    ...extra,
+    logger,
+    clock,
   });
   onTestFinished(() => directory.close());
   await directory.start();

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { buildApp } from '../../src/app.js';
+import type { FastifyInstance } from 'fastify';
 import { functionSettingsOf } from '../../src/config/function-settings.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/schema.js';
-import { createDependencies } from '../../src/create-dependencies.js';
+import type { GatewayDependencies } from '../../src/create-dependencies.js';
+import { createGateway, type Gateway } from '../../src/create-gateway.js';
 import { loadFunctionsFile, startLocalHost, type LocalHost } from '../../src/localhost/index.js';
 import { packageRoot } from '../../src/paths.js';
 
@@ -16,9 +16,9 @@ export interface TestGateway {
   readonly adminUrl: string;
   readonly config: Config;
   readonly localHost: LocalHost;
-  readonly deps: Awaited<ReturnType<typeof createDependencies>>;
-  readonly app: ReturnType<typeof buildApp>['app'];
-  readonly gateway: ReturnType<typeof buildApp>;
+  readonly deps: GatewayDependencies;
+  readonly app: FastifyInstance;
+  readonly gateway: Gateway;
   /** Invocations the local host has received for a function (asserts "nothing was invoked"). */
   invocations(functionName: string): number;
   close(): Promise<void>;
@@ -59,14 +59,9 @@ export async function startTestGateway(
       },
     },
   );
-  const logger = pino({ level: 'silent' });
-  const deps = await createDependencies(config, {
-    logger,
-    endpoint: localHost.url,
-    defaultMetrics: false,
-  });
-  const gateway = buildApp(config, { ...deps, logger });
-  const { app } = gateway;
+  // The one factory `warmroute start` uses too (the endpoint backend: the local host above).
+  const gateway = await createGateway(config, { defaultMetrics: false });
+  const { app, dependencies: deps } = gateway;
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   const adminUrl = (await gateway.admin?.listen({ host: '127.0.0.1', port: 0 })) ?? url;
   return {
@@ -80,7 +75,6 @@ export async function startTestGateway(
     invocations: (functionName) => localHost.stats().invocations[functionName] ?? 0,
     async close() {
       await gateway.close();
-      await deps.close();
       if (ownHost) await localHost.close();
     },
   };

@@ -32,6 +32,7 @@ for (const pipeline of ['fast', 'sdk'] as const) {
       const server = await startInvokeServer(() => ({ ...ok({ done: true }), delayMs: 3_000 }));
       onTestFinished(() => server.close());
       const backend = createLambdaBackend({
+        region: 'us-east-1',
         endpoint: server.url,
         env: {},
         pipeline,
@@ -55,7 +56,12 @@ for (const pipeline of ['fast', 'sdk'] as const) {
     it('abandons a call only at the deadline, as WR_ERR_DEADLINE (504), never as a 502', async () => {
       const server = await startInvokeServer(() => ({ ...ok({ late: true }), delayMs: 5_000 }));
       onTestFinished(() => server.close());
-      const backend = createLambdaBackend({ endpoint: server.url, env: {}, pipeline });
+      const backend = createLambdaBackend({
+        region: 'us-east-1',
+        endpoint: server.url,
+        env: {},
+        pipeline,
+      });
       onTestFinished(() => backend.close());
 
       const err = await rejection(
@@ -77,6 +83,7 @@ for (const pipeline of ['fast', 'sdk'] as const) {
       onTestFinished(() => server.close());
       const warnings: object[] = [];
       const backend = createLambdaBackend({
+        region: 'us-east-1',
         endpoint: server.url,
         env: {},
         pipeline,

@@ -24,11 +24,12 @@ const dec = new TextDecoder();
 
 async function setup(
   respond: (r: RecordedInvoke, i: number) => ScriptedResponse,
-  options: Partial<LambdaBackendOptions> = {},
+  options: Partial<Omit<LambdaBackendOptions, 'region'>> = {},
 ) {
   const server = await startInvokeServer(respond);
   onTestFinished(() => server.close());
   const backend = createLambdaBackend({
+    region: 'us-east-1',
     endpoint: server.url,
     random: () => 0.5,
     retry: { baseDelayMs: 10, maxDelayMs: 50 },
@@ -224,7 +225,6 @@ for (const pipeline of ['fast', 'sdk'] as const) {
     it('aborts a slow attempt at the deadline and never retries it (the function may be running)', async () => {
       const { server, backend } = await setup(() => ({ ...ok({ late: true }), delayMs: 3_000 }), {
         pipeline,
-        deadlineMarginMs: 0,
       });
       const err = await rejection(
         backend.invoke({
@@ -251,6 +251,7 @@ for (const pipeline of ['fast', 'sdk'] as const) {
       onTestFinished(() => server.close());
       // Destroy the connection while the "function" runs: the request was delivered.
       const backend = createLambdaBackend({
+        region: 'us-east-1',
         endpoint: server.url,
         pipeline,
         env: {},

@@ -38,7 +38,7 @@ function counterBody(payload: Uint8Array): { counter: number; tenantId: string |
   return JSON.parse(result.body) as { counter: number; tenantId: string | undefined };
 }
 
-async function setup(options: Partial<LambdaBackendOptions>) {
+async function setup(options: Partial<Omit<LambdaBackendOptions, 'region'>>) {
   expect(
     existsSync(join(distDir, 'src', 'localhost', 'bootstrap.js')),
     'run npm run build first',
@@ -48,7 +48,12 @@ async function setup(options: Partial<LambdaBackendOptions>) {
     functionsFile: join(examplesDir, 'functions.json'),
   });
   onTestFinished(() => host.close());
-  const backend = createLambdaBackend({ endpoint: host.url, env: {}, ...options });
+  const backend = createLambdaBackend({
+    region: 'us-east-1',
+    endpoint: host.url,
+    env: {},
+    ...options,
+  });
   onTestFinished(() => backend.close());
   return { host, backend };
 }
@@ -218,6 +223,7 @@ describe('lambda backend fast path: SigV4 as Lambda verifies it', () => {
     let calls = 0;
     // Expires in 4 minutes: inside the 5-minute refresh margin, so every invoke must ask again.
     const backend = createLambdaBackend({
+      region: 'us-east-1',
       endpoint: server.url,
       env: {},
       credentials: () => {
@@ -247,6 +253,7 @@ describe('lambda backend fast path: SigV4 as Lambda verifies it', () => {
     onTestFinished(() => server.close());
     let calls = 0;
     const backend = createLambdaBackend({
+      region: 'us-east-1',
       endpoint: server.url,
       env: {},
       credentials: () => {

@@ -24,6 +24,7 @@ function setup(respond: Parameters<typeof startInvokeServer>[0]) {
     const server = await startInvokeServer(respond);
     onTestFinished(() => server.close());
     const backend = createLambdaBackend({
+      region: 'us-east-1',
       endpoint: server.url,
       env: {},
       random: () => 0.5,

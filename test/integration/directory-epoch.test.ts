@@ -21,7 +21,7 @@ import { privateRedis, uniquePrefix } from '../helpers/redis.js';
 
 /** A directory that asks the store on every resolve (no L1), so each answer shows the store's view. */
 function open(url: string, prefix: string): Promise<KeyDirectory> {
-  return openRedisDirectory(url, prefix, { l1: { max: 0 } });
+  return openRedisDirectory(url, prefix, { l1Max: 0 });
 }
 
 /** Every tenant `key` could have had in `epoch` up to `maxGeneration`. */
@@ -170,7 +170,8 @@ describe('a directory that has never seen the epoch', () => {
     // Act: a new replica starts while it cannot reach Redis.
     const unreachable = `redis://127.0.0.1:${await freePort()}`;
     const late = await openRedisDirectory(unreachable, prefix, {
-      redis: { url: unreachable, keyPrefix: prefix, commandTimeoutMs: 200, connectTimeoutMs: 300 },
+      commandTimeoutMs: 200,
+      connectTimeoutMs: 300,
     });
     const guessed = await late.resolve('ws');
 

@@ -108,12 +108,8 @@ describe('directory when its Redis fails', () => {
     const redis = await ownRedis();
     await redis.kill();
     const dir = await openRedisDirectory(redis.url, uniquePrefix('dir-late'), {
-      redis: {
-        url: redis.url,
-        keyPrefix: uniquePrefix('dir-late'),
-        commandTimeoutMs: 200,
-        connectTimeoutMs: 300,
-      },
+      commandTimeoutMs: 200,
+      connectTimeoutMs: 300,
     });
 
     expect(dir.health().status).toBe('degraded');
@@ -129,7 +125,7 @@ describe('directory when its Redis fails', () => {
 
   it('falls back to derivation when Redis stops answering within the command timeout', async () => {
     const redis = await ownRedis();
-    const dir = await openRedisDirectory(redis.url, uniquePrefix('dir-slow'), { l1: { max: 0 } });
+    const dir = await openRedisDirectory(redis.url, uniquePrefix('dir-slow'), { l1Max: 0 });
     await dir.rotate('rotated');
     const admin = await inspector(redis.url);
 
@@ -157,7 +153,7 @@ describe('directory when its Redis fails', () => {
     // Prepare: scripts loaded and cached by SHA on the server.
     const redis = await ownRedis();
     const dir = await openRedisDirectory(redis.url, uniquePrefix('dir-noscript'), {
-      l1: { max: 0 },
+      l1Max: 0,
     });
     await dir.resolve('warm-1');
     await dir.resolve('warm-2');

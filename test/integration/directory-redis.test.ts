@@ -129,9 +129,7 @@ describe('directory on a shared Redis, two replicas', () => {
     // 2,000 scripts in flight: on a loaded machine the last ones wait longer than the
     // helper's 200 ms command timeout and fall back to derivation. This test is about
     // the race, not timeouts (directory-failover covers those), so give them time.
-    const patient = {
-      redis: { url: SHARED_REDIS_URL, keyPrefix: prefix, commandTimeoutMs: 10_000 },
-    };
+    const patient = { commandTimeoutMs: 10_000 };
     const a = await openRedisDirectory(SHARED_REDIS_URL, prefix, patient);
     const b = await openRedisDirectory(SHARED_REDIS_URL, prefix, patient);
     const keys = Array.from({ length: 1_000 }, (_, i) => `new-key-${i}`);

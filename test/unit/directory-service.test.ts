@@ -1,5 +1,8 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaults } from '../../src/config/schema.js';
 import { KeyDirectory } from '../../src/directory/directory.js';
+import { MemoryDirectoryStore } from '../../src/directory/memory-store.js';
 import { deriveTenantId } from '../../src/directory/tenant-id.js';
 import type { InvalidationNotice } from '../../src/directory/types.js';
 import { isWarmrouteError } from '../../src/errors.js';
@@ -26,8 +29,28 @@ function derived(dir: KeyDirectory, key: string, generation = 0): string {
   });
 }
 
+/** A directory over a memory store, both on `clock`; the config's defaults unless a test says otherwise. */
+function newMemoryDirectory(
+  clock: FakeClock,
+  overrides: { l1Max?: number; l1TtlMs?: number; idleTtlSeconds?: number } = {},
+): KeyDirectory {
+  return new KeyDirectory({
+    secret: SECRET,
+    store: new MemoryDirectoryStore({
+      idleTtlSeconds: overrides.idleTtlSeconds ?? defaults.keyIdleTtlSeconds,
+      clock: clock.read,
+    }),
+    tenantPrefix: defaults.tenantPrefix,
+    namespace: defaults.namespace,
+    l1: { max: overrides.l1Max ?? defaults.l1Max, ttlMs: overrides.l1TtlMs ?? defaults.l1TtlMs },
+    statsFlushIntervalMs: defaults.statsFlushIntervalMs,
+    logger: pino({ level: 'silent' }),
+    clock: clock.read,
+  });
+}
+
 async function memoryDirectory(clock = new FakeClock(), l1TtlMs = 10_000): Promise<KeyDirectory> {
-  const directory = new KeyDirectory({ secret: SECRET, clock: clock.read, l1: { ttlMs: l1TtlMs } });
+  const directory = newMemoryDirectory(clock, { l1TtlMs });
   open.push(directory);
   await directory.start();
   return directory;
@@ -192,12 +215,7 @@ describe('directory over the memory store', () => {
 
   it('expires idle records with the idle TTL', async () => {
     const clock = new FakeClock();
-    const dir = new KeyDirectory({
-      secret: SECRET,
-      clock: clock.read,
-      idleTtlSeconds: 60,
-      l1: { max: 0 },
-    });
+    const dir = newMemoryDirectory(clock, { idleTtlSeconds: 60, l1Max: 0 });
     open.push(dir);
     await dir.start();
     await dir.rotate('k');
@@ -274,10 +292,10 @@ describe('directory over the memory store', () => {
     await dir.flush();
     clock.now += 1_001;
     const flushed = await dir.resolve('session', fnA);
-    const pooled = await dir.resolve('session', { ...fnA, mode: 'pooled' });
+    const pooled = await dir.resolve('session', { ...fnA, mode: 'pooled', poolSize: 16 });
     // A pooled request records under the key itself (the invoker has no boundTo then).
     dir.recordOutcome('session', { envId: 'env-2', state: 'fresh', stateVersion: 2, ...fnA });
-    const pooledOwn = await dir.resolve('session', { ...fnA, mode: 'pooled' });
+    const pooledOwn = await dir.resolve('session', { ...fnA, mode: 'pooled', poolSize: 16 });
     const affinityAfterPooled = await dir.resolve('session', fnA);
     const otherFunction = await dir.resolve('session', { functionName: 'fn-b' });
 

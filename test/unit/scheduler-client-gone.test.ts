@@ -3,6 +3,7 @@ import type { CancelListener, CancelSignal } from '../../src/cancel-signal.js';
 import { createScheduler } from '../../src/scheduler/index.js';
 import { flush, Harness, type Handle } from '../helpers/scheduler-harness.js';
 import { mulberry32 as prng } from '../../bench/workload/prng.js';
+import { configSchedulerSettings } from '../helpers/scheduler-settings.js';
 
 /**
  * A client that leaves while its job runs (a hung call, a disconnect) frees
@@ -51,7 +52,7 @@ function countingSignal(): {
 describe('a client that leaves while its job runs', () => {
   it('frees the key for the job waiting behind it, while its own call runs on', async () => {
     // Prepare: j1 runs for key k; j2 waits for k.
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const gone = new AbortController();
     const j1 = h.submit('j1', 'k', 't', { signal: gone.signal });
     await flush();
@@ -80,7 +81,7 @@ describe('a client that leaves while its job runs', () => {
   });
 
   it('hands the key on in order when several wait, and keeps serializing them', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const gone = new AbortController();
     const j1 = h.submit('j1', 'k', 't', { signal: gone.signal });
     await flush();
@@ -101,7 +102,7 @@ describe('a client that leaves while its job runs', () => {
   });
 
   it('gives the key to a newcomer at once when the holder’s client left before anyone waited', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const gone = new AbortController();
     const j1 = h.submit('j1', 'k', 't', { signal: gone.signal });
     await flush();
@@ -119,7 +120,9 @@ describe('a client that leaves while its job runs', () => {
   });
 
   it('keeps the orphaned call’s global slot until it ends', async () => {
-    const h = new Harness(createScheduler({ clock, globalConcurrency: 1 }));
+    const h = new Harness(
+      createScheduler({ ...configSchedulerSettings, clock, globalConcurrency: 1 }),
+    );
     const gone = new AbortController();
     const j1 = h.submit('j1', 'k', 't', { signal: gone.signal });
     await flush();
@@ -138,7 +141,7 @@ describe('a client that leaves while its job runs', () => {
   });
 
   it('listens to a running job’s client only once someone waits for its key', async () => {
-    const scheduler = createScheduler({ clock });
+    const scheduler = createScheduler({ ...configSchedulerSettings, clock });
     const holder = countingSignal();
     let endJ1: () => void = () => undefined;
     const j1 = scheduler.run(
@@ -184,7 +187,7 @@ describe('a client that leaves while its job runs', () => {
         if (i >= 0) listeners.splice(i, 1);
       },
     };
-    const scheduler = createScheduler({ clock });
+    const scheduler = createScheduler({ ...configSchedulerSettings, clock });
     const started: string[] = [];
     let endJ1: () => void = () => undefined;
     const j1 = scheduler.run(
@@ -224,6 +227,7 @@ describe('a client that leaves while its job runs', () => {
       const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
       const h = new Harness(
         createScheduler({
+          ...configSchedulerSettings,
           clock,
           perTenantConcurrency: 3,
           globalConcurrency: 4,

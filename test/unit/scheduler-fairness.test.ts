@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createScheduler } from '../../src/scheduler/index.js';
 import { flush, Harness, type Handle } from '../helpers/scheduler-harness.js';
+import { configSchedulerSettings } from '../helpers/scheduler-settings.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_000_000 });
@@ -31,7 +32,12 @@ describe('fair queuing between tenants', () => {
     'does not let a tenant with 100 queued jobs starve one with 2 (%s)',
     async (_name, perTenantConcurrency) => {
       const h = new Harness(
-        createScheduler({ clock: () => Date.now(), globalConcurrency: 1, perTenantConcurrency }),
+        createScheduler({
+          ...configSchedulerSettings,
+          clock: () => Date.now(),
+          globalConcurrency: 1,
+          perTenantConcurrency,
+        }),
       );
       const handles: Handle[] = [];
       for (let i = 0; i < 100; i++) handles.push(h.submit(`A${i}`, `a-key-${i}`, 'tenant-A'));
@@ -55,7 +61,13 @@ describe('fair queuing between tenants', () => {
   );
 
   it('round-robins over three tenants, FIFO within each', async () => {
-    const h = new Harness(createScheduler({ clock: () => Date.now(), globalConcurrency: 1 }));
+    const h = new Harness(
+      createScheduler({
+        ...configSchedulerSettings,
+        clock: () => Date.now(),
+        globalConcurrency: 1,
+      }),
+    );
     const handles: Handle[] = [h.submit('first', 'k', 'tenant-0')];
     for (const t of ['A', 'B', 'C']) {
       for (let i = 0; i < 3; i++) handles.push(h.submit(`${t}${i}`, `${t}-${i}`, `tenant-${t}`));
@@ -67,7 +79,13 @@ describe('fair queuing between tenants', () => {
   });
 
   it('keeps a tenant that waits on one hot key from blocking another tenant', async () => {
-    const h = new Harness(createScheduler({ clock: () => Date.now(), globalConcurrency: 2 }));
+    const h = new Harness(
+      createScheduler({
+        ...configSchedulerSettings,
+        clock: () => Date.now(),
+        globalConcurrency: 2,
+      }),
+    );
     const handles: Handle[] = [];
     for (let i = 0; i < 10; i++) handles.push(h.submit(`hot${i}`, 'hot', 'tenant-hot'));
     handles.push(h.submit('cold', 'cold', 'tenant-cold'));

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WarmrouteError } from '../../src/errors.js';
 import { createScheduler } from '../../src/scheduler/index.js';
 import { errorCode, flush, Harness } from '../helpers/scheduler-harness.js';
+import { configSchedulerSettings } from '../helpers/scheduler-settings.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_000_000 });
@@ -14,7 +15,7 @@ const clock = (): number => Date.now();
 
 describe('per-key serialization', () => {
   it('runs jobs of one key one at a time, in arrival order', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const jobs = ['j1', 'j2', 'j3'].map((id) => h.submit(id, 'blue', 't-blue'));
     await flush();
     expect(h.starts).toEqual(['j1']);
@@ -42,7 +43,7 @@ describe('per-key serialization', () => {
   });
 
   it('runs different keys in parallel', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const blue = h.submit('b', 'blue', 't-blue');
     const green = h.submit('g', 'green', 't-green');
     await flush();
@@ -57,7 +58,7 @@ describe('per-key serialization', () => {
   });
 
   it('reports how long a job waited for its key', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const first = h.submit('1', 'blue', 't');
     const second = h.submit('2', 'blue', 't');
     await flush();
@@ -72,7 +73,14 @@ describe('per-key serialization', () => {
   });
 
   it('rejects at once with KEY_BUSY (429, Retry-After) when the key queue is full', async () => {
-    const h = new Harness(createScheduler({ clock, maxQueuePerKey: 2, retryAfterSeconds: 3 }));
+    const h = new Harness(
+      createScheduler({
+        ...configSchedulerSettings,
+        clock,
+        maxQueuePerKey: 2,
+        retryAfterSeconds: 3,
+      }),
+    );
     const jobs = ['1', '2', '3'].map((id) => h.submit(id, 'blue', 't'));
     const extra = h.submit('4', 'blue', 't');
     await extra.settled;
@@ -96,7 +104,9 @@ describe('per-key serialization', () => {
   });
 
   it('rejects with KEY_BUSY and Retry-After when the wait bound passes while the key is busy', async () => {
-    const h = new Harness(createScheduler({ clock, maxQueueWaitMs: 1_000 }));
+    const h = new Harness(
+      createScheduler({ ...configSchedulerSettings, clock, maxQueueWaitMs: 1_000 }),
+    );
     const holder = h.submit('holder', 'blue', 't');
     const waiter = h.submit('waiter', 'blue', 't');
     const behind = h.submit('behind', 'blue', 't');
@@ -129,7 +139,12 @@ describe('per-key serialization', () => {
 
   it('lets same-key jobs run concurrently up to the tenant cap when serializePerKey is false', async () => {
     const h = new Harness(
-      createScheduler({ clock, serializePerKey: false, perTenantConcurrency: 2 }),
+      createScheduler({
+        ...configSchedulerSettings,
+        clock,
+        serializePerKey: false,
+        perTenantConcurrency: 2,
+      }),
     );
     const jobs = ['1', '2', '3'].map((id) => h.submit(id, 'blue', 't'));
     await flush();
@@ -153,7 +168,9 @@ describe('per-key serialization', () => {
 
 describe('deadlines', () => {
   it('rejects with DEADLINE (504) when the deadline passes before the wait bound', async () => {
-    const h = new Harness(createScheduler({ clock, maxQueueWaitMs: 10_000 }));
+    const h = new Harness(
+      createScheduler({ ...configSchedulerSettings, clock, maxQueueWaitMs: 10_000 }),
+    );
     const holder = h.submit('holder', 'blue', 't');
     const waiter = h.submit('waiter', 'blue', 't', { deadline: Date.now() + 500 });
 
@@ -168,7 +185,7 @@ describe('deadlines', () => {
   });
 
   it('rejects a job whose deadline has already passed without calling fn', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
 
     const late = h.submit('late', 'blue', 't', { deadline: Date.now() });
     await late.settled;
@@ -183,7 +200,7 @@ describe('deadlines', () => {
   });
 
   it('aborts ticket.signal at the deadline with a DEADLINE reason, and leaves no timer', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const job = h.submit('j', 'blue', 't', { deadline: Date.now() + 2_000 });
     await flush();
     const signal = job.ticket!.signal;
@@ -199,7 +216,7 @@ describe('deadlines', () => {
   });
 
   it('clears the deadline timer when the job finishes first', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const job = h.submit('j', 'blue', 't', { deadline: Date.now() + 2_000 });
     await flush();
     const signal = job.ticket!.signal;
@@ -213,7 +230,7 @@ describe('deadlines', () => {
   });
 
   it('starts no timer for an uncontended job that never reads ticket.signal', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const job = h.submit('j', 'blue', 't', { signal: new AbortController().signal });
     await flush();
 
@@ -226,7 +243,9 @@ describe('deadlines', () => {
 
 describe('tenant and global caps', () => {
   it('caps the jobs of one tenant across keys, while other tenants proceed', async () => {
-    const h = new Harness(createScheduler({ clock, perTenantConcurrency: 1 }));
+    const h = new Harness(
+      createScheduler({ ...configSchedulerSettings, clock, perTenantConcurrency: 1 }),
+    );
     const a = h.submit('a', 'session-a', 'pool-1');
     const b = h.submit('b', 'session-b', 'pool-1');
     const c = h.submit('c', 'session-c', 'pool-2');
@@ -255,7 +274,9 @@ describe('tenant and global caps', () => {
   });
 
   it('caps the jobs running at once over all tenants', async () => {
-    const h = new Harness(createScheduler({ clock, globalConcurrency: 2 }));
+    const h = new Harness(
+      createScheduler({ ...configSchedulerSettings, clock, globalConcurrency: 2 }),
+    );
     const jobs = ['1', '2', '3'].map((id) => h.submit(id, `k${id}`, `t${id}`));
     await flush();
 
@@ -273,6 +294,7 @@ describe('tenant and global caps', () => {
   it('rejects with CONCURRENCY_LIMIT when the wait for a tenant or global slot passes the bound', async () => {
     const h = new Harness(
       createScheduler({
+        ...configSchedulerSettings,
         clock,
         perTenantConcurrency: 1,
         globalConcurrency: 2,
@@ -304,7 +326,14 @@ describe('tenant and global caps', () => {
   });
 
   it('rejects at once with CONCURRENCY_LIMIT when maxGlobalQueue jobs already wait', async () => {
-    const h = new Harness(createScheduler({ clock, globalConcurrency: 1, maxGlobalQueue: 2 }));
+    const h = new Harness(
+      createScheduler({
+        ...configSchedulerSettings,
+        clock,
+        globalConcurrency: 1,
+        maxGlobalQueue: 2,
+      }),
+    );
     const jobs = ['1', '2', '3'].map((id) => h.submit(id, `k${id}`, `t${id}`));
     const sameKey = h.submit('4', 'k1', 't1');
     const overflow = h.submit('5', 'k5', 't5');
@@ -341,7 +370,7 @@ describe('abort and failure', () => {
   ])(
     'removes a job aborted while waiting for %s, leaking no slot',
     async (_gate, caps, key, tenantId) => {
-      const h = new Harness(createScheduler({ clock, ...caps }));
+      const h = new Harness(createScheduler({ ...configSchedulerSettings, clock, ...caps }));
       const holder = h.submit('holder', 'blue', 't-blue');
       const controller = new AbortController();
       const aborted = h.submit('aborted', key, tenantId, { signal: controller.signal });
@@ -372,7 +401,7 @@ describe('abort and failure', () => {
   );
 
   it('rejects at once when the client signal is already aborted', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const job = h.submit('j', 'blue', 't', {
       signal: AbortSignal.abort(new Error('client went away')),
     });
@@ -384,7 +413,7 @@ describe('abort and failure', () => {
   });
 
   it('forwards a client abort to ticket.signal of a running job', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const holder = h.submit('holder', 'blue', 't');
     const controller = new AbortController();
     const job = h.submit('j', 'blue', 't', { signal: controller.signal });
@@ -407,7 +436,12 @@ describe('abort and failure', () => {
     ['throws synchronously', true, ['failing', 'same-key', 'same-tenant']],
   ])('releases every slot when fn %s', async (_how, sync, order) => {
     const h = new Harness(
-      createScheduler({ clock, perTenantConcurrency: 1, globalConcurrency: 1 }),
+      createScheduler({
+        ...configSchedulerSettings,
+        clock,
+        perTenantConcurrency: 1,
+        globalConcurrency: 1,
+      }),
     );
     const boom = new Error('boom');
     const failing = h.submit('failing', 'blue', 't', sync ? { throwSync: boom } : {});
@@ -439,7 +473,7 @@ describe('abort and failure', () => {
 
 describe('drain', () => {
   it('rejects new jobs with SHUTTING_DOWN and resolves once in-flight and queued jobs finish', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const running = h.submit('running', 'blue', 't');
     const queued = h.submit('queued', 'blue', 't');
     let drained = false;
@@ -468,7 +502,9 @@ describe('drain', () => {
   // its caller waiting until its fn settled (a hung call: until the process
   // was killed). Now its caller is answered at the timeout too.
   it('at the timeout rejects queued and running jobs with SHUTTING_DOWN (503, Retry-After) and resolves', async () => {
-    const h = new Harness(createScheduler({ clock, retryAfterSeconds: 2 }));
+    const h = new Harness(
+      createScheduler({ ...configSchedulerSettings, clock, retryAfterSeconds: 2 }),
+    );
     const running = h.submit('running', 'blue', 't');
     const queued = h.submit('queued', 'blue', 't');
     await flush();
@@ -497,7 +533,7 @@ describe('drain', () => {
   });
 
   it('a job that finishes within the grace keeps its own result', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const quick = h.submit('quick', 'blue', 't');
     const failing = h.submit('failing', 'green', 't2');
     const drain = h.scheduler.drain(1_000);
@@ -514,7 +550,7 @@ describe('drain', () => {
   });
 
   it('rejects a job at the timeout even when its fn threw synchronously before (no double settle)', async () => {
-    const h = new Harness(createScheduler({ clock }));
+    const h = new Harness(createScheduler({ ...configSchedulerSettings, clock }));
     const boom = new Error('sync');
     const thrower = h.submit('sync', 'blue', 't', { throwSync: boom });
     await thrower.settled;
@@ -525,7 +561,7 @@ describe('drain', () => {
   });
 
   it('resolves at once when idle', async () => {
-    const scheduler = createScheduler({ clock });
+    const scheduler = createScheduler({ ...configSchedulerSettings, clock });
     await scheduler.drain(1_000);
     expect(vi.getTimerCount()).toBe(0);
   });
@@ -536,6 +572,7 @@ describe('options', () => {
     let caught: unknown;
     try {
       createScheduler({
+        ...configSchedulerSettings,
         maxQueuePerKey: -1,
         globalConcurrency: 0,
         maxQueueWaitMs: 1.5,
@@ -561,6 +598,7 @@ describe('options', () => {
   it('accepts Infinity for the caps', () => {
     expect(() =>
       createScheduler({
+        ...configSchedulerSettings,
         perTenantConcurrency: Infinity,
         globalConcurrency: Infinity,
         maxGlobalQueue: Infinity,

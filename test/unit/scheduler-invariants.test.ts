@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createScheduler } from '../../src/scheduler/index.js';
 import { flush, Harness, type Handle } from '../helpers/scheduler-harness.js';
+import { configSchedulerSettings } from '../helpers/scheduler-settings.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 1_000_000 });
@@ -37,6 +38,7 @@ describe('scheduler invariants under a random mix of arrivals, completions, fail
       const serializePerKey = seed % 3 !== 0;
       const h = new Harness(
         createScheduler({
+          ...configSchedulerSettings,
           clock: () => Date.now(),
           serializePerKey,
           perTenantConcurrency,

@@ -1,16 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Directory } from '../../directory/types.js';
 import { WarmrouteError } from '../../errors.js';
 import { readValidKey } from '../read-valid-key.js';
 
 /** What the admin routes need of the directory. */
-export interface AdminDirectoryPort {
-  explain(key: string): Promise<unknown>;
-  rotate(key: string): Promise<{ generation: number; tenantId: string }>;
-  bind(key: string, targetKey: string): Promise<void>;
-  unbind(key: string): Promise<void>;
-  forget(key: string): Promise<void>;
-}
+export type AdminDirectoryPort = Pick<
+  Directory,
+  'explain' | 'rotate' | 'bind' | 'unbind' | 'forget'
+>;
 
 function tokenMatches(expected: Buffer, header: string | undefined): boolean {
   if (header === undefined || !header.startsWith('Bearer ')) return false;

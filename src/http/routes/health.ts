@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import type { Directory } from '../../directory/types.js';
 import { WarmrouteError } from '../../errors.js';
 
-export interface HealthSource {
-  health(): { status: 'ok' | 'degraded'; reason?: string | undefined };
-}
+/** What the health routes need of the directory. */
+export type HealthSource = Pick<Directory, 'health'>;
 
 /**
  * `/healthz`: the process is alive. `/readyz`: dependencies usable — 200
