@@ -6,15 +6,27 @@ import Type, { type Static } from 'typebox';
  * `schema.ts`), the local host's functions file (`FunctionDefinition` in
  * `src/localhost/function-registry.ts` extends it) and the invoker all use it;
  * only the defaults differ, and each set is named below with its reason.
+ *
+ * `rule` (not a JSON Schema keyword; validators ignore it) is how a value
+ * that breaks the constraint beside it reads in a report, so the words and
+ * the bounds stand together (the functions file's report uses it).
  */
 export const FunctionSettingsSchema = Type.Object(
   {
     /** The function's own timeout; the backend's client timeout is kept longer. */
-    timeoutSeconds: Type.Number({ exclusiveMinimum: 0, maximum: 900 }),
+    timeoutSeconds: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 900,
+      rule: 'must be a number > 0 and <= 900',
+    }),
     /** Configured memory, used for the cold-start cost estimate. */
-    memoryMb: Type.Integer({ minimum: 128, maximum: 10_240 }),
+    memoryMb: Type.Integer({
+      minimum: 128,
+      maximum: 10_240,
+      rule: 'must be an integer from 128 to 10240',
+    }),
     /** Functions without tenant isolation are invoked without a TenantId. */
-    tenancy: Type.Enum(['PER_TENANT', 'NONE']),
+    tenancy: Type.Enum(['PER_TENANT', 'NONE'], { rule: "must be 'PER_TENANT' or 'NONE'" }),
   },
   { additionalProperties: false },
 );

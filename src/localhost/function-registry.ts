@@ -1,6 +1,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import type { FunctionSettings, Tenancy } from '../config/function-settings.js';
+import Type, { type Static } from 'typebox';
+import { Settings } from 'typebox/system';
+import Value from 'typebox/value';
+import {
+  FUNCTIONS_FILE_DEFAULTS,
+  FunctionSettingsSchema,
+  type FunctionSettings,
+  type Tenancy,
+} from '../config/function-settings.js';
 import { WarmrouteError } from '../errors.js';
 import { moduleInside, parseHandlerSpec } from './handler-spec.js';
 
@@ -34,6 +42,10 @@ import { moduleInside, parseHandlerSpec } from './handler-spec.js';
  *   `${NAME:-default}` are replaced from the host's environment when the file
  *   is loaded, so secrets and URLs stay out of the file; a reference that
  *   comes out empty leaves the variable unset.
+ *
+ * The shape is `FunctionsFileSchema` below (the settings part is the gateway's
+ * own `FunctionSettingsSchema`); the defaults of omitted settings are
+ * `FUNCTIONS_FILE_DEFAULTS`, both in src/config/function-settings.ts.
  */
 export type { Tenancy };
 
@@ -49,10 +61,7 @@ export interface FunctionDefinition extends Readonly<FunctionSettings> {
 
 export type HostEnv = Readonly<Record<string, string | undefined>>;
 
-const NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
-// Lambda's handler setting: a module path, a dot, an export name (nested exports allowed).
-const HANDLER_RE = /^[^\s.][^\s]*\.[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
-const ENV_NAME_RE = /^[a-zA-Z]\w*$/;
+const DEFAULT_HANDLER = 'index.handler';
 // Lambda reserves these; the host sets them itself.
 const RESERVED_ENV = new Set([
   '_HANDLER',
@@ -67,16 +76,53 @@ const RESERVED_ENV = new Set([
   'LAMBDA_TASK_ROOT',
   'LAMBDA_RUNTIME_DIR',
 ]);
-const KNOWN_FIELDS = new Set([
-  'name',
-  'codeDir',
-  'handler',
-  'tenancy',
-  'memoryMb',
-  'timeoutSeconds',
-  'reservedConcurrency',
-  'environment',
-]);
+
+/**
+ * One item of the functions file, as declared (defaults not applied): the
+ * function settings, each optional, plus what running the function needs.
+ * `rule` is how a violation reads in the report (see function-settings.ts).
+ */
+export const FunctionDeclarationSchema = Type.Object(
+  {
+    name: Type.String({
+      pattern: '^[a-zA-Z0-9_-]{1,64}$',
+      rule: 'must be 1-64 characters of [a-zA-Z0-9-_]',
+    }),
+    codeDir: Type.String({ minLength: 1, rule: 'must be a directory path' }),
+    handler: Type.Optional(
+      Type.String({
+        // Lambda's handler setting: a module path, a dot, an export name (nested exports allowed).
+        pattern: '^[^\\s.][^\\s]*\\.[A-Za-z_$][\\w$]*(\\.[A-Za-z_$][\\w$]*)*$',
+        rule: "must look like 'index.handler' (file.export)",
+      }),
+    ),
+    ...Type.Partial(FunctionSettingsSchema).properties,
+    reservedConcurrency: Type.Optional(
+      Type.Integer({ minimum: 0, rule: 'must be an integer >= 0' }),
+    ),
+    environment: Type.Optional(
+      Type.Record(Type.String(), Type.String({ rule: 'must be a string' }), {
+        propertyNames: { pattern: '^[a-zA-Z]\\w*$', rule: 'invalid variable name' },
+        rule: 'must be an object of string values',
+      }),
+    ),
+  },
+  { additionalProperties: false, rule: 'expected an object' },
+);
+
+/** The functions file: one documented shape, room for file-level settings later. */
+export const FunctionsFileSchema = Type.Object(
+  {
+    functions: Type.Array(FunctionDeclarationSchema, {
+      rule: 'expected an array of function declarations',
+    }),
+  },
+  // A bare array used to be read as the list itself, so `[]` (or any JSON
+  // array) started a host with nothing to run and no complaint.
+  { additionalProperties: false, rule: 'expected an object { "functions": [ … ] }' },
+);
+
+export type FunctionDeclaration = Static<typeof FunctionDeclarationSchema>;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -89,6 +135,105 @@ function shown(value: unknown): string {
   return text === undefined ? typeof value : text.slice(0, 100);
 }
 
+/**
+ * `/functions/0/environment/A` → `functions[0].environment.A` (the file's own
+ * notation); a key that would not read plainly (empty, `/`, spaces) is quoted:
+ * `environment["a b"]`.
+ */
+function dotted(pointer: string): string {
+  return Value.Pointer.Indices(pointer)
+    .map((part, i) => {
+      if (i === 1 && /^\d+$/.test(part)) return `[${part}]`;
+      if (!/^[\w$-]+$/.test(part)) return `[${shown(part)}]`;
+      return i === 0 ? part : `.${part}`;
+    })
+    .join('');
+}
+
+/** A JSON pointer one key deeper (a key may hold `/` or `~`). */
+function child(pointer: string, key: string): string {
+  return `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
+interface Problem {
+  /** The function the line is about (its index), -1 for the file itself: lines are grouped by it. */
+  readonly item: number;
+  readonly text: string;
+}
+
+function problem(pointer: string, text: string): Problem {
+  const [top, index] = Value.Pointer.Indices(pointer);
+  return {
+    item: top === 'functions' && index !== undefined && /^\d+$/.test(index) ? Number(index) : -1,
+    text: `  ${pointer === '' ? 'functions file' : dotted(pointer)}: ${text}`,
+  };
+}
+
+/** The rule stated beside the constraint the value broke (`schemaPath` is a pointer into the schema). */
+function ruleAt(schemaPath: string): string | undefined {
+  const schema = Value.Pointer.Get(FunctionsFileSchema, schemaPath.replace(/^#/, ''));
+  const rule = isRecord(schema) ? schema['rule'] : undefined;
+  return typeof rule === 'string' ? rule : undefined;
+}
+
+/**
+ * TypeBox stops collecting after `maxErrors` (8 by default, a guard for
+ * validating untrusted requests); a functions file is the operator's own and
+ * its report lists every problem, so the cap is raised for this one
+ * synchronous call and put back.
+ */
+const MAX_FILE_ERRORS = 1_000;
+
+function allErrors(raw: unknown): ReturnType<typeof Value.Errors> {
+  const saved = Settings.Get().maxErrors;
+  Settings.Set({ maxErrors: MAX_FILE_ERRORS });
+  try {
+    return Value.Errors(FunctionsFileSchema, raw);
+  } finally {
+    Settings.Set({ maxErrors: saved });
+  }
+}
+
+/** Every schema violation of the file, one line per bad value, with its path and what was there. */
+function schemaProblems(raw: unknown): Problem[] {
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  const add = (p: Problem): void => {
+    if (seen.has(p.text)) return;
+    seen.add(p.text);
+    out.push(p);
+  };
+  const errors = allErrors(raw);
+  for (const error of errors) {
+    const { keyword, params, instancePath, schemaPath } = error;
+    // `boolean` repeats additionalProperties per field; `propertyNames` sums up the names' own errors.
+    if (keyword === 'boolean' || keyword === 'propertyNames') continue;
+    if (keyword === 'additionalProperties') {
+      const extra = params['additionalProperties'];
+      for (const name of Array.isArray(extra) ? extra : []) {
+        add(problem(child(instancePath, name), 'unknown field'));
+      }
+    } else if (keyword === 'required') {
+      const missing = params['requiredProperties'];
+      for (const name of Array.isArray(missing) ? missing : []) {
+        const rule = ruleAt(`${schemaPath}/properties/${name}`) ?? 'required';
+        add(problem(child(instancePath, name), `${rule}, got undefined`));
+      }
+    } else if (schemaPath.endsWith('/propertyNames')) {
+      // The path names the key itself; its value is not the problem.
+      add(problem(instancePath, ruleAt(schemaPath) ?? error.message));
+    } else {
+      const value = Value.Pointer.Get(raw, instancePath);
+      const got = instancePath === '' && Array.isArray(value) ? 'an array' : shown(value);
+      add(problem(instancePath, `${ruleAt(schemaPath) ?? error.message}, got ${got}`));
+    }
+  }
+  if (errors.length >= MAX_FILE_ERRORS) {
+    out.push({ item: Infinity, text: `  … and more (the first ${MAX_FILE_ERRORS} are listed)` });
+  }
+  return out;
+}
+
 function substitute(value: string, env: HostEnv): string {
   return value.replace(
     /\$\{([a-zA-Z_]\w*)(?::-([^}]*))?\}/g,
@@ -97,6 +242,61 @@ function substitute(value: string, env: HostEnv): string {
       return v === undefined || v === '' ? (fallback ?? '') : v;
     },
   );
+}
+
+function codeDirOf(codeDir: string, baseDir: string): string {
+  return isAbsolute(codeDir) ? codeDir : resolve(baseDir, codeDir);
+}
+
+/**
+ * What the schema cannot state: names unique across the file, codeDir an
+ * existing directory, the handler's module inside codeDir, no variable Lambda
+ * reserves. Each is checked on the fields the schema accepted, so a file's
+ * every problem is reported at once.
+ */
+function fileProblems(raw: unknown, baseDir: string): Problem[] {
+  const out: Problem[] = [];
+  const list = isRecord(raw) ? raw['functions'] : undefined;
+  if (!Array.isArray(list)) return out;
+  const fields = FunctionDeclarationSchema.properties;
+  const seen = new Set<string>();
+  list.forEach((item: unknown, i) => {
+    if (!isRecord(item)) return;
+    const at = (field: string, text: string): void => {
+      out.push({ item: i, text: `  functions[${i}].${field}: ${text}` });
+    };
+    const { name, codeDir, handler = DEFAULT_HANDLER, environment } = item;
+    if (Value.Check(fields.name, name)) {
+      if (seen.has(name)) at('name', `duplicate function name '${name}'`);
+      seen.add(name);
+    }
+    let dir = '';
+    if (Value.Check(fields.codeDir, codeDir)) {
+      dir = codeDirOf(codeDir, baseDir);
+      if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+        at('codeDir', `directory ${dir} does not exist`);
+      }
+    }
+    const spec = typeof handler === 'string' ? parseHandlerSpec(handler) : undefined;
+    // Checked against a stand-in root when codeDir is itself bad: the
+    // handler's own problem is reported either way.
+    if (
+      Value.Check(fields.handler, handler) &&
+      spec !== undefined &&
+      moduleInside(dir || baseDir, spec.modulePath) === undefined
+    ) {
+      at(
+        'handler',
+        `module '${spec.modulePath}' must be a path inside codeDir, got ${JSON.stringify(handler)}`,
+      );
+    }
+    if (isRecord(environment)) {
+      for (const key of Object.keys(environment)) {
+        if (RESERVED_ENV.has(key)) at(`environment.${key}`, 'reserved by Lambda');
+      }
+    }
+  });
+  return out;
 }
 
 /**
@@ -108,132 +308,30 @@ export function validateFunctions(
   baseDir: string,
   env: HostEnv = {},
 ): FunctionDefinition[] {
-  const problems: string[] = [];
-  // One documented shape. A bare array used to be read as the list itself,
-  // so `[]` (or any JSON array) started a host with nothing to run and no
-  // complaint; the object form leaves room for file-level settings.
-  if (!isRecord(raw)) {
-    throw new WarmrouteError('WR_ERR_CONFIG', [
-      `  functions file: expected an object { "functions": [ … ] }, got ${Array.isArray(raw) ? 'an array' : shown(raw)}`,
-    ]);
+  const problems = [...schemaProblems(raw), ...fileProblems(raw, baseDir)];
+  if (problems.length > 0 || !Value.Check(FunctionsFileSchema, raw)) {
+    // Stable: each function's lines stay in the order they were found.
+    problems.sort((a, b) => a.item - b.item);
+    throw new WarmrouteError('WR_ERR_CONFIG', [problems.map((p) => p.text).join('\n')]);
   }
-  for (const key of Object.keys(raw)) {
-    if (key !== 'functions') problems.push(`  ${key}: unknown field`);
-  }
-  const list = raw.functions;
-  if (!Array.isArray(list)) {
-    problems.push(`  functions: expected an array of function declarations, got ${shown(list)}`);
-    throw new WarmrouteError('WR_ERR_CONFIG', [problems.join('\n')]);
-  }
-  const out: FunctionDefinition[] = [];
-  const seen = new Set<string>();
-  list.forEach((item: unknown, i) => {
-    const at = (field: string): string => `  functions[${i}]${field === '' ? '' : `.${field}`}`;
-    if (!isRecord(item)) {
-      problems.push(`${at('')}: expected an object`);
-      return;
-    }
-    const before = problems.length;
-    for (const key of Object.keys(item)) {
-      if (!KNOWN_FIELDS.has(key)) problems.push(`${at(key)}: unknown field`);
-    }
-    const { name, codeDir, handler = 'index.handler', tenancy = 'NONE' } = item;
-    const { memoryMb = 128, timeoutSeconds = 3, reservedConcurrency, environment = {} } = item;
-    if (typeof name !== 'string' || !NAME_RE.test(name)) {
-      problems.push(
-        `${at('name')}: must be 1-64 characters of [a-zA-Z0-9-_], got ${JSON.stringify(name)}`,
-      );
-    } else if (seen.has(name)) {
-      problems.push(`${at('name')}: duplicate function name '${name}'`);
-    } else {
-      seen.add(name);
-    }
-    let dir = '';
-    if (typeof codeDir !== 'string' || codeDir === '') {
-      problems.push(`${at('codeDir')}: must be a directory path, got ${JSON.stringify(codeDir)}`);
-    } else {
-      dir = isAbsolute(codeDir) ? codeDir : resolve(baseDir, codeDir);
-      if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-        problems.push(`${at('codeDir')}: directory ${dir} does not exist`);
-      }
-    }
-    if (typeof handler !== 'string' || !HANDLER_RE.test(handler)) {
-      problems.push(
-        `${at('handler')}: must look like 'index.handler' (file.export), got ${JSON.stringify(handler)}`,
-      );
-    } else {
-      const spec = parseHandlerSpec(handler);
-      // Checked against a stand-in root when codeDir is itself bad: the
-      // handler's own problem is reported either way.
-      if (spec !== undefined && moduleInside(dir || baseDir, spec.modulePath) === undefined) {
-        problems.push(
-          `${at('handler')}: module '${spec.modulePath}' must be a path inside codeDir, got ${JSON.stringify(handler)}`,
-        );
-      }
-    }
-    if (tenancy !== 'PER_TENANT' && tenancy !== 'NONE') {
-      problems.push(
-        `${at('tenancy')}: must be 'PER_TENANT' or 'NONE', got ${JSON.stringify(tenancy)}`,
-      );
-    }
-    if (
-      typeof memoryMb !== 'number' ||
-      !Number.isInteger(memoryMb) ||
-      memoryMb < 128 ||
-      memoryMb > 10_240
-    ) {
-      problems.push(
-        `${at('memoryMb')}: must be an integer from 128 to 10240, got ${JSON.stringify(memoryMb)}`,
-      );
-    }
-    if (typeof timeoutSeconds !== 'number' || !(timeoutSeconds > 0) || timeoutSeconds > 900) {
-      problems.push(
-        `${at('timeoutSeconds')}: must be a number > 0 and <= 900, got ${JSON.stringify(timeoutSeconds)}`,
-      );
-    }
-    if (
-      reservedConcurrency !== undefined &&
-      (typeof reservedConcurrency !== 'number' ||
-        !Number.isInteger(reservedConcurrency) ||
-        reservedConcurrency < 0)
-    ) {
-      problems.push(
-        `${at('reservedConcurrency')}: must be an integer >= 0, got ${JSON.stringify(reservedConcurrency)}`,
-      );
-    }
+  return raw.functions.map((declared) => {
     const vars: Record<string, string> = {};
-    if (!isRecord(environment)) {
-      problems.push(`${at('environment')}: must be an object of string values`);
-    } else {
-      for (const [k, v] of Object.entries(environment)) {
-        if (!ENV_NAME_RE.test(k)) problems.push(`${at(`environment.${k}`)}: invalid variable name`);
-        else if (RESERVED_ENV.has(k))
-          problems.push(`${at(`environment.${k}`)}: reserved by Lambda`);
-        else if (typeof v !== 'string')
-          problems.push(`${at(`environment.${k}`)}: must be a string`);
-        else {
-          const value = substitute(v, env);
-          // An unset `${NAME}` leaves the variable unset rather than empty.
-          if (value !== '' || v === '') vars[k] = value;
-        }
-      }
+    for (const [k, v] of Object.entries(declared.environment ?? {})) {
+      const value = substitute(v, env);
+      // An unset `${NAME}` leaves the variable unset rather than empty.
+      if (value !== '' || v === '') vars[k] = value;
     }
-    if (problems.length > before) return;
-    out.push(
-      Object.freeze({
-        name: name as string,
-        codeDir: dir,
-        handler: handler as string,
-        tenancy: tenancy as Tenancy,
-        memoryMb: memoryMb as number,
-        timeoutSeconds: timeoutSeconds as number,
-        reservedConcurrency: reservedConcurrency as number | undefined,
-        environment: Object.freeze(vars),
-      }),
-    );
+    return Object.freeze({
+      name: declared.name,
+      codeDir: codeDirOf(declared.codeDir, baseDir),
+      handler: declared.handler ?? DEFAULT_HANDLER,
+      timeoutSeconds: declared.timeoutSeconds ?? FUNCTIONS_FILE_DEFAULTS.timeoutSeconds,
+      memoryMb: declared.memoryMb ?? FUNCTIONS_FILE_DEFAULTS.memoryMb,
+      tenancy: declared.tenancy ?? FUNCTIONS_FILE_DEFAULTS.tenancy,
+      reservedConcurrency: declared.reservedConcurrency,
+      environment: Object.freeze(vars),
+    });
   });
-  if (problems.length > 0) throw new WarmrouteError('WR_ERR_CONFIG', [problems.join('\n')]);
-  return out;
 }
 
 /** Reads and validates a functions file; code directories resolve against the file's directory. */

@@ -1,8 +1,15 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadFunctionsFile, validateFunctions } from '../../src/localhost/function-registry.js';
+import { FUNCTIONS_FILE_DEFAULTS } from '../../src/config/function-settings.js';
+import { isWarmrouteError } from '../../src/errors.js';
+import {
+  loadFunctionsFile,
+  validateFunctions,
+  type FunctionDefinition,
+} from '../../src/localhost/function-registry.js';
 import { examplesDir } from '../../src/paths.js';
 
 const dirs: string[] = [];
@@ -123,5 +130,117 @@ describe('functions file', () => {
 
     expect(() => loadFunctionsFile(join(dir, 'absent.json'), {})).toThrow(/cannot be read/);
     expect(() => loadFunctionsFile(join(dir, 'broken.json'), {})).toThrow(/not valid JSON/);
+  });
+});
+
+/** Runs the validator; anything thrown but the registry's own WR_ERR_CONFIG fails the property. */
+function outcome(raw: unknown, dir: string): FunctionDefinition[] | string {
+  try {
+    return validateFunctions(raw, dir, { HOST_A: 'a' });
+  } catch (err) {
+    if (!isWarmrouteError(err) || err.code !== 'WR_ERR_CONFIG') throw err;
+    return err.message;
+  }
+}
+
+describe('functions file: properties', () => {
+  /** A declaration field: often a plausible value, sometimes any JSON. */
+  const field = <T>(plausible: fc.Arbitrary<T>): fc.Arbitrary<unknown> =>
+    fc.oneof({ weight: 3, arbitrary: plausible }, { weight: 1, arbitrary: fc.jsonValue() });
+  const nearlyValid = fc.dictionary(
+    fc.constantFrom(
+      'name',
+      'codeDir',
+      'handler',
+      'tenancy',
+      'memoryMb',
+      'timeoutSeconds',
+      'reservedConcurrency',
+      'environment',
+      'extra',
+      '__proto__',
+      'a/b~c',
+    ),
+    field(
+      fc.oneof(
+        fc.constantFrom('fn', 'f-1', 'index.handler', 'x/../../y.handler', 'PER_TENANT', 'NONE'),
+        fc.integer({ min: -10, max: 20_000 }),
+        fc.double({ noNaN: true }),
+        fc.dictionary(fc.constantFrom('A', '1A', 'AWS_REGION', 'B', '__proto__'), fc.jsonValue()),
+      ),
+    ),
+    { maxKeys: 8 },
+  );
+
+  it('any JSON at all: definitions or one WR_ERR_CONFIG report, never another error', () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'fn'));
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({ functions: fc.jsonValue() }),
+          fc.record({
+            functions: fc.array(fc.oneof(nearlyValid, fc.jsonValue()), { maxLength: 4 }),
+          }),
+        ),
+        (raw) => {
+          const result = outcome(raw, dir);
+          if (typeof result === 'string') {
+            // Every line of the report names where the problem is.
+            const lines = result.split('\n').slice(1);
+            expect(lines.length).toBeGreaterThan(0);
+            for (const line of lines) expect(line).toMatch(/^ {2}\S.*: \S/);
+          } else {
+            expect(Array.isArray(result)).toBe(true);
+          }
+        },
+      ),
+      { seed: 1201, numRuns: 500 },
+    );
+  });
+
+  it('a valid file round-trips: definitions written back as a file give the same definitions', () => {
+    const dir = tempDir();
+    for (const d of ['a', 'b/c']) mkdirSync(join(dir, d), { recursive: true });
+    const envName = fc
+      .stringMatching(/^[a-zA-Z]\w{0,8}$/)
+      .filter((k) => !['AWS_REGION', 'LAMBDA_TASK_ROOT', 'AWS_EXECUTION_ENV'].includes(k));
+    const declaration = fc.record(
+      {
+        codeDir: fc.constantFrom('a', 'b/c', join(dir, 'a')),
+        handler: fc.constantFrom('index.handler', 'lib/main.run', 'x/../index.handler.nested'),
+        tenancy: fc.constantFrom('PER_TENANT', 'NONE'),
+        memoryMb: fc.integer({ min: 128, max: 10_240 }),
+        timeoutSeconds: fc.double({ min: 0.001, max: 900, noNaN: true }),
+        reservedConcurrency: fc.integer({ min: 0, max: 1_000 }),
+        // No `${`: substitution is covered by its own example above.
+        environment: fc.dictionary(envName, fc.stringMatching(/^[^$]{0,12}$/), { maxKeys: 4 }),
+      },
+      { requiredKeys: ['codeDir'] },
+    );
+    const file = fc
+      .uniqueArray(fc.stringMatching(/^[a-zA-Z0-9_-]{1,64}$/), { maxLength: 5 })
+      .chain((names) => fc.tuple(...names.map((name) => declaration.map((d) => ({ name, ...d })))))
+      .map((functions) => ({ functions }));
+
+    fc.assert(
+      fc.property(file, (raw) => {
+        const first = validateFunctions(raw, dir, {});
+        // Omitted settings take the functions file's defaults; given ones are kept.
+        first.forEach((f, i) => {
+          const declared = raw.functions[i]!;
+          expect(f).toMatchObject({
+            ...FUNCTIONS_FILE_DEFAULTS,
+            handler: 'index.handler',
+            ...declared,
+            codeDir: join(dir, declared.codeDir.replace(`${dir}/`, '')),
+          });
+        });
+        const written = JSON.parse(JSON.stringify({ functions: first })) as unknown;
+        expect(validateFunctions(written, '/elsewhere', {})).toEqual(first);
+      }),
+      { seed: 1202, numRuns: 200 },
+    );
   });
 });
