@@ -20,6 +20,13 @@
  * unwrapped: the gateway then reports state `unknown`.
  */
 
+import { ROUTING_MODES, type RoutingMode } from '../src/routing-mode.js';
+
+// The routing mode is the gateway's decision (src/routing-mode.ts); a request
+// only carries it. Re-exported because `warmroute/lambda` has always exported
+// the type; gateway code imports it from src/routing-mode.ts.
+export type { RoutingMode };
+
 export const PROTOCOL_VERSION = 1;
 
 /** Property name of the report in the response envelope. */
@@ -29,8 +36,6 @@ export const ENVELOPE_RESULT_FIELD = 'result';
 /** Leading bytes of every envelope (JSON.stringify puts the report first). */
 export const ENVELOPE_PREFIX = `{"${ENVELOPE_REPORT_FIELD}":`;
 const ENVELOPE_PREFIX_BYTES = Buffer.from(ENVELOPE_PREFIX);
-
-export type RoutingMode = 'affinity' | 'fresh' | 'pooled';
 
 /**
  * Where the key's state lives on the gateway's side (added compatibly to
@@ -83,7 +88,18 @@ export function affinityKeyOf(key: string, scope: WarmScope): string | undefined
     : undefined;
 }
 
-export type WarmState = 'hit' | 'rehydrated' | 'fresh';
+/** What a function reports it did with the key's state (`WarmReport.state`). */
+export const WARM_STATES = ['hit', 'rehydrated', 'fresh'] as const;
+export type WarmState = (typeof WARM_STATES)[number];
+
+/**
+ * What the gateway says happened to the key's state (`x-affinity-state`, the
+ * SDK's `state`, the metrics' `state` label, the directory's outcome
+ * counters): the function's report, or `unknown` when there was none (a
+ * function without the library, a direct Invoke) or it was not valid.
+ */
+export const INVOCATION_STATES = [...WARM_STATES, 'unknown'] as const;
+export type InvocationState = (typeof INVOCATION_STATES)[number];
 
 /**
  * Why state was not a hit:
@@ -92,7 +108,8 @@ export type WarmState = 'hit' | 'rehydrated' | 'fresh';
  * - `stale`: the copy in memory was older than the latest known version;
  * - `conflict`: a checkpoint lost a version race; the environment reloaded the winner.
  */
-export type MissReason = 'first-use' | 'released' | 'stale' | 'conflict';
+export const MISS_REASONS = ['first-use', 'released', 'stale', 'conflict'] as const;
+export type MissReason = (typeof MISS_REASONS)[number];
 
 export interface WarmReport {
   readonly v: typeof PROTOCOL_VERSION;
@@ -142,7 +159,7 @@ export function readWarmRequest(clientContext: unknown): WarmRequest | undefined
   if (typeof req !== 'object' || req === null) return undefined;
   const r = req as Partial<Record<keyof WarmRequest, unknown>>;
   if (r.v !== PROTOCOL_VERSION || typeof r.key !== 'string' || r.key.length === 0) return undefined;
-  const mode = r.mode === 'fresh' || r.mode === 'pooled' ? r.mode : 'affinity';
+  const mode = ROUTING_MODES.find((m) => m === r.mode) ?? 'affinity';
   const stateVersion =
     typeof r.stateVersion === 'number' &&
     Number.isSafeInteger(r.stateVersion) &&

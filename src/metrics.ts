@@ -10,9 +10,6 @@ import { HotCounter, HotHistogram } from './hot-metrics.js';
  * (hot-metrics.ts) in the same registry; the rest are prom-client's own.
  */
 
-export const STATES = ['hit', 'rehydrated', 'fresh', 'unknown'] as const;
-export type InvocationState = (typeof STATES)[number];
-
 const invocationLabels = ['function', 'route', 'state', 'outcome'] as const;
 const durationLabels = ['function', 'state'] as const;
 const functionLabel = ['function'] as const;
@@ -41,9 +38,38 @@ export interface SchedulerGaugeSource {
   stats(): { running: number; queued: number };
 }
 
-export type Metrics = ReturnType<typeof createMetrics>;
+type LabelOf<T extends readonly string[]> = T[number];
 
-export function createMetrics(options: { defaultMetrics?: boolean; coldStartPricePerGb: number }) {
+/**
+ * The metrics the request path records, and the registry `/metrics` reads.
+ * The `state` labels take an `InvocationState` (lambda/protocol.ts).
+ */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly invocations: HotCounter<LabelOf<typeof invocationLabels>>;
+  readonly requestDuration: HotHistogram<LabelOf<typeof durationLabels>>;
+  readonly routingOverhead: HotHistogram;
+  readonly queueWait: HotHistogram;
+  readonly concurrencyRejections: Counter<LabelOf<typeof rejectionLabels>>;
+  readonly backendErrors: Counter<LabelOf<typeof backendErrorLabels>>;
+  readonly misses: Counter<LabelOf<typeof reasonLabels>>;
+  readonly rehydrationDuration: Histogram<LabelOf<typeof functionLabel>>;
+  readonly coldStarts: Counter<LabelOf<typeof functionLabel>>;
+  readonly coldStartCost: Counter<LabelOf<typeof functionLabel>>;
+  readonly throttleRetries: Counter<LabelOf<typeof functionLabel>>;
+  readonly invalidReports: Counter<LabelOf<typeof invalidReportLabels>>;
+  /** Count a new tenant environment and its estimated price. */
+  recordColdStart(functionName: string, memoryMb: number): void;
+  /** The source of the directory's gauges, read at each scrape. */
+  watchDirectory(source: DirectoryGaugeSource): void;
+  /** The source of the scheduler's gauges, read at each scrape. */
+  watchScheduler(source: SchedulerGaugeSource): void;
+}
+
+export function createMetrics(options: {
+  defaultMetrics?: boolean;
+  coldStartPricePerGb: number;
+}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false)
     collectDefaultMetrics({ register: registry, prefix: 'warmroute_process_' });
@@ -205,7 +231,6 @@ export function createMetrics(options: { defaultMetrics?: boolean; coldStartPric
     coldStartCost,
     throttleRetries,
     invalidReports,
-    /** Count a new tenant environment and its estimated price. */
     recordColdStart(functionName: string, memoryMb: number): void {
       coldStarts.inc({ function: functionName });
       coldStartCost.inc(

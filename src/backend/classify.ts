@@ -1,9 +1,11 @@
 /**
  * Cold-start classification for functions that do not report their warm
- * state: Lambda writes `Init Duration: … ms` in the REPORT line only for the
- * first request an environment serves. So `Init Duration` present → the
- * environment is new (`fresh`); absent → warm, but what state the function
- * holds is unknown (`unknown`).
+ * state (the invoker asks for it when the config's `logTail` is on): Lambda
+ * writes `Init Duration: … ms` in the REPORT line only for the first request
+ * an environment serves. So `Init Duration` present → the environment is new
+ * (`fresh`); absent → warm, but what state the function holds is unknown
+ * (`unknown`). Only the last REPORT line counts: Lambda writes it after
+ * everything the function printed, which may include REPORT-like text.
  */
 
 export type LogTailState = 'fresh' | 'unknown';

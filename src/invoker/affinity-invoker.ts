@@ -1,19 +1,20 @@
 import { performance } from 'node:perf_hooks';
-import { parseEnvelope, type RoutingMode } from '../../lambda/protocol.js';
-import { encodeClientContext, type Backend } from '../backend/backend.js';
+import { parseEnvelope, type InvocationState } from '../../lambda/protocol.js';
+import type { Backend } from '../backend/backend.js';
+import { classifyFromLogTail } from '../backend/classify.js';
 import { parseFunctionError } from '../backend/function-error.js';
 import type { CancelSignal } from '../cancel-signal.js';
+import {
+  UNDECLARED_FUNCTION_SETTINGS,
+  type FunctionSettings,
+} from '../config/function-settings.js';
 import type { StateScope } from '../directory/types.js';
 import { WarmrouteError } from '../errors.js';
-import type { InvocationState, Metrics } from '../metrics.js';
-import {
-  BoundedLabel,
-  errorTypeLabel,
-  isValidFunctionName,
-  MISS_REASON_LABELS,
-  OTHER_LABEL,
-} from './metric-labels.js';
-import { stateScopeId, warmClientContext } from './state-scope.js';
+import type { Metrics } from '../metrics.js';
+import type { RoutingMode } from '../routing-mode.js';
+import { InvocationMetrics } from './invocation-metrics.js';
+import { isValidFunctionName } from './metric-labels.js';
+import { ClientContextMemo } from './state-scope.js';
 import { validateWarmReport, type ValidWarmReport } from './warm-report.js';
 
 /**
@@ -57,12 +58,6 @@ export interface SchedulerPort {
   ): Promise<T>;
 }
 
-export interface FunctionInfo {
-  readonly timeoutSeconds: number;
-  readonly memoryMb: number;
-  readonly tenancy: 'PER_TENANT' | 'NONE';
-}
-
 export interface AffinityInvokeRequest {
   readonly functionName: string;
   readonly key: string;
@@ -97,182 +92,52 @@ export interface AffinityInvokerDeps {
   readonly scheduler: SchedulerPort;
   readonly backend: Backend;
   readonly metrics: Metrics;
-  /** Known functions; when non-empty it is an allow-list (unknown → 404 without invoking). */
-  readonly functions: Readonly<Record<string, FunctionInfo>>;
-  /** Ask for the log tail to spot cold starts of functions that do not report state. */
-  readonly logTail: boolean;
-  /** Classifies a log tail: `fresh` when the REPORT line carries `Init Duration`. */
-  readonly classifyLogTail?: (tail: string | undefined) => 'fresh' | 'unknown';
   /**
-   * Distinct function names that get their own metric series when `functions`
-   * is empty (names then come from requests); later ones are counted as
-   * `other`. Default 100.
+   * Known functions; when non-empty it is an allow-list (unknown → 404 without
+   * invoking). When empty, any name Lambda could have is invoked with
+   * UNDECLARED_FUNCTION_SETTINGS (src/config/function-settings.ts).
    */
-  readonly maxFunctionLabels?: number | undefined;
+  readonly functions: Readonly<Record<string, Readonly<FunctionSettings>>>;
+  /** Ask for the log tail to spot cold starts of functions that do not report state (src/backend/classify.ts). */
+  readonly logTail: boolean;
 }
 
-const DEFAULT_FUNCTION: FunctionInfo = {
-  timeoutSeconds: 900,
-  memoryMb: 128,
-  tenancy: 'PER_TENANT',
-};
-
-function defaultClassify(tail: string | undefined): 'fresh' | 'unknown' {
-  return tail !== undefined && /REPORT RequestId:[^\n]*Init Duration:/.test(tail)
-    ? 'fresh'
-    : 'unknown';
+/** The request path behind every entry point (see the top of this file). */
+export interface AffinityInvoker {
+  /**
+   * Call `request.functionName` for `request.key`. Throws a WarmrouteError
+   * when the call does not complete (unknown function, refused by the
+   * scheduler, backend failure, deadline); a function's own error is a
+   * result with `functionError` set.
+   */
+  invoke(request: AffinityInvokeRequest): Promise<AffinityInvokeResult>;
+  /** The function's settings; throws WR_ERR_FUNCTION_NOT_FOUND for a name that cannot be invoked (checked before any I/O). */
+  functionInfo(name: string): Readonly<FunctionSettings>;
 }
 
 const encoder = new TextEncoder();
 
-/**
- * Route labels come from code and configuration (`rpc`, `sdk`, a proxy
- * route's prefix), never from a request; the cap is a backstop only.
- */
-const MAX_ROUTE_LABELS = 1_000;
-
-export type AffinityInvoker = ReturnType<typeof createAffinityInvoker>;
-
-export function createAffinityInvoker(deps: AffinityInvokerDeps) {
-  const { directory, scheduler, backend, metrics } = deps;
-  const classify = deps.classifyLogTail ?? defaultClassify;
+export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoker {
+  const { directory, scheduler, backend } = deps;
   const configured = Object.keys(deps.functions);
   const restricted = configured.length > 0;
-  // With an allow-list only configured names get this far; without one a
-  // client names the function, so its label is capped.
-  const functionLabels = new BoundedLabel(
-    new Set(configured),
-    restricted ? 0 : (deps.maxFunctionLabels ?? 100),
-  );
-  const routeLabels = new BoundedLabel(new Set(['rpc', 'sdk']), MAX_ROUTE_LABELS);
+  const metrics = new InvocationMetrics(deps.metrics, configured);
+  const clientContexts = new ClientContextMemo();
 
-  function functionInfo(name: string): FunctionInfo {
+  function functionInfo(name: string): Readonly<FunctionSettings> {
     const info = deps.functions[name];
     if (info !== undefined) return info;
     // No Lambda function can have a name outside Lambda's pattern: refused before any I/O.
     if (restricted || !isValidFunctionName(name))
       throw new WarmrouteError('WR_ERR_FUNCTION_NOT_FOUND', [name]);
-    return DEFAULT_FUNCTION;
-  }
-
-  function observeReport(
-    functionLabel: string,
-    fn: FunctionInfo,
-    report: ValidWarmReport,
-    invalid: readonly string[],
-  ): void {
-    for (const field of invalid) metrics.invalidReports.inc({ function: functionLabel, field });
-    if (report.state !== 'hit') {
-      const reason = report.reason ?? (report.state === 'fresh' ? 'none' : 'unknown');
-      metrics.misses.inc({
-        function: functionLabel,
-        reason: MISS_REASON_LABELS.has(reason) ? reason : OTHER_LABEL,
-      });
-    }
-    if (report.rehydrateMs > 0)
-      metrics.rehydrationDuration.observe({ function: functionLabel }, report.rehydrateMs / 1000);
-    if (report.coldStart === true) metrics.recordColdStart(functionLabel, fn.memoryMb);
-  }
-
-  function countFailure(request: AffinityInvokeRequest, err: unknown): void {
-    const functionLabel = functionLabels.value(request.functionName);
-    const route = routeLabels.value(request.route);
-    if (request.signal?.aborted === true && !(err instanceof WarmrouteError)) {
-      // The caller left (a client disconnect, an SDK abort): not a backend fault.
-      metrics.concurrencyRejections.inc({ reason: 'cancelled' });
-      metrics.invocations.inc({
-        function: functionLabel,
-        route,
-        state: 'unknown',
-        outcome: 'cancelled',
-      });
-      return;
-    }
-    const code = err instanceof WarmrouteError ? err.code : 'WR_ERR_INTERNAL';
-    switch (code) {
-      case 'WR_ERR_KEY_BUSY':
-        metrics.concurrencyRejections.inc({ reason: 'key_busy' });
-        break;
-      case 'WR_ERR_CONCURRENCY_LIMIT':
-        metrics.concurrencyRejections.inc({ reason: 'concurrency' });
-        break;
-      case 'WR_ERR_SHUTTING_DOWN':
-        metrics.concurrencyRejections.inc({ reason: 'shutting_down' });
-        break;
-      default: {
-        const upstream = err instanceof WarmrouteError ? err.details?.['upstream'] : undefined;
-        const type =
-          typeof upstream === 'string'
-            ? upstream
-            : code === 'WR_ERR_THROTTLED'
-              ? 'throttled'
-              : code === 'WR_ERR_DEADLINE'
-                ? 'deadline'
-                : code;
-        metrics.backendErrors.inc({ function: functionLabel, type: errorTypeLabel(type) });
-      }
-    }
-    metrics.invocations.inc({
-      function: functionLabel,
-      route,
-      state: 'unknown',
-      outcome: 'error',
-    });
-  }
-
-  // The X-Amz-Client-Context value per state key, reused while its mode and
-  // state version stay the same: JSON + base64 of it per request measured
-  // ~2 µs, and a warm key's version only moves when its state is written.
-  const encodedContexts = new Map<
-    string,
-    { mode: RoutingMode; stateVersion: number; base64: string }
-  >();
-  function encodedContext(scope: StateScope, mode: RoutingMode, stateVersion: number): string {
-    const scopeId = stateScopeId(scope);
-    const memo = encodedContexts.get(scopeId);
-    if (memo?.mode === mode && memo.stateVersion === stateVersion) return memo.base64;
-    const base64 = encodeClientContext(warmClientContext(scope, mode, stateVersion));
-    // Bounded like hotChildren below.
-    if (encodedContexts.size >= 10_000) encodedContexts.clear();
-    encodedContexts.set(scopeId, { mode, stateVersion, base64 });
-    return base64;
-  }
-
-  // Both per-request series (the counter's and the histogram's) behind one
-  // lookup per label combination, so a request builds no label objects.
-  const hotChildren = new Map<string, { record(seconds: number): void }>();
-  function hotMetrics(
-    functionLabel: string,
-    route: string,
-    state: InvocationState,
-    outcome: string,
-  ) {
-    const cacheKey = `${functionLabel}\u0000${route}\u0000${state}\u0000${outcome}`;
-    let entry = hotChildren.get(cacheKey);
-    if (entry === undefined) {
-      const counter = metrics.invocations.labels({
-        function: functionLabel,
-        route,
-        state,
-        outcome,
-      });
-      const histogram = metrics.requestDuration.labels({ function: functionLabel, state });
-      entry = {
-        record(seconds: number) {
-          counter.inc();
-          histogram.observe(seconds);
-        },
-      };
-      // Labels are bounded already; this bounds the memo itself.
-      if (hotChildren.size >= 10_000) hotChildren.clear();
-      hotChildren.set(cacheKey, entry);
-    }
-    return entry;
+    return UNDECLARED_FUNCTION_SETTINGS;
   }
 
   async function invoke(request: AffinityInvokeRequest): Promise<AffinityInvokeResult> {
     const started = performance.now();
     const fn = functionInfo(request.functionName);
+
+    // Resolve: key → tenant and the scope of the key's state.
     const resolution = await directory.resolve(request.key, {
       mode: request.mode,
       functionName: request.functionName,
@@ -288,11 +153,12 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
     // per key in pooled mode (slots are shared on purpose); none in fresh mode.
     const turnKey = request.mode === 'pooled' ? `k:${request.key}` : `t:${tenantId}`;
 
-    const functionLabel = functionLabels.value(request.functionName);
-    // Counted as they happen, so retries of a request that finally fails count too.
+    const functionLabel = metrics.functionLabel(request.functionName);
     const onRetry = (): void => {
-      metrics.throttleRetries.inc({ function: functionLabel });
+      metrics.retried(functionLabel);
     };
+
+    // Schedule and invoke.
     let backendMs = 0;
     let queueWaitMs = 0;
     const outcome = await scheduler
@@ -307,7 +173,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
               tenantId: fn.tenancy === 'PER_TENANT' ? tenantId : undefined,
               payload: request.payload,
               deadline: request.deadline,
-              clientContextBase64: encodedContext(
+              clientContextBase64: clientContexts.encoded(
                 stateScope,
                 request.mode,
                 resolution.stateVersion,
@@ -324,24 +190,25 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
         },
       )
       .catch((err: unknown) => {
-        countFailure(request, err);
+        metrics.failed(request, err);
         throw err;
       });
 
+    // Report: what the function said of its state, to the directory and the metrics.
     let state: InvocationState;
     let payload = outcome.payload;
     let report: ValidWarmReport | undefined;
     let errorType: string | undefined;
     if (outcome.functionError !== undefined) {
       errorType = parseFunctionError(outcome.payload, outcome.functionError).errorType;
-      metrics.backendErrors.inc({ function: functionLabel, type: errorTypeLabel(errorType) });
+      metrics.functionError(functionLabel, errorType);
     } else {
       const envelope = parseEnvelope(outcome.payload);
       if (envelope !== undefined) {
         // parseEnvelope only checks the protocol version: the rest is the function's word.
         const checked = validateWarmReport(envelope.report);
         report = checked.report;
-        observeReport(functionLabel, fn, report, checked.invalid);
+        metrics.reported(functionLabel, fn.memoryMb, report, checked.invalid);
         payload =
           envelope.result === undefined
             ? new Uint8Array(0)
@@ -360,17 +227,18 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps) {
         });
       }
     } else {
-      state = deps.logTail ? classify(outcome.logTail) : 'unknown';
-      if (state === 'fresh') metrics.recordColdStart(functionLabel, fn.memoryMb);
+      state = deps.logTail ? classifyFromLogTail(outcome.logTail) : 'unknown';
+      if (state === 'fresh') metrics.coldStart(functionLabel, fn.memoryMb);
     }
 
     const durationMs = performance.now() - started;
-    const outcomeLabel = outcome.functionError === undefined ? 'ok' : 'function_error';
-    hotMetrics(functionLabel, routeLabels.value(request.route), state, outcomeLabel).record(
-      durationMs / 1000,
+    metrics.completed(
+      functionLabel,
+      request.route,
+      state,
+      outcome.functionError === undefined ? 'ok' : 'function_error',
+      { durationMs, queueWaitMs, backendMs },
     );
-    metrics.queueWait.observe(queueWaitMs / 1000);
-    metrics.routingOverhead.observe(Math.max(0, durationMs - backendMs - queueWaitMs) / 1000);
 
     return {
       payload,

@@ -1,5 +1,6 @@
 import * as lambdaSdk from '@aws-sdk/client-lambda';
-import { errorCatalogue } from '../errors.js';
+import { MISS_REASONS } from '../../lambda/protocol.js';
+import { errorCatalogue, WarmrouteError, type ErrorCode } from '../errors.js';
 
 /**
  * Bounds for every metric label value that a function or a client can
@@ -11,6 +12,20 @@ import { errorCatalogue } from '../errors.js';
 
 /** The overflow value of every bounded label. */
 export const OTHER_LABEL = 'other';
+
+/**
+ * Function names that get their own series when the config has no
+ * allow-list (names then come from requests); later ones are counted as
+ * `other`. A fixed bound, not a setting: it only keeps clients from growing
+ * the series count. With an allow-list every configured name has its series.
+ */
+export const MAX_FUNCTION_LABELS = 100;
+
+/**
+ * Route labels come from code and configuration (`rpc`, `sdk`, a proxy
+ * route's prefix), never from a request; the cap is a backstop only.
+ */
+export const MAX_ROUTE_LABELS = 1_000;
 
 /**
  * `errorType` values the Lambda service and AWS's Node runtime report
@@ -103,16 +118,46 @@ export function errorTypeLabel(type: string): string {
   return ERROR_TYPE_LABELS.has(type) ? type : OTHER_LABEL;
 }
 
+/** `reason` of `warmroute_concurrency_rejections_total` for the scheduler's refusals. */
+const REJECTION_REASONS: Partial<Readonly<Record<ErrorCode, string>>> = {
+  WR_ERR_KEY_BUSY: 'key_busy',
+  WR_ERR_CONCURRENCY_LIMIT: 'concurrency',
+  WR_ERR_SHUTTING_DOWN: 'shutting_down',
+};
+
+/**
+ * Where a failed invocation is counted besides `warmroute_invocations_total`:
+ * a refusal by the scheduler is a rejection (`reason`), anything else a
+ * backend error (`type`: the upstream exception's name when the backend
+ * knew it, `throttled`, `deadline`, else the WR_ERR_* code; `other` when
+ * none of these is a known label). A caller that left is not decided here:
+ * only the caller's signal can tell (see invocation-metrics.ts).
+ */
+export function failureLabel(
+  err: unknown,
+): { readonly rejection: string } | { readonly backendError: string } {
+  const code: ErrorCode = err instanceof WarmrouteError ? err.code : 'WR_ERR_INTERNAL';
+  const rejection = REJECTION_REASONS[code];
+  if (rejection !== undefined) return { rejection };
+  const upstream = err instanceof WarmrouteError ? err.details?.['upstream'] : undefined;
+  const type =
+    typeof upstream === 'string'
+      ? upstream
+      : code === 'WR_ERR_THROTTLED'
+        ? 'throttled'
+        : code === 'WR_ERR_DEADLINE'
+          ? 'deadline'
+          : code;
+  return { backendError: errorTypeLabel(type) };
+}
+
 /**
  * `reason` of `warmroute_state_misses_total`: the library's miss reasons,
  * `none` (a fresh start: nothing to miss), `unknown` (a non-hit without a
  * reason), else `other`.
  */
 export const MISS_REASON_LABELS: ReadonlySet<string> = new Set([
-  'first-use',
-  'released',
-  'stale',
-  'conflict',
+  ...MISS_REASONS,
   'none',
   'unknown',
 ]);

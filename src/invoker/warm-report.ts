@@ -1,4 +1,10 @@
-import type { MissReason, WarmState } from '../../lambda/protocol.js';
+import {
+  MISS_REASONS,
+  WARM_STATES,
+  type InvocationState,
+  type MissReason,
+  type WarmState,
+} from '../../lambda/protocol.js';
 import type { ReportField } from './metric-labels.js';
 import { isValidEnvId } from '../directory/index.js';
 
@@ -12,13 +18,8 @@ import { isValidEnvId } from '../directory/index.js';
  * named in `invalid` so the caller can count it.
  */
 
-const STATES: ReadonlySet<string> = new Set<WarmState>(['hit', 'rehydrated', 'fresh']);
-const MISS_REASONS: ReadonlySet<string> = new Set<MissReason>([
-  'first-use',
-  'released',
-  'stale',
-  'conflict',
-]);
+const STATES: ReadonlySet<string> = new Set(WARM_STATES);
+const REASONS: ReadonlySet<string> = new Set(MISS_REASONS);
 
 /** Lambda's longest function timeout: no honest rehydration takes longer. */
 const MAX_REHYDRATE_MS = 900_000;
@@ -26,7 +27,7 @@ const MAX_REHYDRATE_MS = 900_000;
 const MAX_CONFLICTS = 1_000;
 
 export interface ValidWarmReport {
-  readonly state: WarmState | 'unknown';
+  readonly state: InvocationState;
   /** A known miss reason, `other` for an unknown one, undefined when absent. */
   readonly reason: MissReason | 'other' | undefined;
   readonly env: string | undefined;
@@ -78,7 +79,7 @@ export function validateWarmReport(raw: unknown): ReportCheck {
 
   let reason: ValidWarmReport['reason'];
   if (r.reason !== undefined) {
-    if (typeof r.reason === 'string' && MISS_REASONS.has(r.reason)) reason = r.reason as MissReason;
+    if (typeof r.reason === 'string' && REASONS.has(r.reason)) reason = r.reason as MissReason;
     else {
       invalid.push('reason');
       reason = 'other';

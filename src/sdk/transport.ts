@@ -1,3 +1,4 @@
+import { INVOCATION_STATES } from '../../lambda/protocol.js';
 import type { InvocationState, InvokeMode } from './types.js';
 
 /**
@@ -38,9 +39,7 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-const STATES: readonly InvocationState[] = ['hit', 'rehydrated', 'fresh', 'unknown'];
-
 /** A state string from the wire; anything unexpected is `unknown` rather than a lie. */
 export function toInvocationState(value: unknown): InvocationState {
-  return STATES.find((s) => s === value) ?? 'unknown';
+  return INVOCATION_STATES.find((s) => s === value) ?? 'unknown';
 }

@@ -1,13 +1,16 @@
 /**
  * Public types of the SDK (`warmroute/sdk`). Kept free of runtime imports so
- * the declarations a user's compiler reads stay small.
+ * the declarations a user's compiler reads stay small (the imports below are
+ * type-only).
  */
+import type { InvocationState } from '../../lambda/protocol.js';
+import type { CallMode } from '../routing-mode.js';
 
-/** What happened to the key's state on this call (the gateway's `x-affinity-state`). */
-export type InvocationState = 'hit' | 'rehydrated' | 'fresh' | 'unknown';
+/** What happened to the key's state on this call (the gateway's `x-affinity-state`); defined by the wire protocol. */
+export type { InvocationState };
 
 /** `affinity`: a stable environment per key; `fresh`: a brand-new environment for this call. */
-export type InvokeMode = 'affinity' | 'fresh';
+export type InvokeMode = CallMode;
 
 export interface InvokeOptions {
   /** Function to call; defaults to the client's `functionName`. */

@@ -1,10 +1,8 @@
 import type { Backend, InvokeRequest, InvokeResult } from '../../src/backend/backend.js';
-import {
-  createAffinityInvoker,
-  type DirectoryPort,
-  type FunctionInfo,
-} from '../../src/invoker/affinity-invoker.js';
-import { createMetrics, type InvocationState } from '../../src/metrics.js';
+import type { FunctionSettings } from '../../src/config/function-settings.js';
+import { createAffinityInvoker, type DirectoryPort } from '../../src/invoker/affinity-invoker.js';
+import type { InvocationState } from '../../lambda/protocol.js';
+import { createMetrics } from '../../src/metrics.js';
 import { createScheduler } from '../../src/scheduler/index.js';
 import { configSchedulerSettings } from './scheduler-settings.js';
 
@@ -31,9 +29,10 @@ export interface RecordedResolve {
 
 export function invokerFixture(
   options: {
-    functions?: Record<string, FunctionInfo>;
-    maxFunctionLabels?: number;
+    functions?: Record<string, FunctionSettings>;
     backend?: Backend;
+    /** Ask the backend for log tails (the config's `logTail`); default false. */
+    logTail?: boolean;
   } = {},
 ) {
   const metrics = createMetrics({ defaultMetrics: false, coldStartPricePerGb: 0.0001 });
@@ -68,10 +67,7 @@ export function invokerFixture(
     backend,
     metrics,
     functions: options.functions ?? {},
-    logTail: false,
-    ...(options.maxFunctionLabels === undefined
-      ? {}
-      : { maxFunctionLabels: options.maxFunctionLabels }),
+    logTail: options.logTail ?? false,
   });
   return {
     metrics,

@@ -3,7 +3,11 @@ import { readWarmRequest } from '../../lambda/protocol.js';
 import { encodeClientContext } from '../../src/backend/backend.js';
 import { MAX_KEY_BYTES } from '../../src/directory/validate-key.js';
 import type { StateScope } from '../../src/directory/types.js';
-import { stateScopeId, warmClientContext } from '../../src/invoker/state-scope.js';
+import {
+  ClientContextMemo,
+  stateScopeId,
+  warmClientContext,
+} from '../../src/invoker/state-scope.js';
 
 /** Lambda's limit on X-Amz-Client-Context (base64). */
 const CLIENT_CONTEXT_LIMIT = 3_583;
@@ -44,6 +48,25 @@ describe('the gateway side of the state scope (issue 11, defect 2)', () => {
       scope({ namespace: 'default","x' }),
     ];
     expect(new Set(scopes.map(stateScopeId)).size).toBe(scopes.length);
+  });
+
+  it('reuses an encoded context only for the same scope, mode and state version', () => {
+    // Prepare
+    const memo = new ClientContextMemo();
+    const fresh = (sc: StateScope, mode: 'affinity' | 'pooled', version: number): string =>
+      encodeClientContext(warmClientContext(sc, mode, version));
+
+    // Act / Assess: every answer is what encoding anew would give.
+    expect(memo.encoded(scope(), 'affinity', 3)).toBe(fresh(scope(), 'affinity', 3));
+    expect(memo.encoded(scope(), 'affinity', 3)).toBe(fresh(scope(), 'affinity', 3));
+    expect(memo.encoded(scope(), 'affinity', 4)).toBe(fresh(scope(), 'affinity', 4));
+    expect(memo.encoded(scope(), 'pooled', 4)).toBe(fresh(scope(), 'pooled', 4));
+    expect(memo.encoded(scope({ generation: 1 }), 'pooled', 4)).toBe(
+      fresh(scope({ generation: 1 }), 'pooled', 4),
+    );
+    expect(memo.encoded(scope({ key: 'ws-42#g1' }), 'pooled', 4)).toBe(
+      fresh(scope({ key: 'ws-42#g1' }), 'pooled', 4),
+    );
   });
 
   it('stays inside Lambda’s client-context limit for the largest key at a large generation', () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import type { InvokeResult } from '../../src/backend/backend.js';
 import { WarmrouteError } from '../../src/errors.js';
-import { ERROR_TYPE_LABELS, isValidFunctionName } from '../../src/invoker/metric-labels.js';
+import {
+  ERROR_TYPE_LABELS,
+  isValidFunctionName,
+  MAX_FUNCTION_LABELS,
+} from '../../src/invoker/metric-labels.js';
 import { validateWarmReport } from '../../src/invoker/warm-report.js';
 import { mulberry32 as prng } from '../../bench/workload/prng.js';
 import {
@@ -168,15 +173,49 @@ describe('the invoker and what a function reports', () => {
   });
 
   it('caps function-name series without an allow-list, overflow as `other`', async () => {
-    const f = invokerFixture({ maxFunctionLabels: 3 });
+    const f = invokerFixture();
     f.answer(() => envelope(good));
-    for (let i = 0; i < 10; i++) await f.invoke(`fn-${i}`);
+    for (let i = 0; i < MAX_FUNCTION_LABELS + 7; i++) await f.invoke(`fn-${i}`);
     const functions = new Set(
       parseExposition(await f.metrics.registry.metrics())
         .filter((s) => s.name === 'warmroute_invocations_total')
         .map((s) => s.labels.function),
     );
-    expect(functions).toEqual(new Set(['fn-0', 'fn-1', 'fn-2', 'other']));
+    const admitted = Array.from({ length: MAX_FUNCTION_LABELS }, (_, i) => `fn-${i}`);
+    expect(functions).toEqual(new Set([...admitted, 'other']));
+  });
+
+  it('without a report, reads a cold start from the REPORT line of the log tail, not from what the function printed', async () => {
+    // Prepare
+    const f = invokerFixture({ logTail: true });
+    const report = (id: number, init: boolean): string =>
+      `REPORT RequestId: ${id}\tDuration: 1.5 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: 65 MB\t${init ? 'Init Duration: 150.55 ms\t' : ''}\n`;
+    const plain = (logTail: string): InvokeResult => ({
+      payload: new TextEncoder().encode('{"ok":true}'),
+      logTail,
+      attempts: 1,
+      durationMs: 1,
+    });
+
+    // Act
+    f.answer(() => plain(`START RequestId: 1\nEND RequestId: 1\n${report(1, true)}`));
+    const cold = await f.invoke('plain');
+    // A function that logs an earlier REPORT line (a log forwarder, say) on a warm call.
+    f.answer(() =>
+      plain(`START RequestId: 2\n${report(0, true)}END RequestId: 2\n${report(2, false)}`),
+    );
+    const warm = await f.invoke('plain');
+
+    // Assess
+    expect(cold.state).toBe('fresh');
+    expect(warm.state).toBe('unknown');
+    const samples = parseExposition(await f.metrics.registry.metrics());
+    expect(
+      samples.find((s) => s.name === 'warmroute_cold_starts_total' && s.labels.function === 'plain')
+        ?.value,
+    ).toBe(1);
+    // Nothing reported, nothing recorded in the directory.
+    expect(f.outcomes).toEqual([]);
   });
 
   it('refuses a function name Lambda could not have, before invoking anything', async () => {
