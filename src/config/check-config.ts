@@ -1,4 +1,4 @@
-import { compilePathTemplate } from '../http/path-template.js';
+import { compileRouteResources, type RouteResources } from '../http/path-template.js';
 import { isValidFunctionName } from '../invoker/metric-labels.js';
 import { isLoopbackHost } from '../localhost/local-host.js';
 import type { Config } from './schema.js';
@@ -33,11 +33,6 @@ function urlProblem(raw: string, allowPath: boolean): string | undefined {
   }
   if (url.search !== '' || url.hash !== '') return 'must not have a query or fragment';
   return undefined;
-}
-
-/** Variable names of a path template that compiles. */
-function templateVariables(template: string): Set<string> {
-  return new Set([...template.matchAll(/\{([^{}+]+)\+?\}/g)].map((m) => m[1] ?? ''));
 }
 
 /**
@@ -135,19 +130,18 @@ function routeProblems(config: Config, valid: (path: string) => boolean): string
     if (route.mode === 'pooled' && route.poolSize === undefined) {
       problems.push(`routes (${route.prefix}): pooled mode needs poolSize`);
     }
-    let variables = new Set(['proxy']);
-    if (route.pathTemplate !== undefined) {
-      try {
-        compilePathTemplate(route.pathTemplate);
-        variables = templateVariables(route.pathTemplate);
-      } catch (err) {
-        problems.push(`routes (${route.prefix}): ${(err as Error).message}`);
-      }
+    let resources: RouteResources | undefined;
+    try {
+      resources = compileRouteResources(prefix, route.pathTemplate);
+    } catch (err) {
+      problems.push(`routes (${route.prefix}): ${(err as Error).message}`);
     }
-    if (route.key?.from === 'path' && !variables.has(route.key.name)) {
-      problems.push(
-        `routes (${route.prefix}): key from path parameter {${route.key.name}}, which the path template ${route.pathTemplate ?? '/{proxy+}'} does not have`,
-      );
+    if (resources !== undefined && route.key?.from === 'path') {
+      if (!resources.variables.has(route.key.name)) {
+        problems.push(
+          `routes (${route.prefix}): key from path parameter {${route.key.name}}, which the route's resources (${resources.resources.join(', ')}) do not have`,
+        );
+      }
     }
   }
   return problems;

@@ -12,6 +12,8 @@
 export interface PathTemplate {
   /** The template as written; the event's `resource` and `requestContext.resourcePath`. */
   readonly resource: string;
+  /** Its variable names, greedy ones included (`proxy` for `{proxy+}`). */
+  readonly variables: ReadonlySet<string>;
   /**
    * Match a request path (the part under the route prefix, without query
    * string) and return its decoded parameters, or undefined when it does not
@@ -99,11 +101,13 @@ function decode(raw: string): string {
 
 class CompiledPathTemplate implements PathTemplate {
   readonly resource: string;
+  readonly variables: ReadonlySet<string>;
   readonly #segments: readonly Segment[];
   readonly #greedy: boolean;
 
   constructor(resource: string, segments: readonly Segment[]) {
     this.resource = resource;
+    this.variables = new Set(segments.flatMap((s) => (s.kind === 'literal' ? [] : [s.name])));
     this.#segments = segments;
     this.#greedy = segments.at(-1)?.kind === 'greedy';
   }
@@ -155,4 +159,63 @@ class CompiledPathTemplate implements PathTemplate {
 /** Compile once at configuration time; `match` runs on every request. */
 export function compilePathTemplate(template: string): PathTemplate {
   return new CompiledPathTemplate(template, parseSegments(template));
+}
+
+/**
+ * The API Gateway resources a route serves under its prefix.
+ *
+ * A greedy `{proxy+}` needs at least one path segment (proxy resources:
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-set-up-simple-proxy.html),
+ * so in API Gateway
+ * `/echo/{proxy+}` does not serve `/echo` itself: that is the parent
+ * resource, with its own method. The usual proxy setup therefore has both
+ * (`ANY /echo` and `ANY /echo/{proxy+}`; for an API's root, `ANY /` and
+ * `ANY /{proxy+}`), and a route without `pathTemplate` is that pair: `/echo`
+ * arrives as resource `/echo` with `pathParameters: null`, `/echo/a/b` as
+ * `/echo/{proxy+}` with `{ proxy: 'a/b' }`. A route with `pathTemplate` is
+ * that one resource: its prefix and any path under it that the template
+ * does not match have no method (API Gateway: 403 "Missing Authentication
+ * Token"; here the gateway's 404 `WR_ERR_ROUTE_NOT_FOUND`).
+ */
+export interface RouteResources {
+  /** Every resource path, prefix included, e.g. `['/echo', '/echo/{proxy+}']`. */
+  readonly resources: readonly string[];
+  /** Every path parameter name any of them can give. */
+  readonly variables: ReadonlySet<string>;
+  /**
+   * The resource serving `pathUnderPrefix` (the request path after the
+   * prefix, no query string) and its decoded parameters (`{}` for none), or
+   * undefined when none does.
+   */
+  match(
+    pathUnderPrefix: string,
+  ): { readonly resource: string; readonly pathParameters: Record<string, string> } | undefined;
+}
+
+/** The pair a route without `pathTemplate` serves: its prefix and everything beneath. */
+const PROXY_PAIR = ['/', '/{proxy+}'] as const;
+
+/** `prefix` is a route prefix without trailing slash (`/` for the root). */
+export function compileRouteResources(
+  prefix: string,
+  pathTemplate: string | undefined,
+): RouteResources {
+  const base = prefix === '/' ? '' : prefix;
+  const entries = (pathTemplate === undefined ? PROXY_PAIR : [pathTemplate]).map((text) => {
+    const template = compilePathTemplate(text);
+    const resource = template.resource === '/' ? base || '/' : base + template.resource;
+    return { template, resource };
+  });
+  const variables = new Set(entries.flatMap((e) => [...e.template.variables]));
+  return {
+    resources: entries.map((e) => e.resource),
+    variables,
+    match(pathUnderPrefix) {
+      for (const { template, resource } of entries) {
+        const pathParameters = template.match(pathUnderPrefix);
+        if (pathParameters !== undefined) return { resource, pathParameters };
+      }
+      return undefined;
+    },
+  };
 }

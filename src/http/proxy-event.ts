@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
+import type { BinaryMediaTypes } from './binary-media-types.js';
 
 /**
  * HTTP request → API Gateway REST proxy event (payload format 1.0), the
  * event a Lambda proxy integration receives. Pure: plain inputs, no Fastify.
  *
- * AWS behaviours followed (sources in the module's report):
+ * AWS behaviours followed (the input format:
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-input-format):
  * - `headers` holds the last value of a repeated header, `multiValueHeaders`
  *   every value in order; names keep the case the client sent and are grouped
  *   case-sensitively, as REST APIs process header names.
@@ -14,8 +16,18 @@ import { isUtf8 } from 'node:buffer';
  *   map, `?flag` gives `""`, and both are `null` without a query string.
  * - `path` is the request path as received: REST APIs leave it
  *   percent-encoded (HTTP APIs decode it); `pathParameters` are decoded.
- * - `body` is `null` when empty; binary bodies are base64 with
- *   `isBase64Encoded: true`.
+ * - `body` is `null` when empty. It is base64 with `isBase64Encoded: true`
+ *   when the request's Content-Type matches the route's binary media types
+ *   (`binary-media-types.ts`), else the body as UTF-8 text, as API Gateway
+ *   passes it.
+ * Departure, so that no byte is lost: a body that is not valid UTF-8 and
+ * matches no binary media type is sent base64 with `isBase64Encoded: true`.
+ * API Gateway passes such a body as a "UTF8-encoded string" (the request
+ * table of
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings-workflow.html),
+ * which cannot hold those bytes: binary uploads to a REST API without
+ * `binaryMediaTypes` arrive corrupted. Here a handler that honours
+ * `isBase64Encoded` gets the exact bytes, and the event says which case it is.
  */
 
 export type ProxyHeaders = Record<string, string>;
@@ -99,6 +111,8 @@ export interface ProxyEventContext {
   protocol?: string;
   /** Default: the request's Host header, else `localhost`. */
   domainName?: string;
+  /** The route's binary media types; `BinaryMediaTypes.NONE` is API Gateway's default. */
+  binaryMediaTypes: BinaryMediaTypes;
 }
 
 const DEFAULT_ACCOUNT_ID = '123456789012';
@@ -147,36 +161,13 @@ function resourceIdFor(resource: string): string {
   return id;
 }
 
-const TEXT_TYPES = new Set([
-  'application/json',
-  'application/xml',
-  'application/x-www-form-urlencoded',
-  'application/javascript',
-  'application/ecmascript',
-  'application/x-javascript',
-  'application/graphql',
-  'application/x-ndjson',
-  'application/yaml',
-  'application/x-yaml',
-  'application/csv',
-]);
-
-/** True for media types whose bodies are text (`text/*`, JSON, XML, forms, scripts…). */
-export function isTextContentType(contentType: string | undefined): boolean {
-  if (contentType === undefined) return false;
-  const semi = contentType.indexOf(';');
-  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  if (type.startsWith('text/')) return true;
-  if (TEXT_TYPES.has(type)) return true;
-  return type.startsWith('application/') && (type.endsWith('+json') || type.endsWith('+xml'));
-}
-
 function encodeBody(
   body: Buffer | undefined,
   contentType: string | undefined,
+  binaryMediaTypes: BinaryMediaTypes,
 ): { body: string | null; isBase64Encoded: boolean } {
   if (body === undefined || body.length === 0) return { body: null, isBase64Encoded: false };
-  if (isTextContentType(contentType) && isUtf8(body)) {
+  if (!binaryMediaTypes.isBinaryRequest(contentType) && isUtf8(body)) {
     return { body: body.toString('utf8'), isBase64Encoded: false };
   }
   return { body: body.toString('base64'), isBase64Encoded: true };
@@ -280,7 +271,7 @@ export function buildProxyEvent(
   const pathParameters =
     ctx.pathParameters !== null && hasKeys(ctx.pathParameters) ? ctx.pathParameters : null;
 
-  const { body, isBase64Encoded } = encodeBody(req.body, contentType);
+  const { body, isBase64Encoded } = encodeBody(req.body, contentType, ctx.binaryMediaTypes);
   const domainName = ctx.domainName ?? host ?? 'localhost';
   const dot = domainName.indexOf('.');
 

@@ -1,30 +1,56 @@
 import { WarmrouteError } from '../errors.js';
+import type { BinaryMediaTypes } from './binary-media-types.js';
 
 /**
  * A Lambda proxy result (API Gateway REST, payload format 1.0) → the HTTP
  * response to send. Pure: bytes in, status/headers/body out.
  *
- * Rules, as REST APIs apply them (sources in the module's report):
+ * Rules, as REST APIs apply them (the output format:
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html#api-gateway-simple-proxy-for-lambda-output-format,
+ * and what API Gateway calls malformed:
+ * https://aws.amazon.com/premiumsupport/knowledge-center/malformed-502-api-gateway/):
  * - The payload must be a JSON object whose keys are among `statusCode`,
  *   `headers`, `multiValueHeaders`, `body`, `isBase64Encoded` (plus the
  *   `base64Encoded` alias REST reads first, and `cookies`, a v2 field that is
  *   ignored here); anything else is "Malformed Lambda proxy response" → 502.
  * - `statusCode` defaults to 200 when absent (REST; HTTP APIs require it);
  *   an integer or integer string, 200–599 (an interim 1xx is no result).
- * - `body` must be a string or absent/null (an object body is malformed);
- *   it is base64-decoded when `isBase64Encoded` is true (or `"true"`).
+ * - `body` must be a string or absent/null (an object body is malformed).
+ * - A base64 body (`isBase64Encoded` true or `"true"`) is decoded only when
+ *   the first media type of the request's `Accept` matches the route's binary
+ *   media types (`binary-media-types.ts`); otherwise the base64 text itself
+ *   is the response body, as API Gateway sends it:
+ *   https://docs.aws.amazon.com/apigateway/latest/developerguide/lambda-proxy-binary-media.html
  * - `headers` and `multiValueHeaders` are merged: all multi values first,
  *   then a single value is added unless the same name/value pair is already
  *   there ("only the values from multiValueHeaders" appear for it).
+ * - No `Content-Type` → `application/json`, API Gateway's default; a
+ *   Content-Type given as `null` (a function's way to send none, e.g. for a
+ *   204) leaves it out: https://github.com/aws/aws-sam-cli/issues/1218,
+ *   https://github.com/localstack/localstack/pull/6170.
  * Beyond API Gateway: hop-by-hop headers and `content-length` are dropped
  * (this server frames the response itself), and header names/values Node
  * would refuse to write are reported as a malformed result instead of
  * crashing the response.
  */
 
+/** What of the request decides how its response body is read. */
+export interface ProxyResultContext {
+  /** The request's `Accept` header, if any. */
+  readonly accept: string | undefined;
+  /** The route's binary media types; `BinaryMediaTypes.NONE` is API Gateway's default. */
+  readonly binaryMediaTypes: BinaryMediaTypes;
+}
+
+/** API Gateway REST's Content-Type for a proxy result that names none. */
+export const DEFAULT_CONTENT_TYPE = 'application/json';
+
 export interface HttpResponseLike {
   statusCode: number;
-  /** Lower-case names; a string for one value, an array for several. */
+  /**
+   * Lower-case names; a string for one value, an array for several.
+   * `content-type` is absent only when the function sent it as `null`.
+   */
   headers: Record<string, string | string[]>;
   body: Buffer;
 }
@@ -179,6 +205,22 @@ function stripHopByHop(headers: Record<string, string | string[]>): void {
   }
 }
 
+/**
+ * True when the function names Content-Type with no value: `null` in
+ * `headers`, `null` or a list of nulls (or none) in `multiValueHeaders`.
+ */
+function contentTypeCleared(single: unknown, multi: unknown): boolean {
+  for (const map of [single, multi]) {
+    if (!isPlainObject(map)) continue;
+    for (const name in map) {
+      if (name.length !== 12 || name.toLowerCase() !== 'content-type') continue;
+      const value = map[name];
+      if (value === null || (Array.isArray(value) && value.every((v) => v === null))) return true;
+    }
+  }
+  return false;
+}
+
 function decodeBody(body: unknown, base64: boolean): Buffer {
   if (body === undefined || body === null) return EMPTY;
   if (typeof body !== 'string') throw malformed(`body must be a string, got ${describe(body)}`);
@@ -207,7 +249,10 @@ function expectedBase64Length(text: string): number {
   return Math.floor((length * 3) / 4);
 }
 
-export function parseProxyResult(payload: Uint8Array): HttpResponseLike {
+export function parseProxyResult(
+  payload: Uint8Array,
+  request: ProxyResultContext,
+): HttpResponseLike {
   const bytes = Buffer.isBuffer(payload)
     ? payload
     : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
@@ -231,7 +276,16 @@ export function parseProxyResult(payload: Uint8Array): HttpResponseLike {
       : parseBase64Flag(parsed.isBase64Encoded, 'isBase64Encoded');
   const headers = mergeHeaders(parsed.headers, parsed.multiValueHeaders);
   stripHopByHop(headers);
-  const body = decodeBody(parsed.body, base64);
+  if (
+    headers['content-type'] === undefined &&
+    !contentTypeCleared(parsed.headers, parsed.multiValueHeaders)
+  ) {
+    headers['content-type'] = DEFAULT_CONTENT_TYPE;
+  }
+  const body = decodeBody(
+    parsed.body,
+    base64 && request.binaryMediaTypes.isBinaryResponse(request.accept),
+  );
   // 204 and 304 have no body by definition (RFC 9110 §15.3.5, §15.4.5): one
   // sent anyway would be read as the start of the next response.
   return { statusCode, headers, body: statusCode === 204 || statusCode === 304 ? EMPTY : body };

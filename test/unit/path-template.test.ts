@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { compilePathTemplate } from '../../src/http/path-template.js';
+import { compilePathTemplate, compileRouteResources } from '../../src/http/path-template.js';
 
 describe('compilePathTemplate', () => {
   it('keeps the template as the resource', () => {
@@ -164,6 +164,89 @@ describe('compilePathTemplate', () => {
 
     it('names the template in the message', () => {
       expect(() => compilePathTemplate('/x/{a+}/y')).toThrow('Invalid path template "/x/{a+}/y"');
+    });
+  });
+
+  it('lists its variables, greedy ones included', () => {
+    expect([...compilePathTemplate('/n/{notebook}/x/{proxy+}').variables]).toEqual([
+      'notebook',
+      'proxy',
+    ]);
+    expect(compilePathTemplate('/health').variables.size).toBe(0);
+  });
+});
+
+describe('compileRouteResources', () => {
+  describe('a route without pathTemplate: the prefix and {proxy+} beneath it', () => {
+    const echo = compileRouteResources('/echo', undefined);
+
+    it('lists both resources, as API Gateway would show them', () => {
+      expect(echo.resources).toEqual(['/echo', '/echo/{proxy+}']);
+      expect([...echo.variables]).toEqual(['proxy']);
+    });
+
+    // Was: the bare prefix was sent as resource /echo/{proxy+} with no proxy parameter,
+    // an event API Gateway never sends ({proxy+} needs at least one segment).
+    it('serves the bare prefix as its own resource, without parameters', () => {
+      expect(echo.match('/')).toEqual({ resource: '/echo', pathParameters: {} });
+      expect(echo.match('')).toEqual({ resource: '/echo', pathParameters: {} });
+    });
+
+    it('serves everything beneath as {proxy+}', () => {
+      expect(echo.match('/a')).toEqual({
+        resource: '/echo/{proxy+}',
+        pathParameters: { proxy: 'a' },
+      });
+      expect(echo.match('/a/b%20c/')).toEqual({
+        resource: '/echo/{proxy+}',
+        pathParameters: { proxy: 'a/b c/' },
+      });
+    });
+
+    it('at the root prefix: / and /{proxy+}', () => {
+      const root = compileRouteResources('/', undefined);
+      expect(root.resources).toEqual(['/', '/{proxy+}']);
+      expect(root.match('/')).toEqual({ resource: '/', pathParameters: {} });
+      expect(root.match('/x/y')).toEqual({
+        resource: '/{proxy+}',
+        pathParameters: { proxy: 'x/y' },
+      });
+    });
+  });
+
+  describe('a route with pathTemplate: that one resource', () => {
+    it('/{proxy+} does not serve the bare prefix, as in API Gateway', () => {
+      const greedy = compileRouteResources('/echo', '/{proxy+}');
+      expect(greedy.resources).toEqual(['/echo/{proxy+}']);
+      expect(greedy.match('/')).toBeUndefined();
+      expect(greedy.match('')).toBeUndefined();
+      expect(greedy.match('/a')).toEqual({
+        resource: '/echo/{proxy+}',
+        pathParameters: { proxy: 'a' },
+      });
+    });
+
+    it('serves nothing under the prefix that the template does not match', () => {
+      const nb = compileRouteResources('/notebooks', '/{notebook}/{proxy+}');
+      expect(nb.resources).toEqual(['/notebooks/{notebook}/{proxy+}']);
+      expect([...nb.variables]).toEqual(['notebook', 'proxy']);
+      expect(nb.match('/nb-1')).toBeUndefined();
+      expect(nb.match('/')).toBeUndefined();
+      expect(nb.match('/nb-1/run')).toEqual({
+        resource: '/notebooks/{notebook}/{proxy+}',
+        pathParameters: { notebook: 'nb-1', proxy: 'run' },
+      });
+    });
+
+    it('a template of / serves only the bare prefix', () => {
+      const bare = compileRouteResources('/health', '/');
+      expect(bare.resources).toEqual(['/health']);
+      expect(bare.match('/')).toEqual({ resource: '/health', pathParameters: {} });
+      expect(bare.match('/x')).toBeUndefined();
+    });
+
+    it('refuses a template that does not compile', () => {
+      expect(() => compileRouteResources('/n', '/{a')).toThrow('Invalid path template');
     });
   });
 });

@@ -2,11 +2,11 @@ import { describe, it, expect } from 'vitest';
 import {
   buildProxyEvent,
   formatRequestTime,
-  isTextContentType,
   serializeProxyEvent,
   type HttpRequestLike,
   type ProxyEventContext,
 } from '../../src/http/proxy-event.js';
+import { BinaryMediaTypes } from '../../src/http/binary-media-types.js';
 import { compilePathTemplate } from '../../src/http/path-template.js';
 
 const RECEIVED_AT = Date.UTC(2015, 3, 9, 12, 34, 56, 789);
@@ -24,7 +24,12 @@ function request(overrides: Partial<HttpRequestLike> = {}): HttpRequestLike {
   };
 }
 
-const CTX: ProxyEventContext = { stage: 'prod', resource: '/{proxy+}', pathParameters: null };
+const CTX: ProxyEventContext = {
+  stage: 'prod',
+  resource: '/{proxy+}',
+  pathParameters: null,
+  binaryMediaTypes: BinaryMediaTypes.NONE,
+};
 
 describe('buildProxyEvent', () => {
   it('builds the full REST v1 event for a simple GET', () => {
@@ -282,9 +287,12 @@ describe('buildProxyEvent', () => {
   });
 
   describe('body', () => {
-    function withBody(body: Buffer | undefined, contentType?: string) {
+    function withBody(body: Buffer | undefined, contentType?: string, binary: string[] = []) {
       const rawHeaders = contentType === undefined ? [] : ['Content-Type', contentType];
-      const event = buildProxyEvent(request({ method: 'POST', body, rawHeaders }), CTX);
+      const event = buildProxyEvent(request({ method: 'POST', body, rawHeaders }), {
+        ...CTX,
+        binaryMediaTypes: new BinaryMediaTypes(binary),
+      });
       return { body: event.body, isBase64Encoded: event.isBase64Encoded };
     }
 
@@ -293,7 +301,7 @@ describe('buildProxyEvent', () => {
         body: null,
         isBase64Encoded: false,
       });
-      expect(withBody(Buffer.alloc(0), 'application/octet-stream')).toEqual({
+      expect(withBody(Buffer.alloc(0), 'application/octet-stream', ['*/*'])).toEqual({
         body: null,
         isBase64Encoded: false,
       });
@@ -326,24 +334,53 @@ describe('buildProxyEvent', () => {
       }
     });
 
-    it('is base64 for binary content types, with a lossless round trip', () => {
+    it('is base64 when the bytes are not UTF-8, whatever the type: no byte is lost', () => {
+      // API Gateway would pass these as a UTF-8 string and corrupt them (see proxy-event.ts).
       const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
-      const result = withBody(bytes, 'application/octet-stream');
-      expect(result.isBase64Encoded).toBe(true);
-      expect(Buffer.from(result.body ?? '', 'base64').equals(bytes)).toBe(true);
+      for (const type of ['application/octet-stream', 'text/plain', undefined]) {
+        const result = withBody(bytes, type);
+        expect(result.isBase64Encoded, String(type)).toBe(true);
+        expect(Buffer.from(result.body ?? '', 'base64').equals(bytes)).toBe(true);
+      }
     });
 
-    it('is base64 for image types even when the bytes happen to be ASCII', () => {
+    // Was base64 for every non-text type; API Gateway passes text unless the type is binary.
+    it('is text for any type without binary media types, when the bytes are UTF-8', () => {
       expect(withBody(Buffer.from('GIF89a'), 'image/gif')).toEqual({
-        body: Buffer.from('GIF89a').toString('base64'),
-        isBase64Encoded: true,
+        body: 'GIF89a',
+        isBase64Encoded: false,
+      });
+      expect(withBody(Buffer.from('hello'), 'application/octet-stream')).toEqual({
+        body: 'hello',
+        isBase64Encoded: false,
       });
     });
 
-    it('is base64 without a content type', () => {
-      expect(withBody(Buffer.from('hello'))).toEqual({
+    it('is base64 when the Content-Type matches a binary media type, even for ASCII bytes', () => {
+      expect(withBody(Buffer.from('GIF89a'), 'image/gif', ['image/*'])).toEqual({
+        body: Buffer.from('GIF89a').toString('base64'),
+        isBase64Encoded: true,
+      });
+      expect(withBody(Buffer.from('{"a":1}'), 'application/json', ['*/*'])).toEqual({
+        body: Buffer.from('{"a":1}').toString('base64'),
+        isBase64Encoded: true,
+      });
+      expect(withBody(Buffer.from('GIF89a'), 'image/gif', ['image/png'])).toEqual({
+        body: 'GIF89a',
+        isBase64Encoded: false,
+      });
+    });
+
+    // Was base64; API Gateway reads a missing Content-Type as application/json.
+    it('without a content type is text, or base64 when application/json is binary', () => {
+      expect(withBody(Buffer.from('hello'))).toEqual({ body: 'hello', isBase64Encoded: false });
+      expect(withBody(Buffer.from('hello'), undefined, ['application/json'])).toEqual({
         body: Buffer.from('hello').toString('base64'),
         isBase64Encoded: true,
+      });
+      expect(withBody(Buffer.from('hello'), undefined, ['image/*'])).toEqual({
+        body: 'hello',
+        isBase64Encoded: false,
       });
     });
 
@@ -355,30 +392,17 @@ describe('buildProxyEvent', () => {
     });
 
     it('uses the last Content-Type when it is repeated', () => {
-      const event = buildProxyEvent(
-        request({
-          method: 'POST',
-          body: Buffer.from('x'),
-          rawHeaders: ['Content-Type', 'text/plain', 'content-type', 'application/octet-stream'],
-        }),
-        CTX,
+      const ctx = { ...CTX, binaryMediaTypes: new BinaryMediaTypes(['application/octet-stream']) };
+      const send = (rawHeaders: string[]) =>
+        buildProxyEvent(request({ method: 'POST', body: Buffer.from('x'), rawHeaders }), ctx)
+          .isBase64Encoded;
+      expect(send(['Content-Type', 'text/plain', 'content-type', 'application/octet-stream'])).toBe(
+        true,
       );
-      expect(event.isBase64Encoded).toBe(true);
+      expect(send(['Content-Type', 'application/octet-stream', 'content-type', 'text/plain'])).toBe(
+        false,
+      );
     });
-  });
-});
-
-describe('isTextContentType', () => {
-  it('classifies media types', () => {
-    expect(isTextContentType(undefined)).toBe(false);
-    expect(isTextContentType('')).toBe(false);
-    expect(isTextContentType('application/octet-stream')).toBe(false);
-    expect(isTextContentType('application/pdf')).toBe(false);
-    expect(isTextContentType('multipart/form-data; boundary=x')).toBe(false);
-    expect(isTextContentType(' text/csv ')).toBe(true);
-    expect(isTextContentType('application/ld+json')).toBe(true);
-    expect(isTextContentType('application/soap+xml; charset=utf-8')).toBe(true);
-    expect(isTextContentType('image/svg+xml')).toBe(false);
   });
 });
 

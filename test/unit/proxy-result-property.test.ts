@@ -3,6 +3,7 @@ import Fastify from 'fastify';
 import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isWarmrouteError } from '../../src/errors.js';
+import { BinaryMediaTypes } from '../../src/http/binary-media-types.js';
 import { parseProxyResult } from '../../src/http/proxy-result.js';
 
 /**
@@ -61,7 +62,11 @@ describe('proxy result (property): written as a response, or refused as a 502 â€
       fc.asyncProperty(proxyResult, async (result) => {
         let parsed: ReturnType<typeof parseProxyResult>;
         try {
-          parsed = parseProxyResult(Buffer.from(JSON.stringify(result)));
+          // A route that decodes every base64 body, so bad base64 is exercised too.
+          parsed = parseProxyResult(Buffer.from(JSON.stringify(result)), {
+            accept: undefined,
+            binaryMediaTypes: new BinaryMediaTypes(['*/*']),
+          });
         } catch (err) {
           expect(isWarmrouteError(err) && err.code).toBe('WR_ERR_BACKEND');
           expect(isWarmrouteError(err) && err.statusCode).toBe(502);

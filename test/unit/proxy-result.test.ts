@@ -1,18 +1,37 @@
 import { describe, it, expect } from 'vitest';
-import { parseProxyResult } from '../../src/http/proxy-result.js';
+import { BinaryMediaTypes } from '../../src/http/binary-media-types.js';
+import { parseProxyResult, type ProxyResultContext } from '../../src/http/proxy-result.js';
 import { WarmrouteError } from '../../src/errors.js';
+
+/** A route without binary media types (API Gateway's default), request without Accept. */
+const TEXT_ROUTE: ProxyResultContext = {
+  accept: undefined,
+  binaryMediaTypes: BinaryMediaTypes.NONE,
+};
+/** A route whose binary media types match every request (the match-all pattern). */
+const BINARY_ROUTE: ProxyResultContext = {
+  accept: undefined,
+  binaryMediaTypes: new BinaryMediaTypes(['*/*']),
+};
+/** What API Gateway adds when a result names no Content-Type. */
+const DEFAULT_TYPE = { 'content-type': 'application/json' };
 
 function bytes(value: unknown): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value));
 }
 
-function parse(value: unknown) {
-  return parseProxyResult(bytes(value));
+function parse(value: unknown, context: ProxyResultContext = TEXT_ROUTE) {
+  return parseProxyResult(bytes(value), context);
+}
+
+/** Parsed for a route where base64 bodies are decoded. */
+function parseBinary(value: unknown) {
+  return parse(value, BINARY_ROUTE);
 }
 
 function rejection(payload: Uint8Array): WarmrouteError {
   try {
-    parseProxyResult(payload);
+    parseProxyResult(payload, BINARY_ROUTE);
   } catch (err) {
     if (err instanceof WarmrouteError) return err;
     throw err;
@@ -46,7 +65,7 @@ describe('parseProxyResult', () => {
     const inner = bytes({ statusCode: 204 });
     const outer = new Uint8Array(inner.length + 8);
     outer.set(inner, 4);
-    expect(parseProxyResult(outer.subarray(4, 4 + inner.length)).statusCode).toBe(204);
+    expect(parseProxyResult(outer.subarray(4, 4 + inner.length), TEXT_ROUTE).statusCode).toBe(204);
   });
 
   describe('statusCode', () => {
@@ -85,7 +104,9 @@ describe('parseProxyResult', () => {
   describe('body', () => {
     it('is dropped for 204 and 304, which have no body (a client would read it as the next response)', () => {
       expect(parse({ statusCode: 204, body: 'x' }).body.length).toBe(0);
-      expect(parse({ statusCode: 304, body: 'eA==', isBase64Encoded: true }).body.length).toBe(0);
+      expect(
+        parseBinary({ statusCode: 304, body: 'eA==', isBase64Encoded: true }).body.length,
+      ).toBe(0);
       expect(parse({ statusCode: 200, body: 'x' }).body.toString()).toBe('x');
     });
 
@@ -104,7 +125,7 @@ describe('parseProxyResult', () => {
 
     it('is base64-decoded when isBase64Encoded is true, byte for byte', () => {
       const binary = Buffer.from(Array.from({ length: 256 }, (_, i) => 255 - i));
-      const result = parse({
+      const result = parseBinary({
         statusCode: 200,
         headers: { 'Content-Type': 'image/png' },
         body: binary.toString('base64'),
@@ -117,10 +138,10 @@ describe('parseProxyResult', () => {
       const data = Buffer.from('any carnal pleasure.');
       const padded = data.toString('base64');
       expect(
-        parse({ body: padded.replace(/=+$/, ''), isBase64Encoded: true }).body.equals(data),
+        parseBinary({ body: padded.replace(/=+$/, ''), isBase64Encoded: true }).body.equals(data),
       ).toBe(true);
       const wrapped = padded.slice(0, 8) + '\r\n' + padded.slice(8);
-      expect(parse({ body: wrapped, isBase64Encoded: true }).body.equals(data)).toBe(true);
+      expect(parseBinary({ body: wrapped, isBase64Encoded: true }).body.equals(data)).toBe(true);
     });
 
     it('rejects a body that is not base64 when flagged as such', () => {
@@ -137,15 +158,25 @@ describe('parseProxyResult', () => {
     });
 
     it('accepts "true"/"false" strings for the flag, and the base64Encoded alias first', () => {
-      expect(parse({ body: 'aGVsbG8=', isBase64Encoded: 'true' }).body.toString()).toBe('hello');
-      expect(parse({ body: 'aGVsbG8=', isBase64Encoded: 'False' }).body.toString()).toBe(
+      expect(parseBinary({ body: 'aGVsbG8=', isBase64Encoded: 'true' }).body.toString()).toBe(
+        'hello',
+      );
+      expect(parseBinary({ body: 'aGVsbG8=', isBase64Encoded: 'False' }).body.toString()).toBe(
         'aGVsbG8=',
       );
       expect(
-        parse({ body: 'aGVsbG8=', base64Encoded: true, isBase64Encoded: false }).body.toString(),
+        parseBinary({
+          body: 'aGVsbG8=',
+          base64Encoded: true,
+          isBase64Encoded: false,
+        }).body.toString(),
       ).toBe('hello');
       expect(
-        parse({ body: 'aGVsbG8=', base64Encoded: false, isBase64Encoded: true }).body.toString(),
+        parseBinary({
+          body: 'aGVsbG8=',
+          base64Encoded: false,
+          isBase64Encoded: true,
+        }).body.toString(),
       ).toBe('aGVsbG8=');
     });
 
@@ -159,12 +190,108 @@ describe('parseProxyResult', () => {
     });
   });
 
+  describe('Content-Type', () => {
+    // Was application/octet-stream (Fastify's label for bytes); API Gateway sends application/json.
+    it('is application/json when the result names none, as API Gateway REST sends it', () => {
+      expect(parse({ statusCode: 200, body: '{"a":1}' }).headers['content-type']).toBe(
+        'application/json',
+      );
+      expect(parse({ statusCode: 204 }).headers['content-type']).toBe('application/json');
+      expect(
+        parse({ body: 'aGk=', isBase64Encoded: true, headers: { 'X-A': 'a' } }).headers,
+      ).toEqual({ 'x-a': 'a', 'content-type': 'application/json' });
+    });
+
+    it("keeps the function's own type, whatever the case of its name", () => {
+      expect(parse({ headers: { 'CONTENT-TYPE': 'text/html' } }).headers['content-type']).toBe(
+        'text/html',
+      );
+      expect(
+        parse({ multiValueHeaders: { 'Content-Type': ['image/png'] } }).headers['content-type'],
+      ).toBe('image/png');
+    });
+
+    it('is left out when the function sets it to null (its way to send none)', () => {
+      for (const result of [
+        { statusCode: 204, headers: { 'Content-Type': null } },
+        { statusCode: 200, multiValueHeaders: { 'content-type': null }, body: 'x' },
+        { statusCode: 200, multiValueHeaders: { 'content-type': [] }, body: 'x' },
+        { statusCode: 200, multiValueHeaders: { 'Content-Type': [null] }, body: 'x' },
+      ]) {
+        expect(parse(result).headers, JSON.stringify(result)).not.toHaveProperty('content-type');
+      }
+    });
+
+    it('a null in one map does not hide a value in the other', () => {
+      const result = parse({
+        headers: { 'Content-Type': null },
+        multiValueHeaders: { 'content-type': ['text/csv'] },
+      });
+      expect(result.headers['content-type']).toBe('text/csv');
+    });
+
+    it('a type removed as hop-by-hop is not a null: the default applies', () => {
+      const result = parse({ headers: { Connection: 'content-type', 'Content-Type': 'text/x' } });
+      expect(result.headers['content-type']).toBe('application/json');
+    });
+  });
+
+  describe("base64 bodies and the route's binary media types", () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff]);
+    const result = {
+      statusCode: 200,
+      headers: { 'Content-Type': 'image/png' },
+      body: png.toString('base64'),
+      isBase64Encoded: true,
+    };
+    const route = (patterns: string[], accept?: string): ProxyResultContext => ({
+      accept,
+      binaryMediaTypes: new BinaryMediaTypes(patterns),
+    });
+
+    it('without binary media types the base64 text itself is the body, as API Gateway sends it', () => {
+      expect(parse(result).body.toString('latin1')).toBe(png.toString('base64'));
+      expect(parse(result, route([], 'image/png')).body.toString()).toBe(png.toString('base64'));
+    });
+
+    it('is decoded when the first media type of Accept matches, byte for byte', () => {
+      expect(parse(result, route(['image/png'], 'image/png')).body.equals(png)).toBe(true);
+      expect(parse(result, route(['image/*'], 'IMAGE/PNG; q=1, */*')).body.equals(png)).toBe(true);
+      expect(parse(result, route(['*/*'], 'text/html')).body.equals(png)).toBe(true);
+    });
+
+    it('only the first Accept media type counts', () => {
+      const later = route(['image/png'], 'text/html,image/png;q=0.9');
+      expect(parse(result, later).body.toString()).toBe(png.toString('base64'));
+    });
+
+    it('a request without Accept matches only */*', () => {
+      expect(parse(result, route(['image/png'])).body.toString()).toBe(png.toString('base64'));
+      expect(parse(result, route(['*/*'])).body.equals(png)).toBe(true);
+    });
+
+    it("the response's own Content-Type does not decide", () => {
+      const other = route(['image/png'], 'application/pdf');
+      expect(parse(result, other).body.toString()).toBe(png.toString('base64'));
+    });
+
+    it('a body that is not base64 is refused only when it would be decoded', () => {
+      const bad = { body: 'not base64!', isBase64Encoded: true };
+      expect(parse(bad).body.toString()).toBe('not base64!');
+      expect(() => parse(bad, route(['*/*']))).toThrow(/not valid base64/);
+    });
+  });
+
   describe('headers and multiValueHeaders', () => {
     it('lower-cases names; one value is a string, several an array', () => {
       const result = parse({
         multiValueHeaders: { 'Set-Cookie': ['a=1', 'b=2'], Vary: ['Accept'] },
       });
-      expect(result.headers).toEqual({ 'set-cookie': ['a=1', 'b=2'], vary: 'Accept' });
+      expect(result.headers).toEqual({
+        'set-cookie': ['a=1', 'b=2'],
+        vary: 'Accept',
+        ...DEFAULT_TYPE,
+      });
     });
 
     it('merges both maps: multi values first, then single values', () => {
@@ -176,6 +303,7 @@ describe('parseProxyResult', () => {
         'x-single': 's',
         'x-both': ['m1', 'm2', 'from-headers'],
         'x-multi': 'only',
+        ...DEFAULT_TYPE,
       });
     });
 
@@ -192,7 +320,7 @@ describe('parseProxyResult', () => {
         headers: { 'set-cookie': 'c=3' },
         multiValueHeaders: { 'Set-Cookie': ['a=1'], 'SET-COOKIE': ['b=2'] },
       });
-      expect(result.headers).toEqual({ 'set-cookie': ['a=1', 'b=2', 'c=3'] });
+      expect(result.headers).toEqual({ 'set-cookie': ['a=1', 'b=2', 'c=3'], ...DEFAULT_TYPE });
     });
 
     it('converts numbers and booleans to strings and skips null values', () => {
@@ -204,12 +332,13 @@ describe('parseProxyResult', () => {
         'x-count': '5',
         'x-flag': 'true',
         'x-list': ['1', 'false', 'z'],
+        ...DEFAULT_TYPE,
       });
     });
 
     it('accepts null or absent maps', () => {
-      expect(parse({ headers: null, multiValueHeaders: null }).headers).toEqual({});
-      expect(parse({}).headers).toEqual({});
+      expect(parse({ headers: null, multiValueHeaders: null }).headers).toEqual(DEFAULT_TYPE);
+      expect(parse({}).headers).toEqual(DEFAULT_TYPE);
     });
 
     it('strips hop-by-hop headers and content-length', () => {
@@ -229,7 +358,7 @@ describe('parseProxyResult', () => {
         multiValueHeaders: { 'content-length': ['1', '2'] },
         body: 'hi',
       });
-      expect(result.headers).toEqual({ 'x-kept': 'yes' });
+      expect(result.headers).toEqual({ 'x-kept': 'yes', ...DEFAULT_TYPE });
       expect(result.body.toString()).toBe('hi');
     });
 
@@ -259,15 +388,18 @@ describe('parseProxyResult', () => {
     });
 
     it('allows tabs and Latin-1 bytes in values, like Node', () => {
-      expect(parse({ headers: { 'X-A': 'a\tb é' } }).headers).toEqual({ 'x-a': 'a\tb é' });
+      expect(parse({ headers: { 'X-A': 'a\tb é' } }).headers).toEqual({
+        'x-a': 'a\tb é',
+        ...DEFAULT_TYPE,
+      });
     });
 
     it('treats a header named __proto__ as data', () => {
       const headers = parse({ multiValueHeaders: { __proto__: ['x'] } }).headers;
       // JSON.stringify of a literal with a __proto__ key would not carry it; check the parse path.
-      expect(headers).toEqual({});
+      expect(headers).toEqual(DEFAULT_TYPE);
       const raw = new TextEncoder().encode('{"headers":{"__proto__":"x"}}');
-      const parsed = parseProxyResult(raw).headers;
+      const parsed = parseProxyResult(raw, TEXT_ROUTE).headers;
       expect(Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value).toBe('x');
     });
   });
@@ -304,7 +436,7 @@ describe('parseProxyResult', () => {
 
     it('ignores cookies (a payload 2.0 field) instead of failing or mapping it', () => {
       const result = parse({ statusCode: 200, cookies: ['a=1'], body: 'x' });
-      expect(result.headers).toEqual({});
+      expect(result.headers).toEqual(DEFAULT_TYPE);
       expect(result.body.toString()).toBe('x');
     });
   });

@@ -1,11 +1,12 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteConfig } from '../../config/schema.js';
 import { WarmrouteError } from '../../errors.js';
 import type { AffinityInvoker } from '../../invoker/affinity-invoker.js';
 import { setAffinityHeaders } from '../affinity-headers.js';
 import { ClientGoneSignal } from '../client-gone.js';
 import { createKeyExtractor } from '../key-extractors.js';
-import { compilePathTemplate, type PathTemplate } from '../path-template.js';
+import { BinaryMediaTypes } from '../binary-media-types.js';
+import { compileRouteResources } from '../path-template.js';
 import { buildProxyEvent, serializeProxyEvent } from '../proxy-event.js';
 import { parseProxyResult } from '../proxy-result.js';
 import { readValidKey } from '../read-valid-key.js';
@@ -22,9 +23,14 @@ function trimSlash(prefix: string): string {
   return prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
 }
 
+// Responses whose function sent `Content-Type: null`: Fastify would label
+// their bytes application/octet-stream, API Gateway sends no Content-Type.
+const withoutContentType = new WeakSet<FastifyReply>();
+
 /**
- * A reverse-proxy route: any request under `prefix` becomes an API Gateway
- * REST proxy event for the route's function, and the function's proxy result
+ * A reverse-proxy route: a request under `prefix` that one of the route's
+ * resources serves (`compileRouteResources`) becomes an API Gateway REST
+ * proxy event for the route's function, and the function's proxy result
  * becomes the HTTP response — so existing API Gateway handlers run unchanged.
  */
 export function registerProxyRoute(
@@ -34,22 +40,26 @@ export function registerProxyRoute(
 ): void {
   const prefix = trimSlash(route.prefix);
   const keySpec = createKeyExtractor(route.key, deps.keyHeader);
-  const template: PathTemplate = compilePathTemplate(route.pathTemplate ?? '/{proxy+}');
-  const resource = `${prefix === '/' ? '' : prefix}${template.resource}`;
+  const resources = compileRouteResources(prefix, route.pathTemplate);
+  const binaryMediaTypes =
+    route.binaryMediaTypes === undefined || route.binaryMediaTypes.length === 0
+      ? BinaryMediaTypes.NONE
+      : new BinaryMediaTypes(route.binaryMediaTypes);
   const routeLabel = route.prefix;
   // The function is known at start; an unknown one fails start-up, not requests.
   deps.invoker.functionInfo(route.function);
 
-  const handler = async (
-    request: import('fastify').FastifyRequest,
-    reply: import('fastify').FastifyReply,
-  ): Promise<unknown> => {
+  const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const receivedAt = Date.now();
     const rawUrl = request.raw.url ?? '/';
     const pathOnly = rawUrl.split('?', 1)[0] ?? '/';
     const under = prefix === '/' ? pathOnly : pathOnly.slice(prefix.length);
-    const pathParameters = template.match(under === '' ? '/' : under) ?? null;
-    const key = readValidKey(keySpec.extractor(request, pathParameters), keySpec.describe);
+    const matched = resources.match(under === '' ? '/' : under);
+    // A path under the prefix that no resource serves invokes nothing.
+    if (matched === undefined) {
+      throw new WarmrouteError('WR_ERR_ROUTE_NOT_FOUND', [`${request.method} ${pathOnly}`]);
+    }
+    const key = readValidKey(keySpec.extractor(request, matched.pathParameters), keySpec.describe);
 
     const event = buildProxyEvent(
       {
@@ -61,7 +71,12 @@ export function registerProxyRoute(
         requestId: request.id,
         receivedAt,
       },
-      { stage: deps.stage, resource, pathParameters },
+      {
+        stage: deps.stage,
+        resource: matched.resource,
+        pathParameters: matched.pathParameters,
+        binaryMediaTypes,
+      },
     );
     const payload = serializeProxyEvent(event);
     if (payload.length > deps.maxPayloadBytes) {
@@ -85,18 +100,33 @@ export function registerProxyRoute(
         details: { errorType },
       });
     }
-    const response = parseProxyResult(result.payload);
+    const response = parseProxyResult(result.payload, {
+      accept: request.headers.accept,
+      binaryMediaTypes,
+    });
     reply.code(response.statusCode).headers(response.headers);
+    if (response.headers['content-type'] === undefined) withoutContentType.add(reply);
     // After the function's own headers, so a function cannot forge them.
     setAffinityHeaders(reply, result);
     return reply.send(response.body);
   };
+  const options = { onSend: dropContentTypeWhenCleared };
 
   if (prefix === '/') {
-    app.all('/', handler);
-    app.all('/*', handler);
+    app.all('/', options, handler);
+    app.all('/*', options, handler);
   } else {
-    app.all(prefix, handler);
-    app.all(`${prefix}/*`, handler);
+    app.all(prefix, options, handler);
+    app.all(`${prefix}/*`, options, handler);
   }
+}
+
+function dropContentTypeWhenCleared(
+  _request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  done: (err: null, payload: unknown) => void,
+): void {
+  if (withoutContentType.has(reply)) reply.removeHeader('content-type');
+  done(null, payload);
 }
