@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import {
   directoryScripts,
   expandIncludes,
+  loadScripts,
+  scriptFolder,
   snapshotScripts,
 } from '../../src/redis/script-loader.js';
 
@@ -92,6 +95,13 @@ describe('expandIncludes', () => {
   it('leaves a directive that is not alone on its line (e.g. in a comment) as text', () => {
     const script = '-- see --- @include "includes/a"\nreturn 1\n';
     expect(expandIncludes('x-1.lua', script, folder({}))).toBe(script);
+  });
+});
+
+describe('loadScripts', () => {
+  it('fails on a missing script folder (a broken install), naming the path it tried', () => {
+    const missing = join(scriptFolder('snapshot'), 'no-such-folder');
+    expect(() => loadScripts(missing)).toThrow(`Lua script folder not found: ${missing}`);
   });
 });
 
