@@ -1,0 +1,219 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { packageRoot } from '../../src/paths.js';
+import { freePort } from '../helpers/ports.js';
+
+/**
+ * The banner `warmroute start` prints (npm start) must show commands that
+ * work for the configuration it started with: its key header, its routes and
+ * where each reads its key, a configured function on the RPC route, the
+ * admin listener and token. Each test starts the built CLI (dist/), reads the
+ * banner, and runs every printed curl as the equivalent fetch.
+ */
+
+interface Started {
+  readonly banner: string;
+}
+
+async function startCli(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, [join(packageRoot, 'dist/src/cli.js'), 'start'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(await freePort()),
+      WARMROUTE_LOCAL_PORT: String(await freePort()),
+      WARMROUTE_LOG_LEVEL: 'silent',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      // The banner's last command.
+      if (/\/metrics \| grep \S+\n/.test(out)) resolve();
+    });
+    void exited.then((code) => {
+      reject(new Error(`warmroute start exited (${String(code)}) before its banner: ${err}`));
+    });
+  });
+  return { banner: out };
+}
+
+/** Shell words of a command line: '…' literal, "…" with $VARIABLES expanded from `env`. */
+function shellWords(line: string, env: Readonly<Record<string, string>>): string[] {
+  const words: string[] = [];
+  let current: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charAt(i);
+    if (c === ' ') {
+      if (current !== undefined) words.push(current);
+      current = undefined;
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      current = (current ?? '') + line.slice(i + 1, end);
+      i = end;
+    } else if (c === '"') {
+      const end = line.indexOf('"', i + 1);
+      const text = line.slice(i + 1, end);
+      current =
+        (current ?? '') +
+        text.replace(/\$([A-Z_][A-Z0-9_]*)/g, (_m, name: string) => env[name] ?? '');
+      i = end;
+    } else {
+      current = (current ?? '') + c;
+    }
+  }
+  if (current !== undefined) words.push(current);
+  return words;
+}
+
+interface PrintedRequest {
+  readonly line: string;
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | undefined;
+  /** `| grep X`: the answer must contain X. */
+  readonly grep: string | undefined;
+}
+
+/** The printed curl commands (a trailing `# comment` is the banner's note, not part of the command). */
+function printedRequests(banner: string, env: Readonly<Record<string, string>>): PrintedRequest[] {
+  return banner
+    .split('\n')
+    .filter((line) => /^\s+curl /.test(line))
+    .map((line) => {
+      const [command = '', grepPart] = line.replace(/\s+#.*$/, '').split(' | grep ');
+      const words = shellWords(command.trim(), env);
+      let method: string | undefined;
+      let body: string | undefined;
+      let url = '';
+      const headers: Record<string, string> = {};
+      for (let i = 1; i < words.length; i++) {
+        const word = words[i] ?? '';
+        const next = (): string => words[++i] ?? '';
+        if (word === '-s') continue;
+        if (word === '-X') method = next();
+        else if (word === '-H') {
+          const header = next();
+          const colon = header.indexOf(':');
+          headers[header.slice(0, colon).trim().toLowerCase()] = header.slice(colon + 1).trim();
+        } else if (word === '-b') headers['cookie'] = next();
+        else if (word === '-d') body = next();
+        else if (word.startsWith('-'))
+          throw new Error(`unexpected curl option ${word} in: ${line}`);
+        else url = word;
+      }
+      return {
+        line,
+        method: method ?? (body === undefined ? 'GET' : 'POST'),
+        url,
+        headers,
+        body,
+        grep: grepPart?.trim(),
+      };
+    });
+}
+
+async function run(request: PrintedRequest): Promise<{ status: number; text: string }> {
+  const res = await fetch(request.url, {
+    method: request.method,
+    headers: request.headers,
+    ...(request.body === undefined ? {} : { body: request.body }),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+describe('warmroute start banner', () => {
+  it('with a custom key header and custom routes, every printed command works', async () => {
+    // Prepare: a key header of its own, routes reading the key from the header, a cookie,
+    // the path and a JSON field, an admin port, and no admin token (one is generated).
+    const env = {
+      WARMROUTE_KEY_HEADER: 'x-workspace',
+      WARMROUTE_ADMIN_PORT: String(await freePort()),
+      WARMROUTE_ROUTES: JSON.stringify([
+        { prefix: '/api', function: 'counter', mode: 'affinity' },
+        {
+          prefix: '/by-cookie',
+          function: 'counter',
+          mode: 'affinity',
+          key: { from: 'cookie', name: 'session' },
+        },
+        {
+          prefix: '/notebooks',
+          function: 'counter',
+          mode: 'affinity',
+          key: { from: 'path', name: 'notebook' },
+          pathTemplate: '/{notebook}/{proxy+}',
+        },
+        {
+          prefix: '/by-json',
+          function: 'counter',
+          mode: 'fresh',
+          key: { from: 'json', name: 'user.id' },
+        },
+      ]),
+    };
+
+    // Act
+    const { banner } = await startCli(env);
+    const requests = printedRequests(banner, env);
+
+    // Assess: the configuration's header, routes and admin listener, nothing of the demo's.
+    expect(banner).not.toContain('x-affinity-key');
+    expect(banner).not.toMatch(/\/fresh\b/);
+    expect(banner).toMatch(/WARMROUTE_ADMIN_TOKEN/);
+    expect(banner).toMatch(/generated/);
+    expect(banner).toContain(
+      `admin, health and metrics on http://127.0.0.1:${env.WARMROUTE_ADMIN_PORT}`,
+    );
+    const urls = requests.map((r) => r.url).join('\n');
+    for (const prefix of ['/api/', '/by-cookie/', '/notebooks/blue/', '/by-json/']) {
+      expect(urls).toContain(prefix);
+    }
+    expect(requests.some((r) => r.headers['cookie'] === 'session=blue')).toBe(true);
+    expect(requests.some((r) => r.body === '{"user":{"id":"blue"}}')).toBe(true);
+    expect(requests.some((r) => r.url.endsWith('/v1/functions/counter/invoke'))).toBe(true);
+    expect(requests.some((r) => r.url.endsWith('/v1/keys/blue/rotate'))).toBe(true);
+    // Every printed command answers 2xx (and what it greps for is there).
+    for (const request of requests) {
+      const answer = await run(request);
+      expect(answer.status, `${request.line}\n→ ${answer.text}`).toBeGreaterThanOrEqual(200);
+      expect(answer.status, `${request.line}\n→ ${answer.text}`).toBeLessThan(300);
+      if (request.grep !== undefined) expect(answer.text, request.line).toContain(request.grep);
+    }
+  });
+
+  it('with the demo routes and WARMROUTE_ADMIN_TOKEN set, the commands work and name the variable', async () => {
+    // Prepare
+    const env = { WARMROUTE_ADMIN_TOKEN: 'banner-test-admin-token-0123' };
+
+    // Act
+    const { banner } = await startCli(env);
+    const requests = printedRequests(banner, env);
+
+    // Assess: the token is named, not printed; the demo's routes are shown and work.
+    expect(banner).not.toContain(env.WARMROUTE_ADMIN_TOKEN);
+    expect(banner).toContain('$WARMROUTE_ADMIN_TOKEN');
+    expect(requests.map((r) => new URL(r.url).pathname)).toEqual(
+      expect.arrayContaining(['/fresh/demo', '/demo', '/v1/keys/blue/rotate']),
+    );
+    for (const request of requests) {
+      const answer = await run(request);
+      expect(answer.status, `${request.line}\n→ ${answer.text}`).toBeGreaterThanOrEqual(200);
+      expect(answer.status, `${request.line}\n→ ${answer.text}`).toBeLessThan(300);
+      if (request.grep !== undefined) expect(answer.text, request.line).toContain(request.grep);
+    }
+  });
+});
