@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import Type from 'typebox';
+import Value from 'typebox/value';
 import { WarmrouteError, type ErrorCode } from '../errors.js';
 import type { Environment } from './environment.js';
 import type { FunctionDefinition } from './function-registry.js';
@@ -105,25 +107,37 @@ function readJson(req: IncomingMessage, limit: number, timeoutMs: number): Promi
   });
 }
 
-const EVICT_FIELDS = new Set(['function', 'tenant']);
-
-function parseFilter(body: unknown): EvictFilter {
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new Error('expected a JSON object');
+/** The evict body: `{}` evicts every environment, each field narrows it. */
+export const EvictFilterSchema = Type.Object(
+  {
+    function: Type.Optional(Type.String()),
+    tenant: Type.Optional(Type.String()),
+  },
   // An empty filter means every environment, so a misspelled field (`tenent`)
   // silently ignored would evict them all instead of the one meant.
-  const unknown = Object.keys(body).filter((key) => !EVICT_FIELDS.has(key));
+  { additionalProperties: false },
+);
+
+/** The filter, or the first problem with the body as the 400's message. */
+function parseFilter(body: unknown): EvictFilter {
+  if (Value.Check(EvictFilterSchema, body)) return body;
+  const errors = Value.Errors(EvictFilterSchema, body);
+  if (errors.some((e) => e.instancePath === '' && e.keyword === 'type')) {
+    throw new Error('expected a JSON object');
+  }
+  // From the body itself: TypeBox lists at most 8 errors, and one per unknown field.
+  const unknown = Object.keys(body as object).filter(
+    (key) => !Object.hasOwn(EvictFilterSchema.properties, key),
+  );
   if (unknown.length > 0) {
     const names = unknown.slice(0, 5).map((key) => JSON.stringify(key.slice(0, 64)));
     throw new Error(
       `unknown field${unknown.length > 1 ? 's' : ''} ${names.join(', ')}${unknown.length > 5 ? ', …' : ''} (expected "function" and/or "tenant"; {} evicts every environment)`,
     );
   }
-  const { function: fn, tenant } = body as Record<string, unknown>;
-  if (fn !== undefined && typeof fn !== 'string') throw new Error('"function" must be a string');
-  if (tenant !== undefined && typeof tenant !== 'string')
-    throw new Error('"tenant" must be a string');
-  return { function: fn, tenant };
+  // Only a known field of the wrong type is left; both fields are strings.
+  const field = errors[0]?.instancePath.slice(1) ?? '';
+  throw new Error(`"${field}" must be a string`);
 }
 
 /**

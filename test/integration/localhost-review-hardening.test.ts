@@ -87,6 +87,22 @@ describe('POST /_local/evict', () => {
         .sort(),
     ).toEqual(['GreenTenant', 'RedTenant']);
 
+    // Field names an object inherits are unknown fields too, and every
+    // unknown field is found however many there are.
+    const inherited = await evict({ constructor: 'x' });
+    expect(inherited.status).toBe(400);
+    expect(((await inherited.json()) as { error: { message: string } }).error.message).toContain(
+      '"constructor"',
+    );
+    const many = await evict(
+      Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`f${i}`, i])),
+    );
+    expect(many.status).toBe(400);
+    expect(((await many.json()) as { error: { message: string } }).error.message).toContain(
+      'unknown fields "f0", "f1", "f2", "f3", "f4", …',
+    );
+    expect(host.environments()).toHaveLength(2);
+
     // {} is documented as "every environment".
     const all = await evict({});
     expect(await all.json()).toEqual({ evicted: 2 });

@@ -1,5 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import Value from 'typebox/value';
 import type { Directory } from '../../directory/types.js';
 import { WarmrouteError } from '../../errors.js';
 import { readValidKey } from '../read-valid-key.js';
@@ -9,6 +11,16 @@ export type AdminDirectoryPort = Pick<
   Directory,
   'explain' | 'rotate' | 'bind' | 'unbind' | 'forget'
 >;
+
+/** The key in the path; its rules are checked by `readValidKey`, with the gateway's own message. */
+const KeyParamsSchema = Type.Object({ key: Type.String() });
+
+/**
+ * `PUT /v1/keys/{key}/binding`: other fields are ignored. Checked after the
+ * route parses the bytes (every body reaches the routes as bytes, see app.ts),
+ * so a body that is not JSON stays WR_ERR_INVALID_JSON.
+ */
+const BindingBodySchema = Type.Object({ target: Type.String() });
 
 function tokenMatches(expected: Buffer, header: string | undefined): boolean {
   if (header === undefined || !header.startsWith('Bearer ')) return false;
@@ -28,12 +40,6 @@ export function registerAdminRoutes(
 ): void {
   const expected = deps.adminToken === undefined ? undefined : Buffer.from(deps.adminToken);
 
-  const keyParams = {
-    type: 'object',
-    properties: { key: { type: 'string' } },
-    required: ['key'],
-  } as const;
-
   app.register((admin, _opts, done) => {
     admin.addHook('onRequest', (request: FastifyRequest, _reply, next) => {
       if (expected === undefined || !tokenMatches(expected, request.headers.authorization)) {
@@ -45,7 +51,7 @@ export function registerAdminRoutes(
 
     admin.get<{ Params: { key: string } }>(
       '/v1/keys/:key',
-      { schema: { params: keyParams } },
+      { schema: { params: KeyParamsSchema } },
       async (request) => {
         const key = readValidKey(request.params.key, 'the path');
         return deps.directory.explain(key);
@@ -54,7 +60,7 @@ export function registerAdminRoutes(
 
     admin.post<{ Params: { key: string } }>(
       '/v1/keys/:key/rotate',
-      { schema: { params: keyParams } },
+      { schema: { params: KeyParamsSchema } },
       async (request) => {
         const key = readValidKey(request.params.key, 'the path');
         const rotated = await deps.directory.rotate(key);
@@ -64,7 +70,7 @@ export function registerAdminRoutes(
 
     admin.put<{ Params: { key: string } }>(
       '/v1/keys/:key/binding',
-      { schema: { params: keyParams } },
+      { schema: { params: KeyParamsSchema } },
       async (request) => {
         const key = readValidKey(request.params.key, 'the path');
         const target = parseBindingTarget(request.body);
@@ -76,7 +82,7 @@ export function registerAdminRoutes(
 
     admin.delete<{ Params: { key: string } }>(
       '/v1/keys/:key/binding',
-      { schema: { params: keyParams } },
+      { schema: { params: KeyParamsSchema } },
       async (request) => {
         const key = readValidKey(request.params.key, 'the path');
         await deps.directory.unbind(key);
@@ -86,7 +92,7 @@ export function registerAdminRoutes(
 
     admin.delete<{ Params: { key: string } }>(
       '/v1/keys/:key',
-      { schema: { params: keyParams } },
+      { schema: { params: KeyParamsSchema } },
       async (request, reply) => {
         const key = readValidKey(request.params.key, 'the path');
         await deps.directory.forget(key);
@@ -107,12 +113,8 @@ function parseBindingTarget(body: unknown): string {
   } catch (err) {
     throw new WarmrouteError('WR_ERR_INVALID_JSON', [(err as Error).message]);
   }
-  const target =
-    typeof parsed === 'object' && parsed !== null
-      ? (parsed as { target?: unknown }).target
-      : undefined;
-  if (typeof target !== 'string') {
+  if (!Value.Check(BindingBodySchema, parsed)) {
     throw new WarmrouteError('WR_ERR_BINDING_INVALID', ['body must be JSON { "target": "<key>" }']);
   }
-  return target;
+  return parsed.target;
 }

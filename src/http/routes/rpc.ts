@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import Type, { type Static } from 'typebox';
+import { FUNCTION_NAME_PATTERN } from '../../config/schema.js';
 import { WarmrouteError } from '../../errors.js';
 import type { AffinityInvoker } from '../../invoker/affinity-invoker.js';
 import { setAffinityHeaders } from '../affinity-headers.js';
@@ -7,6 +9,11 @@ import { readValidKey } from '../read-valid-key.js';
 import { ClientGoneSignal } from '../client-gone.js';
 
 const EMPTY_PAYLOAD = Buffer.from('{}');
+
+/** The function is named as a route's `function` is in the config (a name, a partial or a full ARN). */
+const RpcParamsSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 140, pattern: FUNCTION_NAME_PATTERN }),
+});
 
 /**
  * `POST /v1/functions/{name}/invoke`: the body is the function's payload
@@ -21,19 +28,9 @@ export function registerRpcRoute(
     undefined,
     deps.keyHeader,
   );
-  app.post<{ Params: { name: string } }>(
+  app.post<{ Params: Static<typeof RpcParamsSchema> }>(
     '/v1/functions/:name/invoke',
-    {
-      schema: {
-        params: {
-          type: 'object',
-          properties: {
-            name: { type: 'string', minLength: 1, maxLength: 140, pattern: '^[a-zA-Z0-9_:.-]+$' },
-          },
-          required: ['name'],
-        },
-      },
-    },
+    { schema: { params: RpcParamsSchema } },
     async (request, reply) => {
       const key = readValidKey(keyFromHeader(request, null), keyWhere);
       const modeHeader = request.headers['x-affinity-mode'];
