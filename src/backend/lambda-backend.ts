@@ -51,9 +51,10 @@ export interface LambdaBackendOptions {
   readonly connections?: number | undefined;
   readonly logger?: BackendLogger | undefined;
   /**
-   * `fast` (default): the SDK's serializer, signer, endpoint rules and error
-   * classes without its middleware stack (see fast-invoke.ts). `sdk`:
-   * `client.send(new InvokeCommand())` through the same undici handler.
+   * `fast` (default): the SDK's credentials, endpoint rules and error classes
+   * without its per-call middleware (src/backend/fast-path/README.md). `sdk`:
+   * `client.send(new InvokeCommand())` through the same undici handler, no SDK
+   * internals (the config setting `WARMROUTE_LAMBDA_PIPELINE`).
    */
   readonly pipeline?: 'fast' | 'sdk' | undefined;
   /**
@@ -157,26 +158,16 @@ export function createLambdaBackend(options: LambdaBackendOptions): Backend {
     maxAttempts: 1,
     cacheMiddleware: true,
   });
-  // The SDK's default `signer` builds a new SignatureV4 (copying the whole config) per request.
-  // The scheme only depends on region and service, so one signer per scheme is enough.
-  const sdkSigner = client.config.signer;
-  const signers = new Map<string, ReturnType<typeof sdkSigner>>();
-  client.config.signer = (authScheme) => {
-    const key = `${authScheme?.name ?? ''}|${authScheme?.signingRegion ?? ''}|${authScheme?.signingName ?? ''}`;
-    let signer = signers.get(key);
-    if (signer === undefined) {
-      signer = sdkSigner(authScheme);
-      signers.set(key, signer);
-      signer.catch(() => signers.delete(key));
-    }
-    return signer;
-  };
-  const fast = new FastInvoker(client, {
-    connections: options.connections ?? defaultUndiciHandlerConfig.connections,
-    keepAliveTimeout: defaultUndiciHandlerConfig.keepAliveTimeout,
-    connectTimeout: defaultUndiciHandlerConfig.connectTimeout,
-  });
   const useSdk = options.pipeline === 'sdk';
+  // Not built for the sdk pipeline: that one must keep working when an SDK upgrade breaks the
+  // internals the fast path reads (FastInvoker checks them as it is built).
+  const fast = useSdk
+    ? undefined
+    : new FastInvoker(client, {
+        connections: options.connections ?? defaultUndiciHandlerConfig.connections,
+        keepAliveTimeout: defaultUndiciHandlerConfig.keepAliveTimeout,
+        connectTimeout: defaultUndiciHandlerConfig.connectTimeout,
+      });
   let closed = false;
   /** A function, so TypeScript does not narrow `closed` across awaits. */
   const isClosed = (): boolean => closed;
@@ -197,7 +188,7 @@ export function createLambdaBackend(options: LambdaBackendOptions): Backend {
   async function viaSdk(
     request: InvokeRequest,
     clientContext: string | undefined,
-    abortSignal: AbortSignal,
+    abortSignal: AbortSignal | undefined,
     requestTimeout: number,
   ): Promise<FastInvokeOutput> {
     const input: InvokeCommandInput = {
@@ -265,7 +256,7 @@ export function createLambdaBackend(options: LambdaBackendOptions): Backend {
       let out: FastInvokeOutput;
       try {
         out =
-          controller === undefined
+          fast !== undefined
             ? await fast.invoke({
                 functionName: request.functionName,
                 tenantId: request.tenantId,
@@ -274,7 +265,7 @@ export function createLambdaBackend(options: LambdaBackendOptions): Backend {
                 logTail: request.logTail === true,
                 timeoutMs: untilDeadline,
               })
-            : await viaSdk(request, clientContext, controller.signal, untilDeadline);
+            : await viaSdk(request, clientContext, controller?.signal, untilDeadline);
       } catch (err) {
         // close() aborted the call: whatever the transport raised, the answer is the shutdown.
         if (isClosed()) throw new WarmrouteError('WR_ERR_SHUTTING_DOWN', [], { cause: err });
@@ -355,7 +346,7 @@ export function createLambdaBackend(options: LambdaBackendOptions): Backend {
       // Calls still in flight are aborted: the gateway closes its backend after
       // its drain has answered every request, so no one waits for them, and
       // waiting would hold shutdown up to a hung function's timeout.
-      await Promise.all([fast.close(), handler.abort()]);
+      await Promise.all([fast?.close(), handler.abort()]);
     },
   };
 }

@@ -247,7 +247,7 @@ export const settings: readonly Setting[] = [
     field: 'lambdaPipeline',
     kind: 'string',
     description:
-      "`fast` (warmroute signs and sends Invoke itself, on the SDK's credentials and endpoint rules; see `src/backend/fast-path/README.md`) or `sdk` (the SDK's `InvokeCommand`, about 8× the client CPU per invoke) (default `fast`).",
+      "`fast` (warmroute signs and sends Invoke itself, on the SDK's credentials and endpoint rules; see `src/backend/fast-path/README.md`) or `sdk` (the SDK's `InvokeCommand`, about 8–9× the client CPU per invoke) (default `fast`).",
   },
   {
     env: 'AWS_REGION',

@@ -1,8 +1,9 @@
-import { Invoke$, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { HttpResponse } from '@smithy/protocol-http';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { Pool, type Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'node:http';
+import { fastPathInternals, type OperationView, type ResolvedConfigView } from './sdk-internals.js';
 import { canonicalInvokePath, InvokeSigner, invokePath, sha256Hex } from './sigv4-signer.js';
 
 /**
@@ -23,7 +24,8 @@ import { canonicalInvokePath, InvokeSigner, invokePath, sha256Hex } from './sigv
  *     the body bytes (no Readable stream, no AbortController).
  * A non-2xx answer goes through the SDK's own error deserializer, so callers
  * get the SDK's exception classes (`err.name`, `$metadata`,
- * `retryAfterSeconds`) exactly as from `client.send`.
+ * `retryAfterSeconds`) exactly as from `client.send`. What this reads of the
+ * SDK beyond its documented API is listed, and checked, in sdk-internals.ts.
  */
 
 export interface FastInvokeInput {
@@ -52,48 +54,6 @@ export interface FastInvokerOptions {
   readonly connectTimeout: number;
 }
 
-/** The parts of the resolved Lambda client config this path uses (all set by the SDK's resolvers). */
-interface ResolvedConfigView {
-  region: () => Promise<string>;
-  credentials: () => Promise<AwsCredentialIdentity>;
-  endpoint?: () => Promise<{ protocol: string; hostname: string; port?: number; path: string }>;
-  isCustomEndpoint?: boolean;
-  ignoreConfiguredEndpointUrls?: boolean;
-  serviceConfiguredEndpoint?: () => Promise<string | undefined>;
-  useFipsEndpoint: () => Promise<boolean>;
-  useDualstackEndpoint: () => Promise<boolean>;
-  endpointProvider: (
-    params: Record<string, unknown>,
-    context?: { logger?: unknown },
-  ) => { url: URL; properties?: { authSchemes?: AuthSchemeView[] } };
-  systemClockOffset: number;
-  defaultUserAgentProvider: () => Promise<[string, string | undefined][]>;
-  customUserAgent?: [string, string | undefined][];
-  protocol: ProtocolView;
-}
-
-interface AuthSchemeView {
-  name: string;
-  signingName?: string;
-  signingRegion?: string;
-}
-
-interface OperationView {
-  name: string;
-  namespace: string;
-  traits: unknown;
-  input: unknown;
-  output: unknown;
-}
-
-interface ProtocolView {
-  deserializeResponse(
-    operation: OperationView,
-    context: unknown,
-    response: HttpResponse,
-  ): Promise<unknown>;
-}
-
 interface Prepared {
   readonly pool: Pool;
   readonly host: string;
@@ -107,17 +67,6 @@ interface FunctionPaths {
   readonly path: string;
   readonly canonicalPath: string;
 }
-
-// `Invoke$` is the SDK's static schema: [kind, namespace, name, traits, input, output].
-const [, invokeNamespace, invokeName, invokeTraits, invokeInput, invokeOutput] =
-  Invoke$ as unknown as [number, string, string, unknown, unknown, unknown];
-const invokeOperation: OperationView = {
-  name: invokeName,
-  namespace: invokeNamespace,
-  traits: invokeTraits,
-  input: invokeInput,
-  output: invokeOutput,
-};
 
 /** The SDK's refresh margin for expiring credentials (its memoized provider uses the same). */
 const IDENTITY_REFRESH_MARGIN_MS = 300_000;
@@ -185,6 +134,7 @@ export class FastInvoker {
   private prepared: Promise<Prepared> | undefined;
   private ready: Prepared | undefined;
   private readonly config: ResolvedConfigView;
+  private readonly invokeOperation: OperationView;
   private identity: AwsCredentialIdentity | undefined;
   private identityValidUntil = 0;
   private readonly paths = new Map<string, FunctionPaths>();
@@ -194,7 +144,10 @@ export class FastInvoker {
     client: LambdaClient,
     private readonly options: FastInvokerOptions,
   ) {
-    this.config = client.config as unknown as ResolvedConfigView;
+    // Checks the SDK internals this path reads: a changed SDK fails here, at start, with the list.
+    const internals = fastPathInternals(client);
+    this.config = internals.config;
+    this.invokeOperation = internals.invokeOperation;
   }
 
   private async prepare(): Promise<Prepared> {
@@ -202,7 +155,7 @@ export class FastInvoker {
     // The SDK's endpoint middleware, evaluated once: an explicit endpoint wins,
     // then the configured one (AWS_ENDPOINT_URL_LAMBDA / config file), then the rules.
     let custom: string | undefined;
-    if (cfg.isCustomEndpoint === true && cfg.endpoint !== undefined) {
+    if (cfg.isCustomEndpoint && cfg.endpoint !== undefined) {
       const e = await cfg.endpoint();
       custom = `${e.protocol}//${e.hostname}${e.port === undefined ? '' : `:${String(e.port)}`}${e.path}`;
     } else if (
@@ -363,7 +316,7 @@ export class FastInvoker {
       }
       // Throws the modelled exception (TooManyRequestsException, …) with $metadata.
       await this.config.protocol.deserializeResponse(
-        invokeOperation,
+        this.invokeOperation,
         p.errorContext,
         new HttpResponse({ statusCode: response.statusCode, headers: flat, body: response.body }),
       );
