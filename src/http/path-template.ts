@@ -175,7 +175,8 @@ export function compilePathTemplate(template: string): PathTemplate {
  * `/echo/{proxy+}` with `{ proxy: 'a/b' }`. A route with `pathTemplate` is
  * that one resource: its prefix and any path under it that the template
  * does not match have no method (API Gateway: 403 "Missing Authentication
- * Token"; here the gateway's 404 `WR_ERR_ROUTE_NOT_FOUND`).
+ * Token"; here the gateway's 404 `WR_ERR_ROUTE_NOT_FOUND`, after the key
+ * check: see `routes/proxy.ts`).
  */
 export interface RouteResources {
   /** Every resource path, prefix included, e.g. `['/echo', '/echo/{proxy+}']`. */

@@ -141,6 +141,12 @@ describe('proxy routes behave like API Gateway REST (Lambda proxy integration)',
     expect(((await res.body.json()) as { error: { code: string } }).error.code).toBe(
       'WR_ERR_ROUTE_NOT_FOUND',
     );
+    // The key is checked first: without one it is the key error, as on every route.
+    const keyless = await request(`${url}/files`);
+    expect(keyless.statusCode).toBe(400);
+    expect(((await keyless.body.json()) as { error: { code: string } }).error.code).toBe(
+      'WR_ERR_KEY_MISSING',
+    );
     expect(gateway.localHost?.stats().invocations.echo ?? 0).toBe(before);
   });
 

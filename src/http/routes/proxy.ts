@@ -55,11 +55,17 @@ export function registerProxyRoute(
     const pathOnly = rawUrl.split('?', 1)[0] ?? '/';
     const under = prefix === '/' ? pathOnly : pathOnly.slice(prefix.length);
     const matched = resources.match(under === '' ? '/' : under);
+    // The key is read first, so a path key's route answers a path its
+    // template does not match (`/p//x`: an empty {k}) with the key error the
+    // other key sources give for the same text.
+    const key = readValidKey(
+      keySpec.extractor(request, matched?.pathParameters ?? null),
+      keySpec.describe,
+    );
     // A path under the prefix that no resource serves invokes nothing.
     if (matched === undefined) {
       throw new WarmrouteError('WR_ERR_ROUTE_NOT_FOUND', [`${request.method} ${pathOnly}`]);
     }
-    const key = readValidKey(keySpec.extractor(request, matched.pathParameters), keySpec.describe);
 
     const event = buildProxyEvent(
       {
