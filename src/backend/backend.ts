@@ -1,7 +1,8 @@
 /**
  * The one interface the gateway uses to run a function. Implementations:
- * the Lambda backend (`@aws-sdk/client-lambda`, pointed at AWS or at the
- * local host). Everything above this line is transport-agnostic.
+ * the Lambda backend (lambda-backend.ts, pointed at AWS or at the local host;
+ * it invokes through fast-path/ or the SDK's `InvokeCommand`, see
+ * fast-path/README.md). Everything above this line is transport-agnostic.
  */
 
 import type { CancelSignal } from '../cancel-signal.js';
