@@ -10,6 +10,8 @@ export {
 export {
   loadFunctionsFile,
   validateFunctions,
+  FunctionsFileSchema,
+  type FunctionDeclaration,
   type FunctionDefinition,
   type Tenancy,
   type HostEnv,
