@@ -34,15 +34,21 @@ export interface GatewayDependencies {
   close(): Promise<void>;
 }
 
+/**
+ * How the embedding program runs the request path (not settings: those all
+ * come from the config). Both optional because docs/embedding.md shows
+ * `createDependencies(config, { logger, endpoint })` as the public API.
+ */
 export interface CreateDependenciesOptions {
   readonly logger: Logger;
   /** Invoke API endpoint (the local host's URL, `AWS_ENDPOINT_URL_LAMBDA`); undefined: AWS. */
-  readonly endpoint: string | undefined;
+  readonly endpoint?: string | undefined;
   /**
    * Register Node's default process metrics in the gateway's registry: true
-   * for a gateway process, false inside a host program that exports its own.
+   * (unset) for a gateway process, false inside a host program that exports
+   * its own (the SDK's embedded transport, tests).
    */
-  readonly defaultMetrics: boolean;
+  readonly defaultMetrics?: boolean | undefined;
 }
 
 /** The directory's settings as the config states them (the schema holds every default). */
@@ -133,7 +139,7 @@ export async function createDependencies(
   });
   const metrics = createMetrics({
     coldStartPricePerGb: config.coldStartPricePerGb,
-    defaultMetrics: options.defaultMetrics,
+    defaultMetrics: options.defaultMetrics ?? true,
   });
   metrics.watchDirectory(directory);
   metrics.watchScheduler(scheduler);

@@ -147,7 +147,7 @@ export async function createGateway(
     const deps = await createDependencies(config, {
       logger,
       endpoint,
-      defaultMetrics: options.defaultMetrics ?? true,
+      defaultMetrics: options.defaultMetrics,
     });
     cleanups.push({
       step: 'closing the directory and the Lambda client',
