@@ -10,7 +10,8 @@ import type { Config } from './schema.js';
  */
 export const GATEWAY_PATH_ROOTS = ['/v1', '/metrics', '/healthz', '/readyz'] as const;
 
-function trimSlash(prefix: string): string {
+/** A route prefix as routes match it: without a trailing slash (`/` stays `/`). */
+export function trimSlash(prefix: string): string {
   return prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { trimSlash } from '../../config/check-config.js';
 import type { RouteConfig } from '../../config/schema.js';
 import { WarmrouteError } from '../../errors.js';
 import type { AffinityInvoker } from '../../invoker/affinity-invoker.js';
@@ -17,10 +18,6 @@ export interface ProxyRouteDeps {
   readonly requestTimeoutMs: number;
   readonly maxPayloadBytes: number;
   readonly stage: string;
-}
-
-function trimSlash(prefix: string): string {
-  return prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
 }
 
 // Responses whose function sent `Content-Type: null`: Fastify would label
