@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import Value from 'typebox/value';
 import { WarmrouteError } from '../errors.js';
+import { everySchemaError } from './schema-errors.js';
 import { crossFieldProblems, routeFunctionProblems } from './check-config.js';
 import { ConfigSchema, defaults, settings, type Config, type SettingKind } from './schema.js';
 
@@ -118,7 +118,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
 
   const seen = new Set<string>();
   const badPaths: string[] = [];
-  for (const error of Value.Errors(ConfigSchema, merged)) {
+  for (const error of everySchemaError(ConfigSchema, merged)) {
     // Unions and additionalProperties report twice; keep the first per path.
     if (error.keyword === 'boolean' || error.keyword === 'anyOf') continue;
     const path = error.instancePath.replace(/^\//, '').replace(/\//g, '.');

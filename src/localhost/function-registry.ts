@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import Type, { type Static } from 'typebox';
-import { Settings } from 'typebox/system';
 import Value from 'typebox/value';
 import {
   FUNCTIONS_FILE_DEFAULTS,
@@ -9,6 +8,7 @@ import {
   type FunctionSettings,
   type Tenancy,
 } from '../config/function-settings.js';
+import { everySchemaError, MAX_REPORTED_ERRORS } from '../config/schema-errors.js';
 import { WarmrouteError } from '../errors.js';
 import { moduleInside, parseHandlerSpec } from './handler-spec.js';
 
@@ -176,24 +176,6 @@ function ruleAt(schemaPath: string): string | undefined {
   return typeof rule === 'string' ? rule : undefined;
 }
 
-/**
- * TypeBox stops collecting after `maxErrors` (8 by default, a guard for
- * validating untrusted requests); a functions file is the operator's own and
- * its report lists every problem, so the cap is raised for this one
- * synchronous call and put back.
- */
-const MAX_FILE_ERRORS = 1_000;
-
-function allErrors(raw: unknown): ReturnType<typeof Value.Errors> {
-  const saved = Settings.Get().maxErrors;
-  Settings.Set({ maxErrors: MAX_FILE_ERRORS });
-  try {
-    return Value.Errors(FunctionsFileSchema, raw);
-  } finally {
-    Settings.Set({ maxErrors: saved });
-  }
-}
-
 /** Every schema violation of the file, one line per bad value, with its path and what was there. */
 function schemaProblems(raw: unknown): Problem[] {
   const out: Problem[] = [];
@@ -203,7 +185,7 @@ function schemaProblems(raw: unknown): Problem[] {
     seen.add(p.text);
     out.push(p);
   };
-  const errors = allErrors(raw);
+  const errors = everySchemaError(FunctionsFileSchema, raw);
   for (const error of errors) {
     const { keyword, params, instancePath, schemaPath } = error;
     // `boolean` repeats additionalProperties per field; `propertyNames` sums up the names' own errors.
@@ -228,8 +210,11 @@ function schemaProblems(raw: unknown): Problem[] {
       add(problem(instancePath, `${ruleAt(schemaPath) ?? error.message}, got ${got}`));
     }
   }
-  if (errors.length >= MAX_FILE_ERRORS) {
-    out.push({ item: Infinity, text: `  … and more (the first ${MAX_FILE_ERRORS} are listed)` });
+  if (errors.length >= MAX_REPORTED_ERRORS) {
+    out.push({
+      item: Infinity,
+      text: `  … and more (the first ${MAX_REPORTED_ERRORS} are listed)`,
+    });
   }
   return out;
 }

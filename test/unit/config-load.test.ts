@@ -60,6 +60,26 @@ describe('loadConfig', () => {
     expect(err.message).toContain('must be one of fatal, error, warn, info, debug, trace, silent');
   });
 
+  it('reports every bad value even when there are more than the validator reports by default (8)', () => {
+    // Twelve integer settings, each out of its bound: all twelve must be named.
+    const env: Record<string, string> = {
+      PORT: '70000',
+      WARMROUTE_TENANT_CONCURRENCY: '0',
+      WARMROUTE_GLOBAL_CONCURRENCY: '0',
+      WARMROUTE_MAX_PAYLOAD_BYTES: '0',
+      WARMROUTE_MAX_QUEUE_WAIT_MS: '0',
+      WARMROUTE_MAX_QUEUE_PER_KEY: '-1',
+      WARMROUTE_L1_TTL_MS: '0',
+      WARMROUTE_L1_MAX: '-1',
+      WARMROUTE_REQUEST_TIMEOUT_MS: '1',
+      WARMROUTE_REDIS_COMMAND_TIMEOUT_MS: '0',
+      WARMROUTE_KEY_IDLE_TTL_SECONDS: '1',
+      WARMROUTE_MAX_CONNECTIONS: '0',
+    };
+    const err = configError(() => loadConfig(env));
+    for (const name of Object.keys(env)) expect(err.message, name).toContain(name);
+  });
+
   it('requires a secret in production', () => {
     const err = configError(() => loadConfig({ WARMROUTE_ENV: 'production' }));
     expect(err.message).toContain('WARMROUTE_SECRET');

@@ -1,0 +1,22 @@
+import type { TSchema } from 'typebox';
+import { Settings } from 'typebox/system';
+import Value from 'typebox/value';
+
+/**
+ * TypeBox stops collecting errors after `maxErrors` (8 by default, a guard
+ * for validating untrusted requests). A config or a functions file is the
+ * operator's own and its report must list every problem, so the cap is
+ * raised for this one synchronous call and put back.
+ */
+export const MAX_REPORTED_ERRORS = 1_000;
+
+/** Every schema violation of an operator-supplied document (config, functions file). */
+export function everySchemaError(schema: TSchema, value: unknown): ReturnType<typeof Value.Errors> {
+  const saved = Settings.Get().maxErrors;
+  Settings.Set({ maxErrors: MAX_REPORTED_ERRORS });
+  try {
+    return Value.Errors(schema, value);
+  } finally {
+    Settings.Set({ maxErrors: saved });
+  }
+}
