@@ -15,7 +15,6 @@ export type {
   InvalidationNotice,
   KeyExplanation,
   OutcomeReport,
-  OutcomeState,
   Resolution,
   ResolveOptions,
   RoutingMode,

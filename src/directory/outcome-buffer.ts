@@ -1,27 +1,17 @@
-import type { OutcomeState } from './types.js';
+import type { InvocationState } from '../../lambda/protocol.js';
 import type { OutcomeDelta } from './store.js';
 import { l1Id } from './l1-cache.js';
 
-interface MutableDelta {
+/** A count per warm-state outcome, plus what identifies the key and its latest sighting. */
+interface MutableDelta extends Record<InvocationState, number> {
   namespace: string;
   epoch: string;
   key: string;
-  hit: number;
-  rehydrated: number;
-  fresh: number;
-  unknown: number;
   envId: string;
   /** Function (state-function.ts) → highest version seen. */
   stateVersions: Map<string, number>;
   lastSeenMs: number;
 }
-
-const FIELD: Record<OutcomeState, 'hit' | 'rehydrated' | 'fresh' | 'unknown'> = {
-  hit: 'hit',
-  rehydrated: 'rehydrated',
-  fresh: 'fresh',
-  unknown: 'unknown',
-};
 
 /**
  * Outcomes waiting to be written behind, merged per key so a flush writes one
@@ -47,7 +37,7 @@ export class OutcomeBuffer {
     namespace: string,
     epoch: string,
     key: string,
-    state: OutcomeState,
+    state: InvocationState,
     envId: string,
     /** '' = no version to record. */
     functionId: string,
@@ -56,7 +46,7 @@ export class OutcomeBuffer {
   ): void {
     const delta = this.#entry(namespace, epoch, key, nowMs);
     if (delta === undefined) return;
-    delta[FIELD[state]] += 1;
+    delta[state] += 1;
     if (envId !== '') delta.envId = envId;
     if (functionId !== '' && stateVersion > 0) raise(delta.stateVersions, functionId, stateVersion);
     delta.lastSeenMs = Math.max(delta.lastSeenMs, nowMs);

@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
 import type { DirectoryStore } from './store.js';
+import type { InvocationState } from '../../lambda/protocol.js';
 import type { RoutingMode } from '../routing-mode.js';
 
 export type { RoutingMode } from '../routing-mode.js';
-
-export type OutcomeState = 'hit' | 'rehydrated' | 'fresh' | 'unknown';
 
 /**
  * What the directory is told: every setting required, resolved from the
@@ -84,7 +83,7 @@ export interface Resolution {
 
 export interface OutcomeReport {
   readonly envId: string;
-  readonly state: OutcomeState;
+  readonly state: InvocationState;
   /** Recorded for `functionName` only (ignored without one): it says nothing about other functions' state. */
   readonly stateVersion?: number;
   /** The function that reported the outcome. */
