@@ -1,5 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Directory } from './directory/types.js';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
+import type { Scheduler } from './scheduler/types.js';
 
 /**
  * Every `warmroute_*` metric is defined here and nowhere else; dashboards and
@@ -24,19 +26,9 @@ const durationBuckets = [
 ];
 const overheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];
 
-export interface DirectoryGaugeSource {
-  counters(): {
-    l1Hits: number;
-    l1Misses: number;
-    storeErrors: number;
-    degraded: boolean;
-    degradedSeconds: number;
-  };
-}
-
-export interface SchedulerGaugeSource {
-  stats(): { running: number; queued: number };
-}
+/** The sources of the gauges read at each scrape: views of the components' declared interfaces. */
+export type DirectoryGaugeSource = Pick<Directory, 'counters'>;
+export type SchedulerGaugeSource = Pick<Scheduler, 'stats'>;
 
 type LabelOf<T extends readonly string[]> = T[number];
 

@@ -45,6 +45,8 @@ export function invokerFixture(
         tenantId: 'tenant-1',
         generation: 0,
         stateVersion: 0,
+        source: 'store',
+        mode: options?.mode ?? 'affinity',
         state: { namespace: 'default', epoch: 'fixture-epoch', generation: 0, key },
       });
     },
