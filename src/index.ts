@@ -20,7 +20,11 @@ export { createGatewayLogger, gatewayRedactPaths } from './logger.js';
 export { loadConfig, type Env, type LoadConfigOptions } from './config/load-config.js';
 export type { Config, FunctionSettings, RouteConfig } from './config/schema.js';
 export { functionSettingsOf } from './config/function-settings.js';
-export { createDependencies } from './create-dependencies.js';
+export {
+  createDependencies,
+  type CreateDependenciesOptions,
+  type GatewayDependencies,
+} from './create-dependencies.js';
 export { buildApp, type AppDeps, type WarmrouteApp } from './app.js';
 export type { AffinityInvoker } from './invoker/affinity-invoker.js';
 export type { Metrics } from './metrics.js';
