@@ -1,4 +1,5 @@
 import { pino } from 'pino';
+import { INVOCATION_STATES } from '../../lambda/protocol.js';
 import { Agent, request } from 'undici';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load-config.js';
@@ -84,7 +85,7 @@ export async function runGatewayScenario(
           throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
         const state = header(res.headers['x-affinity-state']);
         return {
-          state: state === 'hit' || state === 'rehydrated' || state === 'fresh' ? state : 'unknown',
+          state: INVOCATION_STATES.find((s) => s === state) ?? 'unknown',
           env: header(res.headers['x-affinity-env']),
         };
       },

@@ -1,21 +1,18 @@
+import { INVOCATION_STATES, type InvocationState } from '../../lambda/protocol.js';
 import type { RequestRecord } from '../workload/drive.js';
 import { percentile } from '../workload/percentile.js';
 
 /** What one request ended as, by the function's own evidence (its warm-state report). */
 export interface Outcome {
-  readonly state: 'hit' | 'rehydrated' | 'fresh' | 'unknown';
+  readonly state: InvocationState;
   /** Environment id from the report (a new id = a new environment = a cold start). */
   readonly env?: string | undefined;
   /** Why it was not a hit (report's `reason`: first-use, released, stale, conflict). */
   readonly reason?: string | undefined;
 }
 
-export interface ScenarioSummary {
+export interface ScenarioSummary extends Readonly<Record<InvocationState, number>> {
   readonly requests: number;
-  readonly hit: number;
-  readonly rehydrated: number;
-  readonly fresh: number;
-  readonly unknown: number;
   readonly errors: number;
   /** hit / requests (errors count as misses). */
   readonly hitRate: number;
@@ -37,7 +34,10 @@ export function summarize(
   elapsedMs: number,
   pricing: { memoryMb: number; pricePerGb: number },
 ): ScenarioSummary {
-  const counts = { hit: 0, rehydrated: 0, fresh: 0, unknown: 0 };
+  const counts = Object.fromEntries(INVOCATION_STATES.map((s) => [s, 0])) as Record<
+    InvocationState,
+    number
+  >;
   const missReasons: Record<string, number> = {};
   const envs = new Set<string>();
   const errorSamples: string[] = [];
