@@ -121,6 +121,6 @@ if (missing.length > 0) {
 const manifest = {};
 for (const path of expected) manifest[relative(outDir, path)] = fingerprint(path);
 writeFileSync(manifestPath, `${JSON.stringify(manifest)}\n`);
-// Type errors still fail the build (exit 2, as `tsc -p` did); outputs are emitted anyway
-// (noEmitOnError: false).
+// Type errors still fail the build (tsc's non-zero status, as with `tsc -p`); outputs are
+// emitted anyway (noEmitOnError: false).
 process.exit(status);
