@@ -86,11 +86,17 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     region: 'us-east-1',
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
   });
-  const backend = createLambdaBackend({ region: 'us-east-1', endpoint: url, env: {} });
+  // The raw baseline's pool size (calls are sequential: one connection is used).
+  const backend = createLambdaBackend({
+    region: 'us-east-1',
+    endpoint: url,
+    connections: 4,
+    pipeline: 'fast',
+  });
   const backendSdk = createLambdaBackend({
     region: 'us-east-1',
     endpoint: url,
-    env: {},
+    connections: 4,
     pipeline: 'sdk',
   });
   try {

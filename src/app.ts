@@ -126,7 +126,13 @@ function createInstance(
       return;
     }
     void reply.header('connection', 'close');
-    done(new WarmrouteError('WR_ERR_SHUTTING_DOWN', [], { retryAfterSeconds: 1 }));
+    // The same Retry-After as every other refusal the gateway answers 503
+    // (README: WARMROUTE_QUEUE_RETRY_AFTER_SECONDS covers shutdown too).
+    done(
+      new WarmrouteError('WR_ERR_SHUTTING_DOWN', [], {
+        retryAfterSeconds: config.queueRetryAfterSeconds,
+      }),
+    );
   });
   return { app, routes };
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Backend } from './backend/backend.js';
-import { createLambdaBackend } from './backend/lambda-backend.js';
+import { createLambdaBackend, type LambdaBackend } from './backend/lambda-backend.js';
 import type { Config } from './config/schema.js';
 import {
   createDirectory,
@@ -25,7 +24,8 @@ import { createScheduler, type Scheduler, type SchedulerSettings } from './sched
 export interface GatewayDependencies {
   readonly directory: Directory;
   readonly scheduler: Scheduler;
-  readonly backend: Backend;
+  /** The Lambda backend (its `settings`: endpoint, region, pipeline, connection pool size). */
+  readonly backend: LambdaBackend;
   readonly metrics: Metrics;
   /** key → tenant → turn → Invoke: the one invoker every route and the SDK call. */
   readonly invoker: AffinityInvoker;
@@ -134,6 +134,14 @@ export async function createDependencies(
     endpoint: options.endpoint,
     region: config.region,
     pipeline: config.lambdaPipeline,
+    // Every Invoke runs inside a scheduler slot (the invoker calls the backend
+    // from scheduler.run; a retry reuses its slot; a client that leaves frees
+    // its key, not its global slot, until the call ends), and the backend only
+    // makes RequestResponse calls (no Event invocations outside the cap), so
+    // at most `globalConcurrency` Invokes are on the wire: one connection
+    // each, no headroom needed. Fewer would queue admitted calls a second
+    // time, inside undici, where no deadline or metric sees them.
+    connections: config.globalConcurrency,
     functionTimeoutMs: (name: string) => functionTimeouts[name],
     logger: logger.child({ component: 'backend' }),
   });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { buildApp, type WarmrouteApp } from './app.js';
 import { functionSettingsOf } from './config/function-settings.js';
-import { loadConfig, type Env } from './config/load-config.js';
+import { isConfig, loadConfig, type Env } from './config/load-config.js';
 import type { Config } from './config/schema.js';
 import { routeFunctionProblems } from './config/check-config.js';
 import { createDependencies, type GatewayDependencies } from './create-dependencies.js';
@@ -54,10 +54,15 @@ export interface Gateway {
 /**
  * The local host's functions, read once: the gateway's function settings
  * and the local host's environments come from the same definitions.
+ * `${VAR}` in the file is filled from `env`: the map `createGateway` was
+ * given, else (a loaded config carries no environment) `process.env`.
  */
-function readFunctionsFile(path: string): ReturnType<typeof loadFunctionsFile> {
+function readFunctionsFile(
+  path: string,
+  env: Env | undefined,
+): ReturnType<typeof loadFunctionsFile> {
   try {
-    return loadFunctionsFile(path);
+    return env === undefined ? loadFunctionsFile(path) : loadFunctionsFile(path, env);
   } catch (err) {
     // The functions file reader reports WR_ERR_CONFIG itself; anything else gets the variable's name.
     if (isWarmrouteError(err)) throw err;
@@ -65,15 +70,6 @@ function readFunctionsFile(path: string): ReturnType<typeof loadFunctionsFile> {
       `  - WARMROUTE_FUNCTIONS_FILE (${path}): ${(err as Error).message}`,
     ]);
   }
-}
-
-/**
- * A `Config` (from `loadConfig`) and an environment map have different
- * shapes: every config has a `routes` array, while every value of an
- * environment map is a string.
- */
-function isConfig(value: Config | Env): value is Config {
-  return Array.isArray((value as { routes?: unknown }).routes);
 }
 
 /**
@@ -92,6 +88,7 @@ export async function createGateway(
   configOrEnv: Config | Env,
   options: CreateGatewayOptions = {},
 ): Promise<Gateway> {
+  const env = isConfig(configOrEnv) ? undefined : configOrEnv;
   let config = isConfig(configOrEnv) ? configOrEnv : loadConfig(configOrEnv);
   const logger = options.logger ?? createGatewayLogger(config.logLevel);
 
@@ -117,6 +114,7 @@ export async function createGateway(
       // local host runs; settings in the config win.
       const declared = readFunctionsFile(
         config.functionsFile ?? join(examplesDir, 'functions.json'),
+        env,
       );
       config = Object.freeze({
         ...config,
@@ -131,11 +129,12 @@ export async function createGateway(
       const host = await startLocalHost({
         host: config.localHost,
         port: config.localPort,
+        region: config.region,
         functions: declared,
         // The validated setting ('' = none), not the environment's raw value.
         controlToken: config.localControlToken ?? '',
         logger: logger.child({ component: 'local-host' }),
-        ...(isConfig(configOrEnv) ? {} : { env: configOrEnv }),
+        ...(env === undefined ? {} : { env }),
       });
       cleanups.push({
         step: 'stopping the local host and its environments',

@@ -36,6 +36,7 @@ export async function runDirectScenario(
     endpoint: scenario.host.url,
     functionTimeoutMs: () => scenario.shape.timeoutSeconds * 1000,
     connections: options.concurrency * 2,
+    pipeline: 'fast',
   });
   const versions = new Map<string, number>();
   try {

@@ -30,7 +30,11 @@ export interface BackendLogger {
 }
 
 export interface LambdaBackendOptions {
-  /** Invoke API endpoint. Unset: the SDK's own configuration (`AWS_ENDPOINT_URL_LAMBDA`, config file, AWS). */
+  /**
+   * Invoke API endpoint (the config's `lambdaEndpoint`, or a local host's
+   * URL). Unset: AWS, as the SDK resolves it. The backend reads no
+   * environment variable: the config loader reads `AWS_ENDPOINT_URL_LAMBDA`.
+   */
   readonly endpoint?: string | undefined;
   /** AWS region (`AWS_REGION`; the config's default): required, so no second default lives here. */
   readonly region: string;
@@ -47,21 +51,21 @@ export interface LambdaBackendOptions {
    * while the function still runs.
    */
   readonly functionTimeoutMs?: ((functionName: string) => number | undefined) | undefined;
-  /** Pooled connections per endpoint. */
-  readonly connections?: number | undefined;
+  /**
+   * Pooled connections per endpoint: at most this many Invokes are on the
+   * wire at once, the others wait for a connection. The gateway passes its
+   * `globalConcurrency` (see `createDependencies`).
+   */
+  readonly connections: number;
   readonly logger?: BackendLogger | undefined;
   /**
-   * `fast` (default): the SDK's credentials, endpoint rules and error classes
-   * without its per-call middleware (src/backend/fast-path/README.md). `sdk`:
-   * `client.send(new InvokeCommand())` through the same undici handler, no SDK
-   * internals (the config setting `WARMROUTE_LAMBDA_PIPELINE`).
+   * The config setting `WARMROUTE_LAMBDA_PIPELINE` (its default lives in the
+   * config schema). `fast`: the SDK's credentials, endpoint rules and error
+   * classes without its per-call middleware (src/backend/fast-path/README.md).
+   * `sdk`: `client.send(new InvokeCommand())` through the same undici
+   * handler, no SDK internals.
    */
-  readonly pipeline?: 'fast' | 'sdk' | undefined;
-  /**
-   * Where `AWS_ENDPOINT_URL_LAMBDA` is read from to decide whether the
-   * endpoint is loopback (the SDK reads it itself for the endpoint).
-   */
-  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+  readonly pipeline: 'fast' | 'sdk';
   /** Injected for tests. */
   readonly random?: (() => number) | undefined;
 }
@@ -134,37 +138,52 @@ function isTimeout(err: unknown): boolean {
  */
 const DEADLINE_MARGIN_MS = 50;
 
-export function createLambdaBackend(options: LambdaBackendOptions): Backend {
-  const env = options.env ?? process.env;
+/** What a Lambda backend runs with, as built (read-only; for tests and diagnostics). */
+export interface LambdaBackendSettings {
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  readonly pipeline: 'fast' | 'sdk';
+  readonly connections: number;
+}
+
+export interface LambdaBackend extends Backend {
+  /** The settings it was built with: every part of the backend is built from this object. */
+  readonly settings: LambdaBackendSettings;
+}
+
+export function createLambdaBackend(options: LambdaBackendOptions): LambdaBackend {
+  const settings: LambdaBackendSettings = Object.freeze({
+    endpoint: options.endpoint,
+    region: options.region,
+    pipeline: options.pipeline,
+    connections: options.connections,
+  });
   const policy: RetryPolicy = Object.freeze({ ...defaultRetryPolicy, ...options.retry });
   const random = options.random ?? Math.random;
   const deadlineMarginMs = DEADLINE_MARGIN_MS;
   const logger = options.logger;
-  const effectiveEndpoint = options.endpoint ?? env.AWS_ENDPOINT_URL_LAMBDA ?? env.AWS_ENDPOINT_URL;
   const credentials =
     options.credentials ??
-    (isLoopbackEndpoint(effectiveEndpoint) ? loopbackCredentials : undefined);
+    (isLoopbackEndpoint(settings.endpoint) ? loopbackCredentials : undefined);
 
-  const handler = new UndiciRequestHandler({
-    ...(options.connections === undefined ? {} : { connections: options.connections }),
-  });
+  const handler = new UndiciRequestHandler({ connections: settings.connections });
   // Created once: the SDK resolves credentials, region and endpoint config here.
   const client = new LambdaClient({
-    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
-    region: options.region,
+    ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+    region: settings.region,
     ...(credentials === undefined ? {} : { credentials }),
     requestHandler: handler,
     // Retries are ours (deadline-bounded, throttling only); the SDK's would not know the deadline.
     maxAttempts: 1,
     cacheMiddleware: true,
   });
-  const useSdk = options.pipeline === 'sdk';
+  const useSdk = settings.pipeline === 'sdk';
   // Not built for the sdk pipeline: that one must keep working when an SDK upgrade breaks the
   // internals the fast path reads (FastInvoker checks them as it is built).
   const fast = useSdk
     ? undefined
     : new FastInvoker(client, {
-        connections: options.connections ?? defaultUndiciHandlerConfig.connections,
+        connections: settings.connections,
         keepAliveTimeout: defaultUndiciHandlerConfig.keepAliveTimeout,
         connectTimeout: defaultUndiciHandlerConfig.connectTimeout,
       });
@@ -339,6 +358,7 @@ export function createLambdaBackend(options: LambdaBackendOptions): Backend {
   }
 
   return {
+    settings,
     invoke,
     async close(): Promise<void> {
       if (closed) return;

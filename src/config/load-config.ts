@@ -6,6 +6,16 @@ import { ConfigSchema, defaults, settings, type Config, type SettingKind } from 
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Whether a value is a loaded `Config` rather than an environment map, for
+ * the APIs that take either (`createGateway`, the SDK's embedded transport).
+ * Every config has a `routes` array; every value of an environment map is a
+ * string, so no map passes.
+ */
+export function isConfig(value: Config | Env | undefined): value is Config {
+  return value !== undefined && Array.isArray((value as { routes?: unknown }).routes);
+}
+
 export interface LoadConfigOptions {
   /** Defaults a command supplies on top of the built-in ones (e.g. `warmroute start`'s routes). */
   readonly overrides?: Record<string, unknown>;

@@ -137,7 +137,19 @@ export interface Setting {
   readonly description: string;
 }
 
-/** Every environment variable the gateway reads. Nothing else reads `process.env`. */
+/**
+ * Every environment variable of the gateway's config. Only the config loader
+ * (`loadConfig`) reads them, from the map its caller hands it (`main`,
+ * `warmroute local`, `createGateway`, the SDK's embedded transport). What
+ * else reads `process.env` does so on purpose, none of it a setting: the
+ * functions file's `${VAR}` substitution and the variables the local host
+ * passes to environments (PATH, LANG, AWS credentials) come from the host's
+ * environment (`loadFunctionsFile` in src/localhost/function-registry.ts,
+ * src/localhost/local-host.ts); the CLI turns off the AWS SDK's Node version
+ * warning (src/cli.ts); an environment's bootstrap reads what Lambda sets
+ * (src/localhost/bootstrap.ts); the SDK's default client reads its own
+ * variables (src/sdk/default-client.ts).
+ */
 export const settings: readonly Setting[] = [
   {
     env: 'HOST',

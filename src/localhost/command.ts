@@ -4,15 +4,21 @@ import { loadConfig } from '../config/load-config.js';
 import { defaults, type Config } from '../config/schema.js';
 import { WarmrouteError } from '../errors.js';
 import { examplesDir } from '../paths.js';
-import { isLoopbackHost, MIN_CONTROL_TOKEN_LENGTH, startLocalHost } from './local-host.js';
+import {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_ENVIRONMENTS,
+  isLoopbackHost,
+  MIN_CONTROL_TOKEN_LENGTH,
+  startLocalHost,
+} from './local-host.js';
 
 const usage = `usage: warmroute local [--port N] [--host H] [--functions FILE] [--idle-timeout MS] [--max-environments N] [--control-token T]
 
   --port N              listen port (default $WARMROUTE_LOCAL_PORT or ${defaults.localPort}; 0 = any free port)
-  --host H              listen address (default ${defaults.localHost})
+  --host H              listen address (default $WARMROUTE_LOCAL_HOST or ${defaults.localHost})
   --functions FILE      functions file (default: the shipped examples, lambda/examples/functions.json)
-  --idle-timeout MS     stop environments idle this long (default 600000)
-  --max-environments N  cap on environments of all functions (default 64)
+  --idle-timeout MS     stop environments idle this long (default ${DEFAULT_IDLE_TIMEOUT_MS})
+  --max-environments N  cap on environments of all functions (default ${DEFAULT_MAX_ENVIRONMENTS})
   --control-token T     bearer token the /_local/* control API requires (default
                         $WARMROUTE_LOCAL_CONTROL_TOKEN; at least 16 characters;
                         required to listen on a non-loopback address)
@@ -37,6 +43,7 @@ export interface LocalCommandOptions {
  * the local host from starting.
  */
 const SHARED_VARIABLES = [
+  'WARMROUTE_LOCAL_HOST',
   'WARMROUTE_LOCAL_PORT',
   'WARMROUTE_LOCAL_CONTROL_TOKEN',
   'WARMROUTE_LOG_LEVEL',
@@ -71,9 +78,15 @@ export function parseLocalArgs(
     }
   };
   const config = attempt(() =>
-    loadConfig(Object.fromEntries(SHARED_VARIABLES.map((name) => [name, env[name]]))),
+    loadConfig(Object.fromEntries(SHARED_VARIABLES.map((name) => [name, env[name]])), {
+      // No gateway runs here: its check that an embedded local host on a
+      // public address has a token would judge the environment alone, while
+      // --host and --control-token may change either. The same check runs
+      // below, on the values the host will use.
+      overrides: { backend: 'aws' },
+    }),
   );
-  let host = defaults.localHost;
+  let host = config?.localHost ?? defaults.localHost;
   let port: number | undefined = config?.localPort ?? defaults.localPort;
   let functionsFile = join(examplesDir, 'functions.json');
   let idleTimeoutMs: number | undefined;

@@ -46,8 +46,8 @@ export interface ControlApiOptions {
   /** When set, every endpoint but `healthz` requires `Authorization: Bearer <token>`. */
   readonly controlToken?: string | undefined;
   readonly logger?: Logger | undefined;
-  /** The evict body must arrive within this long. Default 30 s. */
-  readonly bodyTimeoutMs?: number | undefined;
+  /** The evict body must arrive within this long, ms (the host's `bodyTimeoutMs`). */
+  readonly bodyTimeoutMs: number;
 }
 
 function send(
@@ -217,7 +217,7 @@ export class ControlApi {
         send(res, 200, { ok: true, environments: this.options.pool.size });
         return;
       case 'POST evict':
-        readJson(req, 64 * 1024, this.options.bodyTimeoutMs ?? 30_000)
+        readJson(req, 64 * 1024, this.options.bodyTimeoutMs)
           .then((body) => {
             send(res, 200, { evicted: this.options.pool.evict(parseFilter(body)) });
           })

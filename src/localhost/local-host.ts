@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
+import { defaults } from '../config/schema.js';
 import { WarmrouteError } from '../errors.js';
 import { distDir } from '../paths.js';
 import { ControlApi, CONTROL_PREFIX, type EnvironmentInfo } from './control-api.js';
@@ -20,22 +21,40 @@ export interface FunctionOutputSource {
   readonly environment: string;
 }
 
+/*
+ * The local host's own defaults, each defined once here (`warmroute local`
+ * prints them in its usage text). Listen address, port and region are
+ * gateway settings too: their defaults are the config schema's.
+ */
+/** Idle environments are stopped after this long, ms. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
+/** Cap on environments of all functions. */
+export const DEFAULT_MAX_ENVIRONMENTS = 64;
+/** A request body must have arrived this long after its headers, ms, else 408. */
+export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
+/** Request headers must have arrived within this long, ms, else 408. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
+/** Account id in ARNs. */
+export const DEFAULT_ACCOUNT_ID = '000000000000';
+/** Account concurrency when a function reserves none: Lambda's default quota. */
+export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
+
 export interface LocalHostOptions {
-  /** Default 127.0.0.1. */
+  /** Default: the config's `localHost` default (`WARMROUTE_LOCAL_HOST`). */
   readonly host?: string;
-  /** Default 9001; 0 picks a free port. */
+  /** Default: the config's `localPort` default (`WARMROUTE_LOCAL_PORT`); 0 picks a free port. */
   readonly port?: number;
   /** Function declarations (already validated), or… */
   readonly functions?: readonly FunctionDefinition[];
   /** …a functions file to load (see function-registry.ts). */
   readonly functionsFile?: string;
-  /** Idle environments are stopped after this long. Default 10 minutes. */
+  /** Idle environments are stopped after this long. Default `DEFAULT_IDLE_TIMEOUT_MS`. */
   readonly idleTimeoutMs?: number;
-  /** Cap on environments of all functions. Default 64. */
+  /** Cap on environments of all functions. Default `DEFAULT_MAX_ENVIRONMENTS`. */
   readonly maxEnvironments?: number;
-  /** AWS_REGION in environments and in ARNs. Default us-east-1. */
+  /** AWS_REGION in environments and in ARNs. Default: the config's `region` default (`AWS_REGION`). */
   readonly region?: string;
-  /** Account id in ARNs. Default 000000000000. */
+  /** Account id in ARNs. Default `DEFAULT_ACCOUNT_ID`. */
   readonly accountId?: string;
   /** pino logger; silent by default. */
   readonly logger?: Logger;
@@ -49,14 +68,30 @@ export interface LocalHostOptions {
   /**
    * Bearer token the control API (`/_local/*`) requires. Needed to listen on
    * anything but a loopback address, since the control API lists every
-   * tenant ID and stops environments. Default: `WARMROUTE_LOCAL_CONTROL_TOKEN`
-   * from `env`, else none (loopback only, no authentication); `''` means none.
+   * tenant ID and stops environments. Unset or `''`: none (loopback only, no
+   * authentication). Only this option sets it: `WARMROUTE_LOCAL_CONTROL_TOKEN`
+   * is read by the config loader (`warmroute local`, `createGateway`).
    */
   readonly controlToken?: string;
-  /** A request body must have arrived this long after its headers, else 408. Default 30 s. */
+  /** A request body must have arrived this long after its headers, else 408. Default `DEFAULT_BODY_TIMEOUT_MS`. */
   readonly bodyTimeoutMs?: number;
-  /** Request headers must have arrived within this long, else 408. Default 20 s. */
+  /** Request headers must have arrived within this long, else 408. Default `DEFAULT_HEADERS_TIMEOUT_MS`. */
   readonly headersTimeoutMs?: number;
+}
+
+/** What a local host runs with, every default resolved (read-only; the token is left out). */
+export interface LocalHostSettings {
+  readonly host: string;
+  /** The port it listens on (the one picked when asked for 0). */
+  readonly port: number;
+  readonly region: string;
+  readonly accountId: string;
+  readonly idleTimeoutMs: number;
+  readonly maxEnvironments: number;
+  readonly bodyTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  /** Whether the control API requires a bearer token. */
+  readonly controlTokenRequired: boolean;
 }
 
 export interface LocalHost {
@@ -64,6 +99,7 @@ export interface LocalHost {
   readonly url: string;
   readonly port: number;
   readonly functions: readonly FunctionDefinition[];
+  readonly settings: LocalHostSettings;
   environments(): EnvironmentInfo[];
   /** Stops matching environments (busy ones after their invocation); returns how many. */
   evict(filter?: EvictFilter): number;
@@ -158,12 +194,11 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const hostEnv = options.env ?? process.env;
   const logger = options.logger ?? pino({ level: 'silent' });
   // Refused before anything is loaded or listens.
-  const host = options.host ?? '127.0.0.1';
-  const tokenSetting = options.controlToken ?? hostEnv.WARMROUTE_LOCAL_CONTROL_TOKEN;
-  const controlToken = tokenSetting === '' ? undefined : tokenSetting;
+  const host = options.host ?? defaults.localHost;
+  const controlToken = options.controlToken === '' ? undefined : options.controlToken;
   checkExposure(host, controlToken);
-  const region = options.region ?? 'us-east-1';
-  const accountId = options.accountId ?? '000000000000';
+  const region = options.region ?? defaults.region;
+  const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const declared =
     options.functions ??
     (options.functionsFile !== undefined
@@ -183,11 +218,13 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const functions = new Map(declared.map((f) => [f.name, f]));
   const baseEnv = baseEnvironment(hostEnv);
   const onFunctionOutput = options.onFunctionOutput;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 10 * 60_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const maxEnvironments = options.maxEnvironments ?? DEFAULT_MAX_ENVIRONMENTS;
 
   const pool: EnvironmentPool<Environment> = new EnvironmentPool<Environment>({
-    maxEnvironments: options.maxEnvironments ?? 64,
+    maxEnvironments,
     idleTimeoutMs,
+    accountConcurrency: DEFAULT_ACCOUNT_CONCURRENCY,
     create: (fn, tenantId) =>
       new Environment({
         fn,
@@ -218,8 +255,8 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
       }),
   });
   const stats = new HostStats();
-  const bodyTimeoutMs = options.bodyTimeoutMs ?? 30_000;
-  const headersTimeoutMs = options.headersTimeoutMs ?? 20_000;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   const invokeApi = new InvokeApi({
     functions,
     pool,
@@ -273,7 +310,7 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 9001, host, () => {
+    server.listen(options.port ?? defaults.localPort, host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -318,10 +355,23 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     process.off('exit', killAll);
   };
 
+  const settings: LocalHostSettings = Object.freeze({
+    host,
+    port,
+    region,
+    accountId,
+    idleTimeoutMs,
+    maxEnvironments,
+    bodyTimeoutMs,
+    headersTimeoutMs,
+    controlTokenRequired: controlToken !== undefined,
+  });
+
   return {
     url,
     port,
     functions: declared,
+    settings,
     environments: () => controlApi.environments(),
     evict: (filter = {}) => pool.evict(filter),
     stats: () => controlApi.stats(),

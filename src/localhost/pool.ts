@@ -17,8 +17,8 @@ export interface PoolOptions<E extends PooledEnvironment> {
   readonly maxEnvironments: number;
   /** Idle environments older than this are stopped by `sweep()`. */
   readonly idleTimeoutMs: number;
-  /** Account concurrency when a function reserves none (Lambda's default quota: 1,000). */
-  readonly accountConcurrency?: number;
+  /** Account concurrency when a function reserves none (the local host passes Lambda's default quota). */
+  readonly accountConcurrency: number;
   readonly create: (fn: FunctionDefinition, tenantId: string | undefined) => E;
   readonly now?: () => number;
 }
@@ -87,9 +87,7 @@ export class EnvironmentPool<E extends PooledEnvironment> {
       return { env: reused, cold: false };
     }
     if (fn.tenancy === 'PER_TENANT') {
-      const cap = tenantEnvironmentCap(
-        fn.reservedConcurrency ?? this.options.accountConcurrency ?? 1000,
-      );
+      const cap = tenantEnvironmentCap(fn.reservedConcurrency ?? this.options.accountConcurrency);
       if ((this.countByFunction.get(fn.name) ?? 0) >= cap) {
         // Unconfirmed which Reason Lambda gives here; its message is "Rate exceeded".
         return { throttled: 'ConcurrentInvocationLimitExceeded', message: 'Rate exceeded' };

@@ -44,15 +44,8 @@ interface Embedded {
   readonly deps: GatewayDependencies;
 }
 
-function isConfig(value: EmbeddedTransportOptions['config']): value is Config {
-  return (
-    typeof value === 'object' &&
-    typeof (value as { requestTimeoutMs?: unknown }).requestTimeoutMs === 'number'
-  );
-}
-
 async function start(options: EmbeddedTransportOptions): Promise<Embedded> {
-  const { loadConfig } = await import('../config/load-config.js');
+  const { isConfig, loadConfig } = await import('../config/load-config.js');
   const config = isConfig(options.config)
     ? options.config
     : loadConfig(options.config ?? process.env);

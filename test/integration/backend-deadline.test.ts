@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createLambdaBackend } from '../../src/backend/lambda-backend.js';
+import { defaults } from '../../src/config/schema.js';
 import { WarmrouteError } from '../../src/errors.js';
 import { ok, startInvokeServer } from '../helpers/backend-invoke-server.js';
 
@@ -34,7 +35,7 @@ for (const pipeline of ['fast', 'sdk'] as const) {
       const backend = createLambdaBackend({
         region: 'us-east-1',
         endpoint: server.url,
-        env: {},
+        connections: defaults.globalConcurrency,
         pipeline,
         functionTimeoutMs: () => 200,
       });
@@ -59,7 +60,7 @@ for (const pipeline of ['fast', 'sdk'] as const) {
       const backend = createLambdaBackend({
         region: 'us-east-1',
         endpoint: server.url,
-        env: {},
+        connections: defaults.globalConcurrency,
         pipeline,
       });
       onTestFinished(() => backend.close());
@@ -85,7 +86,7 @@ for (const pipeline of ['fast', 'sdk'] as const) {
       const backend = createLambdaBackend({
         region: 'us-east-1',
         endpoint: server.url,
-        env: {},
+        connections: defaults.globalConcurrency,
         pipeline,
         functionTimeoutMs: (name) => (name === 'long' ? 60_000 : 1_000),
         logger: { debug: () => undefined, warn: (obj) => warnings.push(obj) },

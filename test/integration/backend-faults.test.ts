@@ -3,6 +3,7 @@ import {
   createLambdaBackend,
   type LambdaBackendOptions,
 } from '../../src/backend/lambda-backend.js';
+import { defaults } from '../../src/config/schema.js';
 import { WarmrouteError } from '../../src/errors.js';
 import {
   lambdaError,
@@ -33,7 +34,8 @@ async function setup(
     endpoint: server.url,
     random: () => 0.5,
     retry: { baseDelayMs: 10, maxDelayMs: 50 },
-    env: {},
+    connections: defaults.globalConcurrency,
+    pipeline: defaults.lambdaPipeline,
     ...options,
   });
   onTestFinished(() => backend.close());
@@ -254,7 +256,7 @@ for (const pipeline of ['fast', 'sdk'] as const) {
         region: 'us-east-1',
         endpoint: server.url,
         pipeline,
-        env: {},
+        connections: defaults.globalConcurrency,
         random: () => 0,
       });
       onTestFinished(() => backend.close());

@@ -6,6 +6,7 @@ import {
   createLambdaBackend,
   type LambdaBackendOptions,
 } from '../../src/backend/lambda-backend.js';
+import { defaults } from '../../src/config/schema.js';
 import { WarmrouteError } from '../../src/errors.js';
 import { startLocalHost } from '../../src/localhost/index.js';
 import { distDir, examplesDir } from '../../src/paths.js';
@@ -51,7 +52,8 @@ async function setup(options: Partial<Omit<LambdaBackendOptions, 'region'>>) {
   const backend = createLambdaBackend({
     region: 'us-east-1',
     endpoint: host.url,
-    env: {},
+    connections: defaults.globalConcurrency,
+    pipeline: defaults.lambdaPipeline,
     ...options,
   });
   onTestFinished(() => backend.close());
@@ -181,7 +183,8 @@ describe('lambda backend fast path: SigV4 as Lambda verifies it', () => {
     for (const identity of identities) {
       const backend = createLambdaBackend({
         endpoint: server.url,
-        env: {},
+        connections: defaults.globalConcurrency,
+        pipeline: defaults.lambdaPipeline,
         region: 'eu-west-3',
         credentials: identity,
       });
@@ -225,7 +228,8 @@ describe('lambda backend fast path: SigV4 as Lambda verifies it', () => {
     const backend = createLambdaBackend({
       region: 'us-east-1',
       endpoint: server.url,
-      env: {},
+      connections: defaults.globalConcurrency,
+      pipeline: defaults.lambdaPipeline,
       credentials: () => {
         calls++;
         return Promise.resolve({
@@ -255,7 +259,8 @@ describe('lambda backend fast path: SigV4 as Lambda verifies it', () => {
     const backend = createLambdaBackend({
       region: 'us-east-1',
       endpoint: server.url,
-      env: {},
+      connections: defaults.globalConcurrency,
+      pipeline: defaults.lambdaPipeline,
       credentials: () => {
         calls++;
         return Promise.resolve({

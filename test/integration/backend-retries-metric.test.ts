@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createLambdaBackend } from '../../src/backend/lambda-backend.js';
+import { defaults } from '../../src/config/schema.js';
 import { WarmrouteError } from '../../src/errors.js';
 import { ok, startInvokeServer, throttled } from '../helpers/backend-invoke-server.js';
 import { invokerFixture, parseExposition } from '../helpers/invoker-fixture.js';
@@ -26,7 +27,8 @@ function setup(respond: Parameters<typeof startInvokeServer>[0]) {
     const backend = createLambdaBackend({
       region: 'us-east-1',
       endpoint: server.url,
-      env: {},
+      connections: defaults.globalConcurrency,
+      pipeline: defaults.lambdaPipeline,
       random: () => 0.5,
       // Many short waits: the deadline, not maxAttempts, ends the retries.
       retry: { maxAttempts: 10_000, baseDelayMs: 10, maxDelayMs: 20 },

@@ -6,6 +6,7 @@ import { ControlApi } from '../../src/localhost/control-api.js';
 import type { Environment } from '../../src/localhost/environment.js';
 import type { FunctionDefinition } from '../../src/localhost/function-registry.js';
 import { InvokeApi } from '../../src/localhost/invoke-api.js';
+import { DEFAULT_BODY_TIMEOUT_MS } from '../../src/localhost/local-host.js';
 import type { EnvironmentPool } from '../../src/localhost/pool.js';
 import { RuntimeApi, type RuntimeListener } from '../../src/localhost/runtime-api.js';
 import { HostStats } from '../../src/localhost/stats.js';
@@ -90,6 +91,7 @@ describe('local host: an error inside a request handler stays inside that reques
       stats: new HostStats(),
       functions: new Map(),
       logger: pino({ level: 'silent' }),
+      bodyTimeoutMs: DEFAULT_BODY_TIMEOUT_MS,
     });
     const url = await serve((req, res) => {
       api.handle(req, res);

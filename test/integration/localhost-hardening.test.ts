@@ -185,18 +185,25 @@ describe('local host: the control API off loopback', () => {
     expect(await health.json()).toEqual({ ok: true });
   });
 
-  it('takes the token from WARMROUTE_LOCAL_CONTROL_TOKEN in the host environment', async () => {
+  it('takes the token from its controlToken option only, not from the host environment', async () => {
+    // WARMROUTE_LOCAL_CONTROL_TOKEN is read by the config loader (`warmroute local` and
+    // createGateway pass it as controlToken: test/unit/localhost-command-args.test.ts).
     // Loopback: binding a public address is not needed to see the token in force.
     const host = await startTestHost({
+      controlToken: 'token-from-the-option',
       env: { WARMROUTE_LOCAL_CONTROL_TOKEN: 'token-from-the-environment' },
     });
 
     const none = await fetch(`${host.url}/_local/stats`);
-    const right = await fetch(`${host.url}/_local/stats`, {
+    const fromEnv = await fetch(`${host.url}/_local/stats`, {
       headers: { authorization: 'Bearer token-from-the-environment' },
+    });
+    const right = await fetch(`${host.url}/_local/stats`, {
+      headers: { authorization: 'Bearer token-from-the-option' },
     });
 
     expect(none.status).toBe(401);
+    expect(fromEnv.status).toBe(401);
     expect(right.status).toBe(200);
   });
 });

@@ -20,6 +20,28 @@ describe('warmroute local arguments', () => {
     });
   });
 
+  it('takes the address from WARMROUTE_LOCAL_HOST unless --host is given', () => {
+    const token = 'x'.repeat(16);
+    expect(parseLocalArgs([], { WARMROUTE_LOCAL_HOST: '::1' }).host).toBe('::1');
+    expect(parseLocalArgs(['--host', '127.0.0.2'], { WARMROUTE_LOCAL_HOST: '::1' }).host).toBe(
+      '127.0.0.2',
+    );
+    // A public address from the environment needs a token, from either source.
+    expect(() => parseLocalArgs([], { WARMROUTE_LOCAL_HOST: '0.0.0.0' })).toThrow(
+      /needs --control-token/,
+    );
+    expect(
+      parseLocalArgs(['--control-token', token], { WARMROUTE_LOCAL_HOST: '0.0.0.0' }),
+    ).toMatchObject({ host: '0.0.0.0', controlToken: token });
+    // …and --host can move it back to loopback.
+    expect(parseLocalArgs(['--host', '127.0.0.1'], { WARMROUTE_LOCAL_HOST: '0.0.0.0' }).host).toBe(
+      '127.0.0.1',
+    );
+    expect(() => parseLocalArgs([], { WARMROUTE_LOCAL_HOST: 'bad host' })).toThrow(
+      /WARMROUTE_LOCAL_HOST/,
+    );
+  });
+
   it('reports every bad value in one message', () => {
     let message = '';
     try {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FunctionDefinition } from '../../src/localhost/function-registry.js';
+import { DEFAULT_ACCOUNT_CONCURRENCY } from '../../src/localhost/local-host.js';
 import {
   EnvironmentPool,
   tenantEnvironmentCap,
@@ -43,6 +44,7 @@ function pool(options: { maxEnvironments?: number; idleTimeoutMs?: number } = {}
   const p = new EnvironmentPool<FakeEnv>({
     maxEnvironments: options.maxEnvironments ?? 100,
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    accountConcurrency: DEFAULT_ACCOUNT_CONCURRENCY,
     now: () => now,
     create: (f, t) => {
       const env = new FakeEnv(f, t);

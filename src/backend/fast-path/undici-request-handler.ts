@@ -27,12 +27,16 @@ export interface UndiciHandlerConfig {
   connectTimeout: number;
 }
 
-export const defaultUndiciHandlerConfig: Readonly<UndiciHandlerConfig> = Object.freeze({
-  connections: 64,
-  requestTimeout: 0,
-  keepAliveTimeout: 30_000,
-  connectTimeout: 5_000,
-});
+/**
+ * Transport constants, not settings. The pool size is not among them: it is
+ * the gateway's concurrency, so the caller passes it (`connections`).
+ */
+export const defaultUndiciHandlerConfig: Readonly<Omit<UndiciHandlerConfig, 'connections'>> =
+  Object.freeze({
+    requestTimeout: 0,
+    keepAliveTimeout: 30_000,
+    connectTimeout: 5_000,
+  });
 
 export class UndiciRequestHandler implements HttpHandler<UndiciHandlerConfig> {
   readonly metadata = { handlerProtocol: 'http/1.1' };
@@ -41,7 +45,7 @@ export class UndiciRequestHandler implements HttpHandler<UndiciHandlerConfig> {
   /** Agents replaced by a config change: closed gracefully with the handler. */
   private readonly retired: Agent[] = [];
 
-  constructor(config: Partial<UndiciHandlerConfig> = {}) {
+  constructor(config: Partial<UndiciHandlerConfig> & Pick<UndiciHandlerConfig, 'connections'>) {
     this.config = { ...defaultUndiciHandlerConfig, ...config };
     this.agent = this.createAgent();
   }
