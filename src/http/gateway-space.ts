@@ -1,11 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
 import { GATEWAY_PATH_ROOTS, gatewayRootOf } from '../config/check-config.js';
 import { WarmrouteError } from '../errors.js';
-
-function pathOf(url: string): string {
-  const end = url.indexOf('?');
-  return end === -1 ? url : url.slice(0, end);
-}
+import { routedPath, splitRequestTarget } from './request-target.js';
 
 /** A Fastify route path (`/v1/keys/:key`, `/fresh/*`) as a whole-path pattern. */
 function patternOf(url: string): RegExp {
@@ -74,8 +70,9 @@ export class RouteTable {
  * route), 404 otherwise.
  */
 function answerMiss(table: RouteTable, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const path = pathOf(request.raw.url ?? '/');
-  const methods = table.allowedMethods(path);
+  const { path } = splitRequestTarget(request.raw.url ?? '/');
+  // Matched as the router matched it (`/v%31/keys/k` is `/v1/keys/k`), named as sent.
+  const methods = table.allowedMethods(routedPath(path));
   if (methods.includes(request.method)) {
     // A route for this method and path shape exists, yet the router passed it
     // by: a path parameter over the router's length limit.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { BinaryMediaTypes } from './binary-media-types.js';
+import { splitRequestTarget } from './request-target.js';
 
 /**
  * HTTP request → API Gateway REST proxy event (payload format 1.0), the
@@ -14,7 +15,8 @@ import type { BinaryMediaTypes } from './binary-media-types.js';
  * - `queryStringParameters` / `multiValueQueryStringParameters` are decoded
  *   (`+` is a space, `%XX` escapes decoded), last value wins in the single
  *   map, `?flag` gives `""`, and both are `null` without a query string.
- * - `path` is the request path as received: REST APIs leave it
+ * - `path` is the request path as received (`splitRequestTarget`: the path
+ *   of an absolute-form target, no fragment): REST APIs leave it
  *   percent-encoded (HTTP APIs decode it); `pathParameters` are decoded.
  * - `body` is `null` when empty. It is base64 with `isBase64Encoded: true`
  *   when the request's Content-Type matches the route's binary media types
@@ -257,15 +259,7 @@ export function buildProxyEvent(
     }
   }
 
-  const url = req.url;
-  const queryAt = url.indexOf('?');
-  let path = queryAt === -1 ? url : url.slice(0, queryAt);
-  const hashAt = path.indexOf('#');
-  if (hashAt !== -1) path = path.slice(0, hashAt);
-  if (path === '') path = '/';
-  let query = queryAt === -1 ? '' : url.slice(queryAt + 1);
-  const queryHashAt = query.indexOf('#');
-  if (queryHashAt !== -1) query = query.slice(0, queryHashAt);
+  const { path, query } = splitRequestTarget(req.url);
   const parsedQuery = parseQuery(query);
 
   const pathParameters =

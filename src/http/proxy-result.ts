@@ -24,9 +24,9 @@ import type { BinaryMediaTypes } from './binary-media-types.js';
  * - `headers` and `multiValueHeaders` are merged: all multi values first,
  *   then a single value is added unless the same name/value pair is already
  *   there ("only the values from multiValueHeaders" appear for it).
- * - No `Content-Type` → `application/json`, API Gateway's default; a
- *   Content-Type given as `null` (a function's way to send none, e.g. for a
- *   204) leaves it out: https://github.com/aws/aws-sam-cli/issues/1218,
+ * - No `Content-Type`, or an empty one (`""`, which names no type) →
+ *   `application/json`, API Gateway's default; a Content-Type given as
+ *   `null` (a function's way to send none, e.g. for a 204) leaves it out: https://github.com/aws/aws-sam-cli/issues/1218,
  *   https://github.com/localstack/localstack/pull/6170.
  * Beyond API Gateway: hop-by-hop headers and `content-length` are dropped
  * (this server frames the response itself), and header names/values Node
@@ -221,6 +221,21 @@ function contentTypeCleared(single: unknown, multi: unknown): boolean {
   return false;
 }
 
+/**
+ * An empty (or blank) Content-Type names no media type, and Fastify would
+ * send such a body as application/octet-stream: it counts as not set, so
+ * API Gateway's default applies. `null` stays the one way to send none.
+ */
+function dropEmptyContentType(headers: Record<string, string | string[]>): void {
+  const value = headers['content-type'];
+  if (value === undefined) return;
+  const values = typeof value === 'string' ? [value] : value;
+  const kept = values.filter((v) => v.trim() !== '');
+  if (kept.length === values.length) return;
+  if (kept.length === 0) Reflect.deleteProperty(headers, 'content-type');
+  else headers['content-type'] = kept.length === 1 ? (kept[0] as string) : kept;
+}
+
 function decodeBody(body: unknown, base64: boolean): Buffer {
   if (body === undefined || body === null) return EMPTY;
   if (typeof body !== 'string') throw malformed(`body must be a string, got ${describe(body)}`);
@@ -276,6 +291,7 @@ export function parseProxyResult(
       : parseBase64Flag(parsed.isBase64Encoded, 'isBase64Encoded');
   const headers = mergeHeaders(parsed.headers, parsed.multiValueHeaders);
   stripHopByHop(headers);
+  dropEmptyContentType(headers);
   if (
     headers['content-type'] === undefined &&
     !contentTypeCleared(parsed.headers, parsed.multiValueHeaders)

@@ -5,11 +5,12 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/create-gateway.js';
 import { packageRoot } from '../../src/paths.js';
+import { rawRequest } from '../helpers/raw-http.js';
 
 /**
  * Proxy routes behave like API Gateway REST with a Lambda proxy integration
- * (issue 12): the default Content-Type, `binaryMediaTypes`, and the bare
- * prefix against `{proxy+}`. End to end: a listening gateway, the embedded
+ * (issue 12): the default Content-Type, `binaryMediaTypes`, the bare
+ * prefix against `{proxy+}`, and the path the prefix is cut from. End to end: a listening gateway, the embedded
  * local host, the shipped `counter` example and an echo function.
  */
 
@@ -27,11 +28,13 @@ export const handler = async (event) => {
     };
   }
   if (mode === 'no-type') return { statusCode: 200, headers: { 'Content-Type': null }, body: 'x' };
+  if (mode === 'empty-type') return { statusCode: 200, headers: { 'Content-Type': '' }, body: 'x' };
   return {
     statusCode: 200,
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       resource: event.resource,
+      path: event.path,
       pathParameters: event.pathParameters,
       body: event.body,
       isBase64Encoded: event.isBase64Encoded,
@@ -42,6 +45,7 @@ export const handler = async (event) => {
 
 interface EchoedEvent {
   resource: string;
+  path: string;
   pathParameters: Record<string, string> | null;
   body: string | null;
   isBase64Encoded: boolean;
@@ -93,6 +97,13 @@ describe('proxy routes behave like API Gateway REST (Lambda proxy integration)',
           pathTemplate: '/{proxy+}',
           binaryMediaTypes: ['image/*'],
         },
+        {
+          prefix: '/pk',
+          function: 'echo',
+          mode: 'affinity',
+          pathTemplate: '/{k}/{proxy+}',
+          key: { from: 'path', name: 'k' },
+        },
       ]),
     });
     url = await gateway.app.listen({ host: '127.0.0.1', port: 0 });
@@ -125,6 +136,13 @@ describe('proxy routes behave like API Gateway REST (Lambda proxy integration)',
     expect(await res.body.text()).toBe('x');
   });
 
+  it('an empty Content-Type counts as none: application/json, not application/octet-stream', async () => {
+    const res = await request(`${url}/echo?mode=empty-type`, { headers: KEY });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(await res.body.text()).toBe('x');
+  });
+
   it('without pathTemplate, the bare prefix is its own resource and {proxy+} takes the rest', async () => {
     expect(await echo('/echo')).toMatchObject({ resource: '/echo', pathParameters: null });
     expect(await echo('/echo/')).toMatchObject({ resource: '/echo', pathParameters: null });
@@ -132,6 +150,60 @@ describe('proxy routes behave like API Gateway REST (Lambda proxy integration)',
       resource: '/echo/{proxy+}',
       pathParameters: { proxy: 'a/b c' },
     });
+  });
+
+  // The prefix was cut off the raw target, which the router does not route by:
+  // `/e%63ho` gave {proxy: 'ho'}, an absolute-form target {proxy: '/127.0.0.1/echo/a'}.
+  it('the prefix is cut off the path the router matched; event.path stays as sent', async () => {
+    expect(await echo('/e%63ho')).toEqual({
+      resource: '/echo',
+      path: '/e%63ho',
+      pathParameters: null,
+      body: null,
+      isBase64Encoded: false,
+    });
+    expect(await echo('/%65cho/a')).toMatchObject({
+      resource: '/echo/{proxy+}',
+      path: '/%65cho/a',
+      pathParameters: { proxy: 'a' },
+    });
+    expect(await echo('/p%6B/k1/a%2Fb')).toMatchObject({
+      resource: '/pk/{k}/{proxy+}',
+      path: '/p%6B/k1/a%2Fb',
+      pathParameters: { k: 'k1', proxy: 'a/b' },
+    });
+  });
+
+  it('an absolute-form target is routed and presented by its path', async () => {
+    const res = await rawRequest(url, {
+      target: `${url}/echo/a?x=1`,
+      headers: Object.entries(KEY),
+    });
+    expect(res.status, res.body.toString()).toBe(200);
+    expect(JSON.parse(res.body.toString()) as EchoedEvent).toMatchObject({
+      resource: '/echo/{proxy+}',
+      path: '/echo/a',
+      pathParameters: { proxy: 'a' },
+    });
+  });
+
+  // Was {proxy: 'a#frag'} with path '/echo/a': the parameters and the path disagreed.
+  it('a raw # ends the path for the parameters as for event.path', async () => {
+    for (const [target, expected] of [
+      [
+        '/echo/a#frag',
+        { resource: '/echo/{proxy+}', path: '/echo/a', pathParameters: { proxy: 'a' } },
+      ],
+      ['/echo#frag', { resource: '/echo', path: '/echo', pathParameters: null }],
+      [
+        '/pk/k1/a#/b',
+        { resource: '/pk/{k}/{proxy+}', path: '/pk/k1/a', pathParameters: { k: 'k1', proxy: 'a' } },
+      ],
+    ] as const) {
+      const res = await rawRequest(url, { target, headers: Object.entries(KEY) });
+      expect(res.status, `${target}: ${res.body.toString()}`).toBe(200);
+      expect(JSON.parse(res.body.toString()) as EchoedEvent, target).toMatchObject(expected);
+    }
   });
 
   it('with pathTemplate /{proxy+}, the bare prefix has no method: 404, nothing invoked', async () => {

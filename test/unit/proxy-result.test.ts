@@ -230,6 +230,29 @@ describe('parseProxyResult', () => {
       expect(result.headers['content-type']).toBe('text/csv');
     });
 
+    // Was sent as application/octet-stream: Fastify labels a body with an empty type as bytes.
+    it('an empty or blank type names none: the default applies', () => {
+      for (const result of [
+        { headers: { 'Content-Type': '' }, body: 'x' },
+        { headers: { 'content-type': '  ' }, body: 'x' },
+        { multiValueHeaders: { 'Content-Type': [''] }, body: 'x' },
+        { multiValueHeaders: { 'Content-Type': ['', ' '] }, body: 'x' },
+      ]) {
+        expect(parse(result).headers['content-type'], JSON.stringify(result)).toBe(
+          'application/json',
+        );
+      }
+      // Empty values beside a real one are dropped, the real one kept.
+      expect(
+        parse({ multiValueHeaders: { 'Content-Type': ['', 'text/csv'] } }).headers['content-type'],
+      ).toBe('text/csv');
+      // `null` stays the way to send none, also next to an empty string.
+      expect(
+        parse({ headers: { 'Content-Type': '' }, multiValueHeaders: { 'content-type': [null] } })
+          .headers,
+      ).not.toHaveProperty('content-type');
+    });
+
     it('a type removed as hop-by-hop is not a null: the default applies', () => {
       const result = parse({ headers: { Connection: 'content-type', 'Content-Type': 'text/x' } });
       expect(result.headers['content-type']).toBe('application/json');

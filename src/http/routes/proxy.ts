@@ -11,6 +11,7 @@ import { compileRouteResources } from '../path-template.js';
 import { buildProxyEvent, serializeProxyEvent } from '../proxy-event.js';
 import { parseProxyResult } from '../proxy-result.js';
 import { readValidKey } from '../read-valid-key.js';
+import { pathUnderPrefix, routedPath, splitRequestTarget } from '../request-target.js';
 
 export interface ProxyRouteDeps {
   readonly invoker: AffinityInvoker;
@@ -49,9 +50,14 @@ export function registerProxyRoute(
   const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const receivedAt = Date.now();
     const rawUrl = request.raw.url ?? '/';
-    const pathOnly = rawUrl.split('?', 1)[0] ?? '/';
-    const under = prefix === '/' ? pathOnly : pathOnly.slice(prefix.length);
-    const matched = resources.match(under === '' ? '/' : under);
+    const target = splitRequestTarget(rawUrl);
+    // The prefix is cut off the path the router matched (absolute-form and
+    // fragment removed, `/e%63ho` read as `/echo`), so the parameters are
+    // those of the path that chose this route. A path that still is not
+    // under the prefix (the router also decodes a few escapes RFC 3986 keeps
+    // distinct, such as `%27` for `'`) is served by no resource.
+    const under = pathUnderPrefix(routedPath(target.path), prefix);
+    const matched = under === undefined ? undefined : resources.match(under === '' ? '/' : under);
     // The key is read first, so a path key's route answers a path its
     // template does not match (`/p//x`: an empty {k}) with the key error the
     // other key sources give for the same text.
@@ -61,7 +67,7 @@ export function registerProxyRoute(
     );
     // A path under the prefix that no resource serves invokes nothing.
     if (matched === undefined) {
-      throw new WarmrouteError('WR_ERR_ROUTE_NOT_FOUND', [`${request.method} ${pathOnly}`]);
+      throw new WarmrouteError('WR_ERR_ROUTE_NOT_FOUND', [`${request.method} ${target.path}`]);
     }
 
     const event = buildProxyEvent(
