@@ -4,7 +4,6 @@ import { pino } from 'pino';
 import { Pool } from 'undici';
 import { loadConfig } from '../src/config/load-config.js';
 import { createDependencies } from '../src/create-dependencies.js';
-import { createAffinityInvoker } from '../src/invoker/affinity-invoker.js';
 import { createAffinityClient } from '../src/sdk/client.js';
 import type { AffinityClient } from '../src/sdk/types.js';
 import { distDir } from '../src/paths.js';
@@ -93,17 +92,11 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     functionName: 'counter',
     config: embeddedEnv,
   });
-  // The same request path without the SDK around it.
-  const config = loadConfig(embeddedEnv);
-  const deps = await createDependencies(config, {
+  // The same request path without the SDK around it: the invoker the dependencies built.
+  const deps = await createDependencies(loadConfig(embeddedEnv), {
     logger: pino({ level: 'warn' }),
     endpoint: host.url,
     defaultMetrics: false,
-  });
-  const invoker = createAffinityInvoker({
-    ...deps,
-    functions: config.functions,
-    logTail: config.logTail,
   });
 
   const variants: readonly Variant[] = [
@@ -148,7 +141,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     {
       name: 'invoker (no SDK) → host Invoke API',
       call: async (i) => {
-        await invoker.invoke({
+        await deps.invoker.invoke({
           functionName: 'counter',
           key: KEYS[i % KEYS.length] ?? 'k',
           mode: 'affinity',

@@ -20,7 +20,7 @@
  * unwrapped: the gateway then reports state `unknown`.
  */
 
-import { ROUTING_MODES, type RoutingMode } from '../src/routing-mode.js';
+import { DEFAULT_CALL_MODE, ROUTING_MODES, type RoutingMode } from '../src/routing-mode.js';
 
 // The routing mode is the gateway's decision (src/routing-mode.ts); a request
 // only carries it. Re-exported because `warmroute/lambda` has always exported
@@ -132,8 +132,13 @@ export interface WarmEnvelope<TResult = unknown> {
   readonly [ENVELOPE_RESULT_FIELD]: TResult;
 }
 
+/** The client context object the gateway sends (before base64): Lambda's Node runtime exposes `custom` as `context.clientContext.custom`. */
+export interface WarmClientContext {
+  readonly custom: { readonly warmroute: WarmRequest };
+}
+
 /** The client context object the gateway sends (before base64). */
-export function buildClientContext(request: WarmRequest): { custom: { warmroute: WarmRequest } } {
+export function buildClientContext(request: WarmRequest): WarmClientContext {
   return { custom: { warmroute: request } };
 }
 
@@ -159,7 +164,7 @@ export function readWarmRequest(clientContext: unknown): WarmRequest | undefined
   if (typeof req !== 'object' || req === null) return undefined;
   const r = req as Partial<Record<keyof WarmRequest, unknown>>;
   if (r.v !== PROTOCOL_VERSION || typeof r.key !== 'string' || r.key.length === 0) return undefined;
-  const mode = ROUTING_MODES.find((m) => m === r.mode) ?? 'affinity';
+  const mode = ROUTING_MODES.find((m) => m === r.mode) ?? DEFAULT_CALL_MODE;
   const stateVersion =
     typeof r.stateVersion === 'number' &&
     Number.isSafeInteger(r.stateVersion) &&

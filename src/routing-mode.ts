@@ -19,3 +19,10 @@ export type RoutingMode = (typeof ROUTING_MODES)[number];
  */
 export const CALL_MODES = ['affinity', 'fresh'] as const satisfies readonly RoutingMode[];
 export type CallMode = (typeof CALL_MODES)[number];
+
+/**
+ * The mode of a call that names none: the RPC route without
+ * `x-affinity-mode`, the SDK without `mode`, the directory's `resolve()`
+ * without `opts.mode`, and a warm request whose `mode` the function cannot read.
+ */
+export const DEFAULT_CALL_MODE: CallMode = 'affinity';

@@ -8,10 +8,34 @@ import { WarmStateError } from '../errors.js';
 import { snapshotId, type SnapshotScope } from '../snapshot-scope.js';
 import { BaseSnapshotStore, type BaseSnapshotStoreOptions } from './base-snapshot-store.js';
 
+/**
+ * The client's fail-fast defaults: a dead Redis fails the command at once
+ * (no offline queue, one retry) instead of holding the invocation until its
+ * Lambda timeout. The command timeout is far above the gateway's directory
+ * commands' because one command moves a whole snapshot (up to
+ * `maxSnapshotBytes`, 32 MB by default). Documented in docs/protocol.md
+ * ("Snapshot stores"); `redisOptions` overrides any of them.
+ */
+export const REDIS_SNAPSHOT_CLIENT_DEFAULTS = Object.freeze({
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  /** ms. */
+  commandTimeout: 5_000,
+  /** ms. */
+  connectTimeout: 2_000,
+} as const satisfies RedisOptions);
+
 export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
   /** Default: `WARMROUTE_SNAPSHOT_REDIS_URL`, else redis://127.0.0.1:6379. Ignored when `client` is given. */
   readonly url?: string;
-  /** Extra ioredis options (merged over the fail-fast defaults). */
+  /**
+   * Extra ioredis options, merged over the fail-fast defaults
+   * ({@link REDIS_SNAPSHOT_CLIENT_DEFAULTS}): `lazyConnect: true`,
+   * `enableOfflineQueue: false`, `maxRetriesPerRequest: 1`,
+   * `commandTimeout: 5000` ms, `connectTimeout: 2000` ms. `scripts` is the
+   * store's own and cannot be replaced.
+   */
   readonly redisOptions?: RedisOptions;
   /** Prefix of every key this store writes. Default `warmroute:`. */
   readonly keyPrefix?: string;
@@ -61,11 +85,7 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
   private create(): Promise<Redis> {
     this.creating ??= import('ioredis').then(({ Redis: RedisClient }) => {
       const redis = new RedisClient(this.url, {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-        commandTimeout: 5_000,
-        connectTimeout: 2_000,
+        ...REDIS_SNAPSHOT_CLIENT_DEFAULTS,
         ...this.redisOptions,
         scripts: this.scripts,
       });

@@ -1,4 +1,5 @@
 import { WarmrouteError, type ErrorCode } from '../errors.js';
+import { LAMBDA_SYNC_PAYLOAD_BYTES } from '../lambda-limits.js';
 
 /**
  * Lambda's exceptions (by `err.name`, the SDK's exception class names) → the
@@ -19,9 +20,6 @@ import { WarmrouteError, type ErrorCode } from '../errors.js';
  * Every WR_ERR_BACKEND/THROTTLED carries `{ upstream: err.name }` in details.
  */
 
-/** Lambda's synchronous payload limit (6 MB), reported in the 413 message. */
-export const LAMBDA_SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024;
-
 interface MappingContext {
   readonly functionName: string;
   readonly payloadBytes: number;
@@ -38,7 +36,7 @@ export const lambdaErrorTable: Readonly<Record<string, Mapping>> = Object.freeze
   ResourceNotFoundException: (_err, ctx) => ['WR_ERR_FUNCTION_NOT_FOUND', [ctx.functionName]],
   RequestTooLargeException: (_err, ctx) => [
     'WR_ERR_PAYLOAD_TOO_LARGE',
-    [ctx.payloadBytes, LAMBDA_SYNC_PAYLOAD_LIMIT],
+    [ctx.payloadBytes, LAMBDA_SYNC_PAYLOAD_BYTES],
   ],
   InvalidRequestContentException: (err) => ['WR_ERR_BAD_REQUEST', [err.message]],
   InvalidParameterValueException: backend,

@@ -1,4 +1,5 @@
 import type { TSchema } from 'typebox';
+import type { TLocalizedValidationError } from 'typebox/error';
 import { Settings } from 'typebox/system';
 import Value from 'typebox/value';
 
@@ -11,7 +12,10 @@ import Value from 'typebox/value';
 export const MAX_REPORTED_ERRORS = 1_000;
 
 /** Every schema violation of an operator-supplied document (config, functions file). */
-export function everySchemaError(schema: TSchema, value: unknown): ReturnType<typeof Value.Errors> {
+export function everySchemaError(
+  schema: TSchema,
+  value: unknown,
+): readonly TLocalizedValidationError[] {
   const saved = Settings.Get().maxErrors;
   Settings.Set({ maxErrors: MAX_REPORTED_ERRORS });
   try {

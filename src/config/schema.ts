@@ -1,6 +1,12 @@
 import Type, { type Static } from 'typebox';
 import { MIN_SECRET_LENGTH } from '../directory/resolve-secret.js';
-import { MAX_TENANT_PREFIX_LENGTH, TENANT_PREFIX_PATTERN } from '../directory/tenant-id.js';
+import {
+  MAX_POOL_SIZE,
+  MAX_TENANT_PREFIX_LENGTH,
+  TENANT_PREFIX_PATTERN,
+} from '../directory/tenant-id.js';
+import { DEFAULT_KEY_HEADER } from '../key-header.js';
+import { LAMBDA_SYNC_PAYLOAD_BYTES } from '../lambda-limits.js';
 import { FunctionSettingsSchema } from './function-settings.js';
 import { ROUTING_MODES } from '../routing-mode.js';
 
@@ -33,7 +39,7 @@ export const RouteSchema = Type.Object(
     function: Type.String({ minLength: 1, maxLength: 140, pattern: FUNCTION_NAME_PATTERN }),
     mode: Type.Enum(ROUTING_MODES),
     /** Slots for `pooled` mode. */
-    poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+    poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_POOL_SIZE })),
     /** Where the key comes from; default: the key header. */
     key: Type.Optional(KeySource),
     /**
@@ -111,7 +117,7 @@ export const ConfigSchema = Type.Object(
     globalConcurrency: Type.Integer({ minimum: 1, maximum: 100_000 }),
     maxGlobalQueue: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
     queueRetryAfterSeconds: Type.Integer({ minimum: 0, maximum: 3_600 }),
-    maxPayloadBytes: Type.Integer({ minimum: 1, maximum: 6_291_456 }),
+    maxPayloadBytes: Type.Integer({ minimum: 1, maximum: LAMBDA_SYNC_PAYLOAD_BYTES }),
     coldStartPricePerGb: Type.Number({ minimum: 0, maximum: 1_000_000 }),
     logTail: Type.Boolean(),
     logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -413,7 +419,7 @@ export const settings: readonly Setting[] = [
     env: 'WARMROUTE_MAX_PAYLOAD_BYTES',
     field: 'maxPayloadBytes',
     kind: 'integer',
-    description: "Largest request payload (default and maximum: Lambda's 6 MB, `6291456`).",
+    description: `Largest request payload (default and maximum: Lambda's 6 MB, \`${LAMBDA_SYNC_PAYLOAD_BYTES}\`).`,
   },
   {
     env: 'WARMROUTE_COLD_START_PRICE_PER_GB',
@@ -480,7 +486,7 @@ export const defaults: Omit<
   region: 'us-east-1',
   localHost: '127.0.0.1',
   localPort: 9001,
-  keyHeader: 'x-affinity-key',
+  keyHeader: DEFAULT_KEY_HEADER,
   namespace: 'default',
   tenantPrefix: 'wr-',
   l1Max: 100_000,
@@ -498,7 +504,7 @@ export const defaults: Omit<
   globalConcurrency: 256,
   maxGlobalQueue: 10_000,
   queueRetryAfterSeconds: 1,
-  maxPayloadBytes: 6_291_456,
+  maxPayloadBytes: LAMBDA_SYNC_PAYLOAD_BYTES,
   coldStartPricePerGb: 0.000167,
   logTail: false,
   logLevel: 'info',

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WarmrouteError, isWarmrouteError } from '../errors.js';
+import { DEFAULT_CALL_MODE } from '../routing-mode.js';
 import { L1Cache, l1Id, type L1Entry } from './l1-cache.js';
 import { OutcomeBuffer } from './outcome-buffer.js';
 import { stateFunctionId } from './state-function.js';
@@ -13,6 +14,7 @@ import {
 } from './store.js';
 import {
   deriveTenantId,
+  MAX_POOL_SIZE,
   poolSlot,
   poolTenantId,
   randomTenantId,
@@ -34,7 +36,6 @@ import type {
 } from './types.js';
 import { isValidEnvId, keyProblem, validateKey } from './validate-key.js';
 
-const MAX_POOL_SIZE = 100_000;
 /** After a failed store call (e.g. a timeout), misses skip the store this long before probing again. */
 const STORE_RETRY_MS = 1_000;
 const MAX_PENDING_OUTCOME_KEYS = 50_000;
@@ -174,7 +175,7 @@ export class KeyDirectory implements Directory {
     validateKey(key);
     const namespace = opts.namespace ?? this.#namespace;
     if (opts.namespace !== undefined) validateNamespace(namespace);
-    const mode = opts.mode ?? 'affinity';
+    const mode = opts.mode ?? DEFAULT_CALL_MODE;
     // Pooled mode needs the route's size (the config requires one); other modes ignore it.
     let poolSize = 0;
     if (mode === 'pooled') {

@@ -4,6 +4,8 @@
  * the directory service holds the policy (L1, fallback, write-behind).
  */
 
+import type { InvocationState } from '../../lambda/protocol.js';
+
 export interface ChainLink {
   readonly key: string;
   readonly generation: number;
@@ -73,12 +75,8 @@ export interface StoredKey {
   /** Latest state version per function (only functions with one). */
   readonly stateVersions: Readonly<Record<string, number>>;
   readonly lastEnvId?: string;
-  readonly counts: {
-    readonly hit: number;
-    readonly rehydrated: number;
-    readonly fresh: number;
-    readonly unknown: number;
-  };
+  /** Invocations recorded per warm state (lambda/protocol.ts `INVOCATION_STATES`). */
+  readonly counts: Readonly<Record<InvocationState, number>>;
   readonly createdMs?: number;
   readonly lastSeenMs?: number;
   readonly expiresInSeconds?: number;

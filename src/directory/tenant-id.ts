@@ -8,6 +8,11 @@ const HASH_BYTES = (TENANT_HASH_CHARS * 5) / 8;
  * 32 characters + the 32-character hash stays far inside Lambda's 256.
  */
 export const MAX_TENANT_PREFIX_LENGTH = 32;
+/**
+ * Most tenant slots a `pooled` route may have: the config schema's bound on
+ * a route's `poolSize`, stated once here, next to the slot derivation.
+ */
+export const MAX_POOL_SIZE = 100_000;
 /** Characters a tenant prefix may use: Lambda's TenantId set without the space (a header-unfriendly prefix). */
 export const TENANT_PREFIX_PATTERN = /^[a-zA-Z0-9._:/=+@-]*$/;
 /** Lambda's TenantId rules: 1–256 characters of this set. */

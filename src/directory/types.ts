@@ -107,12 +107,8 @@ export interface KeyExplanation {
   /** Latest state version per function (bare function name → version; only functions with one). */
   readonly stateVersions: Readonly<Record<string, number>>;
   readonly lastEnvId?: string;
-  readonly counts: {
-    readonly hit: number;
-    readonly rehydrated: number;
-    readonly fresh: number;
-    readonly unknown: number;
-  };
+  /** Invocations recorded per warm state (lambda/protocol.ts `INVOCATION_STATES`). */
+  readonly counts: Readonly<Record<InvocationState, number>>;
   readonly createdAt?: string;
   readonly lastSeenAt?: string;
   /** Seconds until the stored record expires for lack of use (absent: never / unknown). */

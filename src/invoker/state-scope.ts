@@ -1,4 +1,9 @@
-import { PROTOCOL_VERSION, buildClientContext, requestKey } from '../../lambda/protocol.js';
+import {
+  PROTOCOL_VERSION,
+  buildClientContext,
+  requestKey,
+  type WarmClientContext,
+} from '../../lambda/protocol.js';
 import { encodeClientContext } from '../backend/backend.js';
 import type { StateScope } from '../directory/types.js';
 import type { RoutingMode } from '../routing-mode.js';
@@ -30,7 +35,7 @@ export function warmClientContext(
   scope: StateScope,
   mode: RoutingMode,
   stateVersion: number,
-): ReturnType<typeof buildClientContext> {
+): WarmClientContext {
   return buildClientContext({
     v: PROTOCOL_VERSION,
     key: requestKey(scope.key, scope.generation),

@@ -9,8 +9,8 @@ import { toAsciiJson } from './runtime-protocol.js';
 export const INVOKE_PATH_PREFIX = '/2015-03-31/functions/';
 export const INVOKE_PATH_SUFFIX = '/invocations';
 
-/** Lambda's sync request limit (and its error text names the number). */
-export const MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** Lambda's sync request limit (and its error text names the number); the one constant of src/lambda-limits.ts. */
+export { LAMBDA_SYNC_PAYLOAD_BYTES as MAX_SYNC_PAYLOAD_BYTES } from '../lambda-limits.js';
 /** Async (Event) payload limit since 2025. */
 export const MAX_ASYNC_PAYLOAD_BYTES = 1024 * 1024;
 /** X-Amz-Client-Context limit (base64 text). */

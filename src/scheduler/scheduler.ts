@@ -508,14 +508,7 @@ class SchedulerImpl implements Scheduler {
     job.stage = STAGE_DONE;
     job.fail = undefined;
     this.active.remove(job);
-    if (job.timer !== undefined) {
-      clearTimeout(job.timer);
-      job.timer = undefined;
-    }
-    if (job.listening) {
-      job.clientSignal?.removeEventListener('abort', job);
-      job.listening = false;
-    }
+    this.detach(job);
     // The global slot first, so it goes to the ring's next tenant rather than
     // to this tenant's next job, which only reaches the global gate below.
     const nextTenant = this.ring.head;
@@ -530,6 +523,18 @@ class SchedulerImpl implements Scheduler {
     }
     this.releaseHeld(job);
     this.checkDrained();
+  }
+
+  /** A job that is done stops its timer (wait bound or deadline) and its client-abort listener. */
+  private detach(job: Job): void {
+    if (job.timer !== undefined) {
+      clearTimeout(job.timer);
+      job.timer = undefined;
+    }
+    if (job.listening) {
+      job.clientSignal?.removeEventListener('abort', job);
+      job.listening = false;
+    }
   }
 
   /** Gives up the key a job holds (if it still does), handing it to the key's next waiter. */
@@ -593,14 +598,7 @@ class SchedulerImpl implements Scheduler {
     job.waiting = false;
     this.queued--;
     job.stage = STAGE_DONE;
-    if (job.timer !== undefined) {
-      clearTimeout(job.timer);
-      job.timer = undefined;
-    }
-    if (job.listening) {
-      job.clientSignal?.removeEventListener('abort', job);
-      job.listening = false;
-    }
+    this.detach(job);
     this.releaseHeld(job);
     job.fail?.(reason);
     this.checkDrained();

@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { keyProblem, normalizeKey } from '../directory/validate-key.js';
+import { LAMBDA_SYNC_PAYLOAD_BYTES as MAX_PAYLOAD_BYTES } from '../lambda-limits.js';
+import { CALL_MODES, DEFAULT_CALL_MODE } from '../routing-mode.js';
 import { createEmbeddedTransport, type EmbeddedTransportOptions } from './embedded-transport.js';
 import { AffinityError, catalogueMessage } from './errors.js';
 import { errorFromThrown } from './error-mapping.js';
@@ -15,8 +17,8 @@ import type { AffinityClient, AffinityResult, InvokeMode, InvokeOptions } from '
  * so the transports only move bytes.
  */
 
-/** Lambda's synchronous payload limit; the gateway's default `WARMROUTE_MAX_PAYLOAD_BYTES`. */
-export const MAX_PAYLOAD_BYTES = 6_291_456;
+/** Lambda's synchronous payload limit (src/lambda-limits.ts); the gateway's default `WARMROUTE_MAX_PAYLOAD_BYTES`. */
+export { MAX_PAYLOAD_BYTES };
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 interface CommonClientOptions {
@@ -198,8 +200,9 @@ export function createAffinityClient(options: AffinityClientOptions): AffinityCl
         "no function name: pass options.functionName or set the client's functionName",
       );
     }
-    const mode: unknown = callOptions.mode ?? options.mode ?? 'affinity';
-    if (mode !== 'affinity' && mode !== 'fresh') throw badRequest('mode must be affinity or fresh');
+    const requested: unknown = callOptions.mode ?? options.mode ?? DEFAULT_CALL_MODE;
+    const mode = CALL_MODES.find((m) => m === requested);
+    if (mode === undefined) throw badRequest(`mode must be ${CALL_MODES.join(' or ')}`);
     const timeoutMs =
       callOptions.timeoutMs === undefined
         ? defaultTimeoutMs

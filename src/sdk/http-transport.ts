@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import { DEFAULT_KEY_HEADER } from '../key-header.js';
+import { LAMBDA_SYNC_PAYLOAD_BYTES } from '../lambda-limits.js';
 import { AffinityError, catalogueMessage, TransportError } from './errors.js';
 import { errorFromGatewayResponse, errorFromNetwork, networkErrorCode } from './error-mapping.js';
 import { createRetryLoop, type AttemptOutcome, type RetryOptions } from './retry-loop.js';
@@ -41,7 +43,7 @@ export interface HttpTransportOptions {
  * gateway's answer to this call (a wrong URL, a misbehaving proxy), and
  * reading it would hold all of it in memory.
  */
-export const MAX_RESPONSE_BYTES = 6_291_456 + 1_048_576;
+export const MAX_RESPONSE_BYTES = LAMBDA_SYNC_PAYLOAD_BYTES + 1_048_576;
 
 function badOption(why: string): AffinityError {
   return new AffinityError('WR_ERR_BAD_REQUEST', catalogueMessage('WR_ERR_BAD_REQUEST', [why]));
@@ -111,7 +113,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     );
   }
   const basePath = base.pathname.replace(/\/+$/, '');
-  const keyHeaderOption: unknown = options.keyHeader ?? 'x-affinity-key';
+  const keyHeaderOption: unknown = options.keyHeader ?? DEFAULT_KEY_HEADER;
   if (typeof keyHeaderOption !== 'string') throw badOption('keyHeader must be a string');
   // Refused here rather than by every call later (an invalid name fails each
   // request; content-type would silently replace the payload's content type).

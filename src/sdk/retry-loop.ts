@@ -24,14 +24,27 @@ export interface RetryOptions {
 export type AttemptOutcome<T> =
   { readonly ok: T } | { readonly failure: RetryFailure; readonly error: AffinityError };
 
-export function createRetryLoop(options: RetryOptions = {}) {
+/** What one call tells the loop: its deadline, its abort signal, whether a retry may repeat a run. */
+interface RetryCall {
+  readonly deadline: number;
+  readonly signal: AbortSignal;
+  readonly idempotent: boolean;
+}
+
+/** Runs `attempt` (numbered from 1) until it succeeds or the policy stops it; then throws its error. */
+type RetryLoop = <T>(
+  call: RetryCall,
+  attempt: (attempts: number) => Promise<AttemptOutcome<T>>,
+) => Promise<T>;
+
+export function createRetryLoop(options: RetryOptions = {}): RetryLoop {
   const policy = options.policy ?? defaultSdkRetryPolicy;
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? abortableSleep;
 
   return async function run<T>(
-    call: { readonly deadline: number; readonly signal: AbortSignal; readonly idempotent: boolean },
+    call: RetryCall,
     attempt: (attempts: number) => Promise<AttemptOutcome<T>>,
   ): Promise<T> {
     // Bounded by policy.maxAttempts and by the deadline (decideRetry checks both).
@@ -50,5 +63,3 @@ export function createRetryLoop(options: RetryOptions = {}) {
     }
   };
 }
-
-export type RetryLoop = ReturnType<typeof createRetryLoop>;

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { LAMBDA_SYNC_PAYLOAD_LIMIT, mapLambdaError } from '../../src/backend/error-mapping.js';
+import { mapLambdaError } from '../../src/backend/error-mapping.js';
+import { LAMBDA_SYNC_PAYLOAD_BYTES } from '../../src/lambda-limits.js';
 import { isLoopbackEndpoint } from '../../src/backend/lambda-backend.js';
 
 function named(name: string, message = 'm'): Error {
@@ -36,7 +37,7 @@ describe('mapLambdaError', () => {
 
   it('names the payload size and limit for 413', () => {
     expect(mapLambdaError(named('RequestTooLargeException'), ctx).message).toContain(
-      String(LAMBDA_SYNC_PAYLOAD_LIMIT),
+      String(LAMBDA_SYNC_PAYLOAD_BYTES),
     );
   });
 });

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaults } from '../../src/config/schema.js';
 import { KeyDirectory } from '../../src/directory/directory.js';
 import { MemoryDirectoryStore } from '../../src/directory/memory-store.js';
-import { deriveTenantId } from '../../src/directory/tenant-id.js';
+import { deriveTenantId, MAX_POOL_SIZE } from '../../src/directory/tenant-id.js';
 import type { InvalidationNotice } from '../../src/directory/types.js';
 import { isWarmrouteError } from '../../src/errors.js';
 
@@ -57,6 +57,25 @@ async function memoryDirectory(clock = new FakeClock(), l1TtlMs = 10_000): Promi
 }
 
 describe('directory over the memory store', () => {
+  it("resolves pooled keys up to the config schema's poolSize bound and refuses one slot more", async () => {
+    // Prepare
+    const dir = await memoryDirectory();
+
+    // Act
+    const atBound = await dir.resolve('ws-pool', { mode: 'pooled', poolSize: MAX_POOL_SIZE });
+    const beyond = await dir
+      .resolve('ws-pool', { mode: 'pooled', poolSize: MAX_POOL_SIZE + 1 })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+
+    // Assess
+    expect(atBound.mode).toBe('pooled');
+    expect(isWarmrouteError(beyond) && beyond.code).toBe('WR_ERR_BAD_REQUEST');
+    expect(isWarmrouteError(beyond) && beyond.message).toContain(`from 1 to ${MAX_POOL_SIZE}`);
+  });
+
   it('answers a repeat resolve from L1 with the derived tenant, then from the store after the TTL', async () => {
     // Prepare
     const clock = new FakeClock();

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { FUNCTION_NAME_PATTERN } from '../../config/schema.js';
 import { WarmrouteError } from '../../errors.js';
-import { CALL_MODES } from '../../routing-mode.js';
+import { CALL_MODES, DEFAULT_CALL_MODE } from '../../routing-mode.js';
 import type { AffinityInvoker } from '../../invoker/affinity-invoker.js';
 import { setAffinityHeaders } from '../affinity-headers.js';
 import { createKeyExtractor } from '../key-extractors.js';
@@ -34,7 +34,7 @@ export function registerRpcRoute(
     { schema: { params: RpcParamsSchema } },
     async (request, reply) => {
       const key = readValidKey(keyFromHeader(request, null), keyWhere);
-      const modeHeader = request.headers['x-affinity-mode'] ?? 'affinity';
+      const modeHeader = request.headers['x-affinity-mode'] ?? DEFAULT_CALL_MODE;
       const mode = CALL_MODES.find((m) => m === modeHeader);
       if (mode === undefined) {
         throw new WarmrouteError('WR_ERR_BAD_REQUEST', [
