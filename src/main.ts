@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { loadConfig, type Env } from './config/load-config.js';
 import type { Config, RouteConfig } from './config/schema.js';
 import { createGateway, type Gateway } from './create-gateway.js';
@@ -32,15 +33,35 @@ function jsonBodyFor(path: string, key: string): string {
 }
 
 /**
+ * A template's literal text as a URL path segment: characters a path may
+ * hold as they are (RFC 3986 pchar: `a b` → `a%20b`, `@` and `;` kept),
+ * everything else percent-encoded. The route matches a literal segment
+ * percent-decoded (src/http/path-template.ts), so both forms reach it.
+ */
+function pathSegmentText(literal: string): string {
+  return encodeURIComponent(literal).replace(/%(24|26|2B|2C|3B|3D|3A|40)/g, (escape) =>
+    decodeURIComponent(escape),
+  );
+}
+
+/**
  * A request path served by `route` that carries `key` when the key is a path
- * parameter: the route's template filled in (`{proxy+}` → `demo`).
+ * parameter: the route's template filled in (`{proxy+}` → `demo`). A prefix
+ * holds only path characters (its schema pattern), so it goes in unchanged.
  */
 function demoPath(route: RouteConfig, key: string): string {
   const prefix = route.prefix.length > 1 ? route.prefix.replace(/\/$/, '') : '';
   const template = route.pathTemplate ?? '/{proxy+}';
-  const filled = template.replace(/\{([^{}+]+)(\+?)\}/g, (_m, name: string, greedy: string) =>
-    route.key?.from === 'path' && route.key.name === name ? key : greedy === '+' ? 'demo' : 'x',
-  );
+  const filled = template
+    .split('/')
+    .map((segment) => {
+      const variable = /^\{([^{}+]+)(\+?)\}$/.exec(segment);
+      if (variable === null) return pathSegmentText(segment);
+      const [, name, greedy] = variable;
+      if (route.key?.from === 'path' && route.key.name === name) return encodeURIComponent(key);
+      return greedy === '+' ? 'demo' : 'x';
+    })
+    .join('/');
   return `${prefix}${filled}`;
 }
 
@@ -55,10 +76,13 @@ function modeNote(route: RouteConfig): string {
   }
 }
 
-/** A curl for one proxy route, the key where the route reads it. */
+/**
+ * A curl for one proxy route, the key where the route reads it. Every value
+ * is shell-quoted, the URL too: a prefix may hold `'`, `$`, `&` or `;`.
+ */
 function routeCommand(config: Config, route: RouteConfig, base: string, key: string): string {
   const source = route.key ?? { from: 'header' as const, name: config.keyHeader };
-  const url = `${base}${demoPath(route, key)}`;
+  const url = quote(`${base}${demoPath(route, key)}`);
   switch (source.from) {
     case 'header':
       return `curl -s -H ${quote(`${source.name}: ${key}`)} ${url}`;
@@ -71,6 +95,17 @@ function routeCommand(config: Config, route: RouteConfig, base: string, key: str
   }
 }
 
+/**
+ * Where the admin token came from, so the banner's rotate command sends it:
+ * the environment (named, not printed), the `WARMROUTE_CONFIG` file (read
+ * from the file by the command, not printed), or generated for this run
+ * (printed: it exists nowhere else).
+ */
+export type AdminTokenSource =
+  | { readonly from: 'environment' }
+  | { readonly from: 'file'; readonly path: string }
+  | { readonly from: 'generated' };
+
 export interface StartBannerInput {
   readonly config: Config;
   /** The public listener's base URL. */
@@ -79,8 +114,26 @@ export interface StartBannerInput {
   readonly adminBase: string | undefined;
   /** Where functions run: the local host's URL, the endpoint, or undefined for AWS Lambda. */
   readonly backend: string | undefined;
-  /** Whether the admin token was generated for this run (no `WARMROUTE_ADMIN_TOKEN`). */
-  readonly tokenGenerated: boolean;
+  /** Where `config.adminToken` came from; ignored when there is none. */
+  readonly tokenSource: AdminTokenSource;
+}
+
+/**
+ * The `-H` argument of the rotate command. A token from the config file is
+ * read by `node` (which runs warmroute, so it is there) at the moment the
+ * command runs, so the banner never copies a kept secret into a log.
+ */
+function authorizationArgument(token: string, source: AdminTokenSource): string {
+  switch (source.from) {
+    case 'generated':
+      return quote(`authorization: Bearer ${token}`);
+    case 'environment':
+      return '"authorization: Bearer $WARMROUTE_ADMIN_TOKEN"';
+    case 'file':
+      return `"authorization: Bearer $(node -p ${quote(
+        'JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")).adminToken',
+      )} ${quote(source.path)})"`;
+  }
 }
 
 /**
@@ -101,17 +154,22 @@ export function startBanner(input: StartBannerInput): string {
   if (input.adminBase !== undefined) {
     lines.push(`admin, health and metrics on ${input.adminBase}  (WARMROUTE_ADMIN_PORT)`);
   }
-  let tokenText: string | undefined;
+  const tokenText =
+    config.adminToken === undefined
+      ? undefined
+      : authorizationArgument(config.adminToken, input.tokenSource);
   if (config.adminToken === undefined) {
     lines.push('admin routes answer 401: WARMROUTE_ADMIN_TOKEN is not set (production)');
-  } else if (input.tokenGenerated) {
+  } else if (input.tokenSource.from === 'generated') {
     lines.push(
       `admin token: ${config.adminToken}  (generated for this run; set WARMROUTE_ADMIN_TOKEN to choose one)`,
     );
-    tokenText = quote(`authorization: Bearer ${config.adminToken}`);
+  } else if (input.tokenSource.from === 'file') {
+    lines.push(
+      `admin token: adminToken in ${input.tokenSource.path}  (WARMROUTE_CONFIG; WARMROUTE_ADMIN_TOKEN would override it)`,
+    );
   } else {
     lines.push('admin token: the value of WARMROUTE_ADMIN_TOKEN');
-    tokenText = '"authorization: Bearer $WARMROUTE_ADMIN_TOKEN"';
   }
 
   lines.push('', 'Try:');
@@ -128,16 +186,31 @@ export function startBanner(input: StartBannerInput): string {
   const rpcFunction = config.routes[0]?.function ?? Object.keys(config.functions)[0];
   if (rpcFunction !== undefined) {
     lines.push(
-      `  curl -s -X POST -H ${quote(`${config.keyHeader}: blue`)} -H 'content-type: application/json' -d '{}' ${base}/v1/functions/${encodeURIComponent(rpcFunction)}/invoke    # RPC: ${rpcFunction}`,
+      `  curl -s -X POST -H ${quote(`${config.keyHeader}: blue`)} -H 'content-type: application/json' -d '{}' ${quote(`${base}/v1/functions/${encodeURIComponent(rpcFunction)}/invoke`)}    # RPC: ${rpcFunction}`,
     );
   }
   if (tokenText !== undefined) {
     lines.push(
-      `  curl -s -X POST -H ${tokenText} ${operatorBase}/v1/keys/blue/rotate    # blue moves to a new environment`,
+      `  curl -s -X POST -H ${tokenText} ${quote(`${operatorBase}/v1/keys/blue/rotate`)}    # blue moves to a new environment`,
     );
   }
-  lines.push(`  curl -s ${operatorBase}/metrics | grep warmroute_invocations`, '');
+  lines.push(`  curl -s ${quote(`${operatorBase}/metrics`)} | grep warmroute_invocations`, '');
   return lines.join('\n');
+}
+
+/**
+ * Where the loaded admin token came from. `loadConfig` reads it from
+ * `WARMROUTE_ADMIN_TOKEN`, else the `WARMROUTE_CONFIG` file, else (outside
+ * production) takes the generated one; runStart passes no other source.
+ */
+function adminTokenSource(config: Config, env: Env, generated: string): AdminTokenSource {
+  if (config.adminToken === generated) return { from: 'generated' };
+  const file = env['WARMROUTE_CONFIG'];
+  const fromEnv = env['WARMROUTE_ADMIN_TOKEN'];
+  if ((fromEnv === undefined || fromEnv === '') && file !== undefined && file !== '') {
+    return { from: 'file', path: resolve(file) };
+  }
+  return { from: 'environment' };
 }
 
 function fail(err: unknown): never {
@@ -164,7 +237,7 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
     // demo's rotate/bind commands work; in production an unset token
     // disables the admin routes.
     config = withDemoRoutes(loadConfig(env, { devAdminToken: generatedAdminToken }));
-    const logger = createGatewayLogger(config.logLevel);
+    const logger = createGatewayLogger(config.logLevel, config.keyHeader);
     gateway = await createGateway(config, { logger });
   } catch (err) {
     fail(err);
@@ -225,7 +298,7 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
       base: address.replace('[::1]', 'localhost'),
       adminBase: adminAddress?.replace('[::1]', 'localhost'),
       backend: localHost === undefined ? config.lambdaEndpoint : `local host ${localHost.url}`,
-      tokenGenerated: config.adminToken === generatedAdminToken,
+      tokenSource: adminTokenSource(config, env, generatedAdminToken),
     }),
   );
 }

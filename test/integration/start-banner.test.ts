@@ -1,5 +1,7 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { freePort } from '../helpers/ports.js';
@@ -9,7 +11,8 @@ import { freePort } from '../helpers/ports.js';
  * work for the configuration it started with: its key header, its routes and
  * where each reads its key, a configured function on the RPC route, the
  * admin listener and token. Each test starts the built CLI (dist/), reads the
- * banner, and runs every printed curl as the equivalent fetch.
+ * banner, runs every printed curl line through bash (a stub curl records
+ * what the shell passes it) and sends that request with fetch.
  */
 
 interface Started {
@@ -41,7 +44,7 @@ async function startCli(env: Record<string, string>): Promise<Started> {
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       // The banner's last command.
-      if (/\/metrics \| grep \S+\n/.test(out)) resolve();
+      if (/\/metrics' \| grep \S+\n/.test(out)) resolve();
     });
     void exited.then((code) => {
       reject(new Error(`warmroute start exited (${String(code)}) before its banner: ${err}`));
@@ -50,32 +53,31 @@ async function startCli(env: Record<string, string>): Promise<Started> {
   return { banner: out };
 }
 
-/** Shell words of a command line: '…' literal, "…" with $VARIABLES expanded from `env`. */
-function shellWords(line: string, env: Readonly<Record<string, string>>): string[] {
-  const words: string[] = [];
-  let current: string | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charAt(i);
-    if (c === ' ') {
-      if (current !== undefined) words.push(current);
-      current = undefined;
-    } else if (c === "'") {
-      const end = line.indexOf("'", i + 1);
-      current = (current ?? '') + line.slice(i + 1, end);
-      i = end;
-    } else if (c === '"') {
-      const end = line.indexOf('"', i + 1);
-      const text = line.slice(i + 1, end);
-      current =
-        (current ?? '') +
-        text.replace(/\$([A-Z_][A-Z0-9_]*)/g, (_m, name: string) => env[name] ?? '');
-      i = end;
-    } else {
-      current = (current ?? '') + c;
-    }
-  }
-  if (current !== undefined) words.push(current);
-  return words;
+/**
+ * The arguments bash passes to curl for one printed line, run as printed
+ * (comment included) with `curl` replaced by a function that records its
+ * arguments. A bash error (a quote left open, `&` or `;` splitting the
+ * command) fails the test, and so does a line that never calls curl.
+ */
+function curlArguments(line: string, env: Readonly<Record<string, string>>): string[] {
+  const file = join(mkdtempSync(join(tmpdir(), 'wr-banner-')), 'curl-args');
+  onTestFinished(() => {
+    rmSync(dirname(file), { recursive: true, force: true });
+  });
+  const script = `curl() { printf '%s\\0' "$@" > "$CURL_ARGS_FILE"; }\n${line}\nwait\n`;
+  const result = spawnSync('bash', ['-c', script], {
+    // A HOME of its own, so a `$HOME` bash expanded in a URL shows.
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: '/nonexistent-banner-home',
+      ...env,
+      CURL_ARGS_FILE: file,
+    },
+    encoding: 'utf8',
+  });
+  if (result.stderr !== '') throw new Error(`bash refused: ${line}\n${result.stderr}`);
+  if (!existsSync(file)) throw new Error(`no curl ran: ${line}`);
+  return readFileSync(file, 'utf8').split('\0').slice(0, -1);
 }
 
 interface PrintedRequest {
@@ -88,14 +90,14 @@ interface PrintedRequest {
   readonly grep: string | undefined;
 }
 
-/** The printed curl commands (a trailing `# comment` is the banner's note, not part of the command). */
+/** The printed curl commands, as bash hands them to curl. */
 function printedRequests(banner: string, env: Readonly<Record<string, string>>): PrintedRequest[] {
   return banner
     .split('\n')
     .filter((line) => /^\s+curl /.test(line))
     .map((line) => {
-      const [command = '', grepPart] = line.replace(/\s+#.*$/, '').split(' | grep ');
-      const words = shellWords(command.trim(), env);
+      const grepPart = / \| grep (\S+)/.exec(line)?.[1];
+      const words = ['curl', ...curlArguments(line, env)];
       let method: string | undefined;
       let body: string | undefined;
       let url = '';
@@ -121,7 +123,7 @@ function printedRequests(banner: string, env: Readonly<Record<string, string>>):
         url,
         headers,
         body,
-        grep: grepPart?.trim(),
+        grep: grepPart,
       };
     });
 }
@@ -209,6 +211,83 @@ describe('warmroute start banner', () => {
     expect(requests.map((r) => new URL(r.url).pathname)).toEqual(
       expect.arrayContaining(['/fresh/demo', '/demo', '/v1/keys/blue/rotate']),
     );
+    for (const request of requests) {
+      const answer = await run(request);
+      expect(answer.status, `${request.line}\n→ ${answer.text}`).toBeGreaterThanOrEqual(200);
+      expect(answer.status, `${request.line}\n→ ${answer.text}`).toBeLessThan(300);
+      if (request.grep !== undefined) expect(answer.text, request.line).toContain(request.grep);
+    }
+  });
+
+  it("quotes what a shell would read (prefixes with ' $ & ;, a template literal with a space) and reads a config-file admin token", async () => {
+    // Prepare: prefixes the schema allows that a shell would split, expand or
+    // background unquoted; key names with a quote; the admin token only in
+    // the WARMROUTE_CONFIG file.
+    const dir = mkdtempSync(join(tmpdir(), 'wr-banner-config-'));
+    onTestFinished(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const configFile = join(dir, 'config.json');
+    const fileToken = 'banner-file-admin-token-0123';
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        adminToken: fileToken,
+        routes: [
+          { prefix: "/it's", function: 'counter', mode: 'affinity' },
+          {
+            prefix: '/a&b',
+            function: 'counter',
+            mode: 'affinity',
+            key: { from: 'cookie', name: "s'id" },
+          },
+          {
+            prefix: '/$HOME',
+            function: 'counter',
+            mode: 'fresh',
+            key: { from: 'header', name: 'x-k' },
+          },
+          {
+            prefix: '/p',
+            function: 'counter',
+            mode: 'affinity',
+            pathTemplate: '/{k}/a b/{proxy+}',
+            key: { from: 'path', name: 'k' },
+          },
+          {
+            prefix: '/j;x',
+            function: 'counter',
+            mode: 'affinity',
+            key: { from: 'json', name: "a.b'c" },
+          },
+        ],
+      }),
+    );
+    const env = { WARMROUTE_CONFIG: configFile };
+
+    // Act
+    const { banner } = await startCli(env);
+    const requests = printedRequests(banner, env);
+
+    // Assess: bash passes each URL as printed, the path key and the template's literal encoded.
+    const paths = requests.map((r) => r.url.replace(/^http:\/\/[^/]+/, ''));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "/it's/demo",
+        '/a&b/demo',
+        '/$HOME/demo',
+        '/p/blue/a%20b/demo',
+        '/j;x/demo',
+        '/v1/keys/blue/rotate',
+      ]),
+    );
+    expect(requests.some((r) => r.headers['cookie'] === "s'id=blue")).toBe(true);
+    expect(requests.some((r) => r.body === '{"a":{"b\'c":"blue"}}')).toBe(true);
+    // The token is named by its file and read from it when the command runs, never printed.
+    expect(banner).toContain(`adminToken in ${configFile}`);
+    expect(banner).not.toContain(fileToken);
+    const rotate = requests.find((r) => r.url.endsWith('/v1/keys/blue/rotate'));
+    expect(rotate?.headers['authorization']).toBe(`Bearer ${fileToken}`);
     for (const request of requests) {
       const answer = await run(request);
       expect(answer.status, `${request.line}\n→ ${answer.text}`).toBeGreaterThanOrEqual(200);
