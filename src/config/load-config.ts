@@ -30,18 +30,16 @@ function convert(
   switch (kind) {
     case 'string':
       return { ok: true, value: raw };
-    case 'integer': {
-      const n = Number(raw);
-      return Number.isInteger(n) && raw.trim() !== ''
-        ? { ok: true, value: n }
-        : { ok: false, why: 'must be an integer' };
-    }
-    case 'number': {
-      const n = Number(raw);
-      return Number.isFinite(n) && raw.trim() !== ''
-        ? { ok: true, value: n }
-        : { ok: false, why: 'must be a number' };
-    }
+    // Plain decimal text only: Number() alone would also take `0x10`, `0b1`,
+    // `1e3` and `Infinity`, forms nobody means in a setting.
+    case 'integer':
+      return /^-?\d+$/.test(raw.trim())
+        ? { ok: true, value: Number(raw) }
+        : { ok: false, why: 'must be an integer (decimal digits)' };
+    case 'number':
+      return /^-?\d+(\.\d+)?$/.test(raw.trim())
+        ? { ok: true, value: Number(raw) }
+        : { ok: false, why: 'must be a decimal number' };
     case 'boolean':
       if (/^(1|true|yes|on)$/i.test(raw)) return { ok: true, value: true };
       if (/^(0|false|no|off)$/i.test(raw)) return { ok: true, value: false };

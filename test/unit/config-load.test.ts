@@ -37,6 +37,28 @@ describe('loadConfig', () => {
     expect(config.coldStartPricePerGb).toBe(0.0002);
   });
 
+  it('reads integers and numbers only in plain decimal form (review finding 10)', () => {
+    // Number() alone took these: 0x10 → 16, 1e3 → 1000, 0b1 → 1, 0o7 → 7, Infinity.
+    for (const raw of ['0x10', '1e3', '0b1', '0o7', '1.0', '+5', '1_000', 'Infinity', ' ']) {
+      const err = configError(() => loadConfig({ WARMROUTE_STATS_FLUSH_INTERVAL_MS: raw }));
+      expect(err.message, raw).toContain(
+        `WARMROUTE_STATS_FLUSH_INTERVAL_MS=${JSON.stringify(raw)}: must be an integer`,
+      );
+    }
+    for (const raw of ['1e-4', '0x1', 'Infinity', '.5', '5.']) {
+      const err = configError(() => loadConfig({ WARMROUTE_COLD_START_PRICE_PER_GB: raw }));
+      expect(err.message, raw).toContain(
+        `WARMROUTE_COLD_START_PRICE_PER_GB=${JSON.stringify(raw)}: must be a decimal number`,
+      );
+    }
+    // Decimal text, surrounding spaces allowed, is read as before.
+    expect(loadConfig({ WARMROUTE_STATS_FLUSH_INTERVAL_MS: ' 100 ' }).statsFlushIntervalMs).toBe(
+      100,
+    );
+    expect(loadConfig({ WARMROUTE_COLD_START_PRICE_PER_GB: '2' }).coldStartPricePerGb).toBe(2);
+    expect(loadConfig({ WARMROUTE_COLD_START_PRICE_PER_GB: '0.5' }).coldStartPricePerGb).toBe(0.5);
+  });
+
   it('reports every bad value in one message', () => {
     const err = configError(() =>
       loadConfig({
