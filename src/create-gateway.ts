@@ -90,7 +90,7 @@ export async function createGateway(
 ): Promise<Gateway> {
   const env = isConfig(configOrEnv) ? undefined : configOrEnv;
   let config = isConfig(configOrEnv) ? configOrEnv : loadConfig(configOrEnv);
-  const logger = options.logger ?? createGatewayLogger(config.logLevel);
+  const logger = options.logger ?? createGatewayLogger(config.logLevel, config.keyHeader);
 
   let localHost: LocalHost | undefined;
   let endpoint = config.lambdaEndpoint;
