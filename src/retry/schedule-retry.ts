@@ -1,4 +1,5 @@
 import { backoffDelayMs, type Backoff } from './backoff.js';
+import { MAX_TIMER_DELAY_MS } from './sleep.js';
 
 /**
  * Whether and when to make the next attempt, once a policy has judged the
@@ -43,7 +44,8 @@ export type ScheduleDecision =
 
 /**
  * `retryAfterSeconds`: what the failure's `Retry-After` asked for, when it
- * did (honoured as a minimum wait if the schedule says so).
+ * did (honoured as a minimum wait if the schedule says so; `parseRetryAfter`
+ * bounds it). `delayMs` never exceeds `MAX_TIMER_DELAY_MS`.
  */
 export function scheduleRetry(
   schedule: RetrySchedule,
@@ -55,6 +57,8 @@ export function scheduleRetry(
   if (schedule.honourRetryAfter && retryAfterSeconds !== undefined) {
     delayMs = Math.max(delayMs, retryAfterSeconds * 1000);
   }
+  // A wait no timer can hold (a huge backoff cap) is the longest one it can.
+  delayMs = Math.min(delayMs, MAX_TIMER_DELAY_MS);
   if (ctx.now + delayMs >= ctx.deadline) {
     return { retry: false, reason: 'deadline' };
   }

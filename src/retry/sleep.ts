@@ -14,7 +14,14 @@ export function abortReason(signal: CancelSignal | undefined): Error {
 }
 
 /**
- * The wait between attempts, ended early (rejected with `abortReason`) when
+ * The longest wait a timer can take: Node runs a `setTimeout` above 2^31 − 1
+ * ms after 1 ms instead (with a TimeoutOverflowWarning), which would turn a
+ * very long wait into an immediate retry.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * The wait between attempts (at most `MAX_TIMER_DELAY_MS`), ended early (rejected with `abortReason`) when
  * `signal` fires. Takes a `CancelSignal`, so the gateway's lazy
  * `ClientGoneSignal` works as well as an `AbortSignal`; it listens only while
  * it waits.
@@ -29,10 +36,13 @@ export function sleep(ms: number, signal?: CancelSignal): Promise<void> {
       clearTimeout(timer);
       reject(abortReason(signal));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.min(ms, MAX_TIMER_DELAY_MS),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CancelListener, CancelSignal } from '../../src/cancel-signal.js';
 import { backoffDelayMs, backoffWindowMs, type Backoff } from '../../src/retry/backoff.js';
-import { parseRetryAfter } from '../../src/retry/retry-after.js';
+import { MAX_RETRY_AFTER_SECONDS, parseRetryAfter } from '../../src/retry/retry-after.js';
 import { noDeadline, scheduleRetry, type RetrySchedule } from '../../src/retry/schedule-retry.js';
-import { abortReason, sleep } from '../../src/retry/sleep.js';
+import { abortReason, MAX_TIMER_DELAY_MS, sleep } from '../../src/retry/sleep.js';
 
 const schedule: RetrySchedule = {
   maxAttempts: 4,
@@ -87,9 +87,11 @@ describe('scheduleRetry', () => {
 
   it('without a deadline only the attempt cap ends the retries', () => {
     const long = { ...schedule, maxDelayMs: 5e10, jitter: 'none' as const, maxAttempts: 40 };
+    // The 5e10 ms window is waited as the longest wait a timer can hold (was
+    // 5e10, which Node's setTimeout runs after 1 ms).
     expect(scheduleRetry(long, { attempt: 39, random: () => 0, ...noDeadline })).toEqual({
       retry: true,
-      delayMs: 5e10,
+      delayMs: MAX_TIMER_DELAY_MS,
     });
     expect(scheduleRetry(long, { attempt: 40, random: () => 0, ...noDeadline })).toEqual({
       retry: false,
@@ -150,6 +152,28 @@ describe('scheduleRetry', () => {
       );
     });
 
+    // Was 1e23 ms for a huge Retry-After without deadline: Node runs such a timer after 1 ms.
+    it('never schedules a wait longer than a timer can hold', () => {
+      fc.assert(
+        fc.property(
+          schedules,
+          fc.integer({ min: 1, max: 100 }),
+          fc.double({ min: 0, max: 1e308, noNaN: true }),
+          fc.integer({ min: 0, max: 2 ** 53 - 1 }),
+          (s, attempt, retryAfterSeconds, maxDelayMs) => {
+            const d = scheduleRetry(
+              { ...s, maxDelayMs, baseDelayMs: maxDelayMs },
+              { attempt, random: () => 0.99, ...noDeadline },
+              retryAfterSeconds,
+            );
+            if (d.retry) expect(d.delayMs).toBeLessThanOrEqual(MAX_TIMER_DELAY_MS);
+          },
+        ),
+      );
+      const huge = scheduleRetry(schedule, { attempt: 1, random: () => 0.5, ...noDeadline }, 1e20);
+      expect(huge).toEqual({ retry: true, delayMs: MAX_TIMER_DELAY_MS });
+    });
+
     it('never makes more attempts than the cap, and retries up to it when time allows', () => {
       fc.assert(
         fc.property(
@@ -186,6 +210,71 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter('-1', now)).toBeUndefined();
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+
+  // Was: V8's lenient Date.parse read "abc 12" as 0 s and "Sunday 3000" as
+  // 30707265600 s, and delta-seconds had no upper bound.
+  it('reads only delta-seconds and HTTP dates, nothing Date.parse would guess at', () => {
+    const now = Date.parse('2026-12-04T20:00:00Z');
+    for (const text of [
+      'abc 12',
+      'Dec 5',
+      'Sunday 3000',
+      '1 Jan 10000',
+      'aaa 275760',
+      'tomorrow',
+      'NaN',
+      'Infinity',
+      '1.5',
+      '1e3',
+      '+5',
+      '2026-12-04T20:00:10Z',
+      'Fri, 04 Dec 2026 20:00:10 UTC',
+      'Fri, 4 Dec 2026 20:00:10 GMT',
+      'Fri, 31 Feb 2026 20:00:10 GMT',
+      'Fri, 04 Dec 2026 24:00:10 GMT',
+      'Fri, 04 Dec 0094 20:00:10 GMT',
+    ]) {
+      expect(parseRetryAfter(text, now), text).toBeUndefined();
+    }
+  });
+
+  it('reads the two obsolete HTTP-date forms a recipient must accept (RFC 9110 §5.6.7)', () => {
+    const now = Date.parse('2026-12-04T20:00:00Z');
+    expect(parseRetryAfter('Fri, 04 Dec 2026 20:00:10 GMT', now)).toBe(10);
+    expect(parseRetryAfter('Friday, 04-Dec-26 20:00:10 GMT', now)).toBe(10);
+    expect(parseRetryAfter('Fri Dec  4 20:00:10 2026', now)).toBe(10);
+    // A two-digit year more than 50 years ahead is in the past century: no wait.
+    expect(parseRetryAfter('Monday, 04-Dec-90 20:00:10 GMT', now)).toBe(0);
+  });
+
+  it(`is at most ${MAX_RETRY_AFTER_SECONDS} s however far the header points`, () => {
+    const now = Date.parse('2026-12-04T20:00:00Z');
+    expect(parseRetryAfter('99999999999999999999', now)).toBe(MAX_RETRY_AFTER_SECONDS);
+    expect(parseRetryAfter('Sun, 01 Jan 3000 00:00:00 GMT', now)).toBe(MAX_RETRY_AFTER_SECONDS);
+    expect(parseRetryAfter(1e308, now)).toBe(MAX_RETRY_AFTER_SECONDS);
+    expect(parseRetryAfter(String(MAX_RETRY_AFTER_SECONDS), now)).toBe(MAX_RETRY_AFTER_SECONDS);
+  });
+
+  it('never throws and never leaves [0, the clamp], whatever the value', () => {
+    const values = fc.oneof(
+      fc.string(),
+      fc.stringMatching(/^\s*\d{1,30}\s*$/),
+      fc
+        .date({ min: new Date(-8.64e15), max: new Date(8.64e15), noInvalidDate: true })
+        .map((d) => d.toUTCString()),
+      fc.double(),
+      fc.anything(),
+    );
+    fc.assert(
+      fc.property(values, fc.integer({ min: 0, max: 2 ** 45 }), (value, now) => {
+        const seconds = parseRetryAfter(value, now);
+        if (seconds === undefined) return;
+        expect(Number.isFinite(seconds)).toBe(true);
+        expect(seconds).toBeGreaterThanOrEqual(0);
+        expect(seconds).toBeLessThanOrEqual(MAX_RETRY_AFTER_SECONDS);
+      }),
+    );
   });
 
   it('takes a number already parsed (the AWS SDK exception field), never negative', () => {
@@ -274,6 +363,18 @@ describe('sleep', () => {
       message: 'Invocation aborted by the caller',
     });
     expect(abortReason(undefined)).toBeInstanceOf(Error);
+  });
+
+  it('waits the longest a timer can hold for a longer wait, not 1 ms', async () => {
+    let done = false;
+    const waiting = sleep(1e23).then(() => {
+      done = true;
+    });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(MAX_TIMER_DELAY_MS);
+    await waiting;
+    expect(done).toBe(true);
   });
 
   it('waits without a signal', async () => {
