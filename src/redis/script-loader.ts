@@ -11,7 +11,8 @@ import { findPackageRoot } from '../../lambda/package-root.js';
  *
  *     --- @include "includes/epoch-check"
  *
- * expanded here at load time. Scripts ship as source files (package.json
+ * after the header comment and before the first line of code, expanded here
+ * at load time (`expandIncludes`). Scripts ship as source files (package.json
  * `files`), not inside dist/: tsc does not copy .lua files, and one copy means
  * the sources, the build and an installed package all run the same script.
  */
@@ -39,7 +40,9 @@ export interface ScriptDefinition {
 
 const FILE_NAME = /^([a-z][a-z0-9]*(?:-[a-z0-9]+)*)-(\d+)\.lua$/;
 /** `--- @include "includes/name"`, alone on its line; the name is relative to the `lua/` folder. */
-const INCLUDE = /^---[ \t]*@include[ \t]+"([^"]*)"[ \t]*$/gm;
+const INCLUDE = /^---[ \t]*@include[ \t]+"([^"]*)"[ \t]*$/;
+/** Opens a Lua long comment, `--[[` or `--[==[`; group 1 is its level (the `=`s). */
+const LONG_COMMENT_OPEN = /^--\[(=*)\[/;
 /** Include names stay inside the folder's `includes/` (no `..`, no absolute paths). */
 const INCLUDE_NAME = /^includes\/[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
@@ -52,12 +55,85 @@ export function commandName(baseName: string): string {
 }
 
 /**
+ * The line parts of `text`, each with its own line ending (`\n`, `\r\n` or
+ * none for the last), so an expanded script keeps the endings it had.
+ */
+function linesOf(text: string): { line: string; end: string }[] {
+  const parts = text.split(/(\r?\n)/);
+  const lines: { line: string; end: string }[] = [];
+  for (let i = 0; i < parts.length; i += 2)
+    lines.push({ line: parts[i] ?? '', end: parts[i + 1] ?? '' });
+  if (lines.at(-1)?.line === '' && lines.at(-1)?.end === '') lines.pop();
+  return lines;
+}
+
+function misplaced(name: string, lineNumber: number, why: string): Error {
+  return new Error(
+    `Lua include directive in ${name} line ${lineNumber} ${why}: write --- @include "includes/<name>" ` +
+      'alone on its line, before the first line of code and outside --[[ ]] comments',
+  );
+}
+
+/**
+ * The include names `text` asks for, by line index, checked against Lua's
+ * syntax as far as directives need it: a directive counts only in the
+ * preamble (blank lines and comments before the first line of code) and
+ * outside a long comment (`--[[ … ]]`, where a directive is documentation:
+ * expanding it there would put the functions inside the comment, and the
+ * real directive below would then insert nothing). Any other `@include` —
+ * inside a long comment, after code, unquoted, not alone on its line — is a
+ * mistake that would silently leave the functions out, so it fails.
+ */
+function directivesOf(name: string, lines: readonly { line: string }[]): Map<number, string> {
+  const directives = new Map<number, string>();
+  let closeLongComment: string | undefined;
+  let inCode = false;
+  for (const [index, { line }] of lines.entries()) {
+    const lineNumber = index + 1;
+    if (closeLongComment !== undefined) {
+      if (line.includes('@include'))
+        throw misplaced(name, lineNumber, 'is inside a --[[ ]] comment');
+      const closeAt = line.indexOf(closeLongComment);
+      if (closeAt === -1) continue;
+      const rest = line.slice(closeAt + closeLongComment.length).trim();
+      closeLongComment = undefined;
+      if (rest !== '' && !rest.startsWith('--')) inCode = true;
+      continue;
+    }
+    const trimmed = line.trim();
+    const directive = INCLUDE.exec(trimmed);
+    if (directive !== null && line.startsWith('---')) {
+      if (inCode) throw misplaced(name, lineNumber, 'comes after the first line of code');
+      directives.set(index, directive[1] ?? '');
+      continue;
+    }
+    if (line.includes('@include')) throw misplaced(name, lineNumber, 'is not a directive');
+    if (inCode || trimmed === '') continue;
+    const open = LONG_COMMENT_OPEN.exec(trimmed);
+    if (open !== null) {
+      const close = `]${open[1] ?? ''}]`;
+      const closeAt = trimmed.indexOf(close, open[0].length);
+      if (closeAt === -1) {
+        closeLongComment = close;
+      } else {
+        const rest = trimmed.slice(closeAt + close.length).trim();
+        if (rest !== '' && !rest.startsWith('--')) inCode = true;
+      }
+      continue;
+    }
+    if (!trimmed.startsWith('--')) inCode = true;
+  }
+  return directives;
+}
+
+/**
  * `source` (the text of `file`) with every include directive replaced by the
  * included file's text, itself expanded. Each include is inserted once per
  * script, where it is first named (a later directive for it becomes nothing),
- * so two includes may both name a third. A cycle, a missing include or a
- * malformed name fails, naming the file that asked for it. `readInclude`
- * returns the text of `includes/<name>.lua`, or undefined when there is none.
+ * so two includes may both name a third. A cycle, a missing include, a
+ * malformed name or a misplaced directive (`directivesOf`) fails, naming the
+ * file that asked for it. `readInclude` returns the text of
+ * `includes/<name>.lua`, or undefined when there is none.
  */
 export function expandIncludes(
   file: string,
@@ -65,24 +141,31 @@ export function expandIncludes(
   readInclude: (name: string) => string | undefined,
 ): string {
   const inserted = new Set<string>();
-  const expand = (name: string, text: string, stack: readonly string[]): string =>
-    text.replace(INCLUDE, (_directive, included: string) => {
-      if (!INCLUDE_NAME.test(included)) {
-        throw new Error(
-          `Lua include "${included}" in ${name} must be "includes/<name>" (lower-case, dashes)`,
-        );
-      }
-      if (stack.includes(included)) {
-        throw new Error(`Lua include cycle: ${[...stack, included].join(' -> ')}`);
-      }
-      if (inserted.has(included)) return '';
-      const body = readInclude(included);
-      if (body === undefined) {
-        throw new Error(`Lua include "${included}" named in ${name} not found (${included}.lua)`);
-      }
-      inserted.add(included);
-      return expand(included, body, [...stack, included]).replace(/\n$/, '');
-    });
+  const expand = (name: string, text: string, stack: readonly string[]): string => {
+    const lines = linesOf(text);
+    const directives = directivesOf(name, lines);
+    return lines
+      .map(({ line, end }, index) => {
+        const included = directives.get(index);
+        if (included === undefined) return line + end;
+        if (!INCLUDE_NAME.test(included)) {
+          throw new Error(
+            `Lua include "${included}" in ${name} must be "includes/<name>" (lower-case, dashes)`,
+          );
+        }
+        if (stack.includes(included)) {
+          throw new Error(`Lua include cycle: ${[...stack, included].join(' -> ')}`);
+        }
+        if (inserted.has(included)) return end;
+        const body = readInclude(included);
+        if (body === undefined) {
+          throw new Error(`Lua include "${included}" named in ${name} not found (${included}.lua)`);
+        }
+        inserted.add(included);
+        return expand(included, body, [...stack, included]).replace(/\r?\n$/, '') + end;
+      })
+      .join('');
+  };
   return expand(file, source, [file]);
 }
 

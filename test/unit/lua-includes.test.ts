@@ -92,9 +92,68 @@ describe('expandIncludes', () => {
     }
   });
 
-  it('leaves a directive that is not alone on its line (e.g. in a comment) as text', () => {
-    const script = '-- see --- @include "includes/a"\nreturn 1\n';
-    expect(expandIncludes('x-1.lua', script, folder({}))).toBe(script);
+  // Was left as text: any @include that is not a directive now fails, since
+  // a mistyped directive would silently leave its functions out.
+  it('refuses @include text that is not a directive alone on its line', () => {
+    const files = folder({ 'includes/a': 'local function a() return 1 end\n' });
+    for (const [script, line] of [
+      ['-- see --- @include "includes/a"\nreturn 1\n', 1],
+      ['--- @include includes/a\nreturn a()\n', 1],
+      ["--- @include 'includes/a'\nreturn a()\n", 1],
+      ['-- header\n  --- @include "includes/a"\nreturn a()\n', 2],
+      ['--- @include "includes/a" -- why\nreturn a()\n', 1],
+    ] as const) {
+      expect(() => expandIncludes('x-1.lua', script, files), script).toThrow(
+        `Lua include directive in x-1.lua line ${line} is not a directive`,
+      );
+    }
+  });
+
+  // Was: the directive in the comment was expanded there, the real one then
+  // inserted nothing (include-once), and the functions ended up commented out.
+  it('refuses a directive inside a --[[ ]] comment', () => {
+    const files = folder({ 'includes/a': 'local function a() return 1 end\n' });
+    for (const [script, line] of [
+      ['--[[\nUsage:\n--- @include "includes/a"\n]]\n--- @include "includes/a"\nreturn a()\n', 3],
+      ['--[==[\n]]\n--- @include "includes/a"\n]==]\nreturn a()\n', 3],
+      ['--[[ doc\n  see @include below ]]\n--- @include "includes/a"\nreturn a()\n', 2],
+    ] as const) {
+      expect(() => expandIncludes('x-1.lua', script, files), script).toThrow(
+        `Lua include directive in x-1.lua line ${line} is inside a --[[ ]] comment`,
+      );
+    }
+    // In an include too, named as such.
+    expect(() =>
+      expandIncludes(
+        'x-1.lua',
+        '--- @include "includes/b"\n',
+        folder({ 'includes/b': '--[[\n--- @include "includes/a"\n]]\n' }),
+      ),
+    ).toThrow('Lua include directive in includes/b line 2 is inside a --[[ ]] comment');
+  });
+
+  it('refuses a directive after the first line of code', () => {
+    const files = folder({ 'includes/a': 'local function a() return 1 end\n' });
+    for (const [script, line] of [
+      ['local x = 1\n--- @include "includes/a"\nreturn a()\n', 2],
+      ['--[[ header ]] local x = 1\n--- @include "includes/a"\nreturn a()\n', 2],
+      ['--[[\nheader\n]] local x = 1\n--- @include "includes/a"\nreturn a()\n', 4],
+    ] as const) {
+      expect(() => expandIncludes('x-1.lua', script, files), script).toThrow(
+        `Lua include directive in x-1.lua line ${line} comes after the first line of code`,
+      );
+    }
+  });
+
+  it('honours directives after header comments of any kind, and keeps CRLF line endings', () => {
+    const files = folder({ 'includes/a': 'local function a() return 1 end\r\n' });
+    expect(
+      expandIncludes(
+        'x-1.lua',
+        '--[==[\n a ]] b\n]==]\n-- note\n\n--- @include "includes/a"\r\nreturn a()\r\n',
+        files,
+      ),
+    ).toBe('--[==[\n a ]] b\n]==]\n-- note\n\nlocal function a() return 1 end\r\nreturn a()\r\n');
   });
 });
 
