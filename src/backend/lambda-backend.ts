@@ -32,8 +32,10 @@ export interface BackendLogger {
 export interface LambdaBackendOptions {
   /**
    * Invoke API endpoint (the config's `lambdaEndpoint`, or a local host's
-   * URL). Unset: AWS, as the SDK resolves it. The backend reads no
-   * environment variable: the config loader reads `AWS_ENDPOINT_URL_LAMBDA`.
+   * URL). Unset: whatever the SDK resolves (AWS, unless the SDK's own
+   * `AWS_ENDPOINT_URL` or config file names another; then no loopback
+   * credentials are supplied). The backend reads no environment variable:
+   * the gateway's setting `AWS_ENDPOINT_URL_LAMBDA` is read by the config loader.
    */
   readonly endpoint?: string | undefined;
   /** AWS region (`AWS_REGION`; the config's default): required, so no second default lives here. */

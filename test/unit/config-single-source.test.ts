@@ -14,7 +14,12 @@ import { packageRoot } from '../../src/paths.js';
  * src/config/schema.ts is what the loader fills in, and every component built
  * by the real factory from an empty config must run with exactly those
  * values. A default defined anywhere else (a `?? 30_000` in a component, a
- * second constant) makes one of these comparisons fail.
+ * second constant) makes one of these comparisons fail — unless it equals the
+ * schema's: test/integration/config-single-source.test.ts builds the whole
+ * gateway from a config where every setting differs from its default and
+ * reads each component's value back, which catches that case too. (A `??`
+ * fallback on a required option is also refused by the linter:
+ * `@typescript-eslint/no-unnecessary-condition`, part of `strictTypeChecked`.)
  */
 
 const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
