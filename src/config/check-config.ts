@@ -1,7 +1,7 @@
 import { compileRouteResources, type RouteResources } from '../http/path-template.js';
 import { isValidFunctionName } from '../invoker/metric-labels.js';
 import { isLoopbackHost } from '../localhost/local-host.js';
-import type { Config } from './schema.js';
+import { ConfigSchema, type Config, type RouteConfig } from './schema.js';
 
 /**
  * Path roots the gateway itself answers under, whatever proxy routes are
@@ -109,6 +109,74 @@ export function crossFieldProblems(config: Config, valid: (field: string) => boo
   return problems;
 }
 
+/**
+ * A key header's name follows the rule of `WARMROUTE_KEY_HEADER` (one rule
+ * for every header a key is read from): lower case, as Node presents header
+ * names, and no `_`, which common proxies drop (nginx by default). A subset
+ * of RFC 9110 §5.6.2 tokens.
+ */
+const KEY_HEADER_NAME = patternOf(ConfigSchema.properties.keyHeader);
+
+/** A string schema's `pattern` (TypeBox keeps it on the schema object but not in its type). */
+function patternOf(schema: object): RegExp {
+  const pattern = (schema as { pattern?: unknown }).pattern;
+  if (typeof pattern !== 'string') throw new Error('the schema has no pattern');
+  return new RegExp(pattern);
+}
+
+/**
+ * Headers that frame or route the message: HTTP servers and proxies consume,
+ * remove or rewrite them (RFC 9110 §7.6.1, RFC 9112 §6), so they cannot
+ * carry a key to the gateway.
+ */
+const FRAMING_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'content-length',
+  'expect',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/** RFC 6265 §4.1.1: a cookie-name is an RFC 2616 token (no separators, spaces or controls). */
+const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Why no request could carry a key under this key source's name, or
+ * undefined. Each rule keeps the name findable by its extractor
+ * (src/http/key-extractors.ts); `path` names are checked against the
+ * route's template in routeProblems.
+ */
+export function keySourceProblem(source: NonNullable<RouteConfig['key']>): string | undefined {
+  const shown = JSON.stringify(source.name);
+  switch (source.from) {
+    case 'header':
+      if (!KEY_HEADER_NAME.test(source.name)) {
+        const lower = source.name.toLowerCase();
+        return `key header ${shown} must match ${KEY_HEADER_NAME.source}, as WARMROUTE_KEY_HEADER${
+          KEY_HEADER_NAME.test(lower) ? ` (write ${JSON.stringify(lower)})` : ''
+        }`;
+      }
+      if (FRAMING_HEADERS.has(source.name)) {
+        return `key header ${shown} frames the HTTP message; servers and proxies consume it`;
+      }
+      return undefined;
+    case 'cookie':
+      return COOKIE_NAME.test(source.name)
+        ? undefined
+        : `key cookie ${shown} is not a cookie name (an RFC 6265 token: no spaces, quotes or ()<>@,;:\\/[]?={})`;
+    case 'json':
+      return source.name.split('.').includes('')
+        ? `key JSON field path ${shown} has an empty part (a leading, trailing or doubled '.')`
+        : undefined;
+    case 'path':
+      return undefined;
+  }
+}
+
 function routeProblems(config: Config, valid: (path: string) => boolean): string[] {
   const problems: string[] = [];
   const prefixes = new Set<string>();
@@ -137,6 +205,8 @@ function routeProblems(config: Config, valid: (path: string) => boolean): string
     } catch (err) {
       problems.push(`routes (${route.prefix}): ${(err as Error).message}`);
     }
+    const keyProblem = route.key === undefined ? undefined : keySourceProblem(route.key);
+    if (keyProblem !== undefined) problems.push(`routes (${route.prefix}): ${keyProblem}`);
     if (resources !== undefined && route.key?.from === 'path') {
       if (!resources.variables.has(route.key.name)) {
         problems.push(

@@ -24,7 +24,12 @@ const HOST_PATTERN = '^[A-Za-z0-9._:%\\[\\]-]+$';
 const KeySource = Type.Object(
   {
     from: Type.Enum(['header', 'cookie', 'path', 'json']),
-    /** Header name, cookie name, path parameter name, or dotted JSON field path. */
+    /**
+     * Header name, cookie name, path parameter name, or dotted JSON field
+     * path; what each kind accepts is checked by `keySourceProblem` in
+     * src/config/check-config.ts (one error per source kind, so the config
+     * report names the rule rather than a union's every branch).
+     */
     name: Type.String({ minLength: 1, maxLength: 256 }),
   },
   { additionalProperties: false },
@@ -116,7 +121,10 @@ export const ConfigSchema = Type.Object(
     perTenantConcurrency: Type.Integer({ minimum: 1, maximum: 100_000 }),
     globalConcurrency: Type.Integer({ minimum: 1, maximum: 100_000 }),
     maxGlobalQueue: Type.Integer({ minimum: 0, maximum: 10_000_000 }),
-    queueRetryAfterSeconds: Type.Integer({ minimum: 0, maximum: 3_600 }),
+    // At least 1: HTTP's Retry-After is whole seconds and the error handler
+    // sends no less than 1, so a 0 here would reach the embedded SDK
+    // transport as 0 and HTTP clients as 1.
+    queueRetryAfterSeconds: Type.Integer({ minimum: 1, maximum: 3_600 }),
     maxPayloadBytes: Type.Integer({ minimum: 1, maximum: LAMBDA_SYNC_PAYLOAD_BYTES }),
     coldStartPricePerGb: Type.Number({ minimum: 0, maximum: 1_000_000 }),
     logTail: Type.Boolean(),
@@ -413,7 +421,7 @@ export const settings: readonly Setting[] = [
     field: 'queueRetryAfterSeconds',
     kind: 'integer',
     description:
-      '`Retry-After` of the 429s and 503s the scheduler answers (full key queue, concurrency limit, shutdown) (default `1`).',
+      '`Retry-After` of the 429s and 503s the scheduler answers (full key queue, concurrency limit, shutdown), at least `1` (default `1`).',
   },
   {
     env: 'WARMROUTE_MAX_PAYLOAD_BYTES',

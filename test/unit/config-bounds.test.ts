@@ -75,6 +75,12 @@ describe('config bounds: values a component would refuse are refused by the load
       mentions: 'WARMROUTE_MAX_QUEUE_WAIT_MS',
     },
     {
+      // Review finding 4: HTTP clients got Retry-After 1 and the embedded SDK transport 0.
+      name: 'queue Retry-After 0 (HTTP sends at least 1 second)',
+      env: { WARMROUTE_QUEUE_RETRY_AFTER_SECONDS: '0' },
+      mentions: 'WARMROUTE_QUEUE_RETRY_AFTER_SECONDS (queueRetryAfterSeconds): must be >= 1',
+    },
+    {
       name: 'L1 TTL 0 (lru-cache: never expires)',
       env: { WARMROUTE_L1_TTL_MS: '0' },
       mentions: 'WARMROUTE_L1_TTL_MS',

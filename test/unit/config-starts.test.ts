@@ -66,7 +66,13 @@ function routeFor(functions: readonly string[]) {
         fc.integer({ min: 1, max: 100_000 }),
       ),
       keyFrom: fc.constantFrom('default', 'header', 'cookie', 'path', 'json'),
-      keyName: fc.string({ minLength: 1, maxLength: 256 }),
+      // Names of the kind each source accepts (src/config/check-config.ts keySourceProblem;
+      // config-key-sources.test.ts draws the refused ones).
+      keyName: fc.record({
+        header: fc.stringMatching(/^[a-z0-9-]{1,64}$/),
+        cookie: fc.stringMatching(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/),
+        json: fc.array(fc.string({ minLength: 1, maxLength: 16 }), { minLength: 1, maxLength: 4 }),
+      }),
       param: paramName,
       greedy: fc.boolean(),
     })
@@ -77,7 +83,12 @@ function routeFor(functions: readonly string[]) {
           ? undefined
           : r.keyFrom === 'path'
             ? { from: 'path' as const, name: r.param }
-            : { from: r.keyFrom, name: r.keyName };
+            : r.keyFrom === 'json'
+              ? {
+                  from: r.keyFrom,
+                  name: r.keyName.json.map((p) => p.replace(/\./g, '_')).join('.'),
+                }
+              : { from: r.keyFrom, name: r.keyName[r.keyFrom] };
       return {
         prefix: r.prefix,
         function: r.function,
