@@ -407,7 +407,7 @@ export const settings: readonly Setting[] = [
     field: 'globalConcurrency',
     kind: 'integer',
     description:
-      "Concurrent invocations for the whole gateway (default `256`); align with the function's reserved concurrency.",
+      "Concurrent invocations for the whole gateway (default `256`); align with the function's reserved concurrency. Also the size of the Lambda client's connection pool: a request/response Invoke holds its connection while the function runs.",
   },
   {
     env: 'WARMROUTE_MAX_GLOBAL_QUEUE',

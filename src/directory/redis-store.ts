@@ -142,6 +142,23 @@ export class RedisDirectoryStore implements DirectoryStore {
     this.#wire();
   }
 
+  /**
+   * The settings it runs with, read-only (test/integration/config-single-source.test.ts
+   * compares them with the config); the logger and clock are not settings.
+   */
+  get settings(): Readonly<Omit<RedisStoreOptions, 'logger' | 'clock'>> {
+    const o = this.#options;
+    return {
+      url: o.url,
+      keyPrefix: o.keyPrefix,
+      commandTimeoutMs: o.commandTimeoutMs,
+      connectTimeoutMs: o.connectTimeoutMs,
+      maxReconnectDelayMs: o.maxReconnectDelayMs,
+      idleTtlSeconds: o.idleTtlSeconds,
+      instanceId: o.instanceId,
+    };
+  }
+
   /** The command connection (tests and benchmarks inspect the server through it). */
   get client(): Redis {
     return this.#client;

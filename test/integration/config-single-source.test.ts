@@ -1,10 +1,9 @@
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { defaults, settings, type Config } from '../../src/config/schema.js';
-import { createDirectoryStore } from '../../src/create-dependencies.js';
 import { createGateway } from '../../src/create-gateway.js';
+import { KeyDirectory } from '../../src/directory/directory.js';
 import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
 import { packageRoot } from '../../src/paths.js';
 import { DIRECTORY_KEY_PREFIX } from '../../src/redis/keys.js';
@@ -146,14 +145,19 @@ describe('every component runs with the config it was given, not a default of it
       l1: { max: config.l1Max, ttlMs: config.l1TtlMs },
       statsFlushIntervalMs: config.statsFlushIntervalMs,
     });
-    // The Directory interface does not expose its store: the store from the same factory
-    // createDependencies calls (not started: nothing connects).
-    const store = createDirectoryStore(config, {
-      logger: pino({ level: 'silent' }),
-      clock: Date.now,
-    });
-    onTestFinished(() => store.close());
+    // The directory's own Redis store (the Directory interface does not expose its store;
+    // the KeyDirectory createDependencies builds does).
+    if (!(deps.directory instanceof KeyDirectory)) throw new Error('expected a KeyDirectory');
+    const store = deps.directory.store;
     if (!(store instanceof RedisDirectoryStore)) throw new Error('expected the Redis store');
+    expect(store.settings).toMatchObject({
+      url: config.redisUrl,
+      keyPrefix: DIRECTORY_KEY_PREFIX,
+      commandTimeoutMs: config.redisCommandTimeoutMs,
+      connectTimeoutMs: config.redisConnectTimeoutMs,
+      maxReconnectDelayMs: config.redisMaxReconnectDelayMs,
+      idleTtlSeconds: config.keyIdleTtlSeconds,
+    });
     expect(store.client.options.commandTimeout).toBe(config.redisCommandTimeoutMs);
     expect(store.client.options.retryStrategy?.(1_000)).toBe(config.redisMaxReconnectDelayMs);
     // The scheduler.
