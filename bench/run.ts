@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { silenceAwsSdkNodeVersionWarning } from '../src/aws-sdk-node-warning.js';
 import { packageRoot } from '../src/paths.js';
 
 /**
@@ -9,6 +10,9 @@ import { packageRoot } from '../src/paths.js';
  * comparisons side by side (interleaved), so its ratios hold on a noisy,
  * shared machine even when absolute times drift.
  */
+
+// Sections create Lambda clients (and child gateways that inherit this environment).
+silenceAwsSdkNodeVersionWarning();
 
 interface Section {
   readonly name: string;

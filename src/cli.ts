@@ -4,15 +4,11 @@
  *   warmroute start              local host + gateway (what `npm start` runs)
  *   warmroute local [--port N]   the local tenant-isolating Lambda host alone
  */
+import { silenceAwsSdkNodeVersionWarning } from './aws-sdk-node-warning.js';
 import { defaults } from './config/schema.js';
 
-// Under Node 20 the AWS SDK prints a multi-line NodeVersionSupportWarning when its client is
-// created: its releases after January 2027 need Node 22. warmroute pins its SDK version and
-// supports Node >= 20.18 (README "Node versions"), so the warning asks nothing of a user of this
-// command. This is the SDK's documented switch for it
-// (https://github.com/aws/aws-sdk-js-v3/issues/7983); other warnings still print, and a value the
-// user set wins. Set before `start` creates its Lambda client.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// Before `start` creates its Lambda client (src/aws-sdk-node-warning.ts says why).
+silenceAwsSdkNodeVersionWarning();
 
 const usage = `usage: warmroute <command> [options]
 

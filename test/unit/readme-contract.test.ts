@@ -56,7 +56,7 @@ const otherVariables: Record<string, { reader: string; documented: boolean }> = 
   WARMROUTE_SNAPSHOT_REDIS_URL: { reader: 'function library (lambda/stores)', documented: true },
   WARMROUTE_SNAPSHOT_DIR: { reader: 'function library (lambda/stores)', documented: true },
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: {
-    reader: 'the AWS SDK; set by src/cli.ts',
+    reader: 'the AWS SDK; set by src/aws-sdk-node-warning.ts for the CLI and the benchmarks',
     documented: true,
   },
   AWS_ENDPOINT_URL: { reader: 'the AWS SDK (the backend honours it)', documented: false },
