@@ -8,6 +8,7 @@ import { createClientErrorHandler, rawErrorResponse } from './http/client-error.
 import { frameworkErrorHandler, installErrorHandler } from './http/error-handler.js';
 import { claimGatewaySpace, RouteTable } from './http/gateway-space.js';
 import { lazyChildLoggerFactory } from './http/lazy-request-logger.js';
+import { isRoutableTarget } from './http/request-target.js';
 import { registerAdminRoutes } from './http/routes/admin.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerProxyRoute } from './http/routes/proxy.js';
@@ -120,7 +121,17 @@ function createInstance(
     shutdown.closing = true;
     done();
   });
+  // The first hook, so a target no route can serve never reaches one (nor its
+  // hooks: the admin token check would answer 401 first).
   app.addHook('onRequest', (request, reply, done) => {
+    if (!isRoutableTarget(request.raw.url ?? '')) {
+      done(
+        new WarmrouteError('WR_ERR_BAD_REQUEST', [
+          'the request target must be a path starting with / or an absolute http(s) URL',
+        ]),
+      );
+      return;
+    }
     if (!shutdown.closing || answeredWhileClosing.has(request.routeOptions.url ?? '')) {
       done();
       return;

@@ -14,15 +14,33 @@
  * The path stays as sent, percent-encoding and all: that is API Gateway
  * REST's `event.path`. `routedPath` is the form to compare with route
  * prefixes.
+ *
+ * Only for targets `isRoutableTarget` accepts: the gateway answers any
+ * other form 400 before routing (src/app.ts), since the router would read
+ * it as a path all the same (see there).
  */
 export interface RequestTarget {
-  /** Never empty: `/` at least (or the target itself for forms like `*`). */
+  /** Never empty: `/` at least. */
   readonly path: string;
   /** `''` when there is no query string. */
   readonly query: string;
 }
 
 const ABSOLUTE_FORM = /^https?:\/\//i;
+
+/**
+ * Whether `target` is origin-form (`/…`) or absolute-form with an http(s)
+ * scheme: the forms a route can serve. Node's parser also passes the
+ * asterisk-form of `OPTIONS *` (RFC 9112 §3.2.4), and with it any target
+ * starting with `*` (`**`, `*v1/keys/k`), and absolute-form with another
+ * scheme (`ftp://h/x`). find-my-way takes the first character of a target
+ * that is neither for a `/` without looking at it, so `*` would reach the
+ * `/` route and `*v1/keys/k` the admin route, with an `event.path` that does
+ * not start with `/`.
+ */
+export function isRoutableTarget(target: string): boolean {
+  return target.charCodeAt(0) === 0x2f || ABSOLUTE_FORM.test(target);
+}
 
 export function splitRequestTarget(target: string): RequestTarget {
   let rest = target;

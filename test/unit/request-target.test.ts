@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pathUnderPrefix, routedPath, splitRequestTarget } from '../../src/http/request-target.js';
+import {
+  isRoutableTarget,
+  pathUnderPrefix,
+  routedPath,
+  splitRequestTarget,
+} from '../../src/http/request-target.js';
 
 describe('splitRequestTarget', () => {
   it('splits an origin-form target at the first ?', () => {
@@ -27,10 +32,6 @@ describe('splitRequestTarget', () => {
     expect(splitRequestTarget('#x')).toEqual({ path: '/', query: '' });
   });
 
-  it('leaves other forms alone (the router has no route for them)', () => {
-    expect(splitRequestTarget('*')).toEqual({ path: '*', query: '' });
-  });
-
   it('never returns a path with ? or # in it', () => {
     fc.assert(
       fc.property(fc.string(), (target) => {
@@ -39,6 +40,23 @@ describe('splitRequestTarget', () => {
         expect(path).not.toBe('');
       }),
     );
+  });
+});
+
+describe('isRoutableTarget', () => {
+  it('takes origin-form and http(s) absolute-form targets', () => {
+    for (const target of ['/', '/echo/a?x=1', '//x', 'http://h/x', 'HTTPS://h:1?x', 'http://h']) {
+      expect(isRoutableTarget(target), target).toBe(true);
+    }
+  });
+
+  it('refuses every other form: the router would read its first character as /', () => {
+    for (const target of ['*', '*/x', '**', '*?a=1', '*v1/keys/k', '*healthz', 'ftp://h/x']) {
+      expect(isRoutableTarget(target), target).toBe(false);
+    }
+    for (const target of ['', 'echo', 'http:/x', 'http:x', '?x', '#x', ' /x']) {
+      expect(isRoutableTarget(target), target).toBe(false);
+    }
   });
 });
 
