@@ -157,6 +157,14 @@ export class KeyDirectory implements Directory {
     });
   }
 
+  /**
+   * The L1 cache's bounds as its lru-cache instance holds them (`settings.l1`
+   * is what the constructor was given; this is what runs).
+   */
+  get l1Limits(): { readonly max: number; readonly ttlMs: number } {
+    return this.#l1.limits;
+  }
+
   /** The store behind this directory (tests and benchmarks). */
   get store(): DirectoryStore {
     return this.#store;

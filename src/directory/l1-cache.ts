@@ -76,6 +76,16 @@ export class L1Cache {
     return this.#cache?.size ?? 0;
   }
 
+  /**
+   * The bounds the lru-cache instance enforces, read from that instance (not
+   * from the options): test/integration/config-single-source.test.ts checks
+   * them against the config. Both 0 when the cache is disabled.
+   */
+  get limits(): { readonly max: number; readonly ttlMs: number } {
+    if (this.#cache === undefined) return { max: 0, ttlMs: 0 };
+    return { max: this.#cache.max, ttlMs: this.#cache.ttl };
+  }
+
   /** A live entry. */
   get(id: string): L1Entry | undefined {
     return this.#cache?.get(id);

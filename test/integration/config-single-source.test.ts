@@ -1,5 +1,6 @@
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { defaults, settings, type Config } from '../../src/config/schema.js';
 import { createGateway } from '../../src/create-gateway.js';
@@ -7,6 +8,7 @@ import { KeyDirectory } from '../../src/directory/directory.js';
 import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
 import { packageRoot } from '../../src/paths.js';
 import { DIRECTORY_KEY_PREFIX } from '../../src/redis/keys.js';
+import { startInvokeServer } from '../helpers/backend-invoke-server.js';
 import { freePort } from '../helpers/ports.js';
 import { deleteByPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
@@ -14,10 +16,46 @@ import { deleteByPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis
  * The second half of test/unit/config-single-source.test.ts (issue 12: "a
  * test fails if any default is defined outside the config schema"). Built
  * from an empty config, a component that keeps its own copy of a default
- * equal to the schema's is invisible. Here the whole gateway is built by
- * `createGateway` from a config in which every setting differs from its
- * default, and each component's effective value is read back: a component
- * that used its own literal instead of the config's value fails.
+ * equal to the schema's is invisible; and a `.settings` snapshot only repeats
+ * what a constructor was given, not what the component then uses. So the
+ * gateway is built by `createGateway` from configs whose settings differ from
+ * their defaults, and each setting is checked by what the gateway does with
+ * it or by the live object that applies it.
+ *
+ * What each test proves:
+ * - "every setting differs": by behaviour, the key header, `stage` (in the
+ *   event the function receives), the tenant prefix (the tenant the call ran
+ *   in), the namespace (where the key is stored), the Redis key's idle TTL, the cold-start
+ *   price and the log tail (the metric), `maxPayloadBytes` on both routes
+ *   (Fastify's body limit: `max` → 200, `max + 1` → 413; the proxy route's own
+ *   event limit: a body of `max` makes a larger event → 413), `l1Max` (of
+ *   `l1Max + 1` new keys the first is evicted, the last is served from L1) and
+ *   `serializePerKey: false` (two jobs on one key run at once). From the live
+ *   objects: the lru-cache's own `max`/`ttl`, Node's `headersTimeout`,
+ *   `requestTimeout`, `keepAliveTimeout`, `maxConnections` on both servers,
+ *   the loggers' level, the ioredis client's `commandTimeout` and reconnect
+ *   backoff, and the local host's host/port/region.
+ * - "limits of the request path": through a held Lambda endpoint, the
+ *   deadline (`requestTimeoutMs`, both routes: 504 no earlier), the per-key
+ *   queue (`maxQueuePerKey`: one more is refused at once with the
+ *   `queueRetryAfterSeconds` Retry-After) and its wait (`maxQueueWaitMs`: the
+ *   queued calls get 429 no earlier, while the held ones still run); in the
+ *   gateway's own scheduler, `perTenantConcurrency`, `globalConcurrency` and
+ *   `maxGlobalQueue`; the L1 TTL (an entry is gone after `l1TtlMs`).
+ * - "the Redis store gives up connecting": against a server that never
+ *   answers, startup waits `redisConnectTimeoutMs`, not the default.
+ *
+ * What they cannot prove: timing bounds are one-sided where a slow machine
+ * could break the other side (a timer that fires late passes; a limit set
+ * lower than the config's is caught for the deadline only through the lower
+ * bound on elapsed time). Node's header, body and keep-alive timeouts and
+ * `maxConnections`, the command timeout, the reconnect cap, the stats flush
+ * interval, the bind hosts and ports (createGateway never listens) and the
+ * shutdown grace are checked as values (live objects or `.settings`), not by
+ * waiting them out (seconds each, or a second Redis); the snapshot values
+ * (`settings`) stay a cheap check that each option reaches its constructor.
+ * WARMROUTE_QUEUE_RETRY_AFTER_SECONDS on shutdown refusals is in
+ * test/integration/config-wiring.test.ts.
  *
  * Needs `npm run build` (the local host's environments run dist/) and the
  * shared Redis (unique namespace, its keys deleted after).
@@ -55,8 +93,10 @@ async function nonDefaultEnv(namespace: string): Promise<Record<string, string>>
     WARMROUTE_KEY_HEADER: 'x-single-source-key',
     WARMROUTE_NAMESPACE: namespace,
     WARMROUTE_TENANT_PREFIX: 'ss-',
-    WARMROUTE_L1_MAX: '1234',
-    WARMROUTE_L1_TTL_MS: '4321',
+    // Small, so that evicting past it stays cheap to observe; a TTL no resolve below outlives
+    // (the TTL is observed in the second test).
+    WARMROUTE_L1_MAX: '40',
+    WARMROUTE_L1_TTL_MS: '60000',
     WARMROUTE_KEY_IDLE_TTL_SECONDS: '3600',
     WARMROUTE_REDIS_COMMAND_TIMEOUT_MS: '201',
     WARMROUTE_REDIS_CONNECT_TIMEOUT_MS: '2001',
@@ -145,10 +185,13 @@ describe('every component runs with the config it was given, not a default of it
       l1: { max: config.l1Max, ttlMs: config.l1TtlMs },
       statsFlushIntervalMs: config.statsFlushIntervalMs,
     });
-    // The directory's own Redis store (the Directory interface does not expose its store;
+    // The directory's own Redis store and L1 cache (the Directory interface exposes neither;
     // the KeyDirectory createDependencies builds does).
-    if (!(deps.directory instanceof KeyDirectory)) throw new Error('expected a KeyDirectory');
-    const store = deps.directory.store;
+    const directory = deps.directory;
+    if (!(directory instanceof KeyDirectory)) throw new Error('expected a KeyDirectory');
+    // Read from the lru-cache instance itself, not from the options it was built with.
+    expect(directory.l1Limits).toEqual({ max: config.l1Max, ttlMs: config.l1TtlMs });
+    const store = directory.store;
     if (!(store instanceof RedisDirectoryStore)) throw new Error('expected the Redis store');
     expect(store.settings).toMatchObject({
       url: config.redisUrl,
@@ -193,6 +236,10 @@ describe('every component runs with the config it was given, not a default of it
     expect(explained.store).toBe('redis');
     expect(explained.expiresInSeconds).toBeLessThanOrEqual(config.keyIdleTtlSeconds);
     expect(explained.expiresInSeconds).toBeGreaterThan(config.keyIdleTtlSeconds - 60);
+    // The tenant the call ran in carries the prefix, and the key is stored in the namespace.
+    expect(explained.tenantId.startsWith(config.tenantPrefix)).toBe(true);
+    expect(res.headers['x-affinity-tenant']).toBe(explained.tenantId);
+    expect(await store.client.exists(store.keys.record(config.namespace, 'blue'))).toBe(1);
     // The invoker read the log tail (logTail): the cold start was seen, and priced at the
     // configured price (event: 384 MB).
     expect(res.headers['x-affinity-state']).toBe('fresh');
@@ -202,9 +249,257 @@ describe('every component runs with the config it was given, not a default of it
     expect(metrics).toContain(
       `warmroute_cold_start_cost_usd_total{function="event"} ${String((384 / 1024) * config.coldStartPricePerGb)}`,
     );
+
+    // Act: a body of exactly maxPayloadBytes and one byte more on the RPC route (the body is the
+    // payload), and a body of maxPayloadBytes on the proxy route (whose event wraps the body, so
+    // it is larger than the body).
+    const rpcCall = (bytes: number) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/functions/event/invoke',
+        headers: { 'x-single-source-key': 'payload', 'content-type': 'application/json' },
+        payload: `"${'a'.repeat(bytes - 2)}"`,
+      });
+    const atLimit = await rpcCall(config.maxPayloadBytes);
+    const overLimit = await rpcCall(config.maxPayloadBytes + 1);
+    const proxied = await app.inject({
+      method: 'POST',
+      url: '/event/x',
+      headers: { 'x-single-source-key': 'payload', 'content-type': 'text/plain' },
+      payload: 'a'.repeat(config.maxPayloadBytes),
+    });
+
+    // Assess: the body limit (Fastify's) and the proxy route's own event limit are the config's.
+    expect(atLimit.statusCode, atLimit.body.slice(0, 200)).toBe(200);
+    expect(overLimit.statusCode).toBe(413);
+    expect(overLimit.json<{ error: { code: string } }>().error.code).toBe(
+      'WR_ERR_PAYLOAD_TOO_LARGE',
+    );
+    expect(proxied.statusCode).toBe(413);
+    expect(proxied.json<{ error: { code: string } }>().error.code).toBe('WR_ERR_PAYLOAD_TOO_LARGE');
+
+    // Act: l1Max + 1 keys never seen, resolved in order, then the first and the last again.
+    for (let i = 0; i <= config.l1Max; i++) await directory.resolve(`evict-${String(i)}`);
+    const beforeLast = directory.counters();
+    await directory.resolve(`evict-${String(config.l1Max)}`);
+    const beforeFirst = directory.counters();
+    await directory.resolve('evict-0');
+    const afterFirst = directory.counters();
+
+    // Assess: the L1 cache holds l1Max entries: the last key is served from it, the first was
+    // evicted (the TTL, a minute, has not run out: the last key is still there).
+    expect(beforeFirst.l1Hits).toBe(beforeLast.l1Hits + 1);
+    expect(afterFirst.l1Misses).toBe(beforeFirst.l1Misses + 1);
+
+    // Act: two jobs on one key in the gateway's own scheduler, both held.
+    const scheduler = deps.scheduler;
+    const holds: (() => void)[] = [];
+    const hold = () =>
+      new Promise<void>((resolve) => {
+        holds.push(resolve);
+      });
+    const sameKey = [1, 2].map(() =>
+      scheduler.run({ key: 'one-key', tenantId: 't', deadline: Date.now() + 10_000 }, hold),
+    );
+    await vi.waitFor(() => {
+      expect(holds).toHaveLength(2);
+    });
+
+    // Assess: serializePerKey false: both run at once (true would queue the second).
+    expect(scheduler.stats()).toMatchObject({ running: 2, queued: 0 });
+    for (const release of holds) release();
+    await Promise.all(sameKey);
+
     // The shutdown refusal's Retry-After (WARMROUTE_QUEUE_RETRY_AFTER_SECONDS) needs an app
     // that has not served yet (Fastify's inject() refuses a started instance once closing):
     // test/integration/config-wiring.test.ts checks it with a non-default value.
+  });
+
+  it('limits of the request path, by behaviour: deadline, queues, concurrency, L1 TTL', async () => {
+    // Prepare: a Lambda endpoint that holds every Invoke (it never answers before the test ends),
+    // and a gateway in front of it whose limits all differ from their defaults.
+    const lambda = await startInvokeServer(() => ({ status: 200, delayMs: 60_000 }));
+    onTestFinished(() => lambda.close());
+    const config = loadConfig({
+      AWS_ENDPOINT_URL_LAMBDA: lambda.url,
+      WARMROUTE_LOG_LEVEL: 'silent',
+      WARMROUTE_ROUTES: JSON.stringify([{ prefix: '/held', function: 'f', mode: 'affinity' }]),
+      // The queue wait ends before the deadline, so the two are told apart by their codes.
+      WARMROUTE_REQUEST_TIMEOUT_MS: '2500',
+      WARMROUTE_MAX_QUEUE_WAIT_MS: '1200',
+      WARMROUTE_MAX_QUEUE_PER_KEY: '3',
+      WARMROUTE_TENANT_CONCURRENCY: '2',
+      WARMROUTE_GLOBAL_CONCURRENCY: '6',
+      WARMROUTE_MAX_GLOBAL_QUEUE: '3',
+      WARMROUTE_QUEUE_RETRY_AFTER_SECONDS: '4',
+      WARMROUTE_L1_TTL_MS: '200',
+    });
+    for (const field of [
+      'requestTimeoutMs',
+      'maxQueueWaitMs',
+      'maxQueuePerKey',
+      'perTenantConcurrency',
+      'globalConcurrency',
+      'maxGlobalQueue',
+      'queueRetryAfterSeconds',
+      'l1TtlMs',
+    ] as const) {
+      expect(config[field], `${field} differs from its default`).not.toBe(defaults[field]);
+    }
+    expect(config.serializePerKey).toBe(true);
+    const gateway = await createGateway(config, { defaultMetrics: false });
+    onTestFinished(() => gateway.close());
+    const { app, dependencies: deps } = gateway;
+    const scheduler = deps.scheduler;
+    const rpc = (key: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/functions/f/invoke',
+        headers: { 'x-affinity-key': key, 'content-type': 'application/json' },
+        payload: '{}',
+      });
+    const answered = new Set<string>();
+    const track = <T>(name: string, promise: Promise<T>): Promise<T> =>
+      promise.finally(() => answered.add(name));
+
+    // Act: one call on the RPC route and one on the proxy route reach the endpoint (held);
+    // then maxQueuePerKey more calls for the RPC call's key queue behind it, and one more.
+    const startedAt = performance.now();
+    const held = track('held', rpc('q'));
+    const heldProxy = track(
+      'held-proxy',
+      app.inject({ method: 'GET', url: '/held/x', headers: { 'x-affinity-key': 'p' } }),
+    );
+    await vi.waitFor(() => {
+      expect(lambda.requests).toHaveLength(2);
+    });
+    const queued = Array.from({ length: config.maxQueuePerKey }, () => rpc('q'));
+    await vi.waitFor(() => {
+      expect(scheduler.stats().queued).toBe(config.maxQueuePerKey);
+    });
+    const extra = await rpc('q');
+    const queuedWhenRefused = scheduler.stats().queued;
+
+    // Assess: the extra call is refused at once (the others still wait), with the Retry-After.
+    expect(extra.statusCode).toBe(429);
+    expect(extra.json<{ error: { code: string } }>().error.code).toBe('WR_ERR_KEY_BUSY');
+    expect(extra.headers['retry-after']).toBe(String(config.queueRetryAfterSeconds));
+    expect(queuedWhenRefused).toBe(config.maxQueuePerKey);
+
+    // Assess: the queued calls give up after maxQueueWaitMs (429), while the held calls still
+    // run (their deadline is later); those end at requestTimeoutMs (504), on both routes.
+    // Lower bounds only: a timer never fires early, and a late one must not fail the test.
+    const waited = await Promise.all(queued);
+    const waitedMs = performance.now() - startedAt;
+    expect(answered.size).toBe(0);
+    for (const res of waited) {
+      expect(res.statusCode).toBe(429);
+      expect(res.json<{ error: { code: string } }>().error.code).toBe('WR_ERR_KEY_BUSY');
+    }
+    expect(waitedMs).toBeGreaterThanOrEqual(config.maxQueueWaitMs);
+    for (const res of await Promise.all([held, heldProxy])) {
+      expect(res.statusCode).toBe(504);
+      expect(res.json<{ error: { code: string } }>().error.code).toBe('WR_ERR_DEADLINE');
+    }
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(config.requestTimeoutMs);
+
+    // Act: in the gateway's own scheduler, held jobs: one tenant past its cap, then other
+    // tenants past the global cap and past the global queue.
+    const holds: (() => void)[] = [];
+    const hold = () =>
+      new Promise<void>((resolve) => {
+        holds.push(resolve);
+      });
+    // Settled at once with its error, if any: a refusal is an outcome here, not a failure.
+    const job = (key: string, tenantId: string) =>
+      scheduler.run({ key, tenantId, deadline: Date.now() + 10_000 }, hold).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    const jobs = Array.from({ length: config.perTenantConcurrency + 1 }, (_, i) =>
+      job(`tenant-${String(i)}`, 'one-tenant'),
+    );
+    await vi.waitFor(() => {
+      expect(holds).toHaveLength(config.perTenantConcurrency);
+    });
+    const perTenant = scheduler.stats();
+    // The tenant's waiting job holds no global slot but counts against the global queue.
+    const fill = config.globalConcurrency + config.maxGlobalQueue - perTenant.queued;
+    for (let i = perTenant.running; i < fill; i++) {
+      jobs.push(job(`global-${String(i)}`, `tenant-${String(i)}`));
+    }
+    await vi.waitFor(() => {
+      expect(holds).toHaveLength(config.globalConcurrency);
+    });
+    const global = scheduler.stats();
+    const overQueue = await job('over', 'tenant-over');
+    for (const release of holds) release();
+    await vi.waitFor(() => {
+      for (const release of holds) release();
+      expect(scheduler.stats()).toMatchObject({ running: 0, queued: 0 });
+    });
+    await Promise.all(jobs);
+
+    // Assess
+    expect(perTenant).toMatchObject({ running: config.perTenantConcurrency, queued: 1 });
+    expect(global).toMatchObject({
+      running: config.globalConcurrency,
+      queued: config.maxGlobalQueue,
+    });
+    expect(overQueue).toMatchObject({ code: 'WR_ERR_CONCURRENCY_LIMIT' });
+
+    // Act: a key resolved, then again after the L1 TTL.
+    if (!(deps.directory instanceof KeyDirectory)) throw new Error('expected a KeyDirectory');
+    const directory = deps.directory;
+    expect(directory.l1Limits.ttlMs).toBe(config.l1TtlMs);
+    await directory.resolve('ttl');
+    await new Promise((resolve) => setTimeout(resolve, config.l1TtlMs + 20));
+    const before = directory.counters();
+    await directory.resolve('ttl');
+    const after = directory.counters();
+
+    // Assess: the entry is gone from L1 after l1TtlMs (the default, 5 s, would still serve it).
+    expect(after.l1Misses).toBe(before.l1Misses + 1);
+  });
+
+  it('the Redis store gives up connecting after WARMROUTE_REDIS_CONNECT_TIMEOUT_MS', async () => {
+    // Prepare: a "Redis" that accepts connections and never answers (ioredis stays short of
+    // ready), on loopback.
+    const sockets = new Set<Socket>();
+    const blackhole = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
+    onTestFinished(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const socket of sockets) socket.destroy();
+          blackhole.close(() => {
+            resolve();
+          });
+        }),
+    );
+    const config = loadConfig({
+      AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9',
+      REDIS_URL: `redis://127.0.0.1:${String((blackhole.address() as AddressInfo).port)}`,
+      WARMROUTE_REDIS_CONNECT_TIMEOUT_MS: '300',
+      WARMROUTE_LOG_LEVEL: 'silent',
+    });
+    expect(config.redisConnectTimeoutMs).toBeLessThan(defaults.redisConnectTimeoutMs);
+
+    // Act: createGateway starts the directory, whose store waits for its first connection.
+    const startedAt = performance.now();
+    const gateway = await createGateway(config, { defaultMetrics: false });
+    const elapsedMs = performance.now() - startedAt;
+    onTestFinished(() => gateway.close());
+
+    // Assess: it waited the configured time (a timer never fires early), went on degraded, and
+    // did not wait the default (2 s: ample margin for a slow machine above 300 ms).
+    expect(sockets.size).toBeGreaterThan(0);
+    expect(elapsedMs).toBeGreaterThanOrEqual(config.redisConnectTimeoutMs);
+    expect(elapsedMs).toBeLessThan(defaults.redisConnectTimeoutMs);
+    expect(gateway.dependencies.directory.health().status).toBe('degraded');
   });
 
   it('the endpoint backend: the configured endpoint, region, pipeline and pool size', async () => {
