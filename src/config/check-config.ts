@@ -104,6 +104,13 @@ export function crossFieldProblems(config: Config, valid: (field: string) => boo
       }
     }
   }
+  if (typeof config.keyHeader === 'string') {
+    // The default key header is a key source too: the same rule as a route's
+    // `key.name`. Run on a value the schema refused as well, for the reason
+    // and the "(write …)" hint the schema's bare pattern lacks.
+    const problem = keySourceProblem({ from: 'header', name: config.keyHeader });
+    if (problem !== undefined) problems.push(`WARMROUTE_KEY_HEADER: ${problem}`);
+  }
   // Each route the schema accepted is checked, even when another one was refused.
   if (Array.isArray(config.routes)) problems.push(...routeProblems(config, valid));
   return problems;
@@ -141,8 +148,48 @@ const FRAMING_HEADERS: ReadonlySet<string> = new Set([
   'upgrade',
 ]);
 
-/** RFC 6265 §4.1.1: a cookie-name is an RFC 2616 token (no separators, spaces or controls). */
-const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/**
+ * A cookie name `cookieValue` (src/http/key-extractors.ts) finds in a
+ * Cookie header a client can send: printable ASCII (the extractor compares
+ * the header as Node decodes it, one character per byte, so a name with
+ * other characters never matches what a browser sends as UTF-8), no `;`
+ * (it splits pairs) or `=` (it ends the name), and no space or tab at
+ * either end (it trims them off the name it reads). Browsers send names the
+ * RFC 6265 §4.1.1 server rule forbids (`user[id]`, PHP style), so that rule
+ * is not the test.
+ */
+const COOKIE_NAME = /^[!-:<>-~](?:[\t !-:<>-~]*[!-:<>-~])?$/;
+
+function cookieNameProblem(name: string): string | undefined {
+  if (COOKIE_NAME.test(name)) return undefined;
+  const shown = JSON.stringify(name);
+  if (name.includes('=') || name.includes(';')) {
+    return `key cookie ${shown} is not a cookie name: a Cookie header splits at ";" and "=", so no request can carry it`;
+  }
+  if (name.trim() !== name) {
+    return `key cookie ${shown} starts or ends with a space or tab, which a Cookie header's parser drops`;
+  }
+  return `key cookie ${shown} is not a cookie name: printable ASCII only (browsers send other characters as UTF-8 bytes, controls not at all)`;
+}
+
+function headerNameProblem(name: string): string | undefined {
+  const shown = JSON.stringify(name);
+  if (!KEY_HEADER_NAME.test(name)) {
+    const suggestion = name.toLowerCase().replace(/_/g, '-');
+    const hint = KEY_HEADER_NAME.test(suggestion) ? ` (write ${JSON.stringify(suggestion)})` : '';
+    if (name.includes('_')) {
+      return `key header ${shown} has "_": nginx and many other proxies drop such headers by default${hint}`;
+    }
+    if (hint !== '') {
+      return `key header ${shown} must be written in lower case, the one spelling the gateway names it by in its messages and start banner (clients may send it in any case)${hint}`;
+    }
+    return `key header ${shown} must match ${KEY_HEADER_NAME.source}, as WARMROUTE_KEY_HEADER (lower-case letters, digits and -)`;
+  }
+  if (FRAMING_HEADERS.has(name)) {
+    return `key header ${shown} frames the HTTP message; servers and proxies consume it`;
+  }
+  return undefined;
+}
 
 /**
  * Why no request could carry a key under this key source's name, or
@@ -151,26 +198,14 @@ const COOKIE_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * route's template in routeProblems.
  */
 export function keySourceProblem(source: NonNullable<RouteConfig['key']>): string | undefined {
-  const shown = JSON.stringify(source.name);
   switch (source.from) {
     case 'header':
-      if (!KEY_HEADER_NAME.test(source.name)) {
-        const lower = source.name.toLowerCase();
-        return `key header ${shown} must match ${KEY_HEADER_NAME.source}, as WARMROUTE_KEY_HEADER${
-          KEY_HEADER_NAME.test(lower) ? ` (write ${JSON.stringify(lower)})` : ''
-        }`;
-      }
-      if (FRAMING_HEADERS.has(source.name)) {
-        return `key header ${shown} frames the HTTP message; servers and proxies consume it`;
-      }
-      return undefined;
+      return headerNameProblem(source.name);
     case 'cookie':
-      return COOKIE_NAME.test(source.name)
-        ? undefined
-        : `key cookie ${shown} is not a cookie name (an RFC 6265 token: no spaces, quotes or ()<>@,;:\\/[]?={})`;
+      return cookieNameProblem(source.name);
     case 'json':
       return source.name.split('.').includes('')
-        ? `key JSON field path ${shown} has an empty part (a leading, trailing or doubled '.')`
+        ? `key JSON field path ${JSON.stringify(source.name)} has an empty part (a leading, trailing or doubled '.')`
         : undefined;
     case 'path':
       return undefined;

@@ -42,13 +42,18 @@ function jsonBodyFor(path: string, key: string): string {
 describe('config: key source names a request can carry', () => {
   it.each([
     { source: { from: 'cookie', name: 'a=b' }, mentions: 'key cookie "a=b" is not a cookie name' },
-    { source: { from: 'cookie', name: 's id' }, mentions: 'key cookie "s id"' },
     { source: { from: 'cookie', name: 's;id' }, mentions: 'key cookie "s;id"' },
-    { source: { from: 'cookie', name: 'sé' }, mentions: 'key cookie "sé"' },
+    { source: { from: 'cookie', name: 'sé' }, mentions: 'key cookie "sé" is not a cookie name' },
+    { source: { from: 'cookie', name: ' sid' }, mentions: 'starts or ends with a space or tab' },
+    { source: { from: 'cookie', name: 'sid\t' }, mentions: 'starts or ends with a space or tab' },
+    { source: { from: 'cookie', name: 's\u0001id' }, mentions: 'printable ASCII only' },
+    { source: { from: 'cookie', name: 's\u007fid' }, mentions: 'printable ASCII only' },
     { source: { from: 'header', name: 'x k' }, mentions: 'key header "x k" must match' },
     { source: { from: 'header', name: 'x:k' }, mentions: 'key header "x:k"' },
+    { source: { from: 'header', name: 'X-Key' }, mentions: 'must be written in lower case' },
     { source: { from: 'header', name: 'X-Key' }, mentions: '(write "x-key")' },
-    { source: { from: 'header', name: 'x_key' }, mentions: 'key header "x_key"' },
+    { source: { from: 'header', name: 'x_key' }, mentions: 'nginx and many other proxies drop' },
+    { source: { from: 'header', name: 'X_Key' }, mentions: '(write "x-key")' },
     { source: { from: 'header', name: 'content-length' }, mentions: 'frames the HTTP message' },
     { source: { from: 'header', name: 'transfer-encoding' }, mentions: 'frames the HTTP message' },
     { source: { from: 'json', name: 'a..b' }, mentions: 'key JSON field path "a..b"' },
@@ -86,6 +91,12 @@ describe('config: key source names a request can carry', () => {
   it.each([
     { from: 'cookie', name: "s'id" },
     { from: 'cookie', name: '__Host-SID' },
+    // PHP-style and other names browsers send although RFC 6265 §4.1.1 forbids them.
+    { from: 'cookie', name: 'user[id]' },
+    { from: 'cookie', name: 's id' },
+    { from: 'cookie', name: 'a,b' },
+    { from: 'cookie', name: '"sid"' },
+    { from: 'cookie', name: '(s)@{x}/?:\\' },
     { from: 'header', name: 'x-k' },
     { from: 'header', name: 'host' },
     { from: 'json', name: 'a.b' },
@@ -94,6 +105,37 @@ describe('config: key source names a request can carry', () => {
     { from: 'path', name: 'proxy' },
   ] as const)('accepts $from name $name', (source) => {
     expect(loadConfig(envWithKey(source)).routes[0]?.key).toEqual(source);
+  });
+});
+
+describe('config: WARMROUTE_KEY_HEADER follows the key header rule (review round 2 finding 3)', () => {
+  // Before, only routes' key headers were checked: content-length loaded, and
+  // every bodiless request then had the key "0" (its body length).
+  it.each([
+    { value: 'content-length', mentions: 'frames the HTTP message' },
+    { value: 'transfer-encoding', mentions: 'frames the HTTP message' },
+    { value: 'connection', mentions: 'frames the HTTP message' },
+    { value: 'X-Session-Id', mentions: '(write "x-session-id")' },
+    { value: 'x_session_id', mentions: 'nginx and many other proxies drop' },
+  ])('refuses $value, saying why', ({ value, mentions }) => {
+    const err = configError(() => loadConfig({ WARMROUTE_KEY_HEADER: value }));
+    expect(err.code).toBe('WR_ERR_CONFIG');
+    expect(err.message).toContain(`WARMROUTE_KEY_HEADER: key header ${JSON.stringify(value)}`);
+    expect(err.message).toContain(mentions);
+  });
+
+  it('reports it with the other problems, in the one message', () => {
+    const err = configError(() =>
+      loadConfig({ WARMROUTE_KEY_HEADER: 'content-length', WARMROUTE_MAX_QUEUE_WAIT_MS: '0' }),
+    );
+    expect(err.message).toContain('WARMROUTE_KEY_HEADER: key header "content-length"');
+    expect(err.message).toContain('WARMROUTE_MAX_QUEUE_WAIT_MS');
+  });
+
+  it('accepts the names a route key header may have', () => {
+    for (const value of ['x-session-id', 'host', 'x-affinity-key']) {
+      expect(loadConfig({ WARMROUTE_KEY_HEADER: value }).keyHeader).toBe(value);
+    }
   });
 });
 
@@ -183,6 +225,37 @@ describe('config and extractors agree: every key source name the loader accepts 
     // Both branches must have been exercised for the property to say anything.
     expect(accepted).toBeGreaterThan(50);
     expect(refused).toBeGreaterThan(20);
+  });
+
+  it('a request carrying the WARMROUTE_KEY_HEADER the loader accepts yields the key', async () => {
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        source.map((drawn) => drawn.name),
+        fc.stringMatching(/^[A-Za-z0-9]{1,16}$/),
+        async (name, key) => {
+          let config: Config;
+          try {
+            config = loadConfig({ WARMROUTE_KEY_HEADER: name });
+          } catch (err) {
+            if (!isWarmrouteError(err) || err.code !== 'WR_ERR_CONFIG') throw err;
+            expect(err.message).toContain('WARMROUTE_KEY_HEADER');
+            return;
+          }
+          accepted++;
+          // No route key: the route reads the default key header.
+          const routeConfig = loadConfig({
+            WARMROUTE_KEY_HEADER: name,
+            WARMROUTE_ROUTES: JSON.stringify([{ prefix: '/r', function: 'f', mode: 'affinity' }]),
+          });
+          expect(routeConfig.keyHeader).toBe(config.keyHeader);
+          const drawn: KeySource = { from: 'header', name };
+          expect(await carried(routeConfig, drawn, key, (n) => n.toUpperCase())).toEqual({ key });
+        },
+      ),
+      { numRuns: 200, seed: 12_2026 },
+    );
+    expect(accepted).toBeGreaterThan(30);
   });
 
   // Pins what the extractor already does: inherited members are functions or
