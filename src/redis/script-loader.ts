@@ -12,7 +12,8 @@ import { findPackageRoot } from '../../lambda/package-root.js';
  *     --- @include "includes/epoch-check"
  *
  * after the header comment and before the first line of code, expanded here
- * at load time (`expandIncludes`). Scripts ship as source files (package.json
+ * at load time (`expandIncludes`). A Redis 7 shebang (`#!lua flags=no-writes`)
+ * stays the first line; an include cannot have one. Scripts ship as source files (package.json
  * `files`), not inside dist/: tsc does not copy .lua files, and one copy means
  * the sources, the build and an installed package all run the same script.
  */
@@ -75,14 +76,38 @@ function misplaced(name: string, lineNumber: number, why: string): Error {
 }
 
 /**
+ * What a line holds from `text` on (the rest of a line outside any long
+ * comment): `open` is the closer of a long comment left open at its end;
+ * `code` is true when code comes first. A closed long comment may be
+ * followed by another (`--[[ a ]] --[[ b`), so the scan goes on after each.
+ */
+function scanLine(text: string): { open: string | undefined; code: boolean } {
+  let rest = text.trim();
+  for (;;) {
+    const open = LONG_COMMENT_OPEN.exec(rest);
+    if (open === null) return { open: undefined, code: rest !== '' && !rest.startsWith('--') };
+    const close = `]${open[1] ?? ''}]`;
+    const closeAt = rest.indexOf(close, open[0].length);
+    if (closeAt === -1) return { open: close, code: false };
+    rest = rest.slice(closeAt + close.length).trim();
+  }
+}
+
+/** Redis 7 reads flags from a first line `#!lua flags=…`, and only from line 1. */
+function isShebang(line: string, index: number): boolean {
+  return index === 0 && line.startsWith('#!');
+}
+
+/**
  * The include names `text` asks for, by line index, checked against Lua's
  * syntax as far as directives need it: a directive counts only in the
- * preamble (blank lines and comments before the first line of code) and
- * outside a long comment (`--[[ … ]]`, where a directive is documentation:
- * expanding it there would put the functions inside the comment, and the
- * real directive below would then insert nothing). Any other `@include` —
- * inside a long comment, after code, unquoted, not alone on its line — is a
- * mistake that would silently leave the functions out, so it fails.
+ * preamble (a shebang line, blank lines and comments before the first line
+ * of code) and outside a long comment (`--[[ … ]]`, where a directive is
+ * documentation: expanding it there would put the functions inside the
+ * comment, and the real directive below would then insert nothing). Any
+ * other `@include` — inside a long comment, after code, unquoted, not alone
+ * on its line — is a mistake that would silently leave the functions out,
+ * so it fails.
  */
 function directivesOf(name: string, lines: readonly { line: string }[]): Map<number, string> {
   const directives = new Map<number, string>();
@@ -95,11 +120,12 @@ function directivesOf(name: string, lines: readonly { line: string }[]): Map<num
         throw misplaced(name, lineNumber, 'is inside a --[[ ]] comment');
       const closeAt = line.indexOf(closeLongComment);
       if (closeAt === -1) continue;
-      const rest = line.slice(closeAt + closeLongComment.length).trim();
-      closeLongComment = undefined;
-      if (rest !== '' && !rest.startsWith('--')) inCode = true;
+      const after = scanLine(line.slice(closeAt + closeLongComment.length));
+      closeLongComment = after.open;
+      if (after.code) inCode = true;
       continue;
     }
+    if (isShebang(line, index)) continue;
     const trimmed = line.trim();
     const directive = INCLUDE.exec(trimmed);
     if (directive !== null && line.startsWith('---')) {
@@ -108,20 +134,10 @@ function directivesOf(name: string, lines: readonly { line: string }[]): Map<num
       continue;
     }
     if (line.includes('@include')) throw misplaced(name, lineNumber, 'is not a directive');
-    if (inCode || trimmed === '') continue;
-    const open = LONG_COMMENT_OPEN.exec(trimmed);
-    if (open !== null) {
-      const close = `]${open[1] ?? ''}]`;
-      const closeAt = trimmed.indexOf(close, open[0].length);
-      if (closeAt === -1) {
-        closeLongComment = close;
-      } else {
-        const rest = trimmed.slice(closeAt + close.length).trim();
-        if (rest !== '' && !rest.startsWith('--')) inCode = true;
-      }
-      continue;
-    }
-    if (!trimmed.startsWith('--')) inCode = true;
+    if (inCode) continue;
+    const scanned = scanLine(trimmed);
+    closeLongComment = scanned.open;
+    if (scanned.code) inCode = true;
   }
   return directives;
 }
@@ -143,6 +159,10 @@ export function expandIncludes(
   const inserted = new Set<string>();
   const expand = (name: string, text: string, stack: readonly string[]): string => {
     const lines = linesOf(text);
+    if (stack.length > 1 && isShebang(lines[0]?.line ?? '', 0)) {
+      // Expanded, it would not be on line 1, where Redis reads it.
+      throw new Error(`Lua include ${name} starts with #!: only a script's first line may`);
+    }
     const directives = directivesOf(name, lines);
     return lines
       .map(({ line, end }, index) => {

@@ -132,6 +132,56 @@ describe('expandIncludes', () => {
     ).toThrow('Lua include directive in includes/b line 2 is inside a --[[ ]] comment');
   });
 
+  // Was expanded inside the second comment: the scan stopped at the first one's end.
+  it('sees a long comment that opens after another closed on the same line', () => {
+    const files = folder({ 'includes/a': 'local function a() return 1 end\n' });
+    for (const [script, line] of [
+      ['--[[ a ]] --[[ b\n--- @include "includes/a"\n]]\nreturn a()\n', 2],
+      ['--[[ a ]]--[==[ b ]] c\n--- @include "includes/a"\n]==]\nreturn a()\n', 2],
+      ['--[[\na ]] --[[ b ]] --[[ c\n--- @include "includes/a"\n]]\nreturn a()\n', 3],
+    ] as const) {
+      expect(() => expandIncludes('x-1.lua', script, files), script).toThrow(
+        `Lua include directive in x-1.lua line ${line} is inside a --[[ ]] comment`,
+      );
+    }
+    // Both closed: the directive below counts; code after them ends the preamble.
+    expect(
+      expandIncludes('x-1.lua', '--[[ a ]] --[[ b ]] -- c\n--- @include "includes/a"\n', files),
+    ).toBe('--[[ a ]] --[[ b ]] -- c\nlocal function a() return 1 end\n');
+    expect(() =>
+      expandIncludes(
+        'x-1.lua',
+        '--[[ a ]] --[[ b ]] local x = 1\n--- @include "includes/a"\n',
+        files,
+      ),
+    ).toThrow('Lua include directive in x-1.lua line 2 comes after the first line of code');
+  });
+
+  // Was: "line 3 comes after the first line of code", the shebang taken for code.
+  it('takes a Redis 7 shebang on line 1 as preamble and keeps it on line 1', () => {
+    const files = folder({ 'includes/a': '-- a\nlocal function a() return 1 end\n' });
+    const lua = expandIncludes(
+      'x-1.lua',
+      '#!lua flags=no-writes\n-- KEYS[1]: k\n--- @include "includes/a"\nreturn a()\n',
+      files,
+    );
+    expect(lua).toBe(
+      '#!lua flags=no-writes\n-- KEYS[1]: k\n-- a\nlocal function a() return 1 end\nreturn a()\n',
+    );
+    // Only line 1 is a shebang to Redis; elsewhere it is not preamble.
+    expect(() =>
+      expandIncludes('x-1.lua', '-- h\n#!lua flags=no-writes\n--- @include "includes/a"\n', files),
+    ).toThrow('Lua include directive in x-1.lua line 3 comes after the first line of code');
+    // An include's shebang would land below line 1, where Redis does not read it.
+    expect(() =>
+      expandIncludes(
+        'x-1.lua',
+        '#!lua\n--- @include "includes/b"\n',
+        folder({ 'includes/b': '#!lua flags=no-writes\nlocal B = 1\n' }),
+      ),
+    ).toThrow("Lua include includes/b starts with #!: only a script's first line may");
+  });
+
   it('refuses a directive after the first line of code', () => {
     const files = folder({ 'includes/a': 'local function a() return 1 end\n' });
     for (const [script, line] of [
