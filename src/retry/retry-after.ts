@@ -67,7 +67,10 @@ function parseHttpDate(text: string, now: number): number | undefined {
   ) {
     return undefined;
   }
-  const ms = Date.UTC(year, monthIndex, day, hour, minute, second);
+  // RFC 9110's second may be 60 (a leap second); JavaScript time has none,
+  // and Date.UTC would roll :60 over into the next minute (at the end of a
+  // day into the next day, failing the check below): read it as :59.
+  const ms = Date.UTC(year, monthIndex, day, hour, minute, Math.min(second, 59));
   // Date.UTC rolls 31 Feb over into March (and reads years below 100 as
   // 19xx): a date that does not exist is no date.
   const check = new Date(ms);

@@ -248,6 +248,17 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Monday, 04-Dec-90 20:00:10 GMT', now)).toBe(0);
   });
 
+  // Was undefined: Date.UTC rolled :60 over into the next day, which the
+  // day-of-month check then refused.
+  it('reads a leap second (second 60, RFC 9110 §5.6.7) as second 59', () => {
+    const now = Date.parse('2025-12-31T23:59:00Z');
+    expect(parseRetryAfter('Wed, 31 Dec 2025 23:59:60 GMT', now)).toBe(59);
+    expect(parseRetryAfter('Wednesday, 31-Dec-25 23:59:60 GMT', now)).toBe(59);
+    expect(parseRetryAfter('Wed Dec 31 23:59:60 2025', now)).toBe(59);
+    expect(parseRetryAfter('Wed, 31 Dec 2025 23:58:60 GMT', now)).toBe(0);
+    expect(parseRetryAfter('Wed, 31 Dec 2025 23:59:61 GMT', now)).toBeUndefined();
+  });
+
   it(`is at most ${MAX_RETRY_AFTER_SECONDS} s however far the header points`, () => {
     const now = Date.parse('2026-12-04T20:00:00Z');
     expect(parseRetryAfter('99999999999999999999', now)).toBe(MAX_RETRY_AFTER_SECONDS);
