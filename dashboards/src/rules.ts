@@ -1,0 +1,336 @@
+import { defaultThresholds, ratioWindows, type Thresholds } from './thresholds.js';
+import type { YamlMap } from './yaml.js';
+
+/**
+ * The Prometheus rule groups, built from the thresholds (thresholds.ts). Recording rules hold the
+ * ratios the dashboards and the alerts share; alerts read those where one exists. Metric names
+ * come from src/metrics.ts only (test/unit/prometheus-rules-generated.test.ts checks), labels are
+ * job, instance, function, state, outcome, reason and type: never a tenant ID or a key.
+ */
+
+export interface RecordingRule {
+  readonly record: string;
+  readonly expr: string;
+}
+
+export interface AlertingRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly for: string;
+  readonly labels: { readonly severity: 'page' | 'ticket' | 'warning' };
+  readonly annotations: { readonly summary: string; readonly description: string };
+}
+
+export interface RuleGroup {
+  /** The rule file (dashboards/prometheus/<file>) and its promtool test (tests/<file>). */
+  readonly file: string;
+  readonly name: string;
+  readonly rules: readonly (RecordingRule | AlertingRule)[];
+}
+
+const invocations = 'warmroute_invocations_total';
+
+/** `num / den`, where a missing numerator (no matching series yet) counts as 0 rather than no value. */
+function ratio(by: string, num: string, den: string): string {
+  return [
+    `(`,
+    `  sum by (${by}) (${num})`,
+    `  or`,
+    `  0 * sum by (${by}) (${den})`,
+    `)`,
+    `/`,
+    `sum by (${by}) (${den})`,
+  ].join('\n');
+}
+
+function percent(x: number): string {
+  return `${Number((x * 100).toPrecision(6))}%`;
+}
+
+/** The error budget an objective leaves, without float noise (1 - 0.999 is 0.0010000000000000009). */
+function budget(objective: number): number {
+  return Number((1 - objective).toPrecision(12));
+}
+
+/**
+ * The `type` values of warmroute_backend_errors_total that mean throttled after retries: the
+ * gateway's own `throttled` and the Lambda exception names it passes through
+ * (src/invoker/metric-labels.ts). Lambda's tenant-environment cap arrives as
+ * TooManyRequestsException too; the label does not tell it apart (docs/runbook.md).
+ */
+const throttleTypes = 'throttled|TooManyRequestsException|EC2ThrottledException';
+
+export function recordingGroup(): RuleGroup {
+  const rules: RecordingRule[] = [];
+  for (const w of ratioWindows) {
+    rules.push({
+      record: `warmroute_function:invocations:rate${w}`,
+      expr: `sum by (job, function) (rate(${invocations}[${w}]))`,
+    });
+    rules.push({
+      record: `warmroute_function:hit_ratio:ratio_rate${w}`,
+      expr: ratio(
+        'job, function',
+        `rate(${invocations}{state="hit"}[${w}])`,
+        `rate(${invocations}[${w}])`,
+      ),
+    });
+  }
+  rules.push(
+    {
+      record: 'warmroute:cold_start_cost_usd_per_hour:rate1h',
+      expr: 'sum by (job) (rate(warmroute_cold_start_cost_usd_total[1h])) * 3600',
+    },
+    {
+      record: 'warmroute_function:rehydration_duration_seconds:p95_rate5m',
+      expr: 'histogram_quantile(0.95, sum by (job, function, le) (rate(warmroute_rehydration_duration_seconds_bucket[5m])))',
+    },
+    {
+      record: 'warmroute_function:backend_throttles:ratio_rate5m',
+      expr: ratio(
+        'job, function',
+        `rate(warmroute_backend_errors_total{type=~"${throttleTypes}"}[5m])`,
+        `rate(${invocations}[5m])`,
+      ),
+    },
+    {
+      record: 'warmroute:concurrency_rejections:ratio_rate5m',
+      expr: ratio(
+        'job',
+        `rate(warmroute_concurrency_rejections_total{reason!~"cancelled|shutting_down"}[5m])`,
+        `rate(${invocations}[5m])`,
+      ),
+    },
+  );
+  return { file: 'warmroute-records.yaml', name: 'warmroute.records', rules };
+}
+
+export function sloRecordingGroup(t: Thresholds = defaultThresholds): RuleGroup {
+  const rules: RecordingRule[] = [];
+  const le = String(t.hitLatencySeconds);
+  for (const w of ratioWindows) {
+    rules.push({
+      record: `warmroute:availability_errors:ratio_rate${w}`,
+      expr: ratio(
+        'job',
+        `rate(${invocations}{outcome="error"}[${w}])`,
+        `rate(${invocations}[${w}])`,
+      ),
+    });
+    rules.push({
+      record: `warmroute:hit_latency_slow:ratio_rate${w}`,
+      expr: [
+        `1 - (`,
+        `  sum by (job) (rate(warmroute_request_duration_seconds_bucket{state="hit", le="${le}"}[${w}]))`,
+        `  /`,
+        `  sum by (job) (rate(warmroute_request_duration_seconds_count{state="hit"}[${w}]))`,
+        `)`,
+      ].join('\n'),
+    });
+  }
+  return { file: 'warmroute-slo-records.yaml', name: 'warmroute.slo.records', rules };
+}
+
+/** The multiwindow, multi-burn-rate alerts of the SRE workbook (ch. 5): two pages and a ticket. */
+function burnRateAlerts(
+  alert: string,
+  series: string,
+  objective: number,
+  what: string,
+): AlertingRule[] {
+  const b = budget(objective);
+  const over = (long: string, short: string, factor: number): string =>
+    [`${series}${long} > (${factor} * ${b})`, `and`, `${series}${short} > (${factor} * ${b})`].join(
+      '\n',
+    );
+  const annotations = (speed: string) => ({
+    summary: `warmroute is burning its ${what} error budget ${speed}.`,
+    description: `Job {{ $labels.job }}: ${what} (objective ${percent(objective)}) is failing fast enough to spend the error budget ${speed === 'fast' ? 'in days' : 'within the SLO period'}.`,
+  });
+  return [
+    {
+      alert,
+      expr: [
+        `(`,
+        indent(over('1h', '5m', 14.4)),
+        `)`,
+        `or`,
+        `(`,
+        indent(over('6h', '30m', 6)),
+        `)`,
+      ].join('\n'),
+      for: '2m',
+      labels: { severity: 'page' },
+      annotations: annotations('fast'),
+    },
+    {
+      alert,
+      expr: over('3d', '6h', 1),
+      for: '1h',
+      labels: { severity: 'ticket' },
+      annotations: annotations('slowly'),
+    },
+  ];
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}
+
+export function sloAlertGroup(t: Thresholds = defaultThresholds): RuleGroup {
+  return {
+    file: 'warmroute-slo-alerts.yaml',
+    name: 'warmroute.slo.alerts',
+    rules: [
+      ...burnRateAlerts(
+        'WarmrouteAvailabilityBudgetBurn',
+        'warmroute:availability_errors:ratio_rate',
+        t.availabilityObjective,
+        'availability',
+      ),
+      ...burnRateAlerts(
+        'WarmrouteHitLatencyBudgetBurn',
+        'warmroute:hit_latency_slow:ratio_rate',
+        t.hitLatencyObjective,
+        `warm-hit latency (under ${t.hitLatencySeconds}s)`,
+      ),
+    ],
+  };
+}
+
+export function alertGroup(t: Thresholds = defaultThresholds): RuleGroup {
+  const rules: AlertingRule[] = [
+    {
+      alert: 'WarmrouteHitRatioLow',
+      expr: [
+        `warmroute_function:hit_ratio:ratio_rate1h < ${t.hitRatioTarget}`,
+        `and`,
+        `warmroute_function:invocations:rate1h > ${t.hitRatioMinRequestsPerSecond}`,
+      ].join('\n'),
+      for: '15m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'Warm-state hit ratio is below target.',
+        description: `Function {{ $labels.function }} (job {{ $labels.job }}): fewer than ${percent(t.hitRatioTarget)} of invocations over the last hour found their state warm.`,
+      },
+    },
+    {
+      alert: 'WarmrouteDirectoryDegraded',
+      expr: 'max by (job, instance) (warmroute_directory_degraded) > 0',
+      for: '2m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'The directory store (Redis) is unreachable.',
+        description:
+          'Instance {{ $labels.instance }} has routed from its L1 cache and tenant-ID derivation for more than 2 minutes.',
+      },
+    },
+    {
+      alert: 'WarmrouteRedisErrors',
+      expr: `sum by (job, instance) (rate(warmroute_redis_errors_total[5m])) > ${t.redisErrorsPerSecond}`,
+      for: '5m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'Directory store (Redis) commands are failing.',
+        description: `Instance {{ $labels.instance }}: more than ${t.redisErrorsPerSecond} Redis command failures or timeouts per second for 5 minutes.`,
+      },
+    },
+    {
+      alert: 'WarmrouteBackendThrottled',
+      expr: `warmroute_function:backend_throttles:ratio_rate5m > ${t.backendThrottleRatio}`,
+      for: '10m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'Lambda is throttling invocations.',
+        description: `Function {{ $labels.function }}: more than ${percent(t.backendThrottleRatio)} of invocations end throttled after the gateway's retries (concurrency limits or the tenant-environment cap).`,
+      },
+    },
+    {
+      alert: 'WarmrouteColdStartCostOverBudget',
+      expr: `warmroute:cold_start_cost_usd_per_hour:rate1h > ${t.coldStartBudgetUsdPerHour}`,
+      for: '15m',
+      labels: { severity: 'ticket' },
+      annotations: {
+        summary: 'Cold starts cost more than the hourly budget.',
+        description: `Job {{ $labels.job }}: new tenant environments cost more than ${t.coldStartBudgetUsdPerHour} USD per hour over the last hour.`,
+      },
+    },
+    {
+      alert: 'WarmrouteRehydrationSlow',
+      expr: `warmroute_function:rehydration_duration_seconds:p95_rate5m > ${t.rehydrationP95Seconds}`,
+      for: '10m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'Restoring state from snapshots is slow.',
+        description: `Function {{ $labels.function }}: p95 rehydration time above ${t.rehydrationP95Seconds}s for 10 minutes.`,
+      },
+    },
+    {
+      alert: 'WarmrouteQueueingSustained',
+      expr: `sum by (job, instance) (warmroute_queued_requests) > ${t.queuedRequests}`,
+      for: '10m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'Requests are queueing in the gateway.',
+        description: `Instance {{ $labels.instance }}: more than ${t.queuedRequests} requests waiting for a slot for 10 minutes.`,
+      },
+    },
+    {
+      alert: 'WarmrouteConcurrencyRejections',
+      expr: `warmroute:concurrency_rejections:ratio_rate5m > ${t.concurrencyRejectionRatio}`,
+      for: '10m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: 'The gateway is refusing requests for lack of capacity.',
+        description: `Job {{ $labels.job }}: more than ${percent(t.concurrencyRejectionRatio)} of invocations refused (key busy, concurrency limit, deadline) for 10 minutes.`,
+      },
+    },
+    {
+      alert: 'WarmrouteTargetDown',
+      expr: `up{${t.jobSelector}} == 0`,
+      for: '5m',
+      labels: { severity: 'page' },
+      annotations: {
+        summary: 'A warmroute gateway cannot be scraped.',
+        description: 'Prometheus has failed to scrape {{ $labels.instance }} for 5 minutes.',
+      },
+    },
+    {
+      alert: 'WarmrouteTargetAbsent',
+      expr: `absent(up{${t.jobSelector}})`,
+      for: '15m',
+      labels: { severity: 'page' },
+      annotations: {
+        summary: 'No warmroute gateway is known to Prometheus.',
+        description: `No scrape target matches {${t.jobSelector}} for 15 minutes: service discovery or the scrape config lost the gateway.`,
+      },
+    },
+  ];
+  return { file: 'warmroute-alerts.yaml', name: 'warmroute.alerts', rules };
+}
+
+export function ruleGroups(t: Thresholds = defaultThresholds): readonly RuleGroup[] {
+  return [recordingGroup(), sloRecordingGroup(t), sloAlertGroup(t), alertGroup(t)];
+}
+
+function withRunbook(rule: RecordingRule | AlertingRule, t: Thresholds): YamlMap {
+  if (!('alert' in rule)) return { record: rule.record, expr: rule.expr };
+  return {
+    alert: rule.alert,
+    expr: rule.expr,
+    for: rule.for,
+    labels: rule.labels,
+    annotations: {
+      ...rule.annotations,
+      runbook_url: `${t.runbookUrl}#${rule.alert.toLowerCase()}`,
+    },
+  };
+}
+
+/** The rule file's content: one group, as `promtool check rules` and Prometheus read it. */
+export function ruleFile(group: RuleGroup, t: Thresholds = defaultThresholds): YamlMap {
+  return { groups: [{ name: group.name, rules: group.rules.map((r) => withRunbook(r, t)) }] };
+}

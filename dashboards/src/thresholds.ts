@@ -1,0 +1,54 @@
+/**
+ * Every threshold the alerts use, in one place, with its default. The rule files in
+ * dashboards/prometheus/ are generated from these values (`rules.ts`); to change one, edit it
+ * here and regenerate (docs/runbook.md, "Changing a threshold"). The promtool tests in
+ * dashboards/prometheus/tests/ are written against these defaults.
+ */
+export interface Thresholds {
+  /** Selects the gateway's scrape target in `up` (the only metric not named `warmroute_*`). */
+  readonly jobSelector: string;
+  /** Where the `runbook_url` annotations point; each alert appends `#<alert name in lower case>`. */
+  readonly runbookUrl: string;
+  /** Hit ratio (hits / all invocations, per function, over 1 h) below which WarmrouteHitRatioLow fires. */
+  readonly hitRatioTarget: number;
+  /** Invocations per second (per function, over 1 h) below which the hit ratio is not judged. */
+  readonly hitRatioMinRequestsPerSecond: number;
+  /** Availability SLO: the share of invocations that do not end `outcome="error"`. */
+  readonly availabilityObjective: number;
+  /** Latency SLO on warm hits: the share of hits faster than `hitLatencySeconds`. */
+  readonly hitLatencyObjective: number;
+  /** A bucket boundary of `warmroute_request_duration_seconds` (src/metrics.ts). */
+  readonly hitLatencySeconds: number;
+  /** Directory store (Redis) failures per second, per instance, over 5 m. */
+  readonly redisErrorsPerSecond: number;
+  /** Share of a function's invocations that end throttled after the gateway's retries, over 5 m. */
+  readonly backendThrottleRatio: number;
+  /** Estimated cold-start spend, USD per hour, per job (rate over 1 h). */
+  readonly coldStartBudgetUsdPerHour: number;
+  /** p95 of the time functions report restoring a snapshot, seconds, per function, over 5 m. */
+  readonly rehydrationP95Seconds: number;
+  /** Requests waiting in one gateway's scheduler. */
+  readonly queuedRequests: number;
+  /** Share of invocations the scheduler refused (key busy, concurrency, deadline), over 5 m. */
+  readonly concurrencyRejectionRatio: number;
+}
+
+export const defaultThresholds: Thresholds = Object.freeze({
+  jobSelector: 'job="warmroute"',
+  runbookUrl: 'docs/runbook.md',
+  hitRatioTarget: 0.8,
+  hitRatioMinRequestsPerSecond: 0.1,
+  availabilityObjective: 0.999,
+  hitLatencyObjective: 0.99,
+  hitLatencySeconds: 0.25,
+  redisErrorsPerSecond: 0.05,
+  backendThrottleRatio: 0.01,
+  coldStartBudgetUsdPerHour: 1,
+  rehydrationP95Seconds: 2,
+  queuedRequests: 10,
+  concurrencyRejectionRatio: 0.01,
+});
+
+/** The windows the shared ratios are recorded over: the burn-rate pairs use all five. */
+export const ratioWindows = ['5m', '30m', '1h', '6h', '3d'] as const;
+export type RatioWindow = (typeof ratioWindows)[number];

@@ -1,0 +1,56 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { generatedFiles } from '../../dashboards/src/generate.js';
+import { ruleGroups } from '../../dashboards/src/rules.js';
+import { createMetrics } from '../../src/metrics.js';
+
+const generated = [...(await generatedFiles())];
+const dashboardsDir = fileURLToPath(new URL('../../dashboards/', import.meta.url));
+
+/** Every series name the gateway's registry exports (histograms as their three series). */
+async function exportedSeries(): Promise<Set<string>> {
+  const metrics = createMetrics({ coldStartPricePerGb: 0.0001 });
+  const names = new Set<string>();
+  for (const m of await metrics.registry.getMetricsAsJSON()) {
+    if (String(m.type) === 'histogram')
+      for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
+    else names.add(m.name);
+  }
+  return names;
+}
+
+describe('generated Prometheus rules', () => {
+  it.each(generated)('dashboards/%s is what the generator writes', async (path, text) => {
+    // Prepare / Act: the generator's output. Assess: the committed file is identical.
+    // After changing dashboards/src, regenerate with `-u` (see the files' header).
+    await expect(text).toMatchFileSnapshot(dashboardsDir + path);
+  });
+
+  it('names only metrics the gateway exports, and recording rules defined here', async () => {
+    const exported = await exportedSeries();
+    const recorded = new Set(
+      ruleGroups().flatMap((g) => g.rules.flatMap((r) => ('record' in r ? [r.record] : []))),
+    );
+    const unknown: string[] = [];
+    for (const group of ruleGroups()) {
+      for (const rule of group.rules) {
+        // Identifiers that are series names: metric names (warmroute_*, up) and recorded ones (a:b:c).
+        for (const name of rule.expr.match(
+          /\b[a-z_][a-z0-9_]*(?::[a-z0-9_]+)+\b|\bwarmroute_[a-z0-9_]+\b/g,
+        ) ?? []) {
+          if (name.includes(':') ? !recorded.has(name) : !exported.has(name)) unknown.push(name);
+        }
+      }
+    }
+    expect(unknown).toEqual([]);
+  });
+
+  it('every recorded name follows level:metric:operations and every alert has a runbook anchor', () => {
+    for (const group of ruleGroups())
+      for (const rule of group.rules) {
+        if ('record' in rule)
+          expect(rule.record).toMatch(/^warmroute(_function)?:[a-z0-9_]+:[a-z0-9_]+$/);
+        else expect(rule.alert).toMatch(/^Warmroute[A-Za-z]+$/);
+      }
+  });
+});
