@@ -2,7 +2,7 @@
 /**
  * `warmroute` command line. Sub-commands:
  *   warmroute start              local host + gateway (what `npm start` runs)
- *   warmroute local [--port N]   the local tenant-isolating Lambda host alone
+ *   warmroute local [options]    the local tenant-isolating Lambda host alone
  */
 import { silenceAwsSdkNodeVersionWarning } from './aws-sdk-node-warning.js';
 import { defaults } from './config/schema.js';
@@ -14,9 +14,14 @@ const usage = `usage: warmroute <command> [options]
 
 commands:
   start                 local Lambda host with the example functions + gateway on ${defaults.host}:${defaults.port}
-  local [--port N]      the local tenant-isolating Lambda host alone (default ${defaults.localHost}:${defaults.localPort})
-        [--host H] [--functions FILE]
+  local                 the local tenant-isolating Lambda host alone (default ${defaults.localHost}:${defaults.localPort})
 `;
+
+/** The commands, then `warmroute local`'s own usage (src/localhost/command.ts): one text for both helps. */
+async function fullUsage(): Promise<string> {
+  const { localUsage } = await import('./localhost/command.js');
+  return `${usage}\n${localUsage}`;
+}
 
 async function main(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -35,10 +40,10 @@ async function main(argv: readonly string[]): Promise<void> {
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(usage);
+      process.stdout.write(await fullUsage());
       return;
     default:
-      process.stderr.write(`warmroute: unknown command '${command}'\n\n${usage}`);
+      process.stderr.write(`warmroute: unknown command '${command}'\n\n${await fullUsage()}`);
       process.exitCode = 2;
   }
 }

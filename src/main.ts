@@ -4,7 +4,9 @@ import { loadConfig, type Env } from './config/load-config.js';
 import type { Config, RouteConfig } from './config/schema.js';
 import { createGateway, type Gateway } from './create-gateway.js';
 import { isWarmrouteError } from './errors.js';
+import { listenErrorMessage, type ListenerName } from './listen-error.js';
 import { createGatewayLogger } from './logger.js';
+import { shellQuote } from './shell-quote.js';
 
 /** Routes `warmroute start` serves when the config names none: the classic demo. */
 const demoRoutes = [
@@ -18,11 +20,6 @@ const demoRoutes = [
 function withDemoRoutes(config: Config): Config {
   if (config.backend !== 'local' || config.routes.length > 0) return config;
   return Object.freeze({ ...config, routes: demoRoutes.map((r) => ({ ...r })) });
-}
-
-/** Shell single quotes: the printed commands run as shown, whatever the value holds. */
-function quote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 /** A JSON body carrying `key` at a dotted field path (`a.b` → `{"a":{"b":key}}`). */
@@ -82,16 +79,16 @@ function modeNote(route: RouteConfig): string {
  */
 function routeCommand(config: Config, route: RouteConfig, base: string, key: string): string {
   const source = route.key ?? { from: 'header' as const, name: config.keyHeader };
-  const url = quote(`${base}${demoPath(route, key)}`);
+  const url = shellQuote(`${base}${demoPath(route, key)}`);
   switch (source.from) {
     case 'header':
-      return `curl -s -H ${quote(`${source.name}: ${key}`)} ${url}`;
+      return `curl -s -H ${shellQuote(`${source.name}: ${key}`)} ${url}`;
     case 'cookie':
-      return `curl -s -b ${quote(`${source.name}=${key}`)} ${url}`;
+      return `curl -s -b ${shellQuote(`${source.name}=${key}`)} ${url}`;
     case 'path':
       return `curl -s ${url}`;
     case 'json':
-      return `curl -s -X POST -H 'content-type: application/json' -d ${quote(jsonBodyFor(source.name, key))} ${url}`;
+      return `curl -s -X POST -H 'content-type: application/json' -d ${shellQuote(jsonBodyFor(source.name, key))} ${url}`;
   }
 }
 
@@ -119,6 +116,30 @@ export interface StartBannerInput {
 }
 
 /**
+ * RPC payloads the shipped example functions (lambda/examples/) answer with
+ * success; any other function gets `{}`. `workspace` refuses an event
+ * without an `op` (400 in its body), so it is asked for its document list.
+ */
+const examplePayloads: Readonly<Record<string, string>> = {
+  workspace: '{"op":"list"}',
+};
+
+/**
+ * The function the banner's RPC line calls: `counter` (which answers any
+ * payload) when the gateway can call it, else the first routed function,
+ * else the first declared one. With functions in the config the gateway
+ * calls only those (src/invoker/affinity-invoker.ts); with the local host
+ * they are its functions file's (src/create-gateway.ts).
+ */
+function rpcDemoFunction(config: Config): string | undefined {
+  const declared = Object.keys(config.functions);
+  const routed = config.routes.map((r) => r.function);
+  const callable = declared.length > 0 ? declared : routed;
+  if (callable.includes('counter')) return 'counter';
+  return routed.find((name) => callable.includes(name)) ?? callable[0];
+}
+
+/**
  * The `-H` argument of the rotate command. A token from the config file is
  * read by `node` (which runs warmroute, so it is there) at the moment the
  * command runs, so the banner never copies a kept secret into a log.
@@ -126,13 +147,13 @@ export interface StartBannerInput {
 function authorizationArgument(token: string, source: AdminTokenSource): string {
   switch (source.from) {
     case 'generated':
-      return quote(`authorization: Bearer ${token}`);
+      return shellQuote(`authorization: Bearer ${token}`);
     case 'environment':
       return '"authorization: Bearer $WARMROUTE_ADMIN_TOKEN"';
     case 'file':
-      return `"authorization: Bearer $(node -p ${quote(
+      return `"authorization: Bearer $(node -p ${shellQuote(
         'JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")).adminToken',
-      )} ${quote(source.path)})"`;
+      )} ${shellQuote(source.path)})"`;
   }
 }
 
@@ -183,18 +204,19 @@ export function startBanner(input: StartBannerInput): string {
   if (config.routes.length > routes.length) {
     lines.push(`  # … and ${config.routes.length - routes.length} more routes`);
   }
-  const rpcFunction = config.routes[0]?.function ?? Object.keys(config.functions)[0];
+  const rpcFunction = rpcDemoFunction(config);
   if (rpcFunction !== undefined) {
+    const payload = examplePayloads[rpcFunction] ?? '{}';
     lines.push(
-      `  curl -s -X POST -H ${quote(`${config.keyHeader}: blue`)} -H 'content-type: application/json' -d '{}' ${quote(`${base}/v1/functions/${encodeURIComponent(rpcFunction)}/invoke`)}    # RPC: ${rpcFunction}`,
+      `  curl -s -X POST -H ${shellQuote(`${config.keyHeader}: blue`)} -H 'content-type: application/json' -d ${shellQuote(payload)} ${shellQuote(`${base}/v1/functions/${encodeURIComponent(rpcFunction)}/invoke`)}    # RPC: ${rpcFunction}`,
     );
   }
   if (tokenText !== undefined) {
     lines.push(
-      `  curl -s -X POST -H ${tokenText} ${quote(`${operatorBase}/v1/keys/blue/rotate`)}    # blue moves to a new environment`,
+      `  curl -s -X POST -H ${tokenText} ${shellQuote(`${operatorBase}/v1/keys/blue/rotate`)}    # blue moves to a new environment`,
     );
   }
-  lines.push(`  curl -s ${quote(`${operatorBase}/metrics`)} | grep warmroute_invocations`, '');
+  lines.push(`  curl -s ${shellQuote(`${operatorBase}/metrics`)} | grep warmroute_invocations`, '');
   return lines.join('\n');
 }
 
@@ -213,10 +235,30 @@ function adminTokenSource(config: Config, env: Env, generated: string): AdminTok
   return { from: 'environment' };
 }
 
-function fail(err: unknown): never {
+/** The listeners `warmroute start` opens, named in the message when one cannot listen. */
+const LISTENERS = {
+  localHost: { what: "the local Lambda host's port", setting: 'WARMROUTE_LOCAL_PORT' },
+  gateway: { what: "the gateway's port", setting: 'HOST / PORT' },
+  admin: {
+    what: 'the admin port',
+    setting: 'WARMROUTE_ADMIN_HOST / WARMROUTE_ADMIN_PORT',
+  },
+} as const satisfies Record<string, ListenerName>;
+
+/**
+ * Ends the process for a configuration error (exit 2) or a listener that
+ * cannot listen (exit 1, naming the listener and its setting); anything else
+ * is thrown on to the CLI.
+ */
+function fail(err: unknown, listener?: ListenerName): never {
   if (isWarmrouteError(err) && err.code === 'WR_ERR_CONFIG') {
     process.stderr.write(`warmroute: ${err.message}\n`);
     process.exit(2);
+  }
+  const message = listener === undefined ? undefined : listenErrorMessage(err, listener);
+  if (message !== undefined) {
+    process.stderr.write(`warmroute: ${message}\n`);
+    process.exit(1);
   }
   throw err;
 }
@@ -240,7 +282,8 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
     const logger = createGatewayLogger(config.logLevel, config.keyHeader);
     gateway = await createGateway(config, { logger });
   } catch (err) {
-    fail(err);
+    // createGateway listens only for the embedded local host.
+    fail(err, LISTENERS.localHost);
   }
   config = gateway.config;
   const { logger } = gateway.dependencies;
@@ -287,11 +330,25 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
 
-  const address = await gateway.app.listen({ host: config.host, port: config.port });
-  const adminAddress = await gateway.admin?.listen({
-    host: config.adminHost ?? config.host,
-    port: config.adminPort ?? 0,
-  });
+  const listen = async <T>(start: () => Promise<T>, listener: ListenerName): Promise<T> => {
+    try {
+      return await start();
+    } catch (err) {
+      // Nothing was served yet: close what the gateway opened (Redis, the
+      // local host) quietly, then say which listener failed.
+      await gateway.close().catch(() => undefined);
+      fail(err, listener);
+    }
+  };
+  const address = await listen(
+    () => gateway.app.listen({ host: config.host, port: config.port }),
+    LISTENERS.gateway,
+  );
+  const adminAddress = await listen(
+    async () =>
+      gateway.admin?.listen({ host: config.adminHost ?? config.host, port: config.adminPort ?? 0 }),
+    LISTENERS.admin,
+  );
   process.stdout.write(
     startBanner({
       config,

@@ -3,16 +3,21 @@ import { pino } from 'pino';
 import { loadConfig } from '../config/load-config.js';
 import { defaults, type Config } from '../config/schema.js';
 import { WarmrouteError } from '../errors.js';
+import { listenErrorMessage } from '../listen-error.js';
 import { examplesDir } from '../paths.js';
+import { shellQuote } from '../shell-quote.js';
 import {
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_ENVIRONMENTS,
   isLoopbackHost,
   MIN_CONTROL_TOKEN_LENGTH,
   startLocalHost,
+  type LocalHost,
 } from './local-host.js';
+import type { FunctionDefinition } from './function-registry.js';
 
-const usage = `usage: warmroute local [--port N] [--host H] [--functions FILE] [--idle-timeout MS] [--max-environments N] [--control-token T]
+/** `warmroute local --help`; `warmroute --help` (src/cli.ts) prints it too. */
+export const localUsage = `usage: warmroute local [--port N] [--host H] [--functions FILE] [--idle-timeout MS] [--max-environments N] [--control-token T]
 
   --port N              listen port (default $WARMROUTE_LOCAL_PORT or ${defaults.localPort}; 0 = any free port)
   --host H              listen address (default $WARMROUTE_LOCAL_HOST or ${defaults.localHost})
@@ -31,6 +36,8 @@ export interface LocalCommandOptions {
   readonly idleTimeoutMs: number | undefined;
   readonly maxEnvironments: number | undefined;
   readonly controlToken: string | undefined;
+  /** Where `controlToken` came from, so the banner's curl can send it. */
+  readonly controlTokenFrom: 'environment' | 'flag' | undefined;
   /** pino level (`WARMROUTE_LOG_LEVEL`). */
   readonly logLevel: Config['logLevel'];
   readonly help: boolean;
@@ -92,6 +99,8 @@ export function parseLocalArgs(
   let idleTimeoutMs: number | undefined;
   let maxEnvironments: number | undefined;
   let controlToken = config?.localControlToken;
+  let controlTokenFrom: LocalCommandOptions['controlTokenFrom'] =
+    controlToken === undefined ? undefined : 'environment';
   let help = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
@@ -124,7 +133,10 @@ export function parseLocalArgs(
       case '--control-token': {
         const v = value();
         if (v === undefined || v === '') problems.push('  --control-token: expected a token');
-        else controlToken = v;
+        else {
+          controlToken = v;
+          controlTokenFrom = 'flag';
+        }
         break;
       }
       case '-h':
@@ -154,9 +166,57 @@ export function parseLocalArgs(
     idleTimeoutMs,
     maxEnvironments,
     controlToken,
+    controlTokenFrom,
     logLevel: config?.logLevel ?? defaults.logLevel,
     help,
   };
+}
+
+/**
+ * Where the control token came from: the environment (named, not printed)
+ * or `--control-token` (printed: no variable holds it).
+ */
+export type ControlTokenSource =
+  { readonly from: 'environment' } | { readonly from: 'flag'; readonly token: string };
+
+export interface LocalBannerInput {
+  readonly url: string;
+  readonly region: string;
+  readonly functions: readonly Pick<FunctionDefinition, 'name' | 'tenancy'>[];
+  /** Undefined when the control API needs no token. */
+  readonly controlToken: ControlTokenSource | undefined;
+}
+
+/**
+ * What `warmroute local` prints: where it listens and commands that work as
+ * printed for the functions it serves. The AWS CLI invokes the first declared
+ * function, with the dummy region and credentials every AWS client needs
+ * before it sends anything (the host checks neither), and `--tenant-id` only
+ * for a `PER_TENANT` function (Lambda refuses it on any other).
+ * test/integration/local-banner.test.ts runs every printed line.
+ */
+export function localBanner(input: LocalBannerInput): string {
+  const lines = [
+    `warmroute local Lambda host on ${input.url}  (functions: ${input.functions.map((f) => f.name).join(', ')})`,
+  ];
+  const first = input.functions[0];
+  if (first !== undefined) {
+    const tenant = first.tenancy === 'PER_TENANT' ? ' --tenant-id BlueTenant' : '';
+    // A function name and a region hold only letters, digits, `-` and `_`
+    // (their schemas), so they need no quotes; a URL may hold `[` `]` (IPv6).
+    lines.push(
+      `  AWS_DEFAULT_REGION=${input.region} AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local ` +
+        `aws lambda invoke --endpoint-url ${shellQuote(input.url)} --function-name ${first.name}${tenant} out.json`,
+    );
+  }
+  let authorization = '';
+  if (input.controlToken?.from === 'environment') {
+    authorization = '-H "authorization: Bearer $WARMROUTE_LOCAL_CONTROL_TOKEN" ';
+  } else if (input.controlToken?.from === 'flag') {
+    authorization = `-H ${shellQuote(`authorization: Bearer ${input.controlToken.token}`)} `;
+  }
+  lines.push(`  curl -s ${authorization}${shellQuote(`${input.url}/_local/environments`)}`, '');
+  return lines.join('\n');
 }
 
 /**
@@ -169,33 +229,53 @@ export async function runLocalHostCommand(args: readonly string[]): Promise<void
     options = parseLocalArgs(args, process.env);
   } catch (err) {
     if (!(err instanceof WarmrouteError)) throw err;
-    process.stderr.write(`warmroute local: ${err.message}\n\n${usage}`);
+    process.stderr.write(`warmroute local: ${err.message}\n\n${localUsage}`);
     process.exitCode = 2;
     return;
   }
   if (options.help) {
-    process.stdout.write(usage);
+    process.stdout.write(localUsage);
     return;
   }
   const logger = pino({ level: options.logLevel });
-  const host = await startLocalHost({
-    host: options.host,
-    port: options.port,
-    functionsFile: options.functionsFile,
-    idleTimeoutMs: options.idleTimeoutMs,
-    maxEnvironments: options.maxEnvironments,
-    // Passed explicitly (even when absent) so startLocalHost does not read the environment again.
-    controlToken: options.controlToken ?? '',
-    logger,
-    onFunctionOutput: (source, text) => {
-      const prefix = `[${source.function}${source.tenant === undefined ? '' : ` ${source.tenant}`} ${source.environment}] `;
-      process.stderr.write(prefix + text.replace(/\n(?=.)/g, `\n${prefix}`));
-    },
-  });
+  let host: LocalHost;
+  try {
+    host = await startLocalHost({
+      host: options.host,
+      port: options.port,
+      functionsFile: options.functionsFile,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxEnvironments: options.maxEnvironments,
+      // Passed explicitly (even when absent) so startLocalHost does not read the environment again.
+      controlToken: options.controlToken ?? '',
+      logger,
+      onFunctionOutput: (source, text) => {
+        const prefix = `[${source.function}${source.tenant === undefined ? '' : ` ${source.tenant}`} ${source.environment}] `;
+        process.stderr.write(prefix + text.replace(/\n(?=.)/g, `\n${prefix}`));
+      },
+    });
+  } catch (err) {
+    const message = listenErrorMessage(err, {
+      what: "the local Lambda host's port",
+      setting: '--port / WARMROUTE_LOCAL_PORT',
+    });
+    if (message === undefined) throw err;
+    process.stderr.write(`warmroute local: ${message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   process.stdout.write(
-    `warmroute local Lambda host on ${host.url}  (functions: ${host.functions.map((f) => f.name).join(', ')})\n` +
-      `  aws lambda invoke --endpoint-url ${host.url} --function-name counter --tenant-id BlueTenant out.json\n` +
-      `  curl -s ${options.controlToken === undefined ? '' : "-H 'authorization: Bearer $WARMROUTE_LOCAL_CONTROL_TOKEN' "}${host.url}/_local/environments\n`,
+    localBanner({
+      url: host.url,
+      region: host.settings.region,
+      functions: host.functions,
+      controlToken:
+        options.controlToken === undefined
+          ? undefined
+          : options.controlTokenFrom === 'flag'
+            ? { from: 'flag', token: options.controlToken }
+            : { from: 'environment' },
+    }),
   );
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -295,4 +295,48 @@ describe('warmroute start banner', () => {
       if (request.grep !== undefined) expect(answer.text, request.line).toContain(request.grep);
     }
   });
+
+  it('the RPC line calls counter when the gateway can, else the first routed function with a payload it accepts', async () => {
+    // Prepare: `workspace` routed first. (a) The shipped functions: counter is
+    // there too. (b) A functions file with workspace alone, which refuses `{}`.
+    const dir = mkdtempSync(join(tmpdir(), 'wr-banner-rpc-'));
+    onTestFinished(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const functionsFile = join(dir, 'functions.json');
+    writeFileSync(
+      functionsFile,
+      JSON.stringify({
+        functions: [
+          {
+            name: 'workspace',
+            codeDir: join(packageRoot, 'lambda/examples/workspace'),
+            tenancy: 'PER_TENANT',
+            memoryMb: 256,
+            timeoutSeconds: 10,
+          },
+        ],
+      }),
+    );
+    const routes = JSON.stringify([{ prefix: '/ws', function: 'workspace', mode: 'affinity' }]);
+    const cases: { env: Record<string, string>; expected: string }[] = [
+      { env: { WARMROUTE_ROUTES: routes }, expected: 'counter' },
+      {
+        env: { WARMROUTE_ROUTES: routes, WARMROUTE_FUNCTIONS_FILE: functionsFile },
+        expected: 'workspace',
+      },
+    ];
+
+    for (const { env, expected } of cases) {
+      // Act
+      const { banner } = await startCli(env);
+      const rpc = printedRequests(banner, env).find((r) => r.url.includes('/v1/functions/'));
+
+      // Assess: the function answers without an application error.
+      expect(rpc?.url, banner).toMatch(new RegExp(`/v1/functions/${expected}/invoke$`));
+      const answer = await run(rpc ?? expect.fail(`no RPC line in ${banner}`));
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.text).not.toMatch(/error|unknown op/i);
+    }
+  });
 });
