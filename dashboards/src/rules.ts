@@ -4,7 +4,7 @@ import type { YamlMap } from './yaml.js';
 /**
  * The Prometheus rule groups, built from the thresholds (thresholds.ts). Recording rules hold the
  * ratios the dashboards and the alerts share; alerts read those where one exists. Metric names
- * come from src/metrics.ts only (test/unit/prometheus-rules-generated.test.ts checks), labels are
+ * come from src/metrics.ts only (test/unit/dashboard-generated.test.ts checks), labels are
  * job, instance, function, state, outcome, reason and type: never a tenant ID or a key.
  */
 
@@ -31,7 +31,7 @@ export interface RuleGroup {
 const invocations = 'warmroute_invocations_total';
 
 /** `num / den`, where a missing numerator (no matching series yet) counts as 0 rather than no value. */
-function ratio(by: string, num: string, den: string): string {
+export function ratio(by: string, num: string, den: string): string {
   return [
     `(`,
     `  sum by (${by}) (${num})`,
@@ -58,7 +58,7 @@ function budget(objective: number): number {
  * (src/invoker/metric-labels.ts). Lambda's tenant-environment cap arrives as
  * TooManyRequestsException too; the label does not tell it apart (docs/runbook.md).
  */
-const throttleTypes = 'throttled|TooManyRequestsException|EC2ThrottledException';
+export const throttleTypes = 'throttled|TooManyRequestsException|EC2ThrottledException';
 
 export function recordingGroup(): RuleGroup {
   const rules: RecordingRule[] = [];

@@ -19,7 +19,7 @@ async function exportedSeries(): Promise<Set<string>> {
   return names;
 }
 
-describe('generated Prometheus rules', () => {
+describe('generated dashboards and Prometheus rules', () => {
   it.each(generated)('dashboards/%s is what the generator writes', async (path, text) => {
     // Prepare / Act: the generator's output. Assess: the committed file is identical.
     // After changing dashboards/src, regenerate with `-u` (see the files' header).
