@@ -41,19 +41,27 @@ import { deleteByPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis
  *   `queueRetryAfterSeconds` Retry-After) and its wait (`maxQueueWaitMs`: the
  *   queued calls get 429 no earlier, while the held ones still run); in the
  *   gateway's own scheduler, `perTenantConcurrency`, `globalConcurrency` and
- *   `maxGlobalQueue`; the L1 TTL (an entry is gone after `l1TtlMs`).
+ *   `maxGlobalQueue` (one more is refused at once); the L1 TTL (an entry is
+ *   gone after `l1TtlMs`); `shutdownGraceMs` (a job that never ends is cut
+ *   with WR_ERR_SHUTTING_DOWN no earlier, and well before the default).
  * - "the Redis store gives up connecting": against a server that never
  *   answers, startup waits `redisConnectTimeoutMs`, not the default.
  *
- * What they cannot prove: timing bounds are one-sided where a slow machine
- * could break the other side (a timer that fires late passes; a limit set
- * lower than the config's is caught for the deadline only through the lower
- * bound on elapsed time). Node's header, body and keep-alive timeouts and
- * `maxConnections`, the command timeout, the reconnect cap, the stats flush
- * interval, the bind hosts and ports (createGateway never listens) and the
- * shutdown grace are checked as values (live objects or `.settings`), not by
- * waiting them out (seconds each, or a second Redis); the snapshot values
- * (`settings`) stay a cheap check that each option reaches its constructor.
+ * What they cannot prove:
+ * - A value close to the config's. Time limits are bounded below by the
+ *   config's value (a timer never fires early) and above only coarsely, so a
+ *   slow machine cannot fail the test: the deadline within 2 × its value, the
+ *   queue wait before the held calls' deadline, the connect timeout under the
+ *   default, the shutdown within half the default. A limit a little longer
+ *   than configured passes.
+ * - Behaviour of Node's header, body and keep-alive timeouts and
+ *   `maxConnections`, of the Redis command timeout and reconnect cap: their
+ *   live objects are read (the properties Node and ioredis use), nothing is
+ *   waited out (seconds each, or a Redis that stalls).
+ * - The stats flush interval, the backend's pool size and the local host's
+ *   settings are compared as `.settings` snapshots only (the pool size is
+ *   proven in test/integration/config-wiring.test.ts); the bind hosts and
+ *   ports are not used here at all (createGateway never listens; main does).
  * WARMROUTE_QUEUE_RETRY_AFTER_SECONDS on shutdown refusals is in
  * test/integration/config-wiring.test.ts.
  *
@@ -330,9 +338,11 @@ describe('every component runs with the config it was given, not a default of it
       WARMROUTE_MAX_QUEUE_PER_KEY: '3',
       WARMROUTE_TENANT_CONCURRENCY: '2',
       WARMROUTE_GLOBAL_CONCURRENCY: '6',
-      WARMROUTE_MAX_GLOBAL_QUEUE: '3',
+      // Above maxQueuePerKey + 1, so a per-key queue that is too long is not cut by this one.
+      WARMROUTE_MAX_GLOBAL_QUEUE: '5',
       WARMROUTE_QUEUE_RETRY_AFTER_SECONDS: '4',
       WARMROUTE_L1_TTL_MS: '200',
+      WARMROUTE_SHUTDOWN_GRACE_MS: '300',
     });
     for (const field of [
       'requestTimeoutMs',
@@ -343,6 +353,7 @@ describe('every component runs with the config it was given, not a default of it
       'maxGlobalQueue',
       'queueRetryAfterSeconds',
       'l1TtlMs',
+      'shutdownGraceMs',
     ] as const) {
       expect(config[field], `${field} differs from its default`).not.toBe(defaults[field]);
     }
@@ -361,10 +372,22 @@ describe('every component runs with the config it was given, not a default of it
     const answered = new Set<string>();
     const track = <T>(name: string, promise: Promise<T>): Promise<T> =>
       promise.finally(() => answered.add(name));
+    // A limit that did not apply would leave a call waiting for a default (10 s or 30 s): fail
+    // soon instead, with what was waited for.
+    const within = <T>(what: string, promise: Promise<T>, ms: number): Promise<T> =>
+      new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          reject(new Error(`${what}: no answer within ${String(ms)} ms`));
+        }, ms);
+        promise.then(resolve, reject).finally(() => {
+          clearTimeout(timer);
+        });
+      });
 
-    // Act: one call on the RPC route and one on the proxy route reach the endpoint (held);
-    // then maxQueuePerKey more calls for the RPC call's key queue behind it, and one more.
-    const startedAt = performance.now();
+    // Act: one call on the RPC route and one on the proxy route reach the endpoint (held).
+    // A while later (so the queued calls' deadline is clearly after theirs), maxQueuePerKey
+    // more calls for the RPC call's key queue behind it, and then one more.
+    const heldAt = performance.now();
     const held = track('held', rpc('q'));
     const heldProxy = track(
       'held-proxy',
@@ -373,6 +396,8 @@ describe('every component runs with the config it was given, not a default of it
     await vi.waitFor(() => {
       expect(lambda.requests).toHaveLength(2);
     });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const queuedAt = performance.now();
     const queued = Array.from({ length: config.maxQueuePerKey }, () => rpc('q'));
     await vi.waitFor(() => {
       expect(scheduler.stats().queued).toBe(config.maxQueuePerKey);
@@ -386,22 +411,29 @@ describe('every component runs with the config it was given, not a default of it
     expect(extra.headers['retry-after']).toBe(String(config.queueRetryAfterSeconds));
     expect(queuedWhenRefused).toBe(config.maxQueuePerKey);
 
-    // Assess: the queued calls give up after maxQueueWaitMs (429), while the held calls still
-    // run (their deadline is later); those end at requestTimeoutMs (504), on both routes.
-    // Lower bounds only: a timer never fires early, and a late one must not fail the test.
-    const waited = await Promise.all(queued);
-    const waitedMs = performance.now() - startedAt;
+    // Assess: the queued calls give up after maxQueueWaitMs (429 WR_ERR_KEY_BUSY), before the
+    // held calls reach their deadline (had the queued calls waited until their own deadline,
+    // 500 ms after the held calls', they would be answered after them); the held calls end at
+    // requestTimeoutMs (504 WR_ERR_DEADLINE) on both routes. Elapsed times are lower bounds
+    // only: a timer never fires early, and a late one must not fail the test.
+    const waited = await within('queued calls', Promise.all(queued), config.requestTimeoutMs * 2);
+    const waitedMs = performance.now() - queuedAt;
     expect(answered.size).toBe(0);
     for (const res of waited) {
       expect(res.statusCode).toBe(429);
       expect(res.json<{ error: { code: string } }>().error.code).toBe('WR_ERR_KEY_BUSY');
     }
     expect(waitedMs).toBeGreaterThanOrEqual(config.maxQueueWaitMs);
-    for (const res of await Promise.all([held, heldProxy])) {
+    const timedOut = await within(
+      'held calls',
+      Promise.all([held, heldProxy]),
+      config.requestTimeoutMs * 2,
+    );
+    for (const res of timedOut) {
       expect(res.statusCode).toBe(504);
       expect(res.json<{ error: { code: string } }>().error.code).toBe('WR_ERR_DEADLINE');
     }
-    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(config.requestTimeoutMs);
+    expect(performance.now() - heldAt).toBeGreaterThanOrEqual(config.requestTimeoutMs);
 
     // Act: in the gateway's own scheduler, held jobs: one tenant past its cap, then other
     // tenants past the global cap and past the global queue.
@@ -433,6 +465,7 @@ describe('every component runs with the config it was given, not a default of it
     });
     const global = scheduler.stats();
     const overQueue = await job('over', 'tenant-over');
+    const queuedWhenOver = scheduler.stats().queued;
     for (const release of holds) release();
     await vi.waitFor(() => {
       for (const release of holds) release();
@@ -446,7 +479,9 @@ describe('every component runs with the config it was given, not a default of it
       running: config.globalConcurrency,
       queued: config.maxGlobalQueue,
     });
+    // Refused at once (the queued jobs still wait): waiting out maxQueueWaitMs gives this code too.
     expect(overQueue).toMatchObject({ code: 'WR_ERR_CONCURRENCY_LIMIT' });
+    expect(queuedWhenOver).toBe(config.maxGlobalQueue);
 
     // Act: a key resolved, then again after the L1 TTL.
     if (!(deps.directory instanceof KeyDirectory)) throw new Error('expected a KeyDirectory');
@@ -460,6 +495,27 @@ describe('every component runs with the config it was given, not a default of it
 
     // Assess: the entry is gone from L1 after l1TtlMs (the default, 5 s, would still serve it).
     expect(after.l1Misses).toBe(before.l1Misses + 1);
+
+    // Act: a job that never ends, then shutdown.
+    const endless = scheduler
+      .run(
+        { key: 'endless', tenantId: 'endless', deadline: Date.now() + 60_000 },
+        () => new Promise<void>(() => undefined),
+      )
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    await vi.waitFor(() => {
+      expect(scheduler.stats().running).toBe(1);
+    });
+    const closingAt = performance.now();
+    await within('shutdown', gateway.close(), defaults.shutdownGraceMs / 2);
+    const closedMs = performance.now() - closingAt;
+
+    // Assess: the drain gave the job shutdownGraceMs, then cut it (the default grace is 10 s).
+    expect(await endless).toMatchObject({ code: 'WR_ERR_SHUTTING_DOWN' });
+    expect(closedMs).toBeGreaterThanOrEqual(config.shutdownGraceMs);
   });
 
   it('the Redis store gives up connecting after WARMROUTE_REDIS_CONNECT_TIMEOUT_MS', async () => {
