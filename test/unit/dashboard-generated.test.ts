@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { generatedFiles } from '../../dashboards/src/generate.js';
+import { dashboards, generatedFiles } from '../../dashboards/src/generate.js';
 import { ruleGroups } from '../../dashboards/src/rules.js';
 import { createMetrics } from '../../src/metrics.js';
 
@@ -52,5 +53,13 @@ describe('generated dashboards and Prometheus rules', () => {
           expect(rule.record).toMatch(/^warmroute(_function)?:[a-z0-9_]+:[a-z0-9_]+$/);
         else expect(rule.alert).toMatch(/^Warmroute[A-Za-z]+$/);
       }
+  });
+
+  it('docs/dashboards.md describes every panel of every dashboard', () => {
+    // Prepare: the doc. Act / Assess: each panel title is a bullet of its dashboard's section.
+    const doc = readFileSync(new URL('../../docs/dashboards.md', import.meta.url), 'utf8');
+    for (const [, dashboard] of dashboards())
+      for (const panel of dashboard.panels ?? [])
+        if ('title' in panel) expect(doc).toContain(`- **${panel.title ?? ''}**:`);
   });
 });
