@@ -10,7 +10,17 @@ import { createGateway } from '../../src/create-gateway.js';
 /**
  * Settings that must reach the component they configure (issue 12 review):
  * each of these was once dropped on the way and replaced by the component's
- * own default. Needs `npm run build` (the local host's environments run dist/).
+ * own default. Each test proves it by behaviour:
+ * - WARMROUTE_GLOBAL_CONCURRENCY: that many Invokes are on the wire at once
+ *   (no smaller connection pool). Not that no more can be: only that many
+ *   calls are made.
+ * - AWS_REGION: the embedded local host answers with ARNs in that region.
+ * - WARMROUTE_QUEUE_RETRY_AFTER_SECONDS: the Retry-After of a refusal during
+ *   shutdown (the scheduler's 429s are in
+ *   test/integration/config-single-source.test.ts).
+ * - createGateway(env): `${VAR}` in the functions file is filled from that
+ *   map, not from process.env.
+ * Needs `npm run build` (the local host's environments run dist/).
  */
 
 const silent = pino({ level: 'silent' });

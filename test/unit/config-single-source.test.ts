@@ -5,21 +5,31 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { defaults, settings, type ConfigField } from '../../src/config/schema.js';
 import { createDependencies, createDirectoryStore } from '../../src/create-dependencies.js';
+import { KeyDirectory } from '../../src/directory/directory.js';
 import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
 import { packageRoot } from '../../src/paths.js';
 
 /**
  * The config schema is the only place that knows a default (issue 12): the
  * README's "Configuration" table says what users were told, `defaults` in
- * src/config/schema.ts is what the loader fills in, and every component built
- * by the real factory from an empty config must run with exactly those
- * values. A default defined anywhere else (a `?? 30_000` in a component, a
- * second constant) makes one of these comparisons fail — unless it equals the
- * schema's: test/integration/config-single-source.test.ts builds the whole
- * gateway from a config where every setting differs from its default and
- * reads each component's value back, which catches that case too. (A `??`
- * fallback on a required option is also refused by the linter:
- * `@typescript-eslint/no-unnecessary-condition`, part of `strictTypeChecked`.)
+ * src/config/schema.ts is what the loader fills in, and the components the
+ * real factory builds from an empty config are given exactly those values.
+ *
+ * What it proves: README table = schema (`settings`, `defaults`) = what
+ * `loadConfig({})` returns; the directory's and scheduler's `.settings` equal
+ * the documented defaults; the L1 cache's lru-cache instance holds the
+ * documented `max`/`ttl`; the memory store's idle TTL and the tenant prefix
+ * show in a stored key; the Redis client's command timeout and reconnect cap
+ * are the documented ones (its live options).
+ *
+ * What it cannot prove: `.settings` repeats what a constructor was given, not
+ * what the component then uses, and a component holding its own literal equal
+ * to the schema's default passes every comparison here. The behaviour with
+ * values other than the defaults is proven in
+ * test/integration/config-single-source.test.ts (its header lists what that
+ * covers and what it does not). (A `??` fallback on a required option is also
+ * refused by the linter: `@typescript-eslint/no-unnecessary-condition`, part
+ * of `strictTypeChecked`.)
  */
 
 const readme = readFileSync(join(packageRoot, 'README.md'), 'utf8');
@@ -134,6 +144,12 @@ describe('components built from an empty config run with the documented defaults
     onTestFinished(() => deps.close());
 
     // Assess: each component's effective settings.
+    const directory = deps.directory;
+    if (!(directory instanceof KeyDirectory)) throw new Error('expected a KeyDirectory');
+    expect(directory.l1Limits).toEqual({
+      max: readmeDefault('l1Max'),
+      ttlMs: readmeDefault('l1TtlMs'),
+    });
     expect(deps.directory.settings).toEqual({
       tenantPrefix: readmeDefault('tenantPrefix'),
       namespace: readmeDefault('namespace'),
