@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
+import { MONTH_ABBREVIATIONS } from '../clock-limits.js';
 import type { BinaryMediaTypes } from './binary-media-types.js';
 import { splitRequestTarget } from './request-target.js';
 
@@ -120,21 +121,6 @@ export interface ProxyEventContext {
 const DEFAULT_ACCOUNT_ID = '123456789012';
 const DEFAULT_API_ID = 'warmroute';
 
-const MONTHS = [
-  'Jan',
-  'Feb',
-  'Mar',
-  'Apr',
-  'May',
-  'Jun',
-  'Jul',
-  'Aug',
-  'Sep',
-  'Oct',
-  'Nov',
-  'Dec',
-] as const;
-
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
@@ -142,7 +128,7 @@ function pad2(n: number): string {
 /** `$context.requestTime`: CLF format, `09/Apr/2015:12:34:56 +0000`. */
 export function formatRequestTime(epochMs: number): string {
   const d = new Date(epochMs);
-  return `${pad2(d.getUTCDate())}/${MONTHS[d.getUTCMonth()] ?? 'Jan'}/${d.getUTCFullYear()}:${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} +0000`;
+  return `${pad2(d.getUTCDate())}/${MONTH_ABBREVIATIONS[d.getUTCMonth()] ?? 'Jan'}/${d.getUTCFullYear()}:${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())} +0000`;
 }
 
 // Resources come from configuration, so this stays as small as the route table.

@@ -1,3 +1,5 @@
+import { MONTH_ABBREVIATIONS } from '../clock-limits.js';
+
 /**
  * The longest wait a `Retry-After` can ask for, seconds. A longer one (a
  * misconfigured server, a date years ahead) would park the call for good;
@@ -8,21 +10,7 @@ export const MAX_RETRY_AFTER_SECONDS = 86_400;
 
 const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
 const LONG_DAY = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)';
-const MONTH_NAMES = [
-  'Jan',
-  'Feb',
-  'Mar',
-  'Apr',
-  'May',
-  'Jun',
-  'Jul',
-  'Aug',
-  'Sep',
-  'Oct',
-  'Nov',
-  'Dec',
-] as const;
-const MONTH = `(${MONTH_NAMES.join('|')})`;
+const MONTH = `(${MONTH_ABBREVIATIONS.join('|')})`;
 const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
 /** `Sun, 06 Nov 1994 08:49:37 GMT`: the form senders must use. */
 const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
@@ -54,7 +42,7 @@ function parseHttpDate(text: string, now: number): number | undefined {
     return undefined;
   }
   const [day, , year, hour, minute, second] = parts.map((p) => Number(p ?? NaN));
-  const monthIndex = MONTH_NAMES.indexOf(parts[1] as (typeof MONTH_NAMES)[number]);
+  const monthIndex = MONTH_ABBREVIATIONS.indexOf(parts[1] as (typeof MONTH_ABBREVIATIONS)[number]);
   if (
     day === undefined ||
     year === undefined ||

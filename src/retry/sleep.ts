@@ -1,4 +1,8 @@
 import type { CancelSignal } from '../cancel-signal.js';
+import { MAX_TIMER_DELAY_MS } from '../clock-limits.js';
+
+/** Re-exported for the retry engine's callers (its one home is src/clock-limits.ts). */
+export { MAX_TIMER_DELAY_MS };
 
 /**
  * The error an abort ends a wait with: the signal's reason when it is an
@@ -12,13 +16,6 @@ export function abortReason(signal: CancelSignal | undefined): Error {
   err.name = 'AbortError';
   return err;
 }
-
-/**
- * The longest wait a timer can take: Node runs a `setTimeout` above 2^31 − 1
- * ms after 1 ms instead (with a TimeoutOverflowWarning), which would turn a
- * very long wait into an immediate retry.
- */
-export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /**
  * The wait between attempts (at most `MAX_TIMER_DELAY_MS`), ended early (rejected with `abortReason`) when

@@ -37,6 +37,7 @@
  */
 
 import type { CancelSignal } from '../cancel-signal.js';
+import { MAX_TIMER_DELAY_MS } from '../clock-limits.js';
 import { WarmrouteError } from '../errors.js';
 import { LinkedList, type ListNode } from './linked-list.js';
 import type {
@@ -48,8 +49,6 @@ import type {
   Ticket,
 } from './types.js';
 
-/** setTimeout clamps larger delays to 1 ms, which would fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
 const TENANT_POOL_MAX = 1024;
 
 const STAGE_NEW = 0;
@@ -281,7 +280,7 @@ class SchedulerImpl implements Scheduler {
           this.cutAllRunning();
           done();
         },
-        Math.min(Math.max(0, timeoutMs), MAX_TIMER_MS),
+        Math.min(Math.max(0, timeoutMs), MAX_TIMER_DELAY_MS),
       );
       timer.unref();
       const done = (): void => {
@@ -306,7 +305,7 @@ class SchedulerImpl implements Scheduler {
       onDeadline(job);
       return;
     }
-    const timer = setTimeout(onDeadline, Math.min(remaining, MAX_TIMER_MS), job);
+    const timer = setTimeout(onDeadline, Math.min(remaining, MAX_TIMER_DELAY_MS), job);
     timer.unref();
     job.timer = timer;
     if (clientSignal !== undefined && !job.listening) {
@@ -451,7 +450,7 @@ class SchedulerImpl implements Scheduler {
     const expiresAt = Math.min(job.deadline, job.enqueuedAt + this.opts.maxQueueWaitMs);
     const timer = setTimeout(
       onWaitTimeout,
-      Math.min(Math.max(0, expiresAt - this.clock()), MAX_TIMER_MS),
+      Math.min(Math.max(0, expiresAt - this.clock()), MAX_TIMER_DELAY_MS),
       job,
     );
     timer.unref();

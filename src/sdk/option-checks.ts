@@ -1,3 +1,5 @@
+import { MAX_TIMER_DELAY_MS } from '../clock-limits.js';
+
 /**
  * Checks on client options shared by `createAffinityClient` and the
  * environment reader (`env-options.ts`), so a value the environment reader
@@ -8,7 +10,7 @@
  * Largest deadline, ms: setTimeout's limit (2^31 - 1). Beyond it Node fires
  * the timer at once, so a larger deadline would end every call immediately.
  */
-export const MAX_TIMEOUT_MS = 2_147_483_647;
+export const MAX_TIMEOUT_MS = MAX_TIMER_DELAY_MS;
 
 /** Why a deadline is unusable, or undefined when it is fine. */
 export function timeoutProblem(timeoutMs: number): string | undefined {
