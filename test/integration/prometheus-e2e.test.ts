@@ -18,9 +18,10 @@ import { startWarmStateGateway, type WarmStateGateway } from '../helpers/warm-st
  * through the local host's control API, function errors, 429s from a
  * per-key queue of one, Lambda throttles from a function capped at one
  * reserved concurrency (so at most two tenant environments), and a private
- * Redis killed for a few seconds, then hung (SIGSTOP) for two. Then every panel query of every dashboard
- * runs through /api/v1/query, and the hit-ratio panel is compared with the
- * ratio the responses' x-affinity-state headers give.
+ * Redis killed for a few seconds, then hung (SIGSTOP) for two. Then every
+ * panel query of every dashboard runs through /api/v1/query, and the
+ * hit-ratio panel is compared with the ratio the responses'
+ * x-affinity-state headers give.
  *
  * The local host exports no metrics, so only the gateway is scraped. Every
  * series is created before prometheus starts (a priming round): a counter
