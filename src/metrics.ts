@@ -19,6 +19,7 @@ const reasonLabels = ['function', 'reason'] as const;
 const rejectionLabels = ['reason'] as const;
 const backendErrorLabels = ['function', 'type'] as const;
 const invalidReportLabels = ['function', 'field'] as const;
+const throttleLabels = ['function', 'reason', 'tenancy'] as const;
 
 /** Seconds; request durations span sub-millisecond hits to multi-second cold starts. */
 const durationBuckets = [
@@ -49,6 +50,7 @@ export interface Metrics {
   readonly coldStarts: Counter<LabelOf<typeof functionLabel>>;
   readonly coldStartCost: Counter<LabelOf<typeof functionLabel>>;
   readonly throttleRetries: Counter<LabelOf<typeof functionLabel>>;
+  readonly backendThrottles: Counter<LabelOf<typeof throttleLabels>>;
   readonly invalidReports: Counter<LabelOf<typeof invalidReportLabels>>;
   /** Count a new tenant environment and its estimated price. */
   recordColdStart(functionName: string, memoryMb: number): void;
@@ -137,6 +139,12 @@ export function createMetrics(options: {
     labelNames: functionLabel,
     registers: [registry],
   });
+  const backendThrottles = new Counter({
+    name: 'warmroute_backend_throttles_total',
+    help: "Backend attempts Lambda throttled (each attempt, retries included), by reason (concurrency, rate, unattributed: no known Reason, on a PER_TENANT function the tenant-environment cap) and the function's tenancy (PER_TENANT, NONE).",
+    labelNames: throttleLabels,
+    registers: [registry],
+  });
   const invalidReports = new Counter({
     name: 'warmroute_invalid_reports_total',
     help: 'Warm-state reports from functions with an invalid field (report, env, state, reason, stateVersion, rehydrateMs, conflicts, coldStart); the field was ignored.',
@@ -222,6 +230,7 @@ export function createMetrics(options: {
     coldStarts,
     coldStartCost,
     throttleRetries,
+    backendThrottles,
     invalidReports,
     recordColdStart(functionName: string, memoryMb: number): void {
       coldStarts.inc({ function: functionName });

@@ -29,6 +29,13 @@ export interface InvokeRequest {
    */
   readonly onRetry?:
     ((retry: { readonly attempt: number; readonly upstream: string }) => void) | undefined;
+  /**
+   * Called for each attempt Lambda throttled (429 TooManyRequestsException;
+   * not EC2ThrottledException, a VPC network-interface fault), retried or
+   * final, with Lambda's `Reason` as it came (maybe absent): the caller
+   * bounds it before using it as a label.
+   */
+  readonly onThrottle?: ((throttle: { readonly reason: unknown }) => void) | undefined;
 }
 
 /** The `X-Amz-Client-Context` value of a client context object: base64 of its JSON. */

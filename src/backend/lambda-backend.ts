@@ -120,6 +120,11 @@ function failureOf(err: unknown, now: number): FailureInfo {
   };
 }
 
+/** Lambda's `Reason` on a TooManyRequestsException (the SDK's `err.Reason`), unvalidated. */
+function throttleReasonOf(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { Reason?: unknown }).Reason : undefined;
+}
+
 const textDecoder = new TextDecoder();
 
 /** A function, so TypeScript does not narrow `aborted` across awaits. */
@@ -310,6 +315,11 @@ export function createLambdaBackend(options: LambdaBackendOptions): LambdaBacken
           deadline: request.deadline,
           random,
         });
+        // Every 429 attempt is reported, retried or not: the cap and concurrency limits show up
+        // as retries long before a request finally ends throttled. EC2ThrottledException (502,
+        // a VPC function's network interfaces) is no invocation throttle and has no Reason.
+        if (failure.name === 'TooManyRequestsException' || failure.statusCode === 429)
+          request.onThrottle?.({ reason: throttleReasonOf(err) });
         if (!decision.retry) {
           logger?.debug(
             {

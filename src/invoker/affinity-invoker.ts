@@ -132,6 +132,9 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
     const onRetry = (): void => {
       metrics.retried(functionLabel);
     };
+    const onThrottle = (throttle: { readonly reason: unknown }): void => {
+      metrics.throttled(functionLabel, fn.tenancy, throttle.reason);
+    };
 
     // Schedule and invoke.
     let backendMs = 0;
@@ -158,6 +161,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
               // the deadline itself, and the ticket's signal costs a timer per call.
               signal: request.signal,
               onRetry,
+              onThrottle,
             });
           } finally {
             backendMs = performance.now() - t0;

@@ -1,5 +1,6 @@
 import type { InvocationState } from '../../lambda/protocol.js';
 import type { CancelSignal } from '../cancel-signal.js';
+import type { Tenancy } from '../config/function-settings.js';
 import { WarmrouteError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import {
@@ -10,6 +11,7 @@ import {
   MAX_ROUTE_LABELS,
   MISS_REASON_LABELS,
   OTHER_LABEL,
+  throttleReasonLabel,
 } from './metric-labels.js';
 import type { ValidWarmReport } from './warm-report.js';
 
@@ -52,6 +54,15 @@ export class InvocationMetrics {
   /** A backend attempt beyond the first (counted as it happens, so retries of a request that finally fails count too). */
   retried(functionLabel: string): void {
     this.#metrics.throttleRetries.inc({ function: functionLabel });
+  }
+
+  /** A backend attempt Lambda throttled, by its bounded reason (see `throttleReasonLabel`). */
+  throttled(functionLabel: string, tenancy: Tenancy, reason: unknown): void {
+    this.#metrics.backendThrottles.inc({
+      function: functionLabel,
+      reason: throttleReasonLabel(reason),
+      tenancy,
+    });
   }
 
   /** An invocation that did not complete: refused, cancelled by its caller, or failed in the backend. */

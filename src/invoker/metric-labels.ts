@@ -152,6 +152,35 @@ export function failureLabel(
 }
 
 /**
+ * `reason` of `warmroute_backend_throttles_total`: Lambda's throttle `Reason`
+ * (the SDK's `ThrottleReason`, `err.Reason` on TooManyRequestsException)
+ * grouped, never passed through, so an endpoint cannot mint series with it.
+ * `unattributed`: no Reason, or one not listed here. Lambda documents its
+ * tenant-environment cap (2,500 tenant environments per 1,000 concurrent
+ * executions) only as 429 "Rate exceeded" without a Reason, so on a
+ * tenant-isolated function this is that cap's signature.
+ * ConcurrentSnapshotCreateLimitExceeded is a concurrency limit (SnapStart's)
+ * and counted so, not left to look like the cap.
+ */
+const THROTTLE_REASON_GROUPS: Readonly<Record<string, ThrottleReasonLabel>> = Object.freeze({
+  ConcurrentInvocationLimitExceeded: 'concurrency',
+  ReservedFunctionConcurrentInvocationLimitExceeded: 'concurrency',
+  ConcurrentSnapshotCreateLimitExceeded: 'concurrency',
+  FunctionInvocationRateLimitExceeded: 'rate',
+  ReservedFunctionInvocationRateLimitExceeded: 'rate',
+  CallerRateLimitExceeded: 'rate',
+});
+
+export const THROTTLE_REASON_LABELS = ['concurrency', 'rate', 'unattributed'] as const;
+export type ThrottleReasonLabel = (typeof THROTTLE_REASON_LABELS)[number];
+
+export function throttleReasonLabel(reason: unknown): ThrottleReasonLabel {
+  if (typeof reason !== 'string' || !Object.hasOwn(THROTTLE_REASON_GROUPS, reason))
+    return 'unattributed';
+  return THROTTLE_REASON_GROUPS[reason] ?? 'unattributed';
+}
+
+/**
  * `reason` of `warmroute_state_misses_total`: the library's miss reasons,
  * `none` (a fresh start: nothing to miss), `unknown` (a non-hit without a
  * reason), else `other`.
