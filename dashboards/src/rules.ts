@@ -56,7 +56,7 @@ function budget(objective: number): number {
  * The `type` values of warmroute_backend_errors_total that mean throttled after retries: the
  * gateway's own `throttled` and the Lambda exception names it passes through
  * (src/invoker/metric-labels.ts). Lambda's tenant-environment cap arrives as
- * TooManyRequestsException too; the label does not tell it apart (docs/runbook.md).
+ * TooManyRequestsException too; warmroute_backend_throttles_total{reason} tells it apart.
  */
 export const throttleTypes = 'throttled|TooManyRequestsException|EC2ThrottledException';
 
@@ -246,6 +246,16 @@ export function alertGroup(t: Thresholds = defaultThresholds): RuleGroup {
       annotations: {
         summary: 'Lambda is throttling invocations.',
         description: `Function {{ $labels.function }}: more than ${percent(t.backendThrottleRatio)} of invocations end throttled after the gateway's retries (concurrency limits or the tenant-environment cap).`,
+      },
+    },
+    {
+      alert: 'WarmrouteTenantEnvironmentCapThrottling',
+      expr: `sum by (job, function) (rate(warmroute_backend_throttles_total{reason="unattributed", tenancy="PER_TENANT"}[5m])) > ${t.tenantEnvironmentCapThrottlesPerSecond}`,
+      for: '5m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: "Lambda's tenant-environment cap is refusing new tenants.",
+        description: `Function {{ $labels.function }}: more than ${t.tenantEnvironmentCapThrottlesPerSecond} throttles per second without a Reason (the tenant-environment cap's signature) for 5 minutes, retries included.`,
       },
     },
     {

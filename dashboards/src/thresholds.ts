@@ -23,6 +23,12 @@ export interface Thresholds {
   readonly redisErrorsPerSecond: number;
   /** Share of a function's invocations that end throttled after the gateway's retries, over 5 m. */
   readonly backendThrottleRatio: number;
+  /**
+   * Unattributed throttles (a 429 without a known Reason: the tenant-environment cap's
+   * signature) per second, per PER_TENANT function, over 5 m. Low on purpose: the cap refuses
+   * new tenants outright, so a sustained trickle already means tenants are turned away.
+   */
+  readonly tenantEnvironmentCapThrottlesPerSecond: number;
   /** Estimated cold-start spend, USD per hour, per job (rate over 1 h). */
   readonly coldStartBudgetUsdPerHour: number;
   /** p95 of the time functions report restoring a snapshot, seconds, per function, over 5 m. */
@@ -43,6 +49,7 @@ export const defaultThresholds: Thresholds = Object.freeze({
   hitLatencySeconds: 0.25,
   redisErrorsPerSecond: 0.05,
   backendThrottleRatio: 0.01,
+  tenantEnvironmentCapThrottlesPerSecond: 0.01,
   coldStartBudgetUsdPerHour: 1,
   rehydrationP95Seconds: 2,
   queuedRequests: 10,

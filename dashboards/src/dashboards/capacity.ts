@@ -60,12 +60,16 @@ export function capacityDashboard(): ClassicDashboard {
       timeseriesPanel({
         title: 'Backend throttles and retries',
         description:
-          "Per function: invocations per second that ended throttled after the gateway's retries (Lambda's concurrency limits and its tenant-environment cap both arrive as TooManyRequestsException; the label cannot tell them apart, docs/runbook.md), and backend attempts beyond the first. Retries without throttles are Lambda pushing back and the gateway absorbing it.",
+          "Per function: invocations per second that ended throttled after the gateway's retries; throttled attempts per second (retries included) by reason: concurrency (account or reserved concurrency), rate (invocation rate limits), unattributed (no Reason: on a PER_TENANT function, Lambda's tenant-environment cap, docs/runbook.md); and backend attempts beyond the first. Retries without final throttles are Lambda pushing back and the gateway absorbing it.",
         unit: 'reqps',
         targets: [
           {
             expr: `sum by (function) (${rate('warmroute_backend_errors_total', { fn: true, match: `type=~"${throttleTypes}"` })})`,
             legend: 'throttled {{function}}',
+          },
+          {
+            expr: `sum by (function, reason) (${rate('warmroute_backend_throttles_total', { fn: true })})`,
+            legend: 'throttled attempts {{function}} {{reason}}',
           },
           {
             expr: `sum by (function) (${rate('warmroute_backend_retries_total', { fn: true })})`,
