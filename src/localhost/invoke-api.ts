@@ -216,7 +216,7 @@ export class InvokeApi {
     const acquired = this.options.pool.acquire(fn, tenantId);
     if ('throttled' in acquired) {
       throw new LambdaApiError('TooManyRequestsException', acquired.message, {
-        reason: acquired.throttled,
+        ...(acquired.throttled === null ? {} : { reason: acquired.throttled }),
         retryAfterSeconds: RETRY_AFTER_SECONDS,
       });
     }

@@ -25,7 +25,14 @@ export interface PoolOptions<E extends PooledEnvironment> {
 
 export type Acquired<E> =
   | { readonly env: E; readonly cold: boolean }
-  | { readonly throttled: ThrottleReason; readonly message: string };
+  | {
+      /**
+       * Lambda's `Reason` for the throttle; `null` where Lambda documents none
+       * (the tenant-environment cap: only "Rate exceeded").
+       */
+      readonly throttled: ThrottleReason | null;
+      readonly message: string;
+    };
 
 export interface EvictFilter {
   readonly function?: string | undefined;
@@ -89,8 +96,10 @@ export class EnvironmentPool<E extends PooledEnvironment> {
     if (fn.tenancy === 'PER_TENANT') {
       const cap = tenantEnvironmentCap(fn.reservedConcurrency ?? this.options.accountConcurrency);
       if ((this.countByFunction.get(fn.name) ?? 0) >= cap) {
-        // Unconfirmed which Reason Lambda gives here; its message is "Rate exceeded".
-        return { throttled: 'ConcurrentInvocationLimitExceeded', message: 'Rate exceeded' };
+        // AWS documents this throttle only as 429 TooManyRequestsException "Rate exceeded", with
+        // no Reason (https://docs.aws.amazon.com/lambda/latest/dg/tenant-isolation-troubleshooting.html);
+        // the gateway counts a Reason-less throttle as `unattributed` (src/invoker/metric-labels.ts).
+        return { throttled: null, message: 'Rate exceeded' };
       }
     }
     if (this.all.size >= this.options.maxEnvironments) {

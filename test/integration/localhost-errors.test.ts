@@ -177,9 +177,9 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     await invoke(client, { FunctionName: 'limited', TenantId: 'a', Payload: '{"sleepMs":0}' });
     await invoke(client, { FunctionName: 'limited', TenantId: 'b', Payload: '{"sleepMs":0}' });
 
-    const err = await sdkError(
+    const err = (await sdkError(
       invoke(client, { FunctionName: 'limited', TenantId: 'c', Payload: '{"sleepMs":0}' }),
-    );
+    )) as Awaited<ReturnType<typeof sdkError>> & { Reason?: string; message?: string };
     const known = await invoke(client, {
       FunctionName: 'limited',
       TenantId: 'a',
@@ -187,6 +187,10 @@ describe('local host: Invoke API errors raise the SDK exceptions Lambda would', 
     });
 
     expect(err.name).toBe('TooManyRequestsException');
+    // As AWS documents this throttle: "Rate exceeded" and no Reason (the gateway counts it
+    // `unattributed`, the signature its tenant-environment-cap alert looks for).
+    expect(err.message).toBe('Rate exceeded');
+    expect(err.Reason).toBeUndefined();
     expect(known.StatusCode).toBe(200);
   });
 
