@@ -150,13 +150,19 @@ export function timeseriesPanel(spec: PanelSpec): timeseries.PanelBuilder {
   return panel;
 }
 
-/** A heatmap of a histogram's buckets, as Prometheus reports them (no recalculation). */
+/**
+ * A heatmap of a histogram's buckets, as Prometheus reports them (no
+ * recalculation). `spec.unit` is the buckets' unit, so it goes on the y axis
+ * (`options.yAxis.unit`: Grafana formats the axis labels only with that); the
+ * field unit is what the cells hold, counts of observations.
+ */
 export function heatmapPanel(spec: PanelSpec): heatmap.PanelBuilder {
   return new heatmap.PanelBuilder()
     .title(spec.title)
     .description(spec.description)
     .datasource(datasource)
-    .unit(spec.unit)
+    .yAxis(new heatmap.YAxisConfigBuilder().unit(spec.unit))
+    .unit('short')
     .span(spec.span ?? 12)
     .height(8)
     .calculate(false)

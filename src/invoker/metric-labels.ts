@@ -130,7 +130,11 @@ const REJECTION_REASONS: Partial<Readonly<Record<ErrorCode, string>>> = {
  * a refusal by the scheduler is a rejection (`reason`), anything else a
  * backend error (`type`: the upstream exception's name when the backend
  * knew it, `throttled`, `deadline`, else the WR_ERR_* code; `other` when
- * none of these is a known label). A caller that left is not decided here:
+ * none of these is a known label). WR_ERR_DEADLINE is both: the scheduler's
+ * own refusal (the deadline passed before the job ran, marked
+ * `details.stage: 'queue'` at its throw sites) is the rejection `deadline`;
+ * one raised while the backend ran (a Lambda call cut off at the deadline)
+ * is the backend error `deadline`. A caller that left is not decided here:
  * only the caller's signal can tell (see invocation-metrics.ts).
  */
 export function failureLabel(
@@ -139,6 +143,12 @@ export function failureLabel(
   const code: ErrorCode = err instanceof WarmrouteError ? err.code : 'WR_ERR_INTERNAL';
   const rejection = REJECTION_REASONS[code];
   if (rejection !== undefined) return { rejection };
+  if (
+    code === 'WR_ERR_DEADLINE' &&
+    err instanceof WarmrouteError &&
+    err.details?.['stage'] === 'queue'
+  )
+    return { rejection: 'deadline' };
   const upstream = err instanceof WarmrouteError ? err.details?.['upstream'] : undefined;
   const type =
     typeof upstream === 'string'

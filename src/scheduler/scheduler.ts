@@ -243,7 +243,9 @@ class SchedulerImpl implements Scheduler {
     const now = this.clock();
     if (spec.deadline <= now) {
       this.rejectedDeadline++;
-      return Promise.reject(new WarmrouteError('WR_ERR_DEADLINE', [0]));
+      return Promise.reject(
+        new WarmrouteError('WR_ERR_DEADLINE', [0], { details: { stage: 'queue' } }),
+      );
     }
     const job = new Job(this, spec.key, spec.tenantId, spec.deadline, clientSignal);
     job.enqueuedAt = now;
@@ -331,7 +333,9 @@ class SchedulerImpl implements Scheduler {
     let error: WarmrouteError;
     if (job.deadline <= job.enqueuedAt + maxQueueWaitMs) {
       this.rejectedDeadline++;
-      error = new WarmrouteError('WR_ERR_DEADLINE', [job.deadline - job.enqueuedAt]);
+      error = new WarmrouteError('WR_ERR_DEADLINE', [job.deadline - job.enqueuedAt], {
+        details: { stage: 'queue' },
+      });
     } else if (job.stage === STAGE_KEY) {
       this.rejectedKeyBusy++;
       error = new WarmrouteError('WR_ERR_KEY_BUSY', [maxQueueWaitMs], { retryAfterSeconds });
