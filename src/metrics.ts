@@ -21,8 +21,11 @@ const backendErrorLabels = ['function', 'type'] as const;
 const invalidReportLabels = ['function', 'field'] as const;
 const throttleLabels = ['function', 'reason', 'tenancy'] as const;
 
-/** Seconds; request durations span sub-millisecond hits to multi-second cold starts. */
-const durationBuckets = [
+/**
+ * Seconds; request durations span sub-millisecond hits to multi-second cold starts. Exported for
+ * the rule generator (dashboards/src/rules.ts): the latency SLO's threshold must be one of these.
+ */
+export const durationBuckets = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 ];
 const overheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1];

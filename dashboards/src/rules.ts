@@ -1,3 +1,4 @@
+import { durationBuckets } from '../../src/metrics.js';
 import { defaultThresholds, ratioWindows, type Thresholds } from './thresholds.js';
 import type { YamlMap } from './yaml.js';
 
@@ -60,7 +61,13 @@ function budget(objective: number): number {
  */
 export const throttleTypes = 'throttled|TooManyRequestsException|EC2ThrottledException';
 
-export function recordingGroup(): RuleGroup {
+/** `name{matchers}`, leaving out empty matchers (a threshold's selector may be ''). */
+function selector(name: string, ...matchers: string[]): string {
+  const m = matchers.filter((x) => x !== '').join(', ');
+  return m === '' ? name : `${name}{${m}}`;
+}
+
+export function recordingGroup(t: Thresholds = defaultThresholds): RuleGroup {
   const rules: RecordingRule[] = [];
   for (const w of ratioWindows) {
     rules.push({
@@ -76,7 +83,22 @@ export function recordingGroup(): RuleGroup {
       ),
     });
   }
+  // What WarmrouteHitRatioLow judges: completed invocations only (a failed, refused or cancelled
+  // one is state="unknown", not a miss), on the routes hitRatioSelector keeps.
+  const served = selector(invocations, 'outcome="ok"', t.hitRatioSelector);
   rules.push(
+    {
+      record: 'warmroute_function:served_invocations:rate1h',
+      expr: `sum by (job, function) (rate(${served}[1h]))`,
+    },
+    {
+      record: 'warmroute_function:served_hit_ratio:ratio_rate1h',
+      expr: ratio(
+        'job, function',
+        `rate(${selector(invocations, 'state="hit"', 'outcome="ok"', t.hitRatioSelector)}[1h])`,
+        `rate(${served}[1h])`,
+      ),
+    },
     {
       record: 'warmroute:cold_start_cost_usd_per_hour:rate1h',
       expr: 'sum by (job) (rate(warmroute_cold_start_cost_usd_total[1h])) * 3600',
@@ -105,17 +127,45 @@ export function recordingGroup(): RuleGroup {
   return { file: 'warmroute-records.yaml', name: 'warmroute.records', rules };
 }
 
+/**
+ * The `le` label of the latency SLO's bucket. A threshold that is not a bucket boundary of
+ * warmroute_request_duration_seconds would select no series and silently turn the SLO off.
+ */
+export function hitLatencyBucket(t: Thresholds): string {
+  if (!durationBuckets.includes(t.hitLatencySeconds))
+    throw new Error(
+      `hitLatencySeconds ${t.hitLatencySeconds} is not a bucket boundary of warmroute_request_duration_seconds (${durationBuckets.join(', ')}): the latency SLO would select no series`,
+    );
+  return String(t.hitLatencySeconds);
+}
+
 export function sloRecordingGroup(t: Thresholds = defaultThresholds): RuleGroup {
   const rules: RecordingRule[] = [];
-  const le = String(t.hitLatencySeconds);
+  const le = hitLatencyBucket(t);
   for (const w of ratioWindows) {
+    // Errors less the scheduler's key_busy refusals: each is an outcome="error" invocation too
+    // (src/invoker/invocation-metrics.ts), but one client hammering one key is not the service
+    // failing. clamp_min: the two counters' rates can disagree by a scrape at a window's edge.
+    const all = `sum by (job) (rate(${invocations}[${w}]))`;
     rules.push({
       record: `warmroute:availability_errors:ratio_rate${w}`,
-      expr: ratio(
-        'job',
-        `rate(${invocations}{outcome="error"}[${w}])`,
-        `rate(${invocations}[${w}])`,
-      ),
+      expr: [
+        `(`,
+        `  clamp_min(`,
+        `    sum by (job) (rate(${invocations}{outcome="error"}[${w}]))`,
+        `    - (`,
+        `      sum by (job) (rate(warmroute_concurrency_rejections_total{reason="key_busy"}[${w}]))`,
+        `      or`,
+        `      0 * ${all}`,
+        `    ),`,
+        `    0`,
+        `  )`,
+        `  or`,
+        `  0 * ${all}`,
+        `)`,
+        `/`,
+        all,
+      ].join('\n'),
     });
     rules.push({
       record: `warmroute:hit_latency_slow:ratio_rate${w}`,
@@ -137,6 +187,7 @@ function burnRateAlerts(
   series: string,
   objective: number,
   what: string,
+  traffic: string,
 ): AlertingRule[] {
   const b = budget(objective);
   const over = (long: string, short: string, factor: number): string =>
@@ -150,14 +201,19 @@ function burnRateAlerts(
   return [
     {
       alert,
+      // `and` binds tighter than `or`: the traffic guard applies to both pairs.
       expr: [
         `(`,
-        indent(over('1h', '5m', 14.4)),
+        `  (`,
+        indent(indent(over('1h', '5m', 14.4))),
+        `  )`,
+        `  or`,
+        `  (`,
+        indent(indent(over('6h', '30m', 6))),
+        `  )`,
         `)`,
-        `or`,
-        `(`,
-        indent(over('6h', '30m', 6)),
-        `)`,
+        `and on (job)`,
+        traffic,
       ].join('\n'),
       for: '2m',
       labels: { severity: 'page' },
@@ -190,12 +246,14 @@ export function sloAlertGroup(t: Thresholds = defaultThresholds): RuleGroup {
         'warmroute:availability_errors:ratio_rate',
         t.availabilityObjective,
         'availability',
+        `sum by (job) (rate(${invocations}[1h])) > ${t.sloMinRequestsPerSecond}`,
       ),
       ...burnRateAlerts(
         'WarmrouteHitLatencyBudgetBurn',
         'warmroute:hit_latency_slow:ratio_rate',
         t.hitLatencyObjective,
         `warm-hit latency (under ${t.hitLatencySeconds}s)`,
+        `sum by (job) (rate(warmroute_request_duration_seconds_count{state="hit"}[1h])) > ${t.sloMinRequestsPerSecond}`,
       ),
     ],
   };
@@ -206,15 +264,15 @@ export function alertGroup(t: Thresholds = defaultThresholds): RuleGroup {
     {
       alert: 'WarmrouteHitRatioLow',
       expr: [
-        `warmroute_function:hit_ratio:ratio_rate1h < ${t.hitRatioTarget}`,
+        `warmroute_function:served_hit_ratio:ratio_rate1h < ${t.hitRatioTarget}`,
         `and`,
-        `warmroute_function:invocations:rate1h > ${t.hitRatioMinRequestsPerSecond}`,
+        `warmroute_function:served_invocations:rate1h > ${t.hitRatioMinRequestsPerSecond}`,
       ].join('\n'),
       for: '15m',
       labels: { severity: 'warning' },
       annotations: {
         summary: 'Warm-state hit ratio is below target.',
-        description: `Function {{ $labels.function }} (job {{ $labels.job }}): fewer than ${percent(t.hitRatioTarget)} of invocations over the last hour found their state warm.`,
+        description: `Function {{ $labels.function }} (job {{ $labels.job }}): fewer than ${percent(t.hitRatioTarget)} of completed invocations over the last hour found their state warm.`,
       },
     },
     {
@@ -323,7 +381,7 @@ export function alertGroup(t: Thresholds = defaultThresholds): RuleGroup {
 }
 
 export function ruleGroups(t: Thresholds = defaultThresholds): readonly RuleGroup[] {
-  return [recordingGroup(), sloRecordingGroup(t), sloAlertGroup(t), alertGroup(t)];
+  return [recordingGroup(t), sloRecordingGroup(t), sloAlertGroup(t), alertGroup(t)];
 }
 
 function withRunbook(rule: RecordingRule | AlertingRule, t: Thresholds): YamlMap {

@@ -9,16 +9,31 @@ export interface Thresholds {
   readonly jobSelector: string;
   /** Where the `runbook_url` annotations point; each alert appends `#<alert name in lower case>`. */
   readonly runbookUrl: string;
-  /** Hit ratio (hits / all invocations, per function, over 1 h) below which WarmrouteHitRatioLow fires. */
+  /**
+   * Hit ratio (hits / completed invocations, `outcome="ok"`, per function, over 1 h) below which
+   * WarmrouteHitRatioLow fires: failed, refused and cancelled invocations are not misses.
+   */
   readonly hitRatioTarget: number;
-  /** Invocations per second (per function, over 1 h) below which the hit ratio is not judged. */
+  /** Completed invocations per second (per function, over 1 h) below which the hit ratio is not judged. */
   readonly hitRatioMinRequestsPerSecond: number;
-  /** Availability SLO: the share of invocations that do not end `outcome="error"`. */
+  /**
+   * Restricts the invocations WarmrouteHitRatioLow judges, as PromQL label matchers on
+   * `warmroute_invocations_total` (e.g. `route!~"sandbox"`); '' judges every route. Exclude
+   * routes served in fresh mode: every one of their invocations is `state="fresh"` by design.
+   */
+  readonly hitRatioSelector: string;
+  /** Availability SLO: the share of invocations that do not end `outcome="error"`, `key_busy` refusals (client-caused) excepted. */
   readonly availabilityObjective: number;
   /** Latency SLO on warm hits: the share of hits faster than `hitLatencySeconds`. */
   readonly hitLatencyObjective: number;
-  /** A bucket boundary of `warmroute_request_duration_seconds` (src/metrics.ts). */
+  /** A bucket boundary of `warmroute_request_duration_seconds` (src/metrics.ts); the generator refuses any other value. */
   readonly hitLatencySeconds: number;
+  /**
+   * Requests per second (per job, over 1 h) below which the SLO burn-rate pages stay silent: at
+   * night one slow or failed request is a large share of the hour. Availability counts every
+   * invocation, warm-hit latency every hit. The tickets (3 d) are not guarded.
+   */
+  readonly sloMinRequestsPerSecond: number;
   /** Directory store (Redis) failures per second, per instance, over 5 m. */
   readonly redisErrorsPerSecond: number;
   /** Share of a function's invocations that end throttled after the gateway's retries, over 5 m. */
@@ -44,9 +59,11 @@ export const defaultThresholds: Thresholds = Object.freeze({
   runbookUrl: 'docs/runbook.md',
   hitRatioTarget: 0.8,
   hitRatioMinRequestsPerSecond: 0.1,
+  hitRatioSelector: '',
   availabilityObjective: 0.999,
   hitLatencyObjective: 0.99,
   hitLatencySeconds: 0.25,
+  sloMinRequestsPerSecond: 0.1,
   redisErrorsPerSecond: 0.05,
   backendThrottleRatio: 0.01,
   tenantEnvironmentCapThrottlesPerSecond: 0.01,
