@@ -42,7 +42,7 @@ export function overviewDashboard(): ClassicDashboard {
       timeseriesPanel({
         title: 'State mix',
         description:
-          'Invocations per second by warm state, stacked: hit (state was in memory), rehydrated (restored from a snapshot), fresh (started without state) and unknown (the function sent no warm report). The stack height is the total request rate.',
+          'Invocations per second by warm state, stacked: hit (state was in memory), rehydrated (restored from a snapshot), fresh (started without state) and unknown (the function sent no warm report, or the invocation failed, was refused or was cancelled before it could report). The stack height is the total request rate.',
         unit: 'reqps',
         stacked: true,
         targets: [
