@@ -67,7 +67,7 @@ function selector(name: string, ...matchers: string[]): string {
   return m === '' ? name : `${name}{${m}}`;
 }
 
-export function recordingGroup(t: Thresholds = defaultThresholds): RuleGroup {
+function recordingGroup(t: Thresholds = defaultThresholds): RuleGroup {
   const rules: RecordingRule[] = [];
   for (const w of ratioWindows) {
     rules.push({
@@ -131,7 +131,7 @@ export function recordingGroup(t: Thresholds = defaultThresholds): RuleGroup {
  * The `le` label of the latency SLO's bucket. A threshold that is not a bucket boundary of
  * warmroute_request_duration_seconds would select no series and silently turn the SLO off.
  */
-export function hitLatencyBucket(t: Thresholds): string {
+function hitLatencyBucket(t: Thresholds): string {
   if (!durationBuckets.includes(t.hitLatencySeconds))
     throw new Error(
       `hitLatencySeconds ${t.hitLatencySeconds} is not a bucket boundary of warmroute_request_duration_seconds (${durationBuckets.join(', ')}): the latency SLO would select no series`,
@@ -259,7 +259,7 @@ export function sloAlertGroup(t: Thresholds = defaultThresholds): RuleGroup {
   };
 }
 
-export function alertGroup(t: Thresholds = defaultThresholds): RuleGroup {
+function alertGroup(t: Thresholds = defaultThresholds): RuleGroup {
   const rules: AlertingRule[] = [
     {
       alert: 'WarmrouteHitRatioLow',
