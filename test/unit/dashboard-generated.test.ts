@@ -47,11 +47,16 @@ describe('generated dashboards and Prometheus rules', () => {
   });
 
   it('every recorded name follows level:metric:operations and every alert has a runbook anchor', () => {
+    // The runbook_url anchor (#<alert in lower case>) is the heading `## <alert>`.
+    const runbook = readFileSync(new URL('../../docs/runbook.md', import.meta.url), 'utf8');
     for (const group of ruleGroups())
       for (const rule of group.rules) {
         if ('record' in rule)
           expect(rule.record).toMatch(/^warmroute(_function)?:[a-z0-9_]+:[a-z0-9_]+$/);
-        else expect(rule.alert).toMatch(/^Warmroute[A-Za-z]+$/);
+        else {
+          expect(rule.alert).toMatch(/^Warmroute[A-Za-z]+$/);
+          expect(runbook).toMatch(new RegExp(`^## ${rule.alert}$`, 'm'));
+        }
       }
   });
 
