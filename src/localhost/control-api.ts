@@ -108,7 +108,7 @@ function readJson(req: IncomingMessage, limit: number, timeoutMs: number): Promi
 }
 
 /** The evict body: `{}` evicts every environment, each field narrows it. */
-export const EvictFilterSchema = Type.Object(
+const EvictFilterSchema = Type.Object(
   {
     function: Type.Optional(Type.String()),
     tenant: Type.Optional(Type.String()),

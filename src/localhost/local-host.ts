@@ -33,7 +33,7 @@ export const DEFAULT_MAX_ENVIRONMENTS = 64;
 /** A request body must have arrived this long after its headers, ms, else 408. */
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000;
 /** Request headers must have arrived within this long, ms, else 408. */
-export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
+const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
 /** Account id in ARNs. */
 export const DEFAULT_ACCOUNT_ID = '000000000000';
 /** Account concurrency when a function reserves none: Lambda's default quota. */

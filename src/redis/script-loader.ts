@@ -19,7 +19,7 @@ import { findPackageRoot } from '../../lambda/package-root.js';
  */
 
 /** The folders of Lua scripts, relative to the package root. */
-export const SCRIPT_FOLDERS = {
+const SCRIPT_FOLDERS = {
   directory: join('src', 'redis', 'lua'),
   /** Beside the function library that uses it: `warmroute/lambda` reads it from an installed package. */
   snapshot: join('lambda', 'stores', 'lua'),
