@@ -1,10 +1,11 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
+import { startCliBanner } from '../helpers/cli-banner.js';
 
 /**
  * The commands `warmroute local` prints must work as printed for the host
@@ -23,34 +24,12 @@ async function startLocal(
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
 ): Promise<string[]> {
-  const child = spawn(
-    process.execPath,
-    [join(packageRoot, 'dist/src/cli.js'), 'local', '--port', '0', ...args],
-    {
-      env: { PATH: process.env.PATH ?? '', WARMROUTE_LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  // Ends at the banner's last line.
+  const out = await startCliBanner(
+    ['local', '--port', '0', ...args],
+    env,
+    /_local\/environments'?\n/,
   );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      // The banner's last line.
-      if (/_local\/environments'?\n/.test(out)) resolve();
-    });
-    void exited.then((code) => {
-      reject(new Error(`warmroute local exited (${String(code)}) before its banner: ${err}`));
-    });
-  });
   return out
     .split('\n')
     .filter((line) => line.startsWith('  '))

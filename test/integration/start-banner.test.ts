@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
+import { startCliBanner } from '../helpers/cli-banner.js';
 import { freePort } from '../helpers/ports.js';
 
 /**
@@ -20,37 +21,13 @@ interface Started {
 }
 
 async function startCli(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [join(packageRoot, 'dist/src/cli.js'), 'start'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: String(await freePort()),
-      WARMROUTE_LOCAL_PORT: String(await freePort()),
-      WARMROUTE_LOG_LEVEL: 'silent',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      // The banner's last command.
-      if (/\/metrics' \| grep \S+\n/.test(out)) resolve();
-    });
-    void exited.then((code) => {
-      reject(new Error(`warmroute start exited (${String(code)}) before its banner: ${err}`));
-    });
-  });
-  return { banner: out };
+  const banner = await startCliBanner(
+    ['start'],
+    { PORT: String(await freePort()), WARMROUTE_LOCAL_PORT: String(await freePort()), ...env },
+    // The banner's last command.
+    /\/metrics' \| grep \S+\n/,
+  );
+  return { banner };
 }
 
 /**
