@@ -218,16 +218,9 @@ class SchedulerImpl implements Scheduler {
 
   constructor(opts: ResolvedOptions) {
     this.opts = opts;
-    this.clock = opts.clock;
-    this.settings = Object.freeze({
-      serializePerKey: opts.serializePerKey,
-      maxQueuePerKey: opts.maxQueuePerKey,
-      maxQueueWaitMs: opts.maxQueueWaitMs,
-      perTenantConcurrency: opts.perTenantConcurrency,
-      globalConcurrency: opts.globalConcurrency,
-      maxGlobalQueue: opts.maxGlobalQueue,
-      retryAfterSeconds: opts.retryAfterSeconds,
-    });
+    const { clock, ...settings } = opts;
+    this.clock = clock;
+    this.settings = Object.freeze(settings);
   }
 
   run<T>(spec: SchedulerJob, fn: (ticket: Ticket) => Promise<T>): Promise<T> {
