@@ -43,7 +43,7 @@ export interface ProxyResultContext {
 }
 
 /** API Gateway REST's Content-Type for a proxy result that names none. */
-export const DEFAULT_CONTENT_TYPE = 'application/json';
+const DEFAULT_CONTENT_TYPE = 'application/json';
 
 export interface HttpResponseLike {
   statusCode: number;

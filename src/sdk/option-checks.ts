@@ -7,15 +7,13 @@ import { MAX_TIMER_DELAY_MS } from '../clock-limits.js';
  */
 
 /**
- * Largest deadline, ms: setTimeout's limit (2^31 - 1). Beyond it Node fires
- * the timer at once, so a larger deadline would end every call immediately.
+ * Why a deadline is unusable, or undefined when it is fine. The largest is
+ * setTimeout's limit (2^31 - 1): beyond it Node fires the timer at once, so
+ * a larger deadline would end every call immediately.
  */
-export const MAX_TIMEOUT_MS = MAX_TIMER_DELAY_MS;
-
-/** Why a deadline is unusable, or undefined when it is fine. */
 export function timeoutProblem(timeoutMs: number): string | undefined {
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) {
-    return `must be a positive number of milliseconds, at most ${MAX_TIMEOUT_MS}`;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMER_DELAY_MS) {
+    return `must be a positive number of milliseconds, at most ${MAX_TIMER_DELAY_MS}`;
   }
   return undefined;
 }
