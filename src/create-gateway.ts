@@ -62,7 +62,8 @@ function readFunctionsFile(
   env: Env | undefined,
 ): ReturnType<typeof loadFunctionsFile> {
   try {
-    return env === undefined ? loadFunctionsFile(path) : loadFunctionsFile(path, env);
+    // undefined: the reader's default, process.env.
+    return loadFunctionsFile(path, env);
   } catch (err) {
     // The functions file reader reports WR_ERR_CONFIG itself; anything else gets the variable's name.
     if (isWarmrouteError(err)) throw err;
@@ -134,7 +135,7 @@ export async function createGateway(
         // The validated setting ('' = none), not the environment's raw value.
         controlToken: config.localControlToken ?? '',
         logger: logger.child({ component: 'local-host' }),
-        ...(env === undefined ? {} : { env }),
+        env,
       });
       cleanups.push({
         step: 'stopping the local host and its environments',

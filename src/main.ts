@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { trimSlash } from './config/check-config.js';
 import { loadConfig, type Env } from './config/load-config.js';
 import type { Config, RouteConfig } from './config/schema.js';
 import { createGateway, type Gateway } from './create-gateway.js';
@@ -47,7 +48,7 @@ function pathSegmentText(literal: string): string {
  * holds only path characters (its schema pattern), so it goes in unchanged.
  */
 function demoPath(route: RouteConfig, key: string): string {
-  const prefix = route.prefix.length > 1 ? route.prefix.replace(/\/$/, '') : '';
+  const prefix = route.prefix === '/' ? '' : trimSlash(route.prefix);
   const template = route.pathTemplate ?? '/{proxy+}';
   const filled = template
     .split('/')
