@@ -3,7 +3,20 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { createMetrics } from '../../src/metrics.js';
 import { freePort } from './ports.js';
+
+/** Every series name the gateway's registry exports (histograms as their three series). */
+export async function exportedSeries(): Promise<Set<string>> {
+  const metrics = createMetrics({ coldStartPricePerGb: 0.0001 });
+  const names = new Set<string>();
+  for (const m of await metrics.registry.getMetricsAsJSON()) {
+    if (String(m.type) === 'histogram')
+      for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
+    else names.add(m.name);
+  }
+  return names;
+}
 
 /** How to get the tools: CI installs them (.ci/run); a missing tool must fail, never pass as a skip. */
 const INSTALL_HINT =

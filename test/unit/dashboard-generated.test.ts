@@ -3,22 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { dashboards, generatedFiles } from '../../dashboards/src/generate.js';
 import { ruleGroups } from '../../dashboards/src/rules.js';
-import { createMetrics } from '../../src/metrics.js';
+import { exportedSeries } from '../helpers/prometheus.js';
 
 const generated = [...(await generatedFiles())];
 const dashboardsDir = fileURLToPath(new URL('../../dashboards/', import.meta.url));
-
-/** Every series name the gateway's registry exports (histograms as their three series). */
-async function exportedSeries(): Promise<Set<string>> {
-  const metrics = createMetrics({ coldStartPricePerGb: 0.0001 });
-  const names = new Set<string>();
-  for (const m of await metrics.registry.getMetricsAsJSON()) {
-    if (String(m.type) === 'histogram')
-      for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
-    else names.add(m.name);
-  }
-  return names;
-}
 
 describe('generated dashboards and Prometheus rules', () => {
   it.each(generated)('dashboards/%s is what the generator writes', async (path, text) => {

@@ -2,7 +2,7 @@ import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import { generatedFiles } from '../../dashboards/src/generate.js';
 import { ruleGroups } from '../../dashboards/src/rules.js';
-import { createMetrics } from '../../src/metrics.js';
+import { exportedSeries } from '../helpers/prometheus.js';
 
 /**
  * The useful rules of Grafana's dashboard-linter, re-implemented for the generated dashboards, and
@@ -51,18 +51,6 @@ function substitute(expr: string): string {
   return expr
     .replaceAll('$__rate_interval', '5m')
     .replace(/\$(\w+)/g, (all, name: string) => literals[name] ?? all);
-}
-
-/** Every series name the gateway's registry exports (histograms as their three series). */
-async function exportedSeries(): Promise<Set<string>> {
-  const metrics = createMetrics({ coldStartPricePerGb: 0.0001 });
-  const names = new Set<string>();
-  for (const m of await metrics.registry.getMetricsAsJSON()) {
-    if (String(m.type) === 'histogram')
-      for (const s of ['_bucket', '_sum', '_count']) names.add(m.name + s);
-    else names.add(m.name);
-  }
-  return names;
 }
 
 const recorded = new Set(
