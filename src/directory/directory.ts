@@ -55,6 +55,11 @@ function validateNamespace(namespace: string): void {
     throw new WarmrouteError('WR_ERR_BAD_REQUEST', [`namespace: ${problem}`]);
 }
 
+/** The id a function's state versions are kept under; '' = none (no name, or not a function name). */
+function versionFunctionId(functionName: string | undefined): string {
+  return functionName === undefined ? '' : (stateFunctionId(functionName) ?? '');
+}
+
 function validatePoolSize(poolSize: number | undefined): asserts poolSize is number {
   if (
     poolSize === undefined ||
@@ -191,8 +196,7 @@ export class KeyDirectory implements Directory {
       poolSize = opts.poolSize;
     }
     // '' = no function named (or not a function name): no version read or served.
-    const functionId =
-      opts.functionName === undefined ? '' : (stateFunctionId(opts.functionName) ?? '');
+    const functionId = versionFunctionId(opts.functionName);
     this.#counts.resolves += 1;
 
     // Fresh mode looks the key up too (L1 first): the tenant is random, but
@@ -275,8 +279,7 @@ export class KeyDirectory implements Directory {
     }
     // A version is recorded for the function that reported it and no other:
     // a function's word (true or not) only ever concerns its own state.
-    const functionId =
-      outcome.functionName === undefined ? '' : (stateFunctionId(outcome.functionName) ?? '');
+    const functionId = versionFunctionId(outcome.functionName);
     const stateVersion =
       functionId !== '' &&
       outcome.stateVersion !== undefined &&
