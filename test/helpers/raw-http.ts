@@ -43,7 +43,7 @@ export interface Collected {
   readonly response: RawResponse | undefined;
 }
 
-export function encodeRawRequest(host: string, spec: RawRequestSpec): Buffer {
+function encodeRawRequest(host: string, spec: RawRequestSpec): Buffer {
   const body =
     spec.body === undefined
       ? undefined
@@ -193,12 +193,12 @@ export function errorCodeOf(res: RawResponse): string | undefined {
  * anything after it (a second answer) is ignored. Throws when `data` holds no
  * complete response head.
  */
-export function parseRawResponse(data: Buffer): RawResponse {
+function parseRawResponse(data: Buffer): RawResponse {
   return split(data).response;
 }
 
 /** `parseRawResponse`, or undefined when `data` holds no parsable response head. */
-export function tryParseRawResponse(data: Buffer): RawResponse | undefined {
+function tryParseRawResponse(data: Buffer): RawResponse | undefined {
   try {
     return parseRawResponse(data);
   } catch {
