@@ -17,11 +17,17 @@ export const datasource = { type: 'prometheus', uid: '${datasource}' } as const;
 /** The range of every rate, increase and *_over_time on the dashboards. */
 export const range = '[$__rate_interval]';
 
+/** `fn`: add the function matcher (the metric has a `function` label); `match`: one more matcher. */
+interface SelectorOptions {
+  readonly fn?: boolean;
+  readonly match?: string;
+}
+
 /**
  * A series selector with the dashboard's job and instance matchers, the function matcher where the
  * metric has a `function` label, and any extra matchers.
  */
-export function sel(metric: string, opts: { fn?: boolean; match?: string } = {}): string {
+export function sel(metric: string, opts: SelectorOptions = {}): string {
   const matchers = ['job=~"$job"', 'instance=~"$instance"'];
   if (opts.fn === true) matchers.push('function=~"$function"');
   if (opts.match !== undefined) matchers.push(opts.match);
@@ -29,7 +35,7 @@ export function sel(metric: string, opts: { fn?: boolean; match?: string } = {})
 }
 
 /** `rate(<selector>[$__rate_interval])`. */
-export function rate(metric: string, opts: { fn?: boolean; match?: string } = {}): string {
+export function rate(metric: string, opts: SelectorOptions = {}): string {
   return `rate(${sel(metric, opts)}${range})`;
 }
 
@@ -38,7 +44,7 @@ export function quantile(
   q: number,
   histogram: string,
   by: readonly string[],
-  opts: { fn?: boolean; match?: string } = {},
+  opts: SelectorOptions = {},
 ): string {
   const labels = [...by, 'le'].join(', ');
   return `histogram_quantile(${q}, sum by (${labels}) (${rate(`${histogram}_bucket`, opts)}))`;
