@@ -167,7 +167,6 @@ export function createLambdaBackend(options: LambdaBackendOptions): LambdaBacken
   });
   const policy: RetryPolicy = Object.freeze({ ...defaultRetryPolicy, ...options.retry });
   const random = options.random ?? Math.random;
-  const deadlineMarginMs = DEADLINE_MARGIN_MS;
   const logger = options.logger;
   const credentials =
     options.credentials ??
@@ -266,7 +265,7 @@ export function createLambdaBackend(options: LambdaBackendOptions): LambdaBacken
       // (before each one, and during a retry delay): an attempt in flight is not cancelled,
       // since cancelling stops neither the function nor its billing and would cost the
       // keep-alive connection — and listening would cost a listener per call.
-      const untilDeadline = request.deadline - now + deadlineMarginMs;
+      const untilDeadline = request.deadline - now + DEADLINE_MARGIN_MS;
       const controller = useSdk ? new AbortController() : undefined;
       const timer =
         controller === undefined
