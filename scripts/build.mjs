@@ -16,7 +16,8 @@
  *     dist/ no longer matches that record (an output deleted, replaced or
  *     restored from elsewhere, or no record: dist/ came from a bare `tsc`);
  *   - checks after the build that every output exists, and fails if not.
- * test/integration/build-incremental.test.ts checks each of these cases.
+ * test/integration/build-incremental.test.ts checks the stale-output cases (deleted, replaced,
+ * restored, no record); the unreadable-manifest and still-missing-after-rebuild branches have no test.
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
