@@ -39,10 +39,7 @@ export function registerProxyRoute(
   const prefix = trimSlash(route.prefix);
   const keySpec = createKeyExtractor(route.key, deps.keyHeader);
   const resources = compileRouteResources(prefix, route.pathTemplate);
-  const binaryMediaTypes =
-    route.binaryMediaTypes === undefined || route.binaryMediaTypes.length === 0
-      ? BinaryMediaTypes.NONE
-      : new BinaryMediaTypes(route.binaryMediaTypes);
+  const binaryMediaTypes = new BinaryMediaTypes(route.binaryMediaTypes ?? []);
   const routeLabel = route.prefix;
   // The function is known at start; an unknown one fails start-up, not requests.
   deps.invoker.functionInfo(route.function);
