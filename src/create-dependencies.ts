@@ -91,6 +91,7 @@ export function createDirectoryStore(
   }
   return new RedisDirectoryStore({
     url: config.redisUrl,
+    password: config.redisPassword,
     // A key-layout constant, not a setting: every replica and tool must agree on it.
     keyPrefix: DIRECTORY_KEY_PREFIX,
     commandTimeoutMs: config.redisCommandTimeoutMs,

@@ -18,8 +18,10 @@ export function gatewayRedactPaths(keyHeader: string = DEFAULT_KEY_HEADER): stri
     `req.headers[${JSON.stringify(keyHeader.toLowerCase())}]`,
     'adminToken',
     'secret',
+    'redisPassword',
     'config.secret',
     'config.adminToken',
+    'config.redisPassword',
   ];
 }
 

@@ -84,6 +84,9 @@ export const ConfigSchema = Type.Object(
     keepAliveTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
     maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    // ElastiCache AUTH tokens are 16-128 printable characters; Redis itself takes any
+    // non-empty string. The bound only keeps a pasted file out of a setting.
+    redisPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
     secret: Type.Optional(Type.String({ minLength: MIN_SECRET_LENGTH })),
     // Visible ASCII: the token is compared with a header value, which is Latin-1 text.
     adminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 4096, pattern: '^[!-~]+$' })),
@@ -239,6 +242,13 @@ export const settings: readonly Setting[] = [
     kind: 'string',
     description:
       'Redis for the key directory (`redis://` or `rediss://`). Unset: in-memory directory (single replica).',
+  },
+  {
+    env: 'WARMROUTE_REDIS_PASSWORD',
+    field: 'redisPassword',
+    kind: 'string',
+    description:
+      'Password (AUTH token) for `REDIS_URL`, kept out of the URL so a secret store can supply it; when set it is used instead of a password in the URL, on every connection the gateway opens. Never logged.',
   },
   {
     env: 'WARMROUTE_SECRET',
@@ -469,11 +479,19 @@ export const settings: readonly Setting[] = [
     description:
       'Reverse-proxy routes as a JSON array (overrides the file\'s `routes`); see "Routes".',
   },
+  {
+    env: 'WARMROUTE_FUNCTIONS',
+    field: 'functions',
+    kind: 'json',
+    description:
+      'The functions the gateway may invoke (an allow-list when not empty) as a JSON object, name → `{ "timeoutSeconds", "memoryMb", "tenancy" }` (overrides the file\'s `functions`); see "Routes".',
+  },
 ];
 
 export const defaults: Omit<
   Static<typeof ConfigSchema>,
   | 'redisUrl'
+  | 'redisPassword'
   | 'secret'
   | 'adminToken'
   | 'lambdaEndpoint'

@@ -21,6 +21,12 @@ import { isStateFunctionId } from './state-function.js';
 /** Every option is required: the config schema is the only place that knows a default. */
 export interface RedisStoreOptions {
   readonly url: string;
+  /**
+   * AUTH password for both connections, over any in `url`
+   * (`WARMROUTE_REDIS_PASSWORD`). Optional, unlike the rest: absent is not a
+   * default but "the URL's, if any".
+   */
+  readonly password?: string | undefined;
   /** Prefix of every key and of the channel (`DIRECTORY_KEY_PREFIX` in production; unique per test). */
   readonly keyPrefix: string;
   /** Per-command deadline on the request path (ms). */
@@ -130,12 +136,14 @@ export class RedisDirectoryStore implements DirectoryStore {
     this.keys = directoryKeys(options.keyPrefix);
     this.#client = createCommandClient({
       url: options.url,
+      password: options.password,
       connectionName: 'warmroute-directory',
       commandTimeoutMs: options.commandTimeoutMs,
       maxReconnectDelayMs: options.maxReconnectDelayMs,
     });
     this.#subscriber = createSubscriberClient({
       url: options.url,
+      password: options.password,
       connectionName: 'warmroute-directory-sub',
       maxReconnectDelayMs: options.maxReconnectDelayMs,
     });
@@ -144,9 +152,10 @@ export class RedisDirectoryStore implements DirectoryStore {
 
   /**
    * The settings it runs with, read-only (test/integration/config-single-source.test.ts
-   * compares them with the config); the logger and clock are not settings.
+   * compares them with the config); the logger and clock are not settings,
+   * and the password is left out so that printing the settings cannot leak it.
    */
-  get settings(): Readonly<Omit<RedisStoreOptions, 'logger' | 'clock'>> {
+  get settings(): Readonly<Omit<RedisStoreOptions, 'logger' | 'clock' | 'password'>> {
     const o = this.#options;
     return {
       url: o.url,

@@ -10,6 +10,12 @@ import { directoryScripts } from './script-loader.js';
  */
 export interface RedisClientOptions {
   readonly url: string;
+  /**
+   * AUTH password (`WARMROUTE_REDIS_PASSWORD`), kept out of the URL so a
+   * secret store can supply it; when set it wins over a password in `url`.
+   * Undefined: the URL's, if any.
+   */
+  readonly password: string | undefined;
   /** Shown in CLIENT LIST, to tell warmroute's connections apart. */
   readonly connectionName: string;
   /** Per-command deadline on the request path (ms). Not used by the subscriber. */
@@ -26,6 +32,23 @@ function retryStrategy(maxDelayMs: number): (times: number) => number {
 }
 
 /**
+ * ioredis fills its options from the URL first and lets the options object
+ * only fill what is still unset, so a password in the URL would win over
+ * the option. With an explicit password the URL's is removed (the user name,
+ * if any, stays: ACL users AUTH with both).
+ */
+export function connectionUrl(url: string, password: string | undefined): string {
+  if (password === undefined) return url;
+  const parsed = new URL(url);
+  parsed.password = '';
+  return parsed.toString();
+}
+
+function passwordOption(password: string | undefined): Pick<RedisOptions, 'password'> {
+  return password === undefined ? {} : { password };
+}
+
+/**
  * A client for the request path: a dead or slow Redis fails fast
  * (`commandTimeout`, no offline queue, one retry) so callers can fall back to
  * derivation instead of queueing behind a reconnect. The directory's Lua
@@ -34,6 +57,7 @@ function retryStrategy(maxDelayMs: number): (times: number) => number {
 export function createCommandClient(options: RedisClientOptions): Redis {
   const redisOptions: RedisOptions = {
     connectionName: options.connectionName,
+    ...passwordOption(options.password),
     commandTimeout: options.commandTimeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
@@ -41,7 +65,7 @@ export function createCommandClient(options: RedisClientOptions): Redis {
     scripts: directoryScripts(),
     lazyConnect: true,
   };
-  return new Redis(options.url, redisOptions);
+  return new Redis(connectionUrl(options.url, options.password), redisOptions);
 }
 
 /**
@@ -54,11 +78,12 @@ export function createSubscriberClient(
 ): Redis {
   const redisOptions: RedisOptions = {
     connectionName: options.connectionName,
+    ...passwordOption(options.password),
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     autoResubscribe: true,
     retryStrategy: retryStrategy(options.maxReconnectDelayMs),
     lazyConnect: true,
   };
-  return new Redis(options.url, redisOptions);
+  return new Redis(connectionUrl(options.url, options.password), redisOptions);
 }

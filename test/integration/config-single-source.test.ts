@@ -10,7 +10,8 @@ import { packageRoot } from '../../src/paths.js';
 import { DIRECTORY_KEY_PREFIX } from '../../src/redis/keys.js';
 import { startInvokeServer } from '../helpers/backend-invoke-server.js';
 import { freePort } from '../helpers/ports.js';
-import { deleteByPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
+import { passwordRedis, type PasswordRedis } from '../helpers/password-redis.js';
+import { uniquePrefix } from '../helpers/redis.js';
 
 /**
  * The second half of test/unit/config-single-source.test.ts (issue 12: "a
@@ -65,8 +66,9 @@ import { deleteByPrefix, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis
  * WARMROUTE_QUEUE_RETRY_AFTER_SECONDS on shutdown refusals is in
  * test/integration/config-wiring.test.ts.
  *
- * Needs `npm run build` (the local host's environments run dist/) and the
- * shared Redis (unique namespace, its keys deleted after).
+ * Needs `npm run build` (the local host's environments run dist/) and
+ * `redis-server` (the first test starts its own, with `--requirepass`, to
+ * prove WARMROUTE_REDIS_PASSWORD reaches both of the store's connections).
  */
 
 const functionsFile = join(
@@ -78,7 +80,10 @@ const functionsFile = join(
 );
 
 /** Every config field this test sets, with a valid value other than its default. */
-async function nonDefaultEnv(namespace: string): Promise<Record<string, string>> {
+async function nonDefaultEnv(
+  namespace: string,
+  redis: PasswordRedis,
+): Promise<Record<string, string>> {
   return {
     WARMROUTE_ENV: 'production',
     HOST: '127.0.0.2',
@@ -89,7 +94,9 @@ async function nonDefaultEnv(namespace: string): Promise<Record<string, string>>
     WARMROUTE_BODY_TIMEOUT_MS: '61000',
     WARMROUTE_KEEP_ALIVE_TIMEOUT_MS: '73000',
     WARMROUTE_MAX_CONNECTIONS: '10001',
-    REDIS_URL: SHARED_REDIS_URL,
+    // A server that demands AUTH, its password given apart from the URL.
+    REDIS_URL: redis.url,
+    WARMROUTE_REDIS_PASSWORD: redis.password,
     WARMROUTE_SECRET: 'single-source-secret-0123456789abcdef',
     WARMROUTE_ADMIN_TOKEN: 'single-source-admin-token',
     WARMROUTE_LAMBDA_PIPELINE: 'sdk',
@@ -142,10 +149,9 @@ describe('every component runs with the config it was given, not a default of it
   it('createGateway from a config where every setting differs from its default', async () => {
     // Prepare
     const namespace = uniquePrefix('single-source').replace(/[^A-Za-z0-9._-]/g, '-');
-    onTestFinished(() =>
-      deleteByPrefix(SHARED_REDIS_URL, `${DIRECTORY_KEY_PREFIX}{ns:${namespace}}`),
-    );
-    const config = loadConfig(await nonDefaultEnv(namespace));
+    // Private (stopped by its PID when the test ends), so nothing to delete after.
+    const redis = await passwordRedis();
+    const config = loadConfig(await nonDefaultEnv(namespace, redis));
     // The premise: no setting is at its default (so a copied default cannot pass).
     for (const [field, value] of Object.entries(defaults)) {
       if (field in LEFT_AT_DEFAULT) continue;
@@ -209,6 +215,10 @@ describe('every component runs with the config it was given, not a default of it
       maxReconnectDelayMs: config.redisMaxReconnectDelayMs,
       idleTtlSeconds: config.keyIdleTtlSeconds,
     });
+    // Both connections authenticated with WARMROUTE_REDIS_PASSWORD (the server demands it): the
+    // command client serves the key below, and the subscriber is subscribed.
+    expect(store.client.options.password).toBe(config.redisPassword);
+    expect(store.pubsubUp()).toBe(true);
     expect(store.client.options.commandTimeout).toBe(config.redisCommandTimeoutMs);
     expect(store.client.options.retryStrategy?.(1_000)).toBe(config.redisMaxReconnectDelayMs);
     // The scheduler.

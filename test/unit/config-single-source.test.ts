@@ -73,6 +73,8 @@ function documentedDefault(meaning: string): string | undefined {
 /** Settings the table lists without a default, each for a reason. */
 const WITHOUT_DOCUMENTED_DEFAULT: Partial<Record<ConfigField, string>> = {
   routes: 'no routes unless configured ("Routes" says what warmroute start serves then)',
+  functions:
+    'none unless configured: no allow-list (with the local host, the functions file fills it)',
 };
 
 /** `defaults[field]` as the README writes it. */
