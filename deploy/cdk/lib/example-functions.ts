@@ -1,0 +1,282 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { parseHandlerSpec } from '../../../src/localhost/handler-spec.js';
+import {
+  loadFunctionsFile,
+  type FunctionDefinition,
+} from '../../../src/localhost/function-registry.js';
+import { bundledCode, FUNCTION_RUNTIME, PACKAGE_ROOT } from './function-bundling.js';
+
+/** The example functions this construct deploys (all `PER_TENANT` in functions.json). */
+export type ExampleFunctionName = 'counter' | 'warm-counter' | 'workspace';
+export const EXAMPLE_FUNCTION_NAMES: readonly ExampleFunctionName[] = [
+  'counter',
+  'warm-counter',
+  'workspace',
+];
+
+/** The single source of the functions' memory, timeout and tenancy (the local host reads it too). */
+export const FUNCTIONS_FILE = join(PACKAGE_ROOT, 'lambda', 'examples', 'functions.json');
+
+/** Function-side settings of warmroute/lambda (README "Function library"). */
+const SNAPSHOT_REDIS_URL = 'WARMROUTE_SNAPSHOT_REDIS_URL';
+const SNAPSHOT_REDIS_PASSWORD = 'WARMROUTE_SNAPSHOT_REDIS_PASSWORD';
+const SNAPSHOT_DIR = 'WARMROUTE_SNAPSHOT_DIR';
+
+/**
+ * Without Redis, snapshots go to files in the environment's own /tmp: they
+ * survive while the environment lives (a warm hit needs nothing more) but
+ * not its loss, so a new environment starts from the initial state.
+ */
+const LAMBDA_SNAPSHOT_DIR = '/tmp/warmroute-snapshots';
+
+export interface SnapshotRedisProps {
+  /** The Redis endpoint's host name (TLS: the functions connect with `rediss://`). */
+  readonly host: string;
+  readonly port: string | number;
+  /**
+   * The Redis AUTH token: a Secrets Manager secret whose SecretString is the
+   * token itself (not JSON). It reaches the function as
+   * WARMROUTE_SNAPSHOT_REDIS_PASSWORD through a CloudFormation dynamic
+   * reference, resolved at deploy time: the template holds only
+   * `{{resolve:secretsmanager:…}}`, but the resolved value is part of the
+   * function's configuration (visible to whoever may call
+   * lambda:GetFunctionConfiguration) and a rotated token reaches the
+   * functions on the next deploy, not before.
+   */
+  readonly authToken: secretsmanager.ISecret;
+  /** Redis's security group: this construct allows the functions' group in on `port`. */
+  readonly securityGroup: ec2.ISecurityGroup;
+}
+
+export interface ExampleFunctionsProps {
+  /** Physical-name prefix (default 'warmroute-'): functions are `${prefix}counter` etc. */
+  readonly namePrefix?: string;
+  /**
+   * When set, the functions run in the VPC's private subnets (reaching Redis)
+   * with their own security group ({@link ExampleFunctions.securityGroup}).
+   */
+  readonly vpc?: ec2.IVpc;
+  /** Default: private subnets with egress. */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * The snapshot Redis: functions that keep snapshots (those whose
+   * functions.json entry declares WARMROUTE_SNAPSHOT_REDIS_URL: warm-counter,
+   * workspace) get WARMROUTE_SNAPSHOT_REDIS_URL=rediss://host:port and the
+   * password from the secret. Requires `vpc`. Without it they use the file
+   * store in /tmp.
+   */
+  readonly snapshotRedis?: SnapshotRedisProps;
+  /** Retention of each function's log group. Default one month. */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * X-Ray tracing. Default disabled. Enabling it makes CDK add
+   * xray:PutTraceSegments/PutTelemetryRecords on `*` to each role (X-Ray has
+   * no resource-level permissions).
+   */
+  readonly tracing?: lambda.Tracing;
+}
+
+/** One entry of the gateway's WARMROUTE_FUNCTIONS allow-list. */
+export interface GatewayFunctionSetting {
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  readonly tenancy: 'PER_TENANT' | 'NONE';
+}
+
+/** The declarations of the example functions, checked to be what this construct promises. */
+export function exampleFunctionDefinitions(): Record<ExampleFunctionName, FunctionDefinition> {
+  // A non-empty value for each snapshot variable, so each definition's
+  // `environment` lists the variables its declaration asks for (an unset
+  // `${…}` would drop them): that is how a function says it keeps snapshots.
+  const declared = loadFunctionsFile(FUNCTIONS_FILE, {
+    [SNAPSHOT_REDIS_URL]: 'declared',
+    [SNAPSHOT_DIR]: 'declared',
+  });
+  const byName = new Map(declared.map((d) => [d.name, d]));
+  const pick = (name: ExampleFunctionName): FunctionDefinition => {
+    const definition = byName.get(name);
+    if (definition === undefined) throw new Error(`${FUNCTIONS_FILE}: no function "${name}"`);
+    if (definition.tenancy !== 'PER_TENANT') {
+      throw new Error(`${FUNCTIONS_FILE}: "${name}" must be PER_TENANT for this construct`);
+    }
+    return definition;
+  };
+  return {
+    counter: pick('counter'),
+    'warm-counter': pick('warm-counter'),
+    workspace: pick('workspace'),
+  };
+}
+
+/** Whether a function keeps snapshots (its declaration names the Redis snapshot URL). */
+export function keepsSnapshots(definition: FunctionDefinition): boolean {
+  return Object.hasOwn(definition.environment, SNAPSHOT_REDIS_URL);
+}
+
+/** The handler's source file: `path/file` of Lambda's handler with the first extension Lambda's Node runtime tries that exists. */
+function handlerEntry(definition: FunctionDefinition): { entry: string; outFile: string } {
+  const spec = parseHandlerSpec(definition.handler);
+  if (spec === undefined) throw new Error(`bad handler ${definition.handler}`);
+  for (const ext of ['.js', '.mjs', '.cjs']) {
+    const entry = join(definition.codeDir, `${spec.modulePath}${ext}`);
+    // The bundle is ESM whatever the source was: `.mjs` keeps Lambda's handler string unchanged.
+    if (existsSync(entry)) return { entry, outFile: `${spec.modulePath}.mjs` };
+  }
+  throw new Error(
+    `${definition.name}: no ${spec.modulePath}.js/.mjs/.cjs in ${definition.codeDir}`,
+  );
+}
+
+function portNumber(port: string | number): number {
+  if (typeof port === 'number') return port;
+  // A token (e.g. an ElastiCache endpoint port attribute) resolves at deploy time.
+  return Token.isUnresolved(port) ? Token.asNumber(port) : Number(port);
+}
+
+/**
+ * warmroute's example functions (`counter`, `warm-counter`, `workspace`) as
+ * Lambda functions in tenant isolation mode, bundled with warmroute/lambda
+ * and its snapshot stores (function-bundling.ts), memory/timeout/tenancy read
+ * from lambda/examples/functions.json.
+ */
+export class ExampleFunctions extends Construct {
+  readonly functions: Readonly<Record<ExampleFunctionName, lambda.Function>>;
+  /** The functions' security group when in a VPC (this construct opens the Redis port to it when snapshotRedis is given). */
+  readonly securityGroup: ec2.ISecurityGroup | undefined;
+  private readonly definitions: Record<ExampleFunctionName, FunctionDefinition>;
+  private readonly namePrefix: string;
+
+  constructor(scope: Construct, id: string, props: ExampleFunctionsProps = {}) {
+    super(scope, id);
+    this.namePrefix = props.namePrefix ?? 'warmroute-';
+    this.definitions = exampleFunctionDefinitions();
+    const redis = props.snapshotRedis;
+    if (redis !== undefined && props.vpc === undefined) {
+      throw new Error(
+        'ExampleFunctions: snapshotRedis needs vpc (ElastiCache is reachable only inside it)',
+      );
+    }
+
+    let securityGroup: ec2.SecurityGroup | undefined;
+    if (props.vpc !== undefined) {
+      // No outbound by default: the examples talk to nothing but Redis (and
+      // Lambda's own logging does not go through the function's ENI).
+      securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+        vpc: props.vpc,
+        description: 'warmroute example functions',
+        allowAllOutbound: false,
+      });
+      if (redis !== undefined) {
+        securityGroup.connections.allowTo(
+          redis.securityGroup,
+          ec2.Port.tcp(portNumber(redis.port)),
+          'warmroute functions to the snapshot Redis',
+        );
+      }
+    }
+    this.securityGroup = securityGroup;
+
+    const made = {} as Record<ExampleFunctionName, lambda.Function>;
+    for (const name of EXAMPLE_FUNCTION_NAMES) {
+      const definition = this.definitions[name];
+      const functionName = `${this.namePrefix}${name}`;
+      const logGroup = new logs.LogGroup(this, `${name}-logs`, {
+        logGroupName: `/aws/lambda/${functionName}`,
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      // Our own role instead of CDK's default (which attaches the AWS managed
+      // AWSLambdaBasicExecutionRole, logs on every log group): this one may
+      // write to its own log group only.
+      const role = new iam.Role(this, `${name}-role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Execution role of ${functionName}`,
+      });
+      logGroup.grantWrite(role);
+      if (props.vpc !== undefined) {
+        // Lambda attaches a VPC function through ENIs it creates with the
+        // execution role; ec2:DescribeNetworkInterfaces has no resource-level
+        // permissions, so AWS's managed policy is as narrow as it gets.
+        role.addManagedPolicy(
+          iam.ManagedPolicy.fromAwsManagedPolicyName(
+            'service-role/AWSLambdaVPCAccessExecutionRole',
+          ),
+        );
+        // cdk-nag 3 acknowledgement (its v2 NagSuppressions API is gone).
+        Validations.of(role).acknowledge({
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+          reason:
+            'VPC attachment: Lambda creates and deletes the ENIs with the execution role, and ' +
+            'ec2:DescribeNetworkInterfaces supports no resource-level permission; ' +
+            'AWSLambdaVPCAccessExecutionRole is the documented minimum',
+        });
+      }
+
+      const environment: Record<string, string> = {};
+      if (keepsSnapshots(definition)) {
+        if (redis === undefined) {
+          environment[SNAPSHOT_DIR] = LAMBDA_SNAPSHOT_DIR;
+        } else {
+          environment[SNAPSHOT_REDIS_URL] = `rediss://${redis.host}:${String(redis.port)}`;
+          // A dynamic reference: see SnapshotRedisProps.authToken.
+          environment[SNAPSHOT_REDIS_PASSWORD] = redis.authToken.secretValue.unsafeUnwrap();
+        }
+      }
+
+      const { entry, outFile } = handlerEntry(definition);
+      made[name] = new lambda.Function(this, name, {
+        functionName,
+        description: `warmroute example: ${name}`,
+        runtime: FUNCTION_RUNTIME,
+        handler: definition.handler,
+        code: bundledCode(entry, outFile, true),
+        memorySize: definition.memoryMb,
+        timeout: Duration.seconds(definition.timeoutSeconds),
+        // Tenant isolation cannot be changed after a function is created:
+        // switching it means a new function (CloudFormation replaces it).
+        tenancyConfig: lambda.TenancyConfig.PER_TENANT,
+        role,
+        logGroup,
+        environment,
+        ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+        ...(props.vpc === undefined
+          ? {}
+          : {
+              vpc: props.vpc,
+              vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+              securityGroups: securityGroup === undefined ? [] : [securityGroup],
+            }),
+      });
+      Validations.of(made[name]).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          'Node.js 22 on purpose: the project standardises on Node 22 for its functions and ' +
+          'gateway image (supported on Lambda); the bundle targets it (FUNCTION_RUNTIME in ' +
+          'function-bundling.ts is the one place to move to a newer runtime)',
+      });
+    }
+    this.functions = Object.freeze(made);
+  }
+
+  /** Value for the gateway's WARMROUTE_FUNCTIONS: physical name → { timeoutSeconds, memoryMb, tenancy }. */
+  gatewayFunctionsSetting(): Record<string, GatewayFunctionSetting> {
+    const setting: Record<string, GatewayFunctionSetting> = {};
+    for (const name of EXAMPLE_FUNCTION_NAMES) {
+      const definition = this.definitions[name];
+      setting[`${this.namePrefix}${name}`] = {
+        timeoutSeconds: definition.timeoutSeconds,
+        memoryMb: definition.memoryMb,
+        tenancy: definition.tenancy,
+      };
+    }
+    return setting;
+  }
+}
