@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FUNCTION_ENVIRONMENT, functionEnv } from '../environment.js';
 import { WarmStateError } from '../errors.js';
 import { decodeSnapshotVersion, SNAPSHOT_HEADER_BYTES } from '../snapshot-format.js';
 import { isSnapshotId } from '../snapshot-scope.js';
@@ -48,10 +49,8 @@ export class FileSnapshotStore extends BaseSnapshotStore {
   constructor(options: FileSnapshotStoreOptions = {}) {
     super(options);
     // An empty variable (a functions file's unset `${WARMROUTE_SNAPSHOT_DIR}`) counts as unset.
-    const fromEnv = process.env['WARMROUTE_SNAPSHOT_DIR'];
     this.directory =
-      options.directory ??
-      (fromEnv !== undefined && fromEnv !== '' ? fromEnv : defaultSnapshotDir());
+      options.directory ?? functionEnv(FUNCTION_ENVIRONMENT.snapshotDir) ?? defaultSnapshotDir();
     this.lockOptions = {
       staleMs: options.lockStaleMs ?? 10_000,
       timeoutMs: options.lockTimeoutMs ?? 10_000,

@@ -4,6 +4,7 @@ import type {} from '../../src/redis/commands.js';
 import { DEFAULT_SNAPSHOT_KEY_PREFIX, snapshotKey } from '../../src/redis/keys.js';
 import { ReplyCode } from '../../src/redis/reply-codes.js';
 import { snapshotScripts, type ScriptDefinition } from '../../src/redis/script-loader.js';
+import { FUNCTION_ENVIRONMENT, functionEnv } from '../environment.js';
 import { WarmStateError } from '../errors.js';
 import { snapshotId, type SnapshotScope } from '../snapshot-scope.js';
 import { BaseSnapshotStore, type BaseSnapshotStoreOptions } from './base-snapshot-store.js';
@@ -30,6 +31,14 @@ export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
   /** Default: `WARMROUTE_SNAPSHOT_REDIS_URL`, else redis://127.0.0.1:6379. Ignored when `client` is given. */
   readonly url?: string;
   /**
+   * AUTH password (token), kept out of `url` so a secret store can supply
+   * it; when set it is used instead of a password in the URL (and over
+   * `redisOptions.password`). Default: `WARMROUTE_SNAPSHOT_REDIS_PASSWORD`
+   * when `url` is not given either (URL and password come from the same
+   * place), else none.
+   */
+  readonly password?: string;
+  /**
    * Extra ioredis options, merged over the fail-fast defaults
    * ({@link REDIS_SNAPSHOT_CLIENT_DEFAULTS}): `lazyConnect: true`,
    * `enableOfflineQueue: false`, `maxRetriesPerRequest: 1`,
@@ -54,6 +63,7 @@ export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
 export class RedisSnapshotStore extends BaseSnapshotStore {
   readonly keyPrefix: string;
   private readonly url: string;
+  private readonly password: string | undefined;
   private readonly redisOptions: RedisOptions;
   private readonly ttlMs: number;
   private readonly scripts: Record<string, ScriptDefinition>;
@@ -70,7 +80,12 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
     }
     this.ttlMs = Math.round(ttl * 1000);
     this.url =
-      options.url ?? process.env['WARMROUTE_SNAPSHOT_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+      options.url ?? functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisUrl) ?? 'redis://127.0.0.1:6379';
+    this.password =
+      options.password ??
+      (options.url === undefined
+        ? functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisPassword)
+        : undefined);
     this.redisOptions = options.redisOptions ?? {};
     // Read now so a broken install fails when the store is made, not mid-invocation.
     this.scripts = snapshotScripts();
@@ -83,10 +98,15 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
    * the file store.
    */
   private create(): Promise<Redis> {
-    this.creating ??= import('ioredis').then(({ Redis: RedisClient }) => {
-      const redis = new RedisClient(this.url, {
+    this.creating ??= Promise.all([
+      import('ioredis'),
+      // The gateway's rule for a password beside a URL (ioredis would let the URL's win).
+      import('../../src/redis/client.js'),
+    ]).then(([{ Redis: RedisClient }, { connectionUrl }]) => {
+      const redis = new RedisClient(connectionUrl(this.url, this.password), {
         ...REDIS_SNAPSHOT_CLIENT_DEFAULTS,
         ...this.redisOptions,
+        ...(this.password === undefined ? {} : { password: this.password }),
         scripts: this.scripts,
       });
       // Errors surface on the commands; an unhandled 'error' event would crash the function.

@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
+import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
 import { defaults, settings } from '../../src/config/schema.js';
 import { createGateway } from '../../src/create-gateway.js';
 import { errorCatalogue } from '../../src/errors.js';
@@ -53,8 +54,13 @@ const otherVariables: Record<string, { reader: string; documented: boolean }> = 
   WARMROUTE_URL: { reader: 'SDK default client (src/sdk/env-options.ts)', documented: true },
   WARMROUTE_FUNCTION: { reader: 'SDK default client', documented: true },
   WARMROUTE_TIMEOUT_MS: { reader: 'SDK default client', documented: true },
-  WARMROUTE_SNAPSHOT_REDIS_URL: { reader: 'function library (lambda/stores)', documented: true },
-  WARMROUTE_SNAPSHOT_DIR: { reader: 'function library (lambda/stores)', documented: true },
+  // The function library's variables, from its one list (lambda/environment.ts).
+  ...Object.fromEntries(
+    Object.values(FUNCTION_ENVIRONMENT).map((v) => [
+      v.env,
+      { reader: 'function library (lambda/environment.ts)', documented: true },
+    ]),
+  ),
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: {
     reader: 'the AWS SDK; set by src/aws-sdk-node-warning.ts for the CLI and the benchmarks',
     documented: true,

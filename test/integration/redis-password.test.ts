@@ -1,0 +1,204 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
+import type { SnapshotScope } from '../../lambda/snapshot-scope.js';
+import type { SnapshotStore } from '../../lambda/stores/base-snapshot-store.js';
+import { RedisSnapshotStore } from '../../lambda/stores/redis-snapshot-store.js';
+import { loadConfig } from '../../src/config/load-config.js';
+import { createDependencies } from '../../src/create-dependencies.js';
+import { KeyDirectory } from '../../src/directory/directory.js';
+import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
+import { gatewayRedactPaths } from '../../src/logger.js';
+import { passwordRedis, type PasswordRedis } from '../helpers/password-redis.js';
+
+/**
+ * Redis AUTH kept out of the URL (issue 14: a deployment's secret store
+ * supplies it): `WARMROUTE_REDIS_PASSWORD` for the gateway's directory,
+ * `WARMROUTE_SNAPSHOT_REDIS_PASSWORD` for the function library's snapshot
+ * store. Each runs against a private `redis-server --requirepass` (the shared
+ * server has no password): with the right password it works, with a wrong
+ * one it degrades as documented (the directory resolves by derivation; the
+ * snapshot store fails with WR_ERR_SNAPSHOT_STORE), and the password never
+ * appears in what the gateway logs.
+ */
+
+/** Log lines written by a pino logger with the gateway's redaction list. */
+function capturedLogger(): { logger: pino.Logger; text: () => string } {
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  const logger = pino(
+    { level: 'trace', redact: { paths: gatewayRedactPaths(), censor: '[redacted]' } },
+    sink,
+  );
+  return { logger, text: () => chunks.join('') };
+}
+
+async function gatewayDeps(env: Record<string, string>) {
+  const log = capturedLogger();
+  const config = loadConfig({
+    AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9',
+    WARMROUTE_REDIS_CONNECT_TIMEOUT_MS: '1000',
+    ...env,
+  });
+  const deps = await createDependencies(config, {
+    logger: log.logger,
+    endpoint: config.lambdaEndpoint,
+    defaultMetrics: false,
+  });
+  onTestFinished(() => deps.close());
+  const directory = deps.directory;
+  if (!(directory instanceof KeyDirectory)) throw new Error('expected a KeyDirectory');
+  const store = directory.store;
+  if (!(store instanceof RedisDirectoryStore)) throw new Error('expected the Redis store');
+  return { config, deps, store, log };
+}
+
+describe('WARMROUTE_REDIS_PASSWORD: the directory authenticates apart from REDIS_URL', () => {
+  it('works with a URL without password and the password in the setting', async () => {
+    // Prepare
+    const redis = await passwordRedis();
+
+    // Act
+    const { config, deps, store, log } = await gatewayDeps({
+      REDIS_URL: redis.url,
+      WARMROUTE_REDIS_PASSWORD: redis.password,
+    });
+    const tenant = await deps.directory.rotate('auth-key');
+    const explained = await deps.directory.explain('auth-key');
+    log.logger.info({ config }, 'config at start');
+
+    // Assess: both connections are up (commands and pub/sub), the key is stored in Redis.
+    expect(deps.directory.health()).toEqual({ status: 'ok', store: 'redis' });
+    expect(store.pubsubUp()).toBe(true);
+    expect(explained.store).toBe('redis');
+    expect(explained.tenantId).toBe(tenant.tenantId);
+    expect(await store.client.exists(store.keys.record(config.namespace, 'auth-key'))).toBe(1);
+    // The config, logged whole, shows the field censored, never the password.
+    expect(log.text()).toContain('"redisPassword":"[redacted]"');
+    expect(log.text()).not.toContain(redis.password);
+  });
+
+  it('the setting is used instead of a password written in the URL', async () => {
+    // Prepare: the URL carries a stale password, the setting the current one.
+    const redis = await passwordRedis();
+    const stale = redis.url.replace('redis://', 'redis://:stale-password@');
+
+    // Act
+    const { deps, store } = await gatewayDeps({
+      REDIS_URL: stale,
+      WARMROUTE_REDIS_PASSWORD: redis.password,
+    });
+    await deps.directory.rotate('rotated-password');
+
+    // Assess
+    expect(deps.directory.health().status).toBe('ok');
+    expect(store.pubsubUp()).toBe(true);
+    expect((await deps.directory.explain('rotated-password')).store).toBe('redis');
+  });
+
+  it('with a wrong password: degraded, resolving by derivation, and the password is not logged', async () => {
+    // Prepare
+    const redis = await passwordRedis();
+    const wrong = `wrong-${redis.password}`;
+
+    // Act
+    const { deps, log } = await gatewayDeps({
+      REDIS_URL: redis.url,
+      WARMROUTE_REDIS_PASSWORD: wrong,
+    });
+    const resolved = await deps.directory.resolve('derived-key');
+
+    // Assess: start-up went on without Redis (README: "before going on degraded, resolving by
+    // derivation"); the key still gets a tenant; the logs say why, without the password.
+    expect(deps.directory.health().status).toBe('degraded');
+    expect(resolved.tenantId.length).toBeGreaterThan(0);
+    expect(log.text()).toContain('not reachable');
+    expect(log.text()).not.toContain(wrong);
+    expect(log.text()).not.toContain(redis.password);
+  });
+});
+
+const scope = (key: string): SnapshotScope => ({
+  functionName: 'password-fn',
+  namespace: 'ns',
+  epoch: 'e',
+  generation: 0,
+  key,
+});
+
+async function roundTrip(store: SnapshotStore, key: string): Promise<string | undefined> {
+  const written = await store.write(scope(key), 0, {
+    state: Buffer.from(`{"key":"${key}"}`),
+    dir: Buffer.alloc(0),
+  });
+  expect(written).toEqual({ ok: true, version: 1 });
+  return (await store.read(scope(key)))?.state.toString();
+}
+
+describe('WARMROUTE_SNAPSHOT_REDIS_PASSWORD: the function library authenticates apart from the URL', () => {
+  /** defaultSnapshotStore() from a fresh module (it keeps one store per module) under `env`. */
+  async function defaultStoreUnder(redis: PasswordRedis, password: string): Promise<SnapshotStore> {
+    vi.stubEnv(FUNCTION_ENVIRONMENT.snapshotRedisUrl.env, redis.url);
+    vi.stubEnv(FUNCTION_ENVIRONMENT.snapshotRedisPassword.env, password);
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
+    vi.resetModules();
+    const { defaultSnapshotStore } = await import('../../lambda/stores/default-store.js');
+    const store = defaultSnapshotStore();
+    onTestFinished(() => store.close());
+    return store;
+  }
+
+  it('defaultSnapshotStore() reads both variables and round-trips a snapshot', async () => {
+    // Prepare
+    const redis = await passwordRedis();
+    const store = await defaultStoreUnder(redis, redis.password);
+
+    // Act
+    const state = await roundTrip(store, 'default-store');
+
+    // Assess
+    expect(store.constructor.name).toBe('RedisSnapshotStore');
+    expect(state).toBe('{"key":"default-store"}');
+  });
+
+  it('with a wrong password the store fails with WR_ERR_SNAPSHOT_STORE, not a hang', async () => {
+    // Prepare
+    const redis = await passwordRedis();
+    const store = await defaultStoreUnder(redis, `wrong-${redis.password}`);
+
+    // Act
+    const failure = await store.readVersion(scope('wrong')).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    // Assess: (the module was loaded afresh, so its error class is not this file's: compare the
+    // name and code.)
+    expect(failure).toMatchObject({ name: 'WarmStateError', code: 'WR_ERR_SNAPSHOT_STORE' });
+  });
+
+  it('the password option is used instead of one in the URL', async () => {
+    // Prepare
+    const redis = await passwordRedis();
+    const store = new RedisSnapshotStore({
+      url: redis.url.replace('redis://', 'redis://:stale-password@'),
+      password: redis.password,
+      keyPrefix: 'password-test:',
+    });
+    onTestFinished(() => store.close());
+
+    // Act
+    const state = await roundTrip(store, 'explicit');
+
+    // Assess
+    expect(state).toBe('{"key":"explicit"}');
+  });
+});
