@@ -1,0 +1,46 @@
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
+import type { K8sObject } from './k8s-render.js';
+
+/** Builds the kubernetes-models class for one apiVersion/kind from a rendered object. */
+type ModelFactory = (object: K8sObject) => { validate(): void };
+
+// A constructor only copies the object's fields; validate() is what checks them against the
+// schema, so the rendered YAML goes in as it is.
+const MODELS: Readonly<Record<string, ModelFactory>> = {
+  'v1/Namespace': (o) => new Namespace(o),
+  'v1/ServiceAccount': (o) => new ServiceAccount(o),
+  'v1/ConfigMap': (o) => new ConfigMap(o),
+  'v1/Secret': (o) => new Secret(o),
+  'v1/Service': (o) => new Service(o),
+  'apps/v1/Deployment': (o) => new Deployment(o),
+  'autoscaling/v2/HorizontalPodAutoscaler': (o) => new HorizontalPodAutoscaler(o),
+  'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o),
+  'networking.k8s.io/v1/NetworkPolicy': (o) => new NetworkPolicy(o),
+};
+
+/**
+ * Validates a rendered object against its Kubernetes schema (kubernetes-models 4.5.1, generated
+ * from the Kubernetes OpenAPI spec). Throws on a schema error and on a kind this file has no
+ * model for: an object nobody checked must not pass as checked.
+ *
+ * The schemas do not reject unknown fields: a misspelt `readinesProbe` passes here (the API
+ * server's strict field validation, kubectl's default since 1.27, would refuse it at apply).
+ * The tests' assertions read every field the deployment relies on, so such a typo fails there.
+ */
+export function validateK8sObject(object: K8sObject): void {
+  const key = `${object.apiVersion}/${object.kind}`;
+  const factory = MODELS[key];
+  if (factory === undefined)
+    throw new Error(
+      `no kubernetes-models class for ${key} (${object.metadata.name}): add one to MODELS`,
+    );
+  try {
+    factory(object).validate();
+  } catch (err) {
+    throw new Error(`${key} ${object.metadata.name}: ${(err as Error).message}`, { cause: err });
+  }
+}

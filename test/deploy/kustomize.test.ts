@@ -1,0 +1,590 @@
+import { copyFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { Registry } from 'prom-client';
+import { Value } from 'typebox/value';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { defaults, FunctionSettingsSchema } from '../../src/config/schema.js';
+import type { DirectoryHealth } from '../../src/directory/types.js';
+import { registerHealthRoutes } from '../../src/http/routes/health.js';
+import { examplesDir, packageRoot } from '../../src/paths.js';
+import { copyK8sTree, kustomize, type K8sObject } from './helpers/k8s-render.js';
+import { validateK8sObject } from './helpers/k8s-validate.js';
+
+/**
+ * deploy/k8s (issue 14): `kubectl kustomize` renders the base and the example overlay, every
+ * rendered object validates against its Kubernetes schema, and the manifests keep the promises
+ * the gateway relies on. Values that must agree with the gateway are read from its sources
+ * (config defaults, the health routes, the example functions file), not restated here.
+ */
+
+// The shapes this test reads from the rendered YAML (only the fields it asserts on).
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    configMapKeyRef?: { name: string; key: string };
+    secretKeyRef?: { name: string; key: string };
+  };
+}
+interface HttpGetProbe {
+  httpGet: { path: string; port: string | number };
+  periodSeconds?: number;
+  failureThreshold?: number;
+  timeoutSeconds?: number;
+}
+interface Container {
+  name: string;
+  image: string;
+  ports: { name: string; containerPort: number }[];
+  env: EnvVar[];
+  readinessProbe?: HttpGetProbe;
+  livenessProbe?: HttpGetProbe;
+  startupProbe?: HttpGetProbe;
+  lifecycle?: { preStop?: { sleep?: { seconds: number }; exec?: unknown } };
+  resources?: {
+    requests?: Record<string, string>;
+    limits?: Record<string, string>;
+  };
+  securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[] } };
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  containers: Container[];
+  securityContext?: Record<string, unknown> & { seccompProfile?: { type: string } };
+  terminationGracePeriodSeconds?: number;
+  automountServiceAccountToken?: boolean;
+  serviceAccountName?: string;
+  topologySpreadConstraints?: {
+    topologyKey: string;
+    whenUnsatisfiable: string;
+    labelSelector: { matchLabels: Record<string, string> };
+  }[];
+  volumes?: { name: string; emptyDir?: unknown }[];
+}
+interface DeploymentShape {
+  spec: {
+    replicas?: number;
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+      spec: PodSpec;
+    };
+  };
+}
+interface ServiceShape {
+  metadata: { name: string };
+  spec: {
+    type?: string;
+    selector: Record<string, string>;
+    ports: { name?: string; port: number; targetPort: string | number }[];
+  };
+}
+
+const DEPLOYMENT_NAME = 'warmroute-gateway';
+const BASE = join(packageRoot, 'deploy', 'k8s', 'base');
+/** The gateway's settings that are secrets: never a literal value, always a Secret reference. */
+const SECRET_SETTINGS = ['WARMROUTE_SECRET', 'WARMROUTE_ADMIN_TOKEN', 'WARMROUTE_REDIS_PASSWORD'];
+
+function only(objects: readonly K8sObject[], kind: string, name?: string): K8sObject {
+  const found = objects.filter(
+    (o) => o.kind === kind && (name === undefined || o.metadata.name === name),
+  );
+  if (found.length !== 1)
+    throw new Error(`expected one ${kind} ${name ?? ''}, rendered ${found.length}`);
+  return found[0] as K8sObject;
+}
+function deploymentOf(objects: readonly K8sObject[]): DeploymentShape {
+  return only(objects, 'Deployment', DEPLOYMENT_NAME) as unknown as DeploymentShape;
+}
+function gatewayContainer(objects: readonly K8sObject[]): Container {
+  const [container, ...others] = deploymentOf(objects).spec.template.spec.containers;
+  if (container === undefined || others.length > 0)
+    throw new Error('the Deployment must run exactly one container, the gateway');
+  return container;
+}
+function envValue(container: Container, name: string): string | undefined {
+  return container.env.find((e) => e.name === name)?.value;
+}
+/** The containerPort a probe's or Service's named (or numbered) port resolves to. */
+function resolvePort(container: Container, port: string | number): number {
+  const declared =
+    typeof port === 'number'
+      ? container.ports.find((p) => p.containerPort === port)
+      : container.ports.find((p) => p.name === port);
+  if (declared === undefined)
+    throw new Error(`port ${String(port)} is not a declared containerPort`);
+  return declared.containerPort;
+}
+function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
+  return (
+    Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v)
+  );
+}
+/** The environment the gateway process sees: literals, ConfigMap keys and Secret keys resolved. */
+function resolvedEnv(objects: readonly K8sObject[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of gatewayContainer(objects).env) {
+    const cm = e.valueFrom?.configMapKeyRef;
+    const sk = e.valueFrom?.secretKeyRef;
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (cm !== undefined) {
+      const data = (
+        only(objects, 'ConfigMap', cm.name) as unknown as { data: Record<string, string> }
+      ).data;
+      const value = data[cm.key];
+      if (value === undefined) throw new Error(`ConfigMap ${cm.name} has no key ${cm.key}`);
+      env[e.name] = value;
+    } else if (sk !== undefined) {
+      const data = (only(objects, 'Secret', sk.name) as unknown as { data: Record<string, string> })
+        .data;
+      const value = data[sk.key];
+      if (value === undefined) throw new Error(`Secret ${sk.name} has no key ${sk.key}`);
+      env[e.name] = Buffer.from(value, 'base64').toString('utf8');
+    } else throw new Error(`env ${e.name} has neither a value nor a ConfigMap/Secret reference`);
+  }
+  return env;
+}
+
+describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
+  let base: Awaited<ReturnType<typeof kustomize>>;
+  let overlay: Awaited<ReturnType<typeof kustomize>>;
+  let overlayWithoutSecrets: Awaited<ReturnType<typeof kustomize>>;
+  let removeCopy: () => Promise<void> = () => Promise.resolve();
+
+  beforeAll(async () => {
+    // Prepare: the overlay as a user renders it, after `cp secrets.example.env secrets.env`
+    // (a copy of the tree: the checkout's own secrets.env, if any, is never read).
+    const copy = await copyK8sTree(packageRoot);
+    removeCopy = copy.remove;
+    const overlayDir = join(copy.dir, 'overlays', 'example');
+    // Act
+    base = await kustomize(BASE);
+    overlayWithoutSecrets = await kustomize(overlayDir);
+    await copyFile(join(overlayDir, 'secrets.example.env'), join(overlayDir, 'secrets.env'));
+    overlay = await kustomize(overlayDir);
+  }, 120_000);
+  afterAll(async () => {
+    await removeCopy();
+  });
+
+  describe('rendering and schemas', () => {
+    it('renders the base and the example overlay with exit 0', () => {
+      // Assess
+      expect(base.stderr).toBe('');
+      expect(base.code).toBe(0);
+      expect(overlay.stderr).toBe('');
+      expect(overlay.code).toBe(0);
+    });
+
+    it('refuses to render the overlay until secrets.env exists (no deploy with example secrets)', () => {
+      // Assess
+      expect(overlayWithoutSecrets.code).not.toBe(0);
+      expect(overlayWithoutSecrets.stderr).toContain('secrets.env');
+    });
+
+    it('renders the expected objects', () => {
+      // Assess
+      const kinds = (objects: readonly K8sObject[]): string[] =>
+        objects
+          .map((o) => `${o.kind}/${o.metadata.name.replace(/-[a-z0-9]{10}$/, '-<hash>')}`)
+          .sort();
+      const common = [
+        'ConfigMap/warmroute-gateway-config-<hash>',
+        'Deployment/warmroute-gateway',
+        'HorizontalPodAutoscaler/warmroute-gateway',
+        'NetworkPolicy/warmroute-gateway',
+        'PodDisruptionBudget/warmroute-gateway',
+        'Service/warmroute-gateway',
+        'Service/warmroute-gateway-admin',
+        'ServiceAccount/warmroute-gateway',
+      ];
+      expect(kinds(base.objects)).toEqual(common);
+      expect(kinds(overlay.objects)).toEqual(
+        [...common, 'Namespace/warmroute', 'Secret/warmroute-gateway-secrets-<hash>'].sort(),
+      );
+    });
+
+    it('validates every rendered object against its Kubernetes schema', () => {
+      // Act / Assess: validateK8sObject throws on a schema error or a kind it has no model for.
+      for (const object of [...base.objects, ...overlay.objects]) validateK8sObject(object);
+    });
+
+    it('the schema check rejects a broken object, an unknown kind and a malformed sleep action', () => {
+      // Prepare: copies of the rendered Deployment, each broken in one place.
+      const deployment = only(base.objects, 'Deployment');
+      const broken = (mutate: (d: DeploymentShape) => void): K8sObject => {
+        const copy = structuredClone(deployment);
+        mutate(copy as unknown as DeploymentShape);
+        return copy;
+      };
+      const portAsText = broken((d) => {
+        (d.spec.template.spec.containers[0]?.ports[0] as { containerPort: unknown }).containerPort =
+          'http';
+      });
+      // If kubernetes-models did not know `sleep` (Kubernetes 1.30), this would pass unchecked.
+      const sleepAsText = broken((d) => {
+        const preStop = d.spec.template.spec.containers[0]?.lifecycle?.preStop as {
+          sleep: { seconds: unknown };
+        };
+        preStop.sleep.seconds = 'ten';
+      });
+      const unknownKind = { ...deployment, apiVersion: 'apps/v1', kind: 'DeploymentTypo' };
+      // Act / Assess
+      expect(() => {
+        validateK8sObject(portAsText);
+      }).toThrow(/containerPort/);
+      expect(() => {
+        validateK8sObject(sleepAsText);
+      }).toThrow(/sleep\/seconds/);
+      expect(() => {
+        validateK8sObject(unknownKind);
+      }).toThrow(/no kubernetes-models class/);
+    });
+  });
+
+  describe('the Deployment keeps the gateway’s promises', () => {
+    it('sets the shared listen, production and backend settings, and a valid gateway config', () => {
+      // Prepare
+      const container = gatewayContainer(overlay.objects);
+      const env = resolvedEnv(overlay.objects);
+      const functions = JSON.parse(env['WARMROUTE_FUNCTIONS'] ?? '') as Record<string, unknown>;
+      // Act: the gateway's own loader reads the environment the pod would have.
+      const config = loadConfig(env);
+      // Assess
+      expect(envValue(container, 'HOST')).toBe('0.0.0.0');
+      expect(envValue(container, 'WARMROUTE_ADMIN_HOST')).toBe('0.0.0.0');
+      expect(envValue(container, 'WARMROUTE_ENV')).toBe('production');
+      expect(envValue(container, 'WARMROUTE_BACKEND')).toBe('aws');
+      expect(config.production).toBe(true);
+      expect(config.backend).toBe('aws');
+      expect(config.port).toBe(defaults.port);
+      expect(config.adminPort).toBe(9090);
+      expect(config.redisUrl).toBe(env['REDIS_URL']);
+      expect(config.redisPassword).toBe(env['WARMROUTE_REDIS_PASSWORD']);
+      expect(config.functions).toEqual(functions);
+      expect(resolvePort(container, 'http')).toBe(config.port);
+      expect(resolvePort(container, 'admin')).toBe(config.adminPort);
+    });
+
+    it('probes the admin listener: readiness /readyz, liveness and startup /healthz', () => {
+      // Prepare
+      const container = gatewayContainer(base.objects);
+      const adminPort = Number(envValue(container, 'WARMROUTE_ADMIN_PORT'));
+      const { readinessProbe, livenessProbe, startupProbe } = container;
+      // Assess
+      expect(readinessProbe?.httpGet.path).toBe('/readyz');
+      expect(livenessProbe?.httpGet.path).toBe('/healthz');
+      expect(startupProbe?.httpGet.path).toBe('/healthz');
+      for (const probe of [readinessProbe, livenessProbe, startupProbe])
+        expect(resolvePort(container, probe?.httpGet.port ?? -1)).toBe(adminPort);
+      // Readiness reacts first; liveness tolerates several missed beats before a restart.
+      const window = (p: HttpGetProbe | undefined): number =>
+        (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
+      expect(window(livenessProbe)).toBeGreaterThan(window(readinessProbe));
+      expect(livenessProbe?.failureThreshold ?? 3).toBeGreaterThanOrEqual(3);
+    });
+
+    it('the probed paths behave as the probes need: liveness stays 200 during a Redis outage and the drain, readiness 503 only in the drain', async () => {
+      // Prepare: the gateway's real health routes, the directory degraded (Redis down).
+      const container = gatewayContainer(base.objects);
+      const scrapePath = deploymentOf(base.objects).spec.template.metadata.annotations?.[
+        'prometheus.io/path'
+      ];
+      let shuttingDown = false;
+      const degraded: DirectoryHealth = {
+        status: 'degraded',
+        reason: 'redis unreachable',
+        store: 'redis',
+      };
+      const app = Fastify();
+      registerHealthRoutes(app, {
+        directory: { health: () => degraded },
+        registry: new Registry(),
+        isShuttingDown: () => shuttingDown,
+      });
+      const get = async (url: string | undefined): Promise<number> =>
+        (await app.inject({ method: 'GET', url: url ?? '' })).statusCode;
+      // Act
+      const duringOutage = {
+        live: await get(container.livenessProbe?.httpGet.path),
+        ready: await get(container.readinessProbe?.httpGet.path),
+        scrape: await get(scrapePath),
+      };
+      shuttingDown = true;
+      const duringDrain = {
+        live: await get(container.livenessProbe?.httpGet.path),
+        ready: await get(container.readinessProbe?.httpGet.path),
+      };
+      await app.close();
+      // Assess
+      expect(duringOutage).toEqual({ live: 200, ready: 200, scrape: 200 });
+      expect(duringDrain).toEqual({ live: 200, ready: 503 });
+    });
+
+    it('gives the drain its time: preStop sleep + shutdown grace + the 5 s backstop fit the termination grace', () => {
+      // Prepare: the grace the pod runs with (its own setting, else the gateway's default).
+      const pod = deploymentOf(overlay.objects).spec.template.spec;
+      const container = gatewayContainer(overlay.objects);
+      const graceMs = Number(
+        envValue(container, 'WARMROUTE_SHUTDOWN_GRACE_MS') ?? defaults.shutdownGraceMs,
+      );
+      const preStop = container.lifecycle?.preStop;
+      // Assess: the native sleep action (no shell in the image), long enough for endpoint removal.
+      expect(preStop?.exec).toBeUndefined();
+      expect(preStop?.sleep?.seconds).toBeGreaterThanOrEqual(5);
+      const needed = (preStop?.sleep?.seconds ?? 0) + graceMs / 1000 + 5;
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(needed);
+    });
+
+    it('runs non-root, read-only, without capabilities or an API token', () => {
+      // Prepare
+      const pod = deploymentOf(base.objects).spec.template.spec;
+      const container = gatewayContainer(base.objects);
+      // Assess
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod.securityContext?.['runAsUser']).toBeGreaterThan(0);
+      expect(pod.securityContext?.['runAsGroup']).toBeGreaterThan(0);
+      expect(container.securityContext).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(container.securityContext?.['privileged']).not.toBe(true);
+      // A read-only root still needs a writable /tmp.
+      const tmp = container.volumeMounts?.find((m) => m.mountPath === '/tmp');
+      expect(pod.volumes?.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.serviceAccountName).toBe(only(base.objects, 'ServiceAccount').metadata.name);
+    });
+
+    it('requests CPU and memory and limits memory', () => {
+      // Assess
+      const { resources } = gatewayContainer(base.objects);
+      expect(resources?.requests?.['cpu']).toBeDefined();
+      expect(resources?.requests?.['memory']).toBeDefined();
+      expect(resources?.limits?.['memory']).toBeDefined();
+    });
+
+    it('spreads replicas across nodes', () => {
+      // Prepare
+      const { spec } = deploymentOf(base.objects);
+      const byHost = spec.template.spec.topologySpreadConstraints?.find(
+        (c) => c.topologyKey === 'kubernetes.io/hostname',
+      );
+      // Assess
+      expect(byHost?.whenUnsatisfiable).toBe('DoNotSchedule');
+      expect(selects(byHost?.labelSelector.matchLabels ?? {}, spec.template.metadata.labels)).toBe(
+        true,
+      );
+    });
+
+    it('has Prometheus scrape annotations pointing at the admin port and /metrics', () => {
+      // Prepare
+      const { template } = deploymentOf(overlay.objects).spec;
+      const container = gatewayContainer(overlay.objects);
+      // Assess
+      expect(template.metadata.annotations?.['prometheus.io/scrape']).toBe('true');
+      expect(template.metadata.annotations?.['prometheus.io/path']).toBe('/metrics');
+      expect(Number(template.metadata.annotations?.['prometheus.io/port'])).toBe(
+        resolvePort(container, 'admin'),
+      );
+    });
+  });
+
+  describe('scaling and disruption', () => {
+    it.each(['base', 'overlay'] as const)(
+      '%s: the HPA owns at least 2 replicas of the Deployment',
+      (which) => {
+        // Prepare
+        const objects = which === 'base' ? base.objects : overlay.objects;
+        const hpa = only(objects, 'HorizontalPodAutoscaler') as unknown as {
+          spec: {
+            minReplicas: number;
+            maxReplicas: number;
+            scaleTargetRef: { apiVersion: string; kind: string; name: string };
+            metrics: { type: string; resource?: { name: string } }[];
+          };
+        };
+        // Assess: no replica count in the Deployment (an apply would reset the HPA's choice).
+        expect(deploymentOf(objects).spec.replicas).toBeUndefined();
+        expect(hpa.spec.scaleTargetRef).toEqual({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          name: DEPLOYMENT_NAME,
+        });
+        expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+        expect(hpa.spec.maxReplicas).toBeGreaterThanOrEqual(hpa.spec.minReplicas);
+        expect(hpa.spec.metrics.map((m) => m.resource?.name)).toContain('cpu');
+      },
+    );
+
+    it('the PDB selects the gateway pods and never allows all of the minimum to go', () => {
+      // Prepare
+      const { template } = deploymentOf(base.objects).spec;
+      const pdb = only(base.objects, 'PodDisruptionBudget') as unknown as {
+        spec: {
+          minAvailable?: number;
+          maxUnavailable?: number;
+          selector: { matchLabels: Record<string, string> };
+        };
+      };
+      const hpa = only(base.objects, 'HorizontalPodAutoscaler') as unknown as {
+        spec: { minReplicas: number };
+      };
+      // Assess
+      expect(selects(pdb.spec.selector.matchLabels, template.metadata.labels)).toBe(true);
+      const allowedDown =
+        pdb.spec.maxUnavailable ?? hpa.spec.minReplicas - (pdb.spec.minAvailable ?? 0);
+      expect(allowedDown).toBe(1);
+    });
+  });
+
+  describe('Services and network', () => {
+    it('the public Service carries function traffic only; the admin port has its own ClusterIP Service', () => {
+      // Prepare
+      const { template } = deploymentOf(base.objects).spec;
+      const container = gatewayContainer(base.objects);
+      const services = base.objects.filter(
+        (o) => o.kind === 'Service',
+      ) as unknown as ServiceShape[];
+      const targets = (name: string): number[] => {
+        const svc = services.find((s) => s.metadata.name === name);
+        return (svc?.spec.ports ?? []).map((p) => resolvePort(container, p.targetPort));
+      };
+      // Assess
+      for (const svc of services) {
+        expect(svc.spec.type ?? 'ClusterIP').toBe('ClusterIP');
+        expect(selects(svc.spec.selector, template.metadata.labels)).toBe(true);
+      }
+      expect(targets('warmroute-gateway')).toEqual([resolvePort(container, 'http')]);
+      expect(
+        services.find((s) => s.metadata.name === 'warmroute-gateway')?.spec.ports[0]?.port,
+      ).toBe(80);
+      expect(targets('warmroute-gateway-admin')).toEqual([resolvePort(container, 'admin')]);
+    });
+
+    it('the NetworkPolicy opens the admin port to the monitoring namespace only', () => {
+      // Prepare
+      const { template } = deploymentOf(base.objects).spec;
+      const container = gatewayContainer(base.objects);
+      const policy = only(base.objects, 'NetworkPolicy') as unknown as {
+        spec: {
+          podSelector: { matchLabels: Record<string, string> };
+          ingress: {
+            from?: { namespaceSelector?: { matchLabels: Record<string, string> } }[];
+            ports: { port: string | number }[];
+          }[];
+        };
+      };
+      const rulesFor = (port: string): typeof policy.spec.ingress =>
+        policy.spec.ingress.filter((r) =>
+          r.ports.some((p) => resolvePort(container, p.port) === resolvePort(container, port)),
+        );
+      // Assess
+      expect(selects(policy.spec.podSelector.matchLabels, template.metadata.labels)).toBe(true);
+      // Function traffic from anywhere in the cluster (ingress controllers live in any namespace).
+      expect(rulesFor('http').map((r) => r.from)).toEqual([undefined]);
+      const admin = rulesFor('admin');
+      expect(admin).toHaveLength(1);
+      expect(admin[0]?.from).toEqual([
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+      ]);
+    });
+  });
+
+  describe('secrets and configuration', () => {
+    it('the base carries no secret value: no Secret object, secret settings only by reference', async () => {
+      // Prepare
+      const container = gatewayContainer(base.objects);
+      const rendered = JSON.stringify(base.objects);
+      // Assess
+      expect(base.objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+      for (const name of SECRET_SETTINGS) {
+        const entry = container.env.find((e) => e.name === name);
+        expect(entry?.value).toBeUndefined();
+        expect(entry?.valueFrom?.secretKeyRef).toEqual({
+          name: 'warmroute-gateway-secrets',
+          key: name,
+        });
+      }
+      // Nor in any ConfigMap or file of the base (e.g. a password inside REDIS_URL).
+      expect(rendered).not.toMatch(/rediss?:\/\/[^/@"]*@/);
+      const example = await readFile(
+        join(packageRoot, 'deploy', 'k8s', 'overlays', 'example', 'secrets.example.env'),
+        'utf8',
+      );
+      for (const line of example.split('\n').filter((l) => /^\w+=/.test(l)))
+        expect(rendered).not.toContain(line.slice(line.indexOf('=') + 1));
+    });
+
+    it("every secretKeyRef of the overlay resolves to a key of the overlay's generated Secret", () => {
+      // Prepare
+      const container = gatewayContainer(overlay.objects);
+      const secret = only(overlay.objects, 'Secret') as unknown as {
+        metadata: { name: string };
+        data: Record<string, string>;
+      };
+      const refs = container.env.flatMap((e) =>
+        e.valueFrom?.secretKeyRef === undefined ? [] : [e.valueFrom.secretKeyRef],
+      );
+      // Assess
+      expect(refs.map((r) => r.key).sort()).toEqual([...SECRET_SETTINGS].sort());
+      for (const ref of refs) {
+        expect(ref.name).toBe(secret.metadata.name);
+        expect(Object.keys(secret.data)).toContain(ref.key);
+      }
+    });
+
+    it("the overlay's function allow-list matches the example functions as the CDK stack deploys them", async () => {
+      // Prepare: lambda/examples/functions.json is the source of memory, timeout and tenancy.
+      const declared = (
+        JSON.parse(await readFile(join(examplesDir, 'functions.json'), 'utf8')) as {
+          functions: { name: string; timeoutSeconds: number; memoryMb: number; tenancy: string }[];
+        }
+      ).functions;
+      const functions = JSON.parse(
+        resolvedEnv(overlay.objects)['WARMROUTE_FUNCTIONS'] ?? '',
+      ) as Record<string, unknown>;
+      // Assess
+      expect(Object.keys(functions).length).toBeGreaterThan(0);
+      for (const [name, settings] of Object.entries(functions)) {
+        expect(Value.Check(FunctionSettingsSchema, settings), name).toBe(true);
+        const example = declared.find((f) => `warmroute-${f.name}` === name);
+        expect(example, `${name} is warmroute-<an example function>`).toBeDefined();
+        expect(settings).toEqual({
+          timeoutSeconds: example?.timeoutSeconds,
+          memoryMb: example?.memoryMb,
+          tenancy: example?.tenancy,
+        });
+      }
+    });
+
+    it('the overlay replaces every placeholder: namespace, image, Redis over TLS, IRSA role', () => {
+      // Prepare
+      const env = resolvedEnv(overlay.objects);
+      const baseEnv = {
+        REDIS_URL: (only(base.objects, 'ConfigMap') as unknown as { data: Record<string, string> })
+          .data['REDIS_URL'],
+      };
+      const image = gatewayContainer(overlay.objects).image;
+      const account = only(overlay.objects, 'ServiceAccount') as unknown as {
+        metadata: { annotations?: Record<string, string> };
+      };
+      // Assess
+      for (const o of overlay.objects)
+        if (o.kind !== 'Namespace')
+          expect(o.metadata['namespace'], `${o.kind} ${o.metadata.name}`).toBe('warmroute');
+      expect(image).toMatch(/^[^:]+\/warmroute-gateway:\d+\.\d+\.\d+$/);
+      expect(env['REDIS_URL']).not.toBe(baseEnv.REDIS_URL);
+      expect(env['REDIS_URL']).toMatch(/^rediss:\/\/[^@]+$/);
+      expect(account.metadata.annotations?.['eks.amazonaws.com/role-arn']).toMatch(
+        /^arn:aws:iam::\d{12}:role\//,
+      );
+    });
+  });
+});
