@@ -1,5 +1,6 @@
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DockerfileParser } from 'dockerfile-ast';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import { Value } from 'typebox/value';
@@ -360,6 +361,25 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       expect(pod.volumes?.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
       expect(pod.automountServiceAccountToken).toBe(false);
       expect(pod.serviceAccountName).toBe(only(base.objects, 'ServiceAccount').metadata.name);
+    });
+
+    it("runs as the image's own user (deploy/docker/Dockerfile's last USER)", async () => {
+      // Prepare: runAsNonRoot can only be verified for a numeric user, and the uid that owns
+      // nothing writable in the image is the one the Dockerfile chose.
+      const dockerfile = DockerfileParser.parse(
+        await readFile(join(packageRoot, 'deploy', 'docker', 'Dockerfile'), 'utf8'),
+      );
+      const user = dockerfile
+        .getInstructions()
+        .filter((i) => i.getKeyword() === 'USER')
+        .at(-1)
+        ?.getArgumentsContent();
+      const pod = deploymentOf(base.objects).spec.template.spec;
+      // Assess
+      expect(user).toMatch(/^\d+:\d+$/);
+      expect(
+        `${String(pod.securityContext?.['runAsUser'])}:${String(pod.securityContext?.['runAsGroup'])}`,
+      ).toBe(user);
     });
 
     it('requests CPU and memory and limits memory', () => {
