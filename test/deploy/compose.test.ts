@@ -500,6 +500,7 @@ describe('deploy/compose: the gateway service agrees with the gateway', () => {
     expect(config.adminPort).toBeDefined();
     expect(config.adminPort).not.toBe(config.port);
     expect(config.backend).toBe('local');
+    expect(config.redisPassword).toBe(testSecrets()['WARMROUTE_REDIS_PASSWORD']);
     // On loopback the local host needs no control token (its control API lists every tenant).
     expect(['127.0.0.1', '::1', 'localhost']).toContain(config.localHost);
     expect(config.localControlToken).toBeUndefined();
