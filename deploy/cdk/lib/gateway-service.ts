@@ -1,0 +1,256 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { defaults } from '../../../src/config/schema.js';
+import type { DrainTiming } from './drain-timing.js';
+
+/** Function traffic (RPC and proxy routes): the only port the load balancer's listeners forward to. */
+export const GATEWAY_PORT = defaults.port;
+/** Admin, `/metrics`, `/healthz`, `/readyz` (`WARMROUTE_ADMIN_PORT`): reachable from inside the VPC only. */
+export const ADMIN_PORT = 9090;
+/** What the target group's health check asks on ADMIN_PORT (src/http/routes/health.ts). */
+export const READINESS_PATH = '/readyz';
+
+/**
+ * The load balancer closes an idle connection after this; it must be shorter
+ * than the gateway's keep-alive (`WARMROUTE_KEEP_ALIVE_TIMEOUT_MS`, default
+ * 72 s), or the load balancer may send a request down a connection the
+ * gateway is closing and answer the client 502.
+ */
+export const ALB_IDLE_TIMEOUT_SECONDS = 60;
+
+export interface GatewayServiceProps {
+  readonly vpc: ec2.IVpc;
+  /** The VPC's CIDR (a literal): the admin port's only source besides the load balancer. */
+  readonly vpcCidr: string;
+  readonly subnets: ec2.SubnetSelection;
+  readonly image: ecs.ContainerImage;
+  /** Tasks at rest and the autoscaling minimum. */
+  readonly desiredCount: number;
+  readonly maxCount: number;
+  readonly cpu: number;
+  readonly memoryLimitMiB: number;
+  /** Plain settings (never a secret). */
+  readonly environment: Readonly<Record<string, string>>;
+  /** Settings that are secrets: injected by ECS from Secrets Manager. */
+  readonly secrets: Readonly<Record<string, ecs.Secret>>;
+  readonly drain: DrainTiming;
+  /** The functions the gateway may invoke: the task role's only Lambda permission. */
+  readonly functions: readonly lambda.IFunction[];
+  /** ACM certificate for an HTTPS listener on 443 (then 80 redirects to it). */
+  readonly certificateArn?: string;
+  /** ALB requests per target per minute to scale on, in addition to CPU. */
+  readonly requestsPerTargetPerMinute?: number;
+  readonly logRetention: logs.RetentionDays;
+}
+
+/**
+ * The gateway on ECS Fargate behind an internet-facing Application Load
+ * Balancer.
+ */
+export class GatewayService extends Construct {
+  readonly service: ecs.FargateService;
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  readonly targetGroup: elbv2.ApplicationTargetGroup;
+  readonly taskSecurityGroup: ec2.SecurityGroup;
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly logGroup: logs.LogGroup;
+  readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
+  readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: GatewayServiceProps) {
+    super(scope, id);
+    const { vpc } = props;
+
+    const cluster = new ecs.Cluster(this, 'Cluster', {
+      vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention });
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'Task', {
+      cpu: props.cpu,
+      memoryLimitMiB: props.memoryLimitMiB,
+      runtimePlatform: {
+        operatingSystemFamily: ecs.OperatingSystemFamily.LINUX,
+        cpuArchitecture: ecs.CpuArchitecture.X86_64,
+      },
+    });
+    // Exactly the configured functions, unqualified: the gateway invokes
+    // `$LATEST` by name (no version or alias in WARMROUTE_FUNCTIONS), so no
+    // `:*` qualifier ARN is granted (lambda.grantInvoke would add one).
+    this.taskDefinition.taskRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: props.functions.map((f) => f.functionArn),
+      }),
+    );
+
+    const container = this.taskDefinition.addContainer('gateway', {
+      image: props.image,
+      essential: true,
+      environment: { ...props.environment },
+      secrets: { ...props.secrets },
+      portMappings: [
+        { containerPort: GATEWAY_PORT, name: 'public' },
+        { containerPort: ADMIN_PORT, name: 'admin' },
+      ],
+      // With backend `aws` the gateway writes no file: the local Lambda host
+      // (src/localhost/, the only code that creates files and TMPDIRs) is not
+      // started, logs go to stdout, credentials come from the task role's
+      // endpoint. A read-only root file system then costs nothing and stops
+      // an attacker from dropping files into the image.
+      readonlyRootFilesystem: true,
+      stopTimeout: Duration.seconds(props.drain.stopTimeoutSeconds),
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'gateway', logGroup: this.logGroup }),
+    });
+
+    this.taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc,
+      description: `warmroute gateway tasks: ${GATEWAY_PORT} from the load balancer, ${ADMIN_PORT} from the load balancer and the VPC`,
+      allowAllOutbound: false,
+    });
+    this.taskSecurityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'AWS APIs (Lambda, ECR, CloudWatch Logs, Secrets Manager) through the NAT gateway or the VPC endpoints',
+    );
+    this.taskSecurityGroup.addIngressRule(
+      ec2.Peer.ipv4(props.vpcCidr),
+      ec2.Port.tcp(ADMIN_PORT),
+      'admin, metrics and health from inside the VPC (Prometheus, operators)',
+    );
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster,
+      taskDefinition: this.taskDefinition,
+      desiredCount: props.desiredCount,
+      vpcSubnets: props.subnets,
+      securityGroups: [this.taskSecurityGroup],
+      assignPublicIp: false,
+      // Start new tasks before stopping old ones, and roll back a deployment
+      // whose tasks never become healthy.
+      minHealthyPercent: 100,
+      maxHealthyPercent: 200,
+      circuitBreaker: { rollback: true },
+      // Start-up waits at most WARMROUTE_REDIS_CONNECT_TIMEOUT_MS (2 s) for
+      // Redis and then serves degraded, so a task is ready within seconds;
+      // this only spares a slow image pull from being counted as unhealthy.
+      healthCheckGracePeriod: Duration.seconds(30),
+    });
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      // ALB access logs support SSE-S3 only, not KMS.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.loadBalancerSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc,
+      description: 'warmroute load balancer: HTTP(S) from clients, to the gateway tasks only',
+      allowAllOutbound: false,
+    });
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
+      vpc,
+      internetFacing: true,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      securityGroup: this.loadBalancerSecurityGroup,
+      idleTimeout: Duration.seconds(ALB_IDLE_TIMEOUT_SECONDS),
+      dropInvalidHeaderFields: true,
+    });
+    this.loadBalancer.logAccessLogs(this.accessLogsBucket, 'alb');
+
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
+      vpc,
+      targetType: elbv2.TargetType.IP,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      port: GATEWAY_PORT,
+      targets: [
+        this.service.loadBalancerTarget({
+          containerName: container.containerName,
+          containerPort: GATEWAY_PORT,
+        }),
+      ],
+      deregistrationDelay: Duration.seconds(props.drain.deregistrationDelaySeconds),
+      // /readyz on the admin port: 200 while the task can serve (also
+      // `degraded` with Redis down, when it still routes on derived tenant
+      // IDs: failing it then would take every task out at once), 503 once it
+      // is shutting down. Every 10 s; 2 passes (20 s) put a new task in
+      // service, 3 failures (30 s) take a stuck one out without reacting to
+      // one slow answer (timeout 5 s, well above a local route's
+      // milliseconds).
+      healthCheck: {
+        path: READINESS_PATH,
+        port: String(ADMIN_PORT),
+        protocol: elbv2.Protocol.HTTP,
+        healthyHttpCodes: '200',
+        interval: Duration.seconds(10),
+        timeout: Duration.seconds(5),
+        healthyThresholdCount: 2,
+        unhealthyThresholdCount: 3,
+      },
+    });
+    // The health check reaches the admin port; listeners forward to GATEWAY_PORT only.
+    this.taskSecurityGroup.connections.allowFrom(
+      this.loadBalancerSecurityGroup,
+      ec2.Port.tcp(ADMIN_PORT),
+      'load balancer health checks on the admin port',
+    );
+
+    if (props.certificateArn === undefined) {
+      // Plain HTTP: for trying the stack out. Production wants TLS: pass a
+      // certificate ARN (context `certificateArn`) and 80 only redirects.
+      this.loadBalancer.addListener('Http', {
+        port: 80,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        open: true,
+        defaultTargetGroups: [this.targetGroup],
+      });
+    } else {
+      this.loadBalancer.addListener('Https', {
+        port: 443,
+        protocol: elbv2.ApplicationProtocol.HTTPS,
+        open: true,
+        certificates: [
+          acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn),
+        ],
+        sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+        defaultTargetGroups: [this.targetGroup],
+      });
+      this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
+    }
+
+    const scaling = this.service.autoScaleTaskCount({
+      minCapacity: props.desiredCount,
+      maxCapacity: props.maxCount,
+    });
+    // The gateway's CPU goes into TLS, JSON and signing; most of a request's
+    // time is spent waiting for Lambda, so CPU is a cautious signal and 60 %
+    // leaves headroom for a burst while new tasks start (about a minute).
+    scaling.scaleOnCpuUtilization('Cpu', {
+      targetUtilizationPercent: 60,
+      scaleOutCooldown: Duration.seconds(60),
+      scaleInCooldown: Duration.seconds(300),
+    });
+    if (props.requestsPerTargetPerMinute !== undefined) {
+      scaling.scaleOnRequestCount('Requests', {
+        requestsPerTarget: props.requestsPerTargetPerMinute,
+        targetGroup: this.targetGroup,
+        scaleOutCooldown: Duration.seconds(60),
+        scaleInCooldown: Duration.seconds(300),
+      });
+    }
+  }
+}

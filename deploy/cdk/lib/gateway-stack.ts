@@ -1,0 +1,222 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { packageRoot } from '../../../src/paths.js';
+import { drainTiming, type DrainTiming } from './drain-timing.js';
+import { ExampleFunctions, type ExampleFunctionName } from './example-functions.js';
+import { ADMIN_PORT, GATEWAY_PORT, GatewayService } from './gateway-service.js';
+import { addGatewayNagSuppressions } from './nag-suppressions.js';
+import { GatewayNetwork } from './network.js';
+import { GatewayRedis } from './redis.js';
+
+/** A gateway image already pushed to ECR, instead of building deploy/docker/Dockerfile. */
+export interface EcrImage {
+  readonly repositoryName: string;
+  readonly tag: string;
+}
+
+export interface GatewayStackProps extends StackProps {
+  /** Prefix of the functions' names (`<prefix>-counter`…) and of descriptions (default `warmroute`). */
+  readonly namePrefix?: string;
+  /** Gateway tasks at rest, and the autoscaling minimum (default 2). */
+  readonly desiredCount?: number;
+  /** Autoscaling maximum (default 10, at least desiredCount). */
+  readonly maxCount?: number;
+  /** ACM certificate ARN: adds HTTPS on 443 and turns 80 into a redirect. Production wants it. */
+  readonly certificateArn?: string;
+  /** Default: built from deploy/docker/Dockerfile with the repository root as context. */
+  readonly image?: EcrImage;
+  /** `WARMROUTE_SHUTDOWN_GRACE_MS` (default: the gateway's own default). */
+  readonly shutdownGraceMs?: number;
+  /** `WARMROUTE_REQUEST_TIMEOUT_MS` (default: the gateway's own default). */
+  readonly requestTimeoutMs?: number;
+  /** Task size (default 512 CPU units, 1024 MiB). */
+  readonly cpu?: number;
+  readonly memoryLimitMiB?: number;
+  /** NAT gateways (default 1; see GatewayNetwork for the trade-off with interface endpoints). */
+  readonly natGateways?: number;
+  readonly interfaceEndpoints?: boolean;
+  /** Also scale on ALB requests per target per minute. */
+  readonly requestsPerTargetPerMinute?: number;
+  readonly redisNodeType?: string;
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The gateway's Dockerfile, relative to the repository root (the build context). */
+const DOCKERFILE = 'deploy/docker/Dockerfile';
+
+/**
+ * Excludes for the staged build context, after the repository's
+ * .dockerignore (an allow-list that leaves deploy/ out). CDK re-includes the
+ * Dockerfile by its base name only (`!Dockerfile`, which matches the root),
+ * so without this line the staged context would lack deploy/docker/Dockerfile
+ * and the image build of `cdk deploy` would fail; `docker build -f` itself
+ * always sends the Dockerfile, whatever .dockerignore says.
+ */
+const IMAGE_CONTEXT_EXCLUDES = [`!${DOCKERFILE}`];
+
+/**
+ * warmroute in front of Lambda: a VPC, Redis (ElastiCache, TLS, AUTH), the
+ * gateway's secrets, the example functions (tenant isolation, PER_TENANT),
+ * and the gateway on ECS Fargate behind an Application Load Balancer.
+ */
+export class GatewayStack extends Stack {
+  readonly network: GatewayNetwork;
+  readonly redis: GatewayRedis;
+  readonly functions: ExampleFunctions;
+  readonly gateway: GatewayService;
+  readonly drain: DrainTiming;
+  readonly hmacSecret: secretsmanager.Secret;
+  readonly adminToken: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: GatewayStackProps = {}) {
+    super(scope, id, props);
+    const namePrefix = props.namePrefix ?? 'warmroute';
+    const desiredCount = props.desiredCount ?? 2;
+    const maxCount = props.maxCount ?? Math.max(10, desiredCount);
+    if (!Number.isInteger(desiredCount) || desiredCount < 1) {
+      throw new Error(`desiredCount must be an integer >= 1, got ${desiredCount}`);
+    }
+    if (!Number.isInteger(maxCount) || maxCount < desiredCount) {
+      throw new Error(
+        `maxCount (${maxCount}) must be an integer >= desiredCount (${desiredCount})`,
+      );
+    }
+    this.drain = drainTiming({
+      shutdownGraceMs: props.shutdownGraceMs,
+      requestTimeoutMs: props.requestTimeoutMs,
+    });
+
+    this.network = new GatewayNetwork(this, 'Network', {
+      natGateways: props.natGateways,
+      interfaceEndpoints: props.interfaceEndpoints,
+    });
+    const { vpc, privateSubnets } = this.network;
+
+    this.redis = new GatewayRedis(this, 'Redis', {
+      vpc,
+      subnets: privateSubnets,
+      cacheNodeType: props.redisNodeType,
+      namePrefix,
+    });
+
+    // Generated at deploy time, never in the template. The HMAC secret keys
+    // every tenant ID: rolling it moves every key to a new tenant (a cold
+    // start each), so it is long-lived and rolled by hand (docs/deploy.md).
+    this.hmacSecret = new secretsmanager.Secret(this, 'HmacSecret', {
+      description: 'warmroute WARMROUTE_SECRET: HMAC key of tenant ID derivation',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    // Letters and digits only: it travels in an HTTP header and in shell commands.
+    this.adminToken = new secretsmanager.Secret(this, 'AdminToken', {
+      description: 'warmroute WARMROUTE_ADMIN_TOKEN: bearer token of /v1/keys/*',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+
+    this.functions = new ExampleFunctions(this, 'Functions', {
+      namePrefix: `${namePrefix}-`,
+      vpc,
+      vpcSubnets: privateSubnets,
+      snapshotRedis: {
+        host: this.redis.host,
+        port: this.redis.port,
+        authToken: this.redis.authToken,
+        securityGroup: this.redis.securityGroup,
+      },
+    });
+    const setting = this.functions.gatewayFunctionsSetting();
+    // The routes name functions as WARMROUTE_FUNCTIONS does: literal physical
+    // names (the gateway checks every route against the allow-list at start).
+    const fn = (name: ExampleFunctionName): string => {
+      const physical = `${namePrefix}-${name}`;
+      if (!(physical in setting)) throw new Error(`${physical} is not in WARMROUTE_FUNCTIONS`);
+      return physical;
+    };
+
+    const image =
+      props.image === undefined
+        ? ecs.ContainerImage.fromAsset(packageRoot, {
+            file: DOCKERFILE,
+            exclude: IMAGE_CONTEXT_EXCLUDES,
+          })
+        : ecs.ContainerImage.fromEcrRepository(
+            ecr.Repository.fromRepositoryName(this, 'ImageRepository', props.image.repositoryName),
+            props.image.tag,
+          );
+
+    this.gateway = new GatewayService(this, 'Gateway', {
+      vpc,
+      vpcCidr: this.network.cidr,
+      subnets: privateSubnets,
+      image,
+      desiredCount,
+      maxCount,
+      cpu: props.cpu ?? 512,
+      memoryLimitMiB: props.memoryLimitMiB ?? 1024,
+      drain: this.drain,
+      functions: Object.values(this.functions.functions),
+      certificateArn: props.certificateArn,
+      requestsPerTargetPerMinute: props.requestsPerTargetPerMinute,
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      environment: {
+        HOST: '0.0.0.0',
+        PORT: String(GATEWAY_PORT),
+        WARMROUTE_ADMIN_PORT: String(ADMIN_PORT),
+        WARMROUTE_ADMIN_HOST: '0.0.0.0',
+        WARMROUTE_ENV: 'production',
+        WARMROUTE_BACKEND: 'aws',
+        AWS_REGION: this.region,
+        REDIS_URL: this.redis.url(),
+        // Set explicitly (even at their defaults): the load balancer's and
+        // ECS's waits are computed from these values, so an image with other
+        // built-in defaults cannot drift from them.
+        WARMROUTE_SHUTDOWN_GRACE_MS: String(this.drain.shutdownGraceMs),
+        WARMROUTE_REQUEST_TIMEOUT_MS: String(this.drain.requestTimeoutMs),
+        // The allow-list: the gateway invokes these functions and no other.
+        WARMROUTE_FUNCTIONS: this.toJsonString(setting),
+        // The demo's proxy routes (README "Two commands"), on the deployed names.
+        WARMROUTE_ROUTES: this.toJsonString([
+          { prefix: '/fresh', function: fn('counter'), mode: 'fresh' },
+          { prefix: '/warm', function: fn('warm-counter'), mode: 'affinity' },
+          { prefix: '/workspace', function: fn('workspace'), mode: 'affinity' },
+          { prefix: '/', function: fn('counter'), mode: 'affinity' },
+        ]),
+      },
+      secrets: {
+        WARMROUTE_SECRET: ecs.Secret.fromSecretsManager(this.hmacSecret),
+        WARMROUTE_ADMIN_TOKEN: ecs.Secret.fromSecretsManager(this.adminToken),
+        WARMROUTE_REDIS_PASSWORD: ecs.Secret.fromSecretsManager(this.redis.authToken),
+      },
+    });
+
+    // The functions' own rule to Redis is added by ExampleFunctions (snapshotRedis).
+    this.redis.allowFrom(this.gateway.taskSecurityGroup, 'gateway tasks (directory)');
+
+    const executionRolePolicy =
+      this.gateway.taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy');
+    if (executionRolePolicy === undefined) throw new Error('the task has no execution role policy');
+    addGatewayNagSuppressions({
+      hmacSecret: this.hmacSecret,
+      adminToken: this.adminToken,
+      redisAuthToken: this.redis.authToken,
+      redisReplicationGroup: this.redis.replicationGroup,
+      taskDefinition: this.gateway.taskDefinition,
+      executionRolePolicy,
+      loadBalancerSecurityGroup: this.gateway.loadBalancerSecurityGroup,
+      accessLogsBucket: this.gateway.accessLogsBucket,
+    });
+
+    new CfnOutput(this, 'GatewayUrl', {
+      value: `${props.certificateArn === undefined ? 'http' : 'https'}://${this.gateway.loadBalancer.loadBalancerDnsName}`,
+      description: 'Base URL of the gateway (function traffic)',
+    });
+    new CfnOutput(this, 'AdminTokenSecretArn', {
+      value: this.adminToken.secretArn,
+      description: 'aws secretsmanager get-secret-value --secret-id <this> reads the admin token',
+    });
+    new CfnOutput(this, 'RedisEndpoint', { value: this.redis.url() });
+  }
+}

@@ -1,0 +1,693 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load-config.js';
+import { defaults, settings } from '../../src/config/schema.js';
+import { packageRoot } from '../../src/paths.js';
+import {
+  FARGATE_MAX_STOP_TIMEOUT_SECONDS,
+  SHUTDOWN_BACKSTOP_MS,
+} from '../../deploy/cdk/lib/drain-timing.js';
+import { GatewayStack, type GatewayStackProps } from '../../deploy/cdk/lib/gateway-stack.js';
+import { AUTH_TOKEN_PUNCTUATION, SECRETS_MANAGER_PUNCTUATION } from '../../deploy/cdk/lib/redis.js';
+import { startTestGateway } from '../helpers/gateway.js';
+import {
+  cfnText,
+  resourcesOfType,
+  stringLeaves,
+  type CfnResource,
+  type Json,
+} from './helpers/cfn-template.js';
+
+/**
+ * The gateway stack's promises (issue 14, "CDK app"), one assertion each, on
+ * the synthesized template; values the gateway defines (ports, grace,
+ * timeouts, the function settings) are read from their source, not restated.
+ */
+
+const ENV = { account: '123456789012', region: 'eu-west-1' };
+const SECRET_NAMES = ['WARMROUTE_SECRET', 'WARMROUTE_ADMIN_TOKEN', 'WARMROUTE_REDIS_PASSWORD'];
+// Synthesis bundles three functions with esbuild: seconds, more on two busy cores.
+const SYNTH_TIMEOUT_MS = 240_000;
+
+const outDirs: string[] = [];
+function synth(props: GatewayStackProps = {}): {
+  stack: GatewayStack;
+  template: Record<string, Json>;
+  app: App;
+} {
+  const outdir = mkdtempSync(join(tmpdir(), 'cdk-gateway-'));
+  outDirs.push(outdir);
+  const app = new App({ outdir });
+  const stack = new GatewayStack(app, 'Gateway', { env: ENV, ...props });
+  return { stack, app, template: Template.fromStack(stack).toJSON() };
+}
+afterAll(() => {
+  for (const dir of outDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function only(resources: CfnResource[]): CfnResource {
+  expect(resources).toHaveLength(1);
+  return resources[0]!;
+}
+
+interface ContainerDefinition {
+  Environment: { Name: string; Value: Json }[];
+  Secrets: { Name: string; ValueFrom: Json }[];
+  ReadonlyRootFilesystem: boolean;
+  StopTimeout: number;
+  PortMappings: { ContainerPort: number }[];
+  LogConfiguration: { LogDriver: string; Options: Record<string, Json> };
+}
+
+function container(template: Record<string, Json>): ContainerDefinition {
+  const task = only(resourcesOfType(template, 'AWS::ECS::TaskDefinition'));
+  const defs = task.properties['ContainerDefinitions'] as unknown as ContainerDefinition[];
+  expect(defs).toHaveLength(1);
+  return defs[0]!;
+}
+
+/** The container's environment as the text each variable holds at run time. */
+function environment(template: Record<string, Json>): Record<string, string> {
+  return Object.fromEntries(container(template).Environment.map((e) => [e.Name, cfnText(e.Value)]));
+}
+
+function targetGroup(template: Record<string, Json>): CfnResource {
+  return only(resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::TargetGroup'));
+}
+
+function tgAttribute(tg: CfnResource, key: string): string | undefined {
+  const attrs = tg.properties['TargetGroupAttributes'] as { Key: string; Value: string }[];
+  return attrs.find((a) => a.Key === key)?.Value;
+}
+
+const refId = (value: Json | undefined): string | undefined =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) && 'Ref' in value
+    ? cfnText(value['Ref'])
+    : undefined;
+const getAttId = (value: Json | undefined): string | undefined =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) && 'Fn::GetAtt' in value
+    ? cfnText((value['Fn::GetAtt'] as Json[])[0])
+    : undefined;
+
+let template: Record<string, Json>;
+let gatewayStack: GatewayStack;
+let gatewayApp: App;
+
+beforeAll(() => {
+  ({ template, stack: gatewayStack, app: gatewayApp } = synth());
+}, SYNTH_TIMEOUT_MS);
+
+describe('load balancer and health checks', () => {
+  it('forwards client traffic to the public port and health-checks /readyz on the admin port', () => {
+    // Prepare
+    const env = environment(template);
+    const tg = targetGroup(template);
+    // Assess
+    expect(env['PORT']).toBe(String(defaults.port));
+    expect(tg.properties['Port']).toBe(defaults.port);
+    expect(tg.properties['TargetType']).toBe('ip');
+    expect(tg.properties['HealthCheckPath']).toBe('/readyz');
+    expect(tg.properties['HealthCheckPort']).toBe(env['WARMROUTE_ADMIN_PORT']);
+    expect(tg.properties['HealthCheckPort']).not.toBe(env['PORT']);
+    expect(tg.properties['Matcher']).toEqual({ HttpCode: '200' });
+  });
+
+  it('the health-check path answers 200 on the admin listener and is not served on the public one', async () => {
+    // Prepare: a real gateway with the same split of listeners as the task.
+    const path = cfnText(targetGroup(template).properties['HealthCheckPath']);
+    const gateway = await startTestGateway({ WARMROUTE_ADMIN_PORT: '0' });
+    try {
+      // Act
+      const onAdmin = await fetch(`${gateway.adminUrl}${path}`);
+      const onPublic = await fetch(`${gateway.url}${path}`, { headers: { 'x-affinity-key': 'k' } });
+      // Assess
+      expect(onAdmin.status).toBe(200);
+      expect(onPublic.status).not.toBe(200);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('every listener forwards to the target group on the public port, or redirects', () => {
+    const listeners = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener');
+    expect(listeners.map((l) => l.properties['Port'])).toEqual([80]);
+    const actions = listeners.flatMap((l) => l.properties['DefaultActions'] as Json[]);
+    expect(actions).toEqual([
+      { Type: 'forward', TargetGroupArn: { Ref: targetGroup(template).id } },
+    ]);
+  });
+
+  it(
+    'with a certificate, serves HTTPS on 443 and only redirects on 80',
+    () => {
+      // Act
+      const { template: tls } = synth({
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+      });
+      // Assess
+      const listeners = resourcesOfType(tls, 'AWS::ElasticLoadBalancingV2::Listener');
+      const byPort = new Map(listeners.map((l) => [l.properties['Port'], l.properties]));
+      expect([...byPort.keys()].sort()).toEqual([443, 80]);
+      expect(byPort.get(443)?.['Protocol']).toBe('HTTPS');
+      expect(byPort.get(443)?.['Certificates']).toEqual([
+        { CertificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc' },
+      ]);
+      expect(byPort.get(80)?.['DefaultActions']).toEqual([
+        expect.objectContaining({ Type: 'redirect' }),
+      ]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it('closes idle connections before the gateway does (ALB idle timeout < keep-alive)', () => {
+    const alb = only(resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer'));
+    const attrs = alb.properties['LoadBalancerAttributes'] as { Key: string; Value: string }[];
+    const idle = Number(attrs.find((a) => a.Key === 'idle_timeout.timeout_seconds')?.Value);
+    expect(idle).toBeGreaterThan(0);
+    expect(idle * 1000).toBeLessThan(defaults.keepAliveTimeoutMs);
+  });
+});
+
+describe('draining matches the gateway shutdown grace', () => {
+  it('runs the container with the grace and request timeout the waits were computed from', () => {
+    const env = environment(template);
+    expect(env['WARMROUTE_SHUTDOWN_GRACE_MS']).toBe(String(defaults.shutdownGraceMs));
+    expect(env['WARMROUTE_REQUEST_TIMEOUT_MS']).toBe(String(defaults.requestTimeoutMs));
+  });
+
+  it('stopTimeout covers the grace and the backstop, within Fargate limits', () => {
+    const stop = container(template).StopTimeout;
+    expect(stop * 1000).toBeGreaterThanOrEqual(defaults.shutdownGraceMs + SHUTDOWN_BACKSTOP_MS);
+    expect(stop).toBeLessThanOrEqual(FARGATE_MAX_STOP_TIMEOUT_SECONDS);
+  });
+
+  it('the deregistration delay outlasts the longest request and the grace', () => {
+    const delay = Number(
+      tgAttribute(targetGroup(template), 'deregistration_delay.timeout_seconds'),
+    );
+    expect(delay * 1000).toBeGreaterThanOrEqual(defaults.requestTimeoutMs);
+    expect(delay * 1000).toBeGreaterThanOrEqual(defaults.shutdownGraceMs);
+  });
+
+  it(
+    'follows a longer grace into the container, stopTimeout and deregistration delay',
+    () => {
+      // Act
+      const { template: long } = synth({ shutdownGraceMs: 60_000, requestTimeoutMs: 45_000 });
+      // Assess
+      const env = environment(long);
+      expect(env['WARMROUTE_SHUTDOWN_GRACE_MS']).toBe('60000');
+      expect(env['WARMROUTE_REQUEST_TIMEOUT_MS']).toBe('45000');
+      expect(container(long).StopTimeout).toBeGreaterThanOrEqual(65);
+      const delay = Number(tgAttribute(targetGroup(long), 'deregistration_delay.timeout_seconds'));
+      expect(delay).toBeGreaterThanOrEqual(60);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it('refuses a grace Fargate cannot wait for', () => {
+    const app = new App();
+    expect(() => new GatewayStack(app, 'TooLong', { env: ENV, shutdownGraceMs: 116_000 })).toThrow(
+      /over Fargate's 120 s/,
+    );
+  });
+});
+
+describe('container settings', () => {
+  it('every environment variable and secret is a gateway setting', () => {
+    const known = new Set(settings.map((s) => s.env));
+    const names = [
+      ...container(template).Environment.map((e) => e.Name),
+      ...container(template).Secrets.map((s) => s.Name),
+    ];
+    expect(names.filter((n) => !known.has(n))).toEqual([]);
+  });
+
+  it('the gateway loads the container environment as a production config on both ports', () => {
+    // Prepare: deploy-time values as placeholders, the secrets as ECS would inject them.
+    const deployTime = Object.entries(environment(template)).map(
+      ([name, value]): [string, string] => [
+        name,
+        value.replace(/<([^>]+)>/g, (_match: string, id: string) =>
+          id.toLowerCase().replace(/[^a-z0-9-]/g, '-'),
+        ),
+      ],
+    );
+    const env: Record<string, string> = {
+      ...Object.fromEntries(deployTime),
+      WARMROUTE_SECRET: 'x'.repeat(64),
+      WARMROUTE_ADMIN_TOKEN: 'y'.repeat(48),
+      WARMROUTE_REDIS_PASSWORD: 'z'.repeat(64),
+    };
+    // Act
+    const config = loadConfig(env);
+    // Assess
+    expect(config.production).toBe(true);
+    expect(config.backend).toBe('aws');
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.adminHost).toBe('0.0.0.0');
+    expect(config.port).toBe(targetGroup(template).properties['Port']);
+    expect(String(config.adminPort)).toBe(targetGroup(template).properties['HealthCheckPort']);
+    expect(config.region).toBe(ENV.region);
+    expect(config.redisUrl).toMatch(/^rediss:\/\//);
+    expect(config.routes.length).toBeGreaterThan(0);
+    for (const route of config.routes)
+      expect(Object.keys(config.functions)).toContain(route.function);
+  });
+
+  it('exposes both ports from the container and runs with a read-only root file system', () => {
+    const c = container(template);
+    expect(c.PortMappings.map((p) => p.ContainerPort).sort()).toEqual(
+      [defaults.port, Number(environment(template)['WARMROUTE_ADMIN_PORT'])].sort(),
+    );
+    expect(c.ReadonlyRootFilesystem).toBe(true);
+  });
+
+  it('logs to a CloudWatch log group with a retention', () => {
+    const c = container(template);
+    expect(c.LogConfiguration.LogDriver).toBe('awslogs');
+    const groupId = refId(c.LogConfiguration.Options['awslogs-group']);
+    const group = resourcesOfType(template, 'AWS::Logs::LogGroup').find((g) => g.id === groupId);
+    expect(group?.properties['RetentionInDays']).toBeGreaterThan(0);
+  });
+
+  it('WARMROUTE_FUNCTIONS lists exactly the deployed functions with their functions.json settings', () => {
+    // Prepare: the source of truth and what was deployed.
+    const declared = (
+      JSON.parse(readFileSync(join(packageRoot, 'lambda/examples/functions.json'), 'utf8')) as {
+        functions: { name: string; timeoutSeconds: number; memoryMb: number; tenancy: string }[];
+      }
+    ).functions;
+    const deployed = resourcesOfType(template, 'AWS::Lambda::Function').filter(
+      (f) => f.properties['TenancyConfig'] !== undefined,
+    );
+    // Act
+    const setting = JSON.parse(environment(template)['WARMROUTE_FUNCTIONS'] ?? '') as Record<
+      string,
+      { timeoutSeconds: number; memoryMb: number; tenancy: string }
+    >;
+    // Assess
+    expect(Object.keys(setting).sort()).toEqual(
+      deployed.map((f) => cfnText(f.properties['FunctionName'])).sort(),
+    );
+    for (const f of deployed) {
+      const name = cfnText(f.properties['FunctionName']);
+      const source = declared.find((d) => `warmroute-${d.name}` === name);
+      expect(source, name).toBeDefined();
+      expect(setting[name]).toEqual({
+        timeoutSeconds: source?.timeoutSeconds,
+        memoryMb: source?.memoryMb,
+        tenancy: source?.tenancy,
+      });
+      expect(f.properties['MemorySize']).toBe(setting[name]?.memoryMb);
+      expect(f.properties['Timeout']).toBe(setting[name]?.timeoutSeconds);
+    }
+  });
+});
+
+describe('secrets', () => {
+  it('injects the three secrets through ECS secrets from Secrets Manager, never the environment', () => {
+    const c = container(template);
+    const secretIds = new Set(
+      resourcesOfType(template, 'AWS::SecretsManager::Secret').map((s) => s.id),
+    );
+    expect(c.Secrets.map((s) => s.Name).sort()).toEqual([...SECRET_NAMES].sort());
+    for (const s of c.Secrets) expect(secretIds).toContain(refId(s.ValueFrom));
+    expect(c.Environment.map((e) => e.Name).filter((n) => SECRET_NAMES.includes(n))).toEqual([]);
+  });
+
+  it('secrets are generated by Secrets Manager (no SecretString), long enough for their setting', () => {
+    const secrets = resourcesOfType(template, 'AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(3);
+    for (const s of secrets) {
+      expect(s.properties['SecretString']).toBeUndefined();
+      const generate = s.properties['GenerateSecretString'] as { PasswordLength: number };
+      expect(generate.PasswordLength).toBeGreaterThanOrEqual(32);
+    }
+  });
+
+  it('the Redis AUTH token can only hold what ElastiCache accepts (16–128 letters, digits, ! & # $ ^ < > -)', () => {
+    // Prepare
+    const group = only(resourcesOfType(template, 'AWS::ElastiCache::ReplicationGroup'));
+    const tokenRef = cfnText(group.properties['AuthToken']);
+    const secret = resourcesOfType(template, 'AWS::SecretsManager::Secret').find((s) =>
+      tokenRef.includes(`<${s.id}>`),
+    );
+    const generate = secret?.properties['GenerateSecretString'] as {
+      PasswordLength: number;
+      ExcludeCharacters: string;
+      IncludeSpace?: boolean;
+      ExcludePunctuation?: boolean;
+    };
+    // Act: what Secrets Manager may still pick from its documented punctuation.
+    const possible = Array.from(SECRETS_MANAGER_PUNCTUATION).filter(
+      (c) => !generate.ExcludeCharacters.includes(c),
+    );
+    // Assess
+    expect(generate.PasswordLength).toBeGreaterThanOrEqual(16);
+    expect(generate.PasswordLength).toBeLessThanOrEqual(128);
+    expect(generate.IncludeSpace).not.toBe(true);
+    expect(possible.every((c) => AUTH_TOKEN_PUNCTUATION.includes(c))).toBe(true);
+    for (const c of ['@', '"', '/', ' ', '%', ':']) expect(possible).not.toContain(c);
+  });
+
+  it('no secret-looking literal anywhere in the template', () => {
+    // Prepare: a value shaped like a generated secret must be caught by the scan.
+    expect(secretLooking({ Value: 'Xq3vT9rLk2PzW8mN4bYc7HdJ' }, new Set())).toHaveLength(1);
+    const logicalIds = new Set(Object.keys(template['Resources'] as Record<string, Json>));
+    // Act / Assess
+    expect(secretLooking(template, logicalIds)).toEqual([]);
+  });
+
+  it('every secret that reaches a resource does so as a dynamic reference', () => {
+    const references = stringLeaves(template).filter((l) => l.value.includes('{{resolve:'));
+    const redis = only(resourcesOfType(template, 'AWS::ElastiCache::ReplicationGroup'));
+    expect(cfnText(redis.properties['AuthToken'])).toMatch(
+      /^\{\{resolve:secretsmanager:<\w+>:SecretString:::\}\}$/,
+    );
+    for (const r of references) expect(r.value).toMatch(/^\{\{resolve:secretsmanager:$/);
+  });
+});
+
+/**
+ * Strings that look like generated credentials: a run of 20+ letters and
+ * digits with both cases and digits scattered through it (4 or more separate
+ * digit runs), that is not a logical ID of the template. Names CDK makes
+ * (`GatewayServiceTaskCountTargetCpu314A8CCF`, `ElasticLoadBalancingV2`)
+ * have their digits together at the end.
+ */
+function secretLooking(tree: Json, logicalIds: ReadonlySet<string>): string[] {
+  return stringLeaves(tree)
+    .filter(({ value }) =>
+      value
+        .split(/[^A-Za-z0-9]+/)
+        .some(
+          (w) =>
+            w.length >= 20 &&
+            /[a-z]/.test(w) &&
+            /[A-Z]/.test(w) &&
+            (w.match(/\d+/g) ?? []).length >= 4 &&
+            !logicalIds.has(w),
+        ),
+    )
+    .map((l) => `${l.path}: ${l.value}`);
+}
+
+describe('Redis', () => {
+  it('is encrypted in transit and at rest, Multi-AZ with failover and one replica, cluster mode off', () => {
+    const group = only(resourcesOfType(template, 'AWS::ElastiCache::ReplicationGroup')).properties;
+    expect(group['TransitEncryptionEnabled']).toBe(true);
+    expect(group['AtRestEncryptionEnabled']).toBe(true);
+    expect(group['MultiAZEnabled']).toBe(true);
+    expect(group['AutomaticFailoverEnabled']).toBe(true);
+    expect(group['NumNodeGroups']).toBe(1);
+    expect(group['ReplicasPerNodeGroup']).toBe(1);
+    expect(group['Engine']).toBe('redis');
+    expect(cfnText(group['EngineVersion'])).toMatch(/^7\./);
+  });
+
+  it('the gateway reaches the primary endpoint over TLS, password apart from the URL', () => {
+    const group = only(resourcesOfType(template, 'AWS::ElastiCache::ReplicationGroup'));
+    expect(environment(template)['REDIS_URL']).toBe(
+      `rediss://<${group.id}.PrimaryEndPoint.Address>:${cfnText(group.properties['Port'])}`,
+    );
+  });
+});
+
+interface IngressRule {
+  readonly group: string;
+  readonly from: number;
+  readonly to: number;
+  readonly source: string;
+}
+
+/** Every ingress rule of the template, inline or standalone; the source as a CIDR or `sg:<logical id>`. */
+function ingressRules(t: Record<string, Json>): IngressRule[] {
+  const source = (r: Record<string, Json>): string =>
+    typeof r['CidrIp'] === 'string'
+      ? r['CidrIp']
+      : typeof r['CidrIpv6'] === 'string'
+        ? r['CidrIpv6']
+        : `sg:${getAttId(r['SourceSecurityGroupId']) ?? JSON.stringify(r)}`;
+  const inline = resourcesOfType(t, 'AWS::EC2::SecurityGroup').flatMap((g) =>
+    ((g.properties['SecurityGroupIngress'] ?? []) as Record<string, Json>[]).map((r) => ({
+      group: g.id,
+      from: Number(r['FromPort']),
+      to: Number(r['ToPort']),
+      source: source(r),
+    })),
+  );
+  const standalone = resourcesOfType(t, 'AWS::EC2::SecurityGroupIngress').map((r) => ({
+    group: getAttId(r.properties['GroupId']) ?? '',
+    from: Number(r.properties['FromPort']),
+    to: Number(r.properties['ToPort']),
+    source: source(r.properties),
+  }));
+  return [...inline, ...standalone];
+}
+
+describe('security groups', () => {
+  const sgOf = (logicalPrefix: string): string =>
+    only(
+      resourcesOfType(template, 'AWS::EC2::SecurityGroup').filter((g) =>
+        g.id.startsWith(logicalPrefix),
+      ),
+    ).id;
+
+  it('nothing is open to the internet but the load balancer listeners', () => {
+    const open = ingressRules(template).filter(
+      (r) => r.source === '0.0.0.0/0' || r.source === '::/0',
+    );
+    const alb = sgOf('GatewayLoadBalancerSecurityGroup');
+    expect(open.map((r) => ({ group: r.group, from: r.from, to: r.to }))).toEqual([
+      { group: alb, from: 80, to: 80 },
+    ]);
+  });
+
+  it('the tasks take the public port from the load balancer only, the admin port from it and the VPC', () => {
+    const tasks = sgOf('GatewayTaskSecurityGroup');
+    const alb = sgOf('GatewayLoadBalancerSecurityGroup');
+    const vpc = only(resourcesOfType(template, 'AWS::EC2::VPC')).properties['CidrBlock'];
+    const rules = ingressRules(template).filter((r) => r.group === tasks);
+    const admin = Number(environment(template)['WARMROUTE_ADMIN_PORT']);
+    expect(rules.filter((r) => r.from === defaults.port).map((r) => r.source)).toEqual([
+      `sg:${alb}`,
+    ]);
+    expect(
+      rules
+        .filter((r) => r.from === admin)
+        .map((r) => r.source)
+        .sort(),
+    ).toEqual([`sg:${alb}`, cfnText(vpc)].sort());
+    expect(rules.every((r) => r.from === r.to && [defaults.port, admin].includes(r.from))).toBe(
+      true,
+    );
+  });
+
+  it('Redis takes 6379 from the gateway tasks and the functions only', () => {
+    const group = only(resourcesOfType(template, 'AWS::ElastiCache::ReplicationGroup'));
+    const redisSg = getAttId((group.properties['SecurityGroupIds'] as Json[])[0]);
+    const rules = ingressRules(template).filter((r) => r.group === redisSg);
+    expect(rules.map((r) => r.source).sort()).toEqual(
+      [`sg:${sgOf('GatewayTaskSecurityGroup')}`, `sg:${sgOf('FunctionsSecurityGroup')}`].sort(),
+    );
+    expect(rules.every((r) => r.from === 6379 && r.to === 6379)).toBe(true);
+  });
+});
+
+/**
+ * Actions AWS authorizes only on `*` (no resource-level permission): the only
+ * ones allowed with a `*` resource, each with why it is there.
+ */
+const STAR_ONLY_ACTIONS: Readonly<Record<string, string>> = {
+  'ecr:GetAuthorizationToken':
+    'the execution role logs in to ECR to pull the image; the token is not scoped to a repository',
+};
+
+/** AWS managed policies a role may carry, and why. */
+const MANAGED_POLICIES: Readonly<Record<string, string>> = {
+  'service-role/AWSLambdaVPCAccessExecutionRole':
+    'VPC functions: Lambda manages their ENIs, and ec2:DescribeNetworkInterfaces has no resource-level permission',
+  'service-role/AWSLambdaBasicExecutionRole':
+    "CDK's provider of the VPC's restrict-default-security-group custom resource writes its own logs",
+};
+
+interface Statement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: Json;
+}
+
+function everyStatement(t: Record<string, Json>): { where: string; statement: Statement }[] {
+  const fromDocument = (where: string, doc: Json | undefined) =>
+    ((doc as { Statement?: Statement[] } | undefined)?.Statement ?? []).map((statement) => ({
+      where,
+      statement,
+    }));
+  return [
+    ...resourcesOfType(t, 'AWS::IAM::Policy').flatMap((p) =>
+      fromDocument(p.id, p.properties['PolicyDocument']),
+    ),
+    ...resourcesOfType(t, 'AWS::IAM::Role').flatMap((r) =>
+      ((r.properties['Policies'] ?? []) as { PolicyDocument: Json }[]).flatMap((p) =>
+        fromDocument(r.id, p.PolicyDocument),
+      ),
+    ),
+  ];
+}
+
+const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+
+describe('IAM least privilege', () => {
+  it('walks every policy of the template', () => {
+    expect(everyStatement(template).length).toBeGreaterThan(5);
+  });
+
+  it('no statement has a * resource, except for actions AWS authorizes only on *', () => {
+    const offending = everyStatement(template).filter(
+      ({ statement }) =>
+        asList(statement.Resource).some((r) => r === '*') &&
+        asList(statement.Action).some((a) => !(a in STAR_ONLY_ACTIONS)),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('no action is a wildcard', () => {
+    const wild = everyStatement(template).filter(({ statement }) =>
+      asList(statement.Action).some((a) => a.includes('*')),
+    );
+    expect(wild).toEqual([]);
+  });
+
+  it('roles carry only the listed AWS managed policies', () => {
+    const arns = resourcesOfType(template, 'AWS::IAM::Role').flatMap(
+      (r) => (r.properties['ManagedPolicyArns'] ?? []) as Json[],
+    );
+    const names = arns.map((a) => cfnText(a).replace(/^.*:policy\//, ''));
+    expect(names.filter((n) => !(n in MANAGED_POLICIES))).toEqual([]);
+  });
+
+  it('the task role may invoke exactly the example functions, unqualified', () => {
+    // Prepare
+    const taskRole = only(
+      resourcesOfType(template, 'AWS::IAM::Role').filter((r) =>
+        r.id.startsWith('GatewayTaskTaskRole'),
+      ),
+    );
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function')
+      .filter((f) => f.properties['TenancyConfig'] !== undefined)
+      .map((f) => f.id);
+    // Act
+    const statements = everyStatement(template).filter(({ where }) =>
+      where.startsWith('GatewayTaskTaskRoleDefaultPolicy'),
+    );
+    // Assess
+    expect(statements).toHaveLength(1);
+    const statement = statements[0]!.statement;
+    expect(statement.Action).toBe('lambda:InvokeFunction');
+    expect(
+      asList(statement.Resource)
+        .map((r) => cfnText(r))
+        .sort(),
+    ).toEqual(functions.map((id) => `<${id}.Arn>`).sort());
+    expect(taskRole.properties['ManagedPolicyArns']).toBeUndefined();
+  });
+
+  it('the execution role reads exactly the three secrets', () => {
+    const read = everyStatement(template)
+      .filter(({ where }) => where.startsWith('GatewayTaskExecutionRoleDefaultPolicy'))
+      .filter(({ statement }) =>
+        asList(statement.Action).includes('secretsmanager:GetSecretValue'),
+      );
+    const secretIds = resourcesOfType(template, 'AWS::SecretsManager::Secret').map((s) => s.id);
+    expect(read.flatMap(({ statement }) => asList(statement.Resource).map(refId)).sort()).toEqual(
+      [...secretIds].sort(),
+    );
+  });
+});
+
+describe('autoscaling', () => {
+  it('scales on CPU between desiredCount and the maximum', () => {
+    const target = only(resourcesOfType(template, 'AWS::ApplicationAutoScaling::ScalableTarget'));
+    const service = only(resourcesOfType(template, 'AWS::ECS::Service'));
+    const policies = resourcesOfType(template, 'AWS::ApplicationAutoScaling::ScalingPolicy');
+    expect(service.properties['DesiredCount']).toBe(2);
+    expect(target.properties['MinCapacity']).toBe(2);
+    expect(target.properties['MaxCapacity']).toBe(10);
+    expect(
+      policies.map(
+        (p) =>
+          (
+            p.properties['TargetTrackingScalingPolicyConfiguration'] as {
+              PredefinedMetricSpecification: { PredefinedMetricType: string };
+            }
+          ).PredefinedMetricSpecification.PredefinedMetricType,
+      ),
+    ).toEqual(['ECSServiceAverageCPUUtilization']);
+  });
+
+  it(
+    'follows desiredCount and maxCount, and adds request-count scaling when asked',
+    () => {
+      // Act
+      const { template: scaled } = synth({
+        desiredCount: 3,
+        maxCount: 6,
+        requestsPerTargetPerMinute: 600,
+      });
+      // Assess
+      const target = only(resourcesOfType(scaled, 'AWS::ApplicationAutoScaling::ScalableTarget'));
+      expect(target.properties['MinCapacity']).toBe(3);
+      expect(target.properties['MaxCapacity']).toBe(6);
+      expect(only(resourcesOfType(scaled, 'AWS::ECS::Service')).properties['DesiredCount']).toBe(3);
+      const configs = resourcesOfType(scaled, 'AWS::ApplicationAutoScaling::ScalingPolicy').map(
+        (p) =>
+          p.properties['TargetTrackingScalingPolicyConfiguration'] as {
+            TargetValue: number;
+            PredefinedMetricSpecification: { PredefinedMetricType: string };
+          },
+      );
+      expect(
+        configs.map((c) => c.PredefinedMetricSpecification.PredefinedMetricType).sort(),
+      ).toEqual(['ALBRequestCountPerTarget', 'ECSServiceAverageCPUUtilization']);
+      expect(
+        configs.find(
+          (c) =>
+            c.PredefinedMetricSpecification.PredefinedMetricType === 'ALBRequestCountPerTarget',
+        )?.TargetValue,
+      ).toBe(600);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it('refuses a maximum below desiredCount', () => {
+    expect(() => new GatewayStack(new App(), 'Bad', { desiredCount: 4, maxCount: 3 })).toThrow(
+      /maxCount/,
+    );
+  });
+});
+
+describe('container image', () => {
+  it('stages deploy/docker/Dockerfile with the repository as context, without Docker and without node_modules', () => {
+    // Act: synthesis writes the asset manifest and stages the build context (it never runs docker).
+    const assembly = gatewayApp.synth();
+    const artifact = assembly.getStackByName(gatewayStack.stackName);
+    const manifestFile = join(assembly.directory, `${artifact.id}.assets.json`);
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
+      dockerImages: Record<string, { source: { directory: string; dockerFile?: string } }>;
+    };
+    // Assess
+    const images = Object.values(manifest.dockerImages);
+    expect(images).toHaveLength(1);
+    const { directory, dockerFile } = images[0]!.source;
+    expect(dockerFile).toBe('deploy/docker/Dockerfile');
+    const context = join(assembly.directory, directory);
+    expect(existsSync(join(context, 'deploy/docker/Dockerfile'))).toBe(true);
+    expect(existsSync(join(context, 'package.json'))).toBe(true);
+    expect(existsSync(join(context, 'node_modules'))).toBe(false);
+  });
+});
