@@ -1,0 +1,499 @@
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, posix } from 'node:path';
+import { Cmd, Healthcheck, type Dockerfile } from 'dockerfile-ast';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { defaults, settings } from '../../src/config/schema.js';
+import { packageRoot } from '../../src/paths.js';
+import { DIRECTORY_KEY_PREFIX } from '../../src/redis/keys.js';
+import { freePort } from '../helpers/ports.js';
+import { deleteByPrefix, SHARED_REDIS_URL } from '../helpers/redis.js';
+import {
+  copyFromEarlierStages,
+  copySourcesInContext,
+  execFormCommands,
+  execFormOf,
+  exposeMatchesListenPorts,
+  finalStageCopies,
+  finalStageEnv,
+  healthcheckCommandOf,
+  healthcheckExecWithTimeout,
+  initEntrypoint,
+  multiStage,
+  noRemoteAdd,
+  noSecretsInArgOrEnv,
+  nonRootFinalStage,
+  parseDockerfile,
+  pinnedBaseImages,
+  productionDependenciesOnly,
+  publishedFilesMirrored,
+  stagesOf,
+  stageWorkdir,
+  type BuildContext,
+  type Stage,
+} from './helpers/dockerfile-rules.js';
+import { isExcluded, parseDockerignore } from './helpers/dockerignore.js';
+
+/**
+ * deploy/docker/Dockerfile and the root .dockerignore, checked without a Docker engine: the
+ * Dockerfile is parsed with dockerfile-ast and held to the rules in helpers/dockerfile-rules.ts
+ * (each proven to fire on a broken Dockerfile), compared with what it must agree with (the
+ * config schema's settings and defaults, package.json "bin" and "files", the files of a fresh
+ * clone and .dockerignore), and its final stage is laid out in a temporary directory and run:
+ * the gateway starts from exactly the files the image holds, answers its own HEALTHCHECK
+ * command and invokes an example function.
+ */
+
+const DOCKERFILE = join(packageRoot, 'deploy/docker/Dockerfile');
+const DOCKERIGNORE = join(packageRoot, '.dockerignore');
+
+interface PackageJson {
+  readonly bin: Readonly<Record<string, string>>;
+  readonly files: readonly string[];
+}
+
+const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as PackageJson;
+const dockerfile = parseDockerfile(readFileSync(DOCKERFILE, 'utf8'));
+const ignore = parseDockerignore(readFileSync(DOCKERIGNORE, 'utf8'));
+
+/** What a fresh clone holds: the build context CI and users build from. */
+const trackedFiles = execFileSync('git', ['ls-files', '-z'], { cwd: packageRoot, encoding: 'utf8' })
+  .split('\0')
+  .filter((f) => f !== '');
+const context: BuildContext = { files: trackedFiles, excluded: (path) => isExcluded(ignore, path) };
+
+/**
+ * A build stage's path as this checkout has it: relative to the stage's WORKDIR, where the
+ * stage copied the repository and ran the same build (`npm test` builds first).
+ */
+function stagePathInCheckout(stage: Stage, source: string): string {
+  return join(packageRoot, posix.relative(stageWorkdir(stage), source));
+}
+
+/**
+ * Whether a COPY source is a directory: in the context, a path with tracked files under it; in a
+ * build stage, a directory in this checkout.
+ */
+function isDirectory(stage: Stage | undefined, source: string): boolean {
+  if (stage === undefined) return trackedFiles.some((f) => f.startsWith(`${source}/`));
+  const local = stagePathInCheckout(stage, source);
+  return existsSync(local) && statSync(local).isDirectory();
+}
+
+/** Settings whose names say KEY about the affinity key, not a cryptographic one. */
+const secretNamed = /SECRET|TOKEN|PASSWORD/;
+const gatewaySecrets = settings.map((s) => s.env).filter((name) => secretNamed.test(name));
+const safeKeyNamed = settings
+  .map((s) => s.env)
+  .filter((name) => /KEY/.test(name) && !secretNamed.test(name));
+
+/** The listen settings every deploy/ artifact shares (the shared conventions of issue 14). */
+const LISTEN_ENV = {
+  HOST: '0.0.0.0',
+  PORT: String(defaults.port),
+  WARMROUTE_ADMIN_HOST: '0.0.0.0',
+  WARMROUTE_ADMIN_PORT: '9090',
+} as const;
+
+/** The final stage's last CMD and HEALTHCHECK commands (exec form), what `docker run` runs. */
+function finalCommands(): {
+  cmd: readonly string[] | undefined;
+  check: readonly string[] | undefined;
+} {
+  const instructions = stagesOf(dockerfile).at(-1)?.instructions ?? [];
+  const cmd = instructions.filter((i): i is Cmd => i instanceof Cmd).at(-1);
+  const check = instructions.filter((i): i is Healthcheck => i instanceof Healthcheck).at(-1);
+  return {
+    cmd: cmd === undefined ? undefined : execFormOf(cmd),
+    check: check === undefined ? undefined : healthcheckCommandOf(check),
+  };
+}
+
+interface RuleCase {
+  readonly rule: string;
+  readonly check: (d: Dockerfile) => string[];
+  /** A Dockerfile that breaks the rule. */
+  readonly broken: string;
+  /** What the problem must say. */
+  readonly says: RegExp;
+}
+
+const GOOD_TAIL = [
+  'RUN apt-get update && apt-get install -y tini',
+  'USER 1000:1000',
+  'HEALTHCHECK --timeout=3s CMD ["node", "x.js"]',
+  'ENTRYPOINT ["/usr/bin/tini", "--"]',
+  'CMD ["node", "x.js"]',
+].join('\n');
+
+const rules: readonly RuleCase[] = [
+  {
+    rule: 'multi-stage',
+    check: multiStage,
+    broken: `FROM node:22.23.0-bookworm-slim\n${GOOD_TAIL}`,
+    says: /1 FROM, need at least 2/,
+  },
+  {
+    rule: 'base images pinned',
+    check: pinnedBaseImages,
+    broken: `FROM node:22-bookworm-slim AS build\nFROM node:latest\nFROM node\nFROM build\n${GOOD_TAIL}`,
+    says: /tag 22-bookworm-slim is not an x.y.z version[^]*tag latest[^]*FROM node: no tag/,
+  },
+  {
+    rule: 'non-root final stage',
+    check: nonRootFinalStage,
+    broken: `FROM a:1.2.3 AS b\nUSER 1000\nFROM a:1.2.3\nUSER node\nUSER root\nRUN true`,
+    says: /runs as root \(USER root\)[^]*RUN after the last USER/,
+  },
+  {
+    rule: 'non-root final stage (numeric)',
+    check: nonRootFinalStage,
+    broken: `FROM a:1.2.3\nRUN true\nUSER node`,
+    says: /USER node: not numeric/,
+  },
+  {
+    rule: 'exec-form CMD and ENTRYPOINT',
+    check: execFormCommands,
+    broken: `FROM a:1.2.3\nENTRYPOINT tini --\nCMD node dist/src/cli.js start`,
+    says: /CMD node dist\/src\/cli.js start: shell form[^]*ENTRYPOINT tini --: shell form/,
+  },
+  {
+    rule: 'init as ENTRYPOINT',
+    check: initEntrypoint,
+    broken: `FROM a:1.2.3\nENTRYPOINT ["node"]\nCMD ["x.js"]`,
+    says: /ENTRYPOINT is not an init/,
+  },
+  {
+    rule: 'init installed in the image',
+    check: initEntrypoint,
+    broken: `FROM a:1.2.3\nENTRYPOINT ["/usr/bin/tini", "--"]\nCMD ["node", "x.js"]`,
+    says: /final stage does not install tini/,
+  },
+  {
+    rule: 'no secrets in ARG/ENV',
+    check: (d) => noSecretsInArgOrEnv(d, { safe: safeKeyNamed, secrets: gatewaySecrets }),
+    broken: `FROM a:1.2.3 AS b\nARG NPM_TOKEN\nFROM a:1.2.3\nENV WARMROUTE_SECRET=abcdefghijklmnopq API_KEY=x WARMROUTE_KEY_HEADER=x-k`,
+    says: /ARG NPM_TOKEN[^]*ENV WARMROUTE_SECRET \(line 4\): a secret setting[^]*ENV API_KEY/,
+  },
+  {
+    rule: 'no ADD of a URL',
+    check: noRemoteAdd,
+    broken: `FROM a:1.2.3\nADD https://example.com/tini /tini\nADD local.txt /x`,
+    says: /^ADD https:\/\/example.com\/tini: remote source$/,
+  },
+  {
+    rule: 'production dependencies only',
+    check: productionDependenciesOnly,
+    broken: [
+      'FROM a:1.2.3 AS deps',
+      'WORKDIR /app',
+      'RUN npm ci',
+      'FROM deps AS build',
+      'RUN npm run build',
+      'FROM a:1.2.3',
+      'COPY --from=build /app ./',
+    ].join('\n'),
+    says: /COPY --from=build \/app: stage build installed dev dependencies \(npm ci\)/,
+  },
+  {
+    rule: 'exec-form HEALTHCHECK with a timeout',
+    check: healthcheckExecWithTimeout,
+    broken: `FROM a:1.2.3\nHEALTHCHECK CMD curl -f http://localhost:3000/readyz || exit 1`,
+    says: /not CMD in exec form[^]*no --timeout/,
+  },
+  {
+    rule: 'EXPOSE matches the listen ports',
+    check: (d) => exposeMatchesListenPorts(d, ['PORT', 'WARMROUTE_ADMIN_PORT']),
+    broken: `FROM a:1.2.3\nENV PORT=3000 WARMROUTE_ADMIN_PORT=9090\nEXPOSE 3000 8080`,
+    says: /EXPOSE 3000 8080 but the listen settings use 3000 9090/,
+  },
+  {
+    rule: 'COPY sources exist and reach the context',
+    check: (d) =>
+      copySourcesInContext(d, {
+        files: ['src/a.ts', 'src/lua/x.lua', '.env'],
+        excluded: (path) => isExcluded(parseDockerignore('*\n!src\n**/*.lua'), path),
+      }),
+    broken: `FROM a:1.2.3\nCOPY src ./src\nCOPY missing.json .env ./`,
+    says: /COPY src: .dockerignore leaves out src\/lua\/x.lua[^]*COPY missing.json: not in the repository[^]*COPY .env: .dockerignore leaves out .env/,
+  },
+  {
+    rule: 'COPY --from an earlier stage',
+    check: copyFromEarlierStages,
+    broken: `FROM a:1.2.3 AS one\nCOPY --from=two /x /x\nFROM a:1.2.3 AS two\nCOPY --from=nginx:1.27.0 /etc /etc`,
+    says: /--from=two: not an earlier stage[^]*--from=nginx:1.27.0/,
+  },
+  {
+    rule: 'runtime files mirror package.json "files"',
+    check: (d) =>
+      publishedFilesMirrored(d, ['dist/src', '!dist/**/*.map', 'lua'], (_stage, source) =>
+        ['/app/dist/src', 'lua', 'test'].includes(source),
+      ),
+    broken: [
+      'FROM a:1.2.3 AS build',
+      'WORKDIR /app',
+      'RUN npm run build',
+      'FROM a:1.2.3',
+      'WORKDIR /app',
+      'COPY --from=build /app/dist/src ./dist/src',
+      'COPY test ./test',
+    ].join('\n'),
+    says: /entry lua: not copied[^]*\/app\/test: copied but not in package.json "files"[^]*package.json: not copied[^]*!dist\/\*\*\/\*.map: stage build does not delete \*.map/,
+  },
+];
+
+describe('deploy/docker/Dockerfile rules', () => {
+  it.each(rules)('$rule: holds for deploy/docker/Dockerfile', ({ check, rule }) => {
+    // Prepare: the mirror fixture's directory list stands in for the checkout's.
+    const real: Record<string, () => string[]> = {
+      'COPY sources exist and reach the context': () => copySourcesInContext(dockerfile, context),
+      'runtime files mirror package.json "files"': () =>
+        publishedFilesMirrored(dockerfile, pkg.files, isDirectory),
+    };
+
+    // Act
+    const problems = real[rule]?.() ?? check(dockerfile);
+
+    // Assess
+    expect(problems).toEqual([]);
+  });
+
+  it.each(rules)('$rule: fires on a broken Dockerfile', ({ check, broken, says }) => {
+    // Act
+    const problems = check(parseDockerfile(broken));
+
+    // Assess
+    expect(problems.join('\n')).toMatch(says);
+  });
+});
+
+describe('deploy/docker/Dockerfile agrees with the gateway', () => {
+  it('every stage starts from one Node 22 bookworm-slim image at an exact version', () => {
+    // Act
+    const images = stagesOf(dockerfile)
+      .map((s) => s.from)
+      .filter((f) => !stagesOf(dockerfile).some((s) => s.name === f.getImage()))
+      .map((f) => `${f.getImageName() ?? ''}:${f.getImageTag() ?? ''}`);
+
+    // Assess
+    expect(new Set(images).size).toBe(1);
+    expect(images[0]).toMatch(/^node:22\.\d+\.\d+-bookworm-slim$/);
+  });
+
+  it('sets the shared listen settings and production, under names the config schema has', () => {
+    // Act
+    const env = finalStageEnv(dockerfile);
+
+    // Assess
+    expect(Object.fromEntries(env)).toEqual({ NODE_ENV: 'production', ...LISTEN_ENV });
+    const known = new Set(settings.map((s) => s.env));
+    for (const name of env.keys()) {
+      if (name !== 'NODE_ENV') expect(known, name).toContain(name);
+    }
+  });
+
+  it('runs `warmroute start` and health-checks with `warmroute healthcheck`, through the package bin', () => {
+    // Prepare
+    const bin = pkg.bin['warmroute'];
+
+    // Act
+    const { cmd, check } = finalCommands();
+
+    // Assess
+    expect(bin).toBeDefined();
+    expect(cmd).toEqual(['node', bin, 'start']);
+    expect(check).toEqual(['node', bin, 'healthcheck']);
+  });
+
+  it("stops with a signal the gateway drains on, and gives the health check more time than the CLI's own limit", () => {
+    // Prepare
+    const main = readFileSync(join(packageRoot, 'src/main.ts'), 'utf8');
+    const cli = readFileSync(join(packageRoot, 'src/cli.ts'), 'utf8');
+    const last = stagesOf(dockerfile).at(-1);
+    const stopSignal = last?.instructions.find((i) => i.getKeyword() === 'STOPSIGNAL');
+    const healthcheck = last?.instructions.find((i) => i instanceof Healthcheck);
+
+    // Act
+    const signal = stopSignal?.getArgumentsContent()?.trim() ?? '';
+    const timeout = /^(\d+)s$/.exec(
+      healthcheck
+        ?.getFlags()
+        .find((f) => f.getName() === 'timeout')
+        ?.getValue() ?? '',
+    )?.[1];
+    const cliLimit = /HEALTHCHECK_TIMEOUT_MS = ([\d_]+);/.exec(cli)?.[1]?.replaceAll('_', '');
+
+    // Assess
+    expect(signal).toBe('SIGTERM');
+    expect(main).toContain(`process.once('${signal}'`);
+    expect(Number(timeout) * 1000).toBeGreaterThan(Number(cliLimit));
+  });
+
+  it('.dockerignore keeps out dependencies, builds, git, tests, bench output, cdk.out and env files', () => {
+    // Prepare
+    const mustStayOut = [
+      'node_modules/fastify/package.json',
+      'lambda/node_modules/x/index.js',
+      'dist/src/cli.js',
+      'src/dist/x.js',
+      '.git/HEAD',
+      'test/deploy/dockerfile.test.ts',
+      'coverage/index.html',
+      'bench/results/run.json',
+      'deploy/cdk/cdk.out/manifest.json',
+      '.env',
+      '.env.production',
+      'deploy/compose/.env',
+      'src/.env.local',
+      'lambda/examples/.env',
+      'deploy/compose/secrets/admin-token',
+    ];
+
+    // Act
+    const leaked = mustStayOut.filter((path) => !isExcluded(ignore, path));
+
+    // Assess
+    expect(leaked).toEqual([]);
+  });
+
+  it('the stages copy outputs the build makes: their paths exist in this checkout after npm run build', () => {
+    // Act
+    const missing = finalStageCopies(dockerfile, isDirectory)
+      .filter((c): c is typeof c & { stage: Stage } => c.stage !== undefined)
+      .map((c) => stagePathInCheckout(c.stage, c.source))
+      .filter((path) => !existsSync(path));
+
+    // Assess
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('the final stage, laid out and run', () => {
+  /**
+   * The image's /app in a temporary directory: each COPY of the final stage, from the
+   * context (this checkout) or from a build stage (this checkout's build, source maps deleted
+   * as the Dockerfile does). node_modules is a link to this checkout's (an `npm ci --omit=dev`
+   * here would take minutes), so a runtime import of a dev dependency is not caught here;
+   * test/integration/package-pack.test.ts catches that.
+   */
+  function layOutImage(): string {
+    const root = mkdtempSync(join(tmpdir(), 'wr-image-'));
+    onTestFinished(() => {
+      rmSync(root, { recursive: true, force: true });
+    });
+    const final = stagesOf(dockerfile).at(-1);
+    if (final === undefined) throw new Error('no stage');
+    for (const copy of finalStageCopies(dockerfile, isDirectory)) {
+      const target = join(root, posix.relative(stageWorkdir(final), copy.destination));
+      const from =
+        copy.stage === undefined
+          ? join(packageRoot, copy.source)
+          : stagePathInCheckout(copy.stage, copy.source);
+      if (posix.basename(copy.source) === 'node_modules') {
+        symlinkSync(from, target, 'dir');
+        continue;
+      }
+      cpSync(from, target, { recursive: true, filter: (src) => !src.endsWith('.map') });
+    }
+    return root;
+  }
+
+  function run(
+    command: readonly string[],
+    cwd: string,
+    env: Readonly<Record<string, string>>,
+  ): Promise<{ code: number | null; out: string }> {
+    const [file, ...args] = command;
+    const child = spawn(file === 'node' ? process.execPath : (file ?? ''), args, {
+      cwd,
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+    });
+    let out = '';
+    const collect = (chunk: Buffer): void => {
+      out += chunk.toString();
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    return new Promise((resolve) => {
+      child.once('close', (code) => {
+        resolve({ code, out });
+      });
+    });
+  }
+
+  it('starts from the image files alone: HEALTHCHECK passes, an example function answers through the gateway', async () => {
+    // Prepare: the image's ENV and command; ports moved to free ones (others' tests run here).
+    const root = layOutImage();
+    const { cmd, check } = finalCommands();
+    const namespace = `dockerfile-test-${String(process.pid)}`;
+    onTestFinished(() =>
+      deleteByPrefix(SHARED_REDIS_URL, `${DIRECTORY_KEY_PREFIX}{ns:${namespace}}`),
+    );
+    const port = await freePort();
+    const adminPort = await freePort();
+    const env = {
+      ...Object.fromEntries(finalStageEnv(dockerfile)),
+      PORT: String(port),
+      WARMROUTE_ADMIN_PORT: String(adminPort),
+      WARMROUTE_LOCAL_PORT: String(await freePort()),
+      // Redis, so the directory's Lua scripts are loaded from the image's src/redis/lua.
+      REDIS_URL: SHARED_REDIS_URL,
+      WARMROUTE_NAMESPACE: namespace,
+      WARMROUTE_SECRET: 'dockerfile-test-secret-0123456789',
+      WARMROUTE_LOG_LEVEL: 'silent',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    expect(cmd).toBeDefined();
+    expect(check).toBeDefined();
+    const [file, ...args] = cmd ?? [];
+    const gateway = spawn(file === 'node' ? process.execPath : (file ?? ''), args, {
+      cwd: root,
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise((resolve) => gateway.once('exit', resolve));
+    onTestFinished(async () => {
+      gateway.kill('SIGTERM');
+      await exited;
+    });
+    let gatewayOutput = '';
+    gateway.stderr.on('data', (chunk: Buffer) => {
+      gatewayOutput += chunk.toString();
+    });
+    const started = new Promise<void>((resolve, reject) => {
+      gateway.stdout.on('data', () => {
+        resolve();
+      });
+      void exited.then(() => {
+        reject(new Error(`the gateway exited: ${gatewayOutput}`));
+      });
+    });
+    await started;
+
+    // Act
+    const health = await run(check ?? [], root, env);
+    const invoke = await fetch(
+      `http://127.0.0.1:${String(port)}/v1/functions/warm-counter/invoke`,
+      {
+        method: 'POST',
+        headers: { [defaults.keyHeader]: 'blue', 'content-type': 'application/json' },
+        body: '{}',
+      },
+    );
+
+    // Assess
+    expect(health.out).toContain(`:${String(adminPort)}/readyz: 200`);
+    expect(health.code).toBe(0);
+    expect(invoke.status).toBe(200);
+    expect(invoke.headers.get('x-affinity-state')).toBe('fresh');
+  });
+});
