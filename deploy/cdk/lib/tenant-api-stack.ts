@@ -96,8 +96,10 @@ export class TenantApiStack extends Stack {
   constructor(scope: Construct, id: string, props: TenantApiStackProps = {}) {
     super(scope, id, props);
     const fromClient = props.tenantFrom === 'client-header';
-    // Checked at run time too: a JavaScript caller (or a cast) gets past the type.
-    if (fromClient && props.acknowledgeClientChosenTenant !== true) {
+    // Checked at run time too: a JavaScript caller (or a cast) gets past the
+    // type, so the value is read as unknown rather than as the literal `true`.
+    const acknowledged: unknown = fromClient ? props.acknowledgeClientChosenTenant : undefined;
+    if (fromClient && acknowledged !== true) {
       throw new Error(
         "TenantApiStack: tenantFrom 'client-header' lets clients choose their tenant ID " +
           '(and land in another tenant’s environment); set acknowledgeClientChosenTenant: true to accept that',
