@@ -44,8 +44,18 @@ function compile(pattern: string): RegExp {
       if (pattern[i + 1] === '*') {
         i++;
         if (pattern[i + 1] === '/') i++;
-        // `**` at the end matches everything below; elsewhere any number of whole directories.
-        source += i + 1 >= pattern.length ? '.*' : '(.*/)?';
+        const rest = pattern.slice(i + 1);
+        if (rest === '') {
+          // `**` at the end matches everything below.
+          source += '.*';
+        } else if (i === 1 && pattern[1] === '*' && pattern[2] !== '/' && !/[*?[\\]/.test(rest)) {
+          // A leading `**` glued to plain text is a suffix test in patternmatcher:
+          // `**file` matches `file`, `dir/file` and `xfile`.
+          source += '.*';
+        } else {
+          // Any number of whole directories, zero included.
+          source += '(.*/)?';
+        }
       } else {
         source += '[^/]*';
       }
