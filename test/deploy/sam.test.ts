@@ -1,0 +1,876 @@
+/**
+ * deploy/sam/template.yaml, checked offline: parsed with the CloudFormation
+ * YAML tags, validated against the resource specification of
+ * @aws-cdk/aws-service-spec (SAM and CloudFormation types), built the way
+ * `sam build` builds each function (esbuild with the template's
+ * BuildProperties, or the Makefile) and each bundle run in a child `node`,
+ * plus assertions on what the template promises: tenancy, runtime,
+ * memory/timeout from lambda/examples/functions.json, the X-Amz-Tenant-Id
+ * mapping, the authorizer on every method, scoped permissions, no secret in
+ * the template.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { createAuthorizer, stageResource } from '../../deploy/sam/authorizer/handler.js';
+import {
+  issueToken,
+  MIN_SECRET_BYTES,
+  verifyToken,
+} from '../../deploy/sam/authorizer/verify-token.js';
+import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
+import { DIRECT_NAMESPACE, snapshotId } from '../../lambda/snapshot-scope.js';
+import { DEFAULT_SNAPSHOT_KEY_PREFIX, snapshotKey } from '../../src/redis/keys.js';
+import { scriptFolder } from '../../src/redis/script-loader.js';
+import { SHARED_REDIS_URL } from '../helpers/redis.js';
+import { validateTemplate } from './helpers/cfn-spec-validator.js';
+import { parseCfnYaml } from './helpers/cfn-yaml.js';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+const SAM_DIR = join(REPO_ROOT, 'deploy', 'sam');
+const TEMPLATE_FILE = join(SAM_DIR, 'template.yaml');
+const FUNCTIONS_FILE = join(REPO_ROOT, 'lambda', 'examples', 'functions.json');
+
+// --- the template, as plain data ---
+
+type Json = Readonly<Record<string, unknown>>;
+
+interface Resource {
+  readonly Type: string;
+  readonly Properties: Json;
+  readonly Metadata?: Json;
+}
+
+interface Template {
+  readonly Parameters: Readonly<Record<string, Json>>;
+  readonly Conditions: Readonly<Record<string, unknown>>;
+  readonly Resources: Readonly<Record<string, Resource>>;
+}
+
+const template = parseCfnYaml(readFileSync(TEMPLATE_FILE, 'utf8')) as Template;
+
+interface FunctionDeclaration {
+  readonly name: string;
+  readonly codeDir: string;
+  readonly handler: string;
+  readonly tenancy: 'PER_TENANT' | 'NONE';
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+const declared = (
+  JSON.parse(readFileSync(FUNCTIONS_FILE, 'utf8')) as { functions: FunctionDeclaration[] }
+).functions;
+
+/** The example functions this template deploys: the PER_TENANT ones of functions.json. */
+const EXAMPLES = ['counter', 'warm-counter', 'workspace'] as const;
+type ExampleName = (typeof EXAMPLES)[number];
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function resourcesOf(type: string): [string, Resource][] {
+  return Object.entries(template.Resources).filter(([, r]) => r.Type === type);
+}
+
+function declaration(name: ExampleName): FunctionDeclaration {
+  const found = declared.find((f) => f.name === name);
+  if (found === undefined) throw new Error(`functions.json has no ${name}`);
+  return found;
+}
+
+/** The folder a function's code comes from: CodeUri, or for a Makefile build the entry build-function.mjs reads. */
+function sourceDirOf(resource: Resource): string {
+  return resolve(SAM_DIR, String(resource.Properties['CodeUri']));
+}
+
+/**
+ * Which function resource deploys the example `name`: an esbuild function
+ * whose CodeUri is the example's code folder, or a Makefile function whose
+ * Makefile target builds `name`.
+ */
+function exampleResource(name: ExampleName): [string, Resource] {
+  const decl = declaration(name);
+  const codeDir = join(REPO_ROOT, 'lambda', 'examples', decl.codeDir);
+  const matches = resourcesOf('AWS::Serverless::Function').filter(([id, r]) => {
+    if (r.Metadata?.['BuildMethod'] === 'esbuild') return sourceDirOf(r) === codeDir;
+    if (r.Metadata?.['BuildMethod'] === 'makefile') return makefileTargetFunction(r, id) === name;
+    return false;
+  });
+  expect(matches.map(([id]) => id)).toHaveLength(1);
+  return matches[0]!;
+}
+
+/** The function name a Makefile target passes to build-function.mjs. */
+function makefileTargetFunction(resource: Resource, logicalId: string): string | undefined {
+  const makefile = readFileSync(join(sourceDirOf(resource), 'Makefile'), 'utf8');
+  const target = new RegExp(`^build-${logicalId}:\\n\\t.*build-function\\.mjs" ([a-z0-9-]+) `, 'm');
+  return target.exec(makefile)?.[1];
+}
+
+/** Evaluates a condition expression for given parameter values (the functions conditions use). */
+function evaluate(expr: unknown, params: Readonly<Record<string, unknown>>): unknown {
+  if (!isObject(expr)) return expr;
+  const [[fn, arg]] = Object.entries(expr) as [[string, unknown]];
+  const args = Array.isArray(arg) ? arg.map((a) => evaluate(a, params)) : [];
+  switch (fn) {
+    case 'Ref':
+      if (!(String(arg) in params)) throw new Error(`no value for parameter ${String(arg)}`);
+      return params[String(arg)];
+    case 'Condition':
+      return evaluate(template.Conditions[String(arg)], params);
+    case 'Fn::Equals':
+      return JSON.stringify(args[0]) === JSON.stringify(args[1]);
+    case 'Fn::Not':
+      return args[0] !== true;
+    case 'Fn::And':
+      return args.every((a) => a === true);
+    case 'Fn::Or':
+      return args.some((a) => a === true);
+    case 'Fn::Join':
+      return (args[1] as unknown[]).join(String(args[0]));
+    default:
+      throw new Error(`cannot evaluate ${fn}`);
+  }
+}
+
+/** The parameter values CloudFormation uses when the user sets only `overrides`. */
+function parameterValues(
+  overrides: Readonly<Record<string, unknown>> = {},
+): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const [name, p] of Object.entries(template.Parameters)) {
+    const value = overrides[name] ?? p['Default'];
+    values[name] =
+      p['Type'] === 'CommaDelimitedList' && typeof value === 'string' ? value.split(',') : value;
+  }
+  return values;
+}
+
+/** `value` with every Fn::If resolved for the given parameter values. */
+function resolveIfs(value: unknown, params: Readonly<Record<string, unknown>>): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveIfs(v, params));
+  if (!isObject(value)) return value;
+  const branches = value['Fn::If'];
+  if (Array.isArray(branches)) {
+    const [condition, then, otherwise] = branches as [string, unknown, unknown];
+    return resolveIfs(
+      evaluate({ Condition: condition }, params) === true ? then : otherwise,
+      params,
+    );
+  }
+  // A property or map entry whose value is AWS::NoValue is left out, as CloudFormation does.
+  return Object.fromEntries(
+    Object.entries(value)
+      .map(([k, v]) => [k, resolveIfs(v, params)] as const)
+      .filter(([, v]) => !(isObject(v) && v['Ref'] === 'AWS::NoValue')),
+  );
+}
+
+describe('SAM template: structure', () => {
+  it('is valid against the SAM and CloudFormation resource specification', () => {
+    // Prepare: the parsed template (module scope).
+
+    // Act
+    const issues = validateTemplate(template);
+
+    // Assess
+    expect(issues).toEqual([]);
+  });
+
+  it('deploys exactly the PER_TENANT example functions plus the authorizer', () => {
+    // Prepare
+    const perTenant = declared.filter((f) => f.tenancy === 'PER_TENANT').map((f) => f.name);
+
+    // Act
+    const functions = resourcesOf('AWS::Serverless::Function').map(([id]) => id);
+
+    // Assess: the list here is functions.json's, so a new PER_TENANT example fails until it is added.
+    expect([...EXAMPLES].sort()).toEqual([...perTenant].sort());
+    expect(functions.sort()).toEqual(
+      [...EXAMPLES.map((name) => exampleResource(name)[0]), 'TenantAuthorizerFunction'].sort(),
+    );
+  });
+
+  it.each(EXAMPLES)(
+    '%s: PER_TENANT, Node.js 22, memory and timeout as in functions.json',
+    (name) => {
+      // Prepare
+      const decl = declaration(name);
+
+      // Act
+      const [, fn] = exampleResource(name);
+
+      // Assess
+      expect(fn.Properties['TenancyConfig']).toEqual({ TenantIsolationMode: decl.tenancy });
+      expect(fn.Properties['Runtime']).toBe('nodejs22.x');
+      expect(fn.Properties['MemorySize']).toBe(decl.memoryMb);
+      expect(fn.Properties['Timeout']).toBe(decl.timeoutSeconds);
+      expect(fn.Properties['Handler']).toBe(decl.handler);
+    },
+  );
+
+  it.each(EXAMPLES)(
+    '%s: sets the function-library variables functions.json asks for, and no others',
+    (name) => {
+      // Prepare
+      const decl = declaration(name);
+      const libraryVariables = Object.values(FUNCTION_ENVIRONMENT).map((v) => v.env);
+
+      // Act
+      const [, fn] = exampleResource(name);
+      const env =
+        (fn.Properties['Environment'] as { Variables: Json } | undefined)?.Variables ?? {};
+
+      // Assess: every name is one the library reads (lambda/environment.ts) ...
+      for (const variable of Object.keys(env)) expect(libraryVariables).toContain(variable);
+      // ... each variable functions.json declares is there, and the Redis password goes with the URL.
+      const expected = Object.keys(decl.environment ?? {});
+      if (expected.includes(FUNCTION_ENVIRONMENT.snapshotRedisUrl.env)) {
+        expected.push(FUNCTION_ENVIRONMENT.snapshotRedisPassword.env);
+      }
+      expect(Object.keys(env).sort()).toEqual(expected.sort());
+    },
+  );
+
+  it('the authorizer is not PER_TENANT (API Gateway invokes it without a tenant ID) and runs on Node.js 22', () => {
+    // Prepare
+    const authorizer = template.Resources['TenantAuthorizerFunction'];
+
+    // Act
+    const tenancy = authorizer?.Properties['TenancyConfig'];
+
+    // Assess
+    expect(authorizer?.Type).toBe('AWS::Serverless::Function');
+    expect(tenancy).toBeUndefined();
+    expect(authorizer?.Properties['Runtime']).toBe('nodejs22.x');
+  });
+
+  it('says in its Description that the gateway is not in it and runs as a container', () => {
+    // Prepare
+    const text = String((template as unknown as Json)['Description']);
+
+    // Act
+    const mentions = /gateway is not part of this template/.test(text) && /container/.test(text);
+
+    // Assess
+    expect(mentions).toBe(true);
+  });
+});
+
+describe('SAM template: the REST API and the X-Amz-Tenant-Id mapping', () => {
+  const [apiId, api] = resourcesOf('AWS::Serverless::Api')[0]!;
+  const body = api.Properties['DefinitionBody'] as {
+    components: { securitySchemes: Record<string, Json> };
+    paths: Record<string, Record<string, Json>>;
+  };
+  const METHODS = [
+    'get',
+    'put',
+    'post',
+    'delete',
+    'patch',
+    'head',
+    'options',
+    'x-amazon-apigateway-any-method',
+  ];
+  const operations = Object.entries(body.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => METHODS.includes(method))
+      .map(([method, op]) => ({ path, method, op })),
+  );
+
+  it('has operations, each behind the token authorizer backed by TenantAuthorizerFunction', () => {
+    // Prepare
+    const schemes = body.components.securitySchemes;
+
+    // Act
+    const unprotected = operations.filter(({ op }) => {
+      const security = op['security'] as Record<string, unknown>[] | undefined;
+      const names = (security ?? []).flatMap((s) => Object.keys(s));
+      return !names.some((n) => isObject(schemes[n]?.['x-amazon-apigateway-authorizer']));
+    });
+
+    // Assess
+    expect(operations.length).toBeGreaterThan(0);
+    expect(unprotected.map(({ path, method }) => `${method} ${path}`)).toEqual([]);
+    for (const scheme of Object.values(schemes)) {
+      const authorizer = scheme['x-amazon-apigateway-authorizer'] as Json;
+      expect(authorizer['type']).toBe('token');
+      expect(JSON.stringify(authorizer['authorizerUri'])).toContain(
+        '${TenantAuthorizerFunction.Arn}',
+      );
+    }
+  });
+
+  it('maps X-Amz-Tenant-Id from the context key the authorizer sets, by default', async () => {
+    // Prepare: the key comes from the authorizer's own answer, not from this test.
+    const secret = randomBytes(MIN_SECRET_BYTES);
+    const authorize = createAuthorizer({ loadSecret: () => Promise.resolve(secret) });
+    const answer = await authorize({
+      type: 'TOKEN',
+      authorizationToken: issueToken(secret, 'BlueTenant', Math.floor(Date.now() / 1000) + 60),
+      methodArn: 'arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/counter',
+    });
+    const [contextKey] = Object.keys(answer.context);
+
+    // Act
+    const mapped = operations.map(({ op }) => {
+      const integration = resolveIfs(
+        op['x-amazon-apigateway-integration'],
+        parameterValues(),
+      ) as Json;
+      return (integration['requestParameters'] as Json)[
+        'integration.request.header.X-Amz-Tenant-Id'
+      ];
+    });
+
+    // Assess
+    expect(answer.context).toEqual({ tenantId: 'BlueTenant' });
+    expect(new Set(mapped)).toEqual(new Set([`context.authorizer.${contextKey ?? ''}`]));
+  });
+
+  it('maps a client-supplied header only under TenantIdSource=client-header, documented as dangerous', () => {
+    // Prepare
+    const source = template.Parameters['TenantIdSource']!;
+    const clientHeader = parameterValues({ TenantIdSource: 'client-header' });
+
+    // Act
+    const resolved = operations.map(({ op }) => resolveIfs(op, clientHeader) as Json);
+
+    // Assess
+    expect(source['Default']).toBe('authorizer');
+    expect(source['AllowedValues']).toEqual(['authorizer', 'client-header']);
+    expect(String(source['Description'])).toMatch(/DANGEROUS.*another\s+tenant/s);
+    for (const op of resolved) {
+      const integration = op['x-amazon-apigateway-integration'] as Json;
+      const header = (integration['requestParameters'] as Json)[
+        'integration.request.header.X-Amz-Tenant-Id'
+      ];
+      expect(header).toBe('method.request.header.x-tenant-id');
+      // API Gateway maps only a declared method request parameter; declared required, so a request
+      // without it is refused rather than sent to Lambda without a tenant ID.
+      expect(op['parameters']).toEqual([
+        { name: 'x-tenant-id', in: 'header', required: true, schema: { type: 'string' } },
+      ]);
+      expect(op['security']).toBeDefined();
+    }
+  });
+
+  it('lets API Gateway invoke each integrated function and the authorizer only through this API', () => {
+    // Prepare
+    const integrated = new Set(
+      operations.map(({ op }) => {
+        const uri = JSON.stringify((op['x-amazon-apigateway-integration'] as Json)['uri']);
+        return /\$\{(\w+)\.Arn\}/.exec(uri)?.[1];
+      }),
+    );
+    integrated.add('TenantAuthorizerFunction');
+    const apiArn = `arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${${apiId}}/`;
+
+    // Act
+    const permissions = resourcesOf('AWS::Lambda::Permission').map(([, p]) => p.Properties);
+
+    // Assess
+    for (const fn of integrated) {
+      const own = permissions.filter(
+        (p) => isObject(p['FunctionName']) && p['FunctionName']['Ref'] === fn,
+      );
+      expect(own, `${String(fn)} has one invoke permission`).toHaveLength(1);
+    }
+    for (const p of permissions) {
+      expect(p['Action']).toBe('lambda:InvokeFunction');
+      expect(p['Principal']).toBe('apigateway.amazonaws.com');
+      expect((p['SourceArn'] as { 'Fn::Sub': string })['Fn::Sub'].startsWith(apiArn)).toBe(true);
+    }
+  });
+});
+
+describe('SAM template: secrets and IAM', () => {
+  const SECRETISH = /secret|password|token/i;
+
+  it('takes secrets only as NoEcho parameters without defaults that hold a value', () => {
+    // Prepare
+    const secretParams = Object.entries(template.Parameters).filter(([name]) =>
+      SECRETISH.test(name),
+    );
+
+    // Act
+    const loose = secretParams.filter(
+      ([, p]) => p['NoEcho'] !== true || (p['Default'] ?? '') !== '',
+    );
+
+    // Assess
+    expect(secretParams.length).toBeGreaterThanOrEqual(2);
+    expect(loose.map(([name]) => name)).toEqual([]);
+  });
+
+  it('puts the Redis password into the functions only as a Secrets Manager dynamic reference', () => {
+    // Prepare
+    const variable = FUNCTION_ENVIRONMENT.snapshotRedisPassword.env;
+    const withPassword = parameterValues({
+      SnapshotRedisPasswordSecretArn:
+        'arn:aws:secretsmanager:us-east-1:123456789012:secret:redis-AbCdEf',
+    });
+
+    // Act
+    const values = resourcesOf('AWS::Serverless::Function').flatMap(([, fn]) => {
+      const env = resolveIfs(fn.Properties['Environment'], withPassword) as
+        { Variables: Json } | undefined;
+      return Object.entries(env?.Variables ?? {})
+        .filter(([name]) => SECRETISH.test(name) && !name.endsWith('_ARN'))
+        .map(([name, value]) => ({ name, value }));
+    });
+    const unset = resourcesOf('AWS::Serverless::Function').map(([, fn]) =>
+      Object.keys(
+        (
+          resolveIfs(fn.Properties['Environment'], parameterValues()) as
+            { Variables: Json } | undefined
+        )?.Variables ?? {},
+      ),
+    );
+
+    // Assess
+    expect(values.length).toBeGreaterThan(0);
+    for (const { name, value } of values) {
+      expect(name).toBe(variable);
+      expect(value).toEqual({
+        'Fn::Sub': '{{resolve:secretsmanager:${SnapshotRedisPasswordSecretArn}:SecretString}}',
+      });
+    }
+    // Without a secret the variable is left out (an empty password would be sent as AUTH "").
+    for (const names of unset) expect(names).not.toContain(variable);
+  });
+
+  it('refuses a Redis URL with a password in it (the password belongs in Secrets Manager)', () => {
+    // Prepare
+    const pattern = new RegExp(String(template.Parameters['SnapshotRedisUrl']!['AllowedPattern']));
+
+    // Act
+    const verdicts = [
+      '',
+      'rediss://cache.internal:6379',
+      'rediss://:hunter2@cache.internal:6379',
+    ].map((u) => pattern.test(u));
+
+    // Assess
+    expect(verdicts).toEqual([true, true, false]);
+  });
+
+  it('has no IAM statement with a * resource or action', () => {
+    // Prepare: SAM inline policies and any IAM resource's policy documents.
+    const documents: unknown[] = [];
+    for (const [, r] of Object.entries(template.Resources)) {
+      const policies = r.Properties['Policies'];
+      if (r.Type === 'AWS::Serverless::Function' && Array.isArray(policies))
+        documents.push(...(policies as unknown[]));
+      if (r.Type.startsWith('AWS::IAM::'))
+        documents.push(r.Properties['PolicyDocument'], r.Properties['Policies']);
+    }
+    const statements = documents
+      .flatMap((d): unknown[] => (Array.isArray(d) ? (d as unknown[]) : [d]))
+      .flatMap((d) =>
+        isObject(d) && Array.isArray(d['Statement']) ? (d['Statement'] as Json[]) : [],
+      );
+
+    // Act
+    const wide = statements.filter((s) => {
+      const resources = [s['Resource']].flat();
+      const actions = [s['Action']].flat();
+      return (
+        resources.some((r) => typeof r === 'string' && r.includes('*')) ||
+        actions.some((a) => typeof a === 'string' && a.includes('*'))
+      );
+    });
+
+    // Assess
+    expect(statements.length).toBeGreaterThan(0);
+    expect(wide).toEqual([]);
+  });
+});
+
+// --- the builds, as `sam build` runs them ---
+
+/**
+ * SAM's esbuild method (aws-lambda-builders, nodejs_npm_esbuild/esbuild.py):
+ * `--bundle --platform=node --outdir=<artifacts>`, es2020/cjs/minify unless
+ * set, then these BuildProperties, each in its own form. A property outside
+ * these lists would be ignored by SAM, so it fails here.
+ */
+const ESBUILD_BOOLEAN = ['Minify', 'Sourcemap'];
+const ESBUILD_SINGLE = ['Target', 'Format', 'MainFields', 'SourcesContent'];
+const ESBUILD_MULTI = ['External', 'Loader', 'OutExtension', 'Banner'];
+
+function kebab(pascal: string): string {
+  return pascal.replace(/[A-Z]/g, (c, i: number) =>
+    i === 0 ? c.toLowerCase() : `-${c.toLowerCase()}`,
+  );
+}
+
+function esbuildArgs(props: Json, outdir: string): string[] {
+  const args = ['--bundle', '--platform=node', `--outdir=${outdir}`];
+  if (!('Target' in props)) args.push('--target=es2020');
+  if (!('Format' in props)) args.push('--format=cjs');
+  if (!('Minify' in props)) args.push('--minify');
+  for (const [key, value] of Object.entries(props)) {
+    if (key === 'EntryPoints') continue;
+    if (ESBUILD_BOOLEAN.includes(key)) {
+      if (value === true) args.push(`--${kebab(key)}`);
+    } else if (ESBUILD_SINGLE.includes(key)) args.push(`--${kebab(key)}=${String(value)}`);
+    else if (ESBUILD_MULTI.includes(key)) {
+      expect(Array.isArray(value), `${key} is a list`).toBe(true);
+      for (const item of value as unknown[]) args.push(`--${kebab(key)}:${String(item)}`);
+    } else throw new Error(`BuildProperties.${key} is not an esbuild option SAM passes on`);
+  }
+  args.push(...(props['EntryPoints'] as string[]));
+  return args;
+}
+
+let workDir: string;
+const artifacts = new Map<string, string>();
+
+function requireTool(tool: string, install: string): void {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`${tool} is required for the SAM build check: install it (${install})`);
+  }
+}
+
+beforeAll(() => {
+  workDir = mkdtempSync(join(tmpdir(), 'wr-sam-'));
+  requireTool('make', 'apt-get install make');
+  const esbuild = join(REPO_ROOT, 'node_modules', '.bin', 'esbuild');
+  for (const [id, fn] of resourcesOf('AWS::Serverless::Function')) {
+    const out = join(workDir, id);
+    const method = fn.Metadata?.['BuildMethod'];
+    if (method === 'esbuild') {
+      const props = fn.Metadata?.['BuildProperties'] as Json;
+      execFileSync(esbuild, esbuildArgs(props, out), { cwd: sourceDirOf(fn), stdio: 'pipe' });
+    } else if (method === 'makefile') {
+      // As SAM does: from a scratch folder, `make --makefile <CodeUri>/Makefile build-<id>`.
+      const scratch = mkdtempSync(join(workDir, 'scratch-'));
+      execFileSync('make', ['--makefile', join(sourceDirOf(fn), 'Makefile'), `build-${id}`], {
+        cwd: scratch,
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ARTIFACTS_DIR: out },
+        stdio: 'pipe',
+      });
+    } else throw new Error(`${id}: BuildMethod ${String(method)} is neither esbuild nor makefile`);
+    artifacts.set(id, out);
+  }
+}, 120_000);
+
+afterAll(() => {
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+/** What the child runs: import the bundle, call the handler once per invocation, print the results. */
+const RUNNER = `
+const [bundle, exportName, invocationsJson] = process.argv.slice(1);
+const handler = (await import(bundle))[exportName];
+const results = [];
+for (const { event, tenantId } of JSON.parse(invocationsJson)) {
+  const deadline = Date.now() + 10_000;
+  results.push(await handler(event, {
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    awsRequestId: Math.random().toString(16).slice(2),
+    tenantId,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  }));
+}
+process.stdout.write('\\n@@results ' + JSON.stringify(results) + '\\n');
+process.exit(0);
+`;
+
+/** One execution environment: a child node in the artifact folder, nothing of this repository reachable. */
+async function runEnvironment(
+  logicalId: string,
+  env: Readonly<Record<string, string>>,
+  invocations: readonly { event: unknown; tenantId: string }[],
+): Promise<{ statusCode: number; body: string }[]> {
+  const dir = artifacts.get(logicalId)!;
+  const handler = String(template.Resources[logicalId]!.Properties['Handler']);
+  const [file, exportName] = handler.split('.') as [string, string];
+  const bundle = ['.mjs', '.js'].map((ext) => join(dir, file + ext)).find((f) => existsSync(f));
+  if (bundle === undefined)
+    throw new Error(`${logicalId}: no ${file}.mjs or ${file}.js in the artifact`);
+  const stdout = await new Promise<string>((resolvePromise, reject) => {
+    execFile(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        RUNNER,
+        new URL(`file://${bundle}`).href,
+        exportName,
+        JSON.stringify(invocations),
+      ],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+          TMPDIR: mkdtempSync(join(workDir, 'tmp-')),
+          ...env,
+        },
+        timeout: 20_000,
+      },
+      (err, out, errOut) => {
+        if (err !== null) reject(new Error(`${logicalId} failed: ${err.message}\n${errOut}`));
+        else resolvePromise(out);
+      },
+    );
+  });
+  const line = stdout.split('\n').find((l) => l.startsWith('@@results '));
+  if (line === undefined) throw new Error(`${logicalId} printed no results:\n${stdout}`);
+  return JSON.parse(line.slice('@@results '.length)) as { statusCode: number; body: string }[];
+}
+
+describe('SAM build: each function built as sam build builds it, then run', () => {
+  it('the esbuild entry points exist and target the runtime', () => {
+    // Prepare
+    const esbuildFunctions = resourcesOf('AWS::Serverless::Function').filter(
+      ([, fn]) => fn.Metadata?.['BuildMethod'] === 'esbuild',
+    );
+
+    // Act
+    const checks = esbuildFunctions.map(([id, fn]) => {
+      const props = fn.Metadata?.['BuildProperties'] as Json;
+      const entries = props['EntryPoints'] as string[];
+      return {
+        id,
+        entriesExist: entries.every((e) => existsSync(join(sourceDirOf(fn), e))),
+        target: props['Target'],
+        runtime: fn.Properties['Runtime'],
+      };
+    });
+
+    // Assess
+    expect(checks.length).toBeGreaterThan(0);
+    for (const c of checks) {
+      expect(c.entriesExist, c.id).toBe(true);
+      expect(`nodejs${String(c.target).replace('node', '')}.x`, c.id).toBe(c.runtime);
+    }
+  });
+
+  it('counter answers with its tenant ID', async () => {
+    // Prepare
+    const [id] = exampleResource('counter');
+
+    // Act
+    const [first, second] = await runEnvironment(id, { AWS_LAMBDA_FUNCTION_NAME: 'counter' }, [
+      { event: {}, tenantId: 'BlueTenant' },
+      { event: {}, tenantId: 'BlueTenant' },
+    ]);
+
+    // Assess
+    expect(JSON.parse(first!.body)).toEqual({ counter: 0, tenantId: 'BlueTenant' });
+    expect(JSON.parse(second!.body)).toEqual({ counter: 1, tenantId: 'BlueTenant' });
+  });
+
+  it.each(['warm-counter', 'workspace'] as const)(
+    '%s carries the snapshot store Lua scripts and a warmroute package root beside its bundle',
+    (name) => {
+      // Prepare
+      const [id] = exampleResource(name);
+      const dir = artifacts.get(id)!;
+
+      // Act
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name: string;
+      };
+      const lua = join(dir, relative(REPO_ROOT, scriptFolder('snapshot')));
+
+      // Assess
+      expect(manifest.name).toBe('warmroute');
+      expect(existsSync(join(lua, 'cas-snapshot-1.lua'))).toBe(true);
+    },
+  );
+
+  it('warm-counter keeps its state in Redis across execution environments', async () => {
+    // Prepare: a function name of its own, so its snapshot key is this test's alone.
+    const [id] = exampleResource('warm-counter');
+    const functionName = `sam-test-${randomBytes(4).toString('hex')}`;
+    const tenantId = 'BlueTenant';
+    const key = snapshotKey(
+      DEFAULT_SNAPSHOT_KEY_PREFIX,
+      snapshotId({
+        functionName,
+        namespace: DIRECT_NAMESPACE,
+        epoch: '',
+        generation: 0,
+        key: `tenant:${tenantId}`,
+      }),
+    );
+    const redis = new Redis(SHARED_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await redis.connect();
+    onTestFinished(async () => {
+      await redis.del(key);
+      redis.disconnect();
+    });
+    const env = {
+      AWS_LAMBDA_FUNCTION_NAME: functionName,
+      [FUNCTION_ENVIRONMENT.snapshotRedisUrl.env]: SHARED_REDIS_URL,
+    };
+
+    // Act: two environments, one after the other (the second starts with an empty /tmp).
+    const [first] = await runEnvironment(id, env, [{ event: {}, tenantId }]);
+    const [second] = await runEnvironment(id, env, [{ event: {}, tenantId }]);
+
+    // Assess
+    expect(JSON.parse(first!.body)).toEqual({ counter: 0, tenantId });
+    expect(JSON.parse(second!.body)).toEqual({ counter: 1, tenantId });
+    expect(await redis.exists(key)).toBe(1);
+  });
+
+  it('workspace answers an RPC call from its bundle', async () => {
+    // Prepare
+    const [id] = exampleResource('workspace');
+
+    // Act
+    const [put, got] = await runEnvironment(
+      id,
+      {
+        AWS_LAMBDA_FUNCTION_NAME: 'workspace',
+        [FUNCTION_ENVIRONMENT.snapshotDir.env]: join(workDir, 'snapshots'),
+      },
+      [
+        { event: { op: 'put', id: 'd1', doc: { title: 'x' } }, tenantId: 'BlueTenant' },
+        { event: { op: 'get', id: 'd1' }, tenantId: 'BlueTenant' },
+      ],
+    );
+
+    // Assess
+    expect(put).toBeDefined();
+    expect(JSON.stringify(got)).toContain('"title":"x"');
+  });
+
+  it('the authorizer bundle leaves the AWS SDK to the Lambda runtime', () => {
+    // Prepare
+    const dir = artifacts.get('TenantAuthorizerFunction')!;
+
+    // Act
+    const bundle = readFileSync(join(dir, 'index.js'), 'utf8');
+
+    // Assess: required at run time (CommonJS, so NODE_PATH finds the runtime's SDK), not bundled.
+    expect(bundle).toContain('require("@aws-sdk/client-secrets-manager")');
+    expect(bundle).not.toMatch(/class SecretsManagerClient\b/);
+  });
+});
+
+describe('example authorizer', () => {
+  const secret = Buffer.from('0123456789abcdef0123456789abcdef', 'utf8');
+  const now = 1_800_000_000;
+  const methodArn = 'arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/counter';
+
+  it('accepts a token it issued and returns the tenant ID, allowing the whole stage', async () => {
+    // Prepare
+    const authorize = createAuthorizer({
+      loadSecret: () => Promise.resolve(secret),
+      nowSeconds: () => now,
+    });
+    const token = `Bearer ${issueToken(secret, 'tenant.blue@example.com', now + 60)}`;
+
+    // Act
+    const result = await authorize({ type: 'TOKEN', authorizationToken: token, methodArn });
+
+    // Assess
+    expect(result.context).toEqual({ tenantId: 'tenant.blue@example.com' });
+    expect(result.principalId).toBe('tenant.blue@example.com');
+    expect(result.policyDocument.Statement).toEqual([
+      {
+        Action: 'execute-api:Invoke',
+        Effect: 'Allow',
+        Resource: 'arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*',
+      },
+    ]);
+  });
+
+  it('refuses a token whose tenant was changed, one signed with another secret, an expired one and garbage', () => {
+    // Prepare
+    const good = issueToken(secret, 'BlueTenant', now + 60);
+    const [version, , expiry, signature] = good.split('.');
+    const otherTenant = `${version}.${Buffer.from('RedTenant').toString('base64url')}.${expiry}.${signature}`;
+    const otherSecret = issueToken(
+      Buffer.from('another-secret-of-32-bytes-length!'),
+      'BlueTenant',
+      now + 60,
+    );
+    const expired = issueToken(secret, 'BlueTenant', now);
+
+    // Act
+    const verdicts = [otherTenant, otherSecret, expired, 'anything', '', 'v1.a.b.c'].map((t) =>
+      verifyToken(secret, t, now),
+    );
+
+    // Assess
+    expect(verdicts).toEqual([
+      { ok: false, reason: 'bad-signature' },
+      { ok: false, reason: 'bad-signature' },
+      { ok: false, reason: 'expired' },
+      { ok: false, reason: 'malformed' },
+      { ok: false, reason: 'malformed' },
+      { ok: false, reason: 'malformed' },
+    ]);
+  });
+
+  it('answers Unauthorized (API Gateway: 401) to a bad token, and will not run with a short secret', async () => {
+    // Prepare
+    const authorize = createAuthorizer({
+      loadSecret: () => Promise.resolve(secret),
+      nowSeconds: () => now,
+    });
+    const weak = createAuthorizer({
+      loadSecret: () => Promise.resolve(Buffer.from('short')),
+      nowSeconds: () => now,
+    });
+    const token = issueToken(secret, 'BlueTenant', now + 60);
+
+    // Act
+    const bad = authorize({ type: 'TOKEN', authorizationToken: `${token}x`, methodArn });
+    const short = weak({ type: 'TOKEN', authorizationToken: token, methodArn });
+
+    // Assess
+    await expect(bad).rejects.toThrow(/^Unauthorized$/);
+    await expect(short).rejects.toThrow(/at least 32 bytes/);
+  });
+
+  it('loads the secret once, and again after a failed load', async () => {
+    // Prepare
+    let calls = 0;
+    const authorize = createAuthorizer({
+      loadSecret: () =>
+        ++calls === 1 ? Promise.reject(new Error('throttled')) : Promise.resolve(secret),
+      nowSeconds: () => now,
+    });
+    const event = {
+      type: 'TOKEN' as const,
+      authorizationToken: issueToken(secret, 'BlueTenant', now + 60),
+      methodArn,
+    };
+
+    // Act
+    const first = authorize(event);
+    await expect(first).rejects.toThrow('throttled');
+    await authorize(event);
+    await authorize(event);
+
+    // Assess
+    expect(calls).toBe(2);
+  });
+
+  it('takes the stage-wide resource from the method ARN, and refuses an ARN it cannot read', () => {
+    // Prepare, Act
+    const stage = stageResource(methodArn);
+    const bad = (): string => stageResource('not-an-arn');
+
+    // Assess
+    expect(stage).toBe('arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*');
+    expect(bad).toThrow('Unauthorized');
+  });
+});
