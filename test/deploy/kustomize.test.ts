@@ -11,6 +11,7 @@ import type { DirectoryHealth } from '../../src/directory/types.js';
 import { registerHealthRoutes } from '../../src/http/routes/health.js';
 import { examplesDir, packageRoot } from '../../src/paths.js';
 import { copyK8sTree, kustomize, type K8sObject } from './helpers/k8s-render.js';
+import { unknownK8sFields } from './helpers/k8s-known-fields.js';
 import { validateK8sObject } from './helpers/k8s-validate.js';
 
 /**
@@ -210,6 +211,30 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
     it('validates every rendered object against its Kubernetes schema', () => {
       // Act / Assess: validateK8sObject throws on a schema error or a kind it has no model for.
       for (const object of [...base.objects, ...overlay.objects]) validateK8sObject(object);
+    });
+
+    it('has no field its Kubernetes type does not declare (what strict field validation refuses)', () => {
+      // Act
+      const unknown = unknownK8sFields([...base.objects, ...overlay.objects]);
+      // Assess
+      expect(unknown).toEqual([]);
+    });
+
+    it('the unknown-field check finds a misspelt field at any depth', () => {
+      // Prepare: a copy of the Deployment with two typos kubernetes-models' validate() accepts.
+      const deployment = structuredClone(only(base.objects, 'Deployment'));
+      const { spec } = deployment as unknown as DeploymentShape;
+      const container = spec.template.spec.containers[0] as Container & Record<string, unknown>;
+      container['readinesProbe'] = container.readinessProbe;
+      (container.lifecycle?.preStop?.sleep as Record<string, unknown>)['second'] = 10;
+      // Act
+      validateK8sObject(deployment);
+      const unknown = unknownK8sFields([deployment]);
+      // Assess
+      expect(unknown).toEqual([
+        'Deployment/warmroute-gateway.spec.template.spec.containers[0].lifecycle.preStop.sleep.second',
+        'Deployment/warmroute-gateway.spec.template.spec.containers[0].readinesProbe',
+      ]);
     });
 
     it('the schema check rejects a broken object, an unknown kind and a malformed sleep action', () => {

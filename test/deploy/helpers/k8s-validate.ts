@@ -29,7 +29,7 @@ const MODELS: Readonly<Record<string, ModelFactory>> = {
  *
  * The schemas do not reject unknown fields: a misspelt `readinesProbe` passes here (the API
  * server's strict field validation, kubectl's default since 1.27, would refuse it at apply).
- * The tests' assertions read every field the deployment relies on, so such a typo fails there.
+ * unknownK8sFields (k8s-known-fields.ts) covers that gap.
  */
 export function validateK8sObject(object: K8sObject): void {
   const key = `${object.apiVersion}/${object.kind}`;
