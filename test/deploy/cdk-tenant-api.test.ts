@@ -1,0 +1,299 @@
+/**
+ * TenantApiStack (deploy/cdk/lib/tenant-api-stack.ts) synthesized offline,
+ * and its example authorizer (deploy/cdk/lib/tenant-authorizer/) run
+ * in-process: the tenant ID reaches Lambda's X-Amz-Tenant-Id from the
+ * authorizer's verified context by default, from a client header only with
+ * the explicit acknowledgement, and every method is behind the authorizer.
+ */
+import { App, Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE_FUNCTION_NAMES } from '../../deploy/cdk/lib/example-functions.js';
+import { TenantApiStack, type TenantApiStackProps } from '../../deploy/cdk/lib/tenant-api-stack.js';
+import {
+  handler,
+  TOKEN_SECRET_ENV,
+  type TokenAuthorizerEvent,
+} from '../../deploy/cdk/lib/tenant-authorizer/index.js';
+import {
+  MAX_TOKEN_LIFETIME_SECONDS,
+  signTenantToken,
+  verifyTenantToken,
+} from '../../deploy/cdk/lib/tenant-authorizer/tenant-token.js';
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+
+interface Synthesized {
+  readonly stack: TenantApiStack;
+  readonly template: Template;
+}
+
+/** Synthesized with no env and with Docker unreachable (local bundling only). */
+function synth(props: TenantApiStackProps): Synthesized {
+  const saved = process.env['CDK_DOCKER'];
+  process.env['CDK_DOCKER'] = '/nonexistent/docker-must-not-be-used';
+  try {
+    const stack = new TenantApiStack(new App(), 'TenantApi', props);
+    return { stack, template: Template.fromStack(stack) };
+  } finally {
+    if (saved === undefined) delete process.env['CDK_DOCKER'];
+    else process.env['CDK_DOCKER'] = saved;
+  }
+}
+
+function resources(s: Synthesized, type: string): [string, Resource][] {
+  return Object.entries(s.template.findResources(type)) as [string, Resource][];
+}
+
+function logicalId(s: Synthesized, construct: IConstruct): string {
+  return s.stack.getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+let byAuthorizer: Synthesized;
+let byHeader: Synthesized;
+
+beforeAll(() => {
+  byAuthorizer = synth({});
+  byHeader = synth({ tenantFrom: 'client-header', acknowledgeClientChosenTenant: true });
+}, 240_000);
+
+describe('TenantApiStack', () => {
+  it('is environment-agnostic and its functions are PER_TENANT on nodejs22.x', () => {
+    // Prepare / Act: synthesized in beforeAll.
+    // Assess
+    expect(Token.isUnresolved(byAuthorizer.stack.account)).toBe(true);
+    for (const name of EXAMPLE_FUNCTION_NAMES) {
+      byAuthorizer.template.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: `warmroute-api-${name}`,
+        Runtime: 'nodejs22.x',
+        TenancyConfig: { TenantIsolationMode: 'PER_TENANT' },
+      });
+    }
+  });
+
+  it('by default maps X-Amz-Tenant-Id from the authorizer context on every method, behind the authorizer', () => {
+    // Prepare
+    const authorizers = resources(byAuthorizer, 'AWS::ApiGateway::Authorizer');
+    const methods = resources(byAuthorizer, 'AWS::ApiGateway::Method');
+    // Act: synthesized in beforeAll.
+    // Assess: one TOKEN authorizer, on the Authorization header, never cached.
+    expect(authorizers).toHaveLength(1);
+    const [authorizerId, authorizer] = authorizers[0] ?? ['', undefined];
+    expect(authorizer?.Properties).toMatchObject({
+      Type: 'TOKEN',
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerResultTtlInSeconds: 0,
+    });
+    // ANY /<fn> and ANY /<fn>/{proxy+} for each function, nothing else (no unauthenticated OPTIONS).
+    expect(methods).toHaveLength(EXAMPLE_FUNCTION_NAMES.length * 2);
+    for (const [id, method] of methods) {
+      expect(method.Properties, id).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: authorizerId },
+        Integration: {
+          Type: 'AWS_PROXY',
+          RequestParameters: {
+            'integration.request.header.X-Amz-Tenant-Id': 'context.authorizer.tenantId',
+          },
+        },
+      });
+      // Nothing the client sends is mapped.
+      expect(method.Properties['RequestParameters'], id).toBeUndefined();
+    }
+  });
+
+  it('maps each function behind its own two methods', () => {
+    // Prepare
+    const methods = resources(byAuthorizer, 'AWS::ApiGateway::Method');
+    // Act / Assess
+    for (const name of EXAMPLE_FUNCTION_NAMES) {
+      const fnId = logicalId(byAuthorizer, byAuthorizer.stack.functions.functions[name]);
+      const uses = methods.filter(([, m]) =>
+        JSON.stringify(m.Properties['Integration']).includes(`"${fnId}"`),
+      );
+      expect(uses, name).toHaveLength(2);
+    }
+  });
+
+  it('takes the tenant from a client header only with the acknowledgement', () => {
+    // Prepare
+    const unacknowledged = {
+      tenantFrom: 'client-header',
+    } as unknown as TenantApiStackProps;
+    // Act / Assess: refused without it (a JavaScript caller gets past the type).
+    expect(() => new TenantApiStack(new App(), 'Refused', unacknowledged)).toThrow(
+      /acknowledgeClientChosenTenant/,
+    );
+    // With it: mapped from the declared, required header; the authorizer still guards every method.
+    const methods = resources(byHeader, 'AWS::ApiGateway::Method');
+    expect(methods).toHaveLength(EXAMPLE_FUNCTION_NAMES.length * 2);
+    for (const [id, method] of methods) {
+      expect(method.Properties, id).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        RequestParameters: { 'method.request.header.x-tenant-id': true },
+        RequestValidatorId: expect.anything() as unknown,
+        Integration: {
+          RequestParameters: {
+            'integration.request.header.X-Amz-Tenant-Id': 'method.request.header.x-tenant-id',
+          },
+        },
+      });
+    }
+    byHeader.template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestParameters: true,
+    });
+  });
+
+  it('lets API Gateway invoke each function and the authorizer, from this API only', () => {
+    // Prepare
+    const permissions = resources(byAuthorizer, 'AWS::Lambda::Permission').map(
+      ([, p]) => p.Properties,
+    );
+    const apiId = logicalId(byAuthorizer, byAuthorizer.stack.api);
+    const targets = [
+      ...EXAMPLE_FUNCTION_NAMES.map((n) => byAuthorizer.stack.functions.functions[n]),
+      byAuthorizer.stack.authorizerFunction,
+    ];
+    // Act / Assess
+    for (const target of targets) {
+      const fnId = logicalId(byAuthorizer, target);
+      const own = permissions.filter(
+        (p) =>
+          JSON.stringify(p['FunctionName']) === JSON.stringify({ 'Fn::GetAtt': [fnId, 'Arn'] }),
+      );
+      expect(own.length, fnId).toBeGreaterThan(0);
+      for (const p of own) {
+        expect(p['Action']).toBe('lambda:InvokeFunction');
+        expect(p['Principal']).toBe('apigateway.amazonaws.com');
+        const source = JSON.stringify(p['SourceArn']);
+        expect(source).toContain(`{"Ref":"${apiId}"}`);
+        // The deployed stage only: no console test-invoke permission.
+        expect(source).not.toContain('test-invoke-stage');
+      }
+    }
+  });
+
+  it('keeps the token secret out of the template (a Secrets Manager dynamic reference)', () => {
+    // Prepare
+    const secretRef = byAuthorizer.stack.resolve(
+      byAuthorizer.stack.tokenSecret.secretArn,
+    ) as unknown;
+    // Act / Assess
+    byAuthorizer.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          [TOKEN_SECRET_ENV]: {
+            'Fn::Join': ['', ['{{resolve:secretsmanager:', secretRef, ':SecretString:::}}']],
+          },
+        },
+      },
+    });
+    byAuthorizer.template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 64 },
+    });
+  });
+
+  it('creates no IAM statement on a * resource', () => {
+    // Prepare
+    const statements = [
+      ...resources(byAuthorizer, 'AWS::IAM::Policy'),
+      ...resources(byHeader, 'AWS::IAM::Policy'),
+    ].flatMap(
+      ([, p]) =>
+        (p.Properties['PolicyDocument'] as { Statement: { Resource: unknown }[] }).Statement,
+    );
+    // Act / Assess
+    expect(statements.length).toBeGreaterThan(0);
+    for (const st of statements) {
+      const listed: unknown[] = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
+      expect(listed).not.toContain('*');
+    }
+  });
+
+  it('passes cdk-nag AwsSolutions with every acknowledgement explained', () => {
+    // Prepare
+    const stacks: Stack[] = [byAuthorizer.stack, byHeader.stack];
+    // Act
+    const violations = stacks.flatMap((stack) =>
+      new AwsSolutionsChecks()
+        .validateScope(stack)
+        .violations.map(
+          (v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+        ),
+    );
+    // Validations.of(x).acknowledge records { [ruleId]: reason } metadata on x.
+    const acknowledged = stacks.flatMap((stack) =>
+      stack.node
+        .findAll()
+        .flatMap((c) =>
+          c.node.metadata
+            .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+            .flatMap((m) => Object.entries(m.data as Record<string, string>)),
+        ),
+    );
+    // Assess: errors and warnings alike.
+    expect(violations).toEqual([]);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const [id, reason] of acknowledged) expect(reason.length, id).toBeGreaterThan(60);
+  });
+});
+
+describe('tenant authorizer (example)', () => {
+  const secret = 'x'.repeat(16) + 'a-test-secret-of-some-length';
+  const now = Math.floor(Date.now() / 1000);
+  const methodArn = 'arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/counter';
+  const saved = process.env[TOKEN_SECRET_ENV];
+
+  afterEach(() => {
+    if (saved === undefined) Reflect.deleteProperty(process.env, TOKEN_SECRET_ENV);
+    else process.env[TOKEN_SECRET_ENV] = saved;
+  });
+
+  function event(authorizationToken: string): TokenAuthorizerEvent {
+    return { type: 'TOKEN', authorizationToken, methodArn };
+  }
+
+  it('allows exactly the called method and puts the signed tenant in the context', async () => {
+    // Prepare
+    process.env[TOKEN_SECRET_ENV] = secret;
+    const token = signTenantToken(secret, 'BlueTenant', now + 600);
+    // Act
+    const result = await handler(event(`Bearer ${token}`));
+    // Assess
+    expect(result.context).toEqual({ tenantId: 'BlueTenant' });
+    expect(result.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: methodArn },
+    ]);
+  });
+
+  it('answers Unauthorized to a forged, altered, expired or missing token', async () => {
+    // Prepare
+    process.env[TOKEN_SECRET_ENV] = secret;
+    const good = signTenantToken(secret, 'BlueTenant', now + 600);
+    const [v, , exp, sig] = good.split('.');
+    const otherTenant = `${v ?? ''}.${Buffer.from('RedTenant').toString('base64url')}.${exp ?? ''}.${sig ?? ''}`;
+    const forged = signTenantToken(`${secret}-not-the-same`, 'BlueTenant', now + 600);
+    const expired = signTenantToken(secret, 'BlueTenant', now - 1);
+    // Act / Assess
+    for (const bad of [
+      `Bearer ${otherTenant}`,
+      `Bearer ${forged}`,
+      `Bearer ${expired}`,
+      `Basic ${good}`,
+      '',
+    ]) {
+      await expect(handler(event(bad)), bad).rejects.toThrow(/^Unauthorized$/);
+    }
+  });
+
+  it('refuses tokens that live longer than the maximum lifetime, and short secrets', () => {
+    // Prepare
+    const long = signTenantToken(secret, 'BlueTenant', now + MAX_TOKEN_LIFETIME_SECONDS + 60);
+    // Act / Assess
+    expect(verifyTenantToken(secret, long, now)).toEqual({ refused: 'lifetime' });
+    expect(() => signTenantToken('short', 'BlueTenant', now + 60)).toThrow(/at least 32/);
+    expect(() => signTenantToken(secret, 'bad tenant id', now + 60)).toThrow(/not allowed/);
+  });
+});
