@@ -495,5 +495,6 @@ describe('the final stage, laid out and run', () => {
     expect(health.code).toBe(0);
     expect(invoke.status).toBe(200);
     expect(invoke.headers.get('x-affinity-state')).toBe('fresh');
-  });
+    // Two Node processes start (gateway, then the function's environment) on shared cores.
+  }, 60_000);
 });
