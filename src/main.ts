@@ -8,6 +8,7 @@ import { isWarmrouteError } from './errors.js';
 import { listenErrorMessage, type ListenerName } from './listen-error.js';
 import { createGatewayLogger } from './logger.js';
 import { shellQuote } from './shell-quote.js';
+import { SHUTDOWN_BACKSTOP_MS } from './shutdown-backstop.js';
 
 /** Routes `warmroute start` serves when the config names none: the classic demo. */
 const demoRoutes = [
@@ -315,7 +316,7 @@ export async function runStart(_args: readonly string[], env: Env = process.env)
         'shutdown took too long: exiting with calls still open (environments are killed on exit)',
       );
       process.exit(1);
-    }, config.shutdownGraceMs + 5_000);
+    }, config.shutdownGraceMs + SHUTDOWN_BACKSTOP_MS);
     hardStop.unref();
     try {
       await gateway.close();

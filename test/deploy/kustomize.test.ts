@@ -7,6 +7,7 @@ import { Value } from 'typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { defaults, FunctionSettingsSchema } from '../../src/config/schema.js';
+import { SHUTDOWN_BACKSTOP_MS } from '../../src/shutdown-backstop.js';
 import type { DirectoryHealth } from '../../src/directory/types.js';
 import { registerHealthRoutes } from '../../src/http/routes/health.js';
 import { examplesDir, packageRoot } from '../../src/paths.js';
@@ -360,7 +361,7 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       // Assess: the native sleep action (no shell in the image), long enough for endpoint removal.
       expect(preStop?.exec).toBeUndefined();
       expect(preStop?.sleep?.seconds).toBeGreaterThanOrEqual(5);
-      const needed = (preStop?.sleep?.seconds ?? 0) + graceMs / 1000 + 5;
+      const needed = (preStop?.sleep?.seconds ?? 0) + (graceMs + SHUTDOWN_BACKSTOP_MS) / 1000;
       expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(needed);
     });
 

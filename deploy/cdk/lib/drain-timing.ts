@@ -1,10 +1,7 @@
 import { defaults } from '../../../src/config/schema.js';
+import { SHUTDOWN_BACKSTOP_MS } from '../../../src/shutdown-backstop.js';
 
-/**
- * How long the gateway's process keeps going after SIGTERM before its own
- * backstop exits 1 (src/main.ts: `shutdownGraceMs + 5_000`).
- */
-export const SHUTDOWN_BACKSTOP_MS = 5_000;
+export { SHUTDOWN_BACKSTOP_MS };
 
 /** Fargate's ceiling for a container's `stopTimeout` (seconds). */
 export const FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120;
