@@ -21,7 +21,7 @@ export const FUNCTION_ENVIRONMENT = {
   snapshotRedisPassword: {
     env: 'WARMROUTE_SNAPSHOT_REDIS_PASSWORD',
     description:
-      'Password (AUTH token) for `WARMROUTE_SNAPSHOT_REDIS_URL`, kept out of the URL so a secret store can supply it; when set it is used instead of a password in the URL.',
+      'Password (AUTH token) for `WARMROUTE_SNAPSHOT_REDIS_URL`, kept out of the URL so a secret store can supply it; when set it is used instead of any password in the URL (a user name in the URL, an ACL user, is kept).',
   },
   snapshotDir: {
     env: 'WARMROUTE_SNAPSHOT_DIR',

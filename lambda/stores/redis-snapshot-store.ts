@@ -32,8 +32,9 @@ export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
   readonly url?: string;
   /**
    * AUTH password (token), kept out of `url` so a secret store can supply
-   * it; when set it is used instead of a password in the URL (and over
-   * `redisOptions.password`). Default: `WARMROUTE_SNAPSHOT_REDIS_PASSWORD`
+   * it; when set it is used instead of any password in the URL, a
+   * `?password=` query included (a user name in the URL, an ACL user, is
+   * kept), and over `redisOptions.password`/`username`. Default: `WARMROUTE_SNAPSHOT_REDIS_PASSWORD`
    * when `url` is not given either (URL and password come from the same
    * place), else none.
    */
@@ -100,13 +101,15 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
   private create(): Promise<Redis> {
     this.creating ??= Promise.all([
       import('ioredis'),
-      // The gateway's rule for a password beside a URL (ioredis would let the URL's win).
+      // The gateway's rule for a password beside a URL (ioredis would let the URL's
+      // credentials win, a user name or a ?password= query included).
       import('../../src/redis/client.js'),
-    ]).then(([{ Redis: RedisClient }, { connectionUrl }]) => {
-      const redis = new RedisClient(connectionUrl(this.url, this.password), {
+    ]).then(([{ Redis: RedisClient }, { redisConnection }]) => {
+      const connection = redisConnection(this.url, this.password);
+      const redis = new RedisClient(connection.url, {
         ...REDIS_SNAPSHOT_CLIENT_DEFAULTS,
         ...this.redisOptions,
-        ...(this.password === undefined ? {} : { password: this.password }),
+        ...connection.auth,
         scripts: this.scripts,
       });
       // Errors surface on the commands; an unhandled 'error' event would crash the function.

@@ -248,7 +248,7 @@ export const settings: readonly Setting[] = [
     field: 'redisPassword',
     kind: 'string',
     description:
-      'Password (AUTH token) for `REDIS_URL`, kept out of the URL so a secret store can supply it; when set it is used instead of a password in the URL, on every connection the gateway opens. Never logged.',
+      'Password (AUTH token) for `REDIS_URL`, kept out of the URL so a secret store can supply it; when set it is used instead of any password in the URL (a user name in the URL, an ACL user, is kept), on every connection the gateway opens. Never logged.',
   },
   {
     env: 'WARMROUTE_SECRET',

@@ -31,21 +31,42 @@ function retryStrategy(maxDelayMs: number): (times: number) => number {
   return (times) => backoffWindowMs(backoff, times);
 }
 
-/**
- * ioredis fills its options from the URL first and lets the options object
- * only fill what is still unset, so a password in the URL would win over
- * the option. With an explicit password the URL's is removed (the user name,
- * if any, stays: ACL users AUTH with both).
- */
-export function connectionUrl(url: string, password: string | undefined): string {
-  if (password === undefined) return url;
-  const parsed = new URL(url);
-  parsed.password = '';
-  return parsed.toString();
+/** What to hand ioredis: the URL, and the credentials to pass as options. */
+export interface RedisConnection {
+  readonly url: string;
+  readonly auth: Pick<RedisOptions, 'username' | 'password'>;
 }
 
-function passwordOption(password: string | undefined): Pick<RedisOptions, 'password'> {
-  return password === undefined ? {} : { password };
+/** Query parameters ioredis would read as credentials (its URL parser copies every query item into the options). */
+const CREDENTIAL_PARAMS = ['username', 'password'] as const;
+
+/**
+ * ioredis fills its options from the URL first and lets the options object
+ * only fill what is still unset, so anything the URL says about credentials
+ * wins over the options: a stale `:old@` password, `?password=`, and even a
+ * bare user name (`redis://app@host` gives password "", which is not
+ * undefined, so the option never fills it: AUTH app "" -> WRONGPASS).
+ * With an explicit password the whole userinfo and any credential query
+ * items leave the URL, and the user name (an ACL user) travels as an option
+ * beside the password. Without one the URL is used as written.
+ */
+export function redisConnection(url: string, password: string | undefined): RedisConnection {
+  if (password === undefined) return { url, auth: {} };
+  // Only a redis:// or rediss:// URL can carry credentials ioredis reads
+  // (a unix socket path has none); anything else is passed on untouched.
+  if (!/^rediss?:\/\//i.test(url)) return { url, auth: { password } };
+  const parsed = new URL(url);
+  const username =
+    parsed.username !== ''
+      ? decodeURIComponent(parsed.username)
+      : (parsed.searchParams.get('username') ?? undefined);
+  parsed.username = '';
+  parsed.password = '';
+  for (const name of CREDENTIAL_PARAMS) parsed.searchParams.delete(name);
+  return {
+    url: parsed.toString(),
+    auth: username === undefined || username === '' ? { password } : { username, password },
+  };
 }
 
 /**
@@ -55,9 +76,10 @@ function passwordOption(password: string | undefined): Pick<RedisOptions, 'passw
  * scripts are registered through the `scripts` option.
  */
 export function createCommandClient(options: RedisClientOptions): Redis {
+  const connection = redisConnection(options.url, options.password);
   const redisOptions: RedisOptions = {
     connectionName: options.connectionName,
-    ...passwordOption(options.password),
+    ...connection.auth,
     commandTimeout: options.commandTimeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
@@ -65,7 +87,7 @@ export function createCommandClient(options: RedisClientOptions): Redis {
     scripts: directoryScripts(),
     lazyConnect: true,
   };
-  return new Redis(connectionUrl(options.url, options.password), redisOptions);
+  return new Redis(connection.url, redisOptions);
 }
 
 /**
@@ -76,14 +98,15 @@ export function createCommandClient(options: RedisClientOptions): Redis {
 export function createSubscriberClient(
   options: Omit<RedisClientOptions, 'commandTimeoutMs'>,
 ): Redis {
+  const connection = redisConnection(options.url, options.password);
   const redisOptions: RedisOptions = {
     connectionName: options.connectionName,
-    ...passwordOption(options.password),
+    ...connection.auth,
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     autoResubscribe: true,
     retryStrategy: retryStrategy(options.maxReconnectDelayMs),
     lazyConnect: true,
   };
-  return new Redis(connectionUrl(options.url, options.password), redisOptions);
+  return new Redis(connection.url, redisOptions);
 }

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
@@ -59,6 +60,17 @@ async function gatewayDeps(env: Record<string, string>) {
   return { config, deps, store, log };
 }
 
+/** An ACL user `app` with `password` on `redis` (set up with the server's own requirepass). */
+async function aclUser(redis: PasswordRedis, password: string): Promise<string> {
+  const admin = new Redis(redis.url, { password: redis.password, lazyConnect: true });
+  onTestFinished(() => {
+    admin.disconnect();
+  });
+  await admin.connect();
+  await admin.call('ACL', 'SETUSER', 'app', 'on', `>${password}`, '~*', '&*', '+@all');
+  return redis.url.replace('redis://', 'redis://app@');
+}
+
 describe('WARMROUTE_REDIS_PASSWORD: the directory authenticates apart from REDIS_URL', () => {
   it('works with a URL without password and the password in the setting', async () => {
     // Prepare
@@ -100,6 +112,26 @@ describe('WARMROUTE_REDIS_PASSWORD: the directory authenticates apart from REDIS
     expect(deps.directory.health().status).toBe('ok');
     expect(store.pubsubUp()).toBe(true);
     expect((await deps.directory.explain('rotated-password')).store).toBe('redis');
+  });
+
+  it('an ACL user named in the URL authenticates with the setting as its password', async () => {
+    // Prepare: the URL names the user only (redis://app@host), the secret store supplies its password.
+    const redis = await passwordRedis();
+    const appPassword = 'App:Pw@1/%';
+    const url = await aclUser(redis, appPassword);
+
+    // Act
+    const { deps, store } = await gatewayDeps({
+      REDIS_URL: url,
+      WARMROUTE_REDIS_PASSWORD: appPassword,
+    });
+    await deps.directory.rotate('acl-user');
+
+    // Assess: both connections authenticated as app (not "app" with an empty password).
+    expect(deps.directory.health()).toEqual({ status: 'ok', store: 'redis' });
+    expect(store.pubsubUp()).toBe(true);
+    expect((await deps.directory.explain('acl-user')).store).toBe('redis');
+    expect(await store.client.call('ACL', 'WHOAMI')).toBe('app');
   });
 
   it('with a wrong password: degraded, resolving by derivation, and the password is not logged', async () => {
@@ -200,5 +232,23 @@ describe('WARMROUTE_SNAPSHOT_REDIS_PASSWORD: the function library authenticates 
 
     // Assess
     expect(state).toBe('{"key":"explicit"}');
+  });
+  it('an ACL user named in the URL, with a stale ?password= query, uses the password option', async () => {
+    // Prepare
+    const redis = await passwordRedis();
+    const appPassword = 'App:Pw@1/%';
+    const url = await aclUser(redis, appPassword);
+    const store = new RedisSnapshotStore({
+      url: `${url}?password=stale-password`,
+      password: appPassword,
+      keyPrefix: 'password-test:',
+    });
+    onTestFinished(() => store.close());
+
+    // Act
+    const state = await roundTrip(store, 'acl-user');
+
+    // Assess
+    expect(state).toBe('{"key":"acl-user"}');
   });
 });
