@@ -19,6 +19,12 @@ import {
   type ExampleFunctionName,
 } from '../../deploy/cdk/lib/example-functions.js';
 import { PACKAGE_ROOT } from '../../deploy/cdk/lib/function-bundling.js';
+import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
+
+/** The library's variable names (lambda/environment.ts), not restated here. */
+const REDIS_URL = FUNCTION_ENVIRONMENT.snapshotRedisUrl.env;
+const REDIS_PASSWORD = FUNCTION_ENVIRONMENT.snapshotRedisPassword.env;
+const SNAPSHOT_DIR = FUNCTION_ENVIRONMENT.snapshotDir.env;
 
 /** The declarations as written in the single source (read here, not through the construct). */
 interface Declared {
@@ -188,7 +194,7 @@ describe('ExampleFunctions', () => {
     // Prepare / Act: synthesized in beforeAll.
     // Assess: the functions whose declaration names the Redis URL keep snapshots.
     const keepers = EXAMPLE_FUNCTION_NAMES.filter((name) =>
-      Object.hasOwn(declaration(name).environment ?? {}, 'WARMROUTE_SNAPSHOT_REDIS_URL'),
+      Object.hasOwn(declaration(name).environment ?? {}, REDIS_URL),
     );
     expect(keepers).toEqual(['warm-counter', 'workspace']);
     for (const name of EXAMPLE_FUNCTION_NAMES) {
@@ -197,8 +203,8 @@ describe('ExampleFunctions', () => {
         functionProps(plain, name)['Environment'] as
           { Variables: Record<string, unknown> } | undefined
       )?.Variables;
-      if (keeps) expect(env?.['WARMROUTE_SNAPSHOT_DIR'], name).toMatch(/^\/tmp\//);
-      expect(Object.keys(env ?? {}), name).toEqual(keeps ? ['WARMROUTE_SNAPSHOT_DIR'] : []);
+      if (keeps) expect(env?.[SNAPSHOT_DIR], name).toMatch(/^\/tmp\//);
+      expect(Object.keys(env ?? {}), name).toEqual(keeps ? [SNAPSHOT_DIR] : []);
       expect(functionProps(plain, name)['VpcConfig'], name).toBeUndefined();
     }
   });
@@ -213,9 +219,9 @@ describe('ExampleFunctions', () => {
         functionProps(inVpc, name)['Environment'] as { Variables: Record<string, unknown> }
       ).Variables;
       expect(env).toEqual({
-        WARMROUTE_SNAPSHOT_REDIS_URL: 'rediss://redis.example.internal:6379',
+        [REDIS_URL]: 'rediss://redis.example.internal:6379',
         // Never the token itself: CloudFormation resolves the reference at deploy time.
-        WARMROUTE_SNAPSHOT_REDIS_PASSWORD: {
+        [REDIS_PASSWORD]: {
           'Fn::Join': ['', ['{{resolve:secretsmanager:', secretRef, ':SecretString:::}}']],
         },
       });

@@ -23,6 +23,7 @@ import {
   ExampleFunctions,
   type ExampleFunctionName,
 } from '../../deploy/cdk/lib/example-functions.js';
+import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
 import {
   ENVELOPE_REPORT_FIELD,
   ENVELOPE_RESULT_FIELD,
@@ -31,6 +32,7 @@ import {
 } from '../../lambda/protocol.js';
 import { snapshotId } from '../../lambda/snapshot-scope.js';
 import { DEFAULT_SNAPSHOT_KEY_PREFIX, snapshotKey } from '../../src/redis/keys.js';
+import { passwordRedis } from '../helpers/password-redis.js';
 import { SHARED_REDIS_URL } from '../helpers/redis.js';
 
 /** What the child runs: import the bundle, invoke its handler once per event, print each result. */
@@ -201,9 +203,11 @@ function uniqueScope(): WarmScope {
 /** Snapshot stores a bundle is tried with: the environment each needs and how to clean up after. */
 const STORES = {
   file: (): Record<string, string> => ({
-    WARMROUTE_SNAPSHOT_DIR: mkdtempSync(join(workDir, 'snapshots-')),
+    [FUNCTION_ENVIRONMENT.snapshotDir.env]: mkdtempSync(join(workDir, 'snapshots-')),
   }),
-  redis: (): Record<string, string> => ({ WARMROUTE_SNAPSHOT_REDIS_URL: SHARED_REDIS_URL }),
+  redis: (): Record<string, string> => ({
+    [FUNCTION_ENVIRONMENT.snapshotRedisUrl.env]: SHARED_REDIS_URL,
+  }),
 } as const;
 
 /**
@@ -337,4 +341,25 @@ describe('example function bundles (as cdk synth stages them)', () => {
       if (redis !== undefined) expect(Number(await redis.version())).toBeGreaterThanOrEqual(2);
     });
   }
+  it('warm-counter authenticates to a password-protected Redis with the password variable the construct sets', async () => {
+    // Prepare: a private redis-server with --requirepass; the password apart from the URL, as on AWS.
+    const server = await passwordRedis();
+    const env = {
+      [FUNCTION_ENVIRONMENT.snapshotRedisUrl.env]: server.url,
+      [FUNCTION_ENVIRONMENT.snapshotRedisPassword.env]: server.password,
+    };
+    const scope = uniqueScope();
+    const tenantId = `t-${scope.ns}`;
+    // Act
+    await runEnvironment('warm-counter', env, [
+      { event: {}, tenantId, clientContext: gatewayRequest('k', scope, 0) },
+    ]);
+    const [later] = await runEnvironment('warm-counter', env, [
+      { event: {}, tenantId, clientContext: gatewayRequest('k', scope, 1) },
+    ]);
+    // Assess
+    const e = envelope<{ body: string }>(later);
+    expect(e.report).toMatchObject({ state: 'rehydrated', reason: 'first-use', stateVersion: 2 });
+    expect(JSON.parse(e.result.body)).toEqual({ counter: 1, tenantId });
+  });
 });

@@ -7,6 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { FUNCTION_ENVIRONMENT } from '../../../lambda/environment.js';
 import { parseHandlerSpec } from '../../../src/localhost/handler-spec.js';
 import {
   loadFunctionsFile,
@@ -25,10 +26,10 @@ export const EXAMPLE_FUNCTION_NAMES: readonly ExampleFunctionName[] = [
 /** The single source of the functions' memory, timeout and tenancy (the local host reads it too). */
 export const FUNCTIONS_FILE = join(PACKAGE_ROOT, 'lambda', 'examples', 'functions.json');
 
-/** Function-side settings of warmroute/lambda (README "Function library"). */
-const SNAPSHOT_REDIS_URL = 'WARMROUTE_SNAPSHOT_REDIS_URL';
-const SNAPSHOT_REDIS_PASSWORD = 'WARMROUTE_SNAPSHOT_REDIS_PASSWORD';
-const SNAPSHOT_DIR = 'WARMROUTE_SNAPSHOT_DIR';
+/** Function-side settings, named by the library's own list (a renamed variable breaks the build here). */
+const SNAPSHOT_REDIS_URL = FUNCTION_ENVIRONMENT.snapshotRedisUrl.env;
+const SNAPSHOT_REDIS_PASSWORD = FUNCTION_ENVIRONMENT.snapshotRedisPassword.env;
+const SNAPSHOT_DIR = FUNCTION_ENVIRONMENT.snapshotDir.env;
 
 /**
  * Without Redis, snapshots go to files in the environment's own /tmp: they
