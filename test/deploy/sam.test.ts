@@ -11,9 +11,10 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
+import { Ajv } from 'ajv';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createAuthorizer, stageResource } from '../../deploy/sam/authorizer/handler.js';
@@ -29,6 +30,7 @@ import { scriptFolder } from '../../src/redis/script-loader.js';
 import { SHARED_REDIS_URL } from '../helpers/redis.js';
 import { validateTemplate } from './helpers/cfn-spec-validator.js';
 import { parseCfnYaml } from './helpers/cfn-yaml.js';
+import { runCfnLint, samJsonSchema } from './helpers/sam-tools.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const SAM_DIR = join(REPO_ROOT, 'deploy', 'sam');
@@ -184,6 +186,50 @@ describe('SAM template: structure', () => {
     expect(issues).toEqual([]);
   });
 
+  it("is valid against SAM's JSON schema, which rejects a misspelt property", () => {
+    // Prepare: the draft-04 marker is dropped (Ajv 8 reads draft-07; the schema uses nothing the two
+    // drafts read differently).
+    const schema = samJsonSchema();
+    delete schema['$schema'];
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
+    const source = readFileSync(TEMPLATE_FILE, 'utf8');
+    const misspelt = parseCfnYaml(source.replace('TenancyConfig:', 'TenancyConfg:'));
+
+    // Act
+    const valid = validate(template);
+    const errors = validate.errors;
+    const misspeltValid = validate(misspelt);
+
+    // Assess
+    expect(errors ?? []).toEqual([]);
+    expect(valid).toBe(true);
+    expect(misspeltValid).toBe(false);
+  });
+
+  it("passes AWS's cfn-lint (SAM's transform, then CloudFormation's schemas), which catches a broken copy", () => {
+    // Prepare
+    const broken = join(mkdtempSync(join(tmpdir(), 'wr-sam-lint-')), 'template.yaml');
+    onTestFinished(() => {
+      rmSync(dirname(broken), { recursive: true, force: true });
+    });
+    writeFileSync(
+      broken,
+      readFileSync(TEMPLATE_FILE, 'utf8').replace(
+        'TenantIsolationMode: PER_TENANT',
+        'TenantIsolationMode: PER_KEY',
+      ),
+    );
+
+    // Act
+    const lint = runCfnLint(TEMPLATE_FILE);
+    const brokenLint = runCfnLint(broken);
+
+    // Assess
+    expect(lint.output).toBe('');
+    expect(lint.exitCode).toBe(0);
+    expect(brokenLint.output).toMatch(/E3030.*PER_KEY/);
+  }, 120_000);
+
   it('deploys exactly the PER_TENANT example functions plus the authorizer', () => {
     // Prepare
     const perTenant = declared.filter((f) => f.tenancy === 'PER_TENANT').map((f) => f.name);
@@ -231,11 +277,11 @@ describe('SAM template: structure', () => {
       // Assess: every name is one the library reads (lambda/environment.ts) ...
       for (const variable of Object.keys(env)) expect(libraryVariables).toContain(variable);
       // ... each variable functions.json declares is there, and the Redis password goes with the URL.
-      const expected = Object.keys(decl.environment ?? {});
-      if (expected.includes(FUNCTION_ENVIRONMENT.snapshotRedisUrl.env)) {
-        expected.push(FUNCTION_ENVIRONMENT.snapshotRedisPassword.env);
+      const expected = new Set(Object.keys(decl.environment ?? {}));
+      if (expected.has(FUNCTION_ENVIRONMENT.snapshotRedisUrl.env)) {
+        expected.add(FUNCTION_ENVIRONMENT.snapshotRedisPassword.env);
       }
-      expect(Object.keys(env).sort()).toEqual(expected.sort());
+      expect(Object.keys(env).sort()).toEqual([...expected].sort());
     },
   );
 

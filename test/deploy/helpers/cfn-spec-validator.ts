@@ -78,8 +78,9 @@ export function loadResourceSpec(): ResourceSpec {
  * kept up with SAM) does not list. Each is typed from the generated
  * CloudFormation resource's own spec, so its shape is still checked.
  * TenancyConfig: SAM's AWS::Serverless::Function accepts it and copies it to
- * AWS::Lambda::Function (SAM's schema_source/sam.schema.json, and AWS's
- * serverless-patterns "apigw-lambda-tenant-isolation" template use it).
+ * AWS::Lambda::Function (SAM's own model declares it a pass-through to
+ * ["AWS::Lambda::Function", "Properties", "TenancyConfig"]:
+ * samtranslator/internal/schema_source/aws_serverless_function.py).
  */
 const SAM_PASS_THROUGH: Readonly<
   Record<string, Readonly<Record<string, readonly [string, string]>>>
