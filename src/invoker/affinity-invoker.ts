@@ -100,7 +100,9 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
   const clientContexts = new ClientContextMemo();
 
   function functionInfo(name: string): Readonly<FunctionSettings> {
-    const info = deps.functions[name];
+    // Own keys only: the name comes from the request path, and `constructor`,
+    // `toString`, `__proto__`… are found on every object's prototype.
+    const info = Object.hasOwn(deps.functions, name) ? deps.functions[name] : undefined;
     if (info !== undefined) return info;
     // No Lambda function can have a name outside Lambda's pattern: refused before any I/O.
     if (restricted || !isValidFunctionName(name))
