@@ -289,13 +289,15 @@ describe('ExampleFunctions', () => {
     const ownPaths = [plain, inVpc].map((s) => s.construct.node.path);
     // Act
     const findings = [plain, inVpc].flatMap((s) =>
-      new AwsSolutionsChecks()
-        .validateScope(s.stack)
-        .violations.flatMap((v) =>
-          v.violatingResources
-            .filter((r) => ownPaths.some((p) => r.constructPath.startsWith(`${p}/`)))
-            .map((r) => `${v.ruleName} ${r.constructPath}`),
-        ),
+      new AwsSolutionsChecks().validateScope(s.stack).violations.flatMap((v) =>
+        v.violatingResources
+          // A finding without a path cannot be shown to be someone else's: it counts.
+          .filter((r) => {
+            const path = r.constructPath;
+            return path === undefined || ownPaths.some((p) => path.startsWith(`${p}/`));
+          })
+          .map((r) => `${v.ruleName} ${r.constructPath ?? '(no path)'}`),
+      ),
     );
     // Assess
     expect(findings).toEqual([]);
