@@ -367,6 +367,9 @@ describe('SAM template: the REST API and the X-Amz-Tenant-Id mapping', () => {
     const [contextKey] = Object.keys(answer.context);
 
     // Act
+    const declaredParameters = operations.map(
+      ({ op }) => (resolveIfs(op, parameterValues()) as Json)['parameters'],
+    );
     const mapped = operations.map(({ op }) => {
       const integration = resolveIfs(
         op['x-amazon-apigateway-integration'],
@@ -379,6 +382,8 @@ describe('SAM template: the REST API and the X-Amz-Tenant-Id mapping', () => {
 
     // Assess
     expect(answer.context).toEqual({ tenantId: 'BlueTenant' });
+    // No client header is even declared: nothing the client sends can reach the mapping.
+    expect(declaredParameters).toEqual(operations.map(() => undefined));
     expect(new Set(mapped)).toEqual(new Set([`context.authorizer.${contextKey ?? ''}`]));
   });
 
