@@ -68,6 +68,14 @@ export function crossFieldProblems(config: Config, valid: (field: string) => boo
       `WARMROUTE_BODY_TIMEOUT_MS (${config.bodyTimeoutMs}) must be at least WARMROUTE_HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}): the whole request includes its headers`,
     );
   }
+  // Without REDIS_URL the directory lives in memory: a password there means
+  // REDIS_URL was meant but is missing or misspelt (a silent single-replica
+  // directory otherwise).
+  if (valid('redisPassword') && valid('redisUrl')) {
+    if (config.redisPassword !== undefined && config.redisUrl === undefined) {
+      problems.push('WARMROUTE_REDIS_PASSWORD needs REDIS_URL');
+    }
+  }
   if (valid('adminHost') && valid('adminPort')) {
     if (config.adminHost !== undefined && config.adminPort === undefined) {
       problems.push('WARMROUTE_ADMIN_HOST needs WARMROUTE_ADMIN_PORT');

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { WarmrouteError } from '../errors.js';
-import { everySchemaError } from './schema-errors.js';
+import { countSchemaErrors, everySchemaError, MAX_REPORTED_ERRORS } from './schema-errors.js';
 import { crossFieldProblems, routeFunctionProblems } from './check-config.js';
 import { ConfigSchema, defaults, settings, type Config, type SettingKind } from './schema.js';
 
@@ -53,6 +53,19 @@ function convert(
   }
 }
 
+/** Longest raw value a problem line quotes whole; a longer one is cut and its length given. */
+const MAX_QUOTED_CHARS = 120;
+
+/**
+ * A raw value as a problem line quotes it: a JSON setting can be hundreds of
+ * kilobytes (WARMROUTE_FUNCTIONS with every function), and echoing it whole
+ * would bury the other problems of the every-error report.
+ */
+function quoted(raw: string): string {
+  if (raw.length <= MAX_QUOTED_CHARS) return JSON.stringify(raw);
+  return `${JSON.stringify(raw.slice(0, MAX_QUOTED_CHARS))}… (${raw.length} characters)`;
+}
+
 function readFile(path: string, problems: string[]): Record<string, unknown> {
   try {
     const parsed = JSON.parse(readFileSync(path, 'utf8')) as unknown;
@@ -64,6 +77,12 @@ function readFile(path: string, problems: string[]): Record<string, unknown> {
     problems.push(`WARMROUTE_CONFIG (${path}): ${(err as Error).message}`);
   }
   return {};
+}
+
+/** How many schema errors the capped report left out (0 when it was not capped). */
+function uncountedSchemaErrors(listed: number, value: unknown): number {
+  if (listed < MAX_REPORTED_ERRORS) return 0;
+  return countSchemaErrors(ConfigSchema, value) - listed;
 }
 
 function envNameOf(field: string): string {
@@ -100,7 +119,7 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     if (setting.field === null || raw === undefined || raw === '') continue;
     const converted = convert(setting.kind, raw);
     if (converted.ok) fromEnv[setting.field] = converted.value;
-    else problems.push(`${setting.env}=${JSON.stringify(raw)}: ${converted.why}`);
+    else problems.push(`${setting.env}=${quoted(raw)}: ${converted.why}`);
   }
   if (env['WARMROUTE_ENV'] === 'production' || env['NODE_ENV'] === 'production') {
     fromEnv['production'] = true;
@@ -124,9 +143,15 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     merged['adminToken'] = options.devAdminToken;
   }
 
+  // A path with the variable it came from, when that was the environment.
+  const sourceOf = (path: string, top: string): string => {
+    const source = top in fromEnv ? envNameOf(top) : path;
+    return source === path ? path : `${source} (${path})`;
+  };
   const seen = new Set<string>();
   const badPaths: string[] = [];
-  for (const error of everySchemaError(ConfigSchema, merged)) {
+  const schemaErrors = everySchemaError(ConfigSchema, merged);
+  for (const error of schemaErrors) {
     // Unions and additionalProperties report twice; keep the first per path.
     if (error.keyword === 'boolean' || error.keyword === 'anyOf') continue;
     const path = error.instancePath.replace(/^\//, '').replace(/\//g, '.');
@@ -136,15 +161,23 @@ export function loadConfig(env: Env, options: LoadConfigOptions = {}): Config {
     if (error.keyword === 'additionalProperties') {
       const extra = error.params['additionalProperties'];
       const names = Array.isArray(extra) ? extra.map(String).join(', ') : '?';
-      line = `${path === '' ? 'config' : path}: unknown setting(s) ${names}`;
+      // Under a JSON setting (WARMROUTE_FUNCTIONS, WARMROUTE_ROUTES) name the variable, as below.
+      const where = path === '' ? 'config' : sourceOf(path, top);
+      line = `${where}: unknown setting(s) ${names}`;
     } else {
-      const source = top in fromEnv ? envNameOf(top) : path;
-      line = `${source === path ? path : `${source} (${path})`}: ${describe(error)}`;
+      line = `${sourceOf(path, top)}: ${describe(error)}`;
     }
     if (!seen.has(line)) {
       seen.add(line);
       problems.push(line);
     }
+  }
+
+  const unlisted = uncountedSchemaErrors(schemaErrors.length, merged);
+  if (unlisted > 0) {
+    problems.push(
+      `… and ${unlisted} more schema error(s), not listed (the first ${MAX_REPORTED_ERRORS} are)`,
+    );
   }
 
   const config = merged as Config;

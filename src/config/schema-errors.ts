@@ -24,3 +24,18 @@ export function everySchemaError(
     Settings.Set({ maxErrors: saved });
   }
 }
+
+/**
+ * How many violations a document has in all, for the line that says how
+ * many a capped report left out. Counted only when the cap was reached:
+ * walking every error of a huge broken document is the cost of saying so.
+ */
+export function countSchemaErrors(schema: TSchema, value: unknown): number {
+  const saved = Settings.Get().maxErrors;
+  Settings.Set({ maxErrors: Number.MAX_SAFE_INTEGER });
+  try {
+    return Value.Errors(schema, value).length;
+  } finally {
+    Settings.Set({ maxErrors: saved });
+  }
+}

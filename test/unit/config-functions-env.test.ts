@@ -119,7 +119,7 @@ describe('WARMROUTE_FUNCTIONS', () => {
       'functions.a.tenancy',
       'functions.b.timeoutSeconds',
       'functions.b.memoryMb',
-      'functions.b: unknown setting(s) extra',
+      'WARMROUTE_FUNCTIONS (functions.b): unknown setting(s) extra',
     ]) {
       expect(err.message).toContain(path);
     }
