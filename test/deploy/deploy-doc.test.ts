@@ -1,0 +1,457 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import type { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOKEN_SECRET_ENV } from '../../deploy/cdk/lib/tenant-authorizer/index.js';
+import { ADMIN_PORT } from '../../deploy/cdk/lib/gateway-service.js';
+import { CONTEXT_KEYS, createWarmrouteApp } from '../../deploy/cdk/lib/warmroute-app.js';
+import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
+import { INVOCATION_STATES } from '../../lambda/protocol.js';
+import { defaults, settings } from '../../src/config/schema.js';
+import { packageRoot } from '../../src/paths.js';
+import { cfnText, resourcesOfType, type Json } from './helpers/cfn-template.js';
+import { parseCfnYaml } from './helpers/cfn-yaml.js';
+import { envReferences, referenceProblem } from './helpers/env-references.js';
+import { sourceLines } from './helpers/template-sources.js';
+
+/**
+ * docs/deploy.md against what it describes, so a rename in the CDK app or the
+ * SAM template breaks the build instead of a user's deploy: the stack names
+ * of its `cdk deploy`/`destroy` commands, its `-c` context keys, the outputs,
+ * resources and secrets its commands look up, the function names it calls,
+ * the sizes and removal policies it states, the SAM parameters, every
+ * warmroute variable and every repository path or link. The CDK app is
+ * built once, the way the CLI builds it (createWarmrouteApp), and
+ * synthesized once.
+ */
+
+const DOC = 'docs/deploy.md';
+const doc = readFileSync(join(packageRoot, DOC), 'utf8');
+const SYNTH_TIMEOUT_MS = 240_000;
+
+interface Stack {
+  readonly name: string;
+  readonly template: Record<string, Json>;
+}
+
+let outdir: string;
+let stacks: Map<string, Stack>;
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), 'deploy-doc-'));
+  const built = createWarmrouteApp(
+    { outdir },
+    { CDK_DEFAULT_ACCOUNT: '123456789012', CDK_DEFAULT_REGION: 'us-east-1' },
+  );
+  const assembly = built.app.synth();
+  stacks = new Map(
+    assembly.stacks.map((s: CloudFormationStackArtifact) => [
+      s.stackName,
+      { name: s.stackName, template: s.template as Record<string, Json> },
+    ]),
+  );
+}, SYNTH_TIMEOUT_MS);
+afterAll(() => {
+  rmSync(outdir, { recursive: true, force: true });
+});
+
+function stack(name: string): Stack {
+  const found = stacks.get(name);
+  if (found === undefined) {
+    throw new Error(`${DOC} names stack ${name}; the app defines ${[...stacks.keys()].join(', ')}`);
+  }
+  return found;
+}
+
+// --- reading the page ----------------------------------------------------
+
+/** The fenced code blocks, in order, each as its lines. */
+function codeBlocks(text: string): string[][] {
+  const blocks: string[][] = [];
+  let current: string[] | undefined;
+  for (const line of text.split('\n')) {
+    if (/^\s*```/.test(line)) {
+      if (current === undefined) current = [];
+      else {
+        blocks.push(current);
+        current = undefined;
+      }
+    } else if (current !== undefined) current.push(line);
+  }
+  return blocks;
+}
+
+/** Shell commands of the code blocks: continuation lines (`\` at the end) joined. */
+function commands(text: string): string[] {
+  return codeBlocks(text).flatMap((lines) => {
+    const joined: string[] = [];
+    let pending = '';
+    for (const line of lines) {
+      if (line.endsWith('\\')) pending += `${line.slice(0, -1)} `;
+      else {
+        joined.push(pending + line);
+        pending = '';
+      }
+    }
+    return joined;
+  });
+}
+
+/** The text under a `##`/`###` heading, up to the next heading of the same or a higher level. */
+function section(heading: string): string {
+  const match = new RegExp(
+    `^(#{2,3}) ${heading.replace(/[.*+?^${}()|[\]\\`]/g, '\\$&')}\\s*$`,
+    'm',
+  ).exec(doc);
+  if (match === null) throw new Error(`${DOC} has no section "${heading}"`);
+  const level = match[1]?.length ?? 2;
+  const rest = doc.slice(match.index + match[0].length);
+  const end = rest.search(new RegExp(`^#{2,${level}} `, 'm'));
+  return end === -1 ? rest : rest.slice(0, end);
+}
+
+/** First-column values of the rows of the Markdown table whose header starts with `| <first> `. */
+function tableColumn(text: string, first: string): string[] {
+  const start = text.search(new RegExp(`^\\| ${first}\\s+\\|`, 'm'));
+  if (start === -1) throw new Error(`no table with first column "${first}"`);
+  const rows: string[] = [];
+  for (const line of text.slice(start).split('\n').slice(2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(line.split('|')[1]?.trim() ?? '');
+  }
+  return rows;
+}
+
+/** Rows (cells) of the same table. */
+function tableRows(text: string, first: string): string[][] {
+  const start = text.search(new RegExp(`^\\| ${first}\\s+\\|`, 'm'));
+  if (start === -1) throw new Error(`no table with first column "${first}"`);
+  const rows: string[][] = [];
+  for (const line of text.slice(start).split('\n').slice(2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
+  }
+  return rows;
+}
+
+const unticked = (cell: string): string => cell.replace(/^`|`$/g, '');
+
+/** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
+function anchors(markdown: string): Set<string> {
+  return new Set(
+    [...markdown.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+      (m[1] ?? '')
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} _-]/gu, '')
+        .replace(/ /g, '-'),
+    ),
+  );
+}
+
+function outputs(s: Stack): string[] {
+  return Object.keys((s.template['Outputs'] ?? {}) as Record<string, Json>);
+}
+
+function resources(s: Stack): [string, Record<string, Json>][] {
+  return Object.entries((s.template['Resources'] ?? {}) as Record<string, Record<string, Json>>);
+}
+
+// --- the checks ------------------------------------------------------------
+
+describe('docs/deploy.md and the CDK app', () => {
+  it('deploys and destroys only stacks the app defines, and names every one of them', () => {
+    // Prepare: in code blocks and in inline code (`npx cdk deploy --all` in a sentence).
+    const inline = [...doc.matchAll(/`(npx cdk [^`]+)`/g)].map((m) => m[1] ?? '');
+    const cdk = [...commands(doc), ...inline]
+      .map((c) => /\bnpx cdk (deploy|destroy|diff)\b(.*)$/.exec(c))
+      .filter((m): m is RegExpExecArray => m !== null);
+    // Act: the non-flag arguments (a `-c` takes the next word).
+    const named = cdk.flatMap((m) => {
+      const words = (m[2] ?? '').split('#')[0]!.trim().split(/\s+/).filter(Boolean);
+      return words.filter((w, i) => !w.startsWith('-') && words[i - 1] !== '-c');
+    });
+    // Assess
+    expect(cdk.map((m) => m[1])).toEqual(expect.arrayContaining(['deploy', 'destroy']));
+    for (const name of named) expect([...stacks.keys()], `npx cdk … ${name}`).toContain(name);
+    expect(new Set(named)).toEqual(new Set(stacks.keys()));
+  });
+
+  it('passes only context keys the app reads, and documents each of them with its default', () => {
+    // Prepare
+    const passed = [...doc.matchAll(/(?:^|\s)-c ([A-Za-z]+)=/gm)].map((m) => m[1] ?? '');
+    const cdkJson = JSON.parse(
+      readFileSync(join(packageRoot, 'deploy', 'cdk', 'cdk.json'), 'utf8'),
+    ) as { context: Record<string, string | number> };
+    // Act
+    const table = tableRows(section('3. Deploy'), 'context');
+    // Assess
+    expect(passed.length).toBeGreaterThan(0);
+    for (const key of passed) expect(CONTEXT_KEYS, `-c ${key}=…`).toContain(key);
+    expect(table.map((r) => unticked(r[0] ?? '')).sort()).toEqual([...CONTEXT_KEYS].sort());
+    for (const [key, value] of Object.entries(cdkJson.context)) {
+      const row = table.find((r) => unticked(r[0] ?? '') === key);
+      expect(row?.[1], `default of ${key}`).toBe(`\`${String(value)}\``);
+    }
+  });
+
+  it('reads only outputs the stacks have, and documents every output of the gateway stack', () => {
+    // Prepare: `--stack-name S … OutputKey=='X'`, `S.X = …` lines, the outputs table.
+    const lookups = commands(doc).flatMap((c) => {
+      const stackName = /--stack-name (\S+)/.exec(c)?.[1];
+      return [...c.matchAll(/OutputKey=='(\w+)'/g)].map((m) => ({ stackName, output: m[1] ?? '' }));
+    });
+    const printed = [...doc.matchAll(/^([a-z][\w-]*)\.(\w+) = /gm)].map((m) => ({
+      stackName: m[1],
+      output: m[2] ?? '',
+    }));
+    const table = tableColumn(section('4. Read the outputs'), 'output').map(unticked);
+    const every = [...stacks.values()].flatMap(outputs);
+    // Assess
+    expect(lookups.length).toBeGreaterThan(0);
+    for (const { stackName, output } of [...lookups, ...printed]) {
+      expect(stackName, `the stack of ${output}`).toBeDefined();
+      expect(outputs(stack(stackName ?? '')), `${stackName}.${output}`).toContain(output);
+    }
+    for (const output of table) expect(every, `outputs table: ${output}`).toContain(output);
+    for (const output of outputs(stack('warmroute-gateway'))) expect(table).toContain(output);
+  });
+
+  it('finds each resource and secret its commands look up: exactly one in that stack', () => {
+    // Prepare: walk the commands, following `STACK=` assignments.
+    let current: string | undefined;
+    const lookups: { stackName: string | undefined; what: string; matches: string[] }[] = [];
+    for (const c of commands(doc)) {
+      const assigned = /^STACK=(\S+)/.exec(c.trim())?.[1];
+      if (assigned !== undefined) current = assigned;
+      const inStack = (): Stack => stack(/--stack-name (\w[\w-]*)/.exec(c)?.[1] ?? current ?? '');
+      // Act
+      for (const m of c.matchAll(/\$\(resource (AWS::\w+::\w+)\)/g)) {
+        const type = m[1] ?? '';
+        const found = resourcesOfType(inStack().template, type).map((r) => r.id);
+        lookups.push({ stackName: current, what: `resource ${type}`, matches: found });
+      }
+      for (const m of c.matchAll(/\$\(secret (\w+)\)/g)) {
+        const prefix = m[1] ?? '';
+        const found = resourcesOfType(inStack().template, 'AWS::SecretsManager::Secret')
+          .map((r) => r.id)
+          .filter((id) => id.startsWith(prefix));
+        lookups.push({ stackName: current, what: `secret ${prefix}`, matches: found });
+      }
+      for (const m of c.matchAll(
+        /ResourceType=='(AWS::\w+::\w+)' && starts_with\(LogicalResourceId, '(\w+)'\)/g,
+      )) {
+        if (m[1] === 'AWS::SecretsManager::Secret' && m[2] === '$1') continue; // the secret() helper itself
+        const found = resourcesOfType(inStack().template, m[1] ?? '')
+          .map((r) => r.id)
+          .filter((id) => id.startsWith(m[2] ?? ''));
+        lookups.push({ stackName: current, what: `${m[1]} ${m[2]}`, matches: found });
+      }
+    }
+    // Assess
+    expect(lookups.map((l) => l.what)).toEqual(
+      expect.arrayContaining([
+        'resource AWS::ECS::Cluster',
+        'resource AWS::ElastiCache::ReplicationGroup',
+        'secret HmacSecret',
+        'secret AdminToken',
+        'secret RedisAuthToken',
+        'secret TokenSecret',
+      ]),
+    );
+    for (const l of lookups) expect(l.matches, `${l.stackName}: ${l.what}`).toHaveLength(1);
+  });
+
+  it('calls functions the stacks deploy, by the names the gateway allows', () => {
+    // Prepare
+    const gateway = stack('warmroute-gateway');
+    const task = resourcesOfType(gateway.template, 'AWS::ECS::TaskDefinition')[0];
+    const containers = task?.properties['ContainerDefinitions'] as
+      { Environment: { Name: string; Value: Json }[] }[] | undefined;
+    const setting = containers?.[0]?.Environment.find((e) => e.Name === 'WARMROUTE_FUNCTIONS');
+    const allowed = Object.keys(JSON.parse(cfnText(setting?.Value)) as Record<string, unknown>);
+    const deployed = [...stacks.values()].flatMap((s) =>
+      resourcesOfType(s.template, 'AWS::Lambda::Function').flatMap((f) => {
+        const name = f.properties['FunctionName'];
+        return typeof name === 'string' ? [name] : [];
+      }),
+    );
+    // Act
+    const invoked = [...doc.matchAll(/\/v1\/functions\/([\w-]+)\/invoke/g)].map((m) => m[1] ?? '');
+    const named = [...doc.matchAll(/--function-name (warmroute-[\w-]+)/g)].map((m) => m[1] ?? '');
+    const looped = [...doc.matchAll(/for fn in ((?:warmroute-[\w-]+ ?)+)/g)].flatMap((m) =>
+      (m[1] ?? '').trim().split(' '),
+    );
+    // Assess
+    expect(invoked).not.toHaveLength(0);
+    for (const name of invoked) expect(allowed, `invoke ${name}`).toContain(name);
+    for (const name of [...named, ...looped]) expect(deployed, name).toContain(name);
+  });
+
+  it('uses the gateway key header, its state values and the admin port as the code defines them', () => {
+    // Prepare
+    const headers = [...doc.matchAll(/-H '(x-affinity-[a-z-]+):/g)].map((m) => m[1]);
+    const states = [...doc.matchAll(/x-affinity-state: `?(\w+)/g)].map((m) => m[1] ?? '');
+    const listed = /`x-affinity-state` is one of ((?:`\w+`(?:, | and )?)+)/.exec(doc)?.[1] ?? '';
+    const ports = [
+      ...[...doc.matchAll(/portNumber=(\d+)/g)].map((m) => m[1]),
+      ...[...doc.matchAll(/127\.0\.0\.1:(\d+)\/(?:readyz|v1\/keys|metrics)/g)].map((m) => m[1]),
+    ];
+    // Assess
+    expect(headers).not.toHaveLength(0);
+    for (const header of headers) expect(header).toBe(defaults.keyHeader);
+    for (const state of states) expect(INVOCATION_STATES, state).toContain(state);
+    expect([...listed.matchAll(/`(\w+)`/g)].map((m) => m[1]).sort()).toEqual(
+      [...INVOCATION_STATES].sort(),
+    );
+    expect(ports).not.toHaveLength(0);
+    for (const port of ports) expect(Number(port)).toBe(ADMIN_PORT);
+  });
+
+  it('states the sizes the templates configure', () => {
+    // Prepare
+    const gateway = stack('warmroute-gateway').template;
+    const task = resourcesOfType(gateway, 'AWS::ECS::TaskDefinition')[0]?.properties;
+    const redis = resourcesOfType(gateway, 'AWS::ElastiCache::ReplicationGroup')[0]?.properties;
+    const scaling = resourcesOfType(gateway, 'AWS::ApplicationAutoScaling::ScalableTarget')[0]
+      ?.properties;
+    const costs = section('What it costs');
+    const memory = (t: Record<string, Json>): number[] =>
+      resourcesOfType(t, 'AWS::Lambda::Function')
+        .filter((f) => typeof f.properties['FunctionName'] === 'string')
+        .map((f) => Number(f.properties['MemorySize']));
+    // Act: the claims as the templates would have them.
+    const vcpu = Number(task?.['Cpu']) / 1024;
+    const gib = Number(task?.['Memory']) / 1024;
+    const nodes = Number(redis?.['NumNodeGroups']) * (1 + Number(redis?.['ReplicasPerNodeGroup']));
+    const claims = [
+      `${vcpu} vCPU, ${gib} GiB`,
+      `\`cpu: ${cfnText(task?.['Cpu'])}\`, \`memoryLimitMiB: ${cfnText(task?.['Memory'])}\``,
+      `${nodes} nodes \`${cfnText(redis?.['CacheNodeType'])}\``,
+      `${cfnText(scaling?.['MinCapacity'])} at rest, up to ${cfnText(scaling?.['MaxCapacity'])}`,
+      `${resourcesOfType(gateway, 'AWS::SecretsManager::Secret').length} secrets`,
+      `${resourcesOfType(stack('warmroute-tenant-api').template, 'AWS::SecretsManager::Secret').length} secret (the token secret)`,
+      `${memory(gateway)
+        .join(', ')
+        .replace(/, (\d+)$/, ' and $1')} MB`,
+    ];
+    const natRow = costs.split('\n').find((l) => l.startsWith('| NAT gateway'));
+    // Assess
+    for (const claim of claims) expect(costs, claim).toContain(claim);
+    expect(natRow).toContain(
+      `| ${resourcesOfType(gateway, 'AWS::EC2::NatGateway').length} (\`natGateways\``,
+    );
+  });
+
+  it('says what teardown leaves behind, as the removal policies decide', () => {
+    // Prepare: what each retained resource type is called in the teardown table.
+    const phrase: Record<string, string> = {
+      'AWS::S3::Bucket': 'access-log bucket',
+      'AWS::Logs::LogGroup': 'log group',
+      'AWS::IAM::Role': 'CloudWatch role',
+      'AWS::ApiGateway::Account': 'CloudWatch role',
+    };
+    const teardown = section('Tearing down');
+    const leftBehind = tableColumn(teardown, 'left behind').join('\n');
+    const all = [...stacks.values()].flatMap((s) => resources(s).map(([id, r]) => ({ id, r })));
+    // Act
+    const retained = all.filter(({ r }) => r['DeletionPolicy'] === 'Retain');
+    const snapshotted = all.filter(({ r }) => r['DeletionPolicy'] === 'Snapshot');
+    const secrets = all.filter(({ r }) => r['Type'] === 'AWS::SecretsManager::Secret');
+    // Assess
+    expect(retained).not.toHaveLength(0);
+    for (const { id, r } of retained) {
+      const type = cfnText(r['Type']);
+      expect(phrase[type], `${id} (${type}) is retained: document how to delete it`).toBeDefined();
+      expect(leftBehind, `${id} (${type})`).toContain(phrase[type]);
+    }
+    // The page says ElastiCache leaves no final snapshot and the secrets go with the stacks.
+    expect(snapshotted).toEqual([]);
+    expect(teardown).toContain('no final snapshot');
+    for (const { id, r } of secrets) expect(r['DeletionPolicy'] ?? 'Delete', id).toBe('Delete');
+    expect(teardown).toContain('**without a recovery window**');
+  });
+});
+
+describe('docs/deploy.md and the rest of the repository', () => {
+  it('names only SAM parameters and outputs the template has, and every required parameter', () => {
+    // Prepare
+    const template = parseCfnYaml(
+      readFileSync(join(packageRoot, 'deploy', 'sam', 'template.yaml'), 'utf8'),
+    ) as { Parameters: Record<string, { Default?: unknown }>; Outputs: Record<string, unknown> };
+    const known = new Set([...Object.keys(template.Parameters), ...Object.keys(template.Outputs)]);
+    const sam = section('SAM');
+    // Act
+    const overrides = commands(sam)
+      .filter((c) => c.includes('--parameter-overrides'))
+      .flatMap((c) => [...c.matchAll(/\b([A-Z]\w+)=/g)].map((m) => m[1] ?? ''));
+    const named = [...sam.matchAll(/`([A-Z][A-Za-z]+)`/g)].map((m) => m[1] ?? '');
+    const required = Object.entries(template.Parameters)
+      .filter(([, p]) => p.Default === undefined)
+      .map(([name]) => name);
+    // Assess
+    expect(overrides).not.toHaveLength(0);
+    for (const name of [...overrides, ...named]) expect([...known], name).toContain(name);
+    for (const name of required) expect(overrides, `required parameter ${name}`).toContain(name);
+  });
+
+  it('names only variables the gateway, the function library or the authorizer reads', () => {
+    // Prepare
+    const known = new Set([
+      ...settings.map((s) => s.env),
+      ...Object.values(FUNCTION_ENVIRONMENT).map((v) => v.env),
+      TOKEN_SECRET_ENV,
+    ]);
+    const bare = new Set([...known].filter((n) => !n.includes('_')));
+    // Act: every WARMROUTE_ name in the page, and near misses of known names in its commands.
+    const ours = [...doc.matchAll(/(?<![A-Za-z0-9_])WARMROUTE_[A-Z0-9_]*[A-Z0-9]/g)].map(
+      (m) => m[0],
+    );
+    const problems = envReferences(sourceLines(DOC, doc), bare).flatMap((ref) => {
+      const problem = referenceProblem(ref.name, known);
+      return problem === undefined ? [] : [`${DOC}:${String(ref.line)}: ${problem}`];
+    });
+    // Assess
+    expect(ours.length).toBeGreaterThan(0);
+    expect(ours.filter((name) => !known.has(name))).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+
+  it('links and names only repository paths and anchors that exist', () => {
+    // Prepare
+    const docDir = dirname(join(packageRoot, DOC));
+    const links = [...doc.matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => m[1] ?? '')
+      .filter((l) => !/^[a-z]+:/.test(l));
+    const ticked = [
+      ...doc.matchAll(/`((?:deploy|src|lambda|test|docs|dashboards)\/[\w./-]+)`/g),
+    ].map((m) => m[1] ?? '');
+    const bareCdkFiles = [...doc.matchAll(/`([a-z][\w-]*\.ts)`/g)].map((m) => m[1] ?? '');
+    // Act
+    const missing: string[] = [];
+    for (const link of links) {
+      const [path = '', anchor] = link.split('#');
+      const target = path === '' ? join(packageRoot, DOC) : resolve(docDir, path);
+      if (!existsSync(target)) missing.push(`link ${link}`);
+      else if (anchor !== undefined && !anchors(readFileSync(target, 'utf8')).has(anchor)) {
+        missing.push(`anchor ${link}`);
+      }
+    }
+    for (const path of ticked) {
+      if (!existsSync(join(packageRoot, path))) missing.push(`path ${path}`);
+    }
+    for (const file of bareCdkFiles) {
+      if (!existsSync(join(packageRoot, 'deploy', 'cdk', 'lib', file))) {
+        missing.push(`deploy/cdk/lib/${file}`);
+      }
+    }
+    // Assess
+    expect(links.length + ticked.length).toBeGreaterThan(10);
+    expect(missing).toEqual([]);
+  });
+});
