@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -39,6 +39,9 @@ const ESM_REQUIRE_BANNER =
   "import { createRequire as __warmrouteCreateRequire } from 'node:module';\n" +
   'const require = __warmrouteCreateRequire(import.meta.url);';
 
+/** How the examples import the function library (lambda/examples/<name>/index.mjs). */
+const LIBRARY_IMPORT = 'warmroute/lambda';
+
 export interface BundleFunctionOptions {
   /** The handler's source file (`.mjs`, `.js` or `.ts`). */
   readonly entry: string;
@@ -65,14 +68,6 @@ export interface BundleFunctionOptions {
  */
 export function bundleFunction(options: BundleFunctionOptions): void {
   const { entry, outDir, outFile, withWarmrouteAssets } = options;
-  // `warmroute/lambda` resolves through this package's own `exports` (a
-  // self-reference) to dist/lambda, which `npm run build` writes.
-  const libraryEntry = join(PACKAGE_ROOT, 'dist', 'lambda', 'index.js');
-  if (withWarmrouteAssets && !existsSync(libraryEntry)) {
-    throw new Error(
-      `warmroute: ${libraryEntry} is missing: run \`npm run build\` before synthesizing`,
-    );
-  }
   mkdirSync(outDir, { recursive: true });
   const result = buildSync({
     absWorkingDir: PACKAGE_ROOT,
@@ -83,6 +78,11 @@ export function bundleFunction(options: BundleFunctionOptions): void {
     format: 'esm',
     target: ESBUILD_TARGET,
     banner: { js: ESM_REQUIRE_BANNER },
+    // `warmroute/lambda` from this checkout's TypeScript sources rather than
+    // through the package's `exports` (dist/lambda, written by `npm run
+    // build`): the CDK app compiles only deploy/cdk, so a dist/ older than the
+    // sources would otherwise be deployed without a word.
+    alias: { [LIBRARY_IMPORT]: join(PACKAGE_ROOT, 'lambda', 'index.ts') },
     // Readable stack traces in CloudWatch matter more than ~200 KB of code.
     minify: false,
     logLevel: 'silent',
