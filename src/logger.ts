@@ -5,7 +5,8 @@ import { DEFAULT_KEY_HEADER } from './key-header.js';
 /**
  * Paths pino censors in the gateway's logger: the admin bearer token, the
  * raw affinity key (keys may be session ids) in the header the gateway reads
- * it from, and the secrets in the config. One list for `warmroute start`
+ * it from, the secrets in the config, and the arguments of a failed Redis
+ * command an error object carries. One list for `warmroute start`
  * and for an embedded gateway (`createGateway`).
  *
  * @param keyHeader the config's `keyHeader` (`WARMROUTE_KEY_HEADER`): a
@@ -22,6 +23,12 @@ export function gatewayRedactPaths(keyHeader: string = DEFAULT_KEY_HEADER): stri
     'config.secret',
     'config.adminToken',
     'config.redisPassword',
+    // ioredis errors carry the failed command: on a refused AUTH/HELLO its
+    // arguments hold the password (["3","AUTH","default","<password>"]).
+    'err.command.args',
+    'err.args',
+    'error.command.args',
+    'error.args',
   ];
 }
 
