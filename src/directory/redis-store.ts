@@ -194,9 +194,15 @@ export class RedisDirectoryStore implements DirectoryStore {
       outcome.some((r) => r.status === 'rejected') ||
       !this.#commandsUp
     ) {
+      // Say why: a wrong password (WRONGPASS, NOAUTH) must not read like a Redis
+      // that is down. The message only: ioredis errors carry the AUTH command's
+      // arguments (the password) in err.command.args.
+      const rejected = outcome === 'timeout' ? [] : outcome.filter((r) => r.status === 'rejected');
+      const reason =
+        this.#lastError ?? rejected.map((r) => errorMessage(r.reason)).find((m) => m !== '');
       this.#options.logger.warn(
-        { url: redactUrl(this.#options.url) },
-        'directory: Redis is not reachable at start; resolving by derivation until it is',
+        { url: redactUrl(this.#options.url), ...(reason === undefined ? {} : { reason }) },
+        `directory: Redis is not reachable at start${reason === undefined ? '' : ` (${reason})`}; resolving by derivation until it is`,
       );
     }
   }

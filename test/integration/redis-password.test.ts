@@ -151,6 +151,8 @@ describe('WARMROUTE_REDIS_PASSWORD: the directory authenticates apart from REDIS
     expect(deps.directory.health().status).toBe('degraded');
     expect(resolved.tenantId.length).toBeGreaterThan(0);
     expect(log.text()).toContain('not reachable');
+    // Why: Redis's own answer to the AUTH, not just "unreachable".
+    expect(log.text()).toMatch(/Redis is not reachable at start \((WRONGPASS|NOAUTH)[^)]*\)/);
     expect(log.text()).not.toContain(wrong);
     expect(log.text()).not.toContain(redis.password);
   });
