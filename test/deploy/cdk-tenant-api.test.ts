@@ -5,6 +5,11 @@
  * authorizer's verified context by default, from a client header only with
  * the explicit acknowledgement, and every method is behind the authorizer.
  */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { App, Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -28,6 +33,8 @@ type Resource = { Type: string; Properties: Record<string, unknown> };
 interface Synthesized {
   readonly stack: TenantApiStack;
   readonly template: Template;
+  /** The cloud assembly folder (staged assets are `asset.<hash>` in it). */
+  readonly assemblyDir: string;
 }
 
 /** Synthesized with no env and with Docker unreachable (local bundling only). */
@@ -35,8 +42,10 @@ function synth(props: TenantApiStackProps): Synthesized {
   const saved = process.env['CDK_DOCKER'];
   process.env['CDK_DOCKER'] = '/nonexistent/docker-must-not-be-used';
   try {
-    const stack = new TenantApiStack(new App(), 'TenantApi', props);
-    return { stack, template: Template.fromStack(stack) };
+    const app = new App();
+    const stack = new TenantApiStack(app, 'TenantApi', props);
+    const assemblyDir = app.synth().directory;
+    return { stack, template: Template.fromStack(stack), assemblyDir };
   } finally {
     if (saved === undefined) delete process.env['CDK_DOCKER'];
     else process.env['CDK_DOCKER'] = saved;
@@ -241,6 +250,48 @@ describe('TenantApiStack', () => {
 });
 
 describe('tenant authorizer (example)', () => {
+  it('runs from its staged bundle in a child node outside the repository', async () => {
+    // Prepare: the authorizer's asset as synthesized, a token signed with the secret it will read.
+    const fn = byAuthorizer.stack.authorizerFunction;
+    const props = (
+      byAuthorizer.template.toJSON() as {
+        Resources: Record<string, { Properties: { Code: { S3Key: string }; Handler: string } }>;
+      }
+    ).Resources[logicalId(byAuthorizer, fn)]?.Properties;
+    if (props === undefined) throw new Error('no authorizer function');
+    const dir = join(byAuthorizer.assemblyDir, `asset.${props.Code.S3Key.replace(/\.zip$/, '')}`);
+    const [file, exportName] = props.Handler.split('.');
+    const childSecret = randomBytes(32).toString('hex');
+    const token = signTenantToken(childSecret, 'GreenTenant', Math.floor(Date.now() / 1000) + 60);
+    const script =
+      `const m = await import(${JSON.stringify(pathToFileURL(join(dir, `${file ?? ''}.mjs`)).href)});` +
+      `const r = await m[${JSON.stringify(exportName)}](${JSON.stringify({
+        type: 'TOKEN',
+        authorizationToken: `Bearer ${token}`,
+        methodArn: 'arn:aws:execute-api:us-east-1:123456789012:abc/v1/GET/counter',
+      })});` +
+      'process.stdout.write(JSON.stringify(r));';
+    // Act
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--input-type=module', '-e', script],
+        {
+          cwd: dir,
+          env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', [TOKEN_SECRET_ENV]: childSecret },
+          timeout: 20_000,
+        },
+        (err, stdout, stderr) => {
+          if (err !== null) reject(new Error(`${err.message}\n${stderr}`));
+          else resolve(stdout);
+        },
+      );
+    });
+    // Assess
+    expect(readdirSync(dir)).toEqual(['index.mjs']);
+    expect(JSON.parse(out)).toMatchObject({ context: { tenantId: 'GreenTenant' } });
+  });
+
   const secret = 'x'.repeat(16) + 'a-test-secret-of-some-length';
   const now = Math.floor(Date.now() / 1000);
   const methodArn = 'arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/counter';
