@@ -1,4 +1,6 @@
-import { copyFile, readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import Fastify from 'fastify';
@@ -89,6 +91,30 @@ const DEPLOYMENT_NAME = 'warmroute-gateway';
 const BASE = join(packageRoot, 'deploy', 'k8s', 'base');
 /** The gateway's settings that are secrets: never a literal value, always a Secret reference. */
 const SECRET_SETTINGS = ['WARMROUTE_SECRET', 'WARMROUTE_ADMIN_TOKEN', 'WARMROUTE_REDIS_PASSWORD'];
+const SECRETS_EXAMPLE = join(
+  packageRoot,
+  'deploy',
+  'k8s',
+  'overlays',
+  'example',
+  'secrets.example.env',
+);
+/**
+ * What ElastiCache accepts as an AUTH token (the overlay's WARMROUTE_REDIS_PASSWORD): 16 to 128
+ * printable ASCII characters, the only non-alphanumeric ones ! & # $ ^ < > -
+ * (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html).
+ */
+const ELASTICACHE_AUTH_TOKEN = /^[A-Za-z0-9!&#$^<>-]{16,128}$/;
+
+/** `NAME=value` lines of an env file, comments skipped. */
+function envFileEntries(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => /^\w+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+}
 
 function only(objects: readonly K8sObject[], kind: string, name?: string): K8sObject {
   const found = objects.filter(
@@ -153,19 +179,37 @@ function resolvedEnv(objects: readonly K8sObject[]): Record<string, string> {
 describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
   let base: Awaited<ReturnType<typeof kustomize>>;
   let overlay: Awaited<ReturnType<typeof kustomize>>;
+  let overlayWithExampleSecrets: Awaited<ReturnType<typeof kustomize>>;
   let overlayWithoutSecrets: Awaited<ReturnType<typeof kustomize>>;
+  /** The secrets.env the rendered `overlay` was given: fresh random values, as a user makes them. */
+  let generatedSecrets: Record<string, string> = {};
   let removeCopy: () => Promise<void> = () => Promise.resolve();
 
   beforeAll(async () => {
-    // Prepare: the overlay as a user renders it, after `cp secrets.example.env secrets.env`
-    // (a copy of the tree: the checkout's own secrets.env, if any, is never read).
+    // Prepare: the overlay as a user renders it, once right after `cp secrets.example.env
+    // secrets.env` (placeholders) and once with every value replaced by random ones (a copy of
+    // the tree: the checkout's own secrets.env, if any, is never read).
     const copy = await copyK8sTree(packageRoot);
     removeCopy = copy.remove;
     const overlayDir = join(copy.dir, 'overlays', 'example');
+    const secretsEnv = join(overlayDir, 'secrets.env');
     // Act
     base = await kustomize(BASE);
     overlayWithoutSecrets = await kustomize(overlayDir);
-    await copyFile(join(overlayDir, 'secrets.example.env'), join(overlayDir, 'secrets.env'));
+    await copyFile(join(overlayDir, 'secrets.example.env'), secretsEnv);
+    overlayWithExampleSecrets = await kustomize(overlayDir);
+    generatedSecrets = Object.fromEntries(
+      Object.keys(envFileEntries(await readFile(secretsEnv, 'utf8'))).map((name) => [
+        name,
+        randomBytes(32).toString('hex'),
+      ]),
+    );
+    await writeFile(
+      secretsEnv,
+      Object.entries(generatedSecrets)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    );
     overlay = await kustomize(overlayDir);
   }, 120_000);
   afterAll(async () => {
@@ -179,6 +223,7 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       expect(base.code).toBe(0);
       expect(overlay.stderr).toBe('');
       expect(overlay.code).toBe(0);
+      expect(overlayWithExampleSecrets.code).toBe(0);
     });
 
     it('refuses to render the overlay until secrets.env exists (no deploy with example secrets)', () => {
@@ -290,6 +335,7 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       expect(config.adminPort).toBe(9090);
       expect(config.redisUrl).toBe(env['REDIS_URL']);
       expect(config.redisPassword).toBe(env['WARMROUTE_REDIS_PASSWORD']);
+      expect(config.redisPassword).toBe(generatedSecrets['WARMROUTE_REDIS_PASSWORD']);
       expect(config.functions).toEqual(functions);
       expect(resolvePort(container, 'http')).toBe(config.port);
       expect(resolvePort(container, 'admin')).toBe(config.adminPort);
@@ -560,12 +606,45 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       }
       // Nor in any ConfigMap or file of the base (e.g. a password inside REDIS_URL).
       expect(rendered).not.toMatch(/rediss?:\/\/[^/@"]*@/);
-      const example = await readFile(
-        join(packageRoot, 'deploy', 'k8s', 'overlays', 'example', 'secrets.example.env'),
-        'utf8',
+      const example = envFileEntries(await readFile(SECRETS_EXAMPLE, 'utf8'));
+      for (const value of Object.values(example)) expect(rendered).not.toContain(value);
+    });
+
+    it('the gateway refuses to start with the example secrets.env copied as it is', () => {
+      // Prepare: the environment the pod gets after `cp secrets.example.env secrets.env`.
+      const env = resolvedEnv(overlayWithExampleSecrets.objects);
+      // Act
+      const load = (): unknown => loadConfig(env);
+      // Assess: both gateway secrets are refused by name, and the Redis password placeholder is
+      // no token ElastiCache would accept (so it can match no real cluster's AUTH token).
+      expect(load).toThrow(/WARMROUTE_SECRET/);
+      expect(load).toThrow(/WARMROUTE_ADMIN_TOKEN/);
+      expect(env['WARMROUTE_REDIS_PASSWORD']).toBeDefined();
+      expect(env['WARMROUTE_REDIS_PASSWORD']).not.toMatch(ELASTICACHE_AUTH_TOKEN);
+    });
+
+    it('the command secrets.example.env suggests makes values the gateway and ElastiCache accept', async () => {
+      // Prepare: the `openssl rand …` command the example's comments give.
+      const text = await readFile(SECRETS_EXAMPLE, 'utf8');
+      const command = /openssl rand [-\w ]+\d+/.exec(text)?.[0] ?? '';
+      const readme = await readFile(join(packageRoot, 'deploy', 'k8s', 'README.md'), 'utf8');
+      // Act: run it a few times (a base64 `/` shows up in most 32-byte draws).
+      const outputs = Array.from({ length: 8 }, () =>
+        execFileSync('sh', ['-c', command], { encoding: 'utf8' }).trim(),
       );
-      for (const line of example.split('\n').filter((l) => /^\w+=/.test(l)))
-        expect(rendered).not.toContain(line.slice(line.indexOf('=') + 1));
+      // Assess
+      expect(command).not.toBe('');
+      expect(readme).toContain(command);
+      for (const value of outputs) {
+        expect(value).toMatch(ELASTICACHE_AUTH_TOKEN);
+        expect(() =>
+          loadConfig({
+            WARMROUTE_ENV: 'production',
+            WARMROUTE_SECRET: value,
+            WARMROUTE_ADMIN_TOKEN: value,
+          }),
+        ).not.toThrow();
+      }
     });
 
     it("every secretKeyRef of the overlay resolves to a key of the overlay's generated Secret", () => {

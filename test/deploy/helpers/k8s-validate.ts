@@ -8,13 +8,33 @@ import type { K8sObject } from './k8s-render.js';
 /** Builds the kubernetes-models class for one apiVersion/kind from a rendered object. */
 type ModelFactory = (object: K8sObject) => { validate(): void };
 
+/**
+ * A Secret's `data` as the API server decodes it. kustomize's secretGenerator wraps base64 at
+ * 70 columns (a value over 52 bytes becomes a YAML block with newlines), and the API server's
+ * decoder (Go's encoding/base64) skips `\r` and `\n`; kubernetes-models' "byte" format does not,
+ * so without this a generated 64-character secret fails a check the cluster would pass.
+ */
+function unwrappedSecret(object: K8sObject): K8sObject {
+  const data = object['data'];
+  if (typeof data !== 'object' || data === null) return object;
+  return {
+    ...object,
+    data: Object.fromEntries(
+      Object.entries(data as Record<string, unknown>).map(([k, v]) => [
+        k,
+        typeof v === 'string' ? v.replace(/[\r\n]/g, '') : v,
+      ]),
+    ),
+  };
+}
+
 // A constructor only copies the object's fields; validate() is what checks them against the
-// schema, so the rendered YAML goes in as it is.
+// schema, so the rendered YAML goes in as it is (a Secret's data unwrapped, as above).
 const MODELS: Readonly<Record<string, ModelFactory>> = {
   'v1/Namespace': (o) => new Namespace(o),
   'v1/ServiceAccount': (o) => new ServiceAccount(o),
   'v1/ConfigMap': (o) => new ConfigMap(o),
-  'v1/Secret': (o) => new Secret(o),
+  'v1/Secret': (o) => new Secret(unwrappedSecret(o)),
   'v1/Service': (o) => new Service(o),
   'apps/v1/Deployment': (o) => new Deployment(o),
   'autoscaling/v2/HorizontalPodAutoscaler': (o) => new HorizontalPodAutoscaler(o),
