@@ -29,8 +29,8 @@ interface EnvVar {
   name: string;
   value?: string;
   valueFrom?: {
-    configMapKeyRef?: { name: string; key: string };
-    secretKeyRef?: { name: string; key: string };
+    configMapKeyRef?: { name: string; key: string; optional?: boolean };
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
   };
 }
 interface HttpGetProbe {
@@ -644,6 +644,29 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
             WARMROUTE_ADMIN_TOKEN: value,
           }),
         ).not.toThrow();
+      }
+    });
+
+    it('the base alone cannot start an open gateway: no allow-list, and its key is required', () => {
+      // Prepare: with the AWS backend an empty WARMROUTE_FUNCTIONS invokes any name or ARN, so
+      // the base must leave the list to an overlay and make the pod wait for it.
+      const container = gatewayContainer(base.objects);
+      const configMap = only(base.objects, 'ConfigMap') as unknown as {
+        data: Record<string, string>;
+      };
+      const functionsRef = container.env.find((e) => e.name === 'WARMROUTE_FUNCTIONS')?.valueFrom
+        ?.configMapKeyRef;
+      // Act: the environment the kubelet would build from the base's own objects.
+      const resolve = (): unknown => resolvedEnv(base.objects);
+      // Assess: a missing key of a non-optional reference is CreateContainerConfigError.
+      expect(envValue(container, 'WARMROUTE_BACKEND')).toBe('aws');
+      expect(Object.keys(configMap.data)).not.toContain('WARMROUTE_FUNCTIONS');
+      expect(functionsRef?.key).toBe('WARMROUTE_FUNCTIONS');
+      expect(functionsRef?.optional).not.toBe(true);
+      expect(resolve).toThrow(/no key WARMROUTE_FUNCTIONS/);
+      for (const e of container.env) {
+        expect(e.valueFrom?.configMapKeyRef?.optional, e.name).not.toBe(true);
+        expect(e.valueFrom?.secretKeyRef?.optional, e.name).not.toBe(true);
       }
     });
 
