@@ -1,12 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
 import { Value } from 'typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { defaultThresholds } from '../../dashboards/src/thresholds.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { defaults, FunctionSettingsSchema } from '../../src/config/schema.js';
 import { SHUTDOWN_BACKSTOP_MS } from '../../src/shutdown-backstop.js';
@@ -106,6 +109,51 @@ const SECRETS_EXAMPLE = join(
  */
 const ELASTICACHE_AUTH_TOKEN = /^[A-Za-z0-9!&#$^<>-]{16,128}$/;
 
+const PROMTOOL_HINT =
+  '`apt-get install -y --no-install-recommends prometheus` (Debian; .ci/run does this)';
+
+/** One Prometheus relabel_config, the fields the README's rule uses. */
+interface RelabelConfig {
+  source_labels?: string[];
+  separator?: string;
+  regex?: string;
+  target_label?: string;
+  replacement?: string;
+  action?: string;
+}
+
+/**
+ * Prometheus' `replace` relabel action (its default): the source labels' values joined by the
+ * separator, matched by the fully anchored regex; on a match, target_label gets the replacement
+ * with $1… expanded. Any other action throws: this evaluates only what the README ships.
+ */
+function relabel(
+  labels: Record<string, string>,
+  rules: readonly RelabelConfig[],
+): Record<string, string> {
+  const out = { ...labels };
+  for (const rule of rules) {
+    if ((rule.action ?? 'replace') !== 'replace')
+      throw new Error(`unsupported action ${String(rule.action)}`);
+    const value = (rule.source_labels ?? []).map((l) => out[l] ?? '').join(rule.separator ?? ';');
+    const match = new RegExp(`^(?:${rule.regex ?? '(.*)'})$`).exec(value);
+    if (match === null || rule.target_label === undefined) continue;
+    out[rule.target_label] = (rule.replacement ?? '$1').replace(
+      /\$(\d+)/g,
+      (_m, i: string) => match[Number(i)] ?? '',
+    );
+  }
+  return out;
+}
+
+/** Prometheus' name for a Kubernetes label in service discovery meta labels. */
+function metaLabelName(prefix: string, label: string): string {
+  return `${prefix}${label.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+}
+
+/** The job the rules and dashboards select, from dashboards/src/thresholds.ts. */
+const EXPECTED_JOB = /job="([^"]+)"/.exec(defaultThresholds.jobSelector)?.[1] ?? '';
+
 /** `NAME=value` lines of an env file, comments skipped. */
 function envFileEntries(text: string): Record<string, string> {
   return Object.fromEntries(
@@ -181,6 +229,8 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
   let overlay: Awaited<ReturnType<typeof kustomize>>;
   let overlayWithExampleSecrets: Awaited<ReturnType<typeof kustomize>>;
   let overlayWithoutSecrets: Awaited<ReturnType<typeof kustomize>>;
+  /** The base with components/prometheus-operator, as an overlay that adds it renders. */
+  let withOperator: Awaited<ReturnType<typeof kustomize>>;
   /** The secrets.env the rendered `overlay` was given: fresh random values, as a user makes them. */
   let generatedSecrets: Record<string, string> = {};
   let removeCopy: () => Promise<void> = () => Promise.resolve();
@@ -195,6 +245,19 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
     const secretsEnv = join(overlayDir, 'secrets.env');
     // Act
     base = await kustomize(BASE);
+    const operatorDir = join(copy.dir, 'overlays', 'with-prometheus-operator');
+    await mkdir(operatorDir);
+    await writeFile(
+      join(operatorDir, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        'resources: [../../base]',
+        'components: [../../components/prometheus-operator]',
+        '',
+      ].join('\n'),
+    );
+    withOperator = await kustomize(operatorDir);
     overlayWithoutSecrets = await kustomize(overlayDir);
     await copyFile(join(overlayDir, 'secrets.example.env'), secretsEnv);
     overlayWithExampleSecrets = await kustomize(overlayDir);
@@ -485,6 +548,142 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       expect(Number(template.metadata.annotations?.['prometheus.io/port'])).toBe(
         resolvePort(container, 'admin'),
       );
+    });
+  });
+
+  describe(`Prometheus labels the gateway's series job="${EXPECTED_JOB}" (what the alerts select)`, () => {
+    it('components/prometheus-operator renders with the base; its ServiceMonitor passes the shape check', () => {
+      // Assess: a CRD kubernetes-models has no schema for; validateK8sObject checks its shape by hand.
+      expect(withOperator.stderr).toBe('');
+      expect(withOperator.code).toBe(0);
+      for (const object of withOperator.objects) validateK8sObject(object);
+      expect(
+        unknownK8sFields(withOperator.objects.filter((o) => o.kind !== 'ServiceMonitor')),
+      ).toEqual([]);
+      expect(withOperator.objects.filter((o) => o.kind === 'ServiceMonitor')).toHaveLength(1);
+    });
+
+    it('the ServiceMonitor shape check refuses a misspelt or mistyped field', () => {
+      // Prepare
+      const monitor = only(withOperator.objects, 'ServiceMonitor');
+      const spec = monitor['spec'] as Record<string, unknown>;
+      const typo = { ...monitor, spec: { ...spec, joblabel: 'x' } };
+      const badPort = { ...monitor, spec: { ...spec, endpoints: [{ port: 9090 }] } };
+      // Act / Assess
+      expect(() => {
+        validateK8sObject(typo);
+      }).toThrow(/spec.joblabel/);
+      expect(() => {
+        validateK8sObject(badPort);
+      }).toThrow(/endpoints\[0\].port/);
+    });
+
+    it('the ServiceMonitor scrapes /metrics on the admin port of the admin Service, as the job the rules select', () => {
+      // Prepare
+      const monitor = only(withOperator.objects, 'ServiceMonitor') as unknown as {
+        spec: {
+          jobLabel?: string;
+          selector: { matchLabels: Record<string, string> };
+          endpoints: { port: string; path?: string }[];
+        };
+      };
+      const container = gatewayContainer(withOperator.objects);
+      const scrapePath = deploymentOf(base.objects).spec.template.metadata.annotations?.[
+        'prometheus.io/path'
+      ];
+      // Act: the Services it selects, and the job prometheus-operator gives their targets (the
+      // value of the jobLabel label on the Service, else the Service's name).
+      const selected = withOperator.objects.filter(
+        (o) =>
+          o.kind === 'Service' &&
+          selects(
+            monitor.spec.selector.matchLabels,
+            (o.metadata['labels'] ?? {}) as Record<string, string>,
+          ),
+      ) as unknown as (ServiceShape & { metadata: { labels?: Record<string, string> } })[];
+      const jobs = selected.map(
+        (svc) =>
+          (monitor.spec.jobLabel === undefined
+            ? undefined
+            : svc.metadata.labels?.[monitor.spec.jobLabel]) ?? svc.metadata.name,
+      );
+      // Assess
+      expect(EXPECTED_JOB).not.toBe('');
+      expect(selected.map((svc) => svc.metadata.name)).toEqual(['warmroute-gateway-admin']);
+      expect(jobs).toEqual([EXPECTED_JOB]);
+      const [endpoint, ...more] = monitor.spec.endpoints;
+      expect(more).toEqual([]);
+      const servicePort = selected[0]?.spec.ports.find((p) => p.name === endpoint?.port);
+      expect(resolvePort(container, servicePort?.targetPort ?? -1)).toBe(
+        resolvePort(container, 'admin'),
+      );
+      expect(endpoint?.path ?? '/metrics').toBe(scrapePath);
+    });
+
+    it("annotation scraping: the README's relabel rule turns the gateway pods' job into the selected one, and only theirs", async () => {
+      // Prepare: the yaml block of deploy/k8s/README.md that sets target_label job.
+      const readme = await readFile(join(packageRoot, 'deploy', 'k8s', 'README.md'), 'utf8');
+      const block = [...readme.matchAll(/```yaml\n([^]*?)```/g)]
+        .map((m) => m[1] ?? '')
+        .find((b) => b.includes('target_label: job'));
+      const rules = parseYaml(block ?? '[]') as RelabelConfig[];
+      const { template } = deploymentOf(base.objects).spec;
+      const podLabels = (labels: Record<string, string>): Record<string, string> => ({
+        job: 'kubernetes-pods',
+        ...Object.fromEntries(
+          Object.entries(labels).map(([k, v]) => [
+            metaLabelName('__meta_kubernetes_pod_label_', k),
+            v,
+          ]),
+        ),
+      });
+      // Act
+      const gateway = relabel(podLabels(template.metadata.labels), rules);
+      const other = relabel(podLabels({ 'app.kubernetes.io/name': 'something-else' }), rules);
+      // Assess
+      expect(rules.length).toBeGreaterThan(0);
+      expect(gateway['job']).toBe(EXPECTED_JOB);
+      expect(other['job']).toBe('kubernetes-pods');
+    });
+
+    it("annotation scraping: promtool accepts the README's rule in a scrape job", async () => {
+      // Prepare
+      const readme = await readFile(join(packageRoot, 'deploy', 'k8s', 'README.md'), 'utf8');
+      const block = [...readme.matchAll(/```yaml\n([^]*?)```/g)]
+        .map((m) => m[1] ?? '')
+        .find((b) => b.includes('target_label: job'));
+      // Debian's promtool is built without Kubernetes service discovery (it refuses
+      // kubernetes_sd_configs as an unknown field), so the rule goes into a static job: what is
+      // checked is the rule itself (its regex compiles, its target label is valid).
+      const config = {
+        scrape_configs: [
+          {
+            job_name: 'kubernetes-pods',
+            static_configs: [{ targets: ['pod:9090'] }],
+            relabel_configs: parseYaml(block ?? '[]') as unknown,
+          },
+        ],
+      };
+      const file = join(tmpdir(), `wr-k8s-prometheus-${String(process.pid)}.yml`);
+      await writeFile(file, JSON.stringify(config));
+      // Act
+      let output: string;
+      let code = 0;
+      try {
+        output = execFileSync('promtool', ['check', 'config', file], {
+          encoding: 'utf8',
+          stdio: 'pipe',
+        });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          throw new Error(`promtool is not installed: ${PROMTOOL_HINT}`, { cause: err });
+        const failed = err as { status?: number; stdout?: string; stderr?: string };
+        code = failed.status ?? -1;
+        output = `${failed.stdout ?? ''}${failed.stderr ?? ''}`;
+      }
+      // Assess
+      expect(code, output).toBe(0);
+      expect(output).toContain('SUCCESS');
     });
   });
 

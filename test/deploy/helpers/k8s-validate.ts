@@ -40,6 +40,13 @@ const MODELS: Readonly<Record<string, ModelFactory>> = {
   'autoscaling/v2/HorizontalPodAutoscaler': (o) => new HorizontalPodAutoscaler(o),
   'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o),
   'networking.k8s.io/v1/NetworkPolicy': (o) => new NetworkPolicy(o),
+  // A CRD: no kubernetes-models class, a minimal explicit check instead (see below).
+  'monitoring.coreos.com/v1/ServiceMonitor': (o) => ({
+    validate: () => {
+      const problems = serviceMonitorProblems(o);
+      if (problems.length > 0) throw new Error(problems.join(', '));
+    },
+  }),
 };
 
 /**
@@ -63,4 +70,54 @@ export function validateK8sObject(object: K8sObject): void {
   } catch (err) {
     throw new Error(`${key} ${object.metadata.name}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The fields of a prometheus-operator ServiceMonitor (monitoring.coreos.com/v1) that
+ * deploy/k8s/components/prometheus-operator uses, checked by hand: no CRD schema is installed
+ * here (kubernetes-models has no model for it), so this is a minimal explicit check of the shape
+ * the operator reads, not the CRD's full OpenAPI schema. Returns the problems, [] when none.
+ */
+function serviceMonitorProblems(object: K8sObject): string[] {
+  const problems: string[] = [];
+  const isRecord = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  const stringMap = (v: unknown): boolean =>
+    isRecord(v) && Object.values(v).every((x) => typeof x === 'string');
+  if (object.apiVersion !== 'monitoring.coreos.com/v1')
+    problems.push(`apiVersion ${object.apiVersion}`);
+  if (object.kind !== 'ServiceMonitor') problems.push(`kind ${object.kind}`);
+  const spec = object['spec'];
+  if (!isRecord(spec)) return [...problems, 'no spec'];
+  const known = new Set(['jobLabel', 'selector', 'endpoints', 'namespaceSelector']);
+  for (const key of Object.keys(spec))
+    if (!known.has(key)) problems.push(`spec.${key}: not a field this check knows`);
+  if (spec['jobLabel'] !== undefined && typeof spec['jobLabel'] !== 'string')
+    problems.push('spec.jobLabel is not a string');
+  const selector = spec['selector'];
+  if (!isRecord(selector) || !stringMap(selector['matchLabels']))
+    problems.push('spec.selector.matchLabels is not a map of strings');
+  const endpoints = spec['endpoints'];
+  if (!Array.isArray(endpoints) || endpoints.length === 0)
+    problems.push('spec.endpoints is not a non-empty list');
+  else
+    endpoints.forEach((e: unknown, i) => {
+      if (!isRecord(e)) {
+        problems.push(`spec.endpoints[${String(i)}] is not an object`);
+        return;
+      }
+      for (const key of Object.keys(e))
+        if (!['port', 'path', 'interval', 'scheme'].includes(key))
+          problems.push(`spec.endpoints[${String(i)}].${key}: not a field this check knows`);
+      if (typeof e['port'] !== 'string') problems.push(`spec.endpoints[${String(i)}].port`);
+      const { path, interval } = e;
+      if (path !== undefined && (typeof path !== 'string' || !path.startsWith('/')))
+        problems.push(`spec.endpoints[${String(i)}].path`);
+      if (
+        interval !== undefined &&
+        (typeof interval !== 'string' || !/^(\d+(ms|s|m|h))+$/.test(interval))
+      )
+        problems.push(`spec.endpoints[${String(i)}].interval`);
+    });
+  return problems;
 }
