@@ -471,7 +471,20 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       expect(preStop?.exec).toBeUndefined();
       expect(preStop?.sleep?.seconds).toBeGreaterThanOrEqual(5);
       const needed = (preStop?.sleep?.seconds ?? 0) + (graceMs + SHUTDOWN_BACKSTOP_MS) / 1000;
-      expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(needed);
+      // Strictly more: the backstop's exit must come before the kubelet's SIGKILL, not with it.
+      expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(needed);
+    });
+
+    it('the README states the shutdown numbers the Deployment has', async () => {
+      // Prepare
+      const readme = await readFile(join(packageRoot, 'deploy', 'k8s', 'README.md'), 'utf8');
+      const pod = deploymentOf(base.objects).spec.template.spec;
+      const sleep = gatewayContainer(base.objects).lifecycle?.preStop?.sleep?.seconds;
+      // Assess
+      expect(readme).toContain(`\`preStop: sleep ${String(sleep)}\``);
+      expect(readme).toContain(
+        `\`terminationGracePeriodSeconds: ${String(pod.terminationGracePeriodSeconds)}\``,
+      );
     });
 
     it('runs non-root, read-only, without capabilities or an API token', () => {
@@ -785,6 +798,94 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       expect(admin[0]?.from).toEqual([
         { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
       ]);
+    });
+  });
+
+  describe('egress: everything but the instance metadata service', () => {
+    interface PolicyPeer {
+      ipBlock?: { cidr: string; except?: string[] };
+      namespaceSelector?: { matchLabels?: Record<string, string> };
+      podSelector?: unknown;
+    }
+    interface EgressRule {
+      to?: PolicyPeer[];
+      ports?: unknown[];
+    }
+    const policy = (): { policyTypes: string[]; egress?: EgressRule[] } =>
+      (
+        only(base.objects, 'NetworkPolicy') as unknown as {
+          spec: { policyTypes: string[]; egress?: EgressRule[] };
+        }
+      ).spec;
+
+    /** An IPv4 or IPv6 address as a number and its bit width. */
+    function ipValue(ip: string): { value: bigint; bits: number } {
+      if (ip.includes(':')) {
+        const [head = '', tail = ''] = ip.split('::');
+        const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
+        const h = groups(head);
+        const t = groups(tail);
+        const all = ip.includes('::')
+          ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t]
+          : h;
+        return { value: all.reduce((v, g) => (v << 16n) + BigInt(parseInt(g, 16)), 0n), bits: 128 };
+      }
+      return { value: ip.split('.').reduce((v, o) => (v << 8n) + BigInt(Number(o)), 0n), bits: 32 };
+    }
+    function inCidr(ip: string, cidr: string): boolean {
+      const [net = '', len = '0'] = cidr.split('/');
+      const a = ipValue(ip);
+      const b = ipValue(net);
+      if (a.bits !== b.bits) return false;
+      const shift = BigInt(a.bits - Number(len));
+      return a.value >> shift === b.value >> shift;
+    }
+    /** Whether some egress rule admits an address outside the cluster (ipBlock peers only). */
+    function admitsExternal(ip: string): boolean {
+      return (policy().egress ?? []).some(
+        (rule) =>
+          rule.to === undefined ||
+          rule.to.some(
+            (peer) =>
+              peer.ipBlock !== undefined &&
+              inCidr(ip, peer.ipBlock.cidr) &&
+              !(peer.ipBlock.except ?? []).some((e) => inCidr(ip, e)),
+          ),
+      );
+    }
+
+    it('the policy restricts egress, and no rule admits IMDS over IPv4 or IPv6', () => {
+      // Assess
+      expect(policy().policyTypes).toContain('Egress');
+      expect(admitsExternal('169.254.169.254')).toBe(false);
+      expect(admitsExternal('fd00:ec2::254')).toBe(false);
+    });
+
+    it('DNS, Redis, Lambda/STS and the Pod Identity agent stay reachable, on any port', () => {
+      // Prepare: ElastiCache in the VPC, a public regional endpoint, the Pod Identity agent.
+      const external = [
+        '10.0.12.34',
+        '52.94.0.10',
+        '169.254.170.23',
+        'fd00:ec2::23',
+        '2600:1f18::1',
+      ];
+      const rules = policy().egress ?? [];
+      // Assess: every address through a rule with no port restriction.
+      for (const ip of external) expect(admitsExternal(ip), ip).toBe(true);
+      expect(rules.every((r) => r.ports === undefined)).toBe(true);
+      // In-cluster peers (cluster DNS, an in-cluster Redis) as pods of every namespace: some
+      // CNIs never match a pod address with an ipBlock.
+      expect(
+        rules.some((r) =>
+          r.to?.some(
+            (peer) =>
+              peer.podSelector === undefined &&
+              peer.namespaceSelector !== undefined &&
+              Object.keys(peer.namespaceSelector.matchLabels ?? {}).length === 0,
+          ),
+        ),
+      ).toBe(true);
     });
   });
 
