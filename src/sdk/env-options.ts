@@ -17,6 +17,17 @@ import { keyHeaderProblem, timeoutProblem } from './option-checks.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * The variables the default client reads (the table above), as one list:
+ * the README and deploy/ checks compare their variable names with it.
+ */
+export const SDK_ENVIRONMENT = [
+  'WARMROUTE_URL',
+  'WARMROUTE_FUNCTION',
+  'WARMROUTE_TIMEOUT_MS',
+  'WARMROUTE_KEY_HEADER',
+] as const;
+
 export function clientOptionsFromEnv(env: Env): HttpClientOptions {
   const url = env['WARMROUTE_URL'];
   if (url === undefined || url === '') {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
+import { SDK_ENVIRONMENT } from '../../src/sdk/env-options.js';
 import { defaults, settings } from '../../src/config/schema.js';
 import { createGateway } from '../../src/create-gateway.js';
 import { errorCatalogue } from '../../src/errors.js';
@@ -51,9 +52,14 @@ function sources(): { path: string; text: string }[] {
  * `documented` ones are the package's own interface and must be in README.
  */
 const otherVariables: Record<string, { reader: string; documented: boolean }> = {
-  WARMROUTE_URL: { reader: 'SDK default client (src/sdk/env-options.ts)', documented: true },
-  WARMROUTE_FUNCTION: { reader: 'SDK default client', documented: true },
-  WARMROUTE_TIMEOUT_MS: { reader: 'SDK default client', documented: true },
+  // The SDK default client's variables, from its one list (WARMROUTE_KEY_HEADER is a gateway
+  // setting too).
+  ...Object.fromEntries(
+    SDK_ENVIRONMENT.map((env) => [
+      env,
+      { reader: 'SDK default client (src/sdk/env-options.ts)', documented: true },
+    ]),
+  ),
   // The function library's variables, from its one list (lambda/environment.ts).
   ...Object.fromEntries(
     Object.values(FUNCTION_ENVIRONMENT).map((v) => [
