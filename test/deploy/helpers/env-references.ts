@@ -1,3 +1,13 @@
+import { basename } from 'node:path';
+import {
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Node as YamlNode,
+} from 'yaml';
 import type { SourceLine } from './template-sources.js';
 
 /** An environment variable a template sets or reads, and where. */
@@ -38,22 +48,35 @@ const PATTERNS: readonly RegExp[] = [
 // around it: a safety net for forms the patterns above do not know.
 const OURS = /(?<![A-Za-z0-9_])WARMROUTE_[A-Z0-9_]*[A-Z0-9](?![A-Za-z0-9_])/g;
 
+/** Shortest name without underscores taken as a squashed known name (`REDISURL`). */
+const MIN_SQUASHED_LENGTH = 8;
+
 /**
  * Every variable-looking name a template line sets or reads. A name without
  * an underscore (`PATH`, `CMD`) counts only if `alsoBare` has it (the
- * gateway's `HOST` and `PORT`): otherwise every upper-case YAML key would.
+ * gateway's `HOST` and `PORT`), or if it is a known name with its
+ * underscores dropped, give or take one edit (`REDISURL`; only names of 8+
+ * characters: otherwise every upper-case YAML key would. A misspelt short
+ * name without underscore (`PROT`, `HOTS`) is not found: `POST` and `HOSTS`
+ * are one edit away too.)
  */
 export function envReferences(
   lines: readonly SourceLine[],
   alsoBare: ReadonlySet<string>,
+  known: Iterable<string> = [],
 ): EnvReference[] {
+  const squashed = [...known].filter((n) => n.includes('_')).map((n) => n.replaceAll('_', ''));
+  const counts = (name: string): boolean =>
+    name.includes('_') ||
+    alsoBare.has(name) ||
+    (name.length >= MIN_SQUASHED_LENGTH && squashed.some((k) => editDistance(name, k) <= 1));
   const found: EnvReference[] = [];
   for (const { file, line, text } of lines) {
     const names = new Set<string>();
     for (const pattern of PATTERNS) {
       for (const match of text.matchAll(pattern)) {
         const name = match[1];
-        if (name !== undefined && (name.includes('_') || alsoBare.has(name))) names.add(name);
+        if (name !== undefined && counts(name)) names.add(name);
       }
     }
     for (const match of text.matchAll(OURS)) names.add(match[0]);
@@ -128,8 +151,196 @@ export function referenceProblem(name: string, known: ReadonlySet<string>): stri
   const suggestion = nearest ?? closest(name, known);
   const hint = suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`;
   if (name.startsWith('WARMROUTE_')) {
-    return `${name} is neither a gateway setting (src/config/schema.ts settings) nor a function library variable (lambda/environment.ts)${hint}`;
+    return `${name} is not a gateway setting (src/config/schema.ts settings), a function library variable (lambda/environment.ts) or an SDK client variable (src/sdk/env-options.ts)${hint}; a variable of deploy/'s own example code takes a name without the WARMROUTE_ prefix`;
   }
   if (nearest !== undefined) return `${name} looks like a misspelling of ${nearest}`;
+  return undefined;
+}
+
+/** Who reads a variable set in a given place. */
+export type EnvContext = 'gateway' | 'function';
+
+/** A variable set where the scanner can tell who reads it. */
+export interface ContextReference extends EnvReference {
+  readonly context: EnvContext;
+  /** The place, for the report: `Resources.Counter`, `services.gateway`, `Deployment/x gateway`. */
+  readonly where: string;
+  /** The same block sets WARMROUTE_BACKEND=local: the example functions run inside the gateway. */
+  readonly localBackend: boolean;
+}
+
+const LAMBDA_TYPES = new Set(['AWS::Lambda::Function', 'AWS::Serverless::Function']);
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicaSet']);
+// The gateway image: deploy/docker/Dockerfile's build, or an image named after it.
+const GATEWAY_DOCKERFILE = /(^|\/)deploy\/docker\/Dockerfile$/;
+const GATEWAY_IMAGE = /warmroute/;
+
+function get(node: unknown, ...keys: readonly string[]): unknown {
+  let at = node;
+  for (const key of keys) {
+    if (!isMap(at)) return undefined;
+    at = at.get(key, true);
+  }
+  return at;
+}
+
+function scalarText(node: unknown): string | undefined {
+  if (!isScalar(node)) return undefined;
+  const value = node.value;
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? String(value)
+    : undefined;
+}
+
+/**
+ * Where variables are set, with who reads them, in the forms the scanner
+ * can tell for sure: CloudFormation/SAM `Environment.Variables` of a Lambda
+ * function (and SAM `Globals.Function`) are the function's; a Kubernetes
+ * workload container running the gateway image (its `env:`), a kustomize
+ * generator's `literals`/`files` (deploy/k8s deploys the gateway only), a
+ * compose service built from deploy/docker/Dockerfile (its `environment:`)
+ * and ENV in deploy/docker/Dockerfile are the gateway's. CDK code is not
+ * read here (its `environment:` objects are TypeScript; the CDK template
+ * tests check each construct's environment).
+ */
+export function contextReferences(file: string, text: string): ContextReference[] {
+  if (basename(file) === 'Dockerfile') return dockerfileContext(file, text);
+  if (!/\.ya?ml$/.test(file)) return [];
+  const lineCounter = new LineCounter();
+  const found: ContextReference[] = [];
+  const lineOf = (node: YamlNode): number => lineCounter.linePos(node.range?.[0] ?? 0).line;
+  /** `name` keys of a map, or `NAME=value` items of a list, set in one block. */
+  const block = (node: unknown, context: EnvContext, where: string): void => {
+    const refs: { name: string; line: number }[] = [];
+    let localBackend = false;
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = pair.key;
+        const name = scalarText(key);
+        if (name === undefined || !isScalar(key)) continue;
+        refs.push({ name, line: lineOf(key) });
+        if (name === 'WARMROUTE_BACKEND' && scalarText(pair.value) === 'local') localBackend = true;
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) {
+        // Kubernetes `- name: X`, or compose / kustomize `- NAME=value`.
+        const name = isMap(item) ? scalarText(item.get('name', true)) : scalarText(item);
+        const match = name === undefined ? null : /^([A-Za-z_][A-Za-z0-9_]*)(=(.*))?$/.exec(name);
+        if (match?.[1] === undefined || !(isMap(item) || isScalar(item))) continue;
+        refs.push({ name: match[1], line: lineOf(item) });
+        const value = isMap(item) ? scalarText(item.get('value', true)) : match[3];
+        if (match[1] === 'WARMROUTE_BACKEND' && value === 'local') localBackend = true;
+      }
+    }
+    for (const ref of refs) found.push({ ...ref, file, context, where, localBackend });
+  };
+  for (const doc of parseAllDocuments(text, { lineCounter })) {
+    // Unknown tags (CloudFormation's !Ref, !Sub) are warnings; a document that does not parse
+    // is the syntax checks' business (each artifact's own test).
+    if (doc.errors.length > 0) continue;
+    const root = doc.contents;
+    const resources = get(root, 'Resources');
+    if (isMap(resources)) {
+      for (const pair of resources.items) {
+        if (!isPair(pair) || !LAMBDA_TYPES.has(scalarText(get(pair.value, 'Type')) ?? '')) continue;
+        const where = `Resources.${scalarText(pair.key) ?? '?'}`;
+        block(get(pair.value, 'Properties', 'Environment', 'Variables'), 'function', where);
+      }
+    }
+    block(
+      get(root, 'Globals', 'Function', 'Environment', 'Variables'),
+      'function',
+      'Globals.Function',
+    );
+    const kind = scalarText(get(root, 'kind'));
+    if (kind !== undefined && WORKLOAD_KINDS.has(kind)) {
+      const containers = get(root, 'spec', 'template', 'spec', 'containers');
+      if (isSeq(containers)) {
+        for (const container of containers.items) {
+          if (!GATEWAY_IMAGE.test(scalarText(get(container, 'image')) ?? '')) continue;
+          const where = `${kind}/${scalarText(get(root, 'metadata', 'name')) ?? '?'} container ${scalarText(get(container, 'name')) ?? '?'}`;
+          block(get(container, 'env'), 'gateway', where);
+        }
+      }
+    }
+    if (kind === 'Kustomization') {
+      for (const generator of ['configMapGenerator', 'secretGenerator']) {
+        const list = get(root, generator);
+        if (!isSeq(list)) continue;
+        for (const item of list.items) {
+          const where = `${generator} ${scalarText(get(item, 'name')) ?? '?'}`;
+          block(get(item, 'literals'), 'gateway', where);
+          block(get(item, 'files'), 'gateway', where);
+        }
+      }
+    }
+    const services = get(root, 'services');
+    if (isMap(services)) {
+      for (const pair of services.items) {
+        const dockerfile = scalarText(get(pair.value, 'build', 'dockerfile')) ?? '';
+        const image = scalarText(get(pair.value, 'image')) ?? '';
+        if (!GATEWAY_DOCKERFILE.test(dockerfile) && !GATEWAY_IMAGE.test(image)) continue;
+        block(get(pair.value, 'environment'), 'gateway', `services.${scalarText(pair.key) ?? '?'}`);
+      }
+    }
+  }
+  return found;
+}
+
+/** ENV of the gateway image's Dockerfile (`ENV A=1 \` continued lines included). */
+function dockerfileContext(file: string, text: string): ContextReference[] {
+  const found: ContextReference[] = [];
+  let inEnv = false;
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (line.startsWith('#')) return;
+    const body = inEnv ? line : /^ENV\s+(.*)$/i.exec(line)?.[1];
+    inEnv = body !== undefined && line.endsWith('\\');
+    if (body === undefined) return;
+    for (const match of body.matchAll(/(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=/g)) {
+      if (match[1] === undefined) continue;
+      found.push({
+        name: match[1],
+        file,
+        line: i + 1,
+        context: 'gateway',
+        where: 'ENV',
+        localBackend: false,
+      });
+    }
+  });
+  return found;
+}
+
+/** The names each reader knows, for {@link contextProblem}. */
+export interface KnownByReader {
+  readonly gateway: ReadonlySet<string>;
+  readonly function: ReadonlySet<string>;
+  readonly sdk: ReadonlySet<string>;
+}
+
+/**
+ * A variable set for the wrong reader: a gateway setting on a Lambda
+ * function (it reads the function library's and the SDK's), or a function
+ * library or SDK variable on the gateway (the SDK's `WARMROUTE_FUNCTION`
+ * there is most likely a misspelt `WARMROUTE_FUNCTIONS`). Function library
+ * variables are right on a gateway that runs the example functions itself
+ * (`WARMROUTE_BACKEND=local`: they inherit its environment).
+ */
+export function contextProblem(ref: ContextReference, known: KnownByReader): string | undefined {
+  const { name } = ref;
+  if (ref.context === 'function') {
+    if (known.function.has(name) || known.sdk.has(name) || !known.gateway.has(name))
+      return undefined;
+    return `${name} is a gateway setting, set on the Lambda function ${ref.where} (the function library reads ${[...known.function].join(', ')})`;
+  }
+  if (known.gateway.has(name)) return undefined;
+  if (known.function.has(name) && !ref.localBackend) {
+    return `${name} is a function library variable (lambda/environment.ts), set on the gateway (${ref.where}); set it on the Lambda functions`;
+  }
+  if (known.sdk.has(name)) {
+    const nearest = nearestKnown(name, known.gateway);
+    return `${name} is an SDK client variable, not a gateway setting, set on the gateway (${ref.where})${nearest === undefined ? '' : ` (did you mean ${nearest}?)`}`;
+  }
   return undefined;
 }

@@ -70,7 +70,8 @@ function syntaxOf(file: string): Syntax {
 /**
  * `text` without `#` comments: a `#` outside quotes at the start of the
  * line or after white space starts one (YAML's rule; Dockerfile and .env
- * comments are whole lines, which this covers).
+ * comments are whole lines, which this covers). Quotes open only at the
+ * start of a value or word, not inside one.
  */
 function withoutHashComment(text: string): string {
   let quote: string | undefined;
@@ -78,7 +79,9 @@ function withoutHashComment(text: string): string {
     const c = text[i];
     if (quote !== undefined) {
       if (c === quote) quote = undefined;
-    } else if (c === '"' || c === "'") {
+    } else if ((c === '"' || c === "'") && /(?:^|[\s:[{,=(-])$/.test(text.slice(0, i))) {
+      // A quote opens a quoted value only where one can start (`it's` in a plain YAML
+      // scalar is an apostrophe, and the `#` after it still starts a comment).
       quote = c;
     } else if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) {
       return text.slice(0, i);
@@ -87,15 +90,25 @@ function withoutHashComment(text: string): string {
   return text;
 }
 
+// After one of these (or at the start of a line) a `/` starts a regular expression, not a division.
+const BEFORE_REGEX = /(?:^|[(,=:[!&|?{};+\-*%<>~^]|\breturn|\btypeof|\bcase|\bof|\bin)\s*$/;
+
 /**
  * The lines of a TypeScript/JavaScript file without `//` and `/* *\/`
- * comments (string contents are kept: `'https://…'` is not a comment).
+ * comments. String, template literal and regular expression contents are
+ * kept and never read as comments (`'https://…'`, `` `dist/*` ``,
+ * `/https?:\/\//`), and a template literal's state carries over line ends,
+ * so a multi-line `` `…` `` (a shell script in CDK code) loses nothing.
+ * Code inside a template literal's `${…}` is read as string text.
  */
 function withoutScriptComments(lines: readonly string[]): string[] {
   let inBlock = false;
+  // Only a template literal spans lines; a quote or a regex ends with its line.
+  let inTemplate = false;
   return lines.map((line) => {
     let out = '';
-    let quote: string | undefined;
+    let quote: string | undefined = inTemplate ? '`' : undefined;
+    let regex: { inClass: boolean } | undefined;
     for (let i = 0; i < line.length; i++) {
       const c = line[i] ?? '';
       const next = line[i + 1] ?? '';
@@ -106,11 +119,15 @@ function withoutScriptComments(lines: readonly string[]): string[] {
         }
         continue;
       }
-      if (quote !== undefined) {
+      if (quote !== undefined || regex !== undefined) {
         out += c;
         if (c === '\\') {
           out += next;
           i++;
+        } else if (regex !== undefined) {
+          if (c === '[') regex.inClass = true;
+          else if (c === ']') regex.inClass = false;
+          else if (c === '/' && !regex.inClass) regex = undefined;
         } else if (c === quote) {
           quote = undefined;
         }
@@ -122,9 +139,15 @@ function withoutScriptComments(lines: readonly string[]): string[] {
         i++;
         continue;
       }
+      if (c === '/' && BEFORE_REGEX.test(out)) {
+        regex = { inClass: false };
+        out += c;
+        continue;
+      }
       if (c === '"' || c === "'" || c === '`') quote = c;
       out += c;
     }
+    inTemplate = quote === '`';
     return out;
   });
 }
