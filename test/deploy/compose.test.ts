@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix, relative, resolve } from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
@@ -53,6 +53,7 @@ interface ComposeService {
   readonly depends_on?: Readonly<Record<string, DependsOn>> | readonly string[];
   readonly stop_grace_period?: string;
   readonly init?: boolean;
+  readonly restart?: string;
 }
 interface ComposeFile {
   readonly services: Readonly<Record<string, ComposeService>>;
@@ -433,6 +434,49 @@ describe('deploy/compose: secrets and exposure', () => {
     expect(mountsOf(redis).find((m) => m.target === '/data')?.bind).toBe(false);
   });
 
+  it("Redis's start command refuses the example's placeholder and a short password, and starts redis-server with a good one", async () => {
+    // Prepare: the command as the container's shell gets it (Compose turns `$$` into `$`), run
+    // by this machine's sh with a stand-in redis-server that prints its arguments.
+    const [shell, flag, script = ''] = service('redis').command ?? [];
+    const stubDir = await mkdtemp(join(tmpdir(), 'wr-compose-redis-'));
+    const stub = join(stubDir, 'redis-server');
+    await writeFile(stub, '#!/bin/sh\nprintf "%s\\n" "$@"\n');
+    await chmod(stub, 0o755);
+    const start = (password: string): Promise<ToolRun> =>
+      run(shell ?? 'sh', [flag ?? '-c', script.replaceAll('$$', '$')], 'sh', {
+        PATH: `${stubDir}:/usr/bin:/bin`,
+        REDISCLI_AUTH: password,
+      });
+    const placeholder = readEnvFile(exampleEnvFile)['WARMROUTE_REDIS_PASSWORD'] ?? '';
+    const good = 'a3f1c9e07b5d4e2f8a6c1b0d9e7f5a3c';
+
+    // Act
+    const withPlaceholder = await start(placeholder);
+    const withPaddedPlaceholder = await start(`${placeholder}-${placeholder}-${placeholder}`);
+    const withShort = await start('0123456789abcde');
+    const withGood = await start(good);
+    await rm(stubDir, { recursive: true, force: true });
+
+    // Assess
+    expect(placeholder).not.toBe('');
+    for (const refused of [withPlaceholder, withPaddedPlaceholder, withShort]) {
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('WARMROUTE_REDIS_PASSWORD');
+      expect(refused.stdout).toBe('');
+    }
+    expect(withGood.stderr).toBe('');
+    expect(withGood.code).toBe(0);
+    expect(withGood.stdout.split('\n')).toEqual(expect.arrayContaining(['--requirepass', good]));
+  });
+
+  it('Prometheus runs without the HTTP lifecycle and admin APIs (POST /-/quit on an unauthenticated port)', () => {
+    // Act
+    const flags = service('prometheus').command ?? [];
+
+    // Assess
+    expect(flags.filter((f) => /^--web\.enable-(lifecycle|admin-api)/.test(f))).toEqual([]);
+  });
+
   it('the env file users fill with secrets is git-ignored', async () => {
     // Act
     const result = await run('git', ['check-ignore', '-q', 'deploy/compose/.env'], 'git');
@@ -519,6 +563,16 @@ describe('deploy/compose: the gateway service agrees with the gateway', () => {
     // Assess
     expect(load).toThrow(/WARMROUTE_SECRET/);
     expect(load).toThrow(/WARMROUTE_ADMIN_TOKEN/);
+  });
+
+  it('gives up after a few restarts when it exits with an error (a refused config does not loop)', () => {
+    // Act: Compose's restart policy, `on-failure[:max-retries]`.
+    const match = /^on-failure:(\d+)$/.exec(service('gateway').restart ?? '');
+
+    // Assess
+    expect(match, service('gateway').restart).not.toBeNull();
+    expect(Number(match?.[1])).toBeGreaterThan(0);
+    expect(Number(match?.[1])).toBeLessThanOrEqual(5);
   });
 
   it("its functions file is the image's copy of lambda/examples/functions.json", () => {
