@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
 import { SDK_ENVIRONMENT } from '../../src/sdk/env-options.js';
+import { loadConfig } from '../../src/config/load-config.js';
 import { defaults, settings } from '../../src/config/schema.js';
 import { createGateway } from '../../src/create-gateway.js';
 import { errorCatalogue } from '../../src/errors.js';
@@ -228,6 +229,25 @@ describe('README stays in step with the code', () => {
     for (const entry of example.functions) {
       expect(entry, entry.name).toEqual(shipped.functions.find((f) => f.name === entry.name));
     }
+  });
+
+  it('the Routes example loads as the gateway loads it (endpoint backend: routes checked against functions)', () => {
+    // Prepare: the example's two settings, as WARMROUTE_ROUTES and WARMROUTE_FUNCTIONS would
+    // carry them (the WARMROUTE_FUNCTIONS row points at this example).
+    const block = /### Routes\n[\s\S]*?```json\n([\s\S]*?)\n```/.exec(readme)?.[1];
+    const example = JSON.parse(block ?? 'null') as { routes: unknown[]; functions: object };
+
+    // Act
+    const load = (): unknown =>
+      loadConfig({
+        AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9',
+        WARMROUTE_ROUTES: JSON.stringify(example.routes),
+        WARMROUTE_FUNCTIONS: JSON.stringify(example.functions),
+      });
+
+    // Assess
+    expect(Object.keys(example)).toEqual(['routes', 'functions']);
+    expect(load).not.toThrow();
   });
 
   it('gives the two commands a newcomer runs, and the supported Node versions', () => {
