@@ -9,8 +9,9 @@ import {
   symlinkSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
-import { Cmd, Healthcheck, type Dockerfile } from 'dockerfile-ast';
+import { join, posix, relative } from 'node:path';
+import { Cmd, Copy, Healthcheck, Run, type Dockerfile } from 'dockerfile-ast';
+import ts from 'typescript';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { defaults, settings } from '../../src/config/schema.js';
 import { packageRoot } from '../../src/paths.js';
@@ -59,6 +60,7 @@ const DOCKERIGNORE = join(packageRoot, '.dockerignore');
 interface PackageJson {
   readonly bin: Readonly<Record<string, string>>;
   readonly files: readonly string[];
+  readonly scripts: Readonly<Record<string, string>>;
 }
 
 const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as PackageJson;
@@ -371,6 +373,108 @@ describe('deploy/docker/Dockerfile agrees with the gateway', () => {
       .filter((path) => !existsSync(path));
 
     // Assess
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('the image build compiles from what the build stage is given', () => {
+  /** The stage that runs `npm run build`, and the context paths it COPYs in. */
+  const buildStage = stagesOf(dockerfile).find((stage) =>
+    stage.instructions.some(
+      (i) => i instanceof Run && /\bnpm run build\b/.test(i.getArgumentsContent() ?? ''),
+    ),
+  );
+  const copiedFromContext = (buildStage?.instructions ?? [])
+    .filter((i): i is Copy => i instanceof Copy && i.getFromFlag() === null)
+    .flatMap((i) =>
+      i
+        .getArguments()
+        .slice(0, -1)
+        .map((a) => posix.normalize(a.getValue())),
+    );
+  /** Whether a repository file is in the build stage: in the context and under one of its COPYs. */
+  const inBuildStage = (file: string): boolean =>
+    !isExcluded(ignore, file) &&
+    copiedFromContext.some((source) => file === source || file.startsWith(`${source}/`));
+
+  const buildConfig = join(packageRoot, 'tsconfig.build.json');
+  /** tsconfig.build.json as the TypeScript API reads it, with the configs it extends. */
+  function parseBuildConfig(): { parsed: ts.ParsedCommandLine; configFiles: string[] } {
+    const extended = new Map<string, ts.ExtendedConfigCacheEntry>();
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+      buildConfig,
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+        },
+      },
+      extended,
+    );
+    if (parsed === undefined) throw new Error('cannot read tsconfig.build.json');
+    const configFiles = [buildConfig, ...extended.keys()].map((f) => relative(packageRoot, f));
+    return { parsed, configFiles };
+  }
+
+  /**
+   * The program `tsc` builds in the image: the config's root files that the build stage has
+   * (bench/ is in the config but not in the context), then everything they import. Returns the
+   * program's own source files (not node_modules, not TypeScript's lib files) that the stage
+   * does not have: what `docker build` would fail on while `npm run build` here passes.
+   */
+  function missingFromBuildStage(extraRoots: readonly string[] = []): string[] {
+    const { parsed } = parseBuildConfig();
+    const roots = parsed.fileNames.filter((f) => inBuildStage(relative(packageRoot, f)));
+    const program = ts.createProgram({
+      rootNames: [...roots, ...extraRoots.map((f) => join(packageRoot, f))],
+      options: parsed.options,
+    });
+    return program
+      .getSourceFiles()
+      .map((sf) => relative(packageRoot, sf.fileName))
+      .filter((f) => !f.split('/').includes('node_modules'))
+      .filter((f) => !inBuildStage(f));
+  }
+
+  it('every file of the tsconfig.build.json program, imports followed, is in the build stage', () => {
+    // Prepare
+    const { parsed } = parseBuildConfig();
+
+    // Act
+    const missing = missingFromBuildStage();
+
+    // Assess
+    expect(buildStage, 'a stage runs npm run build').toBeDefined();
+    expect(parsed.fileNames.some((f) => inBuildStage(relative(packageRoot, f)))).toBe(true);
+    expect(missing).toEqual([]);
+    // Type-checking the whole program takes seconds on shared cores.
+  }, 60_000);
+
+  it('the check reports a source the build stage does not have (a bench/ file in the program)', () => {
+    // Prepare: as if src/ imported from bench/, which the context leaves out.
+    const benchFile = trackedFiles.find((f) => f.startsWith('bench/') && f.endsWith('.ts')) ?? '';
+
+    // Act
+    const missing = missingFromBuildStage([benchFile]);
+
+    // Assess
+    expect(benchFile).not.toBe('');
+    expect(missing).toContain(benchFile);
+  }, 60_000);
+
+  it('what `npm run build` reads is in the build stage: its script and every tsconfig it extends', () => {
+    // Prepare: `node <script>` of package.json's build script; the script reads
+    // tsconfig.build.json (its default) and, through TypeScript, the configs it extends.
+    const script = /^node (\S+)/.exec(pkg.scripts['build'] ?? '')?.[1] ?? '';
+    const { configFiles } = parseBuildConfig();
+
+    // Act
+    const missing = [script, ...configFiles].filter((f) => !inBuildStage(f));
+
+    // Assess
+    expect(script).not.toBe('');
+    expect(configFiles).toEqual(['tsconfig.build.json', 'tsconfig.json']);
     expect(missing).toEqual([]);
   });
 });
