@@ -7,21 +7,23 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { EXAMPLE_FUNCTION_NAMES } from '../../deploy/cdk/lib/example-functions.js';
 import { TenantApiStack, type TenantApiStackProps } from '../../deploy/cdk/lib/tenant-api-stack.js';
 import {
-  handler,
-  TOKEN_SECRET_ENV,
+  createTenantAuthorizer,
+  SECRET_CACHE_TTL_MS,
   type TokenAuthorizerEvent,
-} from '../../deploy/cdk/lib/tenant-authorizer/index.js';
+} from '../../deploy/cdk/lib/tenant-authorizer/authorizer.js';
+import { TOKEN_SECRET_ENV } from '../../deploy/cdk/lib/tenant-authorizer/index.js';
 import {
   MAX_TOKEN_LIFETIME_SECONDS,
   signTenantToken,
@@ -184,24 +186,50 @@ describe('TenantApiStack', () => {
     }
   });
 
-  it('keeps the token secret out of the template (a Secrets Manager dynamic reference)', () => {
+  it("gives the authorizer the token secret's ARN only, never its value or a dynamic reference", () => {
     // Prepare
-    const secretRef = byAuthorizer.stack.resolve(
+    const fnId = logicalId(byAuthorizer, byAuthorizer.stack.authorizerFunction);
+    const secretArn = byAuthorizer.stack.resolve(
       byAuthorizer.stack.tokenSecret.secretArn,
     ) as unknown;
-    // Act / Assess
-    byAuthorizer.template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: {
-          [TOKEN_SECRET_ENV]: {
-            'Fn::Join': ['', ['{{resolve:secretsmanager:', secretRef, ':SecretString:::}}']],
-          },
-        },
-      },
-    });
+    // Act
+    const fn = byAuthorizer.template.toJSON() as {
+      Resources: Record<string, { Properties: { Environment?: { Variables: unknown } } }>;
+    };
+    const variables = fn.Resources[fnId]?.Properties.Environment?.Variables;
+    // Assess: exactly one variable, the ARN; nothing that CloudFormation would resolve to the value.
+    expect(variables).toEqual({ [TOKEN_SECRET_ENV]: secretArn });
+    expect(JSON.stringify(byAuthorizer.template.toJSON())).not.toContain('resolve:secretsmanager');
     byAuthorizer.template.hasResourceProperties('AWS::SecretsManager::Secret', {
       GenerateSecretString: { PasswordLength: 64 },
     });
+  });
+
+  it("lets the authorizer's role read exactly the token secret, and nothing else read it", () => {
+    // Prepare
+    const stack = byAuthorizer.stack;
+    const roleId = stack.getLogicalId(
+      stack.authorizerFunction.role?.node.defaultChild as CfnElement,
+    );
+    const secretArn = JSON.stringify(stack.resolve(stack.tokenSecret.secretArn));
+    type Statement = { Action: string | string[]; Resource: unknown };
+    const policies = resources(byAuthorizer, 'AWS::IAM::Policy').map(([, p]) => ({
+      roles: JSON.stringify(p.Properties['Roles']),
+      statements: (p.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement,
+    }));
+    // Act
+    const secretStatements = policies.flatMap((p) =>
+      p.statements
+        .filter((st) => [st.Action].flat().some((a) => a.startsWith('secretsmanager:')))
+        .map((st) => ({ roles: p.roles, actions: [st.Action].flat(), resource: st.Resource })),
+    );
+    // Assess
+    expect(secretStatements.length).toBeGreaterThan(0);
+    for (const st of secretStatements) {
+      expect(st.roles).toBe(JSON.stringify([{ Ref: roleId }]));
+      expect(JSON.stringify(st.resource)).toBe(secretArn);
+    }
+    expect(secretStatements.flatMap((st) => st.actions)).toContain('secretsmanager:GetSecretValue');
   });
 
   it('creates no IAM statement on a * resource', () => {
@@ -250,8 +278,24 @@ describe('TenantApiStack', () => {
 });
 
 describe('tenant authorizer (example)', () => {
-  it('runs from its staged bundle in a child node outside the repository', async () => {
-    // Prepare: the authorizer's asset as synthesized, a token signed with the secret it will read.
+  /**
+   * A stand-in for the AWS SDK the Lambda runtime ships, found the way the
+   * runtime's copy is found (NODE_PATH): it answers GetSecretValue with
+   * STUB_SECRET and records each SecretId it is asked for.
+   */
+  const SDK_STUB = `
+class GetSecretValueCommand { constructor(input) { this.input = input; } }
+class SecretsManagerClient {
+  async send(command) {
+    (globalThis.secretsManagerCalls ??= []).push(command.input);
+    return { SecretString: process.env.STUB_SECRET };
+  }
+}
+module.exports = { GetSecretValueCommand, SecretsManagerClient };
+`;
+
+  it('runs from its staged bundle in a child node, fetching the secret by ARN once, junk refused without a fetch', async () => {
+    // Prepare: the authorizer's asset as synthesized; the SDK only on NODE_PATH, as on Lambda.
     const fn = byAuthorizer.stack.authorizerFunction;
     const props = (
       byAuthorizer.template.toJSON() as {
@@ -261,16 +305,36 @@ describe('tenant authorizer (example)', () => {
     if (props === undefined) throw new Error('no authorizer function');
     const dir = join(byAuthorizer.assemblyDir, `asset.${props.Code.S3Key.replace(/\.zip$/, '')}`);
     const [file, exportName] = props.Handler.split('.');
+    const runtimeModules = mkdtempSync(join(tmpdir(), 'wr-cdk-sdk-'));
+    onTestFinished(() => {
+      rmSync(runtimeModules, { recursive: true, force: true });
+    });
+    const sdkDir = join(runtimeModules, '@aws-sdk', 'client-secrets-manager');
+    mkdirSync(sdkDir, { recursive: true });
+    writeFileSync(join(sdkDir, 'package.json'), '{"name":"@aws-sdk/client-secrets-manager"}\n');
+    writeFileSync(join(sdkDir, 'index.js'), SDK_STUB);
     const childSecret = randomBytes(32).toString('hex');
+    const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:wr-token-AbCdEf';
     const token = signTenantToken(childSecret, 'GreenTenant', Math.floor(Date.now() / 1000) + 60);
+    const forged = signTenantToken(
+      randomBytes(32).toString('hex'),
+      'GreenTenant',
+      Math.floor(Date.now() / 1000) + 60,
+    );
+    const call = (authorizationToken: string): string =>
+      `await m[${JSON.stringify(exportName)}](${JSON.stringify({
+        type: 'TOKEN',
+        authorizationToken,
+        methodArn: 'arn:aws:execute-api:us-east-1:123456789012:abc/v1/GET/counter',
+      })}).then((r) => r, (e) => ({ error: e.message }))`;
     const script =
       `const m = await import(${JSON.stringify(pathToFileURL(join(dir, `${file ?? ''}.mjs`)).href)});` +
-      `const r = await m[${JSON.stringify(exportName)}](${JSON.stringify({
-        type: 'TOKEN',
-        authorizationToken: `Bearer ${token}`,
-        methodArn: 'arn:aws:execute-api:us-east-1:123456789012:abc/v1/GET/counter',
-      })});` +
-      'process.stdout.write(JSON.stringify(r));';
+      `const junk = ${call('Bearer not a token')};` +
+      'const callsAfterJunk = (globalThis.secretsManagerCalls ?? []).length;' +
+      `const good = ${call(`Bearer ${token}`)};` +
+      `const bad = ${call(`Bearer ${forged}`)};` +
+      `const again = ${call(`Bearer ${token}`)};` +
+      'process.stdout.write(JSON.stringify({ junk, callsAfterJunk, good, bad, again, calls: globalThis.secretsManagerCalls }));';
     // Act
     const out = await new Promise<string>((resolve, reject) => {
       execFile(
@@ -278,7 +342,12 @@ describe('tenant authorizer (example)', () => {
         ['--input-type=module', '-e', script],
         {
           cwd: dir,
-          env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', [TOKEN_SECRET_ENV]: childSecret },
+          env: {
+            PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+            NODE_PATH: runtimeModules,
+            [TOKEN_SECRET_ENV]: secretArn,
+            STUB_SECRET: childSecret,
+          },
           timeout: 20_000,
         },
         (err, stdout, stderr) => {
@@ -287,31 +356,56 @@ describe('tenant authorizer (example)', () => {
         },
       );
     });
-    // Assess
+    // Assess: the SDK is not in the bundle (the runtime's copy is used) ...
     expect(readdirSync(dir)).toEqual(['index.mjs']);
-    expect(JSON.parse(out)).toMatchObject({ context: { tenantId: 'GreenTenant' } });
+    expect(readFileSync(join(dir, 'index.mjs'), 'utf8')).not.toMatch(
+      /class SecretsManagerClient\b/,
+    );
+    // ... junk is refused before any call, the signed tenant is granted, a forged token refused,
+    // and the secret is fetched once, by the ARN in the environment.
+    expect(JSON.parse(out)).toEqual({
+      junk: { error: 'Unauthorized' },
+      callsAfterJunk: 0,
+      good: expect.objectContaining({ context: { tenantId: 'GreenTenant' } }) as unknown,
+      bad: { error: 'Unauthorized' },
+      again: expect.objectContaining({ context: { tenantId: 'GreenTenant' } }) as unknown,
+      calls: [{ SecretId: secretArn }],
+    });
   });
 
   const secret = 'x'.repeat(16) + 'a-test-secret-of-some-length';
-  const now = Math.floor(Date.now() / 1000);
+  const nowMs = 1_800_000_000_000;
+  const now = nowMs / 1000;
   const methodArn = 'arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/counter';
-  const saved = process.env[TOKEN_SECRET_ENV];
-
-  afterEach(() => {
-    if (saved === undefined) Reflect.deleteProperty(process.env, TOKEN_SECRET_ENV);
-    else process.env[TOKEN_SECRET_ENV] = saved;
-  });
 
   function event(authorizationToken: string): TokenAuthorizerEvent {
     return { type: 'TOKEN', authorizationToken, methodArn };
   }
 
+  /** An authorizer on a settable clock whose fetcher returns `current.secret` (or throws `current.error`). */
+  function authorizerWith(current: { secret: string; error?: Error; clock: number }): {
+    authorize: ReturnType<typeof createTenantAuthorizer>;
+    fetches: () => number;
+  } {
+    let fetches = 0;
+    const authorize = createTenantAuthorizer({
+      fetchSecret: () => {
+        fetches += 1;
+        return current.error === undefined
+          ? Promise.resolve(current.secret)
+          : Promise.reject(current.error);
+      },
+      nowMs: () => current.clock,
+    });
+    return { authorize, fetches: () => fetches };
+  }
+
   it('allows exactly the called method and puts the signed tenant in the context', async () => {
     // Prepare
-    process.env[TOKEN_SECRET_ENV] = secret;
+    const { authorize } = authorizerWith({ secret, clock: nowMs });
     const token = signTenantToken(secret, 'BlueTenant', now + 600);
     // Act
-    const result = await handler(event(`Bearer ${token}`));
+    const result = await authorize(event(`Bearer ${token}`));
     // Assess
     expect(result.context).toEqual({ tenantId: 'BlueTenant' });
     expect(result.policyDocument.Statement).toEqual([
@@ -321,7 +415,7 @@ describe('tenant authorizer (example)', () => {
 
   it('answers Unauthorized to a forged, altered, expired or missing token', async () => {
     // Prepare
-    process.env[TOKEN_SECRET_ENV] = secret;
+    const { authorize } = authorizerWith({ secret, clock: nowMs });
     const good = signTenantToken(secret, 'BlueTenant', now + 600);
     const [v, , exp, sig] = good.split('.');
     const otherTenant = `${v ?? ''}.${Buffer.from('RedTenant').toString('base64url')}.${exp ?? ''}.${sig ?? ''}`;
@@ -335,8 +429,62 @@ describe('tenant authorizer (example)', () => {
       `Basic ${good}`,
       '',
     ]) {
-      await expect(handler(event(bad)), bad).rejects.toThrow(/^Unauthorized$/);
+      await expect(authorize(event(bad)), bad).rejects.toThrow(/^Unauthorized$/);
     }
+  });
+
+  it('keeps the fetched secret for the TTL, then fetches again (a rotated secret is in use within the TTL)', async () => {
+    // Prepare
+    const current = { secret, clock: nowMs };
+    const { authorize, fetches } = authorizerWith(current);
+    const rotated = `${secret}-rotated`;
+    const oldToken = `Bearer ${signTenantToken(secret, 'BlueTenant', now + 3600)}`;
+    const newToken = `Bearer ${signTenantToken(rotated, 'BlueTenant', now + 3600)}`;
+    // Act
+    const first = await authorize(event(oldToken));
+    current.secret = rotated;
+    current.clock = nowMs + SECRET_CACHE_TTL_MS - 1;
+    const stillOld = await authorize(event(oldToken));
+    const newTooEarly = authorize(event(newToken));
+    await expect(newTooEarly).rejects.toThrow(/^Unauthorized$/);
+    const fetchesWithinTtl = fetches();
+    current.clock = nowMs + SECRET_CACHE_TTL_MS;
+    const afterTtl = await authorize(event(newToken));
+    const oldAfterTtl = authorize(event(oldToken));
+    // Assess
+    expect(first.context).toEqual({ tenantId: 'BlueTenant' });
+    expect(stillOld.context).toEqual({ tenantId: 'BlueTenant' });
+    expect(fetchesWithinTtl).toBe(1);
+    expect(afterTtl.context).toEqual({ tenantId: 'BlueTenant' });
+    await expect(oldAfterTtl).rejects.toThrow(/^Unauthorized$/);
+    expect(fetches()).toBe(2);
+  });
+
+  it('fails closed when the secret cannot be fetched, and tries again on the next request', async () => {
+    // Prepare
+    const current: { secret: string; error?: Error; clock: number } = {
+      secret,
+      error: new Error('AccessDeniedException'),
+      clock: nowMs,
+    };
+    const { authorize, fetches } = authorizerWith(current);
+    const token = `Bearer ${signTenantToken(secret, 'BlueTenant', now + 600)}`;
+    // Act
+    const refused = authorize(event(token));
+    await expect(refused).rejects.toThrow('AccessDeniedException');
+    delete current.error;
+    const granted = await authorize(event(token));
+    // Assess: the failure was not cached (a second fetch), and nothing was granted without a secret.
+    expect(fetches()).toBe(2);
+    expect(granted.context).toEqual({ tenantId: 'BlueTenant' });
+  });
+
+  it('refuses to run with a short secret (a 500, not a grant)', async () => {
+    // Prepare
+    const { authorize } = authorizerWith({ secret: 'short', clock: nowMs });
+    const token = `Bearer ${signTenantToken(secret, 'BlueTenant', now + 600)}`;
+    // Act / Assess
+    await expect(authorize(event(token))).rejects.toThrow(/at least 32/);
   });
 
   it('refuses tokens that live longer than the maximum lifetime, and short secrets', () => {

@@ -15,7 +15,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { EXAMPLE_FUNCTION_NAMES, ExampleFunctions } from './example-functions.js';
 import { bundledCode, FUNCTION_RUNTIME, PACKAGE_ROOT } from './function-bundling.js';
-import { TENANT_CONTEXT_FIELD, TOKEN_SECRET_ENV } from './tenant-authorizer/index.js';
+import { TENANT_CONTEXT_FIELD } from './tenant-authorizer/authorizer.js';
+import { TOKEN_SECRET_ENV } from './tenant-authorizer/index.js';
 
 /** Lambda's tenant header on the Invoke API: API Gateway sets it on the integration request. */
 export const TENANT_ID_HEADER = 'X-Amz-Tenant-Id';
@@ -50,6 +51,9 @@ export type TenantApiStackProps = StackProps &
     readonly namePrefix?: string;
     /**
      * Secret whose SecretString (≥ 32 characters) signs the tenant tokens.
+     * The authorizer reads it at run time (its role may read this secret
+     * only) and keeps it 5 minutes (SECRET_CACHE_TTL_MS), so a new value is
+     * in use within 5 minutes of put-secret-value, with no deploy.
      * Default: a new generated secret (its ARN is a stack output).
      */
     readonly tokenSecret?: secretsmanager.ISecret;
@@ -148,12 +152,15 @@ export class TenantApiStack extends Stack {
       role: authorizerRole,
       logGroup: authorizerLogs,
       environment: {
-        // A dynamic reference: the template holds `{{resolve:secretsmanager:…}}`,
-        // CloudFormation puts the value in the function's configuration at deploy
-        // time (so a rolled secret reaches the authorizer on the next deploy).
-        [TOKEN_SECRET_ENV]: this.tokenSecret.secretValue.unsafeUnwrap(),
+        // The ARN only: the authorizer fetches the value at run time and keeps it
+        // SECRET_CACHE_TTL_MS (tenant-authorizer/authorizer.ts), so the value is
+        // never in the function's configuration and a rotated secret is in use
+        // within that TTL, with no deploy.
+        [TOKEN_SECRET_ENV]: this.tokenSecret.secretArn,
       },
     });
+    // GetSecretValue (and DescribeSecret, plus kms:Decrypt with a customer key) on this secret only.
+    this.tokenSecret.grantRead(authorizerRole);
     Validations.of(this.authorizerFunction).acknowledge({
       id: 'AwsSolutions-L1',
       reason:

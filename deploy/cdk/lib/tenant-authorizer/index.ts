@@ -1,61 +1,49 @@
-import { verifyTenantToken } from './tenant-token.js';
+import { createRequire } from 'node:module';
+import { createTenantAuthorizer } from './authorizer.js';
 
 /**
- * API Gateway TOKEN authorizer of the tenant API stack (tenant-api-stack.ts):
- * verifies the `Authorization: Bearer <token>` (tenant-token.ts) and puts the
- * tenant it grants in the authorizer context as `tenantId`, which the stack
- * maps into `X-Amz-Tenant-Id` on the Lambda invoke. Any refusal is the
- * `Unauthorized` error, which API Gateway answers with 401.
+ * Lambda entry of the tenant API stack's TOKEN authorizer (tenant-api-stack.ts,
+ * logic in authorizer.ts). The HMAC secret is fetched from Secrets Manager at
+ * run time and cached per execution environment for SECRET_CACHE_TTL_MS; the
+ * function's configuration holds only the secret's ARN, and its role may read
+ * that one secret. (A value in the configuration would be readable by anyone
+ * with lambda:GetFunctionConfiguration, e.g. ReadOnlyAccess, who could then
+ * mint tokens for any tenant.)
  */
 
-/** The variable the stack sets (a Secrets Manager dynamic reference). */
-export const TOKEN_SECRET_ENV = 'WARMROUTE_TENANT_TOKEN_SECRET';
-/** The authorizer context field the stack maps into X-Amz-Tenant-Id. */
-export const TENANT_CONTEXT_FIELD = 'tenantId';
+/** The variable the stack sets: the token secret's ARN (not its value). */
+export const TOKEN_SECRET_ENV = 'TOKEN_SECRET_ARN';
 
-export interface TokenAuthorizerEvent {
-  readonly type: 'TOKEN';
-  readonly authorizationToken?: string;
-  readonly methodArn: string;
-}
+const SDK_PACKAGE = '@aws-sdk/client-secrets-manager';
 
-export interface AuthorizerResult {
-  readonly principalId: string;
-  readonly policyDocument: {
-    readonly Version: '2012-10-17';
-    readonly Statement: readonly [
-      {
-        readonly Action: 'execute-api:Invoke';
-        readonly Effect: 'Allow';
-        readonly Resource: string;
-      },
-    ];
+/** The part of the AWS SDK v3 Secrets Manager client this file uses (the SDK's own names). */
+interface SecretsManagerSdk {
+  readonly SecretsManagerClient: new (config: Record<string, never>) => {
+    send(command: unknown): Promise<{ readonly SecretString?: string }>;
   };
-  readonly context: { readonly [TENANT_CONTEXT_FIELD]: string };
+  readonly GetSecretValueCommand: new (input: { readonly SecretId: string }) => unknown;
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._~-]+)$/;
+/**
+ * The SDK the Lambda Node.js runtime ships (found through its NODE_PATH,
+ * /var/runtime/node_modules), loaded with a CommonJS require on first use:
+ * this repository does not install the SDK, and a specifier esbuild cannot
+ * read stays out of the bundle. An ESM import would not search NODE_PATH.
+ */
+function loadSdk(): SecretsManagerSdk {
+  return createRequire(import.meta.url)(SDK_PACKAGE) as SecretsManagerSdk;
+}
 
-export const handler = (event: TokenAuthorizerEvent): Promise<AuthorizerResult> => {
-  const secret = process.env[TOKEN_SECRET_ENV] ?? '';
-  const token = BEARER.exec(event.authorizationToken ?? '')?.[1];
-  const verdict =
-    token === undefined
-      ? { refused: 'malformed' as const }
-      : verifyTenantToken(secret, token, Math.floor(Date.now() / 1000));
-  if (!('tenantId' in verdict)) {
-    // The reason goes to the authorizer's log only; the client learns nothing from a 401.
-    console.warn(JSON.stringify({ refused: verdict.refused }));
-    return Promise.reject(new Error('Unauthorized'));
-  }
-  return Promise.resolve({
-    principalId: `tenant:${verdict.tenantId}`,
-    policyDocument: {
-      Version: '2012-10-17',
-      // Exactly this method: the stack turns result caching off, so a policy
-      // is never reused for another method it does not name.
-      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
-    },
-    context: { [TENANT_CONTEXT_FIELD]: verdict.tenantId },
-  });
-};
+let client: InstanceType<SecretsManagerSdk['SecretsManagerClient']> | undefined;
+
+async function fetchSecret(): Promise<string> {
+  const secretId = process.env[TOKEN_SECRET_ENV];
+  if (secretId === undefined || secretId === '') throw new Error(`${TOKEN_SECRET_ENV} is not set`);
+  const sdk = loadSdk();
+  client ??= new sdk.SecretsManagerClient({});
+  const { SecretString } = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
+  if (typeof SecretString !== 'string') throw new Error('the token secret has no SecretString');
+  return SecretString;
+}
+
+export const handler = createTenantAuthorizer({ fetchSecret });
