@@ -128,7 +128,9 @@ export async function createDependencies(
     clock,
   });
   const scheduler = createScheduler(schedulerSettingsOf(config));
-  const functionTimeouts = Object.fromEntries(
+  // A Map: a function name from the request path (`constructor`, `toString`)
+  // must not find an inherited property when the allow-list is empty.
+  const functionTimeouts = new Map(
     Object.entries(config.functions).map(([name, f]) => [name, f.timeoutSeconds * 1000]),
   );
   const backend = createLambdaBackend({
@@ -143,7 +145,7 @@ export async function createDependencies(
     // each, no headroom needed. Fewer would queue admitted calls a second
     // time, inside undici, where no deadline or metric sees them.
     connections: config.globalConcurrency,
-    functionTimeoutMs: (name: string) => functionTimeouts[name],
+    functionTimeoutMs: (name: string) => functionTimeouts.get(name),
     logger: logger.child({ component: 'backend' }),
   });
   const metrics = createMetrics({

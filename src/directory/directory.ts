@@ -806,7 +806,9 @@ export class KeyDirectory implements Directory {
   #degradedReason(): string | undefined {
     if (this.#store.kind === 'memory') return undefined;
     if (!this.#store.available()) {
-      return `Redis unreachable${this.#failure === undefined ? '' : ` (${this.#failure})`}: resolving by derivation, mutations refused`;
+      // A wrong password (WRONGPASS, NOAUTH) must not read like a Redis that is down.
+      const why = this.#failure ?? this.#store.unavailableReason();
+      return `Redis unreachable${why === undefined ? '' : ` (${why})`}: resolving by derivation, mutations refused`;
     }
     if (this.#failure !== undefined)
       return `Redis calls failing (${this.#failure}): resolving by derivation`;

@@ -76,6 +76,10 @@ export class MemoryDirectoryStore implements DirectoryStore {
     return true;
   }
 
+  unavailableReason(): string | undefined {
+    return undefined;
+  }
+
   pubsubUp(): boolean {
     return true;
   }

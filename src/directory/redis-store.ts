@@ -211,6 +211,10 @@ export class RedisDirectoryStore implements DirectoryStore {
     return !this.#closed && this.#client.status === 'ready';
   }
 
+  unavailableReason(): string | undefined {
+    return this.available() ? undefined : this.#lastError;
+  }
+
   pubsubUp(): boolean {
     return this.#pubsubUp;
   }

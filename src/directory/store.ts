@@ -124,6 +124,13 @@ export interface DirectoryStore {
   /** Whether cross-replica invalidation is working (always true for a single-process store). */
   pubsubUp(): boolean;
   /**
+   * Why the store is unavailable, as the server or the socket said it (e.g.
+   * `WRONGPASS …`, `connect ECONNREFUSED …`): the message only, never an
+   * error object (ioredis errors carry the AUTH arguments). Undefined when
+   * available or not known.
+   */
+  unavailableReason(): string | undefined;
+  /**
    * The namespace's epoch, storing `candidate` (a fresh random id, never one
    * seen before) when it has none: at first use and after a loss of data.
    */

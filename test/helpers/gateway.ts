@@ -72,7 +72,10 @@ export async function startTestGateway(
     localHost,
     deps,
     app,
-    invocations: (functionName) => localHost.stats().invocations[functionName] ?? 0,
+    invocations: (functionName) => {
+      const counts = localHost.stats().invocations;
+      return Object.hasOwn(counts, functionName) ? (counts[functionName] ?? 0) : 0;
+    },
     async close() {
       await gateway.close();
       if (ownHost) await localHost.close();

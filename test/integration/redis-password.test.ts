@@ -153,6 +153,12 @@ describe('WARMROUTE_REDIS_PASSWORD: the directory authenticates apart from REDIS
     expect(log.text()).toContain('not reachable');
     // Why: Redis's own answer to the AUTH, not just "unreachable".
     expect(log.text()).toMatch(/Redis is not reachable at start \((WRONGPASS|NOAUTH)[^)]*\)/);
+    // /readyz's detail says it too (health() is what /readyz serves), without the password.
+    const health = deps.directory.health();
+    expect(health.status === 'degraded' ? health.reason : '').toMatch(
+      /^Redis unreachable \((WRONGPASS|NOAUTH)[^)]*\)/,
+    );
+    expect(JSON.stringify(health)).not.toContain(wrong);
     expect(log.text()).not.toContain(wrong);
     expect(log.text()).not.toContain(redis.password);
   });
