@@ -11,7 +11,16 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Ajv } from 'ajv';
@@ -742,6 +751,35 @@ describe('SAM build: each function built as sam build builds it, then run', () =
       expect(existsSync(join(lua, 'cas-snapshot-1.lua'))).toBe(true);
     },
   );
+
+  it('build-function.mjs bundles warmroute/lambda from the TypeScript sources, not from a stale dist/', () => {
+    // Prepare: a scratch copy of what the build reads (the script, lambda/, src/, package.json;
+    // node_modules linked) whose dist/lambda, where the package's "exports" point, is stale.
+    const STALE = `stale-dist-${randomBytes(4).toString('hex')}`;
+    const scratch = mkdtempSync(join(workDir, 'stale-dist-'));
+    for (const dir of ['lambda', 'src']) {
+      cpSync(join(REPO_ROOT, dir), join(scratch, dir), { recursive: true });
+    }
+    cpSync(join(REPO_ROOT, 'package.json'), join(scratch, 'package.json'));
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(scratch, 'node_modules'));
+    const script = join(scratch, relative(REPO_ROOT, SAM_DIR), 'functions', 'build-function.mjs');
+    mkdirSync(dirname(script), { recursive: true });
+    cpSync(join(SAM_DIR, 'functions', 'build-function.mjs'), script);
+    mkdirSync(join(scratch, 'dist', 'lambda'), { recursive: true });
+    writeFileSync(
+      join(scratch, 'dist', 'lambda', 'index.js'),
+      `export function withWarmState() { throw new Error('${STALE}'); }\n`,
+    );
+    const out = join(scratch, 'artifact');
+
+    // Act
+    execFileSync(process.execPath, [script, 'warm-counter', out], { stdio: 'pipe' });
+    const bundle = readFileSync(join(out, 'index.mjs'), 'utf8');
+
+    // Assess: the library's own code is in the bundle, the stale build is not.
+    expect(bundle).not.toContain(STALE);
+    expect(bundle).toMatch(/function withWarmState\(/);
+  });
 
   it('warm-counter keeps its state in Redis across execution environments', async () => {
     // Prepare: a function name of its own, so its snapshot key is this test's alone.

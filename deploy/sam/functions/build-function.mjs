@@ -40,14 +40,14 @@ if (!entry) {
   console.error(`build-function: no ${moduleName}.mjs or .js in lambda/examples/${fn.codeDir}`);
   process.exit(2);
 }
-const distEntry = join(REPO_ROOT, 'dist', 'lambda', 'index.js');
-if (!existsSync(distEntry)) {
-  // warmroute/lambda resolves to the build (package.json "exports"); `npm ci` runs it.
-  console.error(
-    'build-function: dist/lambda is missing: run `npm ci` (or `npm run build`) in the repository first',
-  );
-  process.exit(2);
-}
+/** How the examples import the function library (lambda/examples/<name>/index.mjs). */
+const LIBRARY_IMPORT = 'warmroute/lambda';
+/**
+ * `warmroute/lambda` from this checkout's TypeScript sources rather than through the package's
+ * `exports` (dist/lambda, written by `npm run build`): a dist/ older than the sources would
+ * otherwise be deployed without a word (as deploy/cdk/lib/function-bundling.ts does).
+ */
+const LIBRARY_SOURCE = join(REPO_ROOT, 'lambda', 'index.ts');
 
 mkdirSync(artifactsDir, { recursive: true });
 await build({
@@ -65,6 +65,7 @@ await build({
   banner: {
     js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
   },
+  alias: { [LIBRARY_IMPORT]: LIBRARY_SOURCE },
   logLevel: 'warning',
 });
 // The package-root marker (named as warmroute's, so the Lua loader takes this folder for the
