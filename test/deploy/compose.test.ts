@@ -11,6 +11,7 @@ import { defaultThresholds } from '../../dashboards/src/thresholds.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { defaults, settings } from '../../src/config/schema.js';
 import { SHUTDOWN_BACKSTOP_MS } from '../../src/shutdown-backstop.js';
+import { imageEnv } from './helpers/container-conventions.js';
 
 /**
  * Issue 14: deploy/compose, the production-like local stack (gateway, Redis,
@@ -535,8 +536,11 @@ describe('deploy/compose: the gateway service agrees with the gateway', () => {
   });
 
   it('loads as a production config: listeners, Redis, a loopback local host without a token', () => {
+    // Prepare: what the container gets, the image's ENV overlaid with the service's environment.
+    const containerEnv = { ...imageEnv(), ...gatewayEnv, ...testSecrets() };
+
     // Act
-    const config = loadConfig({ ...gatewayEnv, ...testSecrets() });
+    const config = loadConfig(containerEnv);
 
     // Assess
     expect(config.production).toBe(true);
@@ -544,6 +548,10 @@ describe('deploy/compose: the gateway service agrees with the gateway', () => {
     expect(config.adminHost).toBe('0.0.0.0');
     expect(config.adminPort).toBeDefined();
     expect(config.adminPort).not.toBe(config.port);
+    // The image says aws; the example functions run on the local host only because the service
+    // sets it explicitly.
+    expect(imageEnv()['WARMROUTE_BACKEND']).toBe('aws');
+    expect(gatewayEnv['WARMROUTE_BACKEND']).toBe('local');
     expect(config.backend).toBe('local');
     expect(config.redisPassword).toBe(testSecrets()['WARMROUTE_REDIS_PASSWORD']);
     // On loopback the local host needs no control token (its control API lists every tenant).

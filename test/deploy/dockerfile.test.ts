@@ -30,6 +30,7 @@ import {
   healthcheckExecWithTimeout,
   initEntrypoint,
   multiStage,
+  noPackageManagersInRuntime,
   noRemoteAdd,
   noSecretsInArgOrEnv,
   nonRootFinalStage,
@@ -190,6 +191,17 @@ const rules: readonly RuleCase[] = [
     says: /ARG NPM_TOKEN[^]*ENV WARMROUTE_SECRET \(line 4\): a secret setting[^]*ENV API_KEY/,
   },
   {
+    rule: 'no package managers in a node-based runtime',
+    check: noPackageManagersInRuntime,
+    broken: [
+      'FROM node:22.23.0-bookworm-slim AS runtime',
+      'RUN rm -rf /usr/local/bin/npm /usr/local/lib/node_modules/npm',
+      'FROM runtime',
+      'RUN apt-get update',
+    ].join('\n'),
+    says: /\/usr\/local\/lib\/node_modules\/corepack: the final stage[^]*\/usr\/local\/bin\/npm: the final stage[^]*\/opt\/yarn-v\*/,
+  },
+  {
     rule: 'no ADD of a URL',
     check: noRemoteAdd,
     broken: `FROM a:1.2.3\nADD https://example.com/tini /tini\nADD local.txt /x`,
@@ -289,29 +301,38 @@ describe('deploy/docker/Dockerfile agrees with the gateway', () => {
     expect(images[0]).toMatch(/^node:22\.\d+\.\d+-bookworm-slim$/);
   });
 
-  it('sets the shared listen settings and production, under names the config schema has', () => {
+  it('sets the shared listen settings, production and the AWS backend, under names the config schema has', () => {
     // Act
     const env = finalStageEnv(dockerfile);
 
-    // Assess
-    expect(Object.fromEntries(env)).toEqual({ NODE_ENV: 'production', ...LISTEN_ENV });
+    // Assess: the AWS backend unless told otherwise (compose says local; the schema's default is
+    // local, the demo functions).
+    expect(Object.fromEntries(env)).toEqual({
+      NODE_ENV: 'production',
+      WARMROUTE_BACKEND: 'aws',
+      ...LISTEN_ENV,
+    });
+    expect(defaults.backend).not.toBe('aws');
     const known = new Set(settings.map((s) => s.env));
     for (const name of env.keys()) {
       if (name !== 'NODE_ENV') expect(known, name).toContain(name);
     }
   });
 
-  it('runs `warmroute start` and health-checks with `warmroute healthcheck`, through the package bin', () => {
-    // Prepare
-    const bin = pkg.bin['warmroute'];
+  it('runs `warmroute start` and health-checks with `warmroute healthcheck`, through the package bin at an absolute path', () => {
+    // Prepare: the bin inside the final stage's WORKDIR, where the image has the package.
+    const bin = pkg.bin['warmroute'] ?? '';
+    const workdir = stageWorkdir(stagesOf(dockerfile).at(-1) as Stage);
+    const cli = posix.join(workdir, bin);
 
     // Act
     const { cmd, check } = finalCommands();
 
-    // Assess
-    expect(bin).toBeDefined();
-    expect(cmd).toEqual(['node', bin, 'start']);
-    expect(check).toEqual(['node', bin, 'healthcheck']);
+    // Assess: absolute, so a working directory set at run time does not break either.
+    expect(bin).not.toBe('');
+    expect(posix.isAbsolute(cli)).toBe(true);
+    expect(cmd).toEqual(['node', cli, 'start']);
+    expect(check).toEqual(['node', cli, 'healthcheck']);
   });
 
   it("stops with a signal the gateway drains on, and gives the health check more time than the CLI's own limit", () => {
@@ -533,9 +554,14 @@ describe('the final stage, laid out and run', () => {
   }
 
   it('starts from the image files alone: HEALTHCHECK passes, an example function answers through the gateway', async () => {
-    // Prepare: the image's ENV and command; ports moved to free ones (others' tests run here).
+    // Prepare: the image's ENV and command (its absolute paths moved into the layout); ports
+    // moved to free ones (others' tests run here); the local backend, as compose runs it.
     const root = layOutImage();
-    const { cmd, check } = finalCommands();
+    const workdir = stageWorkdir(stagesOf(dockerfile).at(-1) as Stage);
+    const inLayout = (args: readonly string[] | undefined): string[] | undefined =>
+      args?.map((a) => (a.startsWith(`${workdir}/`) ? join(root, posix.relative(workdir, a)) : a));
+    const cmd = inLayout(finalCommands().cmd);
+    const check = inLayout(finalCommands().check);
     const namespace = `dockerfile-test-${String(process.pid)}`;
     onTestFinished(() =>
       deleteByPrefix(SHARED_REDIS_URL, `${DIRECTORY_KEY_PREFIX}{ns:${namespace}}`),
@@ -546,6 +572,7 @@ describe('the final stage, laid out and run', () => {
       ...Object.fromEntries(finalStageEnv(dockerfile)),
       PORT: String(port),
       WARMROUTE_ADMIN_PORT: String(adminPort),
+      WARMROUTE_BACKEND: 'local',
       WARMROUTE_LOCAL_PORT: String(await freePort()),
       // Redis, so the directory's Lua scripts are loaded from the image's src/redis/lua.
       REDIS_URL: SHARED_REDIS_URL,

@@ -554,3 +554,45 @@ export function publishedFilesMirrored(
   }
   return problems;
 }
+
+/**
+ * What the official node images install beside Node (docker-library/official `node` Dockerfile):
+ * npm and corepack under /usr/local/lib/node_modules with their commands in /usr/local/bin, and
+ * yarn classic under /opt/yarn-v* linked from /usr/local/bin.
+ */
+const NODE_IMAGE_PACKAGE_MANAGERS = [
+  '/usr/local/lib/node_modules/npm',
+  '/usr/local/lib/node_modules/corepack',
+  '/usr/local/bin/npm',
+  '/usr/local/bin/npx',
+  '/usr/local/bin/corepack',
+  '/usr/local/bin/yarn',
+  '/usr/local/bin/yarnpkg',
+  '/opt/yarn-v*',
+];
+
+/**
+ * A final stage built on a `node` image deletes the package managers that image ships (nothing
+ * runs them at run time; they only add packages to scan and to abuse): a RUN of the final stage
+ * must `rm` each path above. Stages FROM an earlier stage are followed to their outside image.
+ */
+export function noPackageManagersInRuntime(dockerfile: Dockerfile): string[] {
+  const stages = stagesOf(dockerfile);
+  const final = stages.at(-1);
+  if (final === undefined) return ['no stage'];
+  let origin: Stage = final;
+  for (;;) {
+    const parent = stageNamed(stages, origin.from.getImage() ?? '', origin.index);
+    if (parent === undefined) break;
+    origin = parent;
+  }
+  if (origin.from.getImageName() !== 'node') return [];
+  const removed = final.instructions
+    .filter((i): i is Run => i instanceof Run)
+    .map((i) => i.getArgumentsContent() ?? '')
+    .filter((text) => /\brm\b/.test(text))
+    .flatMap((text) => text.split(/\s+/));
+  return NODE_IMAGE_PACKAGE_MANAGERS.filter((path) => !removed.includes(path)).map(
+    (path) => `${path}: the final stage (on a node image) does not remove it`,
+  );
+}
