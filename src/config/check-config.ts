@@ -59,6 +59,21 @@ export function crossFieldProblems(config: Config, valid: (field: string) => boo
       'WARMROUTE_SECRET: required in production (tenant IDs must be the same on every replica and across restarts)',
     );
   }
+  // In production a gateway in front of real Lambda invokes only what it is
+  // told to: without an allow-list a client could name any function or ARN
+  // the gateway's role may invoke (the local host runs only its own file).
+  if (
+    valid('production') &&
+    valid('backend') &&
+    valid('functions') &&
+    config.production &&
+    config.backend !== 'local' &&
+    Object.keys(config.functions).length === 0
+  ) {
+    problems.push(
+      `WARMROUTE_FUNCTIONS: required in production with WARMROUTE_BACKEND=${config.backend} (the functions this gateway may invoke; without it a client could name any function or ARN the gateway's role can invoke)`,
+    );
+  }
   if (
     valid('headersTimeoutMs') &&
     valid('bodyTimeoutMs') &&

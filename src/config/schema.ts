@@ -484,7 +484,7 @@ export const settings: readonly Setting[] = [
     field: 'functions',
     kind: 'json',
     description:
-      'The functions the gateway may invoke (an allow-list when not empty) as a JSON object, name → `{ "timeoutSeconds", "memoryMb", "tenancy" }` (overrides the file\'s `functions`); see "Routes".',
+      'The functions the gateway may invoke (an allow-list when not empty) as a JSON object, name → `{ "timeoutSeconds", "memoryMb", "tenancy" }` (overrides the file\'s `functions`); see "Routes". Required in production unless `WARMROUTE_BACKEND=local`.',
   },
 ];
 

@@ -142,7 +142,7 @@ function exampleFunctionNames(): Set<string> {
 const jsonSettings = settings.filter((s) => s.kind === 'json').map((s) => s.env);
 
 /**
- * `NAME=file.json` for a JSON setting (kustomize `files:`/`envs:` style), with
+ * `NAME=<file>.json` for a JSON setting (kustomize `files:`/`envs:` style), with
  * the file's path relative to the repository root.
  */
 function jsonSettingFiles(
