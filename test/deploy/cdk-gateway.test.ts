@@ -132,8 +132,19 @@ describe('load balancer and health checks', () => {
     }
   });
 
-  it('every listener forwards to the target group on the public port, or redirects', () => {
+  it('by default the load balancer is internal, in the private subnets, plain HTTP on 80 forwarding to the gateway', () => {
+    // Prepare
+    const alb = only(resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer'));
+    const privateSubnets = resourcesOfType(template, 'AWS::EC2::Subnet')
+      .filter((s) => s.properties['MapPublicIpOnLaunch'] !== true)
+      .map((s) => s.id)
+      .sort();
     const listeners = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::Listener');
+    // Assess
+    expect(alb.properties['Scheme']).toBe('internal');
+    expect((alb.properties['Subnets'] as Json[]).map((s) => refId(s)).sort()).toEqual(
+      privateSubnets,
+    );
     expect(listeners.map((l) => l.properties['Port'])).toEqual([80]);
     const actions = listeners.flatMap((l) => l.properties['DefaultActions'] as Json[]);
     expect(actions).toEqual([
@@ -159,8 +170,66 @@ describe('load balancer and health checks', () => {
       expect(byPort.get(80)?.['DefaultActions']).toEqual([
         expect.objectContaining({ Type: 'redirect' }),
       ]);
+      // Still internal: a certificate alone does not put it on the internet.
+      const alb = only(resourcesOfType(tls, 'AWS::ElasticLoadBalancingV2::LoadBalancer'));
+      expect(alb.properties['Scheme']).toBe('internal');
+      expect(ingressRules(tls).filter((r) => r.source === '0.0.0.0/0')).toEqual([]);
     },
     SYNTH_TIMEOUT_MS,
+  );
+
+  it(
+    'internet-facing with a certificate and the acknowledgement: public subnets, 443 and the redirect on 80 open, nothing else',
+    () => {
+      // Act
+      const { template: pub } = synth({
+        internetFacing: true,
+        acknowledgeClientChosenKeys: true,
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+      });
+      // Assess
+      const alb = only(resourcesOfType(pub, 'AWS::ElasticLoadBalancingV2::LoadBalancer'));
+      const publicSubnets = resourcesOfType(pub, 'AWS::EC2::Subnet')
+        .filter((s) => s.properties['MapPublicIpOnLaunch'] === true)
+        .map((s) => s.id)
+        .sort();
+      expect(alb.properties['Scheme']).toBe('internet-facing');
+      expect((alb.properties['Subnets'] as Json[]).map((s) => refId(s)).sort()).toEqual(
+        publicSubnets,
+      );
+      const open = ingressRules(pub).filter((r) => r.source === '0.0.0.0/0');
+      expect(open.map((r) => r.from).sort()).toEqual([443, 80]);
+      const listeners = resourcesOfType(pub, 'AWS::ElasticLoadBalancingV2::Listener');
+      const plain = listeners.filter((l) => l.properties['Protocol'] === 'HTTP');
+      expect(plain.flatMap((l) => l.properties['DefaultActions'] as { Type: string }[])).toEqual([
+        expect.objectContaining({ Type: 'redirect' }),
+      ]);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it.each([
+    [{ internetFacing: true }, ['certificateArn', 'acknowledgeClientChosenKeys']],
+    [{ internetFacing: true, acknowledgeClientChosenKeys: true }, ['certificateArn']],
+    [
+      {
+        internetFacing: true,
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+      },
+      ['acknowledgeClientChosenKeys'],
+    ],
+  ] satisfies [GatewayStackProps, string[]][])(
+    'refuses an internet-facing load balancer without everything it needs: %j',
+    (props, named) => {
+      // Act
+      const build = (): unknown => new GatewayStack(new App(), 'Exposed', { env: ENV, ...props });
+      // Assess: the message names what is missing and why.
+      expect(build).toThrow(/^internetFacing needs/);
+      for (const what of named) expect(build).toThrow(new RegExp(what));
+      if (named.includes('acknowledgeClientChosenKeys')) {
+        expect(build).toThrow(/whoever knows a key reaches/);
+      }
+    },
   );
 
   it('closes idle connections before the gateway does (ALB idle timeout < keep-alive)', () => {
@@ -169,6 +238,35 @@ describe('load balancer and health checks', () => {
     const idle = Number(attrs.find((a) => a.Key === 'idle_timeout.timeout_seconds')?.Value);
     expect(idle).toBeGreaterThan(0);
     expect(idle * 1000).toBeLessThan(defaults.keepAliveTimeoutMs);
+  });
+});
+
+describe('outputs', () => {
+  it('names the cluster, the service, the VPC and every secret, so no command digs in the stack', () => {
+    // Prepare
+    const outputs = template['Outputs'] as Record<string, { Value: Json }>;
+    const value = (key: string): string => cfnText(outputs[key]?.Value);
+    const idOf = (type: string, prefix = ''): string =>
+      only(resourcesOfType(template, type).filter((r) => r.id.startsWith(prefix))).id;
+    // Assess
+    expect(value('ClusterName')).toBe(`<${idOf('AWS::ECS::Cluster')}>`);
+    expect(value('ServiceName')).toBe(`<${idOf('AWS::ECS::Service')}.Name>`);
+    expect(value('VpcId')).toBe(`<${idOf('AWS::EC2::VPC')}>`);
+    expect(value('HmacSecretArn')).toBe(`<${idOf('AWS::SecretsManager::Secret', 'HmacSecret')}>`);
+    expect(value('AdminTokenSecretArn')).toBe(
+      `<${idOf('AWS::SecretsManager::Secret', 'AdminToken')}>`,
+    );
+    const secretOutputs = Object.keys(outputs).filter((k) => k.endsWith('SecretArn'));
+    expect(secretOutputs.map(value).sort()).toEqual(
+      resourcesOfType(template, 'AWS::SecretsManager::Secret')
+        .map((s) => `<${s.id}>`)
+        .sort(),
+    );
+    const subnet = value('PrivateSubnetId').replace(/[<>]/g, '');
+    const privateSubnet = resourcesOfType(template, 'AWS::EC2::Subnet').find(
+      (s) => s.id === subnet,
+    );
+    expect(privateSubnet?.properties['MapPublicIpOnLaunch']).toBe(false);
   });
 });
 
@@ -458,14 +556,18 @@ describe('security groups', () => {
       ),
     ).id;
 
-  it('nothing is open to the internet but the load balancer listeners', () => {
+  it('by default nothing is open to the internet; the load balancer takes its listener port from the VPC', () => {
     const open = ingressRules(template).filter(
       (r) => r.source === '0.0.0.0/0' || r.source === '::/0',
     );
     const alb = sgOf('GatewayLoadBalancerSecurityGroup');
-    expect(open.map((r) => ({ group: r.group, from: r.from, to: r.to }))).toEqual([
-      { group: alb, from: 80, to: 80 },
-    ]);
+    const vpc = cfnText(only(resourcesOfType(template, 'AWS::EC2::VPC')).properties['CidrBlock']);
+    expect(open).toEqual([]);
+    expect(
+      ingressRules(template)
+        .filter((r) => r.group === alb)
+        .map((r) => ({ from: r.from, to: r.to, source: r.source })),
+    ).toEqual([{ from: 80, to: 80, source: vpc }]);
   });
 
   it('the tasks take the public port from the load balancer only, the admin port from it and the VPC', () => {

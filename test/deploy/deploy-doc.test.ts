@@ -254,17 +254,29 @@ describe('docs/deploy.md and the CDK app', () => {
       }
     }
     // Assess
-    expect(lookups.map((l) => l.what)).toEqual(
-      expect.arrayContaining([
-        'resource AWS::ECS::Cluster',
-        'resource AWS::ElastiCache::ReplicationGroup',
-        'secret HmacSecret',
-        'secret AdminToken',
-        'secret RedisAuthToken',
-        'secret TokenSecret',
-      ]),
-    );
+    expect(lookups.map((l) => l.what)).toEqual(expect.arrayContaining(['secret TokenSecret']));
     for (const l of lookups) expect(l.matches, `${l.stackName}: ${l.what}`).toHaveLength(1);
+  });
+
+  it('reads the gateway stack through its outputs (the out helper), never by digging in its resources', () => {
+    // Prepare: the `out` helper's definition and every `$(out X)`.
+    const helper = commands(doc).find((c) => /^out\(\)/.test(c.trim()));
+    const helperBody = commands(doc).find((c) => c.includes("OutputKey=='$1'"));
+    const used = [...doc.matchAll(/\$\(out (\w+)\)/g)].map((m) => m[1] ?? '');
+    let current: string | undefined;
+    const digging: string[] = [];
+    for (const c of commands(doc)) {
+      current = /^STACK=(\S+)/.exec(c.trim())?.[1] ?? current;
+      if (current === 'warmroute-gateway' && /\$\((resource|secret) /.test(c)) digging.push(c);
+    }
+    // Assess
+    expect(helper).toBeDefined();
+    expect(helperBody).toContain('--stack-name warmroute-gateway');
+    expect(used).toEqual(
+      expect.arrayContaining(['GatewayUrl', 'ClusterName', 'ServiceName', 'HmacSecretArn']),
+    );
+    for (const name of used) expect(outputs(stack('warmroute-gateway')), name).toContain(name);
+    expect(digging).toEqual([]);
   });
 
   it('calls functions the stacks deploy, by the names the gateway allows', () => {
@@ -298,8 +310,9 @@ describe('docs/deploy.md and the CDK app', () => {
     const headers = [...doc.matchAll(/-H '(x-affinity-[a-z-]+):/g)].map((m) => m[1]);
     const states = [...doc.matchAll(/x-affinity-state: `?(\w+)/g)].map((m) => m[1] ?? '');
     const listed = /`x-affinity-state` is one of ((?:`\w+`(?:, | and )?)+)/.exec(doc)?.[1] ?? '';
+    // The admin sessions forward a task's port (host=$TASK_IP); the admin calls use it.
     const ports = [
-      ...[...doc.matchAll(/portNumber=(\d+)/g)].map((m) => m[1]),
+      ...[...doc.matchAll(/host=\$TASK_IP,portNumber=(\d+)/g)].map((m) => m[1]),
       ...[...doc.matchAll(/127\.0\.0\.1:(\d+)\/(?:readyz|v1\/keys|metrics)/g)].map((m) => m[1]),
     ];
     // Assess
@@ -311,6 +324,35 @@ describe('docs/deploy.md and the CDK app', () => {
     );
     expect(ports).not.toHaveLength(0);
     for (const port of ports) expect(Number(port)).toBe(ADMIN_PORT);
+  });
+
+  it('the walkthrough calls the internal load balancer through a port forwarding of its listener port', () => {
+    // Prepare
+    const gateway = stack('warmroute-gateway').template;
+    const alb = resourcesOfType(gateway, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0];
+    const listenerPorts = resourcesOfType(gateway, 'AWS::ElasticLoadBalancingV2::Listener').map(
+      (l) => Number(l.properties['Port']),
+    );
+    const gw = /^GW=http:\/\/127\.0\.0\.1:(\d+)/m.exec(doc)?.[1];
+    const forward = [
+      ...doc.matchAll(/host=\$\{URL#\*:\/\/\},portNumber=(\d+),localPortNumber=(\d+)/g),
+    ];
+    const calls = [...doc.matchAll(/curl [^\n]*"\$(\w+)\/v1\/functions\//g)].map((m) => m[1]);
+    // Assess: internal by default, so the calls cannot use $URL from outside the VPC.
+    expect(alb?.properties['Scheme']).toBe('internal');
+    expect(gw).toBeDefined();
+    expect(forward.map((m) => m[2])).toContain(gw);
+    for (const m of forward) expect(listenerPorts).toContain(Number(m[1]));
+    expect(calls).not.toHaveLength(0);
+    for (const variable of calls) expect(variable).toBe('GW');
+  });
+
+  it('documents the trust model the internet-facing opt-in refers to', () => {
+    const trust = section('Trust model');
+    expect(trust).toContain('**key decides the tenant**');
+    expect(trust).toMatch(/internal by default/i);
+    expect(trust).toContain('-c internetFacing=true -c acknowledgeClientChosenKeys=true');
+    for (const way of ['authenticate-oidc', 'authorizer', 'backend']) expect(trust).toContain(way);
   });
 
   it('states the sizes the templates configure', () => {

@@ -46,14 +46,22 @@ export interface GatewayServiceProps {
   readonly functions: readonly lambda.IFunction[];
   /** ACM certificate for an HTTPS listener on 443 (then 80 redirects to it). */
   readonly certificateArn?: string;
+  /**
+   * An internet-facing load balancer in the public subnets, listeners open to
+   * anyone. Default false: an internal load balancer in the private subnets,
+   * reachable from `clientCidrs` only (GatewayStack decides when this may be true).
+   */
+  readonly internetFacing: boolean;
+  /** Where an internal load balancer takes client traffic from (the VPC, peered networks, a VPN). */
+  readonly clientCidrs: readonly string[];
   /** ALB requests per target per minute to scale on, in addition to CPU. */
   readonly requestsPerTargetPerMinute?: number;
   readonly logRetention: logs.RetentionDays;
 }
 
 /**
- * The gateway on ECS Fargate behind an internet-facing Application Load
- * Balancer.
+ * The gateway on ECS Fargate behind an Application Load Balancer: internal
+ * (private subnets, clients from `clientCidrs`) unless `internetFacing`.
  */
 export class GatewayService extends Construct {
   readonly service: ecs.FargateService;
@@ -164,8 +172,8 @@ export class GatewayService extends Construct {
     });
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc,
-      internetFacing: true,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
+      internetFacing: props.internetFacing,
+      vpcSubnets: props.internetFacing ? { subnetType: ec2.SubnetType.PUBLIC } : props.subnets,
       securityGroup: this.loadBalancerSecurityGroup,
       idleTimeout: Duration.seconds(ALB_IDLE_TIMEOUT_SECONDS),
       dropInvalidHeaderFields: true,
@@ -209,27 +217,43 @@ export class GatewayService extends Construct {
       'load balancer health checks on the admin port',
     );
 
+    // Internet-facing: the listeners take anyone (`open`). Internal: only the
+    // client networks, on the listener ports, and nothing from the internet
+    // even if a route to the load balancer appears later.
+    const open = props.internetFacing;
+    const listenerPorts = props.certificateArn === undefined ? [80] : [80, 443];
+    if (!open) {
+      for (const cidr of props.clientCidrs) {
+        for (const port of listenerPorts) {
+          this.loadBalancerSecurityGroup.addIngressRule(
+            ec2.Peer.ipv4(cidr),
+            ec2.Port.tcp(port),
+            `gateway clients inside ${cidr}`,
+          );
+        }
+      }
+    }
     if (props.certificateArn === undefined) {
-      // Plain HTTP: for trying the stack out. Production wants TLS: pass a
-      // certificate ARN (context `certificateArn`) and 80 only redirects.
+      // Plain HTTP: only on an internal load balancer (GatewayStack refuses
+      // an internet-facing one without a certificate).
       this.loadBalancer.addListener('Http', {
         port: 80,
         protocol: elbv2.ApplicationProtocol.HTTP,
-        open: true,
+        open,
         defaultTargetGroups: [this.targetGroup],
       });
     } else {
       this.loadBalancer.addListener('Https', {
         port: 443,
         protocol: elbv2.ApplicationProtocol.HTTPS,
-        open: true,
+        open,
         certificates: [
           acm.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn),
         ],
         sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
         defaultTargetGroups: [this.targetGroup],
       });
-      this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443 });
+      this.loadBalancer.addRedirect({ sourcePort: 80, targetPort: 443, open });
     }
 
     const scaling = this.service.autoScaleTaskCount({

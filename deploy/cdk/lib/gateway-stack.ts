@@ -27,6 +27,27 @@ export interface GatewayStackProps extends StackProps {
   readonly maxCount?: number;
   /** ACM certificate ARN: adds HTTPS on 443 and turns 80 into a redirect. Production wants it. */
   readonly certificateArn?: string;
+  /**
+   * Put the load balancer on the internet (public subnets, listeners open to
+   * anyone). Default false: an internal load balancer that only
+   * `clientCidrs` reach. Needs `certificateArn` (HTTPS only; 80 redirects)
+   * and `acknowledgeClientChosenKeys`.
+   */
+  readonly internetFacing?: boolean;
+  /**
+   * Required with `internetFacing`: the caller has read and accepts the
+   * gateway's trust model. The key in the request (`x-affinity-key`) decides
+   * the tenant, and the gateway authenticates nobody: whoever knows a key
+   * reaches that key's tenant environment and its warm state. On the internet
+   * that is safe only if every key is an unguessable per-user secret, or if
+   * an authenticating proxy in front (ALB authenticate-oidc or Cognito, API
+   * Gateway with an authorizer, your own backend) sets the key from an
+   * identity it verified and strips any key the client sent. docs/deploy.md,
+   * "Trust model".
+   */
+  readonly acknowledgeClientChosenKeys?: boolean;
+  /** Networks an internal load balancer takes clients from (default: the VPC's CIDR; add peered networks or a VPN's). */
+  readonly clientCidrs?: readonly string[];
   /** Default: built from deploy/docker/Dockerfile with the repository root as context. */
   readonly image?: EcrImage;
   /** `WARMROUTE_SHUTDOWN_GRACE_MS` (default: the gateway's own default). */
@@ -59,9 +80,41 @@ const DOCKERFILE = 'deploy/docker/Dockerfile';
 const IMAGE_CONTEXT_EXCLUDES = [`!${DOCKERFILE}`];
 
 /**
+ * Refuses a load balancer on the internet unless it is HTTPS and the caller
+ * acknowledged that the request's key decides the tenant
+ * (`acknowledgeClientChosenKeys`). Runs before anything is built, so a
+ * refused configuration fails synth at once with this message.
+ */
+export function checkExposure(
+  props: Pick<
+    GatewayStackProps,
+    'internetFacing' | 'acknowledgeClientChosenKeys' | 'certificateArn'
+  >,
+): void {
+  if (props.internetFacing !== true) return;
+  const missing: string[] = [];
+  if (props.certificateArn === undefined) {
+    missing.push(
+      'certificateArn (an internet-facing listener must be HTTPS: the key travels in a header)',
+    );
+  }
+  if (props.acknowledgeClientChosenKeys !== true) {
+    missing.push(
+      'acknowledgeClientChosenKeys=true (the key in the request decides the tenant and the gateway ' +
+        "authenticates nobody: whoever knows a key reaches that key's warm state, so keys must be " +
+        'unguessable per-user secrets or set by an authenticating proxy in front; docs/deploy.md "Trust model")',
+    );
+  }
+  if (missing.length > 0) {
+    throw new Error(`internetFacing needs ${missing.join(' and ')}`);
+  }
+}
+
+/**
  * warmroute in front of Lambda: a VPC, Redis (ElastiCache, TLS, AUTH), the
  * gateway's secrets, the example functions (tenant isolation, PER_TENANT),
- * and the gateway on ECS Fargate behind an Application Load Balancer.
+ * and the gateway on ECS Fargate behind an Application Load Balancer,
+ * internal unless `internetFacing` (see {@link checkExposure}).
  */
 export class GatewayStack extends Stack {
   readonly network: GatewayNetwork;
@@ -85,6 +138,7 @@ export class GatewayStack extends Stack {
         `maxCount (${maxCount}) must be an integer >= desiredCount (${desiredCount})`,
       );
     }
+    checkExposure(props);
     this.drain = drainTiming({
       shutdownGraceMs: props.shutdownGraceMs,
       requestTimeoutMs: props.requestTimeoutMs,
@@ -159,6 +213,8 @@ export class GatewayStack extends Stack {
       drain: this.drain,
       functions: Object.values(this.functions.functions),
       certificateArn: props.certificateArn,
+      internetFacing: props.internetFacing === true,
+      clientCidrs: props.clientCidrs ?? [this.network.cidr],
       requestsPerTargetPerMinute: props.requestsPerTargetPerMinute,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       environment: {
@@ -205,17 +261,45 @@ export class GatewayStack extends Stack {
       redisReplicationGroup: this.redis.replicationGroup,
       taskDefinition: this.gateway.taskDefinition,
       executionRolePolicy,
-      loadBalancerSecurityGroup: this.gateway.loadBalancerSecurityGroup,
+      loadBalancerSecurityGroup:
+        props.internetFacing === true ? this.gateway.loadBalancerSecurityGroup : undefined,
       accessLogsBucket: this.gateway.accessLogsBucket,
     });
 
+    // Everything docs/deploy.md's commands need, so none of them has to dig
+    // through the stack's resources (describe-stack-resources).
     new CfnOutput(this, 'GatewayUrl', {
       value: `${props.certificateArn === undefined ? 'http' : 'https'}://${this.gateway.loadBalancer.loadBalancerDnsName}`,
-      description: 'Base URL of the gateway (function traffic)',
+      description: 'Base URL of the gateway (function traffic; internal unless internetFacing)',
+    });
+    new CfnOutput(this, 'ClusterName', {
+      value: this.gateway.service.cluster.clusterName,
+      description: 'ECS cluster of the gateway tasks',
+    });
+    new CfnOutput(this, 'ServiceName', {
+      value: this.gateway.service.serviceName,
+      description: 'ECS service of the gateway (force a new deployment after rolling a secret)',
+    });
+    new CfnOutput(this, 'VpcId', { value: vpc.vpcId, description: 'The VPC (bastion, VPN)' });
+    new CfnOutput(this, 'PrivateSubnetId', {
+      value: vpc.selectSubnets(privateSubnets).subnetIds[0] ?? '',
+      description: 'A private subnet (for a Session Manager bastion)',
+    });
+    new CfnOutput(this, 'HmacSecretArn', {
+      value: this.hmacSecret.secretArn,
+      description: 'Secret holding WARMROUTE_SECRET',
     });
     new CfnOutput(this, 'AdminTokenSecretArn', {
       value: this.adminToken.secretArn,
       description: 'aws secretsmanager get-secret-value --secret-id <this> reads the admin token',
+    });
+    new CfnOutput(this, 'RedisPasswordSecretArn', {
+      value: this.redis.authToken.secretArn,
+      description: 'Secret holding the Redis password (WARMROUTE_REDIS_PASSWORD)',
+    });
+    new CfnOutput(this, 'RedisReplicationGroupId', {
+      value: this.redis.replicationGroup.ref,
+      description: 'ElastiCache replication group of the directory and the snapshots',
     });
     new CfnOutput(this, 'RedisEndpoint', { value: this.redis.url() });
   }

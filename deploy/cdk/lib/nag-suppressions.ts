@@ -9,7 +9,8 @@ export interface GatewayNagTargets {
   readonly redisReplicationGroup: IConstruct;
   readonly taskDefinition: IConstruct;
   readonly executionRolePolicy: IConstruct;
-  readonly loadBalancerSecurityGroup: IConstruct;
+  /** Only when the load balancer is internet-facing (an internal one has no 0.0.0.0/0 rule). */
+  readonly loadBalancerSecurityGroup: IConstruct | undefined;
   readonly accessLogsBucket: IConstruct;
 }
 
@@ -51,11 +52,13 @@ export function addGatewayNagSuppressions(t: GatewayNagTargets): void {
     reason:
       'ecr:GetAuthorizationToken, added by CDK for pulling the image, supports no resource-level permission; every other statement of the execution role names its repository, log group or secret',
   });
-  Validations.of(t.loadBalancerSecurityGroup).acknowledge({
-    id: 'AwsSolutions-EC23',
-    reason:
-      'The internet-facing load balancer takes client traffic on its listener ports (80, and 443 with a certificate) from anywhere; its egress reaches only the gateway tasks',
-  });
+  if (t.loadBalancerSecurityGroup !== undefined) {
+    Validations.of(t.loadBalancerSecurityGroup).acknowledge({
+      id: 'AwsSolutions-EC23',
+      reason:
+        'Opted in (internetFacing with acknowledgeClientChosenKeys and a certificate): the load balancer takes HTTPS on 443 and the redirect on 80 from anywhere; its egress reaches only the gateway tasks',
+    });
+  }
   Validations.of(t.accessLogsBucket).acknowledge({
     id: 'AwsSolutions-S1',
     reason:

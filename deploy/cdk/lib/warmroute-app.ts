@@ -15,6 +15,8 @@ export const CONTEXT_KEYS = [
   'desiredCount',
   'maxCount',
   'certificateArn',
+  'internetFacing',
+  'acknowledgeClientChosenKeys',
 ] as const;
 
 function contextNumber(app: App, key: string): number | undefined {
@@ -24,6 +26,15 @@ function contextNumber(app: App, key: string): number | undefined {
   if (!Number.isInteger(value))
     throw new Error(`context ${key} must be an integer, got ${JSON.stringify(raw)}`);
   return value;
+}
+
+/** `-c key=true` arrives as the string "true"; cdk.json may hold a real boolean. */
+function contextBoolean(app: App, key: string): boolean | undefined {
+  const raw: unknown = app.node.tryGetContext(key);
+  if (raw === undefined) return undefined;
+  if (raw === true || raw === 'true') return true;
+  if (raw === false || raw === 'false') return false;
+  throw new Error(`context ${key} must be true or false, got ${JSON.stringify(raw)}`);
 }
 
 function contextString(app: App, key: string): string | undefined {
@@ -62,6 +73,8 @@ export function createWarmrouteApp(
     desiredCount: contextNumber(app, 'desiredCount'),
     maxCount: contextNumber(app, 'maxCount'),
     certificateArn: contextString(app, 'certificateArn'),
+    internetFacing: contextBoolean(app, 'internetFacing'),
+    acknowledgeClientChosenKeys: contextBoolean(app, 'acknowledgeClientChosenKeys'),
     description:
       'warmroute gateway: VPC, ElastiCache Redis, secrets, example functions, ECS Fargate + ALB',
   });
