@@ -115,6 +115,24 @@ describe('TenantApiStack', () => {
     }
   });
 
+  it('has API Gateway refuse anything not shaped like a token, before the authorizer runs', () => {
+    // Prepare
+    const [, authorizer] = resources(byAuthorizer, 'AWS::ApiGateway::Authorizer')[0] ?? [];
+    const pattern = new RegExp(String(authorizer?.Properties['IdentityValidationExpression']));
+    const token = signTenantToken('s'.repeat(32), 'BlueTenant', 1_800_000_000);
+    const sig = token.split('.')[3] ?? '';
+    // Act
+    const verdicts = [
+      `Bearer ${token}`,
+      `Bearer ${token.replace(sig, `${sig.slice(0, 5)}~${sig.slice(5)}`)}`,
+      `Bearer ${token}=`,
+      `Basic ${token}`,
+      'Bearer not-a-token',
+    ].map((header) => pattern.test(header));
+    // Assess
+    expect(verdicts).toEqual([true, false, false, false, false]);
+  });
+
   it('maps each function behind its own two methods', () => {
     // Prepare
     const methods = resources(byAuthorizer, 'AWS::ApiGateway::Method');
@@ -277,6 +295,28 @@ describe('TenantApiStack', () => {
   });
 });
 
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Spellings of `token` that Node's lenient base64url decoder reads as the
+ * same bytes: the three other last characters of the signature that differ
+ * only in its 2 unused bits (a 32-byte HMAC is 43 characters, 258 bits), "~"
+ * inserted in the signature and in the tenant, and "=" padding.
+ */
+function nonCanonicalSpellings(token: string): string[] {
+  const [version, tenant, expiry, signature] = token.split('.') as [string, string, string, string];
+  const last = BASE64URL_ALPHABET.indexOf(signature.slice(-1));
+  const siblings = [0, 1, 2, 3]
+    .map((bits) => BASE64URL_ALPHABET[(last & ~3) + bits] ?? '')
+    .filter((c) => c !== signature.slice(-1));
+  return [
+    ...siblings.map((c) => `${version}.${tenant}.${expiry}.${signature.slice(0, -1)}${c}`),
+    `${version}.${tenant}.${expiry}.${signature.slice(0, 10)}~${signature.slice(10)}`,
+    `${version}.${tenant.slice(0, 2)}~${tenant.slice(2)}.${expiry}.${signature}`,
+    `${version}.${tenant}.${expiry}.${signature}=`,
+  ];
+}
+
 describe('tenant authorizer (example)', () => {
   /**
    * A stand-in for the AWS SDK the Lambda runtime ships, found the way the
@@ -329,7 +369,7 @@ module.exports = { GetSecretValueCommand, SecretsManagerClient };
       })}).then((r) => r, (e) => ({ error: e.message }))`;
     const script =
       `const m = await import(${JSON.stringify(pathToFileURL(join(dir, `${file ?? ''}.mjs`)).href)});` +
-      `const junk = ${call('Bearer not a token')};` +
+      `const junk = ${call('Bearer not-a-token')};` +
       'const callsAfterJunk = (globalThis.secretsManagerCalls ?? []).length;' +
       `const good = ${call(`Bearer ${token}`)};` +
       `const bad = ${call(`Bearer ${forged}`)};` +
@@ -485,6 +525,27 @@ module.exports = { GetSecretValueCommand, SecretsManagerClient };
     const token = `Bearer ${signTenantToken(secret, 'BlueTenant', now + 600)}`;
     // Act / Assess
     await expect(authorize(event(token))).rejects.toThrow(/at least 32/);
+  });
+
+  it('refuses every other spelling of a valid token: the last character\'s unused bits, "~", "=" padding', async () => {
+    // Prepare: Node's decoder ignores the low 2 bits of a 32-byte signature's last character and
+    // skips characters outside the alphabet, so each variant decodes to the valid signature.
+    const { authorize } = authorizerWith({ secret, clock: nowMs });
+    const good = signTenantToken(secret, 'BlueTenant', now + 600);
+    const variants = nonCanonicalSpellings(good);
+    const decodesToSame = variants.map((t) =>
+      Buffer.from(t.split('.')[3] ?? '', 'base64url').equals(
+        Buffer.from(good.split('.')[3] ?? '', 'base64url'),
+      ),
+    );
+    // Act
+    const verdicts = variants.map((t) => verifyTenantToken(secret, t, now));
+    const answers = await Promise.allSettled(variants.map((t) => authorize(event(`Bearer ${t}`))));
+    // Assess
+    expect(verifyTenantToken(secret, good, now)).toEqual({ tenantId: 'BlueTenant' });
+    expect(decodesToSame).toEqual(variants.map(() => true));
+    expect(verdicts).toEqual(variants.map(() => ({ refused: 'malformed' })));
+    expect(answers.map((a) => a.status)).toEqual(variants.map(() => 'rejected'));
   });
 
   it('refuses tokens that live longer than the maximum lifetime, and short secrets', () => {

@@ -29,6 +29,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { createAuthorizer, stageResource } from '../../deploy/sam/authorizer/handler.js';
 import {
   issueToken,
+  MAX_TOKEN_LIFETIME_SECONDS,
   MIN_SECRET_BYTES,
   verifyToken,
 } from '../../deploy/sam/authorizer/verify-token.js';
@@ -362,6 +363,21 @@ describe('SAM template: the REST API and the X-Amz-Tenant-Id mapping', () => {
         '${TenantAuthorizerFunction.Arn}',
       );
     }
+  });
+
+  it('does not cache authorizer answers, so no token is let in after its expiry', () => {
+    // Prepare
+    const schemes = Object.values(body.components.securitySchemes);
+
+    // Act
+    const ttls = schemes.map(
+      (scheme) =>
+        (scheme['x-amazon-apigateway-authorizer'] as Json)['authorizerResultTtlInSeconds'],
+    );
+
+    // Assess
+    expect(ttls.length).toBeGreaterThan(0);
+    expect(ttls).toEqual(schemes.map(() => 0));
   });
 
   it('maps X-Amz-Tenant-Id from the context key the authorizer sets, by default', async () => {
@@ -852,6 +868,28 @@ describe('SAM build: each function built as sam build builds it, then run', () =
   });
 });
 
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Spellings of `token` that Node's lenient base64url decoder reads as the
+ * same bytes: the three other last characters of the signature that differ
+ * only in its 2 unused bits (a 32-byte HMAC is 43 characters, 258 bits), "~"
+ * inserted in the signature and in the tenant, and "=" padding.
+ */
+function nonCanonicalSpellings(token: string): string[] {
+  const [version, tenant, expiry, signature] = token.split('.') as [string, string, string, string];
+  const last = BASE64URL_ALPHABET.indexOf(signature.slice(-1));
+  const siblings = [0, 1, 2, 3]
+    .map((bits) => BASE64URL_ALPHABET[(last & ~3) + bits] ?? '')
+    .filter((c) => c !== signature.slice(-1));
+  return [
+    ...siblings.map((c) => `${version}.${tenant}.${expiry}.${signature.slice(0, -1)}${c}`),
+    `${version}.${tenant}.${expiry}.${signature.slice(0, 10)}~${signature.slice(10)}`,
+    `${version}.${tenant.slice(0, 2)}~${tenant.slice(2)}.${expiry}.${signature}`,
+    `${version}.${tenant}.${expiry}.${signature}=`,
+  ];
+}
+
 describe('example authorizer', () => {
   const secret = Buffer.from('0123456789abcdef0123456789abcdef', 'utf8');
   const now = 1_800_000_000;
@@ -906,6 +944,40 @@ describe('example authorizer', () => {
       { ok: false, reason: 'malformed' },
       { ok: false, reason: 'malformed' },
     ]);
+  });
+
+  it('refuses every other spelling of a valid token: the last character\'s unused bits, "~", "=" padding', () => {
+    // Prepare: Node's decoder ignores the low 2 bits of a 32-byte signature's last character and
+    // skips characters outside the alphabet, so each variant decodes to the valid signature.
+    const good = issueToken(secret, 'BlueTenant', now + 60);
+    const variants = nonCanonicalSpellings(good);
+    const decodesToSame = variants.map((t) =>
+      Buffer.from(t.split('.')[3] ?? '', 'base64url').equals(
+        Buffer.from(good.split('.')[3] ?? '', 'base64url'),
+      ),
+    );
+
+    // Act
+    const verdicts = variants.map((t) => verifyToken(secret, t, now).ok);
+
+    // Assess
+    expect(verifyToken(secret, good, now).ok).toBe(true);
+    expect(decodesToSame).toEqual(variants.map(() => true));
+    expect(verdicts).toEqual(variants.map(() => false));
+  });
+
+  it('refuses a token that lives longer than 24 hours (a leaked token is good for a day at most)', () => {
+    // Prepare
+    const longest = issueToken(secret, 'BlueTenant', now + MAX_TOKEN_LIFETIME_SECONDS);
+    const tooLong = issueToken(secret, 'BlueTenant', now + MAX_TOKEN_LIFETIME_SECONDS + 1);
+
+    // Act
+    const verdicts = [longest, tooLong].map((t) => verifyToken(secret, t, now));
+
+    // Assess
+    expect(MAX_TOKEN_LIFETIME_SECONDS).toBe(24 * 60 * 60);
+    expect(verdicts[0]).toMatchObject({ ok: true });
+    expect(verdicts[1]).toEqual({ ok: false, reason: 'lifetime' });
   });
 
   it('answers Unauthorized (API Gateway: 401) to a bad token, and will not run with a short secret', async () => {

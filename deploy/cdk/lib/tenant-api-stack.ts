@@ -15,7 +15,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { EXAMPLE_FUNCTION_NAMES, ExampleFunctions } from './example-functions.js';
 import { bundledCode, FUNCTION_RUNTIME, PACKAGE_ROOT } from './function-bundling.js';
-import { TENANT_CONTEXT_FIELD } from './tenant-authorizer/authorizer.js';
+import { BEARER_PATTERN, TENANT_CONTEXT_FIELD } from './tenant-authorizer/authorizer.js';
 import { TOKEN_SECRET_ENV } from './tenant-authorizer/index.js';
 
 /** Lambda's tenant header on the Invoke API: API Gateway sets it on the integration request. */
@@ -170,7 +170,8 @@ export class TenantApiStack extends Stack {
     const authorizer = new apigw.TokenAuthorizer(this, 'TokenAuthorizer', {
       handler: this.authorizerFunction,
       identitySource: apigw.IdentitySource.header('Authorization'),
-      validationRegex: '^Bearer [A-Za-z0-9._~-]+$',
+      // API Gateway refuses (401) anything not shaped like a token before invoking the authorizer.
+      validationRegex: BEARER_PATTERN,
       // No caching: the policy names exactly one method, and a cached result
       // would outlive a token's expiry.
       resultsCacheTtl: Duration.seconds(0),

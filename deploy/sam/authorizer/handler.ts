@@ -37,10 +37,12 @@ export interface AuthorizerDeps {
 const UNAUTHORIZED = 'Unauthorized';
 
 /**
- * The stage-wide resource of `methodArn` (`…:<api id>/<stage>/*`): API
- * Gateway caches an authorizer's answer per token (authorizerResultTtlInSeconds)
- * and applies the cached policy to every method, so a policy naming only
- * the first method called would deny the token's later calls to the others.
+ * The stage-wide resource of `methodArn` (`…:<api id>/<stage>/*`). The
+ * template turns result caching off (authorizerResultTtlInSeconds: 0), so a
+ * policy serves one request. Should a deployment turn caching on, API Gateway
+ * applies the cached policy to every method the token calls, and a policy
+ * naming only the first method would deny the others (and a cached answer
+ * lets its token in up to the TTL after the token expires: see README).
  */
 export function stageResource(methodArn: string): string {
   // `arn:aws:execute-api:<region>:<account>:<api id>` / `<stage>` / `<verb>` / `<path…>`

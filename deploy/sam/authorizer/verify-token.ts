@@ -17,13 +17,27 @@ const TENANT_ID = /^[a-zA-Z0-9._:/=+\-@ ]{1,256}$/;
 /** A shorter HMAC key can be guessed; the authorizer refuses to run with one. */
 export const MIN_SECRET_BYTES = 32;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/** Longest lifetime the authorizer accepts (as the CDK stack's): a leaked token is useful for at most this long. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 
 export type TokenVerdict =
   | { readonly ok: true; readonly tenantId: string; readonly expiresAt: number }
   | {
       readonly ok: false;
-      readonly reason: 'malformed' | 'bad-signature' | 'expired' | 'bad-tenant';
+      readonly reason: 'malformed' | 'bad-signature' | 'expired' | 'lifetime' | 'bad-tenant';
     };
+
+/**
+ * The bytes of `text` if it is canonical base64url (what `toString('base64url')`
+ * writes: only the 64 letters, no padding, unused bits of the last character
+ * zero), else undefined. Node's decoder ignores those low bits, so without
+ * this check four spellings of a signature's last character are all accepted.
+ */
+function canonicalBase64url(text: string): Buffer | undefined {
+  if (!BASE64URL.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text ? bytes : undefined;
+}
 
 function sign(secret: Buffer, payload: string): Buffer {
   return createHmac('sha256', secret).update(payload, 'utf8').digest();
@@ -53,18 +67,24 @@ export function verifyToken(secret: Buffer, token: string, nowSeconds: number): 
     string,
     string,
   ];
-  if (version !== TOKEN_VERSION || !BASE64URL.test(tenantPart) || !/^\d{1,12}$/.test(expiryPart)) {
+  const tenantBytes = canonicalBase64url(tenantPart);
+  const given = canonicalBase64url(signaturePart);
+  if (
+    version !== TOKEN_VERSION ||
+    tenantBytes === undefined ||
+    given === undefined ||
+    !/^\d{1,12}$/.test(expiryPart)
+  ) {
     return { ok: false, reason: 'malformed' };
   }
-  if (!BASE64URL.test(signaturePart)) return { ok: false, reason: 'malformed' };
   const expected = sign(secret, `${version}.${tenantPart}.${expiryPart}`);
-  const given = Buffer.from(signaturePart, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: 'bad-signature' };
   }
   const expiresAt = Number(expiryPart);
   if (expiresAt <= nowSeconds) return { ok: false, reason: 'expired' };
-  const tenantId = Buffer.from(tenantPart, 'base64url').toString('utf8');
+  if (expiresAt - nowSeconds > MAX_TOKEN_LIFETIME_SECONDS) return { ok: false, reason: 'lifetime' };
+  const tenantId = tenantBytes.toString('utf8');
   if (!TENANT_ID.test(tenantId)) return { ok: false, reason: 'bad-tenant' };
   return { ok: true, tenantId, expiresAt };
 }

@@ -49,7 +49,9 @@ export interface TenantAuthorizerDeps {
   readonly secretTtlMs?: number;
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._~-]+)$/;
+/** The shape of a token (tenant-token.ts); anything else is refused without fetching the secret. */
+export const BEARER_PATTERN = '^Bearer v1\\.[A-Za-z0-9_-]+\\.[0-9]+\\.[A-Za-z0-9_-]+$';
+const BEARER = new RegExp(BEARER_PATTERN);
 
 /**
  * API Gateway answers 401 to exactly this error; any other rejection is a
@@ -84,7 +86,8 @@ export function createTenantAuthorizer(
 
   return async (event) => {
     const at = now();
-    const token = BEARER.exec(event.authorizationToken ?? '')?.[1];
+    const header = event.authorizationToken ?? '';
+    const token = BEARER.test(header) ? header.slice('Bearer '.length) : undefined;
     // Malformed: refused before any Secrets Manager call, so junk costs no API call.
     const verdict =
       token === undefined

@@ -25,6 +25,19 @@ export const TENANT_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 /** Longest lifetime the authorizer accepts: a leaked token is useful for at most this long. */
 export const MAX_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 
+/**
+ * The bytes of `text` if it is canonical base64url (what `toString('base64url')`
+ * writes: no padding, only the 64 letters, unused bits of the last character
+ * zero), else undefined. Node's decoder is lenient: it skips characters
+ * outside the alphabet ('~', '=') and ignores the low bits of the last
+ * character, so several spellings decode to the same bytes; a token has one.
+ */
+function canonicalBase64url(text: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text ? bytes : undefined;
+}
+
 function mac(secret: string, payload: string): Buffer {
   return createHmac('sha256', secret).update(payload).digest();
 }
@@ -61,8 +74,10 @@ export function verifyTenantToken(
   const parts = token.split('.');
   if (parts.length !== 4 || parts[0] !== VERSION) return { refused: 'malformed' };
   const [version, tenant, expiry, signature] = parts as [string, string, string, string];
+  const tenantBytes = canonicalBase64url(tenant);
+  const given = canonicalBase64url(signature);
+  if (tenantBytes === undefined || given === undefined) return { refused: 'malformed' };
   const expected = mac(secret, `${version}.${tenant}.${expiry}`);
-  const given = Buffer.from(signature, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { refused: 'bad-signature' };
   }
@@ -70,7 +85,7 @@ export function verifyTenantToken(
   const expiresAt = Number(expiry);
   if (expiresAt <= now) return { refused: 'expired' };
   if (expiresAt - now > MAX_TOKEN_LIFETIME_SECONDS) return { refused: 'lifetime' };
-  const tenantId = Buffer.from(tenant, 'base64url').toString('utf8');
+  const tenantId = tenantBytes.toString('utf8');
   if (!TENANT_ID_PATTERN.test(tenantId)) return { refused: 'tenant' };
   return { tenantId };
 }
