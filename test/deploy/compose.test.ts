@@ -429,7 +429,12 @@ describe('deploy/compose: secrets and exposure', () => {
       ...interpolatedNames(gatewayEnv['WARMROUTE_REDIS_PASSWORD']),
     ]);
     expect(JSON.stringify(redis.healthcheck?.test)).toContain('redis-cli');
-    expect(gatewayEnv['REDIS_URL']).toMatch(/^redis:\/\/redis:6379$/);
+    // The URL names this service by its compose name and the port it exposes (no TLS inside the
+    // compose network).
+    const redisName = Object.keys(compose.services).find((n) => compose.services[n] === redis);
+    expect(gatewayEnv['REDIS_URL']).toBe(
+      `redis://${String(redisName)}:${String(redis.expose?.[0])}`,
+    );
     // Persistence: the directory's epoch, rotations and bindings survive a restart.
     expect(command).toContain('--appendonly yes');
     expect(mountsOf(redis).find((m) => m.target === '/data')?.bind).toBe(false);
@@ -544,8 +549,11 @@ describe('deploy/compose: the gateway service agrees with the gateway', () => {
 
     // Assess
     expect(config.production).toBe(true);
-    expect(config.host).toBe('0.0.0.0');
-    expect(config.adminHost).toBe('0.0.0.0');
+    // The container conventions as the image writes them (the service may restate, not change them).
+    for (const name of ['HOST', 'PORT', 'WARMROUTE_ADMIN_HOST', 'WARMROUTE_ADMIN_PORT'])
+      expect(containerEnv[name], name).toBe(imageEnv()[name]);
+    expect(config.host).toBe(imageEnv()['HOST']);
+    expect(config.adminHost).toBe(imageEnv()['WARMROUTE_ADMIN_HOST']);
     expect(config.adminPort).toBeDefined();
     expect(config.adminPort).not.toBe(config.port);
     // The image says aws; the example functions run on the local host only because the service

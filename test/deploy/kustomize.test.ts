@@ -16,6 +16,7 @@ import { SHUTDOWN_BACKSTOP_MS } from '../../src/shutdown-backstop.js';
 import type { DirectoryHealth } from '../../src/directory/types.js';
 import { registerHealthRoutes } from '../../src/http/routes/health.js';
 import { examplesDir, packageRoot } from '../../src/paths.js';
+import { imageEnv } from './helpers/container-conventions.js';
 import { copyK8sTree, kustomize, type K8sObject } from './helpers/k8s-render.js';
 import { unknownK8sFields } from './helpers/k8s-known-fields.js';
 import { validateK8sObject } from './helpers/k8s-validate.js';
@@ -199,9 +200,12 @@ function selects(selector: Record<string, string>, labels: Record<string, string
     Object.keys(selector).length > 0 && Object.entries(selector).every(([k, v]) => labels[k] === v)
   );
 }
-/** The environment the gateway process sees: literals, ConfigMap keys and Secret keys resolved. */
+/**
+ * The environment the gateway process sees: the image's ENV (deploy/docker/Dockerfile), overlaid
+ * with the container's literals, ConfigMap keys and Secret keys resolved.
+ */
 function resolvedEnv(objects: readonly K8sObject[]): Record<string, string> {
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = { ...imageEnv() };
   for (const e of gatewayContainer(objects).env) {
     const cm = e.valueFrom?.configMapKeyRef;
     const sk = e.valueFrom?.secretKeyRef;
@@ -387,15 +391,16 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       const functions = JSON.parse(env['WARMROUTE_FUNCTIONS'] ?? '') as Record<string, unknown>;
       // Act: the gateway's own loader reads the environment the pod would have.
       const config = loadConfig(env);
-      // Assess
-      expect(envValue(container, 'HOST')).toBe('0.0.0.0');
-      expect(envValue(container, 'WARMROUTE_ADMIN_HOST')).toBe('0.0.0.0');
+      const image = imageEnv();
+      // Assess: the listen settings are the image's (the container conventions' one written place).
+      for (const name of ['HOST', 'PORT', 'WARMROUTE_ADMIN_HOST', 'WARMROUTE_ADMIN_PORT'])
+        expect(env[name], name).toBe(image[name]);
       expect(envValue(container, 'WARMROUTE_ENV')).toBe('production');
       expect(envValue(container, 'WARMROUTE_BACKEND')).toBe('aws');
       expect(config.production).toBe(true);
       expect(config.backend).toBe('aws');
       expect(config.port).toBe(defaults.port);
-      expect(config.adminPort).toBe(9090);
+      expect(config.adminPort).toBe(Number(image['WARMROUTE_ADMIN_PORT']));
       expect(config.redisUrl).toBe(env['REDIS_URL']);
       expect(config.redisPassword).toBe(env['WARMROUTE_REDIS_PASSWORD']);
       expect(config.redisPassword).toBe(generatedSecrets['WARMROUTE_REDIS_PASSWORD']);
