@@ -62,6 +62,14 @@ function logicalId(s: Synthesized, construct: IConstruct): string {
   return s.stack.getLogicalId(construct.node.defaultChild as CfnElement);
 }
 
+/** AWS managed policies the stack may attach, by name (after `policy/`), each with its reason. */
+const MANAGED_POLICY_ALLOW_LIST: Readonly<Record<string, string>> = {
+  'service-role/AmazonAPIGatewayPushToCloudWatchLogs':
+    "API Gateway's account-level CloudWatch Logs role (apiGatewayCloudWatchRole, opt-out): AWS " +
+    'documents this policy for it; the role serves every API in the account and region, so it ' +
+    "cannot be scoped to this stack's log groups",
+};
+
 let byAuthorizer: Synthesized;
 let byHeader: Synthesized;
 
@@ -248,6 +256,62 @@ describe('TenantApiStack', () => {
       expect(JSON.stringify(st.resource)).toBe(secretArn);
     }
     expect(secretStatements.flatMap((st) => st.actions)).toContain('secretsmanager:GetSecretValue');
+  });
+
+  it('attaches no managed policy but the allow-listed ones (each with its reason)', () => {
+    // Prepare
+    const withoutAccountRole = synth({ apiGatewayCloudWatchRole: false });
+    const managed = (s: Synthesized): string[] =>
+      resources(s, 'AWS::IAM::Role')
+        .flatMap(([, r]) => [r.Properties['ManagedPolicyArns'] ?? []].flat())
+        .map((arn) => JSON.stringify(arn))
+        .map((arn) => /:policy\/([^"]+)"/.exec(arn)?.[1] ?? arn);
+    // Act
+    const granted = [...managed(byAuthorizer), ...managed(byHeader)];
+    const grantedWithoutAccountRole = managed(withoutAccountRole);
+    // Assess
+    expect(granted.filter((name) => !(name in MANAGED_POLICY_ALLOW_LIST))).toEqual([]);
+    expect(grantedWithoutAccountRole).toEqual([]);
+    for (const reason of Object.values(MANAGED_POLICY_ALLOW_LIST)) {
+      expect(reason.length).toBeGreaterThan(60);
+    }
+  }, 120_000);
+
+  it('lets each function (and the authorizer) write only to its own log group, which has a retention', () => {
+    // Prepare
+    const policies = resources(byAuthorizer, 'AWS::IAM::Policy').map(([, p]) => p.Properties);
+    const roles = Object.fromEntries(resources(byAuthorizer, 'AWS::IAM::Role'));
+    const logGroups = Object.fromEntries(resources(byAuthorizer, 'AWS::Logs::LogGroup'));
+    const functions = resources(byAuthorizer, 'AWS::Lambda::Function');
+    // Act
+    const checks = functions.map(([id, fn]) => {
+      const logGroupId = String(
+        (fn.Properties['LoggingConfig'] as { LogGroup?: { Ref?: string } } | undefined)?.LogGroup
+          ?.Ref,
+      );
+      const roleId = String((fn.Properties['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]);
+      const logResources = policies
+        .filter((p) => JSON.stringify(p['Roles']).includes(`{"Ref":"${roleId}"}`))
+        .flatMap(
+          (p) =>
+            (
+              p['PolicyDocument'] as {
+                Statement: { Action: string | string[]; Resource: unknown }[];
+              }
+            ).Statement,
+        )
+        .filter((st) => [st.Action].flat().some((a) => a.startsWith('logs:')))
+        .map((st) => st.Resource);
+      return { id, logGroupId, roleId, logResources };
+    });
+    // Assess: the three example functions and the authorizer.
+    expect(checks).toHaveLength(EXAMPLE_FUNCTION_NAMES.length + 1);
+    for (const c of checks) {
+      expect(logGroups[c.logGroupId]?.Properties['RetentionInDays'], c.id).toBeGreaterThan(0);
+      expect(c.logResources, c.id).toEqual([{ 'Fn::GetAtt': [c.logGroupId, 'Arn'] }]);
+      expect(roles[c.roleId]?.Properties['ManagedPolicyArns'], c.id).toBeUndefined();
+    }
+    expect(new Set(checks.map((c) => c.roleId)).size).toBe(checks.length);
   });
 
   it('creates no IAM statement on a * resource', () => {

@@ -27,6 +27,9 @@ Resources:
       Timeout: 3
       TenancyConfig:
         TenantIsolationMode: PER_TENANT
+      LoggingConfig:
+        LogGroup: fn-logs
+        LogFormat: Text
       Environment:
         Variables:
           A: !If [IsB, x, !Ref AWS::NoValue]
@@ -102,6 +105,23 @@ describe('validateTemplate', () => {
         path: 'Resources.Fn.Properties.TenancyConfig.TenantIsolationMode',
         message: '"PER_KEY" is not one of PER_TENANT',
       },
+    ]);
+  });
+
+  it('types the LoggingConfig pass-through from AWS::Lambda::Function (a misspelt field, a bad format)', () => {
+    // Prepare, Act
+    const misspelt = issuesAfter('LogGroup: fn-logs', 'LogGroupName: fn-logs');
+    const badFormat = issuesAfter('LogFormat: Text', 'LogFormat: XML');
+
+    // Assess
+    expect(misspelt).toEqual([
+      {
+        path: 'Resources.Fn.Properties.LoggingConfig.LogGroupName',
+        message: 'unknown property "LogGroupName"',
+      },
+    ]);
+    expect(badFormat.map((i) => i.path)).toEqual([
+      'Resources.Fn.Properties.LoggingConfig.LogFormat',
     ]);
   });
 

@@ -40,7 +40,7 @@ import { scriptFolder } from '../../src/redis/script-loader.js';
 import { SHARED_REDIS_URL } from '../helpers/redis.js';
 import { validateTemplate } from './helpers/cfn-spec-validator.js';
 import { parseCfnYaml } from './helpers/cfn-yaml.js';
-import { runCfnLint, samJsonSchema } from './helpers/sam-tools.js';
+import { runCfnLint, samJsonSchema, samTransform } from './helpers/sam-tools.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const SAM_DIR = join(REPO_ROOT, 'deploy', 'sam');
@@ -183,6 +183,58 @@ function resolveIfs(value: unknown, params: Readonly<Record<string, unknown>>): 
       .map(([k, v]) => [k, resolveIfs(v, params)] as const)
       .filter(([, v]) => !(isObject(v) && v['Ref'] === 'AWS::NoValue')),
   );
+}
+
+/**
+ * Actions allowed on Resource "*", each with its reason. Only these: any
+ * other wide statement fails the IAM test.
+ */
+const VPC_NETWORK_INTERFACE_ACTIONS: Readonly<Record<string, string>> = {
+  'ec2:CreateNetworkInterface':
+    "Lambda creates the VPC function's network interfaces with its role",
+  'ec2:DescribeNetworkInterfaces': 'no resource-level permission: works only on "*"',
+  'ec2:DescribeSubnets': 'no resource-level permission: works only on "*"',
+  'ec2:DeleteNetworkInterface': 'Lambda deletes the interfaces it created with the role',
+  'ec2:AssignPrivateIpAddresses': "Lambda assigns the interfaces' addresses",
+  'ec2:UnassignPrivateIpAddresses': "Lambda releases the interfaces' addresses",
+};
+
+/** AWS managed policies the deployed template may attach, by name (after `policy/`), each with its reason. */
+const MANAGED_POLICY_ALLOW_LIST: Readonly<Record<string, string>> = {};
+
+/** The statements of an IAM resource's properties: its PolicyDocument and each of its Policies' documents. */
+function policyStatements(properties: unknown): Json[] {
+  if (!isObject(properties)) return [];
+  const documents = [
+    properties['PolicyDocument'],
+    ...(Array.isArray(properties['Policies']) ? (properties['Policies'] as unknown[]) : []).map(
+      (p) => (isObject(p) ? p['PolicyDocument'] : undefined),
+    ),
+  ];
+  return documents.flatMap((d) =>
+    isObject(d) && Array.isArray(d['Statement']) ? (d['Statement'] as Json[]) : [],
+  );
+}
+
+/** The managed policies every IAM resource of a CloudFormation template attaches, by name. */
+function managedPolicies(deployed: Readonly<Record<string, unknown>>): string[] {
+  const resources = Object.values((deployed['Resources'] ?? {}) as Record<string, Resource>);
+  return (
+    resources
+      // A resource without Properties (a wait condition handle) attaches none.
+      .flatMap((r) => [(r.Properties as Json | undefined)?.['ManagedPolicyArns'] ?? []].flat())
+      .map((arn) => JSON.stringify(arn))
+      .map((arn) => /:policy\/([^"]+)"/.exec(arn)?.[1] ?? arn)
+  );
+}
+
+let deployed: { readonly Resources: Readonly<Record<string, Resource>> } | undefined;
+/** The template as CloudFormation deploys it (SAM's transform applied), made once. */
+function deployedTemplate(): { readonly Resources: Readonly<Record<string, Resource>> } {
+  deployed ??= samTransform(TEMPLATE_FILE) as unknown as {
+    readonly Resources: Readonly<Record<string, Resource>>;
+  };
+  return deployed;
 }
 
 describe('SAM template: structure', () => {
@@ -539,35 +591,91 @@ describe('SAM template: secrets and IAM', () => {
     expect(verdicts).toEqual([true, true, false]);
   });
 
-  it('has no IAM statement with a * resource or action', () => {
-    // Prepare: SAM inline policies and any IAM resource's policy documents.
-    const documents: unknown[] = [];
-    for (const [, r] of Object.entries(template.Resources)) {
-      const policies = r.Properties['Policies'];
-      if (r.Type === 'AWS::Serverless::Function' && Array.isArray(policies))
-        documents.push(...(policies as unknown[]));
-      if (r.Type.startsWith('AWS::IAM::'))
-        documents.push(r.Properties['PolicyDocument'], r.Properties['Policies']);
-    }
-    const statements = documents
-      .flatMap((d): unknown[] => (Array.isArray(d) ? (d as unknown[]) : [d]))
-      .flatMap((d) =>
-        isObject(d) && Array.isArray(d['Statement']) ? (d['Statement'] as Json[]) : [],
-      );
+  it('has no IAM statement with a * resource or action, but the network interface actions of a VPC function', () => {
+    // Prepare: every policy document of every IAM resource, for the default parameters and in a VPC.
+    const inVpc = parameterValues({ VpcSubnetIds: 'subnet-1', VpcSecurityGroupIds: 'sg-1' });
+    const statementsWith = (params: Readonly<Record<string, unknown>>): Json[] =>
+      Object.values(template.Resources)
+        .filter((r) => r.Type.startsWith('AWS::IAM::'))
+        .flatMap((r) => policyStatements(resolveIfs(r.Properties, params)));
+    const isWide = (s: Json): boolean =>
+      [s['Resource'], s['Action']].flat().some((v) => typeof v === 'string' && v.includes('*'));
 
     // Act
-    const wide = statements.filter((s) => {
-      const resources = [s['Resource']].flat();
-      const actions = [s['Action']].flat();
-      return (
-        resources.some((r) => typeof r === 'string' && r.includes('*')) ||
-        actions.some((a) => typeof a === 'string' && a.includes('*'))
+    const wideByDefault = statementsWith(parameterValues()).filter(isWide);
+    const wideInVpc = statementsWith(inVpc).filter(isWide);
+
+    // Assess
+    expect(statementsWith(parameterValues()).length).toBeGreaterThan(0);
+    expect(wideByDefault).toEqual([]);
+    // One per VPC function (warm-counter, workspace), and only the allow-listed actions.
+    expect(wideInVpc).toHaveLength(2);
+    for (const s of wideInVpc) {
+      expect(s['Resource']).toBe('*');
+      expect([s['Action']].flat().sort()).toEqual(
+        Object.keys(VPC_NETWORK_INTERFACE_ACTIONS).sort(),
       );
+    }
+  });
+
+  it("grants no managed policy (after SAM's transform), which catches a function without its own role", () => {
+    // Prepare: a copy in which counter has no Role, so SAM creates one for it.
+    const copy = join(mkdtempSync(join(tmpdir(), 'wr-sam-role-')), 'template.yaml');
+    onTestFinished(() => {
+      rmSync(dirname(copy), { recursive: true, force: true });
+    });
+    const source = readFileSync(TEMPLATE_FILE, 'utf8');
+    const withoutRole = source.replace(
+      '      Role: !GetAtt CounterFunctionExecutionRole.Arn\n',
+      '',
+    );
+    expect(withoutRole).not.toBe(source);
+    writeFileSync(copy, withoutRole);
+
+    // Act
+    const granted = managedPolicies(deployedTemplate());
+    const grantedWithoutRole = managedPolicies(samTransform(copy));
+
+    // Assess
+    expect(granted.filter((name) => !(name in MANAGED_POLICY_ALLOW_LIST))).toEqual([]);
+    expect(grantedWithoutRole).toContain('service-role/AWSLambdaBasicExecutionRole');
+  }, 60_000);
+
+  it('each function logs to a log group of its own with a retention, and its role may write only there', () => {
+    // Prepare
+    const deployed = deployedTemplate().Resources;
+    const functions = Object.entries(deployed).filter(
+      ([, r]) => r.Type === 'AWS::Lambda::Function',
+    );
+
+    // Act
+    const checks = functions.map(([id, fn]) => {
+      const logging = fn.Properties['LoggingConfig'] as { LogGroup?: { Ref?: string } } | undefined;
+      const logGroupId = String(logging?.LogGroup?.Ref);
+      const roleId = ((fn.Properties['Role'] as Json)['Fn::GetAtt'] as string[])[0] ?? '';
+      const logStatements = policyStatements(deployed[roleId]?.Properties).filter((s) =>
+        [s['Action']].flat().some((a) => typeof a === 'string' && a.startsWith('logs:')),
+      );
+      return {
+        id,
+        logGroupId,
+        roleId,
+        logGroup: deployed[logGroupId],
+        logResources: logStatements.map((s) => s['Resource']),
+      };
     });
 
     // Assess
-    expect(statements.length).toBeGreaterThan(0);
-    expect(wide).toEqual([]);
+    expect(checks).toHaveLength(EXAMPLES.length + 1);
+    for (const c of checks) {
+      expect(c.logGroup?.Type, c.id).toBe('AWS::Logs::LogGroup');
+      expect(c.logGroup?.Properties['RetentionInDays'], c.id).toEqual({ Ref: 'LogRetentionDays' });
+      expect(c.logResources, c.id).toEqual([{ 'Fn::GetAtt': [c.logGroupId, 'Arn'] }]);
+    }
+    // Nothing shared: one log group and one role per function.
+    expect(new Set(checks.map((c) => c.logGroupId)).size).toBe(checks.length);
+    expect(new Set(checks.map((c) => c.roleId)).size).toBe(checks.length);
+    expect(template.Parameters['LogRetentionDays']?.['Default']).toBeGreaterThan(0);
   });
 });
 

@@ -81,11 +81,16 @@ export function loadResourceSpec(): ResourceSpec {
  * AWS::Lambda::Function (SAM's own model declares it a pass-through to
  * ["AWS::Lambda::Function", "Properties", "TenancyConfig"]:
  * samtranslator/internal/schema_source/aws_serverless_function.py).
+ * LoggingConfig: the same, a pass-through to
+ * ["AWS::Lambda::Function", "Properties", "LoggingConfig"] in that file.
  */
 const SAM_PASS_THROUGH: Readonly<
   Record<string, Readonly<Record<string, readonly [string, string]>>>
 > = {
-  'AWS::Serverless::Function': { TenancyConfig: ['AWS::Lambda::Function', 'TenancyConfig'] },
+  'AWS::Serverless::Function': {
+    TenancyConfig: ['AWS::Lambda::Function', 'TenancyConfig'],
+    LoggingConfig: ['AWS::Lambda::Function', 'LoggingConfig'],
+  },
 };
 
 /**

@@ -55,3 +55,34 @@ export function runCfnLint(file: string): CfnLintResult {
   if (run.error !== undefined) throw run.error;
   return { exitCode: run.status ?? -1, output: `${run.stdout}${run.stderr}` };
 }
+
+/**
+ * The CloudFormation template SAM's transform makes of a SAM template (what
+ * CloudFormation deploys), as cfn-lint produces it before linting: its own
+ * wrapper around aws-sam-translator, which puts placeholder S3 locations in
+ * place of local CodeUri folders and uses the managed-policy map cfn-lint
+ * ships (no AWS call). Shows what SAM adds on its own, such as the role and
+ * AWSLambdaBasicExecutionRole of a function without `Role`.
+ */
+export function samTransform(file: string): Record<string, unknown> {
+  const program = [
+    'import json, sys',
+    'from cfnlint.decode import decode',
+    'from cfnlint.template.transforms._sam import Transform',
+    'template, problems = decode(sys.argv[1])',
+    'if problems: sys.exit("\\n".join(str(p) for p in problems))',
+    "transform = Transform(sys.argv[1], template, 'us-east-1')",
+    'problems = transform.transform_template()',
+    'if problems: sys.exit("\\n".join(str(p) for p in problems))',
+    'print(json.dumps(transform.template()))',
+  ].join('\n');
+  const run = spawnSync('python3', ['-c', program, file], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (run.error !== undefined || (run.status !== 0 && /No module named/.test(run.stderr))) {
+    throw new Error(`SAM's transform needs python3 with cfn-lint: ${INSTALL}`);
+  }
+  if (run.status !== 0) throw new Error(`SAM's transform failed on ${file}:\n${run.stderr}`);
+  return JSON.parse(run.stdout) as Record<string, unknown>;
+}
