@@ -3,7 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Template } from 'aws-cdk-lib/assertions';
+import { createWarmrouteApp } from '../../deploy/cdk/lib/warmroute-app.js';
 import { packageRoot } from '../../src/paths.js';
+import { cfnText, resourcesOfType } from './helpers/cfn-template.js';
 
 /**
  * The real CDK CLI on the real app (deploy/cdk/cdk.json): `cdk synth` after
@@ -58,4 +61,63 @@ describe('cdk synth with the CLI', () => {
       'deploy/docker/Dockerfile',
     ]);
   }, 600_000);
+});
+
+describe('context keys', () => {
+  it('reads the exposure, reservation and WAF keys as the CLI passes them (strings)', () => {
+    // Prepare: `-c key=value` arrives as text.
+    const dir = mkdtempSync(join(tmpdir(), 'cdk-app-context-'));
+    try {
+      const built = createWarmrouteApp(
+        {
+          outdir: dir,
+          context: {
+            internetFacing: 'true',
+            acknowledgeClientChosenKeys: 'true',
+            certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+            reservedConcurrency: '{"workspace":50}',
+            wafRateLimitPer5Min: '2000',
+          },
+        },
+        { CDK_DEFAULT_ACCOUNT: '123456789012', CDK_DEFAULT_REGION: 'eu-west-1' },
+      );
+      // Act
+      const t = Template.fromStack(built.gateway).toJSON();
+      // Assess
+      const alb = resourcesOfType(t, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0];
+      expect(alb?.properties['Scheme']).toBe('internet-facing');
+      const workspace = resourcesOfType(t, 'AWS::Lambda::Function').find(
+        (f) => cfnText(f.properties['FunctionName'] ?? '') === 'warmroute-workspace',
+      );
+      expect(workspace?.properties['ReservedConcurrentExecutions']).toBe(50);
+      const acl = resourcesOfType(t, 'AWS::WAFv2::WebACL')[0];
+      expect(JSON.stringify(acl?.properties['Rules'])).toContain('"Limit":2000');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+
+  it('refuses an internet-facing context without the acknowledgement, and a malformed reservation', () => {
+    const env = { CDK_DEFAULT_ACCOUNT: '123456789012', CDK_DEFAULT_REGION: 'eu-west-1' };
+    expect(() =>
+      createWarmrouteApp(
+        {
+          context: {
+            internetFacing: 'true',
+            certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+          },
+        },
+        env,
+      ),
+    ).toThrow(/acknowledgeClientChosenKeys/);
+    expect(() => createWarmrouteApp({ context: { internetFacing: 'yes' } }, env)).toThrow(
+      /internetFacing must be true or false/,
+    );
+    expect(() =>
+      createWarmrouteApp({ context: { reservedConcurrency: 'warm-counter=5' } }, env),
+    ).toThrow(/must be a JSON object/);
+    expect(() =>
+      createWarmrouteApp({ context: { reservedConcurrency: '{"nosuch":5}' } }, env),
+    ).toThrow(/no example function "nosuch"/);
+  });
 });

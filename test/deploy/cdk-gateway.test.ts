@@ -241,6 +241,82 @@ describe('load balancer and health checks', () => {
   });
 });
 
+describe('cost exposure', () => {
+  it('configures no fresh route: every proxy route is affinity, on a function of the allow-list', () => {
+    // Prepare
+    const env = environment(template);
+    const routes = JSON.parse(env['WARMROUTE_ROUTES'] ?? '') as {
+      prefix: string;
+      function: string;
+      mode: string;
+    }[];
+    const allowed = Object.keys(JSON.parse(env['WARMROUTE_FUNCTIONS'] ?? '') as object);
+    // Assess
+    expect(routes.length).toBeGreaterThan(0);
+    expect(routes.filter((r) => r.mode !== 'affinity')).toEqual([]);
+    for (const r of routes) expect(allowed).toContain(r.function);
+  });
+
+  it('reserves no concurrency by default, and no web ACL', () => {
+    const functions = resourcesOfType(template, 'AWS::Lambda::Function').filter(
+      (f) => f.properties['TenancyConfig'] !== undefined,
+    );
+    expect(functions).toHaveLength(3);
+    for (const f of functions) expect(f.properties['ReservedConcurrentExecutions']).toBeUndefined();
+    expect(resourcesOfType(template, 'AWS::WAFv2::WebACL')).toEqual([]);
+  });
+
+  it(
+    'reserves the concurrency asked per function, and puts a rate-based WAF rule on the load balancer',
+    () => {
+      // Act
+      const { template: t } = synth({
+        reservedConcurrency: { 'warm-counter': 200 },
+        wafRateLimitPer5Min: 1000,
+      });
+      // Assess
+      const reserved = Object.fromEntries(
+        resourcesOfType(t, 'AWS::Lambda::Function')
+          .filter((f) => f.properties['TenancyConfig'] !== undefined)
+          .map((f) => [
+            cfnText(f.properties['FunctionName']),
+            f.properties['ReservedConcurrentExecutions'],
+          ]),
+      );
+      expect(reserved).toEqual({
+        'warmroute-counter': undefined,
+        'warmroute-warm-counter': 200,
+        'warmroute-workspace': undefined,
+      });
+      const acl = only(resourcesOfType(t, 'AWS::WAFv2::WebACL')).properties;
+      expect(acl['Scope']).toBe('REGIONAL');
+      expect(acl['DefaultAction']).toEqual({ Allow: {} });
+      expect(acl['Rules']).toEqual([
+        expect.objectContaining({
+          Action: { Block: {} },
+          Statement: {
+            RateBasedStatement: { Limit: 1000, AggregateKeyType: 'IP', EvaluationWindowSec: 300 },
+          },
+        }),
+      ]);
+      const association = only(resourcesOfType(t, 'AWS::WAFv2::WebACLAssociation')).properties;
+      const alb = only(resourcesOfType(t, 'AWS::ElasticLoadBalancingV2::LoadBalancer'));
+      expect(refId(association['ResourceArn'])).toBe(alb.id);
+      expect(getAttId(association['WebACLArn'])).toBe(
+        only(resourcesOfType(t, 'AWS::WAFv2::WebACL')).id,
+      );
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it.each([
+    [{ reservedConcurrency: { 'warm-counter': 0 } }, /reservedConcurrency.warm-counter must be/],
+    [{ wafRateLimitPer5Min: 5 }, /wafRateLimitPer5Min must be an integer from 10/],
+  ] satisfies [GatewayStackProps, RegExp][])('refuses %j', (props, message) => {
+    expect(() => new GatewayStack(new App(), 'Bad', { env: ENV, ...props })).toThrow(message);
+  });
+});
+
 describe('outputs', () => {
   it('names the cluster, the service, the VPC and every secret, so no command digs in the stack', () => {
     // Prepare

@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { defaults } from '../../../src/config/schema.js';
 import type { DrainTiming } from './drain-timing.js';
@@ -56,6 +57,8 @@ export interface GatewayServiceProps {
   readonly clientCidrs: readonly string[];
   /** ALB requests per target per minute to scale on, in addition to CPU. */
   readonly requestsPerTargetPerMinute?: number;
+  /** Requests per client IP per 5 minutes above which WAF blocks (no web ACL when unset). */
+  readonly wafRateLimitPer5Min?: number;
   readonly logRetention: logs.RetentionDays;
 }
 
@@ -72,6 +75,7 @@ export class GatewayService extends Construct {
   readonly logGroup: logs.LogGroup;
   readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
   readonly accessLogsBucket: s3.Bucket;
+  readonly webAcl: wafv2.CfnWebACL | undefined;
 
   constructor(scope: Construct, id: string, props: GatewayServiceProps) {
     super(scope, id);
@@ -179,6 +183,10 @@ export class GatewayService extends Construct {
       dropInvalidHeaderFields: true,
     });
     this.loadBalancer.logAccessLogs(this.accessLogsBucket, 'alb');
+    this.webAcl =
+      props.wafRateLimitPer5Min === undefined
+        ? undefined
+        : this.rateLimit(props.wafRateLimitPer5Min);
 
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'Targets', {
       vpc,
@@ -276,5 +284,46 @@ export class GatewayService extends Construct {
         scaleInCooldown: Duration.seconds(300),
       });
     }
+  }
+
+  /**
+   * A regional web ACL on the load balancer: allow by default, block a client
+   * IP over `limit` requests in WAF's 5-minute window. It bounds what one
+   * address can cost (each new key or fresh call may be a cold start); it does
+   * not stop many addresses, nor clients behind one shared proxy address.
+   */
+  private rateLimit(limit: number): wafv2.CfnWebACL {
+    // WAF's own bounds for a rate-based rule's limit.
+    if (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000) {
+      throw new Error(
+        `wafRateLimitPer5Min must be an integer from 10 to 2,000,000,000, got ${limit}`,
+      );
+    }
+    const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName,
+    });
+    const acl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility('warmroute-gateway'),
+      rules: [
+        {
+          name: 'rate-per-ip',
+          priority: 0,
+          action: { block: {} },
+          statement: {
+            rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: 300 },
+          },
+          visibilityConfig: visibility('warmroute-gateway-rate-per-ip'),
+        },
+      ],
+    });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.loadBalancer.loadBalancerArn,
+      webAclArn: acl.attrArn,
+    });
+    return acl;
   }
 }

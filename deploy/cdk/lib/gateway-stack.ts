@@ -6,7 +6,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { packageRoot } from '../../../src/paths.js';
 import { drainTiming, type DrainTiming } from './drain-timing.js';
-import { ExampleFunctions, type ExampleFunctionName } from './example-functions.js';
+import {
+  ExampleFunctions,
+  type ExampleFunctionName,
+  type ExampleFunctionsProps,
+} from './example-functions.js';
 import { ADMIN_PORT, GATEWAY_PORT, GatewayService } from './gateway-service.js';
 import { addGatewayNagSuppressions } from './nag-suppressions.js';
 import { GatewayNetwork } from './network.js';
@@ -63,6 +67,15 @@ export interface GatewayStackProps extends StackProps {
   /** Also scale on ALB requests per target per minute. */
   readonly requestsPerTargetPerMinute?: number;
   readonly redisNodeType?: string;
+  /** Reserved concurrency per example function (default none; see ExampleFunctionsProps). */
+  readonly reservedConcurrency?: ExampleFunctionsProps['reservedConcurrency'];
+  /**
+   * A WAF web ACL on the load balancer with one rate-based rule: a client IP
+   * sending more than this many requests in 5 minutes is blocked until its
+   * rate drops (WAF's minimum is 10). Default: no web ACL. Behind a proxy
+   * every request comes from the proxy's few addresses: rate-limit there.
+   */
+  readonly wafRateLimitPer5Min?: number;
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -174,6 +187,7 @@ export class GatewayStack extends Stack {
       namePrefix: `${namePrefix}-`,
       vpc,
       vpcSubnets: privateSubnets,
+      reservedConcurrency: props.reservedConcurrency,
       snapshotRedis: {
         host: this.redis.host,
         port: this.redis.port,
@@ -216,6 +230,7 @@ export class GatewayStack extends Stack {
       internetFacing: props.internetFacing === true,
       clientCidrs: props.clientCidrs ?? [this.network.cidr],
       requestsPerTargetPerMinute: props.requestsPerTargetPerMinute,
+      wafRateLimitPer5Min: props.wafRateLimitPer5Min,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       environment: {
         HOST: '0.0.0.0',
@@ -233,9 +248,14 @@ export class GatewayStack extends Stack {
         WARMROUTE_REQUEST_TIMEOUT_MS: String(this.drain.requestTimeoutMs),
         // The allow-list: the gateway invokes these functions and no other.
         WARMROUTE_FUNCTIONS: this.toJsonString(setting),
-        // The demo's proxy routes (README "Two commands"), on the deployed names.
+        // The demo's affinity routes (README "Two commands"), on the deployed
+        // names. No `fresh` route: every call of one is a new tenant
+        // environment (a cold start and its charge) and counts towards the
+        // function's tenant-environment cap, so a default route would let any
+        // client run up cost and crowd out the `/` tenants of the same
+        // function. Callers that need it opt in per call
+        // (`x-affinity-mode: fresh` on the RPC route; docs/deploy.md).
         WARMROUTE_ROUTES: this.toJsonString([
-          { prefix: '/fresh', function: fn('counter'), mode: 'fresh' },
           { prefix: '/warm', function: fn('warm-counter'), mode: 'affinity' },
           { prefix: '/workspace', function: fn('workspace'), mode: 'affinity' },
           { prefix: '/', function: fn('counter'), mode: 'affinity' },

@@ -17,6 +17,8 @@ export const CONTEXT_KEYS = [
   'certificateArn',
   'internetFacing',
   'acknowledgeClientChosenKeys',
+  'reservedConcurrency',
+  'wafRateLimitPer5Min',
 ] as const;
 
 function contextNumber(app: App, key: string): number | undefined {
@@ -35,6 +37,33 @@ function contextBoolean(app: App, key: string): boolean | undefined {
   if (raw === true || raw === 'true') return true;
   if (raw === false || raw === 'false') return false;
   throw new Error(`context ${key} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+/**
+ * `-c reservedConcurrency='{"warm-counter":200}'`: a JSON object of
+ * function name to reserved concurrency (cdk.json may hold the object).
+ * Names and values are checked by ExampleFunctions.
+ */
+function contextReservations(app: App, key: string): Record<string, number> | undefined {
+  const raw: unknown = app.node.tryGetContext(key);
+  if (raw === undefined || raw === '') return undefined;
+  let parsed: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      throw new Error(`context ${key} must be a JSON object like {"warm-counter":200}, got ${raw}`);
+    }
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error(`context ${key} must be a JSON object like {"warm-counter":200}`);
+  }
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value !== 'number') throw new Error(`context ${key}.${name} must be a number`);
+    out[name] = value;
+  }
+  return out;
 }
 
 function contextString(app: App, key: string): string | undefined {
@@ -75,6 +104,8 @@ export function createWarmrouteApp(
     certificateArn: contextString(app, 'certificateArn'),
     internetFacing: contextBoolean(app, 'internetFacing'),
     acknowledgeClientChosenKeys: contextBoolean(app, 'acknowledgeClientChosenKeys'),
+    reservedConcurrency: contextReservations(app, 'reservedConcurrency'),
+    wafRateLimitPer5Min: contextNumber(app, 'wafRateLimitPer5Min'),
     description:
       'warmroute gateway: VPC, ElastiCache Redis, secrets, example functions, ECS Fargate + ALB',
   });
