@@ -33,7 +33,10 @@ export interface GatewayServiceProps {
   readonly vpcCidr: string;
   readonly subnets: ec2.SubnetSelection;
   readonly image: ecs.ContainerImage;
-  /** Tasks at rest and the autoscaling minimum. */
+  /**
+   * The autoscaling minimum: the tasks at rest. Not the service's
+   * DesiredCount, which stays unset (see the service below).
+   */
   readonly desiredCount: number;
   readonly maxCount: number;
   readonly cpu: number;
@@ -144,7 +147,12 @@ export class GatewayService extends Construct {
     this.service = new ecs.FargateService(this, 'Service', {
       cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount: props.desiredCount,
+      // No DesiredCount: CloudFormation sends it with every UpdateService, so
+      // each deploy would reset a service autoscaling had scaled out to 10
+      // back to the fixed count mid-rollout (aws/aws-cdk#3919,
+      // aws/containers-roadmap#493). Unset, ECS starts a new service with one
+      // task, keeps the current count on updates, and the scalable target's
+      // minimum (props.desiredCount) brings it up to the floor.
       vpcSubnets: props.subnets,
       securityGroups: [this.taskSecurityGroup],
       assignPublicIp: false,

@@ -25,7 +25,11 @@ export interface EcrImage {
 export interface GatewayStackProps extends StackProps {
   /** Prefix of the functions' names (`<prefix>-counter`…) and of descriptions (default `warmroute`). */
   readonly namePrefix?: string;
-  /** Gateway tasks at rest, and the autoscaling minimum (default 2). */
+  /**
+   * The autoscaling minimum, so the tasks at rest (default 2). The service's
+   * own DesiredCount is left unset so a deploy never resets a scaled-out
+   * service (GatewayService).
+   */
   readonly desiredCount?: number;
   /** Autoscaling maximum (default 10, at least desiredCount). */
   readonly maxCount?: number;
