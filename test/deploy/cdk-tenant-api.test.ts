@@ -12,12 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { EXAMPLE_FUNCTION_NAMES } from '../../deploy/cdk/lib/example-functions.js';
-import { TenantApiStack, type TenantApiStackProps } from '../../deploy/cdk/lib/tenant-api-stack.js';
+import {
+  DEFAULT_THROTTLE,
+  TenantApiStack,
+  type TenantApiStackProps,
+} from '../../deploy/cdk/lib/tenant-api-stack.js';
 import {
   createTenantAuthorizer,
   SECRET_CACHE_TTL_MS,
@@ -313,6 +317,28 @@ describe('TenantApiStack', () => {
     }
     expect(new Set(checks.map((c) => c.roleId)).size).toBe(checks.length);
   });
+
+  it('throttles the stage at DEFAULT_THROTTLE unless told otherwise', () => {
+    // Prepare
+    const expected = (rate: number, burst: number): unknown => ({
+      MethodSettings: [
+        Match.objectLike({
+          ResourcePath: '/*',
+          HttpMethod: '*',
+          ThrottlingRateLimit: rate,
+          ThrottlingBurstLimit: burst,
+        }),
+      ],
+    });
+    // Act
+    const custom = synth({ throttle: { rateLimit: 7, burstLimit: 9 } });
+    // Assess
+    byAuthorizer.template.hasResourceProperties(
+      'AWS::ApiGateway::Stage',
+      expected(DEFAULT_THROTTLE.rateLimit, DEFAULT_THROTTLE.burstLimit),
+    );
+    custom.template.hasResourceProperties('AWS::ApiGateway::Stage', expected(7, 9));
+  }, 120_000);
 
   it('creates no IAM statement on a * resource', () => {
     // Prepare

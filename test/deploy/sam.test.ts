@@ -26,6 +26,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { DEFAULT_THROTTLE } from '../../deploy/cdk/lib/tenant-api-stack.js';
 import { createAuthorizer, stageResource } from '../../deploy/sam/authorizer/handler.js';
 import {
   issueToken,
@@ -165,6 +166,17 @@ function parameterValues(
   return values;
 }
 
+/** `value` with every `Ref` to a parameter replaced by the parameter's value. */
+function resolveRefs(value: unknown, params: Readonly<Record<string, unknown>>): unknown {
+  if (Array.isArray(value)) return value.map((v) => resolveRefs(v, params));
+  if (!isObject(value)) return value;
+  const ref = value['Ref'];
+  if (typeof ref === 'string' && ref in params && Object.keys(value).length === 1) {
+    return params[ref];
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, params)]));
+}
+
 /** `value` with every Fn::If resolved for the given parameter values. */
 function resolveIfs(value: unknown, params: Readonly<Record<string, unknown>>): unknown {
   if (Array.isArray(value)) return value.map((v) => resolveIfs(v, params));
@@ -200,7 +212,12 @@ const VPC_NETWORK_INTERFACE_ACTIONS: Readonly<Record<string, string>> = {
 };
 
 /** AWS managed policies the deployed template may attach, by name (after `policy/`), each with its reason. */
-const MANAGED_POLICY_ALLOW_LIST: Readonly<Record<string, string>> = {};
+const MANAGED_POLICY_ALLOW_LIST: Readonly<Record<string, string>> = {
+  'service-role/AmazonAPIGatewayPushToCloudWatchLogs':
+    "API Gateway's account-level CloudWatch Logs role (CreateApiGatewayCloudWatchRole), which " +
+    'access logs need: AWS documents this policy for it, and the role serves every API of the ' +
+    'account and region, so it cannot be scoped to this stack',
+};
 
 /** The statements of an IAM resource's properties: its PolicyDocument and each of its Policies' documents. */
 function policyStatements(properties: unknown): Json[] {
@@ -430,6 +447,95 @@ describe('SAM template: the REST API and the X-Amz-Tenant-Id mapping', () => {
     // Assess
     expect(ttls.length).toBeGreaterThan(0);
     expect(ttls).toEqual(schemes.map(() => 0));
+  });
+
+  it("throttles the whole stage, by default at the CDK tenant API stack's rate and burst", () => {
+    // Prepare
+    const stages = Object.values(deployedTemplate().Resources).filter(
+      (r) => r.Type === 'AWS::ApiGateway::Stage',
+    );
+    const params = parameterValues();
+
+    // Act
+    const settings = stages.map((stage) => resolveRefs(stage.Properties['MethodSettings'], params));
+
+    // Assess
+    expect(settings).toEqual([
+      [
+        {
+          ResourcePath: '/*',
+          HttpMethod: '*',
+          ThrottlingRateLimit: DEFAULT_THROTTLE.rateLimit,
+          ThrottlingBurstLimit: DEFAULT_THROTTLE.burstLimit,
+        },
+      ],
+    ]);
+  });
+
+  it('writes access logs, with the tenant, to a log group with a retention', async () => {
+    // Prepare: the context key the authorizer sets, from its own answer.
+    const deployed = deployedTemplate().Resources;
+    const [stage] = Object.values(deployed).filter((r) => r.Type === 'AWS::ApiGateway::Stage');
+    const secret = randomBytes(MIN_SECRET_BYTES);
+    const answer = await createAuthorizer({ loadSecret: () => Promise.resolve(secret) })({
+      type: 'TOKEN',
+      authorizationToken: issueToken(secret, 'BlueTenant', Math.floor(Date.now() / 1000) + 60),
+      methodArn: 'arn:aws:execute-api:us-east-1:123456789012:abc123/prod/GET/counter',
+    });
+    const [contextKey] = Object.keys(answer.context);
+
+    // Act
+    const setting = stage?.Properties['AccessLogSetting'] as
+      { DestinationArn: { 'Fn::GetAtt': [string, string] }; Format: string } | undefined;
+    const logGroup = deployed[setting?.DestinationArn['Fn::GetAtt'][0] ?? ''];
+    const fields = JSON.parse(setting?.Format ?? '{}') as Record<string, string>;
+
+    // Assess
+    expect(logGroup?.Type).toBe('AWS::Logs::LogGroup');
+    expect(logGroup?.Properties['RetentionInDays']).toEqual({ Ref: 'LogRetentionDays' });
+    expect(Object.values(fields)).toEqual(
+      expect.arrayContaining([
+        '$context.requestId',
+        '$context.status',
+        `$context.authorizer.${contextKey ?? ''}`,
+      ]),
+    );
+  });
+
+  it("sets API Gateway's account logging role before the stage exists, unless told the account has one", () => {
+    // Prepare
+    const account = template.Resources['ApiGatewayAccount'] as Resource & { Condition?: string };
+    const ready = template.Resources['ApiGatewayAccountReady'];
+    const api = template.Resources[apiId] as Resource & { DependsOn?: string | string[] };
+
+    // Act
+    const created = evaluate({ Condition: account.Condition }, parameterValues());
+    const notCreated = evaluate(
+      { Condition: account.Condition },
+      parameterValues({ CreateApiGatewayCloudWatchRole: 'false' }),
+    );
+
+    // Assess: the API waits for the handle, which refers to the account setting when it is created.
+    expect(created).toBe(true);
+    expect(notCreated).toBe(false);
+    expect([api.DependsOn].flat()).toContain('ApiGatewayAccountReady');
+    expect(JSON.stringify(ready?.Metadata)).toContain('{"Ref":"ApiGatewayAccount"}');
+  });
+
+  it('keeps every log group of the deployed template for a limited time', () => {
+    // Prepare
+    const logGroups = Object.entries(deployedTemplate().Resources).filter(
+      ([, r]) => r.Type === 'AWS::Logs::LogGroup',
+    );
+
+    // Act
+    const withoutRetention = logGroups.filter(
+      ([, r]) => r.Properties['RetentionInDays'] === undefined,
+    );
+
+    // Assess: four functions and the access logs.
+    expect(logGroups).toHaveLength(EXAMPLES.length + 2);
+    expect(withoutRetention.map(([id]) => id)).toEqual([]);
   });
 
   it('maps X-Amz-Tenant-Id from the context key the authorizer sets, by default', async () => {

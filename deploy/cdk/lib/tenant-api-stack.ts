@@ -63,9 +63,12 @@ export type TenantApiStackProps = StackProps &
      * when the account already has one, since this replaces it.
      */
     readonly apiGatewayCloudWatchRole?: boolean;
-    /** Stage throttling: steady requests per second (default 50) and burst (default 100). */
+    /** Stage throttling: steady requests per second and burst (default DEFAULT_THROTTLE, 50 and 100). */
     readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
   };
+
+/** Stage throttling when `throttle` is not given (deploy/sam/template.yaml defaults to the same). */
+export const DEFAULT_THROTTLE = { rateLimit: 50, burstLimit: 100 } as const;
 
 /** The authorizer's source: bundled at synth time like the example functions. */
 const AUTHORIZER_ENTRY = join(
@@ -203,8 +206,8 @@ export class TenantApiStack extends Stack {
             latencyMs: apigw.AccessLogField.contextResponseLatency(),
           }),
         ),
-        throttlingRateLimit: props.throttle?.rateLimit ?? 50,
-        throttlingBurstLimit: props.throttle?.burstLimit ?? 100,
+        throttlingRateLimit: props.throttle?.rateLimit ?? DEFAULT_THROTTLE.rateLimit,
+        throttlingBurstLimit: props.throttle?.burstLimit ?? DEFAULT_THROTTLE.burstLimit,
       },
     });
     if (cloudWatchRole) {
