@@ -232,12 +232,41 @@ describe('load balancer and health checks', () => {
     },
   );
 
-  it('closes idle connections before the gateway does (ALB idle timeout < keep-alive)', () => {
-    const alb = only(resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer'));
-    const attrs = alb.properties['LoadBalancerAttributes'] as { Key: string; Value: string }[];
-    const idle = Number(attrs.find((a) => a.Key === 'idle_timeout.timeout_seconds')?.Value);
-    expect(idle).toBeGreaterThan(0);
-    expect(idle * 1000).toBeLessThan(defaults.keepAliveTimeoutMs);
+  it.each([
+    ['the default request timeout (30 s)', undefined],
+    ['a 120 s request timeout', 120_000],
+  ] as const)(
+    'with %s: the idle timeout outlasts a silent request, and the gateway keeps connections longer',
+    (_label, requestTimeoutMs) => {
+      // Prepare
+      const t = requestTimeoutMs === undefined ? template : synth({ requestTimeoutMs }).template;
+      const alb = only(resourcesOfType(t, 'AWS::ElasticLoadBalancingV2::LoadBalancer'));
+      const attrs = alb.properties['LoadBalancerAttributes'] as { Key: string; Value: string }[];
+      const idle = Number(attrs.find((a) => a.Key === 'idle_timeout.timeout_seconds')?.Value);
+      const env = environment(t);
+      // Act: the keep-alive the gateway would run with, as it reads its environment.
+      const keepAlive = loadConfig({
+        ...env,
+        WARMROUTE_SECRET: 'x'.repeat(64),
+        WARMROUTE_ADMIN_TOKEN: 'y'.repeat(48),
+        WARMROUTE_REDIS_PASSWORD: 'z'.repeat(64),
+        REDIS_URL: 'rediss://redis.example:6379',
+      }).keepAliveTimeoutMs;
+      // Assess
+      const timeout = Number(env['WARMROUTE_REQUEST_TIMEOUT_MS']);
+      expect(timeout).toBe(requestTimeoutMs ?? defaults.requestTimeoutMs);
+      expect(idle * 1000).toBeGreaterThan(timeout);
+      expect(idle).toBeLessThanOrEqual(4000);
+      expect(keepAlive).toBeGreaterThan(idle * 1000);
+      if (requestTimeoutMs === undefined) expect(keepAlive).toBe(defaults.keepAliveTimeoutMs);
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it('refuses a request timeout the gateway cannot keep connections open for', () => {
+    expect(
+      () => new GatewayStack(new App(), 'TooSlow', { env: ENV, requestTimeoutMs: 600_000 }),
+    ).toThrow(/WARMROUTE_KEEP_ALIVE_TIMEOUT_MS's maximum/);
   });
 });
 

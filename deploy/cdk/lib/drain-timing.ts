@@ -1,10 +1,26 @@
-import { defaults } from '../../../src/config/schema.js';
+import { ConfigSchema, defaults } from '../../../src/config/schema.js';
 import { SHUTDOWN_BACKSTOP_MS } from '../../../src/shutdown-backstop.js';
 
 export { SHUTDOWN_BACKSTOP_MS };
 
 /** Fargate's ceiling for a container's `stopTimeout` (seconds). */
 export const FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120;
+
+/** The load balancer's own bounds and default for `idle_timeout.timeout_seconds`. */
+export const ALB_MAX_IDLE_TIMEOUT_SECONDS = 4000;
+export const ALB_DEFAULT_IDLE_TIMEOUT_SECONDS = 60;
+
+/** The gateway's bound on `WARMROUTE_KEEP_ALIVE_TIMEOUT_MS`, read from its schema. */
+const MAX_KEEP_ALIVE_MS: number = (() => {
+  const max: unknown = (ConfigSchema.properties.keepAliveTimeoutMs as { maximum?: unknown })
+    .maximum;
+  if (typeof max !== 'number')
+    throw new Error('keepAliveTimeoutMs has no maximum in the config schema');
+  return max;
+})();
+
+/** How much longer the gateway keeps an idle connection than the load balancer. */
+const KEEP_ALIVE_OVER_IDLE_SECONDS = 5;
 
 /**
  * A margin for what happens around the app's own timers: the event loop
@@ -27,6 +43,10 @@ export interface DrainTiming {
   readonly deregistrationDelaySeconds: number;
   /** Container `stopTimeout`: SIGTERM to SIGKILL. */
   readonly stopTimeoutSeconds: number;
+  /** Load balancer `idle_timeout.timeout_seconds`: outlasts the longest silent request. */
+  readonly albIdleTimeoutSeconds: number;
+  /** `WARMROUTE_KEEP_ALIVE_TIMEOUT_MS` the container runs with: above the idle timeout. */
+  readonly keepAliveTimeoutMs: number;
 }
 
 /**
@@ -53,6 +73,16 @@ export interface DrainTiming {
  *   answers 503 to what is left and exits; its backstop exits 1 at grace +
  *   5 s. SIGKILL must not come before the backstop, so stopTimeout covers
  *   grace + 5 s + a margin, within Fargate's 120 s.
+ * - Idle timeout: the load balancer closes a connection on which nothing
+ *   moved for this long, and a call whose function answers after it gets a
+ *   504 even though the gateway would still have answered. A request may be
+ *   silent for up to `requestTimeoutMs`, so the idle timeout covers it plus a
+ *   margin (at least the load balancer's default 60 s; at most its 4000 s).
+ * - Keep-alive: the gateway must keep an idle connection open longer than
+ *   the load balancer does, or the load balancer may send a request down a
+ *   connection the gateway is closing and answer 502. The gateway's default
+ *   (`defaults.keepAliveTimeoutMs`) is kept when it is long enough, raised
+ *   otherwise, within the gateway's own maximum.
  */
 export function drainTiming(input: DrainTimingInput = {}): DrainTiming {
   const shutdownGraceMs = input.shutdownGraceMs ?? defaults.shutdownGraceMs;
@@ -74,5 +104,32 @@ export function drainTiming(input: DrainTimingInput = {}): DrainTiming {
       `requestTimeoutMs ${requestTimeoutMs} needs a deregistration delay of ${deregistrationDelaySeconds} s, over the load balancer's 3600 s`,
     );
   }
-  return { shutdownGraceMs, requestTimeoutMs, deregistrationDelaySeconds, stopTimeoutSeconds };
+  const albIdleTimeoutSeconds = Math.max(
+    ALB_DEFAULT_IDLE_TIMEOUT_SECONDS,
+    Math.ceil(requestTimeoutMs / 1000) + MARGIN_SECONDS,
+  );
+  if (albIdleTimeoutSeconds > ALB_MAX_IDLE_TIMEOUT_SECONDS) {
+    throw new Error(
+      `requestTimeoutMs ${requestTimeoutMs} needs a load balancer idle timeout of ${albIdleTimeoutSeconds} s, over its ${ALB_MAX_IDLE_TIMEOUT_SECONDS} s`,
+    );
+  }
+  const keepAliveTimeoutMs = Math.max(
+    defaults.keepAliveTimeoutMs,
+    (albIdleTimeoutSeconds + KEEP_ALIVE_OVER_IDLE_SECONDS) * 1000,
+  );
+  if (keepAliveTimeoutMs > MAX_KEEP_ALIVE_MS) {
+    throw new Error(
+      `requestTimeoutMs ${requestTimeoutMs} needs a load balancer idle timeout of ${albIdleTimeoutSeconds} s ` +
+        `and a gateway keep-alive above it (${keepAliveTimeoutMs} ms), over WARMROUTE_KEEP_ALIVE_TIMEOUT_MS's ` +
+        `maximum ${MAX_KEEP_ALIVE_MS} ms: lower WARMROUTE_REQUEST_TIMEOUT_MS`,
+    );
+  }
+  return {
+    shutdownGraceMs,
+    requestTimeoutMs,
+    deregistrationDelaySeconds,
+    stopTimeoutSeconds,
+    albIdleTimeoutSeconds,
+    keepAliveTimeoutMs,
+  };
 }

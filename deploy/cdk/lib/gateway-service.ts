@@ -19,14 +19,6 @@ export const ADMIN_PORT = 9090;
 /** What the target group's health check asks on ADMIN_PORT (src/http/routes/health.ts). */
 export const READINESS_PATH = '/readyz';
 
-/**
- * The load balancer closes an idle connection after this; it must be shorter
- * than the gateway's keep-alive (`WARMROUTE_KEEP_ALIVE_TIMEOUT_MS`, default
- * 72 s), or the load balancer may send a request down a connection the
- * gateway is closing and answer the client 502.
- */
-export const ALB_IDLE_TIMEOUT_SECONDS = 60;
-
 export interface GatewayServiceProps {
   readonly vpc: ec2.IVpc;
   /** The VPC's CIDR (a literal): the admin port's only source besides the load balancer. */
@@ -187,7 +179,8 @@ export class GatewayService extends Construct {
       internetFacing: props.internetFacing,
       vpcSubnets: props.internetFacing ? { subnetType: ec2.SubnetType.PUBLIC } : props.subnets,
       securityGroup: this.loadBalancerSecurityGroup,
-      idleTimeout: Duration.seconds(ALB_IDLE_TIMEOUT_SECONDS),
+      // Derived from the request timeout, below the gateway's keep-alive (drain-timing.ts).
+      idleTimeout: Duration.seconds(props.drain.albIdleTimeoutSeconds),
       dropInvalidHeaderFields: true,
     });
     this.loadBalancer.logAccessLogs(this.accessLogsBucket, 'alb');

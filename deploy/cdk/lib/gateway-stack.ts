@@ -250,6 +250,8 @@ export class GatewayStack extends Stack {
         // built-in defaults cannot drift from them.
         WARMROUTE_SHUTDOWN_GRACE_MS: String(this.drain.shutdownGraceMs),
         WARMROUTE_REQUEST_TIMEOUT_MS: String(this.drain.requestTimeoutMs),
+        // Above the load balancer's idle timeout, which follows the request timeout.
+        WARMROUTE_KEEP_ALIVE_TIMEOUT_MS: String(this.drain.keepAliveTimeoutMs),
         // The allow-list: the gateway invokes these functions and no other.
         WARMROUTE_FUNCTIONS: this.toJsonString(setting),
         // The demo's affinity routes (README "Two commands"), on the deployed
