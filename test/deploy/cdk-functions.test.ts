@@ -121,7 +121,8 @@ beforeAll(() => {
       snapshotRedis: {
         host: 'redis.example.internal',
         port: 6379,
-        authToken,
+        username: 'wr-prod-snapshots',
+        password: authToken,
         securityGroup: redisSg,
       },
     });
@@ -209,7 +210,7 @@ describe('ExampleFunctions', () => {
     }
   });
 
-  it('with Redis, snapshot functions get a rediss:// URL and the AUTH token as a Secrets Manager reference', () => {
+  it('with Redis, snapshot functions get a rediss:// URL with their user name and the password as a Secrets Manager reference', () => {
     // Prepare
     const secretRef = inVpc.stack.resolve(authToken.secretArn) as unknown;
     // Act: synthesized in beforeAll.
@@ -219,7 +220,7 @@ describe('ExampleFunctions', () => {
         functionProps(inVpc, name)['Environment'] as { Variables: Record<string, unknown> }
       ).Variables;
       expect(env).toEqual({
-        [REDIS_URL]: 'rediss://redis.example.internal:6379',
+        [REDIS_URL]: 'rediss://wr-prod-snapshots@redis.example.internal:6379',
         // Never the token itself: CloudFormation resolves the reference at deploy time.
         [REDIS_PASSWORD]: {
           'Fn::Join': ['', ['{{resolve:secretsmanager:', secretRef, ':SecretString:::}}']],
@@ -314,7 +315,7 @@ describe('ExampleFunctions', () => {
           snapshotRedis: {
             host: 'h',
             port: 6379,
-            authToken: new secretsmanager.Secret(stack, 'T'),
+            password: new secretsmanager.Secret(stack, 'T'),
             securityGroup: new ec2.SecurityGroup(stack, 'Sg', { vpc: otherVpc }),
           },
         }),

@@ -326,6 +326,26 @@ describe('docs/deploy.md and the CDK app', () => {
     for (const port of ports) expect(Number(port)).toBe(ADMIN_PORT);
   });
 
+  it('rolls only Redis users the gateway stack creates, and names every user with a password', () => {
+    // Prepare
+    const users = resourcesOfType(stack('warmroute-gateway').template, 'AWS::ElastiCache::User');
+    const withPassword = users
+      .filter((u) => (u.properties['AuthenticationMode'] as { Type?: string }).Type === 'password')
+      .map((u) => cfnText(u.properties['UserId']));
+    // Act
+    const named = [...doc.matchAll(/--user-id (\S+)/g)]
+      .map((m) => m[1] ?? '')
+      .filter((id) => !id.startsWith('"$'));
+    // Assess
+    expect(withPassword).toHaveLength(2);
+    for (const id of named)
+      expect(
+        users.map((u) => cfnText(u.properties['UserId'])),
+        id,
+      ).toContain(id);
+    expect(new Set(named)).toEqual(new Set(withPassword));
+  });
+
   it('the walkthrough calls the internal load balancer through a port forwarding of its listener port', () => {
     // Prepare
     const gateway = stack('warmroute-gateway').template;

@@ -43,16 +43,23 @@ export interface SnapshotRedisProps {
   readonly host: string;
   readonly port: string | number;
   /**
-   * The Redis AUTH token: a Secrets Manager secret whose SecretString is the
-   * token itself (not JSON). It reaches the function as
+   * The Redis user the functions connect as (an ElastiCache RBAC user allowed
+   * only the snapshot keys); it goes into the URL, `rediss://<user>@host:port`.
+   * Undefined: no user name (AUTH with the password alone).
+   */
+  readonly username?: string;
+  /**
+   * The user's password: a Secrets Manager secret whose SecretString is the
+   * password itself (not JSON). It reaches the function as
    * WARMROUTE_SNAPSHOT_REDIS_PASSWORD through a CloudFormation dynamic
    * reference, resolved at deploy time: the template holds only
    * `{{resolve:secretsmanager:…}}`, but the resolved value is part of the
    * function's configuration (visible to whoever may call
    * lambda:GetFunctionConfiguration) and a rotated token reaches the
-   * functions on the next deploy, not before.
+   * functions on the next deploy, not before. What it grants is only the
+   * snapshot keyspace, and only from inside the VPC.
    */
-  readonly authToken: secretsmanager.ISecret;
+  readonly password: secretsmanager.ISecret;
   /** Redis's security group: this construct allows the functions' group in on `port`. */
   readonly securityGroup: ec2.ISecurityGroup;
 }
@@ -248,9 +255,10 @@ export class ExampleFunctions extends Construct {
         if (redis === undefined) {
           environment[SNAPSHOT_DIR] = LAMBDA_SNAPSHOT_DIR;
         } else {
-          environment[SNAPSHOT_REDIS_URL] = `rediss://${redis.host}:${String(redis.port)}`;
-          // A dynamic reference: see SnapshotRedisProps.authToken.
-          environment[SNAPSHOT_REDIS_PASSWORD] = redis.authToken.secretValue.unsafeUnwrap();
+          const user = redis.username === undefined ? '' : `${redis.username}@`;
+          environment[SNAPSHOT_REDIS_URL] = `rediss://${user}${redis.host}:${String(redis.port)}`;
+          // A dynamic reference: see SnapshotRedisProps.password.
+          environment[SNAPSHOT_REDIS_PASSWORD] = redis.password.secretValue.unsafeUnwrap();
         }
       }
 

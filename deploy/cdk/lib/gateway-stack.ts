@@ -195,7 +195,8 @@ export class GatewayStack extends Stack {
       snapshotRedis: {
         host: this.redis.host,
         port: this.redis.port,
-        authToken: this.redis.authToken,
+        username: this.redis.snapshotUser.userName,
+        password: this.redis.snapshotUser.password,
         securityGroup: this.redis.securityGroup,
       },
     });
@@ -244,7 +245,8 @@ export class GatewayStack extends Stack {
         WARMROUTE_ENV: 'production',
         WARMROUTE_BACKEND: 'aws',
         AWS_REGION: this.region,
-        REDIS_URL: this.redis.url(),
+        // The gateway's own Redis user (directory keys only); its password is a secret below.
+        REDIS_URL: this.redis.urlFor(this.redis.gatewayUser),
         // Set explicitly (even at their defaults): the load balancer's and
         // ECS's waits are computed from these values, so an image with other
         // built-in defaults cannot drift from them.
@@ -270,7 +272,7 @@ export class GatewayStack extends Stack {
       secrets: {
         WARMROUTE_SECRET: ecs.Secret.fromSecretsManager(this.hmacSecret),
         WARMROUTE_ADMIN_TOKEN: ecs.Secret.fromSecretsManager(this.adminToken),
-        WARMROUTE_REDIS_PASSWORD: ecs.Secret.fromSecretsManager(this.redis.authToken),
+        WARMROUTE_REDIS_PASSWORD: ecs.Secret.fromSecretsManager(this.redis.gatewayUser.password),
       },
     });
 
@@ -283,7 +285,7 @@ export class GatewayStack extends Stack {
     addGatewayNagSuppressions({
       hmacSecret: this.hmacSecret,
       adminToken: this.adminToken,
-      redisAuthToken: this.redis.authToken,
+      redisPasswords: [this.redis.gatewayUser.password, this.redis.snapshotUser.password],
       redisReplicationGroup: this.redis.replicationGroup,
       taskDefinition: this.gateway.taskDefinition,
       executionRolePolicy,
@@ -319,9 +321,13 @@ export class GatewayStack extends Stack {
       value: this.adminToken.secretArn,
       description: 'aws secretsmanager get-secret-value --secret-id <this> reads the admin token',
     });
-    new CfnOutput(this, 'RedisPasswordSecretArn', {
-      value: this.redis.authToken.secretArn,
-      description: 'Secret holding the Redis password (WARMROUTE_REDIS_PASSWORD)',
+    new CfnOutput(this, 'GatewayRedisPasswordSecretArn', {
+      value: this.redis.gatewayUser.password.secretArn,
+      description: `Secret holding the password of Redis user ${this.redis.gatewayUser.userName} (WARMROUTE_REDIS_PASSWORD)`,
+    });
+    new CfnOutput(this, 'SnapshotRedisPasswordSecretArn', {
+      value: this.redis.snapshotUser.password.secretArn,
+      description: `Secret holding the password of Redis user ${this.redis.snapshotUser.userName} (WARMROUTE_SNAPSHOT_REDIS_PASSWORD)`,
     });
     new CfnOutput(this, 'RedisReplicationGroupId', {
       value: this.redis.replicationGroup.ref,
