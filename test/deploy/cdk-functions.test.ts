@@ -80,9 +80,14 @@ function functionProps(s: Synthesized, name: ExampleFunctionName): Record<string
   return resource.Properties;
 }
 
-/** Every Resource of every IAM policy statement in the template, flattened. */
-function statementResources(template: Template): unknown[] {
-  const out: unknown[] = [];
+interface Statement {
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+}
+
+/** Every statement of every IAM policy in the template. */
+function statements(template: Template): Statement[] {
+  const out: Statement[] = [];
   for (const type of ['AWS::IAM::Policy', 'AWS::IAM::Role']) {
     for (const resource of Object.values(template.findResources(type)) as Resource[]) {
       const documents = [
@@ -92,11 +97,7 @@ function statementResources(template: Template): unknown[] {
         ).map((p) => p.PolicyDocument),
       ];
       for (const doc of documents) {
-        for (const st of (doc as { Statement?: { Resource?: unknown }[] } | undefined)?.Statement ??
-          []) {
-          const listed: unknown[] = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
-          out.push(...listed);
-        }
+        out.push(...((doc as { Statement?: Statement[] } | undefined)?.Statement ?? []));
       }
     }
   }
@@ -269,20 +270,48 @@ describe('ExampleFunctions', () => {
     );
   });
 
-  it('creates no IAM statement on a * resource (logs only to each own log group)', () => {
-    // Prepare / Act: synthesized in beforeAll.
+  it('grants * only to the ENI actions of VPC attachment, and carries no managed policy (logs only to each own log group)', () => {
+    // Prepare: the actions Lambda needs for a VPC function that take no
+    // resource: Describe* have no resource-level permission, and the ENIs do
+    // not exist before Lambda creates them.
+    const eniActions = [
+      'ec2:CreateNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:DeleteNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:UnassignPrivateIpAddresses',
+    ];
+    // Act
+    const onStar = (s: Synthesized) =>
+      statements(s.template).filter((st) =>
+        (Array.isArray(st.Resource) ? st.Resource : [st.Resource]).some((r) => r === '*'),
+      );
     // Assess
+    expect(onStar(plain)).toEqual([]);
+    const vpcStar = onStar(inVpc);
+    expect(vpcStar).toHaveLength(EXAMPLE_FUNCTION_NAMES.length);
+    for (const st of vpcStar) expect([st.Action].flat().sort()).toEqual([...eniActions].sort());
     for (const s of [plain, inVpc]) {
-      const resources = statementResources(s.template);
+      const resources = statements(s.template).flatMap((st): unknown[] =>
+        (Array.isArray(st.Resource) ? (st.Resource as unknown[]) : [st.Resource]).filter(
+          (r) => r !== '*',
+        ),
+      );
       expect(resources.length).toBeGreaterThan(0);
-      expect(resources).not.toContain('*');
       expect(JSON.stringify(resources)).not.toMatch(/"\*"|:\*"/);
+      s.template.resourcePropertiesCountIs(
+        'AWS::IAM::Role',
+        { ManagedPolicyArns: Match.anyValue() },
+        0,
+      );
+      // Logs only on the function's own log group (a GetAtt of it, never a pattern).
+      const logs = statements(s.template).filter((st) =>
+        [st.Action].flat().some((a) => a.startsWith('logs:')),
+      );
+      expect(logs.length).toBeGreaterThan(0);
+      for (const st of logs) expect(JSON.stringify(st.Resource)).toMatch(/Fn::GetAtt/);
     }
-    plain.template.resourcePropertiesCountIs(
-      'AWS::IAM::Role',
-      { ManagedPolicyArns: Match.anyValue() },
-      0,
-    );
   });
 
   it('leaves no cdk-nag AwsSolutions finding on its own resources', () => {

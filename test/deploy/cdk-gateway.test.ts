@@ -783,15 +783,30 @@ describe('security groups', () => {
 const STAR_ONLY_ACTIONS: Readonly<Record<string, string>> = {
   'ecr:GetAuthorizationToken':
     'the execution role logs in to ECR to pull the image; the token is not scoped to a repository',
+  // The example functions' execution roles (VPC attachment, Lambda's documented set).
+  'ec2:DescribeNetworkInterfaces': 'a Describe action: no resource-level permission',
+  'ec2:DescribeSubnets': 'a Describe action: no resource-level permission',
+  'ec2:CreateNetworkInterface':
+    'Lambda creates the function ENIs in subnets and security groups it picks at run time',
+  'ec2:DeleteNetworkInterface': 'the ENI IDs do not exist before Lambda creates them',
+  'ec2:AssignPrivateIpAddresses': 'on the ENIs Lambda creates (IDs unknown beforehand)',
+  'ec2:UnassignPrivateIpAddresses': 'on the ENIs Lambda creates (IDs unknown beforehand)',
 };
 
-/** AWS managed policies a role may carry, and why. */
-const MANAGED_POLICIES: Readonly<Record<string, string>> = {
-  'service-role/AWSLambdaVPCAccessExecutionRole':
-    'VPC functions: Lambda manages their ENIs, and ec2:DescribeNetworkInterfaces has no resource-level permission',
-  'service-role/AWSLambdaBasicExecutionRole':
-    "CDK's provider of the VPC's restrict-default-security-group custom resource writes its own logs",
-};
+/**
+ * Managed policies a role may carry, each with why: none. Every role gets
+ * inline statements on its own resources instead (the example functions'
+ * ENI statement, the restrict-default-security-group provider's own log
+ * group), because the AWS managed ones below grant logs on every log group.
+ */
+const MANAGED_POLICIES: Readonly<Record<string, string>> = {};
+/** AWS managed policies that grant logs:CreateLogGroup/CreateLogStream/PutLogEvents on `*`: never allowed. */
+const LOGS_ON_STAR_POLICIES = [
+  'service-role/AWSLambdaBasicExecutionRole',
+  'service-role/AWSLambdaVPCAccessExecutionRole',
+  'AWSLambdaExecute',
+  'CloudWatchLogsFullAccess',
+];
 
 interface Statement {
   readonly Effect: string;
@@ -840,12 +855,44 @@ describe('IAM least privilege', () => {
     expect(wild).toEqual([]);
   });
 
-  it('roles carry only the listed AWS managed policies', () => {
-    const arns = resourcesOfType(template, 'AWS::IAM::Role').flatMap(
-      (r) => (r.properties['ManagedPolicyArns'] ?? []) as Json[],
-    );
+  it('roles carry only allow-listed managed policies, never one granting logs on every log group', () => {
+    // Prepare: every managed policy ARN on any role (AWS::IAM::Role and standalone attachments).
+    const arns = [
+      ...resourcesOfType(template, 'AWS::IAM::Role').flatMap(
+        (r) => (r.properties['ManagedPolicyArns'] ?? []) as Json[],
+      ),
+      ...resourcesOfType(template, 'AWS::IAM::ManagedPolicy').map((p) => p.id as Json),
+    ];
     const names = arns.map((a) => cfnText(a).replace(/^.*:policy\//, ''));
+    // Assess
     expect(names.filter((n) => !(n in MANAGED_POLICIES))).toEqual([]);
+    expect(Object.keys(MANAGED_POLICIES).filter((n) => LOGS_ON_STAR_POLICIES.includes(n))).toEqual(
+      [],
+    );
+  });
+
+  it("the default security group's cleanup function writes only to its own log group, with a retention", () => {
+    // Prepare
+    const handler = only(
+      resourcesOfType(template, 'AWS::Lambda::Function').filter((f) =>
+        f.id.startsWith('CustomVpcRestrictDefaultSG'),
+      ),
+    );
+    const group = resourcesOfType(template, 'AWS::Logs::LogGroup').find(
+      (g) => cfnText(g.properties['LogGroupName']) === `/aws/lambda/<${handler.id}>`,
+    );
+    const logStatements = everyStatement(template).filter(({ statement }) =>
+      asList(statement.Action).some((a) => a.startsWith('logs:')),
+    );
+    // Assess
+    expect(group?.properties['RetentionInDays']).toBeGreaterThan(0);
+    const own = logStatements.filter(({ statement }) =>
+      asList(statement.Resource).some((r) => getAttId(r) === group?.id),
+    );
+    expect(own.flatMap(({ statement }) => asList(statement.Action)).sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+    ]);
   });
 
   it('the task role may invoke exactly the example functions, unqualified', () => {

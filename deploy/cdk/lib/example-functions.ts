@@ -23,6 +23,20 @@ export const EXAMPLE_FUNCTION_NAMES: readonly ExampleFunctionName[] = [
   'workspace',
 ];
 
+/**
+ * The network-interface actions Lambda needs from a VPC function's execution
+ * role (the ec2 part of AWSLambdaVPCAccessExecutionRole, without its logs on
+ * every log group). They take `*`: see where they are granted.
+ */
+export const VPC_ENI_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
+
 /** The single source of the functions' memory, timeout and tenancy (the local host reads it too). */
 export const FUNCTIONS_FILE = join(PACKAGE_ROOT, 'lambda', 'examples', 'functions.json');
 
@@ -232,21 +246,28 @@ export class ExampleFunctions extends Construct {
       });
       logGroup.grantWrite(role);
       if (props.vpc !== undefined) {
-        // Lambda attaches a VPC function through ENIs it creates with the
-        // execution role; ec2:DescribeNetworkInterfaces has no resource-level
-        // permissions, so AWS's managed policy is as narrow as it gets.
-        role.addManagedPolicy(
-          iam.ManagedPolicy.fromAwsManagedPolicyName(
-            'service-role/AWSLambdaVPCAccessExecutionRole',
-          ),
+        // Lambda attaches a VPC function through network interfaces it
+        // creates, describes and deletes with the execution role, and checks
+        // these permissions when the function is created. Only these actions,
+        // instead of AWS's AWSLambdaVPCAccessExecutionRole, which also grants
+        // logs:CreateLogGroup/CreateLogStream/PutLogEvents on every log group
+        // (the role writes its own group only, above). `*`: the Describe
+        // actions have no resource-level permissions, and the interface IDs
+        // do not exist before Lambda creates them (Lambda's documented policy
+        // for these actions uses `*`).
+        role.addToPolicy(
+          new iam.PolicyStatement({
+            actions: [...VPC_ENI_ACTIONS],
+            resources: ['*'],
+          }),
         );
         // cdk-nag 3 acknowledgement (its v2 NagSuppressions API is gone).
         Validations.of(role).acknowledge({
-          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+          id: 'AwsSolutions-IAM5[Resource::*]',
           reason:
-            'VPC attachment: Lambda creates and deletes the ENIs with the execution role, and ' +
-            'ec2:DescribeNetworkInterfaces supports no resource-level permission; ' +
-            'AWSLambdaVPCAccessExecutionRole is the documented minimum',
+            'VPC attachment: Lambda creates, describes and deletes the function ENIs with the execution role; ' +
+            'the Describe actions support no resource-level permission and the ENI IDs do not exist beforehand, ' +
+            'so only these six ec2 actions are granted on *',
         });
       }
 

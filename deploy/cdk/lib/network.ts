@@ -1,4 +1,6 @@
+import { CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -69,6 +71,8 @@ export class GatewayNetwork extends Construct {
       restrictDefaultSecurityGroup: true,
     });
 
+    this.narrowRestrictDefaultSgProvider(props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH);
+
     const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
       retention: props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH,
     });
@@ -89,5 +93,55 @@ export class GatewayNetwork extends Construct {
         this.vpc.addInterfaceEndpoint(name, { service, subnets: this.privateSubnets });
       }
     }
+  }
+
+  /**
+   * `restrictDefaultSecurityGroup` runs a CDK custom resource whose role
+   * carries AWS's AWSLambdaBasicExecutionRole: logs:CreateLogGroup,
+   * CreateLogStream and PutLogEvents on every log group of the account. This
+   * takes that managed policy off and grants the two write actions on the
+   * handler's own log group, created here with a retention (Lambda would
+   * otherwise create it on first run, never expiring, and leave it behind).
+   * A separate policy, not the role's inline one: the log group's name comes
+   * from the handler, which depends on the role.
+   */
+  private narrowRestrictDefaultSgProvider(retention: logs.RetentionDays): void {
+    const provider = Stack.of(this).node.tryFindChild(
+      'Custom::VpcRestrictDefaultSGCustomResourceProvider',
+    );
+    const role = provider?.node.tryFindChild('Role');
+    const handler = provider?.node.tryFindChild('Handler');
+    const customResource = this.vpc.node.tryFindChild('RestrictDefaultSecurityGroupCustomResource');
+    if (
+      !(role instanceof CfnResource) ||
+      !(handler instanceof CfnResource) ||
+      customResource === undefined
+    ) {
+      throw new Error(
+        "CDK's restrict-default-security-group provider changed shape: revisit GatewayNetwork.narrowRestrictDefaultSgProvider",
+      );
+    }
+    role.addPropertyDeletionOverride('ManagedPolicyArns');
+    const logGroup = new logs.LogGroup(this, 'RestrictDefaultSgLogs', {
+      logGroupName: `/aws/lambda/${handler.ref}`,
+      retention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const policy = new iam.CfnPolicy(this, 'RestrictDefaultSgLogsPolicy', {
+      policyName: 'own-log-group',
+      roles: [role.ref],
+      policyDocument: {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: logGroup.logGroupArn,
+          },
+        ],
+      },
+    });
+    // Its log lines land only once the policy exists.
+    customResource.node.addDependency(policy);
   }
 }
