@@ -1004,13 +1004,21 @@ describe('container image', () => {
     const artifact = assembly.getStackByName(gatewayStack.stackName);
     const manifestFile = join(assembly.directory, `${artifact.id}.assets.json`);
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as {
-      dockerImages: Record<string, { source: { directory: string; dockerFile?: string } }>;
+      dockerImages: Record<
+        string,
+        { source: { directory: string; dockerFile?: string; platform?: string } }
+      >;
     };
     // Assess
     const images = Object.values(manifest.dockerImages);
     expect(images).toHaveLength(1);
-    const { directory, dockerFile } = images[0]!.source;
+    const { directory, dockerFile, platform } = images[0]!.source;
     expect(dockerFile).toBe('deploy/docker/Dockerfile');
+    // Built for the tasks' architecture whatever machine deploys.
+    const task = only(resourcesOfType(template, 'AWS::ECS::TaskDefinition'));
+    const runtime = task.properties['RuntimePlatform'] as { CpuArchitecture: string };
+    expect(runtime.CpuArchitecture).toBe('X86_64');
+    expect(platform).toBe('linux/amd64');
     const context = join(assembly.directory, directory);
     expect(existsSync(join(context, 'deploy/docker/Dockerfile'))).toBe(true);
     expect(existsSync(join(context, 'package.json'))).toBe(true);

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -214,6 +215,10 @@ export class GatewayStack extends Stack {
         ? ecs.ContainerImage.fromAsset(packageRoot, {
             file: DOCKERFILE,
             exclude: IMAGE_CONTEXT_EXCLUDES,
+            // The tasks run on X86_64 (GatewayService): built on an arm64
+            // machine without this, the image would be arm64 and every task
+            // would fail to start (exec format error).
+            platform: Platform.LINUX_AMD64,
           })
         : ecs.ContainerImage.fromEcrRepository(
             ecr.Repository.fromRepositoryName(this, 'ImageRepository', props.image.repositoryName),
