@@ -381,6 +381,24 @@ describe('outputs', () => {
   });
 });
 
+describe('deletion protection', () => {
+  const protectedFlag = (t: Record<string, Json>): string | undefined =>
+    (
+      only(resourcesOfType(t, 'AWS::ElasticLoadBalancingV2::LoadBalancer')).properties[
+        'LoadBalancerAttributes'
+      ] as { Key: string; Value: string }[]
+    ).find((a) => a.Key === 'deletion_protection.enabled')?.Value;
+
+  it(
+    'is off by default (a trial stack must be destroyable) and on when asked',
+    () => {
+      expect(protectedFlag(template) ?? 'false').toBe('false');
+      expect(protectedFlag(synth({ deletionProtection: true }).template)).toBe('true');
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+});
+
 describe('draining matches the gateway shutdown grace', () => {
   it('runs the container with the grace and request timeout the waits were computed from', () => {
     const env = environment(template);

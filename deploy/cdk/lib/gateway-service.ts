@@ -52,6 +52,8 @@ export interface GatewayServiceProps {
   readonly clientCidrs: readonly string[];
   /** ALB requests per target per minute to scale on, in addition to CPU. */
   readonly requestsPerTargetPerMinute?: number;
+  /** The load balancer refuses deletion (production; `cdk destroy` then needs it turned off first). */
+  readonly deletionProtection?: boolean;
   /** Requests per client IP per 5 minutes above which WAF blocks (no web ACL when unset). */
   readonly wafRateLimitPer5Min?: number;
   readonly logRetention: logs.RetentionDays;
@@ -182,6 +184,7 @@ export class GatewayService extends Construct {
       // Derived from the request timeout, below the gateway's keep-alive (drain-timing.ts).
       idleTimeout: Duration.seconds(props.drain.albIdleTimeoutSeconds),
       dropInvalidHeaderFields: true,
+      deletionProtection: props.deletionProtection === true,
     });
     this.loadBalancer.logAccessLogs(this.accessLogsBucket, 'alb');
     this.webAcl =

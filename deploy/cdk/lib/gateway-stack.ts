@@ -81,6 +81,12 @@ export interface GatewayStackProps extends StackProps {
    * every request comes from the proxy's few addresses: rate-limit there.
    */
   readonly wafRateLimitPer5Min?: number;
+  /**
+   * Turn on the load balancer's deletion protection (default off so that
+   * `cdk destroy` of a trial stack works). Production wants it: a deleted
+   * load balancer gets a new DNS name, which every client must learn again.
+   */
+  readonly deletionProtection?: boolean;
   readonly logRetention?: logs.RetentionDays;
 }
 
@@ -241,6 +247,7 @@ export class GatewayStack extends Stack {
       clientCidrs: props.clientCidrs ?? [this.network.cidr],
       requestsPerTargetPerMinute: props.requestsPerTargetPerMinute,
       wafRateLimitPer5Min: props.wafRateLimitPer5Min,
+      deletionProtection: props.deletionProtection,
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       environment: {
         HOST: '0.0.0.0',

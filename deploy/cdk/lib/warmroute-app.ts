@@ -19,6 +19,7 @@ export const CONTEXT_KEYS = [
   'acknowledgeClientChosenKeys',
   'reservedConcurrency',
   'wafRateLimitPer5Min',
+  'deletionProtection',
 ] as const;
 
 function contextNumber(app: App, key: string): number | undefined {
@@ -106,6 +107,7 @@ export function createWarmrouteApp(
     acknowledgeClientChosenKeys: contextBoolean(app, 'acknowledgeClientChosenKeys'),
     reservedConcurrency: contextReservations(app, 'reservedConcurrency'),
     wafRateLimitPer5Min: contextNumber(app, 'wafRateLimitPer5Min'),
+    deletionProtection: contextBoolean(app, 'deletionProtection'),
     description:
       'warmroute gateway: VPC, ElastiCache Redis, secrets, example functions, ECS Fargate + ALB',
   });
