@@ -109,7 +109,7 @@ const IMAGE_CONTEXT_EXCLUDES = [`!${DOCKERFILE}`];
  * (`acknowledgeClientChosenKeys`). Runs before anything is built, so a
  * refused configuration fails synth at once with this message.
  */
-export function checkExposure(
+function checkExposure(
   props: Pick<
     GatewayStackProps,
     'internetFacing' | 'acknowledgeClientChosenKeys' | 'certificateArn'
