@@ -6,6 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GatewayStack } from '../../deploy/cdk/lib/gateway-stack.js';
 import { createWarmrouteApp, type WarmrouteApp } from '../../deploy/cdk/lib/warmroute-app.js';
 
 /**
@@ -70,6 +71,30 @@ describe('cdk-nag AwsSolutions', () => {
       );
       expect(findings).toEqual([]);
     },
+  );
+
+  it(
+    'the internet-facing opt-in leaves no finding either, and only it acknowledges the open listener (EC23)',
+    () => {
+      // Prepare
+      const app = new App({ outdir: probeDir });
+      const exposed = new GatewayStack(app, 'Exposed', {
+        env: { account: '123456789012', region: 'eu-west-1' },
+        internetFacing: true,
+        acknowledgeClientChosenKeys: true,
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+        wafRateLimitPer5Min: 1000,
+      });
+      // Act
+      const report = new AwsSolutionsChecks(app).validateScope(exposed);
+      // Assess
+      expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+      const ec23 = (root: IConstruct) =>
+        acknowledgements(root).filter((a) => a.rule.endsWith('AwsSolutions-EC23'));
+      expect(ec23(exposed)).toHaveLength(1);
+      expect(ec23(built.gateway)).toEqual([]);
+    },
+    SYNTH_TIMEOUT_MS,
   );
 
   it('the pack reports what is not acknowledged, and an acknowledgement silences exactly its rule', () => {
