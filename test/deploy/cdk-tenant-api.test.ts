@@ -27,7 +27,10 @@ import {
   SECRET_CACHE_TTL_MS,
   type TokenAuthorizerEvent,
 } from '../../deploy/cdk/lib/tenant-authorizer/authorizer.js';
-import { TOKEN_SECRET_ENV } from '../../deploy/cdk/lib/tenant-authorizer/index.js';
+import {
+  SECRETS_MANAGER_MAX_ATTEMPTS,
+  TOKEN_SECRET_ENV,
+} from '../../deploy/cdk/lib/tenant-authorizer/index.js';
 import {
   MAX_TOKEN_LIFETIME_SECONDS,
   signTenantToken,
@@ -416,8 +419,10 @@ describe('tenant authorizer (example)', () => {
   const SDK_STUB = `
 class GetSecretValueCommand { constructor(input) { this.input = input; } }
 class SecretsManagerClient {
-  async send(command) {
+  constructor(config) { (globalThis.secretsManagerConfigs ??= []).push(config); }
+  async send(command, options) {
     (globalThis.secretsManagerCalls ??= []).push(command.input);
+    (globalThis.secretsManagerSignals ??= []).push(options?.abortSignal instanceof AbortSignal);
     return { SecretString: process.env.STUB_SECRET };
   }
 }
@@ -464,7 +469,8 @@ module.exports = { GetSecretValueCommand, SecretsManagerClient };
       `const good = ${call(`Bearer ${token}`)};` +
       `const bad = ${call(`Bearer ${forged}`)};` +
       `const again = ${call(`Bearer ${token}`)};` +
-      'process.stdout.write(JSON.stringify({ junk, callsAfterJunk, good, bad, again, calls: globalThis.secretsManagerCalls }));';
+      'process.stdout.write(JSON.stringify({ junk, callsAfterJunk, good, bad, again, calls: globalThis.secretsManagerCalls,' +
+      ' configs: globalThis.secretsManagerConfigs, signals: globalThis.secretsManagerSignals }));';
     // Act
     const out = await new Promise<string>((resolve, reject) => {
       execFile(
@@ -492,7 +498,8 @@ module.exports = { GetSecretValueCommand, SecretsManagerClient };
       /class SecretsManagerClient\b/,
     );
     // ... junk is refused before any call, the signed tenant is granted, a forged token refused,
-    // and the secret is fetched once, by the ARN in the environment.
+    // and the secret is fetched once, by the ARN in the environment, with a bounded retry and
+    // the authorizer's deadline as the request's abort signal.
     expect(JSON.parse(out)).toEqual({
       junk: { error: 'Unauthorized' },
       callsAfterJunk: 0,
@@ -500,6 +507,8 @@ module.exports = { GetSecretValueCommand, SecretsManagerClient };
       bad: { error: 'Unauthorized' },
       again: expect.objectContaining({ context: { tenantId: 'GreenTenant' } }) as unknown,
       calls: [{ SecretId: secretArn }],
+      configs: [{ maxAttempts: SECRETS_MANAGER_MAX_ATTEMPTS }],
+      signals: [true],
     });
   });
 
@@ -512,22 +521,33 @@ module.exports = { GetSecretValueCommand, SecretsManagerClient };
     return { type: 'TOKEN', authorizationToken, methodArn };
   }
 
-  /** An authorizer on a settable clock whose fetcher returns `current.secret` (or throws `current.error`). */
-  function authorizerWith(current: { secret: string; error?: Error; clock: number }): {
+  /**
+   * An authorizer on a settable clock whose fetcher returns `current.secret`
+   * (or throws `current.error`, or never answers while `current.hang`).
+   */
+  function authorizerWith(
+    current: { secret: string; error?: Error; hang?: boolean; clock: number },
+    fetchTimeoutMs?: number,
+  ): {
     authorize: ReturnType<typeof createTenantAuthorizer>;
     fetches: () => number;
+    signals: AbortSignal[];
   } {
     let fetches = 0;
+    const signals: AbortSignal[] = [];
     const authorize = createTenantAuthorizer({
-      fetchSecret: () => {
+      fetchSecret: (signal) => {
         fetches += 1;
+        signals.push(signal);
+        if (current.hang === true) return new Promise<string>(() => undefined);
         return current.error === undefined
           ? Promise.resolve(current.secret)
           : Promise.reject(current.error);
       },
       nowMs: () => current.clock,
+      ...(fetchTimeoutMs === undefined ? {} : { fetchTimeoutMs }),
     });
-    return { authorize, fetches: () => fetches };
+    return { authorize, fetches: () => fetches, signals };
   }
 
   it('allows exactly the called method and puts the signed tenant in the context', async () => {
@@ -609,12 +629,50 @@ module.exports = { GetSecretValueCommand, SecretsManagerClient };
     expect(granted.context).toEqual({ tenantId: 'BlueTenant' });
   });
 
-  it('refuses to run with a short secret (a 500, not a grant)', async () => {
-    // Prepare
-    const { authorize } = authorizerWith({ secret: 'short', clock: nowMs });
+  it('refuses to run with a short secret (a 500, not a grant) and does not keep it: fixed, the next request works', async () => {
+    // Prepare: a botched rotation put a short secret in Secrets Manager.
+    const current = { secret: 'short', clock: nowMs };
+    const { authorize, fetches } = authorizerWith(current);
     const token = `Bearer ${signTenantToken(secret, 'BlueTenant', now + 600)}`;
-    // Act / Assess
-    await expect(authorize(event(token))).rejects.toThrow(/at least 32/);
+    // Act: one request with the short secret, then the secret is fixed, well within the TTL.
+    const refused = authorize(event(token));
+    await expect(refused).rejects.toThrow(/at least 32/);
+    current.secret = secret;
+    current.clock = nowMs + 1000;
+    const granted = await authorize(event(token));
+    // Assess: the short secret was not cached (a second fetch), and the fixed one is in use at once.
+    expect(fetches()).toBe(2);
+    expect(granted.context).toEqual({ tenantId: 'BlueTenant' });
+  });
+
+  it('refuses a request whose secret fetch hangs, within the fetch timeout, and does not keep the hung fetch', async () => {
+    // Prepare: GetSecretValue never answers (a network black hole).
+    const fetchTimeoutMs = 50;
+    const current: { secret: string; hang?: boolean; clock: number } = {
+      secret,
+      hang: true,
+      clock: nowMs,
+    };
+    const { authorize, fetches, signals } = authorizerWith(current, fetchTimeoutMs);
+    const token = `Bearer ${signTenantToken(secret, 'BlueTenant', now + 600)}`;
+    // Act
+    const started = performance.now();
+    const refused = await authorize(event(token)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const elapsedMs = performance.now() - started;
+    delete current.hang;
+    const granted = await authorize(event(token));
+    // Assess: a 500 (not Unauthorized, not a grant) at the deadline, the SDK request aborted,
+    // and the next request fetched again instead of waiting on the hung one.
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toMatch(/took over 50 ms/);
+    expect(elapsedMs).toBeGreaterThanOrEqual(fetchTimeoutMs - 5);
+    expect(elapsedMs).toBeLessThan(fetchTimeoutMs + 1000);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(fetches()).toBe(2);
+    expect(granted.context).toEqual({ tenantId: 'BlueTenant' });
   });
 
   it('refuses every other spelling of a valid token: the last character\'s unused bits, "~", "=" padding', async () => {

@@ -1,4 +1,4 @@
-import { verifyTenantToken } from './tenant-token.js';
+import { checkSecret, verifyTenantToken } from './tenant-token.js';
 
 /**
  * The logic of the tenant API stack's TOKEN authorizer (tenant-api-stack.ts),
@@ -18,6 +18,15 @@ export const TENANT_CONTEXT_FIELD = 'tenantId';
  * after a rotation is not worth a Secrets Manager call per request.
  */
 export const SECRET_CACHE_TTL_MS = 5 * 60 * 1000;
+
+/**
+ * How long one fetch of the secret may take before the request is refused
+ * (a 500) and the fetch is dropped from the cache, so the next request tries
+ * again. Without it a hung GetSecretValue would stay cached as a pending
+ * promise and every request of the environment would wait on it until the
+ * function's 3 s timeout. Two seconds leave the function time to answer.
+ */
+export const SECRET_FETCH_TIMEOUT_MS = 2_000;
 
 export interface TokenAuthorizerEvent {
   readonly type: 'TOKEN';
@@ -41,12 +50,18 @@ export interface AuthorizerResult {
 }
 
 export interface TenantAuthorizerDeps {
-  /** The token secret (a SecretString); called again once the cached value is secretTtlMs old. */
-  readonly fetchSecret: () => Promise<string>;
+  /**
+   * The token secret (a SecretString); called again once the cached value
+   * is secretTtlMs old. `signal` aborts when the fetch took longer than
+   * fetchTimeoutMs (hand it to the SDK so the request is abandoned too).
+   */
+  readonly fetchSecret: (signal: AbortSignal) => Promise<string>;
   /** The clock, in milliseconds (default Date.now). */
   readonly nowMs?: () => number;
   /** Default SECRET_CACHE_TTL_MS. */
   readonly secretTtlMs?: number;
+  /** Default SECRET_FETCH_TIMEOUT_MS. */
+  readonly fetchTimeoutMs?: number;
 }
 
 /** The shape of a token (tenant-token.ts); anything else is refused without fetching the secret. */
@@ -62,20 +77,45 @@ const UNAUTHORIZED = 'Unauthorized';
 /**
  * The authorizer: verifies `Authorization: Bearer <token>` (tenant-token.ts)
  * and puts the tenant it grants in the context as `tenantId`. A bad token is
- * `Unauthorized` (401). It fails closed: without a secret (fetch failed, or
- * too short) the request is refused with a 500, never let through, and the
- * failed fetch is not cached, so the next request tries again.
+ * `Unauthorized` (401). It fails closed: without a secret (fetch failed,
+ * timed out, or the secret is too short) the request is refused with a 500,
+ * never let through, and the failed fetch is not cached, so the next request
+ * tries again (a botched rotation is over as soon as the secret is fixed,
+ * not a cache TTL later).
  */
 export function createTenantAuthorizer(
   deps: TenantAuthorizerDeps,
 ): (event: TokenAuthorizerEvent) => Promise<AuthorizerResult> {
   const now = deps.nowMs ?? Date.now;
   const ttl = deps.secretTtlMs ?? SECRET_CACHE_TTL_MS;
+  const timeoutMs = deps.fetchTimeoutMs ?? SECRET_FETCH_TIMEOUT_MS;
   let cached: { readonly fetchedAt: number; readonly secret: Promise<string> } | undefined;
+
+  /** One fetch: rejects if it fails, outlasts timeoutMs, or the secret is too short. */
+  function fetchChecked(): Promise<string> {
+    const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(`fetching the token secret took over ${String(timeoutMs)} ms`);
+        abort.abort(error);
+        reject(error);
+      }, timeoutMs);
+    });
+    // The length is checked here, not only when a token is verified, so a
+    // too-short secret rejects the fetch and is never cached.
+    const fetched = deps.fetchSecret(abort.signal).then((value) => {
+      checkSecret(value);
+      return value;
+    });
+    return Promise.race([fetched, deadline]).finally(() => {
+      clearTimeout(timer);
+    });
+  }
 
   function secret(at: number): Promise<string> {
     if (cached === undefined || at - cached.fetchedAt >= ttl) {
-      const entry = { fetchedAt: at, secret: deps.fetchSecret() };
+      const entry = { fetchedAt: at, secret: fetchChecked() };
       cached = entry;
       entry.secret.catch(() => {
         if (cached === entry) cached = undefined;

@@ -18,8 +18,11 @@ const SDK_PACKAGE = '@aws-sdk/client-secrets-manager';
 
 /** The part of the AWS SDK v3 Secrets Manager client this file uses (the SDK's own names). */
 interface SecretsManagerSdk {
-  readonly SecretsManagerClient: new (config: Record<string, never>) => {
-    send(command: unknown): Promise<{ readonly SecretString?: string }>;
+  readonly SecretsManagerClient: new (config: { readonly maxAttempts: number }) => {
+    send(
+      command: unknown,
+      options: { readonly abortSignal: AbortSignal },
+    ): Promise<{ readonly SecretString?: string }>;
   };
   readonly GetSecretValueCommand: new (input: { readonly SecretId: string }) => unknown;
 }
@@ -36,12 +39,27 @@ function loadSdk(): SecretsManagerSdk {
 
 let client: InstanceType<SecretsManagerSdk['SecretsManagerClient']> | undefined;
 
-async function fetchSecret(): Promise<string> {
+/**
+ * Attempts per GetSecretValue (the first and one retry). The SDK's default
+ * of 3, with its backoff, would not fit in the authorizer's fetch deadline
+ * (SECRET_FETCH_TIMEOUT_MS); a request that is still failing then gets its
+ * 500 and the next request tries again.
+ */
+export const SECRETS_MANAGER_MAX_ATTEMPTS = 2;
+
+async function fetchSecret(signal: AbortSignal): Promise<string> {
   const secretId = process.env[TOKEN_SECRET_ENV];
   if (secretId === undefined || secretId === '') throw new Error(`${TOKEN_SECRET_ENV} is not set`);
   const sdk = loadSdk();
-  client ??= new sdk.SecretsManagerClient({});
-  const { SecretString } = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
+  client ??= new sdk.SecretsManagerClient({ maxAttempts: SECRETS_MANAGER_MAX_ATTEMPTS });
+  // The authorizer aborts `signal` at its fetch deadline: the SDK then drops
+  // the request, retries included. (The HTTP handler's requestTimeout is not
+  // used: recent versions of it only log a warning unless
+  // throwOnRequestTimeout is also set, which older runtimes' SDKs lack.)
+  const { SecretString } = await client.send(
+    new sdk.GetSecretValueCommand({ SecretId: secretId }),
+    { abortSignal: signal },
+  );
   if (typeof SecretString !== 'string') throw new Error('the token secret has no SecretString');
   return SecretString;
 }

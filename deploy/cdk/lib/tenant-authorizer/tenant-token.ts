@@ -42,7 +42,8 @@ function mac(secret: string, payload: string): Buffer {
   return createHmac('sha256', secret).update(payload).digest();
 }
 
-function checkSecret(secret: string): void {
+/** Throws unless `secret` is at least MIN_SECRET_LENGTH bytes. */
+export function checkSecret(secret: string): void {
   if (Buffer.byteLength(secret) < MIN_SECRET_LENGTH) {
     throw new Error(`the token secret must be at least ${MIN_SECRET_LENGTH} bytes`);
   }
