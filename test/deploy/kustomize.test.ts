@@ -806,22 +806,33 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
     });
   });
 
-  describe('egress: everything but the instance metadata service', () => {
+  describe('egress: DNS, Redis, HTTPS and the Pod Identity agent, never IMDS', () => {
     interface PolicyPeer {
       ipBlock?: { cidr: string; except?: string[] };
       namespaceSelector?: { matchLabels?: Record<string, string> };
-      podSelector?: unknown;
+      podSelector?: { matchLabels?: Record<string, string> };
+    }
+    interface PolicyPort {
+      port?: number | string;
+      endPort?: number;
+      protocol?: string;
     }
     interface EgressRule {
       to?: PolicyPeer[];
-      ports?: unknown[];
+      ports?: PolicyPort[];
     }
-    const policy = (): { policyTypes: string[]; egress?: EgressRule[] } =>
-      (
-        only(base.objects, 'NetworkPolicy') as unknown as {
-          spec: { policyTypes: string[]; egress?: EgressRule[] };
-        }
-      ).spec;
+    type Protocol = 'TCP' | 'UDP';
+    const egressOf = (objects: readonly K8sObject[]): EgressRule[] => {
+      const { spec } = only(objects, 'NetworkPolicy') as unknown as {
+        spec: { policyTypes: string[]; egress?: EgressRule[] };
+      };
+      // Without `Egress` in policyTypes the egress rules are ignored: everything is admitted.
+      if (!spec.policyTypes.includes('Egress'))
+        throw new Error('the policy does not restrict egress');
+      return spec.egress ?? [];
+    };
+    const IMDS = ['169.254.169.254', 'fd00:ec2::254'];
+    const POD_IDENTITY_AGENT = ['169.254.170.23', 'fd00:ec2::23'];
 
     /** An IPv4 or IPv6 address as a number and its bit width. */
     function ipValue(ip: string): { value: bigint; bits: number } {
@@ -845,52 +856,200 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       const shift = BigInt(a.bits - Number(len));
       return a.value >> shift === b.value >> shift;
     }
-    /** Whether some egress rule admits an address outside the cluster (ipBlock peers only). */
-    function admitsExternal(ip: string): boolean {
-      return (policy().egress ?? []).some(
-        (rule) =>
-          rule.to === undefined ||
-          rule.to.some(
-            (peer) =>
-              peer.ipBlock !== undefined &&
-              inCidr(ip, peer.ipBlock.cidr) &&
-              !(peer.ipBlock.except ?? []).some((e) => inCidr(ip, e)),
-          ),
+    /** Whether a rule's ports admit a destination port (no `ports`: every port). */
+    function portAdmitted(rule: EgressRule, port: number, protocol: Protocol): boolean {
+      return (
+        rule.ports === undefined ||
+        rule.ports.some((p) => {
+          // A named egress port means the destination pod's port of that name: no meaning for
+          // an address outside the cluster, so refuse to guess.
+          if (typeof p.port === 'string') throw new Error(`named egress port ${p.port}`);
+          if ((p.protocol ?? 'TCP') !== protocol) return false;
+          if (p.port === undefined) return true;
+          return port >= p.port && port <= (p.endPort ?? p.port);
+        })
       );
     }
+    /**
+     * Whether some egress rule admits a connection to an address outside the cluster (ipBlock
+     * peers). `ignoreExcept` evaluates it as a network policy agent that drops `except` does.
+     */
+    function admitsAddress(
+      rules: readonly EgressRule[],
+      ip: string,
+      port: number,
+      protocol: Protocol = 'TCP',
+      ignoreExcept = false,
+    ): boolean {
+      return rules.some(
+        (rule) =>
+          portAdmitted(rule, port, protocol) &&
+          (rule.to === undefined ||
+            rule.to.some(
+              (peer) =>
+                peer.ipBlock !== undefined &&
+                inCidr(ip, peer.ipBlock.cidr) &&
+                (ignoreExcept || !(peer.ipBlock.except ?? []).some((e) => inCidr(ip, e))),
+            )),
+      );
+    }
+    /** Whether some egress rule admits a connection to a pod (selector peers). */
+    function admitsPod(
+      rules: readonly EgressRule[],
+      pod: { namespace: Record<string, string>; labels: Record<string, string> },
+      port: number,
+      protocol: Protocol,
+    ): boolean {
+      // An absent selector selects the policy's own namespace only (not modelled: the gateway's
+      // namespace holds no DNS or Redis); an empty one selects everything.
+      const matches = (
+        s: { matchLabels?: Record<string, string> } | undefined,
+        labels: Record<string, string>,
+      ): boolean =>
+        s !== undefined && Object.entries(s.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+      return rules.some(
+        (rule) =>
+          portAdmitted(rule, port, protocol) &&
+          (rule.to === undefined ||
+            rule.to.some(
+              (peer) =>
+                peer.ipBlock === undefined &&
+                matches(peer.namespaceSelector, pod.namespace) &&
+                (peer.podSelector === undefined || matches(peer.podSelector, pod.labels)),
+            )),
+      );
+    }
+    /** A rule as `ports -> peers`, for comparing the whole allow-set. */
+    function summary(rule: EgressRule): string {
+      const labels = (s: { matchLabels?: Record<string, string> } | undefined): string =>
+        Object.entries(s?.matchLabels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',');
+      const ports = (rule.ports ?? [])
+        .map(
+          (p) =>
+            `${String(p.port ?? '*')}${p.endPort === undefined ? '' : `-${p.endPort}`}/${p.protocol ?? 'TCP'}`,
+        )
+        .join(' ');
+      const peers = (rule.to ?? []).map((peer) =>
+        peer.ipBlock !== undefined
+          ? `${peer.ipBlock.cidr}${(peer.ipBlock.except ?? []).map((e) => ` except ${e}`).join('')}`
+          : `pods [${labels(peer.podSelector)}] in namespaces [${labels(peer.namespaceSelector)}]`,
+      );
+      return `${ports || 'any port'} -> ${peers.join(' | ') || 'anywhere'}`;
+    }
+    /** REDIS_URL's port, as the gateway connects (6379 when the URL names none). */
+    const redisPort = (url: string): number => Number(new URL(url).port || '6379');
+    const baseRedisUrl = (): string =>
+      (only(base.objects, 'ConfigMap') as unknown as { data: Record<string, string> }).data[
+        'REDIS_URL'
+      ] ?? '';
 
-    it('the policy restricts egress, and no rule admits IMDS over IPv4 or IPv6', () => {
-      // Assess
-      expect(policy().policyTypes).toContain('Egress');
-      expect(admitsExternal('169.254.169.254')).toBe(false);
-      expect(admitsExternal('fd00:ec2::254')).toBe(false);
+    it('the allow-set is exactly DNS, Redis, HTTPS and the Pod Identity agent', () => {
+      // Act
+      const rules = egressOf(base.objects).map(summary);
+      // Assess: the whole list, in order (overlays patch the Redis rule by index).
+      const anyButImds = '0.0.0.0/0 except 169.254.169.254/32 | ::/0 except fd00:ec2::254/128';
+      expect(rules).toEqual([
+        '53/UDP 53/TCP -> pods [k8s-app=kube-dns] in namespaces [kubernetes.io/metadata.name=kube-system] | 169.254.20.10/32',
+        `${redisPort(baseRedisUrl())}/TCP -> ${anyButImds}`,
+        `443/TCP -> ${anyButImds}`,
+        '80/TCP -> 169.254.170.23/32 | fd00:ec2::23/128',
+      ]);
     });
 
-    it('DNS, Redis, Lambda/STS and the Pod Identity agent stay reachable, on any port', () => {
-      // Prepare: ElastiCache in the VPC, a public regional endpoint, the Pod Identity agent.
-      const external = [
-        '10.0.12.34',
-        '52.94.0.10',
-        '169.254.170.23',
-        'fd00:ec2::23',
-        '2600:1f18::1',
+    it('refuses IMDS on every port the policy opens, IPv4 and IPv6, in the base and the overlay', () => {
+      // Prepare: every port some rule names, and IMDS's own (80).
+      const probes: [number, Protocol][] = [
+        [53, 'UDP'],
+        [53, 'TCP'],
+        [80, 'TCP'],
+        [443, 'TCP'],
+        [6379, 'TCP'],
+        [redisPort(resolvedEnv(overlay.objects)['REDIS_URL'] ?? ''), 'TCP'],
       ];
-      const rules = policy().egress ?? [];
-      // Assess: every address through a rule with no port restriction.
-      for (const ip of external) expect(admitsExternal(ip), ip).toBe(true);
-      expect(rules.every((r) => r.ports === undefined)).toBe(true);
-      // In-cluster peers (cluster DNS, an in-cluster Redis) as pods of every namespace: some
-      // CNIs never match a pod address with an ipBlock.
+      for (const objects of [base.objects, overlay.objects]) {
+        // Act
+        const rules = egressOf(objects);
+        // Assess
+        for (const ip of IMDS)
+          for (const [port, protocol] of probes)
+            expect(admitsAddress(rules, ip, port, protocol), `${ip}:${port}/${protocol}`).toBe(
+              false,
+            );
+      }
+    });
+
+    it('keeps IMDS (port 80) refused even where the agent ignores `except`', () => {
+      // Prepare: aws-network-policy-agent before v1.0.4 dropped `except` (issues #92, #105);
+      // only the agent's own addresses may be open on IMDS's port.
+      for (const objects of [base.objects, overlay.objects]) {
+        // Act
+        const rules = egressOf(objects);
+        // Assess
+        for (const ip of IMDS) expect(admitsAddress(rules, ip, 80, 'TCP', true), ip).toBe(false);
+        for (const ip of POD_IDENTITY_AGENT)
+          expect(admitsAddress(rules, ip, 80, 'TCP', true), ip).toBe(true);
+      }
+    });
+
+    it('admits HTTPS anywhere, the Pod Identity agent on 80, DNS only to the cluster DNS', () => {
+      // Prepare
+      const rules = egressOf(base.objects);
+      const kubeSystem = { 'kubernetes.io/metadata.name': 'kube-system' };
+      const coreDns = { namespace: kubeSystem, labels: { 'k8s-app': 'kube-dns' } };
+      // Assess: Lambda, STS and Secrets Manager endpoints (public, IPv6, VPC endpoints).
+      for (const ip of ['52.94.0.10', '2600:1f18::1', '10.0.12.34'])
+        expect(admitsAddress(rules, ip, 443), ip).toBe(true);
+      for (const ip of POD_IDENTITY_AGENT) expect(admitsAddress(rules, ip, 80), ip).toBe(true);
+      expect(admitsPod(rules, coreDns, 53, 'UDP')).toBe(true);
+      expect(admitsPod(rules, coreDns, 53, 'TCP')).toBe(true);
+      expect(admitsAddress(rules, '169.254.20.10', 53, 'UDP')).toBe(true);
+      // Nothing else: plain HTTP, SSH, other databases, outside resolvers, other pods.
+      expect(admitsAddress(rules, '52.94.0.10', 80)).toBe(false);
+      expect(admitsAddress(rules, '52.94.0.10', 22)).toBe(false);
+      expect(admitsAddress(rules, '10.0.12.34', 5432)).toBe(false);
+      expect(admitsAddress(rules, '8.8.8.8', 53, 'UDP')).toBe(false);
+      expect(admitsAddress(rules, '52.94.0.10', 443, 'UDP')).toBe(false);
       expect(
-        rules.some((r) =>
-          r.to?.some(
-            (peer) =>
-              peer.podSelector === undefined &&
-              peer.namespaceSelector !== undefined &&
-              Object.keys(peer.namespaceSelector.matchLabels ?? {}).length === 0,
-          ),
+        admitsPod(
+          rules,
+          { namespace: kubeSystem, labels: { 'k8s-app': 'metrics-server' } },
+          53,
+          'UDP',
         ),
-      ).toBe(true);
+      ).toBe(false);
+      expect(
+        admitsPod(
+          rules,
+          {
+            namespace: { 'kubernetes.io/metadata.name': 'default' },
+            labels: { 'k8s-app': 'kube-dns' },
+          },
+          53,
+          'UDP',
+        ),
+      ).toBe(false);
+      expect(admitsPod(rules, coreDns, 6379, 'TCP')).toBe(false);
+    });
+
+    it("admits REDIS_URL's port: anywhere but IMDS in the base, only the VPC in the overlay", () => {
+      // Prepare
+      const baseRules = egressOf(base.objects);
+      const overlayRules = egressOf(overlay.objects);
+      const basePort = redisPort(baseRedisUrl());
+      const overlayPort = redisPort(resolvedEnv(overlay.objects)['REDIS_URL'] ?? '');
+      // Assess: ElastiCache in the VPC, or anywhere the base does not know about.
+      for (const ip of ['10.0.12.34', '52.94.0.10', '2600:1f18::1'])
+        expect(admitsAddress(baseRules, ip, basePort), ip).toBe(true);
+      expect(admitsAddress(overlayRules, '10.0.12.34', overlayPort)).toBe(true);
+      expect(admitsAddress(overlayRules, '52.94.0.10', overlayPort)).toBe(false);
+      expect(admitsAddress(overlayRules, '2600:1f18::1', overlayPort)).toBe(false);
+      // The overlay narrows the Redis rule only: the others are the base's.
+      const others = (rules: EgressRule[]): string[] =>
+        rules.map(summary).filter((s) => !s.startsWith(`${overlayPort}/TCP`));
+      expect(others(overlayRules)).toEqual(others(baseRules));
+      expect(overlayRules).toHaveLength(baseRules.length);
     });
   });
 
