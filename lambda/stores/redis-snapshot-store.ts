@@ -28,13 +28,18 @@ export const REDIS_SNAPSHOT_CLIENT_DEFAULTS = Object.freeze({
 } as const satisfies RedisOptions);
 
 export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
-  /** Default: `WARMROUTE_SNAPSHOT_REDIS_URL`, else redis://127.0.0.1:6379. Ignored when `client` is given. */
+  /**
+   * `redis://` or `rediss://` (anything else is refused when the store is
+   * made). Default: `WARMROUTE_SNAPSHOT_REDIS_URL`, else
+   * redis://127.0.0.1:6379. Ignored when `client` is given.
+   */
   readonly url?: string;
   /**
    * AUTH password (token), kept out of `url` so a secret store can supply
    * it; when set it is used instead of any password in the URL, a
    * `?password=` query included (a user name in the URL, an ACL user, is
-   * kept), and over `redisOptions.password`/`username`. Default: `WARMROUTE_SNAPSHOT_REDIS_PASSWORD`
+   * kept), and over `redisOptions.password`/`username`. `''` counts as
+   * unset. Default: `WARMROUTE_SNAPSHOT_REDIS_PASSWORD`
    * when `url` is not given either (URL and password come from the same
    * place), else none.
    */
@@ -51,6 +56,36 @@ export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
   readonly keyPrefix?: string;
   /** Expire snapshots this long after their last write. Default: never. */
   readonly ttlSeconds?: number;
+}
+
+/**
+ * `url` if ioredis will read it as the URL it looks like, else a
+ * WR_ERR_WARM_STATE_OPTIONS error naming WARMROUTE_SNAPSHOT_REDIS_URL, when
+ * the store is made rather than at the first invocation. Only `redis://`
+ * and `rediss://`: ioredis also parses `user:old@h:6379` and
+ * `//user:old@h:6379`, and since such a URL is not rewritten by
+ * redisConnection, its stale password would win over
+ * WARMROUTE_SNAPSHOT_REDIS_PASSWORD. A userinfo that is not valid
+ * percent-encoding would give ioredis's bare "URI malformed". The URL is
+ * not echoed: it may hold a password.
+ */
+function checkedUrl(url: string): string {
+  const setting = `url (${FUNCTION_ENVIRONMENT.snapshotRedisUrl.env})`;
+  if (!/^rediss?:\/\//i.test(url)) {
+    throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [
+      `${setting} must start with redis:// or rediss://`,
+    ]);
+  }
+  try {
+    const parsed = new URL(url);
+    decodeURIComponent(parsed.username);
+    decodeURIComponent(parsed.password);
+  } catch {
+    throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [
+      `${setting} is not a URL, or its user name or password is not valid percent-encoding (write a literal % as %25)`,
+    ]);
+  }
+  return url;
 }
 
 /**
@@ -80,10 +115,14 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
       throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`ttlSeconds ${String(ttl)}`]);
     }
     this.ttlMs = Math.round(ttl * 1000);
-    this.url =
-      options.url ?? functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisUrl) ?? 'redis://127.0.0.1:6379';
+    this.url = checkedUrl(
+      options.url ?? functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisUrl) ?? 'redis://127.0.0.1:6379',
+    );
+    // '' is no AUTH token: counted as unset, like an empty variable (functionEnv),
+    // so it neither strips the URL's credentials nor sends AUTH without a password.
+    const password = options.password === '' ? undefined : options.password;
     this.password =
-      options.password ??
+      password ??
       (options.url === undefined
         ? functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisPassword)
         : undefined);
@@ -105,7 +144,11 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
       // credentials win, a user name or a ?password= query included).
       import('../../src/redis/client.js'),
     ]).then(([{ Redis: RedisClient }, { redisConnection }]) => {
-      const connection = redisConnection(this.url, this.password);
+      const connection = redisConnection(
+        this.url,
+        this.password,
+        FUNCTION_ENVIRONMENT.snapshotRedisUrl.env,
+      );
       const redis = new RedisClient(connection.url, {
         ...REDIS_SNAPSHOT_CLIENT_DEFAULTS,
         ...this.redisOptions,

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { WarmrouteError } from '../errors.js';
 import { backoffWindowMs } from '../retry/backoff.js';
 import './commands.js';
 import { directoryScripts } from './script-loader.js';
@@ -40,6 +41,35 @@ export interface RedisConnection {
 /** Query parameters ioredis would read as credentials (its URL parser copies every query item into the options). */
 const CREDENTIAL_PARAMS = ['username', 'password'] as const;
 
+/** The gateway's setting these clients connect with (src/config/schema.ts `settings`), named in errors. */
+const GATEWAY_URL_SETTING = 'REDIS_URL';
+
+/**
+ * The URL, parsed, with its user name decoded; refuses a URL that is not a
+ * URL or whose userinfo is not valid percent-encoding (ioredis itself would
+ * throw a bare "URIError: URI malformed" naming nothing), naming `setting`
+ * and never echoing the URL (it may hold a password).
+ */
+function parseRedisUrl(url: string, setting: string): { parsed: URL; username: string } {
+  const refuse = (problem: string): never => {
+    throw new WarmrouteError('WR_ERR_CONFIG', [`${setting}: ${problem}`]);
+  };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return refuse('must be an absolute redis:// or rediss:// URL');
+  }
+  try {
+    decodeURIComponent(parsed.password);
+    return { parsed, username: decodeURIComponent(parsed.username) };
+  } catch {
+    return refuse(
+      'the user name or password in the URL is not valid percent-encoding (write a literal % as %25)',
+    );
+  }
+}
+
 /**
  * ioredis fills its options from the URL first and lets the options object
  * only fill what is still unset, so anything the URL says about credentials
@@ -48,24 +78,34 @@ const CREDENTIAL_PARAMS = ['username', 'password'] as const;
  * undefined, so the option never fills it: AUTH app "" -> WRONGPASS).
  * With an explicit password the whole userinfo and any credential query
  * items leave the URL, and the user name (an ACL user) travels as an option
- * beside the password. Without one the URL is used as written.
+ * beside the password. Without one (undefined or '', which no Redis AUTH
+ * token is) the URL is used as written. `setting` names where the URL came
+ * from (REDIS_URL, WARMROUTE_SNAPSHOT_REDIS_URL) in the error a malformed
+ * one gives.
  */
-export function redisConnection(url: string, password: string | undefined): RedisConnection {
-  if (password === undefined) return { url, auth: {} };
+export function redisConnection(
+  url: string,
+  password: string | undefined,
+  setting: string,
+): RedisConnection {
+  const separate = password === '' ? undefined : password;
   // Only a redis:// or rediss:// URL can carry credentials ioredis reads
   // (a unix socket path has none); anything else is passed on untouched.
-  if (!/^rediss?:\/\//i.test(url)) return { url, auth: { password } };
-  const parsed = new URL(url);
-  const username =
-    parsed.username !== ''
-      ? decodeURIComponent(parsed.username)
-      : (parsed.searchParams.get('username') ?? undefined);
+  if (!/^rediss?:\/\//i.test(url)) {
+    return { url, auth: separate === undefined ? {} : { password: separate } };
+  }
+  const { parsed, username: urlUser } = parseRedisUrl(url, setting);
+  if (separate === undefined) return { url, auth: {} };
+  const username = urlUser !== '' ? urlUser : (parsed.searchParams.get('username') ?? undefined);
   parsed.username = '';
   parsed.password = '';
   for (const name of CREDENTIAL_PARAMS) parsed.searchParams.delete(name);
   return {
     url: parsed.toString(),
-    auth: username === undefined || username === '' ? { password } : { username, password },
+    auth:
+      username === undefined || username === ''
+        ? { password: separate }
+        : { username, password: separate },
   };
 }
 
@@ -76,7 +116,7 @@ export function redisConnection(url: string, password: string | undefined): Redi
  * scripts are registered through the `scripts` option.
  */
 export function createCommandClient(options: RedisClientOptions): Redis {
-  const connection = redisConnection(options.url, options.password);
+  const connection = redisConnection(options.url, options.password, GATEWAY_URL_SETTING);
   const redisOptions: RedisOptions = {
     connectionName: options.connectionName,
     ...connection.auth,
@@ -98,7 +138,7 @@ export function createCommandClient(options: RedisClientOptions): Redis {
 export function createSubscriberClient(
   options: Omit<RedisClientOptions, 'commandTimeoutMs'>,
 ): Redis {
-  const connection = redisConnection(options.url, options.password);
+  const connection = redisConnection(options.url, options.password, GATEWAY_URL_SETTING);
   const redisOptions: RedisOptions = {
     connectionName: options.connectionName,
     ...connection.auth,

@@ -259,4 +259,21 @@ describe('WARMROUTE_SNAPSHOT_REDIS_PASSWORD: the function library authenticates 
     // Assess
     expect(state).toBe('{"key":"acl-user"}');
   });
+
+  it("an empty password option keeps the URL's credentials (AUTH is still sent, no NOAUTH)", async () => {
+    // Prepare: an unset variable handed on as '' must not strip the URL's password.
+    const redis = await passwordRedis();
+    const store = new RedisSnapshotStore({
+      url: redis.url.replace('redis://', `redis://:${encodeURIComponent(redis.password)}@`),
+      password: '',
+      keyPrefix: 'password-test:',
+    });
+    onTestFinished(() => store.close());
+
+    // Act
+    const state = await roundTrip(store, 'empty-password');
+
+    // Assess
+    expect(state).toBe('{"key":"empty-password"}');
+  });
 });

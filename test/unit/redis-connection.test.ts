@@ -1,6 +1,9 @@
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
-import { redisConnection } from '../../src/redis/client.js';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
+import { RedisSnapshotStore } from '../../lambda/stores/redis-snapshot-store.js';
+import { settings } from '../../src/config/schema.js';
+import { createCommandClient, redisConnection } from '../../src/redis/client.js';
 
 /**
  * `redisConnection` decides what ioredis is given when a password comes
@@ -11,8 +14,12 @@ import { redisConnection } from '../../src/redis/client.js';
  * must be the one sent, the ACL user name must survive, and nothing else the
  * URL says (TLS, host, IPv6, port, db, query) may be lost.
  */
+/** The gateway's Redis URL variable, from the config's own list. */
+const GATEWAY_URL_ENV = settings.find((s) => s.field === 'redisUrl')?.env ?? 'missing';
+const SNAPSHOT_URL_ENV = FUNCTION_ENVIRONMENT.snapshotRedisUrl.env;
+
 function resolvedOptions(url: string, password: string | undefined) {
-  const connection = redisConnection(url, password);
+  const connection = redisConnection(url, password, SNAPSHOT_URL_ENV);
   const client = new Redis(connection.url, { lazyConnect: true, ...connection.auth });
   const { username, password: sent, host, port, db, tls, family } = client.options;
   client.disconnect();
@@ -95,7 +102,7 @@ describe('redisConnection: the separate password is the one ioredis sends', () =
     const url = 'rediss://app:secret@cache.internal:6379/1';
 
     // Act
-    const connection = redisConnection(url, undefined);
+    const connection = redisConnection(url, undefined, SNAPSHOT_URL_ENV);
     const resolved = resolvedOptions(url, undefined);
 
     // Assess
@@ -108,9 +115,113 @@ describe('redisConnection: the separate password is the one ioredis sends', () =
     const url = '/var/run/redis.sock';
 
     // Act
-    const connection = redisConnection(url, 'pw');
+    const connection = redisConnection(url, 'pw', SNAPSHOT_URL_ENV);
 
     // Assess
     expect(connection).toEqual({ url, auth: { password: 'pw' } });
+  });
+
+  it("an empty password counts as unset: the URL's credentials are kept, not stripped", () => {
+    // Prepare
+    const url = 'redis://app:from-url@cache.internal:6379';
+
+    // Act
+    const connection = redisConnection(url, '', SNAPSHOT_URL_ENV);
+    const resolved = resolvedOptions(url, '');
+
+    // Assess: '' would otherwise strip them and ioredis would send no AUTH (NOAUTH).
+    expect(connection).toEqual({ url, auth: {} });
+    expect(resolved).toMatchObject({ username: 'app', password: 'from-url' });
+  });
+
+  it.each([
+    ['a user name', 'redis://a%ZZ@cache.internal:6379'],
+    ['a password', 'redis://app:p%ZZ@cache.internal:6379'],
+  ])(
+    'a malformed percent-escape in %s is a configuration error naming the setting, not a URIError',
+    (_, url) => {
+      // Act
+      const failures = [undefined, 'Current:Pw'].map((password) => {
+        try {
+          redisConnection(url, password, SNAPSHOT_URL_ENV);
+          return undefined;
+        } catch (err) {
+          return err;
+        }
+      });
+
+      // Assess: with or without a separate password (ioredis alone throws "URI malformed").
+      for (const failure of failures) {
+        expect(failure).toMatchObject({ name: 'WarmrouteError', code: 'WR_ERR_CONFIG' });
+        expect((failure as Error).message).toContain(`${SNAPSHOT_URL_ENV}:`);
+        expect((failure as Error).message).toContain('%25');
+        expect((failure as Error).message).not.toContain('%ZZ');
+      }
+    },
+  );
+
+  it("the gateway's client names REDIS_URL for a malformed percent-escape", () => {
+    // Act / Assess
+    expect(() =>
+      createCommandClient({
+        url: 'redis://app:p%ZZ@cache.internal:6379',
+        password: undefined,
+        connectionName: 'test',
+        commandTimeoutMs: 100,
+        maxReconnectDelayMs: 100,
+      }),
+    ).toThrow(new RegExp(`^Invalid configuration:\\n${GATEWAY_URL_ENV}: .*percent-encoding`));
+  });
+});
+
+describe('RedisSnapshotStore refuses a WARMROUTE_SNAPSHOT_REDIS_URL ioredis would misread', () => {
+  it.each([
+    [
+      'no scheme (ioredis reads user:old@ as credentials)',
+      'user:old@cache.internal:6379',
+      'must start with redis:// or rediss://',
+    ],
+    [
+      'a scheme-relative URL',
+      '//user:old@cache.internal:6379',
+      'must start with redis:// or rediss://',
+    ],
+    ['another scheme', 'http://cache.internal:6379', 'must start with redis:// or rediss://'],
+    ['a malformed percent-escape', 'redis://app:p%ZZ@cache.internal:6379', 'percent-encoding'],
+  ])('%s, given as the url option or in the environment', (_, url, problem) => {
+    // Prepare
+    vi.stubEnv(SNAPSHOT_URL_ENV, url);
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+    });
+
+    // Act
+    const failures = [
+      () => new RedisSnapshotStore({ url, password: 'pw' }),
+      () => new RedisSnapshotStore(),
+    ].map((make) => {
+      try {
+        make();
+        return undefined;
+      } catch (err) {
+        return err;
+      }
+    });
+
+    // Assess: refused when the store is made, naming the setting and never echoing the URL.
+    for (const failure of failures) {
+      expect(failure).toMatchObject({ name: 'WarmStateError', code: 'WR_ERR_WARM_STATE_OPTIONS' });
+      expect((failure as Error).message).toContain(SNAPSHOT_URL_ENV);
+      expect((failure as Error).message).toContain(problem);
+      expect((failure as Error).message).not.toContain('old');
+      expect((failure as Error).message).not.toContain('%ZZ');
+    }
+  });
+
+  it('accepts redis:// and rediss:// URLs', () => {
+    // Act / Assess: made without error (lazy: no connection is opened).
+    for (const url of ['redis://cache.internal:6379', 'REDISS://app@cache.internal:6379/1']) {
+      expect(() => new RedisSnapshotStore({ url }), url).not.toThrow();
+    }
   });
 });
