@@ -43,13 +43,19 @@ export interface GatewayServiceProps {
   /** ACM certificate for an HTTPS listener on 443 (then 80 redirects to it). */
   readonly certificateArn?: string;
   /**
-   * An internet-facing load balancer in the public subnets, listeners open to
-   * anyone. Default false: an internal load balancer in the private subnets,
-   * reachable from `clientCidrs` only (GatewayStack decides when this may be true).
+   * An internet-facing load balancer in the public subnets. Default false: an
+   * internal load balancer in the private subnets (GatewayStack decides when
+   * this may be true).
    */
   readonly internetFacing: boolean;
-  /** Where an internal load balancer takes client traffic from (the VPC, peered networks, a VPN). */
-  readonly clientCidrs: readonly string[];
+  /**
+   * The only networks the listeners take clients from (the VPC, peered
+   * networks, a VPN; on an internet-facing load balancer, your offices or
+   * your proxy's addresses). Undefined: open to anyone, allowed only with
+   * `internetFacing`. Neither empty (nobody could connect) nor a `/0` (that
+   * is "anyone": say so by leaving it undefined on an internet-facing one).
+   */
+  readonly clientCidrs: readonly string[] | undefined;
   /** ALB requests per target per minute to scale on, in addition to CPU. */
   readonly requestsPerTargetPerMinute?: number;
   /** The load balancer refuses deletion (production; `cdk destroy` then needs it turned off first). */
@@ -229,12 +235,12 @@ export class GatewayService extends Construct {
       'load balancer health checks on the admin port',
     );
 
-    // Internet-facing: the listeners take anyone (`open`). Internal: only the
-    // client networks, on the listener ports, and nothing from the internet
-    // even if a route to the load balancer appears later.
-    const open = props.internetFacing;
+    // No clientCidrs (internet-facing only): the listeners take anyone
+    // (`open`). Otherwise only the client networks, on the listener ports,
+    // internal or internet-facing alike.
+    const open = checkClientCidrs(props.internetFacing, props.clientCidrs);
     const listenerPorts = props.certificateArn === undefined ? [80] : [80, 443];
-    if (!open) {
+    if (props.clientCidrs !== undefined) {
       for (const cidr of props.clientCidrs) {
         for (const port of listenerPorts) {
           this.loadBalancerSecurityGroup.addIngressRule(
@@ -330,4 +336,31 @@ export class GatewayService extends Construct {
     });
     return acl;
   }
+}
+
+/**
+ * Whether the listeners are open to anyone: only on an internet-facing load
+ * balancer given no clientCidrs. A list that would silently mean "nobody"
+ * (empty) or "anyone" (a /0) is refused, so what the caller wrote is what
+ * the security group does.
+ */
+function checkClientCidrs(internetFacing: boolean, cidrs: readonly string[] | undefined): boolean {
+  if (cidrs === undefined) {
+    if (!internetFacing) {
+      throw new Error('GatewayService: an internal load balancer needs clientCidrs');
+    }
+    return true;
+  }
+  if (cidrs.length === 0) {
+    throw new Error(
+      'clientCidrs is empty: no client could reach the load balancer (leave it out for the default, the VPC)',
+    );
+  }
+  const everyone = cidrs.filter((c) => /\/0$/.test(c.trim()));
+  if (everyone.length > 0) {
+    throw new Error(
+      `clientCidrs ${everyone.join(', ')} admits every address: name the client networks, or (internetFacing only) leave clientCidrs out to open the listeners to anyone`,
+    );
+  }
+  return false;
 }

@@ -38,7 +38,7 @@ export interface GatewayStackProps extends StackProps {
   readonly certificateArn?: string;
   /**
    * Put the load balancer on the internet (public subnets, listeners open to
-   * anyone). Default false: an internal load balancer that only
+   * anyone unless `clientCidrs` narrows them). Default false: an internal load balancer that only
    * `clientCidrs` reach. Needs `certificateArn` (HTTPS only; 80 redirects)
    * and `acknowledgeClientChosenKeys`.
    */
@@ -55,7 +55,12 @@ export interface GatewayStackProps extends StackProps {
    * "Trust model".
    */
   readonly acknowledgeClientChosenKeys?: boolean;
-  /** Networks an internal load balancer takes clients from (default: the VPC's CIDR; add peered networks or a VPN's). */
+  /**
+   * The only networks the load balancer takes clients from. Internal
+   * default: the VPC's CIDR (add peered networks or a VPN's). Internet-facing
+   * default: anyone; given, only these (offices, your proxy's addresses).
+   * Never empty and never a `/0` (refused at synth).
+   */
   readonly clientCidrs?: readonly string[];
   /** Default: built from deploy/docker/Dockerfile with the repository root as context. */
   readonly image?: EcrImage;
@@ -71,7 +76,10 @@ export interface GatewayStackProps extends StackProps {
   readonly interfaceEndpoints?: boolean;
   /** Also scale on ALB requests per target per minute. */
   readonly requestsPerTargetPerMinute?: number;
+  /** The directory server's node type (default `cache.t4g.small`). */
   readonly redisNodeType?: string;
+  /** The snapshot server's node type (default `cache.t4g.micro`). */
+  readonly snapshotRedisNodeType?: string;
   /** Reserved concurrency per example function (default none; see ExampleFunctionsProps). */
   readonly reservedConcurrency?: ExampleFunctionsProps['reservedConcurrency'];
   /**
@@ -178,6 +186,7 @@ export class GatewayStack extends Stack {
       vpc,
       subnets: privateSubnets,
       cacheNodeType: props.redisNodeType,
+      snapshotCacheNodeType: props.snapshotRedisNodeType,
       namePrefix,
     });
 
@@ -200,11 +209,12 @@ export class GatewayStack extends Stack {
       vpcSubnets: privateSubnets,
       reservedConcurrency: props.reservedConcurrency,
       snapshotRedis: {
-        host: this.redis.host,
-        port: this.redis.port,
+        // The snapshot server only: the functions have no route to the directory's.
+        host: this.redis.snapshots.host,
+        port: this.redis.snapshots.port,
         username: this.redis.snapshotUser.userName,
         password: this.redis.snapshotUser.password,
-        securityGroup: this.redis.securityGroup,
+        securityGroup: this.redis.snapshots.securityGroup,
       },
     });
     const setting = this.functions.gatewayFunctionsSetting();
@@ -244,7 +254,8 @@ export class GatewayStack extends Stack {
       functions: Object.values(this.functions.functions),
       certificateArn: props.certificateArn,
       internetFacing: props.internetFacing === true,
-      clientCidrs: props.clientCidrs ?? [this.network.cidr],
+      clientCidrs:
+        props.clientCidrs ?? (props.internetFacing === true ? undefined : [this.network.cidr]),
       requestsPerTargetPerMinute: props.requestsPerTargetPerMinute,
       wafRateLimitPer5Min: props.wafRateLimitPer5Min,
       deletionProtection: props.deletionProtection,
@@ -257,8 +268,8 @@ export class GatewayStack extends Stack {
         WARMROUTE_ENV: 'production',
         WARMROUTE_BACKEND: 'aws',
         AWS_REGION: this.region,
-        // The gateway's own Redis user (directory keys only); its password is a secret below.
-        REDIS_URL: this.redis.urlFor(this.redis.gatewayUser),
+        // The directory server, as the gateway's own user (directory keys only); its password is a secret below.
+        REDIS_URL: this.redis.directory.urlFor(this.redis.gatewayUser.userName),
         // Set explicitly (even at their defaults): the load balancer's and
         // ECS's waits are computed from these values, so an image with other
         // built-in defaults cannot drift from them.
@@ -288,8 +299,10 @@ export class GatewayStack extends Stack {
       },
     });
 
-    // The functions' own rule to Redis is added by ExampleFunctions (snapshotRedis).
-    this.redis.allowFrom(this.gateway.taskSecurityGroup, 'gateway tasks (directory)');
+    // The gateway reaches the directory server only (it never touches
+    // snapshots); the functions' rule to the snapshot server is added by
+    // ExampleFunctions (snapshotRedis).
+    this.redis.directory.allowFrom(this.gateway.taskSecurityGroup, 'gateway tasks (directory)');
 
     const executionRolePolicy =
       this.gateway.taskDefinition.executionRole?.node.tryFindChild('DefaultPolicy');
@@ -297,12 +310,21 @@ export class GatewayStack extends Stack {
     addGatewayNagSuppressions({
       hmacSecret: this.hmacSecret,
       adminToken: this.adminToken,
-      redisPasswords: [this.redis.gatewayUser.password, this.redis.snapshotUser.password],
-      redisReplicationGroup: this.redis.replicationGroup,
+      redisPasswords: [
+        this.redis.gatewayUser.password,
+        this.redis.snapshotUser.password,
+        this.redis.adminUser.password,
+      ],
+      redisReplicationGroups: [
+        this.redis.directory.replicationGroup,
+        this.redis.snapshots.replicationGroup,
+      ],
       taskDefinition: this.gateway.taskDefinition,
       executionRolePolicy,
       loadBalancerSecurityGroup:
-        props.internetFacing === true ? this.gateway.loadBalancerSecurityGroup : undefined,
+        props.internetFacing === true && props.clientCidrs === undefined
+          ? this.gateway.loadBalancerSecurityGroup
+          : undefined,
       accessLogsBucket: this.gateway.accessLogsBucket,
     });
 
@@ -341,10 +363,30 @@ export class GatewayStack extends Stack {
       value: this.redis.snapshotUser.password.secretArn,
       description: `Secret holding the password of Redis user ${this.redis.snapshotUser.userName} (WARMROUTE_SNAPSHOT_REDIS_PASSWORD)`,
     });
-    new CfnOutput(this, 'RedisReplicationGroupId', {
-      value: this.redis.replicationGroup.ref,
-      description: 'ElastiCache replication group of the directory and the snapshots',
+    new CfnOutput(this, 'AdminRedisPasswordSecretArn', {
+      value: this.redis.adminUser.password.secretArn,
+      description: `Secret holding the password of the break-glass Redis user ${this.redis.adminUser.userName} of the directory server (off until modify-user turns it on)`,
     });
-    new CfnOutput(this, 'RedisEndpoint', { value: this.redis.url() });
+    new CfnOutput(this, 'AdminRedisUserId', {
+      value: this.redis.adminUser.userName,
+      description:
+        'ElastiCache user ID of the break-glass user (aws elasticache modify-user --user-id <this>)',
+    });
+    new CfnOutput(this, 'RedisReplicationGroupId', {
+      value: this.redis.directory.replicationGroup.ref,
+      description: 'ElastiCache replication group of the directory (the gateway)',
+    });
+    new CfnOutput(this, 'RedisEndpoint', {
+      value: this.redis.directory.url(),
+      description: 'The directory server (REDIS_URL without its user)',
+    });
+    new CfnOutput(this, 'SnapshotRedisReplicationGroupId', {
+      value: this.redis.snapshots.replicationGroup.ref,
+      description: "ElastiCache replication group of the functions' snapshots",
+    });
+    new CfnOutput(this, 'SnapshotRedisEndpoint', {
+      value: this.redis.snapshots.url(),
+      description: 'The snapshot server (WARMROUTE_SNAPSHOT_REDIS_URL without its user)',
+    });
   }
 }

@@ -5,12 +5,13 @@ import type { IConstruct } from 'constructs';
 export interface GatewayNagTargets {
   readonly hmacSecret: IConstruct;
   readonly adminToken: IConstruct;
-  /** The Redis users' passwords (gateway, snapshots). */
+  /** The Redis users' passwords (gateway, snapshots, admin). */
   readonly redisPasswords: readonly IConstruct[];
-  readonly redisReplicationGroup: IConstruct;
+  /** The directory's and the snapshots' replication groups. */
+  readonly redisReplicationGroups: readonly IConstruct[];
   readonly taskDefinition: IConstruct;
   readonly executionRolePolicy: IConstruct;
-  /** Only when the load balancer is internet-facing (an internal one has no 0.0.0.0/0 rule). */
+  /** Only when the listeners are open to anyone (internet-facing without clientCidrs): no other stack has a 0.0.0.0/0 rule. */
   readonly loadBalancerSecurityGroup: IConstruct | undefined;
   readonly accessLogsBucket: IConstruct;
 }
@@ -40,16 +41,18 @@ export function addGatewayNagSuppressions(t: GatewayNagTargets): void {
         'An ElastiCache RBAC user password changes through ModifyUser (two passwords while clients move over, then one), which no rotation Lambda of this stack performs; rolled by hand (docs/deploy.md)',
     });
   }
-  Validations.of(t.redisReplicationGroup).acknowledge({
-    id: 'AwsSolutions-AEC6',
-    reason:
-      'Authentication is RBAC, not one AUTH token: a user group with a gateway user limited to the directory keys and a snapshot user limited to the snapshot keys (ElastiCache takes AuthToken or UserGroupIds, not both)',
-  });
-  Validations.of(t.redisReplicationGroup).acknowledge({
-    id: 'AwsSolutions-AEC5',
-    reason:
-      'Port 6379 is the convention every deploy/ artifact shares; a non-default port adds no protection behind a security group open only to the gateway and the functions, TLS and AUTH',
-  });
+  for (const group of t.redisReplicationGroups) {
+    Validations.of(group).acknowledge({
+      id: 'AwsSolutions-AEC6',
+      reason:
+        'Authentication is RBAC, not one AUTH token: each group has its own user group (directory: a gateway user limited to the directory keys and a break-glass admin switched off; snapshots: a snapshot user limited to the snapshot keys); ElastiCache takes AuthToken or UserGroupIds, not both',
+    });
+    Validations.of(group).acknowledge({
+      id: 'AwsSolutions-AEC5',
+      reason:
+        "Port 6379 is the convention every deploy/ artifact shares; a non-default port adds no protection behind a security group open only to the group's own clients, TLS and AUTH",
+    });
+  }
   Validations.of(t.taskDefinition).acknowledge({
     id: 'AwsSolutions-ECS2',
     reason:

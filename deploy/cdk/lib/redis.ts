@@ -1,4 +1,4 @@
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -8,9 +8,9 @@ import {
   DIRECTORY_KEY_PREFIX,
   snapshotKey,
 } from '../../../src/redis/keys.js';
+import { RedisServer } from './redis-server.js';
 
-/** The port every artifact of deploy/ uses for Redis (REDIS_URL, security groups). */
-export const REDIS_PORT = 6379;
+export { REDIS_PORT } from './redis-server.js';
 
 /** The directory's key prefix and its pub/sub channel (src/redis/keys.ts): the gateway user's only keys and channels. */
 const DIRECTORY_KEYS = `${DIRECTORY_KEY_PREFIX}*`;
@@ -33,7 +33,11 @@ const SNAPSHOT_KEYS = `${snapshotKey(DEFAULT_SNAPSHOT_KEY_PREFIX, '0'.repeat(64)
  *   SUBSCRIBE on its dedicated connection;
  * - the functions (lambda/stores/redis-snapshot-store.ts and
  *   lambda/stores/lua/cas-snapshot-1.lua): HGET, the CAS script's HSET and
- *   PEXPIRE/PERSIST, DEL.
+ *   PEXPIRE (a TTL) or PERSIST (ttlSeconds 0, the store's default), DEL.
+ *   EVAL/EVALSHA stay: the CAS is a script. A script cannot be interrupted
+ *   (SCRIPT KILL needs a user no client has), so tenant code holding this
+ *   password can stall the server it runs on: that server holds snapshots
+ *   only (GatewayRedis), never the directory.
  * test/deploy/redis-acl.test.ts applies these exact strings to a real
  * redis-server and runs the directory and the snapshot store through them.
  */
@@ -108,6 +112,15 @@ export const GATEWAY_ACCESS_STRING = accessString(
 export const SNAPSHOT_ACCESS_STRING = accessString(SNAPSHOT_KEYS, undefined, SNAPSHOT_COMMANDS);
 /** ElastiCache requires a user named `default` in every group: this one can do nothing. */
 export const DEFAULT_USER_ACCESS_STRING = 'off resetchannels -@all';
+/**
+ * The break-glass user of the directory server (SCRIPT KILL, CLIENT LIST,
+ * SCAN, DEL of any key): everything, but `off`, so its password alone lets
+ * nobody in. An operator switches it on for an incident with
+ * `aws elasticache modify-user --access-string "<ADMIN_ACCESS_STRING_ON>"`
+ * and back off afterwards (docs/deploy.md "Redis access").
+ */
+export const ADMIN_ACCESS_STRING = 'off ~* &* +@all';
+export const ADMIN_ACCESS_STRING_ON = ADMIN_ACCESS_STRING.replace(/^off /, 'on ');
 
 /**
  * What Secrets Manager may put in a generated password (its documented set:
@@ -124,8 +137,10 @@ export const AUTH_TOKEN_EXCLUDED = Array.from(SECRETS_MANAGER_PUNCTUATION)
 export interface GatewayRedisProps {
   readonly vpc: ec2.IVpc;
   readonly subnets: ec2.SubnetSelection;
-  /** Default `cache.t4g.small`. */
+  /** The directory server's node type. Default `cache.t4g.small`. */
   readonly cacheNodeType?: string;
+  /** The snapshot server's node type. Default `cache.t4g.micro`. */
+  readonly snapshotCacheNodeType?: string;
   readonly namePrefix: string;
 }
 
@@ -136,124 +151,101 @@ export interface RedisUser {
   readonly user: elasticache.CfnUser;
 }
 
+/** Default node types: the directory holds small records; snapshots are a disposable cache. */
+export const DIRECTORY_NODE_TYPE = 'cache.t4g.small';
+export const SNAPSHOT_NODE_TYPE = 'cache.t4g.micro';
+
 /**
- * Redis for the directory and the functions' snapshots: ElastiCache, cluster
- * mode disabled (one shard; warmroute's keys carry hash tags, so cluster mode
- * can come later), a primary and one replica in two AZs with automatic
- * failover, TLS in transit, encryption at rest, and role-based access
- * (an RBAC user group) instead of one AUTH token for everyone:
- * - `gateway`: the directory's keys (`wr:*`) and channel, and only the
- *   commands the gateway runs;
- * - `snapshots`: the snapshot store's keys (`warmroute:snap2:*`) and only
- *   its commands, for the functions, whose code runs tenants' requests and
- *   must not be able to read the directory, rewrite bindings or FLUSHALL;
- * - `default` (ElastiCache requires one in every group): switched off.
+ * Redis for warmroute on ElastiCache, as two replication groups that share
+ * nothing but the VPC, each with role-based access (an RBAC user group)
+ * instead of one AUTH token for everyone:
+ * - `directory`: the gateway's directory (bindings, rotations, epochs). Its
+ *   users: `gateway` (the directory's keys `wr:*` and channel, only the
+ *   commands the gateway runs), `admin` (break-glass, switched off) and
+ *   `default` (required by ElastiCache, switched off). `maxmemory-policy
+ *   noeviction`: an evicted rotation or binding record would send a key back
+ *   to its pre-rotation tenant; full, Redis refuses writes instead and the
+ *   gateway degrades (README "How it fits together").
+ * - `snapshots`: the functions' snapshots. Its users: `snapshots` (the
+ *   snapshot keys `warmroute:snap2:*` and the store's commands) and
+ *   `default` (off). The functions' code runs tenants' requests, so this
+ *   password is as good as public to every tenant: whatever it can do
+ *   (run a script that never ends, fill memory) happens to this server only.
+ *   `maxmemory-policy allkeys-lru`: every key here is a disposable
+ *   snapshot, most without a TTL (the store's ttlSeconds defaults to 0), so
+ *   under volatile-lru or noeviction a full server would refuse every
+ *   tenant's writes; evicting the least recently used snapshot costs its
+ *   tenant a rebuild of its state.
  * Each password is generated in Secrets Manager and reaches the template
- * only as a dynamic reference.
- *
- * The security group starts with no ingress at all: `allowFrom` opens 6379
- * to one client security group at a time (the gateway's tasks, the functions).
+ * only as a dynamic reference. Neither security group has any ingress until
+ * `allowFrom` opens 6379 to one client security group at a time.
  */
 export class GatewayRedis extends Construct {
-  readonly securityGroup: ec2.SecurityGroup;
+  readonly directory: RedisServer;
+  readonly snapshots: RedisServer;
   readonly gatewayUser: RedisUser;
   readonly snapshotUser: RedisUser;
-  readonly userGroup: elasticache.CfnUserGroup;
-  readonly replicationGroup: elasticache.CfnReplicationGroup;
-  /** Primary endpoint's host name (a token). */
-  readonly host: string;
-  readonly port: number = REDIS_PORT;
+  readonly adminUser: RedisUser;
 
   constructor(scope: Construct, id: string, props: GatewayRedisProps) {
     super(scope, id);
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: 'warmroute Redis: 6379 from the gateway tasks and the functions only',
-      // Redis answers; it never opens a connection.
-      allowAllOutbound: false,
-    });
 
     // User IDs are unique per account and region (and lower case): the prefix keeps stacks apart.
-    const userIdOf = (role: string): string => `${props.namePrefix}-${role}`.toLowerCase();
-    if (!/^[a-z][a-z0-9-]*$/.test(userIdOf('x'))) {
+    const idOf = (role: string): string => `${props.namePrefix}-${role}`.toLowerCase();
+    if (!/^[a-z][a-z0-9-]*$/.test(idOf('x'))) {
       throw new Error(
         `namePrefix ${props.namePrefix} cannot start an ElastiCache user ID ([a-z][a-z0-9-]*)`,
       );
     }
+    // One `default` user, switched off, in both groups (a user may belong to several).
     const defaultUser = new elasticache.CfnUser(this, 'DefaultUser', {
       engine: 'redis',
-      userId: userIdOf('default'),
+      userId: idOf('default'),
       userName: 'default',
       accessString: DEFAULT_USER_ACCESS_STRING,
       authenticationMode: { Type: 'no-password-required' },
     });
     this.gatewayUser = this.user(
       'Gateway',
-      userIdOf('gateway'),
+      idOf('gateway'),
       GATEWAY_ACCESS_STRING,
-      'WARMROUTE_REDIS_PASSWORD: the gateway (directory)',
+      'WARMROUTE_REDIS_PASSWORD: the gateway (directory server)',
+    );
+    this.adminUser = this.user(
+      'Admin',
+      idOf('admin'),
+      ADMIN_ACCESS_STRING,
+      'break-glass operator of the directory server, switched off until modify-user turns it on',
     );
     this.snapshotUser = this.user(
       'Snapshots',
-      userIdOf('snapshots'),
+      idOf('snapshots'),
       SNAPSHOT_ACCESS_STRING,
-      'WARMROUTE_SNAPSHOT_REDIS_PASSWORD: the functions (snapshot store)',
+      'WARMROUTE_SNAPSHOT_REDIS_PASSWORD: the functions (snapshot server)',
     );
-    this.userGroup = new elasticache.CfnUserGroup(this, 'Users', {
-      engine: 'redis',
-      userGroupId: userIdOf('users'),
-      userIds: [defaultUser.ref, this.gatewayUser.user.ref, this.snapshotUser.user.ref],
+
+    this.directory = new RedisServer(this, 'Directory', {
+      vpc: props.vpc,
+      subnets: props.subnets,
+      cacheNodeType: props.cacheNodeType ?? DIRECTORY_NODE_TYPE,
+      purpose: `${props.namePrefix} directory`,
+      userGroupId: idOf('directory-users'),
+      userIds: [defaultUser.ref, this.gatewayUser.user.ref, this.adminUser.user.ref],
+      maxmemoryPolicy: 'noeviction',
+      // Writes start failing at 100%: warn well before.
+      memoryAlarmPercent: 80,
     });
-
-    const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
-      description: 'warmroute Redis: the private subnets',
-      subnetIds: props.vpc.selectSubnets(props.subnets).subnetIds,
+    this.snapshots = new RedisServer(this, 'Snapshots', {
+      vpc: props.vpc,
+      subnets: props.subnets,
+      cacheNodeType: props.snapshotCacheNodeType ?? SNAPSHOT_NODE_TYPE,
+      purpose: `${props.namePrefix} snapshots`,
+      userGroupId: idOf('snapshot-users'),
+      userIds: [defaultUser.ref, this.snapshotUser.user.ref],
+      maxmemoryPolicy: 'allkeys-lru',
+      // Full is normal for an LRU cache; this says evictions are under way.
+      memoryAlarmPercent: 95,
     });
-
-    this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'ReplicationGroup', {
-      replicationGroupDescription: `${props.namePrefix} directory and snapshots`,
-      engine: 'redis',
-      engineVersion: '7.1',
-      cacheNodeType: props.cacheNodeType ?? 'cache.t4g.small',
-      // Cluster mode disabled: one node group, a primary and one replica.
-      numNodeGroups: 1,
-      replicasPerNodeGroup: 1,
-      multiAzEnabled: true,
-      automaticFailoverEnabled: true,
-      transitEncryptionEnabled: true,
-      transitEncryptionMode: 'required',
-      atRestEncryptionEnabled: true,
-      // RBAC: the user group replaces the AUTH token (ElastiCache takes one or the other).
-      userGroupIds: [this.userGroup.ref],
-      port: REDIS_PORT,
-      cacheSubnetGroupName: subnetGroup.ref,
-      securityGroupIds: [this.securityGroup.securityGroupId],
-      snapshotRetentionLimit: 1,
-      autoMinorVersionUpgrade: true,
-    });
-    this.host = this.replicationGroup.attrPrimaryEndPointAddress;
-  }
-
-  /**
-   * Opens 6379 to one client security group and nothing else (and the
-   * client's egress to it, when the client restricts its egress).
-   */
-  allowFrom(client: ec2.ISecurityGroup, description: string): void {
-    this.securityGroup.connections.allowFrom(client, ec2.Port.tcp(REDIS_PORT), description);
-  }
-
-  /** `rediss://host:port`: TLS, no credentials. */
-  url(): string {
-    return `rediss://${this.host}:${this.port}`;
-  }
-
-  /**
-   * `rediss://<user>@host:port`: the user name in the URL, the password apart
-   * (WARMROUTE_REDIS_PASSWORD / WARMROUTE_SNAPSHOT_REDIS_PASSWORD; both
-   * clients pass a URL user name and a separate password to ioredis, src/redis/client.ts).
-   */
-  urlFor(user: RedisUser): string {
-    return `rediss://${user.userName}@${this.host}:${this.port}`;
   }
 
   private user(id: string, userId: string, access: string, purpose: string): RedisUser {
