@@ -33,6 +33,15 @@ function urlProblem(raw: string, allowPath: boolean): string | undefined {
     return 'must not have a path (the Invoke API path is absolute)';
   }
   if (url.search !== '' || url.hash !== '') return 'must not have a query or fragment';
+  // The user name and password are percent-decoded when a client connects
+  // (ioredis throws a URIError on `%ZZ`): refuse a bad escape here, with the
+  // setting's name, not at the first connection. The value is never echoed.
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    return 'has a malformed percent-escape in its user name or password';
+  }
   return undefined;
 }
 

@@ -97,3 +97,29 @@ describe('WR_ERR_CONFIG report limits', () => {
     expect(config.redisPassword).toBe('pw-for-the-url');
   });
 });
+
+describe('REDIS_URL credentials', () => {
+  it('a malformed percent-escape in the user name or password is refused at load, not echoed', () => {
+    // Act
+    const inUser = configError(() => loadConfig({ REDIS_URL: 'redis://a%ZZ@127.0.0.1:6379' }));
+    const inPassword = configError(() =>
+      loadConfig({ REDIS_URL: 'redis://user:s3cret%G1@127.0.0.1:6379' }),
+    );
+
+    // Assess
+    for (const err of [inUser, inPassword]) {
+      expect(err.message).toContain(
+        'REDIS_URL: has a malformed percent-escape in its user name or password',
+      );
+    }
+    expect(inPassword.message).not.toContain('s3cret');
+  });
+
+  it('well-formed escapes load', () => {
+    // Act
+    const config = loadConfig({ REDIS_URL: 'redis://us%40er:p%2Fw@127.0.0.1:6379' });
+
+    // Assess
+    expect(config.redisUrl).toBe('redis://us%40er:p%2Fw@127.0.0.1:6379');
+  });
+});
