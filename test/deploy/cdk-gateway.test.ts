@@ -217,6 +217,65 @@ describe('load balancer and health checks', () => {
     SYNTH_TIMEOUT_MS,
   );
 
+  it(
+    'internet-facing with clientCidrs: the listeners take those networks only, nothing from 0.0.0.0/0',
+    () => {
+      // Act
+      const { template: narrowed } = synth({
+        internetFacing: true,
+        acknowledgeClientChosenKeys: true,
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+        clientCidrs: ['203.0.113.0/24', '198.51.100.7/32'],
+      });
+      // Assess
+      const alb = only(resourcesOfType(narrowed, 'AWS::ElasticLoadBalancingV2::LoadBalancer'));
+      const albSg = getAttId((alb.properties['SecurityGroups'] as Json[])[0]);
+      expect(alb.properties['Scheme']).toBe('internet-facing');
+      expect(
+        ingressRules(narrowed).filter((r) => r.source === '0.0.0.0/0' || r.source === '::/0'),
+      ).toEqual([]);
+      expect(
+        ingressRules(narrowed)
+          .filter((r) => r.group === albSg)
+          .map((r) => `${r.source}:${String(r.from)}`)
+          .sort(),
+      ).toEqual(
+        [
+          '198.51.100.7/32:443',
+          '198.51.100.7/32:80',
+          '203.0.113.0/24:443',
+          '203.0.113.0/24:80',
+        ].sort(),
+      );
+    },
+    SYNTH_TIMEOUT_MS,
+  );
+
+  it.each([
+    [{ clientCidrs: [] }, /clientCidrs is empty: no client could reach/],
+    [
+      { clientCidrs: ['10.1.0.0/16', '0.0.0.0/0'] },
+      /clientCidrs 0\.0\.0\.0\/0 admits every address/,
+    ],
+    [
+      {
+        internetFacing: true,
+        acknowledgeClientChosenKeys: true,
+        certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc',
+        clientCidrs: ['0.0.0.0/0'],
+      },
+      /leave clientCidrs out to open the listeners to anyone/,
+    ],
+  ] satisfies [GatewayStackProps, RegExp][])(
+    'refuses clientCidrs that would silently mean nobody or everybody: %j',
+    (props, message) => {
+      // Act
+      const build = (): unknown => new GatewayStack(new App(), 'Cidrs', { env: ENV, ...props });
+      // Assess
+      expect(build).toThrow(message);
+    },
+  );
+
   it.each([
     [{ internetFacing: true }, ['certificateArn', 'acknowledgeClientChosenKeys']],
     [{ internetFacing: true, acknowledgeClientChosenKeys: true }, ['certificateArn']],
