@@ -27,7 +27,13 @@ import { Ajv } from 'ajv';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DEFAULT_THROTTLE } from '../../deploy/cdk/lib/tenant-api-stack.js';
-import { createAuthorizer, stageResource } from '../../deploy/sam/authorizer/handler.js';
+import { SECRET_CACHE_TTL_MS as CDK_SECRET_CACHE_TTL_MS } from '../../deploy/cdk/lib/tenant-authorizer/authorizer.js';
+import {
+  createAuthorizer,
+  SECRET_CACHE_TTL_MS,
+  stageResource,
+  type TokenAuthorizerEvent,
+} from '../../deploy/sam/authorizer/handler.js';
 import {
   issueToken,
   MAX_TOKEN_LIFETIME_SECONDS,
@@ -1113,7 +1119,7 @@ describe('example authorizer', () => {
     // Prepare
     const authorize = createAuthorizer({
       loadSecret: () => Promise.resolve(secret),
-      nowSeconds: () => now,
+      nowMs: () => now * 1000,
     });
     const token = `Bearer ${issueToken(secret, 'tenant.blue@example.com', now + 60)}`;
 
@@ -1198,11 +1204,11 @@ describe('example authorizer', () => {
     // Prepare
     const authorize = createAuthorizer({
       loadSecret: () => Promise.resolve(secret),
-      nowSeconds: () => now,
+      nowMs: () => now * 1000,
     });
     const weak = createAuthorizer({
       loadSecret: () => Promise.resolve(Buffer.from('short')),
-      nowSeconds: () => now,
+      nowMs: () => now * 1000,
     });
     const token = issueToken(secret, 'BlueTenant', now + 60);
 
@@ -1215,28 +1221,77 @@ describe('example authorizer', () => {
     await expect(short).rejects.toThrow(/at least 32 bytes/);
   });
 
-  it('loads the secret once, and again after a failed load', async () => {
-    // Prepare
-    let calls = 0;
+  it('keeps the secret 5 minutes (as the CDK authorizer), then reads it again: a new secret is in use without a deploy', async () => {
+    // Prepare: the secret is replaced in Secrets Manager right after the first request.
+    const rotated = Buffer.from('fedcba9876543210fedcba9876543210', 'utf8');
+    let stored = secret;
+    let loads = 0;
+    let clockMs = now * 1000;
     const authorize = createAuthorizer({
-      loadSecret: () =>
-        ++calls === 1 ? Promise.reject(new Error('throttled')) : Promise.resolve(secret),
-      nowSeconds: () => now,
+      loadSecret: () => {
+        loads += 1;
+        return Promise.resolve(stored);
+      },
+      nowMs: () => clockMs,
     });
-    const event = {
-      type: 'TOKEN' as const,
+    const request = (key: Buffer): TokenAuthorizerEvent => ({
+      type: 'TOKEN',
+      authorizationToken: issueToken(key, 'BlueTenant', Math.floor(clockMs / 1000) + 600),
+      methodArn,
+    });
+
+    // Act
+    await authorize(request(secret));
+    stored = rotated;
+    clockMs += SECRET_CACHE_TTL_MS - 1;
+    const newTokenBeforeTtl = authorize(request(rotated));
+    const oldTokenBeforeTtl = await authorize(request(secret));
+    const loadsBeforeTtl = loads;
+    clockMs += 1;
+    const newTokenAfterTtl = await authorize(request(rotated));
+    const oldTokenAfterTtl = authorize(request(secret));
+
+    // Assess
+    expect(SECRET_CACHE_TTL_MS).toBe(CDK_SECRET_CACHE_TTL_MS);
+    expect(SECRET_CACHE_TTL_MS).toBe(5 * 60 * 1000);
+    await expect(newTokenBeforeTtl).rejects.toThrow(/^Unauthorized$/);
+    expect(oldTokenBeforeTtl.context).toEqual({ tenantId: 'BlueTenant' });
+    expect(loadsBeforeTtl).toBe(1);
+    expect(newTokenAfterTtl.context).toEqual({ tenantId: 'BlueTenant' });
+    await expect(oldTokenAfterTtl).rejects.toThrow(/^Unauthorized$/);
+    expect(loads).toBe(2);
+  });
+
+  it('does not cache a failed or too-short load: the next request reads the secret again', async () => {
+    // Prepare: a throttled read, then a botched rotation (a short secret), then the fixed secret.
+    const answers = [
+      () => Promise.reject(new Error('throttled')),
+      () => Promise.resolve(Buffer.from('short')),
+      () => Promise.resolve(secret),
+    ];
+    let loads = 0;
+    const authorize = createAuthorizer({
+      loadSecret: () => (answers[loads++] ?? (() => Promise.resolve(secret)))(),
+      nowMs: () => now * 1000,
+    });
+    const event: TokenAuthorizerEvent = {
+      type: 'TOKEN',
       authorizationToken: issueToken(secret, 'BlueTenant', now + 60),
       methodArn,
     };
 
     // Act
-    const first = authorize(event);
-    await expect(first).rejects.toThrow('throttled');
-    await authorize(event);
+    const failure = (e: unknown): string => (e instanceof Error ? e.message : 'not an Error');
+    const throttled = await authorize(event).then(() => 'accepted', failure);
+    const short = await authorize(event).then(() => 'accepted', failure);
+    const fixed = await authorize(event);
     await authorize(event);
 
-    // Assess
-    expect(calls).toBe(2);
+    // Assess: three loads for four requests (the good secret is cached), no fourth.
+    expect(throttled).toBe('throttled');
+    expect(short).toMatch(/at least 32 bytes/);
+    expect(fixed.context).toEqual({ tenantId: 'BlueTenant' });
+    expect(loads).toBe(3);
   });
 
   it('takes the stage-wide resource from the method ARN, and refuses an ARN it cannot read', () => {

@@ -1,4 +1,14 @@
-import { verifyToken } from './verify-token.js';
+import { MIN_SECRET_BYTES, verifyToken } from './verify-token.js';
+
+/**
+ * How long an execution environment keeps the token secret before it reads
+ * Secrets Manager again: a new secret value is in use everywhere at most this
+ * long after it was put, with no deploy (CloudFormation would not notice a
+ * changed value anyway). Five minutes, as the CDK tenant API's authorizer
+ * (deploy/cdk/lib/tenant-authorizer): one GetSecretValue per warm environment
+ * per five minutes costs next to nothing.
+ */
+export const SECRET_CACHE_TTL_MS = 5 * 60 * 1000;
 
 /** API Gateway's event for a TOKEN authorizer (REST API). */
 export interface TokenAuthorizerEvent {
@@ -25,9 +35,12 @@ export interface AuthorizerResult {
 }
 
 export interface AuthorizerDeps {
-  /** The HMAC secret; called once per execution environment and cached. */
+  /** The HMAC secret; called again once the cached value is secretTtlMs old. */
   readonly loadSecret: () => Promise<Buffer>;
-  readonly nowSeconds?: () => number;
+  /** The clock, in milliseconds (default Date.now): token expiry and the cache's age. */
+  readonly nowMs?: () => number;
+  /** Default SECRET_CACHE_TTL_MS. */
+  readonly secretTtlMs?: number;
 }
 
 /**
@@ -56,15 +69,36 @@ export function stageResource(methodArn: string): string {
 export function createAuthorizer(
   deps: AuthorizerDeps,
 ): (event: TokenAuthorizerEvent) => Promise<AuthorizerResult> {
-  let secret: Promise<Buffer> | undefined;
-  const now = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
+  const now = deps.nowMs ?? Date.now;
+  const ttl = deps.secretTtlMs ?? SECRET_CACHE_TTL_MS;
+  let cached: { readonly fetchedAt: number; readonly secret: Promise<Buffer> } | undefined;
+
+  /** One load; rejects if it fails or the secret is too short. */
+  async function loadChecked(): Promise<Buffer> {
+    const value = await deps.loadSecret();
+    // Checked here, not only when a token is verified, so a too-short secret
+    // (a botched rotation) rejects the load and is never cached: fixing the
+    // secret ends the outage on the next request, not a TTL later.
+    if (value.length < MIN_SECRET_BYTES)
+      throw new Error(`the token secret must be at least ${MIN_SECRET_BYTES} bytes`);
+    return value;
+  }
+
+  function secret(at: number): Promise<Buffer> {
+    if (cached === undefined || at - cached.fetchedAt >= ttl) {
+      const entry = { fetchedAt: at, secret: loadChecked() };
+      cached = entry;
+      // A failed load is not cached: the next invocation tries again.
+      entry.secret.catch(() => {
+        if (cached === entry) cached = undefined;
+      });
+    }
+    return cached.secret;
+  }
+
   return async (event) => {
-    // A failed load is not cached: the next invocation tries again.
-    secret ??= deps.loadSecret().catch((err: unknown) => {
-      secret = undefined;
-      throw err;
-    });
-    const verdict = verifyToken(await secret, event.authorizationToken, now());
+    const at = now();
+    const verdict = verifyToken(await secret(at), event.authorizationToken, Math.floor(at / 1000));
     if (!verdict.ok) throw new Error(UNAUTHORIZED);
     return {
       principalId: verdict.tenantId,
