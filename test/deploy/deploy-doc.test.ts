@@ -313,7 +313,8 @@ describe('docs/deploy.md and the CDK app', () => {
       .map((m) => m[1] ?? '')
       .filter((id) => !id.startsWith('"$'));
     // Assess
-    expect(withPassword).toHaveLength(2);
+    // The gateway, the snapshots and the break-glass admin.
+    expect(withPassword).toHaveLength(3);
     for (const id of named)
       expect(
         users.map((u) => cfnText(u.properties['UserId'])),
@@ -355,7 +356,7 @@ describe('docs/deploy.md and the CDK app', () => {
     // Prepare
     const gateway = stack('warmroute-gateway').template;
     const task = resourcesOfType(gateway, 'AWS::ECS::TaskDefinition')[0]?.properties;
-    const redis = resourcesOfType(gateway, 'AWS::ElastiCache::ReplicationGroup')[0]?.properties;
+    const redisGroups = resourcesOfType(gateway, 'AWS::ElastiCache::ReplicationGroup');
     const scaling = resourcesOfType(gateway, 'AWS::ApplicationAutoScaling::ScalableTarget')[0]
       ?.properties;
     const costs = section('What it costs');
@@ -366,11 +367,17 @@ describe('docs/deploy.md and the CDK app', () => {
     // Act: the claims as the templates would have them.
     const vcpu = Number(task?.['Cpu']) / 1024;
     const gib = Number(task?.['Memory']) / 1024;
-    const nodes = Number(redis?.['NumNodeGroups']) * (1 + Number(redis?.['ReplicasPerNodeGroup']));
+    const redisRows = redisGroups.map((g) => {
+      const server = /^Redis(Directory|Snapshots)/.exec(g.id)?.[1]?.toLowerCase() ?? g.id;
+      const nodes =
+        Number(g.properties['NumNodeGroups']) * (1 + Number(g.properties['ReplicasPerNodeGroup']));
+      return `| ElastiCache: ${server} | ${nodes} nodes \`${cfnText(g.properties['CacheNodeType'])}\``;
+    });
+    const alarms = resourcesOfType(gateway, 'AWS::CloudWatch::Alarm');
     const claims = [
+      `${alarms.length}: each Redis group's memory`,
       `${vcpu} vCPU, ${gib} GiB`,
       `\`cpu: ${cfnText(task?.['Cpu'])}\`, \`memoryLimitMiB: ${cfnText(task?.['Memory'])}\``,
-      `${nodes} nodes \`${cfnText(redis?.['CacheNodeType'])}\``,
       `${cfnText(scaling?.['MinCapacity'])} at rest, up to ${cfnText(scaling?.['MaxCapacity'])}`,
       `${resourcesOfType(gateway, 'AWS::SecretsManager::Secret').length} secrets`,
       `${resourcesOfType(stack('warmroute-tenant-api').template, 'AWS::SecretsManager::Secret').length} secret (the token secret)`,
@@ -379,7 +386,14 @@ describe('docs/deploy.md and the CDK app', () => {
         .replace(/, (\d+)$/, ' and $1')} MB`,
     ];
     const natRow = costs.split('\n').find((l) => l.startsWith('| NAT gateway'));
-    // Assess
+    // Assess: one cost row per Redis group (cells compared without the table's padding).
+    const rows = costs.split('\n').map((l) => l.replace(/ {2,}/g, ' '));
+    expect(redisGroups).toHaveLength(2);
+    for (const row of redisRows)
+      expect(
+        rows.some((r) => r.startsWith(row)),
+        row,
+      ).toBe(true);
     for (const claim of claims) expect(costs, claim).toContain(claim);
     expect(natRow).toContain(
       `| ${resourcesOfType(gateway, 'AWS::EC2::NatGateway').length} (\`natGateways\``,
