@@ -41,6 +41,7 @@ import {
   verifyToken,
 } from '../../deploy/sam/authorizer/verify-token.js';
 import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
+import { loadConfig } from '../../src/config/load-config.js';
 import { DIRECT_NAMESPACE, snapshotId } from '../../lambda/snapshot-scope.js';
 import { DEFAULT_SNAPSHOT_KEY_PREFIX, snapshotKey } from '../../src/redis/keys.js';
 import { scriptFolder } from '../../src/redis/script-loader.js';
@@ -68,6 +69,7 @@ interface Template {
   readonly Parameters: Readonly<Record<string, Json>>;
   readonly Conditions: Readonly<Record<string, unknown>>;
   readonly Resources: Readonly<Record<string, Resource>>;
+  readonly Outputs: Readonly<Record<string, { readonly Value: unknown }>>;
 }
 
 const template = parseCfnYaml(readFileSync(TEMPLATE_FILE, 'utf8')) as Template;
@@ -629,6 +631,60 @@ describe('SAM template: the REST API and the X-Amz-Tenant-Id mapping', () => {
       expect(p['Principal']).toBe('apigateway.amazonaws.com');
       expect((p['SourceArn'] as { 'Fn::Sub': string })['Fn::Sub'].startsWith(apiArn)).toBe(true);
     }
+  });
+});
+
+describe('SAM README: the gateway side', () => {
+  /** The `NAME='…'` assignments of the README's shell blocks. */
+  function readmeAssignments(): Record<string, string> {
+    const readme = readFileSync(join(SAM_DIR, 'README.md'), 'utf8');
+    return Object.fromEntries(
+      [...readme.matchAll(/^(WARMROUTE_[A-Z_]+)='([^']*)'$/gm)].map((m) => [m[1], m[2]]),
+    ) as Record<string, string>;
+  }
+
+  it("names each deployed function by its output's ARN in WARMROUTE_FUNCTIONS, with functions.json's settings, and the gateway loads it", () => {
+    // Prepare
+    const env = readmeAssignments();
+    const functions = JSON.parse(env['WARMROUTE_FUNCTIONS'] ?? '{}') as Record<string, unknown>;
+    /** A function ARN as GetAtt Arn gives it, for SAM's `<stack>-<LogicalId>-<random>` name. */
+    const arnOf = (logicalId: string): RegExp =>
+      new RegExp(
+        `^arn:aws:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9-]+-${logicalId}-[A-Za-z0-9]+$`,
+      );
+
+    // Act
+    const config = loadConfig({
+      WARMROUTE_ENV: 'production',
+      WARMROUTE_BACKEND: 'aws',
+      WARMROUTE_SECRET: randomBytes(16).toString('hex'),
+      WARMROUTE_ADMIN_TOKEN: randomBytes(16).toString('hex'),
+      REDIS_URL: 'rediss://gateway@redis.example:6379',
+      WARMROUTE_FUNCTIONS: env['WARMROUTE_FUNCTIONS'],
+      WARMROUTE_ROUTES: env['WARMROUTE_ROUTES'],
+    });
+
+    // Assess: one entry per example, keyed by an ARN of its resource, with the deployed settings.
+    expect(Object.keys(functions)).toHaveLength(EXAMPLES.length);
+    for (const name of EXAMPLES) {
+      const [logicalId] = exampleResource(name);
+      const decl = declaration(name);
+      const keys = Object.keys(functions).filter((key) => arnOf(logicalId).test(key));
+      expect(keys, name).toHaveLength(1);
+      expect(functions[keys[0] ?? ''], name).toEqual({
+        timeoutSeconds: decl.timeoutSeconds,
+        memoryMb: decl.memoryMb,
+        tenancy: decl.tenancy,
+      });
+      // The output the README tells users to copy is that resource's ARN.
+      expect(Object.values(template.Outputs).map((o) => o.Value)).toContainEqual({
+        'Fn::GetAtt': [logicalId, 'Arn'],
+      });
+    }
+    expect(Object.keys(config.functions).sort()).toEqual(Object.keys(functions).sort());
+    expect(config.routes.map((r) => r.function)).toEqual([
+      Object.keys(functions).find((key) => arnOf(exampleResource('counter')[0]).test(key)),
+    ]);
   });
 });
 
