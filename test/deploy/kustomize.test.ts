@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { DockerfileParser } from 'dockerfile-ast';
 import Fastify from 'fastify';
 import { Registry } from 'prom-client';
@@ -10,6 +12,7 @@ import { Value } from 'typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { defaultThresholds } from '../../dashboards/src/thresholds.js';
+import { GatewayRedis } from '../../deploy/cdk/lib/redis.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { defaults, FunctionSettingsSchema } from '../../src/config/schema.js';
 import { SHUTDOWN_BACKSTOP_MS } from '../../src/shutdown-backstop.js';
@@ -1176,7 +1179,7 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       }
     });
 
-    it('the overlay replaces every placeholder: namespace, image, Redis over TLS, IRSA role', () => {
+    it("the overlay replaces every placeholder: namespace, image, Redis over TLS as the CDK stack's gateway user, IRSA role", () => {
       // Prepare
       const env = resolvedEnv(overlay.objects);
       const baseEnv = {
@@ -1187,13 +1190,32 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       const account = only(overlay.objects, 'ServiceAccount') as unknown as {
         metadata: { annotations?: Record<string, string> };
       };
+      // The CDK gateway stack's directory, as its gateway user (RBAC: default is off there) for
+      // the stack prefix of the overlay's function names (`<prefix>-counter`), and no password
+      // in the URL (it comes from the Secret as WARMROUTE_REDIS_PASSWORD).
+      const functionNames = Object.keys(
+        JSON.parse(env['WARMROUTE_FUNCTIONS'] ?? '{}') as Record<string, unknown>,
+      );
+      const prefix = functionNames
+        .find((n) => n.endsWith('-counter'))
+        ?.slice(0, -'-counter'.length);
+      const stack = new Stack(new App(), 'K8sRedisUser');
+      const cdkGatewayUser = new GatewayRedis(stack, 'Redis', {
+        vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 }),
+        subnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        namePrefix: prefix ?? 'no -counter function in the overlay',
+      }).gatewayUser.userName;
+      const redisUrl = new URL(env['REDIS_URL'] ?? '');
       // Assess
       for (const o of overlay.objects)
         if (o.kind !== 'Namespace')
           expect(o.metadata['namespace'], `${o.kind} ${o.metadata.name}`).toBe('warmroute');
       expect(image).toMatch(/^[^:]+\/warmroute-gateway:\d+\.\d+\.\d+$/);
       expect(env['REDIS_URL']).not.toBe(baseEnv.REDIS_URL);
-      expect(env['REDIS_URL']).toMatch(/^rediss:\/\/[^@]+$/);
+      expect(redisUrl.protocol).toBe('rediss:');
+      expect(redisUrl.username).toBe(cdkGatewayUser);
+      expect(redisUrl.password).toBe('');
+      expect(env['REDIS_URL']).toMatch(/^rediss:\/\/[^:@]+@[^@]+$/);
       expect(account.metadata.annotations?.['eks.amazonaws.com/role-arn']).toMatch(
         /^arn:aws:iam::\d{12}:role\//,
       );
