@@ -69,9 +69,11 @@ export interface SnapshotRedisProps {
    * reference, resolved at deploy time: the template holds only
    * `{{resolve:secretsmanager:…}}`, but the resolved value is part of the
    * function's configuration (visible to whoever may call
-   * lambda:GetFunctionConfiguration) and a rotated token reaches the
-   * functions on the next deploy, not before. What it grants is only the
-   * snapshot keyspace, and only from inside the VPC.
+   * lambda:GetFunctionConfiguration). CloudFormation does not notice a
+   * changed secret value, so a rotated password reaches the functions only
+   * through `update-function-configuration` (docs/deploy.md, "Rolling the
+   * secrets"). What it grants is only the snapshot server's keyspace, and
+   * only from inside the VPC.
    */
   readonly password: secretsmanager.ISecret;
   /** Redis's security group: this construct allows the functions' group in on `port`. */
