@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Template } from 'aws-cdk-lib/assertions';
-import { createWarmrouteApp } from '../../deploy/cdk/lib/warmroute-app.js';
+import { DEFAULT_REGION, createWarmrouteApp } from '../../deploy/cdk/lib/warmroute-app.js';
 import { packageRoot } from '../../src/paths.js';
 import { cfnText, resourcesOfType } from './helpers/cfn-template.js';
 
@@ -119,5 +119,40 @@ describe('context keys', () => {
     expect(() =>
       createWarmrouteApp({ context: { reservedConcurrency: '{"nosuch":5}' } }, env),
     ).toThrow(/no example function "nosuch"/);
+  });
+
+  it('takes the region from -c region= before the CLI-set CDK_DEFAULT_REGION', () => {
+    // Prepare: the CLI always sets CDK_DEFAULT_REGION (us-east-1 with no AWS configuration).
+    const cli = { CDK_DEFAULT_ACCOUNT: '123456789012', CDK_DEFAULT_REGION: 'us-east-1' };
+    // Act
+    const explicit = createWarmrouteApp({ context: { region: 'eu-west-1' } }, cli);
+    const fromProfile = createWarmrouteApp({}, { ...cli, CDK_DEFAULT_REGION: 'ap-south-1' });
+    const bare = createWarmrouteApp({}, {});
+    // Assess
+    expect(explicit.gateway.region).toBe('eu-west-1');
+    expect(explicit.tenantApi.region).toBe('eu-west-1');
+    expect(fromProfile.gateway.region).toBe('ap-south-1');
+    expect(bare.gateway.region).toBe(DEFAULT_REGION);
+  }, 240_000);
+
+  it('refuses a misspelled context key and a certificateArn that is not an ACM ARN', () => {
+    // Prepare
+    const env = { CDK_DEFAULT_ACCOUNT: '123456789012', CDK_DEFAULT_REGION: 'eu-west-1' };
+    // Act / Assess: a near miss would otherwise deploy the default silently.
+    expect(() => createWarmrouteApp({ context: { internetfacing: 'true' } }, env)).toThrow(
+      'unknown context key internetfacing: did you mean internetFacing?',
+    );
+    expect(() => createWarmrouteApp({ context: { desiredCont: '3' } }, env)).toThrow(
+      /did you mean desiredCount\?/,
+    );
+    for (const bad of [
+      'arn:aws:acm:…',
+      'arn:aws:acm:eu-west-1:1234:certificate/abc',
+      'arn:aws:iam::123456789012:server-certificate/abc',
+    ]) {
+      expect(() => createWarmrouteApp({ context: { certificateArn: bad } }, env), bad).toThrow(
+        /certificateArn must be an ACM certificate ARN/,
+      );
+    }
   });
 });
