@@ -6,6 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { startCliBanner } from '../helpers/cli-banner.js';
 import { freePort } from '../helpers/ports.js';
+import { runCli, type CliExit } from '../helpers/run-cli.js';
 
 /**
  * `warmroute healthcheck`, the container image's HEALTHCHECK (deploy/docker/Dockerfile): it
@@ -14,30 +15,8 @@ import { freePort } from '../helpers/ports.js';
  * never 2, which Docker reserves. Runs the built CLI (dist/) against a real gateway.
  */
 
-interface Exited {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function healthcheck(env: Readonly<Record<string, string>>): Promise<Exited> {
-  const child = spawn(process.execPath, [join(packageRoot, 'dist/src/cli.js'), 'healthcheck'], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  return { code, stdout, stderr };
+function healthcheck(env: Readonly<Record<string, string>>): Promise<CliExit> {
+  return runCli(['healthcheck'], env);
 }
 
 /** `warmroute start` on free ports with `env`, once its banner is out (it listens then). */

@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { packageRoot } from '../../src/paths.js';
 import { freePort } from '../helpers/ports.js';
+import { runCli, type CliExit } from '../helpers/run-cli.js';
 
 /**
  * What the built CLI (dist/) says when it cannot start, and its help: a port
@@ -12,33 +10,11 @@ import { freePort } from '../helpers/ports.js';
  * --help` does.
  */
 
-interface Exited {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function cli(
+function cli(
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
-): Promise<Exited> {
-  const child = spawn(process.execPath, [join(packageRoot, 'dist/src/cli.js'), ...args], {
-    env: { PATH: process.env.PATH ?? '', WARMROUTE_LOG_LEVEL: 'silent', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-  return { code, stdout, stderr };
+): Promise<CliExit> {
+  return runCli(args, { WARMROUTE_LOG_LEVEL: 'silent', ...env });
 }
 
 /** A port on 127.0.0.1 some other process (this one) listens on for the test. */
