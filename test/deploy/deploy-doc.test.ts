@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
+import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKEN_SECRET_ENV } from '../../deploy/cdk/lib/tenant-authorizer/index.js';
 import { ADMIN_PORT } from '../../deploy/cdk/lib/gateway-service.js';
@@ -28,6 +29,12 @@ import { sourceLines } from './helpers/template-sources.js';
 
 const DOC = 'docs/deploy.md';
 const doc = readFileSync(join(packageRoot, DOC), 'utf8');
+/**
+ * The page names the functions and Redis users of a prefixed stack as
+ * "$PREFIX-…" (PREFIX derived from STACK, default warmroute-gateway): the
+ * names they take with the default prefix, which the app is built with here.
+ */
+const withDefaultPrefix = doc.replace(/"\$PREFIX-([\w-]+)"/g, 'warmroute-$1');
 const SYNTH_TIMEOUT_MS = 240_000;
 
 interface Stack {
@@ -247,7 +254,12 @@ describe('docs/deploy.md and the CDK app', () => {
     }
     // Assess
     expect(helper).toBeDefined();
-    expect(helperBody).toContain('--stack-name warmroute-gateway');
+    // A -c prefix=staging stack is read by setting STACK; PREFIX follows it.
+    expect(helperBody).toContain('--stack-name "${STACK:-warmroute-gateway}"');
+    expect(commands(doc)).toContain(
+      'STACK=warmroute-gateway   # <prefix>-gateway if you deployed with -c prefix=…',
+    );
+    expect(doc).toContain('PREFIX=${STACK%-gateway}');
     expect(used).toEqual(
       expect.arrayContaining(['GatewayUrl', 'ClusterName', 'ServiceName', 'HmacSecretArn']),
     );
@@ -271,13 +283,16 @@ describe('docs/deploy.md and the CDK app', () => {
     );
     // Act
     const invoked = [...doc.matchAll(/\/v1\/functions\/([\w-]+)\/invoke/g)].map((m) => m[1] ?? '');
-    const named = [...doc.matchAll(/--function-name (warmroute-[\w-]+)/g)].map((m) => m[1] ?? '');
-    const looped = [...doc.matchAll(/for fn in ((?:warmroute-[\w-]+ ?)+)/g)].flatMap((m) =>
-      (m[1] ?? '').trim().split(' '),
+    const named = [...withDefaultPrefix.matchAll(/--function-name (warmroute-[\w-]+)/g)].map(
+      (m) => m[1] ?? '',
+    );
+    const looped = [...withDefaultPrefix.matchAll(/for fn in ((?:warmroute-[\w-]+ ?)+)/g)].flatMap(
+      (m) => (m[1] ?? '').trim().split(' '),
     );
     // Assess
     expect(invoked).not.toHaveLength(0);
     for (const name of invoked) expect(allowed, `invoke ${name}`).toContain(name);
+    expect(looped).not.toHaveLength(0);
     for (const name of [...named, ...looped]) expect(deployed, name).toContain(name);
   });
 
@@ -308,12 +323,21 @@ describe('docs/deploy.md and the CDK app', () => {
     const withPassword = users
       .filter((u) => (u.properties['AuthenticationMode'] as { Type?: string }).Type === 'password')
       .map((u) => cfnText(u.properties['UserId']));
+    // "$ADMIN" is the AdminRedisUserId output (`ADMIN=$(out AdminRedisUserId)`); the
+    // helper's own "$1" names no user.
+    const outputsOf = stack('warmroute-gateway').template['Outputs'] as Record<
+      string,
+      { Value: Json }
+    >;
+    const admin = cfnText(outputsOf['AdminRedisUserId']?.Value);
     // Act
-    const named = [...doc.matchAll(/--user-id (\S+)/g)]
+    const named = [...withDefaultPrefix.matchAll(/--user-id (\S+)/g)]
       .map((m) => m[1] ?? '')
+      .map((id) => (id === '"$ADMIN"' ? admin : id))
       .filter((id) => !id.startsWith('"$'));
     // Assess
     // The gateway, the snapshots and the break-glass admin.
+    expect(doc).toContain('ADMIN=$(out AdminRedisUserId)');
     expect(withPassword).toHaveLength(3);
     for (const id of named)
       expect(
@@ -323,26 +347,51 @@ describe('docs/deploy.md and the CDK app', () => {
     expect(new Set(named)).toEqual(new Set(withPassword));
   });
 
-  it('the walkthrough calls the internal load balancer through a port forwarding of its listener port', () => {
-    // Prepare
-    const gateway = stack('warmroute-gateway').template;
-    const alb = resourcesOfType(gateway, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0];
-    const listenerPorts = resourcesOfType(gateway, 'AWS::ElasticLoadBalancingV2::Listener').map(
-      (l) => Number(l.properties['Port']),
-    );
-    const gw = /^GW=http:\/\/127\.0\.0\.1:(\d+)/m.exec(doc)?.[1];
-    const forward = [
-      ...doc.matchAll(/host=\$\{URL#\*:\/\/\},portNumber=(\d+),localPortNumber=(\d+)/g),
-    ];
-    const calls = [...doc.matchAll(/curl [^\n]*"\$(\w+)\/v1\/functions\//g)].map((m) => m[1]);
-    // Assess: internal by default, so the calls cannot use $URL from outside the VPC.
-    expect(alb?.properties['Scheme']).toBe('internal');
-    expect(gw).toBeDefined();
-    expect(forward.map((m) => m[2])).toContain(gw);
-    for (const m of forward) expect(listenerPorts).toContain(Number(m[1]));
-    expect(calls).not.toHaveLength(0);
-    for (const variable of calls) expect(variable).toBe('GW');
-  });
+  it(
+    'the walkthrough calls the internal load balancer through a port forwarding of its listener port',
+    () => {
+      // Prepare
+      const gateway = stack('warmroute-gateway').template;
+      const alb = resourcesOfType(gateway, 'AWS::ElasticLoadBalancingV2::LoadBalancer')[0];
+      const listenerPorts = resourcesOfType(gateway, 'AWS::ElasticLoadBalancingV2::Listener').map(
+        (l) => Number(l.properties['Port']),
+      );
+      // The certificate variant forwards the HTTPS listener of a stack with a certificate.
+      const withCertificate = createWarmrouteApp(
+        { context: { certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' } },
+        { CDK_DEFAULT_ACCOUNT: '123456789012', CDK_DEFAULT_REGION: 'us-east-1' },
+      );
+      const httpsPorts = resourcesOfType(
+        Template.fromStack(withCertificate.gateway).toJSON(),
+        'AWS::ElasticLoadBalancingV2::Listener',
+      )
+        .filter((l) => l.properties['Protocol'] === 'HTTPS')
+        .map((l) => Number(l.properties['Port']));
+      const gw = /^GW=http:\/\/127\.0\.0\.1:(\d+)/m.exec(doc)?.[1];
+      const gwHttps = /^GW=https:\/\/([\w.-]+):(\d+)$/m.exec(doc);
+      const forward = [
+        ...doc.matchAll(/host=\$\{URL#\*:\/\/\},portNumber=(\d+),localPortNumber=(\d+)/g),
+      ];
+      const plain = forward.filter((m) => m[2] === gw);
+      const tls = forward.filter((m) => m[2] === gwHttps?.[2]);
+      const calls = [...doc.matchAll(/curl [^\n]*"\$(\w+)\/v1\/functions\//g)].map((m) => m[1]);
+      // Assess: internal by default, so the calls cannot use $URL from outside the VPC.
+      expect(alb?.properties['Scheme']).toBe('internal');
+      expect(gw).toBeDefined();
+      expect(plain).not.toHaveLength(0);
+      for (const m of plain) expect(listenerPorts).toContain(Number(m[1]));
+      // With a certificate: the HTTPS listener, and curl sent to it under the certificate's name.
+      expect(tls).not.toHaveLength(0);
+      expect(plain.length + tls.length).toBe(forward.length);
+      for (const m of tls) expect(httpsPorts).toContain(Number(m[1]));
+      expect(doc).toContain(
+        `--connect-to ${gwHttps?.[1] ?? '?'}:${gwHttps?.[2] ?? '?'}:127.0.0.1:${gwHttps?.[2] ?? '?'}`,
+      );
+      expect(calls).not.toHaveLength(0);
+      for (const variable of calls) expect(variable).toBe('GW');
+    },
+    SYNTH_TIMEOUT_MS,
+  );
 
   it('documents the trust model the internet-facing opt-in refers to', () => {
     const trust = section('Trust model');
