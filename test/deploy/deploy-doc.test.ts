@@ -393,6 +393,36 @@ describe('docs/deploy.md and the CDK app', () => {
     SYNTH_TIMEOUT_MS,
   );
 
+  it('describes the default routes the gateway gets: affinity only, `/` catching the rest', () => {
+    // Prepare
+    const gateway = stack('warmroute-gateway');
+    const task = resourcesOfType(gateway.template, 'AWS::ECS::TaskDefinition')[0];
+    const containers = task?.properties['ContainerDefinitions'] as
+      { Environment: { Name: string; Value: Json }[] }[] | undefined;
+    const routesValue = containers?.[0]?.Environment.find((e) => e.Name === 'WARMROUTE_ROUTES');
+    const routes = JSON.parse(cfnText(routesValue?.Value)) as {
+      prefix: string;
+      function: string;
+      mode: string;
+    }[];
+    // Act
+    // Sentences compared across the page's line breaks.
+    const own = section('Deploying your own functions').replace(/\s+/g, ' ');
+    // Assess
+    expect(routes.map((r) => r.mode)).toEqual(routes.map(() => 'affinity'));
+    expect(own).toContain('**affinity only**');
+    expect(routes.map((r) => r.prefix)).toContain('/');
+    expect(own).toContain('`/fresh` included, reaches `counter`');
+    expect(routes.find((r) => r.prefix === '/')?.function).toBe('warmroute-counter');
+    for (const r of routes) {
+      const short = r.function.replace(/^warmroute-/, '');
+      expect(own, r.prefix).toContain(`\`${r.prefix}\` (${short})`);
+    }
+    for (const path of ['deploy/cdk/lib/example-functions.ts', 'deploy/cdk/lib/gateway-stack.ts']) {
+      expect(own).toContain(path);
+    }
+  });
+
   it('documents the trust model the internet-facing opt-in refers to', () => {
     const trust = section('Trust model');
     expect(trust).toContain('**key decides the tenant**');
@@ -435,6 +465,12 @@ describe('docs/deploy.md and the CDK app', () => {
         .replace(/, (\d+)$/, ' and $1')} MB`,
     ];
     const natRow = costs.split('\n').find((l) => l.startsWith('| NAT gateway'));
+    // Secrets Manager: 0.40 USD per secret-month, times the secrets each template creates.
+    const secretRows = costs.split('\n').filter((l) => l.startsWith('| Secrets Manager'));
+    const secretCosts = [gateway, stack('warmroute-tenant-api').template].map(
+      (t) =>
+        `~${String(Math.round(resourcesOfType(t, 'AWS::SecretsManager::Secret').length * 40) / 100)} USD`,
+    );
     // Assess: one cost row per Redis group (cells compared without the table's padding).
     const rows = costs.split('\n').map((l) => l.replace(/ {2,}/g, ' '));
     expect(redisGroups).toHaveLength(2);
@@ -444,6 +480,8 @@ describe('docs/deploy.md and the CDK app', () => {
         row,
       ).toBe(true);
     for (const claim of claims) expect(costs, claim).toContain(claim);
+    expect(secretRows).toHaveLength(2);
+    for (const [i, row] of secretRows.entries()) expect(row, row).toContain(secretCosts[i]);
     expect(natRow).toContain(
       `| ${resourcesOfType(gateway, 'AWS::EC2::NatGateway').length} (\`natGateways\``,
     );
