@@ -50,7 +50,7 @@ const LIBRARY_IMPORT = 'warmroute/lambda';
 const LIBRARY_SOURCE = join(REPO_ROOT, 'lambda', 'index.ts');
 
 mkdirSync(artifactsDir, { recursive: true });
-await build({
+const result = await build({
   entryPoints: [entry],
   bundle: true,
   platform: 'node',
@@ -68,6 +68,12 @@ await build({
   alias: { [LIBRARY_IMPORT]: LIBRARY_SOURCE },
   logLevel: 'warning',
 });
+// A warning here (an unresolvable require, a missing export) is a function that fails at run time:
+// refuse it, as deploy/cdk/lib/function-bundling.ts does (esbuild has printed it above).
+if (result.warnings.length > 0) {
+  console.error(`build-function: esbuild warnings while bundling ${entry}`);
+  process.exit(1);
+}
 // The package-root marker (named as warmroute's, so the Lua loader takes this folder for the
 // package root) and the snapshot store's scripts at the same relative path as in the package.
 writeFileSync(
