@@ -225,36 +225,33 @@ describe('WARMROUTE_SNAPSHOT_REDIS_PASSWORD: the function library authenticates 
     expect(failure).toMatchObject({ name: 'WarmStateError', code: 'WR_ERR_SNAPSHOT_STORE' });
   });
 
+  /** A RedisSnapshotStore on `url` with the `password` option: what a round trip under `key` reads back. */
+  async function roundTripWith(url: string, password: string, key: string) {
+    const store = new RedisSnapshotStore({ url, password, keyPrefix: 'password-test:' });
+    onTestFinished(() => store.close());
+    return roundTrip(store, key);
+  }
+
   it('the password option is used instead of one in the URL', async () => {
     // Prepare
     const redis = await passwordRedis();
-    const store = new RedisSnapshotStore({
-      url: redis.url.replace('redis://', 'redis://:stale-password@'),
-      password: redis.password,
-      keyPrefix: 'password-test:',
-    });
-    onTestFinished(() => store.close());
+    const url = redis.url.replace('redis://', 'redis://:stale-password@');
 
     // Act
-    const state = await roundTrip(store, 'explicit');
+    const state = await roundTripWith(url, redis.password, 'explicit');
 
     // Assess
     expect(state).toBe('{"key":"explicit"}');
   });
+
   it('an ACL user named in the URL, with a stale ?password= query, uses the password option', async () => {
     // Prepare
     const redis = await passwordRedis();
     const appPassword = 'App:Pw@1/%';
-    const url = await aclUser(redis, appPassword);
-    const store = new RedisSnapshotStore({
-      url: `${url}?password=stale-password`,
-      password: appPassword,
-      keyPrefix: 'password-test:',
-    });
-    onTestFinished(() => store.close());
+    const url = `${await aclUser(redis, appPassword)}?password=stale-password`;
 
     // Act
-    const state = await roundTrip(store, 'acl-user');
+    const state = await roundTripWith(url, appPassword, 'acl-user');
 
     // Assess
     expect(state).toBe('{"key":"acl-user"}');
@@ -263,15 +260,10 @@ describe('WARMROUTE_SNAPSHOT_REDIS_PASSWORD: the function library authenticates 
   it("an empty password option keeps the URL's credentials (AUTH is still sent, no NOAUTH)", async () => {
     // Prepare: an unset variable handed on as '' must not strip the URL's password.
     const redis = await passwordRedis();
-    const store = new RedisSnapshotStore({
-      url: redis.url.replace('redis://', `redis://:${encodeURIComponent(redis.password)}@`),
-      password: '',
-      keyPrefix: 'password-test:',
-    });
-    onTestFinished(() => store.close());
+    const url = redis.url.replace('redis://', `redis://:${encodeURIComponent(redis.password)}@`);
 
     // Act
-    const state = await roundTrip(store, 'empty-password');
+    const state = await roundTripWith(url, '', 'empty-password');
 
     // Assess
     expect(state).toBe('{"key":"empty-password"}');
