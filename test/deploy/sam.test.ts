@@ -49,6 +49,7 @@ import { SHARED_REDIS_URL } from '../helpers/redis.js';
 import { validateTemplate } from './helpers/cfn-spec-validator.js';
 import { parseCfnYaml } from './helpers/cfn-yaml.js';
 import { runCfnLint, samJsonSchema, samTransform } from './helpers/sam-tools.js';
+import { nonCanonicalSpellings } from './helpers/token-spellings.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 const SAM_DIR = join(REPO_ROOT, 'deploy', 'sam');
@@ -1143,28 +1144,6 @@ describe('SAM build: each function built as sam build builds it, then run', () =
     expect(bundle).not.toMatch(/class SecretsManagerClient\b/);
   });
 });
-
-const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
-/**
- * Spellings of `token` that Node's lenient base64url decoder reads as the
- * same bytes: the three other last characters of the signature that differ
- * only in its 2 unused bits (a 32-byte HMAC is 43 characters, 258 bits), "~"
- * inserted in the signature and in the tenant, and "=" padding.
- */
-function nonCanonicalSpellings(token: string): string[] {
-  const [version, tenant, expiry, signature] = token.split('.') as [string, string, string, string];
-  const last = BASE64URL_ALPHABET.indexOf(signature.slice(-1));
-  const siblings = [0, 1, 2, 3]
-    .map((bits) => BASE64URL_ALPHABET[(last & ~3) + bits] ?? '')
-    .filter((c) => c !== signature.slice(-1));
-  return [
-    ...siblings.map((c) => `${version}.${tenant}.${expiry}.${signature.slice(0, -1)}${c}`),
-    `${version}.${tenant}.${expiry}.${signature.slice(0, 10)}~${signature.slice(10)}`,
-    `${version}.${tenant.slice(0, 2)}~${tenant.slice(2)}.${expiry}.${signature}`,
-    `${version}.${tenant}.${expiry}.${signature}=`,
-  ];
-}
 
 describe('example authorizer', () => {
   const secret = Buffer.from('0123456789abcdef0123456789abcdef', 'utf8');
