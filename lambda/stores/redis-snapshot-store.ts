@@ -4,6 +4,7 @@ import type {} from '../../src/redis/commands.js';
 import { DEFAULT_SNAPSHOT_KEY_PREFIX, snapshotKey } from '../../src/redis/keys.js';
 import { ReplyCode } from '../../src/redis/reply-codes.js';
 import { snapshotScripts, type ScriptDefinition } from '../../src/redis/script-loader.js';
+import { userinfoDecodes } from '../../src/redis/url.js';
 import { FUNCTION_ENVIRONMENT, functionEnv } from '../environment.js';
 import { WarmStateError } from '../errors.js';
 import { snapshotId, type SnapshotScope } from '../snapshot-scope.js';
@@ -76,11 +77,13 @@ function checkedUrl(url: string): string {
       `${setting} must start with redis:// or rediss://`,
     ]);
   }
+  let decodes = false;
   try {
-    const parsed = new URL(url);
-    decodeURIComponent(parsed.username);
-    decodeURIComponent(parsed.password);
+    decodes = userinfoDecodes(new URL(url));
   } catch {
+    // not a URL
+  }
+  if (!decodes) {
     throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [
       `${setting} is not a URL, or its user name or password is not valid percent-encoding (write a literal % as %25)`,
     ]);

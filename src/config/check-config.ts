@@ -1,6 +1,7 @@
 import { compileRouteResources, type RouteResources } from '../http/path-template.js';
 import { isValidFunctionName } from '../invoker/metric-labels.js';
 import { isLoopbackHost } from '../localhost/local-host.js';
+import { userinfoDecodes } from '../redis/url.js';
 import { ConfigSchema, type Config, type RouteConfig } from './schema.js';
 
 /**
@@ -36,10 +37,7 @@ function urlProblem(raw: string, allowPath: boolean): string | undefined {
   // The user name and password are percent-decoded when a client connects
   // (ioredis throws a URIError on `%ZZ`): refuse a bad escape here, with the
   // setting's name, not at the first connection. The value is never echoed.
-  try {
-    decodeURIComponent(url.username);
-    decodeURIComponent(url.password);
-  } catch {
+  if (!userinfoDecodes(url)) {
     return 'has a malformed percent-escape in its user name or password';
   }
   return undefined;

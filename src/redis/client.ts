@@ -3,6 +3,7 @@ import { WarmrouteError } from '../errors.js';
 import { backoffWindowMs } from '../retry/backoff.js';
 import './commands.js';
 import { directoryScripts } from './script-loader.js';
+import { userinfoDecodes } from './url.js';
 
 /**
  * Every option is required: the values come resolved from the config (its
@@ -60,14 +61,12 @@ function parseRedisUrl(url: string, setting: string): { parsed: URL; username: s
   } catch {
     return refuse('must be an absolute redis:// or rediss:// URL');
   }
-  try {
-    decodeURIComponent(parsed.password);
-    return { parsed, username: decodeURIComponent(parsed.username) };
-  } catch {
+  if (!userinfoDecodes(parsed)) {
     return refuse(
       'the user name or password in the URL is not valid percent-encoding (write a literal % as %25)',
     );
   }
+  return { parsed, username: decodeURIComponent(parsed.username) };
 }
 
 /**
