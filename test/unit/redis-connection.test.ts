@@ -18,6 +18,16 @@ import { createCommandClient, redisConnection } from '../../src/redis/client.js'
 const GATEWAY_URL_ENV = settings.find((s) => s.field === 'redisUrl')?.env ?? 'missing';
 const SNAPSHOT_URL_ENV = FUNCTION_ENVIRONMENT.snapshotRedisUrl.env;
 
+/** What `run` throws, or undefined when it returns. */
+function thrownBy(run: () => unknown): unknown {
+  try {
+    run();
+    return undefined;
+  } catch (err) {
+    return err;
+  }
+}
+
 function resolvedOptions(url: string, password: string | undefined) {
   const connection = redisConnection(url, password, SNAPSHOT_URL_ENV);
   const client = new Redis(connection.url, { lazyConnect: true, ...connection.auth });
@@ -141,14 +151,9 @@ describe('redisConnection: the separate password is the one ioredis sends', () =
     'a malformed percent-escape in %s is a configuration error naming the setting, not a URIError',
     (_, url) => {
       // Act
-      const failures = [undefined, 'Current:Pw'].map((password) => {
-        try {
-          redisConnection(url, password, SNAPSHOT_URL_ENV);
-          return undefined;
-        } catch (err) {
-          return err;
-        }
-      });
+      const failures = [undefined, 'Current:Pw'].map((password) =>
+        thrownBy(() => redisConnection(url, password, SNAPSHOT_URL_ENV)),
+      );
 
       // Assess: with or without a separate password (ioredis alone throws "URI malformed").
       for (const failure of failures) {
@@ -199,14 +204,7 @@ describe('RedisSnapshotStore refuses a WARMROUTE_SNAPSHOT_REDIS_URL ioredis woul
     const failures = [
       () => new RedisSnapshotStore({ url, password: 'pw' }),
       () => new RedisSnapshotStore(),
-    ].map((make) => {
-      try {
-        make();
-        return undefined;
-      } catch (err) {
-        return err;
-      }
-    });
+    ].map(thrownBy);
 
     // Assess: refused when the store is made, naming the setting and never echoing the URL.
     for (const failure of failures) {
