@@ -79,6 +79,8 @@ export class GatewayService extends Construct {
   readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
   readonly accessLogsBucket: s3.Bucket;
   readonly webAcl: wafv2.CfnWebACL | undefined;
+  /** The listeners take anyone (internet-facing, no clientCidrs): the load balancer's security group has 0.0.0.0/0 rules. */
+  readonly openToAnyone: boolean;
 
   constructor(scope: Construct, id: string, props: GatewayServiceProps) {
     super(scope, id);
@@ -239,6 +241,7 @@ export class GatewayService extends Construct {
     // (`open`). Otherwise only the client networks, on the listener ports,
     // internal or internet-facing alike.
     const open = checkClientCidrs(props.internetFacing, props.clientCidrs);
+    this.openToAnyone = open;
     const listenerPorts = props.certificateArn === undefined ? [80] : [80, 443];
     if (props.clientCidrs !== undefined) {
       for (const cidr of props.clientCidrs) {

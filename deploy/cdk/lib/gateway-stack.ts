@@ -321,10 +321,9 @@ export class GatewayStack extends Stack {
       ],
       taskDefinition: this.gateway.taskDefinition,
       executionRolePolicy,
-      loadBalancerSecurityGroup:
-        props.internetFacing === true && props.clientCidrs === undefined
-          ? this.gateway.loadBalancerSecurityGroup
-          : undefined,
+      loadBalancerSecurityGroup: this.gateway.openToAnyone
+        ? this.gateway.loadBalancerSecurityGroup
+        : undefined,
       accessLogsBucket: this.gateway.accessLogsBucket,
     });
 
