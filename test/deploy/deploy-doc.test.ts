@@ -165,6 +165,14 @@ function outputs(s: Stack): string[] {
   return Object.keys((s.template['Outputs'] ?? {}) as Record<string, Json>);
 }
 
+/** A variable of the gateway container's environment, as the text it holds at run time. */
+function gatewaySetting(name: string): string {
+  const task = resourcesOfType(stack('warmroute-gateway').template, 'AWS::ECS::TaskDefinition')[0];
+  const containers = task?.properties['ContainerDefinitions'] as
+    { Environment: { Name: string; Value: Json }[] }[] | undefined;
+  return cfnText(containers?.[0]?.Environment.find((e) => e.Name === name)?.Value);
+}
+
 function resources(s: Stack): [string, Record<string, Json>][] {
   return Object.entries((s.template['Resources'] ?? {}) as Record<string, Record<string, Json>>);
 }
@@ -269,12 +277,9 @@ describe('docs/deploy.md and the CDK app', () => {
 
   it('calls functions the stacks deploy, by the names the gateway allows', () => {
     // Prepare
-    const gateway = stack('warmroute-gateway');
-    const task = resourcesOfType(gateway.template, 'AWS::ECS::TaskDefinition')[0];
-    const containers = task?.properties['ContainerDefinitions'] as
-      { Environment: { Name: string; Value: Json }[] }[] | undefined;
-    const setting = containers?.[0]?.Environment.find((e) => e.Name === 'WARMROUTE_FUNCTIONS');
-    const allowed = Object.keys(JSON.parse(cfnText(setting?.Value)) as Record<string, unknown>);
+    const allowed = Object.keys(
+      JSON.parse(gatewaySetting('WARMROUTE_FUNCTIONS')) as Record<string, unknown>,
+    );
     const deployed = [...stacks.values()].flatMap((s) =>
       resourcesOfType(s.template, 'AWS::Lambda::Function').flatMap((f) => {
         const name = f.properties['FunctionName'];
@@ -395,12 +400,7 @@ describe('docs/deploy.md and the CDK app', () => {
 
   it('describes the default routes the gateway gets: affinity only, `/` catching the rest', () => {
     // Prepare
-    const gateway = stack('warmroute-gateway');
-    const task = resourcesOfType(gateway.template, 'AWS::ECS::TaskDefinition')[0];
-    const containers = task?.properties['ContainerDefinitions'] as
-      { Environment: { Name: string; Value: Json }[] }[] | undefined;
-    const routesValue = containers?.[0]?.Environment.find((e) => e.Name === 'WARMROUTE_ROUTES');
-    const routes = JSON.parse(cfnText(routesValue?.Value)) as {
+    const routes = JSON.parse(gatewaySetting('WARMROUTE_ROUTES')) as {
       prefix: string;
       function: string;
       mode: string;
