@@ -873,6 +873,19 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
         })
       );
     }
+    /** Whether some egress rule admits the port and a peer (no `to`: every peer). */
+    function admits(
+      rules: readonly EgressRule[],
+      port: number,
+      protocol: Protocol,
+      peerAdmitted: (peer: PolicyPeer) => boolean,
+    ): boolean {
+      return rules.some(
+        (rule) =>
+          portAdmitted(rule, port, protocol) &&
+          (rule.to === undefined || rule.to.some(peerAdmitted)),
+      );
+    }
     /**
      * Whether some egress rule admits a connection to an address outside the cluster (ipBlock
      * peers). `ignoreExcept` evaluates it as a network policy agent that drops `except` does.
@@ -884,16 +897,14 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       protocol: Protocol = 'TCP',
       ignoreExcept = false,
     ): boolean {
-      return rules.some(
-        (rule) =>
-          portAdmitted(rule, port, protocol) &&
-          (rule.to === undefined ||
-            rule.to.some(
-              (peer) =>
-                peer.ipBlock !== undefined &&
-                inCidr(ip, peer.ipBlock.cidr) &&
-                (ignoreExcept || !(peer.ipBlock.except ?? []).some((e) => inCidr(ip, e))),
-            )),
+      return admits(
+        rules,
+        port,
+        protocol,
+        (peer) =>
+          peer.ipBlock !== undefined &&
+          inCidr(ip, peer.ipBlock.cidr) &&
+          (ignoreExcept || !(peer.ipBlock.except ?? []).some((e) => inCidr(ip, e))),
       );
     }
     /** Whether some egress rule admits a connection to a pod (selector peers). */
@@ -910,16 +921,14 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
         labels: Record<string, string>,
       ): boolean =>
         s !== undefined && Object.entries(s.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
-      return rules.some(
-        (rule) =>
-          portAdmitted(rule, port, protocol) &&
-          (rule.to === undefined ||
-            rule.to.some(
-              (peer) =>
-                peer.ipBlock === undefined &&
-                matches(peer.namespaceSelector, pod.namespace) &&
-                (peer.podSelector === undefined || matches(peer.podSelector, pod.labels)),
-            )),
+      return admits(
+        rules,
+        port,
+        protocol,
+        (peer) =>
+          peer.ipBlock === undefined &&
+          matches(peer.namespaceSelector, pod.namespace) &&
+          (peer.podSelector === undefined || matches(peer.podSelector, pod.labels)),
       );
     }
     /** A rule as `ports -> peers`, for comparing the whole allow-set. */
