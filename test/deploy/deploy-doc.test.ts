@@ -512,6 +512,7 @@ describe('docs/deploy.md and the CDK app', () => {
     // The page says ElastiCache leaves no final snapshot and the secrets go with the stacks.
     expect(snapshotted).toEqual([]);
     expect(teardown).toContain('no final snapshot');
+    expect(secrets).not.toHaveLength(0);
     for (const { id, r } of secrets) expect(r['DeletionPolicy'] ?? 'Delete', id).toBe('Delete');
     expect(teardown).toContain('**without a recovery window**');
   });

@@ -1083,6 +1083,7 @@ describe('deploy/k8s (kubectl kustomize + kubernetes-models)', () => {
       // Nor in any ConfigMap or file of the base (e.g. a password inside REDIS_URL).
       expect(rendered).not.toMatch(/rediss?:\/\/[^/@"]*@/);
       const example = envFileEntries(await readFile(SECRETS_EXAMPLE, 'utf8'));
+      expect(Object.values(example)).not.toHaveLength(0);
       for (const value of Object.values(example)) expect(rendered).not.toContain(value);
     });
 
