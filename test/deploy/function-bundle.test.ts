@@ -271,15 +271,25 @@ describe('example function bundles (as cdk synth stages them)', () => {
     ]);
   });
 
+  /**
+   * A fresh scope and tenant for `name` under `key`, the environment of `store`, and with
+   * Redis the snapshot hash to read back.
+   */
+  async function inStore(store: keyof typeof STORES, name: ExampleFunctionName, key: string) {
+    const scope = uniqueScope();
+    return {
+      env: STORES[store](),
+      scope,
+      tenantId: `t-${scope.ns}`,
+      redis: store === 'redis' ? await trackRedisSnapshot(name, key, scope) : undefined,
+    };
+  }
+
   for (const store of ['file', 'redis'] as const) {
     it(`warm-counter rehydrates in a new environment from the ${store} snapshot store`, async () => {
       // Prepare
-      const env = STORES[store]();
-      const scope = uniqueScope();
       const key = 'blue';
-      const tenantId = `t-${scope.ns}`;
-      const redis =
-        store === 'redis' ? await trackRedisSnapshot('warm-counter', key, scope) : undefined;
+      const { env, scope, tenantId, redis } = await inStore(store, 'warm-counter', key);
       // Act: the first environment counts twice, a second (new process, empty /tmp) once more.
       const first = await runEnvironment('warm-counter', env, [
         { event: {}, tenantId, clientContext: gatewayRequest(key, scope, 0) },
@@ -309,12 +319,8 @@ describe('example function bundles (as cdk synth stages them)', () => {
 
     it(`workspace keeps documents and note files across environments with the ${store} store`, async () => {
       // Prepare
-      const env = STORES[store]();
-      const scope = uniqueScope();
       const key = 'ws';
-      const tenantId = `t-${scope.ns}`;
-      const redis =
-        store === 'redis' ? await trackRedisSnapshot('workspace', key, scope) : undefined;
+      const { env, scope, tenantId, redis } = await inStore(store, 'workspace', key);
       // Act
       await runEnvironment('workspace', env, [
         {
