@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig, type Env } from '../../src/config/load-config.js';
 import { ConfigSchema, settings } from '../../src/config/schema.js';
-import { WarmrouteError } from '../../src/errors.js';
-
-function configError(fn: () => unknown): WarmrouteError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof WarmrouteError) return err;
-    throw err;
-  }
-  throw new Error('expected a config error');
-}
+import { configError } from '../helpers/config-error.js';
 
 interface NumericBounds {
   readonly minimum?: number;

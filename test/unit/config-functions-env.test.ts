@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { FUNCTION_NAME_PATTERN, type FunctionSettings } from '../../src/config/schema.js';
-import { isWarmrouteError, type WarmrouteError } from '../../src/errors.js';
+import { configError } from '../helpers/config-error.js';
 
 /**
  * WARMROUTE_FUNCTIONS: the config's `functions` record from the environment
@@ -27,16 +27,6 @@ const functionSettings: fc.Arbitrary<FunctionSettings> = fc.record({
 });
 
 const functionsRecord = fc.dictionary(functionName, functionSettings, { maxKeys: 5 });
-
-function configError(run: () => unknown): WarmrouteError {
-  try {
-    run();
-  } catch (err) {
-    if (isWarmrouteError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected WR_ERR_CONFIG');
-}
 
 function configFile(content: unknown): string {
   const dir = mkdtempSync(join(tmpdir(), 'wr-functions-env-'));

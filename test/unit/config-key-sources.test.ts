@@ -3,8 +3,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Env } from '../../src/config/load-config.js';
 import type { Config, RouteConfig } from '../../src/config/schema.js';
-import { isWarmrouteError, WarmrouteError } from '../../src/errors.js';
+import { isWarmrouteError } from '../../src/errors.js';
 import { createKeyExtractor, type KeyExtractorSpec } from '../../src/http/key-extractors.js';
+import { configError } from '../helpers/config-error.js';
 
 /**
  * Review finding 5: a key source's name must be one a request can carry.
@@ -15,16 +16,6 @@ import { createKeyExtractor, type KeyExtractorSpec } from '../../src/http/key-ex
  */
 
 type KeySource = NonNullable<RouteConfig['key']>;
-
-function configError(fn: () => unknown): WarmrouteError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof WarmrouteError) return err;
-    throw err;
-  }
-  throw new Error('expected a config error');
-}
 
 function envWithKey(key: KeySource): Env {
   return {

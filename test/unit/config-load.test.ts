@@ -3,17 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
-import { WarmrouteError } from '../../src/errors.js';
-
-function configError(fn: () => unknown): WarmrouteError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof WarmrouteError) return err;
-    throw err;
-  }
-  throw new Error('expected a config error');
-}
+import { configError } from '../helpers/config-error.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults with an empty environment', () => {

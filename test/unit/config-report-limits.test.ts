@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { MAX_REPORTED_ERRORS } from '../../src/config/schema-errors.js';
-import { isWarmrouteError, type WarmrouteError } from '../../src/errors.js';
+import { configError } from '../helpers/config-error.js';
 
 /**
  * The every-error report (WR_ERR_CONFIG) stays readable and complete:
@@ -11,16 +11,6 @@ import { isWarmrouteError, type WarmrouteError } from '../../src/errors.js';
  * (a missing or misspelt URL: the directory would silently live in memory)
  * is refused beside every other problem.
  */
-function configError(run: () => unknown): WarmrouteError {
-  try {
-    run();
-  } catch (err) {
-    if (isWarmrouteError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected WR_ERR_CONFIG');
-}
-
 describe('WR_ERR_CONFIG report limits', () => {
   it('bad JSON of 200 kB is quoted in part, with its length, not echoed whole', () => {
     // Prepare
