@@ -9,6 +9,14 @@ import type { InvocationState } from '../../lambda/protocol.js';
 export interface ChainLink {
   readonly key: string;
   readonly generation: number;
+  /**
+   * The epoch of the link's own bucket (epoch-bucket.ts): each key's epoch
+   * is its bucket's, so a bound key's tenant ID and state scope derive from
+   * the chain's last link: its key, generation and this epoch. A store that
+   * finds the link's bucket without an epoch creates one (a fresh random id,
+   * as `epoch()` does) and reports it.
+   */
+  readonly epoch: string;
 }
 
 export interface StoreResolution {
@@ -30,10 +38,11 @@ export interface StoreResolution {
 }
 
 /**
- * A store call named an epoch that is not the namespace's current one (it
- * changed, or Redis lost it). Nothing was read or written. The directory
- * adopts `current` (or, when '' — missing — creates a new epoch), drops
- * what it cached for the old one, and retries. Never leaves the directory.
+ * A store call named an epoch that is not the current one of the key's
+ * bucket in the namespace (it changed, or Redis lost it). Nothing was read
+ * or written. The directory adopts `current` (or, when '' — missing —
+ * creates a new epoch), drops what it cached for the old one, and retries.
+ * Never leaves the directory.
  */
 export class EpochMismatchError extends Error {
   constructor(readonly current: string) {
@@ -48,7 +57,7 @@ export class EpochMismatchError extends Error {
 
 export interface OutcomeDelta {
   readonly namespace: string;
-  /** Epoch the outcome was observed under; a delta of another epoch is dropped by the store. */
+  /** Epoch (of `key`'s bucket) the outcome was observed under; a delta of another epoch is dropped by the store. */
   readonly epoch: string;
   readonly key: string;
   readonly hit: number;
@@ -103,8 +112,13 @@ export type StoreEvent =
     }
   /** Invalidations may have been missed (subscriber reconnected): drop every cached entry. */
   | { readonly type: 'resync' }
-  /** Another replica created a new epoch for a namespace (the store had lost it). */
-  | { readonly type: 'epoch'; readonly namespace: string; readonly epoch: string }
+  /** Another replica created a new epoch for one bucket of a namespace (the store had lost it). */
+  | {
+      readonly type: 'epoch';
+      readonly namespace: string;
+      readonly bucket: number;
+      readonly epoch: string;
+    }
   /** Connection state changed. */
   | {
       readonly type: 'status';
@@ -131,12 +145,17 @@ export interface DirectoryStore {
    */
   unavailableReason(): string | undefined;
   /**
-   * The namespace's epoch, storing `candidate` (a fresh random id, never one
-   * seen before) when it has none: at first use and after a loss of data.
+   * The epoch of one bucket (epoch-bucket.ts) of the namespace, storing
+   * `candidate` (a fresh random id, never one seen before) when it has none:
+   * at first use and after a loss of data. Epochs are per bucket so that a
+   * Redis Cluster shard that loses its data moves only its own buckets' keys
+   * (docs/scaling.md, "Key layout").
    */
-  epoch(namespace: string, candidate: string): Promise<string>;
-  // Every call below names the caller's epoch of the namespace and throws
-  // EpochMismatchError, doing nothing, when it is not the current one.
+  epoch(namespace: string, bucket: number, candidate: string): Promise<string>;
+  // Every call below names the caller's epoch of the key's bucket
+  // (epochBucket(key)) in the namespace and throws EpochMismatchError, doing
+  // nothing, when it is not the current one. Chain links carry their own
+  // buckets' epochs (ChainLink.epoch).
   /**
    * `functionId` (state-function.ts; '' = none) names whose state version
    * comes back: versions are kept per function.
