@@ -1,8 +1,10 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { isIP } from 'node:net';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { WarmrouteError } from '../errors.js';
 import { backoffWindowMs } from '../retry/backoff.js';
 import './commands.js';
 import { directoryScripts } from './script-loader.js';
+import type { RedisTarget } from './target.js';
 import { userinfoDecodes } from './url.js';
 
 /**
@@ -11,11 +13,13 @@ import { userinfoDecodes } from './url.js';
  * default of its own that disagrees with the documented one.
  */
 export interface RedisClientOptions {
-  readonly url: string;
+  /** One server (`REDIS_URL`) or a Redis Cluster's seed nodes (`WARMROUTE_REDIS_CLUSTER_NODES`). */
+  readonly target: RedisTarget;
   /**
    * AUTH password (`WARMROUTE_REDIS_PASSWORD`), kept out of the URL so a
-   * secret store can supply it; when set it wins over a password in `url`.
-   * Undefined: the URL's, if any.
+   * secret store can supply it; when set it wins over a password in a
+   * standalone URL, and it is the only password a cluster uses (seeds carry
+   * none). Undefined or '': the URL's, if any; for a cluster, no AUTH.
    */
   readonly password: string | undefined;
   /** Shown in CLIENT LIST, to tell warmroute's connections apart. */
@@ -108,20 +112,112 @@ export function redisConnection(
   };
 }
 
+/** Either kind of client; callers that need node-by-node work test `instanceof Cluster`. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * TLS options for a cluster. Node verifies each node's certificate against
+ * `servername` when given, else against the host it connects to. Seeds that
+ * all name one DNS host (ElastiCache's configuration endpoint, a Serverless
+ * endpoint) verify every node against that name: nodes announced by IP
+ * would otherwise be checked against an IP their certificate does not list.
+ * An IP literal may not be sent as SNI, and seeds naming several hosts have
+ * no one name, so then each node is verified against its own host.
+ */
+function clusterTls(target: Extract<RedisTarget, { mode: 'cluster' }>): RedisOptions['tls'] {
+  const hosts = new Set(target.nodes.map((node) => node.host));
+  const [only] = hosts;
+  return hosts.size === 1 && only !== undefined && isIP(only) === 0 ? { servername: only } : {};
+}
+
+/** AUTH for every cluster node: the seeds' user name (if any) and the separate password. */
+function clusterAuth(
+  target: Extract<RedisTarget, { mode: 'cluster' }>,
+  password: string | undefined,
+): Pick<RedisOptions, 'username' | 'password'> {
+  const separate = password === '' ? undefined : password;
+  return {
+    ...(target.username === undefined ? {} : { username: target.username }),
+    ...(separate === undefined ? {} : { password: separate }),
+  };
+}
+
+/**
+ * Options shared by both cluster clients. With TLS, host names are kept as
+ * written (no DNS lookup to an IP first) so certificates can be verified
+ * against them, as AWS documents for ElastiCache in-transit encryption.
+ */
+function clusterOptions(
+  target: Extract<RedisTarget, { mode: 'cluster' }>,
+  password: string | undefined,
+  connectionName: string,
+  maxReconnectDelayMs: number,
+): ClusterOptions & { redisOptions: NonNullable<ClusterOptions['redisOptions']> } {
+  return {
+    clusterRetryStrategy: retryStrategy(maxReconnectDelayMs),
+    lazyConnect: true,
+    ...(target.tls ? { dnsLookup: keepHostName } : {}),
+    redisOptions: {
+      connectionName,
+      ...clusterAuth(target, password),
+      ...(target.tls ? { tls: clusterTls(target) } : {}),
+    },
+  };
+}
+
+function keepHostName(
+  hostname: string,
+  callback: (err: NodeJS.ErrnoException | null, address: string) => void,
+): void {
+  callback(null, hostname);
+}
+
+/** ioredis wants mutable seeds. */
+function seeds(
+  target: Extract<RedisTarget, { mode: 'cluster' }>,
+): { host: string; port: number }[] {
+  return target.nodes.map(({ host, port }) => ({ host, port }));
+}
+
 /**
  * A client for the request path: a dead or slow Redis fails fast
  * (`commandTimeout`, no offline queue, one retry) so callers can fall back to
  * derivation instead of queueing behind a reconnect. The directory's Lua
- * scripts are registered through the `scripts` option.
+ * scripts are registered through the `scripts` option. Auto-pipelining
+ * batches concurrent commands (a flush of outcome deltas) into one write per
+ * connection; on a cluster ioredis groups them per node, which a single
+ * pipeline cannot do.
  */
-export function createCommandClient(options: RedisClientOptions): Redis {
-  const connection = redisConnection(options.url, options.password, GATEWAY_URL_SETTING);
+export function createCommandClient(options: RedisClientOptions): RedisClient {
+  const { target } = options;
+  if (target.mode === 'cluster') {
+    const base = clusterOptions(
+      target,
+      options.password,
+      options.connectionName,
+      options.maxReconnectDelayMs,
+    );
+    return new Cluster(seeds(target), {
+      ...base,
+      scripts: directoryScripts(),
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      redisOptions: {
+        ...base.redisOptions,
+        commandTimeout: options.commandTimeoutMs,
+        maxRetriesPerRequest: 1,
+      },
+    });
+  }
+  const connection = redisConnection(target.url, options.password, GATEWAY_URL_SETTING);
   const redisOptions: RedisOptions = {
     connectionName: options.connectionName,
     ...connection.auth,
+    ...tlsOf(target.url),
     commandTimeout: options.commandTimeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
+    enableAutoPipelining: true,
     retryStrategy: retryStrategy(options.maxReconnectDelayMs),
     scripts: directoryScripts(),
     lazyConnect: true,
@@ -130,17 +226,44 @@ export function createCommandClient(options: RedisClientOptions): Redis {
 }
 
 /**
+ * ioredis turns TLS on only for a URL starting with lower-case `rediss://`;
+ * the scheme is case-insensitive, so say it explicitly.
+ */
+function tlsOf(url: string): Pick<RedisOptions, 'tls'> {
+  return /^rediss:\/\//i.test(url) ? { tls: {} } : {};
+}
+
+/**
  * A dedicated subscriber connection (a subscribed connection can run no other
  * commands). It keeps its offline queue so SUBSCRIBE waits for a connection,
- * and ioredis re-subscribes after every reconnect.
+ * and ioredis re-subscribes after every reconnect. On a cluster, sharded
+ * subscribers: one subscriber connection per master, each SSUBSCRIBE routed to
+ * the node owning the channel's slot (an SSUBSCRIBE on a plain connection
+ * fails with "Too many Cluster redirections").
  */
 export function createSubscriberClient(
   options: Omit<RedisClientOptions, 'commandTimeoutMs'>,
-): Redis {
-  const connection = redisConnection(options.url, options.password, GATEWAY_URL_SETTING);
+): RedisClient {
+  const { target } = options;
+  if (target.mode === 'cluster') {
+    const base = clusterOptions(
+      target,
+      options.password,
+      options.connectionName,
+      options.maxReconnectDelayMs,
+    );
+    return new Cluster(seeds(target), {
+      ...base,
+      shardedSubscribers: true,
+      enableOfflineQueue: true,
+      redisOptions: { ...base.redisOptions, maxRetriesPerRequest: null },
+    });
+  }
+  const connection = redisConnection(target.url, options.password, GATEWAY_URL_SETTING);
   const redisOptions: RedisOptions = {
     connectionName: options.connectionName,
     ...connection.auth,
+    ...tlsOf(target.url),
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     autoResubscribe: true,

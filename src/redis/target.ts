@@ -15,4 +15,9 @@ export type RedisTarget =
       readonly nodes: readonly ClusterSeed[];
       /** Every seed was `rediss://`: TLS to every node (mixing is refused by the config check). */
       readonly tls: boolean;
+      /**
+       * ACL user from `rediss://user@host:port` seeds (the same on every seed,
+       * checked by the config); the password is `WARMROUTE_REDIS_PASSWORD`.
+       */
+      readonly username?: string;
     };

@@ -169,7 +169,7 @@ describe('redisConnection: the separate password is the one ioredis sends', () =
     // Act / Assess
     expect(() =>
       createCommandClient({
-        url: 'redis://app:p%ZZ@cache.internal:6379',
+        target: { mode: 'standalone', url: 'redis://app:p%ZZ@cache.internal:6379' },
         password: undefined,
         connectionName: 'test',
         commandTimeoutMs: 100,
