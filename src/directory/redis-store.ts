@@ -1,10 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { WarmrouteError } from '../errors.js';
-import { createCommandClient, createSubscriberClient } from '../redis/client.js';
-import type { ScriptReply } from '../redis/commands.js';
+import { createCommandClient, createSubscriberClient, type RedisClient } from '../redis/client.js';
+import type { PublishCommand, ScriptReply } from '../redis/commands.js';
 import { directoryKeys, type DirectoryKeys } from '../redis/keys.js';
-import { checkScriptReply, replyInt, replyList } from '../redis/reply-errors.js';
+import { ReplyCode } from '../redis/reply-codes.js';
+import { checkScriptReply, replyInt, replyList, storeError } from '../redis/reply-errors.js';
+import type { RedisTarget } from '../redis/target.js';
+import { epochBucket } from './epoch-bucket.js';
+import { isStateFunctionId } from './state-function.js';
 import {
   MAX_CHAIN_DEPTH,
   type ChainLink,
@@ -16,18 +21,18 @@ import {
   type StoreResolution,
   type StoredKey,
 } from './store.js';
-import { isStateFunctionId } from './state-function.js';
 
 /** Every option is required: the config schema is the only place that knows a default. */
 export interface RedisStoreOptions {
-  readonly url: string;
+  /** One server (`REDIS_URL`) or a cluster (`WARMROUTE_REDIS_CLUSTER_NODES`). */
+  readonly target: RedisTarget;
   /**
-   * AUTH password for both connections, over any in `url`
+   * AUTH password for every connection, over any in a standalone URL
    * (`WARMROUTE_REDIS_PASSWORD`). Optional, unlike the rest: absent is not a
    * default but "the URL's, if any".
    */
   readonly password?: string | undefined;
-  /** Prefix of every key and of the channel (`DIRECTORY_KEY_PREFIX` in production; unique per test). */
+  /** Prefix of every key and channel (`DIRECTORY_KEY_PREFIX` in production; unique per test). */
   readonly keyPrefix: string;
   /** Per-command deadline on the request path (ms). */
   readonly commandTimeoutMs: number;
@@ -43,10 +48,17 @@ export interface RedisStoreOptions {
   readonly instanceId: string;
 }
 
-/** Invalidation message on the channel (JSON). */
+/** Invalidation message on a bucket's channel (JSON). */
 type ChannelMessage =
   | { readonly s: string; readonly o: MutationOp; readonly n: string; readonly k: string }
-  | { readonly s: string; readonly o: 'epoch'; readonly n: string; readonly e: string }
+  | {
+      readonly s: string;
+      readonly o: 'epoch';
+      readonly n: string;
+      /** The bucket whose epoch was created (the channel's own). */
+      readonly b: number;
+      readonly e: string;
+    }
   | {
       readonly s: string;
       readonly o: 'sv';
@@ -56,93 +68,159 @@ type ChannelMessage =
 // Upper bound on one state-version broadcast, so a huge flush does not make a huge message.
 const MAX_SV_UPDATES_PER_MESSAGE = 500;
 
+/**
+ * The namespace bind lock's lease (ms). A bind holds it for 2 + d round trips
+ * (d = the target's chain length), far below this; a holder that stalls
+ * longer gives up before writing (#bindLocked), so the lease never lets two
+ * binds' checks and writes interleave.
+ */
+const BIND_LOCK_LEASE_MS = 5000;
+/** How long a bind waits for the lock before answering WR_ERR_STORE_UNAVAILABLE. */
+const BIND_LOCK_WAIT_MS = 2000;
+/** Pause between attempts to take the lock (doubled up to 200 ms). */
+const BIND_LOCK_RETRY_MS = 25;
+/** Time kept in hand: the write is not sent once less than this is left of the lease. */
+const BIND_LOCK_MARGIN_MS = 1000;
+
 function isMutationOp(value: unknown): value is MutationOp {
   return value === 'rotate' || value === 'bind' || value === 'unbind' || value === 'forget';
 }
 
-function parseMessage(raw: string): ChannelMessage | undefined {
+/**
+ * A channel message, or undefined when it is not one this version
+ * understands (skipped: a malformed or foreign message must never throw in
+ * the subscriber). `bucket` is the bucket of the channel it came on: an
+ * epoch announcement must name that bucket.
+ */
+export function parseMessage(raw: string, bucket: number): ChannelMessage | undefined {
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(raw);
-    if (typeof parsed !== 'object' || parsed === null) return undefined;
-    const msg = parsed as Record<string, unknown>;
-    if (typeof msg['s'] !== 'string') return undefined;
-    if (isMutationOp(msg['o']) && typeof msg['n'] === 'string' && typeof msg['k'] === 'string') {
-      return { s: msg['s'], o: msg['o'], n: msg['n'], k: msg['k'] };
-    }
-    if (
-      msg['o'] === 'epoch' &&
-      typeof msg['n'] === 'string' &&
-      typeof msg['e'] === 'string' &&
-      msg['e'] !== ''
-    ) {
-      return { s: msg['s'], o: 'epoch', n: msg['n'], e: msg['e'] };
-    }
-    if (msg['o'] === 'sv' && Array.isArray(msg['u'])) {
-      // Per-function updates only: a replica from before versions were per
-      // function sends [namespace, key, version], which says nothing about
-      // which function's state it was, so it is skipped.
-      const updates = (msg['u'] as unknown[]).filter(
-        (u): u is [string, string, string, number] =>
-          Array.isArray(u) &&
-          u.length === 4 &&
-          typeof u[0] === 'string' &&
-          typeof u[1] === 'string' &&
-          typeof u[2] === 'string' &&
-          isStateFunctionId(u[2]) &&
-          typeof u[3] === 'number',
-      );
-      return { s: msg['s'], o: 'sv', u: updates };
-    }
-    return undefined;
+    parsed = JSON.parse(raw);
   } catch {
     return undefined;
   }
-}
-
-function parseChain(flat: ScriptReply): ChainLink[] {
-  const chain: ChainLink[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const key = flat[i];
-    if (typeof key === 'string') chain.push({ key, generation: replyInt(flat, i + 1) });
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const msg = parsed as Record<string, unknown>;
+  if (typeof msg['s'] !== 'string') return undefined;
+  if (isMutationOp(msg['o']) && typeof msg['n'] === 'string' && typeof msg['k'] === 'string') {
+    return { s: msg['s'], o: msg['o'], n: msg['n'], k: msg['k'] };
   }
-  return chain;
+  if (
+    msg['o'] === 'epoch' &&
+    typeof msg['n'] === 'string' &&
+    typeof msg['e'] === 'string' &&
+    msg['e'] !== '' &&
+    Number.isInteger(msg['b']) &&
+    msg['b'] === bucket
+  ) {
+    return { s: msg['s'], o: 'epoch', n: msg['n'], b: bucket, e: msg['e'] };
+  }
+  if (msg['o'] === 'sv' && Array.isArray(msg['u'])) {
+    // Per-function updates only: a replica from before versions were per
+    // function sends [namespace, key, version], which says nothing about
+    // which function's state it was, so it is skipped.
+    const updates = (msg['u'] as unknown[]).filter(
+      (u): u is [string, string, string, number] =>
+        Array.isArray(u) &&
+        u.length === 4 &&
+        typeof u[0] === 'string' &&
+        typeof u[1] === 'string' &&
+        typeof u[2] === 'string' &&
+        isStateFunctionId(u[2]) &&
+        typeof u[3] === 'number',
+    );
+    return { s: msg['s'], o: 'sv', u: updates };
+  }
+  return undefined;
 }
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A fresh epoch candidate (never one seen before), as the directory makes them. */
+function freshEpoch(): string {
+  return randomBytes(16).toString('hex');
+}
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
+
+/** One link as follow-link-2.lua reads it. */
+interface WalkedLink extends ChainLink {
+  /** The key the link is bound to ('' = none). */
+  readonly binding: string;
+  /** The link's version of the function asked for (0 = none). */
+  readonly stateVersion: number;
+}
+
+interface Walk {
+  readonly links: readonly WalkedLink[];
+  /** The key the chain goes on to after MAX_CHAIN_DEPTH links ('' when it ends within them). */
+  readonly rest: string;
+}
+
+function chainOf(links: readonly WalkedLink[]): ChainLink[] {
+  return links.map(({ key, generation, epoch }) => ({ key, generation, epoch }));
+}
+
 /**
- * The Redis store: one Lua script per operation (one round trip each), a
- * dedicated subscriber connection for cross-replica invalidation, and the
- * fail-fast client from ../redis/client.ts. Every connection-level failure
- * surfaces as WR_ERR_STORE_UNAVAILABLE; the directory decides what to do.
+ * The Redis store, on layout v3 (src/redis/keys.ts): every Lua script
+ * touches one key's record and its bucket's epoch, one cluster slot, so the
+ * same scripts run on one server and on a Redis Cluster. Operations that span
+ * keys (a binding chain) take one round trip per link. A dedicated
+ * subscriber listens on every bucket's channel (SSUBSCRIBE on a cluster), and
+ * the fail-fast clients come from ../redis/client.ts. Every connection-level
+ * failure surfaces as WR_ERR_STORE_UNAVAILABLE; the directory decides what
+ * to do.
+ *
+ * Round trips per operation (L1 miss; d = links followed):
+ *   epoch 1; resolve 1 unbound, 1 + d bound; explain 1 + d; bind 3 + d
+ *   (lock, d-link walk of the target, write, unlock); rotate, unbind,
+ *   forget 1; recordOutcomes one script per delta plus one publish per 500
+ *   state versions per bucket, all sent concurrently (auto-pipelined: one
+ *   write per connection, per node on a cluster).
  */
 export class RedisDirectoryStore implements DirectoryStore {
   readonly kind = 'redis';
   readonly keys: DirectoryKeys;
-  readonly #client: Redis;
-  readonly #subscriber: Redis;
+  readonly #client: RedisClient;
+  readonly #subscriber: RedisClient;
   readonly #options: RedisStoreOptions;
+  readonly #cluster: boolean;
+  readonly #publish: PublishCommand;
+  /** Channel name → its bucket (messages on anything else are ignored). */
+  readonly #bucketOfChannel: ReadonlyMap<string, number>;
   readonly #listeners: ((event: StoreEvent) => void)[] = [];
   #commandsUp = false;
   #pubsubUp = false;
   #pubsubEverUp = false;
+  /** Cluster: every SSUBSCRIBE of start() has been answered once. */
+  #subscribedAll = false;
+  /** Cluster: a subscriber failed to (re)connect since pub/sub went down. */
+  #subscriberFailed = false;
+  /** Pub/sub went down at least once (so coming up again means messages may have been lost). */
+  #pubsubWasDown = false;
   #lastError: string | undefined;
   #closed = false;
 
   constructor(options: RedisStoreOptions) {
     this.#options = options;
     this.keys = directoryKeys(options.keyPrefix);
+    this.#cluster = options.target.mode === 'cluster';
+    this.#publish = this.#cluster ? 'SPUBLISH' : 'PUBLISH';
+    this.#bucketOfChannel = new Map(this.keys.channels.map((channel, bucket) => [channel, bucket]));
     this.#client = createCommandClient({
-      url: options.url,
+      target: options.target,
       password: options.password,
       connectionName: 'warmroute-directory',
       commandTimeoutMs: options.commandTimeoutMs,
       maxReconnectDelayMs: options.maxReconnectDelayMs,
     });
     this.#subscriber = createSubscriberClient({
-      url: options.url,
+      target: options.target,
       password: options.password,
       connectionName: 'warmroute-directory-sub',
       maxReconnectDelayMs: options.maxReconnectDelayMs,
@@ -153,12 +231,12 @@ export class RedisDirectoryStore implements DirectoryStore {
   /**
    * The settings it runs with, read-only (test/integration/config-single-source.test.ts
    * compares them with the config); the logger and clock are not settings,
-   * and the password is left out so that printing the settings cannot leak it.
+   * and passwords are left out so that printing the settings cannot leak them.
    */
   get settings(): Readonly<Omit<RedisStoreOptions, 'logger' | 'clock' | 'password'>> {
     const o = this.#options;
     return {
-      url: o.url,
+      target: redactTarget(o.target),
       keyPrefix: o.keyPrefix,
       commandTimeoutMs: o.commandTimeoutMs,
       connectTimeoutMs: o.connectTimeoutMs,
@@ -169,7 +247,7 @@ export class RedisDirectoryStore implements DirectoryStore {
   }
 
   /** The command connection (tests and benchmarks inspect the server through it). */
-  get client(): Redis {
+  get client(): RedisClient {
     return this.#client;
   }
 
@@ -181,11 +259,11 @@ export class RedisDirectoryStore implements DirectoryStore {
         resolve('timeout');
       }, timeoutMs);
     });
-    // connect() rejects on a failed first attempt, but ioredis keeps reconnecting by retryStrategy,
-    // and the queued SUBSCRIBE goes out once the subscriber connects.
+    // connect() rejects on a failed first attempt, but ioredis keeps reconnecting by its retry
+    // strategy, and the queued (S)SUBSCRIBE goes out once the subscriber connects.
     const connected = Promise.allSettled([
       this.#client.connect(),
-      this.#subscriber.connect().then(() => this.#subscriber.subscribe(this.keys.channel)),
+      this.#subscriber.connect().then(() => this.#subscribeAll()),
     ]);
     const outcome = await Promise.race([connected, deadline]);
     clearTimeout(timer);
@@ -201,12 +279,29 @@ export class RedisDirectoryStore implements DirectoryStore {
       const reason =
         this.#lastError ?? rejected.map((r) => errorMessage(r.reason)).find((m) => m !== '');
       this.#options.logger.warn(
-        { url: redactUrl(this.#options.url), ...(reason === undefined ? {} : { reason }) },
+        {
+          target: redactTarget(this.#options.target),
+          ...(reason === undefined ? {} : { reason }),
+        },
         `directory: Redis is not reachable at start${reason === undefined ? '' : ` (${reason})`}; resolving by derivation until it is`,
       );
     }
   }
 
+  /** Standalone: one SUBSCRIBE naming every bucket channel. Cluster: one SSUBSCRIBE per channel (each its own slot; ioredis routes it to the node owning it). */
+  async #subscribeAll(): Promise<void> {
+    const channels = this.keys.channels;
+    if (!this.#cluster) {
+      await this.#subscriber.subscribe(...channels);
+      return;
+    }
+    await Promise.all(channels.map((channel) => this.#subscriber.ssubscribe(channel)));
+    this.#subscribedAll = true;
+    this.#pubsubEverUp = true;
+    this.#setPubsub(true);
+  }
+
+  /** Ready to take commands. On a cluster, 'ready' means the slot map is known; a shard that is down still fails its own commands. */
   available(): boolean {
     return !this.#closed && this.#client.status === 'ready';
   }
@@ -219,18 +314,14 @@ export class RedisDirectoryStore implements DirectoryStore {
     return this.#pubsubUp;
   }
 
-  async epoch(namespace: string, candidate: string): Promise<string> {
+  async epoch(namespace: string, bucket: number, candidate: string): Promise<string> {
     const reply = await this.#run('ensure-epoch', () =>
       this.#client.wrEnsureEpoch(
-        this.keys.epoch(namespace),
+        this.keys.epoch(namespace, bucket),
         candidate,
-        this.keys.channel,
-        JSON.stringify({
-          s: this.#options.instanceId,
-          o: 'epoch',
-          n: namespace,
-          e: candidate,
-        } satisfies ChannelMessage),
+        this.#publish,
+        this.keys.channel(bucket),
+        this.#announcement(namespace, bucket, candidate),
       ),
     );
     const epoch = reply[1];
@@ -253,21 +344,29 @@ export class RedisDirectoryStore implements DirectoryStore {
     const reply = await this.#run('resolve', () =>
       this.#client.wrResolveKey(
         this.keys.record(namespace, key),
-        this.keys.epoch(namespace),
-        this.keys.recordPrefix(namespace),
+        this.keys.epoch(namespace, epochBucket(key)),
         this.#options.clock(),
         this.#options.idleTtlSeconds,
-        MAX_CHAIN_DEPTH,
         epoch,
         fn,
       ),
     );
+    const ownStateVersion = replyInt(reply, 4);
+    const binding = replyString(reply, 3);
+    // Resolve has no binding failure: bind rejects cycles and chains deeper
+    // than MAX_CHAIN_DEPTH, so a longer chain (only reachable when a target
+    // gained its own binding later) is cut there instead of failing the request.
+    const { links } =
+      binding === ''
+        ? { links: [] }
+        : await this.#walk(namespace, binding, this.#options.idleTtlSeconds, fn);
     return {
       created: replyInt(reply, 1) === 1,
       generation: replyInt(reply, 2),
-      stateVersion: replyInt(reply, 3),
-      chain: parseChain(replyList(reply, 4)),
-      ownStateVersion: replyInt(reply, 5),
+      // A bound key uses its chain end's state (outcomes are recorded under it).
+      stateVersion: links.at(-1)?.stateVersion ?? ownStateVersion,
+      chain: chainOf(links),
+      ownStateVersion,
     };
   }
 
@@ -275,43 +374,107 @@ export class RedisDirectoryStore implements DirectoryStore {
     const reply = await this.#run('rotate', () =>
       this.#client.wrRotateKey(
         this.keys.record(namespace, key),
-        this.keys.epoch(namespace),
+        this.keys.epoch(namespace, epochBucket(key)),
         this.#options.clock(),
         this.#options.idleTtlSeconds,
-        this.keys.channel,
+        this.keys.channel(epochBucket(key)),
         this.#message('rotate', namespace, key),
         epoch,
+        this.#publish,
       ),
     );
     return replyInt(reply, 1);
   }
 
+  /**
+   * Under the namespace's bind lock: walk the target's chain, check it (the
+   * same checks, codes and messages as the memory store), write the key's
+   * record. The lock stands in for the atomic one-script check of layout v2:
+   * the chain spans slots, and without it two concurrent binds (a → b on one
+   * replica, b → a on another) could both pass their checks and build a cycle.
+   */
   async bind(namespace: string, epoch: string, key: string, target: string): Promise<void> {
+    const lock = this.keys.bindLock(namespace);
+    const token = randomBytes(16).toString('hex');
+    const leaseEnds = await this.#lock(lock, token);
+    try {
+      await this.#bindLocked(namespace, epoch, key, target, leaseEnds);
+    } finally {
+      await this.#unlock(lock, token);
+    }
+  }
+
+  async #bindLocked(
+    namespace: string,
+    epoch: string,
+    key: string,
+    target: string,
+    leaseEnds: number,
+  ): Promise<void> {
+    if (target === key) throw storeError(ReplyCode.SELF_BINDING);
+    // The key's new chain is the target and the target's own chain: one hop
+    // per link (key -> target is the first), so at most MAX_CHAIN_DEPTH links.
+    const { links, rest } = await this.#walk(namespace, target, 0, '');
+    if (links.some((link) => link.binding === key)) throw storeError(ReplyCode.CYCLE);
+    if (rest !== '') throw storeError(ReplyCode.TOO_DEEP);
+    if (Date.now() > leaseEnds - BIND_LOCK_MARGIN_MS) {
+      // The checks may be stale: another bind may hold the lock by now.
+      throw unavailable('the bind lock lease ran out before the write');
+    }
     await this.#run('bind', () =>
       this.#client.wrBindKey(
         this.keys.record(namespace, key),
-        this.keys.epoch(namespace),
-        this.keys.recordPrefix(namespace),
-        key,
+        this.keys.epoch(namespace, epochBucket(key)),
         target,
-        MAX_CHAIN_DEPTH,
         this.#options.clock(),
         this.#options.idleTtlSeconds,
-        this.keys.channel,
+        this.#publish,
+        this.keys.channel(epochBucket(key)),
         this.#message('bind', namespace, key),
         epoch,
       ),
     );
   }
 
+  /** Take `lock` (SET NX PX), retrying for up to BIND_LOCK_WAIT_MS; when the lease ends (Date.now() ms). */
+  async #lock(lock: string, token: string): Promise<number> {
+    const giveUpAt = Date.now() + BIND_LOCK_WAIT_MS;
+    let pause = BIND_LOCK_RETRY_MS;
+    for (;;) {
+      const started = Date.now();
+      const taken = await this.#call(() =>
+        this.#client.set(lock, token, 'PX', BIND_LOCK_LEASE_MS, 'NX'),
+      );
+      if (taken === 'OK') return started + BIND_LOCK_LEASE_MS;
+      if (Date.now() + pause > giveUpAt) {
+        throw unavailable('another bind in the namespace holds the bind lock');
+      }
+      await sleep(pause);
+      pause = Math.min(pause * 2, 200);
+    }
+  }
+
+  /** Release by compare-and-delete; a failure only leaves the lock to expire with its lease. */
+  async #unlock(lock: string, token: string): Promise<void> {
+    try {
+      await this.#call(() => this.#client.wrReleaseLock(lock, token));
+    } catch (err) {
+      this.#options.logger.warn(
+        { reason: errorMessage(err) },
+        'directory: could not release the bind lock; it expires with its lease',
+      );
+    }
+  }
+
   async unbind(namespace: string, epoch: string, key: string): Promise<boolean> {
     const reply = await this.#run('unbind', () =>
       this.#client.wrUnbindKey(
         this.keys.record(namespace, key),
-        this.keys.epoch(namespace),
-        this.keys.channel,
+        this.keys.epoch(namespace, epochBucket(key)),
+        this.keys.channel(epochBucket(key)),
         this.#message('unbind', namespace, key),
         epoch,
+        this.#publish,
       ),
     );
     return replyInt(reply, 1) === 1;
@@ -321,81 +484,97 @@ export class RedisDirectoryStore implements DirectoryStore {
     const reply = await this.#run('forget', () =>
       this.#client.wrForgetKey(
         this.keys.record(namespace, key),
-        this.keys.epoch(namespace),
-        this.keys.channel,
+        this.keys.epoch(namespace, epochBucket(key)),
+        this.keys.channel(epochBucket(key)),
         this.#message('forget', namespace, key),
         epoch,
         this.#options.idleTtlSeconds,
+        this.#publish,
       ),
     );
     return replyInt(reply, 1) === 1;
   }
 
+  /**
+   * One script per delta, all sent at once: the client auto-pipelines them
+   * (one write per connection; per node on a cluster, where one pipeline
+   * could not span nodes). Then the written deltas' state versions are
+   * broadcast, grouped by the bucket of each key (its channel).
+   */
   async recordOutcomes(batch: readonly OutcomeDelta[]): Promise<readonly OutcomeDelta[]> {
     if (batch.length === 0) return [];
     if (!this.available()) return batch;
-    // One pipeline: the whole batch costs one round trip, off the request path.
-    const pipeline = this.#client.pipeline();
-    for (const d of batch) {
-      const versions: (string | number)[] = [];
-      for (const [functionId, version] of d.stateVersions) {
-        if (isStateFunctionId(functionId) && version > 0) versions.push(functionId, version);
-      }
-      pipeline.wrRecordOutcome(
-        this.keys.record(d.namespace, d.key),
-        this.keys.epoch(d.namespace),
-        d.lastSeenMs,
-        this.#options.idleTtlSeconds,
-        d.hit,
-        d.rehydrated,
-        d.fresh,
-        d.unknown,
-        d.envId,
-        0,
-        d.epoch,
-        ...versions,
-      );
-    }
-    const versioned: StateVersionUpdate[] = [];
-    for (const d of batch) {
-      for (const [functionId, version] of d.stateVersions) {
-        if (isStateFunctionId(functionId) && version > 0)
-          versioned.push([d.namespace, d.key, functionId, version]);
-      }
-    }
-    for (let i = 0; i < versioned.length; i += MAX_SV_UPDATES_PER_MESSAGE) {
-      const updates = versioned.slice(i, i + MAX_SV_UPDATES_PER_MESSAGE);
-      const message: ChannelMessage = { s: this.#options.instanceId, o: 'sv', u: updates };
-      pipeline.publish(this.keys.channel, JSON.stringify(message));
-    }
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await pipeline.exec();
-    } catch (err) {
-      this.#noteError(err);
-      return batch;
-    }
-    if (results === null) return batch;
+    const results = await Promise.allSettled(batch.map((d) => this.#recordOutcome(d)));
     const failed: OutcomeDelta[] = [];
-    // A delta answered with the epoch-mismatch code belongs to data Redis no
-    // longer holds: it is dropped, not retried (it would land in the new epoch).
-    batch.forEach((delta, i) => {
-      const error = results[i]?.[0];
-      if (error !== null) {
-        this.#noteError(error);
-        failed.push(delta);
+    const versioned = new Map<number, StateVersionUpdate[]>();
+    batch.forEach((d, i) => {
+      const result = results[i];
+      if (result?.status !== 'fulfilled') {
+        this.#noteError(result?.reason);
+        failed.push(d);
+        return;
+      }
+      // A delta answered with the epoch-mismatch code belongs to data Redis no
+      // longer holds: it is dropped, not retried (it would land in the new epoch).
+      if (replyInt(result.value, 0) !== ReplyCode.OK) return;
+      for (const [functionId, version] of d.stateVersions) {
+        if (!isStateFunctionId(functionId) || version <= 0) continue;
+        const bucket = epochBucket(d.key);
+        const updates = versioned.get(bucket) ?? [];
+        updates.push([d.namespace, d.key, functionId, version]);
+        versioned.set(bucket, updates);
       }
     });
+    const publishes: Promise<unknown>[] = [];
+    for (const [bucket, updates] of versioned) {
+      for (let i = 0; i < updates.length; i += MAX_SV_UPDATES_PER_MESSAGE) {
+        const message: ChannelMessage = {
+          s: this.#options.instanceId,
+          o: 'sv',
+          u: updates.slice(i, i + MAX_SV_UPDATES_PER_MESSAGE),
+        };
+        const channel = this.keys.channel(bucket);
+        const text = JSON.stringify(message);
+        publishes.push(
+          this.#cluster
+            ? this.#client.spublish(channel, text)
+            : this.#client.publish(channel, text),
+        );
+      }
+    }
+    // A lost broadcast only leaves other replicas' cached versions low until their L1 entries expire.
+    for (const result of await Promise.allSettled(publishes)) {
+      if (result.status === 'rejected') this.#noteError(result.reason);
+    }
     return failed;
+  }
+
+  #recordOutcome(d: OutcomeDelta): Promise<ScriptReply> {
+    const versions: (string | number)[] = [];
+    for (const [functionId, version] of d.stateVersions) {
+      if (isStateFunctionId(functionId) && version > 0) versions.push(functionId, version);
+    }
+    return this.#client.wrRecordOutcome(
+      this.keys.record(d.namespace, d.key),
+      this.keys.epoch(d.namespace, epochBucket(d.key)),
+      d.lastSeenMs,
+      this.#options.idleTtlSeconds,
+      d.hit,
+      d.rehydrated,
+      d.fresh,
+      d.unknown,
+      d.envId,
+      0,
+      d.epoch,
+      ...versions,
+    );
   }
 
   async explain(namespace: string, epoch: string, key: string): Promise<StoredKey> {
     const reply = await this.#run('explain', () =>
       this.#client.wrExplainKey(
         this.keys.record(namespace, key),
-        this.keys.epoch(namespace),
-        this.keys.recordPrefix(namespace),
-        MAX_CHAIN_DEPTH,
+        this.keys.epoch(namespace, epochBucket(key)),
         epoch,
       ),
     );
@@ -410,7 +589,7 @@ export class RedisDirectoryStore implements DirectoryStore {
       const value = Number(fields.get(name) ?? '0');
       return Number.isFinite(value) ? value : 0;
     };
-    const ttl = replyInt(reply, 3);
+    const ttl = replyInt(reply, 2);
     const binding = fields.get('bind');
     const env = fields.get('env');
     const stateVersions = new Map<string, number>();
@@ -420,10 +599,15 @@ export class RedisDirectoryStore implements DirectoryStore {
       const version = Number(value);
       if (Number.isSafeInteger(version) && version > 0) stateVersions.set(name.slice(3), version);
     }
+    // Read-only walk: explain must not extend any link's idle TTL.
+    const { links } =
+      binding === undefined || binding === ''
+        ? { links: [] }
+        : await this.#walk(namespace, binding, 0, '');
     return {
       exists: fields.size > 0,
       generation: int('gen'),
-      chain: parseChain(replyList(reply, 2)),
+      chain: chainOf(links),
       stateVersions: Object.fromEntries(stateVersions),
       counts: { hit: int('hit'), rehydrated: int('reh'), fresh: int('fresh'), unknown: int('unk') },
       ...(binding === undefined ? {} : { binding }),
@@ -443,24 +627,79 @@ export class RedisDirectoryStore implements DirectoryStore {
     await Promise.allSettled([quit(this.#client), quit(this.#subscriber)]);
   }
 
+  /**
+   * Follow a binding chain from `first`, one follow-link call (one round
+   * trip, on the link's own slot) per link, up to MAX_CHAIN_DEPTH links.
+   * `slideTtlSeconds` 0 leaves the links' TTLs alone.
+   */
+  async #walk(
+    namespace: string,
+    first: string,
+    slideTtlSeconds: number,
+    functionId: string,
+  ): Promise<Walk> {
+    const links: WalkedLink[] = [];
+    let cur = first;
+    while (cur !== '' && links.length < MAX_CHAIN_DEPTH) {
+      const key = cur;
+      const bucket = epochBucket(key);
+      const candidate = freshEpoch();
+      const reply = await this.#run('follow-link', () =>
+        this.#client.wrFollowLink(
+          this.keys.record(namespace, key),
+          this.keys.epoch(namespace, bucket),
+          candidate,
+          slideTtlSeconds,
+          functionId,
+          this.#publish,
+          this.keys.channel(bucket),
+          this.#announcement(namespace, bucket, candidate),
+        ),
+      );
+      const epoch = replyString(reply, 1);
+      if (epoch === '') {
+        throw new WarmrouteError('WR_ERR_INTERNAL', [], {
+          cause: new Error('follow-link: malformed reply'),
+        });
+      }
+      cur = replyString(reply, 3);
+      links.push({
+        key,
+        generation: replyInt(reply, 2),
+        epoch,
+        binding: cur,
+        stateVersion: replyInt(reply, 4),
+      });
+    }
+    return { links, rest: cur };
+  }
+
   #message(op: MutationOp, namespace: string, key: string): string {
     const message: ChannelMessage = { s: this.#options.instanceId, o: op, n: namespace, k: key };
     return JSON.stringify(message);
   }
 
+  #announcement(namespace: string, bucket: number, candidate: string): string {
+    const message: ChannelMessage = {
+      s: this.#options.instanceId,
+      o: 'epoch',
+      n: namespace,
+      b: bucket,
+      e: candidate,
+    };
+    return JSON.stringify(message);
+  }
+
+  /** A script call, its reply checked (reply-errors.ts). */
   async #run(script: string, call: () => Promise<ScriptReply>): Promise<ScriptReply> {
-    if (!this.available()) {
-      throw new WarmrouteError(
-        'WR_ERR_STORE_UNAVAILABLE',
-        [this.#lastError ?? 'Redis is not connected'],
-        {
-          retryAfterSeconds: 1,
-        },
-      );
-    }
-    let reply: ScriptReply;
+    return checkScriptReply(script, await this.#call(call));
+  }
+
+  /** A command, failing fast with WR_ERR_STORE_UNAVAILABLE when not connected or when it fails. */
+  async #call<T>(call: () => Promise<T>): Promise<T> {
+    if (!this.available()) throw unavailable(this.#lastError ?? 'Redis is not connected');
     try {
-      reply = await call();
+      return await call();
     } catch (err) {
       this.#noteError(err);
       throw new WarmrouteError('WR_ERR_STORE_UNAVAILABLE', [errorMessage(err)], {
@@ -468,7 +707,6 @@ export class RedisDirectoryStore implements DirectoryStore {
         retryAfterSeconds: 1,
       });
     }
-    return checkScriptReply(script, reply);
   }
 
   #noteError(err: unknown): void {
@@ -489,65 +727,136 @@ export class RedisDirectoryStore implements DirectoryStore {
     this.#emit(event);
   }
 
-  #wire(): void {
+  #setCommands(up: boolean): void {
+    if (this.#commandsUp === up) return;
+    this.#commandsUp = up;
     const logger = this.#options.logger;
-    this.#client.on('ready', () => {
-      this.#commandsUp = true;
+    if (up) {
       this.#lastError = undefined;
       logger.info('directory: Redis connection ready');
-      this.#emitStatus();
+    } else if (!this.#closed) {
+      logger.warn({ reason: this.#lastError }, 'directory: Redis connection lost');
+    }
+    this.#emitStatus();
+  }
+
+  /** Pub/sub state; coming back up after it was up emits 'resync' (invalidations may have been lost meanwhile). */
+  #setPubsub(up: boolean): void {
+    if (this.#pubsubUp === up) return;
+    this.#pubsubUp = up;
+    if (up && this.#pubsubEverUp && this.#pubsubWasDown) this.#emit({ type: 'resync' });
+    if (!up) this.#pubsubWasDown = true;
+    this.#emitStatus();
+  }
+
+  #wire(): void {
+    const client = this.#client;
+    client.on('ready', () => {
+      this.#setCommands(true);
     });
-    this.#client.on('close', () => {
-      if (!this.#commandsUp) return;
-      this.#commandsUp = false;
-      if (!this.#closed)
-        logger.warn({ reason: this.#lastError }, 'directory: Redis connection lost');
-      this.#emitStatus();
-    });
-    this.#client.on('error', (err: Error) => {
-      // Logged once per state change above; every reconnect attempt would repeat it.
+    // A standalone connection closes; a cluster goes 'close' when it lost every node, 'end' when it gives up.
+    for (const event of ['close', 'end']) {
+      client.on(event, () => {
+        this.#setCommands(false);
+      });
+    }
+    // Logged once per state change above; every reconnect attempt would repeat it.
+    client.on('error', (err: Error) => {
       this.#noteError(err);
     });
-    this.#subscriber.on('ready', () => {
-      this.#pubsubUp = true;
-      if (this.#pubsubEverUp) {
-        // Invalidations published while we were disconnected are lost: start over.
-        this.#emit({ type: 'resync' });
-      }
+    client.on('node error', (err: Error) => {
+      this.#noteError(err);
+    });
+    if (this.#cluster) this.#wireClusterSubscriber(this.#subscriber);
+    else this.#wireSubscriber(this.#subscriber);
+  }
+
+  #wireSubscriber(subscriber: RedisClient): void {
+    subscriber.on('ready', () => {
+      // ioredis re-subscribes every channel after a reconnect.
       this.#pubsubEverUp = true;
-      this.#emitStatus();
+      this.#setPubsub(true);
     });
-    this.#subscriber.on('close', () => {
-      if (!this.#pubsubUp) return;
-      this.#pubsubUp = false;
-      this.#emitStatus();
+    subscriber.on('close', () => {
+      this.#setPubsub(false);
     });
-    this.#subscriber.on('error', (err: Error) => {
+    subscriber.on('error', (err: Error) => {
       this.#noteError(err);
     });
-    this.#subscriber.on('message', (channel: string, raw: string) => {
-      if (channel !== this.keys.channel) return;
-      const message = parseMessage(raw);
-      // Own messages are skipped: the directory already invalidated its L1 when the mutation returned.
-      if (message === undefined || message.s === this.#options.instanceId) return;
-      if (message.o === 'sv') {
-        this.#emit({ type: 'state-versions', updates: message.u });
-      } else if (message.o === 'epoch') {
-        this.#emit({ type: 'epoch', namespace: message.n, epoch: message.e });
-      } else {
-        this.#emit({
-          type: 'invalidate',
-          op: message.o,
-          namespace: message.n,
-          key: message.k,
-          remote: true,
-        });
-      }
+    subscriber.on('message', (channel: string, raw: string) => {
+      this.#onMessage(channel, raw);
     });
+  }
+
+  /**
+   * Sharded subscribers (ioredis 6 `shardedSubscribers`: one connection per
+   * master, which does not reconnect itself): a subscriber connection that
+   * ends emits '-node' (its connection name starts `ioredis-cluster(ssubscriber)`),
+   * the cluster refreshes its slot map and replaces it, re-subscribes its
+   * channels and emits 'subscribersReady'. A replacement that failed to
+   * connect emits 'error' first, and is retried by a later refresh, so a
+   * 'subscribersReady' after an 'error' does not count as recovered.
+   */
+  #wireClusterSubscriber(subscriber: RedisClient): void {
+    const down = (): void => {
+      this.#subscriberFailed = false;
+      this.#setPubsub(false);
+    };
+    subscriber.on('-node', (node: Redis | null) => {
+      const name = node?.options.connectionName ?? '';
+      if (name.startsWith('ioredis-cluster(ssubscriber)')) down();
+    });
+    for (const event of ['close', 'end']) subscriber.on(event, down);
+    subscriber.on('error', (err: Error) => {
+      this.#noteError(err);
+      if (!this.#pubsubUp) this.#subscriberFailed = true;
+    });
+    subscriber.on('subscribersReady', () => {
+      if (!this.#subscribedAll || this.#pubsubUp) return;
+      if (this.#subscriberFailed) {
+        this.#subscriberFailed = false;
+        return;
+      }
+      this.#setPubsub(true);
+    });
+    subscriber.on('smessage', (channel: string, raw: string) => {
+      this.#onMessage(channel, raw);
+    });
+  }
+
+  #onMessage(channel: string, raw: string): void {
+    const bucket = this.#bucketOfChannel.get(channel);
+    if (bucket === undefined) return;
+    const message = parseMessage(raw, bucket);
+    // Own messages are skipped: the directory already invalidated its L1 when the mutation returned.
+    if (message === undefined || message.s === this.#options.instanceId) return;
+    if (message.o === 'sv') {
+      this.#emit({ type: 'state-versions', updates: message.u });
+    } else if (message.o === 'epoch') {
+      this.#emit({ type: 'epoch', namespace: message.n, bucket: message.b, epoch: message.e });
+    } else {
+      this.#emit({
+        type: 'invalidate',
+        op: message.o,
+        namespace: message.n,
+        key: message.k,
+        remote: true,
+      });
+    }
   }
 }
 
-async function quit(client: Redis): Promise<void> {
+function unavailable(reason: string): WarmrouteError {
+  return new WarmrouteError('WR_ERR_STORE_UNAVAILABLE', [reason], { retryAfterSeconds: 1 });
+}
+
+/** A string element of a script reply ('' when absent or not a string). */
+function replyString(reply: ScriptReply, index: number): string {
+  const value = reply[index];
+  return typeof value === 'string' ? value : '';
+}
+
+async function quit(client: RedisClient): Promise<void> {
   if (client.status === 'end') return;
   try {
     // QUIT only when connected; otherwise stop reconnecting at once.
@@ -556,6 +865,12 @@ async function quit(client: Redis): Promise<void> {
   } catch {
     client.disconnect();
   }
+}
+
+/** The target without secrets (a standalone URL's password), for settings and logs. */
+function redactTarget(target: RedisTarget): RedisTarget {
+  if (target.mode === 'cluster') return target;
+  return { mode: 'standalone', url: redactUrl(target.url) };
 }
 
 function redactUrl(url: string): string {

@@ -11,25 +11,39 @@ import type { ClientContext, RedisKey, Result } from 'ioredis';
 /** A raw Lua reply: integers, strings, nil (null) and nested tables. */
 export type ScriptReply = (string | number | null | ScriptReply)[];
 
+/** The command a script publishes with: PUBLISH on a standalone Redis, SPUBLISH (sharded) on a cluster. */
+export type PublishCommand = 'PUBLISH' | 'SPUBLISH';
+
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    // Every key script takes the namespace's epoch key second and the caller's epoch as an argument.
+    // Every key script takes the epoch key of the key's bucket second (same
+    // hash tag as the record) and the caller's epoch of that bucket as an argument.
     wrEnsureEpoch(
       epochKey: RedisKey,
       candidate: string,
+      publishCommand: PublishCommand,
       channel: string,
       announcement: string,
     ): Result<ScriptReply, Context>;
     wrResolveKey(
       record: RedisKey,
       epochKey: RedisKey,
-      recordPrefix: string,
       nowMs: number,
       idleTtlSeconds: number,
-      maxDepth: number,
       epoch: string,
       /** Whose state version to return ('' = none); a bare function name (src/directory/state-function.ts). */
       functionId: string,
+    ): Result<ScriptReply, Context>;
+    wrFollowLink(
+      record: RedisKey,
+      epochKey: RedisKey,
+      candidate: string,
+      /** 0 = leave the link's TTL alone (explain, bind's checks). */
+      slideTtlSeconds: number,
+      functionId: string,
+      publishCommand: PublishCommand,
+      channel: string,
+      announcement: string,
     ): Result<ScriptReply, Context>;
     wrRotateKey(
       record: RedisKey,
@@ -39,16 +53,15 @@ declare module 'ioredis' {
       channel: string,
       message: string,
       epoch: string,
+      publishCommand: PublishCommand,
     ): Result<ScriptReply, Context>;
     wrBindKey(
       record: RedisKey,
       epochKey: RedisKey,
-      recordPrefix: string,
-      key: string,
       target: string,
-      maxDepth: number,
       nowMs: number,
       idleTtlSeconds: number,
+      publishCommand: PublishCommand,
       channel: string,
       message: string,
       epoch: string,
@@ -59,6 +72,7 @@ declare module 'ioredis' {
       channel: string,
       message: string,
       epoch: string,
+      publishCommand: PublishCommand,
     ): Result<ScriptReply, Context>;
     wrForgetKey(
       record: RedisKey,
@@ -67,6 +81,7 @@ declare module 'ioredis' {
       message: string,
       epoch: string,
       idleTtlSeconds: number,
+      publishCommand: PublishCommand,
     ): Result<ScriptReply, Context>;
     wrRecordOutcome(
       record: RedisKey,
@@ -84,6 +99,9 @@ declare module 'ioredis' {
       /** Pairs: bare function name, its highest reported state version. */
       ...versions: (string | number)[]
     ): Result<ScriptReply, Context>;
+    wrExplainKey(record: RedisKey, epochKey: RedisKey, epoch: string): Result<ScriptReply, Context>;
+    /** release-lock-1.lua: `[1, released]`; deletes the lock only if it holds `token`. */
+    wrReleaseLock(lock: RedisKey, token: string): Result<ScriptReply, Context>;
     /** lambda/stores/lua/cas-snapshot-1.lua: `[code, version]` (OK or CAS_CONFLICT). */
     wrCasSnapshot(
       key: RedisKey,
@@ -92,12 +110,5 @@ declare module 'ioredis' {
       bytes: Buffer,
       ttlMs: number,
     ): Result<[number, number], Context>;
-    wrExplainKey(
-      record: RedisKey,
-      epochKey: RedisKey,
-      recordPrefix: string,
-      maxDepth: number,
-      epoch: string,
-    ): Result<ScriptReply, Context>;
   }
 }

@@ -1,7 +1,9 @@
 /**
- * The one table of Lua reply codes: the first element of every script's reply
+ * The one table of reply codes: the first element of every script's reply
  * (`src/redis/lua/*.lua`, `lambda/stores/lua/*.lua`; each script's header
- * lists the ones it returns, by these names). The memory store answers with
+ * lists the ones it returns, by these names), and the codes of bind's checks,
+ * which both directory stores make in TypeScript (a binding chain spans
+ * cluster slots, so no one script can see it). The memory store answers with
  * the same codes, so both directory stores fail the same way, and
  * test/unit/lua-reply-codes.test.ts checks that this table and the scripts
  * agree in both directions. No imports: the function library
@@ -10,11 +12,11 @@
 export const ReplyCode = {
   /** Done; the rest of the reply is the script's output. */
   OK: 1,
-  /** bind-key: the target is the key itself. */
+  /** bind (checked by the store, not a script): the target is the key itself. */
   SELF_BINDING: -1,
-  /** bind-key: the binding would close a cycle. */
+  /** bind (checked by the store): the binding would close a cycle. */
   CYCLE: -2,
-  /** bind-key: the chain would be deeper than the limit. */
+  /** bind (checked by the store): the chain would be deeper than the limit. */
   TOO_DEEP: -3,
   /** Every key script: `{ -4, stored epoch or '' }`; nothing read or written (docs/protocol.md, "Directory epochs"). */
   EPOCH_MISMATCH: -4,

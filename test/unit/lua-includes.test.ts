@@ -219,7 +219,7 @@ describe('the shipped scripts', () => {
     const scripts = { ...directoryScripts(), ...snapshotScripts() };
     for (const [name, { lua }] of Object.entries(scripts)) {
       expect(lua, name).not.toMatch(/@include/);
-      for (const fn of ['epochMismatch', 'claimRecord', 'followChain']) {
+      for (const fn of ['epochMismatch', 'claimRecord', 'checkPublishCommand', 'publish']) {
         expect(
           (lua.match(new RegExp(`local function ${fn}\\(`, 'g')) ?? []).length,
           name,
@@ -227,20 +227,45 @@ describe('the shipped scripts', () => {
       }
     }
     // The epoch check is written once (includes/epoch-check.lua) and used by every key script.
+    // ensure-epoch and follow-link create a missing epoch instead of checking the caller's;
+    // release-lock touches only the lock.
     const keyScripts = Object.entries(directoryScripts()).filter(
-      ([name]) => name !== 'wrEnsureEpoch',
+      ([name]) => !['wrEnsureEpoch', 'wrFollowLink', 'wrReleaseLock'].includes(name),
     );
-    expect(keyScripts).toHaveLength(7);
+    expect(keyScripts.map(([name]) => name).sort()).toEqual([
+      'wrBindKey',
+      'wrExplainKey',
+      'wrForgetKey',
+      'wrRecordOutcome',
+      'wrResolveKey',
+      'wrRotateKey',
+      'wrUnbindKey',
+    ]);
     for (const [name, { lua }] of keyScripts) {
       expect(lua, name).toMatch(/local function epochMismatch\(/);
       expect(lua, name).not.toMatch(/redis\.call\('GET', KEYS\[2\]\)/);
     }
-    // The chain walk is written once (includes/follow-chain.lua) for the three scripts that follow one.
-    const walkers = Object.entries(directoryScripts())
-      .filter(([, { lua }]) => lua.includes('local function followChain('))
+    // Every publish goes through includes/publish.lua, whose check comes before any write:
+    // the command is the caller's argument (PUBLISH standalone, SPUBLISH cluster).
+    const publishers = Object.entries(directoryScripts())
+      .filter(([, { lua }]) => /publish\(ARGV/.test(lua))
       .map(([name]) => name)
       .sort();
-    expect(walkers).toEqual(['wrBindKey', 'wrExplainKey', 'wrResolveKey']);
+    expect(publishers).toEqual([
+      'wrBindKey',
+      'wrEnsureEpoch',
+      'wrFollowLink',
+      'wrForgetKey',
+      'wrRotateKey',
+      'wrUnbindKey',
+    ]);
+    for (const [name, { lua }] of Object.entries(directoryScripts())) {
+      expect(lua, name).not.toMatch(/redis\.call\('S?PUBLISH'/);
+      if (!publishers.includes(name)) continue;
+      const code = lua.slice(lua.indexOf('local function publish('));
+      const firstLine = code.slice(code.indexOf('\nend\n') + 5).trimStart();
+      expect(firstLine, name).toMatch(/^checkPublishCommand\(ARGV\[\d+\]\)/);
+    }
     expect(snapshotScripts()).toEqual({
       wrCasSnapshot: expect.objectContaining({ numberOfKeys: 1 }) as unknown,
     });

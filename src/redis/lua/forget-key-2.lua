@@ -7,11 +7,12 @@
 
   Input:
     KEYS[1]  record hash of the key
-    KEYS[2]  epoch of the namespace (string)
-    ARGV[1]  invalidation channel
+    KEYS[2]  epoch of the key's bucket in the namespace (string, same hash tag)
+    ARGV[1]  the key bucket's invalidation channel (same hash tag as KEYS[1])
     ARGV[2]  invalidation message (JSON, built by the caller)
-    ARGV[3]  the caller's epoch of the namespace
+    ARGV[3]  the caller's epoch of the key's bucket
     ARGV[4]  idle TTL, seconds (0 = never expire)
+    ARGV[5]  publish command: PUBLISH (standalone) or SPUBLISH (cluster)
 
   Output:
     { 1, removed }   1 if there was something besides the generation to forget, 0 otherwise
@@ -25,7 +26,9 @@
   includes/epoch-check.lua).
 ]]
 --- @include "includes/epoch-check"
+--- @include "includes/publish"
 
+checkPublishCommand(ARGV[5])
 local epoch = ARGV[3]
 local mismatch = epochMismatch(KEYS[2], epoch)
 if mismatch then
@@ -52,5 +55,5 @@ if gen > 0 then
   end
 end
 -- Published even when nothing was stored: a replica may still cache a derived entry.
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+publish(ARGV[5], ARGV[1], ARGV[2])
 return { 1, removed }

@@ -4,7 +4,7 @@
 
   Input:
     KEYS[1]  record hash of the key
-    KEYS[2]  epoch of the namespace (string)
+    KEYS[2]  epoch of the key's bucket in the namespace (string, same hash tag)
     ARGV[1]  last seen, milliseconds since the epoch
     ARGV[2]  idle TTL, seconds (0 = never expire)
     ARGV[3]  hits to add
@@ -13,7 +13,7 @@
     ARGV[6]  unknown outcomes to add
     ARGV[7]  last environment id ('' = unchanged)
     ARGV[8]  unused (was the key's one state version; kept so ARGV[9] stays put)
-    ARGV[9]  the caller's epoch of the namespace
+    ARGV[9]  the caller's epoch of the key's bucket
     ARGV[10..] pairs: function, highest state version it reported
              (field `sv:<function>`); a function must be a bare Lambda
              function name, [A-Za-z0-9_-]{1,64}: a pair with anything else is

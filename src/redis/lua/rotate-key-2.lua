@@ -2,17 +2,20 @@
   Rotate a key: bump its generation so the next request derives a brand-new
   tenant ID (a new execution environment) with state of its own (every
   function's state version, field `sv:<function>`, starts again at 0; so does
-  the per-key `sv` of records written before versions were per function), and tell every replica to drop its cached entry. The publish is part of the same atomic script, so no replica
-  can miss a rotation that succeeded while its subscriber was connected.
+  the per-key `sv` of records written before versions were per function),
+  and tell every replica to drop its cached entry. The publish is part of the
+  same atomic script, so no replica can miss a rotation that succeeded while
+  its subscriber was connected.
 
   Input:
     KEYS[1]  record hash of the key
-    KEYS[2]  epoch of the namespace (string)
+    KEYS[2]  epoch of the key's bucket in the namespace (string, same hash tag)
     ARGV[1]  now, milliseconds since the epoch
     ARGV[2]  idle TTL, seconds (0 = never expire)
-    ARGV[3]  invalidation channel
+    ARGV[3]  the key bucket's invalidation channel (same hash tag as KEYS[1])
     ARGV[4]  invalidation message (JSON, built by the caller)
-    ARGV[5]  the caller's epoch of the namespace
+    ARGV[5]  the caller's epoch of the key's bucket
+    ARGV[6]  publish command: PUBLISH (standalone) or SPUBLISH (cluster)
 
   Output:
     { 1, generation }   the key's new generation
@@ -26,7 +29,9 @@
   includes/epoch-check.lua).
 ]]
 --- @include "includes/epoch-check"
+--- @include "includes/publish"
 
+checkPublishCommand(ARGV[6])
 local epoch = ARGV[5]
 local mismatch = epochMismatch(KEYS[2], epoch)
 if mismatch then
@@ -45,6 +50,6 @@ end
 if ttl > 0 then
   redis.call('EXPIRE', rec, ttl)
 end
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+publish(ARGV[6], ARGV[3], ARGV[4])
 
 return { 1, gen }

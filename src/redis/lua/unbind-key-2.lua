@@ -3,10 +3,11 @@
 
   Input:
     KEYS[1]  record hash of the key
-    KEYS[2]  epoch of the namespace (string)
-    ARGV[1]  invalidation channel
+    KEYS[2]  epoch of the key's bucket in the namespace (string, same hash tag)
+    ARGV[1]  the key bucket's invalidation channel (same hash tag as KEYS[1])
     ARGV[2]  invalidation message (JSON, built by the caller)
-    ARGV[3]  the caller's epoch of the namespace
+    ARGV[3]  the caller's epoch of the key's bucket
+    ARGV[4]  publish command: PUBLISH (standalone) or SPUBLISH (cluster)
 
   Output:
     { 1, removed }   1 if a binding was removed, 0 if there was none
@@ -20,13 +21,15 @@
   includes/epoch-check.lua).
 ]]
 --- @include "includes/epoch-check"
+--- @include "includes/publish"
 
+checkPublishCommand(ARGV[4])
 local mismatch = epochMismatch(KEYS[2], ARGV[3])
 if mismatch then
   return mismatch
 end
 local removed = redis.call('HDEL', KEYS[1], 'bind')
 if removed == 1 then
-  redis.call('PUBLISH', ARGV[1], ARGV[2])
+  publish(ARGV[4], ARGV[1], ARGV[2])
 end
 return { 1, removed }

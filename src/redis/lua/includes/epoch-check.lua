@@ -4,7 +4,7 @@
   docs/protocol.md, "Directory epochs"; this is their one Lua form.
 
   epochMismatch(epochKey, callerEpoch)
-    nil when the namespace's stored epoch (GET epochKey) is callerEpoch;
+    nil when the bucket's stored epoch (GET epochKey) is callerEpoch;
     otherwise the reply to return at once, before anything is read or
     written: { -4 (EPOCH_MISMATCH), stored epoch or '' }.
 
