@@ -48,6 +48,8 @@ export interface RedisCluster {
   /** Seeds for an ioredis `Cluster` (every node the harness started). */
   readonly seeds: readonly { host: string; port: number }[];
   readonly nodes: readonly ClusterNodeProcess[];
+  /** Temp dir holding the nodes' cluster config files and logs (removed by stop()). */
+  readonly dir: string;
   /** Masters currently serving slots (a failed master is left out), ordered by port. */
   masters(): Promise<ClusterMaster[]>;
   /**
@@ -178,7 +180,7 @@ class NodeProcess implements ClusterNodeProcess {
   ) {}
 
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.running ? this.#child?.pid : undefined;
   }
 
   get running(): boolean {
@@ -233,7 +235,8 @@ class NodeProcess implements ClusterNodeProcess {
       if (!this.running)
         throw new Error(`redis-server on port ${String(this.port)} exited:\n${this.logTail()}`);
       try {
-        if ((await onNode(this.port, (r) => r.ping())) === 'PONG') return;
+        await onNode(this.port, (r) => r.ping());
+        return;
       } catch {
         // not listening yet
       }
@@ -469,6 +472,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   return {
     seeds: nodes.map((n) => ({ host: HOST, port: n.port })),
     nodes,
+    dir,
     masters,
 
     async killMaster(index = 0) {
