@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WarmrouteError, isWarmrouteError } from '../errors.js';
 import { DEFAULT_CALL_MODE } from '../routing-mode.js';
+import { EPOCH_BUCKETS, epochBucket } from './epoch-bucket.js';
 import { L1Cache, l1Id, type L1Entry } from './l1-cache.js';
 import { OutcomeBuffer } from './outcome-buffer.js';
 import { stateFunctionId } from './state-function.js';
 import {
   EpochMismatchError,
+  type ChainLink,
   type DirectoryStore,
   type MutationOp,
   type StoreEvent,
@@ -43,10 +45,18 @@ const FLUSH_CHUNK = 1_000;
 const MAX_POOL_TENANT_CACHE = 10_000;
 /** Store calls retried after an epoch mismatch (the epoch changed again meanwhile: very unlikely). */
 const EPOCH_ATTEMPTS = 3;
+/** After a prefetch of a namespace's epochs left some unread (store down), wait this long before another. */
+const EPOCH_PREFETCH_RETRY_MS = 5_000;
+const EPOCH_WARN_INTERVAL_MS = 60_000;
 
-/** A new namespace epoch: 128 random bits, never derived from anything seen before. */
+/** A new epoch: 128 random bits, never derived from anything seen before. */
 function newEpoch(): string {
   return randomBytes(16).toString('hex');
+}
+
+/** Cache id of one bucket's epoch in a namespace (namespaces contain no control characters). */
+function epochId(namespace: string, bucket: number): string {
+  return `${namespace}\u0000${bucket}`;
 }
 
 function validateNamespace(namespace: string): void {
@@ -97,13 +107,26 @@ export class KeyDirectory implements Directory {
   #flushing: Promise<void> | undefined;
   /** Bumped by every invalidation: a lookup that straddles one must not fill L1 with what it read. */
   #invalidations = 0;
-  /** The store's epoch of each namespace this replica has seen (kept while the store is unreachable). */
+  /**
+   * The store's epoch of each (namespace, bucket) this replica has seen, by
+   * epochId (kept while the store is unreachable, for derivation).
+   */
   readonly #epochs = new Map<string, string>();
   readonly #epochLoads = new Map<string, Promise<string>>();
+  /** Namespaces this replica has used: their buckets' epochs are prefetched, and announced ones adopted. */
+  readonly #namespaces = new Set<string>();
+  /** Namespaces whose every bucket's epoch this replica knows (none is ever forgotten). */
+  readonly #completeNamespaces = new Set<string>();
+  /** When an epoch change was last logged, per namespace. */
+  readonly #epochWarnedAtMs = new Map<string, number>();
+  /** Running prefetch of each namespace's epochs (epochsLoaded waits for it). */
+  readonly #prefetches = new Map<string, Promise<void>>();
+  /** Namespaces whose last prefetch left buckets unread: when the next one may start. */
+  readonly #prefetchRetryAtMs = new Map<string, number>();
   /**
-   * Used for namespaces whose epoch this replica has never seen while the
-   * store is unreachable (it started during an outage): fresh environments,
-   * never ones derived from an epoch that may have been lost.
+   * Used for buckets whose epoch this replica has never seen while the store
+   * is unreachable (it started during an outage): fresh environments, never
+   * ones derived from an epoch that may have been lost.
    */
   readonly #localEpoch = newEpoch();
   #retryStoreAtMs = 0;
@@ -178,6 +201,8 @@ export class KeyDirectory implements Directory {
   async start(): Promise<void> {
     await this.#store.start();
     this.#refreshDegraded();
+    // In the background: requests wait only for the one bucket they need.
+    this.#prefetchEpochs(this.#namespace);
     this.#flushTimer = setInterval(() => {
       void this.flush();
     }, this.#flushIntervalMs);
@@ -232,7 +257,7 @@ export class KeyDirectory implements Directory {
     // them first so the rotation's reset to version 0 is the last word.
     await this.flush();
     const { value: generation, epoch } = await this.#mutate(() =>
-      this.#withEpoch(namespace, (e) => this.#store.rotate(namespace, e, key)),
+      this.#withEpoch(namespace, key, (e) => this.#store.rotate(namespace, e, key)),
     );
     this.#invalidate('rotate', namespace, key, false);
     return {
@@ -247,7 +272,7 @@ export class KeyDirectory implements Directory {
     if (problem !== undefined)
       throw new WarmrouteError('WR_ERR_BINDING_INVALID', [`target: ${problem}`]);
     await this.#mutate(() =>
-      this.#withEpoch(namespace, (e) => this.#store.bind(namespace, e, key, targetKey)),
+      this.#withEpoch(namespace, key, (e) => this.#store.bind(namespace, e, key, targetKey)),
     );
     this.#invalidate('bind', namespace, key, false);
   }
@@ -255,7 +280,7 @@ export class KeyDirectory implements Directory {
   async unbind(key: string, opts: { namespace?: string } = {}): Promise<void> {
     const namespace = this.#mutationTarget(key, opts.namespace);
     await this.#mutate(() =>
-      this.#withEpoch(namespace, (e) => this.#store.unbind(namespace, e, key)),
+      this.#withEpoch(namespace, key, (e) => this.#store.unbind(namespace, e, key)),
     );
     this.#invalidate('unbind', namespace, key, false);
   }
@@ -263,7 +288,7 @@ export class KeyDirectory implements Directory {
   async forget(key: string, opts: { namespace?: string } = {}): Promise<void> {
     const namespace = this.#mutationTarget(key, opts.namespace);
     await this.#mutate(() =>
-      this.#withEpoch(namespace, (e) => this.#store.forget(namespace, e, key)),
+      this.#withEpoch(namespace, key, (e) => this.#store.forget(namespace, e, key)),
     );
     this.#invalidate('forget', namespace, key, false);
   }
@@ -289,7 +314,8 @@ export class KeyDirectory implements Directory {
         : 0;
     this.#outcomes.add(
       namespace,
-      this.#epochs.get(namespace) ?? '',
+      // The epoch of the key's bucket ('' = not known yet: the flush looks it up).
+      this.#epochs.get(epochId(namespace, epochBucket(key))) ?? '',
       key,
       outcome.state,
       // The environment id comes from a function's report: it reaches a Redis
@@ -307,11 +333,14 @@ export class KeyDirectory implements Directory {
     const namespace = opts.namespace ?? this.#namespace;
     validateNamespace(namespace);
     const { value: stored, epoch } = await this.#mutate(() =>
-      this.#withEpoch(namespace, (e) => this.#store.explain(namespace, e, key)),
+      this.#withEpoch(namespace, key, (e) => this.#store.explain(namespace, e, key)),
     );
+    this.#noteChainEpochs(namespace, stored.chain);
     const pending = this.#outcomes.peek(namespace, key);
     const last = stored.chain.at(-1);
     const generation = last?.generation ?? stored.generation;
+    // A bound key's tenant is its chain end's, derived from that key's bucket's epoch.
+    const tenantEpoch = last?.epoch ?? epoch;
     const lastSeenMs = Math.max(stored.lastSeenMs ?? 0, pending?.lastSeenMs ?? 0);
     const lastEnvId =
       pending !== undefined && pending.envId !== '' ? pending.envId : stored.lastEnvId;
@@ -321,11 +350,12 @@ export class KeyDirectory implements Directory {
       known: stored.exists,
       tenantId: deriveTenantId(this.#secret, this.#prefix, {
         namespace,
-        epoch,
+        epoch: tenantEpoch,
         key: last?.key ?? key,
         generation,
       }),
-      epoch,
+      epoch: tenantEpoch,
+      ownEpoch: epoch,
       generation: stored.generation,
       chain: stored.chain,
       stateVersions: mergeVersions(stored.stateVersions, pending?.stateVersions),
@@ -429,7 +459,7 @@ export class KeyDirectory implements Directory {
       // its own generation.
       const state: StateScope = {
         namespace,
-        epoch: entry.epoch,
+        epoch: entry.ownEpoch,
         generation: entry.generation,
         key,
       };
@@ -487,7 +517,7 @@ export class KeyDirectory implements Directory {
     if (pending !== undefined) return pending;
     const invalidations = this.#invalidations;
     this.#counts.storeLookups += 1;
-    const lookup = this.#withEpoch(namespace, (epoch) =>
+    const lookup = this.#withEpoch(namespace, key, (epoch) =>
       this.#store.resolve(namespace, epoch, key, functionId),
     )
       .then(({ value: stored, epoch }) => {
@@ -499,7 +529,7 @@ export class KeyDirectory implements Directory {
           // epoch describes the same mapping: the versions it knows of other
           // functions stay known (each function costs one store read per TTL).
           const live = this.#l1.get(id);
-          if (live !== undefined && live.epoch === epoch) {
+          if (live !== undefined && live.epoch === entry.epoch && live.ownEpoch === epoch) {
             for (const [otherId, version] of live.stateVersions) {
               if (!entry.stateVersions.has(otherId)) entry.stateVersions.set(otherId, version);
             }
@@ -521,38 +551,87 @@ export class KeyDirectory implements Directory {
   }
 
   // ---- epochs ---------------------------------------------------------------
+  // Epochs are per (namespace, bucket) (epoch-bucket.ts; docs/protocol.md,
+  // "Directory epochs"): a key's tenant ID and state scope derive from its
+  // bucket's epoch, so a Redis Cluster shard that loses its data moves only
+  // its own buckets' keys.
 
-  /** The namespace's epoch as this replica knows it (read or created in the store on first use). */
-  #knownEpoch(namespace: string): Promise<string> {
-    const known = this.#epochs.get(namespace);
+  /**
+   * Read every bucket's epoch of `namespace` in the background, once (again
+   * after EPOCH_PREFETCH_RETRY_MS when some could not be read): after that, an
+   * L1 miss costs one store call, and derivation while the store is down
+   * knows the epoch of every bucket. Requests never wait for it, only for the
+   * one bucket they need (#knownEpoch shares that load).
+   */
+  #prefetchEpochs(namespace: string): void {
+    this.#namespaces.add(namespace);
+    if (this.#completeNamespaces.has(namespace) || this.#prefetches.has(namespace)) return;
+    if (this.#closed || !this.#store.available()) return;
+    if (this.#clock() < (this.#prefetchRetryAtMs.get(namespace) ?? 0)) return;
+    const loads: Promise<boolean>[] = [];
+    for (let bucket = 0; bucket < EPOCH_BUCKETS; bucket++) {
+      loads.push(
+        this.#knownEpoch(namespace, bucket).then(
+          () => true,
+          () => false,
+        ),
+      );
+    }
+    const prefetch = Promise.all(loads)
+      .then((loaded) => {
+        if (loaded.every(Boolean)) this.#completeNamespaces.add(namespace);
+        else this.#prefetchRetryAtMs.set(namespace, this.#clock() + EPOCH_PREFETCH_RETRY_MS);
+      })
+      .finally(() => {
+        this.#prefetches.delete(namespace);
+      });
+    this.#prefetches.set(namespace, prefetch);
+  }
+
+  /**
+   * Resolves when the prefetch of `namespace`'s epochs that is running (if
+   * any) has ended, read or not (tests and tools: requests never wait for it).
+   */
+  epochsLoaded(namespace: string = this.#namespace): Promise<void> {
+    return this.#prefetches.get(namespace) ?? Promise.resolve();
+  }
+
+  /** The bucket's epoch as this replica knows it (read or created in the store on first use). */
+  #knownEpoch(namespace: string, bucket: number): Promise<string> {
+    const id = epochId(namespace, bucket);
+    const known = this.#epochs.get(id);
     if (known !== undefined) return Promise.resolve(known);
-    let load = this.#epochLoads.get(namespace);
+    let load = this.#epochLoads.get(id);
     if (load === undefined) {
       load = this.#store
-        .epoch(namespace, newEpoch())
+        .epoch(namespace, bucket, newEpoch())
         .then((epoch) => {
-          this.#adoptEpoch(namespace, epoch);
+          this.#adoptEpoch(namespace, bucket, epoch);
           return epoch;
         })
         .finally(() => {
-          this.#epochLoads.delete(namespace);
+          this.#epochLoads.delete(id);
         });
-      this.#epochLoads.set(namespace, load);
+      this.#epochLoads.set(id, load);
     }
     return load;
   }
 
   /**
-   * Run a store call under the namespace's epoch. When the store answers that
-   * the epoch is missing (its data was lost) or another one, adopt the
-   * store's epoch — or create a new one, from a fresh random candidate, never
-   * from the one this replica knew — and call again.
+   * Run a store call about `key` under the epoch of its bucket. When the
+   * store answers that the epoch is missing (its data was lost) or another
+   * one, adopt the store's epoch — or create a new one, from a fresh random
+   * candidate, never from the one this replica knew — and call again.
+   * Returns the epoch the call succeeded under.
    */
   async #withEpoch<T>(
     namespace: string,
+    key: string,
     call: (epoch: string) => Promise<T>,
   ): Promise<{ value: T; epoch: string }> {
-    let epoch = await this.#knownEpoch(namespace);
+    this.#prefetchEpochs(namespace);
+    const bucket = epochBucket(key);
+    let epoch = await this.#knownEpoch(namespace, bucket);
     for (let attempt = 1; ; attempt++) {
       try {
         return { value: await call(epoch), epoch };
@@ -568,33 +647,62 @@ export class KeyDirectory implements Directory {
             },
           );
         }
-        epoch = err.current !== '' ? err.current : await this.#store.epoch(namespace, newEpoch());
-        this.#adoptEpoch(namespace, epoch);
+        epoch =
+          err.current !== '' ? err.current : await this.#store.epoch(namespace, bucket, newEpoch());
+        this.#adoptEpoch(namespace, bucket, epoch);
       }
     }
   }
 
   /**
-   * A namespace moved to another epoch: every tenant ID and state scope
-   * cached for the old one is wrong now, and so are outcome counts gathered
-   * under it.
+   * The chain links' epochs are their buckets' current ones (the store read
+   * them with the links): adopt any this replica has not seen, so a bound
+   * key never keeps a tenant of a lost epoch of its target's bucket.
    */
-  #adoptEpoch(namespace: string, epoch: string): void {
-    const previous = this.#epochs.get(namespace);
-    this.#epochs.set(namespace, epoch);
+  #noteChainEpochs(namespace: string, chain: readonly ChainLink[]): void {
+    for (const link of chain) {
+      const bucket = epochBucket(link.key);
+      if (this.#epochs.get(epochId(namespace, bucket)) !== link.epoch)
+        this.#adoptEpoch(namespace, bucket, link.epoch);
+    }
+  }
+
+  /**
+   * One bucket of a namespace moved to another epoch: tenant IDs and state
+   * scopes cached for the old one are wrong now (the bucket's keys', and
+   * those of keys bound to them), and so are outcome counts gathered under
+   * it. L1 is dropped whole, like a resync: simpler than finding every entry
+   * that depends on the bucket, and a loss is rare.
+   */
+  #adoptEpoch(namespace: string, bucket: number, epoch: string): void {
+    const id = epochId(namespace, bucket);
+    const previous = this.#epochs.get(id);
+    this.#epochs.set(id, epoch);
     if (previous === undefined || previous === epoch) return;
     this.#counts.epochChanges += 1;
-    this.#logger.warn(
-      { namespace },
-      'directory: the namespace epoch changed (the store lost its data): every key moves to a new tenant once',
-    );
-    this.#outcomes.keepOnlyEpoch(namespace, epoch);
+    // A lost shard or a FLUSHALL changes hundreds of buckets, each seen on its own: one warning per namespace a minute.
+    const now = this.#clock();
+    if (
+      now >=
+      (this.#epochWarnedAtMs.get(namespace) ?? Number.NEGATIVE_INFINITY) + EPOCH_WARN_INTERVAL_MS
+    ) {
+      this.#epochWarnedAtMs.set(namespace, now);
+      this.#logger.warn(
+        { namespace, bucket, epochChanges: this.#counts.epochChanges },
+        'directory: the epoch of a key bucket changed (the store lost its data): its keys move to a new tenant once',
+      );
+    }
+    this.#outcomes.keepOnlyEpoch(namespace, bucket, epoch);
     this.#invalidate('resync', '', '', false);
   }
 
-  /** The epoch this replica uses for `namespace` (tests and tools; the process-local one when never seen). */
-  epochOf(namespace: string = this.#namespace): string {
-    return this.#epochs.get(namespace) ?? this.#localEpoch;
+  /**
+   * The epoch this replica uses for `key` in `namespace` (its bucket's;
+   * tests and tools): the process-local one when it has never seen that
+   * bucket's.
+   */
+  epochOf(namespace: string, key: string): string {
+    return this.#epochs.get(epochId(namespace, epochBucket(key))) ?? this.#localEpoch;
   }
 
   #entryFrom(
@@ -604,7 +712,10 @@ export class KeyDirectory implements Directory {
     epoch: string,
     functionId: string,
   ): L1Entry {
+    this.#noteChainEpochs(namespace, stored.chain);
     const last = stored.chain.at(-1);
+    // A bound key's tenant and state are its chain end's, of that key's bucket's epoch.
+    const tenantEpoch = last?.epoch ?? epoch;
     const effectiveGeneration = last?.generation ?? stored.generation;
     // Outcomes not yet flushed may already know a newer version than the
     // store; they are buffered under the key whose state it is (the chain's
@@ -634,10 +745,11 @@ export class KeyDirectory implements Directory {
       generation: stored.generation,
       chain: stored.chain,
       effectiveGeneration,
-      epoch,
+      epoch: tenantEpoch,
+      ownEpoch: epoch,
       tenantId: deriveTenantId(this.#secret, this.#prefix, {
         namespace,
-        epoch,
+        epoch: tenantEpoch,
         key: last?.key ?? key,
         generation: effectiveGeneration,
       }),
@@ -658,15 +770,17 @@ export class KeyDirectory implements Directory {
     const stale = this.#l1.getStale(id);
     if (stale !== undefined)
       return this.#resolution(stale, 'l1', mode, namespace, key, poolSize, functionId);
-    // The epoch last seen in the store; never having seen one (started while
-    // Redis was down), a process-local one: fresh environments, never old ones.
-    const epoch = this.epochOf(namespace);
+    // The epoch of the key's bucket last seen in the store (all of a used
+    // namespace's are prefetched); never having seen it (started while Redis
+    // was down), a process-local one: fresh environments, never old ones.
+    const epoch = this.epochOf(namespace, key);
     const stateVersions = new Map<string, number>();
     const derived: L1Entry = {
       generation: 0,
       chain: [],
       effectiveGeneration: 0,
       epoch,
+      ownEpoch: epoch,
       tenantId: deriveTenantId(this.#secret, this.#prefix, {
         namespace,
         epoch,
@@ -738,7 +852,13 @@ export class KeyDirectory implements Directory {
         break;
       case 'epoch':
         // Only a namespace this replica uses: others are read when first needed.
-        if (this.#epochs.has(event.namespace)) this.#adoptEpoch(event.namespace, event.epoch);
+        if (
+          this.#namespaces.has(event.namespace) &&
+          Number.isInteger(event.bucket) &&
+          event.bucket >= 0 &&
+          event.bucket < EPOCH_BUCKETS
+        )
+          this.#adoptEpoch(event.namespace, event.bucket, event.epoch);
         break;
       case 'status':
         if (event.commands) this.#noteStoreSuccess();
@@ -751,14 +871,22 @@ export class KeyDirectory implements Directory {
 
   async #flushOnce(): Promise<void> {
     const drained = this.#outcomes.drain();
-    // Outcomes recorded before this replica knew a namespace's epoch take the current one.
-    for (const namespace of new Set(
-      drained.filter((d) => d.epoch === '').map((d) => d.namespace),
-    )) {
-      await this.#knownEpoch(namespace).catch(() => undefined);
+    // Outcomes recorded before this replica knew their key's bucket's epoch take the current one.
+    const unknown = new Map<string, { namespace: string; bucket: number }>();
+    for (const d of drained) {
+      if (d.epoch !== '') continue;
+      const bucket = epochBucket(d.key);
+      unknown.set(epochId(d.namespace, bucket), { namespace: d.namespace, bucket });
     }
+    await Promise.all(
+      [...unknown.values()].map(({ namespace, bucket }) =>
+        this.#knownEpoch(namespace, bucket).catch(() => undefined),
+      ),
+    );
     const batch = drained.map((d) =>
-      d.epoch === '' ? { ...d, epoch: this.#epochs.get(d.namespace) ?? '' } : d,
+      d.epoch === ''
+        ? { ...d, epoch: this.#epochs.get(epochId(d.namespace, epochBucket(d.key))) ?? '' }
+        : d,
     );
     for (let i = 0; i < batch.length; i += FLUSH_CHUNK) {
       const chunk = batch.slice(i, i + FLUSH_CHUNK);

@@ -9,8 +9,17 @@ export interface L1Entry {
   readonly tenantId: string;
   /** Generation the tenant ID was derived from (own, or the chain end's). */
   readonly effectiveGeneration: number;
-  /** Namespace epoch the tenant ID was derived from. */
+  /**
+   * Epoch the tenant ID and the affinity state scope were derived from: that
+   * of the bucket (epoch-bucket.ts) of the chain's last key when bound, of
+   * the key's own bucket otherwise.
+   */
   readonly epoch: string;
+  /**
+   * Epoch of the key's own bucket: the state scope of pooled and fresh mode
+   * (which ignore bindings). The same as `epoch` when the key is unbound.
+   */
+  readonly ownEpoch: string;
   /**
    * Latest state version per function (state-function.ts) of the key whose
    * state this entry's key uses in affinity mode: the chain's last key when

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { ReplyCode } from '../redis/reply-codes.js';
 import { storeError } from '../redis/reply-errors.js';
 import {
@@ -9,13 +10,16 @@ import {
   type StoreResolution,
   type StoredKey,
 } from './store.js';
+import { EPOCH_BUCKETS, epochBucket } from './epoch-bucket.js';
 import { isStateFunctionId } from './state-function.js';
 
-/** One link of a binding chain, as followChain in src/redis/lua/includes/follow-chain.lua returns it. */
+/** One link of a binding chain, as the Redis store's follow-link script returns it. */
 interface ChainStep {
   readonly key: string;
   /** Undefined when absent (never stored, expired or forgotten). */
   readonly record: MemoryRecord | undefined;
+  /** The epoch of the link's bucket (created when missing, as follow-link does). */
+  readonly epoch: string;
 }
 
 interface MemoryRecord {
@@ -46,12 +50,15 @@ const SWEEP_INTERVAL_MS = 60_000;
  * The embedded store (no REDIS_URL): one process, so no pub/sub. Same
  * contract as the Redis store, including idle expiry, evaluated lazily on
  * access and by a periodic sweep so forgotten keys do not pile up. Its
- * epochs live and die with the instance: a new process (whose records are
- * gone) gets new ones, so no key is derived into an earlier tenant.
+ * epochs (one per namespace and bucket, epoch-bucket.ts) live and die with
+ * the instance: a new process (whose records are gone) gets new ones, so no
+ * key is derived into an earlier tenant. Nothing ever loses one epoch alone,
+ * so records need no epoch stamp (the Redis store's `ep` field).
  */
 export class MemoryDirectoryStore implements DirectoryStore {
   readonly kind = 'memory';
   readonly #records = new Map<string, MemoryRecord>();
+  /** Epoch per (namespace, bucket), keyed by epochId. */
   readonly #epochs = new Map<string, string>();
   readonly #ttlMs: number;
   readonly #clock: () => number;
@@ -92,22 +99,33 @@ export class MemoryDirectoryStore implements DirectoryStore {
     }
   }
 
-  epoch(namespace: string, candidate: string): Promise<string> {
-    let epoch = this.#epochs.get(namespace);
+  epoch(namespace: string, bucket: number, candidate: string): Promise<string> {
+    if (!Number.isInteger(bucket) || bucket < 0 || bucket >= EPOCH_BUCKETS) {
+      return Promise.reject(
+        new RangeError(`epoch bucket must be an integer from 0 to ${EPOCH_BUCKETS - 1}`),
+      );
+    }
+    return Promise.resolve(this.#ensureEpoch(namespace, bucket, candidate));
+  }
+
+  /** The bucket's epoch, set to `candidate` when it has none (ensure-epoch-1.lua). */
+  #ensureEpoch(namespace: string, bucket: number, candidate: string): string {
+    const id = epochId(namespace, bucket);
+    let epoch = this.#epochs.get(id);
     if (epoch === undefined) {
       epoch = candidate;
-      this.#epochs.set(namespace, epoch);
+      this.#epochs.set(id, epoch);
     }
-    return Promise.resolve(epoch);
+    return epoch;
   }
 
   /**
    * The error to answer with (before anything is touched) unless `epoch` is
-   * the namespace's: EPOCH_MISMATCH, as epochMismatch in
-   * src/redis/lua/includes/epoch-check.lua.
+   * that of `key`'s bucket in the namespace: EPOCH_MISMATCH, as epochMismatch
+   * in src/redis/lua/includes/epoch-check.lua.
    */
-  #mismatch(namespace: string, epoch: string): Error | undefined {
-    const current = this.#epochs.get(namespace) ?? '';
+  #mismatch(namespace: string, key: string, epoch: string): Error | undefined {
+    const current = this.#epochs.get(epochId(namespace, epochBucket(key))) ?? '';
     return current !== epoch || current === ''
       ? storeError(ReplyCode.EPOCH_MISMATCH, current)
       : undefined;
@@ -119,7 +137,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
     key: string,
     functionId: string,
   ): Promise<StoreResolution> {
-    const mismatch = this.#mismatch(namespace, epoch);
+    const mismatch = this.#mismatch(namespace, key, epoch);
     if (mismatch !== undefined) return Promise.reject(mismatch);
     const now = this.#clock();
     let record = this.#get(namespace, key, now);
@@ -148,7 +166,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
   }
 
   rotate(namespace: string, epoch: string, key: string): Promise<number> {
-    const mismatch = this.#mismatch(namespace, epoch);
+    const mismatch = this.#mismatch(namespace, key, epoch);
     if (mismatch !== undefined) return Promise.reject(mismatch);
     const now = this.#clock();
     const record = this.#get(namespace, key, now) ?? this.#create(namespace, key, now);
@@ -160,11 +178,11 @@ export class MemoryDirectoryStore implements DirectoryStore {
   }
 
   bind(namespace: string, epoch: string, key: string, target: string): Promise<void> {
-    const mismatch = this.#mismatch(namespace, epoch);
+    const mismatch = this.#mismatch(namespace, key, epoch);
     if (mismatch !== undefined) return Promise.reject(mismatch);
     const now = this.#clock();
     if (target === key) return Promise.reject(storeError(ReplyCode.SELF_BINDING));
-    // The checks of bind-key-2.lua on the same walk, so both stores reject exactly the same bindings.
+    // The Redis store's checks on the same walk, so both stores reject exactly the same bindings.
     const { links, rest } = this.#follow(namespace, target, now);
     if (links.some((link) => link.record?.binding === key)) {
       return Promise.reject(storeError(ReplyCode.CYCLE));
@@ -177,7 +195,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
   }
 
   unbind(namespace: string, epoch: string, key: string): Promise<boolean> {
-    const mismatch = this.#mismatch(namespace, epoch);
+    const mismatch = this.#mismatch(namespace, key, epoch);
     if (mismatch !== undefined) return Promise.reject(mismatch);
     const record = this.#get(namespace, key, this.#clock());
     const had = record?.binding !== undefined;
@@ -186,7 +204,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
   }
 
   forget(namespace: string, epoch: string, key: string): Promise<boolean> {
-    const mismatch = this.#mismatch(namespace, epoch);
+    const mismatch = this.#mismatch(namespace, key, epoch);
     if (mismatch !== undefined) return Promise.reject(mismatch);
     const now = this.#clock();
     const record = this.#get(namespace, key, now);
@@ -206,7 +224,8 @@ export class MemoryDirectoryStore implements DirectoryStore {
     const now = this.#clock();
     for (const delta of batch) {
       // Like record-outcome-2.lua: outcomes of another epoch are dropped.
-      if (this.#epochs.get(delta.namespace) !== delta.epoch) continue;
+      if (this.#epochs.get(epochId(delta.namespace, epochBucket(delta.key))) !== delta.epoch)
+        continue;
       let record = this.#get(delta.namespace, delta.key, now);
       if (record === undefined) {
         // Like HINCRBY on a missing hash: outcomes of a forgotten key recreate a record without `created`.
@@ -231,7 +250,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
   }
 
   explain(namespace: string, epoch: string, key: string): Promise<StoredKey> {
-    const mismatch = this.#mismatch(namespace, epoch);
+    const mismatch = this.#mismatch(namespace, key, epoch);
     if (mismatch !== undefined) return Promise.reject(mismatch);
     const now = this.#clock();
     const record = this.#get(namespace, key, now);
@@ -276,9 +295,12 @@ export class MemoryDirectoryStore implements DirectoryStore {
   }
 
   /**
-   * followChain of src/redis/lua/includes/follow-chain.lua: up to
+   * The Redis store's chain walk (one follow-link call per link): up to
    * MAX_CHAIN_DEPTH links from `first`, and the key the chain goes on to
-   * after them (undefined when it ends within them).
+   * after them (undefined when it ends within them). Like follow-link, every
+   * link visited gets an epoch for its bucket when it has none (a fresh
+   * random one, never one seen before), whether the walk is a resolve's, an
+   * explain's or a bind's check.
    */
   #follow(
     namespace: string,
@@ -289,17 +311,18 @@ export class MemoryDirectoryStore implements DirectoryStore {
     let cur = first;
     while (cur !== undefined && links.length < MAX_CHAIN_DEPTH) {
       const record = this.#get(namespace, cur, now);
-      links.push({ key: cur, record });
+      const epoch = this.#ensureEpoch(namespace, epochBucket(cur), randomBytes(16).toString('hex'));
+      links.push({ key: cur, record, epoch });
       cur = record?.binding;
     }
     return { links, rest: cur };
   }
 
   #chain(namespace: string, binding: string | undefined, now: number, touch: boolean): ChainLink[] {
-    return this.#follow(namespace, binding, now).links.map(({ key, record }) => {
-      // Like resolve-key-2.lua: a workspace reached only through bound sessions must not expire.
+    return this.#follow(namespace, binding, now).links.map(({ key, record, epoch }) => {
+      // Like resolve: a workspace reached only through bound sessions must not expire.
       if (touch && record !== undefined) this.#touch(record, now);
-      return { key, generation: record?.generation ?? 0 };
+      return { key, generation: record?.generation ?? 0, epoch };
     });
   }
 
@@ -339,6 +362,11 @@ export class MemoryDirectoryStore implements DirectoryStore {
   #touch(record: MemoryRecord, now: number): void {
     record.expiresAtMs = now + this.#ttlMs;
   }
+}
+
+/** Id of one bucket's epoch in a namespace (namespaces contain no control characters). */
+function epochId(namespace: string, bucket: number): string {
+  return `${namespace}\u0000${bucket}`;
 }
 
 /** Keys contain no control characters, so NUL separates namespace and key unambiguously. */

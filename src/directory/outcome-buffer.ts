@@ -1,4 +1,5 @@
 import type { InvocationState } from '../../lambda/protocol.js';
+import { epochBucket } from './epoch-bucket.js';
 import type { OutcomeDelta } from './store.js';
 import { l1Id } from './l1-cache.js';
 
@@ -7,6 +8,8 @@ interface MutableDelta extends Record<InvocationState, number> {
   namespace: string;
   epoch: string;
   key: string;
+  /** The key's epoch bucket (epoch-bucket.ts), kept so an epoch change finds its deltas without hashing every key. */
+  readonly bucket: number;
   envId: string;
   /** Function (state-function.ts) → highest version seen. */
   stateVersions: Map<string, number>;
@@ -17,8 +20,8 @@ interface MutableDelta extends Record<InvocationState, number> {
  * Outcomes waiting to be written behind, merged per key so a flush writes one
  * update per key however many requests it saw. Bounded: while the store is
  * down, new keys beyond the limit are dropped (and counted), never the heap.
- * Each delta carries the namespace epoch it was observed under ('' = not
- * known yet); deltas of an epoch the namespace has left are dropped.
+ * Each delta carries the epoch of its key's bucket it was observed under
+ * ('' = not known yet); deltas of an epoch the bucket has left are dropped.
  */
 export class OutcomeBuffer {
   #pending = new Map<string, MutableDelta>();
@@ -64,15 +67,24 @@ export class OutcomeBuffer {
 
   /** Take everything pending. */
   drain(): OutcomeDelta[] {
-    const batch = [...this.#pending.values()];
+    const batch = [...this.#pending.values()].map(({ bucket: _bucket, ...delta }) => delta);
     this.#pending = new Map();
     return batch;
   }
 
-  /** Forget every delta of `namespace` not observed under `epoch` (the namespace moved to it). */
-  keepOnlyEpoch(namespace: string, epoch: string): void {
+  /**
+   * Forget every delta of keys in `bucket` of `namespace` not observed under
+   * `epoch` (the bucket moved to it). Other buckets' deltas have epochs of
+   * their own and stay.
+   */
+  keepOnlyEpoch(namespace: string, bucket: number, epoch: string): void {
     for (const [id, delta] of this.#pending) {
-      if (delta.namespace === namespace && delta.epoch !== epoch && delta.epoch !== '')
+      if (
+        delta.bucket === bucket &&
+        delta.namespace === namespace &&
+        delta.epoch !== epoch &&
+        delta.epoch !== ''
+      )
         this.#pending.delete(id);
     }
   }
@@ -114,6 +126,7 @@ export class OutcomeBuffer {
         namespace,
         epoch,
         key,
+        bucket: epochBucket(key),
         hit: 0,
         rehydrated: 0,
         fresh: 0,

@@ -55,7 +55,10 @@ export interface ResolveOptions {
  */
 export interface StateScope {
   readonly namespace: string;
-  /** The namespace's epoch (see DirectoryStore.epoch). */
+  /**
+   * The epoch of the bucket (epoch-bucket.ts) of `key` in the namespace (see
+   * DirectoryStore.epoch): of the chain end's bucket when bound.
+   */
   readonly epoch: string;
   readonly generation: number;
   /** The key whose state it is: the end of the binding chain in affinity mode, else the key itself. */
@@ -93,8 +96,13 @@ export interface OutcomeReport {
 export interface KeyExplanation {
   readonly key: string;
   readonly namespace: string;
-  /** The namespace's epoch the tenant ID is derived from. */
+  /**
+   * The epoch the tenant ID is derived from: that of the bucket
+   * (epoch-bucket.ts) of the chain's last key when bound, else `ownEpoch`.
+   */
   readonly epoch: string;
+  /** The epoch of the key's own bucket in the namespace. */
+  readonly ownEpoch: string;
   /** Whether the store holds a record of the key. */
   readonly known: boolean;
   /** The tenant ID `affinity` mode resolves the key to now. */
@@ -102,8 +110,12 @@ export interface KeyExplanation {
   readonly generation: number;
   /** Direct binding target, if bound. */
   readonly binding?: string;
-  /** Keys followed through bindings, in order, with their generations. */
-  readonly chain: readonly { readonly key: string; readonly generation: number }[];
+  /** Keys followed through bindings, in order, with their generations and their buckets' epochs. */
+  readonly chain: readonly {
+    readonly key: string;
+    readonly generation: number;
+    readonly epoch: string;
+  }[];
   /** Latest state version per function (bare function name → version; only functions with one). */
   readonly stateVersions: Readonly<Record<string, number>>;
   readonly lastEnvId?: string;
@@ -137,7 +149,10 @@ export interface DirectoryCounters {
   mappingsCreated: number;
   /** L1 invalidations received from other replicas over pub/sub. */
   pubsubInvalidations: number;
-  /** Times a namespace's epoch changed under this replica (the store lost its data). */
+  /**
+   * Times the epoch of a (namespace, bucket) changed under this replica (the
+   * store lost its data): a loss of N buckets counts up to N.
+   */
   epochChanges: number;
   statsFlushes: number;
   statsPending: number;

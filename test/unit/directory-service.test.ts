@@ -19,11 +19,11 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((d) => d.close()));
 });
 
-/** The tenant `dir` derives for `key` at `generation` (in its current epoch of 'default'). */
+/** The tenant `dir` derives for `key` at `generation` (in its current epoch of the key's bucket in 'default'). */
 function derived(dir: KeyDirectory, key: string, generation = 0): string {
   return deriveTenantId(SECRET, 'wr-', {
     namespace: 'default',
-    epoch: dir.epochOf('default'),
+    epoch: dir.epochOf('default', key),
     key,
     generation,
   });
@@ -180,7 +180,7 @@ describe('directory over the memory store', () => {
     expect(a).toMatchObject({ mode: 'fresh', generation: 0, stateVersion: 0 });
     expect(a.state).toEqual({
       namespace: 'default',
-      epoch: dir.epochOf('default'),
+      epoch: dir.epochOf('default', 'k'),
       generation: 1,
       key: 'k',
     });
@@ -211,11 +211,11 @@ describe('directory over the memory store', () => {
     const resolved = await after.resolve('k');
 
     // Assess
-    expect(after.epochOf()).not.toBe(before.epochOf());
-    expect(after.epochOf()).toMatch(/^[0-9a-f]{32}$/);
+    expect(after.epochOf('default', 'k')).not.toBe(before.epochOf('default', 'k'));
+    expect(after.epochOf('default', 'k')).toMatch(/^[0-9a-f]{32}$/);
     expect(resolved.generation).toBe(0);
     expect(old).not.toContain(resolved.tenantId);
-    expect(resolved.state.epoch).toBe(after.epochOf());
+    expect(resolved.state.epoch).toBe(after.epochOf('default', 'k'));
   });
 
   it('explain reports the binding chain and the tenant the key resolves to', async () => {
