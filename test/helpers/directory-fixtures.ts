@@ -30,7 +30,7 @@ export async function openRedisDirectory(
   const logger = pino({ level: 'silent' });
   const clock = Date.now;
   const store = new RedisDirectoryStore({
-    url,
+    target: { mode: 'standalone', url },
     keyPrefix,
     commandTimeoutMs: overrides.commandTimeoutMs ?? defaults.redisCommandTimeoutMs,
     connectTimeoutMs: overrides.connectTimeoutMs ?? defaults.redisConnectTimeoutMs,
