@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createLambdaBackend, type LambdaBackend } from './backend/lambda-backend.js';
+import { redisTargetOf } from './config/redis-target.js';
 import type { Config } from './config/schema.js';
 import {
   createDirectory,
@@ -75,22 +76,24 @@ export function schedulerSettingsOf(config: Config): SchedulerSettings {
 }
 
 /**
- * The directory's store, not started: Redis when `REDIS_URL` is set (shared
- * by every replica), memory otherwise (one process). Every option is passed:
- * the stores know no defaults of their own.
+ * The directory's store, not started: Redis when `REDIS_URL` or
+ * `WARMROUTE_REDIS_CLUSTER_NODES` is set (shared by every replica), memory
+ * otherwise (one process). Every option is passed: the stores know no
+ * defaults of their own.
  */
 export function createDirectoryStore(
   config: Config,
   options: { readonly logger: Logger; readonly clock: () => number },
 ): DirectoryStore {
-  if (config.redisUrl === undefined) {
+  const target = redisTargetOf(config);
+  if (target === undefined) {
     return new MemoryDirectoryStore({
       idleTtlSeconds: config.keyIdleTtlSeconds,
       clock: options.clock,
     });
   }
   return new RedisDirectoryStore({
-    url: config.redisUrl,
+    target,
     password: config.redisPassword,
     // A key-layout constant, not a setting: every replica and tool must agree on it.
     keyPrefix: DIRECTORY_KEY_PREFIX,

@@ -159,6 +159,12 @@ function authorizationArgument(token: string, source: AdminTokenSource): string 
   }
 }
 
+/** The directory's store as the banner names it. */
+function directoryKind(config: Config): string {
+  if (config.redisClusterNodes !== undefined) return 'redis cluster';
+  return config.redisUrl === undefined ? 'in-memory' : 'redis';
+}
+
 /**
  * What `warmroute start` prints: where it listens, the admin token's source,
  * and commands that work for the configuration it started with (its key
@@ -170,7 +176,7 @@ export function startBanner(input: StartBannerInput): string {
   const operatorBase = input.adminBase ?? base;
   const lines = [
     '',
-    `warmroute gateway on ${base}  (directory: ${config.redisUrl === undefined ? 'in-memory' : 'redis'}, backend: ${
+    `warmroute gateway on ${base}  (directory: ${directoryKind(config)}, backend: ${
       input.backend ?? 'AWS Lambda'
     })`,
   ];

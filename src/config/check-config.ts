@@ -1,6 +1,7 @@
 import { compileRouteResources, type RouteResources } from '../http/path-template.js';
 import { isValidFunctionName } from '../invoker/metric-labels.js';
 import { isLoopbackHost } from '../localhost/local-host.js';
+import { parseClusterSeeds } from '../redis/cluster-seeds.js';
 import { userinfoDecodes } from '../redis/url.js';
 import { ConfigSchema, type Config, type RouteConfig } from './schema.js';
 
@@ -44,6 +45,30 @@ function urlProblem(raw: string, allowPath: boolean): string | undefined {
 }
 
 /**
+ * The directory's Redis is one server or one cluster: with both set, which
+ * one the replicas share would depend on a precedence rule nobody reads, and
+ * two replicas configured differently would split the directory. The seed
+ * list's own syntax is parseClusterSeeds's; its problems never quote a
+ * password. No production rule requires TLS (rediss://), as none does for
+ * REDIS_URL: a cluster inside a private network without in-transit
+ * encryption is a deployment's choice, and a server that demands TLS
+ * (ElastiCache Serverless always does) refuses a plain connection, which
+ * the store reports at start and in `/readyz`.
+ */
+function redisTargetProblems(config: Config, valid: (field: string) => boolean): string[] {
+  if (!valid('redisClusterNodes') || config.redisClusterNodes === undefined) return [];
+  const problems: string[] = [];
+  if (config.redisUrl !== undefined) {
+    problems.push(
+      'REDIS_URL and WARMROUTE_REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis server or WARMROUTE_REDIS_CLUSTER_NODES for a Redis Cluster, not both',
+    );
+  }
+  const parsed = parseClusterSeeds(config.redisClusterNodes, 'WARMROUTE_REDIS_CLUSTER_NODES');
+  if (!parsed.ok) problems.push(...parsed.problems);
+  return problems;
+}
+
+/**
  * Checks across fields, or of values a component would refuse later, that a
  * JSON schema cannot express. `valid(field)` says whether the schema accepted
  * a field, so a check never reads a value of the wrong type.
@@ -61,6 +86,7 @@ export function crossFieldProblems(config: Config, valid: (field: string) => boo
     const problem = urlProblem(config.redisUrl, true);
     if (problem !== undefined) problems.push(`REDIS_URL: ${problem}`);
   }
+  problems.push(...redisTargetProblems(config, valid));
   if (valid('production') && valid('secret') && config.production && config.secret === undefined) {
     problems.push(
       'WARMROUTE_SECRET: required in production (tenant IDs must be the same on every replica and across restarts)',
@@ -90,12 +116,16 @@ export function crossFieldProblems(config: Config, valid: (field: string) => boo
       `WARMROUTE_BODY_TIMEOUT_MS (${config.bodyTimeoutMs}) must be at least WARMROUTE_HEADERS_TIMEOUT_MS (${config.headersTimeoutMs}): the whole request includes its headers`,
     );
   }
-  // Without REDIS_URL the directory lives in memory: a password there means
-  // REDIS_URL was meant but is missing or misspelt (a silent single-replica
-  // directory otherwise).
-  if (valid('redisPassword') && valid('redisUrl')) {
-    if (config.redisPassword !== undefined && config.redisUrl === undefined) {
-      problems.push('WARMROUTE_REDIS_PASSWORD needs REDIS_URL');
+  // Without a Redis the directory lives in memory: a password there means
+  // REDIS_URL or the cluster was meant but is missing or misspelt (a silent
+  // single-replica directory otherwise).
+  if (valid('redisPassword') && valid('redisUrl') && valid('redisClusterNodes')) {
+    if (
+      config.redisPassword !== undefined &&
+      config.redisUrl === undefined &&
+      config.redisClusterNodes === undefined
+    ) {
+      problems.push('WARMROUTE_REDIS_PASSWORD needs REDIS_URL or WARMROUTE_REDIS_CLUSTER_NODES');
     }
   }
   if (valid('adminHost') && valid('adminPort')) {

@@ -84,6 +84,9 @@ export const ConfigSchema = Type.Object(
     keepAliveTimeoutMs: Type.Integer({ minimum: 1, maximum: 600_000 }),
     maxConnections: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    // Seeds `host:port` / `rediss://[user@]host:port`, comma-separated; their syntax
+    // is checked by parseClusterSeeds (src/redis/cluster-seeds.ts) in check-config.ts.
+    redisClusterNodes: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
     // ElastiCache AUTH tokens are 16-128 printable characters; Redis itself takes any
     // non-empty string. The bound only keeps a pasted file out of a setting.
     redisPassword: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
@@ -244,11 +247,18 @@ export const settings: readonly Setting[] = [
       'Redis for the key directory (`redis://` or `rediss://`). Unset: in-memory directory (single replica).',
   },
   {
+    env: 'WARMROUTE_REDIS_CLUSTER_NODES',
+    field: 'redisClusterNodes',
+    kind: 'string',
+    description:
+      'Redis Cluster for the key directory instead of `REDIS_URL` (set one, not both): comma-separated seed nodes, `host:port` or `rediss://[user@]host:port` for TLS (an ElastiCache configuration or Serverless endpoint is one seed); IPv6 as `[::1]:6379`; every seed the same scheme and user; no password in a seed.',
+  },
+  {
     env: 'WARMROUTE_REDIS_PASSWORD',
     field: 'redisPassword',
     kind: 'string',
     description:
-      'Password (AUTH token) for `REDIS_URL`, kept out of the URL so a secret store can supply it; when set it is used instead of any password in the URL (a user name in the URL, an ACL user, is kept), on every connection the gateway opens. Never logged.',
+      'Password (AUTH token) for `REDIS_URL` or `WARMROUTE_REDIS_CLUSTER_NODES`, kept out of the URL so a secret store can supply it; when set it is used instead of any password in the URL (a user name in the URL, an ACL user, is kept), on every connection the gateway opens. Never logged.',
   },
   {
     env: 'WARMROUTE_SECRET',
@@ -491,6 +501,7 @@ export const settings: readonly Setting[] = [
 export const defaults: Omit<
   Static<typeof ConfigSchema>,
   | 'redisUrl'
+  | 'redisClusterNodes'
   | 'redisPassword'
   | 'secret'
   | 'adminToken'

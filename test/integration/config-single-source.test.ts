@@ -1,5 +1,6 @@
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { defaults, settings, type Config } from '../../src/config/schema.js';
@@ -143,6 +144,8 @@ const LEFT_AT_DEFAULT: Partial<Record<keyof Config, string>> = {
   backend: 'local: the embedded local host is part of what is checked (the endpoint backend below)',
   lambdaEndpoint: 'unset with the local backend (its URL is the endpoint); the second test sets it',
   functions: 'the settings of the functions file fill it (createGateway merges them in)',
+  redisClusterNodes:
+    'refused together with REDIS_URL, which this test sets; test/integration/config-redis-cluster.test.ts builds the gateway on a cluster',
 };
 
 describe('every component runs with the config it was given, not a default of its own', () => {
@@ -208,7 +211,7 @@ describe('every component runs with the config it was given, not a default of it
     const store = directory.store;
     if (!(store instanceof RedisDirectoryStore)) throw new Error('expected the Redis store');
     expect(store.settings).toMatchObject({
-      url: config.redisUrl,
+      target: { mode: 'standalone', url: config.redisUrl },
       keyPrefix: DIRECTORY_KEY_PREFIX,
       commandTimeoutMs: config.redisCommandTimeoutMs,
       connectTimeoutMs: config.redisConnectTimeoutMs,
@@ -217,10 +220,12 @@ describe('every component runs with the config it was given, not a default of it
     });
     // Both connections authenticated with WARMROUTE_REDIS_PASSWORD (the server demands it): the
     // command client serves the key below, and the subscriber is subscribed.
-    expect(store.client.options.password).toBe(config.redisPassword);
+    const client = store.client;
+    if (!(client instanceof Redis)) throw new Error('expected a standalone client');
+    expect(client.options.password).toBe(config.redisPassword);
     expect(store.pubsubUp()).toBe(true);
-    expect(store.client.options.commandTimeout).toBe(config.redisCommandTimeoutMs);
-    expect(store.client.options.retryStrategy?.(1_000)).toBe(config.redisMaxReconnectDelayMs);
+    expect(client.options.commandTimeout).toBe(config.redisCommandTimeoutMs);
+    expect(client.options.retryStrategy?.(1_000)).toBe(config.redisMaxReconnectDelayMs);
     // The scheduler.
     expect(deps.scheduler.settings).toEqual({
       serializePerKey: config.serializePerKey,

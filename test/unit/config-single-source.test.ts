@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Cluster, Redis } from 'ioredis';
 import { pino } from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
@@ -186,9 +187,31 @@ describe('components built from an empty config run with the documented defaults
 
     // Assess
     if (!(store instanceof RedisDirectoryStore)) throw new Error('expected the Redis store');
-    const options = store.client.options;
-    expect(options.commandTimeout).toBe(readmeDefault('redisCommandTimeoutMs'));
+    const client = store.client;
+    if (!(client instanceof Redis)) throw new Error('expected a standalone client');
+    expect(client.options.commandTimeout).toBe(readmeDefault('redisCommandTimeoutMs'));
     // The backoff grows to its bound: a late attempt waits exactly the documented maximum.
-    expect(options.retryStrategy?.(1_000)).toBe(readmeDefault('redisMaxReconnectDelayMs'));
+    expect(client.options.retryStrategy?.(1_000)).toBe(readmeDefault('redisMaxReconnectDelayMs'));
+  });
+
+  it('Redis Cluster store: the same command timeout and reconnect backoff (not connected)', () => {
+    // Prepare: WARMROUTE_REDIS_CLUSTER_NODES instead of REDIS_URL (a lazy Cluster connects at start()).
+    const config = loadConfig({ WARMROUTE_REDIS_CLUSTER_NODES: '127.0.0.1:9' });
+    const store = createDirectoryStore(config, {
+      logger: pino({ level: 'silent' }),
+      clock: Date.now,
+    });
+    onTestFinished(() => store.close());
+
+    // Assess
+    if (!(store instanceof RedisDirectoryStore)) throw new Error('expected the Redis store');
+    const client = store.client;
+    if (!(client instanceof Cluster)) throw new Error('expected a cluster client');
+    expect(client.options.redisOptions?.commandTimeout).toBe(
+      readmeDefault('redisCommandTimeoutMs'),
+    );
+    expect(client.options.clusterRetryStrategy?.(1_000)).toBe(
+      readmeDefault('redisMaxReconnectDelayMs'),
+    );
   });
 });
