@@ -2,10 +2,12 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaults } from '../../src/config/schema.js';
 import { KeyDirectory } from '../../src/directory/directory.js';
+import { EPOCH_BUCKETS, epochBucket } from '../../src/directory/epoch-bucket.js';
 import { MemoryDirectoryStore } from '../../src/directory/memory-store.js';
+import type { DirectoryStore, OutcomeDelta, StoreEvent } from '../../src/directory/store.js';
 import { deriveTenantId, MAX_POOL_SIZE } from '../../src/directory/tenant-id.js';
 import type { InvalidationNotice } from '../../src/directory/types.js';
-import { isWarmrouteError } from '../../src/errors.js';
+import { WarmrouteError, isWarmrouteError } from '../../src/errors.js';
 
 const SECRET = 'service-test-secret-0123456789';
 
@@ -54,6 +56,105 @@ async function memoryDirectory(clock = new FakeClock(), l1TtlMs = 10_000): Promi
   open.push(directory);
   await directory.start();
   return directory;
+}
+
+/** Keys `${stem}0`, `${stem}1`, … (`count` of them), no two in the same epoch bucket. */
+function keysInDistinctBuckets(stem: string, count: number): string[] {
+  const keys: string[] = [];
+  const buckets = new Set<number>();
+  for (let i = 0; keys.length < count; i++) {
+    const key = `${stem}${i}`;
+    if (buckets.has(epochBucket(key))) continue;
+    buckets.add(epochBucket(key));
+    keys.push(key);
+  }
+  return keys;
+}
+
+/**
+ * A memory store that can be switched off (unavailable, every call refused,
+ * as the Redis store is while Redis is down), counts the calls the directory
+ * makes, and lets a test send the events the Redis store sends.
+ */
+class SwitchableStore implements DirectoryStore {
+  readonly kind = 'redis';
+  readonly inner = new MemoryDirectoryStore({ idleTtlSeconds: 0, clock: Date.now });
+  down = false;
+  readonly calls = { epoch: 0, resolve: 0 };
+  #listener: ((event: StoreEvent) => void) | undefined;
+
+  emit(event: StoreEvent): void {
+    this.#listener?.(event);
+  }
+  #refused<T>(call: () => Promise<T>): Promise<T> {
+    return this.down
+      ? Promise.reject(new WarmrouteError('WR_ERR_STORE_UNAVAILABLE', ['switched off']))
+      : call();
+  }
+  start(): Promise<void> {
+    return this.inner.start();
+  }
+  available(): boolean {
+    return !this.down;
+  }
+  pubsubUp(): boolean {
+    return !this.down;
+  }
+  unavailableReason(): string | undefined {
+    return this.down ? 'switched off' : undefined;
+  }
+  epoch(namespace: string, bucket: number, candidate: string): Promise<string> {
+    this.calls.epoch += 1;
+    return this.#refused(() => this.inner.epoch(namespace, bucket, candidate));
+  }
+  resolve(namespace: string, epoch: string, key: string, functionId: string) {
+    this.calls.resolve += 1;
+    return this.#refused(() => this.inner.resolve(namespace, epoch, key, functionId));
+  }
+  rotate(namespace: string, epoch: string, key: string) {
+    return this.#refused(() => this.inner.rotate(namespace, epoch, key));
+  }
+  bind(namespace: string, epoch: string, key: string, target: string) {
+    return this.#refused(() => this.inner.bind(namespace, epoch, key, target));
+  }
+  unbind(namespace: string, epoch: string, key: string) {
+    return this.#refused(() => this.inner.unbind(namespace, epoch, key));
+  }
+  forget(namespace: string, epoch: string, key: string) {
+    return this.#refused(() => this.inner.forget(namespace, epoch, key));
+  }
+  recordOutcomes(batch: readonly OutcomeDelta[]) {
+    return this.#refused(() => this.inner.recordOutcomes(batch));
+  }
+  explain(namespace: string, epoch: string, key: string) {
+    return this.#refused(() => this.inner.explain(namespace, epoch, key));
+  }
+  onEvent(listener: (event: StoreEvent) => void): void {
+    this.#listener = listener;
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+/** A started directory over a SwitchableStore (switched on), L1 on with a 10 s TTL. */
+async function switchableDirectory(
+  store = new SwitchableStore(),
+): Promise<{ dir: KeyDirectory; store: SwitchableStore }> {
+  const clock = new FakeClock();
+  const dir = new KeyDirectory({
+    secret: SECRET,
+    store,
+    tenantPrefix: defaults.tenantPrefix,
+    namespace: defaults.namespace,
+    l1: { max: defaults.l1Max, ttlMs: 10_000 },
+    statsFlushIntervalMs: defaults.statsFlushIntervalMs,
+    logger: pino({ level: 'silent' }),
+    clock: clock.read,
+  });
+  open.push(dir);
+  await dir.start();
+  return { dir, store };
 }
 
 describe('directory over the memory store', () => {
@@ -346,5 +447,166 @@ describe('directory over the memory store', () => {
     const results = await Promise.all(Array.from({ length: 20 }, () => dir.resolve('same')));
     expect(new Set(results.map((r) => r.tenantId)).size).toBe(1);
     expect(dir.counters()).toMatchObject({ storeLookups: 1, mappingsCreated: 1 });
+  });
+});
+
+describe('directory epochs per key bucket (issue 15)', () => {
+  it('derives a bound key’s tenant and affinity state from its chain end’s bucket epoch, pooled and fresh state from its own', async () => {
+    // Prepare: a session and a workspace in different buckets (so different epochs).
+    const dir = await memoryDirectory();
+    const [session, workspace] = keysInDistinctBuckets('s-', 2) as [string, string];
+    await dir.rotate(workspace);
+    await dir.bind(session, workspace);
+
+    // Act
+    const affinity = await dir.resolve(session);
+    const pooled = await dir.resolve(session, { mode: 'pooled', poolSize: 4 });
+    const fresh = await dir.resolve(session, { mode: 'fresh' });
+    const explained = await dir.explain(session);
+
+    // Assess
+    const sessionEpoch = dir.epochOf('default', session);
+    const workspaceEpoch = dir.epochOf('default', workspace);
+    expect(sessionEpoch).not.toBe(workspaceEpoch);
+    expect(affinity.tenantId).toBe(derived(dir, workspace, 1));
+    expect(affinity.state).toEqual({
+      namespace: 'default',
+      epoch: workspaceEpoch,
+      generation: 1,
+      key: workspace,
+    });
+    for (const other of [pooled, fresh]) {
+      expect(other.state).toEqual({
+        namespace: 'default',
+        epoch: sessionEpoch,
+        generation: 0,
+        key: session,
+      });
+    }
+    expect(explained).toMatchObject({
+      epoch: workspaceEpoch,
+      ownEpoch: sessionEpoch,
+      tenantId: affinity.tenantId,
+      chain: [{ key: workspace, generation: 1, epoch: workspaceEpoch }],
+    });
+  });
+
+  it('prefetches every bucket’s epoch at start, so a miss then costs one store call', async () => {
+    // Prepare
+    const { dir, store } = await switchableDirectory();
+
+    // Act
+    await dir.epochsLoaded();
+    const afterStart = { ...store.calls };
+    const keys = keysInDistinctBuckets('p-', 20);
+    for (const key of keys) await dir.resolve(key);
+
+    // Assess: one epoch read per bucket at start, none later; one resolve per miss.
+    expect(afterStart).toEqual({ epoch: EPOCH_BUCKETS, resolve: 0 });
+    expect(store.calls).toEqual({ epoch: EPOCH_BUCKETS, resolve: keys.length });
+  });
+
+  it('prefetches another namespace’s epochs at its first use', async () => {
+    const { dir, store } = await switchableDirectory();
+    await dir.epochsLoaded();
+
+    await dir.resolve('k', { namespace: 'other' });
+    await dir.epochsLoaded('other');
+    await dir.resolve('k2', { namespace: 'other' });
+
+    expect(store.calls.epoch).toBe(2 * EPOCH_BUCKETS);
+    expect(dir.epochOf('other', 'k2')).toBe(
+      await store.inner.epoch('other', epochBucket('k2'), 'unused'),
+    );
+  });
+
+  it('while the store is down, derives unseen keys from their own bucket’s cached epoch', async () => {
+    // Prepare: epochs prefetched, then the store goes away.
+    const { dir, store } = await switchableDirectory();
+    await dir.epochsLoaded();
+    const [a, b] = keysInDistinctBuckets('down-', 2) as [string, string];
+    store.down = true;
+
+    // Act
+    const resolvedA = await dir.resolve(a);
+    const resolvedB = await dir.resolve(b);
+
+    // Assess: each key's tenant is the one the store's epoch of its bucket gives at generation 0.
+    store.down = false;
+    for (const [key, resolved] of [
+      [a, resolvedA],
+      [b, resolvedB],
+    ] as const) {
+      const storeEpoch = await store.inner.epoch('default', epochBucket(key), 'unused');
+      expect(resolved).toMatchObject({ source: 'derived', generation: 0 });
+      expect(resolved.state.epoch).toBe(storeEpoch);
+      expect(resolved.tenantId).toBe(
+        deriveTenantId(SECRET, 'wr-', {
+          namespace: 'default',
+          epoch: storeEpoch,
+          key,
+          generation: 0,
+        }),
+      );
+    }
+    expect(resolvedA.state.epoch).not.toBe(resolvedB.state.epoch);
+  });
+
+  it('started while the store is down, derives from one process-local epoch, then reads the real ones', async () => {
+    // Prepare: a store that already holds the epoch of k's bucket, switched off.
+    const store = new SwitchableStore();
+    const real = await store.inner.epoch('default', epochBucket('k'), 'the-real-epoch');
+    store.down = true;
+
+    // Act
+    const { dir } = await switchableDirectory(store);
+    const during = await dir.resolve('k');
+    const local = dir.epochOf('default', 'k');
+    const localOfAnotherBucket = dir.epochOf('default', 'other-key');
+    store.down = false;
+    // The retry gate after a failed call has passed once the store reports itself up: no failure was noted.
+    const after = await dir.resolve('k');
+
+    // Assess
+    expect(during).toMatchObject({ source: 'derived' });
+    expect(during.state.epoch).toBe(local);
+    expect(local).not.toBe(real);
+    expect(localOfAnotherBucket).toBe(local);
+    expect(after).toMatchObject({ source: 'store' });
+    expect(after.state.epoch).toBe(real);
+  });
+
+  it('adopts an epoch announced for one bucket: drops L1 and that bucket’s pending outcomes, keeps the other buckets’', async () => {
+    // Prepare: two keys in different buckets, cached, each with a pending outcome.
+    const { dir, store } = await switchableDirectory();
+    await dir.epochsLoaded();
+    const [moved, stayed] = keysInDistinctBuckets('e-', 2) as [string, string];
+    await dir.resolve(moved);
+    await dir.resolve(stayed);
+    dir.recordOutcome(moved, { envId: 'env-1', state: 'hit' });
+    dir.recordOutcome(stayed, { envId: 'env-1', state: 'hit' });
+    const stayedEpoch = dir.epochOf('default', stayed);
+    const notices: InvalidationNotice[] = [];
+    dir.onInvalidate((n) => notices.push(n));
+
+    // Act: another replica created a new epoch for the first key's bucket.
+    store.emit({
+      type: 'epoch',
+      namespace: 'default',
+      bucket: epochBucket(moved),
+      epoch: 'announced-epoch',
+    });
+    // One for a namespace this replica never used is not taken.
+    store.emit({ type: 'epoch', namespace: 'unused', bucket: 0, epoch: 'ignored' });
+
+    // Assess
+    expect(dir.epochOf('default', moved)).toBe('announced-epoch');
+    expect(dir.epochOf('default', stayed)).toBe(stayedEpoch);
+    expect(dir.epochOf('unused', 'x')).not.toBe('ignored');
+    expect(notices).toEqual([{ op: 'resync', namespace: '', key: '', remote: false }]);
+    expect(dir.counters()).toMatchObject({ epochChanges: 1, statsPending: 1 });
+    store.calls.resolve = 0;
+    expect((await dir.resolve(stayed)).source).toBe('store');
+    expect(store.calls.resolve).toBe(1);
   });
 });
