@@ -23,11 +23,11 @@ async function errorCode(promise: Promise<unknown>): Promise<string | undefined>
   );
 }
 
-/** The tenant `dir` derives for `key` at `generation`, in the epoch of 'default' it uses now. */
+/** The tenant `dir` derives for `key` at `generation`, in the epoch of the key's bucket of 'default' it uses now. */
 const derived = (dir: KeyDirectory, key: string, generation = 0): string =>
   deriveTenantId(TEST_SECRET, 'wr-', {
     namespace: 'default',
-    epoch: dir.epochOf('default'),
+    epoch: dir.epochOf('default', key),
     key,
     generation,
   });
@@ -42,7 +42,7 @@ describe('directory when its Redis fails', () => {
     const rotated = await dir.rotate('rotated');
     await dir.resolve('rotated');
     expect(dir.health().status).toBe('ok');
-    const epochBefore = dir.epochOf();
+    const epochBefore = dir.epochOf('default', 'k1');
 
     // Act: crash Redis.
     await redis.kill();
@@ -88,7 +88,7 @@ describe('directory when its Redis fails', () => {
     // back empty, so the namespace has a new epoch (defect 8), and the outcomes
     // buffered under the lost one are dropped: their state versions name
     // snapshots of the old epoch, which the new one never reads.
-    expect(dir.epochOf()).not.toBe(epochBefore);
+    expect(dir.epochOf('default', 'k1')).not.toBe(epochBefore);
     expect(rotatedAgain).toEqual({ generation: 1, tenantId: derived(dir, 'k1', 1) });
     expect(await dir.resolve('k1')).toMatchObject({
       tenantId: derived(dir, 'k1', 1),

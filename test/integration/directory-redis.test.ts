@@ -67,7 +67,7 @@ describe('directory on a shared Redis, two replicas', () => {
     expect((await b.resolve('session')).tenantId).toBe(
       deriveTenantId(TEST_SECRET, 'wr-', {
         namespace: 'default',
-        epoch: b.epochOf('default'),
+        epoch: b.epochOf('default', 'session'),
         key: 'session',
         generation: 0,
       }),
