@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyDirectory } from '../../src/directory/directory.js';
+import { epochBucket } from '../../src/directory/epoch-bucket.js';
 import { deriveTenantId } from '../../src/directory/tenant-id.js';
 import { directoryKeys } from '../../src/redis/keys.js';
 import {
@@ -14,9 +15,10 @@ import { privateRedis, uniquePrefix } from '../helpers/redis.js';
 /**
  * Issue 11, defect 8: losing Redis data must never send a rotated key back to
  * a tenant it had before. Tenant IDs are derived from (namespace, epoch, key,
- * generation); the epoch is a random id in Redis, so a Redis that came back
- * empty gets a new one, and generations that restart at 0 derive tenants no
- * key ever had. Every case runs on a private redis-server (FLUSHALL, kill).
+ * generation); the epoch is a random id in Redis, one per bucket of keys
+ * (epoch-bucket.ts), so a Redis that came back empty gets new ones, and
+ * generations that restart at 0 derive tenants no key ever had. Every case
+ * runs on a private redis-server (FLUSHALL, kill).
  */
 
 /** A directory that asks the store on every resolve (no L1), so each answer shows the store's view. */
@@ -49,14 +51,17 @@ describe.each([
     const boundBefore = await b.resolve('session');
     seen.add(boundBefore.tenantId);
     seen.add((await b.resolve('ws')).tenantId);
-    const oldEpoch = a.epochOf();
-    expect(b.epochOf()).toBe(oldEpoch);
+    expect(epochBucket('ws')).not.toBe(epochBucket('session'));
+    const oldWs = a.epochOf('default', 'ws');
+    const oldSession = a.epochOf('default', 'session');
+    expect(b.epochOf('default', 'ws')).toBe(oldWs);
+    expect(b.epochOf('default', 'session')).toBe(oldSession);
     expect(boundBefore.tenantId).toBe((await a.resolve('ws')).tenantId);
-    // Everything the key and the session could ever have been derived to in the old epoch.
+    // Everything the key and the session could ever have been derived to in the old epochs.
     const old = new Set([
       ...seen,
-      ...tenantsOf(oldEpoch, 'ws', 2),
-      ...tenantsOf(oldEpoch, 'session', 2),
+      ...tenantsOf(oldWs, 'ws', 2),
+      ...tenantsOf(oldSession, 'session', 2),
     ]);
 
     // Act: lose every byte of Redis data.
@@ -72,18 +77,24 @@ describe.each([
     const afterB = await b.resolve('ws');
     const sessionAfter = await b.resolve('session');
 
-    // Assess: a new epoch both replicas agree on, and no tenant from before.
-    expect(a.epochOf()).not.toBe(oldEpoch);
-    expect(b.epochOf()).toBe(a.epochOf());
+    // Assess: new epochs both replicas agree on, and no tenant from before.
+    expect(a.epochOf('default', 'ws')).not.toBe(oldWs);
+    expect(a.epochOf('default', 'session')).not.toBe(oldSession);
+    expect(b.epochOf('default', 'ws')).toBe(a.epochOf('default', 'ws'));
+    expect(b.epochOf('default', 'session')).toBe(a.epochOf('default', 'session'));
     expect(afterA.generation).toBe(0);
     expect(old.has(afterA.tenantId)).toBe(false);
     expect(afterB.tenantId).toBe(afterA.tenantId);
     // The binding went with the data: the session is back in its own (new) tenant.
     expect(sessionAfter.boundTo).toBeUndefined();
-    expect(sessionAfter.tenantId).toBe(tenantsOf(a.epochOf(), 'session', 0)[0]);
+    expect(sessionAfter.tenantId).toBe(tenantsOf(a.epochOf('default', 'session'), 'session', 0)[0]);
     expect(old.has(sessionAfter.tenantId)).toBe(false);
     // The state scope moved with it: no snapshot of the old epoch is named.
-    expect(afterA.state).toMatchObject({ epoch: a.epochOf(), generation: 0, key: 'ws' });
+    expect(afterA.state).toMatchObject({
+      epoch: a.epochOf('default', 'ws'),
+      generation: 0,
+      key: 'ws',
+    });
 
     // And rotating again under the new epoch still never meets an old tenant.
     const rotatedAgain = await b.rotate('ws');
@@ -108,7 +119,9 @@ describe('replicas after a FLUSHALL (no connection drops, so no resync)', () => 
     // Act: data lost; A is the first to notice and creates the new epoch.
     await (await inspector(redis.url)).flushall();
     const fresh = await a.resolve('ws');
-    await expect.poll(() => b.epochOf(), { timeout: 5_000 }).toBe(a.epochOf());
+    await expect
+      .poll(() => b.epochOf('default', 'ws'), { timeout: 5_000 })
+      .toBe(a.epochOf('default', 'ws'));
     const fromB = await b.resolve('ws');
 
     // Assess: B asks the store again at once instead of serving its L1 entry.
@@ -118,9 +131,9 @@ describe('replicas after a FLUSHALL (no connection drops, so no resync)', () => 
   });
 });
 
-describe('records that outlive their epoch key (evicted alone)', () => {
-  it('count as absent in the new epoch: generation, binding and state version start over', async () => {
-    // Prepare: a rotated, bound key with a known state version.
+describe('records that outlive their bucket’s epoch key (evicted alone, or a shard that lost its data)', () => {
+  it('count as absent in the new epoch of their bucket only: generation, binding and state version start over there', async () => {
+    // Prepare: a rotated key with a known state version, and a session (another bucket) bound to it.
     const redis = await privateRedis();
     const prefix = uniquePrefix('dir-epoch-partial');
     const a = await open(redis.url, prefix);
@@ -130,30 +143,35 @@ describe('records that outlive their epoch key (evicted alone)', () => {
     await a.resolve('ws');
     a.recordOutcome('ws', { envId: 'env-1', state: 'hit', stateVersion: 7, functionName: 'fn' });
     await a.flush();
+    const sessionEpoch = a.epochOf('default', 'session');
     const old = new Set([
-      ...tenantsOf(a.epochOf(), 'ws', 2),
-      ...tenantsOf(a.epochOf(), 'session', 2),
+      ...tenantsOf(a.epochOf('default', 'ws'), 'ws', 2),
+      ...tenantsOf(sessionEpoch, 'session', 2),
     ]);
     const admin = await inspector(redis.url);
-    const epochKey = directoryKeys(prefix).epoch('default');
-    expect(await admin.get(epochKey)).toBe(a.epochOf());
+    const keys = directoryKeys(prefix);
+    const epochKey = keys.epoch('default', epochBucket('ws'));
+    expect(await admin.get(epochKey)).toBe(a.epochOf('default', 'ws'));
 
-    // Act: only the epoch key goes (as an allkeys eviction policy may do); the records stay.
+    // Act: only ws's bucket epoch goes (as an allkeys eviction policy may do); the records stay.
     await admin.del(epochKey);
     const ws = await a.resolve('ws', { functionName: 'fn' });
     const session = await a.resolve('session');
 
-    // Assess: the old records' generation, version and binding do not carry into the new epoch.
-    expect(await admin.get(epochKey)).toBe(a.epochOf());
+    // Assess: ws's old generation and version do not carry into its bucket's new epoch;
+    expect(await admin.get(epochKey)).toBe(a.epochOf('default', 'ws'));
     expect(ws).toMatchObject({ generation: 0, stateVersion: 0 });
     expect(old.has(ws.tenantId)).toBe(false);
-    expect(session.boundTo).toBeUndefined();
-    expect(old.has(session.tenantId)).toBe(false);
     expect(await a.explain('ws')).toMatchObject({
       generation: 0,
       stateVersions: {},
       counts: { hit: 0 },
     });
+    // the session's bucket kept its epoch, so its binding holds, now to ws's new tenant.
+    expect(a.epochOf('default', 'session')).toBe(sessionEpoch);
+    expect(await admin.get(keys.epoch('default', epochBucket('session')))).toBe(sessionEpoch);
+    expect(session).toMatchObject({ boundTo: 'ws', tenantId: ws.tenantId });
+    expect(old.has(session.tenantId)).toBe(false);
   });
 });
 
@@ -164,7 +182,7 @@ describe('a directory that has never seen the epoch', () => {
     const prefix = uniquePrefix('dir-epoch-late');
     const a = await open(redis.url, prefix);
     await a.rotate('ws');
-    const epoch = a.epochOf();
+    const epoch = a.epochOf('default', 'ws');
     const old = new Set(tenantsOf(epoch, 'ws', 1));
 
     // Act: a new replica starts while it cannot reach Redis.
@@ -178,24 +196,31 @@ describe('a directory that has never seen the epoch', () => {
     // Assess: degraded, derived, and not generation 0 of the real epoch (the pre-rotation tenant).
     expect(late.health().status).toBe('degraded');
     expect(guessed.source).toBe('derived');
-    expect(late.epochOf()).not.toBe(epoch);
+    expect(late.epochOf('default', 'ws')).not.toBe(epoch);
     expect(old.has(guessed.tenantId)).toBe(false);
-    expect(guessed.state.epoch).toBe(late.epochOf());
+    expect(guessed.state.epoch).toBe(late.epochOf('default', 'ws'));
   });
 
   it('while Redis is merely unreachable, keeps routing on the epoch it cached (affinity holds)', async () => {
     const redis = await privateRedis();
-    const a = await openRedisDirectory(redis.url, uniquePrefix('dir-epoch-down'));
+    const prefix = uniquePrefix('dir-epoch-down');
+    const a = await openRedisDirectory(redis.url, prefix);
     const before = await a.resolve('k');
-    const epoch = a.epochOf();
+    const epoch = a.epochOf('default', 'k');
     a.recordOutcome('k', { envId: 'e', state: 'hit' });
+    // The start prefetched every bucket's epoch, including that of a key never resolved.
+    await a.epochsLoaded('default');
+    const stored = await (
+      await inspector(redis.url)
+    ).get(directoryKeys(prefix).epoch('default', epochBucket('never-seen-before')));
+    expect(stored).not.toBeNull();
 
     await redis.kill();
     await expect.poll(() => a.health().status, { timeout: 5_000 }).toBe('degraded');
     const unseen = await a.resolve('never-seen-before');
 
-    expect(a.epochOf()).toBe(epoch);
+    expect(a.epochOf('default', 'k')).toBe(epoch);
     expect((await a.resolve('k')).tenantId).toBe(before.tenantId);
-    expect(unseen.tenantId).toBe(tenantsOf(epoch, 'never-seen-before', 0)[0]);
+    expect(unseen.tenantId).toBe(tenantsOf(stored ?? '', 'never-seen-before', 0)[0]);
   });
 });
