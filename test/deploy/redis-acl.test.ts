@@ -9,13 +9,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_ACCESS_STRING,
   ADMIN_ACCESS_STRING_ON,
+  DIRECTORY_CHANNELS,
   GatewayRedis,
 } from '../../deploy/cdk/lib/redis.js';
 import { RedisSnapshotStore } from '../../lambda/stores/redis-snapshot-store.js';
 import type { SnapshotScope } from '../../lambda/snapshot-scope.js';
 import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
+import { epochBucket } from '../../src/directory/epoch-bucket.js';
 import type { StoreEvent } from '../../src/directory/store.js';
-import { DIRECTORY_KEY_PREFIX, DEFAULT_SNAPSHOT_KEY_PREFIX } from '../../src/redis/keys.js';
+import {
+  DEFAULT_SNAPSHOT_KEY_PREFIX,
+  DIRECTORY_KEY_PREFIX,
+  directoryKeys,
+} from '../../src/redis/keys.js';
 import { startOwnRedis, type OwnRedis } from '../helpers/redis.js';
 import { cfnText, resourcesOfType, type Json } from './helpers/cfn-template.js';
 
@@ -232,6 +238,170 @@ afterAll(async () => {
   }
 });
 
+/** Polls `check` for up to 2 s. */
+async function waitFor(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Two distinct keys in distinct epoch buckets, so a binding crosses buckets (a follow-link step). */
+function keysInTwoBuckets(): [string, string] {
+  const first = 'blue';
+  for (let i = 0; ; i++) {
+    const other = `green-${String(i)}`;
+    if (epochBucket(other) !== epochBucket(first)) return [first, other];
+  }
+}
+
+/**
+ * The gateway's directory as the gateway user on the directory server: two
+ * replicas, as the container runs them (user in the URL, password apart),
+ * through every store operation and every command the store sends: the
+ * epoch scripts (announced on a bucket channel), resolve, rotate, a binding
+ * from one bucket to another (bind lock SET NX PX, the target's chain walked
+ * with follow-link, the write, the lock released by compare-and-delete),
+ * outcomes with a state version (a script per delta, then a PUBLISH of the
+ * versions), explain and a bound resolve (follow-link), unbind, forget; the
+ * other replica must hear each change on its bucket channel. Throws on the
+ * first thing that does not work: the store swallows some failures (a lock
+ * it could not release, a broadcast it could not send), so their effects are
+ * checked, not only the calls' results.
+ */
+async function runDirectory(): Promise<void> {
+  const url = `redis://${user('Gateway').userName}@127.0.0.1:${String(server('Directory').own.port)}`;
+  const keys = directoryKeys(DIRECTORY_KEY_PREFIX);
+  const make = (): RedisDirectoryStore =>
+    new RedisDirectoryStore({
+      target: { mode: 'standalone', url },
+      password: passwords.get('Gateway'),
+      keyPrefix: DIRECTORY_KEY_PREFIX,
+      commandTimeoutMs: 1_000,
+      connectTimeoutMs: 2_000,
+      maxReconnectDelayMs: 1_000,
+      idleTtlSeconds: 3_600,
+      clock: Date.now,
+      logger: pino({ level: 'silent' }),
+      instanceId: randomBytes(4).toString('hex'),
+    });
+  // A namespace per run: the epochs must be created (and announced) each time.
+  const ns = `acl-${randomBytes(4).toString('hex')}`;
+  const [blue, green] = keysInTwoBuckets();
+  await gatewayRefusals(true);
+  const a = make();
+  const b = make();
+  const events: StoreEvent[] = [];
+  b.onEvent((e) => events.push(e));
+  const invalidations = (): [string, string, boolean][] =>
+    events
+      .filter((e): e is Extract<StoreEvent, { type: 'invalidate' }> => e.type === 'invalidate')
+      .map((e) => [e.op, e.key, e.remote]);
+  try {
+    await a.start();
+    await b.start();
+    await waitFor(() => a.pubsubUp() && b.pubsubUp());
+    expect(a.unavailableReason()).toBeUndefined();
+    expect([a.available(), b.available(), a.pubsubUp(), b.pubsubUp()]).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    const blueEpoch = await a.epoch(ns, epochBucket(blue), randomBytes(16).toString('hex'));
+    const greenEpoch = await a.epoch(ns, epochBucket(green), randomBytes(16).toString('hex'));
+    expect(await b.epoch(ns, epochBucket(blue), randomBytes(16).toString('hex'))).toBe(blueEpoch);
+    await waitFor(() => events.filter((e) => e.type === 'epoch').length >= 2);
+    expect(events.filter((e) => e.type === 'epoch')).toEqual(
+      expect.arrayContaining([
+        { type: 'epoch', namespace: ns, bucket: epochBucket(blue), epoch: blueEpoch },
+        { type: 'epoch', namespace: ns, bucket: epochBucket(green), epoch: greenEpoch },
+      ]),
+    );
+    const first = await a.resolve(ns, blueEpoch, blue, 'warm-counter');
+    expect(first).toMatchObject({ created: true, chain: [] });
+    const generation = await a.rotate(ns, blueEpoch, blue);
+    expect(generation).toBe(first.generation + 1);
+    await a.bind(ns, greenEpoch, green, blue);
+    expect(await server('Directory').root.exists(keys.bindLock(ns))).toBe(0);
+    const failed = await a.recordOutcomes([
+      {
+        namespace: ns,
+        epoch: blueEpoch,
+        key: blue,
+        hit: 1,
+        rehydrated: 0,
+        fresh: 1,
+        unknown: 0,
+        envId: 'env-1',
+        stateVersions: new Map([['warm-counter', 3]]),
+        lastSeenMs: Date.now(),
+      },
+    ]);
+    expect(failed).toEqual([]);
+    const explained = await b.explain(ns, greenEpoch, green);
+    expect(explained.binding).toBe(blue);
+    expect(explained.chain).toEqual([{ key: blue, generation, epoch: blueEpoch }]);
+    const bound = await b.resolve(ns, greenEpoch, green, 'warm-counter');
+    expect(bound.chain).toEqual([{ key: blue, generation, epoch: blueEpoch }]);
+    expect(bound.stateVersion).toBe(3);
+    expect(await a.unbind(ns, greenEpoch, green)).toBe(true);
+    expect(await a.forget(ns, blueEpoch, blue)).toBe(true);
+    await waitFor(
+      () => invalidations().length >= 4 && events.some((e) => e.type === 'state-versions'),
+    );
+    expect(invalidations()).toEqual(
+      expect.arrayContaining([
+        ['rotate', blue, true],
+        ['bind', green, true],
+        ['unbind', green, true],
+        ['forget', blue, true],
+      ]),
+    );
+    expect(events).toContainEqual({
+      type: 'state-versions',
+      updates: [[ns, blue, 'warm-counter', 3]],
+    });
+  } finally {
+    await a.close();
+    await b.close();
+    await deleteMatching('Directory', `${DIRECTORY_KEY_PREFIX}{b???}:n:${ns}:*`);
+  }
+  // Nothing was refused, not even what the store or ioredis only log (CLIENT
+  // SETNAME, which names the connections in CLIENT LIST for operators; QUIT
+  // on close; the lock's release; a state-version broadcast).
+  expect(await gatewayRefusals()).toEqual([]);
+}
+
+/**
+ * What the directory server refused the gateway user (ACL LOG, cleared by
+ * `reset`): one `reason object` line per refused command, key or channel.
+ * (Redis 7.0 has no refusal counters in INFO.)
+ */
+async function gatewayRefusals(reset = false): Promise<string[]> {
+  const root = server('Directory').root;
+  if (reset) {
+    await root.call('ACL', 'LOG', 'RESET');
+    return [];
+  }
+  const entries = (await root.call('ACL', 'LOG')) as unknown[][];
+  return entries.flatMap((entry) => {
+    const fields = new Map<unknown, unknown>();
+    for (let i = 0; i + 1 < entry.length; i += 2) fields.set(entry[i], entry[i + 1]);
+    return fields.get('username') === user('Gateway').userName
+      ? [`${String(fields.get('reason'))} ${String(fields.get('object'))}`]
+      : [];
+  });
+}
+
+/** Delete every key matching `pattern` on one server, as the test's superuser (SCAN, never KEYS). */
+async function deleteMatching(on: ServerName, pattern: string): Promise<void> {
+  const root = server(on).root;
+  let cursor = '0';
+  do {
+    const [next, found] = await root.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+    cursor = next;
+    if (found.length > 0) await root.del(...found);
+  } while (cursor !== '0');
+}
+
 describe('ElastiCache servers and users on real redis-servers', () => {
   it('two groups: the directory has default, gateway and admin; the snapshots have default and snapshots', () => {
     expect([...users.keys()].sort()).toEqual(['Admin', 'Default', 'Gateway', 'Snapshots']);
@@ -283,7 +453,7 @@ describe('ElastiCache servers and users on real redis-servers', () => {
   it('the break-glass admin is off as deployed, and works once switched on with ADMIN_ACCESS_STRING_ON', async () => {
     // Prepare: a stuck client to look at, a key to remove.
     const root = server('Directory').root;
-    const stray = `${DIRECTORY_KEY_PREFIX}{ns:ns}:stray`;
+    const stray = directoryKeys(DIRECTORY_KEY_PREFIX).record('ns', 'stray');
     await root.set(stray, '1');
     // Act: its own password, as deployed.
     const asDeployed = await authReply('Admin', 'Directory');
@@ -311,82 +481,64 @@ describe('ElastiCache servers and users on real redis-servers', () => {
     expect(await authReply('Admin', 'Directory')).toMatch(/^-WRONGPASS/);
   });
 
-  it('the gateway user runs the directory on the directory server: epochs, resolves, rotations, bindings, outcomes and invalidation between two replicas', async () => {
-    // Prepare: two gateway replicas, as the container would run them (user in the URL, password apart).
-    const url = `redis://${user('Gateway').userName}@127.0.0.1:${server('Directory').own.port}`;
-    const make = (): RedisDirectoryStore =>
-      new RedisDirectoryStore({
-        url,
-        password: passwords.get('Gateway'),
-        keyPrefix: DIRECTORY_KEY_PREFIX,
-        commandTimeoutMs: 1_000,
-        connectTimeoutMs: 3_000,
-        maxReconnectDelayMs: 1_000,
-        idleTtlSeconds: 3_600,
-        clock: Date.now,
-        logger: pino({ level: 'silent' }),
-        instanceId: randomBytes(4).toString('hex'),
-      });
-    const a = make();
-    const b = make();
-    const events: StoreEvent[] = [];
-    b.onEvent((e) => events.push(e));
-    try {
-      await a.start();
-      await b.start();
-      const waitFor = async (check: () => boolean): Promise<void> => {
-        for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
-      };
-      await waitFor(() => a.pubsubUp() && b.pubsubUp());
-      expect(a.unavailableReason()).toBeUndefined();
-      expect(a.available() && b.available() && a.pubsubUp() && b.pubsubUp()).toBe(true);
-      // Act
-      const epoch = await a.epoch('ns', randomBytes(16).toString('hex'));
-      expect(await b.epoch('ns', randomBytes(16).toString('hex'))).toBe(epoch);
-      const first = await a.resolve('ns', epoch, 'blue', 'warm-counter');
-      const generation = await a.rotate('ns', epoch, 'blue');
-      await a.bind('ns', epoch, 'green', 'blue');
-      await a.recordOutcomes([
-        {
-          namespace: 'ns',
-          epoch,
-          key: 'blue',
-          hit: 1,
-          rehydrated: 0,
-          fresh: 1,
-          unknown: 0,
-          envId: 'env-1',
-          stateVersions: new Map([['warm-counter', 3]]),
-          lastSeenMs: Date.now(),
-        },
-      ]);
-      const explained = await b.explain('ns', epoch, 'green');
-      const unbound = await a.unbind('ns', epoch, 'green');
-      const forgotten = await a.forget('ns', epoch, 'blue');
-      await waitFor(() => events.filter((e) => e.type === 'invalidate').length >= 4);
-      // Assess
-      expect(first).toBeDefined();
-      expect(generation).toBeGreaterThan(0);
-      expect(explained.binding).toBe('blue');
-      expect(unbound).toBe(true);
-      expect(forgotten).toBe(true);
-      expect(
-        events
-          .filter((e): e is Extract<StoreEvent, { type: 'invalidate' }> => e.type === 'invalidate')
-          .map((e) => [e.op, e.key, e.remote]),
-      ).toEqual(
-        expect.arrayContaining([
-          ['rotate', 'blue', true],
-          ['bind', 'green', true],
-          ['unbind', 'green', true],
-          ['forget', 'blue', true],
-        ]),
-      );
-    } finally {
-      await a.close();
-      await b.close();
-    }
+  it('the gateway user runs the directory on the directory server: epochs, resolves, rotations, bindings across buckets, outcomes and invalidation between two replicas', async () => {
+    // Prepare: an empty script cache, so every script goes EVALSHA, NOSCRIPT, EVAL.
+    await server('Directory').root.call('SCRIPT', 'FLUSH');
+    // Act / Assess: runDirectory asserts each step.
+    await runDirectory();
   }, 60_000);
+
+  it('the gateway user is granted nothing the directory does not use: without any one of its commands, or its channels, the directory fails', async () => {
+    // Prepare: the synthesized rules that grant something, but AUTH, which
+    // Redis allows whatever the ACL says, and QUIT, which Redis 7.0 (this
+    // machine's) answers before any ACL check: it stays granted for a server
+    // that checks it (close() would fall back to dropping the connection).
+    // Without INFO (ioredis's ready check) or CLIENT SETNAME the store still
+    // works but is refused them: runDirectory counts every refusal as a failure.
+    const root = server('Directory').root;
+    const gateway = user('Gateway');
+    const rules = gateway.accessString.split(' ');
+    const withheld = rules.filter(
+      (rule) =>
+        (rule.startsWith('+') || rule.startsWith('&')) && rule !== '+auth' && rule !== '+quit',
+    );
+    expect(withheld).toContain(`&${DIRECTORY_CHANNELS}`);
+    expect(withheld).toEqual(expect.arrayContaining(['+set', '+publish', '+subscribe', '+eval']));
+    const outcomes: Record<string, string> = {};
+    try {
+      for (const rule of withheld) {
+        // Act: the access string without that one rule (ACL SETUSER as startServer applies it).
+        const without = rules.filter((r) => r !== rule);
+        await root.call(
+          'ACL',
+          'SETUSER',
+          gateway.userName,
+          'reset',
+          ...without,
+          `>${passwords.get('Gateway') ?? ''}`,
+        );
+        await root.call('SCRIPT', 'FLUSH');
+        outcomes[rule] = await refusal(runDirectory());
+      }
+    } finally {
+      await root.call(
+        'ACL',
+        'SETUSER',
+        gateway.userName,
+        'reset',
+        ...rules,
+        `>${passwords.get('Gateway') ?? ''}`,
+      );
+    }
+    // Assess: each one alone breaks the directory (listed: every rule it did without).
+    expect(
+      Object.entries(outcomes)
+        .filter(([, outcome]) => outcome === 'allowed')
+        .map(([rule]) => rule),
+    ).toEqual([]);
+    // And with every rule back, it works again.
+    await runDirectory();
+  }, 240_000);
 
   it('the snapshot user runs the snapshot store on the snapshot server: write, read, a lost race, delete', async () => {
     // Prepare: as the functions run it (user in the URL, WARMROUTE_SNAPSHOT_REDIS_PASSWORD apart).
@@ -425,7 +577,7 @@ describe('ElastiCache servers and users on real redis-servers', () => {
   it('the snapshot user is refused the directory keys, its channel and every server-wide command', async () => {
     // Prepare: a directory-shaped record and a snapshot, on the snapshot server.
     const root = server('Snapshots').root;
-    const record = `${DIRECTORY_KEY_PREFIX}{ns:ns}:k:blue`;
+    const record = directoryKeys(DIRECTORY_KEY_PREFIX).record('ns', 'blue');
     const snapshot = `${DEFAULT_SNAPSHOT_KEY_PREFIX}snap2:${'a'.repeat(64)}`;
     await root.hset(record, 'g', '1');
     await root.hset(snapshot, 'v', '1');
@@ -439,7 +591,9 @@ describe('ElastiCache servers and users on real redis-servers', () => {
         scriptOnRecord: await refusal(
           fn.eval("return redis.call('HGET', KEYS[1], 'g')", 1, record),
         ),
-        publish: await refusal(fn.publish(`${DIRECTORY_KEY_PREFIX}{wr}:invalidate`, '{}')),
+        publish: await refusal(
+          fn.publish(directoryKeys(DIRECTORY_KEY_PREFIX).channel(epochBucket('blue')), '{}'),
+        ),
         flushall: await refusal(fn.flushall()),
         keys: await refusal(fn.keys('*')),
         config: await refusal(fn.config('GET', '*')),
@@ -467,7 +621,7 @@ describe('ElastiCache servers and users on real redis-servers', () => {
     const fn = await connectAs('Snapshots', 'Snapshots');
     const gw = await connectAs('Gateway', 'Directory');
     const probe = await connectAs('Snapshots', 'Snapshots');
-    const key = `${DIRECTORY_KEY_PREFIX}{ns:ns}:stall-probe`;
+    const key = directoryKeys(DIRECTORY_KEY_PREFIX).record('ns', 'stall-probe');
     try {
       // Act: what any tenant's code holding WARMROUTE_SNAPSHOT_REDIS_PASSWORD can do.
       const loop = refusal(fn.eval('while true do end', 0));
@@ -504,7 +658,7 @@ describe('ElastiCache servers and users on real redis-servers', () => {
     try {
       // Act: fill it as the gateway.
       for (let i = 0; i < 100 && refused === ''; i++) {
-        const key = `${DIRECTORY_KEY_PREFIX}{ns:ns}:fill:${String(i)}`;
+        const key = directoryKeys(DIRECTORY_KEY_PREFIX).record('ns', `fill:${String(i)}`);
         refused = await refusal(gw.set(key, 'x'.repeat(64 * 1024), 'EX', 3_600));
         if (refused === 'allowed') {
           written.push(key);

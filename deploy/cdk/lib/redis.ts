@@ -12,9 +12,18 @@ import { RedisServer } from './redis-server.js';
 
 export { REDIS_PORT } from './redis-server.js';
 
-/** The directory's key prefix and its pub/sub channel (src/redis/keys.ts): the gateway user's only keys and channels. */
+/** The directory's key prefix (records, epochs, bind locks: src/redis/keys.ts): the gateway user's only keys. */
 const DIRECTORY_KEYS = `${DIRECTORY_KEY_PREFIX}*`;
-const DIRECTORY_CHANNEL = directoryKeys(DIRECTORY_KEY_PREFIX).channel;
+/**
+ * The directory's invalidation channels, one per epoch bucket
+ * (`wr:{b000}:inv` … `wr:{b3ff}:inv`), as one glob: `?` is a glob
+ * character, braces are not. Listing the 1,024 channels would make an access
+ * string of some 16 kB; `&wr:*` would also grant channels the gateway never
+ * uses. test/deploy/redis-acl.test.ts subscribes every channel of
+ * directoryKeys().channels through it.
+ */
+const directory = directoryKeys(DIRECTORY_KEY_PREFIX);
+export const DIRECTORY_CHANNELS = directory.channel(0).replace(directory.tag(0), '{b???}');
 /** The snapshot store's keys (`<prefix>snap2:<id>`): the functions' only keys. */
 const SNAPSHOT_KEYS = `${snapshotKey(DEFAULT_SNAPSHOT_KEY_PREFIX, '0'.repeat(64)).slice(0, -64)}*`;
 
@@ -29,8 +38,13 @@ const SNAPSHOT_KEYS = `${snapshotKey(DEFAULT_SNAPSHOT_KEY_PREFIX, '0'.repeat(64)
  * Commands a script calls are checked against the user as well, so they are
  * listed too:
  * - the gateway (src/directory/redis-store.ts, src/redis/lua/*.lua): the
- *   hash, string and expiry commands of its scripts, PUBLISH from them, and
- *   SUBSCRIBE on its dedicated connection;
+ *   hash, string and expiry commands of its scripts, PUBLISH from them and
+ *   directly (state-version broadcasts), SET … PX … NX (the namespace's bind
+ *   lock, released by a script: GET, DEL), and SUBSCRIBE to every bucket
+ *   channel on its dedicated connection. This is a standalone server (one
+ *   shard, cluster mode disabled): a Redis Cluster also needs SPUBLISH,
+ *   SSUBSCRIBE and CLUSTER SLOTS instead of PUBLISH and SUBSCRIBE
+ *   (docs/deploy.md "Redis access");
  * - the functions (lambda/stores/redis-snapshot-store.ts and
  *   lambda/stores/lua/cas-snapshot-1.lua): HGET, the CAS script's HSET and
  *   PEXPIRE (a TTL) or PERSIST (ttlSeconds 0, the store's default), DEL.
@@ -54,8 +68,6 @@ export const GATEWAY_COMMANDS = [
   'set',
   'del',
   'expire',
-  'pexpire',
-  'persist',
   'ttl',
   'hget',
   'hmget',
@@ -106,7 +118,7 @@ function accessString(
 
 export const GATEWAY_ACCESS_STRING = accessString(
   DIRECTORY_KEYS,
-  DIRECTORY_CHANNEL,
+  DIRECTORY_CHANNELS,
   GATEWAY_COMMANDS,
 );
 export const SNAPSHOT_ACCESS_STRING = accessString(SNAPSHOT_KEYS, undefined, SNAPSHOT_COMMANDS);
