@@ -1,4 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { defaults } from '../../src/config/schema.js';
+import { epochBucket } from '../../src/directory/epoch-bucket.js';
+import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
 import { deriveTenantId } from '../../src/directory/tenant-id.js';
 import { directoryKeys } from '../../src/redis/keys.js';
 import { scanKeys } from '../../src/redis/scan.js';
@@ -157,5 +162,80 @@ describe('directory on a shared Redis, two replicas', () => {
     // Spread over the buckets (so over every shard of a cluster), not one hash tag.
     const tags = new Set([...records].map((key) => /\{b[0-9a-f]{3}\}/.exec(key)?.[0]));
     expect(tags.size).toBeGreaterThan(500);
+  });
+});
+
+describe('RedisDirectoryStore binds under the namespace lock', () => {
+  function openStore(prefix: string): RedisDirectoryStore {
+    const store = new RedisDirectoryStore({
+      target: { mode: 'standalone', url: SHARED_REDIS_URL },
+      keyPrefix: prefix,
+      commandTimeoutMs: 2_000,
+      connectTimeoutMs: 5_000,
+      maxReconnectDelayMs: defaults.redisMaxReconnectDelayMs,
+      idleTtlSeconds: 600,
+      clock: Date.now,
+      logger: pino({ level: 'silent' }),
+      instanceId: randomBytes(8).toString('hex'),
+    });
+    onTestFinished(() => store.close());
+    return store;
+  }
+  const epochOf = (store: RedisDirectoryStore, key: string): Promise<string> =>
+    store.epoch('ns', epochBucket(key), randomBytes(16).toString('hex'));
+
+  it('of two concurrent binds that together would close a cycle, on two replicas, exactly one succeeds', async () => {
+    // Prepare: x and y in different buckets (different slots on a cluster).
+    const prefix = await sharedPrefix('store-bind-race');
+    const a = openStore(prefix);
+    const b = openStore(prefix);
+    await Promise.all([a.start(), b.start()]);
+    const [ex, ey] = [await epochOf(a, 'x'), await epochOf(a, 'y')];
+    expect(epochBucket('x')).not.toBe(epochBucket('y'));
+
+    for (let round = 0; round < 10; round++) {
+      // Act
+      const results = await Promise.allSettled([
+        a.bind('ns', ex, 'x', 'y'),
+        b.bind('ns', ey, 'y', 'x'),
+      ]);
+
+      // Assess: one binding made, the other refused as a cycle; never both.
+      const refused = results.filter((r) => r.status === 'rejected');
+      expect(refused, `round ${String(round)}`).toHaveLength(1);
+      expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({
+        code: 'WR_ERR_BINDING_INVALID',
+        message: expect.stringContaining('cycle') as unknown,
+      });
+      const [x, y] = [await a.explain('ns', ex, 'x'), await a.explain('ns', ey, 'y')];
+      expect([x.binding, y.binding].filter((bound) => bound !== undefined)).toHaveLength(1);
+      await a.unbind('ns', ex, 'x');
+      await a.unbind('ns', ey, 'y');
+    }
+    // The lock is released after every bind (compare-and-delete by its token).
+    expect(await a.client.exists(a.keys.bindLock('ns'))).toBe(0);
+  });
+
+  it('waits for a lock another holder keeps, then answers WR_ERR_STORE_UNAVAILABLE, and never deletes that holder’s lock', async () => {
+    // Prepare: a holder that never releases (a replica that died mid-bind).
+    const prefix = await sharedPrefix('store-bind-held');
+    const store = openStore(prefix);
+    await store.start();
+    const lock = store.keys.bindLock('ns');
+    await store.client.set(lock, 'someone-else', 'PX', 60_000);
+    const epoch = await epochOf(store, 'k');
+
+    // Act
+    const started = Date.now();
+    const refused = await store.bind('ns', epoch, 'k', 'target').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    // Assess
+    expect(refused).toMatchObject({ code: 'WR_ERR_STORE_UNAVAILABLE', retryAfterSeconds: 1 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
+    expect(await store.client.get(lock)).toBe('someone-else');
+    expect((await store.explain('ns', epoch, 'k')).binding).toBeUndefined();
   });
 });
