@@ -133,17 +133,25 @@ function targetFrom(config: Config): RedisTarget {
   return target;
 }
 
+/**
+ * Connects `client`, or throws naming `what` and the reason. Connection
+ * errors are kept from the 'error' event (without a listener ioredis prints
+ * them as unhandled, and the promise's own error is often just "Connection
+ * is closed.").
+ */
 async function connected<C extends Redis | Cluster>(client: C, what: string): Promise<C> {
+  let lastError: Error | undefined;
+  client.on('error', (err: Error) => {
+    lastError = err;
+  });
   try {
     await client.connect();
-    // A cluster reports ready before it knows its slots only when it cannot reach any node.
     await client.ping();
     return client;
   } catch (err) {
     client.disconnect();
-    throw new Error(`cannot reach ${what}: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
+    const why = lastError?.message ?? (err instanceof Error ? err.message : String(err));
+    throw new Error(`cannot reach ${what}: ${why}`, { cause: err });
   }
 }
 
@@ -242,6 +250,11 @@ export async function runMigrateCommand(
         if (r.conflictBuckets.length > 0) process.stderr.write(`${name}: ${conflictLine(r)}\n`);
       },
     });
+    if (report.totals.namespaces === 0) {
+      process.stdout.write(
+        `no layout v2 directory (no ${DIRECTORY_KEY_PREFIX}{ns:…}:epoch key) on ${hostOf(options.from)}: nothing to migrate\n`,
+      );
+    }
     process.stdout.write(`${summaryLines(report).join('\n')}\n`);
     if (report.totals.conflictBuckets > 0) {
       process.stderr.write(
@@ -252,7 +265,7 @@ export async function runMigrateCommand(
     return 0;
   } catch (err) {
     process.stderr.write(
-      `${name}: ${err instanceof Error ? err.message : String(err)} (nothing is lost: run it again)\n`,
+      `${name}: ${err instanceof Error ? err.message : String(err)} (running it again is safe)\n`,
     );
     return 1;
   } finally {

@@ -424,18 +424,25 @@ describe('warmroute migrate-directory (built CLI)', () => {
     expect(top.stdout).toContain(own.stdout);
   });
 
-  it('an unreachable source is exit 1 with the host named', async () => {
+  it('an unreachable source or target is exit 1, named with the reason', async () => {
     // Prepare
-    const target = await privateRedis();
+    const up = await privateRedis();
 
     // Act
-    const result = await runCli(['migrate-directory', '--from', 'redis://127.0.0.1:1'], {
-      REDIS_URL: target.url,
-    });
+    const [source, target] = await Promise.all([
+      runCli(['migrate-directory', '--from', 'redis://127.0.0.1:1'], { REDIS_URL: up.url }),
+      runCli(['migrate-directory', '--from', up.url], { REDIS_URL: 'redis://127.0.0.1:1' }),
+    ]);
 
     // Assess
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('cannot reach the source redis://127.0.0.1:1 (--from)');
+    expect(source.code).toBe(1);
+    expect(source.stderr).toBe(
+      'warmroute migrate-directory: cannot reach the source redis://127.0.0.1:1 (--from): connect ECONNREFUSED 127.0.0.1:1 (running it again is safe)\n',
+    );
+    expect(target.code).toBe(1);
+    expect(target.stderr).toBe(
+      'warmroute migrate-directory: cannot reach the target redis://127.0.0.1:1: connect ECONNREFUSED 127.0.0.1:1 (running it again is safe)\n',
+    );
   });
 
   it('migrates from a password-protected server, then reruns as a no-op; --dry-run writes nothing', async () => {
