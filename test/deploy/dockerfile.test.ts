@@ -573,8 +573,9 @@ describe('the final stage, laid out and run', () => {
     const cmd = inLayout(finalCommands().cmd);
     const check = inLayout(finalCommands().check);
     const namespace = `dockerfile-test-${String(process.pid)}`;
+    // Its records and bucket epochs (src/redis/keys.ts): `?` is a glob character, braces are not.
     onTestFinished(() =>
-      deleteByPrefix(SHARED_REDIS_URL, `${DIRECTORY_KEY_PREFIX}{ns:${namespace}}`),
+      deleteByPrefix(SHARED_REDIS_URL, `${DIRECTORY_KEY_PREFIX}{b???}:n:${namespace}:`),
     );
     const port = await freePort();
     const adminPort = await freePort();
