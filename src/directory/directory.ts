@@ -48,6 +48,8 @@ const EPOCH_ATTEMPTS = 3;
 /** After a prefetch of a namespace's epochs left some unread (store down), wait this long before another. */
 const EPOCH_PREFETCH_RETRY_MS = 5_000;
 const EPOCH_WARN_INTERVAL_MS = 60_000;
+/** After a bucket's epoch was found changed, a namespace's other buckets are read again at most this often. */
+const EPOCH_RECHECK_INTERVAL_MS = 5_000;
 
 /** A new epoch: 128 random bits, never derived from anything seen before. */
 function newEpoch(): string {
@@ -117,6 +119,8 @@ export class KeyDirectory implements Directory {
   readonly #namespaces = new Set<string>();
   /** Namespaces whose every bucket's epoch this replica knows (none is ever forgotten). */
   readonly #completeNamespaces = new Set<string>();
+  /** When each namespace's epochs were last all read again after a change (#recheckEpochs). */
+  readonly #recheckedAtMs = new Map<string, number>();
   /** When an epoch change was last logged, per namespace. */
   readonly #epochWarnedAtMs = new Map<string, number>();
   /** Running prefetch of each namespace's epochs (epochsLoaded waits for it). */
@@ -606,7 +610,7 @@ export class KeyDirectory implements Directory {
       load = this.#store
         .epoch(namespace, bucket, newEpoch())
         .then((epoch) => {
-          this.#adoptEpoch(namespace, bucket, epoch);
+          this.#adoptEpoch(namespace, bucket, epoch, 'found');
           return epoch;
         })
         .finally(() => {
@@ -649,7 +653,7 @@ export class KeyDirectory implements Directory {
         }
         epoch =
           err.current !== '' ? err.current : await this.#store.epoch(namespace, bucket, newEpoch());
-        this.#adoptEpoch(namespace, bucket, epoch);
+        this.#adoptEpoch(namespace, bucket, epoch, 'found');
       }
     }
   }
@@ -663,7 +667,7 @@ export class KeyDirectory implements Directory {
     for (const link of chain) {
       const bucket = epochBucket(link.key);
       if (this.#epochs.get(epochId(namespace, bucket)) !== link.epoch)
-        this.#adoptEpoch(namespace, bucket, link.epoch);
+        this.#adoptEpoch(namespace, bucket, link.epoch, 'found');
     }
   }
 
@@ -672,9 +676,16 @@ export class KeyDirectory implements Directory {
    * scopes cached for the old one are wrong now (the bucket's keys', and
    * those of keys bound to them), and so are outcome counts gathered under
    * it. L1 is dropped whole, like a resync: simpler than finding every entry
-   * that depends on the bucket, and a loss is rare.
+   * that depends on the bucket, and a loss is rare. A change this replica
+   * `found` itself (not one another replica `announced`: that replica
+   * rechecks) makes it read the namespace's other buckets again.
    */
-  #adoptEpoch(namespace: string, bucket: number, epoch: string): void {
+  #adoptEpoch(
+    namespace: string,
+    bucket: number,
+    epoch: string,
+    how: 'found' | 'announced' | 'rechecked',
+  ): void {
     const id = epochId(namespace, bucket);
     const previous = this.#epochs.get(id);
     this.#epochs.set(id, epoch);
@@ -694,6 +705,32 @@ export class KeyDirectory implements Directory {
     }
     this.#outcomes.keepOnlyEpoch(namespace, bucket, epoch);
     this.#invalidate('resync', '', '', false);
+    if (how === 'found') this.#recheckEpochs(namespace);
+  }
+
+  /**
+   * One bucket's epoch was found changed: whatever lost it (a cluster shard
+   * that lost its data, a FLUSHALL) most likely lost other buckets' too.
+   * Read them all again now, in the background, rather than each at its
+   * first request: the keys move in one burst (L1 refilled once, not once
+   * per bucket, here and, through the announcements, on other replicas),
+   * and derivation while the store is down stops naming epochs that are
+   * gone. At most once per EPOCH_RECHECK_INTERVAL_MS per namespace.
+   */
+  #recheckEpochs(namespace: string): void {
+    const now = this.#clock();
+    const last = this.#recheckedAtMs.get(namespace);
+    if (this.#closed || (last !== undefined && now < last + EPOCH_RECHECK_INTERVAL_MS)) return;
+    this.#recheckedAtMs.set(namespace, now);
+    for (let bucket = 0; bucket < EPOCH_BUCKETS; bucket++) {
+      void this.#store.epoch(namespace, bucket, newEpoch()).then(
+        (epoch) => {
+          this.#adoptEpoch(namespace, bucket, epoch, 'rechecked');
+        },
+        // Unread buckets are checked by their next store call, as before.
+        () => undefined,
+      );
+    }
   }
 
   /**
@@ -858,7 +895,7 @@ export class KeyDirectory implements Directory {
           event.bucket >= 0 &&
           event.bucket < EPOCH_BUCKETS
         )
-          this.#adoptEpoch(event.namespace, event.bucket, event.epoch);
+          this.#adoptEpoch(event.namespace, event.bucket, event.epoch, 'announced');
         break;
       case 'status':
         if (event.commands) this.#noteStoreSuccess();

@@ -140,8 +140,8 @@ class SwitchableStore implements DirectoryStore {
 /** A started directory over a SwitchableStore (switched on), L1 on with a 10 s TTL. */
 async function switchableDirectory(
   store = new SwitchableStore(),
+  clock = new FakeClock(),
 ): Promise<{ dir: KeyDirectory; store: SwitchableStore }> {
-  const clock = new FakeClock();
   const dir = new KeyDirectory({
     secret: SECRET,
     store,
@@ -608,5 +608,39 @@ describe('directory epochs per key bucket (issue 15)', () => {
     store.calls.resolve = 0;
     expect((await dir.resolve(stayed)).source).toBe('store');
     expect(store.calls.resolve).toBe(1);
+  });
+  it('reads every bucket’s epoch again when a store call finds one changed, at most once per 5 s', async () => {
+    // Prepare: this replica is told a wrong epoch for a bucket (as if it had missed the real announcement).
+    const clock = new FakeClock();
+    const { dir, store } = await switchableDirectory(new SwitchableStore(), clock);
+    await dir.epochsLoaded();
+    const keys = keysInDistinctBuckets('r-', 3) as [string, string, string];
+    const makeStale = (key: string): void => {
+      store.emit({ type: 'epoch', namespace: 'default', bucket: epochBucket(key), epoch: 'stale' });
+    };
+    const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    store.calls.epoch = 0;
+
+    // Act: each time, the store refuses the stale epoch and names the current one.
+    const calls: number[] = [];
+    const resolved = [];
+    for (const [key, advanceMs] of [
+      [keys[0], 0],
+      [keys[1], 4_000],
+      [keys[2], 1_001],
+    ] as const) {
+      clock.now += advanceMs;
+      makeStale(key);
+      resolved.push(await dir.resolve(key));
+      await settled();
+      calls.push(store.calls.epoch);
+    }
+
+    // Assess: one pass over every bucket for the first change found, none for one 4 s later, one 5 s later.
+    expect(calls).toEqual([EPOCH_BUCKETS, EPOCH_BUCKETS, 2 * EPOCH_BUCKETS]);
+    for (const [i, key] of keys.entries()) {
+      expect(resolved[i]?.state.epoch).toBe(dir.epochOf('default', key));
+      expect(dir.epochOf('default', key)).not.toBe('stale');
+    }
   });
 });
