@@ -16,7 +16,6 @@ import { RedisSnapshotStore } from '../../lambda/stores/redis-snapshot-store.js'
 import type { SnapshotScope } from '../../lambda/snapshot-scope.js';
 import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
 import { epochBucket } from '../../src/directory/epoch-bucket.js';
-import type { StoreEvent } from '../../src/directory/store.js';
 import {
   DEFAULT_SNAPSHOT_KEY_PREFIX,
   DIRECTORY_KEY_PREFIX,
@@ -24,6 +23,7 @@ import {
 } from '../../src/redis/keys.js';
 import { startOwnRedis, type OwnRedis } from '../helpers/redis.js';
 import { cfnText, resourcesOfType, type Json } from './helpers/cfn-template.js';
+import { aclRefusals, exerciseDirectory } from './helpers/directory-as-user.js';
 
 /**
  * The Redis servers and users the CDK stack creates (ElastiCache RBAC), on
@@ -238,156 +238,34 @@ afterAll(async () => {
   }
 });
 
-/** Polls `check` for up to 2 s. */
-async function waitFor(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
-}
-
-/** Two distinct keys in distinct epoch buckets, so a binding crosses buckets (a follow-link step). */
-function keysInTwoBuckets(): [string, string] {
-  const first = 'blue';
-  for (let i = 0; ; i++) {
-    const other = `green-${String(i)}`;
-    if (epochBucket(other) !== epochBucket(first)) return [first, other];
-  }
-}
-
 /**
- * The gateway's directory as the gateway user on the directory server: two
- * replicas, as the container runs them (user in the URL, password apart),
- * through every store operation and every command the store sends: the
- * epoch scripts (announced on a bucket channel), resolve, rotate, a binding
- * from one bucket to another (bind lock SET NX PX, the target's chain walked
- * with follow-link, the write, the lock released by compare-and-delete),
- * outcomes with a state version (a script per delta, then a PUBLISH of the
- * versions), explain and a bound resolve (follow-link), unbind, forget; the
- * other replica must hear each change on its bucket channel. Throws on the
- * first thing that does not work: the store swallows some failures (a lock
- * it could not release, a broadcast it could not send), so their effects are
- * checked, not only the calls' results.
+ * The gateway's directory as the gateway user on the directory server, as
+ * the container runs it (user in the URL, password apart): see
+ * exerciseDirectory.
  */
 async function runDirectory(): Promise<void> {
   const url = `redis://${user('Gateway').userName}@127.0.0.1:${String(server('Directory').own.port)}`;
-  const keys = directoryKeys(DIRECTORY_KEY_PREFIX);
-  const make = (): RedisDirectoryStore =>
-    new RedisDirectoryStore({
-      target: { mode: 'standalone', url },
-      password: passwords.get('Gateway'),
-      keyPrefix: DIRECTORY_KEY_PREFIX,
-      commandTimeoutMs: 1_000,
-      connectTimeoutMs: 2_000,
-      maxReconnectDelayMs: 1_000,
-      idleTtlSeconds: 3_600,
-      clock: Date.now,
-      logger: pino({ level: 'silent' }),
-      instanceId: randomBytes(4).toString('hex'),
-    });
-  // A namespace per run: the epochs must be created (and announced) each time.
-  const ns = `acl-${randomBytes(4).toString('hex')}`;
-  const [blue, green] = keysInTwoBuckets();
-  await gatewayRefusals(true);
-  const a = make();
-  const b = make();
-  const events: StoreEvent[] = [];
-  b.onEvent((e) => events.push(e));
-  const invalidations = (): [string, string, boolean][] =>
-    events
-      .filter((e): e is Extract<StoreEvent, { type: 'invalidate' }> => e.type === 'invalidate')
-      .map((e) => [e.op, e.key, e.remote]);
-  try {
-    await a.start();
-    await b.start();
-    await waitFor(() => a.pubsubUp() && b.pubsubUp());
-    expect(a.unavailableReason()).toBeUndefined();
-    expect([a.available(), b.available(), a.pubsubUp(), b.pubsubUp()]).toEqual([
-      true,
-      true,
-      true,
-      true,
-    ]);
-    const blueEpoch = await a.epoch(ns, epochBucket(blue), randomBytes(16).toString('hex'));
-    const greenEpoch = await a.epoch(ns, epochBucket(green), randomBytes(16).toString('hex'));
-    expect(await b.epoch(ns, epochBucket(blue), randomBytes(16).toString('hex'))).toBe(blueEpoch);
-    await waitFor(() => events.filter((e) => e.type === 'epoch').length >= 2);
-    expect(events.filter((e) => e.type === 'epoch')).toEqual(
-      expect.arrayContaining([
-        { type: 'epoch', namespace: ns, bucket: epochBucket(blue), epoch: blueEpoch },
-        { type: 'epoch', namespace: ns, bucket: epochBucket(green), epoch: greenEpoch },
-      ]),
-    );
-    const first = await a.resolve(ns, blueEpoch, blue, 'warm-counter');
-    expect(first).toMatchObject({ created: true, chain: [] });
-    const generation = await a.rotate(ns, blueEpoch, blue);
-    expect(generation).toBe(first.generation + 1);
-    await a.bind(ns, greenEpoch, green, blue);
-    expect(await server('Directory').root.exists(keys.bindLock(ns))).toBe(0);
-    const failed = await a.recordOutcomes([
-      {
-        namespace: ns,
-        epoch: blueEpoch,
-        key: blue,
-        hit: 1,
-        rehydrated: 0,
-        fresh: 1,
-        unknown: 0,
-        envId: 'env-1',
-        stateVersions: new Map([['warm-counter', 3]]),
-        lastSeenMs: Date.now(),
-      },
-    ]);
-    expect(failed).toEqual([]);
-    const explained = await b.explain(ns, greenEpoch, green);
-    expect(explained.binding).toBe(blue);
-    expect(explained.chain).toEqual([{ key: blue, generation, epoch: blueEpoch }]);
-    const bound = await b.resolve(ns, greenEpoch, green, 'warm-counter');
-    expect(bound.chain).toEqual([{ key: blue, generation, epoch: blueEpoch }]);
-    expect(bound.stateVersion).toBe(3);
-    expect(await a.unbind(ns, greenEpoch, green)).toBe(true);
-    expect(await a.forget(ns, blueEpoch, blue)).toBe(true);
-    await waitFor(
-      () => invalidations().length >= 4 && events.some((e) => e.type === 'state-versions'),
-    );
-    expect(invalidations()).toEqual(
-      expect.arrayContaining([
-        ['rotate', blue, true],
-        ['bind', green, true],
-        ['unbind', green, true],
-        ['forget', blue, true],
-      ]),
-    );
-    expect(events).toContainEqual({
-      type: 'state-versions',
-      updates: [[ns, blue, 'warm-counter', 3]],
-    });
-  } finally {
-    await a.close();
-    await b.close();
-    await deleteMatching('Directory', `${DIRECTORY_KEY_PREFIX}{b???}:n:${ns}:*`);
-  }
-  // Nothing was refused, not even what the store or ioredis only log (CLIENT
-  // SETNAME, which names the connections in CLIENT LIST for operators; QUIT
-  // on close; the lock's release; a state-version broadcast).
-  expect(await gatewayRefusals()).toEqual([]);
-}
-
-/**
- * What the directory server refused the gateway user (ACL LOG, cleared by
- * `reset`): one `reason object` line per refused command, key or channel.
- * (Redis 7.0 has no refusal counters in INFO.)
- */
-async function gatewayRefusals(reset = false): Promise<string[]> {
   const root = server('Directory').root;
-  if (reset) {
-    await root.call('ACL', 'LOG', 'RESET');
-    return [];
-  }
-  const entries = (await root.call('ACL', 'LOG')) as unknown[][];
-  return entries.flatMap((entry) => {
-    const fields = new Map<unknown, unknown>();
-    for (let i = 0; i + 1 < entry.length; i += 2) fields.set(entry[i], entry[i + 1]);
-    return fields.get('username') === user('Gateway').userName
-      ? [`${String(fields.get('reason'))} ${String(fields.get('object'))}`]
-      : [];
+  await exerciseDirectory({
+    make: () =>
+      new RedisDirectoryStore({
+        target: { mode: 'standalone', url },
+        password: passwords.get('Gateway'),
+        keyPrefix: DIRECTORY_KEY_PREFIX,
+        commandTimeoutMs: 1_000,
+        connectTimeoutMs: 2_000,
+        maxReconnectDelayMs: 1_000,
+        idleTtlSeconds: 3_600,
+        clock: Date.now,
+        logger: pino({ level: 'silent' }),
+        instanceId: randomBytes(4).toString('hex'),
+      }),
+    resetRefusals: async () => {
+      await root.call('ACL', 'LOG', 'RESET');
+    },
+    refusals: () => aclRefusals(root, user('Gateway').userName),
+    exists: (key) => root.exists(key),
+    cleanup: (ns) => deleteMatching('Directory', `${DIRECTORY_KEY_PREFIX}{b???}:n:${ns}:*`),
   });
 }
 
