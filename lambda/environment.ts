@@ -18,10 +18,15 @@ export const FUNCTION_ENVIRONMENT = {
     description:
       'Redis for snapshots (`redis://` or `rediss://`); when set, the default store is `RedisSnapshotStore`, else `FileSnapshotStore`.',
   },
+  snapshotRedisClusterNodes: {
+    env: 'WARMROUTE_SNAPSHOT_REDIS_CLUSTER_NODES',
+    description:
+      "Redis Cluster for snapshots instead of `WARMROUTE_SNAPSHOT_REDIS_URL` (set one): comma-separated seeds, `host:port` or `rediss://[user@]host:port`, as the gateway's `WARMROUTE_REDIS_CLUSTER_NODES`; when set, the default store is `RedisSnapshotStore` on the cluster.",
+  },
   snapshotRedisPassword: {
     env: 'WARMROUTE_SNAPSHOT_REDIS_PASSWORD',
     description:
-      'Password (AUTH token) for `WARMROUTE_SNAPSHOT_REDIS_URL`, kept out of the URL so a secret store can supply it; when set it is used instead of any password in the URL (a user name in the URL, an ACL user, is kept).',
+      'Password (AUTH token) for `WARMROUTE_SNAPSHOT_REDIS_URL` or `WARMROUTE_SNAPSHOT_REDIS_CLUSTER_NODES`, kept out of the URL so a secret store can supply it; when set it is used instead of any password in the URL (a user name in the URL, an ACL user, is kept).',
   },
   snapshotDir: {
     env: 'WARMROUTE_SNAPSHOT_DIR',

@@ -8,14 +8,14 @@ let shared: SnapshotStore | undefined;
 /**
  * The store used when `withWarmState` is given none: created once per
  * module (one client per environment), Redis when
- * `WARMROUTE_SNAPSHOT_REDIS_URL` is set (with
- * `WARMROUTE_SNAPSHOT_REDIS_PASSWORD`, if set, as its password), else the
- * file store.
+ * `WARMROUTE_SNAPSHOT_REDIS_URL` or `WARMROUTE_SNAPSHOT_REDIS_CLUSTER_NODES`
+ * is set (the store reads them, and `WARMROUTE_SNAPSHOT_REDIS_PASSWORD`,
+ * itself, refusing both together), else the file store.
  */
 export function defaultSnapshotStore(): SnapshotStore {
-  const url = functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisUrl);
-  const password = functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisPassword);
-  shared ??=
-    url === undefined ? new FileSnapshotStore() : new RedisSnapshotStore({ url, password });
+  const redis =
+    functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisUrl) !== undefined ||
+    functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisClusterNodes) !== undefined;
+  shared ??= redis ? new RedisSnapshotStore() : new FileSnapshotStore();
   return shared;
 }

@@ -1,4 +1,5 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { parseClusterSeeds, type ClusterTarget } from '../../src/redis/cluster-seeds.js';
 // For the type of wrCasSnapshot (the one augmentation of ioredis's commands).
 import type {} from '../../src/redis/commands.js';
 import { DEFAULT_SNAPSHOT_KEY_PREFIX, snapshotKey } from '../../src/redis/keys.js';
@@ -36,12 +37,23 @@ export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
    */
   readonly url?: string;
   /**
+   * A Redis Cluster instead of `url`: comma-separated seed nodes, `host:port`
+   * or `rediss://[user@]host:port` (the syntax of the gateway's
+   * `WARMROUTE_REDIS_CLUSTER_NODES`). Default:
+   * `WARMROUTE_SNAPSHOT_REDIS_CLUSTER_NODES` when `url` is not given. Given
+   * together with `url` (or both variables set): refused. Each snapshot is
+   * one key, so snapshots spread over the cluster's shards by their own
+   * hash. Ignored when `client` is given.
+   */
+  readonly clusterNodes?: string;
+  /**
    * AUTH password (token), kept out of `url` so a secret store can supply
    * it; when set it is used instead of any password in the URL, a
    * `?password=` query included (a user name in the URL, an ACL user, is
    * kept), and over `redisOptions.password`/`username`. `''` counts as
-   * unset. Default: `WARMROUTE_SNAPSHOT_REDIS_PASSWORD`
-   * when `url` is not given either (URL and password come from the same
+   * unset. The only password of a cluster (seeds carry none). Default:
+   * `WARMROUTE_SNAPSHOT_REDIS_PASSWORD` when neither `url` nor
+   * `clusterNodes` is given either (address and password come from the same
    * place), else none.
    */
   readonly password?: string;
@@ -50,7 +62,9 @@ export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
    * ({@link REDIS_SNAPSHOT_CLIENT_DEFAULTS}): `lazyConnect: true`,
    * `enableOfflineQueue: false`, `maxRetriesPerRequest: 1`,
    * `commandTimeout: 5000` ms, `connectTimeout: 2000` ms. `scripts` is the
-   * store's own and cannot be replaced.
+   * store's own and cannot be replaced. On a cluster they apply to every
+   * node's connection, except `lazyConnect` and `enableOfflineQueue`, which
+   * ioredis reads from the cluster's own options (they are moved there).
    */
   readonly redisOptions?: RedisOptions;
   /** Prefix of every key this store writes. Default `warmroute:`. */
@@ -91,6 +105,89 @@ function checkedUrl(url: string): string {
   return url;
 }
 
+/** Where the store connects: one server, or a cluster's seeds. */
+type SnapshotRedis =
+  | { readonly mode: 'standalone'; readonly url: string }
+  | { readonly mode: 'cluster'; readonly target: ClusterTarget };
+
+function refuse(problem: string): never {
+  throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [problem]);
+}
+
+/**
+ * The seeds of `clusterNodes`, or WR_ERR_WARM_STATE_OPTIONS with every
+ * problem (never quoting a password), when the store is made.
+ */
+function checkedSeeds(raw: string): ClusterTarget {
+  const parsed = parseClusterSeeds(
+    raw,
+    `clusterNodes (${FUNCTION_ENVIRONMENT.snapshotRedisClusterNodes.env})`,
+  );
+  if (!parsed.ok) return refuse(parsed.problems.join('; '));
+  return parsed.target;
+}
+
+/**
+ * Options first, then the environment: an explicit `url` or `clusterNodes`
+ * wins over both variables (as `url` always did over
+ * `WARMROUTE_SNAPSHOT_REDIS_URL`); two addresses from the same place are
+ * refused, since which one the snapshots live in would be a guess.
+ */
+function snapshotRedisOf(options: RedisSnapshotStoreOptions): SnapshotRedis {
+  const urlEnv = FUNCTION_ENVIRONMENT.snapshotRedisUrl.env;
+  const nodesEnv = FUNCTION_ENVIRONMENT.snapshotRedisClusterNodes.env;
+  if (options.url !== undefined && options.clusterNodes !== undefined) {
+    return refuse('url and clusterNodes are both given: give one');
+  }
+  if (options.clusterNodes !== undefined) {
+    return { mode: 'cluster', target: checkedSeeds(options.clusterNodes) };
+  }
+  if (options.url !== undefined) return { mode: 'standalone', url: checkedUrl(options.url) };
+  const url = functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisUrl);
+  const nodes = functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisClusterNodes);
+  if (url !== undefined && nodes !== undefined) {
+    return refuse(`${urlEnv} and ${nodesEnv} are both set: set one`);
+  }
+  if (nodes !== undefined) return { mode: 'cluster', target: checkedSeeds(nodes) };
+  return { mode: 'standalone', url: checkedUrl(url ?? 'redis://127.0.0.1:6379') };
+}
+
+/**
+ * Left out of the nodes' options: the cluster's own (`lazyConnect`,
+ * `enableOfflineQueue`, moved up), the store's scripts (registered once on
+ * the cluster) and a per-node `retryStrategy` (ioredis reconnects a cluster
+ * by its clusterRetryStrategy).
+ */
+const NOT_PER_NODE: ReadonlySet<string> = new Set([
+  'lazyConnect',
+  'enableOfflineQueue',
+  'scripts',
+  'retryStrategy',
+]);
+
+/**
+ * The Cluster options for the store: the fail-fast defaults and the
+ * caller's `redisOptions` on every node, the cluster-level ones moved up,
+ * AUTH and TLS from the gateway's rule (src/redis/client.ts
+ * clusterConnection).
+ */
+function snapshotClusterOptions(
+  merged: RedisOptions,
+  connection: Pick<ClusterOptions, 'dnsLookup'> & { redisOptions: RedisOptions },
+  scripts: Record<string, ScriptDefinition>,
+): ClusterOptions {
+  const perNode = Object.fromEntries(
+    Object.entries(merged).filter(([name]) => !NOT_PER_NODE.has(name)),
+  ) as RedisOptions;
+  return {
+    ...connection,
+    lazyConnect: merged.lazyConnect ?? true,
+    enableOfflineQueue: merged.enableOfflineQueue ?? false,
+    scripts,
+    redisOptions: { ...perNode, ...connection.redisOptions },
+  };
+}
+
 /**
  * Snapshots in Redis: one hash per snapshot scope (`v` = version, `d` =
  * encoded snapshot), named `<keyPrefix>snap2:<snapshotId>` by
@@ -101,13 +198,13 @@ function checkedUrl(url: string): string {
  */
 export class RedisSnapshotStore extends BaseSnapshotStore {
   readonly keyPrefix: string;
-  private readonly url: string;
+  private readonly where: SnapshotRedis;
   private readonly password: string | undefined;
   private readonly redisOptions: RedisOptions;
   private readonly ttlMs: number;
   private readonly scripts: Record<string, ScriptDefinition>;
-  private redis: Redis | undefined;
-  private creating: Promise<Redis> | undefined;
+  private redis: Redis | Cluster | undefined;
+  private creating: Promise<Redis | Cluster> | undefined;
   private connecting: Promise<void> | undefined;
 
   constructor(options: RedisSnapshotStoreOptions = {}) {
@@ -118,15 +215,13 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
       throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [`ttlSeconds ${String(ttl)}`]);
     }
     this.ttlMs = Math.round(ttl * 1000);
-    this.url = checkedUrl(
-      options.url ?? functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisUrl) ?? 'redis://127.0.0.1:6379',
-    );
+    this.where = snapshotRedisOf(options);
     // '' is no AUTH token: counted as unset, like an empty variable (functionEnv),
     // so it neither strips the URL's credentials nor sends AUTH without a password.
     const password = options.password === '' ? undefined : options.password;
     this.password =
       password ??
-      (options.url === undefined
+      (options.url === undefined && options.clusterNodes === undefined
         ? functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisPassword)
         : undefined);
     this.redisOptions = options.redisOptions ?? {};
@@ -140,24 +235,38 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
    * cost every environment ~60 ms and ~20 MB of its cold start even with
    * the file store.
    */
-  private create(): Promise<Redis> {
+  private create(): Promise<Redis | Cluster> {
     this.creating ??= Promise.all([
       import('ioredis'),
-      // The gateway's rule for a password beside a URL (ioredis would let the URL's
-      // credentials win, a user name or a ?password= query included).
+      // The gateway's rules for a password beside a URL (ioredis would let the URL's
+      // credentials win, a user name or a ?password= query included) and for a
+      // cluster's AUTH and TLS.
       import('../../src/redis/client.js'),
-    ]).then(([{ Redis: RedisClient }, { redisConnection }]) => {
-      const connection = redisConnection(
-        this.url,
-        this.password,
-        FUNCTION_ENVIRONMENT.snapshotRedisUrl.env,
-      );
-      const redis = new RedisClient(connection.url, {
-        ...REDIS_SNAPSHOT_CLIENT_DEFAULTS,
-        ...this.redisOptions,
-        ...connection.auth,
-        scripts: this.scripts,
-      });
+    ]).then(([{ Redis: RedisClient, Cluster: ClusterClient }, client]) => {
+      const merged: RedisOptions = { ...REDIS_SNAPSHOT_CLIENT_DEFAULTS, ...this.redisOptions };
+      const where = this.where;
+      let redis: Redis | Cluster;
+      if (where.mode === 'cluster') {
+        redis = new ClusterClient(
+          client.startupNodes(where.target),
+          snapshotClusterOptions(
+            merged,
+            client.clusterConnection(where.target, this.password),
+            this.scripts,
+          ),
+        );
+      } else {
+        const connection = client.redisConnection(
+          where.url,
+          this.password,
+          FUNCTION_ENVIRONMENT.snapshotRedisUrl.env,
+        );
+        redis = new RedisClient(connection.url, {
+          ...merged,
+          ...connection.auth,
+          scripts: this.scripts,
+        });
+      }
       // Errors surface on the commands; an unhandled 'error' event would crash the function.
       redis.on('error', () => undefined);
       this.redis = redis;
@@ -175,7 +284,7 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
     return snapshotKey(this.keyPrefix, id);
   }
 
-  private async client(): Promise<Redis> {
+  private async client(): Promise<Redis | Cluster> {
     const redis = this.redis ?? (await this.create());
     if (redis.status === 'ready') return redis;
     if (redis.status === 'wait' || redis.status === 'end') {

@@ -143,25 +143,40 @@ function clusterAuth(
 }
 
 /**
- * Options shared by both cluster clients. With TLS, host names are kept as
- * written (no DNS lookup to an IP first) so certificates can be verified
- * against them, as AWS documents for ElastiCache in-transit encryption.
+ * How every node of a cluster is reached: AUTH (the seeds' user name and the
+ * separate password) and TLS. With TLS, host names are kept as written (no
+ * DNS lookup to an IP first) so certificates can be verified against them,
+ * as AWS documents for ElastiCache in-transit encryption. Shared with the
+ * function library's snapshot store (lambda/stores/redis-snapshot-store.ts).
  */
+export function clusterConnection(
+  target: Extract<RedisTarget, { mode: 'cluster' }>,
+  password: string | undefined,
+): Pick<ClusterOptions, 'dnsLookup'> & {
+  redisOptions: Pick<RedisOptions, 'username' | 'password' | 'tls'>;
+} {
+  return {
+    ...(target.tls ? { dnsLookup: keepHostName } : {}),
+    redisOptions: {
+      ...clusterAuth(target, password),
+      ...(target.tls ? { tls: clusterTls(target) } : {}),
+    },
+  };
+}
+
+/** Options shared by both of the gateway's cluster clients. */
 function clusterOptions(
   target: Extract<RedisTarget, { mode: 'cluster' }>,
   password: string | undefined,
   connectionName: string,
   maxReconnectDelayMs: number,
 ): ClusterOptions & { redisOptions: NonNullable<ClusterOptions['redisOptions']> } {
+  const connection = clusterConnection(target, password);
   return {
+    ...connection,
     clusterRetryStrategy: retryStrategy(maxReconnectDelayMs),
     lazyConnect: true,
-    ...(target.tls ? { dnsLookup: keepHostName } : {}),
-    redisOptions: {
-      connectionName,
-      ...clusterAuth(target, password),
-      ...(target.tls ? { tls: clusterTls(target) } : {}),
-    },
+    redisOptions: { connectionName, ...connection.redisOptions },
   };
 }
 
@@ -173,7 +188,7 @@ function keepHostName(
 }
 
 /** ioredis wants mutable seeds. */
-function seeds(
+export function startupNodes(
   target: Extract<RedisTarget, { mode: 'cluster' }>,
 ): { host: string; port: number }[] {
   return target.nodes.map(({ host, port }) => ({ host, port }));
@@ -197,7 +212,7 @@ export function createCommandClient(options: RedisClientOptions): RedisClient {
       options.connectionName,
       options.maxReconnectDelayMs,
     );
-    return new Cluster(seeds(target), {
+    return new Cluster(startupNodes(target), {
       ...base,
       scripts: directoryScripts(),
       enableOfflineQueue: false,
@@ -252,7 +267,7 @@ export function createSubscriberClient(
       options.connectionName,
       options.maxReconnectDelayMs,
     );
-    return new Cluster(seeds(target), {
+    return new Cluster(startupNodes(target), {
       ...base,
       shardedSubscribers: true,
       enableOfflineQueue: true,
