@@ -1,4 +1,10 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { epochBucket } from '../../src/directory/epoch-bucket.js';
+import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
+import type { StoreEvent } from '../../src/directory/store.js';
+import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import type { KeyDirectory } from '../../src/directory/directory.js';
 import { deriveTenantId } from '../../src/directory/tenant-id.js';
 import { isWarmrouteError } from '../../src/errors.js';
@@ -173,3 +179,78 @@ describe('directory when its Redis fails', () => {
     expect(dir.counters().storeErrors).toBe(0);
   });
 });
+
+describe('the store on a Redis Cluster when a master fails over', () => {
+  let cluster: RedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
+    return () => cluster.stop();
+  }, 120_000);
+
+  function openStore(prefix: string): RedisDirectoryStore {
+    const store = new RedisDirectoryStore({
+      target: { mode: 'cluster', nodes: cluster.seeds, tls: false },
+      keyPrefix: prefix,
+      commandTimeoutMs: 1_000,
+      connectTimeoutMs: 10_000,
+      maxReconnectDelayMs: 500,
+      idleTtlSeconds: 600,
+      clock: Date.now,
+      logger: pino({ level: 'silent' }),
+      instanceId: randomBytes(8).toString('hex'),
+    });
+    onTestFinished(() => store.close());
+    return store;
+  }
+
+  it('reports sharded pub/sub down, then up with a resync, and invalidations on the failed-over slots arrive again', async () => {
+    // Prepare
+    const prefix = uniquePrefix('store-cluster-failover');
+    const a = openStore(prefix);
+    const b = openStore(prefix);
+    await Promise.all([a.start(), b.start()]);
+    expect(b.pubsubUp()).toBe(true);
+    const events: StoreEvent[] = [];
+    b.onEvent((event) => events.push(event));
+
+    // Act: SIGKILL a master; its replica takes over its slots.
+    const killed = await cluster.killMaster(0);
+    await cluster.waitForFailover(60_000);
+    await expect.poll(() => b.pubsubUp(), { timeout: 30_000 }).toBe(true);
+    // A key whose bucket channel lives in the slots the killed master served.
+    const inKilled = (slot: number): boolean =>
+      killed.slots.some(([from, to]) => slot >= from && slot <= to);
+    let key = '';
+    for (let i = 0; key === ''; i++) {
+      const slot = await a.client.cluster('KEYSLOT', a.keys.tag(epochBucket(`k${String(i)}`)));
+      if (inKilled(slot)) key = `k${String(i)}`;
+    }
+    // The command client learns the new slot owner on its own; until then commands fail fast.
+    const epoch = await eventually(() =>
+      a.epoch('ns', epochBucket(key), randomBytes(16).toString('hex')),
+    );
+    await a.rotate('ns', epoch, key);
+
+    // Assess: down, then back with a resync (messages may have been lost in between), then live.
+    const down = events.findIndex((e) => e.type === 'status' && !e.pubsub);
+    const resync = events.findIndex((e) => e.type === 'resync');
+    expect(down).toBeGreaterThanOrEqual(0);
+    expect(resync).toBeGreaterThan(down);
+    await expect
+      .poll(() => events.some((e) => e.type === 'invalidate' && e.key === key), { timeout: 5_000 })
+      .toBe(true);
+  }, 120_000);
+});
+
+/** `call`'s first success, retried every 100 ms for up to 15 s. */
+async function eventually<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
