@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { isWarmStateError } from '../../lambda/errors.js';
 import type { SnapshotScope } from '../../lambda/snapshot-scope.js';
 import type { SnapshotStore } from '../../lambda/stores/base-snapshot-store.js';
@@ -12,6 +12,8 @@ import { FileSnapshotStore } from '../../lambda/stores/file-snapshot-store.js';
 import { MemorySnapshotStore } from '../../lambda/stores/memory-snapshot-store.js';
 import { RedisSnapshotStore } from '../../lambda/stores/redis-snapshot-store.js';
 import { packageRoot } from '../../src/paths.js';
+import { formatSeed } from '../../src/redis/cluster-seeds.js';
+import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { deleteByPrefix, privateRedis, SHARED_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
 const run = promisify(execFile);
@@ -29,6 +31,24 @@ interface Impl {
   /** A fresh, empty store; cleanup is registered on the running test. */
   readonly make: (opts?: { maxSnapshotBytes?: number }) => Promise<Made>;
 }
+
+let cluster: Promise<RedisCluster> | undefined;
+
+/** The seed list of this file's cluster, started at its first use (3 masters, 3 replicas). */
+async function clusterSeeds(): Promise<string> {
+  cluster ??= startRedisCluster();
+  return (await cluster).seeds.map((seed) => formatSeed(seed)).join(',');
+}
+
+async function runningCluster(): Promise<RedisCluster> {
+  await clusterSeeds();
+  if (cluster === undefined) throw new Error('the cluster did not start');
+  return cluster;
+}
+
+afterAll(async () => {
+  await (await cluster)?.stop();
+}, 30_000);
 
 const impls: Impl[] = [
   {
@@ -62,6 +82,18 @@ const impls: Impl[] = [
         store,
         writerArgs: { kind: 'redis', url: SHARED_REDIS_URL, prefix: keyPrefix },
       });
+    },
+  },
+  {
+    name: 'RedisSnapshotStore on a Redis Cluster',
+    shared: true,
+    make: async (opts = {}) => {
+      // Private to this file (stopped in afterAll), so a unique prefix per test is cleanup enough.
+      const clusterNodes = await clusterSeeds();
+      const keyPrefix = uniquePrefix('snapshot');
+      const store = new RedisSnapshotStore({ ...opts, clusterNodes, keyPrefix });
+      onTestFinished(() => store.close());
+      return { store, writerArgs: { kind: 'redis', clusterNodes, prefix: keyPrefix } };
     },
   },
 ];
@@ -379,6 +411,64 @@ describe('RedisSnapshotStore specifics', () => {
   it('fails fast with WR_ERR_SNAPSHOT_STORE when Redis is unreachable', async () => {
     const store = new RedisSnapshotStore({
       url: 'redis://127.0.0.1:1',
+      keyPrefix: uniquePrefix('snapshot'),
+    });
+    onTestFinished(() => store.close());
+
+    const err: unknown = await store.read(at('k')).catch((e: unknown) => e);
+
+    expect(isWarmStateError(err, 'WR_ERR_SNAPSHOT_STORE')).toBe(true);
+  });
+});
+
+describe('RedisSnapshotStore on a Redis Cluster, specifics', () => {
+  it('spreads snapshots over every master (each snapshot is one key, hashed on its own)', async () => {
+    // Prepare
+    const clusterNodes = await clusterSeeds();
+    const keyPrefix = uniquePrefix('snapshot');
+    const store = new RedisSnapshotStore({ clusterNodes, keyPrefix });
+    onTestFinished(() => store.close());
+
+    // Act
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) => store.write(at(`k${i}`), 0, content(`v${i}`))),
+    );
+
+    // Assess: 60 keys over 3 masters by CRC16; each master holds some (p(one empty) ~ 3 * (2/3)^60).
+    const counts = await (await runningCluster()).countKeysPerMaster(`${keyPrefix}*`);
+    expect(counts).toHaveLength(3);
+    for (const { keys } of counts) expect(keys).toBeGreaterThan(0);
+    expect(counts.reduce((sum, c) => sum + c.keys, 0)).toBe(60);
+    expect((await store.read(at('k7')))?.state.toString()).toBe('v7');
+  });
+
+  it('still writes after SCRIPT FLUSH on every master (NOSCRIPT fallback per node)', async () => {
+    // Prepare: a cached script on every master, then flushed.
+    const clusterNodes = await clusterSeeds();
+    const keyPrefix = uniquePrefix('snapshot');
+    const store = new RedisSnapshotStore({ clusterNodes, keyPrefix });
+    onTestFinished(() => store.close());
+    const keys = Array.from({ length: 30 }, (_, i) => at(`k${i}`));
+    await Promise.all(keys.map((scope) => store.write(scope, 0, content('one'))));
+    const { Redis } = await import('ioredis');
+    for (const master of await (await runningCluster()).masters()) {
+      const admin = new Redis({ host: '127.0.0.1', port: master.port });
+      onTestFinished(() => {
+        admin.disconnect();
+      });
+      await admin.script('FLUSH');
+    }
+
+    // Act
+    const results = await Promise.all(keys.map((scope) => store.write(scope, 1, content('two'))));
+
+    // Assess
+    expect(results).toEqual(keys.map(() => ({ ok: true, version: 2 })));
+  });
+
+  it('fails fast with WR_ERR_SNAPSHOT_STORE when no seed answers', async () => {
+    const store = new RedisSnapshotStore({
+      clusterNodes: '127.0.0.1:1',
       keyPrefix: uniquePrefix('snapshot'),
     });
     onTestFinished(() => store.close());

@@ -7,7 +7,11 @@ import { FileSnapshotStore, RedisSnapshotStore } from '../../dist/lambda/index.j
 const args = JSON.parse(process.argv[2] ?? '{}');
 const store =
   args.kind === 'redis'
-    ? new RedisSnapshotStore({ url: args.url, keyPrefix: args.prefix })
+    ? new RedisSnapshotStore(
+        args.clusterNodes === undefined
+          ? { url: args.url, keyPrefix: args.prefix }
+          : { clusterNodes: args.clusterNodes, keyPrefix: args.prefix },
+      )
     : new FileSnapshotStore({ directory: args.directory });
 
 // args.scope: the whole snapshot scope (stores take no bare key).
