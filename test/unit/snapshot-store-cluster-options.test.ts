@@ -1,0 +1,82 @@
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
+import { isWarmStateError } from '../../lambda/errors.js';
+import { RedisSnapshotStore } from '../../lambda/stores/redis-snapshot-store.js';
+
+/**
+ * Where RedisSnapshotStore connects when a cluster is named (`clusterNodes`,
+ * `WARMROUTE_SNAPSHOT_REDIS_CLUSTER_NODES`): the choices are made, and bad
+ * ones refused, when the store is made (nothing connects: the client is
+ * created at first use). The cluster itself is exercised by the
+ * snapshot-store contract suite (test/contract/snapshot-store.test.ts).
+ */
+
+const URL_ENV = FUNCTION_ENVIRONMENT.snapshotRedisUrl.env;
+const NODES_ENV = FUNCTION_ENVIRONMENT.snapshotRedisClusterNodes.env;
+
+function refusal(make: () => unknown): Error {
+  try {
+    make();
+  } catch (err) {
+    if (isWarmStateError(err, 'WR_ERR_WARM_STATE_OPTIONS')) return err;
+    throw err;
+  }
+  throw new Error('expected WR_ERR_WARM_STATE_OPTIONS');
+}
+
+function stubEnv(values: Record<string, string>): void {
+  for (const [name, value] of Object.entries(values)) vi.stubEnv(name, value);
+  onTestFinished(() => {
+    vi.unstubAllEnvs();
+  });
+}
+
+describe('RedisSnapshotStore cluster options', () => {
+  it('refuses url and clusterNodes together', () => {
+    expect(
+      refusal(() => new RedisSnapshotStore({ url: 'redis://c:6379', clusterNodes: 'a:6379' }))
+        .message,
+    ).toContain('url and clusterNodes are both given');
+  });
+
+  it('refuses both variables set, naming both', () => {
+    // Prepare
+    stubEnv({ [URL_ENV]: 'redis://c:6379', [NODES_ENV]: 'a:6379' });
+
+    // Act / Assess
+    const message = refusal(() => new RedisSnapshotStore()).message;
+    expect(message).toContain(URL_ENV);
+    expect(message).toContain(NODES_ENV);
+  });
+
+  it('an explicit url or clusterNodes wins over the variables', () => {
+    // Prepare: both variables set (refused on their own).
+    stubEnv({ [URL_ENV]: 'redis://c:6379', [NODES_ENV]: 'a:6379' });
+
+    // Act / Assess
+    expect(() => new RedisSnapshotStore({ url: 'redis://d:6379' })).not.toThrow();
+    expect(() => new RedisSnapshotStore({ clusterNodes: 'b:6379' })).not.toThrow();
+  });
+
+  it.each([
+    [
+      'the option',
+      (): unknown => new RedisSnapshotStore({ clusterNodes: 'rediss://u:hunter2@a:1,b' }),
+    ],
+    [
+      'the variable',
+      (): unknown => {
+        stubEnv({ [NODES_ENV]: 'rediss://u:hunter2@a:1,b' });
+        return new RedisSnapshotStore();
+      },
+    ],
+  ])('refuses bad seeds from %s, every problem named, no password echoed', (_, make) => {
+    // Act
+    const message = refusal(make).message;
+
+    // Assess
+    expect(message).toContain(`clusterNodes (${NODES_ENV}): seed 1 must not hold a password`);
+    expect(message).toContain('seed 2 ("b") must end in :port');
+    expect(message).not.toContain('hunter2');
+  });
+});
