@@ -27,6 +27,7 @@ const sections: readonly Section[] = [
   { name: 'directory', load: () => import('./directory.js') },
   { name: 'scheduler', load: () => import('./scheduler.js') },
   { name: 'gateway', load: () => import('./gateway.js') },
+  { name: 'cluster', load: () => import('./cluster.js') },
   { name: 'rehydrate', load: () => import('./rehydrate.js') },
   { name: 'sdk', load: () => import('./sdk.js') },
   { name: 'hit-rate', load: () => import('./hit-rate.js') },

@@ -17,7 +17,7 @@ export interface ChildServer {
 
 const TICKS_PER_SECOND = 100;
 
-function readCpuSeconds(pid: number): number {
+export function readCpuSeconds(pid: number): number {
   // /proc/<pid>/stat: fields 14 and 15 are utime and stime in clock ticks.
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -46,6 +46,8 @@ export async function startChildProcess(
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: stdout });
     const timer = setTimeout(() => {
+      // Do not leave it running behind the failed benchmark.
+      child.kill('SIGKILL');
       reject(new Error(`${script} did not start`));
     }, 20_000);
     lines.on('line', (line) => {
