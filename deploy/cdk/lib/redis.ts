@@ -42,9 +42,9 @@ const SNAPSHOT_KEYS = `${snapshotKey(DEFAULT_SNAPSHOT_KEY_PREFIX, '0'.repeat(64)
  *   directly (state-version broadcasts), SET … PX … NX (the namespace's bind
  *   lock, released by a script: GET, DEL), and SUBSCRIBE to every bucket
  *   channel on its dedicated connection. This is a standalone server (one
- *   shard, cluster mode disabled): a Redis Cluster also needs SPUBLISH,
- *   SSUBSCRIBE and CLUSTER SLOTS instead of PUBLISH and SUBSCRIBE
- *   (docs/deploy.md "Redis access");
+ *   shard, cluster mode disabled); on a Redis Cluster the gateway uses
+ *   SPUBLISH and SSUBSCRIBE instead, and CLUSTER SLOTS and CLUSTER INFO
+ *   (docs/deploy.md "Redis access", test/deploy/redis-acl-cluster.test.ts);
  * - the functions (lambda/stores/redis-snapshot-store.ts and
  *   lambda/stores/lua/cas-snapshot-1.lua): HGET, the CAS script's HSET and
  *   PEXPIRE (a TTL) or PERSIST (ttlSeconds 0, the store's default), DEL.
