@@ -8,7 +8,12 @@ import { defaults } from '../../src/config/schema.js';
 import { startLocalHost, type LocalHost } from '../../src/localhost/index.js';
 import { distDir, packageRoot } from '../../src/paths.js';
 import { DIRECTORY_KEY_PREFIX, directoryKeys } from '../../src/redis/keys.js';
-import { adminCall, keySlot, startClusterGateways } from '../helpers/cluster-gateways.js';
+import {
+  adminCall,
+  clusterNodesSetting,
+  keySlot,
+  startClusterGateways,
+} from '../helpers/cluster-gateways.js';
 import type { TestGateway } from '../helpers/gateway.js';
 import {
   startRedisCluster,
@@ -19,8 +24,8 @@ import {
 /**
  * Issue 15: a Redis Cluster master dies under load. Two gateways on a local
  * 3 + 3 cluster in front of a local Lambda host running the `warm-counter`
- * example (snapshots in the file store: the Redis snapshot store has no
- * cluster mode yet). Eight keys are called continuously, each one call at a
+ * example, its snapshots in the Redis snapshot store on the same cluster
+ * (WARMROUTE_SNAPSHOT_REDIS_CLUSTER_NODES). Eight keys are called continuously, each one call at a
  * time, while a master with a replica is SIGKILLed. No request may fail,
  * every key's counter must go up by exactly one per call, /readyz reports
  * degraded during the election and ready after it, and admin mutations on a
@@ -205,11 +210,13 @@ describe('a Redis Cluster master fails under load', () => {
     snapshotDir = await mkdtemp(join(tmpdir(), 'wr-cluster-failover-snap-'));
     host = await startLocalHost({
       port: 0,
-      functionsFile: join(packageRoot, 'test/helpers/gateway-functions/functions.json'),
+      // warm-counter alone, its snapshots in the Redis store on the directory's cluster.
+      functionsFile: join(packageRoot, 'test/helpers/cluster-functions/functions.json'),
       env: {
         ...process.env,
+        // Where the file store would write if the Redis store were not chosen (then the test fails).
         WARMROUTE_SNAPSHOT_DIR: snapshotDir,
-        WARMROUTE_SNAPSHOT_REDIS_URL: '',
+        WARMROUTE_SNAPSHOT_REDIS_CLUSTER_NODES: clusterNodesSetting(cluster),
       },
     });
     return async () => {
@@ -330,6 +337,10 @@ describe('a Redis Cluster master fails under load', () => {
       ].join('\n'),
     );
 
+    // The snapshots were written to the cluster (not to the file store).
+    const snapshots = await cluster.countKeysPerMaster('warmroute:snap2:*');
+    console.log(`  snapshot keys per master: ${JSON.stringify(snapshots)}`);
+    expect(snapshots.reduce((n, c) => n + c.keys, 0)).toBeGreaterThanOrEqual(KEYS);
     // Every response 2xx: nothing a client saw is attributable to the failover.
     expect(failures).toEqual([]);
     for (const l of loads) {
