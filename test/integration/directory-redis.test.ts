@@ -1,20 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { defaults } from '../../src/config/schema.js';
 import { epochBucket } from '../../src/directory/epoch-bucket.js';
 import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
 import { deriveTenantId } from '../../src/directory/tenant-id.js';
 import { directoryKeys } from '../../src/redis/keys.js';
 import { scanKeys } from '../../src/redis/scan.js';
-import { SHARED_REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.js';
+import { SHARED_REDIS_URL, deleteByPrefix, privateRedis, uniquePrefix } from '../helpers/redis.js';
 import {
   TEST_SECRET,
   inspector,
   nextInvalidation,
   openRedisDirectory,
 } from '../helpers/directory-fixtures.js';
-import { onTestFinished } from 'vitest';
 
 async function sharedPrefix(label: string): Promise<string> {
   const prefix = uniquePrefix(label);
@@ -237,5 +237,97 @@ describe('RedisDirectoryStore binds under the namespace lock', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
     expect(await store.client.get(lock)).toBe('someone-else');
     expect((await store.explain('ns', epoch, 'k')).binding).toBeUndefined();
+  });
+});
+
+describe('RedisDirectoryStore round trips per operation (commands the server receives, MONITOR)', () => {
+  it('unbound resolve 1, bound 1 + chain length, explain 1 + chain length, bind 3 + target chain length, rotate/unbind/forget 1', async () => {
+    // Prepare: a private server (MONITOR sees only this store), chain s2 -> s1 -> ws.
+    const own = await privateRedis();
+    const store = new RedisDirectoryStore({
+      target: { mode: 'standalone', url: own.url },
+      keyPrefix: 'wrtest:rt:',
+      commandTimeoutMs: 2_000,
+      connectTimeoutMs: 5_000,
+      maxReconnectDelayMs: defaults.redisMaxReconnectDelayMs,
+      idleTtlSeconds: 600,
+      clock: Date.now,
+      logger: pino({ level: 'silent' }),
+      instanceId: 'rt',
+    });
+    onTestFinished(() => store.close());
+    await store.start();
+    const epochs = new Map<string, string>();
+    for (const key of ['ws', 's1', 's2', 's3']) {
+      epochs.set(key, await store.epoch('ns', epochBucket(key), randomBytes(16).toString('hex')));
+    }
+    const ep = (key: string): string => epochs.get(key) ?? '';
+    await store.bind('ns', ep('s1'), 's1', 'ws');
+    await store.bind('ns', ep('s2'), 's2', 's1');
+    const monitor = await new Redis(own.url).monitor();
+    onTestFinished(() => {
+      monitor.disconnect();
+    });
+    const commands: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      // EVAL or EVALSHA: ioredis sends EVAL while it has not loaded the script on this connection.
+      const name = args[0]?.toLowerCase() ?? '';
+      if (source === 'lua') return;
+      commands.push(
+        name === 'echo' ? `echo:${args[1] ?? ''}` : name.startsWith('eval') ? 'script' : name,
+      );
+    });
+    let round = 0;
+    const count = async (op: () => Promise<unknown>): Promise<string[]> => {
+      round += 1;
+      await store.client.echo(`start-${String(round)}`);
+      await expect.poll(() => commands.at(-1)).toBe(`echo:start-${String(round)}`);
+      commands.length = 0;
+      await op();
+      await store.client.echo(`end-${String(round)}`);
+      await expect.poll(() => commands.at(-1)).toBe(`echo:end-${String(round)}`);
+      return commands.slice(0, -1);
+    };
+
+    // Act + Assess
+    expect(await count(() => store.resolve('ns', ep('ws'), 'ws', 'fn'))).toEqual(['script']);
+    expect(await count(() => store.resolve('ns', ep('s2'), 's2', 'fn'))).toEqual(
+      Array<string>(3).fill('script'),
+    );
+    expect(await count(() => store.explain('ns', ep('s2'), 's2'))).toEqual(
+      Array<string>(3).fill('script'),
+    );
+    // Lock, walk s2 -> s1 -> ws (3 links), write, unlock.
+    expect(await count(() => store.bind('ns', ep('s3'), 's3', 's2'))).toEqual([
+      'set',
+      'script',
+      'script',
+      'script',
+      'script',
+      'script',
+    ]);
+    for (const op of [
+      () => store.rotate('ns', ep('ws'), 'ws'),
+      () => store.unbind('ns', ep('s3'), 's3'),
+      () => store.forget('ns', ep('s3'), 's3'),
+    ]) {
+      expect(await count(op)).toEqual(['script']);
+    }
+    // One script per delta, then one state-version broadcast per bucket of the written keys.
+    const delta = (key: string) => ({
+      namespace: 'ns',
+      epoch: ep(key),
+      key,
+      hit: 1,
+      rehydrated: 0,
+      fresh: 0,
+      unknown: 0,
+      envId: 'env',
+      stateVersions: new Map([['fn', 3]]),
+      lastSeenMs: Date.now(),
+    });
+    expect(new Set(['ws', 's1', 's2'].map(epochBucket)).size).toBe(3);
+    const flushed = await count(() => store.recordOutcomes(['ws', 's1', 's2'].map(delta)));
+    expect(flushed.sort()).toEqual(['publish', 'publish', 'publish', 'script', 'script', 'script']);
   });
 });
