@@ -52,6 +52,23 @@ const EPOCH_WARN_INTERVAL_MS = 60_000;
 /** After a bucket's epoch was found changed, a namespace's other buckets are read again at most this often. */
 const EPOCH_RECHECK_INTERVAL_MS = 5_000;
 
+/** Epoch reads a prefetch or recheck has in flight at once: bursts that stay well inside the command timeout. */
+const EPOCH_READ_BATCH = 128;
+
+/** `read` for every bucket, EPOCH_READ_BATCH at a time; whether every read succeeded. */
+async function forEveryBucket(read: (bucket: number) => Promise<unknown>): Promise<boolean> {
+  let all = true;
+  for (let first = 0; first < EPOCH_BUCKETS; first += EPOCH_READ_BATCH) {
+    const batch = Array.from(
+      { length: Math.min(EPOCH_READ_BATCH, EPOCH_BUCKETS - first) },
+      (_, i) => read(first + i),
+    );
+    const settled = await Promise.allSettled(batch);
+    if (settled.some((result) => result.status === 'rejected')) all = false;
+  }
+  return all;
+}
+
 /** A new epoch: 128 random bits, never derived from anything seen before. */
 function newEpoch(): string {
   return randomBytes(16).toString('hex');
@@ -573,18 +590,9 @@ export class KeyDirectory implements Directory {
     if (this.#completeNamespaces.has(namespace) || this.#prefetches.has(namespace)) return;
     if (this.#closed || !this.#store.available()) return;
     if (this.#clock() < (this.#prefetchRetryAtMs.get(namespace) ?? 0)) return;
-    const loads: Promise<boolean>[] = [];
-    for (let bucket = 0; bucket < EPOCH_BUCKETS; bucket++) {
-      loads.push(
-        this.#knownEpoch(namespace, bucket).then(
-          () => true,
-          () => false,
-        ),
-      );
-    }
-    const prefetch = Promise.all(loads)
-      .then((loaded) => {
-        if (loaded.every(Boolean)) this.#completeNamespaces.add(namespace);
+    const prefetch = forEveryBucket((bucket) => this.#knownEpoch(namespace, bucket))
+      .then((all) => {
+        if (all) this.#completeNamespaces.add(namespace);
         else this.#prefetchRetryAtMs.set(namespace, this.#clock() + EPOCH_PREFETCH_RETRY_MS);
       })
       .finally(() => {
@@ -722,15 +730,14 @@ export class KeyDirectory implements Directory {
     const last = this.#recheckedAtMs.get(namespace);
     if (this.#closed || (last !== undefined && now < last + EPOCH_RECHECK_INTERVAL_MS)) return;
     this.#recheckedAtMs.set(namespace, now);
-    for (let bucket = 0; bucket < EPOCH_BUCKETS; bucket++) {
-      void this.#store.epoch(namespace, bucket, newEpoch()).then(
-        (epoch) => {
-          this.#adoptEpoch(namespace, bucket, epoch, 'rechecked');
-        },
-        // Unread buckets are checked by their next store call, as before.
-        () => undefined,
-      );
-    }
+    void forEveryBucket((bucket) =>
+      this.#store.epoch(namespace, bucket, newEpoch()).then((epoch) => {
+        this.#adoptEpoch(namespace, bucket, epoch, 'rechecked');
+      }),
+    ).then((all) => {
+      // Unread buckets are checked by their next store call; the next change found rechecks at once.
+      if (!all) this.#recheckedAtMs.delete(namespace);
+    });
   }
 
   /**
