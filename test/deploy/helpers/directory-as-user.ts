@@ -20,9 +20,9 @@ export interface DirectoryAsUser {
   cleanup(namespace: string): Promise<void>;
 }
 
-/** Polls `check` for up to 2 s. */
+/** Polls `check` for up to 5 s (a loaded machine subscribes 1,024 channels slowly). */
 async function waitFor(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 250 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** Two distinct keys in distinct epoch buckets, so a binding crosses buckets (a follow-link step). */
