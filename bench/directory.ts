@@ -64,6 +64,7 @@ const IN_SCRIPT = [
   'hset',
   'hincrby',
   'publish',
+  'spublish',
   'del',
   'hdel',
   'hgetall',
@@ -156,7 +157,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
   // Each directory gets its own store (a directory starts and closes the one it is given).
   const redisStore = (): RedisDirectoryStore =>
     new RedisDirectoryStore({
-      url: REDIS_URL,
+      target: { mode: 'standalone', url: REDIS_URL },
       keyPrefix: prefix,
       commandTimeoutMs: 2_000,
       connectTimeoutMs: config.redisConnectTimeoutMs,
