@@ -73,6 +73,11 @@ const otherVariables: Record<string, { reader: string; documented: boolean }> = 
     documented: true,
   },
   AWS_ENDPOINT_URL: { reader: 'the AWS SDK (the backend honours it)', documented: false },
+  // A one-off tool's input, documented where the tool is (docs/scaling.md, "Migration").
+  WARMROUTE_MIGRATE_FROM_PASSWORD: {
+    reader: 'warmroute migrate-directory (src/directory/migrate-command.ts)',
+    documented: false,
+  },
   // The AWS SDK's credential chain and region; the local host passes them to environments.
   AWS_ACCESS_KEY_ID: { reader: 'AWS SDK and CLI credentials', documented: true },
   AWS_SECRET_ACCESS_KEY: { reader: 'AWS SDK and CLI credentials', documented: true },
