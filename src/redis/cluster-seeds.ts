@@ -17,7 +17,7 @@ import type { ClusterSeed, RedisTarget } from './target.js';
  * for every node) and the same user name (ioredis authenticates every node
  * alike). A password is never part of a seed: it comes from the password
  * setting, so that a secret store can supply it. Problems never quote a seed
- * that has userinfo, which might be a password written in the wrong place.
+ * that might hold a password written in the wrong place (see `quotable`).
  */
 
 export type ClusterTarget = Extract<RedisTarget, { mode: 'cluster' }>;
@@ -40,9 +40,32 @@ interface ParsedSeed {
   readonly username: string | undefined;
 }
 
-/** How a problem names a seed: quoted when that cannot leak a secret, by position otherwise. */
+/** Longest part of a seed a problem quotes: a pasted file must not become a 1 MB message. */
+const MAX_QUOTED_CHARS = 100;
+/** An IPv6 address in brackets (hex groups, dots): nothing there can be a secret. */
+const BRACKETED_ADDRESS = /\[[0-9A-Fa-f:.]*\]/g;
+/** A ':' not starting a port (digits, then the end or another ':'), e.g. `redis://:secret`. */
+const COLON_NOT_PORT = /:(?!\d*(?::|$))/;
+
+/**
+ * Whether a problem may quote `entry`. Not when it may hold a password
+ * written in the wrong place: userinfo (`@`), a query or fragment
+ * (`redis://h:1/?password=…`, which ioredis itself would read), or text
+ * after a ':' that is not a port (`redis://:secret`, `user:secret`). The
+ * problem then names the seed by position only; the message is also logged
+ * (the function library's snapshot store reports it at cold start).
+ */
+function quotable(entry: string): boolean {
+  if (/[@?#]/.test(entry)) return false;
+  const rest = entry.replace(SCHEME, '').replace(BRACKETED_ADDRESS, '[]');
+  return !COLON_NOT_PORT.test(rest);
+}
+
+/** How a problem names a seed: quoted (cut short) when that cannot leak a secret, by position otherwise. */
 function nameOf(entry: string, index: number): string {
-  return entry.includes('@') ? `seed ${index + 1}` : `seed ${index + 1} (${JSON.stringify(entry)})`;
+  if (!quotable(entry)) return `seed ${index + 1}`;
+  const shown = entry.length > MAX_QUOTED_CHARS ? `${entry.slice(0, MAX_QUOTED_CHARS)}…` : entry;
+  return `seed ${index + 1} (${JSON.stringify(shown)})`;
 }
 
 function parseHostPort(text: string): ClusterSeed | string {

@@ -137,6 +137,66 @@ describe('parseClusterSeeds: properties', () => {
       { numRuns: 2_000 },
     );
   });
+
+  it('a password written in the wrong place (?password=, after a colon, around an @) is never repeated', () => {
+    // A password-looking secret: has a letter (all digits after a colon is a port, and is quoted).
+    const secret = fc
+      .stringMatching(/^[A-Za-z0-9!$%&*+~=_.-]{6,24}$/)
+      .filter((text) => /[A-Za-z]/.test(text));
+    const hostPort = fc.constantFrom('cache.internal:6379', '10.0.0.1:7000', '[::1]:6379', 'h', '');
+    const scheme = fc.constantFrom('', 'redis://', 'rediss://', 'REDISS://', 'http://');
+    const placed = fc.constantFrom(
+      (s: string, h: string, x: string) => `${s}${h}/?password=${x}`,
+      (s: string, h: string, x: string) => `${s}${h}?password=${x}`,
+      (s: string, h: string, x: string) => `${s}${h}#${x}`,
+      (s: string, _h: string, x: string) => `${s}:${x}`,
+      (s: string, h: string, x: string) => `${s}${h}:${x}`,
+      (s: string, h: string, x: string) => `${s}user:${x}${h === '' ? '' : `@${h}`}`,
+      (s: string, h: string, x: string) => `${s}${x}@${h}`,
+      (s: string, h: string, x: string) => `${s}${h}@${x}`,
+    );
+    fc.assert(
+      fc.property(
+        secret,
+        scheme,
+        hostPort,
+        placed,
+        fc.constantFrom('', 'ok.internal:1,'),
+        (x, s, h, place, before) => {
+          // Prepare
+          const raw = `${before}${place(s, h, x)}`;
+
+          // Act
+          const parsed = parseClusterSeeds(raw, SETTING);
+
+          // Assess: accepted only as a user name (`redis://<x>@host:port`), else never quoted
+          if (parsed.ok) {
+            expect(parsed.target.username).toBe(x);
+            return;
+          }
+          expect(parsed.problems.join('\n')).not.toContain(x);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('names a seed with a query or fragment by position only, and quotes at most ~100 characters', () => {
+    // Act
+    const [query] = problemsOf('redis://cache.internal:6379/?password=hunter2');
+    const [colon] = problemsOf('redis://:hunter2');
+    const [huge] = problemsOf(`${'x'.repeat(1_000_000)}:1`);
+
+    // Assess
+    expect(query).toBe(
+      `${SETTING}: seed 1 must not have a path, query or fragment after host:port`,
+    );
+    expect(colon).toBe(
+      `${SETTING}: seed 1 must be host:port with a host name or IP address (and nothing after the port)`,
+    );
+    expect(huge?.length).toBeLessThan(300);
+    expect(huge).toContain(`seed 1 ("${'x'.repeat(100)}…")`);
+  });
 });
 
 describe('parseClusterSeeds: the documented forms', () => {
