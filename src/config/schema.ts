@@ -265,7 +265,7 @@ export const settings: readonly Setting[] = [
     field: 'secret',
     kind: 'string',
     description:
-      'HMAC secret for tenant ID derivation (≥ 16 chars). Same on every replica. Unset outside production: a random dev secret. Tenant IDs survive a restart only with this set and `REDIS_URL` (the in-memory directory starts a new epoch each time).',
+      'HMAC secret for tenant ID derivation (≥ 16 chars). Same on every replica. Unset outside production: a random dev secret. Tenant IDs survive a restart only with this set and a Redis directory, `REDIS_URL` or `WARMROUTE_REDIS_CLUSTER_NODES` (the in-memory directory starts new epochs each time).',
   },
   {
     env: 'WARMROUTE_ADMIN_TOKEN',
