@@ -65,6 +65,13 @@ export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
    * store's own and cannot be replaced. On a cluster they apply to every
    * node's connection, except `lazyConnect` and `enableOfflineQueue`, which
    * ioredis reads from the cluster's own options (they are moved there).
+   * A cluster's failover (a master lost, its replica promoted) is ridden
+   * through: a command to the lost master's slots is retried every 100 ms
+   * until the new master serves them, for at most `commandTimeout` from its
+   * first send, then it fails (a write that timed out is reported as failed,
+   * though like any timed-out write it may have been applied; the version
+   * check keeps it from overwriting a newer snapshot). Raise
+   * `commandTimeout` for longer elections (ElastiCache's can exceed 5 s).
    */
   readonly redisOptions?: RedisOptions;
   /** Prefix of every key this store writes. Default `warmroute:`. */
@@ -165,11 +172,47 @@ const NOT_PER_NODE: ReadonlySet<string> = new Set([
   'retryStrategy',
 ]);
 
+/** ms between two tries of a command through a failover (ioredis's default). */
+const FAILOVER_RETRY_DELAY_MS = 100;
+/** Redirections on top of the failover retries: MOVED/ASK while slots move. */
+const SPARE_REDIRECTIONS = 16;
+
+/**
+ * How the store's cluster client rides through a failover: unlike the
+ * gateway's request path (src/redis/client.ts requestPathClusterRetries),
+ * a snapshot write that fails fails the invocation (502), and an election
+ * takes seconds. A command whose node connection closed, or that was
+ * answered CLUSTERDOWN, is tried again every 100 ms (after a slots refresh)
+ * until a promoted replica serves its slot, MOVED and ASK are followed at
+ * once. ioredis stops after `maxRedirections` tries (16 by default, about
+ * 2 s: shorter than a local election), so there are enough of them for the
+ * retries to last `commandTimeout`: that timer starts when the command is
+ * first sent and is not restarted by a retry, so it bounds the whole
+ * operation, and a command it ends is reported as failed (never as
+ * written). Without a `commandTimeout`, ioredis's 16 tries bound it.
+ */
+export function snapshotClusterRetries(
+  commandTimeoutMs: number | undefined,
+): Pick<ClusterOptions, 'retryDelayOnFailover' | 'retryDelayOnClusterDown' | 'maxRedirections'> {
+  const failoverTries =
+    commandTimeoutMs === undefined || !Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0
+      ? 0
+      : Math.ceil(commandTimeoutMs / FAILOVER_RETRY_DELAY_MS);
+  return {
+    retryDelayOnFailover: FAILOVER_RETRY_DELAY_MS,
+    retryDelayOnClusterDown: FAILOVER_RETRY_DELAY_MS,
+    // A try through a dead node can take two redirections: the MOVED a live
+    // node answers for its slot, then the refused connection to it.
+    maxRedirections: 2 * failoverTries + SPARE_REDIRECTIONS,
+  };
+}
+
 /**
  * The Cluster options for the store: the fail-fast defaults and the
  * caller's `redisOptions` on every node, the cluster-level ones moved up,
- * AUTH and TLS from the gateway's rule (src/redis/client.ts
- * clusterConnection).
+ * the failover retries bounded by `commandTimeout`
+ * ({@link snapshotClusterRetries}), AUTH and TLS from the gateway's rule
+ * (src/redis/client.ts clusterConnection).
  */
 function snapshotClusterOptions(
   merged: RedisOptions,
@@ -181,6 +224,7 @@ function snapshotClusterOptions(
   ) as RedisOptions;
   return {
     ...connection,
+    ...snapshotClusterRetries(merged.commandTimeout),
     lazyConnect: merged.lazyConnect ?? true,
     enableOfflineQueue: merged.enableOfflineQueue ?? false,
     scripts,

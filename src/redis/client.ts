@@ -194,10 +194,51 @@ export function startupNodes(
   return target.nodes.map(({ host, port }) => ({ host, port }));
 }
 
+/** ioredis's own default: how many redirections and retries one command may take on a cluster. */
+const MAX_REDIRECTIONS = 16;
+
+/**
+ * How the request path's cluster client retries. ioredis's defaults hold a
+ * command through a failover: one whose node connection closed, or that was
+ * answered CLUSTERDOWN, waits 100 ms in the cluster's delay queue (then a
+ * slots refresh) and is sent again, up to 16 times; with auto-pipelining each
+ * resend is a new pipeline and starts a new `commandTimeout`, so the timeout
+ * never capped the total. Measured on a local cluster with a master killed:
+ * admin mutations on its slots were held 2-4 s, through the whole election,
+ * instead of failing. Zero delays make a closed connection and CLUSTERDOWN
+ * final at once: resolves fall back to L1 or derivation, mutations answer
+ * 503, /readyz reports degraded, and once a replica is promoted the first
+ * command to its slots is routed by the MOVED the other nodes answer (a MOVED
+ * or ASK is a slot that moved, not a node that died: followed at once, and it
+ * refreshes the slot map). TRYAGAIN (a multi-key script on a slot being
+ * migrated) is worth waiting for: its retries are spread so that all of them
+ * fit in about one `commandTimeout`.
+ */
+export function requestPathClusterRetries(
+  commandTimeoutMs: number,
+): Pick<
+  ClusterOptions,
+  | 'retryDelayOnFailover'
+  | 'retryDelayOnClusterDown'
+  | 'retryDelayOnMoved'
+  | 'retryDelayOnTryAgain'
+  | 'maxRedirections'
+> {
+  return {
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 0,
+    retryDelayOnMoved: 0,
+    retryDelayOnTryAgain: Math.max(1, Math.floor(commandTimeoutMs / MAX_REDIRECTIONS)),
+    maxRedirections: MAX_REDIRECTIONS,
+  };
+}
+
 /**
  * A client for the request path: a dead or slow Redis fails fast
  * (`commandTimeout`, no offline queue, one retry) so callers can fall back to
- * derivation instead of queueing behind a reconnect. The directory's Lua
+ * derivation instead of queueing behind a reconnect (on a cluster, also
+ * instead of waiting out an election: {@link requestPathClusterRetries}).
+ * The directory's Lua
  * scripts are registered through the `scripts` option. Auto-pipelining
  * batches concurrent commands (a flush of outcome deltas) into one write per
  * connection; on a cluster ioredis groups them per node, which a single
@@ -214,6 +255,7 @@ export function createCommandClient(options: RedisClientOptions): RedisClient {
     );
     return new Cluster(startupNodes(target), {
       ...base,
+      ...requestPathClusterRetries(options.commandTimeoutMs),
       scripts: directoryScripts(),
       enableOfflineQueue: false,
       enableAutoPipelining: true,

@@ -3,10 +3,12 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   createCommandClient,
   createSubscriberClient,
+  requestPathClusterRetries,
   type RedisClient,
   type RedisClientOptions,
 } from '../../src/redis/client.js';
 import type { RedisTarget } from '../../src/redis/target.js';
+import { snapshotClusterRetries } from '../../lambda/stores/redis-snapshot-store.js';
 
 /**
  * The options src/redis/client.ts builds the directory's two clients with,
@@ -114,6 +116,22 @@ describe('createCommandClient', () => {
     expect(client.options.dnsLookup?.name).not.toBe('keepHostName');
   });
 
+  it('cluster: a dead master fails the command at once (no failover or CLUSTERDOWN delay), MOVED followed at once', () => {
+    // Act
+    const client = asCluster(made(createCommandClient(options(CLUSTER))));
+
+    // Assess: ioredis's defaults (100 ms, 16 times) held commands through an election.
+    expect(client.options).toMatchObject({
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      retryDelayOnMoved: 0,
+      maxRedirections: 16,
+    });
+    // TRYAGAIN retries spread over about one command timeout (123 ms / 16).
+    expect(client.options.retryDelayOnTryAgain).toBe(7);
+    expect(requestPathClusterRetries(1).retryDelayOnTryAgain).toBe(1);
+  });
+
   it('cluster: keeps reconnecting, the backoff growing to its cap', () => {
     const client = asCluster(made(createCommandClient(options(CLUSTER))));
     const strategy = client.options.clusterRetryStrategy;
@@ -209,5 +227,22 @@ describe('createSubscriberClient', () => {
       tls: {},
     });
     expect(client.options.clusterRetryStrategy?.(1_000)).toBe(4_000);
+  });
+});
+
+describe('snapshotClusterRetries (the snapshot store rides through a failover)', () => {
+  it('retries every 100 ms, with enough tries to last the command timeout', () => {
+    // 5,000 ms / 100 ms = 50 tries, two redirections each, plus 16 for moving slots.
+    expect(snapshotClusterRetries(5_000)).toEqual({
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+      maxRedirections: 116,
+    });
+    expect(snapshotClusterRetries(30_000).maxRedirections).toBe(616);
+  });
+
+  it("without a command timeout, ioredis's 16 tries bound it", () => {
+    expect(snapshotClusterRetries(undefined).maxRedirections).toBe(16);
+    expect(snapshotClusterRetries(0).maxRedirections).toBe(16);
   });
 });
