@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { KeyDirectory } from '../../src/directory/directory.js';
 import { EPOCH_BUCKETS, epochBucket } from '../../src/directory/epoch-bucket.js';
 import { deriveTenantId } from '../../src/directory/tenant-id.js';
@@ -10,7 +10,7 @@ import {
   openRedisDirectory,
 } from '../helpers/directory-fixtures.js';
 import { freePort } from '../helpers/ports.js';
-import { privateRedis, uniquePrefix } from '../helpers/redis.js';
+import { SHARED_REDIS_URL, deleteByPrefix, privateRedis, uniquePrefix } from '../helpers/redis.js';
 
 /**
  * Issue 11, defect 8: losing Redis data must never send a rotated key back to
@@ -227,5 +227,82 @@ describe('a directory that has never seen the epoch', () => {
     expect(a.epochOf('default', 'k')).toBe(epoch);
     expect((await a.resolve('k')).tenantId).toBe(before.tenantId);
     expect(unseen.tenantId).toBe(tenantsOf(stored ?? '', 'never-seen-before', 0)[0]);
+  });
+});
+
+describe('stored epochs written outside warmroute, and announcements anyone can publish', () => {
+  function sharedPrefix(label: string): string {
+    const prefix = uniquePrefix(label);
+    onTestFinished(() => deleteByPrefix(SHARED_REDIS_URL, prefix));
+    return prefix;
+  }
+
+  it('an empty stored epoch counts as missing: the bucket gets a new one and its keys resolve again', async () => {
+    // Prepare: the epochs of a key's bucket and of a bound target's bucket set to ''.
+    const prefix = sharedPrefix('epoch-empty');
+    const redis = await inspector(SHARED_REDIS_URL);
+    const keys = directoryKeys(prefix);
+    expect(epochBucket('k')).not.toBe(epochBucket('ws'));
+    await redis.set(keys.epoch('default', epochBucket('k')), '');
+    await redis.set(keys.epoch('default', epochBucket('ws')), '');
+    const directory = await open(SHARED_REDIS_URL, prefix);
+    await directory.epochsLoaded();
+    await redis.set(keys.epoch('default', epochBucket('ws')), '');
+
+    // Act
+    const resolved = await directory.resolve('k');
+    await directory.bind('session', 'ws');
+    const bound = await directory.resolve('session');
+
+    // Assess
+    expect(resolved.source).toBe('store');
+    expect(bound).toMatchObject({ source: 'store', boundTo: 'ws' });
+    for (const key of ['k', 'ws']) {
+      const stored = await redis.get(keys.epoch('default', epochBucket(key)));
+      expect(stored).not.toBe('');
+      expect(directory.epochOf('default', key)).toBe(stored);
+    }
+    expect(directory.counters()).toMatchObject({ storeErrors: 0, degraded: false });
+  });
+
+  it('an epoch announced on the channel is adopted only when the store holds it', async () => {
+    // Prepare: a replica that caches its keys.
+    const prefix = sharedPrefix('epoch-forged');
+    const redis = await inspector(SHARED_REDIS_URL);
+    const keys = directoryKeys(prefix);
+    const directory = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    await directory.epochsLoaded();
+    const first = await directory.resolve('victim');
+    const real = directory.epochOf('default', 'victim');
+    const bucket = epochBucket('victim');
+    const announce = (epoch: string): Promise<number> =>
+      redis.publish(
+        keys.channel(bucket),
+        JSON.stringify({ s: 'someone', o: 'epoch', n: 'default', b: bucket, e: epoch }),
+      );
+
+    // Act 1: a forged announcement.
+    await announce('attacker-epoch');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    // Assess 1: nothing adopted, L1 kept.
+    expect(directory.epochOf('default', 'victim')).toBe(real);
+    expect(await directory.resolve('victim')).toMatchObject({
+      source: 'l1',
+      tenantId: first.tenantId,
+    });
+    expect(directory.counters().epochChanges).toBe(0);
+
+    // Act 2: the store's epoch really changed (as after a loss), then announced.
+    await redis.set(keys.epoch('default', bucket), 'new-real-epoch');
+    await announce('new-real-epoch');
+    const deadline = Date.now() + 5_000;
+    while (directory.epochOf('default', 'victim') === real && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    // Assess 2
+    expect(directory.epochOf('default', 'victim')).toBe('new-real-epoch');
+    expect(directory.counters().epochChanges).toBe(1);
   });
 });

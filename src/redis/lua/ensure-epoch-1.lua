@@ -1,7 +1,8 @@
 --[[
-  Read the epoch of one bucket of a namespace, creating it when missing. The
-  epoch is a random id that is part of every tenant ID and snapshot scope of
-  the bucket's keys (src/directory/epoch-bucket.ts). It is created by
+  Read the epoch of one bucket of a namespace, creating it when missing (an
+  empty string counts as missing). The epoch is a random id that is part of
+  every tenant ID and snapshot scope of the bucket's keys
+  (src/directory/epoch-bucket.ts). It is created by
   whoever finds it missing: on first use, and after Redis (or one cluster
   shard) lost its data, when it must be a new value so that no key (rotated
   or not) is derived into an environment or a snapshot of the lost data
@@ -23,7 +24,7 @@
   Output:
     { 1, epoch, created }
       epoch    the bucket's epoch after this call
-      created  1 if this call stored the candidate, 0 if an epoch existed
+      created  1 if this call stored the candidate, 0 if a (non-empty) epoch existed
 
   Return codes (src/redis/reply-codes.ts):
     1   OK
@@ -32,7 +33,9 @@
 
 checkPublishCommand(ARGV[2])
 local epoch = redis.call('GET', KEYS[1])
-if epoch then
+-- An empty string is no epoch (written by hand or by a broken tool): every
+-- key script would answer EPOCH_MISMATCH with '' forever, so it is replaced.
+if epoch and epoch ~= '' then
   return { 1, epoch, 0 }
 end
 redis.call('SET', KEYS[1], ARGV[1])

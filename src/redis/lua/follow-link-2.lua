@@ -5,8 +5,8 @@
   bucket's epoch, not the caller's: a bound key's tenant ID derives from the
   chain end's key, generation and bucket epoch.
 
-  The link's bucket epoch is created when missing, exactly as ensure-epoch-1.lua
-  does it (the candidate stored and announced in the same step), so a chain
+  The link's bucket epoch is created when missing (or empty), exactly as
+  ensure-epoch-1.lua does it (the candidate stored and announced in the same step), so a chain
   into a bucket that lost its data moves to a new epoch, never back to an old
   tenant. A record stamped with another epoch counts as absent: no
   generation, no binding, no state version (docs/protocol.md, "Directory
@@ -41,7 +41,8 @@
 checkPublishCommand(ARGV[4])
 local rec = KEYS[1]
 local epoch = redis.call('GET', KEYS[2])
-if not epoch then
+-- Empty counts as missing, as in ensure-epoch-1.lua.
+if not epoch or epoch == '' then
   epoch = ARGV[1]
   redis.call('SET', KEYS[2], epoch)
   publish(ARGV[4], ARGV[5], ARGV[6])
