@@ -8,6 +8,7 @@ import { OutcomeBuffer } from './outcome-buffer.js';
 import { stateFunctionId } from './state-function.js';
 import {
   EpochMismatchError,
+  StoreBusyError,
   type ChainLink,
   type DirectoryStore,
   type MutationOp,
@@ -133,6 +134,11 @@ export class KeyDirectory implements Directory {
    */
   readonly #epochs = new Map<string, string>();
   readonly #epochLoads = new Map<string, Promise<string>>();
+  /**
+   * Store reads confirming an announced epoch, by epochId (#confirmEpoch);
+   * `again` = the last announcement that came meanwhile.
+   */
+  readonly #epochConfirms = new Map<string, { again: string | undefined }>();
   /** Namespaces this replica has used: their buckets' epochs are prefetched, and announced ones adopted. */
   readonly #namespaces = new Set<string>();
   /** Namespaces whose every bucket's epoch this replica knows (none is ever forgotten). */
@@ -264,6 +270,10 @@ export class KeyDirectory implements Directory {
         const entry = await this.#lookup(namespace, key, id, functionId);
         return this.#resolution(entry, 'store', mode, namespace, key, poolSize, functionId);
       } catch (err) {
+        // The store answered, with an error about this key (WR_ERR_INTERNAL:
+        // a corrupt record): derivation would hide it behind a guess at the
+        // key's tenant, and the store is not down, so the error is the answer.
+        if (isWarmrouteError(err) && err.code === 'WR_ERR_INTERNAL') throw err;
         this.#noteStoreFailure(err, 'resolve');
       }
     }
@@ -668,6 +678,42 @@ export class KeyDirectory implements Directory {
   }
 
   /**
+   * An epoch announced on the channel is a hint, not a fact: anyone who can
+   * PUBLISH could send one, and adopting it blindly would clear L1 and make
+   * derivation (while the store is down) use the sender's epoch. The bucket's
+   * epoch is read from the store and only that is adopted. At most one read
+   * per bucket is in flight; announcements arriving meanwhile ask for one
+   * more read after it (a real change may have landed after the first read
+   * was answered), so a flood of messages costs two reads per bucket per
+   * round trip, not one per message. While the store is unavailable nothing
+   * is read: the next store call about the bucket finds any real change.
+   */
+  #confirmEpoch(namespace: string, bucket: number, announced: string): void {
+    const id = epochId(namespace, bucket);
+    if (this.#epochs.get(id) === announced) return;
+    const confirming = this.#epochConfirms.get(id);
+    if (confirming !== undefined) {
+      confirming.again = announced;
+      return;
+    }
+    if (this.#closed || !this.#store.available()) return;
+    const state: { again: string | undefined } = { again: undefined };
+    this.#epochConfirms.set(id, state);
+    void this.#store
+      .epoch(namespace, bucket, newEpoch())
+      .then(
+        (epoch) => {
+          this.#adoptEpoch(namespace, bucket, epoch, 'announced');
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        this.#epochConfirms.delete(id);
+        if (state.again !== undefined) this.#confirmEpoch(namespace, bucket, state.again);
+      });
+  }
+
+  /**
    * The chain links' epochs are their buckets' current ones (the store read
    * them with the links): adopt any this replica has not seen, so a bound
    * key never keeps a tenant of a lost epoch of its target's bucket.
@@ -858,8 +904,8 @@ export class KeyDirectory implements Directory {
       this.#noteStoreSuccess();
       return result;
     } catch (err) {
-      if (isWarmrouteError(err) && err.code === 'WR_ERR_STORE_UNAVAILABLE')
-        this.#noteStoreFailure(err, 'mutation');
+      // Contention (another replica held the bind lock) is not a store failure.
+      if (isStoreFailure(err)) this.#noteStoreFailure(err, 'mutation');
       throw err;
     }
   }
@@ -902,7 +948,7 @@ export class KeyDirectory implements Directory {
           event.bucket >= 0 &&
           event.bucket < EPOCH_BUCKETS
         )
-          this.#adoptEpoch(event.namespace, event.bucket, event.epoch, 'announced');
+          this.#confirmEpoch(event.namespace, event.bucket, event.epoch);
         break;
       case 'status':
         if (event.commands) this.#noteStoreSuccess();
@@ -1000,6 +1046,19 @@ export class KeyDirectory implements Directory {
       this.#degradedSinceMs = undefined;
     }
   }
+}
+
+/**
+ * Whether a store call's error means the store failed (unreachable, timing
+ * out): not an error about the data (WR_ERR_INTERNAL, WR_ERR_BINDING_INVALID)
+ * and not contention (StoreBusyError), which say nothing about its health.
+ */
+function isStoreFailure(err: unknown): boolean {
+  return (
+    isWarmrouteError(err) &&
+    err.code === 'WR_ERR_STORE_UNAVAILABLE' &&
+    !(err instanceof StoreBusyError)
+  );
 }
 
 /** Stored versions raised by the ones not flushed yet. */

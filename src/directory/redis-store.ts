@@ -6,7 +6,14 @@ import { createCommandClient, createSubscriberClient, type RedisClient } from '.
 import type { PublishCommand, ScriptReply } from '../redis/commands.js';
 import { directoryKeys, type DirectoryKeys } from '../redis/keys.js';
 import { ReplyCode } from '../redis/reply-codes.js';
-import { checkScriptReply, replyInt, replyList, storeError } from '../redis/reply-errors.js';
+import { describeRedisTarget } from '../redis/describe-target.js';
+import {
+  checkScriptReply,
+  isCommandErrorReply,
+  replyInt,
+  replyList,
+  storeError,
+} from '../redis/reply-errors.js';
 import type { RedisTarget } from '../redis/target.js';
 import { epochBucket } from './epoch-bucket.js';
 import { isStateFunctionId } from './state-function.js';
@@ -20,6 +27,7 @@ import {
   type StateVersionUpdate,
   type StoreResolution,
   type StoredKey,
+  StoreBusyError,
 } from './store.js';
 
 /** Every option is required: the config schema is the only place that knows a default. */
@@ -75,12 +83,34 @@ const MAX_SV_UPDATES_PER_MESSAGE = 500;
  * binds' checks and writes interleave.
  */
 const BIND_LOCK_LEASE_MS = 5000;
-/** How long a bind waits for the lock before answering WR_ERR_STORE_UNAVAILABLE. */
+/**
+ * How long a bind waits while another replica holds the lock before it is
+ * refused (StoreBusyError: 503 with Retry-After, not a store failure).
+ */
 const BIND_LOCK_WAIT_MS = 2000;
-/** Pause between attempts to take the lock (doubled up to 200 ms). */
-const BIND_LOCK_RETRY_MS = 25;
+/**
+ * Pause between attempts to take a lock another replica holds: short (a bind
+ * holds it for a few round trips), jittered so that waiting replicas do not
+ * poll in step.
+ */
+const BIND_LOCK_POLL_MIN_MS = 2;
+const BIND_LOCK_POLL_MAX_MS = 10;
 /** Time kept in hand: the write is not sent once less than this is left of the lease. */
 const BIND_LOCK_MARGIN_MS = 1000;
+
+const lockPollPause = (): number =>
+  BIND_LOCK_POLL_MIN_MS + Math.random() * (BIND_LOCK_POLL_MAX_MS - BIND_LOCK_POLL_MIN_MS);
+
+/** A bind waiting for its turn under its namespace's lock (RedisDirectoryStore#bind). */
+interface QueuedBind {
+  readonly epoch: string;
+  readonly key: string;
+  readonly target: string;
+  /** Date.now() after which it stops waiting for a lock another replica holds. */
+  readonly giveUpAt: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
 
 function isMutationOp(value: unknown): value is MutationOp {
   return value === 'rotate' || value === 'bind' || value === 'unbind' || value === 'forget';
@@ -127,7 +157,10 @@ export function parseMessage(raw: string, bucket: number): ChannelMessage | unde
         typeof u[1] === 'string' &&
         typeof u[2] === 'string' &&
         isStateFunctionId(u[2]) &&
-        typeof u[3] === 'number',
+        // A version is a positive safe integer (what recordOutcome accepts):
+        // 1e400 parses to Infinity and must not raise a cached version.
+        Number.isSafeInteger(u[3]) &&
+        (u[3] as number) > 0,
     );
     return { s: msg['s'], o: 'sv', u: updates };
   }
@@ -194,6 +227,8 @@ export class RedisDirectoryStore implements DirectoryStore {
   /** Channel name → its bucket (messages on anything else are ignored). */
   readonly #bucketOfChannel: ReadonlyMap<string, number>;
   readonly #listeners: ((event: StoreEvent) => void)[] = [];
+  /** Binds waiting for (or running under) each namespace's bind lock, in call order. */
+  readonly #bindQueues = new Map<string, QueuedBind[]>();
   #commandsUp = false;
   #pubsubUp = false;
   #pubsubEverUp = false;
@@ -280,7 +315,7 @@ export class RedisDirectoryStore implements DirectoryStore {
         this.#lastError ?? rejected.map((r) => errorMessage(r.reason)).find((m) => m !== '');
       this.#options.logger.warn(
         {
-          target: redactTarget(this.#options.target),
+          target: describeRedisTarget(this.#options.target),
           ...(reason === undefined ? {} : { reason }),
         },
         `directory: Redis is not reachable at start${reason === undefined ? '' : ` (${reason})`}; resolving by derivation until it is`,
@@ -393,14 +428,67 @@ export class RedisDirectoryStore implements DirectoryStore {
    * the chain spans slots, and without it two concurrent binds (a → b on one
    * replica, b → a on another) could both pass their checks and build a cycle.
    */
-  async bind(namespace: string, epoch: string, key: string, target: string): Promise<void> {
+  bind(namespace: string, epoch: string, key: string, target: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const queued: QueuedBind = {
+        epoch,
+        key,
+        target,
+        giveUpAt: Date.now() + BIND_LOCK_WAIT_MS,
+        resolve,
+        reject,
+      };
+      const queue = this.#bindQueues.get(namespace);
+      if (queue !== undefined) {
+        queue.push(queued);
+        return;
+      }
+      this.#bindQueues.set(namespace, [queued]);
+      void this.#runBinds(namespace);
+    });
+  }
+
+  /**
+   * Run a namespace's queued binds, one at a time, until none is left. This
+   * replica never competes with itself for the lock (a hundred concurrent
+   * binds used to poll against each other and most timed out): one lock
+   * taken serves every bind queued at that moment (a batch), then the lock
+   * is released, and before the next batch the replica pauses as long as a
+   * waiting replica's poll, so that one busy replica does not keep the lock
+   * from the others.
+   */
+  async #runBinds(namespace: string): Promise<void> {
+    const queue = this.#bindQueues.get(namespace);
+    if (queue === undefined) return;
     const lock = this.keys.bindLock(namespace);
-    const token = randomBytes(16).toString('hex');
-    const leaseEnds = await this.#lock(lock, token);
     try {
-      await this.#bindLocked(namespace, epoch, key, target, leaseEnds);
+      while (queue.length > 0) {
+        const token = randomBytes(16).toString('hex');
+        const leaseEnds = await this.#lock(lock, token, queue);
+        if (leaseEnds === undefined) continue;
+        try {
+          // The binds queued now; later ones wait for the next batch.
+          for (let left = queue.length; left > 0 && queue.length > 0; left--) {
+            if (Date.now() > leaseEnds - BIND_LOCK_MARGIN_MS) break;
+            const next = queue.shift();
+            if (next === undefined) break;
+            try {
+              await this.#bindLocked(namespace, next.epoch, next.key, next.target, leaseEnds);
+              next.resolve();
+            } catch (err) {
+              next.reject(err);
+            }
+          }
+        } finally {
+          await this.#unlock(lock, token);
+        }
+        if (queue.length > 0) await sleep(BIND_LOCK_POLL_MAX_MS);
+      }
+    } catch (err) {
+      // Taking the lock failed (the store, not contention): every waiting bind would fail alike.
+      for (const waiting of queue.splice(0)) waiting.reject(err);
     } finally {
-      await this.#unlock(lock, token);
+      this.#bindQueues.delete(namespace);
     }
   }
 
@@ -436,21 +524,31 @@ export class RedisDirectoryStore implements DirectoryStore {
     );
   }
 
-  /** Take `lock` (SET NX PX), retrying for up to BIND_LOCK_WAIT_MS; when the lease ends (Date.now() ms). */
-  async #lock(lock: string, token: string): Promise<number> {
-    const giveUpAt = Date.now() + BIND_LOCK_WAIT_MS;
-    let pause = BIND_LOCK_RETRY_MS;
+  /**
+   * Take `lock` (SET NX PX) for the binds in `queue`, polling while another
+   * replica holds it; when the lease ends (Date.now() ms). A queued bind
+   * whose wait (BIND_LOCK_WAIT_MS) runs out meanwhile is refused with
+   * StoreBusyError; undefined when that left none. A failed SET throws.
+   */
+  async #lock(lock: string, token: string, queue: QueuedBind[]): Promise<number | undefined> {
     for (;;) {
       const started = Date.now();
       const taken = await this.#call(() =>
         this.#client.set(lock, token, 'PX', BIND_LOCK_LEASE_MS, 'NX'),
       );
       if (taken === 'OK') return started + BIND_LOCK_LEASE_MS;
-      if (Date.now() + pause > giveUpAt) {
-        throw unavailable('another bind in the namespace holds the bind lock');
+      const pause = lockPollPause();
+      const now = Date.now();
+      for (let i = queue.length - 1; i >= 0; i--) {
+        const waiting = queue[i];
+        if (waiting === undefined || waiting.giveUpAt > now + pause) continue;
+        queue.splice(i, 1);
+        waiting.reject(
+          new StoreBusyError('another bind in the namespace holds the bind lock; try again'),
+        );
       }
+      if (queue.length === 0) return undefined;
       await sleep(pause);
-      pause = Math.min(pause * 2, 200);
     }
   }
 
@@ -507,9 +605,19 @@ export class RedisDirectoryStore implements DirectoryStore {
     const results = await Promise.allSettled(batch.map((d) => this.#recordOutcome(d)));
     const failed: OutcomeDelta[] = [];
     const versioned = new Map<number, StateVersionUpdate[]>();
+    let rejected = 0;
+    let rejectedReason = '';
     batch.forEach((d, i) => {
       const result = results[i];
       if (result?.status !== 'fulfilled') {
+        if (isCommandErrorReply(result?.reason)) {
+          // The key's record is corrupt (e.g. a counter that is not an
+          // integer): retrying repeats the error and would hold every later
+          // flush back, so the delta is dropped.
+          rejected += 1;
+          rejectedReason = errorMessage(result?.reason);
+          return;
+        }
         this.#noteError(result?.reason);
         failed.push(d);
         return;
@@ -541,6 +649,12 @@ export class RedisDirectoryStore implements DirectoryStore {
             : this.#client.publish(channel, text),
         );
       }
+    }
+    if (rejected > 0) {
+      this.#options.logger.error(
+        { deltas: rejected, reason: rejectedReason },
+        'directory: Redis refused outcome counts of corrupt key records; they are dropped',
+      );
     }
     // A lost broadcast only leaves other replicas' cached versions low until their L1 entries expire.
     for (const result of await Promise.allSettled(publishes)) {
@@ -701,12 +815,24 @@ export class RedisDirectoryStore implements DirectoryStore {
     try {
       return await call();
     } catch (err) {
-      this.#noteError(err);
-      throw new WarmrouteError('WR_ERR_STORE_UNAVAILABLE', [errorMessage(err)], {
-        cause: err,
-        retryAfterSeconds: 1,
-      });
+      throw this.#failure(err);
     }
+  }
+
+  /**
+   * The error a failed command surfaces as. A server-side error reply to the
+   * command itself (a script failing on a record corrupted outside warmroute)
+   * is WR_ERR_INTERNAL: Redis is up, and retrying repeats it, so it is not
+   * noted as the store's failure. Anything else (connection, timeout,
+   * CLUSTERDOWN, LOADING, …) is WR_ERR_STORE_UNAVAILABLE.
+   */
+  #failure(err: unknown): WarmrouteError {
+    if (isCommandErrorReply(err)) return new WarmrouteError('WR_ERR_INTERNAL', [], { cause: err });
+    this.#noteError(err);
+    return new WarmrouteError('WR_ERR_STORE_UNAVAILABLE', [errorMessage(err)], {
+      cause: err,
+      retryAfterSeconds: 1,
+    });
   }
 
   #noteError(err: unknown): void {
@@ -867,18 +993,12 @@ async function quit(client: RedisClient): Promise<void> {
   }
 }
 
-/** The target without secrets (a standalone URL's password), for settings and logs. */
+/**
+ * The target without secrets, for settings: a standalone URL redacted by
+ * describeRedisTarget (the one redaction: userinfo password and `?password=`);
+ * a cluster target holds none.
+ */
 function redactTarget(target: RedisTarget): RedisTarget {
   if (target.mode === 'cluster') return target;
-  return { mode: 'standalone', url: redactUrl(target.url) };
-}
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '<unparseable url>';
-  }
+  return { mode: 'standalone', url: describeRedisTarget(target) };
 }

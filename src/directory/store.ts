@@ -5,6 +5,7 @@
  */
 
 import type { InvocationState } from '../../lambda/protocol.js';
+import { WarmrouteError } from '../errors.js';
 
 export interface ChainLink {
   readonly key: string;
@@ -52,6 +53,21 @@ export class EpochMismatchError extends Error {
         : 'the namespace epoch differs from the caller’s',
     );
     this.name = 'EpochMismatchError';
+  }
+}
+
+/**
+ * A store call refused because of contention, not because the store failed:
+ * another replica held a lock (the namespace bind lock) longer than the
+ * caller may wait. Still WR_ERR_STORE_UNAVAILABLE to the client (503 with
+ * Retry-After: trying again soon succeeds), but the directory does not count
+ * it as a store failure: the store is up, so it is no reason to resolve by
+ * derivation or to report the directory degraded.
+ */
+export class StoreBusyError extends WarmrouteError {
+  constructor(reason: string) {
+    super('WR_ERR_STORE_UNAVAILABLE', [reason], { retryAfterSeconds: 1 });
+    this.name = 'StoreBusyError';
   }
 }
 

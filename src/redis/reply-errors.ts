@@ -68,3 +68,48 @@ export function replyList(reply: ScriptReply, index: number): ScriptReply {
   const value = reply[index];
   return Array.isArray(value) ? value : [];
 }
+
+/**
+ * Error prefixes of replies that describe the server's condition, not the
+ * command: the server or cluster cannot serve now (down, loading, busy,
+ * failing over, slots moving), or this client may not use it (auth, ACL).
+ * The store reports these as WR_ERR_STORE_UNAVAILABLE, and the directory
+ * falls back as for a connection that is down.
+ */
+const UNAVAILABLE_REPLY_PREFIXES = [
+  'ASK',
+  'BUSY',
+  'CLUSTERDOWN',
+  'LOADING',
+  'MASTERDOWN',
+  'MISCONF',
+  'MOVED',
+  'NOAUTH',
+  'NOPERM',
+  'NOREPLICAS',
+  'NOSCRIPT',
+  'OOM',
+  'READONLY',
+  'TRYAGAIN',
+  'UNBLOCKED',
+  'WRONGPASS',
+  'ERR max number of clients',
+] as const;
+
+/**
+ * Whether `err` is an error reply the server gave to the command itself (a
+ * script's `redis.call` failing on what it found, e.g. `ERR hash value is not
+ * an integer` or `WRONGTYPE` from a record corrupted outside warmroute), as
+ * opposed to a connection failure, a timeout or one of the server conditions
+ * above. Such a reply repeats on every retry, and the store is up: the
+ * caller reports WR_ERR_INTERNAL and must not treat Redis as down.
+ */
+export function isCommandErrorReply(err: unknown): boolean {
+  // ioredis replies with redis-errors' ReplyError (name 'ReplyError'); a
+  // timeout, a closed connection or MaxRetriesPerRequestError are other names.
+  if (!(err instanceof Error) || err.name !== 'ReplyError') return false;
+  const message = err.message;
+  return !UNAVAILABLE_REPLY_PREFIXES.some(
+    (prefix) => message === prefix || message.startsWith(`${prefix} `),
+  );
+}

@@ -331,3 +331,156 @@ describe('RedisDirectoryStore round trips per operation (commands the server rec
     expect(flushed.sort()).toEqual(['publish', 'publish', 'publish', 'script', 'script', 'script']);
   });
 });
+
+describe('binds under load (issue 15 attack review)', () => {
+  it('100 concurrent binds in one namespace on one replica all succeed, and the directory stays healthy', async () => {
+    // Prepare
+    const prefix = await sharedPrefix('bind-storm-one');
+    const directory = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+
+    // Act
+    const results = await Promise.allSettled(
+      Array.from({ length: 100 }, (_, i) => directory.bind(`s${String(i)}`, `w${String(i % 5)}`)),
+    );
+
+    // Assess
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect(directory.counters()).toMatchObject({ storeErrors: 0, degraded: false });
+    expect((await directory.resolve('s42')).boundTo).toBe('w2');
+  });
+
+  it('two replicas binding 40 keys each at once: every bind succeeds, and no pair builds a cycle', async () => {
+    // Prepare
+    const prefix = await sharedPrefix('bind-storm-two');
+    const a = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const b = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+
+    // Act: a binds x_i -> w_i and b binds y_i -> w_i, all at once.
+    const results = await Promise.allSettled(
+      Array.from({ length: 40 }, (_, i) => [
+        a.bind(`x${String(i)}`, `w${String(i)}`),
+        b.bind(`y${String(i)}`, `w${String(i)}`),
+      ]).flat(),
+    );
+
+    // Assess
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    for (const directory of [a, b]) {
+      expect(directory.counters()).toMatchObject({ storeErrors: 0, degraded: false });
+    }
+    expect((await b.resolve('x7')).boundTo).toBe('w7');
+    expect((await a.resolve('y7')).boundTo).toBe('w7');
+  });
+
+  it('a bind refused because another replica keeps the lock is a retryable 503, not a store failure', async () => {
+    // Prepare: a holder that never releases (a replica that died mid-bind).
+    const prefix = await sharedPrefix('bind-busy');
+    const directory = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const redis = await inspector(SHARED_REDIS_URL);
+    await redis.set(directoryKeys(prefix).bindLock('default'), 'someone-else', 'PX', 60_000);
+
+    // Act
+    const refused = await directory.bind('k', 'target').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    // Assess: 503 with Retry-After; the directory neither degraded nor resolving by derivation.
+    expect(refused).toMatchObject({
+      code: 'WR_ERR_STORE_UNAVAILABLE',
+      statusCode: 503,
+      retryAfterSeconds: 1,
+    });
+    expect(directory.counters()).toMatchObject({ storeErrors: 0, degraded: false });
+    expect(directory.health().status).toBe('ok');
+    expect((await directory.resolve('other')).source).toBe('store');
+  });
+});
+
+describe('corrupt records (written outside warmroute)', () => {
+  it('a script failing on a record is WR_ERR_INTERNAL for that key only: the store is not marked down', async () => {
+    // Prepare: a record whose generation is not an integer, and a record key holding a string.
+    const prefix = await sharedPrefix('corrupt-record');
+    const directory = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const redis = await inspector(SHARED_REDIS_URL);
+    const keys = directoryKeys(prefix);
+    await directory.resolve('bad-gen');
+    await redis.hset(keys.record('default', 'bad-gen'), 'gen', 'abc');
+    await directory.epochsLoaded();
+    await redis.set(keys.record('default', 'not-a-hash'), 'x');
+
+    // Act
+    const rotated = await directory.rotate('bad-gen').catch((err: unknown) => err);
+    const resolved = await directory.resolve('not-a-hash').catch((err: unknown) => err);
+
+    // Assess
+    expect(rotated).toMatchObject({ code: 'WR_ERR_INTERNAL' });
+    expect(resolved).toMatchObject({ code: 'WR_ERR_INTERNAL' });
+    expect(directory.counters()).toMatchObject({
+      storeErrors: 0,
+      fallbackResolves: 0,
+      degraded: false,
+    });
+    expect((await directory.resolve('healthy')).source).toBe('store');
+  });
+
+  it('outcomes of a corrupt record are dropped, so they do not hold back every later flush', async () => {
+    // Prepare: a record whose hit counter is not an integer.
+    const prefix = await sharedPrefix('corrupt-outcome');
+    const directory = await openRedisDirectory(SHARED_REDIS_URL, prefix);
+    const redis = await inspector(SHARED_REDIS_URL);
+    await directory.resolve('bad-hits');
+    await directory.resolve('good');
+    await redis.hset(directoryKeys(prefix).record('default', 'bad-hits'), 'hit', 'abc');
+
+    // Act
+    directory.recordOutcome('bad-hits', { envId: 'env-1', state: 'hit' });
+    directory.recordOutcome('good', { envId: 'env-1', state: 'hit' });
+    await directory.flush();
+
+    // Assess
+    expect(directory.counters()).toMatchObject({
+      statsPending: 0,
+      storeErrors: 0,
+      degraded: false,
+    });
+    expect((await directory.explain('good')).counts.hit).toBe(1);
+  });
+});
+
+describe('the Redis target in settings and logs', () => {
+  it('hides a ?password= query item of REDIS_URL (and a userinfo password)', async () => {
+    // Prepare: nothing listens on port 1, so start() logs that Redis is not reachable.
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'debug' },
+      {
+        write(line: string) {
+          lines.push(line);
+        },
+      },
+    );
+    const store = new RedisDirectoryStore({
+      target: { mode: 'standalone', url: 'redis://user:sesame@127.0.0.1:1/?password=hunter2' },
+      keyPrefix: uniquePrefix('redact'),
+      commandTimeoutMs: 100,
+      connectTimeoutMs: 300,
+      maxReconnectDelayMs: 1_000,
+      idleTtlSeconds: 60,
+      clock: Date.now,
+      logger,
+      instanceId: 'redact-test',
+    });
+    onTestFinished(() => store.close());
+
+    // Act
+    await store.start();
+
+    // Assess
+    const shown = JSON.stringify(store.settings.target) + lines.join('');
+    expect(lines.some((line) => line.includes('not reachable at start'))).toBe(true);
+    expect(shown).toContain('127.0.0.1:1');
+    expect(shown).not.toContain('hunter2');
+    expect(shown).not.toContain('sesame');
+  });
+});

@@ -62,4 +62,11 @@ describe('parseMessage (invalidation channel messages)', () => {
     });
     expect(parseMessage(raw, 0)).toEqual({ s: 'r', o: 'sv', u: [['ns', 'k', 'fn', 4]] });
   });
+
+  it('keeps only state versions that are positive safe integers (1e400 parses to Infinity)', () => {
+    const raw =
+      '{"s":"r","o":"sv","u":[["ns","k","fn",1e400],["ns","k","fn",-1e400],["ns","k","fn",0],' +
+      '["ns","k","fn",-2],["ns","k","fn",1.5],["ns","k","fn",9007199254740992],["ns","k","fn",7]]}';
+    expect(parseMessage(raw, 0)).toEqual({ s: 'r', o: 'sv', u: [['ns', 'k', 'fn', 7]] });
+  });
 });

@@ -78,13 +78,17 @@ function keysInDistinctBuckets(stem: string, count: number): string[] {
  */
 class SwitchableStore implements DirectoryStore {
   readonly kind = 'redis';
-  readonly inner = new MemoryDirectoryStore({ idleTtlSeconds: 0, clock: Date.now });
+  inner = new MemoryDirectoryStore({ idleTtlSeconds: 0, clock: Date.now });
   down = false;
   readonly calls = { epoch: 0, resolve: 0 };
   #listener: ((event: StoreEvent) => void) | undefined;
 
   emit(event: StoreEvent): void {
     this.#listener?.(event);
+  }
+  /** The store loses every record and epoch (a FLUSHALL; no announcement). */
+  lose(): void {
+    this.inner = new MemoryDirectoryStore({ idleTtlSeconds: 0, clock: Date.now });
   }
   #refused<T>(call: () => Promise<T>): Promise<T> {
     return this.down
@@ -576,7 +580,7 @@ describe('directory epochs per key bucket (issue 15)', () => {
     expect(after.state.epoch).toBe(real);
   });
 
-  it('adopts an epoch announced for one bucket: drops L1 and that bucket’s pending outcomes, keeps the other buckets’', async () => {
+  it('adopts an epoch announced for one bucket once the store confirms it: drops L1 and that bucket’s pending outcomes, keeps the other buckets’', async () => {
     // Prepare: two keys in different buckets, cached, each with a pending outcome.
     const { dir, store } = await switchableDirectory();
     await dir.epochsLoaded();
@@ -589,7 +593,10 @@ describe('directory epochs per key bucket (issue 15)', () => {
     const notices: InvalidationNotice[] = [];
     dir.onInvalidate((n) => notices.push(n));
 
-    // Act: another replica created a new epoch for the first key's bucket.
+    // Act: the first key's bucket lost its epoch and another replica created a new one.
+    store.lose();
+    await store.inner.epoch('default', epochBucket(moved), 'announced-epoch');
+    await store.inner.epoch('default', epochBucket(stayed), stayedEpoch);
     store.emit({
       type: 'epoch',
       namespace: 'default',
@@ -598,6 +605,7 @@ describe('directory epochs per key bucket (issue 15)', () => {
     });
     // One for a namespace this replica never used is not taken.
     store.emit({ type: 'epoch', namespace: 'unused', bucket: 0, epoch: 'ignored' });
+    await new Promise((resolve) => setImmediate(resolve));
 
     // Assess
     expect(dir.epochOf('default', moved)).toBe('announced-epoch');
@@ -610,18 +618,20 @@ describe('directory epochs per key bucket (issue 15)', () => {
     expect(store.calls.resolve).toBe(1);
   });
   it('reads every bucket’s epoch again when a store call finds one changed, at most once per 5 s', async () => {
-    // Prepare: this replica is told a wrong epoch for a bucket (as if it had missed the real announcement).
+    // Prepare: the store loses its epochs without telling this replica (a FLUSHALL).
     const clock = new FakeClock();
     const { dir, store } = await switchableDirectory(new SwitchableStore(), clock);
     await dir.epochsLoaded();
     const keys = keysInDistinctBuckets('r-', 3) as [string, string, string];
+    const stale = new Map<string, string>();
     const makeStale = (key: string): void => {
-      store.emit({ type: 'epoch', namespace: 'default', bucket: epochBucket(key), epoch: 'stale' });
+      stale.set(key, dir.epochOf('default', key));
+      store.lose();
     };
     const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
     store.calls.epoch = 0;
 
-    // Act: each time, the store refuses the stale epoch and names the current one.
+    // Act: each time, the store refuses the stale epoch and one read creates a new one.
     const calls: number[] = [];
     const resolved = [];
     for (const [key, advanceMs] of [
@@ -631,16 +641,66 @@ describe('directory epochs per key bucket (issue 15)', () => {
     ] as const) {
       clock.now += advanceMs;
       makeStale(key);
-      resolved.push(await dir.resolve(key));
+      const resolution = await dir.resolve(key);
+      resolved.push({ used: resolution.state.epoch, known: dir.epochOf('default', key) });
       await settled();
       calls.push(store.calls.epoch);
     }
 
-    // Assess: one pass over every bucket for the first change found, none for one 4 s later, one 5 s later.
-    expect(calls).toEqual([EPOCH_BUCKETS, EPOCH_BUCKETS, 2 * EPOCH_BUCKETS]);
+    // Assess: besides the one read of each change found, one pass over every
+    // bucket for the first change, none for one 4 s later, one 5 s later.
+    expect(calls).toEqual([1 + EPOCH_BUCKETS, 2 + EPOCH_BUCKETS, 3 + 2 * EPOCH_BUCKETS]);
+    // Each resolve used the store's new epoch, never the one lost.
     for (const [i, key] of keys.entries()) {
-      expect(resolved[i]?.state.epoch).toBe(dir.epochOf('default', key));
-      expect(dir.epochOf('default', key)).not.toBe('stale');
+      expect(resolved[i]?.used).toBe(resolved[i]?.known);
+      expect(resolved[i]?.used).not.toBe(stale.get(key));
     }
+  });
+
+  it('does not adopt an announced epoch the store does not hold, and a flood of announcements costs at most two store reads per bucket', async () => {
+    // Prepare: a cached key.
+    const { dir, store } = await switchableDirectory();
+    await dir.epochsLoaded();
+    const key = 'victim';
+    await dir.resolve(key);
+    const real = dir.epochOf('default', key);
+    store.calls.epoch = 0;
+
+    // Act: anyone who can publish on the channel announces made-up epochs.
+    for (let i = 0; i < 1_000; i++) {
+      store.emit({
+        type: 'epoch',
+        namespace: 'default',
+        bucket: epochBucket(key),
+        epoch: `attacker-${String(i)}`,
+      });
+    }
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+
+    // Assess: the store's epoch stays; L1 was not dropped.
+    expect(store.calls.epoch).toBeGreaterThanOrEqual(1);
+    expect(store.calls.epoch).toBeLessThanOrEqual(2);
+    expect(dir.epochOf('default', key)).toBe(real);
+    expect(dir.counters().epochChanges).toBe(0);
+    expect((await dir.resolve(key)).source).toBe('l1');
+  });
+
+  it('reads nothing for an announced epoch while the store is down, and keeps the epoch it knows for derivation', async () => {
+    // Prepare
+    const { dir, store } = await switchableDirectory();
+    await dir.epochsLoaded();
+    const known = dir.epochOf('default', 'k');
+    store.down = true;
+    store.calls.epoch = 0;
+
+    // Act
+    store.emit({ type: 'epoch', namespace: 'default', bucket: epochBucket('k'), epoch: 'forged' });
+    await new Promise((resolve) => setImmediate(resolve));
+    const derived = await dir.resolve('k');
+
+    // Assess
+    expect(store.calls.epoch).toBe(0);
+    expect(derived.source).toBe('derived');
+    expect(derived.state.epoch).toBe(known);
   });
 });
