@@ -7,13 +7,18 @@ import { createCommandClient, redisConnection } from '../redis/client.js';
 import { describeRedisTarget } from '../redis/describe-target.js';
 import { DIRECTORY_KEY_PREFIX } from '../redis/keys.js';
 import type { RedisTarget } from '../redis/target.js';
-import { migrateDirectory, type MigrationReport, type NamespaceReport } from './migrate-layout.js';
+import {
+  migrateDirectory,
+  type MigrationReport,
+  type NamespaceReport,
+  type RefusedNamespace,
+} from './migrate-layout.js';
 
 /**
  * `warmroute migrate-directory` (src/cli.ts): copies a directory of layout
  * v2 into the layout v3 directory the gateway's settings name, keeping every
- * key's tenant ID (migrate-layout.ts). Exit 0 when done, 1 on conflicts or a
- * failure (a rerun is safe), 2 on bad arguments.
+ * key's tenant ID (migrate-layout.ts). Exit 0 when done, 1 on conflicts, a
+ * refused namespace or a failure (a rerun is safe), 2 on bad arguments.
  */
 
 /** Where the source's password comes from: never the command line, which `ps` shows to every user. */
@@ -31,8 +36,12 @@ export const migrateUsage = `usage: warmroute migrate-directory --from URL [--dr
                  put it in $${SOURCE_PASSWORD_VARIABLE})
   --dry-run      read both sides and report what would change; write nothing
 
+  Records no gateway could have written (not a hash, an invalid key, a
+  generation that is not a whole number) are skipped with a warning.
+
   Exit status: 0 done, 1 conflicts (buckets a layout v3 gateway already
-  started; their keys are not copied) or a failure, 2 bad arguments.
+  started; their keys are not copied), a refused namespace (a name or epoch
+  no warmroute wrote; nothing of it is copied) or a failure, 2 bad arguments.
 `;
 
 /** The gateway settings that name the target directory; nothing else of the config can stop the tool. */
@@ -49,6 +58,9 @@ const TARGET_VARIABLES = [
  * hang it.
  */
 const COMMAND_TIMEOUT_MS = 10_000;
+
+/** Warnings printed per run; the rest are counted in the summary (a broken source may have millions). */
+const MAX_WARNINGS = 100;
 
 export interface MigrateCommandOptions {
   readonly from: string;
@@ -160,8 +172,12 @@ function namespaceLine(r: NamespaceReport, dryRun: boolean): string {
   return (
     `namespace ${JSON.stringify(r.namespace)}: buckets ${r.bucketsSet} ${set}, ${r.bucketsAlreadySet} already set, ` +
     `${r.conflictBuckets.length} in conflict; records ${r.copied} copied, ${r.merged} merged, ` +
-    `${r.unchanged} unchanged, ${r.skippedStale + r.skippedConflict} skipped`
+    `${r.unchanged} unchanged, ${r.skippedStale + r.skippedConflict + r.skippedInvalid} skipped`
   );
+}
+
+function refusedLine(r: RefusedNamespace): string {
+  return `refused: namespace ${r.name}: ${r.reason}; none of its records were copied`;
 }
 
 function conflictLine(r: NamespaceReport): string {
@@ -186,6 +202,9 @@ export function summaryLines(report: MigrationReport): string[] {
     `records unchanged: ${t.unchanged}`,
     `records skipped (older epoch): ${t.skippedStale}`,
     `records skipped (conflict): ${t.skippedConflict}`,
+    `records skipped (invalid): ${t.skippedInvalid}`,
+    `bindings dropped (invalid): ${t.bindingsDropped}`,
+    `namespaces refused: ${t.namespacesRefused}`,
   ];
 }
 
@@ -232,6 +251,7 @@ export async function runMigrateCommand(
     commandTimeoutMs: COMMAND_TIMEOUT_MS,
     maxReconnectDelayMs: config.redisMaxReconnectDelayMs,
   });
+  let warnings = 0;
   try {
     await connected(source, `the source ${hostOf(options.from)} (--from)`);
     await connected(targetClient, `the target ${describeRedisTarget(target)}`);
@@ -249,8 +269,20 @@ export async function runMigrateCommand(
         process.stdout.write(`${namespaceLine(r, options.dryRun)}\n`);
         if (r.conflictBuckets.length > 0) process.stderr.write(`${name}: ${conflictLine(r)}\n`);
       },
+      onRefused: (r) => {
+        process.stderr.write(`${name}: ${refusedLine(r)}\n`);
+      },
+      onWarning: (message) => {
+        warnings++;
+        if (warnings <= MAX_WARNINGS) process.stderr.write(`${name}: warning: ${message}\n`);
+      },
     });
-    if (report.totals.namespaces === 0) {
+    if (warnings > MAX_WARNINGS) {
+      process.stderr.write(
+        `${name}: ${warnings - MAX_WARNINGS} more warning(s) not shown (counted in the summary)\n`,
+      );
+    }
+    if (report.totals.namespaces === 0 && report.totals.namespacesRefused === 0) {
       process.stdout.write(
         `no layout v2 directory (no ${DIRECTORY_KEY_PREFIX}{ns:…}:epoch key) on ${hostOf(options.from)}: nothing to migrate\n`,
       );
@@ -260,9 +292,13 @@ export async function runMigrateCommand(
       process.stderr.write(
         `${name}: ${report.totals.conflictBuckets} bucket(s) in conflict; keys there keep the tenants the layout v3 gateway gave them\n`,
       );
-      return 1;
     }
-    return 0;
+    if (report.totals.namespacesRefused > 0) {
+      process.stderr.write(
+        `${name}: ${report.totals.namespacesRefused} namespace(s) refused; delete or repair their keys on the source, then run it again\n`,
+      );
+    }
+    return report.totals.conflictBuckets > 0 || report.totals.namespacesRefused > 0 ? 1 : 0;
   } catch (err) {
     process.stderr.write(
       `${name}: ${err instanceof Error ? err.message : String(err)} (running it again is safe)\n`,

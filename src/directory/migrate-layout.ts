@@ -3,6 +3,7 @@ import { directoryKeys } from '../redis/keys.js';
 import { scanKeys } from '../redis/scan.js';
 import { EPOCH_BUCKETS, epochBucket } from './epoch-bucket.js';
 import { withMigrateRecord } from './migrate-record-script.js';
+import { keyProblem } from './validate-key.js';
 
 /**
  * Copies a directory from key layout v2 (before Redis Cluster support: one
@@ -19,6 +20,13 @@ import { withMigrateRecord } from './migrate-record-script.js';
  * Reads the source with SCAN (never KEYS) and single-key reads; writes the
  * target with single-key commands and one single-slot script per record, so
  * the target may be a Redis Cluster. Running it again changes nothing.
+ *
+ * Nothing read is trusted to be what a v2 gateway wrote: a namespace whose
+ * name or epoch a gateway could not have written is refused whole (its
+ * epoch would be copied into all 1,024 buckets and stay there), and a
+ * record that is not a hash, has an invalid key or a generation / state
+ * version that is not a safe integer >= 0 is skipped; both are reported,
+ * and the run goes on to the next one.
  */
 
 export interface MigrationOptions {
@@ -34,6 +42,17 @@ export interface MigrationOptions {
   readonly dryRun: boolean;
   /** Called once per namespace when it is done (progress lines). */
   readonly onNamespace?: (report: NamespaceReport) => void;
+  /** Called once per refused namespace (nothing of it is copied). */
+  readonly onRefused?: (refused: RefusedNamespace) => void;
+  /** Called once per skipped record or dropped binding; names are quoted by `safeName`. */
+  readonly onWarning?: (message: string) => void;
+}
+
+/** A v2 namespace not migrated at all: its name or epoch is not one a v2 gateway wrote. */
+export interface RefusedNamespace {
+  /** Its encoded v2 name, quoted by `safeName` (it may be anything). */
+  readonly name: string;
+  readonly reason: string;
 }
 
 export interface NamespaceReport {
@@ -58,15 +77,25 @@ export interface NamespaceReport {
   skippedStale: number;
   /** Source records in a conflicting bucket, not copied. */
   skippedConflict: number;
+  /**
+   * Source records not copied because no gateway could have written them:
+   * not a hash, a key the gateway refuses, a generation or state version
+   * that is not a safe integer >= 0 (the tenant would be derived from it).
+   */
+  skippedInvalid: number;
+  /** Records copied without their `bind` field, whose target is not a valid key. */
+  bindingsDropped: number;
 }
 
 export type MigrationTotals = Omit<NamespaceReport, 'namespace' | 'conflictBuckets'> & {
   namespaces: number;
+  namespacesRefused: number;
   conflictBuckets: number;
 };
 
 export interface MigrationReport {
   readonly namespaces: readonly NamespaceReport[];
+  readonly refused: readonly RefusedNamespace[];
   readonly totals: MigrationTotals;
 }
 
@@ -78,6 +107,64 @@ const RECORD_CONCURRENCY = 100;
  * rerun would keep nudging TTLs. Negligible beside an idle TTL of days.
  */
 const TTL_TOLERANCE_MS = 1_000;
+
+/** What a v2 gateway wrote as an epoch: 16 random bytes in lower-case hex (directory.ts newEpoch, v2). */
+const V2_EPOCH = /^[0-9a-f]{32}$/;
+/** A generation or state version as the v2 scripts wrote it: decimal digits. */
+const COUNTER = /^\d{1,16}$/;
+/** Longest part of a name a warning quotes: a 200 KB key must not reach the terminal. */
+const MAX_QUOTED_CHARS = 100;
+
+/**
+ * `text` quoted for a terminal or a log: JSON escapes control characters
+ * (a key may hold an escape sequence), cut to MAX_QUOTED_CHARS.
+ */
+export function safeName(text: string): string {
+  return text.length > MAX_QUOTED_CHARS
+    ? `${JSON.stringify(text.slice(0, MAX_QUOTED_CHARS))}…`
+    : JSON.stringify(text);
+}
+
+/** Whether `error` is Redis saying a key holds another type than the command expects. */
+function isWrongType(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('WRONGTYPE');
+}
+
+/** The v2 encoding of a namespace in key names (keys.ts before layout v3). */
+function v2EncodeNamespace(namespace: string): string {
+  return encodeURIComponent(namespace).replace(
+    /[*?[\]]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/**
+ * The namespace an encoded v2 name stands for, or why no v2 gateway wrote
+ * it. Only the exact encoding v2 made is read: `%41` and `A` would
+ * otherwise be two sources for one namespace.
+ */
+function decodeV2Namespace(encoded: string): { namespace: string } | { problem: string } {
+  let namespace: string;
+  try {
+    namespace = decodeURIComponent(encoded);
+  } catch {
+    return { problem: 'the name is not percent-encoding as warmroute writes it' };
+  }
+  if (v2EncodeNamespace(namespace) !== encoded) {
+    return { problem: 'the name is not encoded as warmroute writes it' };
+  }
+  // directory.ts validates a namespace with the key rules; the config is stricter still.
+  const problem = keyProblem(namespace);
+  if (problem !== undefined)
+    return { problem: `not a valid namespace (${problem.replace(/^the key/, 'it')})` };
+  return { namespace };
+}
+
+/** Why a v2 record's counter field cannot be copied, or undefined when it can. */
+function counterProblem(field: string, value: string): string | undefined {
+  if (COUNTER.test(value) && Number.isSafeInteger(Number(value))) return undefined;
+  return `field ${safeName(field)} is ${safeName(value)}, not a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`;
+}
 
 function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
@@ -121,18 +208,13 @@ async function* scanBatches(
   if (batch.length > 0) yield batch;
 }
 
-/** The namespaces of the v2 directory: encoded name -> namespace (one that does not decode is skipped). */
-async function v2Namespaces(source: Redis, keyPrefix: string): Promise<Map<string, string>> {
+/** The encoded names of the v2 directory's namespaces (checked one by one later). */
+async function v2Namespaces(source: Redis, keyPrefix: string): Promise<Set<string>> {
   const keys = v2Keys(keyPrefix);
-  const found = new Map<string, string>();
+  const found = new Set<string>();
   for await (const name of scanKeys(source, keys.epochPattern)) {
     const encoded = keys.epochName.exec(name)?.[1];
-    if (encoded === undefined) continue;
-    try {
-      found.set(encoded, decodeURIComponent(encoded));
-    } catch {
-      // Not written by warmroute (keys.ts never makes a malformed escape).
-    }
+    if (encoded !== undefined) found.add(encoded);
   }
   return found;
 }
@@ -148,6 +230,8 @@ function emptyReport(namespace: string): NamespaceReport {
     unchanged: 0,
     skippedStale: 0,
     skippedConflict: 0,
+    skippedInvalid: 0,
+    bindingsDropped: 0,
   };
 }
 
@@ -166,7 +250,11 @@ async function setBucketEpochs(
     buckets.map(async (bucket): Promise<'set' | 'already' | 'conflict'> => {
       const key = keys.epoch(namespace, bucket);
       if (!dryRun && (await target.set(key, epoch, 'NX')) === 'OK') return 'set';
-      const stored = await target.get(key);
+      // Not a string: not an epoch this run may replace, so its records stay out.
+      const stored = await target.get(key).catch((err: unknown) => {
+        if (isWrongType(err)) return `not a string`;
+        throw err;
+      });
       if (stored === null) return 'set'; // dry run: the run would set it
       return stored === epoch ? 'already' : 'conflict';
     }),
@@ -210,7 +298,25 @@ async function migrateRecord(
     report.skippedConflict++;
     return;
   }
-  const record = await readV2Record(options.source, sourceName);
+  const skip = (why: string): void => {
+    report.skippedInvalid++;
+    options.onWarning?.(
+      `record ${safeName(key)} of namespace ${safeName(namespace)} not copied: ${why}`,
+    );
+  };
+  const problem = keyProblem(key);
+  if (problem !== undefined) {
+    skip(`not a valid key (${problem.replace(/^the key/, 'it')})`);
+    return;
+  }
+  const record = await readV2Record(options.source, sourceName).catch((err: unknown) => {
+    if (isWrongType(err)) return 'wrong type' as const;
+    throw err;
+  });
+  if (record === 'wrong type') {
+    skip('it is not a hash');
+    return;
+  }
   if (record === undefined) return;
   const { ep, ...fields } = record.fields;
   // A record stamped with another epoch is dead in v2 already (docs/protocol.md, "Directory epochs").
@@ -218,16 +324,44 @@ async function migrateRecord(
     report.skippedStale++;
     return;
   }
+  // The tenant ID is derived from the generation, and state versions only grow: text there
+  // (or a number past 2^53) would derive a tenant no v2 gateway gave the key.
+  for (const [field, value] of Object.entries(fields)) {
+    const why =
+      field === 'gen' || field.startsWith('sv:') ? counterProblem(field, value) : undefined;
+    if (why !== undefined) {
+      skip(why);
+      return;
+    }
+  }
+  const bind = fields['bind'];
+  if (bind !== undefined && keyProblem(bind) !== undefined) {
+    // The key itself is fine: it keeps its own tenant, unbound.
+    delete fields['bind'];
+    report.bindingsDropped++;
+    options.onWarning?.(
+      `record ${safeName(key)} of namespace ${safeName(namespace)}: binding to ${safeName(bind)} dropped (not a valid key)`,
+    );
+  }
+  // A binding to itself, or a cycle, is copied as it is: resolve stops at
+  // MAX_CHAIN_DEPTH hops and explain shows it, as on v2; a bind call then repairs it.
   const keys = directoryKeys(options.targetPrefix);
-  const reply = await options.target.wrMigrateRecord(
-    keys.record(namespace, key),
-    keys.epoch(namespace, bucket),
-    epoch,
-    record.pttl,
-    options.dryRun ? '1' : '0',
-    TTL_TOLERANCE_MS,
-    ...Object.entries(fields).flat(),
-  );
+  let reply: Awaited<ReturnType<typeof options.target.wrMigrateRecord>>;
+  try {
+    reply = await options.target.wrMigrateRecord(
+      keys.record(namespace, key),
+      keys.epoch(namespace, bucket),
+      epoch,
+      record.pttl,
+      options.dryRun ? '1' : '0',
+      TTL_TOLERANCE_MS,
+      ...Object.entries(fields).flat(),
+    );
+  } catch (err) {
+    if (!isWrongType(err)) throw err;
+    skip('its target key holds something that is not a hash');
+    return;
+  }
   switch (reply[0]) {
     case 1:
       report.copied++;
@@ -253,12 +387,26 @@ async function migrateRecord(
 async function migrateNamespace(
   options: MigrationOptions,
   encoded: string,
-  namespace: string,
-): Promise<NamespaceReport | undefined> {
+): Promise<NamespaceReport | RefusedNamespace | undefined> {
+  const refuse = (reason: string): RefusedNamespace => ({ name: safeName(encoded), reason });
+  const decoded = decodeV2Namespace(encoded);
+  if ('problem' in decoded) return refuse(decoded.problem);
+  const { namespace } = decoded;
   const keys = v2Keys(options.sourcePrefix);
-  const epoch = await options.source.get(keys.epoch(encoded));
+  const epoch = await options.source.get(keys.epoch(encoded)).catch((err: unknown) => {
+    if (isWrongType(err)) return { wrongType: true } as const;
+    throw err;
+  });
+  if (typeof epoch === 'object' && epoch !== null) return refuse('its epoch key is not a string');
   // Gone since the scan: with no epoch every v2 record of the namespace is dead.
   if (epoch === null) return undefined;
+  // Copied into all 1,024 buckets, an epoch no gateway made (empty: the scripts' "none")
+  // would break the namespace there for good.
+  if (!V2_EPOCH.test(epoch)) {
+    return refuse(
+      `its epoch ${safeName(epoch)} is not one warmroute wrote (32 lower-case hex digits)`,
+    );
+  }
   const report = emptyReport(namespace);
   await setBucketEpochs(
     options.target,
@@ -294,17 +442,24 @@ async function migrateNamespace(
 export async function migrateDirectory(options: MigrationOptions): Promise<MigrationReport> {
   withMigrateRecord(options.target);
   const namespaces: NamespaceReport[] = [];
-  const sorted = [...(await v2Namespaces(options.source, options.sourcePrefix))].sort(([a], [b]) =>
+  const refused: RefusedNamespace[] = [];
+  const sorted = [...(await v2Namespaces(options.source, options.sourcePrefix))].sort((a, b) =>
     a < b ? -1 : a > b ? 1 : 0,
   );
-  for (const [encoded, namespace] of sorted) {
-    const report = await migrateNamespace(options, encoded, namespace);
+  for (const encoded of sorted) {
+    const report = await migrateNamespace(options, encoded);
     if (report === undefined) continue;
+    if ('reason' in report) {
+      refused.push(report);
+      options.onRefused?.(report);
+      continue;
+    }
     namespaces.push(report);
     options.onNamespace?.(report);
   }
   const totals: MigrationTotals = {
     namespaces: namespaces.length,
+    namespacesRefused: refused.length,
     bucketsSet: 0,
     bucketsAlreadySet: 0,
     conflictBuckets: 0,
@@ -313,6 +468,8 @@ export async function migrateDirectory(options: MigrationOptions): Promise<Migra
     unchanged: 0,
     skippedStale: 0,
     skippedConflict: 0,
+    skippedInvalid: 0,
+    bindingsDropped: 0,
   };
   for (const r of namespaces) {
     totals.bucketsSet += r.bucketsSet;
@@ -323,6 +480,8 @@ export async function migrateDirectory(options: MigrationOptions): Promise<Migra
     totals.unchanged += r.unchanged;
     totals.skippedStale += r.skippedStale;
     totals.skippedConflict += r.skippedConflict;
+    totals.skippedInvalid += r.skippedInvalid;
+    totals.bindingsDropped += r.bindingsDropped;
   }
-  return { namespaces, totals };
+  return { namespaces, refused, totals };
 }

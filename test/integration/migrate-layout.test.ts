@@ -162,6 +162,7 @@ function run(
   target: Redis | Cluster,
   p: { from: string; to: string },
   dryRun = false,
+  onWarning?: (message: string) => void,
 ): Promise<MigrationReport> {
   return migrateDirectory({
     source,
@@ -169,8 +170,18 @@ function run(
     sourcePrefix: p.from,
     targetPrefix: p.to,
     dryRun,
+    ...(onWarning === undefined ? {} : { onWarning }),
   });
 }
+
+/** Every key under `prefix` whose name contains `part`. */
+async function namesWith(redis: Redis, prefix: string, part: string): Promise<string[]> {
+  return [...(await dump(redis, prefix)).keys()].filter((name) => name.includes(part));
+}
+
+/** C0, DEL and C1 controls: what must never reach an operator's terminal raw. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 describe('migrateDirectory (layout v2 -> v3)', () => {
   it('keeps every key’s tenant ID, binding, fields and TTL, and sets every bucket’s epoch', async () => {
@@ -221,7 +232,11 @@ describe('migrateDirectory (layout v2 -> v3)', () => {
       unchanged: 0,
       skippedStale: 1,
       skippedConflict: 0,
+      skippedInvalid: 0,
+      bindingsDropped: 0,
+      namespacesRefused: 0,
     });
+    expect(report.refused).toEqual([]);
   });
 
   it('a migrated key resolves to its v2 tenant through KeyDirectory and the Redis store', async () => {
@@ -359,6 +374,135 @@ describe('migrateDirectory (layout v2 -> v3)', () => {
     expect(report.totals).toMatchObject({ copied: 0, merged: 1, unchanged: LIVE.length - 1 });
   });
 
+  it('refuses a namespace whose epoch or name no v2 gateway wrote, copies none of it, migrates the rest', async () => {
+    // Prepare: beside the fixture, namespaces a v2 gateway could not have written:
+    // an empty epoch (the scripts' "none": copied, it breaks every bucket for good),
+    // an epoch not 32 lower-case hex, an epoch key that is a hash (WRONGTYPE),
+    // a non-canonical name (`%41` is `A`), and one with a control character
+    const p = prefixes('migrate-refuse');
+    const redis = await client(SHARED_REDIS_URL);
+    const target = await client(SHARED_REDIS_URL);
+    await writeV2(redis, p.from, [
+      ...FIXTURE,
+      { namespace: 'empty-epoch', epoch: '', records: [{ key: 'victim', gen: 2 }] },
+      { namespace: 'upper', epoch: 'ABCDEF0123456789ABCDEF0123456789', records: [{ key: 'k' }] },
+      { namespace: 'short', epoch: 'E', records: [{ key: 'k' }] },
+    ]);
+    await redis.hset(`${p.from}{ns:aaa}:epoch`, { x: '1' });
+    await redis.set(`${p.from}{ns:%41}:epoch`, '0123456789abcdef0123456789abcdef');
+    await redis.hset(`${p.from}{ns:%41}:k:k`, { gen: '1', ep: '0123456789abcdef0123456789abcdef' });
+    await redis.set(`${p.from}{ns:%0A}:epoch`, '0123456789abcdef0123456789abcdef');
+
+    // Act
+    const report = await run(redis, target, p);
+
+    // Assess: each refused, with a reason, named safely
+    expect(report.refused).toEqual([
+      { name: '"%0A"', reason: 'not a valid namespace (it contains a control character)' },
+      { name: '"%41"', reason: 'the name is not encoded as warmroute writes it' },
+      { name: '"aaa"', reason: 'its epoch key is not a string' },
+      {
+        name: '"empty-epoch"',
+        reason: 'its epoch "" is not one warmroute wrote (32 lower-case hex digits)',
+      },
+      {
+        name: '"short"',
+        reason: 'its epoch "E" is not one warmroute wrote (32 lower-case hex digits)',
+      },
+      {
+        name: '"upper"',
+        reason:
+          'its epoch "ABCDEF0123456789ABCDEF0123456789" is not one warmroute wrote (32 lower-case hex digits)',
+      },
+    ]);
+    expect(report.totals).toMatchObject({
+      namespaces: 2,
+      namespacesRefused: 6,
+      copied: LIVE.length,
+    });
+    // Nothing of them in the target: no bucket epoch, no record
+    for (const ns of ['empty-epoch', 'upper', 'short', 'aaa', 'A', '\n']) {
+      expect(await namesWith(target, p.to, `:n:${encodeURIComponent(ns)}:`), ns).toEqual([]);
+    }
+    for (const { ns, r } of LIVE) {
+      expect(await v3Tenant(target, p.to, ns.namespace, r.key), r.key).toBe(v2Tenant(ns, r.key));
+    }
+  });
+
+  it('skips records no gateway wrote, warns with their names quoted and cut, and goes on', async () => {
+    // Prepare: odd records in 'default' (the first namespace), the fixture's 'team-b.eu' after it
+    const p = prefixes('migrate-invalid');
+    const redis = await client(SHARED_REDIS_URL);
+    const target = await client(SHARED_REDIS_URL);
+    await writeV2(redis, p.from, FIXTURE);
+    const [defaultNs] = FIXTURE;
+    if (defaultNs === undefined) throw new Error('fixture');
+    const base = `${v2Namespace(p.from, 'default')}:k:`;
+    const ep = defaultNs.epoch;
+    const longKey = 'h'.repeat(200_000);
+    const invalid: Record<string, Record<string, string>> = {
+      'gen-abc': { gen: 'abc', ep },
+      'gen-big': { gen: '1e400', ep },
+      'gen-past-2^53': { gen: '9007199254740993', ep },
+      'gen-neg': { gen: '-3', ep },
+      'sv-frac': { gen: '1', 'sv:counter': '1.5', ep },
+      'esc\u001b[31mred': { gen: '1', ep },
+      ' padded': { gen: '1', ep },
+      [longKey]: { gen: '1', ep },
+    };
+    for (const [key, fields] of Object.entries(invalid)) await redis.hset(`${base}${key}`, fields);
+    await redis.set(`${base}a-string`, 'x');
+    await redis.hset(`${base}bad-bind`, { gen: '2', bind: 'bell\u0007', ep });
+    await redis.hset(`${base}self-bound`, { bind: 'self-bound', ep });
+    // The target key of one valid record is not a hash (left by hand)
+    const keys = directoryKeys(p.to);
+    await target.set(keys.record('default', 'forever'), 'x');
+    const warnings: string[] = [];
+
+    // Act
+    const report = await run(redis, target, p, false, (message) => warnings.push(message));
+
+    // Assess: counted, the rest copied, the next namespace migrated
+    const skipped = Object.keys(invalid).length + 2; // + the string + the target's string
+    expect(report.totals).toMatchObject({
+      namespaces: 2,
+      namespacesRefused: 0,
+      skippedInvalid: skipped,
+      bindingsDropped: 1,
+      copied: LIVE.length - 1 + 2, // - 'forever' + 'bad-bind' + 'self-bound'
+    });
+    expect(warnings).toHaveLength(skipped + 1);
+    for (const warning of warnings) {
+      expect(warning).not.toMatch(CONTROL);
+      expect(warning.length).toBeLessThan(400);
+    }
+    expect(warnings).toContain(
+      'record "gen-big" of namespace "default" not copied: field "gen" is "1e400", not a whole number from 0 to 9007199254740991',
+    );
+    expect(warnings).toContain(
+      'record "esc\\u001b[31mred" of namespace "default" not copied: not a valid key (it contains a control character)',
+    );
+    expect(warnings).toContain(
+      `record "${'h'.repeat(100)}"… of namespace "default" not copied: not a valid key (it is 200000 bytes long (at most 1024))`,
+    );
+    expect(warnings).toContain(
+      'record "a-string" of namespace "default" not copied: it is not a hash',
+    );
+    expect(warnings).toContain(
+      'record "bad-bind" of namespace "default": binding to "bell\\u0007" dropped (not a valid key)',
+    );
+    for (const key of Object.keys(invalid)) {
+      expect(await target.exists(keys.record('default', key)), key).toBe(0);
+    }
+    expect(await target.hgetall(keys.record('default', 'bad-bind'))).toEqual({ gen: '2', ep });
+    // A self-binding is copied as it was: resolve stops at the chain depth, as on v2
+    expect(await target.hget(keys.record('default', 'self-bound'), 'bind')).toBe('self-bound');
+    expect(await target.get(keys.record('default', 'forever'))).toBe('x');
+    const teamB = FIXTURE[1];
+    if (teamB === undefined) throw new Error('fixture');
+    expect(await v3Tenant(target, p.to, 'team-b.eu', 'user:7')).toBe(v2Tenant(teamB, 'user:7'));
+  });
+
   it('replaces a target record stamped with another epoch (dead there) by the v2 one', async () => {
     // Prepare
     const p = prefixes('migrate-stale-target');
@@ -482,6 +626,9 @@ describe('warmroute migrate-directory (built CLI)', () => {
         'records unchanged': 0,
         'records skipped (older epoch)': 1,
         'records skipped (conflict)': 0,
+        'records skipped (invalid)': 0,
+        'bindings dropped (invalid)': 0,
+        'namespaces refused': 0,
       }),
     );
     expect(first.stdout).not.toContain(source.password);
@@ -516,6 +663,40 @@ describe('warmroute migrate-directory (built CLI)', () => {
     expect(result.stderr).toContain(
       `conflict: namespace "team-b.eu": 1 bucket(s) (${epochBucket('user:7')}) already hold another epoch`,
     );
+  });
+
+  it('a refused namespace is exit 1, named on stderr; invalid records are warnings, cut and escaped', async () => {
+    // Prepare
+    const server = await privateRedis();
+    const redis = await client(server.url);
+    await writeV2(redis, DIRECTORY_KEY_PREFIX, [
+      ...FIXTURE,
+      { namespace: 'broken', epoch: '', records: [{ key: 'victim', gen: 2 }] },
+    ]);
+    await redis.hset(`${v2Namespace(DIRECTORY_KEY_PREFIX, 'default')}:k:evil\u001b]0;x\u0007`, {
+      gen: '1',
+      ep: FIXTURE[0]?.epoch ?? '',
+    });
+
+    // Act
+    const result = await runCli(['migrate-directory', '--from', server.url], {
+      REDIS_URL: server.url,
+    });
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(`records copied: ${LIVE.length}\n`);
+    expect(result.stdout).toContain(
+      'records skipped (invalid): 1\nbindings dropped (invalid): 0\nnamespaces refused: 1\n',
+    );
+    expect(result.stderr).toContain(
+      'refused: namespace "broken": its epoch "" is not one warmroute wrote (32 lower-case hex digits); none of its records were copied\n',
+    );
+    expect(result.stderr).toContain(
+      'warning: record "evil\\u001b]0;x\\u0007" of namespace "default" not copied: not a valid key (it contains a control character)\n',
+    );
+    expect((result.stdout + result.stderr).replaceAll('\n', '')).not.toMatch(CONTROL);
+    expect(await namesWith(redis, DIRECTORY_KEY_PREFIX, ':n:broken:')).toEqual([]);
   });
 
   it('migrates into a Redis Cluster (WARMROUTE_REDIS_CLUSTER_NODES), records spread over the masters', async () => {
