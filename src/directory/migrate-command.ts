@@ -208,11 +208,25 @@ export function summaryLines(report: MigrationReport): string[] {
   ];
 }
 
+function ignoreClosedPipe(stream: NodeJS.WriteStream): void {
+  if (stream.listeners('error').some((l) => l === onStreamError)) return;
+  stream.on('error', onStreamError);
+}
+
+function onStreamError(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE') throw err;
+}
+
 export async function runMigrateCommand(
   args: readonly string[],
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
   const name = 'warmroute migrate-directory';
+  // `… | head` closes the pipe early: the migration must still finish (a
+  // half-done run is safe to repeat, but nobody asked to stop it), so a
+  // closed stdout or stderr is ignored instead of crashing the process.
+  ignoreClosedPipe(process.stdout);
+  ignoreClosedPipe(process.stderr);
   let options: MigrateCommandOptions;
   let config: Config;
   let target: RedisTarget;
@@ -288,6 +302,11 @@ export async function runMigrateCommand(
       );
     }
     process.stdout.write(`${summaryLines(report).join('\n')}\n`);
+    if (options.dryRun) {
+      process.stdout.write(
+        'dry run: nothing was written; the counts are what a real run would do\n',
+      );
+    }
     if (report.totals.conflictBuckets > 0) {
       process.stderr.write(
         `${name}: ${report.totals.conflictBuckets} bucket(s) in conflict; keys there keep the tenants the layout v3 gateway gave them\n`,
