@@ -1,16 +1,5 @@
-import { createServer } from 'node:net';
-
-/** A TCP port that was free a moment ago on 127.0.0.1 (for processes that need one before they start). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
+/**
+ * One implementation for tests and benchmarks: bench code cannot import from
+ * test/ (the build leaves test/ out), so the helper lives in bench/lib.
+ */
+export { freePort } from '../../bench/lib/free-port.js';
