@@ -12,6 +12,7 @@ import {
 } from '../../src/directory/store.js';
 import { isWarmrouteError } from '../../src/errors.js';
 import { directoryKeys } from '../../src/redis/keys.js';
+import { keysInDistinctBuckets } from '../helpers/distinct-buckets.js';
 import { SHARED_REDIS_URL, deleteByPrefix, uniquePrefix } from '../helpers/redis.js';
 
 const IDLE_TTL_SECONDS = 3_600;
@@ -146,19 +147,6 @@ afterEach(async () => {
 
 async function make(target: StoreTarget): Promise<InEpoch> {
   return new InEpoch(await target.make());
-}
-
-/** Keys `${stem}0`, `${stem}1`, … (`count` of them), no two in the same epoch bucket. */
-function keysInDistinctBuckets(stem: string, count: number): string[] {
-  const keys: string[] = [];
-  const buckets = new Set<number>();
-  for (let i = 0; keys.length < count; i++) {
-    const key = `${stem}${i}`;
-    if (buckets.has(epochBucket(key))) continue;
-    buckets.add(epochBucket(key));
-    keys.push(key);
-  }
-  return keys;
 }
 
 function delta(key: string, fields: Partial<OutcomeDelta>): Omit<OutcomeDelta, 'epoch'> {

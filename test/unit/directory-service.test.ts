@@ -8,6 +8,7 @@ import type { DirectoryStore, OutcomeDelta, StoreEvent } from '../../src/directo
 import { deriveTenantId, MAX_POOL_SIZE } from '../../src/directory/tenant-id.js';
 import type { InvalidationNotice } from '../../src/directory/types.js';
 import { WarmrouteError, isWarmrouteError } from '../../src/errors.js';
+import { keysInDistinctBuckets } from '../helpers/distinct-buckets.js';
 
 const SECRET = 'service-test-secret-0123456789';
 
@@ -56,19 +57,6 @@ async function memoryDirectory(clock = new FakeClock(), l1TtlMs = 10_000): Promi
   open.push(directory);
   await directory.start();
   return directory;
-}
-
-/** Keys `${stem}0`, `${stem}1`, … (`count` of them), no two in the same epoch bucket. */
-function keysInDistinctBuckets(stem: string, count: number): string[] {
-  const keys: string[] = [];
-  const buckets = new Set<number>();
-  for (let i = 0; keys.length < count; i++) {
-    const key = `${stem}${i}`;
-    if (buckets.has(epochBucket(key))) continue;
-    buckets.add(epochBucket(key));
-    keys.push(key);
-  }
-  return keys;
 }
 
 /**
