@@ -135,6 +135,17 @@ describe('README "Configuration" table and the config schema', () => {
   });
 });
 
+/** The Redis store the real factory builds for `env`, closed when the test ends (not started). */
+function factoryRedisStore(env: Record<string, string>): RedisDirectoryStore {
+  const store = createDirectoryStore(loadConfig(env), {
+    logger: pino({ level: 'silent' }),
+    clock: Date.now,
+  });
+  onTestFinished(() => store.close());
+  if (!(store instanceof RedisDirectoryStore)) throw new Error('expected the Redis store');
+  return store;
+}
+
 describe('components built from an empty config run with the documented defaults', () => {
   it('directory, scheduler and memory store (the real factory)', async () => {
     // Prepare: the real factory, as warmroute start and the embedded transport call it.
@@ -178,15 +189,9 @@ describe('components built from an empty config run with the documented defaults
 
   it('Redis store: command timeout and reconnect backoff of its client (not connected)', () => {
     // Prepare: the factory's store for a config with REDIS_URL (nothing connects before start()).
-    const config = loadConfig({ REDIS_URL: 'redis://127.0.0.1:9' });
-    const store = createDirectoryStore(config, {
-      logger: pino({ level: 'silent' }),
-      clock: Date.now,
-    });
-    onTestFinished(() => store.close());
+    const store = factoryRedisStore({ REDIS_URL: 'redis://127.0.0.1:9' });
 
     // Assess
-    if (!(store instanceof RedisDirectoryStore)) throw new Error('expected the Redis store');
     const client = store.client;
     if (!(client instanceof Redis)) throw new Error('expected a standalone client');
     expect(client.options.commandTimeout).toBe(readmeDefault('redisCommandTimeoutMs'));
@@ -196,15 +201,9 @@ describe('components built from an empty config run with the documented defaults
 
   it('Redis Cluster store: the same command timeout and reconnect backoff (not connected)', () => {
     // Prepare: WARMROUTE_REDIS_CLUSTER_NODES instead of REDIS_URL (a lazy Cluster connects at start()).
-    const config = loadConfig({ WARMROUTE_REDIS_CLUSTER_NODES: '127.0.0.1:9' });
-    const store = createDirectoryStore(config, {
-      logger: pino({ level: 'silent' }),
-      clock: Date.now,
-    });
-    onTestFinished(() => store.close());
+    const store = factoryRedisStore({ WARMROUTE_REDIS_CLUSTER_NODES: '127.0.0.1:9' });
 
     // Assess
-    if (!(store instanceof RedisDirectoryStore)) throw new Error('expected the Redis store');
     const client = store.client;
     if (!(client instanceof Cluster)) throw new Error('expected a cluster client');
     expect(client.options.redisOptions?.commandTimeout).toBe(
