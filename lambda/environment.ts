@@ -28,6 +28,11 @@ export const FUNCTION_ENVIRONMENT = {
     description:
       'Password (AUTH token) for `WARMROUTE_SNAPSHOT_REDIS_URL` or `WARMROUTE_SNAPSHOT_REDIS_CLUSTER_NODES`, kept out of the URL so a secret store can supply it; when set it is used instead of any password in the URL (a user name in the URL, an ACL user, is kept).',
   },
+  snapshotRedisCommandTimeoutMs: {
+    env: 'WARMROUTE_SNAPSHOT_REDIS_COMMAND_TIMEOUT_MS',
+    description:
+      "Bound in ms (a positive integer; default 5000) on each of `RedisSnapshotStore`'s operations when `redisOptions.commandTimeout` is not given; on a cluster a failover is ridden through for at most this long, so set it above your election time (ElastiCache's can exceed 5 s): an invocation may wait this long.",
+  },
   snapshotDir: {
     env: 'WARMROUTE_SNAPSHOT_DIR',
     description:

@@ -9,8 +9,9 @@ let shared: SnapshotStore | undefined;
  * The store used when `withWarmState` is given none: created once per
  * module (one client per environment), Redis when
  * `WARMROUTE_SNAPSHOT_REDIS_URL` or `WARMROUTE_SNAPSHOT_REDIS_CLUSTER_NODES`
- * is set (the store reads them, and `WARMROUTE_SNAPSHOT_REDIS_PASSWORD`,
- * itself, refusing both together), else the file store.
+ * is set (the store reads them, `WARMROUTE_SNAPSHOT_REDIS_PASSWORD` and
+ * `WARMROUTE_SNAPSHOT_REDIS_COMMAND_TIMEOUT_MS` itself, refusing both
+ * addresses together or a bad timeout), else the file store.
  */
 export function defaultSnapshotStore(): SnapshotStore {
   const redis =

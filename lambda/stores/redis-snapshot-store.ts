@@ -17,7 +17,9 @@ import { BaseSnapshotStore, type BaseSnapshotStoreOptions } from './base-snapsho
  * Lambda timeout. The command timeout is far above the gateway's directory
  * commands' because one command moves a whole snapshot (up to
  * `maxSnapshotBytes`, 32 MB by default). Documented in docs/protocol.md
- * ("Snapshot stores"); `redisOptions` overrides any of them.
+ * ("Snapshot stores"); `redisOptions` overrides any of them, and
+ * `WARMROUTE_SNAPSHOT_REDIS_COMMAND_TIMEOUT_MS` the command timeout
+ * ({@link snapshotRedisOptions}).
  */
 export const REDIS_SNAPSHOT_CLIENT_DEFAULTS = Object.freeze({
   lazyConnect: true,
@@ -61,7 +63,9 @@ export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
    * Extra ioredis options, merged over the fail-fast defaults
    * ({@link REDIS_SNAPSHOT_CLIENT_DEFAULTS}): `lazyConnect: true`,
    * `enableOfflineQueue: false`, `maxRetriesPerRequest: 1`,
-   * `commandTimeout: 5000` ms, `connectTimeout: 2000` ms. `scripts` is the
+   * `commandTimeout: 5000` ms (or `WARMROUTE_SNAPSHOT_REDIS_COMMAND_TIMEOUT_MS`
+   * when set and `commandTimeout` is not given here), `connectTimeout: 2000`
+   * ms. `scripts` is the
    * store's own and cannot be replaced. On a cluster they apply to every
    * node's connection, except `lazyConnect` and `enableOfflineQueue`, which
    * ioredis reads from the cluster's own options (they are moved there).
@@ -71,7 +75,8 @@ export interface RedisSnapshotStoreOptions extends BaseSnapshotStoreOptions {
    * first send, then it fails (a write that timed out is reported as failed,
    * though like any timed-out write it may have been applied; the version
    * check keeps it from overwriting a newer snapshot). Raise
-   * `commandTimeout` for longer elections (ElastiCache's can exceed 5 s).
+   * `commandTimeout` (or the variable) above longer elections
+   * (ElastiCache's can exceed 5 s).
    */
   readonly redisOptions?: RedisOptions;
   /** Prefix of every key this store writes. Default `warmroute:`. */
@@ -119,6 +124,33 @@ type SnapshotRedis =
 
 function refuse(problem: string): never {
   throw new WarmStateError('WR_ERR_WARM_STATE_OPTIONS', [problem]);
+}
+
+/** setTimeout's largest delay: a longer one fires at once (Node warns and uses 1 ms). */
+const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * `redisOptions` with the command timeout of
+ * `WARMROUTE_SNAPSHOT_REDIS_COMMAND_TIMEOUT_MS` when it is set and
+ * `redisOptions.commandTimeout` is not given (the option wins, as an explicit
+ * option wins over every other variable), so a function's election bound is
+ * set without code. A set value that is not a positive integer of ms up to
+ * 2147483647 is refused (WR_ERR_WARM_STATE_OPTIONS) even when the option
+ * wins: a broken setting is reported, never silently ignored.
+ */
+export function snapshotRedisOptions(redisOptions: RedisOptions = {}): RedisOptions {
+  const variable = FUNCTION_ENVIRONMENT.snapshotRedisCommandTimeoutMs;
+  const raw = functionEnv(variable);
+  if (raw === undefined) return redisOptions;
+  const ms = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(ms >= 1 && ms <= MAX_TIMEOUT_MS)) {
+    return refuse(
+      `${variable.env} must be a positive integer of milliseconds up to ${String(MAX_TIMEOUT_MS)}, got ${JSON.stringify(raw.slice(0, 100))}`,
+    );
+  }
+  return redisOptions.commandTimeout === undefined
+    ? { ...redisOptions, commandTimeout: ms }
+    : redisOptions;
 }
 
 /**
@@ -268,7 +300,7 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
       (options.url === undefined && options.clusterNodes === undefined
         ? functionEnv(FUNCTION_ENVIRONMENT.snapshotRedisPassword)
         : undefined);
-    this.redisOptions = options.redisOptions ?? {};
+    this.redisOptions = snapshotRedisOptions(options.redisOptions);
     // Read now so a broken install fails when the store is made, not mid-invocation.
     this.scripts = snapshotScripts();
   }
