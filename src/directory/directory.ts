@@ -288,7 +288,7 @@ export class KeyDirectory implements Directory {
     // Outcomes still buffered carry the old generation's state version; write
     // them first so the rotation's reset to version 0 is the last word.
     await this.flush();
-    const { value: generation, epoch } = await this.#mutate(() =>
+    const { value: generation, epoch } = await this.#mutate('rotate', () =>
       this.#withEpoch(namespace, key, (e) => this.#store.rotate(namespace, e, key)),
     );
     this.#invalidate('rotate', namespace, key, false);
@@ -303,7 +303,7 @@ export class KeyDirectory implements Directory {
     const problem = keyProblem(targetKey);
     if (problem !== undefined)
       throw new WarmrouteError('WR_ERR_BINDING_INVALID', [`target: ${problem}`]);
-    await this.#mutate(() =>
+    await this.#mutate('bind', () =>
       this.#withEpoch(namespace, key, (e) => this.#store.bind(namespace, e, key, targetKey)),
     );
     this.#invalidate('bind', namespace, key, false);
@@ -311,7 +311,7 @@ export class KeyDirectory implements Directory {
 
   async unbind(key: string, opts: { namespace?: string } = {}): Promise<void> {
     const namespace = this.#mutationTarget(key, opts.namespace);
-    await this.#mutate(() =>
+    await this.#mutate('unbind', () =>
       this.#withEpoch(namespace, key, (e) => this.#store.unbind(namespace, e, key)),
     );
     this.#invalidate('unbind', namespace, key, false);
@@ -319,7 +319,7 @@ export class KeyDirectory implements Directory {
 
   async forget(key: string, opts: { namespace?: string } = {}): Promise<void> {
     const namespace = this.#mutationTarget(key, opts.namespace);
-    await this.#mutate(() =>
+    await this.#mutate('forget', () =>
       this.#withEpoch(namespace, key, (e) => this.#store.forget(namespace, e, key)),
     );
     this.#invalidate('forget', namespace, key, false);
@@ -364,7 +364,7 @@ export class KeyDirectory implements Directory {
     validateKey(key);
     const namespace = opts.namespace ?? this.#namespace;
     validateNamespace(namespace);
-    const { value: stored, epoch } = await this.#mutate(() =>
+    const { value: stored, epoch } = await this.#mutate('explain', () =>
       this.#withEpoch(namespace, key, (e) => this.#store.explain(namespace, e, key)),
     );
     this.#noteChainEpochs(namespace, stored.chain);
@@ -600,10 +600,17 @@ export class KeyDirectory implements Directory {
     if (this.#completeNamespaces.has(namespace) || this.#prefetches.has(namespace)) return;
     if (this.#closed || !this.#store.available()) return;
     if (this.#clock() < (this.#prefetchRetryAtMs.get(namespace) ?? 0)) return;
+    const startedMs = this.#clock();
     const prefetch = forEveryBucket((bucket) => this.#knownEpoch(namespace, bucket))
       .then((all) => {
-        if (all) this.#completeNamespaces.add(namespace);
-        else this.#prefetchRetryAtMs.set(namespace, this.#clock() + EPOCH_PREFETCH_RETRY_MS);
+        if (all) {
+          this.#completeNamespaces.add(namespace);
+          const ms = Math.max(0, this.#clock() - startedMs);
+          this.#logger.info(
+            { namespace, buckets: EPOCH_BUCKETS, ms },
+            `directory: epochs of namespace ${namespace} read (${EPOCH_BUCKETS} buckets) in ${ms} ms`,
+          );
+        } else this.#prefetchRetryAtMs.set(namespace, this.#clock() + EPOCH_PREFETCH_RETRY_MS);
       })
       .finally(() => {
         this.#prefetches.delete(namespace);
@@ -898,14 +905,15 @@ export class KeyDirectory implements Directory {
     return ns;
   }
 
-  async #mutate<T>(call: () => Promise<T>): Promise<T> {
+  /** An admin operation (a change, or explain's read): the store's answer or its error, nothing derived. */
+  async #mutate<T>(op: MutationOp | 'explain', call: () => Promise<T>): Promise<T> {
     try {
       const result = await call();
       this.#noteStoreSuccess();
       return result;
     } catch (err) {
       // Contention (another replica held the bind lock) is not a store failure.
-      if (isStoreFailure(err)) this.#noteStoreFailure(err, 'mutation');
+      if (isStoreFailure(err)) this.#noteStoreFailure(err, op);
       throw err;
     }
   }
@@ -999,13 +1007,21 @@ export class KeyDirectory implements Directory {
 
   // ---- health ---------------------------------------------------------------
 
-  #noteStoreFailure(err: unknown, during: string): void {
+  /**
+   * A store call failed: resolves derive tenants for STORE_RETRY_MS, then ask
+   * the store again. Logged once until a call succeeds, saying what happened
+   * to the call that failed: a resolve was answered by derivation, an admin
+   * operation was refused (503), nothing derived for it.
+   */
+  #noteStoreFailure(err: unknown, during: 'resolve' | MutationOp | 'explain'): void {
     this.#counts.storeErrors += 1;
     const message = err instanceof Error ? err.message : String(err);
     if (this.#failure === undefined) {
       this.#logger.warn(
-        { err },
-        `directory: store call failed during ${during}; resolving by derivation`,
+        { err, op: during },
+        during === 'resolve'
+          ? 'directory: store call failed during resolve; resolving by derivation'
+          : `directory: store call failed during ${during}; ${during} refused (503), resolves derive tenants until a store call succeeds`,
       );
     }
     this.#failure = message;
@@ -1017,7 +1033,12 @@ export class KeyDirectory implements Directory {
     if (this.#failure === undefined) return;
     this.#failure = undefined;
     this.#retryStoreAtMs = 0;
-    this.#logger.info('directory: store calls succeed again');
+    // Only this call is known to have succeeded: on a Redis Cluster it may
+    // have gone to a healthy shard while a failed one still fails its keys'
+    // calls (each failure is noted again, see #noteStoreFailure).
+    this.#logger.info(
+      'directory: a store call succeeded again; resolves ask the store again (on a Redis Cluster, a failed shard may still fail its keys)',
+    );
     this.#refreshDegraded();
   }
 

@@ -7,6 +7,7 @@ import type { PublishCommand, ScriptReply } from '../redis/commands.js';
 import { directoryKeys, type DirectoryKeys } from '../redis/keys.js';
 import { ReplyCode } from '../redis/reply-codes.js';
 import { describeRedisTarget } from '../redis/describe-target.js';
+import { redisErrorReason } from '../redis/error-reason.js';
 import {
   checkScriptReply,
   isCommandErrorReply,
@@ -75,6 +76,8 @@ type ChannelMessage =
 
 // Upper bound on one state-version broadcast, so a huge flush does not make a huge message.
 const MAX_SV_UPDATES_PER_MESSAGE = 500;
+/** After a "pub/sub down" line, the next one waits at least this long (a flapping node). */
+const PUBSUB_LOG_INTERVAL_MS = 30_000;
 
 /**
  * The namespace bind lock's lease (ms). A bind holds it for 2 + d round trips
@@ -168,7 +171,7 @@ export function parseMessage(raw: string, bucket: number): ChannelMessage | unde
 }
 
 function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return redisErrorReason(err);
 }
 
 /** A fresh epoch candidate (never one seen before), as the directory makes them. */
@@ -239,6 +242,12 @@ export class RedisDirectoryStore implements DirectoryStore {
   /** Pub/sub went down at least once (so coming up again means messages may have been lost). */
   #pubsubWasDown = false;
   #lastError: string | undefined;
+  /** The last pub/sub line logged said "down" (#logPubsub). */
+  #pubsubLoggedDown = false;
+  #pubsubDownLoggedAtMs = Number.NEGATIVE_INFINITY;
+  /** Down/up flaps not logged since the last pub/sub line. */
+  #pubsubFlaps = 0;
+  #pubsubLogTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: RedisStoreOptions) {
@@ -738,6 +747,7 @@ export class RedisDirectoryStore implements DirectoryStore {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#pubsubLogTimer);
     await Promise.allSettled([quit(this.#client), quit(this.#subscriber)]);
   }
 
@@ -829,10 +839,11 @@ export class RedisDirectoryStore implements DirectoryStore {
   #failure(err: unknown): WarmrouteError {
     if (isCommandErrorReply(err)) return new WarmrouteError('WR_ERR_INTERNAL', [], { cause: err });
     this.#noteError(err);
-    return new WarmrouteError('WR_ERR_STORE_UNAVAILABLE', [errorMessage(err)], {
-      cause: err,
-      retryAfterSeconds: 1,
-    });
+    // The Redis error's text is the message's reason; no `cause`: pino's err
+    // serializer appends a cause's message, so the log would say it twice
+    // ("…: Connection is closed.: Connection is closed."), and its stack is
+    // ioredis internals.
+    return unavailable(errorMessage(err));
   }
 
   #noteError(err: unknown): void {
@@ -870,9 +881,54 @@ export class RedisDirectoryStore implements DirectoryStore {
   #setPubsub(up: boolean): void {
     if (this.#pubsubUp === up) return;
     this.#pubsubUp = up;
-    if (up && this.#pubsubEverUp && this.#pubsubWasDown) this.#emit({ type: 'resync' });
+    const resync = up && this.#pubsubEverUp && this.#pubsubWasDown;
+    if (resync) this.#emit({ type: 'resync' });
     if (!up) this.#pubsubWasDown = true;
+    if (!up || resync) this.#logPubsub();
     this.#emitStatus();
+  }
+
+  /**
+   * One warning when pub/sub goes down (with the reason) and one line when it
+   * is back. A node flapping fast would repeat the pair: after a down line,
+   * the next one waits PUBSUB_LOG_INTERVAL_MS, the flaps in between are
+   * counted in it, and a pub/sub still down at the end of the wait is logged
+   * then (so the last line never says "back" while it is down).
+   */
+  #logPubsub(): void {
+    if (this.#closed) return;
+    const logger = this.#options.logger;
+    if (this.#pubsubUp) {
+      if (!this.#pubsubLoggedDown) {
+        this.#pubsubFlaps += 1;
+        return;
+      }
+      this.#pubsubLoggedDown = false;
+      logger.info(
+        "directory: Redis pub/sub subscribed again; L1 dropped (resync): other replicas' changes sent while it was down may have been missed",
+      );
+      return;
+    }
+    const now = this.#options.clock();
+    const next = this.#pubsubDownLoggedAtMs + PUBSUB_LOG_INTERVAL_MS;
+    if (now < next) {
+      this.#pubsubLogTimer ??= setTimeout(() => {
+        this.#pubsubLogTimer = undefined;
+        if (!this.#pubsubUp && !this.#pubsubLoggedDown) this.#logPubsub();
+      }, next - now).unref();
+      return;
+    }
+    this.#pubsubDownLoggedAtMs = now;
+    this.#pubsubLoggedDown = true;
+    const flaps = this.#pubsubFlaps;
+    this.#pubsubFlaps = 0;
+    logger.warn(
+      {
+        reason: this.#lastError ?? 'connection closed',
+        ...(flaps > 0 ? { flapsNotLogged: flaps } : {}),
+      },
+      `directory: Redis pub/sub down (${this.#lastError ?? 'connection closed'}): other replicas' changes reach this one within the L1 TTL`,
+    );
   }
 
   #wire(): void {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { onTestFinished } from 'vitest';
 import { defaults } from '../../src/config/schema.js';
 import { KeyDirectory } from '../../src/directory/directory.js';
@@ -15,6 +15,8 @@ export interface RedisDirectoryOverrides {
   readonly l1TtlMs?: number;
   readonly commandTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
+  /** Where the store and directory log (default: silent). */
+  readonly logger?: Logger;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function openRedisDirectory(
   keyPrefix: string,
   overrides: RedisDirectoryOverrides = {},
 ): Promise<KeyDirectory> {
-  const logger = pino({ level: 'silent' });
+  const logger = overrides.logger ?? pino({ level: 'silent' });
   const clock = Date.now;
   const store = new RedisDirectoryStore({
     target: { mode: 'standalone', url },
