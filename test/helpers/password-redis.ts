@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { onTestFinished } from 'vitest';
 import { freePort } from './ports.js';
+import { runRedisServer } from './redis-server-process.js';
 
 export interface PasswordRedis {
   /** `redis://127.0.0.1:<port>`, without the password (as a deployment sets `REDIS_URL`). */
@@ -20,8 +19,7 @@ export interface PasswordRedis {
 export async function passwordRedis(): Promise<PasswordRedis> {
   const port = await freePort();
   const password = `pw-${randomBytes(12).toString('hex')}`;
-  const proc = spawn(
-    'redis-server',
+  await runRedisServer(
     [
       '--port',
       String(port),
@@ -34,35 +32,7 @@ export async function passwordRedis(): Promise<PasswordRedis> {
       '--requirepass',
       password,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    'redis-server did not start (is redis-server installed?)',
   );
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) {
-          resolve();
-          return;
-        }
-        proc.once('exit', () => {
-          resolve();
-        });
-        proc.kill('SIGKILL');
-      }),
-  );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error('redis-server did not start (is redis-server installed?)'));
-    }, 10_000);
-    proc.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    proc.stdout.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
   return { url: `redis://127.0.0.1:${String(port)}`, password };
 }

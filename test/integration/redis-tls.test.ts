@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { freePort } from '../helpers/ports.js';
+import { runRedisServer } from '../helpers/redis-server-process.js';
 
 /**
  * `rediss://` really is TLS, with the server's certificate verified: a
@@ -80,8 +81,7 @@ async function certificates(dir: string): Promise<void> {
 /** redis-server with TLS only (no plain port), stopped by its PID when the test ends. */
 async function tlsRedis(dir: string): Promise<number> {
   const port = await freePort();
-  const proc = spawn(
-    'redis-server',
+  await runRedisServer(
     [
       '--port',
       '0',
@@ -102,36 +102,8 @@ async function tlsRedis(dir: string): Promise<number> {
       '--appendonly',
       'no',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    'redis-server --tls-port did not start (built without TLS?)',
   );
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) {
-          resolve();
-          return;
-        }
-        proc.once('exit', () => {
-          resolve();
-        });
-        proc.kill('SIGKILL');
-      }),
-  );
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new Error('redis-server --tls-port did not start (built without TLS?)'));
-    }, 10_000);
-    proc.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    proc.stdout.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
   return port;
 }
 
