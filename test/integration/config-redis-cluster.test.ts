@@ -1,16 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Cluster, Redis } from 'ioredis';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.js';
-import { createDependencies } from '../../src/create-dependencies.js';
-import { KeyDirectory } from '../../src/directory/directory.js';
-import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
-import { gatewayRedactPaths } from '../../src/logger.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSeed } from '../../src/redis/cluster-seeds.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { uniquePrefix } from '../helpers/redis.js';
+import { redisGatewayDeps } from '../helpers/redis-gateway-deps.js';
 
 /**
  * WARMROUTE_REDIS_CLUSTER_NODES and WARMROUTE_REDIS_PASSWORD, end to end:
@@ -48,41 +42,13 @@ afterAll(async () => {
   await cluster?.stop();
 }, 30_000);
 
-function capturedLogger(): { logger: pino.Logger; text: () => string } {
-  const chunks: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  const logger = pino(
-    { level: 'trace', redact: { paths: gatewayRedactPaths(), censor: '[redacted]' } },
-    sink,
-  );
-  return { logger, text: () => chunks.join('') };
-}
-
-async function clusterDeps(password: string) {
-  const log = capturedLogger();
-  const config = loadConfig({
-    AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9',
+function clusterDeps(password: string) {
+  return redisGatewayDeps({
     WARMROUTE_REDIS_CLUSTER_NODES: seeds,
     WARMROUTE_REDIS_PASSWORD: password,
     WARMROUTE_REDIS_CONNECT_TIMEOUT_MS: '5000',
     WARMROUTE_NAMESPACE: uniquePrefix('cluster-config').replace(/[^A-Za-z0-9._-]/g, '-'),
   });
-  const deps = await createDependencies(config, {
-    logger: log.logger,
-    endpoint: config.lambdaEndpoint,
-    defaultMetrics: false,
-  });
-  onTestFinished(() => deps.close());
-  const directory = deps.directory;
-  if (!(directory instanceof KeyDirectory)) throw new Error('expected a KeyDirectory');
-  const store = directory.store;
-  if (!(store instanceof RedisDirectoryStore)) throw new Error('expected the Redis store');
-  return { config, deps, store, log };
 }
 
 describe('the directory on a Redis Cluster from WARMROUTE_REDIS_CLUSTER_NODES', () => {

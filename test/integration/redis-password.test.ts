@@ -1,17 +1,11 @@
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
 import type { SnapshotScope } from '../../lambda/snapshot-scope.js';
 import type { SnapshotStore } from '../../lambda/stores/base-snapshot-store.js';
 import { RedisSnapshotStore } from '../../lambda/stores/redis-snapshot-store.js';
-import { loadConfig } from '../../src/config/load-config.js';
-import { createDependencies } from '../../src/create-dependencies.js';
-import { KeyDirectory } from '../../src/directory/directory.js';
-import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
-import { gatewayRedactPaths } from '../../src/logger.js';
 import { passwordRedis, type PasswordRedis } from '../helpers/password-redis.js';
+import { redisGatewayDeps } from '../helpers/redis-gateway-deps.js';
 
 /**
  * Redis AUTH kept out of the URL (issue 14: a deployment's secret store
@@ -23,42 +17,6 @@ import { passwordRedis, type PasswordRedis } from '../helpers/password-redis.js'
  * snapshot store fails with WR_ERR_SNAPSHOT_STORE), and the password never
  * appears in what the gateway logs.
  */
-
-/** Log lines written by a pino logger with the gateway's redaction list. */
-function capturedLogger(): { logger: pino.Logger; text: () => string } {
-  const chunks: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  const logger = pino(
-    { level: 'trace', redact: { paths: gatewayRedactPaths(), censor: '[redacted]' } },
-    sink,
-  );
-  return { logger, text: () => chunks.join('') };
-}
-
-async function gatewayDeps(env: Record<string, string>) {
-  const log = capturedLogger();
-  const config = loadConfig({
-    AWS_ENDPOINT_URL_LAMBDA: 'http://127.0.0.1:9',
-    WARMROUTE_REDIS_CONNECT_TIMEOUT_MS: '1000',
-    ...env,
-  });
-  const deps = await createDependencies(config, {
-    logger: log.logger,
-    endpoint: config.lambdaEndpoint,
-    defaultMetrics: false,
-  });
-  onTestFinished(() => deps.close());
-  const directory = deps.directory;
-  if (!(directory instanceof KeyDirectory)) throw new Error('expected a KeyDirectory');
-  const store = directory.store;
-  if (!(store instanceof RedisDirectoryStore)) throw new Error('expected the Redis store');
-  return { config, deps, store, log };
-}
 
 /** An ACL user `app` with `password` on `redis` (set up with the server's own requirepass). */
 async function aclUser(redis: PasswordRedis, password: string): Promise<string> {
@@ -77,7 +35,7 @@ describe('WARMROUTE_REDIS_PASSWORD: the directory authenticates apart from REDIS
     const redis = await passwordRedis();
 
     // Act
-    const { config, deps, store, log } = await gatewayDeps({
+    const { config, deps, store, log } = await redisGatewayDeps({
       REDIS_URL: redis.url,
       WARMROUTE_REDIS_PASSWORD: redis.password,
     });
@@ -102,7 +60,7 @@ describe('WARMROUTE_REDIS_PASSWORD: the directory authenticates apart from REDIS
     const stale = redis.url.replace('redis://', 'redis://:stale-password@');
 
     // Act
-    const { deps, store } = await gatewayDeps({
+    const { deps, store } = await redisGatewayDeps({
       REDIS_URL: stale,
       WARMROUTE_REDIS_PASSWORD: redis.password,
     });
@@ -121,7 +79,7 @@ describe('WARMROUTE_REDIS_PASSWORD: the directory authenticates apart from REDIS
     const url = await aclUser(redis, appPassword);
 
     // Act
-    const { deps, store } = await gatewayDeps({
+    const { deps, store } = await redisGatewayDeps({
       REDIS_URL: url,
       WARMROUTE_REDIS_PASSWORD: appPassword,
     });
@@ -140,7 +98,7 @@ describe('WARMROUTE_REDIS_PASSWORD: the directory authenticates apart from REDIS
     const wrong = `wrong-${redis.password}`;
 
     // Act
-    const { deps, log } = await gatewayDeps({
+    const { deps, log } = await redisGatewayDeps({
       REDIS_URL: redis.url,
       WARMROUTE_REDIS_PASSWORD: wrong,
     });
