@@ -13,6 +13,7 @@ import {
   type NamespaceReport,
   type RefusedNamespace,
 } from './migrate-layout.js';
+import { redisErrorReason } from '../redis/error-reason.js';
 
 /**
  * `warmroute migrate-directory` (src/cli.ts): copies a directory of layout
@@ -162,7 +163,8 @@ async function connected<C extends Redis | Cluster>(client: C, what: string): Pr
     return client;
   } catch (err) {
     client.disconnect();
-    const why = lastError?.message ?? (err instanceof Error ? err.message : String(err));
+    // The node's own answer (e.g. "cluster support disabled" when the seeds name a standalone Redis).
+    const why = redisErrorReason(lastError ?? err);
     throw new Error(`cannot reach ${what}: ${why}`, { cause: err });
   }
 }
