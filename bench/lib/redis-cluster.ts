@@ -24,6 +24,12 @@ const HOST = '127.0.0.1';
 const NODE_TIMEOUT_MS = 3000;
 const POLL_MS = 50;
 const START_TIMEOUT_MS = 20_000;
+/**
+ * How long killMaster waits for a master with a live replica. Gossip tells
+ * the other nodes a replica's role (and takes a failed flag off a node) one
+ * ping at a time: about a second on an idle machine, longer under load.
+ */
+const KILL_WAIT_MS = 15_000;
 
 export type ClusterRole = 'master' | 'replica';
 
@@ -61,9 +67,10 @@ export interface RedisCluster {
   masters(): Promise<ClusterMaster[]>;
   /**
    * SIGKILL the `index`-th current master (ordered by port) that has a live
-   * replica; resolves once the process has exited, with the master it killed.
+   * replica, waiting up to `timeoutMs` (15 s) for the cluster's view to show
+   * that many; resolves once the process has exited, with the master it killed.
    */
-  killMaster(index?: number): Promise<ClusterMaster>;
+  killMaster(index?: number, timeoutMs?: number): Promise<ClusterMaster>;
   /**
    * Resolves once a replica of the last killed master serves its slots and every
    * live node reports cluster_state:ok with no slot on a dead node; the port of
@@ -447,6 +454,40 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     return undefined;
   };
 
+  /**
+   * Every live node lists every replica, with its master, and none failed;
+   * undefined when so. Needed beyond replicasInSync: a replica's own INFO says
+   * it replicates as soon as redis-cli made it one, but the other nodes learn
+   * its role by gossip (measured: a second after start on an idle machine the
+   * first node still listed every replica as a master without slots, which
+   * made killMaster find no master with a replica under CI load).
+   */
+  const replicasKnown = async (expectReplicas: number): Promise<string | undefined> => {
+    for (const node of live()) {
+      const entries = parseClusterNodes(
+        await onNode(node.port, (r) => r.call('CLUSTER', 'NODES') as Promise<string>),
+      );
+      const masterIds = new Set(mastersOf(entries).map((m) => m.id));
+      const known = entries.filter(
+        (e) => e.masterId !== undefined && masterIds.has(e.masterId) && !failed(e),
+      ).length;
+      if (known !== expectReplicas) {
+        return `node ${String(node.port)} knows ${String(known)} of ${String(expectReplicas)} replicas`;
+      }
+    }
+    return undefined;
+  };
+
+  /** The current masters (ordered by port) with a live replica not flagged as failed. */
+  const mastersWithReplica = async (): Promise<ClusterMaster[]> => {
+    const entries = await view();
+    return mastersOf(entries).filter((m) =>
+      entries.some(
+        (e) => e.masterId === m.id && !failed(e) && (byPort.get(e.port)?.running ?? false),
+      ),
+    );
+  };
+
   let lastKilled: ClusterMaster | undefined;
 
   try {
@@ -463,6 +504,9 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     ]);
     await waitUntil('cluster_state:ok on every node', START_TIMEOUT_MS, () => settled(masterCount));
     await waitUntil('every replica in sync', START_TIMEOUT_MS, replicasInSync);
+    await waitUntil('every node knows every replica', START_TIMEOUT_MS, () =>
+      replicasKnown(masterCount * replicasPerMaster),
+    );
     await view(); // record roles
   } catch (err) {
     await stop();
@@ -482,19 +526,25 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     dir,
     masters,
 
-    async killMaster(index = 0) {
-      const entries = await view();
-      const withReplica = mastersOf(entries).filter((m) =>
-        entries.some(
-          (e) => e.masterId === m.id && !failed(e) && (byPort.get(e.port)?.running ?? false),
-        ),
+    async killMaster(index = 0, timeoutMs = KILL_WAIT_MS) {
+      // Waited for, not read once: a node's view lags (a replica's role not yet
+      // gossiped, a replica briefly flagged fail? by a node that stalled under
+      // load); a master killed while the other masters do not know its replica
+      // has no election the caller can count on (they vote only for a replica
+      // they know).
+      let target: ClusterMaster | undefined;
+      await waitUntil(
+        `killMaster(${String(index)}): a master with a live replica`,
+        timeoutMs,
+        async () => {
+          const withReplica = await mastersWithReplica();
+          target = withReplica[index];
+          return target === undefined
+            ? `only ${String(withReplica.length)} masters have a live replica`
+            : undefined;
+        },
       );
-      const target = withReplica[index];
-      if (target === undefined) {
-        throw new Error(
-          `killMaster(${String(index)}): only ${String(withReplica.length)} masters have a live replica`,
-        );
-      }
+      if (target === undefined) throw new Error('unreachable: waitUntil resolved without a target');
       await byPort.get(target.port)?.signal('SIGKILL');
       lastKilled = target;
       return target;

@@ -32,7 +32,7 @@ const PROBE_EVERY_MS = 50;
 /**
  * Probes refused while the slot has no master, at least. A held probe spans
  * the election, so a client that holds answers at most one before the
- * failover; the election lasts over a second (node timeout 1 s).
+ * failover; the election lasts seconds (node timeout 3 s, then the vote).
  */
 const MIN_REFUSALS = 3;
 const SHORT_TIMEOUT_MS = 300;

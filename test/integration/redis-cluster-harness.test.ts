@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   startRedisCluster,
@@ -81,6 +81,43 @@ describe('local Redis Cluster harness', () => {
       .flatMap((m) => m.slots)
       .reduce((sum, [from, to]) => sum + (to - from + 1), 0);
     expect(served).toBe(16384);
+  });
+
+  it('is started only once every node lists every replica with its master (gossip converged)', async () => {
+    // Act: each node's own view, read at once (right after the start in beforeAll).
+    const views = await Promise.all(
+      cluster.nodes.map(async (node) => {
+        const redis = new Redis({ host: '127.0.0.1', port: node.port, lazyConnect: true });
+        onTestFinished(() => {
+          redis.disconnect();
+        });
+        await redis.connect();
+        return (await redis.call('CLUSTER', 'NODES')) as string;
+      }),
+    );
+
+    // Assess: 3 replicas per view (a master's id in field 4, not flagged failed). A node that
+    // still listed them as masters made killMaster find no master with a replica.
+    for (const view of views) {
+      const replicas = view
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' '))
+        .filter(([, , flags = '', master = '-']) => master !== '-' && !flags.includes('fail'));
+      expect(replicas).toHaveLength(3);
+    }
+  });
+
+  it('killMaster waits, bounded, for a master with a live replica, and kills nothing if none comes', async () => {
+    // Act: index 3 of three masters with a replica never exists.
+    const outcome = cluster.killMaster(3, 300);
+
+    // Assess
+    await expect(outcome).rejects.toThrow(
+      'killMaster(3): a master with a live replica not reached within 300 ms: only 3 masters have a live replica',
+    );
+    expect(cluster.nodes.every((n) => n.pid !== undefined)).toBe(true);
+    expect(await cluster.masters()).toHaveLength(3);
   });
 
   it('spreads keys written through an ioredis Cluster over every master', async () => {
