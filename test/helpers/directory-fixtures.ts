@@ -4,8 +4,10 @@ import { pino, type Logger } from 'pino';
 import { onTestFinished } from 'vitest';
 import { defaults } from '../../src/config/schema.js';
 import { KeyDirectory } from '../../src/directory/directory.js';
-import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
+import { RedisDirectoryStore, type RedisStoreOptions } from '../../src/directory/redis-store.js';
 import type { InvalidationNotice } from '../../src/directory/types.js';
+import type { RedisTarget } from '../../src/redis/target.js';
+import type { RedisCluster } from './redis-cluster.js';
 
 export const TEST_SECRET = 'integration-test-secret-0123456789';
 
@@ -20,28 +22,64 @@ export interface RedisDirectoryOverrides {
 }
 
 /**
- * A started directory on Redis at `url` under `keyPrefix`, closed when the
- * test ends: the config's defaults, except outcomes written behind only on
- * flush() or close() (no timer flush in the middle of a test).
+ * Options of a RedisDirectoryStore for a test: the config's defaults
+ * (timeouts, idle TTL), the real clock, a silent logger and a fresh instance
+ * ID, except what `options` sets.
  */
-export async function openRedisDirectory(
-  url: string,
-  keyPrefix: string,
-  overrides: RedisDirectoryOverrides = {},
-): Promise<KeyDirectory> {
-  const logger = overrides.logger ?? pino({ level: 'silent' });
-  const clock = Date.now;
-  const store = new RedisDirectoryStore({
-    target: { mode: 'standalone', url },
-    keyPrefix,
-    commandTimeoutMs: overrides.commandTimeoutMs ?? defaults.redisCommandTimeoutMs,
-    connectTimeoutMs: overrides.connectTimeoutMs ?? defaults.redisConnectTimeoutMs,
+export function testStoreOptions(
+  options: Pick<RedisStoreOptions, 'target' | 'keyPrefix'> & Partial<RedisStoreOptions>,
+): RedisStoreOptions {
+  return {
+    commandTimeoutMs: defaults.redisCommandTimeoutMs,
+    connectTimeoutMs: defaults.redisConnectTimeoutMs,
     maxReconnectDelayMs: defaults.redisMaxReconnectDelayMs,
     idleTtlSeconds: defaults.keyIdleTtlSeconds,
-    clock,
-    logger,
+    clock: Date.now,
+    logger: pino({ level: 'silent' }),
     instanceId: randomBytes(8).toString('hex'),
-  });
+    ...options,
+  };
+}
+
+/** A store on `cluster` under `keyPrefix` (see testStoreOptions), closed when the test ends; not started. */
+export function openClusterStore(
+  cluster: RedisCluster,
+  keyPrefix: string,
+  options: Partial<RedisStoreOptions> = {},
+): RedisDirectoryStore {
+  const store = new RedisDirectoryStore(
+    testStoreOptions({
+      target: { mode: 'cluster', nodes: cluster.seeds, tls: false },
+      keyPrefix,
+      ...options,
+    }),
+  );
+  onTestFinished(() => store.close());
+  return store;
+}
+
+/**
+ * A started directory on Redis at `target` under `keyPrefix`, closed when
+ * the test ends: the config's defaults, except outcomes written behind only
+ * on flush() or close() (no timer flush in the middle of a test).
+ */
+export async function openDirectory(
+  target: RedisTarget,
+  keyPrefix: string,
+  overrides: RedisDirectoryOverrides = {},
+): Promise<{ directory: KeyDirectory; store: RedisDirectoryStore }> {
+  const logger = pino({ level: 'silent' });
+  const clock = Date.now;
+  const store = new RedisDirectoryStore(
+    testStoreOptions({
+      target,
+      keyPrefix,
+      commandTimeoutMs: overrides.commandTimeoutMs ?? defaults.redisCommandTimeoutMs,
+      connectTimeoutMs: overrides.connectTimeoutMs ?? defaults.redisConnectTimeoutMs,
+      clock,
+      logger,
+    }),
+  );
   const directory = new KeyDirectory({
     secret: TEST_SECRET,
     store,
@@ -54,7 +92,16 @@ export async function openRedisDirectory(
   });
   onTestFinished(() => directory.close());
   await directory.start();
-  return directory;
+  return { directory, store };
+}
+
+/** {@link openDirectory} on the standalone server at `url`. */
+export async function openRedisDirectory(
+  url: string,
+  keyPrefix: string,
+  overrides: RedisDirectoryOverrides = {},
+): Promise<KeyDirectory> {
+  return (await openDirectory({ mode: 'standalone', url }, keyPrefix, overrides)).directory;
 }
 
 /** A plain client for inspecting the server, closed when the test ends. */

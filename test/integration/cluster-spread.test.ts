@@ -1,11 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
-import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { defaults } from '../../src/config/schema.js';
-import { KeyDirectory } from '../../src/directory/directory.js';
 import { EPOCH_BUCKETS } from '../../src/directory/epoch-bucket.js';
-import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
-import { TEST_SECRET } from '../helpers/directory-fixtures.js';
+import { openDirectory } from '../helpers/directory-fixtures.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { uniquePrefix } from '../helpers/redis.js';
 
@@ -32,39 +28,6 @@ const MAX_SKEW = 1.2;
  * their redis-servers) share the two cores. A bound, not a measurement.
  */
 const TEST_TIMEOUT_MS = 120_000;
-
-/** A started directory on `cluster` under `keyPrefix`, closed when the test ends. */
-async function openClusterDirectory(
-  cluster: RedisCluster,
-  keyPrefix: string,
-): Promise<{ directory: KeyDirectory; store: RedisDirectoryStore }> {
-  const logger = pino({ level: 'silent' });
-  const clock = Date.now;
-  const store = new RedisDirectoryStore({
-    target: { mode: 'cluster', nodes: cluster.seeds, tls: false },
-    keyPrefix,
-    commandTimeoutMs: COMMAND_TIMEOUT_MS,
-    connectTimeoutMs: defaults.redisConnectTimeoutMs,
-    maxReconnectDelayMs: defaults.redisMaxReconnectDelayMs,
-    idleTtlSeconds: defaults.keyIdleTtlSeconds,
-    clock,
-    logger,
-    instanceId: randomBytes(8).toString('hex'),
-  });
-  const directory = new KeyDirectory({
-    secret: TEST_SECRET,
-    store,
-    tenantPrefix: defaults.tenantPrefix,
-    namespace: defaults.namespace,
-    l1: { max: defaults.l1Max, ttlMs: defaults.l1TtlMs },
-    statsFlushIntervalMs: 60_000,
-    logger,
-    clock,
-  });
-  onTestFinished(() => directory.close());
-  await directory.start();
-  return { directory, store };
-}
 
 /** Run `task(i)` for i in [0, count) with at most `limit` in flight. */
 async function forEachConcurrently(
@@ -94,7 +57,11 @@ describe('directory on a Redis Cluster', () => {
     async () => {
       // Prepare
       const prefix = uniquePrefix('cluster-spread');
-      const { directory, store } = await openClusterDirectory(cluster, prefix);
+      const { directory, store } = await openDirectory(
+        { mode: 'cluster', nodes: cluster.seeds, tls: false },
+        prefix,
+        { commandTimeoutMs: COMMAND_TIMEOUT_MS },
+      );
 
       // Act
       const sources = { l1: 0, store: 0, derived: 0 };

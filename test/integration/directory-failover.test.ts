@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { epochBucket } from '../../src/directory/epoch-bucket.js';
-import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
+import type { RedisDirectoryStore } from '../../src/directory/redis-store.js';
 import type { StoreEvent } from '../../src/directory/store.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import type { KeyDirectory } from '../../src/directory/directory.js';
@@ -13,6 +12,7 @@ import {
   TEST_SECRET,
   infoCounts,
   inspector,
+  openClusterStore,
   openRedisDirectory,
 } from '../helpers/directory-fixtures.js';
 
@@ -187,21 +187,13 @@ describe('the store on a Redis Cluster when a master fails over', () => {
     return () => cluster.stop();
   }, 120_000);
 
-  function openStore(prefix: string): RedisDirectoryStore {
-    const store = new RedisDirectoryStore({
-      target: { mode: 'cluster', nodes: cluster.seeds, tls: false },
-      keyPrefix: prefix,
+  const openStore = (prefix: string): RedisDirectoryStore =>
+    openClusterStore(cluster, prefix, {
       commandTimeoutMs: 1_000,
       connectTimeoutMs: 10_000,
       maxReconnectDelayMs: 500,
       idleTtlSeconds: 600,
-      clock: Date.now,
-      logger: pino({ level: 'silent' }),
-      instanceId: randomBytes(8).toString('hex'),
     });
-    onTestFinished(() => store.close());
-    return store;
-  }
 
   it('reports sharded pub/sub down, then up with a resync, and invalidations on the failed-over slots arrive again', async () => {
     // Prepare

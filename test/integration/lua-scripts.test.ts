@@ -1,16 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { defaults } from '../../src/config/schema.js';
 import { epochBucket } from '../../src/directory/epoch-bucket.js';
-import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
+import type { RedisDirectoryStore } from '../../src/directory/redis-store.js';
 import type { StoreEvent } from '../../src/directory/store.js';
 import { directoryKeys } from '../../src/redis/keys.js';
 import { scanKeys } from '../../src/redis/scan.js';
 import { directoryScripts, snapshotScripts } from '../../src/redis/script-loader.js';
 import { SHARED_REDIS_URL, privateRedis } from '../helpers/redis.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
+import { openClusterStore } from '../helpers/directory-fixtures.js';
 
 /**
  * The shipped Lua scripts: valid Lua once includes are expanded, touching
@@ -164,21 +163,12 @@ describe('the directory store on a Redis Cluster (3 masters)', () => {
     return () => cluster.stop();
   }, 120_000);
 
-  function openStore(prefix: string): RedisDirectoryStore {
-    const store = new RedisDirectoryStore({
-      target: { mode: 'cluster', nodes: cluster.seeds, tls: false },
-      keyPrefix: prefix,
+  const openStore = (prefix: string): RedisDirectoryStore =>
+    openClusterStore(cluster, prefix, {
       commandTimeoutMs: 2000,
       connectTimeoutMs: 10_000,
-      maxReconnectDelayMs: defaults.redisMaxReconnectDelayMs,
       idleTtlSeconds: 600,
-      clock: Date.now,
-      logger: pino({ level: 'silent' }),
-      instanceId: randomBytes(8).toString('hex'),
     });
-    onTestFinished(() => store.close());
-    return store;
-  }
 
   it('runs every operation with SPUBLISH on single-slot scripts, keys spread over every master, invalidations over sharded pub/sub', async () => {
     // Prepare
