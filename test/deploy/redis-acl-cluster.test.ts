@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_ACCESS_STRING } from '../../deploy/cdk/lib/redis.js';
 import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
 import { DIRECTORY_KEY_PREFIX } from '../../src/redis/keys.js';
 import { packageRoot } from '../../src/paths.js';
+import { testStoreOptions } from '../helpers/directory-fixtures.js';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster.js';
 import { aclRefusals, exerciseDirectory } from './helpers/directory-as-user.js';
 
@@ -43,18 +43,17 @@ async function setUser(rules: readonly string[]): Promise<void> {
 async function runDirectory(): Promise<void> {
   await exerciseDirectory({
     make: () =>
-      new RedisDirectoryStore({
-        target: { mode: 'cluster', nodes: cluster.seeds, tls: false, username: USER },
-        password,
-        keyPrefix: DIRECTORY_KEY_PREFIX,
-        commandTimeoutMs: 1_000,
-        connectTimeoutMs: 3_000,
-        maxReconnectDelayMs: 1_000,
-        idleTtlSeconds: 3_600,
-        clock: Date.now,
-        logger: pino({ level: 'silent' }),
-        instanceId: randomBytes(4).toString('hex'),
-      }),
+      new RedisDirectoryStore(
+        testStoreOptions({
+          target: { mode: 'cluster', nodes: cluster.seeds, tls: false, username: USER },
+          password,
+          keyPrefix: DIRECTORY_KEY_PREFIX,
+          commandTimeoutMs: 1_000,
+          connectTimeoutMs: 3_000,
+          maxReconnectDelayMs: 1_000,
+          idleTtlSeconds: 3_600,
+        }),
+      ),
     resetRefusals: async () => {
       for (const root of roots) await root.call('ACL', 'LOG', 'RESET');
     },

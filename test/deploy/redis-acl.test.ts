@@ -4,7 +4,6 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_ACCESS_STRING,
@@ -21,6 +20,7 @@ import {
   DIRECTORY_KEY_PREFIX,
   directoryKeys,
 } from '../../src/redis/keys.js';
+import { testStoreOptions } from '../helpers/directory-fixtures.js';
 import { startOwnRedis, type OwnRedis } from '../helpers/redis.js';
 import { cfnText, resourcesOfType, type Json } from './helpers/cfn-template.js';
 import { aclRefusals, exerciseDirectory } from './helpers/directory-as-user.js';
@@ -248,18 +248,17 @@ async function runDirectory(): Promise<void> {
   const root = server('Directory').root;
   await exerciseDirectory({
     make: () =>
-      new RedisDirectoryStore({
-        target: { mode: 'standalone', url },
-        password: passwords.get('Gateway'),
-        keyPrefix: DIRECTORY_KEY_PREFIX,
-        commandTimeoutMs: 1_000,
-        connectTimeoutMs: 2_000,
-        maxReconnectDelayMs: 1_000,
-        idleTtlSeconds: 3_600,
-        clock: Date.now,
-        logger: pino({ level: 'silent' }),
-        instanceId: randomBytes(4).toString('hex'),
-      }),
+      new RedisDirectoryStore(
+        testStoreOptions({
+          target: { mode: 'standalone', url },
+          password: passwords.get('Gateway'),
+          keyPrefix: DIRECTORY_KEY_PREFIX,
+          commandTimeoutMs: 1_000,
+          connectTimeoutMs: 2_000,
+          maxReconnectDelayMs: 1_000,
+          idleTtlSeconds: 3_600,
+        }),
+      ),
     resetRefusals: async () => {
       await root.call('ACL', 'LOG', 'RESET');
     },
