@@ -216,8 +216,8 @@ function chainOf(links: readonly WalkedLink[]): ChainLink[] {
  *   epoch 1; resolve 1 unbound, 1 + d bound; explain 1 + d; bind 3 + d
  *   (lock, d-link walk of the target, write, unlock); rotate, unbind,
  *   forget 1; recordOutcomes one script per delta plus one publish per 500
- *   state versions per bucket, all sent concurrently (auto-pipelined: one
- *   write per connection, per node on a cluster).
+ *   state versions per bucket, all sent concurrently (auto-pipelined into
+ *   one write on one server; on a cluster, sent one by one to their nodes).
  */
 export class RedisDirectoryStore implements DirectoryStore {
   readonly kind = 'redis';
@@ -603,9 +603,10 @@ export class RedisDirectoryStore implements DirectoryStore {
   }
 
   /**
-   * One script per delta, all sent at once: the client auto-pipelines them
-   * (one write per connection; per node on a cluster, where one pipeline
-   * could not span nodes). Then the written deltas' state versions are
+   * One script per delta, all sent at once: on one server the client
+   * auto-pipelines them into one write; on a cluster each goes to its node
+   * on its own (one pipeline could not span nodes, and src/redis/client.ts
+   * says why the cluster client does not auto-pipeline). Then the written deltas' state versions are
    * broadcast, grouped by the bucket of each key (its channel).
    */
   async recordOutcomes(batch: readonly OutcomeDelta[]): Promise<readonly OutcomeDelta[]> {

@@ -98,7 +98,8 @@ describe('createCommandClient', () => {
     // Assess
     expect(client.options).toMatchObject({
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
+      // A MOVED inside a mixed pipeline is not followed (see createCommandClient).
+      enableAutoPipelining: false,
       lazyConnect: true,
       shardedSubscribers: false,
     });
