@@ -219,20 +219,27 @@ async function v2Namespaces(source: Redis, keyPrefix: string): Promise<Set<strin
   return found;
 }
 
+/** The counts a namespace's report holds and the totals add up. */
+const COUNTS = [
+  'bucketsSet',
+  'bucketsAlreadySet',
+  'copied',
+  'merged',
+  'unchanged',
+  'skippedStale',
+  'skippedConflict',
+  'skippedInvalid',
+  'bindingsDropped',
+] as const satisfies readonly (keyof NamespaceReport & keyof MigrationTotals)[];
+
+type Counts = Record<(typeof COUNTS)[number], number>;
+
+function zeroCounts(): Counts {
+  return Object.fromEntries(COUNTS.map((name) => [name, 0])) as Counts;
+}
+
 function emptyReport(namespace: string): NamespaceReport {
-  return {
-    namespace,
-    bucketsSet: 0,
-    bucketsAlreadySet: 0,
-    conflictBuckets: [],
-    copied: 0,
-    merged: 0,
-    unchanged: 0,
-    skippedStale: 0,
-    skippedConflict: 0,
-    skippedInvalid: 0,
-    bindingsDropped: 0,
-  };
+  return { namespace, conflictBuckets: [], ...zeroCounts() };
 }
 
 /** Gives every bucket of `namespace` the v2 epoch unless it has one (SET NX); records conflicts. */
@@ -460,28 +467,12 @@ export async function migrateDirectory(options: MigrationOptions): Promise<Migra
   const totals: MigrationTotals = {
     namespaces: namespaces.length,
     namespacesRefused: refused.length,
-    bucketsSet: 0,
-    bucketsAlreadySet: 0,
     conflictBuckets: 0,
-    copied: 0,
-    merged: 0,
-    unchanged: 0,
-    skippedStale: 0,
-    skippedConflict: 0,
-    skippedInvalid: 0,
-    bindingsDropped: 0,
+    ...zeroCounts(),
   };
   for (const r of namespaces) {
-    totals.bucketsSet += r.bucketsSet;
-    totals.bucketsAlreadySet += r.bucketsAlreadySet;
     totals.conflictBuckets += r.conflictBuckets.length;
-    totals.copied += r.copied;
-    totals.merged += r.merged;
-    totals.unchanged += r.unchanged;
-    totals.skippedStale += r.skippedStale;
-    totals.skippedConflict += r.skippedConflict;
-    totals.skippedInvalid += r.skippedInvalid;
-    totals.bindingsDropped += r.bindingsDropped;
+    for (const name of COUNTS) totals[name] += r[name];
   }
   return { namespaces, refused, totals };
 }
