@@ -2,6 +2,7 @@ import { Redis, type Cluster } from 'ioredis';
 import { loadConfig } from '../config/load-config.js';
 import { redisTargetOf } from '../config/redis-target.js';
 import type { Config } from '../config/schema.js';
+import { walkArgs, type FlagHandler } from '../cli-args.js';
 import { WarmrouteError } from '../errors.js';
 import { createCommandClient, redisConnection } from '../redis/client.js';
 import { describeRedisTarget } from '../redis/describe-target.js';
@@ -74,36 +75,33 @@ export function parseMigrateArgs(args: readonly string[]): MigrateCommandOptions
   const problems: string[] = [];
   let from: string | undefined;
   let dryRun = false;
-  let help = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    switch (flag) {
-      case '--from': {
-        const value = eq > 0 && arg.startsWith('--') ? arg.slice(eq + 1) : args[++i];
-        if (from !== undefined) problems.push('  --from: given more than once');
-        else if (value === undefined || value === '')
-          problems.push('  --from: expected a redis:// or rediss:// URL');
-        else {
-          const problem = sourceUrlProblem(value);
-          if (problem === undefined) from = value;
-          else problems.push(`  --from: ${problem}`);
-        }
-        break;
-      }
-      case '--dry-run':
-        if (eq > 0) problems.push('  --dry-run: takes no value');
-        dryRun = true;
-        break;
-      case '-h':
-      case '--help':
-        help = true;
-        break;
-      default:
-        problems.push(`  unknown argument ${JSON.stringify(arg)}`);
-    }
-  }
+  const { help } = walkArgs(
+    args,
+    new Map<string, FlagHandler>([
+      [
+        '--from',
+        (value) => {
+          const url = value();
+          if (from !== undefined) problems.push('  --from: given more than once');
+          else if (url === undefined || url === '')
+            problems.push('  --from: expected a redis:// or rediss:// URL');
+          else {
+            const problem = sourceUrlProblem(url);
+            if (problem === undefined) from = url;
+            else problems.push(`  --from: ${problem}`);
+          }
+        },
+      ],
+      [
+        '--dry-run',
+        (_value, inline) => {
+          if (inline) problems.push('  --dry-run: takes no value');
+          dryRun = true;
+        },
+      ],
+    ]),
+    problems,
+  );
   if (from === undefined && !help && !problems.some((p) => p.startsWith('  --from'))) {
     problems.push('  --from: required (the Redis server holding the old directory)');
   }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../config/load-config.js';
 import { defaults, type Config } from '../config/schema.js';
+import { walkArgs, type FlagHandler } from '../cli-args.js';
 import { WarmrouteError } from '../errors.js';
 import { listenErrorMessage } from '../listen-error.js';
 import { examplesDir } from '../paths.js';
@@ -94,59 +95,65 @@ export function parseLocalArgs(
     }),
   );
   let host = config?.localHost ?? defaults.localHost;
-  let port: number | undefined = config?.localPort ?? defaults.localPort;
+  // The default is applied at the end: a bad --port leaves it undefined.
+  let port: number | undefined = config?.localPort;
   let functionsFile = join(examplesDir, 'functions.json');
   let idleTimeoutMs: number | undefined;
   let maxEnvironments: number | undefined;
   let controlToken = config?.localControlToken;
   let controlTokenFrom: LocalCommandOptions['controlTokenFrom'] =
     controlToken === undefined ? undefined : 'environment';
-  let help = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string | undefined =>
-      arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : args[++i];
-    switch (flag) {
-      case '--port':
-        port = attempt(() => integer('--port', value(), 0, 65_535));
-        break;
-      case '--host': {
-        const v = value();
-        if (v === undefined || v === '') problems.push('  --host: expected an address');
-        else host = v;
-        break;
-      }
-      case '--functions': {
-        const v = value();
-        if (v === undefined || v === '') problems.push('  --functions: expected a file path');
-        else functionsFile = v;
-        break;
-      }
-      case '--idle-timeout':
-        idleTimeoutMs = attempt(() => integer('--idle-timeout', value(), 1, 86_400_000));
-        break;
-      case '--max-environments':
-        maxEnvironments = attempt(() => integer('--max-environments', value(), 1, 10_000));
-        break;
-      case '--control-token': {
-        const v = value();
-        if (v === undefined || v === '') problems.push('  --control-token: expected a token');
-        else {
-          controlToken = v;
-          controlTokenFrom = 'flag';
-        }
-        break;
-      }
-      case '-h':
-      case '--help':
-        help = true;
-        break;
-      default:
-        problems.push(`  unknown argument ${JSON.stringify(arg)}`);
-    }
-  }
+  const { help } = walkArgs(
+    args,
+    new Map<string, FlagHandler>([
+      [
+        '--port',
+        (value) => {
+          port = attempt(() => integer('--port', value(), 0, 65_535));
+        },
+      ],
+      [
+        '--host',
+        (value) => {
+          const v = value();
+          if (v === undefined || v === '') problems.push('  --host: expected an address');
+          else host = v;
+        },
+      ],
+      [
+        '--functions',
+        (value) => {
+          const v = value();
+          if (v === undefined || v === '') problems.push('  --functions: expected a file path');
+          else functionsFile = v;
+        },
+      ],
+      [
+        '--idle-timeout',
+        (value) => {
+          idleTimeoutMs = attempt(() => integer('--idle-timeout', value(), 1, 86_400_000));
+        },
+      ],
+      [
+        '--max-environments',
+        (value) => {
+          maxEnvironments = attempt(() => integer('--max-environments', value(), 1, 10_000));
+        },
+      ],
+      [
+        '--control-token',
+        (value) => {
+          const v = value();
+          if (v === undefined || v === '') problems.push('  --control-token: expected a token');
+          else {
+            controlToken = v;
+            controlTokenFrom = 'flag';
+          }
+        },
+      ],
+    ]),
+    problems,
+  );
   if (controlToken !== undefined && controlToken.length < MIN_CONTROL_TOKEN_LENGTH) {
     problems.push(
       `  --control-token / WARMROUTE_LOCAL_CONTROL_TOKEN: must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters`,
