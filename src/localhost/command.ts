@@ -103,6 +103,14 @@ export function parseLocalArgs(
   let controlToken = config?.localControlToken;
   let controlTokenFrom: LocalCommandOptions['controlTokenFrom'] =
     controlToken === undefined ? undefined : 'environment';
+  /** A flag whose value is any non-empty text, handed to `set`. */
+  const text =
+    (flag: string, expected: string, set: (v: string) => void): FlagHandler =>
+    (value) => {
+      const v = value();
+      if (v === undefined || v === '') problems.push(`  ${flag}: expected ${expected}`);
+      else set(v);
+    };
   const { help } = walkArgs(
     args,
     new Map<string, FlagHandler>([
@@ -114,19 +122,15 @@ export function parseLocalArgs(
       ],
       [
         '--host',
-        (value) => {
-          const v = value();
-          if (v === undefined || v === '') problems.push('  --host: expected an address');
-          else host = v;
-        },
+        text('--host', 'an address', (v) => {
+          host = v;
+        }),
       ],
       [
         '--functions',
-        (value) => {
-          const v = value();
-          if (v === undefined || v === '') problems.push('  --functions: expected a file path');
-          else functionsFile = v;
-        },
+        text('--functions', 'a file path', (v) => {
+          functionsFile = v;
+        }),
       ],
       [
         '--idle-timeout',
@@ -142,14 +146,10 @@ export function parseLocalArgs(
       ],
       [
         '--control-token',
-        (value) => {
-          const v = value();
-          if (v === undefined || v === '') problems.push('  --control-token: expected a token');
-          else {
-            controlToken = v;
-            controlTokenFrom = 'flag';
-          }
-        },
+        text('--control-token', 'a token', (v) => {
+          controlToken = v;
+          controlTokenFrom = 'flag';
+        }),
       ],
     ]),
     problems,
