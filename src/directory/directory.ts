@@ -47,7 +47,7 @@ const MAX_POOL_TENANT_CACHE = 10_000;
 /** Store calls retried after an epoch mismatch (the epoch changed again meanwhile: very unlikely). */
 const EPOCH_ATTEMPTS = 3;
 /** After a prefetch of a namespace's epochs left some unread (store down), wait this long before another. */
-const EPOCH_PREFETCH_RETRY_MS = 5_000;
+export const EPOCH_PREFETCH_RETRY_MS = 5_000;
 /** A lost shard changes hundreds of buckets' epochs, each adopted on its own: one warning a minute per namespace. */
 const EPOCH_WARN_INTERVAL_MS = 60_000;
 /** After a bucket's epoch was found changed, a namespace's other buckets are read again at most this often. */
