@@ -475,6 +475,10 @@ export class RedisDirectoryStore implements DirectoryStore {
         const token = randomBytes(16).toString('hex');
         const leaseEnds = await this.#lock(lock, token, queue);
         if (leaseEnds === undefined) continue;
+        // Answered only once the lock is released: a caller that saw its bind
+        // succeed must find the namespace free for its next one (and an ACL
+        // or a test checking the lock key finds it gone).
+        const answers: (() => void)[] = [];
         try {
           // The binds queued now; later ones wait for the next batch.
           for (let left = queue.length; left > 0 && queue.length > 0; left--) {
@@ -483,13 +487,18 @@ export class RedisDirectoryStore implements DirectoryStore {
             if (next === undefined) break;
             try {
               await this.#bindLocked(namespace, next.epoch, next.key, next.target, leaseEnds);
-              next.resolve();
+              answers.push(() => {
+                next.resolve();
+              });
             } catch (err) {
-              next.reject(err);
+              answers.push(() => {
+                next.reject(err);
+              });
             }
           }
         } finally {
           await this.#unlock(lock, token);
+          for (const answer of answers) answer();
         }
         if (queue.length > 0) await sleep(BIND_LOCK_POLL_MAX_MS);
       }
