@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { Redis } from 'ioredis';
 import { epochBucket } from '../../src/directory/epoch-bucket.js';
 import type { RedisDirectoryStore } from '../../src/directory/redis-store.js';
 import type { StoreEvent } from '../../src/directory/store.js';
@@ -205,6 +206,27 @@ describe('the store on a Redis Cluster when a master fails over', () => {
     const events: StoreEvent[] = [];
     b.onEvent((event) => events.push(event));
 
+    // The slots of candidate keys' bucket tags, asked while every master is up
+    // (asked after the kill, the question itself can hit the dead node).
+    const candidates = Array.from({ length: 200 }, (_, i) => `k${String(i)}`);
+    // On a connection of its own: the store's fail-fast client sends a keyless
+    // command to a random node, whose connection may not be open yet.
+    const [seed] = cluster.seeds;
+    if (seed === undefined) throw new Error('the cluster has no seed');
+    const asker = new Redis({ host: seed.host, port: seed.port, lazyConnect: true });
+    const slots = await asker
+      .connect()
+      .then(() =>
+        Promise.all(
+          candidates.map(async (k) =>
+            Number(await asker.call('CLUSTER', 'KEYSLOT', a.keys.tag(epochBucket(k)))),
+          ),
+        ),
+      )
+      .finally(() => {
+        asker.disconnect();
+      });
+
     // Act: SIGKILL a master; its replica takes over its slots.
     const killed = await cluster.killMaster(0);
     await cluster.waitForFailover(60_000);
@@ -212,11 +234,8 @@ describe('the store on a Redis Cluster when a master fails over', () => {
     // A key whose bucket channel lives in the slots the killed master served.
     const inKilled = (slot: number): boolean =>
       killed.slots.some(([from, to]) => slot >= from && slot <= to);
-    let key = '';
-    for (let i = 0; key === ''; i++) {
-      const slot = await a.client.cluster('KEYSLOT', a.keys.tag(epochBucket(`k${String(i)}`)));
-      if (inKilled(slot)) key = `k${String(i)}`;
-    }
+    const key = candidates.find((_, i) => inKilled(slots[i] ?? -1));
+    if (key === undefined) throw new Error('no candidate key in the killed master’s slots');
     // The command client learns the new slot owner on its own; until then commands fail fast.
     const epoch = await eventually(() =>
       a.epoch('ns', epochBucket(key), randomBytes(16).toString('hex')),
