@@ -249,8 +249,10 @@ class NodeProcess implements ClusterNodeProcess {
       if (!this.running)
         throw new Error(`redis-server on port ${String(this.port)} exited:\n${this.logTail()}`);
       try {
-        await onNode(this.port, (r) => r.ping());
-        return;
+        // Ours, not another cluster's node that took the same "free" port
+        // first (then ours exits with "Address already in use", seen above).
+        const info = await onNode(this.port, (r) => r.info('server'));
+        if (new RegExp(`^process_id:${String(this.#child?.pid)}\\r?$`, 'm').test(info)) return;
       } catch {
         // not listening yet
       }
@@ -325,6 +327,23 @@ async function freePorts(count: number): Promise<number[]> {
  * nodes are SIGKILLed and the temp dir removed anyway.
  */
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  // A port is free when chosen and taken when the node starts: another test
+  // file starting a cluster at the same moment can take it in between. Such
+  // a start fails as a whole and stops what it began; it is tried again on
+  // other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisClusterOnce(options);
+    } catch (err) {
+      const collided = err instanceof Error && /Address already in use/.test(err.message);
+      if (!collided || attempt >= START_ATTEMPTS) throw err;
+    }
+  }
+}
+
+const START_ATTEMPTS = 3;
+
+async function startRedisClusterOnce(options: RedisClusterOptions): Promise<RedisCluster> {
   const masterCount = options.masters ?? 3;
   const replicasPerMaster = options.replicasPerMaster ?? 1;
   if (!Number.isInteger(masterCount) || masterCount < 3) {
