@@ -68,7 +68,7 @@ export async function openDirectory(
   keyPrefix: string,
   overrides: RedisDirectoryOverrides = {},
 ): Promise<{ directory: KeyDirectory; store: RedisDirectoryStore }> {
-  const logger = pino({ level: 'silent' });
+  const logger = overrides.logger ?? pino({ level: 'silent' });
   const clock = Date.now;
   const store = new RedisDirectoryStore(
     testStoreOptions({
