@@ -196,23 +196,27 @@ export function startupNodes(
 
 /** ioredis's own default: how many redirections and retries one command may take on a cluster. */
 const MAX_REDIRECTIONS = 16;
+/** Delay between a request-path command's retries after a closed connection or CLUSTERDOWN (ms). */
+const FAILOVER_RETRY_MS = 20;
 
 /**
  * How the request path's cluster client retries. ioredis's defaults hold a
  * command through a failover: one whose node connection closed, or that was
- * answered CLUSTERDOWN, waits 100 ms in the cluster's delay queue (then a
- * slots refresh) and is sent again, up to 16 times; (with auto-pipelining,
- * which the cluster client no longer uses, each resend was a new pipeline
- * and started a new `commandTimeout`, so the timeout never capped the total). Measured on a local cluster with a master killed:
- * admin mutations on its slots were held 2-4 s, through the whole election,
- * instead of failing. Zero delays make a closed connection and CLUSTERDOWN
- * final at once: resolves fall back to L1 or derivation, mutations answer
- * 503, /readyz reports degraded, and once a replica is promoted the first
- * command to its slots is routed by the MOVED the other nodes answer (a MOVED
- * or ASK is a slot that moved, not a node that died: followed at once, and it
- * refreshes the slot map). TRYAGAIN (a multi-key script on a slot being
- * migrated) is worth waiting for: its retries are spread so that all of them
- * fit in about one `commandTimeout`.
+ * answered CLUSTERDOWN, waits in the cluster's delay queue (then a slots
+ * refresh) and is sent again, up to 16 times; with auto-pipelining (which
+ * the cluster client no longer uses) each resend started a new
+ * `commandTimeout`, and admin mutations were held 2-4 s through a whole
+ * election. Without auto-pipelining the `commandTimeout` runs from a
+ * command's first send and bounds all its retries, so short delays are
+ * safe: a command meets a closed connection or CLUSTERDOWN, is retried every
+ * FAILOVER_RETRY_MS, and fails when its `commandTimeout` (200 ms by default)
+ * is up: resolves fall back to L1 or derivation, mutations answer 503,
+ * /readyz reports degraded. Zero delays (tried) failed too much: while the
+ * client settles its node connections at start, a command that met a
+ * connection being replaced failed at once instead of a few ms later, and
+ * the start's epoch prefetch lost a third of its reads. A MOVED or ASK (a
+ * slot that moved, not a node that died) is followed at once. TRYAGAIN (a
+ * multi-key script on a slot being migrated) is retried the same way.
  */
 export function requestPathClusterRetries(
   commandTimeoutMs: number,
@@ -225,11 +229,15 @@ export function requestPathClusterRetries(
   | 'maxRedirections'
 > {
   return {
-    retryDelayOnFailover: 0,
-    retryDelayOnClusterDown: 0,
+    retryDelayOnFailover: FAILOVER_RETRY_MS,
+    retryDelayOnClusterDown: FAILOVER_RETRY_MS,
     retryDelayOnMoved: 0,
     retryDelayOnTryAgain: Math.max(1, Math.floor(commandTimeoutMs / MAX_REDIRECTIONS)),
-    maxRedirections: MAX_REDIRECTIONS,
+    // Enough retries to last the whole commandTimeout; the timeout ends them.
+    maxRedirections: Math.max(
+      MAX_REDIRECTIONS,
+      Math.ceil(commandTimeoutMs / FAILOVER_RETRY_MS) + MAX_REDIRECTIONS,
+    ),
   };
 }
 

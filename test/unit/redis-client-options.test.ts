@@ -123,10 +123,11 @@ describe('createCommandClient', () => {
 
     // Assess: ioredis's defaults (100 ms, 16 times) held commands through an election.
     expect(client.options).toMatchObject({
-      retryDelayOnFailover: 0,
-      retryDelayOnClusterDown: 0,
+      // Retried every 20 ms until the (123 ms) command timeout ends it.
+      retryDelayOnFailover: 20,
+      retryDelayOnClusterDown: 20,
       retryDelayOnMoved: 0,
-      maxRedirections: 16,
+      maxRedirections: 23,
     });
     // TRYAGAIN retries spread over about one command timeout (123 ms / 16).
     expect(client.options.retryDelayOnTryAgain).toBe(7);
