@@ -164,20 +164,29 @@ export function clusterConnection(
   };
 }
 
-/** Options shared by both of the gateway's cluster clients. */
-function clusterOptions(
+/**
+ * One of the gateway's two cluster clients: the options both share (AUTH,
+ * TLS, connection name, reconnect backoff, lazy connect), then the client's
+ * `own` cluster options and its `perNode` options over every node's.
+ */
+function gatewayCluster(
   target: Extract<RedisTarget, { mode: 'cluster' }>,
-  password: string | undefined,
-  connectionName: string,
-  maxReconnectDelayMs: number,
-): ClusterOptions & { redisOptions: NonNullable<ClusterOptions['redisOptions']> } {
-  const connection = clusterConnection(target, password);
-  return {
+  options: Omit<RedisClientOptions, 'target' | 'commandTimeoutMs'>,
+  own: Omit<ClusterOptions, 'redisOptions'>,
+  perNode: RedisOptions,
+): Cluster {
+  const connection = clusterConnection(target, options.password);
+  return new Cluster(startupNodes(target), {
     ...connection,
-    clusterRetryStrategy: retryStrategy(maxReconnectDelayMs),
+    clusterRetryStrategy: retryStrategy(options.maxReconnectDelayMs),
     lazyConnect: true,
-    redisOptions: { connectionName, ...connection.redisOptions },
-  };
+    ...own,
+    redisOptions: {
+      connectionName: options.connectionName,
+      ...connection.redisOptions,
+      ...perNode,
+    },
+  });
 }
 
 function keepHostName(
@@ -260,24 +269,17 @@ export function requestPathClusterRetries(
 export function createCommandClient(options: RedisClientOptions): RedisClient {
   const { target } = options;
   if (target.mode === 'cluster') {
-    const base = clusterOptions(
+    return gatewayCluster(
       target,
-      options.password,
-      options.connectionName,
-      options.maxReconnectDelayMs,
-    );
-    return new Cluster(startupNodes(target), {
-      ...base,
-      ...requestPathClusterRetries(options.commandTimeoutMs),
-      scripts: directoryScripts(),
-      enableOfflineQueue: false,
-      enableAutoPipelining: false,
-      redisOptions: {
-        ...base.redisOptions,
-        commandTimeout: options.commandTimeoutMs,
-        maxRetriesPerRequest: 1,
+      options,
+      {
+        ...requestPathClusterRetries(options.commandTimeoutMs),
+        scripts: directoryScripts(),
+        enableOfflineQueue: false,
+        enableAutoPipelining: false,
       },
-    });
+      { commandTimeout: options.commandTimeoutMs, maxRetriesPerRequest: 1 },
+    );
   }
   const connection = redisConnection(target.url, options.password, GATEWAY_URL_SETTING);
   const redisOptions: RedisOptions = {
@@ -316,18 +318,12 @@ export function createSubscriberClient(
 ): RedisClient {
   const { target } = options;
   if (target.mode === 'cluster') {
-    const base = clusterOptions(
+    return gatewayCluster(
       target,
-      options.password,
-      options.connectionName,
-      options.maxReconnectDelayMs,
+      options,
+      { shardedSubscribers: true, enableOfflineQueue: true },
+      { maxRetriesPerRequest: null },
     );
-    return new Cluster(startupNodes(target), {
-      ...base,
-      shardedSubscribers: true,
-      enableOfflineQueue: true,
-      redisOptions: { ...base.redisOptions, maxRetriesPerRequest: null },
-    });
   }
   const connection = redisConnection(target.url, options.password, GATEWAY_URL_SETTING);
   const redisOptions: RedisOptions = {
