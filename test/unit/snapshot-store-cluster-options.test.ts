@@ -1,7 +1,7 @@
-import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
-import { isWarmStateError } from '../../lambda/errors.js';
 import { RedisSnapshotStore } from '../../lambda/stores/redis-snapshot-store.js';
+import { optionsRefusal, stubEnvForTest } from '../helpers/warm-state-options.js';
 
 /**
  * Where RedisSnapshotStore connects when a cluster is named (`clusterNodes`,
@@ -14,44 +14,28 @@ import { RedisSnapshotStore } from '../../lambda/stores/redis-snapshot-store.js'
 const URL_ENV = FUNCTION_ENVIRONMENT.snapshotRedisUrl.env;
 const NODES_ENV = FUNCTION_ENVIRONMENT.snapshotRedisClusterNodes.env;
 
-function refusal(make: () => unknown): Error {
-  try {
-    make();
-  } catch (err) {
-    if (isWarmStateError(err, 'WR_ERR_WARM_STATE_OPTIONS')) return err;
-    throw err;
-  }
-  throw new Error('expected WR_ERR_WARM_STATE_OPTIONS');
-}
-
-function stubEnv(values: Record<string, string>): void {
-  for (const [name, value] of Object.entries(values)) vi.stubEnv(name, value);
-  onTestFinished(() => {
-    vi.unstubAllEnvs();
-  });
-}
-
 describe('RedisSnapshotStore cluster options', () => {
   it('refuses url and clusterNodes together', () => {
     expect(
-      refusal(() => new RedisSnapshotStore({ url: 'redis://c:6379', clusterNodes: 'a:6379' }))
-        .message,
+      optionsRefusal(
+        () => new RedisSnapshotStore({ url: 'redis://c:6379', clusterNodes: 'a:6379' }),
+      ).message,
     ).toContain('url and clusterNodes are both given');
   });
 
   it('refuses both variables set, naming both', () => {
     // Prepare
-    stubEnv({ [URL_ENV]: 'redis://c:6379', [NODES_ENV]: 'a:6379' });
+    stubEnvForTest({ [URL_ENV]: 'redis://c:6379', [NODES_ENV]: 'a:6379' });
 
     // Act / Assess
-    const message = refusal(() => new RedisSnapshotStore()).message;
+    const message = optionsRefusal(() => new RedisSnapshotStore()).message;
     expect(message).toContain(URL_ENV);
     expect(message).toContain(NODES_ENV);
   });
 
   it('an explicit url or clusterNodes wins over the variables', () => {
     // Prepare: both variables set (refused on their own).
-    stubEnv({ [URL_ENV]: 'redis://c:6379', [NODES_ENV]: 'a:6379' });
+    stubEnvForTest({ [URL_ENV]: 'redis://c:6379', [NODES_ENV]: 'a:6379' });
 
     // Act / Assess
     expect(() => new RedisSnapshotStore({ url: 'redis://d:6379' })).not.toThrow();
@@ -66,13 +50,13 @@ describe('RedisSnapshotStore cluster options', () => {
     [
       'the variable',
       (): unknown => {
-        stubEnv({ [NODES_ENV]: 'rediss://u:hunter2@a:1,b' });
+        stubEnvForTest({ [NODES_ENV]: 'rediss://u:hunter2@a:1,b' });
         return new RedisSnapshotStore();
       },
     ],
   ])('refuses bad seeds from %s, every problem named, no password echoed', (_, make) => {
     // Act
-    const message = refusal(make).message;
+    const message = optionsRefusal(make).message;
 
     // Assess
     expect(message).toContain(`clusterNodes (${NODES_ENV}): seed 1 must not hold a password`);

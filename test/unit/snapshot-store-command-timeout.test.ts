@@ -1,12 +1,12 @@
-import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FUNCTION_ENVIRONMENT } from '../../lambda/environment.js';
-import { isWarmStateError } from '../../lambda/errors.js';
 import {
   REDIS_SNAPSHOT_CLIENT_DEFAULTS,
   RedisSnapshotStore,
   snapshotClusterRetries,
   snapshotRedisOptions,
 } from '../../lambda/stores/redis-snapshot-store.js';
+import { optionsRefusal, stubEnvForTest } from '../helpers/warm-state-options.js';
 
 /**
  * WARMROUTE_SNAPSHOT_REDIS_COMMAND_TIMEOUT_MS: a function's bound on each
@@ -21,27 +21,10 @@ import {
 const TIMEOUT_ENV = FUNCTION_ENVIRONMENT.snapshotRedisCommandTimeoutMs.env;
 const URL_ENV = FUNCTION_ENVIRONMENT.snapshotRedisUrl.env;
 
-function stubEnv(values: Record<string, string>): void {
-  for (const [name, value] of Object.entries(values)) vi.stubEnv(name, value);
-  onTestFinished(() => {
-    vi.unstubAllEnvs();
-  });
-}
-
-function refusal(make: () => unknown): Error {
-  try {
-    make();
-  } catch (err) {
-    if (isWarmStateError(err, 'WR_ERR_WARM_STATE_OPTIONS')) return err;
-    throw err;
-  }
-  throw new Error('expected WR_ERR_WARM_STATE_OPTIONS');
-}
-
 describe('WARMROUTE_SNAPSHOT_REDIS_COMMAND_TIMEOUT_MS', () => {
   it('unset or empty: the options are unchanged, so the 5000 ms default applies', () => {
     // Prepare
-    stubEnv({ [TIMEOUT_ENV]: '' });
+    stubEnvForTest({ [TIMEOUT_ENV]: '' });
 
     // Act
     const options = snapshotRedisOptions({ connectTimeout: 1000 });
@@ -54,7 +37,7 @@ describe('WARMROUTE_SNAPSHOT_REDIS_COMMAND_TIMEOUT_MS', () => {
 
   it('set: becomes the command timeout, and the cluster retries last that long', () => {
     // Prepare
-    stubEnv({ [TIMEOUT_ENV]: '15000' });
+    stubEnvForTest({ [TIMEOUT_ENV]: '15000' });
 
     // Act
     const options = snapshotRedisOptions({ connectTimeout: 1000 });
@@ -67,7 +50,7 @@ describe('WARMROUTE_SNAPSHOT_REDIS_COMMAND_TIMEOUT_MS', () => {
 
   it('redisOptions.commandTimeout wins over the variable', () => {
     // Prepare
-    stubEnv({ [TIMEOUT_ENV]: '15000' });
+    stubEnvForTest({ [TIMEOUT_ENV]: '15000' });
 
     // Act / Assess
     expect(snapshotRedisOptions({ commandTimeout: 300 })).toEqual({ commandTimeout: 300 });
@@ -75,20 +58,20 @@ describe('WARMROUTE_SNAPSHOT_REDIS_COMMAND_TIMEOUT_MS', () => {
 
   it('is read by the store the default path makes (no options)', () => {
     // Prepare: the default store's environment, with a bad timeout.
-    stubEnv({ [URL_ENV]: 'redis://127.0.0.1:6379', [TIMEOUT_ENV]: 'soon' });
+    stubEnvForTest({ [URL_ENV]: 'redis://127.0.0.1:6379', [TIMEOUT_ENV]: 'soon' });
 
     // Act / Assess: refused when made, naming the variable.
-    expect(refusal(() => new RedisSnapshotStore()).message).toContain(TIMEOUT_ENV);
+    expect(optionsRefusal(() => new RedisSnapshotStore()).message).toContain(TIMEOUT_ENV);
   });
 
   it.each(['0', '-1', '1.5', '15s', ' 100', '1e4', '0x10', '2147483648', 'x'.repeat(500)])(
     'refuses %j when the store is made, quoting at most 100 characters',
     (value) => {
       // Prepare
-      stubEnv({ [TIMEOUT_ENV]: value });
+      stubEnvForTest({ [TIMEOUT_ENV]: value });
 
       // Act
-      const message = refusal(
+      const message = optionsRefusal(
         () => new RedisSnapshotStore({ url: 'redis://127.0.0.1:6379' }),
       ).message;
 
@@ -103,17 +86,18 @@ describe('WARMROUTE_SNAPSHOT_REDIS_COMMAND_TIMEOUT_MS', () => {
 
   it('refuses a bad value even when redisOptions.commandTimeout wins (never silently ignored)', () => {
     // Prepare
-    stubEnv({ [TIMEOUT_ENV]: '-5' });
+    stubEnvForTest({ [TIMEOUT_ENV]: '-5' });
 
     // Act / Assess
     expect(
-      refusal(() => new RedisSnapshotStore({ redisOptions: { commandTimeout: 300 } })).message,
+      optionsRefusal(() => new RedisSnapshotStore({ redisOptions: { commandTimeout: 300 } }))
+        .message,
     ).toContain(TIMEOUT_ENV);
   });
 
   it('accepts the largest delay a timer takes', () => {
     // Prepare
-    stubEnv({ [TIMEOUT_ENV]: '2147483647' });
+    stubEnvForTest({ [TIMEOUT_ENV]: '2147483647' });
 
     // Act / Assess
     expect(snapshotRedisOptions().commandTimeout).toBe(2_147_483_647);
