@@ -385,10 +385,11 @@ export class RedisDirectoryStore implements DirectoryStore {
   ): Promise<StoreResolution> {
     // Validated again here: the name becomes part of a hash field's name.
     const fn = isStateFunctionId(functionId) ? functionId : '';
+    const names = this.keys.keyNames(namespace, key);
     const reply = await this.#run('resolve', () =>
       this.#client.wrResolveKey(
-        this.keys.record(namespace, key),
-        this.keys.epoch(namespace, epochBucket(key)),
+        names.record,
+        names.epoch,
         this.#options.clock(),
         this.#options.idleTtlSeconds,
         epoch,
@@ -415,13 +416,14 @@ export class RedisDirectoryStore implements DirectoryStore {
   }
 
   async rotate(namespace: string, epoch: string, key: string): Promise<number> {
+    const names = this.keys.keyNames(namespace, key);
     const reply = await this.#run('rotate', () =>
       this.#client.wrRotateKey(
-        this.keys.record(namespace, key),
-        this.keys.epoch(namespace, epochBucket(key)),
+        names.record,
+        names.epoch,
         this.#options.clock(),
         this.#options.idleTtlSeconds,
-        this.keys.channel(epochBucket(key)),
+        names.channel,
         this.#message('rotate', namespace, key),
         epoch,
         this.#publish,
@@ -527,15 +529,16 @@ export class RedisDirectoryStore implements DirectoryStore {
       // The checks may be stale: another bind may hold the lock by now.
       throw unavailable('the bind lock lease ran out before the write');
     }
+    const names = this.keys.keyNames(namespace, key);
     await this.#run('bind', () =>
       this.#client.wrBindKey(
-        this.keys.record(namespace, key),
-        this.keys.epoch(namespace, epochBucket(key)),
+        names.record,
+        names.epoch,
         target,
         this.#options.clock(),
         this.#options.idleTtlSeconds,
         this.#publish,
-        this.keys.channel(epochBucket(key)),
+        names.channel,
         this.#message('bind', namespace, key),
         epoch,
       ),
@@ -583,11 +586,12 @@ export class RedisDirectoryStore implements DirectoryStore {
   }
 
   async unbind(namespace: string, epoch: string, key: string): Promise<boolean> {
+    const names = this.keys.keyNames(namespace, key);
     const reply = await this.#run('unbind', () =>
       this.#client.wrUnbindKey(
-        this.keys.record(namespace, key),
-        this.keys.epoch(namespace, epochBucket(key)),
-        this.keys.channel(epochBucket(key)),
+        names.record,
+        names.epoch,
+        names.channel,
         this.#message('unbind', namespace, key),
         epoch,
         this.#publish,
@@ -597,11 +601,12 @@ export class RedisDirectoryStore implements DirectoryStore {
   }
 
   async forget(namespace: string, epoch: string, key: string): Promise<boolean> {
+    const names = this.keys.keyNames(namespace, key);
     const reply = await this.#run('forget', () =>
       this.#client.wrForgetKey(
-        this.keys.record(namespace, key),
-        this.keys.epoch(namespace, epochBucket(key)),
-        this.keys.channel(epochBucket(key)),
+        names.record,
+        names.epoch,
+        names.channel,
         this.#message('forget', namespace, key),
         epoch,
         this.#options.idleTtlSeconds,
@@ -644,12 +649,15 @@ export class RedisDirectoryStore implements DirectoryStore {
       // A delta answered with the epoch-mismatch code belongs to data Redis no
       // longer holds: it is dropped, not retried (it would land in the new epoch).
       if (replyInt(result.value, 0) !== ReplyCode.OK) return;
+      let updates: StateVersionUpdate[] | undefined;
       for (const [functionId, version] of d.stateVersions) {
         if (!isStateFunctionId(functionId) || version <= 0) continue;
-        const bucket = epochBucket(d.key);
-        const updates = versioned.get(bucket) ?? [];
+        if (updates === undefined) {
+          const bucket = epochBucket(d.key);
+          updates = versioned.get(bucket) ?? [];
+          versioned.set(bucket, updates);
+        }
         updates.push([d.namespace, d.key, functionId, version]);
-        versioned.set(bucket, updates);
       }
     });
     const publishes: Promise<unknown>[] = [];
@@ -687,9 +695,10 @@ export class RedisDirectoryStore implements DirectoryStore {
     for (const [functionId, version] of d.stateVersions) {
       if (isStateFunctionId(functionId) && version > 0) versions.push(functionId, version);
     }
+    const names = this.keys.keyNames(d.namespace, d.key);
     return this.#client.wrRecordOutcome(
-      this.keys.record(d.namespace, d.key),
-      this.keys.epoch(d.namespace, epochBucket(d.key)),
+      names.record,
+      names.epoch,
       d.lastSeenMs,
       this.#options.idleTtlSeconds,
       d.hit,
@@ -704,12 +713,9 @@ export class RedisDirectoryStore implements DirectoryStore {
   }
 
   async explain(namespace: string, epoch: string, key: string): Promise<StoredKey> {
+    const names = this.keys.keyNames(namespace, key);
     const reply = await this.#run('explain', () =>
-      this.#client.wrExplainKey(
-        this.keys.record(namespace, key),
-        this.keys.epoch(namespace, epochBucket(key)),
-        epoch,
-      ),
+      this.#client.wrExplainKey(names.record, names.epoch, epoch),
     );
     const flat = replyList(reply, 1);
     const fields = new Map<string, string>();
@@ -776,18 +782,18 @@ export class RedisDirectoryStore implements DirectoryStore {
     let cur = first;
     while (cur !== '' && links.length < MAX_CHAIN_DEPTH) {
       const key = cur;
-      const bucket = epochBucket(key);
+      const names = this.keys.keyNames(namespace, key);
       const candidate = freshEpoch();
       const reply = await this.#run('follow-link', () =>
         this.#client.wrFollowLink(
-          this.keys.record(namespace, key),
-          this.keys.epoch(namespace, bucket),
+          names.record,
+          names.epoch,
           candidate,
           slideTtlSeconds,
           functionId,
           this.#publish,
-          this.keys.channel(bucket),
-          this.#announcement(namespace, bucket, candidate),
+          names.channel,
+          this.#announcement(namespace, names.bucket, candidate),
         ),
       );
       const epoch = replyString(reply, 1);

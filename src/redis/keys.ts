@@ -23,11 +23,24 @@ import { EPOCH_BUCKETS, epochBucket } from '../directory/epoch-bucket.js';
 /** Prefix of the directory's Redis keys (records, epochs, channels); the factory passes it to the store. */
 export const DIRECTORY_KEY_PREFIX = 'wr:';
 
+/** The Redis names of one key of a namespace (DirectoryKeys.keyNames). */
+export interface KeyNames {
+  readonly bucket: number;
+  readonly record: string;
+  readonly epoch: string;
+  readonly channel: string;
+}
+
 export interface DirectoryKeys {
   /** The hash tag (with braces) of a bucket. */
   tag(bucket: number): string;
   /** The hash holding one key's record (in the key's bucket). */
   record(namespace: string, key: string): string;
+  /**
+   * Everything one key's script names (its bucket, record, the bucket's
+   * epoch and channel), the bucket hashed once: a store call uses all three.
+   */
+  keyNames(namespace: string, key: string): KeyNames;
   /**
    * The string holding the epoch of one bucket of a namespace: a random id
    * created (SET NX) by whoever finds it missing, and part of the tenant ID
@@ -79,9 +92,20 @@ export function directoryKeys(keyPrefix: string): DirectoryKeys {
   const inNamespace = (namespace: string, bucket: number): string =>
     `${keyPrefix}${tag(bucket)}:n:${encodeNamespace(namespace)}`;
   const channel = (bucket: number): string => `${keyPrefix}${tag(bucket)}:inv`;
+  const keyNames = (namespace: string, key: string): KeyNames => {
+    const bucket = epochBucket(key);
+    const names = inNamespace(namespace, bucket);
+    return {
+      bucket,
+      record: `${names}:k:${key}`,
+      epoch: `${names}:epoch`,
+      channel: channel(bucket),
+    };
+  };
   return {
     tag,
-    record: (namespace, key) => `${inNamespace(namespace, epochBucket(key))}:k:${key}`,
+    record: (namespace, key) => keyNames(namespace, key).record,
+    keyNames,
     epoch: (namespace, bucket) => `${inNamespace(namespace, bucket)}:epoch`,
     channel,
     channels: Array.from({ length: EPOCH_BUCKETS }, (_, bucket) => channel(bucket)),
