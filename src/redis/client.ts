@@ -4,6 +4,7 @@ import { WarmrouteError } from '../errors.js';
 import { backoffWindowMs } from '../retry/backoff.js';
 import './commands.js';
 import { directoryScripts } from './script-loader.js';
+import type { ClusterTarget } from './cluster-seeds.js';
 import type { RedisTarget } from './target.js';
 import { userinfoDecodes } from './url.js';
 
@@ -124,7 +125,7 @@ export type RedisClient = Redis | Cluster;
  * An IP literal may not be sent as SNI, and seeds naming several hosts have
  * no one name, so then each node is verified against its own host.
  */
-function clusterTls(target: Extract<RedisTarget, { mode: 'cluster' }>): RedisOptions['tls'] {
+function clusterTls(target: ClusterTarget): RedisOptions['tls'] {
   const hosts = new Set(target.nodes.map((node) => node.host));
   const [only] = hosts;
   return hosts.size === 1 && only !== undefined && isIP(only) === 0 ? { servername: only } : {};
@@ -132,7 +133,7 @@ function clusterTls(target: Extract<RedisTarget, { mode: 'cluster' }>): RedisOpt
 
 /** AUTH for every cluster node: the seeds' user name (if any) and the separate password. */
 function clusterAuth(
-  target: Extract<RedisTarget, { mode: 'cluster' }>,
+  target: ClusterTarget,
   password: string | undefined,
 ): Pick<RedisOptions, 'username' | 'password'> {
   const separate = password === '' ? undefined : password;
@@ -150,7 +151,7 @@ function clusterAuth(
  * function library's snapshot store (lambda/stores/redis-snapshot-store.ts).
  */
 export function clusterConnection(
-  target: Extract<RedisTarget, { mode: 'cluster' }>,
+  target: ClusterTarget,
   password: string | undefined,
 ): Pick<ClusterOptions, 'dnsLookup'> & {
   redisOptions: Pick<RedisOptions, 'username' | 'password' | 'tls'>;
@@ -170,7 +171,7 @@ export function clusterConnection(
  * `own` cluster options and its `perNode` options over every node's.
  */
 function gatewayCluster(
-  target: Extract<RedisTarget, { mode: 'cluster' }>,
+  target: ClusterTarget,
   options: Omit<RedisClientOptions, 'target' | 'commandTimeoutMs'>,
   own: Omit<ClusterOptions, 'redisOptions'>,
   perNode: RedisOptions,
@@ -197,9 +198,7 @@ function keepHostName(
 }
 
 /** ioredis wants mutable seeds. */
-export function startupNodes(
-  target: Extract<RedisTarget, { mode: 'cluster' }>,
-): { host: string; port: number }[] {
+export function startupNodes(target: ClusterTarget): { host: string; port: number }[] {
   return target.nodes.map(({ host, port }) => ({ host, port }));
 }
 
