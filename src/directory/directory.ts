@@ -670,7 +670,7 @@ export class KeyDirectory implements Directory {
         if (attempt >= EPOCH_ATTEMPTS) {
           throw new WarmrouteError(
             'WR_ERR_STORE_UNAVAILABLE',
-            ['the namespace epoch keeps changing'],
+            ["the epoch of the key's bucket keeps changing"],
             {
               cause: err,
               retryAfterSeconds: 1,
@@ -969,23 +969,25 @@ export class KeyDirectory implements Directory {
 
   async #flushOnce(): Promise<void> {
     const drained = this.#outcomes.drain();
-    // Outcomes recorded before this replica knew their key's bucket's epoch take the current one.
+    // Outcomes recorded before this replica knew their key's bucket's epoch
+    // take the current one; each such key's bucket is hashed once.
     const unknown = new Map<string, { namespace: string; bucket: number }>();
-    for (const d of drained) {
-      if (d.epoch !== '') continue;
+    const unknownIds = drained.map((d) => {
+      if (d.epoch !== '') return undefined;
       const bucket = epochBucket(d.key);
-      unknown.set(epochId(d.namespace, bucket), { namespace: d.namespace, bucket });
-    }
+      const id = epochId(d.namespace, bucket);
+      unknown.set(id, { namespace: d.namespace, bucket });
+      return id;
+    });
     await Promise.all(
       [...unknown.values()].map(({ namespace, bucket }) =>
         this.#knownEpoch(namespace, bucket).catch(() => undefined),
       ),
     );
-    const batch = drained.map((d) =>
-      d.epoch === ''
-        ? { ...d, epoch: this.#epochs.get(epochId(d.namespace, epochBucket(d.key))) ?? '' }
-        : d,
-    );
+    const batch = drained.map((d, i) => {
+      const id = unknownIds[i];
+      return id === undefined ? d : { ...d, epoch: this.#epochs.get(id) ?? '' };
+    });
     for (let i = 0; i < batch.length; i += FLUSH_CHUNK) {
       const chunk = batch.slice(i, i + FLUSH_CHUNK);
       let failed: readonly (typeof chunk)[number][];
