@@ -56,13 +56,17 @@ const EPOCH_RECHECK_INTERVAL_MS = 5_000;
 /** Epoch reads a prefetch or recheck has in flight at once: bursts that stay well inside the command timeout. */
 const EPOCH_READ_BATCH = 128;
 
-/** `read` for every bucket, EPOCH_READ_BATCH at a time; whether every read succeeded. */
+/**
+ * `read` for every bucket, EPOCH_READ_BATCH at a time; whether every read
+ * succeeded. Never rejects (callers run it in the background): a read that
+ * throws instead of rejecting counts as failed too.
+ */
 async function forEveryBucket(read: (bucket: number) => Promise<unknown>): Promise<boolean> {
   let all = true;
   for (let first = 0; first < EPOCH_BUCKETS; first += EPOCH_READ_BATCH) {
     const batch = Array.from(
       { length: Math.min(EPOCH_READ_BATCH, EPOCH_BUCKETS - first) },
-      (_, i) => read(first + i),
+      (_, i) => Promise.resolve(first + i).then(read),
     );
     const settled = await Promise.allSettled(batch);
     if (settled.some((result) => result.status === 'rejected')) all = false;
