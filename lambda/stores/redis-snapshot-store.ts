@@ -5,7 +5,7 @@ import type {} from '../../src/redis/commands.js';
 import { DEFAULT_SNAPSHOT_KEY_PREFIX, snapshotKey } from '../../src/redis/keys.js';
 import { ReplyCode } from '../../src/redis/reply-codes.js';
 import { snapshotScripts, type ScriptDefinition } from '../../src/redis/script-loader.js';
-import { userinfoDecodes } from '../../src/redis/url.js';
+import { authPassword, userinfoDecodes } from '../../src/redis/url.js';
 import { FUNCTION_ENVIRONMENT, functionEnv } from '../environment.js';
 import { WarmStateError } from '../errors.js';
 import { snapshotId, type SnapshotScope } from '../snapshot-scope.js';
@@ -292,9 +292,7 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
     }
     this.ttlMs = Math.round(ttl * 1000);
     this.where = snapshotRedisOf(options);
-    // '' is no AUTH token: counted as unset, like an empty variable (functionEnv),
-    // so it neither strips the URL's credentials nor sends AUTH without a password.
-    const password = options.password === '' ? undefined : options.password;
+    const password = authPassword(options.password);
     this.password =
       password ??
       (options.url === undefined && options.clusterNodes === undefined

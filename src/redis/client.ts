@@ -6,7 +6,7 @@ import './commands.js';
 import { directoryScripts } from './script-loader.js';
 import type { ClusterTarget } from './cluster-seeds.js';
 import type { RedisTarget } from './target.js';
-import { userinfoDecodes } from './url.js';
+import { authPassword, userinfoDecodes } from './url.js';
 
 /**
  * Every option is required: the values come resolved from the config (its
@@ -92,7 +92,7 @@ export function redisConnection(
   password: string | undefined,
   setting: string,
 ): RedisConnection {
-  const separate = password === '' ? undefined : password;
+  const separate = authPassword(password);
   // Only a redis:// or rediss:// URL can carry credentials ioredis reads
   // (a unix socket path has none); anything else is passed on untouched.
   if (!/^rediss?:\/\//i.test(url)) {
@@ -136,7 +136,7 @@ function clusterAuth(
   target: ClusterTarget,
   password: string | undefined,
 ): Pick<RedisOptions, 'username' | 'password'> {
-  const separate = password === '' ? undefined : password;
+  const separate = authPassword(password);
   return {
     ...(target.username === undefined ? {} : { username: target.username }),
     ...(separate === undefined ? {} : { password: separate }),

@@ -13,3 +13,12 @@ export function userinfoDecodes(url: URL): boolean {
     return false;
   }
 }
+
+/**
+ * The password to send with AUTH, or undefined for none: '' is no Redis AUTH
+ * token, so it counts as unset (like an empty variable), neither replacing a
+ * URL's credentials nor sending AUTH without a password.
+ */
+export function authPassword(password: string | undefined): string | undefined {
+  return password === '' ? undefined : password;
+}
