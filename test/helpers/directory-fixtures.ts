@@ -58,6 +58,19 @@ export function openClusterStore(
   return store;
 }
 
+/** A store on the standalone server at `url` under `keyPrefix` (see testStoreOptions), closed when the test ends; not started. */
+export function openStandaloneStore(
+  url: string,
+  keyPrefix: string,
+  options: Partial<RedisStoreOptions> = {},
+): RedisDirectoryStore {
+  const store = new RedisDirectoryStore(
+    testStoreOptions({ target: { mode: 'standalone', url }, keyPrefix, ...options }),
+  );
+  onTestFinished(() => store.close());
+  return store;
+}
+
 /**
  * A started directory on Redis at `target` under `keyPrefix`, closed when
  * the test ends: the config's defaults, except outcomes written behind only

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { defaults } from '../../src/config/schema.js';
 import { epochBucket } from '../../src/directory/epoch-bucket.js';
 import { RedisDirectoryStore } from '../../src/directory/redis-store.js';
 import { deriveTenantId } from '../../src/directory/tenant-id.js';
@@ -14,7 +13,15 @@ import {
   inspector,
   nextInvalidation,
   openRedisDirectory,
+  openStandaloneStore,
 } from '../helpers/directory-fixtures.js';
+
+/** Store options of the store-level tests: timeouts with room for a loaded CI machine. */
+const STORE_TEST_OPTIONS = {
+  commandTimeoutMs: 2_000,
+  connectTimeoutMs: 5_000,
+  idleTtlSeconds: 600,
+} as const;
 
 async function sharedPrefix(label: string): Promise<string> {
   const prefix = uniquePrefix(label);
@@ -166,21 +173,8 @@ describe('directory on a shared Redis, two replicas', () => {
 });
 
 describe('RedisDirectoryStore binds under the namespace lock', () => {
-  function openStore(prefix: string): RedisDirectoryStore {
-    const store = new RedisDirectoryStore({
-      target: { mode: 'standalone', url: SHARED_REDIS_URL },
-      keyPrefix: prefix,
-      commandTimeoutMs: 2_000,
-      connectTimeoutMs: 5_000,
-      maxReconnectDelayMs: defaults.redisMaxReconnectDelayMs,
-      idleTtlSeconds: 600,
-      clock: Date.now,
-      logger: pino({ level: 'silent' }),
-      instanceId: randomBytes(8).toString('hex'),
-    });
-    onTestFinished(() => store.close());
-    return store;
-  }
+  const openStore = (prefix: string): RedisDirectoryStore =>
+    openStandaloneStore(SHARED_REDIS_URL, prefix, STORE_TEST_OPTIONS);
   const epochOf = (store: RedisDirectoryStore, key: string): Promise<string> =>
     store.epoch('ns', epochBucket(key), randomBytes(16).toString('hex'));
 
@@ -244,18 +238,10 @@ describe('RedisDirectoryStore round trips per operation (commands the server rec
   it('unbound resolve 1, bound 1 + chain length, explain 1 + chain length, bind 3 + target chain length, rotate/unbind/forget 1', async () => {
     // Prepare: a private server (MONITOR sees only this store), chain s2 -> s1 -> ws.
     const own = await privateRedis();
-    const store = new RedisDirectoryStore({
-      target: { mode: 'standalone', url: own.url },
-      keyPrefix: 'wrtest:rt:',
-      commandTimeoutMs: 2_000,
-      connectTimeoutMs: 5_000,
-      maxReconnectDelayMs: defaults.redisMaxReconnectDelayMs,
-      idleTtlSeconds: 600,
-      clock: Date.now,
-      logger: pino({ level: 'silent' }),
+    const store = openStandaloneStore(own.url, 'wrtest:rt:', {
+      ...STORE_TEST_OPTIONS,
       instanceId: 'rt',
     });
-    onTestFinished(() => store.close());
     await store.start();
     const epochs = new Map<string, string>();
     for (const key of ['ws', 's1', 's2', 's3']) {
