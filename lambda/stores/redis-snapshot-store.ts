@@ -336,6 +336,8 @@ export class RedisSnapshotStore extends BaseSnapshotStore {
           FUNCTION_ENVIRONMENT.snapshotRedisUrl.env,
         );
         redis = new RedisClient(connection.url, {
+          // `REDISS://` (kept as written without a password) would otherwise be plain TCP.
+          ...client.tlsOf(where.url),
           ...merged,
           ...connection.auth,
           scripts: this.scripts,

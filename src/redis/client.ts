@@ -298,9 +298,10 @@ export function createCommandClient(options: RedisClientOptions): RedisClient {
 
 /**
  * ioredis turns TLS on only for a URL starting with lower-case `rediss://`;
- * the scheme is case-insensitive, so say it explicitly.
+ * the scheme is case-insensitive, so say it explicitly. Shared with the
+ * function library's snapshot store.
  */
-function tlsOf(url: string): Pick<RedisOptions, 'tls'> {
+export function tlsOf(url: string): Pick<RedisOptions, 'tls'> {
   return /^rediss:\/\//i.test(url) ? { tls: {} } : {};
 }
 
