@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WarmrouteError, isWarmrouteError } from '../errors.js';
 import { DEFAULT_CALL_MODE } from '../routing-mode.js';
-import { EPOCH_BUCKETS, epochBucket } from './epoch-bucket.js';
+import { EPOCH_BUCKETS, epochBucket, newEpoch } from './epoch-bucket.js';
 import { L1Cache, l1Id, type L1Entry } from './l1-cache.js';
 import { OutcomeBuffer } from './outcome-buffer.js';
 import { stateFunctionId } from './state-function.js';
@@ -72,11 +71,6 @@ async function forEveryBucket(read: (bucket: number) => Promise<unknown>): Promi
     if (settled.some((result) => result.status === 'rejected')) all = false;
   }
   return all;
-}
-
-/** A new epoch: 128 random bits, never derived from anything seen before. */
-function newEpoch(): string {
-  return randomBytes(16).toString('hex');
 }
 
 /** Cache id of one bucket's epoch in a namespace (namespaces contain no control characters). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * How many epoch buckets a namespace's keys are spread over. Part of the
@@ -18,4 +18,12 @@ export const EPOCH_BUCKETS = 1024;
  */
 export function epochBucket(key: string): number {
   return createHash('sha256').update(key, 'utf8').digest().readUInt32BE(0) % EPOCH_BUCKETS;
+}
+
+/**
+ * A new epoch candidate: 128 random bits, never derived from anything seen
+ * before (the directory and both stores make them the same way).
+ */
+export function newEpoch(): string {
+  return randomBytes(16).toString('hex');
 }

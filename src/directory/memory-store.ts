@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { ReplyCode } from '../redis/reply-codes.js';
 import { storeError } from '../redis/reply-errors.js';
 import {
@@ -10,7 +9,7 @@ import {
   type StoreResolution,
   type StoredKey,
 } from './store.js';
-import { EPOCH_BUCKETS, epochBucket } from './epoch-bucket.js';
+import { EPOCH_BUCKETS, epochBucket, newEpoch } from './epoch-bucket.js';
 import { isStateFunctionId } from './state-function.js';
 
 /** One link of a binding chain, as the Redis store's follow-link script returns it. */
@@ -311,7 +310,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
     let cur = first;
     while (cur !== undefined && links.length < MAX_CHAIN_DEPTH) {
       const record = this.#get(namespace, cur, now);
-      const epoch = this.#ensureEpoch(namespace, epochBucket(cur), randomBytes(16).toString('hex'));
+      const epoch = this.#ensureEpoch(namespace, epochBucket(cur), newEpoch());
       links.push({ key: cur, record, epoch });
       cur = record?.binding;
     }

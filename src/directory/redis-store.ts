@@ -16,7 +16,7 @@ import {
   storeError,
 } from '../redis/reply-errors.js';
 import type { RedisTarget } from '../redis/target.js';
-import { epochBucket } from './epoch-bucket.js';
+import { epochBucket, newEpoch } from './epoch-bucket.js';
 import { isStateFunctionId } from './state-function.js';
 import {
   MAX_CHAIN_DEPTH,
@@ -172,11 +172,6 @@ export function parseMessage(raw: string, bucket: number): ChannelMessage | unde
 
 function errorMessage(err: unknown): string {
   return redisErrorReason(err);
-}
-
-/** A fresh epoch candidate (never one seen before), as the directory makes them. */
-function freshEpoch(): string {
-  return randomBytes(16).toString('hex');
 }
 
 const sleep = (ms: number): Promise<void> =>
@@ -783,7 +778,7 @@ export class RedisDirectoryStore implements DirectoryStore {
     while (cur !== '' && links.length < MAX_CHAIN_DEPTH) {
       const key = cur;
       const names = this.keys.keyNames(namespace, key);
-      const candidate = freshEpoch();
+      const candidate = newEpoch();
       const reply = await this.#run('follow-link', () =>
         this.#client.wrFollowLink(
           names.record,
