@@ -171,7 +171,8 @@ describe('parseClusterSeeds: properties', () => {
 
           // Assess: accepted only as a user name (`redis://<x>@host:port`), else never quoted
           if (parsed.ok) {
-            expect(parsed.target.username).toBe(x);
+            // A URL's user name is percent-decoded (`%0A` in the secret is a newline).
+            expect(parsed.target.username).toBe(decodeURIComponent(x));
             return;
           }
           expect(parsed.problems.join('\n')).not.toContain(x);
