@@ -63,13 +63,36 @@ export interface Metrics {
   watchScheduler(source: SchedulerGaugeSource): void;
 }
 
+/**
+ * How often, in ms, the event-loop delay monitor behind the default
+ * `warmroute_process_nodejs_eventloop_lag_{min,max,mean,stddev,p50,p90,p99}_seconds`
+ * gauges samples. prom-client's own default is 10 ms: 100 timer wake-ups a
+ * second that keep an idle gateway at ≈3.5 ms of CPU a second on a 2-vCPU VM
+ * (bench/idle.ts), a cost paid whether or not anything runs. At 100 ms it is
+ * ≈0.4 ms/s. What that costs in accuracy: Node records the time between two
+ * samples, so an idle loop reads ≈0.1 s instead of ≈0.01 s (lag = value −
+ * 0.1 s); a stall of at least 100 ms still delays a sample and shows in `max`,
+ * a shorter one lands in the histogram with probability (its length / 100 ms);
+ * a 15 s scrape interval holds ≈150 samples instead of ≈1,500. The scrape-time
+ * `warmroute_process_nodejs_eventloop_lag_seconds` is not sampled and does not
+ * change.
+ */
+export const EVENT_LOOP_MONITORING_PRECISION_MS = 100;
+
 export function createMetrics(options: {
   defaultMetrics?: boolean;
+  /** The default metrics' event-loop sampling interval; default `EVENT_LOOP_MONITORING_PRECISION_MS`. */
+  eventLoopMonitoringPrecisionMs?: number;
   coldStartPricePerGb: number;
 }): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false)
-    collectDefaultMetrics({ register: registry, prefix: 'warmroute_process_' });
+    collectDefaultMetrics({
+      register: registry,
+      prefix: 'warmroute_process_',
+      eventLoopMonitoringPrecision:
+        options.eventLoopMonitoringPrecisionMs ?? EVENT_LOOP_MONITORING_PRECISION_MS,
+    });
 
   let directory: DirectoryGaugeSource | undefined;
   let scheduler: SchedulerGaugeSource | undefined;
