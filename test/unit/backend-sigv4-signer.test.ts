@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import { Invoke$, LambdaClient, type InvokeCommandInput } from '@aws-sdk/client-lambda';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { ChecksumConstructor, HttpRequest } from '@smithy/types';
@@ -258,5 +259,77 @@ describe('InvokeSigner', () => {
       seen.add(actual.authorization);
     }
     expect(seen.size).toBe(4);
+  });
+
+  it('keeps signing like SignatureV4 across sequences that hit and miss its caches (property)', async () => {
+    // Prepare: one signer per region for a whole sequence, so its per-function heads, per-second
+    // dates, per-token canonical forms and per-identity keys are reused and must stay right when
+    // the host, token, secret or day changes under the same function.
+    const text = (max: number) =>
+      fc.string({
+        unit: fc.constantFrom(...Array.from("aZ9-_:$.~ %!'()*+=@/&?#é日\t")),
+        maxLength: max,
+      });
+    const identity = fc.record({
+      accessKeyId: fc.constantFrom('AKIDEXAMPLE', 'ASIAEXAMPLE'),
+      secretAccessKey: fc.constantFrom('one', 'two/+='),
+      sessionToken: fc.option(
+        fc.oneof(
+          fc.constantFrom('', 'FwoGZXIvYXdzE+/=token', ' spaced  token ', 'tab\ttoken'),
+          fc.base64String({ minLength: 4, maxLength: 200 }),
+        ),
+        { nil: undefined },
+      ),
+    });
+    const step = fc.record({
+      functionName: fc.oneof(
+        fc.constantFrom(
+          'counter',
+          'my-fn:prod',
+          'arn:aws:lambda:us-east-1:123456789012:function:f',
+        ),
+        text(24).filter((n) => n.length > 0),
+      ),
+      tenantId: fc.option(text(30), { nil: undefined }),
+      clientContext: fc.option(fc.base64String({ maxLength: 400 }), { nil: undefined }),
+      logTail: fc.boolean(),
+      payload: fc.uint8Array({ maxLength: 300 }),
+      identity,
+      region: fc.constantFrom('us-east-1', 'eu-west-3'),
+      host: fc.constantFrom('lambda.us-east-1.amazonaws.com', '127.0.0.1:9001', 'localhost:3001'),
+      // From the previous step: the same second, the next seconds, or across midnight.
+      advanceMs: fc.oneof(
+        fc.constant(0),
+        fc.integer({ min: 0, max: 3_000 }),
+        fc.constant(86_400_000),
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.date({
+          min: new Date('2001-01-01T00:00:00Z'),
+          max: new Date('2098-12-31T00:00:00Z'),
+          noInvalidDate: true,
+        }),
+        fc.array(step, { minLength: 1, maxLength: 12 }),
+        async (start, steps) => {
+          const signers = new Map<string, InvokeSigner>();
+          let date = start.getTime();
+          for (const s of steps) {
+            date += s.advanceMs;
+            const c: Case = { ...s, date };
+            // Act
+            const expected = await sdkSigned(c);
+            const actual = leanSigned(signers, c);
+            // Assess
+            expect(actual.path).toBe(expected.path);
+            expect(actual.amzDate).toBe(expected.headers['x-amz-date']);
+            expect(actual.payloadHash).toBe(expected.headers['x-amz-content-sha256']);
+            expect(actual.authorization).toBe(expected.headers.authorization);
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
