@@ -8,6 +8,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { Socket } from 'node:net';
 import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
@@ -19,6 +20,7 @@ import {
   RuntimeHeader,
   TMPDIR_PREFIX,
 } from './runtime-protocol.js';
+import { encodeFrame, FrameReader, FrameType, RUNTIME_FD_ENV } from './runtime-frames.js';
 
 type Handler = (event: unknown, context: LambdaContext, callback: Callback) => unknown;
 type Callback = (error?: unknown, result?: unknown) => void;
@@ -105,6 +107,132 @@ function call(
     req.end(body);
   });
 }
+
+/** An invocation as the runtime receives it: `Lambda-Runtime-*` headers and the event. */
+interface NextInvocation {
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/** How the runtime talks to the host: the HTTP Runtime API, or the host's private channel. */
+interface RuntimeTransport {
+  next(): Promise<NextInvocation>;
+  /** A result (`ok`) or an error body, then (unless `last`) ready for the next invocation. */
+  answer(
+    requestId: string,
+    kind: 'response' | 'error',
+    body: string,
+    errorType: string,
+    last: boolean,
+  ): Promise<void>;
+  initError(body: string, errorType: string): Promise<void>;
+}
+
+/** The Lambda Runtime API over HTTP, as any runtime speaks it. */
+const httpTransport: RuntimeTransport = {
+  next: () => call('GET', '/invocation/next'),
+  answer: async (requestId, kind, body, errorType) => {
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      [RuntimeHeader.maxMemoryMb]: maxMemoryMb(),
+    };
+    if (kind === 'error') headers[RuntimeHeader.errorType] = errorTypeHeader(errorType);
+    await call('POST', `/invocation/${requestId}/${kind}`, body, headers);
+  },
+  initError: async (body, errorType) => {
+    await call('POST', '/init/error', body, {
+      'content-type': 'application/json',
+      [RuntimeHeader.errorType]: errorTypeHeader(errorType),
+      [RuntimeHeader.maxMemoryMb]: maxMemoryMb(),
+    });
+  },
+};
+
+/**
+ * The local host's private channel (a socket on the fd it names): one frame
+ * each way per invocation, the result and the request for the next one in
+ * one write. The socket is unref'd while a handler runs, as the HTTP
+ * agent's free socket is, so a callback handler's `beforeExit` still comes.
+ */
+function channelTransport(fd: number): RuntimeTransport {
+  const socket = new Socket({ fd, readable: true, writable: true });
+  socket.unref();
+  const queued: NextInvocation[] = [];
+  let waiter: ((next: NextInvocation) => void) | undefined;
+  const reader = new FrameReader(
+    Number.MAX_SAFE_INTEGER,
+    (frame) => {
+      if (frame.type !== FrameType.invoke) return;
+      const headers = (frame.meta.headers ?? {}) as Record<string, string>;
+      const next = { headers, body: frame.payload?.toString('utf8') ?? '' };
+      const w = waiter;
+      waiter = undefined;
+      if (w === undefined) queued.push(next);
+      else w(next);
+    },
+    (reason) => {
+      hostGone(new Error(reason));
+    },
+  );
+  socket.on('data', (chunk: Buffer) => {
+    reader.push(chunk);
+  });
+  socket.on('error', hostGone);
+  socket.on('end', () => {
+    hostGone(new Error('runtime channel closed'));
+  });
+  const write = (frame: Buffer): Promise<void> =>
+    new Promise((resolve) => {
+      socket.write(frame, (err) => {
+        if (err) hostGone(err);
+        resolve();
+      });
+    });
+  const ready = (): Promise<NextInvocation> => {
+    const first = queued.shift();
+    if (first !== undefined) return Promise.resolve(first);
+    socket.ref();
+    return new Promise((resolve) => {
+      waiter = (next) => {
+        socket.unref();
+        resolve(next);
+      };
+    });
+  };
+  let asked = false;
+  return {
+    next: async () => {
+      if (!asked) await write(encodeFrame(FrameType.next, {}));
+      asked = false;
+      return ready();
+    },
+    answer: async (requestId, kind, body, errorType, last) => {
+      const meta =
+        kind === 'error'
+          ? { id: requestId, type: errorType, mem: maxMemoryMb() }
+          : { id: requestId, mem: maxMemoryMb() };
+      const result = encodeFrame(
+        kind === 'error' ? FrameType.error : FrameType.response,
+        meta,
+        body,
+      );
+      asked = !last;
+      await write(last ? result : Buffer.concat([result, encodeFrame(FrameType.next, {})]));
+    },
+    initError: async (body, errorType) => {
+      await write(encodeFrame(FrameType.initError, { type: errorType }, body));
+    },
+  };
+}
+
+function chooseTransport(): RuntimeTransport {
+  const fd = Number(env[RUNTIME_FD_ENV]);
+  // The function must not see (or pass on) the host's plumbing.
+  Reflect.deleteProperty(env, RUNTIME_FD_ENV);
+  return Number.isInteger(fd) && fd > 2 ? channelTransport(fd) : httpTransport;
+}
+
+const transport = chooseTransport();
 
 function toErrorBody(error: unknown): ErrorBody {
   try {
@@ -289,10 +417,6 @@ function header(
   return Array.isArray(v) ? v[0] : v;
 }
 
-async function postError(path: string, error: unknown): Promise<void> {
-  await postErrorBody(path, toErrorBody(error));
-}
-
 /**
  * The error type as a header value. A function names its errors freely
  * (any Unicode, newlines), and Node refuses such header values; the body
@@ -301,14 +425,6 @@ async function postError(path: string, error: unknown): Promise<void> {
 function errorTypeHeader(errorType: string): string {
   const text = escapeNonAscii(errorType);
   return text.length > 1024 ? text.slice(0, 1024) : text;
-}
-
-async function postErrorBody(path: string, body: ErrorBody): Promise<void> {
-  await call('POST', path, serializeErrorBody(body), {
-    'content-type': 'application/json',
-    [RuntimeHeader.errorType]: errorTypeHeader(body.errorType),
-    [RuntimeHeader.maxMemoryMb]: maxMemoryMb(),
-  });
 }
 
 /** JSON of an error body; a message or trace that cannot be serialised is replaced, never thrown. */
@@ -366,7 +482,13 @@ async function fatal(error: unknown, errorType: string): Promise<never> {
   );
   if (id !== undefined) {
     endOfInvocation();
-    await postErrorBody(`/invocation/${id}/error`, { ...toErrorBody(err), errorType });
+    await transport.answer(
+      id,
+      'error',
+      serializeErrorBody({ ...toErrorBody(err), errorType }),
+      errorType,
+      true,
+    );
   }
   // AWS's runtime exits after an uncaught error; the host discards the environment.
   process.exit(129);
@@ -386,7 +508,8 @@ async function main(): Promise<void> {
     handler = await loadHandler();
   } catch (err) {
     console.error(err);
-    await postError('/init/error', err);
+    const body = toErrorBody(err);
+    await transport.initError(serializeErrorBody(body), body.errorType);
     process.exit(1);
   }
   // Marker 0: init output ends here, so the host can put it before the first START.
@@ -399,7 +522,7 @@ async function main(): Promise<void> {
   const logStreamName = env.AWS_LAMBDA_LOG_STREAM_NAME ?? '';
 
   for (;;) {
-    const next = await call('GET', '/invocation/next');
+    const next = await transport.next();
     const h = next.headers;
     const requestId = header(h, RuntimeHeader.requestId) ?? '';
     const deadline = Number(header(h, RuntimeHeader.deadlineMs));
@@ -449,12 +572,10 @@ async function main(): Promise<void> {
     if (!outcome.ok) console.error('Invoke Error', formatInvokeError(outcome.error));
     endOfInvocation();
     if (outcome.ok) {
-      await call('POST', `/invocation/${requestId}/response`, payload ?? 'null', {
-        'content-type': 'application/json',
-        [RuntimeHeader.maxMemoryMb]: maxMemoryMb(),
-      });
+      await transport.answer(requestId, 'response', payload ?? 'null', '', false);
     } else {
-      await postError(`/invocation/${requestId}/error`, outcome.error);
+      const body = toErrorBody(outcome.error);
+      await transport.answer(requestId, 'error', serializeErrorBody(body), body.errorType, false);
     }
     currentRequestId = undefined;
   }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,8 @@ import {
 import { LogWindow, MarkerSplitter } from './log-window.js';
 import { kbToMb, readProcessMemory, resetPeakMemory } from './process-memory.js';
 import { RuntimeApi, type RuntimeEvent, type RuntimeListener } from './runtime-api.js';
+import { RuntimeChannel } from './runtime-channel.js';
+import { RUNTIME_FD, RUNTIME_FD_ENV } from './runtime-frames.js';
 import { RuntimeHeader, TMPDIR_PREFIX } from './runtime-protocol.js';
 
 export const FUNCTION_VERSION = '$LATEST';
@@ -150,6 +153,8 @@ export class Environment implements RuntimeListener {
   private readonly started: Promise<void>;
   private child: ChildProcess | undefined;
   private runtime: RuntimeApi | undefined;
+  /** warmroute's bootstrap's private channel (fd 3); the HTTP Runtime API serves any other client. */
+  private channel: RuntimeChannel | undefined;
   private tmpDir: string | undefined;
   private spawnedAt = 0;
   private initDurationMs: number | undefined;
@@ -231,6 +236,7 @@ export class Environment implements RuntimeListener {
       LAMBDA_RUNTIME_DIR: join(this.options.bootstrapPath, '..'),
       TZ: ':UTC',
       TMPDIR: this.tmpDir,
+      [RUNTIME_FD_ENV]: String(RUNTIME_FD),
     };
     this.spawnedAt = performance.now();
     // V8's heap gets most of the configured memory; the rest is the process's own.
@@ -241,12 +247,15 @@ export class Environment implements RuntimeListener {
       {
         cwd: fn.codeDir,
         env,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
         // Its own process group, so stopping the environment also stops whatever the function spawned.
         detached: true,
       },
     );
     this.child = child;
+    const channelSocket = child.stdio[RUNTIME_FD];
+    if (channelSocket instanceof Socket)
+      this.channel = new RuntimeChannel(channelSocket, this.runtime, this);
     this.exited = new Promise((resolve) =>
       child.once('exit', () => {
         resolve();
@@ -267,6 +276,8 @@ export class Environment implements RuntimeListener {
     });
     for (const name of ['stdout', 'stderr'] as const) {
       const stream = child[name];
+      // Null only if spawn failed ('error' then ends the environment).
+      if (stream === null) continue;
       stream.setEncoding('utf8');
       const splitter = new MarkerSplitter(
         (text) => {
@@ -321,7 +332,9 @@ export class Environment implements RuntimeListener {
         );
         return;
       }
-      if (this.runtime?.waiting === true) {
+      if (this.channel?.waiting === true) {
+        this.channel.deliver(this.begin(inv));
+      } else if (this.runtime?.waiting === true) {
         this.runtime.deliver(this.begin(inv));
       } else if (this.initDurationMs === undefined) {
         // Still initialising: the runtime's first `next` picks it up. Start
@@ -666,6 +679,7 @@ export class Environment implements RuntimeListener {
     if (inv !== undefined && !inv.done) {
       this.finish(inv, 'crash', errorPayload('Runtime.ExitError', 'environment stopped'), true);
     }
+    this.channel?.close();
     await this.runtime?.close();
     if (this.tmpDir !== undefined) await rm(this.tmpDir, { recursive: true, force: true });
   }

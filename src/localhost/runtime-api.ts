@@ -145,6 +145,29 @@ export class RuntimeApi {
     );
   }
 
+  /**
+   * The invocation was handed to the runtime through another channel (the
+   * bootstrap's private one): a result for it posted here is still accepted,
+   * once, as when it was delivered here.
+   */
+  expect(requestId: string): void {
+    this.open = requestId;
+  }
+
+  /**
+   * Takes the right to answer `requestId`: `ok` once for the delivered
+   * invocation, `answered` after that, `unknown` for any other id. Every
+   * channel a result can come through asks here, so it is accepted once.
+   */
+  claim(requestId: string): 'ok' | 'answered' | 'unknown' {
+    if (this.open !== requestId) return this.answered.has(requestId) ? 'answered' : 'unknown';
+    this.open = undefined;
+    // Only the last id matters for the 403 check; keep the set tiny.
+    this.answered.clear();
+    this.answered.add(requestId);
+    return 'ok';
+  }
+
   private send(res: ServerResponse, event: RuntimeEvent): void {
     this.open = event.requestId;
     // The environment builds these from validated or ASCII-encoded values;
@@ -241,8 +264,9 @@ export class RuntimeApi {
     kind: 'response' | 'error',
   ): Promise<void> {
     const body = await readBody(req, MAX_RESPONSE_BYTES).catch(() => undefined);
-    if (this.open !== requestId) {
-      if (this.answered.has(requestId)) {
+    const claim = this.claim(requestId);
+    if (claim !== 'ok') {
+      if (claim === 'answered') {
         runtimeError(
           res,
           403,
@@ -259,10 +283,6 @@ export class RuntimeApi {
       }
       return;
     }
-    this.open = undefined;
-    // Only the last id matters for the 403 check; keep the set tiny.
-    this.answered.clear();
-    this.answered.add(requestId);
     if (body === undefined) {
       runtimeError(
         res,
