@@ -13,6 +13,7 @@ import {
   JSON_SHIM_SOURCE,
   perRequest,
   type CpuProfile,
+  type SampleWeight,
   type ProfileSummary,
   type TimeWindow,
 } from './lib/cpu-profile.js';
@@ -23,6 +24,7 @@ import { fmt, printTable } from './lib/load.js';
  *
  *   node dist/bench/profile-gateway.js [--dist <dir>] [--seconds N] [--rounds R]
  *     [--backend stub|local-host] [--top N] [--inclusive] [--interval-us N] [--keep]
+ *     [--weight samples|time]
  *   node dist/bench/profile-gateway.js --compare <distA> <distB> [same options]
  *
  * Starts the Invoke endpoint (this checkout's stub or local host) and the
@@ -37,7 +39,9 @@ import { fmt, printTable } from './lib/load.js';
  * The table gives self time per request by category. Each category's share
  * of the main thread's busy samples is multiplied by the main thread's CPU
  * time over the windows (/proc/<pid>/task/<pid>/stat), so a thread waiting
- * for a core does not inflate it; "other threads" is the rest of the
+ * for a core does not inflate it. Shares count samples by default (see
+ * perRequest in bench/lib/cpu-profile.ts; `--weight time` weighs them by
+ * their time deltas instead). "Other threads" is the rest of the
  * process's CPU (GC helpers, libuv pool). `--inclusive` adds time under any
  * warmroute frame of each directory, callees included.
  */
@@ -51,6 +55,7 @@ interface Options {
   inclusive: boolean;
   intervalUs: number;
   keep: boolean;
+  weight: SampleWeight;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -67,6 +72,7 @@ function parseOptions(argv: readonly string[]): Options {
       inclusive: { type: 'boolean', default: false },
       'interval-us': { type: 'string', default: '500' },
       keep: { type: 'boolean', default: false },
+      weight: { type: 'string', default: 'samples' },
     },
   });
   const positive = (name: string, text: string): number => {
@@ -86,7 +92,11 @@ function parseOptions(argv: readonly string[]): Options {
   if (backend !== 'stub' && backend !== 'local-host') {
     throw new Error('--backend must be stub or local-host');
   }
+  const weight = values.weight;
+  if (weight !== 'samples' && weight !== 'time')
+    throw new Error('--weight must be samples or time');
   return {
+    weight,
     dists,
     seconds: positive('seconds', values.seconds),
     rounds: positive('rounds', values.rounds ?? (dists.length > 1 ? '2' : '1')),
@@ -166,10 +176,11 @@ async function runWrk(
   };
 }
 
-function threadCpuSeconds(pid: number): number {
+/** utime and stime (s) of the process's main thread, the one V8 samples. */
+function threadCpu(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 interface Target {
@@ -181,6 +192,7 @@ interface Target {
   requests: number;
   errors: number;
   mainCpuUs: number;
+  mainSystemUs: number;
   processCpuUs: number;
 }
 
@@ -242,6 +254,7 @@ export async function profileGateway(opts: Options): Promise<Result[]> {
         requests: 0,
         errors: 0,
         mainCpuUs: 0,
+        mainSystemUs: 0,
         processCpuUs: 0,
       });
     }
@@ -258,10 +271,12 @@ export async function profileGateway(opts: Options): Promise<Result[]> {
     for (let r = 0; r < opts.rounds; r++) {
       for (const t of targets) {
         console.error(`round ${r + 1}/${opts.rounds}: ${t.label} for ${opts.seconds} s`);
-        const main0 = threadCpuSeconds(t.server.pid);
+        const main0 = threadCpu(t.server.pid);
         const proc0 = readCpuSeconds(t.server.pid);
         const res = await runWrk(t.server.url, luaScript, opts.seconds);
-        t.mainCpuUs += (threadCpuSeconds(t.server.pid) - main0) * 1e6;
+        const main1 = threadCpu(t.server.pid);
+        t.mainCpuUs += (main1.user + main1.system - main0.user - main0.system) * 1e6;
+        t.mainSystemUs += (main1.system - main0.system) * 1e6;
         t.processCpuUs += (readCpuSeconds(t.server.pid) - proc0) * 1e6;
         t.windows.push(res.window);
         t.requests += res.requests;
@@ -298,13 +313,15 @@ function shortUrl(url: string): string {
 
 function report(results: readonly Result[], opts: Options): void {
   const cols = results.map(({ target, summary }) => {
-    const rows = perRequest(summary, target.requests, target.mainCpuUs);
-    const inclusive = perRequest(summary, target.requests, target.mainCpuUs, 'inclusive');
+    const base = { cpuUs: target.mainCpuUs, weight: opts.weight };
+    const rows = perRequest(summary, target.requests, base);
+    const inclusive = perRequest(summary, target.requests, { ...base, source: 'inclusive' });
     return { target, summary, rows, inclusive };
   });
   console.log(
     `\nGateway CPU per request by module, self time (µs/request): each category's share of the` +
-      `\nmain thread's busy samples × the main thread's CPU per request from /proc; backend ` +
+      `\nmain thread's busy samples (weighted by ${opts.weight === 'samples' ? 'count' : 'time delta'})` +
+      ` × the main thread's CPU per request from /proc; backend ` +
       `${opts.backend}, wrk -t32 -c32, ${opts.rounds} × ${opts.seconds} s per gateway, sampling every ${opts.intervalUs} µs.`,
   );
   for (const c of cols) {
@@ -346,6 +363,7 @@ function report(results: readonly Result[], opts: Options): void {
     c.rows.filter((r) => isWarmroute(r.category)).reduce((s, r) => s + r.usPerRequest, 0);
   table.push(totals(warmroute, '= of which warmroute src (self)'));
   table.push(totals((c) => c.target.mainCpuUs / c.target.requests, 'TOTAL main thread (/proc)'));
+  table.push(totals((c) => c.target.mainSystemUs / c.target.requests, '  of which kernel (stime)'));
   table.push(
     totals(
       (c) => (c.target.processCpuUs - c.target.mainCpuUs) / c.target.requests,
@@ -371,15 +389,20 @@ function report(results: readonly Result[], opts: Options): void {
 
   if (opts.top > 0) {
     for (const c of cols) {
-      const scale = c.target.mainCpuUs / c.summary.busyUs / c.target.requests;
+      const byCount = opts.weight === 'samples';
+      const busy = byCount ? c.summary.busySamples : c.summary.busyUs;
+      const scale = c.target.mainCpuUs / busy / c.target.requests;
       console.log(`\nTop ${opts.top} functions by self time, ${c.target.label} (µs/request):`);
       printTable(
-        c.summary.functions.slice(0, opts.top).map((f) => ({
-          'µs/req': fmt(f.selfUs * scale, 2),
-          function: f.functionName,
-          where: f.url === '' ? '' : `${shortUrl(f.url)}:${f.line}`,
-          category: f.category,
-        })),
+        [...c.summary.functions]
+          .sort((a, b) => (byCount ? b.selfSamples - a.selfSamples : b.selfUs - a.selfUs))
+          .slice(0, opts.top)
+          .map((f) => ({
+            'µs/req': fmt((byCount ? f.selfSamples : f.selfUs) * scale, 2),
+            function: f.functionName,
+            where: f.url === '' ? '' : `${shortUrl(f.url)}:${f.line}`,
+            category: f.category,
+          })),
       );
     }
   }

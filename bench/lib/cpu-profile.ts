@@ -235,6 +235,7 @@ export interface FunctionCost {
   readonly line: number;
   readonly category: string;
   readonly selfUs: number;
+  readonly selfSamples: number;
 }
 
 export interface ProfileSummary {
@@ -244,6 +245,8 @@ export interface ProfileSummary {
   /** sampledUs - idleUs. */
   readonly busyUs: number;
   readonly samples: number;
+  /** Samples other than idle. */
+  readonly busySamples: number;
   /** Self time by category, idle left out. */
   readonly selfUs: ReadonlyMap<string, number>;
   /**
@@ -251,6 +254,9 @@ export interface ProfileSummary {
    * stack (callees included), each sample counted once per category.
    */
   readonly inclusiveUs: ReadonlyMap<string, number>;
+  /** The same two maps counting samples instead of their time deltas. */
+  readonly selfSamples: ReadonlyMap<string, number>;
+  readonly inclusiveSamples: ReadonlyMap<string, number>;
   /** Self time by function (name, url, line), largest first, idle left out. */
   readonly functions: readonly FunctionCost[];
 }
@@ -298,7 +304,7 @@ export function aggregate(profile: CpuProfile, windows?: readonly TimeWindow[]):
       ? () => true
       : (t: number) => windows.some((w) => t >= w.fromUs && t < w.toUs);
 
-  const selfByNode = new Map<number, number>();
+  const selfByNode = new Map<number, { us: number; n: number }>();
   let sampledUs = 0;
   let idleUs = 0;
   let samples = 0;
@@ -314,18 +320,31 @@ export function aggregate(profile: CpuProfile, windows?: readonly TimeWindow[]):
       idleUs += delta;
       continue;
     }
-    selfByNode.set(id, (selfByNode.get(id) ?? 0) + delta);
+    const prev = selfByNode.get(id);
+    if (prev === undefined) selfByNode.set(id, { us: delta, n: 1 });
+    else {
+      prev.us += delta;
+      prev.n += 1;
+    }
   }
 
   const selfUs = new Map<string, number>();
   const inclusiveUs = new Map<string, number>();
+  const selfSamples = new Map<string, number>();
+  const inclusiveSamples = new Map<string, number>();
+  let busySamples = 0;
   const byFunction = new Map<string, FunctionCost>();
-  for (const [id, us] of selfByNode) {
+  for (const [id, { us, n }] of selfByNode) {
     const node = byId.get(id);
     if (node === undefined) continue;
     const category = categoryOf.get(id) ?? '';
+    busySamples += n;
     add(selfUs, category, us);
-    for (const c of warmrouteOnStack(id)) add(inclusiveUs, c, us);
+    add(selfSamples, category, n);
+    for (const c of warmrouteOnStack(id)) {
+      add(inclusiveUs, c, us);
+      add(inclusiveSamples, c, n);
+    }
     const { functionName, url, lineNumber = -1 } = node.callFrame;
     const key = `${functionName}\u0000${url}\u0000${lineNumber}`;
     const prev = byFunction.get(key);
@@ -335,10 +354,22 @@ export function aggregate(profile: CpuProfile, windows?: readonly TimeWindow[]):
       line: lineNumber + 1,
       category,
       selfUs: (prev?.selfUs ?? 0) + us,
+      selfSamples: (prev?.selfSamples ?? 0) + n,
     });
   }
   const functions = [...byFunction.values()].sort((a, b) => b.selfUs - a.selfUs);
-  return { sampledUs, idleUs, busyUs: sampledUs - idleUs, samples, selfUs, inclusiveUs, functions };
+  return {
+    sampledUs,
+    idleUs,
+    busyUs: sampledUs - idleUs,
+    samples,
+    busySamples,
+    selfUs,
+    inclusiveUs,
+    selfSamples,
+    inclusiveSamples,
+    functions,
+  };
 }
 
 export interface CategoryRow {
@@ -347,27 +378,46 @@ export interface CategoryRow {
   readonly share: number;
 }
 
+/** How a sample counts: its time delta, or one (see perRequest). */
+export type SampleWeight = 'time' | 'samples';
+
 /**
- * Self time by category in µs per request, largest first. With `cpuUs` (the
- * thread's CPU time over the same windows, from /proc) each category gets
- * its share of the busy samples times `cpuUs`: samples are taken on a wall
- * clock, so a thread that waits for a core on a busy machine inflates them.
- * Without it, busy sampled time itself is divided.
+ * Self (or warmroute inclusive) time by category in µs per request, largest
+ * first. With `cpuUs` (the thread's CPU time over the same windows, from
+ * /proc) each category gets its share of the busy samples times `cpuUs`.
+ *
+ * Weighting by `samples` (each busy sample counts one) is the estimate of
+ * CPU shares to use on a busy machine: V8 samples on a wall clock, and a
+ * thread preempted for a few ms (a socket write that wakes the peer on a
+ * shared core) records one sample with a long time delta when it resumes,
+ * so weighting by `time` charges the wait to whatever was running. It
+ * needs `cpuUs`. Without `cpuUs`, `time` divides the busy sampled time.
  */
 export function perRequest(
   summary: ProfileSummary,
   requests: number,
-  cpuUs?: number,
-  source: 'self' | 'inclusive' = 'self',
+  options: { cpuUs?: number; source?: 'self' | 'inclusive'; weight?: SampleWeight } = {},
 ): CategoryRow[] {
-  if (requests <= 0 || summary.busyUs <= 0) return [];
-  const scale = (cpuUs ?? summary.busyUs) / summary.busyUs;
-  const map = source === 'self' ? summary.selfUs : summary.inclusiveUs;
+  const { cpuUs, source = 'self', weight = 'time' } = options;
+  if (weight === 'samples' && cpuUs === undefined) {
+    throw new Error('weighting by samples needs the CPU time to scale to');
+  }
+  const busy = weight === 'time' ? summary.busyUs : summary.busySamples;
+  if (requests <= 0 || busy <= 0) return [];
+  const scale = (cpuUs ?? busy) / busy;
+  const map =
+    weight === 'time'
+      ? source === 'self'
+        ? summary.selfUs
+        : summary.inclusiveUs
+      : source === 'self'
+        ? summary.selfSamples
+        : summary.inclusiveSamples;
   return [...map]
-    .map(([category, us]) => ({
+    .map(([category, w]) => ({
       category,
-      usPerRequest: (us * scale) / requests,
-      share: us / summary.busyUs,
+      usPerRequest: (w * scale) / requests,
+      share: w / busy,
     }))
     .sort((a, b) => b.usPerRequest - a.usPerRequest);
 }

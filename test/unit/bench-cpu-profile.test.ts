@@ -140,10 +140,31 @@ describe('aggregate and perRequest', () => {
 
   it('scales shares to the CPU time measured over the same windows', () => {
     // Act: 2,050 µs of CPU for the 1,025 µs busy sampled: every category doubles.
-    const rows = perRequest(aggregate(PROFILE), 5, 2050);
+    const rows = perRequest(aggregate(PROFILE), 5, { cpuUs: 2050 });
     // Assess
     expect(rows.find((r) => r.category === 'undici')?.usPerRequest).toBe(120);
     expect(rows.reduce((s, r) => s + r.usPerRequest, 0)).toBeCloseTo(2050 / 5);
+  });
+
+  it('weighs every busy sample alike when asked to, scaled to the CPU time', () => {
+    // Act: 10 busy samples, 1,000 µs of CPU over 5 requests: 20 µs per sample per request.
+    const summary = aggregate(PROFILE);
+    const rows = perRequest(summary, 5, { cpuUs: 1000, weight: 'samples' });
+    const inclusive = perRequest(summary, 5, {
+      cpuUs: 1000,
+      weight: 'samples',
+      source: 'inclusive',
+    });
+    // Assess
+    expect(summary.busySamples).toBe(10);
+    expect(rows).toHaveLength(10);
+    for (const row of rows) expect(row.usPerRequest).toBeCloseTo(20);
+    expect(Object.fromEntries(inclusive.map((r) => [r.category, r.usPerRequest]))).toEqual({
+      'warmroute src/http': 80,
+      'warmroute src/invoker': 60,
+      'warmroute src/scheduler': 20,
+    });
+    expect(() => perRequest(summary, 5, { weight: 'samples' })).toThrow(/CPU time/);
   });
 
   it('counts only samples inside the windows', () => {
@@ -164,7 +185,7 @@ describe('aggregate and perRequest', () => {
 
   it('gives warmroute directories inclusive time, callees included, once per sample', () => {
     // Act
-    const rows = perRequest(aggregate(PROFILE), 1, undefined, 'inclusive');
+    const rows = perRequest(aggregate(PROFILE), 1, { source: 'inclusive' });
     // Assess: http holds handler + invoke + undici + sign; invoker holds invoke + undici + sign.
     expect(Object.fromEntries(rows.map((r) => [r.category, r.usPerRequest]))).toEqual({
       'warmroute src/http': 650,
@@ -218,6 +239,9 @@ describe('aggregate and perRequest', () => {
           // Assess
           const self = [...s.selfUs.values()].reduce((a, b) => a + b, 0);
           expect(self + s.idleUs).toBe(timeDeltas.reduce((a, b) => a + b, 0));
+          const count = [...s.selfSamples.values()].reduce((a, b) => a + b, 0);
+          expect(count).toBe(s.busySamples);
+          expect(s.busySamples).toBeLessThanOrEqual(s.samples);
           for (const [category, us] of s.inclusiveUs) {
             expect(us).toBeGreaterThanOrEqual(s.selfUs.get(category) ?? 0);
             expect(us).toBeLessThanOrEqual(s.busyUs);
