@@ -114,7 +114,9 @@ export function registerProxyRoute(
     if (response.headers['content-type'] === undefined) withoutContentType.add(reply);
     // After the function's own headers, so a function cannot forge them.
     setAffinityHeaders(reply, result);
-    return reply.send(response.body);
+    // Returned, not passed to reply.send(): an async handler that returns the
+    // reply (a thenable) costs one more promise hop.
+    return response.body;
   };
   const options = { onSend: dropContentTypeWhenCleared };
 

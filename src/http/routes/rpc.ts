@@ -2,14 +2,32 @@ import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { FUNCTION_NAME_PATTERN } from '../../config/schema.js';
 import { WarmrouteError } from '../../errors.js';
-import { CALL_MODES, DEFAULT_CALL_MODE } from '../../routing-mode.js';
+import { CALL_MODES, DEFAULT_CALL_MODE, type CallMode } from '../../routing-mode.js';
 import type { AffinityInvoker } from '../../invoker/affinity-invoker.js';
 import { setAffinityHeaders } from '../affinity-headers.js';
 import { createKeyExtractor } from '../key-extractors.js';
 import { readValidKey } from '../read-valid-key.js';
 import { ClientGoneSignal } from '../client-gone.js';
+import { isJsonText } from '../json-bytes.js';
 
 const EMPTY_PAYLOAD = Buffer.from('{}');
+
+const callModes: ReadonlyMap<string, CallMode> = new Map(CALL_MODES.map((m) => [m, m]));
+
+/**
+ * Refuses a body that is not JSON (WR_ERR_INVALID_JSON) without parsing it:
+ * the function gets the bytes, so the route only needs the verdict
+ * (src/http/json-bytes.ts agrees with JSON.parse on every input).
+ */
+function checkJson(body: Buffer): void {
+  if (isJsonText(body)) return;
+  // Only on refusal: JSON.parse words the error, as the route always has.
+  try {
+    JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new WarmrouteError('WR_ERR_INVALID_JSON', [(err as Error).message]);
+  }
+}
 
 /** The function is named as a route's `function` is in the config (a name, a partial or a full ARN). */
 const RpcParamsSchema = Type.Object({
@@ -34,8 +52,13 @@ export function registerRpcRoute(
     { schema: { params: RpcParamsSchema } },
     async (request, reply) => {
       const key = readValidKey(keyFromHeader(request, null), keyWhere);
-      const modeHeader = request.headers['x-affinity-mode'] ?? DEFAULT_CALL_MODE;
-      const mode = CALL_MODES.find((m) => m === modeHeader);
+      const modeHeader = request.headers['x-affinity-mode'];
+      const mode =
+        modeHeader === undefined
+          ? DEFAULT_CALL_MODE
+          : typeof modeHeader === 'string'
+            ? callModes.get(modeHeader)
+            : undefined;
       if (mode === undefined) {
         throw new WarmrouteError('WR_ERR_BAD_REQUEST', [
           `x-affinity-mode must be ${CALL_MODES.join(' or ')}`,
@@ -44,11 +67,7 @@ export function registerRpcRoute(
       const body = Buffer.isBuffer(request.body) ? request.body : undefined;
       let payload: Buffer = EMPTY_PAYLOAD;
       if (body !== undefined && body.length > 0) {
-        try {
-          JSON.parse(body.toString('utf8'));
-        } catch (err) {
-          throw new WarmrouteError('WR_ERR_INVALID_JSON', [(err as Error).message]);
-        }
+        checkJson(body);
         payload = body;
       }
       // Known before any I/O: an unknown function invokes nothing.
@@ -71,10 +90,10 @@ export function registerRpcRoute(
         });
       }
       const out = result.payload;
-      return reply
-        .code(200)
-        .type('application/json')
-        .send(Buffer.from(out.buffer, out.byteOffset, out.byteLength));
+      // The bytes are returned, not passed to reply.send(): an async handler
+      // that returns the reply (a thenable) costs one more promise hop.
+      void reply.type('application/json');
+      return Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     },
   );
 }
