@@ -123,6 +123,8 @@ export class KeyDirectory implements Directory {
   readonly #listeners = new Set<(notice: InvalidationNotice) => void>();
   readonly #poolTenants = new Map<string, string>();
   #flushTimer: NodeJS.Timeout | undefined;
+  /** Set by start(): outcomes recorded before then wait for it. */
+  #flushEnabled = false;
   #flushing: Promise<void> | undefined;
   /** Bumped by every invalidation: a lookup that straddles one must not fill L1 with what it read. */
   #invalidations = 0;
@@ -229,8 +231,23 @@ export class KeyDirectory implements Directory {
     this.#refreshDegraded();
     // In the background: requests wait only for the one bucket they need.
     this.#prefetchEpochs(this.#namespace);
-    this.#flushTimer = setInterval(() => {
-      void this.flush();
+    this.#flushEnabled = true;
+    if (this.#outcomes.size > 0) this.#armFlush();
+  }
+
+  /**
+   * The write-behind flush runs one interval after the first outcome it has
+   * not taken yet, not on a fixed interval: an idle gateway has nothing to
+   * flush and is not woken every second for it (issue 16). Outcomes the store
+   * did not take wait one more interval, as before.
+   */
+  #armFlush(): void {
+    if (this.#flushTimer !== undefined || !this.#flushEnabled || this.#closed) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      void this.flush().finally(() => {
+        if (this.#outcomes.size > 0) this.#armFlush();
+      });
     }, this.#flushIntervalMs);
     this.#flushTimer.unref();
   }
@@ -355,6 +372,7 @@ export class KeyDirectory implements Directory {
       stateVersion,
       this.#clock(),
     );
+    this.#armFlush();
     if (stateVersion > 0) this.#l1.raiseStateVersion(namespace, key, functionId, stateVersion);
   }
 
@@ -451,7 +469,7 @@ export class KeyDirectory implements Directory {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#flushTimer !== undefined) clearInterval(this.#flushTimer);
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
     await this.flush();
     if (this.#outcomes.size > 0) {
       this.#logger.warn(
