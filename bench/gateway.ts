@@ -1,112 +1,163 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Redis } from 'ioredis';
-import { Pool } from 'undici';
-import { distDir } from '../src/paths.js';
+import { distDir, packageRoot } from '../src/paths.js';
 import { DIRECTORY_KEY_PREFIX, directoryKeys } from '../src/redis/keys.js';
-import { startChildServer, type ChildServer } from './lib/child-server.js';
-import { fmt, percentiles, printTable, runClosedLoop, type LoadResult } from './lib/load.js';
+import { readCpuSeconds, startChildServer, type ChildServer } from './lib/child-server.js';
+import { fmt, printTable } from './lib/load.js';
+import { startProgress, type Progress } from './lib/progress.js';
+import { startRedisServer, type OwnRedisServer } from './lib/redis-server.js';
+import { findWrk, runWrk, type WrkResult } from './lib/wrk.js';
 
 /**
- * Gateway cost against a bare proxy (issues 4 and 7): the same local host,
- * the same function (`counter`, warm), the same keys, measured in rounds that
- * alternate between
- *   (a) a bare Fastify server proxying with undici to the host,
- *   (b) the warmroute gateway on its L1-hit path (RPC route),
- *   (c) direct InvokeCommand calls from this process (no gateway hop).
- * Servers run in their own processes; their CPU per request is read from
- * /proc, which is steadier than throughput on a shared machine. With Redis
- * configured, Redis round trips per request come from INFO commandstats.
+ * Gateway cost against peers doing the same hop (issues 4, 7 and 16). Each
+ * path is its own process in front of the SAME Lambda Invoke endpoint:
+ *   bare        Fastify + undici, the key as tenant ID (the least a gateway can do)
+ *   reply-from  Fastify + @fastify/reply-from, the same forwarding
+ *   gateway     warmroute on its L1-hit path (RPC route, affinity mode)
+ *   baseline    warmroute from another build (BENCH_BASELINE_DIST=<dist>), optional
+ *   direct      no hop: the load generator straight at the Invoke API (the floor)
+ * in front of the local host (the `counter` function, warm) and then a stub
+ * Invoke endpoint that answers at once (no function, no host: the proxy's own
+ * cost).
  *
- * Then the same bare proxy and gateway in front of a stub Invoke endpoint
- * that answers at once: with no function and no host to share the CPU
- * with, the throughput ratio there is the gateway's own cost, close to the
- * floor under the ratio against any real backend (which adds nearly the
- * same time to both paths; a little more to the gateway's larger signed
- * request).
+ * The load generator is wrk (bench/lib/wrk.ts), a C program in its own
+ * process that costs a fraction of a core; the Node generator it replaces
+ * took a large share of the two cores and pulled every ratio toward 1.
+ * `-t32 -c32`: one connection per thread and, through bench/wrk/keyed.lua,
+ * one key per thread (checked: wrk reports its distinct keys, and the
+ * gateway's directory must hold exactly 32 records after the warm-up).
  *
- * At 32 clients every path is saturated, so its latency is mostly queueing
- * (32 / throughput). The latency a request gains from the gateway hop itself
- * is measured separately with one client at a time (`unloaded`).
+ * Paths are interleaved in rounds (the starting path rotates per round), and
+ * every ratio is computed within a round, then reported as median (min–max)
+ * over rounds. CPU µs per request is read from /proc for every process: the
+ * proxy, the upstream (the local host and its environment processes), and
+ * wrk itself.
+ *
+ * Then at a fixed 300 req/s over the same 32 connections (bench/wrk/paced.lua):
+ * p50/p99 per path and the p99 the hop adds over the bare proxy's, per
+ * round; and with one connection, unloaded, the latency the hop adds.
  */
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
+const CONNECTIONS = 32;
+const KEY_PREFIX = 'bench-key-';
+const BODY = '{"op":"bench"}';
+const RPC_PATH = '/v1/functions/counter/invoke';
+const INVOKE_PATH = '/2015-03-31/functions/counter/invocations';
+const FIXED_RATE = 300;
+const GOALS = {
+  cpuGatewayToBare: 1.15,
+  cpuGatewayToReplyFrom: 1.1,
+  throughputGatewayToBare: 0.9,
+  p99AddedMs: 1,
+} as const;
 
-async function redisCalls(redis: Redis): Promise<number> {
-  const info = await redis.info('commandstats');
+interface Sizes {
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly warmupSeconds: number;
+  readonly gatewayWarmups: number;
+  readonly pacedRounds: number;
+  readonly pacedSeconds: number;
+  /** Whether the fixed-rate rounds include `direct` (the host's own latency at that rate). */
+  readonly pacedDirect: boolean;
+  readonly unloadedRounds: number;
+  readonly unloadedSeconds: number;
+}
+
+const QUICK: Sizes = {
+  rounds: 3,
+  seconds: 1,
+  warmupSeconds: 1,
+  gatewayWarmups: 1,
+  pacedRounds: 2,
+  pacedSeconds: 2,
+  pacedDirect: false,
+  unloadedRounds: 1,
+  unloadedSeconds: 1,
+};
+const FULL: Sizes = {
+  rounds: 6,
+  seconds: 4,
+  warmupSeconds: 2,
+  gatewayWarmups: 2,
+  pacedRounds: 4,
+  pacedSeconds: 5,
+  pacedDirect: true,
+  unloadedRounds: 3,
+  unloadedSeconds: 2,
+};
+
+type PathId = 'bare' | 'replyFrom' | 'gateway' | 'baseline' | 'direct';
+
+const LABELS: Record<PathId, string> = {
+  bare: 'bare Fastify + undici',
+  replyFrom: '@fastify/reply-from',
+  gateway: 'warmroute gateway, L1 hit',
+  baseline: 'gateway (baseline)',
+  direct: 'direct (no hop)',
+};
+
+interface Target {
+  readonly id: PathId;
+  readonly url: string;
+  readonly path: string;
+  readonly keyHeader: string;
+  /** The proxy process; undefined for `direct`. */
+  readonly server: ChildServer | undefined;
+}
+
+interface Sample {
+  readonly wrk: WrkResult;
+  readonly proxyCpuUs: number | undefined;
+  readonly upstreamCpuUs: number;
+  readonly wrkCpuUs: number | undefined;
+  /** Commands the gateways' private Redis served during the run (gateway paths only). */
+  readonly redisCalls: number | undefined;
+  readonly redisCpuUs: number | undefined;
+}
+
+interface Spread {
+  readonly min: number;
+  readonly median: number;
+  readonly max: number;
+}
+
+/** min / median / max of a sample (median of an even count: mean of the middle two). */
+function spread(values: readonly number[]): Spread {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return { min: NaN, median: NaN, max: NaN };
+  const mid = sorted.length / 2;
+  const median = Number.isInteger(mid)
+    ? ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2
+    : (sorted[Math.floor(mid)] ?? NaN);
+  return { min: sorted[0] ?? NaN, median, max: sorted[sorted.length - 1] ?? NaN };
+}
+
+function show(s: Spread | undefined, digits: number): string {
+  if (s === undefined || !Number.isFinite(s.median)) return '-';
+  return `${fmt(s.median, digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+}
+
+async function redisCalls(redis: OwnRedisServer): Promise<number> {
   let calls = 0;
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+  for (const [command, n] of Object.entries(await redis.commandStats())) {
     // Leave out the measurement's own INFO and the subscriber's housekeeping.
-    if (match[1] === 'info' || match[1] === 'ping') continue;
-    calls += Number(match[2]);
+    if (command === 'info' || command === 'ping') continue;
+    calls += n;
   }
   return calls;
 }
 
-interface Measured {
-  load: LoadResult;
-  cpuMsPerRequest: number | undefined;
-  /** CPU the Invoke endpoint behind the server spent per request (when it is a process of ours). */
-  upstreamCpuMsPerRequest: number | undefined;
-}
-
-async function measure(
-  label: string,
-  server: ChildServer | undefined,
-  concurrency: number,
-  total: number,
-  call: (worker: number) => Promise<void>,
-  upstream?: ChildServer,
-): Promise<Measured> {
-  const cpuMs = (s: ChildServer | undefined) =>
-    s === undefined ? undefined : s.cpuSeconds() * 1000;
-  const before = [cpuMs(server), cpuMs(upstream)];
-  const load = await runClosedLoop(concurrency, total, (w) => call(w));
-  const after = [cpuMs(server), cpuMs(upstream)];
-  const perRequest = (i: number) => {
-    const a = before[i];
-    const b = after[i];
-    return a === undefined || b === undefined ? undefined : (b - a) / total;
-  };
-  if (load.errors > 0) console.error(`  ${label}: ${load.errors} errors`);
-  return { load, cpuMsPerRequest: perRequest(0), upstreamCpuMsPerRequest: perRequest(1) };
-}
-
-function meanOf(values: readonly (number | undefined)[]): number | undefined {
-  const known = values.filter((v): v is number => v !== undefined);
-  return known.length === 0 ? undefined : known.reduce((a, b) => a + b, 0) / known.length;
-}
-
-/** Rounds of one path summed up: mean throughput and CPU, latency percentiles over all requests. */
-function summary(list: readonly Measured[]) {
-  return {
-    throughput: list.reduce((s, m) => s + m.load.throughput, 0) / list.length,
-    ...percentiles(list.flatMap((m) => m.load.latenciesMs)),
-    cpuMsPerRequest: meanOf(list.map((m) => m.cpuMsPerRequest)),
-    upstreamCpuMsPerRequest: meanOf(list.map((m) => m.upstreamCpuMsPerRequest)),
-    errors: list.reduce((s, m) => s + m.load.errors, 0),
-  };
-}
-
-const BENCH_BODY = Buffer.from('{"op":"bench"}');
-
-function invokeVia(pool: Pool, keys: readonly string[]) {
-  return async (worker: number): Promise<void> => {
-    const res = await pool.request({
-      method: 'POST',
-      path: '/v1/functions/counter/invoke',
-      headers: { 'x-affinity-key': keys[worker] ?? 'k', 'content-type': 'application/json' },
-      body: BENCH_BODY,
-    });
-    await res.body.arrayBuffer();
-    if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
-  };
-}
-
-function gatewayEnv(lambdaUrl: string, namespace: string): Record<string, string> {
+function gatewayEnv(
+  lambdaUrl: string,
+  redisUrl: string,
+  namespace: string,
+): Record<string, string> {
   return {
     AWS_ENDPOINT_URL_LAMBDA: lambdaUrl,
-    REDIS_URL,
+    REDIS_URL: redisUrl,
     WARMROUTE_SECRET: 'bench-secret-0123456789abcdef',
     WARMROUTE_NAMESPACE: namespace,
     WARMROUTE_L1_TTL_MS: '600000',
@@ -114,227 +165,523 @@ function gatewayEnv(lambdaUrl: string, namespace: string): Record<string, string
   };
 }
 
-/** The bare proxy and the gateway, each in its own process, in front of one Invoke endpoint. */
-async function startProxies(
+function baselineDist(): string | undefined {
+  const dist = process.env['BENCH_BASELINE_DIST'];
+  if (dist === undefined || dist === '') return undefined;
+  const script = join(dist, 'bench/servers/gateway-server.js');
+  if (!existsSync(script)) throw new Error(`BENCH_BASELINE_DIST: ${script} does not exist`);
+  return dist;
+}
+
+/** Every proxy in its own process in front of `lambdaUrl`, plus `direct` straight at it. */
+async function startTargets(
   lambdaUrl: string,
+  redisUrl: string,
   namespace: string,
-): Promise<{ bare: ChildServer; gateway: ChildServer }> {
-  const bare = await startChildServer(join(distDir, 'bench/servers/bare-proxy-server.js'), {
-    BENCH_LAMBDA_URL: lambdaUrl,
-  });
-  const gateway = await startChildServer(
-    join(distDir, 'bench/servers/gateway-server.js'),
-    gatewayEnv(lambdaUrl, namespace),
-  );
-  return { bare, gateway };
-}
-
-/** Bare proxy vs gateway in front of the stub endpoint: the gateway's own cost. */
-async function againstStub(
-  opts: { quick: boolean },
-  keys: readonly string[],
-  namespace: string,
-): Promise<{ bare: ReturnType<typeof summary>; gateway: ReturnType<typeof summary> }> {
-  const perRound = opts.quick ? 2_000 : 10_000;
-  const rounds = opts.quick ? 2 : 4;
-  const stub = await startChildServer(join(distDir, 'bench/servers/stub-lambda-server.js'));
-  const { bare, gateway } = await startProxies(stub.url, namespace);
-  const barePool = new Pool(bare.url, { connections: keys.length });
-  const gatewayPool = new Pool(gateway.url, { connections: keys.length });
-  try {
-    const viaBare = invokeVia(barePool, keys);
-    const viaGateway = invokeVia(gatewayPool, keys);
-    await runClosedLoop(keys.length, keys.length * 50, viaBare);
-    await runClosedLoop(keys.length, keys.length * 50, viaGateway);
-    const samples = { bare: [] as Measured[], gateway: [] as Measured[] };
-    for (let r = 0; r < rounds; r++) {
-      samples.bare.push(await measure('stub bare', bare, keys.length, perRound, viaBare, stub));
-      samples.gateway.push(
-        await measure('stub gateway', gateway, keys.length, perRound, viaGateway, stub),
-      );
-    }
-    return { bare: summary(samples.bare), gateway: summary(samples.gateway) };
-  } finally {
-    await barePool.close();
-    await gatewayPool.close();
-    await gateway.stop();
-    await bare.stop();
-    await stub.stop();
-  }
-}
-
-async function againstLocalHost(
-  opts: { quick: boolean },
-  keys: readonly string[],
-  namespace: string,
-): Promise<Record<string, unknown>> {
-  const concurrency = keys.length;
-  const perRound = opts.quick ? 1_500 : 10_000;
-  const rounds = opts.quick ? 2 : 4;
-  const body = BENCH_BODY;
-
-  const host = await startChildServer(join(distDir, 'bench/servers/local-host-server.js'));
-  const { bare, gateway } = await startProxies(host.url, namespace);
-  const redis = new Redis(REDIS_URL);
-  const barePool = new Pool(bare.url, { connections: concurrency });
-  const gatewayPool = new Pool(gateway.url, { connections: concurrency });
-  const lambda = new LambdaClient({
-    endpoint: host.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-  });
-
-  const viaPool = (pool: Pool) => invokeVia(pool, keys);
-  const direct = async (worker: number) => {
-    const out = await lambda.send(
-      new InvokeCommand({ FunctionName: 'counter', TenantId: keys[worker] ?? 'k', Payload: body }),
-    );
-    if (out.FunctionError !== undefined) throw new Error(out.FunctionError);
+  baseline: string | undefined,
+  started: ChildServer[],
+): Promise<Target[]> {
+  const start = async (script: string, env: Record<string, string>) => {
+    const server = await startChildServer(script, env);
+    started.push(server);
+    return server;
   };
-
-  try {
-    // Warm up: every key gets its environment (bare proxy and direct calls
-    // share tenants named by the key; the gateway's are derived) and the
-    // gateway's L1 learns every key.
-    for (const call of [viaPool(barePool), viaPool(gatewayPool), direct]) {
-      await runClosedLoop(concurrency, concurrency * 20, (w) => call(w));
-    }
-
-    const samples: Record<'bare' | 'gateway' | 'direct', Measured[]> = {
-      bare: [],
-      gateway: [],
-      direct: [],
-    };
-    let gatewayRedisCalls = 0;
-    let gatewayRequests = 0;
-    for (let r = 0; r < rounds; r++) {
-      samples.bare.push(await measure('bare', bare, concurrency, perRound, viaPool(barePool)));
-      const before = await redisCalls(redis);
-      samples.gateway.push(
-        await measure('gateway', gateway, concurrency, perRound, viaPool(gatewayPool)),
-      );
-      gatewayRedisCalls += (await redisCalls(redis)) - before;
-      gatewayRequests += perRound;
-      samples.direct.push(await measure('direct', undefined, concurrency, perRound, direct));
-    }
-
-    // One client at a time, alternating: the latency the hop adds when nothing queues.
-    const unloaded: Record<'bare' | 'gateway', number[]> = { bare: [], gateway: [] };
-    const unloadedPerRound = opts.quick ? 200 : 1_000;
-    for (let r = 0; r < rounds; r++) {
-      unloaded.bare.push(
-        ...(await runClosedLoop(1, unloadedPerRound, viaPool(barePool))).latenciesMs,
-      );
-      unloaded.gateway.push(
-        ...(await runClosedLoop(1, unloadedPerRound, viaPool(gatewayPool))).latenciesMs,
-      );
-    }
-    const ua = percentiles(unloaded.bare);
-    const ub = percentiles(unloaded.gateway);
-
-    const a = summary(samples.bare);
-    const b = summary(samples.gateway);
-    const c = summary(samples.direct);
-    const throughputRatio = b.throughput / a.throughput;
-    const rows = [
-      { path: '(a) bare Fastify + undici proxy', ...row(a) },
-      { path: '(b) warmroute gateway, L1 hit', ...row(b) },
-      { path: '(c) direct InvokeCommand', ...row(c) },
-    ];
-    printTable(rows);
-    const redisPerRequest = gatewayRedisCalls / gatewayRequests;
-    console.log(
-      `\ngateway/bare throughput ratio: ${fmt(throughputRatio, 3)} (goal ≥ 0.80)` +
-        `\nadded latency at 32 clients (saturated) p50: ${fmt(b.p50 - a.p50, 3)} ms, p99: ${fmt(b.p99 - a.p99, 3)} ms` +
-        `\nadded latency at 1 client (unloaded) p50: ${fmt(ub.p50 - ua.p50, 3)} ms, p99: ${fmt(ub.p99 - ua.p99, 3)} ms` +
-        ` (bare p50 ${fmt(ua.p50, 3)} / p99 ${fmt(ua.p99, 3)} ms, gateway ${fmt(ub.p50, 3)} / ${fmt(ub.p99, 3)} ms)` +
-        (a.cpuMsPerRequest !== undefined && b.cpuMsPerRequest !== undefined
-          ? `\nserver CPU per request: gateway ${fmt(b.cpuMsPerRequest * 1000, 0)} µs vs bare ${fmt(a.cpuMsPerRequest * 1000, 0)} µs (ratio ${fmt(b.cpuMsPerRequest / a.cpuMsPerRequest, 2)})`
-          : '') +
-        `\nRedis round trips per request on the L1-hit path: ${fmt(redisPerRequest, 4)} (${gatewayRedisCalls} commands / ${gatewayRequests} requests; goal 0)`,
+  const proxy = (id: PathId, server: ChildServer): Target => ({
+    id,
+    url: server.url,
+    path: RPC_PATH,
+    keyHeader: 'x-affinity-key',
+    server,
+  });
+  const targets = [
+    proxy(
+      'bare',
+      await start(join(distDir, 'bench/servers/bare-proxy-server.js'), {
+        BENCH_LAMBDA_URL: lambdaUrl,
+      }),
+    ),
+    proxy(
+      'replyFrom',
+      await start(join(distDir, 'bench/servers/reply-from-server.js'), {
+        BENCH_LAMBDA_URL: lambdaUrl,
+      }),
+    ),
+    proxy(
+      'gateway',
+      await start(
+        join(distDir, 'bench/servers/gateway-server.js'),
+        gatewayEnv(lambdaUrl, redisUrl, namespace),
+      ),
+    ),
+  ];
+  if (baseline !== undefined) {
+    // Same namespace: the two builds share the directory's records (like two
+    // replicas), hence the tenants and the host's environments.
+    targets.push(
+      proxy(
+        'baseline',
+        await start(
+          join(baseline, 'bench/servers/gateway-server.js'),
+          gatewayEnv(lambdaUrl, redisUrl, namespace),
+        ),
+      ),
     );
-    return {
-      concurrency,
-      requestsPerRound: perRound,
-      rounds,
-      bare: a,
-      gateway: b,
-      direct: c,
-      throughputRatioGatewayToBare: throughputRatio,
-      addedLatencyMs: { p50: b.p50 - a.p50, p99: b.p99 - a.p99 },
-      unloaded: {
-        bare: ua,
-        gateway: ub,
-        addedLatencyMs: { p50: ub.p50 - ua.p50, p99: ub.p99 - ua.p99 },
-      },
-      redisRoundTripsPerRequest: redisPerRequest,
-    };
+  }
+  targets.push({
+    id: 'direct',
+    url: lambdaUrl,
+    path: INVOKE_PATH,
+    keyHeader: 'x-amz-tenant-id',
+    server: undefined,
+  });
+  return targets;
+}
+
+interface Context {
+  readonly wrk: string;
+  readonly upstream: ChildServer;
+  readonly redis: OwnRedisServer;
+  readonly progress: Progress;
+}
+
+async function measure(
+  ctx: Context,
+  target: Target,
+  run: { connections: number; seconds: number; rate?: number },
+): Promise<Sample> {
+  const isGateway = target.id === 'gateway' || target.id === 'baseline';
+  const proxyBefore = target.server?.cpuSeconds();
+  const upstreamBefore = ctx.upstream.treeCpuSeconds();
+  const redisBefore = isGateway ? await redisCalls(ctx.redis) : undefined;
+  const redisCpuBefore = readCpuSeconds(ctx.redis.pid);
+  const wrk = await runWrk(
+    {
+      url: target.url,
+      path: target.path,
+      keyHeader: target.keyHeader,
+      keyPrefix: KEY_PREFIX,
+      body: BODY,
+      ...run,
+    },
+    ctx.wrk,
+  );
+  const redisCpuAfter = readCpuSeconds(ctx.redis.pid);
+  const redisAfter = isGateway ? await redisCalls(ctx.redis) : undefined;
+  const upstreamAfter = ctx.upstream.treeCpuSeconds();
+  const proxyAfter = target.server?.cpuSeconds();
+  ctx.progress.tick();
+  if (wrk.errors > 0) {
+    throw new Error(
+      `${LABELS[target.id]}: ${wrk.errors} errors in ${wrk.requests} requests (status ≥ 400 or socket errors)`,
+    );
+  }
+  if (wrk.distinctKeys !== run.connections) {
+    throw new Error(
+      `${LABELS[target.id]}: ${wrk.distinctKeys} keys for ${run.connections} connections`,
+    );
+  }
+  const perRequestUs = (seconds: number) => (seconds * 1e6) / Math.max(1, wrk.requests);
+  return {
+    wrk,
+    proxyCpuUs:
+      proxyBefore === undefined || proxyAfter === undefined
+        ? undefined
+        : perRequestUs(proxyAfter - proxyBefore),
+    upstreamCpuUs: perRequestUs(upstreamAfter - upstreamBefore),
+    wrkCpuUs: wrk.cpuSeconds === undefined ? undefined : perRequestUs(wrk.cpuSeconds),
+    redisCalls:
+      redisBefore === undefined || redisAfter === undefined ? undefined : redisAfter - redisBefore,
+    redisCpuUs: isGateway ? perRequestUs(redisCpuAfter - redisCpuBefore) : undefined,
+  };
+}
+
+/** Rounds over `targets`, the first path rotating per round so no path always follows another. */
+async function interleave(
+  ctx: Context,
+  targets: readonly Target[],
+  rounds: number,
+  phase: string,
+  run: { connections: number; seconds: number; rate?: number },
+): Promise<Map<PathId, Sample[]>> {
+  const samples = new Map<PathId, Sample[]>(targets.map((t) => [t.id, []]));
+  for (let r = 0; r < rounds; r++) {
+    ctx.progress.phase(`${phase}, round ${r + 1}/${rounds}`);
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[(i + r) % targets.length];
+      if (target === undefined) continue;
+      samples.get(target.id)?.push(await measure(ctx, target, run));
+    }
+  }
+  return samples;
+}
+
+function pathSummary(list: readonly Sample[]) {
+  const optional = (values: (number | undefined)[]) => {
+    const known = values.filter((v): v is number => v !== undefined);
+    return known.length === 0 ? undefined : spread(known);
+  };
+  const calls = list.map((s) => s.redisCalls).filter((v): v is number => v !== undefined);
+  const requests = list.reduce((s, m) => s + m.wrk.requests, 0);
+  return {
+    rounds: list.length,
+    requests,
+    throughput: spread(list.map((s) => s.wrk.throughput)),
+    p50Ms: spread(list.map((s) => s.wrk.latencyMs.p50)),
+    p99Ms: spread(list.map((s) => s.wrk.latencyMs.p99)),
+    proxyCpuUsPerRequest: optional(list.map((s) => s.proxyCpuUs)),
+    upstreamCpuUsPerRequest: spread(list.map((s) => s.upstreamCpuUs)),
+    wrkCpuUsPerRequest: optional(list.map((s) => s.wrkCpuUs)),
+    redisCpuUsPerRequest: optional(list.map((s) => s.redisCpuUs)),
+    redisCallsPerRequest:
+      calls.length === 0 ? undefined : calls.reduce((a, b) => a + b, 0) / requests,
+  };
+}
+
+type PathSummary = ReturnType<typeof pathSummary>;
+
+/** Per-round ratio a/b of a figure, then min/median/max over rounds. */
+function roundRatio(
+  samples: Map<PathId, Sample[]>,
+  a: PathId,
+  b: PathId,
+  figure: (s: Sample) => number | undefined,
+): Spread | undefined {
+  const as = samples.get(a);
+  const bs = samples.get(b);
+  if (as === undefined || bs === undefined) return undefined;
+  const ratios: number[] = [];
+  for (let r = 0; r < Math.min(as.length, bs.length); r++) {
+    const x = as[r];
+    const y = bs[r];
+    const fx = x === undefined ? undefined : figure(x);
+    const fy = y === undefined ? undefined : figure(y);
+    if (fx !== undefined && fy !== undefined && fy > 0) ratios.push(fx / fy);
+  }
+  return ratios.length === 0 ? undefined : spread(ratios);
+}
+
+function roundDifference(
+  samples: Map<PathId, Sample[]>,
+  a: PathId,
+  b: PathId,
+  figure: (s: Sample) => number,
+): Spread | undefined {
+  const as = samples.get(a);
+  const bs = samples.get(b);
+  if (as === undefined || bs === undefined) return undefined;
+  const diffs: number[] = [];
+  for (let r = 0; r < Math.min(as.length, bs.length); r++) {
+    const x = as[r];
+    const y = bs[r];
+    if (x !== undefined && y !== undefined) diffs.push(figure(x) - figure(y));
+  }
+  return spread(diffs);
+}
+
+const throughputOf = (s: Sample) => s.wrk.throughput;
+const proxyCpuOf = (s: Sample) => s.proxyCpuUs;
+
+function ratiosOf(samples: Map<PathId, Sample[]>) {
+  const pairs: [string, PathId, PathId, string, string][] = [
+    [
+      'gateway/bare',
+      'gateway',
+      'bare',
+      `≥ ${GOALS.throughputGatewayToBare}`,
+      `≤ ${GOALS.cpuGatewayToBare}`,
+    ],
+    ['gateway/reply-from', 'gateway', 'replyFrom', '', `≤ ${GOALS.cpuGatewayToReplyFrom}`],
+    ['reply-from/bare', 'replyFrom', 'bare', '', ''],
+    ['baseline/bare', 'baseline', 'bare', '', ''],
+    ['gateway/baseline', 'gateway', 'baseline', '', ''],
+  ];
+  return pairs
+    .filter(([, a, b]) => samples.has(a) && samples.has(b))
+    .map(([name, a, b, throughputGoal, cpuGoal]) => ({
+      name,
+      throughput: roundRatio(samples, a, b, throughputOf),
+      proxyCpu: roundRatio(samples, a, b, proxyCpuOf),
+      throughputGoal,
+      cpuGoal,
+    }));
+}
+
+type Ratios = ReturnType<typeof ratiosOf>;
+
+function printSaturated(title: string, summaries: Map<PathId, PathSummary>, ratios: Ratios): void {
+  console.log(`\n${title}`);
+  printTable(
+    [...summaries].map(([id, s]) => ({
+      path: LABELS[id],
+      'req/s': show(s.throughput, 0),
+      'p50 ms': show(s.p50Ms, 2),
+      'p99 ms': show(s.p99Ms, 2),
+      'proxy CPU µs/req': show(s.proxyCpuUsPerRequest, 0),
+      'upstream CPU µs/req': show(s.upstreamCpuUsPerRequest, 0),
+      'wrk CPU µs/req': show(s.wrkCpuUsPerRequest, 0),
+      'Redis CPU µs/req': show(s.redisCpuUsPerRequest, 0),
+      'Redis cmds/req': s.redisCallsPerRequest === undefined ? '-' : fmt(s.redisCallsPerRequest, 4),
+    })),
+  );
+  console.log('');
+  printTable(
+    ratios.map((r) => ({
+      'per-round ratio': r.name,
+      throughput: show(r.throughput, 3),
+      'goal ': r.throughputGoal,
+      'proxy CPU per request': show(r.proxyCpu, 3),
+      goal: r.cpuGoal,
+    })),
+  );
+}
+
+function summarize(samples: Map<PathId, Sample[]>): Map<PathId, PathSummary> {
+  return new Map([...samples].map(([id, list]) => [id, pathSummary(list)]));
+}
+
+/** Records in the namespace: the gateway binds one per key it has seen. */
+async function countRecords(redisUrl: string, namespace: string): Promise<number> {
+  const redis = new Redis(redisUrl);
+  try {
+    let count = 0;
+    const stream = redis.scanStream({
+      match: directoryKeys(DIRECTORY_KEY_PREFIX).recordPattern(namespace),
+      count: 1000,
+    });
+    for await (const batch of stream) count += (batch as string[]).length;
+    return count;
   } finally {
-    lambda.destroy();
-    await barePool.close();
-    await gatewayPool.close();
-    await gateway.stop();
-    await bare.stop();
-    await host.stop();
     redis.disconnect();
   }
+}
+
+function commitOf(): string {
+  const rev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
+    cwd: packageRoot,
+    encoding: 'utf8',
+  });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd: packageRoot,
+    encoding: 'utf8',
+  });
+  const hash = rev.status === 0 ? rev.stdout.trim() : 'unknown';
+  return dirty.status === 0 && dirty.stdout.trim() !== '' ? `${hash} + uncommitted changes` : hash;
+}
+
+async function warmUp(ctx: Context, targets: readonly Target[], sizes: Sizes): Promise<void> {
+  ctx.progress.phase('warm-up');
+  for (const target of targets) {
+    // The gateways once more in full mode: the directory does not cache a lookup during
+    // which an invalidation arrived, so a key can stay an L1 miss after one pass.
+    const passes = target.id === 'gateway' || target.id === 'baseline' ? sizes.gatewayWarmups : 1;
+    for (let p = 0; p < passes; p++) {
+      await measure(ctx, target, { connections: CONNECTIONS, seconds: sizes.warmupSeconds });
+    }
+  }
+}
+
+interface BackendResult {
+  readonly saturated: Map<PathId, Sample[]>;
+  readonly paced: Map<PathId, Sample[]> | undefined;
+  readonly unloaded: Map<PathId, Sample[]> | undefined;
+}
+
+async function againstBackend(
+  backend: 'local host' | 'stub',
+  sizes: Sizes,
+  namespace: string,
+  baseline: string | undefined,
+  wrk: string,
+  redis: OwnRedisServer,
+  progress: Progress,
+): Promise<BackendResult> {
+  const started: ChildServer[] = [];
+  try {
+    const upstream = await startChildServer(
+      join(
+        distDir,
+        backend === 'stub'
+          ? 'bench/servers/stub-lambda-server.js'
+          : 'bench/servers/local-host-server.js',
+      ),
+      // Room for the key-as-tenant environments and the gateway's derived tenants.
+      backend === 'stub' ? {} : { BENCH_MAX_ENVIRONMENTS: '128' },
+    );
+    started.push(upstream);
+    progress.phase(`${backend}: starting servers`);
+    const targets = await startTargets(upstream.url, redis.url, namespace, baseline, started);
+    const ctx: Context = { wrk, upstream, redis, progress };
+    await warmUp(ctx, targets, sizes);
+    const records = await countRecords(redis.url, namespace);
+    if (records !== CONNECTIONS) {
+      throw new Error(
+        `the gateway's directory holds ${records} keys after the warm-up, not ${CONNECTIONS}: wrk's threads did not send one key each`,
+      );
+    }
+    const saturated = await interleave(ctx, targets, sizes.rounds, `${backend}, 32 connections`, {
+      connections: CONNECTIONS,
+      seconds: sizes.seconds,
+    });
+    if (backend === 'stub') return { saturated, paced: undefined, unloaded: undefined };
+    const paced = await interleave(
+      ctx,
+      sizes.pacedDirect ? targets : targets.filter((t) => t.id !== 'direct'),
+      sizes.pacedRounds,
+      `${backend}, ${FIXED_RATE} req/s`,
+      { connections: CONNECTIONS, seconds: sizes.pacedSeconds, rate: FIXED_RATE },
+    );
+    const unloaded = await interleave(
+      ctx,
+      targets.filter((t) => t.id !== 'direct'),
+      sizes.unloadedRounds,
+      `${backend}, 1 connection`,
+      { connections: 1, seconds: sizes.unloadedSeconds },
+    );
+    return { saturated, paced, unloaded };
+  } finally {
+    for (const server of started.reverse()) await server.stop();
+  }
+}
+
+function latencyRows(samples: Map<PathId, Sample[]>, withRate: boolean) {
+  const p99 = (s: Sample) => s.wrk.latencyMs.p99;
+  const p50 = (s: Sample) => s.wrk.latencyMs.p50;
+  return [...samples].map(([id, list]) => ({
+    path: LABELS[id],
+    ...(withRate ? { 'req/s': show(spread(list.map(throughputOf)), 0) } : {}),
+    'p50 ms': show(spread(list.map(p50)), 3),
+    'p99 ms': show(spread(list.map(p99)), 3),
+    'p50 added vs bare, ms':
+      id === 'bare' ? '' : show(roundDifference(samples, id, 'bare', p50), 3),
+    'p99 added vs bare, ms':
+      id === 'bare' ? '' : show(roundDifference(samples, id, 'bare', p99), 3),
+  }));
+}
+
+function latencyFigures(samples: Map<PathId, Sample[]>) {
+  const p50 = (s: Sample) => s.wrk.latencyMs.p50;
+  const p99 = (s: Sample) => s.wrk.latencyMs.p99;
+  return Object.fromEntries(
+    [...samples].map(([id, list]) => [
+      id,
+      {
+        throughput: spread(list.map(throughputOf)),
+        p50Ms: spread(list.map(p50)),
+        p99Ms: spread(list.map(p99)),
+        addedVsBareMs:
+          id === 'bare'
+            ? undefined
+            : {
+                p50: roundDifference(samples, id, 'bare', p50),
+                p99: roundDifference(samples, id, 'bare', p99),
+              },
+      },
+    ]),
+  );
+}
+
+function figuresOf(samples: Map<PathId, Sample[]>) {
+  const summaries = summarize(samples);
+  return {
+    paths: Object.fromEntries(summaries),
+    ratios: ratiosOf(samples),
+  };
 }
 
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
+  const wrk = findWrk();
+  const sizes = opts.quick ? QUICK : FULL;
+  const baseline = baselineDist();
   const namespace = `bench${process.pid}`;
-  const keys = Array.from({ length: 32 }, (_, i) => `bench-key-${i}`);
+  const pathCount = 4 + (baseline === undefined ? 0 : 1);
+  const gatewayPaths = baseline === undefined ? 1 : 2;
+  const runsPerBackend =
+    pathCount + gatewayPaths * (sizes.gatewayWarmups - 1) + sizes.rounds * pathCount;
+  const total =
+    2 * runsPerBackend +
+    sizes.pacedRounds * (sizes.pacedDirect ? pathCount : pathCount - 1) +
+    sizes.unloadedRounds * (pathCount - 1);
+  const progress = startProgress('gateway', total, 'wrk runs');
+  const commit = commitOf();
+  // A private redis-server for the gateways: its INFO commandstats and CPU are theirs
+  // alone (the shared server on 6379 serves other work), and nothing is left behind.
+  const redis = await startRedisServer();
   try {
-    const localHost = await againstLocalHost(opts, keys, namespace);
-    const stub = await againstStub(opts, keys, `${namespace}s`);
-    const ratio = (f: (s: ReturnType<typeof summary>) => number | undefined) => {
-      const b = f(stub.bare);
-      const g = f(stub.gateway);
-      return b === undefined || g === undefined ? NaN : g / b;
-    };
-    const throughputRatio = ratio((s) => s.throughput);
-    const cpuRatio = ratio((s) => s.cpuMsPerRequest);
-    const us = (ms: number | undefined) => (ms === undefined ? '-' : fmt(ms * 1000, 0));
-    console.log(
-      `\nagainst a stub Invoke endpoint (no function, no host: the gateway's own cost):` +
-        ` gateway/bare throughput ${fmt(throughputRatio, 3)}, server CPU ratio ${fmt(cpuRatio, 2)}` +
-        `\n  the stub's CPU per request: ${us(stub.gateway.upstreamCpuMsPerRequest)} µs for the gateway's` +
-        ` signed request vs ${us(stub.bare.upstreamCpuMsPerRequest)} µs for the bare proxy's`,
+    const local = await againstBackend(
+      'local host',
+      sizes,
+      namespace,
+      baseline,
+      wrk,
+      redis,
+      progress,
     );
+    const stub = await againstBackend(
+      'stub',
+      sizes,
+      `${namespace}s`,
+      baseline,
+      wrk,
+      redis,
+      progress,
+    );
+    progress.done();
+
+    console.log(
+      `load generator: wrk ${CONNECTIONS} threads × 1 connection, one key per connection; ` +
+        `${sizes.rounds} interleaved rounds of ${sizes.seconds} s per path; median (min–max) over rounds; ` +
+        `commit ${commit}`,
+    );
+    const localSummaries = summarize(local.saturated);
+    printSaturated(
+      'against the local host (counter, warm), 32 connections, saturated:',
+      localSummaries,
+      ratiosOf(local.saturated),
+    );
+    printSaturated(
+      "against a stub Invoke endpoint that answers at once (the proxy's own cost):",
+      summarize(stub.saturated),
+      ratiosOf(stub.saturated),
+    );
+    if (local.paced !== undefined) {
+      console.log(
+        `\nfixed ${FIXED_RATE} req/s over ${CONNECTIONS} connections (local host; goal: gateway p99 added ≤ ${GOALS.p99AddedMs} ms), ` +
+          `${sizes.pacedRounds} rounds of ${sizes.pacedSeconds} s:`,
+      );
+      printTable(latencyRows(local.paced, true));
+    }
+    if (local.unloaded !== undefined) {
+      console.log(
+        `\n1 connection, unloaded (local host), ${sizes.unloadedRounds} rounds of ${sizes.unloadedSeconds} s:`,
+      );
+      printTable(latencyRows(local.unloaded, true));
+    }
+    const gatewayRedis = localSummaries.get('gateway')?.redisCallsPerRequest;
+    console.log(
+      `\nRedis commands per request on the gateway's L1-hit path: ${fmt(gatewayRedis ?? NaN, 4)}` +
+        " (goal 0; INFO commandstats of the gateways' private redis-server)",
+    );
+
+    const localFigures = figuresOf(local.saturated);
+    const gatewayToBare = localFigures.ratios.find((r) => r.name === 'gateway/bare');
     return {
-      ...localHost,
-      stub: { ...stub, throughputRatioGatewayToBare: throughputRatio, cpuRatio },
+      commit,
+      loadGenerator: `wrk -t${CONNECTIONS} -c${CONNECTIONS} (bench/wrk/keyed.lua)`,
+      connections: CONNECTIONS,
+      sizes,
+      localHost: localFigures,
+      stub: figuresOf(stub.saturated),
+      fixedRate:
+        local.paced === undefined
+          ? undefined
+          : { requestsPerSecond: FIXED_RATE, paths: latencyFigures(local.paced) },
+      unloaded: local.unloaded === undefined ? undefined : latencyFigures(local.unloaded),
+      throughputRatioGatewayToBare: gatewayToBare?.throughput?.median,
+      cpuRatioGatewayToBare: gatewayToBare?.proxyCpu?.median,
+      redisRoundTripsPerRequest: gatewayRedis,
     };
   } finally {
-    // Each gateway's directory keys live under its own namespace; remove them.
-    const redis = new Redis(REDIS_URL);
-    for (const ns of [namespace, `${namespace}s`]) {
-      const stream = redis.scanStream({
-        match: directoryKeys(DIRECTORY_KEY_PREFIX).recordPattern(ns),
-        count: 500,
-      });
-      for await (const batch of stream) {
-        const found = batch as string[];
-        if (found.length > 0) await redis.del(...found);
-      }
-    }
-    redis.disconnect();
+    progress.done();
+    await redis.stop();
   }
-}
-
-function row(s: {
-  throughput: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  cpuMsPerRequest: number | undefined;
-  errors: number;
-}) {
-  return {
-    'req/s': fmt(s.throughput, 0),
-    'p50 ms': fmt(s.p50, 3),
-    'p95 ms': fmt(s.p95, 3),
-    'p99 ms': fmt(s.p99, 3),
-    'server CPU µs/req': s.cpuMsPerRequest === undefined ? '-' : fmt(s.cpuMsPerRequest * 1000, 0),
-    errors: s.errors,
-  };
 }

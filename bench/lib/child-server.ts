@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 /**
@@ -12,6 +12,11 @@ export interface ChildServer {
   readonly pid: number;
   /** CPU seconds (user + system) the process has used so far. */
   cpuSeconds(): number;
+  /**
+   * CPU seconds of the process and all its descendants (the local host's
+   * environments are child processes): see `readTreeCpuSeconds`.
+   */
+  treeCpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -22,6 +27,55 @@ export function readCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After "pid (comm) ": field 1 is the state; utime, stime, cutime, cstime are 12–15.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** Child PIDs of every thread of `pid` (Linux /proc/<pid>/task/<tid>/children). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out; // gone
+  }
+  for (const tid of tasks) {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      if (text !== '') for (const c of text.split(' ')) out.push(Number(c));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU seconds of `pid` and every live descendant, each counted with the CPU
+ * of its children that have already exited and been waited for (cutime +
+ * cstime): an environment evicted during a measurement moves its CPU from
+ * its own entry to its parent's, so the total stays whole. A process that
+ * ends between the directory walk and its read is left out (its CPU
+ * reappears in its parent's cutime once waited for).
+ */
+export function readTreeCpuSeconds(pid: number): number {
+  let ticks = 0;
+  const pending = [pid];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    try {
+      const f = statFields(next);
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      continue; // gone
+    }
+    pending.push(...childPids(next));
+  }
+  return ticks / TICKS_PER_SECOND;
 }
 
 export function startChildServer(
@@ -71,6 +125,7 @@ export async function startChildProcess(
     url,
     pid,
     cpuSeconds: () => readCpuSeconds(pid),
+    treeCpuSeconds: () => readTreeCpuSeconds(pid),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) {
