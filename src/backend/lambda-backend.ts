@@ -273,10 +273,14 @@ export function createLambdaBackend(options: LambdaBackendOptions): LambdaBacken
           : setTimeout(() => {
               controller.abort(new WarmrouteError('WR_ERR_DEADLINE', [budgetMs]));
             }, untilDeadline);
-      const onCallerAbort = (): void => {
-        controller?.abort(abortReason(request.signal));
-      };
-      if (controller !== undefined)
+      // The sdk pipeline only: the fast path allocates no listener per attempt.
+      const onCallerAbort =
+        controller === undefined
+          ? undefined
+          : (): void => {
+              controller.abort(abortReason(request.signal));
+            };
+      if (onCallerAbort !== undefined)
         request.signal?.addEventListener('abort', onCallerAbort, { once: true });
       let out: FastInvokeOutput;
       try {
@@ -349,7 +353,7 @@ export function createLambdaBackend(options: LambdaBackendOptions): LambdaBacken
         await sleep(decision.delayMs, request.signal);
         continue;
       } finally {
-        if (controller !== undefined) {
+        if (onCallerAbort !== undefined) {
           clearTimeout(timer);
           request.signal?.removeEventListener('abort', onCallerAbort);
         }

@@ -2,8 +2,8 @@ import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { HttpResponse } from '@smithy/protocol-http';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { Pool, type Dispatcher } from 'undici';
-import type { IncomingHttpHeaders } from 'node:http';
 import { fastPathInternals, type OperationView, type ResolvedConfigView } from './sdk-internals.js';
+import { allHeaders, invokeHeaders } from './response-headers.js';
 import { canonicalInvokePath, InvokeSigner, invokePath, sha256Hex } from './sigv4-signer.js';
 
 /**
@@ -59,8 +59,8 @@ interface Prepared {
   readonly host: string;
   readonly signer: InvokeSigner;
   readonly userAgent: string;
-  /** A snapshot of the client config, the context the SDK's error deserializer expects. */
-  readonly errorContext: Record<string, unknown>;
+  /** Turns a non-2xx answer into the SDK's modelled exception (rejects with it). */
+  readonly errorAnswer: ErrorAnswer;
 }
 
 interface FunctionPaths {
@@ -79,53 +79,70 @@ function escapeUserAgent(s: string): string {
   return s.replace(/[^!$%&'*+\-.^_`|~\w/#]/g, '-');
 }
 
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value;
-}
+/** How a non-2xx answer becomes the SDK's exception (a rejected promise). */
+type ErrorAnswer = (
+  statusCode: number,
+  headers: Record<string, string>,
+  body: Uint8Array,
+) => Promise<never>;
 
 /**
- * Collects one response: status, headers (undici parses them to an object
- * anyway), body chunks. One object per call; no stream.
+ * Collects one response: status, raw headers, body chunks; one object per
+ * call, no stream. It implements undici's dispatch-handler interface in its
+ * original form (`onConnect`/`onHeaders`/`onData`/`onComplete`/`onError`),
+ * the one undici's clients call internally: a handler in the newer form
+ * (`onRequestStart`, `onResponseStart`, …) is wrapped in an adapter that
+ * parses every response header into an object first (`parseHeaders`,
+ * measured ~3 µs per request in the gateway), and the fast path reads three.
+ * It settles the caller's promise with the final output (or the SDK's
+ * exception), so `invoke` needs no `await` of its own.
  */
 class InvokeResponseHandler implements Dispatcher.DispatchHandler {
   private statusCode = 0;
-  private headers: IncomingHttpHeaders = {};
+  private rawHeaders: readonly Buffer[] = [];
   private readonly chunks: Buffer[] = [];
 
   constructor(
-    private readonly resolve: (r: {
-      statusCode: number;
-      headers: IncomingHttpHeaders;
-      body: Uint8Array;
-    }) => void,
+    private readonly resolve: (r: FastInvokeOutput | Promise<FastInvokeOutput>) => void,
     private readonly reject: (err: Error) => void,
+    private readonly errorAnswer: ErrorAnswer,
   ) {}
 
-  /** Present so undici treats this as a new-style handler (it checks for this method). */
-  onRequestStart(): void {
-    // Nothing to do before the request is written.
+  onConnect(): void {
+    // No abort handle kept: the fast path does not cancel an attempt in flight.
   }
 
-  onResponseStart(
-    _c: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-  ): void {
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    // Called again after a 1xx answer: the last call is the final answer's.
     this.statusCode = statusCode;
-    this.headers = headers;
+    this.rawHeaders = rawHeaders;
+    return true;
   }
 
-  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     this.chunks.push(chunk);
+    return true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     const c = this.chunks;
     const body = c.length === 1 ? (c[0] as Buffer) : Buffer.concat(c);
-    this.resolve({ statusCode: this.statusCode, headers: this.headers, body });
+    const status = this.statusCode;
+    if (status >= 300) {
+      this.resolve(this.errorAnswer(status, allHeaders(this.rawHeaders), body));
+      return;
+    }
+    const h = invokeHeaders(this.rawHeaders);
+    this.resolve({
+      StatusCode: status,
+      Payload: body,
+      FunctionError: h.functionError,
+      LogResult: h.logResult,
+      ExecutedVersion: h.executedVersion,
+    });
   }
 
-  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     this.reject(err);
   }
 }
@@ -201,7 +218,20 @@ export class FastInvoker {
       host: url.host,
       signer: new InvokeSigner(scheme?.signingRegion ?? region, scheme?.signingName ?? 'lambda'),
       userAgent,
-      errorContext: { ...(cfg as unknown as Record<string, unknown>) },
+      errorAnswer: this.errorAnswerOf({ ...(cfg as unknown as Record<string, unknown>) }),
+    };
+  }
+
+  /** `errorContext`: a snapshot of the client config, the context the SDK's error deserializer expects. */
+  private errorAnswerOf(errorContext: Record<string, unknown>): ErrorAnswer {
+    return async (statusCode, headers, body) => {
+      // Throws the modelled exception (TooManyRequestsException, …) with $metadata.
+      await this.config.protocol.deserializeResponse(
+        this.invokeOperation,
+        errorContext,
+        new HttpResponse({ statusCode, headers, body }),
+      );
+      throw new Error(`Lambda answered HTTP ${String(statusCode)} without an error`);
     };
   }
 
@@ -243,13 +273,34 @@ export class FastInvoker {
     return p;
   }
 
-  async invoke(input: FastInvokeInput): Promise<FastInvokeOutput> {
+  /**
+   * One Invoke. Not `async`: once prepared and while the identity is fresh
+   * (every call but the first few), it returns the dispatch's own promise,
+   * which the response handler settles with the final output, so a call costs
+   * no extra promise or microtask turn of its own.
+   */
+  invoke(input: FastInvokeInput): Promise<FastInvokeOutput> {
+    const p = this.ready;
+    const identity = this.identity;
+    if (p === undefined || identity === undefined || Date.now() >= this.identityValidUntil)
+      return this.invokeAfterRefresh(input);
+    return this.send(p, identity, input);
+  }
+
+  private async invokeAfterRefresh(input: FastInvokeInput): Promise<FastInvokeOutput> {
     const p = this.ready ?? (await this.preparedOnce());
-    const now = Date.now();
     const identity =
-      this.identity !== undefined && now < this.identityValidUntil
+      this.identity !== undefined && Date.now() < this.identityValidUntil
         ? this.identity
         : await this.refreshIdentity();
+    return this.send(p, identity, input);
+  }
+
+  private send(
+    p: Prepared,
+    identity: AwsCredentialIdentity,
+    input: FastInvokeInput,
+  ): Promise<FastInvokeOutput> {
     const paths = this.pathsOf(input.functionName);
     const payloadHash = sha256Hex(input.payload);
     const logType = input.logTail ? 'Tail' : undefined;
@@ -290,11 +341,7 @@ export class FastInvoker {
     const token = identity.sessionToken;
     if (token !== undefined && token !== '') headers.push('x-amz-security-token', token);
 
-    const response = await new Promise<{
-      statusCode: number;
-      headers: IncomingHttpHeaders;
-      body: Uint8Array;
-    }>((resolve, reject) => {
+    return new Promise<FastInvokeOutput>((resolve, reject) => {
       p.pool.dispatch(
         {
           path: paths.path,
@@ -304,31 +351,9 @@ export class FastInvoker {
           headersTimeout: input.timeoutMs,
           bodyTimeout: input.timeoutMs,
         },
-        new InvokeResponseHandler(resolve, reject),
+        new InvokeResponseHandler(resolve, reject, p.errorAnswer),
       );
     });
-    const h = response.headers;
-    if (response.statusCode >= 300) {
-      const flat: Record<string, string> = {};
-      for (const name in h) {
-        const value = single(h[name]);
-        if (value !== undefined) flat[name] = value;
-      }
-      // Throws the modelled exception (TooManyRequestsException, …) with $metadata.
-      await this.config.protocol.deserializeResponse(
-        this.invokeOperation,
-        p.errorContext,
-        new HttpResponse({ statusCode: response.statusCode, headers: flat, body: response.body }),
-      );
-      throw new Error(`Lambda answered HTTP ${String(response.statusCode)} without an error`);
-    }
-    return {
-      StatusCode: response.statusCode,
-      Payload: response.body,
-      FunctionError: single(h['x-amz-function-error']),
-      LogResult: single(h['x-amz-log-result']),
-      ExecutedVersion: single(h['x-amz-executed-version']),
-    };
   }
 
   /**
