@@ -117,6 +117,8 @@ async function measureDirectory(
 ): Promise<Record<string, Figures>> {
   const children: ChildServer[] = [];
   try {
+    // One after another: on a loaded machine, several gateways starting at once can each miss
+    // the child's start-up deadline.
     for (const [i, variant] of variants.entries()) {
       const namespace = `idle${String(process.pid)}${directory[0] ?? ''}${String(i)}`;
       namespaces.push(namespace);

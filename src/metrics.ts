@@ -66,10 +66,10 @@ export interface Metrics {
 /**
  * How often, in ms, the event-loop delay monitor behind the default
  * `warmroute_process_nodejs_eventloop_lag_{min,max,mean,stddev,p50,p90,p99}_seconds`
- * gauges samples. prom-client's own default is 10 ms: 100 timer wake-ups a
- * second that keep an idle gateway at ≈3.5 ms of CPU a second on a 2-vCPU VM
- * (bench/idle.ts), a cost paid whether or not anything runs. At 100 ms it is
- * ≈0.4 ms/s. What that costs in accuracy: Node records the time between two
+ * gauges samples. prom-client's own default is 10 ms: up to 100 timer
+ * wake-ups a second that kept an idle gateway at ≈3–5 ms of CPU a second on a
+ * 2-vCPU VM, a cost paid whether or not anything runs; at 100 ms the whole
+ * idle process uses ≈0.5 ms/s (bench/idle.ts). What that costs in accuracy: Node records the time between two
  * samples, so an idle loop reads ≈0.1 s instead of ≈0.01 s (lag = value −
  * 0.1 s); a stall of at least 100 ms still delays a sample and shows in `max`,
  * a shorter one lands in the histogram with probability (its length / 100 ms);
