@@ -72,7 +72,7 @@ const QUICK: Sizes = {
   warmupSeconds: 1,
   gatewayWarmups: 1,
   pacedRounds: 2,
-  pacedSeconds: 2,
+  pacedSeconds: 1,
   pacedDirect: false,
   unloadedRounds: 1,
   unloadedSeconds: 1,
