@@ -20,7 +20,13 @@ import {
   RuntimeHeader,
   TMPDIR_PREFIX,
 } from './runtime-protocol.js';
-import { encodeFrame, FrameReader, FrameType, RUNTIME_FD_ENV } from './runtime-frames.js';
+import {
+  encodeFrame,
+  FrameReader,
+  FrameType,
+  OUTPUT_ENV,
+  RUNTIME_FD_ENV,
+} from './runtime-frames.js';
 
 type Handler = (event: unknown, context: LambdaContext, callback: Callback) => unknown;
 type Callback = (error?: unknown, result?: unknown) => void;
@@ -466,9 +472,13 @@ function formatInvokeError(error: unknown): string {
   }
 }
 
+/** stdout and stderr are one stream (the local host merged them): one marker marks both. */
+const mergedOutput = env[OUTPUT_ENV] === 'merged';
+Reflect.deleteProperty(env, OUTPUT_ENV);
+
 function endOfInvocation(): void {
   process.stdout.write(END_OF_INVOCATION);
-  process.stderr.write(END_OF_INVOCATION);
+  if (!mergedOutput) process.stderr.write(END_OF_INVOCATION);
 }
 
 async function fatal(error: unknown, errorType: string): Promise<never> {

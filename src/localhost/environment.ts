@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Socket } from 'node:net';
+import { createServer, connect, Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,10 +16,10 @@ import {
   timeoutLine,
 } from './log-format.js';
 import { LogWindow, MarkerSplitter } from './log-window.js';
-import { kbToMb, readProcessMemory, resetPeakMemory } from './process-memory.js';
+import { kbToMb, ProcessMemoryFiles } from './process-memory.js';
 import { RuntimeApi, type RuntimeEvent, type RuntimeListener } from './runtime-api.js';
 import { RuntimeChannel } from './runtime-channel.js';
-import { RUNTIME_FD, RUNTIME_FD_ENV } from './runtime-frames.js';
+import { OUTPUT_ENV, RUNTIME_FD, RUNTIME_FD_ENV } from './runtime-frames.js';
 import { RuntimeHeader, TMPDIR_PREFIX } from './runtime-protocol.js';
 
 export const FUNCTION_VERSION = '$LATEST';
@@ -131,6 +132,36 @@ function errorTypeOf(payload: Buffer): string | undefined {
 let sequence = 0;
 
 /**
+ * A connected pair of Unix sockets (Node has no socketpair()): the child
+ * gets one end as both stdout and stderr, the host reads the other. The
+ * socket file exists only until the connection is accepted.
+ */
+async function outputPair(dir: string): Promise<{ parentEnd: Socket; childEnd: Socket }> {
+  const server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(join(dir, '.output.sock'), () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    const childEnd = connect(join(dir, '.output.sock'));
+    await new Promise<void>((resolve, reject) => {
+      childEnd.once('error', reject);
+      childEnd.once('connect', () => {
+        childEnd.off('error', reject);
+        resolve();
+      });
+    });
+    return { parentEnd: await accepted, childEnd };
+  } finally {
+    server.close();
+  }
+}
+
+/**
  * One execution environment: a child process running the bootstrap, its own
  * Runtime API endpoint and private temp directory. It serves one invocation
  * at a time and never changes tenant; the pool decides which invocation it
@@ -163,6 +194,8 @@ export class Environment implements RuntimeListener {
   private lastInvocation: Invocation | undefined;
   private begun = 0;
   private readonly markers: Record<StreamName, number> = { stdout: 0, stderr: 0 };
+  /** The output streams read (stdout alone when stderr shares its socket): each carries the markers. */
+  private outputStreams: readonly StreamName[] = ['stdout', 'stderr'];
   private markerWaiter: (() => void) | undefined;
   /** Output between invocations (init logs, late background logs): printed before the next START. */
   private carry = new LogWindow();
@@ -184,6 +217,7 @@ export class Environment implements RuntimeListener {
   /** The runtime's own peak RSS report (MB): the process's lifetime peak, the fallback without procfs. */
   private reportedPeakMb = 0;
   private sampler: NodeJS.Timeout | undefined;
+  private procFiles: ProcessMemoryFiles | undefined;
   /** The host killed the process for using more than the function's memory. */
   private outOfMemory = false;
 
@@ -213,7 +247,14 @@ export class Environment implements RuntimeListener {
     const { fn } = this.options;
     this.tmpDir = await mkdtemp(join(tmpdir(), TMPDIR_PREFIX));
     this.runtime = await RuntimeApi.start(this);
-    if (!this.alive) throw new Error('environment stopped while starting');
+    // One stream for stdout and stderr where possible: one end-of-invocation
+    // marker to write and to read per invocation instead of two.
+    const pair = await outputPair(this.tmpDir).catch(() => undefined);
+    if (!this.alive) {
+      pair?.parentEnd.destroy();
+      pair?.childEnd.destroy();
+      throw new Error('environment stopped while starting');
+    }
     const env: Record<string, string> = {
       ...this.options.baseEnv,
       ...fn.environment,
@@ -238,6 +279,7 @@ export class Environment implements RuntimeListener {
       TMPDIR: this.tmpDir,
       [RUNTIME_FD_ENV]: String(RUNTIME_FD),
     };
+    if (pair !== undefined) env[OUTPUT_ENV] = 'merged';
     this.spawnedAt = performance.now();
     // V8's heap gets most of the configured memory; the rest is the process's own.
     const heapMb = Math.max(64, Math.floor(fn.memoryMb * 0.9));
@@ -247,12 +289,25 @@ export class Environment implements RuntimeListener {
       {
         cwd: fn.codeDir,
         env,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        stdio:
+          pair === undefined
+            ? ['ignore', 'pipe', 'pipe', 'pipe']
+            : ['ignore', pair.childEnd, pair.childEnd, 'pipe'],
         // Its own process group, so stopping the environment also stops whatever the function spawned.
         detached: true,
       },
     );
     this.child = child;
+    // The child has its own copy; the host's would keep the stream from ever ending.
+    pair?.childEnd.destroy();
+    const outputs: readonly (readonly [StreamName, Readable | null])[] =
+      pair === undefined
+        ? [
+            ['stdout', child.stdout],
+            ['stderr', child.stderr],
+          ]
+        : [['stdout', pair.parentEnd]];
+    this.outputStreams = outputs.map(([name]) => name);
     const channelSocket = child.stdio[RUNTIME_FD];
     if (channelSocket instanceof Socket)
       this.channel = new RuntimeChannel(channelSocket, this.runtime, this);
@@ -261,11 +316,16 @@ export class Environment implements RuntimeListener {
         resolve();
       }),
     );
-    this.stdioClosed = new Promise((resolve) =>
-      child.once('close', () => {
-        resolve();
-      }),
-    );
+    const closed = (emitter: Readable | ChildProcess): Promise<void> =>
+      new Promise((resolve) =>
+        emitter.once('close', () => {
+          resolve();
+        }),
+      );
+    this.stdioClosed = Promise.all([
+      closed(child),
+      ...(pair === undefined ? [] : [closed(pair.parentEnd)]),
+    ]).then(() => undefined);
     // `on`, not `once`: a second 'error' event without a listener would be
     // thrown by the emitter and end the host.
     child.on('error', (err) => {
@@ -274,8 +334,7 @@ export class Environment implements RuntimeListener {
     child.once('exit', (code, signal) => {
       this.onExit(code, signal);
     });
-    for (const name of ['stdout', 'stderr'] as const) {
-      const stream = child[name];
+    for (const [name, stream] of outputs) {
       // Null only if spawn failed ('error' then ends the environment).
       if (stream === null) continue;
       stream.setEncoding('utf8');
@@ -449,17 +508,22 @@ export class Environment implements RuntimeListener {
     const pid = this.child?.pid;
     this.peakKb = 0;
     this.reportedPeakMb = 0;
-    this.peakIsCurrent = pid !== undefined && this.alive && resetPeakMemory(pid);
+    this.peakIsCurrent = pid !== undefined && this.alive && this.memoryFiles(pid).resetPeak();
   }
 
   /** Reads the process's memory and records its peak. */
   private sampleMemory(): void {
     const pid = this.child?.pid;
     if (pid === undefined || !this.alive || this.outOfMemory) return;
-    const m = readProcessMemory(pid);
+    const m = this.memoryFiles(pid).read();
     if (m === undefined) return;
     const kb = this.peakIsCurrent ? m.peakKb : m.rssKb;
     if (kb > this.peakKb) this.peakKb = kb;
+  }
+
+  private memoryFiles(pid: number): ProcessMemoryFiles {
+    this.procFiles ??= new ProcessMemoryFiles(pid);
+    return this.procFiles;
   }
 
   /** Samples, and kills the process if it ever went over its memory size; true if it did. */
@@ -553,6 +617,7 @@ export class Environment implements RuntimeListener {
     const wasAlive = this.alive;
     this.alive = false;
     this.stopSampling();
+    this.procFiles?.close();
     clearTimeout(this.initTimer);
     const inv = this.current;
     if (inv !== undefined && !inv.done) {
@@ -633,7 +698,7 @@ export class Environment implements RuntimeListener {
       inv.resolve({ kind, payload, discard, cold: first, durationMs, initDurationMs, logResult });
     };
     const markersIn = (): boolean =>
-      this.markers.stdout > inv.index && this.markers.stderr > inv.index;
+      this.outputStreams.every((name) => this.markers[name] > inv.index);
     if (!inv.input.tail || discard || markersIn()) {
       complete();
       return;
@@ -664,6 +729,7 @@ export class Environment implements RuntimeListener {
   private async teardown(): Promise<void> {
     this.alive = false;
     this.stopSampling();
+    this.procFiles?.close();
     clearTimeout(this.initTimer);
     await this.started.catch(() => undefined);
     const child = this.child;

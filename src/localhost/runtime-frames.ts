@@ -10,6 +10,11 @@
 
 /** Environment variable naming the channel's file descriptor in the environment. */
 export const RUNTIME_FD_ENV = '_WARMROUTE_RUNTIME_FD';
+/**
+ * Set to `merged` when the environment's stdout and stderr are one socket:
+ * the bootstrap then writes its end-of-invocation marker once.
+ */
+export const OUTPUT_ENV = '_WARMROUTE_OUTPUT';
 /** The channel is the child's fourth stdio entry. */
 export const RUNTIME_FD = 3;
 
