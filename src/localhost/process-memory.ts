@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 
 /** Resident memory of one process, in KiB (what Lambda's memory limit counts). */
 export interface ProcessMemory {
@@ -54,4 +54,63 @@ export function resetPeakMemory(pid: number): boolean {
 /** KiB → MB as Lambda's REPORT line shows it (rounded up: 1 KiB used is 1 MB used). */
 export function kbToMb(kb: number): number {
   return Math.ceil(kb / 1024);
+}
+
+/**
+ * `readProcessMemory` and `resetPeakMemory` for one process, on procfs files
+ * opened once: every invocation resets the peak and reads it back, and an
+ * open, a read or write and a close per call were a measurable part of the
+ * host's work per invoke. A procfs file re-reads from offset 0 with fresh
+ * values; a descriptor of a process that has ended fails (ESRCH) instead of
+ * reading another process that reused the pid.
+ */
+export class ProcessMemoryFiles {
+  private statusFd: number | undefined;
+  private clearRefsFd: number | undefined;
+  private readonly buffer = Buffer.allocUnsafe(4096);
+  private closed = false;
+
+  constructor(private readonly pid: number) {}
+
+  read(): ProcessMemory | undefined {
+    if (this.closed) return undefined;
+    try {
+      this.statusFd ??= openSync(`/proc/${this.pid}/status`, 'r');
+      let text = '';
+      for (let offset = 0; ;) {
+        const n = readSync(this.statusFd, this.buffer, 0, this.buffer.length, offset);
+        if (n === 0) break;
+        text += this.buffer.toString('latin1', 0, n);
+        offset += n;
+      }
+      return parseProcStatus(text);
+    } catch {
+      return undefined;
+    }
+  }
+
+  resetPeak(): boolean {
+    if (this.closed) return false;
+    try {
+      this.clearRefsFd ??= openSync(`/proc/${this.pid}/clear_refs`, 'w');
+      writeSync(this.clearRefsFd, '5');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const fd of [this.statusFd, this.clearRefsFd]) {
+      if (fd === undefined) continue;
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.statusFd = undefined;
+    this.clearRefsFd = undefined;
+  }
 }
