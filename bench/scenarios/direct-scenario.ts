@@ -1,6 +1,6 @@
 import { PROTOCOL_VERSION, buildClientContext, parseEnvelope } from '../../lambda/protocol.js';
 import { createLambdaBackend } from '../../src/backend/lambda-backend.js';
-import { driveWorkload, type DriveResult } from '../workload/drive.js';
+import { driveWorkload, type DriveResult, type RequestRecord } from '../workload/drive.js';
 import { SHARED_FUNCTION, WRAPPED_FUNCTION, type ScenarioHost } from './scenario-host.js';
 import type { Outcome } from './summarize.js';
 
@@ -15,6 +15,8 @@ export interface DirectScenarioOptions {
   readonly concurrency: number;
   readonly keyName: (key: number) => string;
   readonly requestTimeoutMs: number;
+  /** Called as each request settles (progress). */
+  readonly onSettled?: (record: RequestRecord<Outcome>) => void;
 }
 
 const PAYLOAD = Buffer.from('{}');
@@ -43,6 +45,7 @@ export async function runDirectScenario(
     return await driveWorkload<Outcome>({
       trace: options.trace,
       concurrency: options.concurrency,
+      onSettled: options.onSettled,
       request: async (k) => {
         const key = options.keyName(k);
         const result = await backend.invoke({

@@ -4,7 +4,7 @@ import { Agent, request } from 'undici';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createDependencies } from '../../src/create-dependencies.js';
-import { driveWorkload, type DriveResult } from '../workload/drive.js';
+import { driveWorkload, type DriveResult, type RequestRecord } from '../workload/drive.js';
 import { WRAPPED_FUNCTION, type ScenarioHost } from './scenario-host.js';
 import type { Outcome } from './summarize.js';
 
@@ -12,6 +12,8 @@ export interface GatewayScenarioOptions {
   readonly trace: ArrayLike<number>;
   readonly concurrency: number;
   readonly keyName: (key: number) => string;
+  /** Called as each request settles (progress). */
+  readonly onSettled?: (record: RequestRecord<Outcome>) => void;
 }
 
 export interface GatewayScenarioResult extends DriveResult<Outcome> {
@@ -73,6 +75,7 @@ export async function runGatewayScenario(
     const result = await driveWorkload<Outcome>({
       trace: options.trace,
       concurrency: options.concurrency,
+      onSettled: options.onSettled,
       request: async (k) => {
         const res = await request(`${url}${path}`, {
           method: 'POST',

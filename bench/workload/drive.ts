@@ -17,6 +17,8 @@ export interface DriveOptions<R> {
   readonly seed?: number;
   /** Injectable clock (ms, monotonic). Default performance.now. */
   readonly now?: () => number;
+  /** Called as each request settles (progress reporting); must not throw. */
+  readonly onSettled?: (record: RequestRecord<R>) => void;
 }
 
 export interface RequestRecord<R> {
@@ -57,12 +59,15 @@ export async function driveWorkload<R>(options: DriveOptions<R>): Promise<DriveR
       const index = cursor++;
       const key = trace[index] ?? 0;
       const start = now() - t0;
+      let record: RequestRecord<R>;
       try {
         const result = await request(key, index);
-        records[index] = { index, key, start, end: now() - t0, result };
+        record = { index, key, start, end: now() - t0, result };
       } catch (error) {
-        records[index] = { index, key, start, end: now() - t0, error };
+        record = { index, key, start, end: now() - t0, error };
       }
+      records[index] = record;
+      options.onSettled?.(record);
       // Exponential think time: memoryless arrivals per client, mean `think`.
       if (think > 0) await sleep(-Math.log(1 - random()) * think);
     }
