@@ -19,6 +19,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { Pool } from 'undici';
 import { createLambdaBackend } from '../src/backend/lambda-backend.js';
+import { formatCount, type SectionInfo } from './lib/bench-cli.js';
+import { startProgress, type Progress } from './lib/progress.js';
 
 const SERVER_SOURCE = `
 const http = require('node:http');
@@ -35,13 +37,37 @@ srv.listen(0, '127.0.0.1', () => process.send(srv.address().port));
 process.on('disconnect', () => process.exit(0));
 `;
 
+/** Sequential requests per round, rounds per case and pass (best kept); two passes over the four cases. */
+export const SIZES = {
+  quick: { requests: 1_500, rounds: 2 },
+  full: { requests: 6_000, rounds: 3 },
+} as const;
+const PASSES = 2;
+const CASES = 4;
+const WARM_UP = 500;
+
+const sizeOf = (s: { requests: number; rounds: number }): string =>
+  `${CASES} cases × ${PASSES} passes × (${formatCount(Math.min(WARM_UP, s.requests))} warm-up + ${s.rounds} rounds × ${formatCount(s.requests)} requests)`;
+
+export const info: SectionInfo = {
+  size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
+  duration: { quick: '~15 s', full: '~1 min' },
+};
+
 interface Figure {
   cpuMicrosPerRequest: number;
   requestsPerSecond: number;
 }
 
-async function measure(fn: () => Promise<void>, n: number, rounds: number): Promise<Figure> {
-  for (let i = 0; i < Math.min(500, n); i++) await fn();
+async function measure(
+  fn: () => Promise<void>,
+  n: number,
+  rounds: number,
+  progress: Progress,
+): Promise<Figure> {
+  const warmUp = Math.min(WARM_UP, n);
+  for (let i = 0; i < warmUp; i++) await fn();
+  progress.tick(warmUp);
   let best: Figure = { cpuMicrosPerRequest: Infinity, requestsPerSecond: 0 };
   // Best of a few rounds: the machine is shared, and GC/JIT noise only ever adds.
   for (let r = 0; r < rounds; r++) {
@@ -55,6 +81,8 @@ async function measure(fn: () => Promise<void>, n: number, rounds: number): Prom
       requestsPerSecond: (n / ms) * 1000,
     };
     if (fig.cpuMicrosPerRequest < best.cpuMicrosPerRequest) best = fig;
+    // Once per round, outside the timed loop: progress must not add to the CPU measured.
+    progress.tick(n);
   }
   return best;
 }
@@ -75,8 +103,24 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
 }
 
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
-  const n = opts.quick ? 1_500 : 6_000;
-  const rounds = opts.quick ? 2 : 3;
+  const { requests: n, rounds } = opts.quick ? SIZES.quick : SIZES.full;
+  const progress = startProgress(
+    'backend',
+    CASES * PASSES * (Math.min(WARM_UP, n) + rounds * n),
+    'requests',
+  );
+  try {
+    return await measureAll(n, rounds, progress);
+  } finally {
+    progress.done();
+  }
+}
+
+async function measureAll(
+  n: number,
+  rounds: number,
+  progress: Progress,
+): Promise<Record<string, unknown>> {
   const { url, child } = await startServer();
   const payload = new TextEncoder().encode('{"hello":"world"}');
   const path = '/2015-03-31/functions/counter/invocations';
@@ -135,14 +179,18 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     };
     const figures: Record<string, Figure> = {};
     // Interleave: run the list twice and keep each case's best, so drift hits all cases alike.
-    for (let pass = 0; pass < 2; pass++) {
+    if (Object.keys(cases).length !== CASES) throw new Error('bench: CASES is out of date');
+    for (let pass = 0; pass < PASSES; pass++) {
       for (const [name, fn] of Object.entries(cases)) {
-        const fig = await measure(fn, n, rounds);
+        progress.phase(`pass ${pass + 1}/${PASSES}: ${name}`);
+        const fig = await measure(fn, n, rounds, progress);
         const prev = figures[name];
         if (prev === undefined || fig.cpuMicrosPerRequest < prev.cpuMicrosPerRequest)
           figures[name] = fig;
       }
     }
+    // Before the table: a bar still drawn on the terminal would run into it.
+    progress.done();
     const a = figures['a raw undici']?.cpuMicrosPerRequest ?? NaN;
     const b = figures['b SDK InvokeCommand (default handler)']?.cpuMicrosPerRequest ?? NaN;
     const c = figures['c warmroute backend']?.cpuMicrosPerRequest ?? NaN;

@@ -2,9 +2,11 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { distDir } from '../src/paths.js';
 import { EPOCH_PREFETCH_RETRY_MS } from '../src/directory/directory.js';
+import { formatCount, type SectionInfo } from './lib/bench-cli.js';
 import { readCpuSeconds, startChildServer, type ChildServer } from './lib/child-server.js';
 import { roundTrips, statsDelta } from './lib/command-stats.js';
 import { fmt, percentiles, printTable, runClosedLoop } from './lib/load.js';
+import { startProgress, type Progress } from './lib/progress.js';
 import { startRedisCluster } from './lib/redis-cluster.js';
 import { startRedisServer } from './lib/redis-server.js';
 
@@ -33,6 +35,23 @@ const CONCURRENCY = 32;
 const SECRET = 'bench-secret-0123456789abcdef';
 const NAMESPACE = 'benchcluster';
 const BODY = Buffer.from('{"op":"bench"}');
+
+/** Interleaved rounds; requests per round, path and Redis; warm keys per client (× 32 clients). */
+export const SIZES = {
+  quick: { rounds: 3, perRound: 600, keysPerWorker: 8 },
+  full: { rounds: 7, perRound: 6_000, keysPerWorker: 32 },
+} as const;
+const KINDS = 2;
+const PATHS = 2;
+const WARM_UP_PASSES = 2;
+
+const sizeOf = (s: (typeof SIZES)['quick' | 'full']): string =>
+  `${s.rounds} rounds × ${formatCount(s.perRound)} requests per path (L1 hit, L1 miss) and Redis (standalone, cluster); ${formatCount(CONCURRENCY * s.keysPerWorker)} warm keys`;
+
+export const info: SectionInfo = {
+  size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
+  duration: { quick: '~30–40 s', full: '~2 min' },
+};
 
 type Kind = 'standalone' | 'cluster';
 type Path = 'warm' | 'miss';
@@ -103,7 +122,7 @@ function cpuSecondsOf(pids: readonly number[]): number | undefined {
   }
 }
 
-async function measure(variant: Variant, requests: number): Promise<Round> {
+async function measure(variant: Variant, requests: number, progress: Progress): Promise<Round> {
   const statsBefore = await variant.redis.commandStats();
   const gatewayBefore = variant.gateway.cpuSeconds();
   const redisBefore = cpuSecondsOf(variant.redis.pids);
@@ -111,6 +130,7 @@ async function measure(variant: Variant, requests: number): Promise<Round> {
   const gatewayAfter = variant.gateway.cpuSeconds();
   const redisAfter = cpuSecondsOf(variant.redis.pids);
   const statsAfter = await variant.redis.commandStats();
+  progress.tick(requests);
   if (load.errors > 0) console.error(`  ${variant.kind} ${variant.path}: ${load.errors} errors`);
   return {
     throughput: load.throughput,
@@ -197,13 +217,18 @@ const QUIET_MS = 500;
 const QUIET_LIMIT_MS = 30_000;
 
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
-  const rounds = opts.quick ? 3 : 7;
-  const perRound = opts.quick ? 600 : 6_000;
   // 256 keys in quick mode, 1,024 in full: spread over many buckets, hence every master.
-  const keysPerWorker = opts.quick ? 8 : 32;
+  const { rounds, perRound, keysPerWorker } = opts.quick ? SIZES.quick : SIZES.full;
+  const keyCount = CONCURRENCY * keysPerWorker;
 
   const cleanups: (() => Promise<void>)[] = [];
+  const progress = startProgress(
+    'cluster',
+    KINDS * WARM_UP_PASSES * keyCount + rounds * PATHS * KINDS * perRound,
+    'requests',
+  );
   try {
+    progress.phase('starting Redis (standalone, and a 3+3 cluster)');
     const stub = await startChildServer(join(distDir, 'bench/servers/stub-lambda-server.js'));
     cleanups.push(() => stub.stop());
     const standalone = await startRedisServer();
@@ -234,6 +259,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       },
     ];
 
+    progress.phase('starting the gateways');
     // Started together (each spends seconds loading), each stop registered as soon as it has
     // started, so a gateway that fails to start does not leave the other running.
     const started = await Promise.allSettled(
@@ -271,12 +297,14 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     // arrived). Each gateway also fetches the namespace's 1,024 bucket epochs in the
     // background from its start; a fetch still running in the rounds would show as more
     // than 1 round trip per request on the L1-miss rows.
-    const keyCount = CONCURRENCY * keysPerWorker;
-    for (const { pool } of gateways) {
-      for (let pass = 0; pass < 2; pass++) {
+    if (gateways.length !== KINDS) throw new Error('bench: KINDS is out of date');
+    for (const { pool, redis } of gateways) {
+      progress.phase(`warm-up: ${redis.kind}`);
+      for (let pass = 0; pass < WARM_UP_PASSES; pass++) {
         await runClosedLoop(CONCURRENCY, keyCount, (_, i) =>
           send(pool, warmKey(i % CONCURRENCY, Math.floor(i / CONCURRENCY))),
         );
+        progress.tick(keyCount);
       }
     }
 
@@ -287,6 +315,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     // EPOCH_PREFETCH_RETRY_MS, so: wait that long, send one request per
     // gateway (a store call is what lets it), and wait for quiet again. Bounded: a Redis that never
     // goes quiet is measured as it is.
+    progress.phase('waiting for Redis to go quiet (background epoch reads)');
     for (const { redis } of gateways) await untilQuiet(redis);
     await new Promise((resolve) => setTimeout(resolve, EPOCH_PREFETCH_RETRY_MS + 500));
     for (const { pool, redis } of gateways) {
@@ -303,7 +332,10 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
         if (r % 2 === 1) pair.reverse();
         const measured = new Map<Kind, Round>();
         for (const v of pair) {
-          const round = await measure(v, perRound);
+          progress.phase(
+            `round ${r + 1}/${rounds}: ${path === 'warm' ? 'L1 hit' : 'L1 miss'}, ${v.kind}`,
+          );
+          const round = await measure(v, perRound, progress);
           samples.get(v)?.push(round);
           measured.set(v.kind, round);
         }
@@ -313,6 +345,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       }
     }
 
+    progress.done();
     const summaries = variants.map((v) => ({ v, s: summarise(samples.get(v) ?? []) }));
     const find = (kind: Kind, path: Path) =>
       summaries.find((x) => x.v.kind === kind && x.v.path === path)?.s;
@@ -348,6 +381,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       variants: summaries.map(({ v, s }) => ({ redis: v.kind, path: v.path, ...s })),
     };
   } finally {
+    progress.done();
     for (const cleanup of cleanups.reverse()) {
       await cleanup().catch((err: unknown) => {
         console.error('cluster bench cleanup failed:', err);

@@ -6,6 +6,8 @@ import { loadConfig } from '../src/config/load-config.js';
 import { directorySettingsOf } from '../src/create-dependencies.js';
 import { KeyDirectory } from '../src/directory/directory.js';
 import { RedisDirectoryStore } from '../src/directory/redis-store.js';
+import { formatCount, type SectionInfo } from './lib/bench-cli.js';
+import { startProgress } from './lib/progress.js';
 
 /**
  * Directory benchmark: resolve throughput from L1, from Redis (cold keys, and
@@ -21,6 +23,22 @@ const SECRET = 'bench-secret-0123456789abcdef';
 const CONCURRENCY = 64;
 
 type Phase = 'l1-hit' | 'store-miss-cold' | 'store-no-l1';
+
+/** Keys created in the warm-up; resolves per L1-hit phase and per store phase; interleaved rounds. */
+export const SIZES = {
+  quick: { warmKeys: 1_000, hits: 100_000, misses: 3_000, rounds: 1 },
+  full: { warmKeys: 10_000, hits: 1_000_000, misses: 30_000, rounds: 3 },
+} as const;
+const PHASES = 3;
+
+const sizeOf = (s: (typeof SIZES)['quick' | 'full']): string =>
+  `${formatCount(s.warmKeys)} warm keys; ${s.rounds} round${s.rounds > 1 ? 's' : ''} × (${formatCount(s.hits)} L1 hits + 2 × ${formatCount(s.misses)} store resolves)`;
+
+export const info: SectionInfo = {
+  size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
+  duration: { quick: '~5 s', full: '~40 s' },
+  env: { WARMROUTE_BENCH_REDIS_URL: 'the Redis to measure (default redis://127.0.0.1:6379)' },
+};
 
 interface PhaseFigures {
   resolves: number;
@@ -145,9 +163,7 @@ async function deletePrefix(admin: Redis, prefix: string): Promise<void> {
 }
 
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
-  const sizes = opts.quick
-    ? { warmKeys: 1_000, hits: 100_000, misses: 3_000, rounds: 1 }
-    : { warmKeys: 10_000, hits: 1_000_000, misses: 30_000, rounds: 3 };
+  const sizes = opts.quick ? SIZES.quick : SIZES.full;
   const prefix = `wrbench:dir:${randomBytes(4).toString('hex')}:`;
   const admin = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await admin.connect();
@@ -189,13 +205,17 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     store: redisStore(),
     l1: { max: 0, ttlMs: config.l1TtlMs },
   });
+  // Phases, not resolves: an L1 hit costs a hundredth of a store resolve.
+  const progress = startProgress('directory', 1 + sizes.rounds * PHASES, 'phases');
   try {
     await withL1.start();
     await noL1.start();
     const warmKey = (i: number): string => `warm-${i % sizes.warmKeys}`;
     // Warm-up: create the mappings, fill L1, load the scripts on both connections.
+    progress.phase('warm-up');
     await drive(withL1, sizes.warmKeys, warmKey);
     await drive(noL1, 100, warmKey);
+    progress.tick();
 
     const runs: Record<Phase, PhaseFigures[]> = {
       'l1-hit': [],
@@ -203,13 +223,21 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       'store-no-l1': [],
     };
     for (let round = 0; round < sizes.rounds; round++) {
+      const where = `round ${round + 1}/${sizes.rounds}`;
       // Interleaved, so the ratios compare phases under the same machine load.
+      progress.phase(`${where}: L1 hits`);
       runs['l1-hit'].push(await measure(admin, withL1, sizes.hits, warmKey));
+      progress.tick();
+      progress.phase(`${where}: new keys (store)`);
       runs['store-miss-cold'].push(
         await measure(admin, withL1, sizes.misses, (i) => `cold-${round}-${i}`),
       );
+      progress.tick();
+      progress.phase(`${where}: L1 off (store)`);
       runs['store-no-l1'].push(await measure(admin, noL1, sizes.misses, warmKey));
+      progress.tick();
     }
+    progress.done();
 
     const summary = Object.fromEntries(
       (Object.keys(runs) as Phase[]).map((phase) => {
@@ -256,6 +284,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       roundTripsPerMiss: summary['store-miss-cold'].roundTripsPerResolve,
     };
   } finally {
+    progress.done();
     await withL1.close();
     await noL1.close();
     await deletePrefix(admin, prefix);

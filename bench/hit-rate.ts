@@ -1,10 +1,12 @@
+import { formatCount, type SectionInfo } from './lib/bench-cli.js';
+import { startProgress, type Progress } from './lib/progress.js';
 import { computeOracle, type OracleRequest, type OracleResult } from './oracle.js';
 import { runDirectScenario } from './scenarios/direct-scenario.js';
 import { runGatewayScenario } from './scenarios/gateway-scenario.js';
 import { computeLruBound } from './scenarios/lru-bound.js';
 import { withScenarioHost, type HostLimits } from './scenarios/scenario-host.js';
 import { summarize, type Outcome, type ScenarioSummary } from './scenarios/summarize.js';
-import type { DriveResult } from './workload/drive.js';
+import type { DriveResult, RequestRecord } from './workload/drive.js';
 import { generateTrace } from './workload/trace.js';
 
 /**
@@ -66,7 +68,38 @@ export const MEDIUM: HitRateParams = {
   limits: { idleTimeoutMs: 300_000, maxEnvironments: 64 },
 };
 
-type ScenarioName = 'no-tenancy' | 'key-as-tenant' | 'warmroute';
+const SCENARIOS = ['no-tenancy', 'key-as-tenant', 'warmroute'] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
+
+function sizeOf(p: HitRateParams): string {
+  return `K=${formatCount(p.keys)} keys, N=${formatCount(p.requests)} requests × ${SCENARIOS.length} scenarios, C=${p.concurrency}, cap ${p.limits.maxEnvironments} environments`;
+}
+
+export const info: SectionInfo = {
+  size: { quick: sizeOf(QUICK), full: sizeOf(FULL) },
+  // Every miss is a real process start: the time follows the cold starts, not N.
+  duration: { quick: '~25 s', full: '50–90 min' },
+};
+
+/**
+ * Progress of one scenario's replay: a tick per settled request, and the
+ * scenario's hit rate so far in the phase text.
+ */
+function scenarioProgress(
+  progress: Progress,
+  name: ScenarioName,
+): (record: RequestRecord<Outcome>) => void {
+  const where = `${name} (${SCENARIOS.indexOf(name) + 1}/${SCENARIOS.length})`;
+  progress.phase(`${where}: starting`);
+  let settled = 0;
+  let hits = 0;
+  return (record) => {
+    settled++;
+    if (record.result?.state === 'hit') hits++;
+    progress.tick();
+    progress.phase(`${where}: ${pct(hits / settled)} hits so far`);
+  };
+}
 
 interface ScenarioFigures extends ScenarioSummary {
   readonly ofOracle: number;
@@ -176,17 +209,19 @@ export async function runHitRate(params: HitRateParams): Promise<Record<string, 
   const pricing = { pricePerGb: params.pricePerGb };
   const rows = {} as Record<ScenarioName, Omit<ScenarioFigures, 'ofOracle'>>;
   let warmrouteTrace: OracleRequest[] = [];
-
-  for (const tenancy of ['none', 'key'] as const) {
-    rows[tenancy === 'none' ? 'no-tenancy' : 'key-as-tenant'] = await withScenarioHost(
-      params.limits,
-      async (s) => {
+  const progress = startProgress('hit-rate', params.requests * SCENARIOS.length, 'requests');
+  try {
+    for (const tenancy of ['none', 'key'] as const) {
+      const name = tenancy === 'none' ? 'no-tenancy' : 'key-as-tenant';
+      const onSettled = scenarioProgress(progress, name);
+      rows[name] = await withScenarioHost(params.limits, async (s) => {
         const result = await runDirectScenario(s, {
           tenancy,
           trace,
           concurrency: params.concurrency,
           keyName,
           requestTimeoutMs: params.requestTimeoutMs,
+          onSettled,
         });
         return {
           ...summarize(result.records, result.elapsedMs, {
@@ -196,24 +231,32 @@ export async function runHitRate(params: HitRateParams): Promise<Record<string, 
           memory: s.memory(),
           extra: { host: s.host.stats().functions },
         };
-      },
-    );
+      });
+    }
+    const onSettled = scenarioProgress(progress, 'warmroute');
+    rows.warmroute = await withScenarioHost(params.limits, async (s) => {
+      const result = await runGatewayScenario(s, {
+        trace,
+        concurrency: params.concurrency,
+        keyName,
+        onSettled,
+      });
+      warmrouteTrace = toOracleTrace(result);
+      return {
+        ...summarize(result.records, result.elapsedMs, { ...pricing, memoryMb: s.shape.memoryMb }),
+        // The gateway does not return the report's reason; its metrics count them.
+        missReasons: result.missReasons,
+        memory: s.memory(),
+        extra: {
+          queueWait: result.queueWait,
+          gatewayMissReasons: result.missReasons,
+          host: s.host.stats().functions,
+        },
+      };
+    });
+  } finally {
+    progress.done();
   }
-  rows.warmroute = await withScenarioHost(params.limits, async (s) => {
-    const result = await runGatewayScenario(s, { trace, concurrency: params.concurrency, keyName });
-    warmrouteTrace = toOracleTrace(result);
-    return {
-      ...summarize(result.records, result.elapsedMs, { ...pricing, memoryMb: s.shape.memoryMb }),
-      // The gateway does not return the report's reason; its metrics count them.
-      missReasons: result.missReasons,
-      memory: s.memory(),
-      extra: {
-        queueWait: result.queueWait,
-        gatewayMissReasons: result.missReasons,
-        host: s.host.stats().functions,
-      },
-    };
-  });
 
   const limits = {
     idleTimeoutMs: params.limits.idleTimeoutMs,

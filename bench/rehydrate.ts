@@ -16,6 +16,8 @@ import { RedisSnapshotStore } from '../lambda/stores/redis-snapshot-store.js';
 import { createWarmEnvironment } from '../lambda/warm-environment.js';
 import { startLocalHost } from '../src/localhost/index.js';
 import { distDir } from '../src/paths.js';
+import type { SectionInfo } from './lib/bench-cli.js';
+import { startProgress, type Progress } from './lib/progress.js';
 
 /**
  * Rehydration cost of the function library: a 1 MB state and a 10 MB
@@ -30,6 +32,30 @@ import { distDir } from '../src/paths.js';
  * `Init Duration` for a plain handler, a `withWarmState` handler and the
  * same handler with ioredis and tar imported at init.
  */
+
+/**
+ * Runs per case (a new environment each: rehydrate, hit, checkpoint), import
+ * probes per variant, evict + invoke cold starts per variant.
+ */
+export const SIZES = {
+  quick: { runs: 3, importRuns: 3, initRuns: 3 },
+  full: { runs: 10, importRuns: 15, initRuns: 10 },
+} as const;
+const CASES = ['1 MB state', '10 MB directory'] as const;
+const IMPORT_VARIANTS = 3;
+const INIT_VARIANTS = 3;
+
+const sizeOf = (s: (typeof SIZES)['quick' | 'full']): string =>
+  `${CASES.length} cases × ${s.runs} runs per store (file, Redis); ${IMPORT_VARIANTS} × ${s.importRuns} import probes; ${INIT_VARIANTS} × ${s.initRuns} cold starts`;
+
+export const info: SectionInfo = {
+  size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
+  duration: { quick: '~15 s', full: '~1 min' },
+  env: {
+    WARMROUTE_SNAPSHOT_REDIS_URL:
+      'Redis for the snapshot store (else REDIS_URL, else redis://127.0.0.1:6379; skipped if unreachable)',
+  },
+};
 
 interface Blob {
   blob: string;
@@ -96,10 +122,12 @@ interface CaseResult {
 async function runCase(
   storeName: string,
   store: SnapshotStore,
-  name: '1 MB state' | '10 MB directory',
+  name: (typeof CASES)[number],
   runs: number,
   root: string,
+  progress: Progress,
 ): Promise<CaseResult> {
+  progress.phase(`${storeName} store, ${name}`);
   const key = `bench-${name.replace(/\W+/g, '-')}-${randomBytes(4).toString('hex')}`;
   const options = { initialState: (): Blob => ({ blob: '' }), store, verify: 'store' as const };
   const seedEnv = createWarmEnvironment({ tmpDir: root });
@@ -139,6 +167,7 @@ async function runCase(
     const t1 = performance.now();
     await fn({ cp: true }, context(key));
     checkpoint.push(performance.now() - t1);
+    progress.tick();
   }
   await store.delete(benchScope(key));
   const r = median(rehydrate);
@@ -249,13 +278,20 @@ interface ColdStartFigures {
   initLazyVsEagerRatio: number;
 }
 
-async function coldStart(quick: boolean, root: string, snapDir: string): Promise<ColdStartFigures> {
+async function coldStart(
+  sizes: (typeof SIZES)['quick' | 'full'],
+  root: string,
+  snapDir: string,
+  progress: Progress,
+): Promise<ColdStartFigures> {
   const variants: ImportVariant[] = [
     'bare node',
     'warmroute/lambda (lazy)',
     'warmroute/lambda + ioredis + tar',
   ];
-  const importRuns = quick ? 3 : 15;
+  const { importRuns } = sizes;
+  if (variants.length !== IMPORT_VARIANTS) throw new Error('bench: IMPORT_VARIANTS is out of date');
+  progress.phase('import probes (fresh node processes)');
   const samples = new Map<ImportVariant, { ms: number[]; rss: number[] }>(
     variants.map((v) => [v, { ms: [], rss: [] }]),
   );
@@ -265,6 +301,7 @@ async function coldStart(quick: boolean, root: string, snapDir: string): Promise
       const r = await runImport(v);
       samples.get(v)?.ms.push(r.ms);
       samples.get(v)?.rss.push(r.rss / MB);
+      progress.tick();
     }
   }
   const imports = variants.map((variant) => ({
@@ -289,7 +326,9 @@ async function coldStart(quick: boolean, root: string, snapDir: string): Promise
     ['withWarmState (lazy)', 'lazy'],
     ['withWarmState + ioredis + tar at init', 'eager'],
   ];
-  const initRuns = quick ? 3 : 10;
+  const { initRuns } = sizes;
+  if (initVariants.length !== INIT_VARIANTS) throw new Error('bench: INIT_VARIANTS is out of date');
+  progress.phase('cold starts on the local host');
   const initMs = new Map<string, number[]>(initVariants.map(([, fn]) => [fn, []]));
   try {
     for (let i = 0; i < initRuns; i++) {
@@ -308,6 +347,7 @@ async function coldStart(quick: boolean, root: string, snapDir: string): Promise
         if (out.FunctionError !== undefined || m?.[1] === undefined)
           throw new Error(`bench: cold invoke of ${fn} failed or reported no Init Duration`);
         initMs.get(fn)?.push(Number(m[1]));
+        progress.tick();
       }
     }
   } finally {
@@ -333,7 +373,8 @@ async function coldStart(quick: boolean, root: string, snapDir: string): Promise
 }
 
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
-  const runs = opts.quick ? 3 : 10;
+  const sizes = opts.quick ? SIZES.quick : SIZES.full;
+  const { runs } = sizes;
   const root = await mkdtemp(join(tmpdir(), 'wr-bench-rehydrate-'));
   const snapDir = await mkdtemp(join(tmpdir(), 'wr-bench-snap-'));
   const results: CaseResult[] = [];
@@ -355,15 +396,25 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
         }),
       ]);
     }
-    for (const [name, store] of stores) {
-      try {
-        results.push(await runCase(name, store, '1 MB state', runs, root));
-        results.push(await runCase(name, store, '10 MB directory', runs, root));
-      } finally {
-        await store.close();
+    const progress = startProgress(
+      'rehydrate',
+      stores.length * CASES.length * runs +
+        IMPORT_VARIANTS * sizes.importRuns +
+        INIT_VARIANTS * sizes.initRuns,
+      'steps',
+    );
+    try {
+      for (const [name, store] of stores) {
+        try {
+          for (const c of CASES) results.push(await runCase(name, store, c, runs, root, progress));
+        } finally {
+          await store.close();
+        }
       }
+      cold = await coldStart(sizes, root, snapDir, progress);
+    } finally {
+      progress.done();
     }
-    cold = await coldStart(opts.quick, root, snapDir);
   } finally {
     await rm(root, { recursive: true, force: true });
     await rm(snapDir, { recursive: true, force: true });

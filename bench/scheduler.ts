@@ -2,6 +2,8 @@ import { loadConfig } from '../src/config/load-config.js';
 import { schedulerSettingsOf } from '../src/create-dependencies.js';
 import { createScheduler } from '../src/scheduler/index.js';
 import type { Scheduler, Ticket } from '../src/scheduler/index.js';
+import { formatCount, type SectionInfo } from './lib/bench-cli.js';
+import { startProgress } from './lib/progress.js';
 
 /**
  * Scheduler overhead. The gateway calls `run()` on every request, so what
@@ -21,6 +23,22 @@ const fnWithSignal = (ticket: Ticket): Promise<number> =>
   Promise.resolve(ticket.signal.aborted ? 0 : 1);
 
 type Variant = (n: number) => Promise<void>;
+
+/** Operations per timed run, and interleaved rounds (the median counts). */
+export const SIZES = {
+  quick: { operations: 50_000, rounds: 5 },
+  full: { operations: 200_000, rounds: 11 },
+} as const;
+const VARIANTS = 7;
+const WARM_UP_MAX = 20_000;
+
+const sizeOf = (s: { operations: number; rounds: number }): string =>
+  `${VARIANTS} variants × ${s.rounds} rounds × ${formatCount(s.operations)} operations (+ a warm-up run each)`;
+
+export const info: SectionInfo = {
+  size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
+  duration: { quick: '~5 s', full: '~30 s' },
+};
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -64,13 +82,27 @@ async function measure(
 ): Promise<Record<string, number>> {
   const samples: Record<string, number[]> = {};
   for (const name of Object.keys(variants)) samples[name] = [];
-  for (const run of Object.values(variants)) await run(Math.min(n, 20_000)); // warm-up
-  for (let r = 0; r < rounds; r++) {
-    for (const [name, run] of Object.entries(variants)) {
-      const start = process.hrtime.bigint();
-      await run(n);
-      samples[name]?.push(Number(process.hrtime.bigint() - start) / n);
+  const names = Object.keys(variants);
+  if (names.length !== VARIANTS) throw new Error('bench: VARIANTS is out of date');
+  // Ticks fall between timed runs, never inside one.
+  const progress = startProgress('scheduler', names.length * (rounds + 1), 'runs');
+  try {
+    progress.phase('warm-up');
+    for (const run of Object.values(variants)) {
+      await run(Math.min(n, WARM_UP_MAX));
+      progress.tick();
     }
+    for (let r = 0; r < rounds; r++) {
+      progress.phase(`round ${r + 1}/${rounds}`);
+      for (const [name, run] of Object.entries(variants)) {
+        const start = process.hrtime.bigint();
+        await run(n);
+        samples[name]?.push(Number(process.hrtime.bigint() - start) / n);
+        progress.tick();
+      }
+    }
+  } finally {
+    progress.done();
   }
   const out: Record<string, number> = {};
   for (const [name, values] of Object.entries(samples)) out[name] = median(values);
@@ -78,8 +110,7 @@ async function measure(
 }
 
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
-  const n = opts.quick ? 50_000 : 200_000;
-  const rounds = opts.quick ? 5 : 11;
+  const { operations: n, rounds } = opts.quick ? SIZES.quick : SIZES.full;
   // The settings of a gateway with an empty config, as `warmroute start` builds them.
   const settings = schedulerSettingsOf(loadConfig({}));
   const scheduler = createScheduler(settings);

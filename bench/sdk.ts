@@ -7,7 +7,9 @@ import { createDependencies } from '../src/create-dependencies.js';
 import { createAffinityClient } from '../src/sdk/client.js';
 import type { AffinityClient } from '../src/sdk/types.js';
 import { distDir } from '../src/paths.js';
+import { formatCount, type SectionInfo } from './lib/bench-cli.js';
 import { startChildServer } from './lib/child-server.js';
+import { startProgress } from './lib/progress.js';
 import { fmt, percentiles, printTable } from './lib/load.js';
 
 /**
@@ -41,6 +43,22 @@ const KEYS = Array.from({ length: 8 }, (_, i) => `bench-sdk-${i}`);
 const TENANTS = KEYS.map((k) => `bench-raw-${k}`);
 const PAYLOAD = Buffer.from('{"op":"bench"}');
 
+/** Sequential calls per variant and round; interleaved rounds. */
+export const SIZES = {
+  quick: { perRound: 300, rounds: 3 },
+  full: { perRound: 2_000, rounds: 5 },
+} as const;
+const VARIANTS = 5;
+const WARM_UP = Math.max(100, KEYS.length * 4);
+
+const sizeOf = (s: { perRound: number; rounds: number }): string =>
+  `${VARIANTS} variants × ${s.rounds} rounds × ${formatCount(s.perRound)} sequential calls (+ ${WARM_UP} warm-up calls each)`;
+
+export const info: SectionInfo = {
+  size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
+  duration: { quick: '~15 s', full: '~1 min' },
+};
+
 async function runRound(variant: Variant, n: number, samples: number[]): Promise<number> {
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < n; i++) {
@@ -68,8 +86,7 @@ async function expectOk(res: Awaited<ReturnType<Pool['request']>>): Promise<void
 }
 
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
-  const perRound = opts.quick ? 300 : 2_000;
-  const rounds = opts.quick ? 3 : 5;
+  const { perRound, rounds } = opts.quick ? SIZES.quick : SIZES.full;
 
   const host = await startChildServer(join(distDir, 'bench/servers/local-host-server.js'));
   const gateway = await startChildServer(join(distDir, 'bench/servers/gateway-server.js'), {
@@ -159,19 +176,28 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     },
   ];
 
+  const progress = startProgress('sdk', VARIANTS * (WARM_UP + rounds * perRound), 'calls');
   try {
+    if (variants.length !== VARIANTS) throw new Error('bench: VARIANTS is out of date');
     // Warm-up: start every tenant's environment and JIT every path.
-    for (const v of variants)
-      for (let i = 0; i < Math.max(100, KEYS.length * 4); i++) await v.call(i);
+    progress.phase('warm-up');
+    for (const v of variants) {
+      for (let i = 0; i < WARM_UP; i++) await v.call(i);
+      progress.tick(WARM_UP);
+    }
 
     const samples = new Map<string, number[]>(variants.map((v) => [v.name, []]));
     const cpu = new Map<string, number>(variants.map((v) => [v.name, 0]));
     for (let r = 0; r < rounds; r++) {
       for (const v of variants) {
+        progress.phase(`round ${r + 1}/${rounds}: ${v.name}`);
         const used = await runRound(v, perRound, samples.get(v.name) ?? []);
+        // After the round's CPU reading: progress is not the client's cost.
+        progress.tick(perRound);
         cpu.set(v.name, (cpu.get(v.name) ?? 0) + used);
       }
     }
+    progress.done();
     const figures = Object.fromEntries(
       variants.map((v) => [
         v.name,
@@ -228,6 +254,7 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     );
     return { callsPerVariant: perRound * rounds, figures, overhead };
   } finally {
+    progress.done();
     await http.close();
     await embedded.close();
     await deps.close();
