@@ -1,42 +1,106 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { silenceAwsSdkNodeVersionWarning } from '../src/aws-sdk-node-warning.js';
 import { packageRoot } from '../src/paths.js';
+import {
+  BenchUsageError,
+  formatHelp,
+  parseBenchArgs,
+  usageErrorText,
+  type SectionHelp,
+  type SectionInfo,
+} from './lib/bench-cli.js';
 
 /**
- * `npm run bench [-- --quick] [-- --only a,b]`: runs every benchmark section
+ * `npm run bench [-- --quick] [-- --only=a,b]`: runs every benchmark section
  * in one process, one after another, prints each section's table and writes
  * all figures to bench/results/<time>.json. Each section measures its
  * comparisons side by side (interleaved), so its ratios hold on a noisy,
- * shared machine even when absolute times drift.
+ * shared machine even when absolute times drift. `--help` lists the
+ * sections with their sizes; long sections show progress on stderr.
  */
 
-// Sections create Lambda clients (and child gateways that inherit this environment).
-silenceAwsSdkNodeVersionWarning();
+interface SectionModule {
+  bench(opts: { quick: boolean }): Promise<Record<string, unknown>>;
+  /** Sizes and rough times for `--help`, from the constants the section runs with. */
+  readonly info?: SectionInfo;
+}
 
 interface Section {
   readonly name: string;
-  readonly load: () => Promise<{
-    bench(opts: { quick: boolean }): Promise<Record<string, unknown>>;
-  }>;
+  /** One line for `--help`. */
+  readonly measures: string;
+  readonly load: () => Promise<SectionModule>;
 }
 
-const sections: readonly Section[] = [
-  { name: 'local-host', load: () => import('./local-host.js') },
-  { name: 'backend', load: () => import('./backend.js') },
-  { name: 'directory', load: () => import('./directory.js') },
-  { name: 'scheduler', load: () => import('./scheduler.js') },
-  { name: 'gateway', load: () => import('./gateway.js') },
-  { name: 'cluster', load: () => import('./cluster.js') },
-  { name: 'rehydrate', load: () => import('./rehydrate.js') },
-  { name: 'sdk', load: () => import('./sdk.js') },
-  { name: 'hit-rate', load: () => import('./hit-rate.js') },
+export const sections: readonly Section[] = [
+  {
+    name: 'local-host',
+    measures: 'warm invoke through the local host vs a raw HTTP round trip; cold start',
+    load: () => import('./local-host.js'),
+  },
+  {
+    name: 'backend',
+    measures: 'client CPU per invoke: raw undici vs SDK InvokeCommand vs the Lambda backend',
+    load: () => import('./backend.js'),
+  },
+  {
+    name: 'directory',
+    measures: 'resolve throughput from L1 and from Redis; Redis round trips per resolve',
+    load: () => import('./directory.js'),
+  },
+  {
+    name: 'scheduler',
+    measures: 'nanoseconds scheduler.run() adds, uncontended and contended',
+    load: () => import('./scheduler.js'),
+  },
+  {
+    name: 'gateway',
+    measures:
+      'bare proxy vs the warmroute gateway vs direct InvokeCommand: throughput, latency, CPU',
+    load: () => import('./gateway.js'),
+  },
+  { name: 'idle', measures: "an idle gateway process's CPU", load: () => import('./idle.js') },
+  {
+    name: 'cluster',
+    measures: 'the gateway on a 3+3 Redis Cluster vs one Redis server, L1 hit and L1 miss paths',
+    load: () => import('./cluster.js'),
+  },
+  {
+    name: 'rehydrate',
+    measures: 'restoring 1 MB / 10 MB snapshots vs a warm hit; the library share of a cold start',
+    load: () => import('./rehydrate.js'),
+  },
+  {
+    name: 'sdk',
+    measures: "per-call overhead of the SDK's HTTP and embedded transports vs raw undici",
+    load: () => import('./sdk.js'),
+  },
+  {
+    name: 'hit-rate',
+    measures: 'a Zipf trace on no tenancy, key-as-tenant and warmroute vs the oracle and LRU bound',
+    load: () => import('./hit-rate.js'),
+  },
 ];
 
-async function main(argv: readonly string[]): Promise<void> {
-  const quick = argv.includes('--quick');
-  const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
-  const only = onlyArg === undefined ? undefined : new Set(onlyArg.split(','));
+/** Every section's `--help` entry; loads each module (starts nothing) to read its `info`. */
+async function helpEntries(): Promise<SectionHelp[]> {
+  return Promise.all(
+    sections.map(async (s) => {
+      try {
+        return { name: s.name, measures: s.measures, info: (await s.load()).info };
+      } catch (err) {
+        const loadError = err instanceof Error ? err.message.split('\n')[0] : String(err);
+        return { name: s.name, measures: s.measures, loadError };
+      }
+    }),
+  );
+}
+
+async function runSections(quick: boolean, only: readonly string[] | undefined): Promise<void> {
+  // Sections create Lambda clients (and child gateways that inherit this environment).
+  silenceAwsSdkNodeVersionWarning();
   const results: Record<string, unknown> = {
     startedAt: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -44,7 +108,7 @@ async function main(argv: readonly string[]): Promise<void> {
   };
   let failed = false;
   for (const section of sections) {
-    if (only !== undefined && !only.has(section.name)) continue;
+    if (only !== undefined && !only.includes(section.name)) continue;
     console.log(`\n=== ${section.name} ${quick ? '(quick)' : ''} ===`);
     const started = Date.now();
     try {
@@ -68,4 +132,46 @@ async function main(argv: readonly string[]): Promise<void> {
   if (failed) process.exitCode = 1;
 }
 
-await main(process.argv.slice(2));
+/** What `runBench` acts through; the tests pass fakes, so no section runs. */
+export interface BenchCliDeps {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly help: () => Promise<SectionHelp[]>;
+  readonly run: (quick: boolean, only: readonly string[] | undefined) => Promise<void>;
+}
+
+/** The command: parses `argv`, prints help or runs sections; resolves to the exit code. */
+export async function runBench(
+  argv: readonly string[],
+  deps: BenchCliDeps = {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    help: helpEntries,
+    run: runSections,
+  },
+): Promise<number> {
+  let args;
+  try {
+    args = parseBenchArgs(
+      argv,
+      sections.map((s) => s.name),
+    );
+  } catch (err) {
+    if (!(err instanceof BenchUsageError)) throw err;
+    deps.err(usageErrorText(err));
+    return 2;
+  }
+  if (args.kind === 'help') {
+    deps.out(formatHelp(await deps.help()));
+    return 0;
+  }
+  await deps.run(args.quick, args.only);
+  return 0;
+}
+
+// Imported (by the tests) it runs nothing.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const code = await runBench(process.argv.slice(2));
+  // A failed section has set 1 already.
+  if (code !== 0) process.exitCode = code;
+}
