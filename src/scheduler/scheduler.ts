@@ -23,9 +23,11 @@
  *
  * Hot path: at ~8k req/s every request goes through `run()`, so the path
  * where nothing waits allocates one object (the job, which is also the
- * ticket) plus the promise of `execute()` and its callbacks (a promise the
- * scheduler can reject, so a drain can answer a job that outlives its
- * grace), reads the clock once, and starts no timer: the deadline timer
+ * ticket) plus the promise of `execute()` and the two callbacks on `fn`'s
+ * promise (a promise the scheduler can reject, so a drain can answer a job
+ * that outlives its grace; its executor is one module function), settles it
+ * in the same microtask as `fn`'s promise, reads the clock once, and starts
+ * no timer: the deadline timer
  * behind `ticket.signal` is only created if `fn` reads the signal. Every
  * queue is an intrusive linked list (O(1) push, shift and removal of an
  * aborted waiter; running jobs sit in one too, for the drain), and
@@ -103,6 +105,8 @@ class Job implements Ticket, ListNode<Job> {
   controller: AbortController | undefined = undefined;
   listening = false;
   grant: (() => void) | undefined = undefined;
+  /** While `fn` runs: settles the caller's promise (the drain's cut uses `fail`). */
+  succeed: ((value: unknown) => void) | undefined = undefined;
   fail: ((err: unknown) => void) | undefined = undefined;
 
   constructor(
@@ -138,6 +142,20 @@ function onDeadline(job: Job): void {
   job.controller?.abort(
     new WarmrouteError('WR_ERR_DEADLINE', [Math.max(0, job.deadline - job.enqueuedAt)]),
   );
+}
+
+/**
+ * The job whose promise `new Promise(takeSettlers)` is making: the executor
+ * is one module function instead of a closure per job (it runs synchronously
+ * inside the constructor, so nothing else can see this in between).
+ */
+let settling: Job | undefined;
+
+function takeSettlers(resolve: (value: never) => void, reject: (err: unknown) => void): void {
+  const job = settling as Job;
+  // The job's promise is a Promise<T> for the T of its own `fn`.
+  job.succeed = resolve as (value: unknown) => void;
+  job.fail = reject;
 }
 
 /** Rejections must be Errors; a signal's reason is whatever the client passed to abort(). */
@@ -489,19 +507,30 @@ class SchedulerImpl implements Scheduler {
       this.finish(job);
       return rejectWith(err);
     }
-    return new Promise<T>((resolve, reject) => {
-      job.fail = reject;
-      const settle = (): void => {
+    settling = job;
+    const result = new Promise<T>(takeSettlers);
+    settling = undefined;
+    // fn's value or rejection reason is passed on as it is (not `resolve(call)`,
+    // which costs two more microtask hops to adopt a promise); once the drain
+    // cut the job, settling its promise again does nothing.
+    call.then(
+      (value) => {
+        const resolve = job.succeed;
         this.finish(job);
-        // Adopts fn's outcome, its rejection reason unchanged (a no-op once the drain cut the job).
-        resolve(call);
-      };
-      call.then(settle, settle);
-    });
+        resolve?.(value);
+      },
+      (err: unknown) => {
+        const reject = job.fail;
+        this.finish(job);
+        reject?.(err);
+      },
+    );
+    return result;
   }
 
   private finish(job: Job): void {
     job.stage = STAGE_DONE;
+    job.succeed = undefined;
     job.fail = undefined;
     this.active.remove(job);
     this.detach(job);
