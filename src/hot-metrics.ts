@@ -166,6 +166,7 @@ class HistogramSeries<L extends string> {
 export class HotHistogram<L extends string = never> extends HotMetric<L, HistogramSeries<L>> {
   readonly type = 'histogram' as const;
   private readonly upperBounds: readonly number[];
+  private unlabelled: HistogramSeries<L> | undefined;
 
   constructor(options: HotMetricOptions<L> & { readonly buckets: readonly number[] }) {
     super(options);
@@ -178,8 +179,11 @@ export class HotHistogram<L extends string = never> extends HotMetric<L, Histogr
   }
 
   observe(labelsOrValue: LabelValues<L> | number, value?: number): void {
-    if (typeof labelsOrValue === 'number') this.seriesFor({}).observe(labelsOrValue);
-    else this.seriesFor(labelsOrValue).observe(value ?? NaN);
+    if (typeof labelsOrValue === 'number') {
+      // The series without labels, resolved once (until reset()).
+      this.unlabelled ??= this.seriesFor({});
+      this.unlabelled.observe(labelsOrValue);
+    } else this.seriesFor(labelsOrValue).observe(value ?? NaN);
   }
 
   get(): Promise<HotMetricData> {
@@ -203,5 +207,10 @@ export class HotHistogram<L extends string = never> extends HotMetric<L, Histogr
 
   protected newSeries(labels: LabelValues<L>): HistogramSeries<L> {
     return new HistogramSeries(labels, this.upperBounds);
+  }
+
+  override reset(): void {
+    super.reset();
+    this.unlabelled = undefined;
   }
 }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { parseEnvelope, type InvocationState } from '../../lambda/protocol.js';
-import type { Backend } from '../backend/backend.js';
+import type { Backend, InvokeResult } from '../backend/backend.js';
 import { classifyFromLogTail } from '../backend/classify.js';
 import { parseFunctionError } from '../backend/function-error.js';
 import type { CancelSignal } from '../cancel-signal.js';
@@ -13,7 +13,7 @@ import { WarmrouteError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { RoutingMode } from '../routing-mode.js';
 import type { Scheduler } from '../scheduler/types.js';
-import { InvocationMetrics } from './invocation-metrics.js';
+import { InvocationMetrics, type RouteSeries } from './invocation-metrics.js';
 import { isValidFunctionName } from './metric-labels.js';
 import { ClientContextMemo } from './state-scope.js';
 import { validateWarmReport, type ValidWarmReport } from './warm-report.js';
@@ -92,6 +92,17 @@ export interface AffinityInvoker {
 
 const encoder = new TextEncoder();
 
+/** Bounds the per-function memo (names are client-chosen when there is no allow-list). */
+const MAX_FUNCTION_HANDLES = 10_000;
+
+interface FunctionHandle {
+  readonly label: string;
+  readonly onRetry: () => void;
+  readonly onThrottle: (throttle: { readonly reason: unknown }) => void;
+  /** The metric series of each route label the function is called on. */
+  readonly routes: Map<string, RouteSeries>;
+}
+
 export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoker {
   const { directory, scheduler, backend } = deps;
   const configured = Object.keys(deps.functions);
@@ -110,16 +121,39 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
     return UNDECLARED_FUNCTION_SETTINGS;
   }
 
+  /** A function's metric label and backend callbacks, made once per function name. */
+  const handles = new Map<string, FunctionHandle>();
+  function handleOf(name: string, fn: Readonly<FunctionSettings>): FunctionHandle {
+    let handle = handles.get(name);
+    if (handle === undefined) {
+      const label = metrics.functionLabel(name);
+      handle = {
+        label,
+        onRetry: () => {
+          metrics.retried(label);
+        },
+        onThrottle: (throttle) => {
+          metrics.throttled(label, fn.tenancy, throttle.reason);
+        },
+        routes: new Map(),
+      };
+      if (handles.size >= MAX_FUNCTION_HANDLES) handles.clear();
+      handles.set(name, handle);
+    }
+    return handle;
+  }
+
   async function invoke(request: AffinityInvokeRequest): Promise<AffinityInvokeResult> {
     const started = performance.now();
     const fn = functionInfo(request.functionName);
 
     // Resolve: key → tenant and the scope of the key's state.
-    const resolution = await directory.resolve(request.key, {
-      mode: request.mode,
-      functionName: request.functionName,
-      ...(request.poolSize === undefined ? {} : { poolSize: request.poolSize }),
-    });
+    const resolution = await directory.resolve(
+      request.key,
+      request.poolSize === undefined
+        ? { mode: request.mode, functionName: request.functionName }
+        : { mode: request.mode, functionName: request.functionName, poolSize: request.poolSize },
+    );
     const tenantId = resolution.tenantId;
     // A bound key shares its target's environment, so it shares its state too.
     const target = resolution.boundTo ?? request.key;
@@ -130,50 +164,45 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
     // per key in pooled mode (slots are shared on purpose); none in fresh mode.
     const turnKey = request.mode === 'pooled' ? `k:${request.key}` : `t:${tenantId}`;
 
-    const functionLabel = metrics.functionLabel(request.functionName);
-    const onRetry = (): void => {
-      metrics.retried(functionLabel);
-    };
-    const onThrottle = (throttle: { readonly reason: unknown }): void => {
-      metrics.throttled(functionLabel, fn.tenancy, throttle.reason);
-    };
+    const handle = handleOf(request.functionName, fn);
+    const functionLabel = handle.label;
 
-    // Schedule and invoke.
-    let backendMs = 0;
+    // Schedule and invoke. `fn` returns the backend's promise itself (no
+    // async wrapper: one promise and one hop less per request); the backend
+    // time is read when the scheduler hands its outcome back.
+    let backendStarted = 0;
     let queueWaitMs = 0;
-    const outcome = await scheduler
-      .run(
+    let outcome: InvokeResult;
+    try {
+      outcome = await scheduler.run(
         { key: turnKey, tenantId, deadline: request.deadline, signal: request.signal },
-        async (ticket) => {
+        (ticket) => {
           queueWaitMs = ticket.queueWaitMs;
-          const t0 = performance.now();
-          try {
-            return await backend.invoke({
-              functionName: request.functionName,
-              tenantId: fn.tenancy === 'PER_TENANT' ? tenantId : undefined,
-              payload: request.payload,
-              deadline: request.deadline,
-              clientContextBase64: clientContexts.encoded(
-                stateScope,
-                request.mode,
-                resolution.stateVersion,
-              ),
-              logTail: deps.logTail,
-              // The client's own signal, not the ticket's: the backend enforces
-              // the deadline itself, and the ticket's signal costs a timer per call.
-              signal: request.signal,
-              onRetry,
-              onThrottle,
-            });
-          } finally {
-            backendMs = performance.now() - t0;
-          }
+          backendStarted = performance.now();
+          return backend.invoke({
+            functionName: request.functionName,
+            tenantId: fn.tenancy === 'PER_TENANT' ? tenantId : undefined,
+            payload: request.payload,
+            deadline: request.deadline,
+            clientContextBase64: clientContexts.encoded(
+              stateScope,
+              request.mode,
+              resolution.stateVersion,
+            ),
+            logTail: deps.logTail,
+            // The client's own signal, not the ticket's: the backend enforces
+            // the deadline itself, and the ticket's signal costs a timer per call.
+            signal: request.signal,
+            onRetry: handle.onRetry,
+            onThrottle: handle.onThrottle,
+          });
         },
-      )
-      .catch((err: unknown) => {
-        metrics.failed(request, err);
-        throw err;
-      });
+      );
+    } catch (err) {
+      metrics.failed(request, err);
+      throw err;
+    }
+    const backendMs = performance.now() - backendStarted;
 
     // Report: what the function said of its state, to the directory and the metrics.
     let state: InvocationState;
@@ -213,12 +242,18 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
     }
 
     const durationMs = performance.now() - started;
+    let series = handle.routes.get(request.route);
+    if (series === undefined) {
+      series = metrics.routeSeries(functionLabel, request.route);
+      handle.routes.set(request.route, series);
+    }
     metrics.completed(
-      functionLabel,
-      request.route,
+      series,
       state,
       outcome.functionError === undefined ? 'ok' : 'function_error',
-      { durationMs, queueWaitMs, backendMs },
+      durationMs,
+      queueWaitMs,
+      backendMs,
     );
 
     return {

@@ -22,18 +22,61 @@ import type { ValidWarmReport } from './warm-report.js';
  * happened; this class decides how it is counted.
  */
 
-/** Bounds the hot-series memo (its labels are bounded already; this bounds the map itself). */
-const MAX_HOT_SERIES = 10_000;
+/** Bounds the route-series memo (its labels are bounded already; this bounds the map itself). */
+const MAX_ROUTE_SERIES = 10_000;
 
 export type InvocationOutcome = 'ok' | 'function_error';
+
+type Recorder = (seconds: number) => void;
+
+/**
+ * The per-request series of one function label and route label: the
+ * counter's and the histogram's series per state and outcome, each resolved
+ * on first use. The invoker keeps one per function and route, so a request
+ * builds no label object and no lookup key.
+ */
+export class RouteSeries {
+  readonly #metrics: Metrics;
+  readonly #ok = new Map<InvocationState, Recorder>();
+  readonly #functionError = new Map<InvocationState, Recorder>();
+
+  constructor(
+    metrics: Metrics,
+    readonly functionLabel: string,
+    readonly route: string,
+  ) {
+    this.#metrics = metrics;
+  }
+
+  recorder(state: InvocationState, outcome: InvocationOutcome): Recorder {
+    const byState = outcome === 'ok' ? this.#ok : this.#functionError;
+    let record = byState.get(state);
+    if (record === undefined) {
+      const { functionLabel, route } = this;
+      const counter = this.#metrics.invocations.labels({
+        function: functionLabel,
+        route,
+        state,
+        outcome,
+      });
+      const histogram = this.#metrics.requestDuration.labels({ function: functionLabel, state });
+      record = (seconds) => {
+        counter.inc();
+        histogram.observe(seconds);
+      };
+      byState.set(state, record);
+    }
+    return record;
+  }
+}
 
 export class InvocationMetrics {
   readonly #metrics: Metrics;
   readonly #functionLabels: BoundedLabel;
   readonly #routeLabels = new BoundedLabel(new Set(['rpc', 'sdk']), MAX_ROUTE_LABELS);
-  // Both per-request series (the counter's and the histogram's) behind one
-  // lookup per label combination, so a request builds no label objects.
-  readonly #hotSeries = new Map<string, (seconds: number) => void>();
+  // Keyed by function label, then route label (no key built per lookup).
+  readonly #routeSeries = new Map<string, Map<string, RouteSeries>>();
+  #routeSeriesCount = 0;
 
   /** `configuredFunctions`: the config's allow-list; empty when there is none. */
   constructor(metrics: Metrics, configuredFunctions: readonly string[]) {
@@ -121,54 +164,45 @@ export class InvocationMetrics {
     this.#metrics.recordColdStart(functionLabel, memoryMb);
   }
 
-  /** An invocation the backend answered, with the time spent in the queue and in the backend. */
-  completed(
-    functionLabel: string,
-    route: string,
-    state: InvocationState,
-    outcome: InvocationOutcome,
-    times: {
-      readonly durationMs: number;
-      readonly queueWaitMs: number;
-      readonly backendMs: number;
-    },
-  ): void {
-    const metrics = this.#metrics;
-    this.#hot(
-      functionLabel,
-      this.#routeLabels.value(route),
-      state,
-      outcome,
-    )(times.durationMs / 1000);
-    metrics.queueWait.observe(times.queueWaitMs / 1000);
-    metrics.routingOverhead.observe(
-      Math.max(0, times.durationMs - times.backendMs - times.queueWaitMs) / 1000,
-    );
+  /**
+   * The series a request of `functionLabel` on `route` (a route label: `rpc`,
+   * `sdk` or a proxy prefix, admitted when there is room) is counted in.
+   * Resolve it once per function and route, not per request.
+   */
+  routeSeries(functionLabel: string, route: string): RouteSeries {
+    const routeLabel = this.#routeLabels.value(route);
+    let byRoute = this.#routeSeries.get(functionLabel);
+    if (byRoute === undefined) {
+      byRoute = new Map();
+      this.#routeSeries.set(functionLabel, byRoute);
+    }
+    let series = byRoute.get(routeLabel);
+    if (series === undefined) {
+      if (this.#routeSeriesCount >= MAX_ROUTE_SERIES) {
+        this.#routeSeries.clear();
+        this.#routeSeriesCount = 0;
+        byRoute = new Map();
+        this.#routeSeries.set(functionLabel, byRoute);
+      }
+      series = new RouteSeries(this.#metrics, functionLabel, routeLabel);
+      byRoute.set(routeLabel, series);
+      this.#routeSeriesCount++;
+    }
+    return series;
   }
 
-  #hot(
-    functionLabel: string,
-    route: string,
+  /** An invocation the backend answered, with the time spent in the queue and in the backend. */
+  completed(
+    series: RouteSeries,
     state: InvocationState,
     outcome: InvocationOutcome,
-  ): (seconds: number) => void {
-    const cacheKey = `${functionLabel}\u0000${route}\u0000${state}\u0000${outcome}`;
-    let record = this.#hotSeries.get(cacheKey);
-    if (record === undefined) {
-      const counter = this.#metrics.invocations.labels({
-        function: functionLabel,
-        route,
-        state,
-        outcome,
-      });
-      const histogram = this.#metrics.requestDuration.labels({ function: functionLabel, state });
-      record = (seconds) => {
-        counter.inc();
-        histogram.observe(seconds);
-      };
-      if (this.#hotSeries.size >= MAX_HOT_SERIES) this.#hotSeries.clear();
-      this.#hotSeries.set(cacheKey, record);
-    }
-    return record;
+    durationMs: number,
+    queueWaitMs: number,
+    backendMs: number,
+  ): void {
+    const metrics = this.#metrics;
+    series.recorder(state, outcome)(durationMs / 1000);
+    metrics.queueWait.observe(queueWaitMs / 1000);
+    metrics.routingOverhead.observe(Math.max(0, durationMs - backendMs - queueWaitMs) / 1000);
   }
 }
