@@ -45,6 +45,13 @@ export interface CreateDependenciesOptions {
   /** Invoke API endpoint (the local host's URL, `AWS_ENDPOINT_URL_LAMBDA`); undefined: AWS. */
   readonly endpoint?: string | undefined;
   /**
+   * `endpoint` is the local host this program started itself (`createGateway`
+   * without `AWS_ENDPOINT_URL_LAMBDA`): it checks no signature, so Invokes go
+   * unsigned and without the headers only AWS reads (the backend's
+   * `signing: 'none'`). Unset or false: signed, whatever the endpoint.
+   */
+  readonly endpointIsEmbeddedLocalHost?: boolean | undefined;
+  /**
    * Register Node's default process metrics in the gateway's registry: true
    * (unset) for a gateway process, false inside a host program that exports
    * its own (the SDK's embedded transport, tests).
@@ -140,6 +147,7 @@ export async function createDependencies(
     endpoint: options.endpoint,
     region: config.region,
     pipeline: config.lambdaPipeline,
+    signing: options.endpointIsEmbeddedLocalHost === true ? 'none' : 'sigv4',
     // Every Invoke runs inside a scheduler slot (the invoker calls the backend
     // from scheduler.run; a retry reuses its slot; a client that leaves frees
     // its key, not its global slot, until the call ends), and the backend only

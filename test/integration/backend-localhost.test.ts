@@ -281,3 +281,106 @@ describe('lambda backend fast path: SigV4 as Lambda verifies it', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('lambda backend fast path, unsigned for the embedded local host', () => {
+  it('runs functions on the local host with no signature: tenants apart, the log tail when asked', async () => {
+    // Prepare
+    const { backend } = await setup({ pipeline: 'fast', signing: 'none' });
+    const invoke = async (tenantId: string, logTail = false) =>
+      backend.invoke({
+        functionName: 'counter',
+        tenantId,
+        payload: enc.encode('{"path":"/"}'),
+        deadline: Date.now() + 10_000,
+        logTail,
+      });
+    // Act
+    const seen: [string, number][] = [];
+    for (const tenantId of ['blue', 'tenant a+=/@:', 'blue'])
+      seen.push([tenantId, counterBody((await invoke(tenantId)).payload).counter]);
+    const tailed = await invoke('blue', true);
+    // Assess
+    expect(seen).toEqual([
+      ['blue', 0],
+      ['tenant a+=/@:', 0],
+      ['blue', 1],
+    ]);
+    expect(counterBody(tailed.payload)).toEqual({ counter: 2, tenantId: 'blue' });
+    expect(tailed.logTail).toMatch(/REPORT RequestId: \S+/);
+  });
+
+  it('sends only what the local host reads: no SigV4, user agent, content type or invocation type', async () => {
+    // Prepare
+    const server = await startInvokeServer(() => ok({ ok: true }));
+    onTestFinished(() => server.close());
+    const backend = createLambdaBackend({
+      endpoint: server.url,
+      connections: 2,
+      pipeline: 'fast',
+      region: 'eu-west-3',
+      signing: 'none',
+    });
+    onTestFinished(() => backend.close());
+    const clientContext = Buffer.from('{"custom":{"k":"v"}}').toString('base64');
+    // Act
+    await backend.invoke({
+      functionName: 'my-fn:prod',
+      tenantId: 'tenant  a +=/@:',
+      payload: enc.encode('{"a":1}'),
+      clientContextBase64: clientContext,
+      logTail: true,
+      deadline: Date.now() + 5_000,
+    });
+    await backend.invoke({
+      functionName: 'counter',
+      payload: new Uint8Array(0),
+      deadline: Date.now() + 5_000,
+    });
+    // Assess
+    const [first, second] = server.requests;
+    expect(first?.method).toBe('POST');
+    expect(first?.url).toBe('/2015-03-31/functions/my-fn%3Aprod/invocations');
+    expect(first?.body.toString()).toBe('{"a":1}');
+    expect(first?.headers).toMatchObject({
+      'x-amz-tenant-id': 'tenant  a +=/@:',
+      'x-amz-client-context': clientContext,
+      'x-amz-log-type': 'Tail',
+      'content-length': '7',
+    });
+    for (const wire of [first, second]) {
+      for (const name of [
+        'authorization',
+        'x-amz-date',
+        'x-amz-content-sha256',
+        'x-amz-security-token',
+        'user-agent',
+        'content-type',
+        'x-amz-invocation-type',
+      ])
+        expect(wire?.headers[name], name).toBeUndefined();
+    }
+    expect(second?.url).toBe('/2015-03-31/functions/counter/invocations');
+    expect(second?.headers['x-amz-tenant-id']).toBeUndefined();
+    expect(second?.headers['x-amz-log-type']).toBeUndefined();
+  });
+
+  it('is refused for an endpoint that is not loopback, or with credentials given', () => {
+    for (const options of [
+      { endpoint: 'https://lambda.eu-west-3.amazonaws.com' },
+      { endpoint: undefined },
+      {
+        endpoint: 'http://127.0.0.1:9',
+        credentials: { accessKeyId: 'AKIATEST', secretAccessKey: 'secret' },
+      },
+    ])
+      expect(() =>
+        createLambdaBackend({
+          ...options,
+          connections: 1,
+          pipeline: 'fast',
+          region: 'eu-west-3',
+          signing: 'none',
+        }),
+      ).toThrow(/unsigned Invokes are only for the embedded local host/);
+  });
+});

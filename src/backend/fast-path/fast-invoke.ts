@@ -52,6 +52,12 @@ export interface FastInvokerOptions {
   readonly connections: number;
   readonly keepAliveTimeout: number;
   readonly connectTimeout: number;
+  /**
+   * `none`: send Invokes without a signature, user agent or content type
+   * (only for a receiver that reads none of them: the gateway's own embedded
+   * local host; the backend refuses it for any other endpoint). Unset: SigV4.
+   */
+  readonly signing?: 'sigv4' | 'none' | undefined;
 }
 
 interface Prepared {
@@ -156,11 +162,13 @@ export class FastInvoker {
   private identityValidUntil = 0;
   private readonly paths = new Map<string, FunctionPaths>();
   private closed = false;
+  private readonly unsigned: boolean;
 
   constructor(
     client: LambdaClient,
     private readonly options: FastInvokerOptions,
   ) {
+    this.unsigned = options.signing === 'none';
     // Checks the SDK internals this path reads: a changed SDK fails here, at start, with the list.
     const internals = fastPathInternals(client);
     this.config = internals.config;
@@ -281,19 +289,37 @@ export class FastInvoker {
    */
   invoke(input: FastInvokeInput): Promise<FastInvokeOutput> {
     const p = this.ready;
-    const identity = this.identity;
-    if (p === undefined || identity === undefined || Date.now() >= this.identityValidUntil)
-      return this.invokeAfterRefresh(input);
-    return this.send(p, identity, input);
+    if (p !== undefined) {
+      if (this.unsigned) return this.sendUnsigned(p, input);
+      const identity = this.identity;
+      if (identity !== undefined && Date.now() < this.identityValidUntil)
+        return this.send(p, identity, input);
+    }
+    return this.invokeAfterRefresh(input);
   }
 
   private async invokeAfterRefresh(input: FastInvokeInput): Promise<FastInvokeOutput> {
     const p = this.ready ?? (await this.preparedOnce());
+    if (this.unsigned) return this.sendUnsigned(p, input);
     const identity =
       this.identity !== undefined && Date.now() < this.identityValidUntil
         ? this.identity
         : await this.refreshIdentity();
     return this.send(p, identity, input);
+  }
+
+  /**
+   * The embedded local host's request: what it reads (src/localhost/invoke-api.ts) and
+   * nothing else. Its defaults are the values the signed request states:
+   * `RequestResponse` when `X-Amz-Invocation-Type` is absent; the content type is not read.
+   */
+  private sendUnsigned(p: Prepared, input: FastInvokeInput): Promise<FastInvokeOutput> {
+    const headers = ['host', p.host];
+    if (input.tenantId !== undefined) headers.push('x-amz-tenant-id', input.tenantId);
+    if (input.clientContext !== undefined)
+      headers.push('x-amz-client-context', input.clientContext);
+    if (input.logTail) headers.push('x-amz-log-type', 'Tail');
+    return this.dispatch(p, this.pathsOf(input.functionName).path, headers, input);
   }
 
   private send(
@@ -341,10 +367,19 @@ export class FastInvoker {
     const token = identity.sessionToken;
     if (token !== undefined && token !== '') headers.push('x-amz-security-token', token);
 
+    return this.dispatch(p, paths.path, headers, input);
+  }
+
+  private dispatch(
+    p: Prepared,
+    path: string,
+    headers: string[],
+    input: FastInvokeInput,
+  ): Promise<FastInvokeOutput> {
     return new Promise<FastInvokeOutput>((resolve, reject) => {
       p.pool.dispatch(
         {
-          path: paths.path,
+          path,
           method: 'POST',
           headers,
           body: input.payload,
