@@ -51,7 +51,7 @@ const sizeOf = (s: { requests: number; rounds: number }): string =>
 
 export const info: SectionInfo = {
   size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
-  duration: { quick: '~15 s', full: '~1 min' },
+  duration: { quick: '~20–90 s', full: '~2–8 min' },
 };
 
 interface Figure {

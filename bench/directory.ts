@@ -36,7 +36,7 @@ const sizeOf = (s: (typeof SIZES)['quick' | 'full']): string =>
 
 export const info: SectionInfo = {
   size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
-  duration: { quick: '~5 s', full: '~40 s' },
+  duration: { quick: '~10 s', full: '~1–2 min' },
   env: { WARMROUTE_BENCH_REDIS_URL: 'the Redis to measure (default redis://127.0.0.1:6379)' },
 };
 

@@ -78,7 +78,7 @@ function sizeOf(p: HitRateParams): string {
 export const info: SectionInfo = {
   size: { quick: sizeOf(QUICK), full: sizeOf(FULL) },
   // Every miss is a real process start: the time follows the cold starts, not N.
-  duration: { quick: '~25 s', full: '50–90 min' },
+  duration: { quick: '~25–65 s', full: '50–90 min' },
 };
 
 /**

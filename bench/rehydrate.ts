@@ -50,7 +50,7 @@ const sizeOf = (s: (typeof SIZES)['quick' | 'full']): string =>
 
 export const info: SectionInfo = {
   size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
-  duration: { quick: '~15 s', full: '~1 min' },
+  duration: { quick: '~20 s', full: '~1 min' },
   env: {
     WARMROUTE_SNAPSHOT_REDIS_URL:
       'Redis for the snapshot store (else REDIS_URL, else redis://127.0.0.1:6379; skipped if unreachable)',

@@ -37,7 +37,7 @@ const sizeOf = (s: { operations: number; rounds: number }): string =>
 
 export const info: SectionInfo = {
   size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
-  duration: { quick: '~5 s', full: '~30 s' },
+  duration: { quick: '~10–20 s', full: '~1.5–3 min' },
 };
 
 function median(values: number[]): number {

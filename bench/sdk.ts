@@ -56,7 +56,7 @@ const sizeOf = (s: { perRound: number; rounds: number }): string =>
 
 export const info: SectionInfo = {
   size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
-  duration: { quick: '~15 s', full: '~1 min' },
+  duration: { quick: '~1 min', full: '~3–8 min' },
 };
 
 async function runRound(variant: Variant, n: number, samples: number[]): Promise<number> {

@@ -110,7 +110,7 @@ export function formatHelp(sections: readonly SectionHelp[]): string {
     '  --only=a,b      only these sections, in the order below (also: --only a,b)',
     '  -h, --help      this text; runs nothing',
     '',
-    'Sections (size and rough time on a 2-core machine, quick | full):',
+    'Sections (size and rough time in each mode, on a shared 2-core machine: times grow with its load):',
   ];
   const env = new Map<string, string[]>();
   for (const s of sections) {
