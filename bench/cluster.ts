@@ -50,7 +50,7 @@ const sizeOf = (s: (typeof SIZES)['quick' | 'full']): string =>
 
 export const info: SectionInfo = {
   size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
-  duration: { quick: '~30–40 s', full: '~2 min' },
+  duration: { quick: '~30–60 s', full: '~2–4 min' },
 };
 
 type Kind = 'standalone' | 'cluster';
