@@ -14,7 +14,9 @@ import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { moduleInside, parseHandlerSpec } from './handler-spec.js';
 import {
+  BACKGROUND_OUTPUT,
   END_OF_INVOCATION,
+  START_OF_INVOCATION,
   escapeNonAscii,
   RUNTIME_PREFIX,
   RuntimeHeader,
@@ -476,9 +478,51 @@ function formatInvokeError(error: unknown): string {
 const mergedOutput = env[OUTPUT_ENV] === 'merged';
 Reflect.deleteProperty(env, OUTPUT_ENV);
 
+/** Between an end-of-invocation marker and the next invocation's arrival. */
+let between = false;
+/** Background output came in that time (its marker is written). */
+let backgroundMarked = false;
+
+function writeMarker(marker: string): void {
+  stdoutWrite(marker);
+  if (!mergedOutput) stderrWrite(marker);
+}
+
 function endOfInvocation(): void {
-  process.stdout.write(END_OF_INVOCATION);
-  if (!mergedOutput) process.stderr.write(END_OF_INVOCATION);
+  writeMarker(END_OF_INVOCATION);
+  between = true;
+  backgroundMarked = false;
+}
+
+/** The next invocation arrived: output from now on is its own. */
+function startOfInvocation(): void {
+  if (backgroundMarked) writeMarker(START_OF_INVOCATION);
+  between = false;
+  backgroundMarked = false;
+}
+
+const stdoutWrite = markBackground(process.stdout);
+const stderrWrite = markBackground(process.stderr);
+
+/**
+ * Wraps a stream's `write` so that the first output after an invocation
+ * ended is preceded by the background marker (console, process.stdout and
+ * process.stderr, worker threads' output all pass here); returns the
+ * unwrapped write for the markers themselves.
+ */
+function markBackground(stream: NodeJS.WriteStream): (text: string) => void {
+  const original = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  const wrapped = (...args: unknown[]): boolean => {
+    if (between && !backgroundMarked) {
+      backgroundMarked = true;
+      writeMarker(BACKGROUND_OUTPUT);
+    }
+    return original(...args);
+  };
+  stream.write = wrapped;
+  return (text) => {
+    original(text);
+  };
 }
 
 async function fatal(error: unknown, errorType: string): Promise<never> {
@@ -533,6 +577,7 @@ async function main(): Promise<void> {
 
   for (;;) {
     const next = await transport.next();
+    startOfInvocation();
     const h = next.headers;
     const requestId = header(h, RuntimeHeader.requestId) ?? '';
     const deadline = Number(header(h, RuntimeHeader.deadlineMs));

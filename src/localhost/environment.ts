@@ -15,7 +15,7 @@ import {
   timedOutMessage,
   timeoutLine,
 } from './log-format.js';
-import { LogWindow, MarkerSplitter } from './log-window.js';
+import { LogWindow, MarkerSplitter, type MarkerKind } from './log-window.js';
 import { kbToMb, ProcessMemoryFiles } from './process-memory.js';
 import { RuntimeApi, type RuntimeEvent, type RuntimeListener } from './runtime-api.js';
 import { RuntimeChannel } from './runtime-channel.js';
@@ -194,6 +194,8 @@ export class Environment implements RuntimeListener {
   private lastInvocation: Invocation | undefined;
   private begun = 0;
   private readonly markers: Record<StreamName, number> = { stdout: 0, stderr: 0 };
+  /** Between a stream's background and start markers: output of no invocation. */
+  private readonly background: Record<StreamName, boolean> = { stdout: false, stderr: false };
   /** The output streams read (stdout alone when stderr shares its socket): each carries the markers. */
   private outputStreams: readonly StreamName[] = ['stdout', 'stderr'];
   private markerWaiter: (() => void) | undefined;
@@ -342,8 +344,8 @@ export class Environment implements RuntimeListener {
         (text) => {
           this.onText(name, text);
         },
-        () => {
-          this.onMarker(name);
+        (kind) => {
+          this.onMarker(name, kind);
         },
       );
       stream.on('data', (chunk: string) => {
@@ -572,7 +574,9 @@ export class Environment implements RuntimeListener {
   }
 
   // Output routing: text between a stream's markers N-1 and N belongs to
-  // invocation N (marker 0 ends init), whatever order pipes and sockets deliver in.
+  // invocation N (marker 0 ends init), whatever order pipes and sockets deliver in;
+  // text between a background and a start marker inside that span was written
+  // before invocation N reached the runtime, so it goes before N's START.
 
   private onText(stream: StreamName, text: string): void {
     try {
@@ -583,7 +587,12 @@ export class Environment implements RuntimeListener {
     }
     const index = this.markers[stream];
     const last = this.lastInvocation;
-    if (last !== undefined && index === last.index) {
+    if (this.background[stream]) {
+      // Written after invocation index-1 ended and before invocation index
+      // reached the runtime: before its START, whether or not it has begun here.
+      if (last !== undefined && index === last.index && !last.logClosed) last.pre.append(text);
+      else this.carry.append(text);
+    } else if (last !== undefined && index === last.index) {
       // Output of an invocation answered before its marker arrived (no tail
       // was asked) is dropped rather than shown in the next one's log.
       if (!last.logClosed) last.log.append(text);
@@ -597,7 +606,12 @@ export class Environment implements RuntimeListener {
     }
   }
 
-  private onMarker(stream: StreamName): void {
+  private onMarker(stream: StreamName, kind: MarkerKind): void {
+    if (kind !== 'end') {
+      this.background[stream] = kind === 'background';
+      return;
+    }
+    this.background[stream] = false;
     this.markers[stream]++;
     const waiter = this.markerWaiter;
     if (waiter !== undefined) waiter();

@@ -1,4 +1,4 @@
-import { END_OF_INVOCATION } from './runtime-protocol.js';
+import { BACKGROUND_OUTPUT, END_OF_INVOCATION, START_OF_INVOCATION } from './runtime-protocol.js';
 
 /** X-Amz-Log-Result carries at most the last 4 KB of an invocation's log. */
 export const LOG_TAIL_BYTES = 4096;
@@ -36,35 +36,47 @@ export class LogWindow {
   }
 }
 
+export type MarkerKind = 'end' | 'background' | 'start';
+
+const MARKERS: readonly (readonly [string, MarkerKind])[] = [
+  [END_OF_INVOCATION, 'end'],
+  [BACKGROUND_OUTPUT, 'background'],
+  [START_OF_INVOCATION, 'start'],
+];
+
 /**
- * Splits one output stream of an environment at the bootstrap's
- * end-of-invocation markers, even when a marker straddles two chunks.
+ * Splits one output stream of an environment at the bootstrap's markers
+ * (end of invocation, background output, start of invocation), even when a
+ * marker straddles two chunks.
  */
 export class MarkerSplitter {
   private pending = '';
 
   constructor(
     private readonly onText: (text: string) => void,
-    private readonly onMarker: () => void,
+    private readonly onMarker: (kind: MarkerKind) => void,
   ) {}
 
   push(chunk: string): void {
     let s = this.pending === '' ? chunk : this.pending + chunk;
     this.pending = '';
-    for (let i = s.indexOf(END_OF_INVOCATION); i >= 0; i = s.indexOf(END_OF_INVOCATION)) {
-      if (i > 0) this.onText(s.slice(0, i));
-      this.onMarker();
-      s = s.slice(i + END_OF_INVOCATION.length);
-    }
-    // Hold back a trailing partial marker (it starts with NUL, which text never has).
-    const nul = s.lastIndexOf('\u0000');
-    if (
-      nul >= 0 &&
-      nul > s.length - END_OF_INVOCATION.length &&
-      END_OF_INVOCATION.startsWith(s.slice(nul))
-    ) {
-      this.pending = s.slice(nul);
-      s = s.slice(0, nul);
+    // Every marker starts with NUL, which function output never has.
+    for (let from = s.indexOf('\u0000'); from >= 0; from = s.indexOf('\u0000', from + 1)) {
+      const found = MARKERS.find(([marker]) => s.startsWith(marker, from));
+      if (found === undefined) {
+        // Hold back a trailing partial marker.
+        const rest = s.slice(from);
+        if (MARKERS.some(([marker]) => rest.length < marker.length && marker.startsWith(rest))) {
+          this.pending = rest;
+          s = s.slice(0, from);
+          break;
+        }
+        continue;
+      }
+      if (from > 0) this.onText(s.slice(0, from));
+      this.onMarker(found[1]);
+      s = s.slice(from + found[0].length);
+      from = -1;
     }
     if (s !== '') this.onText(s);
   }

@@ -27,6 +27,17 @@ export const RuntimeHeader = {
  */
 export const END_OF_INVOCATION = '\u0000warmroute:end\u0000\n';
 
+/**
+ * Written before the first output the runtime process produces after an
+ * end-of-invocation marker (background work of the invocation that ended),
+ * and {@link START_OF_INVOCATION} when the next invocation then arrives:
+ * the text between the two belongs before the next invocation's START line,
+ * however late the host reads it. Without background output neither is
+ * written, so a quiet invocation costs the host no extra read.
+ */
+export const BACKGROUND_OUTPUT = '\u0000warmroute:background\u0000\n';
+export const START_OF_INVOCATION = '\u0000warmroute:start\u0000\n';
+
 /** Lambda's response payload limit plus the 100 bytes the Runtime API tolerates. */
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
 

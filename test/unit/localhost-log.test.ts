@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   endLine,
@@ -7,7 +8,11 @@ import {
   timeoutLine,
 } from '../../src/localhost/log-format.js';
 import { LOG_TAIL_BYTES, LogWindow, MarkerSplitter } from '../../src/localhost/log-window.js';
-import { END_OF_INVOCATION } from '../../src/localhost/runtime-protocol.js';
+import {
+  BACKGROUND_OUTPUT,
+  END_OF_INVOCATION,
+  START_OF_INVOCATION,
+} from '../../src/localhost/runtime-protocol.js';
 
 describe('Lambda log lines', () => {
   it('formats START, END and REPORT as Lambda does, Init Duration only when given', () => {
@@ -93,5 +98,44 @@ describe('MarkerSplitter', () => {
     s.push('a\u0000');
     s.flush();
     expect(texts.join('')).toBe('a\u0000');
+  });
+
+  it('finds every marker kind and the text between, however the stream is cut (property)', () => {
+    const piece = fc.oneof(
+      fc.string({ unit: fc.constantFrom('a', '\n', 'é', '😀', '\u0000', 'w', ':') }),
+      fc.constantFrom(END_OF_INVOCATION, BACKGROUND_OUTPUT, START_OF_INVOCATION),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        (pieces, cuts) => {
+          const whole = pieces.join('');
+          const run = (chunks: readonly string[]): string => {
+            const out: string[] = [];
+            const s = new MarkerSplitter(
+              (t) => out.push(t),
+              (kind) => out.push(`<${kind}>`),
+            );
+            for (const c of chunks) s.push(c);
+            s.flush();
+            // Adjacent texts may arrive in any number of pieces.
+            return out.join('');
+          };
+          const at = [...new Set(cuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+          const chunks = [0, ...at].map((from, k) => whole.slice(from, at[k] ?? whole.length));
+          const expected = run([whole]);
+
+          expect(run(chunks)).toBe(expected);
+          expect(expected).toBe(
+            whole
+              .replaceAll(END_OF_INVOCATION, '<end>')
+              .replaceAll(BACKGROUND_OUTPUT, '<background>')
+              .replaceAll(START_OF_INVOCATION, '<start>'),
+          );
+        },
+      ),
+      { seed: 1616, numRuns: 500 },
+    );
   });
 });
