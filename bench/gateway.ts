@@ -8,6 +8,7 @@ import { readCpuSeconds, startChildServer, type ChildServer } from './lib/child-
 import { fmt, printTable } from './lib/load.js';
 import { startProgress, type Progress } from './lib/progress.js';
 import { startRedisServer, type OwnRedisServer } from './lib/redis-server.js';
+import type { SectionInfo } from './lib/bench-cli.js';
 import { findWrk, runWrk, type WrkResult } from './lib/wrk.js';
 
 /**
@@ -87,6 +88,19 @@ const FULL: Sizes = {
   pacedDirect: true,
   unloadedRounds: 3,
   unloadedSeconds: 2,
+};
+
+const sizeOf = (s: Sizes): string =>
+  `wrk -t${CONNECTIONS} -c${CONNECTIONS}: ${s.rounds} rounds × ${s.seconds} s per path (bare, reply-from, gateway, direct) and backend (local host, stub); ` +
+  `${s.pacedRounds} × ${s.pacedSeconds} s at ${FIXED_RATE} req/s; ${s.unloadedRounds} × ${s.unloadedSeconds} s at 1 connection`;
+
+export const info: SectionInfo = {
+  size: { quick: sizeOf(QUICK), full: sizeOf(FULL) },
+  duration: { quick: '~55–80 s', full: '~6–8 min' },
+  env: {
+    BENCH_BASELINE_DIST:
+      "another build's dist/: adds a 'gateway (baseline)' row running its bench/servers/gateway-server.js (default: none)",
+  },
 };
 
 type PathId = 'bare' | 'replyFrom' | 'gateway' | 'baseline' | 'direct';
