@@ -625,13 +625,24 @@ async function main(): Promise<void> {
     // As AWS's runtime, the failure goes to the log (inside this invocation's
     // output, so before the end marker) as well as to the caller.
     if (!outcome.ok) console.error('Invoke Error', formatInvokeError(outcome.error));
-    endOfInvocation();
+    // The result goes first, then the end marker: the host answers the
+    // caller on the result, and reads the marker after (a tail waits for it).
+    // Routing does not depend on the order: the marker is in the output stream.
+    let answered: Promise<void>;
     if (outcome.ok) {
-      await transport.answer(requestId, 'response', payload ?? 'null', '', false);
+      answered = transport.answer(requestId, 'response', payload ?? 'null', '', false);
     } else {
       const body = toErrorBody(outcome.error);
-      await transport.answer(requestId, 'error', serializeErrorBody(body), body.errorType, false);
+      answered = transport.answer(
+        requestId,
+        'error',
+        serializeErrorBody(body),
+        body.errorType,
+        false,
+      );
     }
+    endOfInvocation();
+    await answered;
     currentRequestId = undefined;
   }
 }

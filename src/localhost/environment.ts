@@ -599,6 +599,9 @@ export class Environment implements RuntimeListener {
     } else if (index === 0 && last?.index === 1 && !last.logClosed) {
       // Init output that arrived after the first invocation began.
       last.pre.append(text);
+    } else if (last !== undefined && index > 0 && index < last.index) {
+      // Output of an earlier invocation, read after the next one began: it
+      // is no part of the new one's log (the old one's is cut).
     } else {
       // Init output, or background work after an invocation ended: as on
       // Lambda it shows up before the next START.
