@@ -147,6 +147,8 @@ export async function createGateway(
     const deps = await createDependencies(config, {
       logger,
       endpoint,
+      // Our own host reads no signature: skip SigV4 and the headers only AWS reads.
+      endpointIsEmbeddedLocalHost: localHost !== undefined,
       defaultMetrics: options.defaultMetrics,
     });
     cleanups.push({
