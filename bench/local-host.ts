@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import { distDir, examplesDir } from '../src/paths.js';
+import type { SectionInfo } from './lib/bench-cli.js';
 import { readTreeCpuSeconds, startChildProcess, type ChildServer } from './lib/child-server.js';
 import { startProgress } from './lib/progress.js';
 
@@ -147,11 +148,25 @@ interface Kind {
   readonly cpu: CpuMeter;
 }
 
+const SIZES = {
+  quick: { rounds: 6, perRound: 50, coldRuns: 5, memoryEnvs: 4 },
+  full: { rounds: 20, perRound: 150, coldRuns: 15, memoryEnvs: 16 },
+} as const;
+
+const sizeOf = (s: (typeof SIZES)[keyof typeof SIZES]): string =>
+  `${s.rounds} rounds × ${s.perRound} requests per path, ${s.coldRuns} cold starts, ${s.memoryEnvs} environments for memory`;
+
+export const info: SectionInfo = {
+  size: { quick: sizeOf(SIZES.quick), full: sizeOf(SIZES.full) },
+  duration: { quick: '~10–25 s', full: '~30 s' },
+  env: {
+    BENCH_BASELINE_DIST:
+      'the dist folder of another build: its host becomes one more interleaved row (default: none)',
+  },
+};
+
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
-  const rounds = opts.quick ? 6 : 20;
-  const perRound = opts.quick ? 50 : 150;
-  const coldRuns = opts.quick ? 5 : 15;
-  const memoryEnvs = opts.quick ? 4 : 16;
+  const { rounds, perRound, coldRuns, memoryEnvs } = opts.quick ? SIZES.quick : SIZES.full;
   const baselineDist = process.env['BENCH_BASELINE_DIST'];
 
   const body = JSON.stringify({
