@@ -8,6 +8,7 @@ import { DIRECTORY_KEY_PREFIX, directoryKeys } from '../src/redis/keys.js';
 import { startChildProcess, type ChildServer } from './lib/child-server.js';
 import { fmt, printTable } from './lib/load.js';
 import { NO_PROGRESS, startProgress, type Progress } from './lib/progress.js';
+import type { SectionInfo } from './lib/bench-cli.js';
 
 /**
  * The CPU an idle gateway process uses (issue 16): nothing is requested, so
@@ -183,10 +184,26 @@ async function removeNamespaces(namespaces: readonly string[]): Promise<void> {
   }
 }
 
+const TIMING = {
+  quick: { warmupMs: 3_000, windowMs: 1_000, windows: 3 },
+  full: { warmupMs: 10_000, windowMs: 5_000, windows: 12 },
+} as const;
+
+const sizeOf = (t: (typeof TIMING)[keyof typeof TIMING]): string =>
+  `2 gateways (default metrics on, off; 4 with BENCH_BASELINE_DIST) × 2 directories (memory, Redis): ` +
+  `${String(t.warmupMs / 1000)} s warm-up, ${String(t.windows)} windows × ${String(t.windowMs / 1000)} s`;
+
+export const info: SectionInfo = {
+  size: { quick: sizeOf(TIMING.quick), full: sizeOf(TIMING.full) },
+  duration: { quick: '~20–50 s', full: '~3–4 min' },
+  env: {
+    BENCH_BASELINE_DIST:
+      "another build's dist/: adds its gateway, metrics on and off, as two more rows (default: none)",
+  },
+};
+
 export async function bench(opts: { quick: boolean }): Promise<Record<string, unknown>> {
-  const timing = opts.quick
-    ? { warmupMs: 3_000, windowMs: 1_000, windows: 3 }
-    : { warmupMs: 10_000, windowMs: 5_000, windows: 12 };
+  const timing = opts.quick ? TIMING.quick : TIMING.full;
   const baseline = process.env['BENCH_BASELINE_DIST'];
   const variants: Variant[] = [
     { name: 'metrics', dist: distDir, defaultMetrics: true },

@@ -58,10 +58,14 @@ export const sections: readonly Section[] = [
   {
     name: 'gateway',
     measures:
-      'bare proxy vs the warmroute gateway vs direct InvokeCommand: throughput, latency, CPU',
+      'the gateway vs a bare Fastify + undici hop and @fastify/reply-from, driven by wrk: throughput, latency, CPU per request of every process',
     load: () => import('./gateway.js'),
   },
-  { name: 'idle', measures: "an idle gateway process's CPU", load: () => import('./idle.js') },
+  {
+    name: 'idle',
+    measures: "an idle gateway process's CPU, with and without prom-client's default metrics",
+    load: () => import('./idle.js'),
+  },
   {
     name: 'cluster',
     measures: 'the gateway on a 3+3 Redis Cluster vs one Redis server, L1 hit and L1 miss paths',
