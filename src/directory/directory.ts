@@ -84,9 +84,24 @@ function validateNamespace(namespace: string): void {
     throw new WarmrouteError('WR_ERR_BAD_REQUEST', [`namespace: ${problem}`]);
 }
 
-/** The id a function's state versions are kept under; '' = none (no name, or not a function name). */
+/** Bounds the function-id memo (names are client-chosen when there is no allow-list). */
+const MAX_FUNCTION_IDS = 10_000;
+const functionIds = new Map<string, string>();
+
+/**
+ * The id a function's state versions are kept under; '' = none (no name, or
+ * not a function name). Memoised: every resolve asks for it, and the answer
+ * (two regular expressions) only depends on the name.
+ */
 function versionFunctionId(functionName: string | undefined): string {
-  return functionName === undefined ? '' : (stateFunctionId(functionName) ?? '');
+  if (functionName === undefined) return '';
+  let id = functionIds.get(functionName);
+  if (id === undefined) {
+    id = stateFunctionId(functionName) ?? '';
+    if (functionIds.size >= MAX_FUNCTION_IDS) functionIds.clear();
+    functionIds.set(functionName, id);
+  }
+  return id;
 }
 
 function validatePoolSize(poolSize: number | undefined): asserts poolSize is number {
@@ -250,6 +265,26 @@ export class KeyDirectory implements Directory {
       });
     }, this.#flushIntervalMs);
     this.#flushTimer.unref();
+  }
+
+  resolveCached(key: string, opts: ResolveOptions = {}): Resolution | undefined {
+    validateKey(key);
+    const namespace = opts.namespace ?? this.#namespace;
+    if (opts.namespace !== undefined) validateNamespace(namespace);
+    const mode = opts.mode ?? DEFAULT_CALL_MODE;
+    let poolSize = 0;
+    if (mode === 'pooled') {
+      validatePoolSize(opts.poolSize);
+      poolSize = opts.poolSize;
+    }
+    const functionId = versionFunctionId(opts.functionName);
+    // The same hit test as resolve's (see there).
+    const cached = this.#l1.get(l1Id(namespace, key));
+    if (cached === undefined || (functionId !== '' && !cached.stateVersions.has(functionId)))
+      return undefined;
+    this.#counts.resolves += 1;
+    this.#counts.l1Hits += 1;
+    return this.#resolution(cached, 'l1', mode, namespace, key, poolSize, functionId);
   }
 
   async resolve(key: string, opts: ResolveOptions = {}): Promise<Resolution> {
@@ -529,20 +564,26 @@ export class KeyDirectory implements Directory {
         state,
       };
     }
-    const last = entry.chain.at(-1);
+    // The entry's own state object (made with it: same namespace and key).
+    const boundTo = entry.boundTo;
+    if (boundTo === undefined) {
+      return {
+        tenantId: entry.tenantId,
+        generation: entry.effectiveGeneration,
+        stateVersion,
+        source,
+        mode,
+        state: entry.affinityState,
+      };
+    }
     return {
       tenantId: entry.tenantId,
       generation: entry.effectiveGeneration,
       stateVersion,
       source,
       mode,
-      state: {
-        namespace,
-        epoch: entry.epoch,
-        generation: entry.effectiveGeneration,
-        key: last?.key ?? key,
-      },
-      ...(last === undefined ? {} : { boundTo: last.key }),
+      state: entry.affinityState,
+      boundTo,
     };
   }
 
@@ -868,6 +909,13 @@ export class KeyDirectory implements Directory {
       }),
       stateVersions,
       ownStateVersions,
+      affinityState: {
+        namespace,
+        epoch: tenantEpoch,
+        generation: effectiveGeneration,
+        key: last?.key ?? key,
+      },
+      boundTo: last?.key,
     };
   }
 
@@ -903,6 +951,8 @@ export class KeyDirectory implements Directory {
       // Empty: #resolution falls back to the versions this replica has not flushed.
       stateVersions,
       ownStateVersions: stateVersions,
+      affinityState: { namespace, epoch, generation: 0, key },
+      boundTo: undefined,
     };
     // Not cached: the store may know an override, and it should be asked again once it is back.
     return this.#resolution(derived, 'derived', mode, namespace, key, poolSize, functionId);

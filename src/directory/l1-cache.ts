@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ChainLink } from './store.js';
+import type { StateScope } from './types.js';
 
 export interface L1Entry {
   /** The key's own generation. */
@@ -35,6 +36,14 @@ export interface L1Entry {
    * same map as `stateVersions` when the key is unbound.
    */
   readonly ownStateVersions: Map<string, number>;
+  /**
+   * The affinity-mode state scope (namespace, `epoch`, `effectiveGeneration`,
+   * the chain's last key or the key itself), made with the entry: every
+   * affinity resolve from it hands out this one object instead of a new one.
+   */
+  readonly affinityState: StateScope;
+  /** The chain's last key when bound (Resolution.boundTo), else undefined. */
+  readonly boundTo: string | undefined;
 }
 
 export interface L1Options {

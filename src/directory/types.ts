@@ -180,6 +180,15 @@ export interface Directory {
   /** The settings it runs with (read-only; test/unit/config-single-source.test.ts compares them with the config). */
   readonly settings: Readonly<DirectorySettings>;
   resolve(key: string, opts?: ResolveOptions): Promise<Resolution>;
+  /**
+   * What `resolve` answers when the L1 cache holds a live entry for the call
+   * (`source: 'l1'`), synchronously: the request path saves a promise and an
+   * await on a hit. Undefined when `resolve` would not answer from L1 (a
+   * miss, an entry without the function's version, the cache disabled):
+   * call `resolve` then. Validates and throws as `resolve` rejects; counts a
+   * resolve and an L1 hit only when it answers.
+   */
+  resolveCached(key: string, opts?: ResolveOptions): Resolution | undefined;
   rotate(
     key: string,
     opts?: { namespace?: string },

@@ -30,7 +30,8 @@ import { validateWarmReport, type ValidWarmReport } from './warm-report.js';
  * one declared interface, so a change there reaches the invoker's callers
  * (and test doubles) at compile time instead of drifting from a copy.
  */
-export type DirectoryPort = Pick<Directory, 'resolve' | 'recordOutcome'>;
+export type DirectoryPort = Pick<Directory, 'resolve' | 'recordOutcome'> &
+  Partial<Pick<Directory, 'resolveCached'>>;
 export type SchedulerPort = Pick<Scheduler, 'run'>;
 
 export interface AffinityInvokeRequest {
@@ -147,13 +148,15 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
     const started = performance.now();
     const fn = functionInfo(request.functionName);
 
-    // Resolve: key → tenant and the scope of the key's state.
-    const resolution = await directory.resolve(
-      request.key,
+    // Resolve: key → tenant and the scope of the key's state. An L1 hit is
+    // answered synchronously (no promise, no await hop); the rest goes to the store.
+    const resolveOptions =
       request.poolSize === undefined
         ? { mode: request.mode, functionName: request.functionName }
-        : { mode: request.mode, functionName: request.functionName, poolSize: request.poolSize },
-    );
+        : { mode: request.mode, functionName: request.functionName, poolSize: request.poolSize };
+    const resolution =
+      directory.resolveCached?.(request.key, resolveOptions) ??
+      (await directory.resolve(request.key, resolveOptions));
     const tenantId = resolution.tenantId;
     // A bound key shares its target's environment, so it shares its state too.
     const target = resolution.boundTo ?? request.key;

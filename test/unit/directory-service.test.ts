@@ -434,6 +434,54 @@ describe('directory over the memory store', () => {
     expect(await dir.explain('k')).toMatchObject({ stateVersions: {}, counts: { hit: 2 } });
   });
 
+  it('resolveCached answers exactly what resolve answers from L1, and nothing (uncounted) when resolve would not use L1', async () => {
+    // Prepare: a bound key and an unbound one, each looked up once for `counter`.
+    const clock = new FakeClock();
+    const dir = await memoryDirectory(clock, 1_000);
+    await dir.bind('session-1', 'ws-1');
+    expect(dir.resolveCached('ws-1', { functionName: 'counter' })).toBeUndefined();
+    await dir.resolve('ws-1', { functionName: 'counter' });
+    await dir.resolve('session-1', { functionName: 'counter' });
+    dir.recordOutcome('ws-1', {
+      envId: 'env-1',
+      state: 'warm',
+      functionName: 'counter',
+      stateVersion: 4,
+    });
+    const before = dir.counters();
+
+    // Act / Assess: a hit equals resolve's own L1 answer, in every mode the cache serves.
+    for (const key of ['ws-1', 'session-1']) {
+      for (const opts of [
+        { functionName: 'counter' },
+        { functionName: 'arn:aws:lambda:eu-west-1:123456789012:function:counter:prod' },
+        { mode: 'pooled' as const, poolSize: 4, functionName: 'counter' },
+        {},
+      ]) {
+        const cached = dir.resolveCached(key, opts);
+        const resolved = await dir.resolve(key, opts);
+        expect(resolved.source).toBe('l1');
+        expect(cached).toStrictEqual(resolved);
+      }
+    }
+    expect(dir.resolveCached('session-1', { functionName: 'counter' })).toMatchObject({
+      boundTo: 'ws-1',
+      stateVersion: 4,
+      state: { key: 'ws-1' },
+    });
+    expect(dir.counters().l1Hits - before.l1Hits).toBe(17);
+    expect(dir.counters().resolves - before.resolves).toBe(17);
+
+    // No answer where resolve would go to the store: a function the entry has no version of, an expired entry.
+    expect(dir.resolveCached('ws-1', { functionName: 'other' })).toBeUndefined();
+    clock.now += 1_001;
+    expect(dir.resolveCached('ws-1', { functionName: 'counter' })).toBeUndefined();
+    expect(dir.counters().resolves - before.resolves).toBe(17);
+    // Bad input is refused as resolve refuses it.
+    expect(() => dir.resolveCached('')).toThrow(WarmrouteError);
+    expect(() => dir.resolveCached('ws-1', { mode: 'pooled' })).toThrow(WarmrouteError);
+  });
+
   it('coalesces concurrent misses of one key into one store call', async () => {
     const dir = await memoryDirectory();
     const results = await Promise.all(Array.from({ length: 20 }, () => dir.resolve('same')));
