@@ -204,6 +204,8 @@ export class Environment implements RuntimeListener {
   private alive = true;
   private exited: Promise<void> | undefined;
   private stdioClosed: Promise<void> | undefined;
+  /** The host's ends of the environment's output (one socket, or two pipes). */
+  private outputs: readonly Readable[] = [];
   private destroying: Promise<void> | undefined;
   /**
    * Highest resident memory (KiB) of the current invocation, from procfs (of
@@ -310,6 +312,7 @@ export class Environment implements RuntimeListener {
           ]
         : [['stdout', pair.parentEnd]];
     this.outputStreams = outputs.map(([name]) => name);
+    this.outputs = outputs.flatMap(([, stream]) => (stream === null ? [] : [stream]));
     const channelSocket = child.stdio[RUNTIME_FD];
     if (channelSocket instanceof Socket)
       this.channel = new RuntimeChannel(channelSocket, this.runtime, this);
@@ -763,8 +766,30 @@ export class Environment implements RuntimeListener {
       this.finish(inv, 'crash', errorPayload('Runtime.ExitError', 'environment stopped'), true);
     }
     this.channel?.close();
+    await this.releaseOutput();
     await this.runtime?.close();
     if (this.tmpDir !== undefined) await rm(this.tmpDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Lets go of the environment's output once the process is gone. A process
+   * the function started in a session of its own survives the process
+   * group's kill and keeps the output open, so it would never end on its
+   * own: the host would hold a descriptor (and a handle keeping its event
+   * loop alive) per such environment until that process exits. What is
+   * already written is read first (briefly).
+   */
+  private async releaseOutput(): Promise<void> {
+    let cap: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.stdioClosed ?? Promise.resolve(),
+      new Promise<void>((resolve) => {
+        cap = setTimeout(resolve, STDIO_DRAIN_MS);
+        cap.unref();
+      }),
+    ]);
+    clearTimeout(cap);
+    for (const stream of this.outputs) stream.destroy();
   }
 
   /** Synchronous last resort when the host process exits: kill the process group. */
