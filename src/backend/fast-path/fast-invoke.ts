@@ -1,7 +1,10 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { HttpResponse } from '@smithy/protocol-http';
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Pool, type Dispatcher } from 'undici';
+import { packageRoot } from '../../paths.js';
 import { fastPathInternals, type OperationView, type ResolvedConfigView } from './sdk-internals.js';
 import { allHeaders, invokeHeaders } from './response-headers.js';
 import { canonicalInvokePath, InvokeSigner, invokePath, sha256Hex } from './sigv4-signer.js';
@@ -83,6 +86,43 @@ const CONTENT_TYPE = 'application/octet-stream';
 /** Escape like the SDK's user-agent middleware (keeps the UA a valid header value). */
 function escapeUserAgent(s: string): string {
   return s.replace(/[^!$%&'*+\-.^_`|~\w/#]/g, '-');
+}
+
+/** warmroute's own version (package.json), read once for the user agent. */
+let ownVersion: string | undefined;
+function warmrouteVersion(): string {
+  if (ownVersion === undefined) {
+    const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {
+      version?: unknown;
+    };
+    ownVersion = typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  }
+  return ownVersion;
+}
+
+/**
+ * The `User-Agent` of a signed Invoke: `warmroute#<version>`, the SDK's own
+ * `aws-sdk-js#<version>` pair, then any `customUserAgent` pairs the client
+ * was given, in the SDK's `name#version` form. The SDK's default pairs also
+ * name the OS, Node, the UA format and the API (`ua#2.1 os/linux#… lang/js
+ * md/nodejs#… api/Lambda#…`): ~80 bytes on every request that no AWS
+ * document asks for (Lambda's common parameters and SigV4 name no user
+ * agent; it is not signed), so they are left out.
+ */
+export function shortUserAgent(
+  defaults: readonly (readonly [string, string | undefined])[],
+  custom: readonly (readonly [string, string | undefined])[],
+): string {
+  const pairs: (readonly [string, string | undefined])[] = [['warmroute', warmrouteVersion()]];
+  for (const pair of defaults) if (pair[0] === 'aws-sdk-js') pairs.push(pair);
+  pairs.push(...custom);
+  return pairs
+    .map(([name, version]) =>
+      version === undefined
+        ? escapeUserAgent(name)
+        : `${escapeUserAgent(name)}#${escapeUserAgent(version)}`,
+    )
+    .join(' ');
 }
 
 /** How a non-2xx answer becomes the SDK's exception (a rejected promise). */
@@ -205,14 +245,10 @@ export class FastInvoker {
     if (scheme !== undefined && scheme.name !== 'sigv4') {
       throw new Error(`Lambda endpoint auth scheme ${scheme.name} is not supported (sigv4 only)`);
     }
-    const pairs = [...(await cfg.defaultUserAgentProvider()), ...(cfg.customUserAgent ?? [])];
-    const userAgent = pairs
-      .map(([name, version]) =>
-        version === undefined
-          ? escapeUserAgent(name)
-          : `${escapeUserAgent(name)}#${escapeUserAgent(version)}`,
-      )
-      .join(' ');
+    const userAgent = shortUserAgent(
+      await cfg.defaultUserAgentProvider(),
+      cfg.customUserAgent ?? [],
+    );
     const pool = new Pool(url.origin, {
       connections: this.options.connections,
       keepAliveTimeout: this.options.keepAliveTimeout,
