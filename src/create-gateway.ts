@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { buildApp, type WarmrouteApp } from './app.js';
 import { functionSettingsOf } from './config/function-settings.js';
+import { isLoopbackEndpoint } from './backend/lambda-backend.js';
 import { isConfig, loadConfig, type Env } from './config/load-config.js';
 import type { Config } from './config/schema.js';
 import { routeFunctionProblems } from './config/check-config.js';
@@ -74,6 +75,19 @@ function readFunctionsFile(
 }
 
 /**
+ * The URL the gateway calls its own local host at. A host bound to a
+ * wildcard address (`0.0.0.0`, `::`; set with a control token to be
+ * reachable from elsewhere) is reached over loopback, so the gateway's own
+ * Invokes never leave the machine and need no credentials.
+ */
+export function endpointOfOwnHost(hostUrl: string): string {
+  const url = new URL(hostUrl);
+  if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1';
+  else if (url.hostname === '[::]') url.hostname = '[::1]';
+  return url.origin;
+}
+
+/**
  * The gateway wired the way `warmroute start` wires it, without listening:
  * `loadConfig` (unless a config is passed) → the local host when the config
  * selects the local backend → `createDependencies` → `buildApp`. Unlike
@@ -142,13 +156,14 @@ export async function createGateway(
         run: () => host.close(),
       });
       localHost = host;
-      endpoint = host.url;
+      endpoint = endpointOfOwnHost(host.url);
     }
     const deps = await createDependencies(config, {
       logger,
       endpoint,
-      // Our own host reads no signature: skip SigV4 and the headers only AWS reads.
-      endpointIsEmbeddedLocalHost: localHost !== undefined,
+      // Our own host reads no signature: skip SigV4 and the headers only AWS reads
+      // (the backend allows that only over loopback; a host bound to one LAN address is signed).
+      endpointIsEmbeddedLocalHost: localHost !== undefined && isLoopbackEndpoint(endpoint),
       defaultMetrics: options.defaultMetrics,
     });
     cleanups.push({

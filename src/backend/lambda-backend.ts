@@ -89,7 +89,12 @@ export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
   if (endpoint === undefined || endpoint === '') return false;
   try {
     const host = new URL(endpoint).hostname;
-    return LOOPBACK_HOSTS.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
+    return (
+      LOOPBACK_HOSTS.has(host) ||
+      /^127\.\d+\.\d+\.\d+$/.test(host) ||
+      // IPv4-mapped 127.x as the URL parser writes it (`::ffff:127.0.0.1` → `[::ffff:7f00:1]`).
+      /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host)
+    );
   } catch {
     return false;
   }
