@@ -17,6 +17,9 @@ import { findWrk, runWrk, type WrkResult } from './lib/wrk.js';
  *   bare        Fastify + undici, the key as tenant ID (the least a gateway can do)
  *   reply-from  Fastify + @fastify/reply-from, the same forwarding
  *   gateway     warmroute on its L1-hit path (RPC route, affinity mode)
+ *   unsigned    the same gateway sending unsigned Invokes, as `npm start` does to
+ *               its embedded local host (BENCH_GATEWAY_UNSIGNED=1: no SigV4, user
+ *               agent, content type or invocation type; allowed on loopback only)
  *   baseline    warmroute from another build (BENCH_BASELINE_DIST=<dist>), optional
  *   direct      no hop: the load generator straight at the Invoke API (the floor)
  * in front of the local host (the `counter` function, warm) and then a stub
@@ -65,6 +68,10 @@ interface Sizes {
   readonly pacedDirect: boolean;
   readonly unloadedRounds: number;
   readonly unloadedSeconds: number;
+  /** Saturated rounds the unsigned gateway takes part in (the first ones; ratios pair by round). */
+  readonly unsignedRounds: number;
+  /** Whether the unsigned gateway runs the fixed-rate and unloaded rounds too. */
+  readonly unsignedLatency: boolean;
 }
 
 const QUICK: Sizes = {
@@ -77,6 +84,9 @@ const QUICK: Sizes = {
   pacedDirect: false,
   unloadedRounds: 1,
   unloadedSeconds: 1,
+  // Quick mode stays under ~75 s (CI): the unsigned gateway joins two saturated rounds only.
+  unsignedRounds: 2,
+  unsignedLatency: false,
 };
 const FULL: Sizes = {
   rounds: 6,
@@ -88,30 +98,39 @@ const FULL: Sizes = {
   pacedDirect: true,
   unloadedRounds: 3,
   unloadedSeconds: 2,
+  unsignedRounds: 6,
+  unsignedLatency: true,
 };
 
 const sizeOf = (s: Sizes): string =>
-  `wrk -t${CONNECTIONS} -c${CONNECTIONS}: ${s.rounds} rounds × ${s.seconds} s per path (bare, reply-from, gateway, direct) and backend (local host, stub); ` +
-  `${s.pacedRounds} × ${s.pacedSeconds} s at ${FIXED_RATE} req/s; ${s.unloadedRounds} × ${s.unloadedSeconds} s at 1 connection`;
+  `wrk -t${CONNECTIONS} -c${CONNECTIONS}: ${s.rounds} rounds × ${s.seconds} s per path (bare, reply-from, gateway, direct; gateway unsigned ${s.unsignedRounds} of them) and backend (local host, stub); ` +
+  `${s.pacedRounds} × ${s.pacedSeconds} s at ${FIXED_RATE} req/s; ${s.unloadedRounds} × ${s.unloadedSeconds} s at 1 connection` +
+  (s.unsignedLatency ? '' : ' (neither with gateway unsigned)');
 
 export const info: SectionInfo = {
   size: { quick: sizeOf(QUICK), full: sizeOf(FULL) },
-  duration: { quick: '~55–80 s', full: '~6–8 min' },
+  // Quick measured at 68 s with the unsigned row (load average 13); full: the row adds ~80 s of wrk runs.
+  duration: { quick: '~60–80 s', full: '~7.5–9.5 min' },
   env: {
     BENCH_BASELINE_DIST:
       "another build's dist/: adds a 'gateway (baseline)' row running its bench/servers/gateway-server.js (default: none)",
   },
 };
 
-type PathId = 'bare' | 'replyFrom' | 'gateway' | 'baseline' | 'direct';
+type PathId = 'bare' | 'replyFrom' | 'gateway' | 'unsigned' | 'baseline' | 'direct';
 
 const LABELS: Record<PathId, string> = {
   bare: 'bare Fastify + undici',
   replyFrom: '@fastify/reply-from',
   gateway: 'warmroute gateway, L1 hit',
+  unsigned: 'warmroute gateway, unsigned (embedded-host mode)',
   baseline: 'gateway (baseline)',
   direct: 'direct (no hop)',
 };
+
+/** The warmroute gateways (a directory, an L1 to warm, Redis commands to count). */
+const isGatewayPath = (id: PathId): boolean =>
+  id === 'gateway' || id === 'unsigned' || id === 'baseline';
 
 interface Target {
   readonly id: PathId;
@@ -168,8 +187,10 @@ function gatewayEnv(
   lambdaUrl: string,
   redisUrl: string,
   namespace: string,
+  unsigned = false,
 ): Record<string, string> {
   return {
+    ...(unsigned ? { BENCH_GATEWAY_UNSIGNED: '1' } : {}),
     AWS_ENDPOINT_URL_LAMBDA: lambdaUrl,
     REDIS_URL: redisUrl,
     WARMROUTE_SECRET: 'bench-secret-0123456789abcdef',
@@ -227,6 +248,14 @@ async function startTargets(
         gatewayEnv(lambdaUrl, redisUrl, namespace),
       ),
     ),
+    // Same namespace as the signed gateway: the same records, tenants and environments.
+    proxy(
+      'unsigned',
+      await start(
+        join(distDir, 'bench/servers/gateway-server.js'),
+        gatewayEnv(lambdaUrl, redisUrl, namespace, true),
+      ),
+    ),
   ];
   if (baseline !== undefined) {
     // Same namespace: the two builds share the directory's records (like two
@@ -263,7 +292,7 @@ async function measure(
   target: Target,
   run: { connections: number; seconds: number; rate?: number },
 ): Promise<Sample> {
-  const isGateway = target.id === 'gateway' || target.id === 'baseline';
+  const isGateway = isGatewayPath(target.id);
   const proxyBefore = target.server?.cpuSeconds();
   const upstreamBefore = ctx.upstream.treeCpuSeconds();
   const redisBefore = isGateway ? await redisCalls(ctx.redis) : undefined;
@@ -316,6 +345,8 @@ async function interleave(
   rounds: number,
   phase: string,
   run: { connections: number; seconds: number; rate?: number },
+  /** Paths that take part in the first rounds only (how many), e.g. the unsigned gateway in quick mode. */
+  roundsOf: Partial<Record<PathId, number>> = {},
 ): Promise<Map<PathId, Sample[]>> {
   const samples = new Map<PathId, Sample[]>(targets.map((t) => [t.id, []]));
   for (let r = 0; r < rounds; r++) {
@@ -323,6 +354,7 @@ async function interleave(
     for (let i = 0; i < targets.length; i++) {
       const target = targets[(i + r) % targets.length];
       if (target === undefined) continue;
+      if (r >= (roundsOf[target.id] ?? rounds)) continue;
       samples.get(target.id)?.push(await measure(ctx, target, run));
     }
   }
@@ -405,6 +437,7 @@ function ratiosOf(samples: Map<PathId, Sample[]>) {
       `≤ ${GOALS.cpuGatewayToBare}`,
     ],
     ['gateway/reply-from', 'gateway', 'replyFrom', '', `≤ ${GOALS.cpuGatewayToReplyFrom}`],
+    ['gateway unsigned/bare', 'unsigned', 'bare', '', ''],
     ['reply-from/bare', 'replyFrom', 'bare', '', ''],
     ['baseline/bare', 'baseline', 'bare', '', ''],
     ['gateway/baseline', 'gateway', 'baseline', '', ''],
@@ -487,7 +520,7 @@ async function warmUp(ctx: Context, targets: readonly Target[], sizes: Sizes): P
   for (const target of targets) {
     // The gateways once more in full mode: the directory does not cache a lookup during
     // which an invalidation arrived, so a key can stay an L1 miss after one pass.
-    const passes = target.id === 'gateway' || target.id === 'baseline' ? sizes.gatewayWarmups : 1;
+    const passes = isGatewayPath(target.id) ? sizes.gatewayWarmups : 1;
     for (let p = 0; p < passes; p++) {
       await measure(ctx, target, { connections: CONNECTIONS, seconds: sizes.warmupSeconds });
     }
@@ -532,21 +565,28 @@ async function againstBackend(
         `the gateway's directory holds ${records} keys after the warm-up, not ${CONNECTIONS}: wrk's threads did not send one key each`,
       );
     }
-    const saturated = await interleave(ctx, targets, sizes.rounds, `${backend}, 32 connections`, {
-      connections: CONNECTIONS,
-      seconds: sizes.seconds,
-    });
+    const saturated = await interleave(
+      ctx,
+      targets,
+      sizes.rounds,
+      `${backend}, 32 connections`,
+      { connections: CONNECTIONS, seconds: sizes.seconds },
+      { unsigned: sizes.unsignedRounds },
+    );
+    const latencyTargets = sizes.unsignedLatency
+      ? targets
+      : targets.filter((t) => t.id !== 'unsigned');
     if (backend === 'stub') return { saturated, paced: undefined, unloaded: undefined };
     const paced = await interleave(
       ctx,
-      sizes.pacedDirect ? targets : targets.filter((t) => t.id !== 'direct'),
+      sizes.pacedDirect ? latencyTargets : latencyTargets.filter((t) => t.id !== 'direct'),
       sizes.pacedRounds,
       `${backend}, ${FIXED_RATE} req/s`,
       { connections: CONNECTIONS, seconds: sizes.pacedSeconds, rate: FIXED_RATE },
     );
     const unloaded = await interleave(
       ctx,
-      targets.filter((t) => t.id !== 'direct'),
+      latencyTargets.filter((t) => t.id !== 'direct'),
       sizes.unloadedRounds,
       `${backend}, 1 connection`,
       { connections: 1, seconds: sizes.unloadedSeconds },
@@ -607,14 +647,20 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
   const sizes = opts.quick ? QUICK : FULL;
   const baseline = baselineDist();
   const namespace = `bench${process.pid}`;
+  // bare, reply-from, gateway, direct, and the baseline when given (the unsigned gateway apart).
   const pathCount = 4 + (baseline === undefined ? 0 : 1);
-  const gatewayPaths = baseline === undefined ? 1 : 2;
+  const gatewayPaths = baseline === undefined ? 2 : 3;
+  const latencyPaths = pathCount + (sizes.unsignedLatency ? 1 : 0);
   const runsPerBackend =
-    pathCount + gatewayPaths * (sizes.gatewayWarmups - 1) + sizes.rounds * pathCount;
+    pathCount +
+    1 +
+    gatewayPaths * (sizes.gatewayWarmups - 1) +
+    sizes.rounds * pathCount +
+    Math.min(sizes.rounds, sizes.unsignedRounds);
   const total =
     2 * runsPerBackend +
-    sizes.pacedRounds * (sizes.pacedDirect ? pathCount : pathCount - 1) +
-    sizes.unloadedRounds * (pathCount - 1);
+    sizes.pacedRounds * (sizes.pacedDirect ? latencyPaths : latencyPaths - 1) +
+    sizes.unloadedRounds * (latencyPaths - 1);
   const progress = startProgress('gateway', total, 'wrk runs');
   const commit = commitOf();
   // A private redis-server for the gateways: its INFO commandstats and CPU are theirs
