@@ -268,20 +268,22 @@ export class KeyDirectory implements Directory {
   }
 
   resolveCached(key: string, opts: ResolveOptions = {}): Resolution | undefined {
-    validateKey(key);
     const namespace = opts.namespace ?? this.#namespace;
-    if (opts.namespace !== undefined) validateNamespace(namespace);
+    // Looked up before validation: only resolve puts entries in L1, after
+    // validating key and namespace, and neither contains NUL, so every id in
+    // L1 splits one way only; a hit proves both valid. Anything invalid is a
+    // miss, and resolve refuses it.
+    const cached = this.#l1.get(l1Id(namespace, key));
+    if (cached === undefined) return undefined;
+    const functionId = versionFunctionId(opts.functionName);
+    // The same hit test as resolve's (see there).
+    if (functionId !== '' && !cached.stateVersions.has(functionId)) return undefined;
     const mode = opts.mode ?? DEFAULT_CALL_MODE;
     let poolSize = 0;
     if (mode === 'pooled') {
       validatePoolSize(opts.poolSize);
       poolSize = opts.poolSize;
     }
-    const functionId = versionFunctionId(opts.functionName);
-    // The same hit test as resolve's (see there).
-    const cached = this.#l1.get(l1Id(namespace, key));
-    if (cached === undefined || (functionId !== '' && !cached.stateVersions.has(functionId)))
-      return undefined;
     this.#counts.resolves += 1;
     this.#counts.l1Hits += 1;
     return this.#resolution(cached, 'l1', mode, namespace, key, poolSize, functionId);

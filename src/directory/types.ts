@@ -185,8 +185,10 @@ export interface Directory {
    * (`source: 'l1'`), synchronously: the request path saves a promise and an
    * await on a hit. Undefined when `resolve` would not answer from L1 (a
    * miss, an entry without the function's version, the cache disabled):
-   * call `resolve` then. Validates and throws as `resolve` rejects; counts a
-   * resolve and an L1 hit only when it answers.
+   * call `resolve` then. An invalid key or namespace is never in L1, so it
+   * gets undefined here and its refusal from `resolve`; a bad `poolSize` on
+   * a hit throws what `resolve` rejects with. Counts a resolve and an L1 hit
+   * only when it answers.
    */
   resolveCached(key: string, opts?: ResolveOptions): Resolution | undefined;
   rotate(

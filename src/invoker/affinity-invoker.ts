@@ -95,6 +95,8 @@ const encoder = new TextEncoder();
 
 /** Bounds the per-function memo (names are client-chosen when there is no allow-list). */
 const MAX_FUNCTION_HANDLES = 10_000;
+/** Bounds the turn-key memo (fresh mode makes a new tenant per request). */
+const MAX_TURN_KEYS = 10_000;
 
 interface FunctionHandle {
   readonly label: string;
@@ -144,6 +146,23 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
     return handle;
   }
 
+  /**
+   * `t:<tenant>`, one string per tenant: a string made anew per request is
+   * flattened and hashed again by each of the scheduler's Map operations on
+   * it; the memo's is hashed once (and the tenant ID, from the directory's
+   * L1 entry, already is).
+   */
+  const turnKeys = new Map<string, string>();
+  function tenantTurnKey(tenantId: string): string {
+    let turnKey = turnKeys.get(tenantId);
+    if (turnKey === undefined) {
+      turnKey = `t:${tenantId}`;
+      if (turnKeys.size >= MAX_TURN_KEYS) turnKeys.clear();
+      turnKeys.set(tenantId, turnKey);
+    }
+    return turnKey;
+  }
+
   async function invoke(request: AffinityInvokeRequest): Promise<AffinityInvokeResult> {
     const started = performance.now();
     const fn = functionInfo(request.functionName);
@@ -165,7 +184,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
     const stateScope = resolution.state;
     // One turn per tenant in affinity mode (bound keys share an environment);
     // per key in pooled mode (slots are shared on purpose); none in fresh mode.
-    const turnKey = request.mode === 'pooled' ? `k:${request.key}` : `t:${tenantId}`;
+    const turnKey = request.mode === 'pooled' ? `k:${request.key}` : tenantTurnKey(tenantId);
 
     const handle = handleOf(request.functionName, fn);
     const functionLabel = handle.label;

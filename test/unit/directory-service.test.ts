@@ -444,7 +444,7 @@ describe('directory over the memory store', () => {
     await dir.resolve('session-1', { functionName: 'counter' });
     dir.recordOutcome('ws-1', {
       envId: 'env-1',
-      state: 'warm',
+      state: 'hit',
       functionName: 'counter',
       stateVersion: 4,
     });
@@ -477,9 +477,19 @@ describe('directory over the memory store', () => {
     clock.now += 1_001;
     expect(dir.resolveCached('ws-1', { functionName: 'counter' })).toBeUndefined();
     expect(dir.counters().resolves - before.resolves).toBe(17);
-    // Bad input is refused as resolve refuses it.
-    expect(() => dir.resolveCached('')).toThrow(WarmrouteError);
+    // Bad input: never a hit (resolve refuses it), and a bad pool size on a hit is refused as resolve refuses it.
+    clock.now -= 1_001;
+    for (const [key, opts] of [
+      ['', {}],
+      [' ws-1', {}],
+      ['ws-1\u0000x', {}],
+      ['ws-1', { namespace: 'default\u0000' }],
+    ] as const) {
+      expect(dir.resolveCached(key, opts)).toBeUndefined();
+      await expect(dir.resolve(key, opts)).rejects.toThrow(WarmrouteError);
+    }
     expect(() => dir.resolveCached('ws-1', { mode: 'pooled' })).toThrow(WarmrouteError);
+    await expect(dir.resolve('ws-1', { mode: 'pooled' })).rejects.toThrow(WarmrouteError);
   });
 
   it('coalesces concurrent misses of one key into one store call', async () => {
