@@ -27,6 +27,14 @@ export interface RuntimeListener {
 }
 
 const OK = JSON.stringify({ status: 'OK' });
+/**
+ * Result and init-error bodies read at once. Each may hold up to
+ * MAX_RESPONSE_BYTES in the host until it ends: without a bound, a function
+ * opening many connections that post bodies and never finish them would put
+ * any amount of memory on the host, outside its own memory limit. A runtime
+ * posts one at a time.
+ */
+const MAX_BODIES_IN_FLIGHT = 2;
 const NEXT_PATH = `${RUNTIME_PREFIX}/invocation/next`;
 const INVOCATION_PREFIX = `${RUNTIME_PREFIX}/invocation/`;
 const INIT_ERROR_PATH = `${RUNTIME_PREFIX}/init/error`;
@@ -66,6 +74,7 @@ export class RuntimeApi {
   /** Request id the runtime may answer (delivered, not yet answered). */
   private open: string | undefined;
   private readonly answered = new Set<string>();
+  private bodiesInFlight = 0;
 
   private constructor(
     private readonly server: Server,
@@ -212,6 +221,16 @@ export class RuntimeApi {
 
   private handle(req: IncomingMessage, res: ServerResponse, fail: (err: unknown) => void): void {
     const url = req.url ?? '';
+    if (req.method === 'POST' && this.bodiesInFlight >= MAX_BODIES_IN_FLIGHT) {
+      req.resume();
+      runtimeError(
+        res,
+        429,
+        'TooManyRequestsException',
+        `At most ${MAX_BODIES_IN_FLIGHT} Runtime API requests with a body at once`,
+      );
+      return;
+    }
     if (req.method === 'GET' && url === NEXT_PATH) {
       const event = this.listener.onNext();
       if (event !== undefined) {
@@ -263,7 +282,11 @@ export class RuntimeApi {
     requestId: string,
     kind: 'response' | 'error',
   ): Promise<void> {
-    const body = await readBody(req, MAX_RESPONSE_BYTES).catch(() => undefined);
+    const body = await this.readResultBody(req);
+    if (body === 'incomplete') {
+      res.destroy();
+      return;
+    }
     const claim = this.claim(requestId);
     if (claim !== 'ok') {
       if (claim === 'answered') {
@@ -316,9 +339,29 @@ export class RuntimeApi {
     }
   }
 
+  /**
+   * A posted body; undefined when it is too large; `incomplete` when the
+   * connection ended before the body did: no answer was given, whatever
+   * part of one arrived. Counted against MAX_BODIES_IN_FLIGHT meanwhile.
+   */
+  private async readResultBody(req: IncomingMessage): Promise<Buffer | undefined | 'incomplete'> {
+    this.bodiesInFlight++;
+    try {
+      return await readBody(req, MAX_RESPONSE_BYTES);
+    } catch {
+      return 'incomplete';
+    } finally {
+      this.bodiesInFlight--;
+    }
+  }
+
   private async handleInitError(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body =
-      (await readBody(req, MAX_RESPONSE_BYTES).catch(() => undefined)) ?? Buffer.from('{}');
+    const read = await this.readResultBody(req);
+    if (read === 'incomplete') {
+      res.destroy();
+      return;
+    }
+    const body = read ?? Buffer.from('{}');
     reply(res, 202, OK);
     const type = req.headers[RuntimeHeader.errorType];
     this.listener.onInitError(body, typeof type === 'string' ? type : 'Runtime.Unknown');
