@@ -140,7 +140,8 @@ export class KeyDirectory implements Directory {
   #flushTimer: NodeJS.Timeout | undefined;
   /** Set by start(): outcomes recorded before then wait for it. */
   #flushEnabled = false;
-  #flushing: Promise<void> | undefined;
+  /** The running flush pass: true if the store took everything it was given. */
+  #flushing: Promise<boolean> | undefined;
   /** Bumped by every invalidation: a lookup that straddles one must not fill L1 with what it read. */
   #invalidations = 0;
   /**
@@ -177,6 +178,7 @@ export class KeyDirectory implements Directory {
   #degradedSinceMs: number | undefined;
   #degradedTotalMs = 0;
   #closed = false;
+  #closing: Promise<void> | undefined;
   readonly #counts = {
     resolves: 0,
     l1Hits: 0,
@@ -496,18 +498,31 @@ export class KeyDirectory implements Directory {
     };
   }
 
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
+    await this.#flushPass();
+  }
+
+  /** One pass at a time: a caller arriving during one waits for that one. */
+  #flushPass(): Promise<boolean> {
     this.#flushing ??= this.#flushOnce().finally(() => {
       this.#flushing = undefined;
     });
     return this.#flushing;
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Every call returns the first one's promise: a second close() resolves once the store is closed. */
+  close(): Promise<void> {
+    this.#closing ??= this.#closeOnce();
+    return this.#closing;
+  }
+
+  async #closeOnce(): Promise<void> {
     this.#closed = true;
     if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
-    await this.flush();
+    // A pass already in flight took its batch before the outcomes recorded
+    // since; they need another pass, as long as the store keeps taking them.
+    let stored = await this.#flushPass();
+    while (stored && this.#outcomes.size > 0) stored = await this.#flushPass();
     if (this.#outcomes.size > 0) {
       this.#logger.warn(
         { keys: this.#outcomes.size },
@@ -1035,7 +1050,8 @@ export class KeyDirectory implements Directory {
 
   // ---- write-behind ---------------------------------------------------------
 
-  async #flushOnce(): Promise<void> {
+  /** Writes what is buffered; false if the store did not take all of it (the rest is kept). */
+  async #flushOnce(): Promise<boolean> {
     const drained = this.#outcomes.drain();
     // Outcomes recorded before this replica knew their key's bucket's epoch
     // take the current one; each such key's bucket is hashed once.
@@ -1069,10 +1085,11 @@ export class KeyDirectory implements Directory {
         this.#outcomes.restore(failed);
         // The rest would fail the same way; keep it for the next flush.
         this.#outcomes.restore(batch.slice(i + FLUSH_CHUNK));
-        return;
+        return false;
       }
       this.#counts.statsFlushes += 1;
     }
+    return true;
   }
 
   // ---- health ---------------------------------------------------------------
