@@ -17,13 +17,24 @@
  *   - nesting depth is bounded by memory only, as in V8's iterative parser.
  *
  * No allocation on the usual path: the container stack is one module-level
- * byte array, grown (never shrunk below its start size) for deep documents.
+ * byte array, grown for deep documents (a byte a level, doubled as needed).
+ * A scan that grew it beyond STACK_KEEP_BYTES gives it back when it ends, so
+ * one 6 MB body of `[` does not hold ~8 MiB for the life of the process.
  */
 
 const ARRAY = 1;
 const OBJECT = 2;
 
-let stack = new Uint8Array(64);
+const STACK_START_BYTES = 64;
+/** Kept between scans up to this size; a larger one is dropped after its scan. */
+const STACK_KEEP_BYTES = 64 * 1024;
+
+let stack = new Uint8Array(STACK_START_BYTES);
+
+/** The container stack's size in bytes now (tests: it must not stay at a deep body's size). */
+export function containerStackBytes(): number {
+  return stack.length;
+}
 
 function isWhitespace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -164,6 +175,7 @@ function push(depth: number, kind: number): void {
 
 /** True when the UTF-8 decoding of `b` is one JSON text (what JSON.parse accepts). */
 export function isJsonText(b: Uint8Array): boolean {
+  // Too short to nest deep enough to grow the stack past STACK_KEEP_BYTES.
   if (b.length < WORD_SCAN_FROM) return scanText(b);
   const skip = (4 - (b.byteOffset & 3)) & 3;
   wordsAt = skip;
@@ -172,6 +184,7 @@ export function isJsonText(b: Uint8Array): boolean {
     return scanText(b);
   } finally {
     words = undefined;
+    if (stack.length > STACK_KEEP_BYTES) stack = new Uint8Array(STACK_START_BYTES);
   }
 }
 
