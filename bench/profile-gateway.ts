@@ -18,6 +18,7 @@ import {
   type TimeWindow,
 } from './lib/cpu-profile.js';
 import { fmt, printTable } from './lib/load.js';
+import { startRedisServer } from './lib/redis-server.js';
 
 /**
  * Per-request CPU profile of the gateway by module (issue 16).
@@ -27,8 +28,10 @@ import { fmt, printTable } from './lib/load.js';
  *     [--weight samples|time]
  *   node dist/bench/profile-gateway.js --compare <distA> <distB> [same options]
  *
- * Starts the Invoke endpoint (this checkout's stub or local host) and the
- * gateway of each dist (`<dist>/bench/servers/gateway-server.js`) under
+ * Starts the Invoke endpoint (this checkout's stub or local host), a private
+ * redis-server (stopped at the end, so no gateway's namespace keys stay on the
+ * shared Redis, and other work on that one does not slow these gateways) and
+ * the gateway of each dist (`<dist>/bench/servers/gateway-server.js`) under
  * `node --cpu-prof`, warms up, then drives each gateway with wrk (32 threads,
  * 32 connections, one x-affinity-key per thread, RPC route, L1 hit) for
  * N seconds per round, alternating between gateways round by round. The
@@ -221,9 +224,11 @@ export async function profileGateway(opts: Options): Promise<Result[]> {
     'bench/servers',
     opts.backend === 'stub' ? 'stub-lambda-server.js' : 'local-host-server.js',
   );
-  const backend = await startChildProcess([backendScript]);
+  const redis = await startRedisServer();
+  let backend: ChildServer | undefined;
   const targets: Target[] = [];
   try {
+    backend = await startChildProcess([backendScript]);
     for (const [i, dist] of opts.dists.entries()) {
       const profileDir = join(work, `gateway-${i}`);
       const namespace = `wr-profile-${process.pid}-${Date.now()}-${i}`;
@@ -238,7 +243,7 @@ export async function profileGateway(opts: Options): Promise<Result[]> {
         ],
         {
           AWS_ENDPOINT_URL_LAMBDA: backend.url,
-          REDIS_URL: 'redis://127.0.0.1:6379',
+          REDIS_URL: redis.url,
           WARMROUTE_SECRET: 'bench-secret-0123456789abcdef',
           WARMROUTE_NAMESPACE: namespace,
           WARMROUTE_L1_TTL_MS: '600000',
@@ -290,7 +295,8 @@ export async function profileGateway(opts: Options): Promise<Result[]> {
     }
   } finally {
     for (const t of targets) await t.server.stop();
-    await backend.stop();
+    await backend?.stop();
+    await redis.stop();
   }
   try {
     return targets.map((target) => ({
