@@ -142,33 +142,6 @@ export function buildClientContext(request: WarmRequest): WarmClientContext {
   return { custom: { warmroute: request } };
 }
 
-/**
- * A request as the gateway puts it on the wire: `mode` and `stateVersion`
- * may be absent, read as `affinity` and 0 ({@link readWarmRequest}).
- */
-export type WireWarmRequest = Omit<WarmRequest, 'mode' | 'stateVersion'> & {
-  readonly mode?: RoutingMode;
-  readonly stateVersion?: number;
-};
-
-/**
- * `request` without the fields equal to what every reader of version 1
- * assumes when they are absent: `mode` `affinity` and `stateVersion` 0
- * (`readWarmRequest` has read them so since the first version). The rest
- * is kept as it is, `wrap` included (absent reads as false). Saves up to
- * 35 bytes of JSON (~47 of base64) on every request.
- */
-export function compactWarmRequest(request: WarmRequest): WireWarmRequest {
-  return {
-    v: request.v,
-    key: request.key,
-    ...(request.mode === DEFAULT_CALL_MODE ? {} : { mode: request.mode }),
-    ...(request.stateVersion === 0 ? {} : { stateVersion: request.stateVersion }),
-    wrap: request.wrap,
-    ...(request.scope === undefined ? {} : { scope: request.scope }),
-  };
-}
-
 function readScope(value: unknown): WarmScope | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const s = value as Partial<Record<keyof WarmScope, unknown>>;

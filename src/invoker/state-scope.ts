@@ -1,7 +1,6 @@
 import {
   PROTOCOL_VERSION,
   buildClientContext,
-  compactWarmRequest,
   requestKey,
   type WarmClientContext,
 } from '../../lambda/protocol.js';
@@ -47,22 +46,6 @@ export function warmClientContext(
   });
 }
 
-/**
- * The `X-Amz-Client-Context` value (base64) of a warm request for `scope`:
- * {@link warmClientContext} without the fields a reader takes as default
- * when absent (`compactWarmRequest` in lambda/protocol.ts: `mode`
- * `affinity`, `stateVersion` 0). Every library version reads it back as the
- * whole request.
- */
-export function encodeWarmClientContext(
-  scope: StateScope,
-  mode: RoutingMode,
-  stateVersion: number,
-): string {
-  const request = warmClientContext(scope, mode, stateVersion).custom.warmroute;
-  return encodeClientContext({ custom: { warmroute: compactWarmRequest(request) } });
-}
-
 /** Bounds the memo below: a scope per warm key; past this many it starts over. */
 const MAX_MEMO_SCOPES = 10_000;
 
@@ -99,7 +82,7 @@ export class ClientContextMemo {
     ) {
       return memo.base64;
     }
-    const base64 = encodeWarmClientContext(scope, mode, stateVersion);
+    const base64 = encodeClientContext(warmClientContext(scope, mode, stateVersion));
     if (memo === undefined && this.#memo.size >= MAX_MEMO_SCOPES) this.#memo.clear();
     this.#memo.set(scope.key, {
       namespace: scope.namespace,

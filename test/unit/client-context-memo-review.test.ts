@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ClientContextMemo, encodeWarmClientContext } from '../../src/invoker/state-scope.js';
+import { encodeClientContext } from '../../src/backend/backend.js';
+import { ClientContextMemo, warmClientContext } from '../../src/invoker/state-scope.js';
 
 /**
  * Review of a621d8c (the client-context memo looked up by the scope's key and
@@ -29,7 +30,7 @@ describe('ClientContextMemo (review)', () => {
         const memo = new ClientContextMemo();
         for (const c of calls) {
           expect(memo.encoded(c.scope, c.mode, c.stateVersion)).toBe(
-            encodeWarmClientContext(c.scope, c.mode, c.stateVersion),
+            encodeClientContext(warmClientContext(c.scope, c.mode, c.stateVersion)),
           );
         }
       }),
