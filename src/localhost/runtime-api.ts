@@ -1,6 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MAX_RESPONSE_BYTES, RUNTIME_PREFIX, RuntimeHeader } from './runtime-protocol.js';
+import {
+  MAX_RESPONSE_BYTES,
+  RESPONSE_TOO_LARGE,
+  RUNTIME_PREFIX,
+  RuntimeHeader,
+} from './runtime-protocol.js';
 import { safeHeaders } from './header-value.js';
 import { readBody } from './read-body.js';
 
@@ -313,14 +318,10 @@ export class RuntimeApi {
         'RequestEntityTooLarge',
         `Exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
       );
-      const error = {
-        errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
-        errorType: 'Function.ResponseSizeTooLarge',
-      };
       this.listener.onError(
         requestId,
-        Buffer.from(JSON.stringify(error)),
-        error.errorType,
+        RESPONSE_TOO_LARGE.body,
+        RESPONSE_TOO_LARGE.errorType,
         maxMemory(req),
       );
       return;

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { MAX_RESPONSE_BYTES } from './runtime-protocol.js';
+import { MAX_RESPONSE_BYTES, RESPONSE_TOO_LARGE } from './runtime-protocol.js';
 import type { RuntimeApi, RuntimeEvent, RuntimeListener } from './runtime-api.js';
 import { encodeFrame, FrameReader, FrameType, type Frame } from './runtime-frames.js';
 
@@ -98,14 +98,10 @@ export class RuntimeChannel {
         if (this.api.claim(requestId) !== 'ok') return;
         const mem = num(meta.mem);
         if (frame.payload === undefined) {
-          const error = {
-            errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
-            errorType: 'Function.ResponseSizeTooLarge',
-          };
           this.listener.onError(
             requestId,
-            Buffer.from(JSON.stringify(error)),
-            error.errorType,
+            RESPONSE_TOO_LARGE.body,
+            RESPONSE_TOO_LARGE.errorType,
             mem,
           );
         } else if (frame.type === FrameType.response) {

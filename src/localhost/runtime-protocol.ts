@@ -41,6 +41,20 @@ export const START_OF_INVOCATION = '\u0000warmroute:start\u0000\n';
 /** Lambda's response payload limit plus the 100 bytes the Runtime API tolerates. */
 export const MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100;
 
+/**
+ * The function error a result over {@link MAX_RESPONSE_BYTES} turns into,
+ * whichever way the runtime sent it (HTTP Runtime API or the private channel).
+ */
+export const RESPONSE_TOO_LARGE = {
+  errorType: 'Function.ResponseSizeTooLarge',
+  body: Buffer.from(
+    JSON.stringify({
+      errorMessage: `Response payload size exceeded maximum allowed payload size (${MAX_RESPONSE_BYTES} bytes).`,
+      errorType: 'Function.ResponseSizeTooLarge',
+    }),
+  ),
+} as const;
+
 /** Name prefix of each environment's private TMPDIR (the bootstrap removes it if the host died). */
 export const TMPDIR_PREFIX = 'warmroute-env-';
 
