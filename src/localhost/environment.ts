@@ -513,7 +513,17 @@ export class Environment implements RuntimeListener {
     const pid = this.child?.pid;
     this.peakKb = 0;
     this.reportedPeakMb = 0;
-    this.peakIsCurrent = pid !== undefined && this.alive && this.memoryFiles(pid).resetPeak();
+    if (pid === undefined || !this.alive) {
+      this.peakIsCurrent = false;
+      return;
+    }
+    const files = this.memoryFiles(pid);
+    // A reset sets VmHWM to VmRSS. When they are already equal it changes
+    // nothing (and VmHWM means "since now" even where a reset is refused),
+    // so the write is skipped: the kernel walks the process's page tables
+    // for it, the host's largest single cost per warm invoke.
+    const now = files.read();
+    this.peakIsCurrent = (now !== undefined && now.peakKb === now.rssKb) || files.resetPeak();
   }
 
   /** Reads the process's memory and records its peak. */
