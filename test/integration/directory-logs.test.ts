@@ -117,7 +117,11 @@ describe('directory logs during a Redis failure', () => {
     // A storm: killed again and again right after.
     for (let i = 0; i < 3; i++) {
       await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
-      await expect.poll(() => dir.health().status, { timeout: 10_000 }).toBe('degraded');
+      // The subscriber may be back within tens of milliseconds: look often, or the
+      // degraded spell falls between two looks (seen once under CI load at the default 50 ms).
+      await expect
+        .poll(() => dir.health().status, { timeout: 10_000, interval: 2 })
+        .toBe('degraded');
       await expect.poll(() => dir.health().status, { timeout: 10_000 }).toBe('ok');
     }
 
