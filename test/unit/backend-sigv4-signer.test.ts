@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { Invoke$, LambdaClient, type InvokeCommandInput } from '@aws-sdk/client-lambda';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { ChecksumConstructor, HttpRequest } from '@smithy/types';
+import type { HttpRequest } from '@smithy/types';
+import { invokeOperation, protocol, sha256 } from '../helpers/sdk-reference.js';
 import {
   canonicalInvokePath,
   InvokeSigner,
@@ -46,34 +46,6 @@ const TENANT_CHARS = [...Array.from('abZ9 +=/@:_-.~'), '  ', '\t', 'é'];
 const TOKEN_CHARS = Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=');
 const REGIONS = ['us-east-1', 'eu-west-3', 'ap-southeast-2'];
 const HOSTS = ['lambda.us-east-1.amazonaws.com', '127.0.0.1:9001', 'localhost:3001', '[::1]:8080'];
-
-// `Invoke$` is the SDK's static schema: [kind, namespace, name, traits, input, output].
-const [, namespace, name, traits, input, output] = Invoke$ as unknown as [
-  number,
-  string,
-  string,
-  unknown,
-  unknown,
-  unknown,
-];
-const invokeOperation = { name, namespace, traits, input, output };
-
-interface ProtocolView {
-  serializeRequest(
-    operation: typeof invokeOperation,
-    input: InvokeCommandInput,
-    context: {
-      endpoint: () => Promise<{ protocol: string; hostname: string; path: string; port?: number }>;
-    },
-  ): Promise<HttpRequest>;
-}
-
-const client = new LambdaClient({
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-});
-const protocol = client.config.protocol as unknown as ProtocolView;
-const sha256 = client.config.sha256 as ChecksumConstructor;
 
 interface Case {
   functionName: string;

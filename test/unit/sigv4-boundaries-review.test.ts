@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Invoke$, LambdaClient, type InvokeCommandInput } from '@aws-sdk/client-lambda';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { ChecksumConstructor, HttpRequest } from '@smithy/types';
+import { invokeOperation, protocol, sha256 } from '../helpers/sdk-reference.js';
 import {
   canonicalInvokePath,
   InvokeSigner,
@@ -17,31 +16,6 @@ import {
  * id with a new secret, session token replaced, added, removed), and a return
  * to an earlier identity. Each signature must equal @smithy/signature-v4's.
  */
-
-const [, namespace, name, traits, input, output] = Invoke$ as unknown as [
-  number,
-  string,
-  string,
-  unknown,
-  unknown,
-  unknown,
-];
-const invokeOperation = { name, namespace, traits, input, output };
-interface ProtocolView {
-  serializeRequest(
-    operation: typeof invokeOperation,
-    input: InvokeCommandInput,
-    context: {
-      endpoint: () => Promise<{ protocol: string; hostname: string; path: string; port?: number }>;
-    },
-  ): Promise<HttpRequest>;
-}
-const client = new LambdaClient({
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-});
-const protocol = client.config.protocol as unknown as ProtocolView;
-const sha256 = client.config.sha256 as ChecksumConstructor;
 
 const HOST = 'lambda.eu-west-1.amazonaws.com';
 const REGION = 'eu-west-1';
