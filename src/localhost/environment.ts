@@ -253,7 +253,11 @@ export class Environment implements RuntimeListener {
     this.runtime = await RuntimeApi.start(this);
     // One stream for stdout and stderr where possible: one end-of-invocation
     // marker to write and to read per invocation instead of two.
-    const pair = await outputPair(this.tmpDir).catch(() => undefined);
+    const pair = await outputPair(this.tmpDir).catch((err: unknown) => {
+      // Still works on two pipes, with a marker on each: say why the one-stream saving is lost.
+      this.problem(err, 'output socket pair unavailable; using two pipes');
+      return undefined;
+    });
     if (!this.alive) {
       pair?.parentEnd.destroy();
       pair?.childEnd.destroy();

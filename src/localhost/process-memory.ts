@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 
 /** Resident memory of one process, in KiB (what Lambda's memory limit counts). */
 export interface ProcessMemory {
@@ -18,46 +18,15 @@ export function parseProcStatus(text: string): ProcessMemory | undefined {
   return { rssKb, peakKb };
 }
 
-/**
- * The process's memory from procfs (Linux). Undefined where there is no
- * procfs or the process is gone: callers then fall back to what the
- * runtime reports about itself. A synchronous read of a procfs file costs
- * microseconds and never blocks on a disk.
- */
-export function readProcessMemory(pid: number): ProcessMemory | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return parseProcStatus(text);
-}
-
-/**
- * Resets the kernel's high-water mark (VmHWM) to the process's current
- * resident size, so the next reading is the peak from now on: one
- * invocation's peak, not the process's lifetime one. Linux (4.0+) does this
- * for a write of "5" to `/proc/<pid>/clear_refs`. False where that is not
- * possible (another OS, no permission, the process gone): callers must then
- * not trust VmHWM to mean "since now".
- */
-export function resetPeakMemory(pid: number): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** KiB → MB as Lambda's REPORT line shows it (rounded up: 1 KiB used is 1 MB used). */
 export function kbToMb(kb: number): number {
   return Math.ceil(kb / 1024);
 }
 
 /**
- * `readProcessMemory` and `resetPeakMemory` for one process, on procfs files
+ * A process's memory from `/proc/<pid>/status` (Linux), and a reset of its
+ * peak: writing "5" to `/proc/<pid>/clear_refs` (Linux 4.0+) sets VmHWM to
+ * VmRSS, so the next reading is the peak from then on. On procfs files
  * opened once: every invocation resets the peak and reads it back, and an
  * open, a read or write and a close per call were a measurable part of the
  * host's work per invoke. A procfs file re-reads from offset 0 with fresh

@@ -95,7 +95,15 @@ export class RuntimeChannel {
       case FrameType.response:
       case FrameType.error: {
         const requestId = str(meta.id, '');
-        if (this.api.claim(requestId) !== 'ok') return;
+        const claim = this.api.claim(requestId);
+        if (claim !== 'ok') {
+          // The HTTP Runtime API answers this with a 4xx; here only the log can say it.
+          this.listener.onProblem?.(
+            new Error(`result for a ${claim} request id`),
+            'runtime channel result ignored',
+          );
+          return;
+        }
         const mem = num(meta.mem);
         if (frame.payload === undefined) {
           this.listener.onError(

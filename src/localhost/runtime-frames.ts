@@ -31,11 +31,9 @@ export const FrameType = {
   initError: 0x58,
 } as const;
 
-export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType];
-
 const HEADER_BYTES = 9;
 /** Meta is a few hundred bytes; more is a broken or hostile peer. */
-export const MAX_META_BYTES = 64 * 1024;
+const MAX_META_BYTES = 64 * 1024;
 
 export function encodeFrame(type: number, meta: unknown, payload?: Buffer | string): Buffer {
   const metaBytes = Buffer.from(JSON.stringify(meta), 'utf8');
