@@ -17,11 +17,6 @@ import type { RoutingMode } from '../routing-mode.js';
  * in the scope, so a key cannot reach another function's state.
  */
 
-/** An id of a scope (JSON: unambiguous whatever the fields contain). */
-export function stateScopeId(scope: StateScope): string {
-  return JSON.stringify([scope.namespace, scope.epoch, scope.generation, scope.key]);
-}
-
 /**
  * The client context object of a warm request for `scope`. `key` keeps the
  * `#g<generation>` suffix every version-1 gateway sent, so a function on a

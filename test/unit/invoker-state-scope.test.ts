@@ -3,11 +3,7 @@ import { readWarmRequest } from '../../lambda/protocol.js';
 import { encodeClientContext } from '../../src/backend/backend.js';
 import { MAX_KEY_BYTES } from '../../src/directory/validate-key.js';
 import type { StateScope } from '../../src/directory/types.js';
-import {
-  ClientContextMemo,
-  stateScopeId,
-  warmClientContext,
-} from '../../src/invoker/state-scope.js';
+import { ClientContextMemo, warmClientContext } from '../../src/invoker/state-scope.js';
 
 /** Lambda's limit on X-Amz-Client-Context (base64). */
 const CLIENT_CONTEXT_LIMIT = 3_583;
@@ -47,7 +43,8 @@ describe('the gateway side of the state scope (issue 11, defect 2)', () => {
       scope({ key: 'ws-42#g1' }),
       scope({ namespace: 'default","x' }),
     ];
-    expect(new Set(scopes.map(stateScopeId)).size).toBe(scopes.length);
+    const memo = new ClientContextMemo();
+    expect(new Set(scopes.map((s) => memo.encoded(s, 'affinity', 0))).size).toBe(scopes.length);
   });
 
   it('reuses an encoded context only for the same scope, mode and state version', () => {
