@@ -19,6 +19,8 @@ describe('isLoopbackEndpoint (review)', () => {
     'http://sub.localhost:9001',
     'http://10.0.0.1:9001',
     'http://128.0.0.1',
+    'http://[::ffff:10.0.0.1]:9001',
+    'http://[::ffff:8000:1]:9001',
     'https://lambda.us-east-1.amazonaws.com',
     'not a url',
     '',
@@ -36,6 +38,8 @@ describe('isLoopbackEndpoint (review)', () => {
     'http://LOCALHOST:9001',
     'http://[::1]:9001',
     'http://[0:0:0:0:0:0:0:1]:9001',
+    'http://[::ffff:127.0.0.1]:9001',
+    'http://[::ffff:7f01:203]:9001',
   ])('accepts %s', (endpoint) => {
     expect(isLoopbackEndpoint(endpoint)).toBe(true);
   });
