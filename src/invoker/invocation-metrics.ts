@@ -22,9 +22,6 @@ import type { ValidWarmReport } from './warm-report.js';
  * happened; this class decides how it is counted.
  */
 
-/** Bounds the route-series memo (its labels are bounded already; this bounds the map itself). */
-const MAX_ROUTE_SERIES = 10_000;
-
 export type InvocationOutcome = 'ok' | 'function_error';
 
 type Recorder = (seconds: number) => void;
@@ -75,8 +72,6 @@ export class InvocationMetrics {
   readonly #functionLabels: BoundedLabel;
   readonly #routeLabels = new BoundedLabel(new Set(['rpc', 'sdk']), MAX_ROUTE_LABELS);
   // Keyed by function label, then route label (no key built per lookup).
-  readonly #routeSeries = new Map<string, Map<string, RouteSeries>>();
-  #routeSeriesCount = 0;
 
   /** `configuredFunctions`: the config's allow-list; empty when there is none. */
   constructor(metrics: Metrics, configuredFunctions: readonly string[]) {
@@ -167,28 +162,11 @@ export class InvocationMetrics {
   /**
    * The series a request of `functionLabel` on `route` (a route label: `rpc`,
    * `sdk` or a proxy prefix, admitted when there is room) is counted in.
-   * Resolve it once per function and route, not per request.
+   * Resolve it once per function and route, not per request (the invoker keeps
+   * it on the function's handle).
    */
   routeSeries(functionLabel: string, route: string): RouteSeries {
-    const routeLabel = this.#routeLabels.value(route);
-    let byRoute = this.#routeSeries.get(functionLabel);
-    if (byRoute === undefined) {
-      byRoute = new Map();
-      this.#routeSeries.set(functionLabel, byRoute);
-    }
-    let series = byRoute.get(routeLabel);
-    if (series === undefined) {
-      if (this.#routeSeriesCount >= MAX_ROUTE_SERIES) {
-        this.#routeSeries.clear();
-        this.#routeSeriesCount = 0;
-        byRoute = new Map();
-        this.#routeSeries.set(functionLabel, byRoute);
-      }
-      series = new RouteSeries(this.#metrics, functionLabel, routeLabel);
-      byRoute.set(routeLabel, series);
-      this.#routeSeriesCount++;
-    }
-    return series;
+    return new RouteSeries(this.#metrics, functionLabel, this.#routeLabels.value(route));
   }
 
   /** An invocation the backend answered, with the time spent in the queue and in the backend. */
