@@ -180,7 +180,6 @@ const SIGNED_HEADER_LISTS: readonly string[] = Array.from({ length: 16 }, (_, ma
 
 /** The canonical request's start for one path, host and content type (constant per function). */
 interface RequestHead {
-  readonly canonicalPath: string;
   readonly host: string;
   readonly contentType: string;
   /** `POST\n<path>\n\ncontent-type:<type>\nhost:<host>\n` */
@@ -271,7 +270,6 @@ export class InvokeSigner {
     const head = this.heads.get(req.canonicalPath);
     if (head?.host === req.host && head.contentType === req.contentType) return head;
     const fresh: RequestHead = {
-      canonicalPath: req.canonicalPath,
       host: req.host,
       contentType: req.contentType,
       text: `POST\n${req.canonicalPath}\n\ncontent-type:${canonicalValue(req.contentType)}\nhost:${canonicalValue(req.host)}\n`,
