@@ -277,8 +277,10 @@ export class KeyDirectory implements Directory {
     // miss, and resolve refuses it.
     const cached = this.#l1.get(l1Id(namespace, key));
     if (cached === undefined) return undefined;
+    // '' = no function named (or not a function name): no version read or served.
     const functionId = versionFunctionId(opts.functionName);
-    // The same hit test as resolve's (see there).
+    // An entry that holds no version of this function is a miss: serving 0
+    // would hide a newer version the store knows from staleness checks.
     if (functionId !== '' && !cached.stateVersions.has(functionId)) return undefined;
     const mode = opts.mode ?? DEFAULT_CALL_MODE;
     let poolSize = 0;
@@ -295,6 +297,11 @@ export class KeyDirectory implements Directory {
     validateKey(key);
     const namespace = opts.namespace ?? this.#namespace;
     if (opts.namespace !== undefined) validateNamespace(namespace);
+    // Fresh mode looks the key up too (L1 first): the tenant is random, but
+    // the state scope must name the key's current generation and epoch, so
+    // that a rotated key's old state is not handed to a fresh environment.
+    const hit = this.resolveCached(key, opts);
+    if (hit !== undefined) return hit;
     const mode = opts.mode ?? DEFAULT_CALL_MODE;
     // Pooled mode needs the route's size (the config requires one); other modes ignore it.
     let poolSize = 0;
@@ -304,19 +311,8 @@ export class KeyDirectory implements Directory {
     }
     // '' = no function named (or not a function name): no version read or served.
     const functionId = versionFunctionId(opts.functionName);
-    this.#counts.resolves += 1;
-
-    // Fresh mode looks the key up too (L1 first): the tenant is random, but
-    // the state scope must name the key's current generation and epoch, so
-    // that a rotated key's old state is not handed to a fresh environment.
-    // An entry that holds no version of this function is a miss: serving 0
-    // would hide a newer version the store knows from staleness checks.
     const id = l1Id(namespace, key);
-    const cached = this.#l1.get(id);
-    if (cached !== undefined && (functionId === '' || cached.stateVersions.has(functionId))) {
-      this.#counts.l1Hits += 1;
-      return this.#resolution(cached, 'l1', mode, namespace, key, poolSize, functionId);
-    }
+    this.#counts.resolves += 1;
     this.#counts.l1Misses += 1;
 
     if (this.#storeUsable()) {
