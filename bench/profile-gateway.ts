@@ -5,7 +5,13 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { distDir } from '../src/paths.js';
-import { readCpuSeconds, startChildProcess, type ChildServer } from './lib/child-server.js';
+import {
+  cpuOf,
+  readCpuSeconds,
+  startChildProcess,
+  statFields,
+  type ChildServer,
+} from './lib/child-server.js';
 import {
   aggregate,
   isWarmroute,
@@ -180,10 +186,9 @@ async function runWrk(
 }
 
 /** utime and stime (s) of the process's main thread, the one V8 samples. */
+/** CPU of the process's main thread (its JavaScript), not of its other threads. */
 function threadCpu(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+  return cpuOf(statFields(`/proc/${pid}/task/${pid}/stat`));
 }
 
 interface Target {

@@ -22,17 +22,27 @@ export interface ChildServer {
 
 const TICKS_PER_SECOND = 100;
 
-export function readCpuSeconds(pid: number): number {
-  // /proc/<pid>/stat: fields 14 and 15 are utime and stime in clock ticks.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+/**
+ * The fields of a `/proc/<pid>/stat` (or `/proc/<pid>/task/<tid>/stat`) after
+ * "pid (comm) ": index 0 is the state; utime, stime, cutime, cstime (clock
+ * ticks) are indexes 11–14.
+ */
+export function statFields(path: string): string[] {
+  const stat = readFileSync(path, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
-function statFields(pid: number): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // After "pid (comm) ": field 1 is the state; utime, stime, cutime, cstime are 12–15.
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+/** utime and stime of a process or thread in seconds, from its stat fields. */
+export function cpuOf(fields: readonly string[]): { user: number; system: number } {
+  return {
+    user: Number(fields[11]) / TICKS_PER_SECOND,
+    system: Number(fields[12]) / TICKS_PER_SECOND,
+  };
+}
+
+export function readCpuSeconds(pid: number): number {
+  const { user, system } = cpuOf(statFields(`/proc/${pid}/stat`));
+  return user + system;
 }
 
 /** Child PIDs of every thread of `pid` (Linux /proc/<pid>/task/<tid>/children). */
@@ -68,7 +78,7 @@ export function readTreeCpuSeconds(pid: number): number {
   const pending = [pid];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     try {
-      const f = statFields(next);
+      const f = statFields(`/proc/${next}/stat`);
       ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
     } catch {
       continue; // gone
