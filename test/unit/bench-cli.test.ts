@@ -134,3 +134,16 @@ describe('formatHelp', () => {
     expect(text).toMatch(/gamma measures\n +\(sizes unknown: .*Cannot find module\)/);
   });
 });
+
+describe('npm run bench: every section declares its sizes', () => {
+  it('each registered section module loads and exports info with quick and full sizes and times', async () => {
+    for (const s of sections) {
+      const mod = await s.load();
+      expect(typeof mod.bench, s.name).toBe('function');
+      for (const mode of ['quick', 'full'] as const) {
+        expect(mod.info?.size[mode], `${s.name} size ${mode}`).toMatch(/\S/);
+        expect(mod.info?.duration[mode], `${s.name} duration ${mode}`).toMatch(/\S/);
+      }
+    }
+  }, 60_000);
+});
