@@ -221,10 +221,14 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const maxEnvironments = options.maxEnvironments ?? DEFAULT_MAX_ENVIRONMENTS;
 
+  const stats = new HostStats();
   const pool: EnvironmentPool<Environment> = new EnvironmentPool<Environment>({
     maxEnvironments,
     idleTimeoutMs,
     accountConcurrency: DEFAULT_ACCOUNT_CONCURRENCY,
+    onEvict: (env) => {
+      stats.of(env.fn.name).evictions++;
+    },
     create: (fn, tenantId) =>
       new Environment({
         fn,
@@ -254,7 +258,6 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
         },
       }),
   });
-  const stats = new HostStats();
   const bodyTimeoutMs = options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
   const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
   const invokeApi = new InvokeApi({

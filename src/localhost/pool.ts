@@ -21,7 +21,16 @@ export interface PoolOptions<E extends PooledEnvironment> {
   readonly accountConcurrency: number;
   readonly create: (fn: FunctionDefinition, tenantId: string | undefined) => E;
   readonly now?: () => number;
+  /**
+   * An environment the pool stopped while it could still have served: to make
+   * room (LRU), past the idle timeout, or by `evict()`. Not called for crashes,
+   * timeouts or shutdown (those are not evictions).
+   */
+  readonly onEvict?: (env: E, why: EvictionCause) => void;
 }
+
+/** Why the pool stopped a healthy environment. */
+export type EvictionCause = 'room' | 'idle' | 'evict';
 
 export type Acquired<E> =
   | { readonly env: E; readonly cold: boolean }
@@ -108,6 +117,7 @@ export class EnvironmentPool<E extends PooledEnvironment> {
         return { throttled: 'ConcurrentInvocationLimitExceeded', message: 'Rate Exceeded.' };
       }
       this.remove(victim);
+      this.options.onEvict?.(victim, 'room');
       void victim.destroy();
     }
     const env = this.options.create(fn, tenantId);
@@ -152,6 +162,8 @@ export class EnvironmentPool<E extends PooledEnvironment> {
       if (filter.function !== undefined && env.fn.name !== filter.function) continue;
       if (filter.tenant !== undefined && env.tenantId !== filter.tenant) continue;
       n++;
+      // Counted once, when asked: a busy one stops after its invocation.
+      if (!env.retiring) this.options.onEvict?.(env, 'evict');
       if (env.state === 'idle') {
         this.remove(env);
         void env.destroy();
@@ -169,6 +181,7 @@ export class EnvironmentPool<E extends PooledEnvironment> {
     for (const env of [...this.all.values()]) {
       if (env.state === 'idle' && env.lastUsedAt <= oldest) {
         this.remove(env);
+        this.options.onEvict?.(env, 'idle');
         void env.destroy();
         n++;
       }

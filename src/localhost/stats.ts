@@ -14,6 +14,8 @@ export interface FunctionStats {
   throttles: number;
   /** 4xx answers (bad tenant, payload, …): nothing ran. */
   rejected: number;
+  /** Healthy environments stopped: to make room, idle past the timeout, or by an evict call. */
+  evictions: number;
 }
 
 export interface HostStatsSnapshot {
@@ -35,6 +37,7 @@ function empty(): FunctionStats {
     coldStarts: 0,
     throttles: 0,
     rejected: 0,
+    evictions: 0,
   };
 }
 

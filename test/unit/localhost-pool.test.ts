@@ -41,7 +41,9 @@ class FakeEnv implements PooledEnvironment {
 function pool(options: { maxEnvironments?: number; idleTimeoutMs?: number } = {}) {
   let now = 1_000;
   const created: FakeEnv[] = [];
+  const evicted: string[] = [];
   const p = new EnvironmentPool<FakeEnv>({
+    onEvict: (env, why) => evicted.push(`${env.id}:${why}`),
     maxEnvironments: options.maxEnvironments ?? 100,
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     accountConcurrency: DEFAULT_ACCOUNT_CONCURRENCY,
@@ -55,6 +57,7 @@ function pool(options: { maxEnvironments?: number; idleTimeoutMs?: number } = {}
   return {
     p,
     created,
+    evicted,
     advance: (ms: number) => {
       now += ms;
     },
@@ -67,6 +70,29 @@ function acquired<E>(r: { env: E } | { throttled: string | null }): E {
 }
 
 describe('EnvironmentPool', () => {
+  it('reports each healthy environment it stops as an eviction, with the cause, once', () => {
+    const { p, evicted, advance } = pool({ maxEnvironments: 2, idleTimeoutMs: 1_000 });
+    const counter = fn('counter');
+    const a = acquired(p.acquire(counter, 'a'));
+    p.release(a);
+    advance(10);
+    const b = acquired(p.acquire(counter, 'b'));
+    p.release(b);
+    // Full: the least recently used idle one (a) makes room.
+    const c = acquired(p.acquire(counter, 'c'));
+    // c is busy: evicted when asked, stopped after its invocation, counted once.
+    expect(p.evict({ tenant: 'c' })).toBe(1);
+    expect(p.evict({ tenant: 'c' })).toBe(1);
+    p.release(c);
+    advance(5_000);
+    expect(p.sweep()).toBe(1);
+    expect(evicted).toEqual([`${a.id}:room`, `${c.id}:evict`, `${b.id}:idle`]);
+    // Discarding a crashed one is not an eviction.
+    const d = acquired(p.acquire(counter, 'd'));
+    void p.discard(d);
+    expect(evicted).toHaveLength(3);
+  });
+
   it('reuses an idle environment only for the same function and tenant', () => {
     const { p } = pool();
     const counter = fn('counter');
