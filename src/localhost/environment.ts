@@ -213,9 +213,10 @@ export class Environment implements RuntimeListener {
    */
   private peakKb = 0;
   /**
-   * VmHWM covers only the current invocation: true from the process's start
-   * (init is its whole life) and after each successful reset. When a reset
-   * fails, VmHWM may hold an earlier invocation's peak, so only VmRSS counts.
+   * VmHWM counts nothing from before the last reset: true from the process's
+   * start (init is its whole life) and after each successful reset. When a
+   * reset fails, VmHWM may hold an earlier invocation's peak, so only VmRSS
+   * counts. Invocations without a tail are not reset (see begin()).
    */
   private peakIsCurrent = true;
   /** The runtime's own peak RSS report (MB): the process's lifetime peak, the fallback without procfs. */
@@ -429,7 +430,10 @@ export class Environment implements RuntimeListener {
     this.carry = new LogWindow();
     this.lastInvocation = inv;
     // The first invocation's peak includes init, as its REPORT (with Init Duration) does on Lambda.
-    if (inv.index > 1) this.resetPeak();
+    // Only a tail shows this invocation's own peak; without one VmHWM since the
+    // last reset bounds it from above, which is all the limit check needs (an
+    // earlier peak over the limit was killed when it was measured).
+    if (inv.index > 1 && inv.input.tail) this.resetPeak();
     const headers: Record<string, string> = {
       [RuntimeHeader.requestId]: inv.input.requestId,
       [RuntimeHeader.deadlineMs]: String(Date.now() + timeoutMs),
@@ -460,7 +464,7 @@ export class Environment implements RuntimeListener {
     this.noteReportedPeak(maxMemoryMb);
     // Over the limit at any point of the invocation: Lambda would have killed
     // it before it could answer. The exit then fails the invocation.
-    if (this.checkMemory()) return;
+    if (this.overMemoryAtAnswer(inv, maxMemoryMb)) return;
     this.finish(inv, 'success', payload, false);
   }
 
@@ -468,7 +472,7 @@ export class Environment implements RuntimeListener {
     const inv = this.current;
     if (inv?.input.requestId !== requestId) return;
     this.noteReportedPeak(maxMemoryMb);
-    if (this.checkMemory()) return;
+    if (this.overMemoryAtAnswer(inv, maxMemoryMb)) return;
     // `Runtime.*` errors (uncaught exception, unhandled rejection) mean the
     // runtime is exiting, as AWS's does: never hand it another invocation.
     this.finish(inv, 'error', errorJson(payload, errorType), errorType.startsWith('Runtime.'));
@@ -484,6 +488,24 @@ export class Environment implements RuntimeListener {
     } catch {
       // Logging must never be what fails.
     }
+  }
+
+  /**
+   * Whether the environment went over its memory before it answered (it is
+   * then killed, and its exit fails the invocation). A procfs reading is taken
+   * only when something needs it: a tail's REPORT line shows the measured peak,
+   * and a runtime that reported no peak, or one over the limit, must be
+   * measured. Otherwise its own report settles it: getrusage's ru_maxrss is the
+   * same kernel counter as VmHWM (reset with it), read when the runtime
+   * answered, and at or under the limit it cannot have gone over. That skips
+   * the host's largest per-invoke cost on the warm path. A function that lies
+   * in its report is still caught by the sampler during a long invocation.
+   */
+  private overMemoryAtAnswer(inv: Invocation, reportedMb: number): boolean {
+    if (this.outOfMemory) return true;
+    if (!inv.input.tail && Number.isFinite(reportedMb) && reportedMb <= this.fn.memoryMb)
+      return false;
+    return this.checkMemory();
   }
 
   private noteReportedPeak(mb: number): void {

@@ -46,11 +46,13 @@ export class ProcessMemoryFiles {
     try {
       this.statusFd ??= openSync(`/proc/${this.pid}/status`, 'r');
       let text = '';
+      // A short read is the end: procfs builds the whole text for each read
+      // at an offset, so asking again for the empty rest would build it twice.
       for (let offset = 0; ;) {
         const n = readSync(this.statusFd, this.buffer, 0, this.buffer.length, offset);
-        if (n === 0) break;
         text += this.buffer.toString('latin1', 0, n);
         offset += n;
+        if (n < this.buffer.length) break;
       }
       return parseProcStatus(text);
     } catch {

@@ -60,6 +60,38 @@ describe('local host: memory is limited and measured as Lambda does (the whole p
   );
 
   it.runIf(hasProcfs)(
+    'kills a function over its memory without a log tail too (no procfs reading is skipped for it)',
+    async () => {
+      const host = await startTestHost();
+      const client = lambdaClient(host);
+
+      // Warm first: the limit check of a warm invoke without a tail is the path that saves the read.
+      const warm = await invoke(client, {
+        FunctionName: 'hog',
+        TenantId: 'b',
+        Payload: '{"mb":0}',
+      });
+      const out = await invoke(client, {
+        FunctionName: 'hog',
+        TenantId: 'b',
+        Payload: '{"mb":300}',
+      });
+      const next = await invoke(client, {
+        FunctionName: 'hog',
+        TenantId: 'b',
+        Payload: '{"mb":0}',
+      });
+
+      expect(warm.FunctionError).toBeUndefined();
+      expect(out.FunctionError).toBe('Unhandled');
+      expect(json(out)).toMatchObject({ errorType: 'Runtime.OutOfMemory' });
+      expect(json(next)).toEqual({ heldMb: 0 });
+      expect(host.stats().functions.hog?.crashes).toBe(1);
+    },
+    30_000,
+  );
+
+  it.runIf(hasProcfs)(
     'reports a plausible Max Memory Used for a function within its memory',
     async () => {
       const host = await startTestHost();
