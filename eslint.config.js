@@ -31,6 +31,37 @@ export default tseslint.config(
     },
   },
   {
+    // The status page runs in the browser (DOM types from status-page/tsconfig.json, which the
+    // project service finds for these files) and puts gateway data into the DOM: function names
+    // can be chosen by clients, so text goes in through textContent, never as markup. Its CSP
+    // allows no inline code or style, and the admin token must never be stored.
+    files: ['status-page/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { property: 'innerHTML', message: 'Use textContent or document.createElement.' },
+        { property: 'outerHTML', message: 'Use textContent or document.createElement.' },
+        { property: 'insertAdjacentHTML', message: 'Use textContent or document.createElement.' },
+        { object: 'document', property: 'write', message: 'Use document.createElement.' },
+        { object: 'document', property: 'cookie', message: 'The page stores nothing.' },
+      ],
+      'no-restricted-globals': [
+        'error',
+        {
+          name: 'localStorage',
+          message: 'The page stores nothing (the admin token least of all).',
+        },
+        {
+          name: 'sessionStorage',
+          message: 'The page stores nothing (the admin token least of all).',
+        },
+        { name: 'eval', message: "The CSP is script-src 'self'." },
+      ],
+      'no-implied-eval': 'error',
+      'no-new-func': 'error',
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // vitest's focus/skip markers must never land.

@@ -15,13 +15,15 @@
  *     beside it after each build, and starts from scratch (`--force`) when
  *     dist/ no longer matches that record (an output deleted, replaced or
  *     restored from elsewhere, or no record: dist/ came from a bare `tsc`);
- *   - checks after the build that every output exists, and fails if not.
+ *   - checks after the build that every output exists, and fails if not;
+ *   - then builds the status page into dist/status-page (scripts/build-status-page.mjs).
  * test/integration/build-incremental.test.ts checks the stale-output cases (deleted, replaced,
  * restored, no record); the unreadable-manifest and still-missing-after-rebuild branches have no test.
  */
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
+import { buildStatusPage } from './build-status-page.mjs';
 
 // Loaded with require: an ESM import of this 9 MB CommonJS file first scans it for export
 // names, which costs about half a second of every build.
@@ -122,6 +124,17 @@ if (missing.length > 0) {
 const manifest = {};
 for (const path of expected) manifest[relative(outDir, path)] = fingerprint(path);
 writeFileSync(manifestPath, `${JSON.stringify(manifest)}\n`);
+// The status page is bundled by esbuild (browser code, uPlot inlined), not emitted by tsc. Only
+// a project with a status-page/ folder has one (not the small projects the build tests use).
+const projectRoot = dirname(project);
+try {
+  if (existsSync(join(projectRoot, 'status-page'))) {
+    await buildStatusPage({ root: projectRoot, outDir: join(outDir, 'status-page') });
+  }
+} catch (err) {
+  process.stderr.write(`build: status page: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
 // Type errors still fail the build (tsc's non-zero status, as with `tsc -p`); outputs are
 // emitted anyway (noEmitOnError: false).
 process.exit(status);
