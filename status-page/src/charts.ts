@@ -49,6 +49,13 @@ function countTick(value: number): string {
   return Number.isInteger(value) ? formatCount(value) : '';
 }
 
+/** Dollars with as many decimals as the tick's size needs (costs are often millionths). */
+function usdTick(value: number): string {
+  if (value <= 0) return '$0';
+  const decimals = Math.min(8, Math.max(0, 1 - Math.floor(Math.log10(value))));
+  return `$${String(Number(value.toFixed(decimals)))}`;
+}
+
 function msTick(value: number): string {
   return value >= 1000 ? `${tick(value / 1000)} s` : `${tick(value)} ms`;
 }
@@ -127,11 +134,11 @@ const CHARTS: readonly ChartSpec[] = [
     ],
     axes: [
       { scale: 'count', format: countTick, size: 40 },
-      { scale: 'usd', format: (v) => `$${tick(v)}`, size: 72, side: 1 },
+      { scale: 'usd', format: usdTick, size: 72, side: 1 },
     ],
     scales: {
       count: { range: (_u, _min, max) => [0, Math.max(max, 1)] },
-      usd: { range: (_u, _min, max) => [0, max > 0 ? max : 0.000001] },
+      usd: { range: (_u, _min, max) => [0, max > 0 ? max : 0.01] },
     },
   },
   {
@@ -179,11 +186,20 @@ function heightFor(width: number): number {
   return width < 480 ? 170 : 220;
 }
 
-function columns(spec: ChartSpec, series: readonly StatusPoint[]): uPlot.AlignedData {
-  return [
-    series.map((p) => p.t / 1000),
-    ...spec.lines.map((line) => series.map((p) => line.value(p))),
-  ];
+function columns(
+  spec: ChartSpec,
+  series: readonly StatusPoint[],
+  windowSeconds: number,
+): uPlot.AlignedData {
+  const xs = series.map((p) => p.t / 1000);
+  const ys = spec.lines.map((line) => series.map((p) => line.value(p)));
+  const only = xs[0];
+  // uPlot mislabels the date of a time axis whose data is a single x (a gateway's first 5 s): an
+  // empty point at the start of the window gives it two.
+  if (xs.length === 1 && only !== undefined) {
+    return [[only - windowSeconds, only], ...ys.map((y) => [null, ...y])];
+  }
+  return [xs, ...ys];
 }
 
 /**
@@ -199,7 +215,7 @@ function legendValue(u: uPlot, raw: Value, seriesIdx: number, idx: number | null
   return last ?? null;
 }
 
-function options(spec: ChartSpec, width: number): uPlot.Options {
+function options(spec: ChartSpec, width: number, windowSeconds: () => number): uPlot.Options {
   const text = cssVar('--c-text-muted');
   const grid = cssVar('--c-grid');
   const bars = uPlot.paths.bars?.({ size: [0.6, 12] });
@@ -213,7 +229,17 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
   return {
     width,
     height: heightFor(width),
-    scales: { x: { time: true }, ...spec.scales },
+    scales: {
+      // The whole window, always: a young gateway's few points do not stretch across the chart.
+      x: {
+        time: true,
+        range: (_u, _min, max) => {
+          const end = Number.isFinite(max) ? max : Date.now() / 1000;
+          return [end - windowSeconds(), end];
+        },
+      },
+      ...spec.scales,
+    },
     axes: [
       axis({}),
       // Only the first value axis draws a grid: two grids on one chart are unreadable.
@@ -245,7 +271,6 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
           scale: line.scale,
           stroke: color,
           width: 2,
-          points: { show: false },
           value: (u, raw, seriesIdx, idx) => line.format(legendValue(u, raw, seriesIdx, idx)),
           ...(line.bars === true && bars !== undefined
             ? { paths: bars, fill: color, width: 0 }
@@ -262,6 +287,7 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
 export class Charts {
   private readonly plots = new Map<ChartSpec, uPlot>();
   private series: readonly StatusPoint[] = [];
+  private windowSeconds = 15 * 60;
   private readonly resizeObserver = new ResizeObserver((entries) => {
     for (const entry of entries) this.resize(entry.target);
   });
@@ -272,10 +298,11 @@ export class Charts {
 
   update(doc: StatusDocument): void {
     this.series = doc.series;
+    this.windowSeconds = doc.windowMs / 1000;
     for (const spec of CHARTS) {
       const plot = this.plots.get(spec);
       if (plot === undefined) this.create(spec);
-      else plot.setData(columns(spec, this.series));
+      else plot.setData(columns(spec, this.series, this.windowSeconds));
     }
   }
 
@@ -292,7 +319,14 @@ export class Charts {
   private create(spec: ChartSpec): void {
     const container = byId(spec.containerId);
     const width = Math.max(container.clientWidth, 200);
-    this.plots.set(spec, new uPlot(options(spec, width), columns(spec, this.series), container));
+    this.plots.set(
+      spec,
+      new uPlot(
+        options(spec, width, () => this.windowSeconds),
+        columns(spec, this.series, this.windowSeconds),
+        container,
+      ),
+    );
   }
 
   private resize(container: Element): void {
