@@ -468,9 +468,15 @@ export class KeyDirectory implements Directory {
   health(): DirectoryHealth {
     this.#refreshDegraded();
     const reason = this.#degradedReason();
-    return reason === undefined
-      ? { status: 'ok', store: this.#store.kind }
-      : { status: 'degraded', reason, store: this.#store.kind };
+    if (reason === undefined) return { status: 'ok', store: this.#store.kind };
+    // #refreshDegraded has just set the start of the spell; the clock is only a type-level fallback.
+    const since = this.#degradedSinceMs ?? this.#clock();
+    return {
+      status: 'degraded',
+      reason,
+      degradedSince: new Date(since).toISOString(),
+      store: this.#store.kind,
+    };
   }
 
   counters(): DirectoryCounters {

@@ -133,6 +133,8 @@ export interface KeyExplanation {
 export interface DirectoryHealth {
   readonly status: 'ok' | 'degraded';
   readonly reason?: string;
+  /** When the current degraded spell began (ISO 8601); absent while ok. */
+  readonly degradedSince?: string;
   readonly store: 'memory' | 'redis';
 }
 
