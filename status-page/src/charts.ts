@@ -21,6 +21,7 @@ interface AxisSpec {
   /** Pixels reserved for the labels. */
   readonly size: number;
   readonly side?: 1 | 3;
+  readonly splits?: uPlot.Axis.Splits;
 }
 
 interface ChartSpec {
@@ -54,6 +55,22 @@ function usdTick(value: number): string {
   if (value <= 0) return '$0';
   const decimals = Math.min(8, Math.max(0, 1 - Math.floor(Math.log10(value))));
   return `$${String(Number(value.toFixed(decimals)))}`;
+}
+
+/**
+ * Ticks of the log latency axis: 1, 2, 5 × 10^k while few, else powers of ten only. uPlot's own
+ * log splits draw a line at every integer multiple, nine per decade, which buries the data.
+ */
+function logSplits(_u: uPlot, _axisIdx: number, min: number, max: number): number[] {
+  if (!(min > 0) || !(max > min)) return [];
+  const ticks: number[] = [];
+  for (let exp = Math.floor(Math.log10(min)); exp <= Math.ceil(Math.log10(max)); exp++) {
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * 10 ** exp).toPrecision(6));
+      if (v >= min && v <= max) ticks.push(v);
+    }
+  }
+  return ticks.length > 6 ? ticks.filter((v) => Number.isInteger(Math.log10(v))) : ticks;
 }
 
 function msTick(value: number): string {
@@ -108,7 +125,7 @@ const CHARTS: readonly ChartSpec[] = [
       scale: 'ms',
       format: formatMs,
     })),
-    axes: [{ scale: 'ms', format: msTick, size: 60 }],
+    axes: [{ scale: 'ms', format: msTick, size: 60, splits: logSplits }],
     // uPlot's enums are ambient `const enum`s, which a bundler cannot inline: the number (3: log).
     // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
     scales: { ms: { distr: 3, log: 10 } },
@@ -215,6 +232,24 @@ function legendValue(u: uPlot, raw: Value, seriesIdx: number, idx: number | null
   return last ?? null;
 }
 
+/**
+ * Points: all of them while few enough to tell apart (a young gateway has a handful), else only
+ * the isolated ones, which have no neighbour to draw a line to (one interval with cold starts
+ * among intervals without any), and would otherwise not show at all.
+ */
+const points: uPlot.Series.Points = {
+  show: (u, _seriesIdx, idx0, idx1) => (idx1 - idx0 + 1) * 8 <= u.width,
+  filter: (u, seriesIdx, show) => {
+    if (show) return null;
+    const data = u.data[seriesIdx] ?? [];
+    const isolated: number[] = [];
+    for (let i = 0; i < data.length; i++) {
+      if (data[i] != null && data[i - 1] == null && data[i + 1] == null) isolated.push(i);
+    }
+    return isolated;
+  },
+};
+
 function options(spec: ChartSpec, width: number, windowSeconds: () => number): uPlot.Options {
   const text = cssVar('--c-text-muted');
   const grid = cssVar('--c-grid');
@@ -247,6 +282,7 @@ function options(spec: ChartSpec, width: number, windowSeconds: () => number): u
         axis({
           scale: a.scale,
           size: a.size,
+          ...(a.splits === undefined ? {} : { splits: a.splits }),
           // 3: left, 1: right (uPlot's ambient const enum Axis.Side, as above).
           // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
           side: a.side ?? 3,
@@ -271,9 +307,10 @@ function options(spec: ChartSpec, width: number, windowSeconds: () => number): u
           scale: line.scale,
           stroke: color,
           width: 2,
+          points,
           value: (u, raw, seriesIdx, idx) => line.format(legendValue(u, raw, seriesIdx, idx)),
           ...(line.bars === true && bars !== undefined
-            ? { paths: bars, fill: color, width: 0 }
+            ? { paths: bars, fill: color, width: 0, points: { show: false } }
             : {}),
         };
       }),
