@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { distDir, packageRoot } from '../src/paths.js';
 import { DIRECTORY_KEY_PREFIX, directoryKeys } from '../src/redis/keys.js';
+import { STATUS_POLL_MS } from '../src/status/status-document.js';
 import { readCpuSeconds, startChildServer, type ChildServer } from './lib/child-server.js';
 import { fmt, printTable } from './lib/load.js';
 import { startProgress, type Progress } from './lib/progress.js';
 import { startRedisServer, type OwnRedisServer } from './lib/redis-server.js';
 import type { SectionInfo } from './lib/bench-cli.js';
+import { pollStatusOnce, startStatusPoller, type StatusPollReport } from './lib/status-poller.js';
 import { findWrk, runWrk, type WrkResult } from './lib/wrk.js';
 
 /**
@@ -20,6 +22,9 @@ import { findWrk, runWrk, type WrkResult } from './lib/wrk.js';
  *   unsigned    the same gateway sending unsigned Invokes, as `npm start` does to
  *               its embedded local host (BENCH_GATEWAY_UNSIGNED=1: no SigV4, user
  *               agent, content type or invocation type; allowed on loopback only)
+ *   statusOpen  the `gateway` process again, with its status page open: a poller
+ *               GETs /v1/status.json as the page does (once, then every 2 s) for
+ *               the whole run (issue 17: the page's cost on the request path)
  *   baseline    warmroute from another build (BENCH_BASELINE_DIST=<dist>), optional
  *   direct      no hop: the load generator straight at the Invoke API (the floor)
  * in front of the local host (the `counter` function, warm) and then a stub
@@ -55,6 +60,9 @@ const GOALS = {
   cpuGatewayToReplyFrom: 1.1,
   throughputGatewayToBare: 0.9,
   p99AddedMs: 1,
+  // Issue 17: the open status page costs the request path within 2 %.
+  statusOpenThroughput: 0.98,
+  statusOpenCpu: 1.02,
 } as const;
 
 interface Sizes {
@@ -72,6 +80,8 @@ interface Sizes {
   readonly unsignedRounds: number;
   /** Whether the unsigned gateway runs the fixed-rate and unloaded rounds too. */
   readonly unsignedLatency: boolean;
+  /** Whether the status-page-open gateway runs the fixed-rate rounds too (it always runs every saturated round). */
+  readonly statusOpenPaced: boolean;
 }
 
 const QUICK: Sizes = {
@@ -87,6 +97,7 @@ const QUICK: Sizes = {
   // Quick mode stays under ~75 s (CI): the unsigned gateway joins two saturated rounds only.
   unsignedRounds: 2,
   unsignedLatency: false,
+  statusOpenPaced: false,
 };
 const FULL: Sizes = {
   rounds: 6,
@@ -100,29 +111,34 @@ const FULL: Sizes = {
   unloadedSeconds: 2,
   unsignedRounds: 6,
   unsignedLatency: true,
+  statusOpenPaced: true,
 };
 
 const sizeOf = (s: Sizes): string =>
-  `wrk -t${CONNECTIONS} -c${CONNECTIONS}: ${s.rounds} rounds × ${s.seconds} s per path (bare, reply-from, gateway, direct; gateway unsigned ${s.unsignedRounds} of them) and backend (local host, stub); ` +
-  `${s.pacedRounds} × ${s.pacedSeconds} s at ${FIXED_RATE} req/s; ${s.unloadedRounds} × ${s.unloadedSeconds} s at 1 connection` +
-  (s.unsignedLatency ? '' : ' (neither with gateway unsigned)');
+  `wrk -t${CONNECTIONS} -c${CONNECTIONS}: ${s.rounds} rounds × ${s.seconds} s per path (bare, reply-from, gateway, gateway with the status page open, direct; gateway unsigned ${s.unsignedRounds} of them) and backend (local host, stub); ` +
+  `${s.pacedRounds} × ${s.pacedSeconds} s at ${FIXED_RATE} req/s` +
+  (s.statusOpenPaced ? '' : ' (without the status page open)') +
+  `; ${s.unloadedRounds} × ${s.unloadedSeconds} s at 1 connection (without the status page open)` +
+  (s.unsignedLatency ? '' : '; neither with gateway unsigned');
 
 export const info: SectionInfo = {
   size: { quick: sizeOf(QUICK), full: sizeOf(FULL) },
-  // Quick measured at 68 s with the unsigned row (load average 13); full: the row adds ~80 s of wrk runs.
-  duration: { quick: '~60–80 s', full: '~7.5–9.5 min' },
+  // Quick measured at 68 s with the unsigned row (load average 13); the status-page-open row adds
+  // 6 wrk runs of 1 s (~9 s). Full: the unsigned row ~80 s, the status-page-open row ~75 s.
+  duration: { quick: '~70–90 s', full: '~9–11 min' },
   env: {
     BENCH_BASELINE_DIST:
       "another build's dist/: adds a 'gateway (baseline)' row running its bench/servers/gateway-server.js (default: none)",
   },
 };
 
-type PathId = 'bare' | 'replyFrom' | 'gateway' | 'unsigned' | 'baseline' | 'direct';
+type PathId = 'bare' | 'replyFrom' | 'gateway' | 'statusOpen' | 'unsigned' | 'baseline' | 'direct';
 
 const LABELS: Record<PathId, string> = {
   bare: 'bare Fastify + undici',
   replyFrom: '@fastify/reply-from',
   gateway: 'warmroute gateway, L1 hit',
+  statusOpen: 'warmroute gateway, status page open',
   unsigned: 'warmroute gateway, unsigned (embedded-host mode)',
   baseline: 'gateway (baseline)',
   direct: 'direct (no hop)',
@@ -130,7 +146,7 @@ const LABELS: Record<PathId, string> = {
 
 /** The warmroute gateways (a directory, an L1 to warm, Redis commands to count). */
 const isGatewayPath = (id: PathId): boolean =>
-  id === 'gateway' || id === 'unsigned' || id === 'baseline';
+  id === 'gateway' || id === 'statusOpen' || id === 'unsigned' || id === 'baseline';
 
 interface Target {
   readonly id: PathId;
@@ -139,6 +155,8 @@ interface Target {
   readonly keyHeader: string;
   /** The proxy process; undefined for `direct`. */
   readonly server: ChildServer | undefined;
+  /** Whether a status page is open on the proxy during the run (polls /v1/status.json). */
+  readonly statusPageOpen: boolean;
 }
 
 interface Sample {
@@ -149,6 +167,8 @@ interface Sample {
   /** Commands the gateways' private Redis served during the run (gateway paths only). */
   readonly redisCalls: number | undefined;
   readonly redisCpuUs: number | undefined;
+  /** The status polls answered during the run (statusOpen only). */
+  readonly statusPolls: StatusPollReport | undefined;
 }
 
 interface Spread {
@@ -227,27 +247,35 @@ async function startTargets(
     path: RPC_PATH,
     keyHeader: 'x-affinity-key',
     server,
+    statusPageOpen: false,
   });
+  const bare = proxy(
+    'bare',
+    await start(join(distDir, 'bench/servers/bare-proxy-server.js'), {
+      BENCH_LAMBDA_URL: lambdaUrl,
+    }),
+  );
+  const replyFrom = proxy(
+    'replyFrom',
+    await start(join(distDir, 'bench/servers/reply-from-server.js'), {
+      BENCH_LAMBDA_URL: lambdaUrl,
+    }),
+  );
+  const gateway = proxy(
+    'gateway',
+    await start(
+      join(distDir, 'bench/servers/gateway-server.js'),
+      gatewayEnv(lambdaUrl, redisUrl, namespace),
+    ),
+  );
   const targets = [
-    proxy(
-      'bare',
-      await start(join(distDir, 'bench/servers/bare-proxy-server.js'), {
-        BENCH_LAMBDA_URL: lambdaUrl,
-      }),
-    ),
-    proxy(
-      'replyFrom',
-      await start(join(distDir, 'bench/servers/reply-from-server.js'), {
-        BENCH_LAMBDA_URL: lambdaUrl,
-      }),
-    ),
-    proxy(
-      'gateway',
-      await start(
-        join(distDir, 'bench/servers/gateway-server.js'),
-        gatewayEnv(lambdaUrl, redisUrl, namespace),
-      ),
-    ),
+    bare,
+    replyFrom,
+    gateway,
+    // The same process, not a second one set up alike: open/closed then differs by the
+    // page alone, not by two processes' JIT and heap (a spread wider than the 2 % asked).
+    // roundOrder runs the two back to back, each first in every other round.
+    { ...gateway, id: 'statusOpen', statusPageOpen: true } satisfies Target,
     // Same namespace as the signed gateway: the same records, tenants and environments.
     proxy(
       'unsigned',
@@ -276,6 +304,7 @@ async function startTargets(
     path: INVOKE_PATH,
     keyHeader: 'x-amz-tenant-id',
     server: undefined,
+    statusPageOpen: false,
   });
   return targets;
 }
@@ -297,17 +326,28 @@ async function measure(
   const upstreamBefore = ctx.upstream.treeCpuSeconds();
   const redisBefore = isGateway ? await redisCalls(ctx.redis) : undefined;
   const redisCpuBefore = readCpuSeconds(ctx.redis.pid);
-  const wrk = await runWrk(
-    {
-      url: target.url,
-      path: target.path,
-      keyHeader: target.keyHeader,
-      keyPrefix: KEY_PREFIX,
-      body: BODY,
-      ...run,
-    },
-    ctx.wrk,
-  );
+  const poller = target.statusPageOpen ? startStatusPoller({ origin: target.url }) : undefined;
+  let wrk: WrkResult;
+  try {
+    wrk = await runWrk(
+      {
+        url: target.url,
+        path: target.path,
+        keyHeader: target.keyHeader,
+        keyPrefix: KEY_PREFIX,
+        body: BODY,
+        ...run,
+      },
+      ctx.wrk,
+    );
+  } catch (err) {
+    // The poller's timer and connection would keep the process alive after the section fails.
+    await poller?.stop().catch(() => undefined);
+    throw err;
+  }
+  // Stopped before the CPU is read, so a poll still in flight is counted in this run. Throws
+  // (fails the section) if any poll was not a 200 status document.
+  const statusPolls = await poller?.stop();
   const redisCpuAfter = readCpuSeconds(ctx.redis.pid);
   const redisAfter = isGateway ? await redisCalls(ctx.redis) : undefined;
   const upstreamAfter = ctx.upstream.treeCpuSeconds();
@@ -335,10 +375,35 @@ async function measure(
     redisCalls:
       redisBefore === undefined || redisAfter === undefined ? undefined : redisAfter - redisBefore,
     redisCpuUs: isGateway ? perRequestUs(redisCpuAfter - redisCpuBefore) : undefined,
+    statusPolls,
   };
 }
 
-/** Rounds over `targets`, the first path rotating per round so no path always follows another. */
+/**
+ * The order of round `round`: the list rotated by the round, so no path always
+ * follows another; then, of the two in `pair`, the first runs first in even
+ * rounds and the second in odd ones. The pair is one process with the status
+ * page closed and open: run back to back, the second of the two would always
+ * find that process hot from the first, a bias of the size of what is measured.
+ */
+export function roundOrder<T extends { readonly id: string }>(
+  targets: readonly T[],
+  round: number,
+  pair: readonly [string, string],
+): T[] {
+  const k = targets.length === 0 ? 0 : round % targets.length;
+  const order = [...targets.slice(k), ...targets.slice(0, k)];
+  const [firstId, secondId] = round % 2 === 0 ? pair : [pair[1], pair[0]];
+  const first = order.find((t) => t.id === firstId);
+  const second = order.find((t) => t.id === secondId);
+  if (first === undefined || second === undefined) return order;
+  const [lo = 0, hi = 0] = [order.indexOf(first), order.indexOf(second)].sort((x, y) => x - y);
+  order[lo] = first;
+  order[hi] = second;
+  return order;
+}
+
+/** Rounds over `targets` in `roundOrder`, the status page closed and open taking turns to go first. */
 async function interleave(
   ctx: Context,
   targets: readonly Target[],
@@ -351,9 +416,7 @@ async function interleave(
   const samples = new Map<PathId, Sample[]>(targets.map((t) => [t.id, []]));
   for (let r = 0; r < rounds; r++) {
     ctx.progress.phase(`${phase}, round ${r + 1}/${rounds}`);
-    for (let i = 0; i < targets.length; i++) {
-      const target = targets[(i + r) % targets.length];
-      if (target === undefined) continue;
+    for (const target of roundOrder(targets, r, ['gateway', 'statusOpen'])) {
       if (r >= (roundsOf[target.id] ?? rounds)) continue;
       samples.get(target.id)?.push(await measure(ctx, target, run));
     }
@@ -368,6 +431,7 @@ function pathSummary(list: readonly Sample[]) {
   };
   const calls = list.map((s) => s.redisCalls).filter((v): v is number => v !== undefined);
   const requests = list.reduce((s, m) => s + m.wrk.requests, 0);
+  const polls = list.map((s) => s.statusPolls).filter((p) => p !== undefined);
   return {
     rounds: list.length,
     requests,
@@ -380,6 +444,14 @@ function pathSummary(list: readonly Sample[]) {
     redisCpuUsPerRequest: optional(list.map((s) => s.redisCpuUs)),
     redisCallsPerRequest:
       calls.length === 0 ? undefined : calls.reduce((a, b) => a + b, 0) / requests,
+    statusPolls:
+      polls.length === 0
+        ? undefined
+        : {
+            polls: polls.reduce((n, p) => n + p.polls, 0),
+            bytes: Math.max(...polls.map((p) => p.bytes)),
+            maxMs: Math.max(...polls.map((p) => p.maxMs)),
+          },
   };
 }
 
@@ -437,6 +509,13 @@ function ratiosOf(samples: Map<PathId, Sample[]>) {
       `≤ ${GOALS.cpuGatewayToBare}`,
     ],
     ['gateway/reply-from', 'gateway', 'replyFrom', '', `≤ ${GOALS.cpuGatewayToReplyFrom}`],
+    [
+      'status page open/closed',
+      'statusOpen',
+      'gateway',
+      `≥ ${GOALS.statusOpenThroughput}`,
+      `≤ ${GOALS.statusOpenCpu}`,
+    ],
     ['gateway unsigned/bare', 'unsigned', 'bare', '', ''],
     ['reply-from/bare', 'replyFrom', 'bare', '', ''],
     ['baseline/bare', 'baseline', 'bare', '', ''],
@@ -517,7 +596,8 @@ function commitOf(): string {
 
 async function warmUp(ctx: Context, targets: readonly Target[], sizes: Sizes): Promise<void> {
   ctx.progress.phase('warm-up');
-  for (const target of targets) {
+  // statusOpen is the gateway's process: warmed with it, and its document code by one poll.
+  for (const target of targets.filter((t) => !t.statusPageOpen)) {
     // The gateways once more in full mode: the directory does not cache a lookup during
     // which an invalidation arrived, so a key can stay an L1 miss after one pass.
     const passes = isGatewayPath(target.id) ? sizes.gatewayWarmups : 1;
@@ -525,6 +605,7 @@ async function warmUp(ctx: Context, targets: readonly Target[], sizes: Sizes): P
       await measure(ctx, target, { connections: CONNECTIONS, seconds: sizes.warmupSeconds });
     }
   }
+  for (const target of targets.filter((t) => t.statusPageOpen)) await pollStatusOnce(target.url);
 }
 
 interface BackendResult {
@@ -573,13 +654,16 @@ async function againstBackend(
       { connections: CONNECTIONS, seconds: sizes.seconds },
       { unsigned: sizes.unsignedRounds },
     );
-    const latencyTargets = sizes.unsignedLatency
-      ? targets
-      : targets.filter((t) => t.id !== 'unsigned');
+    const latencyTargets = targets.filter(
+      (t) => (sizes.unsignedLatency || t.id !== 'unsigned') && t.id !== 'statusOpen',
+    );
     if (backend === 'stub') return { saturated, paced: undefined, unloaded: undefined };
+    const pacedTargets = targets.filter(
+      (t) => latencyTargets.includes(t) || (t.statusPageOpen && sizes.statusOpenPaced),
+    );
     const paced = await interleave(
       ctx,
-      sizes.pacedDirect ? latencyTargets : latencyTargets.filter((t) => t.id !== 'direct'),
+      sizes.pacedDirect ? pacedTargets : pacedTargets.filter((t) => t.id !== 'direct'),
       sizes.pacedRounds,
       `${backend}, ${FIXED_RATE} req/s`,
       { connections: CONNECTIONS, seconds: sizes.pacedSeconds, rate: FIXED_RATE },
@@ -634,6 +718,44 @@ function latencyFigures(samples: Map<PathId, Sample[]>) {
   );
 }
 
+/** Issue 17: the gateway with its status page open against the same process with it closed, per round. */
+function statusPageFigures(
+  saturated: Map<PathId, Sample[]>,
+  paced: Map<PathId, Sample[]> | undefined,
+) {
+  const p99 = (s: Sample) => s.wrk.latencyMs.p99;
+  return {
+    throughputOpenToClosed: roundRatio(saturated, 'statusOpen', 'gateway', throughputOf),
+    proxyCpuOpenToClosed: roundRatio(saturated, 'statusOpen', 'gateway', proxyCpuOf),
+    polls: pathSummary(saturated.get('statusOpen') ?? []).statusPolls,
+    p99AddedAtFixedRateMs:
+      paced?.has('statusOpen') === true
+        ? roundDifference(paced, 'statusOpen', 'gateway', p99)
+        : undefined,
+  };
+}
+
+type StatusPageFigures = ReturnType<typeof statusPageFigures>;
+
+function printStatusPage(sizes: Sizes, local: StatusPageFigures, stub: StatusPageFigures): void {
+  console.log(
+    `\nstatus page open vs closed (issue 17; the gateway process with /v1/status.json polled every ${STATUS_POLL_MS / 1000} s ` +
+      `and once at the start of each run, against itself unpolled; goal within 2 %), ${sizes.rounds} rounds of ${sizes.seconds} s:`,
+  );
+  const row = (backend: string, f: StatusPageFigures) => ({
+    backend,
+    'throughput open/closed': show(f.throughputOpenToClosed, 3),
+    'goal ': `≥ ${GOALS.statusOpenThroughput}`,
+    'proxy CPU per request open/closed': show(f.proxyCpuOpenToClosed, 3),
+    goal: `≤ ${GOALS.statusOpenCpu}`,
+    polls: f.polls === undefined ? '-' : String(f.polls.polls),
+    'document bytes': f.polls === undefined ? '-' : String(f.polls.bytes),
+    'slowest poll ms': f.polls === undefined ? '-' : fmt(f.polls.maxMs, 1),
+    'p99 added at 300 req/s, ms': show(f.p99AddedAtFixedRateMs, 3),
+  });
+  printTable([row('local host', local), row('stub', stub)]);
+}
+
 function figuresOf(samples: Map<PathId, Sample[]>) {
   const summaries = summarize(samples);
   return {
@@ -647,7 +769,8 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
   const sizes = opts.quick ? QUICK : FULL;
   const baseline = baselineDist();
   const namespace = `bench${process.pid}`;
-  // bare, reply-from, gateway, direct, and the baseline when given (the unsigned gateway apart).
+  // bare, reply-from, gateway, direct, and the baseline when given (the unsigned gateway and
+  // the status page open apart: the first runs fewer rounds, the second has no warm-up run).
   const pathCount = 4 + (baseline === undefined ? 0 : 1);
   const gatewayPaths = baseline === undefined ? 2 : 3;
   const latencyPaths = pathCount + (sizes.unsignedLatency ? 1 : 0);
@@ -655,11 +778,12 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
     pathCount +
     1 +
     gatewayPaths * (sizes.gatewayWarmups - 1) +
-    sizes.rounds * pathCount +
+    sizes.rounds * (pathCount + 1) +
     Math.min(sizes.rounds, sizes.unsignedRounds);
   const total =
     2 * runsPerBackend +
-    sizes.pacedRounds * (sizes.pacedDirect ? latencyPaths : latencyPaths - 1) +
+    sizes.pacedRounds *
+      ((sizes.pacedDirect ? latencyPaths : latencyPaths - 1) + (sizes.statusOpenPaced ? 1 : 0)) +
     sizes.unloadedRounds * (latencyPaths - 1);
   const progress = startProgress('gateway', total, 'wrk runs');
   const commit = commitOf();
@@ -716,6 +840,11 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       );
       printTable(latencyRows(local.unloaded, true));
     }
+    const statusPage = {
+      localHost: statusPageFigures(local.saturated, local.paced),
+      stub: statusPageFigures(stub.saturated, undefined),
+    };
+    printStatusPage(sizes, statusPage.localHost, statusPage.stub);
     const gatewayRedis = localSummaries.get('gateway')?.redisCallsPerRequest;
     console.log(
       `\nRedis commands per request on the gateway's L1-hit path: ${fmt(gatewayRedis ?? NaN, 4)}` +
@@ -739,6 +868,13 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       throughputRatioGatewayToBare: gatewayToBare?.throughput?.median,
       cpuRatioGatewayToBare: gatewayToBare?.proxyCpu?.median,
       redisRoundTripsPerRequest: gatewayRedis,
+      statusPageOpenToClosed: {
+        goal: {
+          throughput: GOALS.statusOpenThroughput,
+          proxyCpuPerRequest: GOALS.statusOpenCpu,
+        },
+        ...statusPage,
+      },
     };
   } finally {
     progress.done();
