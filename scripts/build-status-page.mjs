@@ -12,10 +12,11 @@
  * a style. Output bytes depend only on the inputs (no timestamps, no absolute paths).
  *
  * Skipped when nothing changed: `.inputs.json` beside the outputs records the size and mtime of
- * every input esbuild read (its metafile), the stylesheets, index.html and this script, and of
- * every output. Loading esbuild and starting its service costs a few hundred ms on a busy
- * machine, paid by every `npm test`; comparing stats costs about a millisecond. Any input or
- * output changed, added by an edited import, or deleted means a full page build.
+ * every input esbuild read (its metafile), the stylesheets, index.html, esbuild's and uPlot's
+ * package.json and this script, and of every output. Loading esbuild and starting its service
+ * costs a few hundred ms on a busy machine, paid by every `npm test`; comparing stats costs about
+ * a millisecond. Any input or output changed, added by an edited import, or deleted means a full
+ * page build.
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -115,6 +116,8 @@ export async function buildStatusPage({
     join(uplotDir, 'LICENSE'),
     join(uplotDir, 'package.json'),
     join(pageDir, 'tsconfig.json'),
+    // Another esbuild may write other bytes.
+    require.resolve('esbuild/package.json'),
     fileURLToPath(import.meta.url),
   ];
   const record = {
