@@ -8,10 +8,9 @@
  * is ≤ T finds it warm, a gap > T is a cold start, and a key's first request
  * is always one (compulsory, the same in every regime). Concurrency is not
  * modelled: two requests of a key at the same time share one environment.
- * A keep-warm ping is
- * a use: pinging every T' (`pingIntervalMs` ≤ T, T minus a safety margin for
- * timer lateness and reclaim jitter) from the last use keeps the environment
- * alive, and a gap g > T needs exactly
+ * A keep-warm ping is a use: pinging every T' (`pingIntervalMs` ≤ T, T
+ * minus a safety margin for timer lateness and reclaim jitter) from the last
+ * use keeps the environment alive, and a gap g > T needs exactly
  *
  *     pingsToBridge(g) = ceil((g − T) / T')
  *
