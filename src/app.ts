@@ -13,8 +13,13 @@ import { registerAdminRoutes } from './http/routes/admin.js';
 import { registerHealthRoutes } from './http/routes/health.js';
 import { registerProxyRoute } from './http/routes/proxy.js';
 import { registerRpcRoute } from './http/routes/rpc.js';
+import { registerStatusRoutes } from './http/routes/status.js';
 import type { AffinityInvoker } from './invoker/affinity-invoker.js';
+import type { LocalHost } from './localhost/local-host.js';
 import { WarmrouteError } from './errors.js';
+import { packageVersion } from './status/package-version.js';
+import { loadStatusAssets } from './status/status-assets.js';
+import { StatusSampler } from './status/status-sampler.js';
 
 /**
  * What the app serves requests with: the request path `createDependencies`
@@ -26,18 +31,22 @@ export interface AppDeps extends Pick<
 > {
   /** A pino logger (Fastify's base logger type, so route modules take a plain FastifyInstance). */
   readonly logger: FastifyBaseLogger;
+  /** The embedded local host, when the gateway runs one: its environments show on the status page. */
+  readonly localHost?: Pick<LocalHost, 'environments' | 'stats'> | undefined;
+  /** Where the built status page is read from (default dist/status-page); tests point it elsewhere. */
+  readonly statusPageDir?: string | undefined;
 }
 
 export interface WarmrouteApp {
   /**
    * The public listener's instance: function traffic (RPC and proxy routes),
-   * plus admin, health and metrics unless `adminPort` moves them to `admin`.
+   * plus admin, health, status and metrics unless `adminPort` moves them to `admin`.
    */
   readonly app: FastifyInstance;
-  /** Admin, health and metrics when `adminPort` is set (its own listener), else undefined. */
+  /** Admin, health, status and metrics when `adminPort` is set (its own listener), else undefined. */
   readonly admin: FastifyInstance | undefined;
   readonly invoker: AffinityInvoker;
-  /** Closes the public instance first (in-flight requests drain), then the admin one. */
+  /** Closes the public instance first (in-flight requests drain), then the admin one; stops the status sampler. */
   close(): Promise<void>;
 }
 
@@ -173,6 +182,22 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
     isShuttingDown: () => shutdown.closing,
   });
   registerAdminRoutes(operatorApp, { directory: deps.directory, adminToken: config.adminToken });
+  // Reads what the request path already counts, on its own timer: nothing is added per request.
+  const sampler = new StatusSampler({
+    metrics: deps.metrics,
+    directory: deps.directory,
+    scheduler: deps.scheduler,
+    localHost: deps.localHost,
+    version: packageVersion(),
+  });
+  const statusAssets = loadStatusAssets(deps.statusPageDir);
+  if (!statusAssets.available) {
+    deps.logger.warn({ reason: statusAssets.reason }, 'status page not served (status.json is)');
+  }
+  registerStatusRoutes(operatorApp, {
+    assets: statusAssets,
+    document: () => sampler.document(),
+  });
   registerRpcRoute(app, {
     invoker,
     keyHeader: config.keyHeader,
@@ -190,6 +215,7 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
   const healthPaths = ['/metrics', '/healthz', '/readyz'];
   claimGatewaySpace(operatorApp, operatorSide.routes, healthPaths);
   if (adminSide !== undefined) claimGatewaySpace(app, publicSide.routes, []);
+  sampler.start();
 
   // In-flight requests get the grace to finish; when it ends the drain answers
   // those still running or queued with 503 WR_ERR_SHUTTING_DOWN at once, so the
@@ -207,7 +233,11 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
       try {
         await app.close();
       } finally {
-        await admin?.close();
+        try {
+          await admin?.close();
+        } finally {
+          sampler.close();
+        }
       }
     },
   };

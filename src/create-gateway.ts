@@ -92,7 +92,7 @@ export function endpointOfOwnHost(hostUrl: string): string {
  * `loadConfig` (unless a config is passed) → the local host when the config
  * selects the local backend → `createDependencies` → `buildApp`. Unlike
  * `warmroute start` it adds no demo routes (an embedding program chooses its
- * own; the RPC, admin, health and metrics routes are always there) and
+ * own; the RPC, admin, health, status and metrics routes are always there) and
  * generates no admin token (admin routes need `WARMROUTE_ADMIN_TOKEN`).
  *
  * @param configOrEnv a config from `loadConfig()`, or an environment map
@@ -170,7 +170,8 @@ export async function createGateway(
       step: 'closing the directory and the Lambda client',
       run: () => deps.close(),
     });
-    const built = buildApp(config, deps);
+    // The status page shows the embedded host's environments per function.
+    const built = buildApp(config, { ...deps, localHost });
     cleanups.push({ step: 'closing the gateway (draining requests)', run: () => built.close() });
 
     let closing: Promise<void> | undefined;

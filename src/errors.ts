@@ -34,6 +34,7 @@ export const errorCatalogue = {
   WR_ERR_DEADLINE: { status: 504, message: 'Request deadline of %s ms exceeded' },
   WR_ERR_STORE_UNAVAILABLE: { status: 503, message: 'Directory store unavailable: %s' },
   WR_ERR_SHUTTING_DOWN: { status: 503, message: 'Gateway is shutting down' },
+  WR_ERR_STATUS_PAGE_UNAVAILABLE: { status: 503, message: 'Status page is not available: %s' },
   WR_ERR_CONFIG: { status: 500, message: 'Invalid configuration:\n%s' },
   WR_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -9,6 +9,7 @@ import { listenErrorMessage, type ListenerName } from './listen-error.js';
 import { createGatewayLogger } from './logger.js';
 import { shellQuote } from './shell-quote.js';
 import { SHUTDOWN_BACKSTOP_MS } from './shutdown-backstop.js';
+import { STATUS_PAGE_PATH } from './status/status-document.js';
 
 /** Routes `warmroute start` serves when the config names none: the classic demo. */
 const demoRoutes = [
@@ -166,10 +167,10 @@ function directoryKind(config: Config): string {
 }
 
 /**
- * What `warmroute start` prints: where it listens, the admin token's source,
- * and commands that work for the configuration it started with (its key
- * header, its routes and their key sources, a configured function for the
- * RPC route). test/integration/start-banner.test.ts runs every printed curl.
+ * What `warmroute start` prints: where it listens, the status page's URL,
+ * the admin token's source, and commands that work for the configuration it
+ * started with (its key header, its routes and their key sources, a
+ * configured function for the RPC route). test/integration/start-banner.test.ts runs every printed curl.
  */
 export function startBanner(input: StartBannerInput): string {
   const { config, base } = input;
@@ -181,8 +182,9 @@ export function startBanner(input: StartBannerInput): string {
     })`,
   ];
   if (input.adminBase !== undefined) {
-    lines.push(`admin, health and metrics on ${input.adminBase}  (WARMROUTE_ADMIN_PORT)`);
+    lines.push(`admin, health, status and metrics on ${input.adminBase}  (WARMROUTE_ADMIN_PORT)`);
   }
+  lines.push(`status page: ${operatorBase}${STATUS_PAGE_PATH}  (live, the last 15 minutes)`);
   const tokenText =
     config.adminToken === undefined
       ? undefined

@@ -105,6 +105,17 @@ function printedRequests(banner: string, env: Readonly<Record<string, string>>):
     });
 }
 
+/** The status page's URL the banner prints, opened as a browser would: the page, then its JSON. */
+async function openStatusPage(
+  banner: string,
+): Promise<{ url: string; page: Response; json: Response }> {
+  const url =
+    /^status page: (\S+) /m.exec(banner)?.[1] ?? expect.fail(`no status page line in ${banner}`);
+  const page = await fetch(url);
+  const json = await fetch(new URL('/v1/status.json', url));
+  return { url, page, json };
+}
+
 async function run(request: PrintedRequest): Promise<{ status: number; text: string }> {
   const res = await fetch(request.url, {
     method: request.method,
@@ -155,8 +166,16 @@ describe('warmroute start banner', () => {
     expect(banner).toMatch(/WARMROUTE_ADMIN_TOKEN/);
     expect(banner).toMatch(/generated/);
     expect(banner).toContain(
-      `admin, health and metrics on http://127.0.0.1:${env.WARMROUTE_ADMIN_PORT}`,
+      `admin, health, status and metrics on http://127.0.0.1:${env.WARMROUTE_ADMIN_PORT}`,
     );
+    // The status page is on the admin listener, served (the build wrote it), its JSON beside it.
+    const status = await openStatusPage(banner);
+    expect(status.url).toBe(`http://127.0.0.1:${env.WARMROUTE_ADMIN_PORT}/v1/status`);
+    expect(status.page.status, await status.page.clone().text()).toBe(200);
+    expect(status.page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(status.page.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
+    expect(status.json.status).toBe(200);
+    expect(((await status.json.json()) as { v: unknown }).v).toBe(1);
     const urls = requests.map((r) => r.url).join('\n');
     for (const prefix of ['/api/', '/by-cookie/', '/notebooks/blue/', '/by-json/']) {
       expect(urls).toContain(prefix);
@@ -188,6 +207,11 @@ describe('warmroute start banner', () => {
     expect(requests.map((r) => new URL(r.url).pathname)).toEqual(
       expect.arrayContaining(['/fresh/demo', '/demo', '/v1/keys/blue/rotate']),
     );
+    // Without an admin port the status page is on the gateway's own port.
+    const status = await openStatusPage(banner);
+    expect(new URL(status.url).origin).toBe(new URL(requests[0]?.url ?? '').origin);
+    expect(status.page.status).toBe(200);
+    expect(status.json.status).toBe(200);
     for (const request of requests) {
       const answer = await run(request);
       expect(answer.status, `${request.line}\n→ ${answer.text}`).toBeGreaterThanOrEqual(200);
