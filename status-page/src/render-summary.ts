@@ -47,7 +47,9 @@ export function renderSummary(doc: StatusDocument): void {
 
 /** Drawn last: the browser test waits on this attribute, so everything else is drawn by then. */
 export function renderLastUpdated(doc: StatusDocument): void {
-  setFigure(byTestId('last-updated'), doc.generatedAt, formatTime(doc.generatedAt));
+  const updated = byTestId('last-updated');
+  updated.setAttribute('datetime', doc.generatedAt);
+  setFigure(updated, doc.generatedAt, formatTime(doc.generatedAt));
 }
 
 function renderDirectory(doc: StatusDocument): void {
