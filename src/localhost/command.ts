@@ -8,23 +8,44 @@ import { listenErrorMessage } from '../listen-error.js';
 import { examplesDir } from '../paths.js';
 import { shellQuote } from '../shell-quote.js';
 import {
+  DEFAULT_IDLE_JITTER_MS,
+  DEFAULT_IDLE_RECLAIM_MS,
   DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_ENVIRONMENTS,
+  DEFAULT_MAX_LIFETIME_MS,
   isLoopbackHost,
   MIN_CONTROL_TOKEN_LENGTH,
   startLocalHost,
   type LocalHost,
 } from './local-host.js';
 import type { FunctionDefinition } from './function-registry.js';
+import type { ReclaimOptions } from './reclaim.js';
 
 /** `warmroute local --help`; `warmroute --help` (src/cli.ts) prints it too. */
-export const localUsage = `usage: warmroute local [--port N] [--host H] [--functions FILE] [--idle-timeout MS] [--max-environments N] [--control-token T]
+export const localUsage = `usage: warmroute local [--port N] [--host H] [--functions FILE] [--reclaim lru|idle]
+                      [--idle-timeout MS] [--idle-reclaim MS] [--idle-jitter MS] [--max-lifetime MS]
+                      [--max-environments N] [--tenant-environment-cap N] [--control-token T]
 
   --port N              listen port (default $WARMROUTE_LOCAL_PORT or ${defaults.localPort}; 0 = any free port)
   --host H              listen address (default $WARMROUTE_LOCAL_HOST or ${defaults.localHost})
   --functions FILE      functions file (default: the shipped examples, lambda/examples/functions.json)
-  --idle-timeout MS     stop environments idle this long (default ${DEFAULT_IDLE_TIMEOUT_MS})
+  --reclaim lru|idle    how environments go (default lru):
+                          lru   a fixed number of environments; when full, the least
+                                recently used idle one is stopped to make room
+                          idle  as on Lambda: never stopped to make room; reclaimed when
+                                idle too long or too old; past --max-environments a new
+                                environment gets 429
+  --idle-timeout MS     lru: stop environments idle this long (default ${DEFAULT_IDLE_TIMEOUT_MS})
+  --idle-reclaim MS     idle: reclaim environments idle this long (default ${DEFAULT_IDLE_RECLAIM_MS})
+  --idle-jitter MS      idle: each environment may stay idle up to this much longer,
+                        drawn uniformly when it starts (default ${DEFAULT_IDLE_JITTER_MS})
+  --max-lifetime MS     idle: recycle every environment at this age, a busy one after
+                        its invocation (default ${DEFAULT_MAX_LIFETIME_MS})
   --max-environments N  cap on environments of all functions (default ${DEFAULT_MAX_ENVIRONMENTS})
+  --tenant-environment-cap N
+                        tenant environments (busy or idle) per function before a new one
+                        gets 429 "Rate exceeded" (default: Lambda's 2,500 per 1,000 of the
+                        function's concurrency)
   --control-token T     bearer token the /_local/* control API requires (default
                         $WARMROUTE_LOCAL_CONTROL_TOKEN; at least 16 characters;
                         required to listen on a non-loopback address)
@@ -34,8 +55,10 @@ export interface LocalCommandOptions {
   readonly host: string;
   readonly port: number;
   readonly functionsFile: string;
-  readonly idleTimeoutMs: number | undefined;
+  /** The reclaim mode and the times given for it (the host applies the defaults). */
+  readonly reclaim: ReclaimOptions;
   readonly maxEnvironments: number | undefined;
+  readonly tenantEnvironmentCap: number | undefined;
   readonly controlToken: string | undefined;
   /** Where `controlToken` came from, so the banner's curl can send it. */
   readonly controlTokenFrom: 'environment' | 'flag' | undefined;
@@ -56,6 +79,9 @@ const SHARED_VARIABLES = [
   'WARMROUTE_LOCAL_CONTROL_TOKEN',
   'WARMROUTE_LOG_LEVEL',
 ] as const;
+
+/** A week: Lambda recycles environments "every few hours", so anything longer is a typo. */
+const MAX_LIFETIME_LIMIT_MS = 7 * 86_400_000;
 
 function integer(flag: string, value: string | undefined, min: number, max: number): number {
   const n = Number(value);
@@ -98,8 +124,19 @@ export function parseLocalArgs(
   // The default is applied at the end: a bad --port leaves it undefined.
   let port: number | undefined = config?.localPort;
   let functionsFile = join(examplesDir, 'functions.json');
+  let reclaim: ReclaimOptions['reclaim'];
   let idleTimeoutMs: number | undefined;
+  /** Flags of the `idle` mode, by name, for the check that --reclaim idle was given. */
+  const idleFlags = new Map<string, number>();
   let maxEnvironments: number | undefined;
+  let tenantEnvironmentCap: number | undefined;
+  /** An integer flag of the `idle` mode. */
+  const idleInteger =
+    (flag: string, min: number, max: number): FlagHandler =>
+    (value) => {
+      const n = attempt(() => integer(flag, value(), min, max));
+      if (n !== undefined) idleFlags.set(flag, n);
+    };
   let controlToken = config?.localControlToken;
   let controlTokenFrom: LocalCommandOptions['controlTokenFrom'] =
     controlToken === undefined ? undefined : 'environment';
@@ -133,6 +170,25 @@ export function parseLocalArgs(
         }),
       ],
       [
+        '--reclaim',
+        (value) => {
+          const v = value();
+          if (v === 'lru' || v === 'idle') reclaim = v;
+          else problems.push(`  --reclaim: expected lru or idle, got ${JSON.stringify(v)}`);
+        },
+      ],
+      ['--idle-reclaim', idleInteger('--idle-reclaim', 1, 86_400_000)],
+      ['--idle-jitter', idleInteger('--idle-jitter', 0, 86_400_000)],
+      ['--max-lifetime', idleInteger('--max-lifetime', 1, MAX_LIFETIME_LIMIT_MS)],
+      [
+        '--tenant-environment-cap',
+        (value) => {
+          tenantEnvironmentCap = attempt(() =>
+            integer('--tenant-environment-cap', value(), 1, 1_000_000),
+          );
+        },
+      ],
+      [
         '--idle-timeout',
         (value) => {
           idleTimeoutMs = attempt(() => integer('--idle-timeout', value(), 1, 86_400_000));
@@ -154,6 +210,17 @@ export function parseLocalArgs(
     ]),
     problems,
   );
+  if (reclaim !== 'idle') {
+    for (const flag of idleFlags.keys()) {
+      problems.push(
+        `  ${flag}: only with --reclaim idle (the lru mode stops idle environments after --idle-timeout)`,
+      );
+    }
+  } else if (idleTimeoutMs !== undefined) {
+    problems.push(
+      '  --idle-timeout: only with --reclaim lru; with --reclaim idle use --idle-reclaim',
+    );
+  }
   if (controlToken !== undefined && controlToken.length < MIN_CONTROL_TOKEN_LENGTH) {
     problems.push(
       `  --control-token / WARMROUTE_LOCAL_CONTROL_TOKEN: must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters`,
@@ -170,8 +237,17 @@ export function parseLocalArgs(
     host,
     port: port ?? defaults.localPort,
     functionsFile,
-    idleTimeoutMs,
+    reclaim:
+      reclaim === 'idle'
+        ? {
+            reclaim,
+            idleReclaimMs: idleFlags.get('--idle-reclaim'),
+            idleJitterMs: idleFlags.get('--idle-jitter'),
+            maxLifetimeMs: idleFlags.get('--max-lifetime'),
+          }
+        : { reclaim: 'lru', idleTimeoutMs },
     maxEnvironments,
+    tenantEnvironmentCap,
     controlToken,
     controlTokenFrom,
     logLevel: config?.logLevel ?? defaults.logLevel,
@@ -251,8 +327,9 @@ export async function runLocalHostCommand(args: readonly string[]): Promise<void
       host: options.host,
       port: options.port,
       functionsFile: options.functionsFile,
-      idleTimeoutMs: options.idleTimeoutMs,
+      ...options.reclaim,
       maxEnvironments: options.maxEnvironments,
+      tenantEnvironmentCap: options.tenantEnvironmentCap,
       // Passed explicitly (even when absent) so startLocalHost does not read the environment again.
       controlToken: options.controlToken ?? '',
       logger,

@@ -12,7 +12,13 @@ import { Environment } from './environment.js';
 import { loadFunctionsFile, type FunctionDefinition, type HostEnv } from './function-registry.js';
 import { InvokeApi } from './invoke-api.js';
 import { LambdaApiError } from './lambda-api-error.js';
-import { EnvironmentPool, type EvictFilter } from './pool.js';
+import { EnvironmentPool, type EvictFilter, type EvictionCause } from './pool.js';
+import {
+  resolveReclaim,
+  unrefTimeout,
+  type ReclaimOptions,
+  type ReclaimPolicy,
+} from './reclaim.js';
 import { HostStats, type HostStatsSnapshot } from './stats.js';
 
 export interface FunctionOutputSource {
@@ -24,10 +30,15 @@ export interface FunctionOutputSource {
 /*
  * The local host's own defaults, each defined once here (`warmroute local`
  * prints them in its usage text). Listen address, port and region are
- * gateway settings too: their defaults are the config schema's.
+ * gateway settings too: their defaults are the config schema's. The reclaim
+ * times are defined with the reclaim modes (reclaim.ts).
  */
-/** Idle environments are stopped after this long, ms. */
-export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
+export {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_IDLE_RECLAIM_MS,
+  DEFAULT_IDLE_JITTER_MS,
+  DEFAULT_MAX_LIFETIME_MS,
+} from './reclaim.js';
 /** Cap on environments of all functions. */
 export const DEFAULT_MAX_ENVIRONMENTS = 64;
 /** A request body must have arrived this long after its headers, ms, else 408. */
@@ -39,7 +50,7 @@ export const DEFAULT_ACCOUNT_ID = '000000000000';
 /** Account concurrency when a function reserves none: Lambda's default quota. */
 export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
 
-export interface LocalHostOptions {
+interface LocalHostBaseOptions {
   /** Default: the config's `localHost` default (`WARMROUTE_LOCAL_HOST`). */
   readonly host?: string;
   /** Default: the config's `localPort` default (`WARMROUTE_LOCAL_PORT`); 0 picks a free port. */
@@ -48,10 +59,19 @@ export interface LocalHostOptions {
   readonly functions?: readonly FunctionDefinition[];
   /** …a functions file to load (see function-registry.ts). */
   readonly functionsFile?: string;
-  /** Idle environments are stopped after this long. Default `DEFAULT_IDLE_TIMEOUT_MS`. */
-  readonly idleTimeoutMs?: number;
-  /** Cap on environments of all functions. Default `DEFAULT_MAX_ENVIRONMENTS`. */
+  /**
+   * Cap on environments of all functions (each is a process). With `reclaim:
+   * 'lru'` the least recently used idle one makes room; with `'idle'` it only
+   * guards the machine: past it a call gets 429 `ConcurrentInvocationLimitExceeded`.
+   * Default `DEFAULT_MAX_ENVIRONMENTS`.
+   */
   readonly maxEnvironments?: number;
+  /**
+   * Tenant environments (busy or idle) per function before a new one gets 429
+   * TooManyRequestsException "Rate exceeded". Default: Lambda's 2,500 per
+   * 1,000 of the function's concurrency (reserved, else the account's 1,000).
+   */
+  readonly tenantEnvironmentCap?: number;
   /** AWS_REGION in environments and in ARNs. Default: the config's `region` default (`AWS_REGION`). */
   readonly region?: string;
   /** Account id in ARNs. Default `DEFAULT_ACCOUNT_ID`. */
@@ -79,6 +99,14 @@ export interface LocalHostOptions {
   readonly headersTimeoutMs?: number;
 }
 
+/**
+ * How environments are retired (src/localhost/reclaim.ts): `reclaim: 'lru'`
+ * (default; `idleTimeoutMs`) or `reclaim: 'idle'` (Lambda's way:
+ * `idleReclaimMs`, `idleJitterMs`, `maxLifetimeMs`). A field of the other
+ * mode is refused.
+ */
+export type LocalHostOptions = LocalHostBaseOptions & ReclaimOptions;
+
 /** What a local host runs with, every default resolved (read-only; the token is left out). */
 export interface LocalHostSettings {
   readonly host: string;
@@ -86,8 +114,11 @@ export interface LocalHostSettings {
   readonly port: number;
   readonly region: string;
   readonly accountId: string;
-  readonly idleTimeoutMs: number;
+  /** The reclaim mode and its times, ms. */
+  readonly reclaim: ReclaimPolicy;
   readonly maxEnvironments: number;
+  /** The tenant-environment cap per function; undefined: Lambda's formula. */
+  readonly tenantEnvironmentCap: number | undefined;
   readonly bodyTimeoutMs: number;
   readonly headersTimeoutMs: number;
   /** Whether the control API requires a bearer token. */
@@ -197,6 +228,15 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const host = options.host ?? defaults.localHost;
   const controlToken = options.controlToken === '' ? undefined : options.controlToken;
   checkExposure(host, controlToken);
+  const problems: string[] = [];
+  const reclaim = resolveReclaim(options, problems);
+  const cap = options.tenantEnvironmentCap;
+  if (cap !== undefined && (!Number.isSafeInteger(cap) || cap < 1)) {
+    problems.push(`  local host: tenantEnvironmentCap must be an integer ≥ 1, got ${String(cap)}`);
+  }
+  if (problems.length > 0) {
+    throw new WarmrouteError('WR_ERR_CONFIG', [problems.join('\n')]);
+  }
   const region = options.region ?? defaults.region;
   const accountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const declared =
@@ -218,16 +258,19 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const functions = new Map(declared.map((f) => [f.name, f]));
   const baseEnv = baseEnvironment(hostEnv);
   const onFunctionOutput = options.onFunctionOutput;
-  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const maxEnvironments = options.maxEnvironments ?? DEFAULT_MAX_ENVIRONMENTS;
 
   const stats = new HostStats();
   const pool: EnvironmentPool<Environment> = new EnvironmentPool<Environment>({
     maxEnvironments,
-    idleTimeoutMs,
+    reclaim,
+    tenantEnvironmentCap: cap,
     accountConcurrency: DEFAULT_ACCOUNT_CONCURRENCY,
-    onEvict: (env) => {
+    random: options.idleJitterRandom,
+    schedule: unrefTimeout,
+    onEvict: (env, why: EvictionCause) => {
       stats.of(env.fn.name).evictions++;
+      logger.debug({ environment: env.id, function: env.fn.name, why }, 'environment evicted');
     },
     create: (fn, tenantId) =>
       new Environment({
@@ -325,14 +368,6 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
   const { port } = server.address() as AddressInfo;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
-  const sweeper = setInterval(
-    () => {
-      const n = pool.sweep();
-      if (n > 0) logger.debug({ evicted: n }, 'idle environments stopped');
-    },
-    Math.max(10, Math.min(1000, idleTimeoutMs / 2)),
-  );
-  sweeper.unref();
   // Last resort if the host process exits without close(): no environment outlives it.
   const killAll = (): void => {
     for (const env of pool.list()) env.killNow();
@@ -342,7 +377,6 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {
-    clearInterval(sweeper);
     const serverClosed = new Promise<void>((resolve) =>
       server.close(() => {
         resolve();
@@ -363,8 +397,9 @@ export async function startLocalHost(options: LocalHostOptions = {}): Promise<Lo
     port,
     region,
     accountId,
-    idleTimeoutMs,
+    reclaim,
     maxEnvironments,
+    tenantEnvironmentCap: cap,
     bodyTimeoutMs,
     headersTimeoutMs,
     controlTokenRequired: controlToken !== undefined,

@@ -45,7 +45,7 @@ function pool(options: { maxEnvironments?: number; idleTimeoutMs?: number } = {}
   const p = new EnvironmentPool<FakeEnv>({
     onEvict: (env, why) => evicted.push(`${env.id}:${why}`),
     maxEnvironments: options.maxEnvironments ?? 100,
-    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    reclaim: { mode: 'lru', idleTimeoutMs: options.idleTimeoutMs ?? 60_000 },
     accountConcurrency: DEFAULT_ACCOUNT_CONCURRENCY,
     now: () => now,
     create: (f, t) => {
