@@ -396,6 +396,40 @@ describe('status sampler', () => {
     expect(doc.totals.requests.hit).toBe(1);
   });
 
+  it('reports a failed timer step to onError and keeps stepping', async () => {
+    // Prepare: a metric whose read fails once.
+    const metrics = createMetrics({ defaultMetrics: false, coldStartPricePerGb: PRICE_PER_GB });
+    let failures = 1;
+    const misses = metrics.misses;
+    const flaky: Metrics = {
+      ...metrics,
+      misses: Object.assign(Object.create(misses) as typeof misses, {
+        get: () => (failures-- > 0 ? Promise.reject(new Error('boom')) : misses.get()),
+      }),
+    };
+    const errors: unknown[] = [];
+    const sampler = new StatusSampler(
+      {
+        metrics: flaky,
+        directory: { health: () => ({ status: 'ok', store: 'memory' }), counters },
+        scheduler: { stats: () => fakeScheduler.stats },
+        version: '1',
+      },
+      { stepMs: 10, windowMs: 1_000, onError: (err) => errors.push(err) },
+    );
+    samplers.push(sampler);
+
+    // Act
+    sampler.start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sampler.close();
+    const doc = await sampler.document();
+
+    // Assess
+    expect(errors).toEqual([new Error('boom')]);
+    expect(doc.series.length).toBeGreaterThan(1);
+  });
+
   it('keeps at most MAX_FUNCTION_LABELS function rows (the rest as other) with every function populated', async () => {
     // Prepare: no allow-list, more function names than the label cap; every state and duration.
     const names = Array.from(
