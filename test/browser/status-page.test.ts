@@ -182,6 +182,7 @@ describe('status page in chromium', () => {
     // The load is what it claims to be: every kind of answer happened.
     expect(sent.hit).toBeGreaterThan(0);
     expect(sent.fresh).toBeGreaterThan(0);
+    expect(sent.unknown).toBeGreaterThan(0);
     expect(sent.rehydrated).toBe(2);
     expect(errors).toBe(1);
     // Act
@@ -198,11 +199,14 @@ describe('status page in chromium', () => {
     expect(await numberAt('[data-testid="total-cold-starts"]')).toBe(coldStarts);
     expect(await numberAt('[data-testid="total-errors"]')).toBe(errors);
     expect(await numberAt('[data-testid="total-rejections"]')).toBe(0);
-    // warm-counter declares 256 MB; the default price is 0.000167 USD per GB.
-    expect(await numberAt('[data-testid="total-cold-start-cost"]')).toBeCloseTo(
-      coldStarts * 0.25 * 0.000167,
-      12,
-    );
+    // Each cold start costs its function's memory in GB times the price (default 0.000167 USD per GB).
+    let cost = 0;
+    for (const [name, f] of load.functions) {
+      const memoryMb = gateway?.config.functions[name]?.memoryMb ?? Number.NaN;
+      cost +=
+        f.coldStarts * (memoryMb / 1024) * (gateway?.config.coldStartPricePerGb ?? Number.NaN);
+    }
+    expect(await numberAt('[data-testid="total-cold-start-cost"]')).toBeCloseTo(cost, 12);
     // Hits and cold starts both happened, so both latencies have figures.
     for (const kind of ['hit', 'cold']) {
       const p50 = await nullableAt(`[data-testid="${kind}-latency-p50"]`);
