@@ -183,13 +183,21 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
   });
   registerAdminRoutes(operatorApp, { directory: deps.directory, adminToken: config.adminToken });
   // Reads what the request path already counts, on its own timer: nothing is added per request.
-  const sampler = new StatusSampler({
-    metrics: deps.metrics,
-    directory: deps.directory,
-    scheduler: deps.scheduler,
-    localHost: deps.localHost,
-    version: packageVersion(),
-  });
+  const sampler = new StatusSampler(
+    {
+      metrics: deps.metrics,
+      directory: deps.directory,
+      scheduler: deps.scheduler,
+      localHost: deps.localHost,
+      version: packageVersion(),
+    },
+    {
+      // A failed step leaves a gap in the page's series; it must not go unseen.
+      onError: (err) => {
+        deps.logger.warn({ err }, 'status page sampler step failed');
+      },
+    },
+  );
   const statusAssets = loadStatusAssets(deps.statusPageDir);
   if (!statusAssets.available) {
     deps.logger.warn({ reason: statusAssets.reason }, 'status page not served (status.json is)');
