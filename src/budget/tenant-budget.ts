@@ -195,6 +195,8 @@ export class TenantBudget {
       this.insert(tenant, keyHash, now);
       return FREE;
     }
+    // At the cap with every demotion already pending the answer is known: skip the victim walk.
+    if (alive >= this.cap && this.demotedCount >= this.maxPendingDemotions) return AT_CAP;
     // No live victim (none, or all demoted): there is no tenant to protect.
     const victim = this.victim();
     const beatsVictim =
