@@ -99,7 +99,8 @@ interface Slot<E> extends Deadlined {
  *
  * Every environment has one deadline, kept in a heap: while idle, the end of
  * its idle allowance or its lifetime, whichever comes first; while busy, its
- * lifetime. The pool expires what is due before it hands out or takes back
+ * lifetime (an idle deadline left from before it was reused is requeued when
+ * it comes due). The pool expires what is due before it hands out or takes back
  * an environment, so none is ever reused past its deadline, and `schedule`
  * wakes it at the earliest deadline to stop the process on time: one timer,
  * no periodic scan, nothing scheduled when nothing is due.
@@ -223,10 +224,10 @@ export class EnvironmentPool<E extends PooledEnvironment> {
     const stack = this.idle.get(poolKey(fn.name, tenantId));
     const reused = stack?.pop();
     if (reused !== undefined) {
-      if (stack?.length === 0) this.idle.delete(poolKey(fn.name, tenantId));
+      // Its idle deadline stays queued (moving it costs more on every call than
+      // the rare wake-up it causes): expire() tells it is busy and requeues it.
       reused.state = 'busy';
       this.busyByFunction.set(fn.name, busy + 1);
-      this.onBusy(reused);
       return { env: reused, cold: false };
     }
     if (fn.tenancy === 'PER_TENANT') {
@@ -270,16 +271,8 @@ export class EnvironmentPool<E extends PooledEnvironment> {
     this.all.set(env.id, slot);
     this.busyByFunction.set(fn.name, busy + 1);
     this.countByFunction.set(fn.name, (this.countByFunction.get(fn.name) ?? 0) + 1);
-    this.onBusy(env);
+    if (slot.lifetimeAt !== Infinity) this.deadlines.set(slot, slot.lifetimeAt);
     return { env, cold: true };
-  }
-
-  /** A busy environment's only deadline is its lifetime. */
-  private onBusy(env: E): void {
-    const slot = this.all.get(env.id);
-    if (slot === undefined) return;
-    if (slot.lifetimeAt === Infinity) this.deadlines.delete(slot);
-    else this.deadlines.set(slot, slot.lifetimeAt);
   }
 
   /** Stops an idle environment now, or a busy one after its invocation; reported once. */
@@ -300,12 +293,18 @@ export class EnvironmentPool<E extends PooledEnvironment> {
   private expire(now: number): number {
     let stopped = 0;
     for (let slot = this.deadlines.peek(); slot !== undefined && slot.deadline <= now;) {
-      this.deadlines.delete(slot);
       const { env } = slot;
       const idle = env.state === 'idle';
-      // Whichever deadline came first is the cause.
-      this.retire(env, idle && slot.idleAt < slot.lifetimeAt ? 'idle' : 'lifetime');
-      if (idle) stopped++;
+      if (!idle && now < slot.lifetimeAt) {
+        // The idle deadline of an environment reused since: only its lifetime applies while busy.
+        if (slot.lifetimeAt === Infinity) this.deadlines.delete(slot);
+        else this.deadlines.set(slot, slot.lifetimeAt);
+      } else {
+        this.deadlines.delete(slot);
+        // Whichever deadline came first is the cause.
+        this.retire(env, idle && slot.idleAt < slot.lifetimeAt ? 'idle' : 'lifetime');
+        if (idle) stopped++;
+      }
       slot = this.deadlines.peek();
     }
     return stopped;
@@ -355,14 +354,14 @@ export class EnvironmentPool<E extends PooledEnvironment> {
     this.countByFunction.set(name, (this.countByFunction.get(name) ?? 1) - 1);
     if (env.state === 'busy')
       this.busyByFunction.set(name, (this.busyByFunction.get(name) ?? 1) - 1);
-    else {
-      const key = poolKey(name, env.tenantId);
-      const stack = this.idle.get(key);
-      if (stack !== undefined) {
-        const i = stack.indexOf(env);
-        if (i >= 0) stack.splice(i, 1);
-        if (stack.length === 0) this.idle.delete(key);
-      }
+    // acquire() leaves a tenant's stack empty rather than delete and recreate it
+    // on every call; it goes with the tenant's last environment.
+    const key = poolKey(name, env.tenantId);
+    const stack = this.idle.get(key);
+    if (stack !== undefined) {
+      const i = env.state === 'idle' ? stack.indexOf(env) : -1;
+      if (i >= 0) stack.splice(i, 1);
+      if (stack.length === 0) this.idle.delete(key);
     }
   }
 }

@@ -168,6 +168,32 @@ describe("EnvironmentPool, reclaim 'idle' (Lambda's way)", () => {
     expect(evicted).toEqual(['lo:idle', 'mid:idle', 'hi:idle']);
   });
 
+  it('never reclaims an environment during an invocation longer than the idle time; idle time counts from its end', () => {
+    vi.useFakeTimers({ now: 1_000 });
+    const { p, evicted } = idlePool({
+      idleReclaimMs: 1_000,
+      schedule: unrefTimeout,
+      realClock: true,
+    });
+    const env = call(p, 'a').env;
+    vi.advanceTimersByTime(500);
+    const again = acquired(p.acquire(fn('f'), 'a'));
+
+    // Busy well past the idle deadline it had before this invocation.
+    vi.advanceTimersByTime(5_000);
+    const destroyedWhileBusy = env.destroyed;
+    p.release(again);
+    vi.advanceTimersByTime(999);
+    const destroyedBeforeIdleTime = env.destroyed;
+    vi.advanceTimersByTime(1);
+
+    expect(again).toBe(env);
+    expect(destroyedWhileBusy).toBe(false);
+    expect(destroyedBeforeIdleTime).toBe(false);
+    expect(env.destroyed).toBe(true);
+    expect(evicted).toEqual(['a:idle']);
+  });
+
   it('recycles an idle environment at its maximum lifetime however recently it served', () => {
     const { p, evicted, advance } = idlePool({ idleReclaimMs: 10_000, maxLifetimeMs: 1_000 });
     const first = call(p, 'a');
