@@ -10,7 +10,12 @@ import { fmt, printTable } from './lib/load.js';
 import { startProgress, type Progress } from './lib/progress.js';
 import { startRedisServer, type OwnRedisServer } from './lib/redis-server.js';
 import type { SectionInfo } from './lib/bench-cli.js';
-import { pollStatusOnce, startStatusPoller, type StatusPollReport } from './lib/status-poller.js';
+import {
+  pollStatusOnce,
+  pollStatusRepeatedly,
+  startStatusPoller,
+  type StatusPollReport,
+} from './lib/status-poller.js';
 import { findWrk, runWrk, type WrkResult } from './lib/wrk.js';
 
 /**
@@ -55,6 +60,8 @@ const BODY = '{"op":"bench"}';
 const RPC_PATH = '/v1/functions/counter/invoke';
 const INVOKE_PATH = '/2015-03-31/functions/counter/invocations';
 const FIXED_RATE = 300;
+/** Back-to-back polls on the idle gateway for the CPU of one document (/proc counts in 10 ms ticks). */
+const IDLE_POLLS = 200;
 const GOALS = {
   cpuGatewayToBare: 1.15,
   cpuGatewayToReplyFrom: 1.1,
@@ -608,8 +615,29 @@ async function warmUp(ctx: Context, targets: readonly Target[], sizes: Sizes): P
   for (const target of targets.filter((t) => t.statusPageOpen)) await pollStatusOnce(target.url);
 }
 
+/** The CPU of one status document, polled back to back on the gateway between rounds. */
+interface PollCost {
+  readonly polls: number;
+  readonly cpuUsPerPoll: number;
+  readonly bytes: number;
+}
+
+async function idlePollCost(target: Target): Promise<PollCost | undefined> {
+  if (target.server === undefined) return undefined;
+  const before = target.server.cpuSeconds();
+  const report = await pollStatusRepeatedly(target.url, IDLE_POLLS);
+  const after = target.server.cpuSeconds();
+  return {
+    polls: report.polls,
+    cpuUsPerPoll: ((after - before) * 1e6) / report.polls,
+    bytes: report.bytes,
+  };
+}
+
 interface BackendResult {
   readonly saturated: Map<PathId, Sample[]>;
+  /** After the saturated rounds, when the sampler's ring holds the most points of this backend's phase. */
+  readonly pollCost: PollCost | undefined;
   readonly paced: Map<PathId, Sample[]> | undefined;
   readonly unloaded: Map<PathId, Sample[]> | undefined;
 }
@@ -657,7 +685,9 @@ async function againstBackend(
     const latencyTargets = targets.filter(
       (t) => (sizes.unsignedLatency || t.id !== 'unsigned') && t.id !== 'statusOpen',
     );
-    if (backend === 'stub') return { saturated, paced: undefined, unloaded: undefined };
+    const statusTarget = targets.find((t) => t.statusPageOpen);
+    const pollCost = statusTarget === undefined ? undefined : await idlePollCost(statusTarget);
+    if (backend === 'stub') return { saturated, pollCost, paced: undefined, unloaded: undefined };
     const pacedTargets = targets.filter(
       (t) => latencyTargets.includes(t) || (t.statusPageOpen && sizes.statusOpenPaced),
     );
@@ -675,7 +705,7 @@ async function againstBackend(
       `${backend}, 1 connection`,
       { connections: 1, seconds: sizes.unloadedSeconds },
     );
-    return { saturated, paced, unloaded };
+    return { saturated, pollCost, paced, unloaded };
   } finally {
     for (const server of started.reverse()) await server.stop();
   }
@@ -719,15 +749,25 @@ function latencyFigures(samples: Map<PathId, Sample[]>) {
 }
 
 /** Issue 17: the gateway with its status page open against the same process with it closed, per round. */
-function statusPageFigures(
-  saturated: Map<PathId, Sample[]>,
-  paced: Map<PathId, Sample[]> | undefined,
-) {
+function statusPageFigures({ saturated, paced, pollCost }: BackendResult) {
   const p99 = (s: Sample) => s.wrk.latencyMs.p99;
+  // The gateway's CPU per second while saturated and closed: what one poll per STATUS_POLL_MS adds to.
+  const busyUsPerSecond = spread(
+    (saturated.get('gateway') ?? []).map((s) => (s.proxyCpuUs ?? NaN) * s.wrk.throughput),
+  ).median;
   return {
     throughputOpenToClosed: roundRatio(saturated, 'statusOpen', 'gateway', throughputOf),
     proxyCpuOpenToClosed: roundRatio(saturated, 'statusOpen', 'gateway', proxyCpuOf),
     polls: pathSummary(saturated.get('statusOpen') ?? []).statusPolls,
+    idlePoll: pollCost,
+    /**
+     * 1 + one poll's idle CPU per STATUS_POLL_MS over the saturated gateway's CPU per second: the
+     * CPU ratio the polls alone would give, free of the round-to-round noise of the measured one.
+     */
+    expectedProxyCpuOpenToClosed:
+      pollCost === undefined
+        ? undefined
+        : 1 + pollCost.cpuUsPerPoll / ((STATUS_POLL_MS / 1000) * busyUsPerSecond),
     p99AddedAtFixedRateMs:
       paced?.has('statusOpen') === true
         ? roundDifference(paced, 'statusOpen', 'gateway', p99)
@@ -751,6 +791,9 @@ function printStatusPage(sizes: Sizes, local: StatusPageFigures, stub: StatusPag
     polls: f.polls === undefined ? '-' : String(f.polls.polls),
     'document bytes': f.polls === undefined ? '-' : String(f.polls.bytes),
     'slowest poll ms': f.polls === undefined ? '-' : fmt(f.polls.maxMs, 1),
+    [`CPU µs per poll, idle (${IDLE_POLLS} polls)`]:
+      f.idlePoll === undefined ? '-' : fmt(f.idlePoll.cpuUsPerPoll, 0),
+    'CPU ratio the polls imply': fmt(f.expectedProxyCpuOpenToClosed ?? NaN, 4),
     'p99 added at 300 req/s, ms': show(f.p99AddedAtFixedRateMs, 3),
   });
   printTable([row('local host', local), row('stub', stub)]);
@@ -841,8 +884,8 @@ export async function bench(opts: { quick: boolean }): Promise<Record<string, un
       printTable(latencyRows(local.unloaded, true));
     }
     const statusPage = {
-      localHost: statusPageFigures(local.saturated, local.paced),
-      stub: statusPageFigures(stub.saturated, undefined),
+      localHost: statusPageFigures(local),
+      stub: statusPageFigures(stub),
     };
     printStatusPage(sizes, statusPage.localHost, statusPage.stub);
     const gatewayRedis = localSummaries.get('gateway')?.redisCallsPerRequest;

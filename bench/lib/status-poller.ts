@@ -128,6 +128,38 @@ export function startStatusPoller(options: StatusPollerOptions): StatusPoller {
   };
 }
 
+/**
+ * `count` polls back to back on one connection, each waiting for the last: the
+ * cost of one document on an otherwise idle gateway, read around this call.
+ */
+export async function pollStatusRepeatedly(
+  origin: string,
+  count: number,
+  get?: StatusGet,
+): Promise<StatusPollReport> {
+  const transport = get === undefined ? undiciGet(origin) : { get, close: () => Promise.resolve() };
+  let polls = 0;
+  let bytes = 0;
+  let maxMs = 0;
+  try {
+    for (let i = 0; i < count; i++) {
+      const started = performance.now();
+      const answer = await transport.get(STATUS_JSON_PATH);
+      const why =
+        answer.status === 200
+          ? notADocument(answer.body)
+          : `answered ${answer.status}: ${answer.body.slice(0, 200)}`;
+      if (why !== undefined) throw new StatusPollError(`GET ${origin}${STATUS_JSON_PATH}: ${why}`);
+      polls++;
+      bytes = Buffer.byteLength(answer.body);
+      maxMs = Math.max(maxMs, performance.now() - started);
+    }
+  } finally {
+    await transport.close();
+  }
+  return { polls, bytes, maxMs };
+}
+
 /** One poll, outside a measured run (warms the gateway's document code before the rounds). */
 export async function pollStatusOnce(origin: string): Promise<StatusPollReport> {
   // stop() clears the timer before it first fires, and waits for the opening poll.

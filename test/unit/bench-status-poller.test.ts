@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   StatusPollError,
+  pollStatusRepeatedly,
   startStatusPoller,
   type StatusAnswer,
   type StatusGet,
@@ -100,5 +101,42 @@ describe('startStatusPoller', () => {
     await expect(first).rejects.toThrow('not JSON');
     await expect(second).rejects.toThrow('not a status document');
     await expect(third).rejects.toThrow('failed: no answer');
+  });
+});
+
+describe('pollStatusRepeatedly', () => {
+  it('sends the polls one after another, each after the last has answered', async () => {
+    // Prepare: a GET that records how many are in flight at once
+    let inFlight = 0;
+    let most = 0;
+    let calls = 0;
+    const get: StatusGet = async () => {
+      calls++;
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await Promise.resolve();
+      inFlight--;
+      return { status: 200, body: DOCUMENT };
+    };
+
+    // Act
+    const report = await pollStatusRepeatedly(ORIGIN, 5, get);
+
+    // Assess
+    expect(calls).toBe(5);
+    expect(most).toBe(1);
+    expect(report.polls).toBe(5);
+  });
+
+  it('stops at the first poll that is not a 200 status document', async () => {
+    // Prepare
+    const { get, paths } = fakeGet({ status: 200, body: DOCUMENT }, { status: 503, body: 'down' });
+
+    // Act
+    const polling = pollStatusRepeatedly(ORIGIN, 5, get);
+
+    // Assess
+    await expect(polling).rejects.toThrow(`GET ${ORIGIN}${STATUS_JSON_PATH}: answered 503`);
+    expect(paths).toHaveLength(2);
   });
 });
