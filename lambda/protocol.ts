@@ -18,6 +18,11 @@
  * A caller that did not ask (a direct Invoke) gets the handler's result
  * unchanged, and a function that does not use the library returns its result
  * unwrapped: the gateway then reports state `unknown`.
+ *
+ * Keep-warm (issue 18, added compatibly to version 1): a request whose
+ * `custom.warmroute` is {@link KeepWarmRequest} (`keepWarm: true`, no key)
+ * is answered by the library without running the handler and without
+ * touching any key's state; see {@link KEEP_WARM_CLIENT_CONTEXT}.
  */
 
 import { DEFAULT_CALL_MODE, ROUTING_MODES, type RoutingMode } from '../src/routing-mode.js';
@@ -125,6 +130,8 @@ export interface WarmReport {
   readonly conflicts?: number;
   /** True on the first invocation this environment serves (a new execution environment: a cold start). */
   readonly coldStart?: boolean;
+  /** Present (true) only on the answer to a keep-warm ping: the library answered it, no handler ran. */
+  readonly keepWarm?: true;
 }
 
 export interface WarmEnvelope<TResult = unknown> {
@@ -215,4 +222,73 @@ export function parseEnvelope(
     return undefined;
   }
   return { report: report as WarmReport, result: env[ENVELOPE_RESULT_FIELD] };
+}
+
+/**
+ * The keep-warm ping: what the gateway sends to keep a tenant's environment
+ * alive across an idle gap (src/budget/keep-warm.ts decides when).
+ *
+ * The marker travels in the client context, not the payload:
+ * - Both Invoke paths the gateway uses carry it unchanged: the fast path
+ *   signs and sends `X-Amz-Client-Context` itself, the SDK's
+ *   `InvokeCommand` sends `ClientContext`; Lambda hands it to the Node
+ *   runtime's `context.clientContext` on synchronous (RequestResponse)
+ *   invocations, which is all the gateway makes. It is ~70 bytes of the
+ *   3,583 allowed.
+ * - Only the gateway writes the client context (no route copies one from
+ *   a request), whereas the payload is the application's: the RPC route
+ *   forwards a client's body as it came, so a reserved payload is something
+ *   any HTTP client could send, and the function could not tell a ping from
+ *   an application request that happens to look like one.
+ * - It rides in the `warmroute` object the library already reads, with no
+ *   `key`: a ping concerns an environment, not a key. A library from before
+ *   keep-warm reads it as no request at all (a direct Invoke) and runs the
+ *   handler on the payload, which is why keep-warm is opt-in per route and
+ *   why the answer carries `keepWarm: true` (the gateway can tell).
+ *
+ * The payload is fixed too ({@link KEEP_WARM_PAYLOAD}) so that a function
+ * without the library, pinged by mistake, gets an event that is plainly not
+ * an application request (not an API Gateway proxy event, no body).
+ *
+ * The answer: when `wrap` is true, the envelope `{ "warmroute/v1": report,
+ * "result": null }` with `keepWarm: true`, the environment's id, and `state`
+ * `hit` (the environment had served before: it was alive and warm) or
+ * `fresh` with `coldStart: true` (the ping itself started a new environment:
+ * the old one was already gone). `stateVersion` is 0 and `rehydrateMs` 0:
+ * no key was looked at.
+ */
+export interface KeepWarmRequest {
+  readonly v: typeof PROTOCOL_VERSION;
+  readonly keepWarm: true;
+  /** Ask for the response envelope (the gateway always does). */
+  readonly wrap: boolean;
+}
+
+/** The client context of every keep-warm ping (before base64). */
+export const KEEP_WARM_CLIENT_CONTEXT: {
+  readonly custom: { readonly warmroute: KeepWarmRequest };
+} = Object.freeze({
+  custom: Object.freeze({
+    warmroute: Object.freeze({ v: PROTOCOL_VERSION, keepWarm: true, wrap: true } as const),
+  }),
+});
+
+/** The payload of every keep-warm ping (JSON). */
+export const KEEP_WARM_PAYLOAD = '{"warmroute":"keep-warm"}';
+
+/** True when a Lambda context's clientContext is a keep-warm ping. */
+export function isKeepWarm(clientContext: unknown): boolean {
+  if (typeof clientContext !== 'object' || clientContext === null) return false;
+  const custom = (clientContext as { custom?: unknown }).custom;
+  if (typeof custom !== 'object' || custom === null) return false;
+  const req = (custom as { warmroute?: unknown }).warmroute;
+  if (typeof req !== 'object' || req === null) return false;
+  const r = req as Partial<Record<keyof KeepWarmRequest, unknown>>;
+  return r.v === PROTOCOL_VERSION && r.keepWarm === true;
+}
+
+/** Whether a keep-warm ping asked for the envelope. */
+export function keepWarmWraps(clientContext: unknown): boolean {
+  const custom = (clientContext as { custom?: { warmroute?: { wrap?: unknown } } } | null)?.custom;
+  return custom?.warmroute?.wrap === true;
 }

@@ -19,6 +19,8 @@ import {
   ENVELOPE_RESULT_FIELD,
   PROTOCOL_VERSION,
   affinityKeyOf,
+  isKeepWarm,
+  keepWarmWraps,
   readWarmRequest,
   type WarmRequest,
   type MissReason,
@@ -283,7 +285,11 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
     });
 
     return async (event: TEvent, context: TContext): Promise<TResult | WarmEnvelope<TResult>> => {
-      const request = readWarmRequest((context as WarmContext | undefined)?.clientContext);
+      const clientContext = (context as WarmContext | undefined)?.clientContext;
+      // Before any key is named or locked: a ping must not wait behind a key's
+      // invocation, nor reorder the key cache or run keyFromEvent.
+      if (isKeepWarm(clientContext)) return keepWarmAnswer<TResult>(clientContext);
+      const request = readWarmRequest(clientContext);
       const scope = scopeOf(request, event, context);
       const key = scope.key;
       // Memory, locks and the /tmp directory are per scope, like the snapshots.
@@ -397,6 +403,29 @@ export function createWarmEnvironment(envOptions: WarmEnvironmentOptions = {}): 
         }
       });
     };
+  }
+
+  /**
+   * The answer to a keep-warm ping (lambda/protocol.ts): the environment's
+   * id and whether it was already warm, nothing read or written. Not passed
+   * to `onReport`: that callback is about a key's state, and a ping has no key.
+   */
+  function keepWarmAnswer<TResult>(clientContext: unknown): WarmEnvelope<TResult> | TResult {
+    const coldStart = !served;
+    served = true;
+    const report: WarmReport = {
+      v: PROTOCOL_VERSION,
+      env: id,
+      state: coldStart ? 'fresh' : 'hit',
+      stateVersion: 0,
+      rehydrateMs: 0,
+      coldStart,
+      keepWarm: true,
+    };
+    // No handler ran, so there is no result: null, which JSON can carry.
+    const result = null as TResult;
+    if (!keepWarmWraps(clientContext)) return result;
+    return { [ENVELOPE_REPORT_FIELD]: report, [ENVELOPE_RESULT_FIELD]: result };
   }
 
   return { id, withWarmState };
