@@ -9,7 +9,8 @@ export type LocalHostSource = Pick<LocalHost, 'environments' | 'stats'>;
  * document is made, not sampled: the page shows the current pool, and the
  * pool's own counters (evictions) are already cumulative. Only the function
  * name and the environment's state are read: an environment's tenant ID
- * and id never reach the document.
+ * and id never reach the document. `names` caps the rows; pass the same one
+ * to every call so that a function named once stays named.
  */
 export function localHostStatus(
   host: LocalHostSource,
@@ -25,14 +26,16 @@ export function localHostStatus(
     }
     return row;
   };
+  // The host's functions (configuration order) are named before its environments (an order
+  // that changes with traffic): past the cap, which functions fold into `other` stays the same.
+  for (const [name, stats] of Object.entries(host.stats().functions)) {
+    const evictions = Number.isFinite(stats.evictions) ? stats.evictions : 0;
+    rowOf(name).evictions += evictions;
+  }
   for (const env of host.environments()) {
     const row = rowOf(env.function);
     row.live += 1;
     if (env.state === 'idle') row.idle += 1;
-  }
-  for (const [name, stats] of Object.entries(host.stats().functions)) {
-    const evictions = Number.isFinite(stats.evictions) ? stats.evictions : 0;
-    rowOf(name).evictions += evictions;
   }
   return {
     functions: [...rows]

@@ -1,4 +1,5 @@
 import type { Directory } from '../directory/types.js';
+import { BoundedLabel, MAX_FUNCTION_LABELS, OTHER_LABEL } from '../invoker/metric-labels.js';
 import { durationBuckets, type Metrics } from '../metrics.js';
 import type { Scheduler } from '../scheduler/types.js';
 import { readCumulative, StatusLabels, type CumulativeReading } from './cumulative-read.js';
@@ -33,8 +34,12 @@ import { hitRatio, latency, summarize } from './window-summary.js';
  * label values are capped (StatusLabels). The document names only function
  * labels and reasons: no key and no tenant ID is ever read into the sampler.
  *
- * Steps, documents and the baseline run one at a time (a promise chain): a
- * document's partial interval is always measured against the latest step.
+ * Reads run one at a time (a promise chain), and a document takes its
+ * reading, the baseline and the ring in the same turn: its partial interval
+ * is always measured against the latest step. Building the rest of a
+ * document happens outside that chain, and concurrent polls share one
+ * build (reused for a second), so a flood of polls neither multiplies the
+ * work nor delays a step.
  *
  * Cost, measured (process CPU time, steady state after warm-up, vitest on the
  * shared 2-core dev VM at load ≈13, so high side): a step with 120 function
@@ -62,20 +67,44 @@ export interface StatusSamplerOptions {
   readonly stepMs?: number;
   /** Default STATUS_WINDOW_MS (15 min); ring capacity = ceil(windowMs / stepMs). */
   readonly windowMs?: number;
-  /** Milliseconds since the epoch; default Date.now (tests pass a fake clock). */
+  /**
+   * How long a finished document is answered again, in milliseconds; default
+   * STATUS_DOCUMENT_REUSE_MS (1 s, half the page's poll). 0: every call
+   * after the last one finished builds anew (concurrent calls still share).
+   */
+  readonly documentReuseMs?: number;
+  /** Milliseconds since the epoch, for the points' `t` only; default Date.now (tests pass a fake clock). */
   readonly now?: () => number;
+  /** A monotonic clock in milliseconds, for interval lengths and reuse; default performance.now. */
+  readonly monotonic?: () => number;
   /** Called when a timer step fails (reading a metric threw); the next step tries again. */
   readonly onError?: (err: unknown) => void;
 }
+
+/** A finished document is served again for this long: the page polls every 2 s. */
+export const STATUS_DOCUMENT_REUSE_MS = 1_000;
 
 interface Sample {
   readonly point: StatusPoint;
   readonly delta: IntervalDelta;
 }
 
-interface Baseline {
+/** A reading and when it was taken: `t` labels the point, `m` (monotonic) measures it. */
+interface Stamped {
   readonly reading: CumulativeReading;
   readonly t: number;
+  readonly m: number;
+}
+
+/** What a document is built from, taken in one turn so that the ring and the baseline agree. */
+interface DocumentInputs {
+  readonly base: Stamped;
+  readonly now: Stamped;
+  readonly samples: readonly Sample[];
+  readonly queueDepth: number;
+  readonly inflight: number;
+  readonly directory: DirectoryStatus;
+  readonly localHost: StatusDocument['localHost'];
 }
 
 function positiveInteger(name: string, value: number): number {
@@ -86,17 +115,33 @@ function positiveInteger(name: string, value: number): number {
   return value;
 }
 
+function nonNegativeInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(
+      `${name} must be a non-negative integer of milliseconds, got ${String(value)}`,
+    );
+  return value;
+}
+
 export class StatusSampler {
   readonly #sources: StatusSources;
   readonly #stepMs: number;
   readonly #windowMs: number;
+  readonly #reuseMs: number;
   readonly #now: () => number;
+  readonly #monotonic: () => number;
   readonly #onError: (err: unknown) => void;
   readonly #ring: Ring<Sample>;
   readonly #labels = new StatusLabels();
-  #baseline: Baseline | undefined;
+  /** Kept for the sampler's life so that the same local-host functions fold into `other` on every poll. */
+  readonly #hostNames = new BoundedLabel(new Set([OTHER_LABEL]), MAX_FUNCTION_LABELS);
+  #baseline: Stamped | undefined;
+  /** Reads run one at a time, so each reading is at least its predecessor (no false counter reset). */
   #tail: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** The document being built; every caller meanwhile gets it. */
+  #building: Promise<StatusDocument> | undefined;
+  #last: { readonly document: StatusDocument; readonly m: number } | undefined;
 
   constructor(sources: StatusSources, options: StatusSamplerOptions = {}) {
     this.#sources = sources;
@@ -106,7 +151,12 @@ export class StatusSampler {
       throw new RangeError(
         `windowMs (${String(this.#windowMs)}) must be at least stepMs (${String(this.#stepMs)})`,
       );
+    this.#reuseMs = nonNegativeInteger(
+      'documentReuseMs',
+      options.documentReuseMs ?? STATUS_DOCUMENT_REUSE_MS,
+    );
     this.#now = options.now ?? Date.now;
+    this.#monotonic = options.monotonic ?? (() => performance.now());
     this.#onError = options.onError ?? (() => undefined);
     this.#ring = new Ring(Math.ceil(this.#windowMs / this.#stepMs));
   }
@@ -124,53 +174,89 @@ export class StatusSampler {
   /**
    * Takes one step now: reads the cumulative metrics, pushes the interval's
    * deltas into the ring. Without a baseline yet (no `start()`), this step
-   * takes it and pushes nothing.
+   * takes it and pushes nothing. Waits for reads only, never for a
+   * document's build.
    */
   step(): Promise<void> {
     return this.#serial(async () => {
       const before = this.#baseline;
-      const reading = await this.#read();
-      const t = this.#now();
-      this.#baseline = { reading, t };
+      const now = await this.#stamp(before);
+      this.#baseline = now;
       if (before === undefined) return;
-      const delta = intervalDelta(before.reading, reading);
-      this.#ring.push({ delta, point: this.#point(before.t, t, delta, false) });
+      const delta = intervalDelta(before.reading, now.reading);
+      const { queued, running } = this.#sources.scheduler.stats();
+      this.#ring.push({ delta, point: this.#point(before, now, delta, false, queued, running) });
+      // The reused document lacks this step's point.
+      this.#last = undefined;
     });
   }
 
-  /** The document now: the ring plus the partial interval since the last step (partial: true). Never names a key or tenant. */
+  /**
+   * The document now: the ring plus the partial interval since the last step
+   * (partial: true). Never names a key or tenant. Calls while one is being
+   * built share it, and a finished one is answered again for
+   * `documentReuseMs`: a flood of polls costs one build per period, not one
+   * per request.
+   */
   document(): Promise<StatusDocument> {
-    return this.#serial(async () => {
-      await this.#ensureBaseline();
-      const base = this.#baseline as Baseline;
-      const reading = await this.#read();
-      const t = this.#now();
-      const partialDelta = intervalDelta(base.reading, reading);
-      const samples = this.#ring.toArray();
-      const series = samples.map((s) => s.point);
-      series.push(this.#point(base.t, t, partialDelta, true));
-      const deltas = samples.map((s) => s.delta);
-      deltas.push(partialDelta);
-      const summary = summarize(deltas, reading.functions.keys(), durationBuckets);
-      const host = this.#sources.localHost;
-      return {
-        v: 1,
-        generatedAt: new Date(t).toISOString(),
-        version: this.#sources.version,
-        stepMs: this.#stepMs,
-        windowMs: this.#windowMs,
-        series,
-        ...summary,
-        directory: this.#directory(),
-        ...(host === undefined ? {} : { localHost: localHostStatus(host) }),
-      };
-    });
+    const last = this.#last;
+    if (last !== undefined && this.#monotonic() - last.m < this.#reuseMs)
+      return Promise.resolve(last.document);
+    if (this.#building !== undefined) return this.#building;
+    const building = this.#build();
+    this.#building = building;
+    const settle = (): void => {
+      if (this.#building === building) this.#building = undefined;
+    };
+    building.then((document) => {
+      settle();
+      this.#last = { document, m: this.#monotonic() };
+    }, settle);
+    return building;
   }
 
   /** Stops the timer; idempotent. */
   close(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+  }
+
+  async #build(): Promise<StatusDocument> {
+    // Only the read and the snapshot are serialised; the summary is built outside, so a step waits for one read at most.
+    const inputs = await this.#serial(async () => {
+      await this.#ensureBaseline();
+      const base = this.#baseline as Stamped;
+      const now = await this.#stamp(base);
+      const { queued, running } = this.#sources.scheduler.stats();
+      const host = this.#sources.localHost;
+      return {
+        base,
+        now,
+        samples: this.#ring.toArray(),
+        queueDepth: queued,
+        inflight: running,
+        directory: this.#directory(),
+        localHost: host === undefined ? undefined : localHostStatus(host, this.#hostNames),
+      } satisfies DocumentInputs;
+    });
+    const { base, now, samples } = inputs;
+    const partialDelta = intervalDelta(base.reading, now.reading);
+    const series = samples.map((s) => s.point);
+    series.push(this.#point(base, now, partialDelta, true, inputs.queueDepth, inputs.inflight));
+    const deltas = samples.map((s) => s.delta);
+    deltas.push(partialDelta);
+    const summary = summarize(deltas, now.reading.functions.keys(), durationBuckets);
+    return {
+      v: 1,
+      generatedAt: new Date(now.t).toISOString(),
+      version: this.#sources.version,
+      stepMs: this.#stepMs,
+      windowMs: this.#windowMs,
+      series,
+      ...summary,
+      directory: inputs.directory,
+      ...(inputs.localHost === undefined ? {} : { localHost: inputs.localHost }),
+    };
   }
 
   #serial<T>(op: () => Promise<T>): Promise<T> {
@@ -184,19 +270,35 @@ export class StatusSampler {
 
   async #ensureBaseline(): Promise<void> {
     if (this.#baseline !== undefined) return;
-    const reading = await this.#read();
-    this.#baseline = { reading, t: this.#now() };
+    this.#baseline = await this.#stamp(undefined);
   }
 
-  #read(): Promise<CumulativeReading> {
-    return readCumulative(this.#sources.metrics, this.#labels, durationBuckets);
+  /**
+   * Reads the metrics and stamps the reading. The label `t` is the wall
+   * clock, but never earlier than the previous label plus the monotonic time
+   * since: the wall clock set back must not send the series backwards (the
+   * page's charts need it ordered); set forward, it only moves the labels,
+   * as interval lengths come from the monotonic clock.
+   */
+  async #stamp(previous: Stamped | undefined): Promise<Stamped> {
+    const reading = await readCumulative(this.#sources.metrics, this.#labels, durationBuckets);
+    const m = this.#monotonic();
+    const wall = this.#now();
+    const t = previous === undefined ? wall : Math.max(wall, previous.t + (m - previous.m));
+    return { reading, t, m };
   }
 
-  #point(from: number, to: number, delta: IntervalDelta, partial: boolean): StatusPoint {
-    const { queued, running } = this.#sources.scheduler.stats();
+  #point(
+    from: Stamped,
+    to: Stamped,
+    delta: IntervalDelta,
+    partial: boolean,
+    queueDepth: number,
+    inflight: number,
+  ): StatusPoint {
     return {
-      t: to,
-      seconds: Math.max(0, to - from) / 1000,
+      t: to.t,
+      seconds: Math.max(0, to.m - from.m) / 1000,
       partial,
       requests: delta.requests,
       hitRatio: hitRatio(delta.requests),
@@ -204,8 +306,8 @@ export class StatusSampler {
       coldLatency: latency(durationBuckets, delta.coldBuckets),
       coldStarts: delta.coldStarts,
       coldStartCostUsd: delta.coldStartCostUsd,
-      queueDepth: queued,
-      inflight: running,
+      queueDepth,
+      inflight,
       rejections: delta.rejections,
       errors: delta.errors,
     };

@@ -21,9 +21,22 @@ import { StatusSampler, type StatusSources } from '../../src/status/status-sampl
 const T0 = 1_800_000_000_000;
 const PRICE_PER_GB = 0.0001;
 
+/** A wall clock and a monotonic one: moving `now` moves both; `setWall` moves the wall clock alone (as an operator or NTP does). */
 class FakeClock {
-  now = T0;
-  readonly read = (): number => this.now;
+  #wall = T0;
+  #mono = 0;
+  get now(): number {
+    return this.#wall;
+  }
+  set now(value: number) {
+    this.#mono += value - this.#wall;
+    this.#wall = value;
+  }
+  setWall(value: number): void {
+    this.#wall = value;
+  }
+  readonly read = (): number => this.#wall;
+  readonly monotonic = (): number => this.#mono;
 }
 
 const fakeScheduler = {
@@ -63,6 +76,7 @@ function setup(
     health?: () => DirectoryHealth;
     localHost?: StatusSources['localHost'];
     functions?: readonly string[];
+    documentReuseMs?: number;
   } = {},
 ) {
   const clock = new FakeClock();
@@ -81,6 +95,8 @@ function setup(
     },
     {
       now: clock.read,
+      monotonic: clock.monotonic,
+      documentReuseMs: options.documentReuseMs ?? 0,
       ...(options.stepMs === undefined ? {} : { stepMs: options.stepMs }),
       ...(options.windowMs === undefined ? {} : { windowMs: options.windowMs }),
     },
@@ -465,6 +481,143 @@ describe('status sampler', () => {
     expect(doc.totals.requests.hit).toBe(names.length);
   });
 
+  it('shares one document among concurrent callers and answers it again for documentReuseMs', async () => {
+    // Prepare: count reads of the metrics (one per step, one per document built).
+    const { clock, metrics, sampler, feed } = setup({ documentReuseMs: 1_000 });
+    await sampler.step();
+    const reads = countReads(metrics);
+    feed.completed('fn-a', 'hit', 1, 3);
+
+    // Act: a flood of polls at once, then polls inside and after the reuse period.
+    const flood = await Promise.all(Array.from({ length: 200 }, () => sampler.document()));
+    const readsAfterFlood = reads.n;
+    clock.now += 500;
+    feed.completed('fn-a', 'hit', 1);
+    const reused = await sampler.document();
+    clock.now += 600;
+    const fresh = await sampler.document();
+
+    // Assess
+    expect(readsAfterFlood).toBe(1);
+    expect(new Set(flood).size).toBe(1);
+    expect(flood[0]?.totals.requests.hit).toBe(3);
+    expect(reused).toBe(flood[0]);
+    expect(fresh).not.toBe(reused);
+    expect(fresh.totals.requests.hit).toBe(4);
+    expect(reads.n).toBe(2);
+  });
+
+  it('drops the reused document when a step lands, and retries after a failed build', async () => {
+    // Prepare
+    const { clock, metrics, sampler, feed } = setup({ documentReuseMs: 60_000 });
+    await sampler.step();
+    const first = await sampler.document();
+    feed.completed('fn-a', 'hit', 1, 2);
+    clock.now += 5_000;
+    await sampler.step();
+
+    // Act
+    const afterStep = await sampler.document();
+    clock.now += 5_000;
+    await sampler.step();
+    const get = metrics.misses.get.bind(metrics.misses);
+    metrics.misses.get = () => Promise.reject(new Error('boom'));
+    const failed = await Promise.allSettled([sampler.document(), sampler.document()]);
+    metrics.misses.get = get;
+    const retried = await sampler.document();
+
+    // Assess
+    expect(first.series).toHaveLength(1);
+    expect(afterStep).not.toBe(first);
+    expect(afterStep.series.map((p) => p.requests.hit)).toEqual([2, 0]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(retried.series).toHaveLength(3);
+  });
+
+  it('lets a step issued behind a flood of polls wait for one read, not for every document', async () => {
+    // Prepare
+    const { clock, metrics, sampler } = setup();
+    await sampler.step();
+    const reads = countReads(metrics);
+
+    // Act: 200 polls, then the timer's step.
+    const polls = Array.from({ length: 200 }, () => sampler.document());
+    clock.now += 5_000;
+    let readsBeforeStepDone = -1;
+    const step = sampler.step().then(() => {
+      readsBeforeStepDone = reads.n;
+    });
+    await Promise.all([step, ...polls]);
+
+    // Assess: the shared document's read and the step's own.
+    expect(readsBeforeStepDone).toBe(2);
+  });
+
+  it('measures intervals on the monotonic clock: the wall clock set back or forward changes neither rates nor order', async () => {
+    // Prepare
+    const { clock, sampler, feed } = setup();
+    await sampler.step();
+    feed.completed('fn-a', 'hit', 1, 3);
+    clock.now += 5_000;
+    await sampler.step();
+
+    // Act: the wall clock set back 60 s, then forward 1 h, one step after each.
+    clock.setWall(clock.now - 60_000);
+    feed.completed('fn-a', 'hit', 1, 2);
+    clock.now += 5_000;
+    await sampler.step();
+    clock.setWall(clock.now + 3_600_000);
+    feed.completed('fn-a', 'hit', 1);
+    clock.now += 5_000;
+    await sampler.step();
+    clock.now += 1_000;
+    const doc = await sampler.document();
+
+    // Assess
+    expect(doc.series.map((p) => [p.seconds, p.requests.hit])).toEqual([
+      [5, 3],
+      [5, 2],
+      [5, 1],
+      [1, 0],
+    ]);
+    const ts = doc.series.map((p) => p.t);
+    expect(ts[1]).toBe(T0 + 10_000); // never before the previous label plus the elapsed time
+    expect(ts[2]).toBe(clock.now - 1_000); // the wall clock again once it is ahead
+    for (let i = 1; i < ts.length; i++) expect(ts[i]).toBeGreaterThan(ts[i - 1] as number);
+    expect(Date.parse(doc.generatedAt)).toBe(ts[3]);
+  });
+
+  it('folds the same local-host functions into other on every poll, whatever environments run', async () => {
+    // Prepare: more functions than the label cap; environments first of the last ones, then of the first.
+    const names = Array.from(
+      { length: MAX_FUNCTION_LABELS + 20 },
+      (_, i) => `fn-${String(i).padStart(3, '0')}`,
+    );
+    let environments = names
+      .slice(-20)
+      .reverse()
+      .map((name) => env(name, 'idle'));
+    const stats: HostStatsSnapshot = {
+      invocations: {},
+      functions: Object.fromEntries(names.map((name) => [name, fnStats(0)])),
+    };
+    const { sampler } = setup({
+      localHost: { environments: () => environments, stats: () => stats },
+    });
+
+    // Act
+    const first = await sampler.document();
+    environments = names.slice(0, 20).map((name) => env(name, 'busy'));
+    const second = await sampler.document();
+
+    // Assess
+    const rows = (doc: typeof first): string[] =>
+      (doc.localHost?.functions ?? []).map((f) => f.name);
+    expect(rows(first)).toHaveLength(MAX_FUNCTION_LABELS + 1);
+    expect(rows(second)).toEqual(rows(first));
+    expect(first.localHost?.functions.find((f) => f.name === 'other')?.live).toBe(20);
+  });
+
   it('reports the directory’s health and the local host’s environments per function', async () => {
     // Prepare
     const since = new Date(T0 - 60_000).toISOString();
@@ -561,6 +714,17 @@ describe('status sampler', () => {
     );
   });
 });
+
+/** Counts reads of the metrics: every reading gets the invocation counter once. */
+function countReads(metrics: Metrics): { n: number } {
+  const reads = { n: 0 };
+  const get = metrics.invocations.get.bind(metrics.invocations);
+  metrics.invocations.get = () => {
+    reads.n += 1;
+    return get();
+  };
+  return reads;
+}
 
 function env(fn: string, state: EnvironmentInfo['state']): EnvironmentInfo {
   return {
