@@ -354,6 +354,49 @@ describe('status page routes: without a built page', () => {
   });
 });
 
+describe('status.json under a flood of polls', () => {
+  let emptyDir: string;
+  let app: Built;
+  beforeAll(async () => {
+    emptyDir = mkdtempSync(join(tmpdir(), 'wr-status-flood-'));
+    app = await buildWithPage(emptyDir);
+  });
+  afterAll(async () => {
+    await app.close();
+    rmSync(emptyDir, { recursive: true, force: true });
+  });
+
+  it('answers concurrent polls from one document read, with nosniff and a JSON type', async () => {
+    // Prepare: count the sampler's reads of the metrics (one per document built).
+    const { invocations } = app.deps.metrics;
+    const get = invocations.get.bind(invocations);
+    let reads = 0;
+    invocations.get = () => {
+      reads += 1;
+      return get();
+    };
+    await app.built.app.inject({ url: '/v1/status.json' }); // the sampler's baseline and a first document
+    reads = 0;
+
+    // Act
+    const responses = await Promise.all(
+      Array.from({ length: 300 }, () => app.built.app.inject({ url: '/v1/status.json' })),
+    );
+
+    // Assess: one build, or none when the first document is still being reused.
+    expect(reads).toBeLessThanOrEqual(1);
+    const bodies = new Set(responses.map((r) => r.body));
+    expect(bodies.size).toBe(1);
+    for (const res of responses) {
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['cache-control']).toBe('no-store');
+    }
+    expect(JSON.parse([...bodies][0] ?? '') as StatusDocument).toMatchObject({ v: 1 });
+  });
+});
+
 describe('status page routes: placement with WARMROUTE_ADMIN_PORT', () => {
   let fixture: Fixture;
   let app: Built;
