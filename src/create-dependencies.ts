@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createLambdaBackend, type LambdaBackend } from './backend/lambda-backend.js';
+import { PoolTenants } from './budget/pool-tenant.js';
+import { RouteBudgets } from './budget/route-budget.js';
 import { redisTargetOf } from './config/redis-target.js';
 import type { Config } from './config/schema.js';
 import {
@@ -172,6 +174,11 @@ export async function createDependencies(
     metrics,
     functions: config.functions,
     logTail: config.logTail,
+    budget: {
+      routes: new RouteBudgets(config),
+      pool: new PoolTenants(secret, config.tenantPrefix, config.namespace),
+      retryAfterSeconds: config.queueRetryAfterSeconds,
+    },
   });
 
   return {

@@ -28,6 +28,10 @@ export const errorCatalogue = {
   WR_ERR_KEY_BUSY: { status: 429, message: 'Key queue is full or the wait exceeded %s ms' },
   WR_ERR_CONCURRENCY_LIMIT: { status: 429, message: 'Concurrency limit reached: %s' },
   WR_ERR_THROTTLED: { status: 429, message: 'Lambda throttled the invocation: %s' },
+  WR_ERR_TENANT_BUDGET: {
+    status: 429,
+    message: 'Tenant-environment budget of function %s (%s environments) is full: %s',
+  },
   WR_ERR_HEADERS_TOO_LARGE: { status: 431, message: 'Request headers are too large' },
   WR_ERR_FUNCTION_ERROR: { status: 502, message: 'Function failed with %s: %s' },
   WR_ERR_BACKEND: { status: 502, message: 'Lambda backend error: %s' },

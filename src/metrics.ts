@@ -20,6 +20,7 @@ const rejectionLabels = ['reason'] as const;
 const backendErrorLabels = ['function', 'type'] as const;
 const invalidReportLabels = ['function', 'field'] as const;
 const throttleLabels = ['function', 'reason', 'tenancy'] as const;
+const spillLabels = ['function', 'policy', 'outcome'] as const;
 
 /**
  * Seconds; request durations span sub-millisecond hits to multi-second cold starts. Exported for
@@ -33,6 +34,18 @@ const overheadBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 /** The sources of the gauges read at each scrape: views of the components' declared interfaces. */
 export type DirectoryGaugeSource = Pick<Directory, 'counters'>;
 export type SchedulerGaugeSource = Pick<Scheduler, 'stats'>;
+
+/** One function's tenant-environment budget as its gauges read it (src/budget/budget-gate.ts). */
+export interface BudgetGaugeReading {
+  /** The function's metric label (bounded by the invoker). */
+  readonly label: string;
+  readonly cap: number;
+  alive(): number;
+  /** The learned idle lifetime, ms; undefined while unknown. */
+  learnedIdleMs(): number | undefined;
+}
+/** The budgets to read at each scrape. */
+export type BudgetGaugeSource = () => Iterable<BudgetGaugeReading>;
 
 type LabelOf<T extends readonly string[]> = T[number];
 
@@ -55,12 +68,16 @@ export interface Metrics {
   readonly throttleRetries: Counter<LabelOf<typeof functionLabel>>;
   readonly backendThrottles: Counter<LabelOf<typeof throttleLabels>>;
   readonly invalidReports: Counter<LabelOf<typeof invalidReportLabels>>;
+  /** Requests the tenant-environment budget spilled, by the route's policy and what became of them. */
+  readonly tenantBudgetSpills: Counter<LabelOf<typeof spillLabels>>;
   /** Count a new tenant environment and its estimated price. */
   recordColdStart(functionName: string, memoryMb: number): void;
   /** The source of the directory's gauges, read at each scrape. */
   watchDirectory(source: DirectoryGaugeSource): void;
   /** The source of the scheduler's gauges, read at each scrape. */
   watchScheduler(source: SchedulerGaugeSource): void;
+  /** The source of the tenant-environment budgets' gauges, read at each scrape. */
+  watchBudgets(source: BudgetGaugeSource): void;
 }
 
 /**
@@ -96,6 +113,7 @@ export function createMetrics(options: {
 
   let directory: DirectoryGaugeSource | undefined;
   let scheduler: SchedulerGaugeSource | undefined;
+  let budgets: BudgetGaugeSource | undefined;
 
   const invocations = new HotCounter({
     name: 'warmroute_invocations_total',
@@ -178,6 +196,46 @@ export function createMetrics(options: {
     registers: [registry],
   });
 
+  const tenantBudgetSpills = new Counter({
+    name: 'warmroute_tenant_budget_spills_total',
+    help: "Requests whose key got no tenant of its own within the function's tenant-environment budget, by the route's policy (queue, pool, reject) and outcome (dedicated: a place freed while it waited; pooled: run in its domain's pooled tenant; rejected: 429; abandoned: the client left while it waited).",
+    labelNames: spillLabels,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'warmroute_tenant_budget_alive',
+    help: 'Tenant environments the gateway estimates alive per function (invoked within the idle lifetime), counted against warmroute_tenant_budget_cap.',
+    labelNames: functionLabel,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const b of budgets?.() ?? []) this.set({ function: b.label }, b.alive());
+    },
+  });
+  new Gauge({
+    name: 'warmroute_tenant_budget_cap',
+    help: 'Tenant environments Lambda allows per function (2,500 per 1,000 concurrency unless configured).',
+    labelNames: functionLabel,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const b of budgets?.() ?? []) this.set({ function: b.label }, b.cap);
+    },
+  });
+  new Gauge({
+    name: 'warmroute_idle_lifetime_seconds',
+    help: "Learned idle time after which a function's environments are gone (median); absent until learned.",
+    labelNames: functionLabel,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const b of budgets?.() ?? []) {
+        const ms = b.learnedIdleMs();
+        if (ms !== undefined && Number.isFinite(ms)) this.set({ function: b.label }, ms / 1000);
+      }
+    },
+  });
+
   new Counter({
     name: 'warmroute_l1_hits_total',
     help: 'Directory resolutions answered from the in-process L1 cache.',
@@ -258,6 +316,7 @@ export function createMetrics(options: {
     throttleRetries,
     backendThrottles,
     invalidReports,
+    tenantBudgetSpills,
     recordColdStart(functionName: string, memoryMb: number): void {
       coldStarts.inc({ function: functionName });
       coldStartCost.inc(
@@ -270,6 +329,9 @@ export function createMetrics(options: {
     },
     watchScheduler(source: SchedulerGaugeSource): void {
       scheduler = source;
+    },
+    watchBudgets(source: BudgetGaugeSource): void {
+      budgets = source;
     },
   };
 }

@@ -3,7 +3,7 @@ import { isValidFunctionName } from '../invoker/metric-labels.js';
 import { isLoopbackHost } from '../localhost/local-host.js';
 import { parseClusterSeeds } from '../redis/cluster-seeds.js';
 import { userinfoDecodes } from '../redis/url.js';
-import { ConfigSchema, type Config, type RouteConfig } from './schema.js';
+import { ConfigSchema, type BudgetConfig, type Config, type RouteConfig } from './schema.js';
 
 /**
  * Path roots the gateway itself answers under, whatever proxy routes are
@@ -173,6 +173,57 @@ export function crossFieldProblems(config: Config, valid: (field: string) => boo
   }
   // Each route the schema accepted is checked, even when another one was refused.
   if (Array.isArray(config.routes)) problems.push(...routeProblems(config, valid));
+  if (valid('rpcBudget') && config.rpcBudget !== undefined) {
+    // The RPC route's only path parameter is the function name.
+    for (const problem of budgetProblems(config.rpcBudget, NO_PATH_PARAMETERS)) {
+      problems.push(`rpcBudget: ${problem}`);
+    }
+  }
+  return problems;
+}
+
+const NO_PATH_PARAMETERS: ReadonlySet<string> = new Set();
+
+/**
+ * What a budget's policy reads and needs (README "Tenant-environment
+ * budget"): `pool` places spilled keys in tenants shared within an isolation
+ * domain, so it cannot run without knowing where the domain is; a field the
+ * policy does not read is refused rather than silently ignored. `variables`
+ * are the route's path parameters (undefined: none checked here).
+ */
+function budgetProblems(
+  budget: BudgetConfig,
+  variables: ReadonlySet<string> | undefined,
+): string[] {
+  const problems: string[] = [];
+  if (budget.policy === 'pool' && budget.domain === undefined) {
+    problems.push(
+      'budget policy pool needs domain, the request\'s isolation domain (e.g. { "from": "header", "name": "x-org" }): spilled keys share tenants only within their domain',
+    );
+  }
+  if (budget.policy !== 'pool') {
+    for (const field of ['domain', 'poolTenants'] as const) {
+      if (budget[field] !== undefined) {
+        problems.push(`budget ${field} is read by policy pool only, not ${budget.policy}`);
+      }
+    }
+  }
+  if (budget.policy !== 'queue' && budget.queueWaitMs !== undefined) {
+    problems.push(`budget queueWaitMs is read by policy queue only, not ${budget.policy}`);
+  }
+  if (budget.domain !== undefined) {
+    const problem = keySourceProblem(budget.domain);
+    if (problem !== undefined) problems.push(`budget domain: ${problem}`);
+    if (
+      budget.domain.from === 'path' &&
+      variables !== undefined &&
+      !variables.has(budget.domain.name)
+    ) {
+      problems.push(
+        `budget domain from path parameter {${budget.domain.name}}, which the route does not have`,
+      );
+    }
+  }
   return problems;
 }
 
@@ -302,6 +353,17 @@ function routeProblems(config: Config, valid: (path: string) => boolean): string
     }
     const keyProblem = route.key === undefined ? undefined : keySourceProblem(route.key);
     if (keyProblem !== undefined) problems.push(`routes (${route.prefix}): ${keyProblem}`);
+    if (route.budget !== undefined) {
+      if (route.mode !== 'affinity') {
+        problems.push(
+          `routes (${route.prefix}): budget applies to affinity mode only (${route.mode} mode gives no key a tenant of its own)`,
+        );
+      }
+      // Unknown resources (a bad template, reported above): the path check is skipped.
+      for (const problem of budgetProblems(route.budget, resources?.variables)) {
+        problems.push(`routes (${route.prefix}): ${problem}`);
+      }
+    }
     if (resources !== undefined && route.key?.from === 'path') {
       if (!resources.variables.has(route.key.name)) {
         problems.push(

@@ -32,6 +32,50 @@ export const FunctionSettingsSchema = Type.Object(
 );
 
 export type FunctionSettings = Static<typeof FunctionSettingsSchema>;
+
+/**
+ * A function's settings as the gateway's config declares them: the shared
+ * settings plus what only the tenant-environment budget reads (README
+ * "Tenant-environment budget"). Kept out of the functions file's schema: the
+ * local host takes its cap from `reservedConcurrency` there and from
+ * `--tenant-environment-cap`, and would otherwise accept a field it ignores.
+ */
+export const GatewayFunctionSettingsSchema = Type.Object(
+  {
+    ...FunctionSettingsSchema.properties,
+    /** The function's reserved concurrency on Lambda; it sets the default cap (2,500 per 1,000). */
+    reservedConcurrency: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 1_000_000,
+        rule: 'must be an integer from 0 to 1000000',
+      }),
+    ),
+    /** Tenant environments (busy or idle) Lambda allows the function; default from the concurrency. */
+    tenantEnvironmentCap: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        rule: 'must be an integer from 1 to 10000000',
+      }),
+    ),
+    /**
+     * The idle time after which the function's environments are gone, as far
+     * as known (the local host's `--idle-reclaim`, a measurement): the
+     * budget's starting point until it has learned the lifetime from traffic.
+     */
+    idleLifetimeMs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 86_400_000,
+        rule: 'must be an integer from 1 to 86400000',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type GatewayFunctionSettings = Static<typeof GatewayFunctionSettingsSchema>;
 export type Tenancy = FunctionSettings['tenancy'];
 
 /**
@@ -69,17 +113,29 @@ export const UNDECLARED_FUNCTION_SETTINGS: Readonly<FunctionSettings> = Object.f
 
 /**
  * What the gateway needs to know of functions the local host runs: timeout
- * (the client's timeout stays longer), memory (cold-start price) and tenancy.
+ * (the client's timeout stays longer), memory (cold-start price), tenancy and
+ * reserved concurrency (the tenant-environment cap).
  * Takes any named settings (the local host's `FunctionDefinition`s) and keeps
  * only the settings, so the gateway's config stays `additionalProperties: false`.
  */
 export function functionSettingsOf(
-  definitions: readonly (FunctionSettings & { readonly name: string })[],
-): Record<string, FunctionSettings> {
+  definitions: readonly (FunctionSettings & {
+    readonly name: string;
+    readonly reservedConcurrency?: number | undefined;
+  })[],
+): Record<string, GatewayFunctionSettings> {
   return Object.fromEntries(
     definitions.map((f) => [
       f.name,
-      { timeoutSeconds: f.timeoutSeconds, memoryMb: f.memoryMb, tenancy: f.tenancy },
+      {
+        timeoutSeconds: f.timeoutSeconds,
+        memoryMb: f.memoryMb,
+        tenancy: f.tenancy,
+        // The host derives its tenant-environment cap from it: the gateway's budget must agree.
+        ...(f.reservedConcurrency === undefined
+          ? {}
+          : { reservedConcurrency: f.reservedConcurrency }),
+      },
     ]),
   );
 }

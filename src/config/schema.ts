@@ -7,7 +7,7 @@ import {
 } from '../directory/tenant-id.js';
 import { DEFAULT_KEY_HEADER } from '../key-header.js';
 import { LAMBDA_SYNC_PAYLOAD_BYTES } from '../lambda-limits.js';
-import { FunctionSettingsSchema } from './function-settings.js';
+import { GatewayFunctionSettingsSchema } from './function-settings.js';
 import { ROUTING_MODES } from '../routing-mode.js';
 
 /**
@@ -35,6 +35,27 @@ const KeySource = Type.Object(
   { additionalProperties: false },
 );
 
+/** What the tenant-environment budget does with a request its key cannot get a tenant for. */
+export const BUDGET_POLICIES = ['queue', 'pool', 'reject'] as const;
+
+/**
+ * A route's tenant-environment budget (README "Tenant-environment budget").
+ * Which fields each policy reads, and that `pool` needs `domain`, is checked
+ * in src/config/check-config.ts (one message per rule).
+ */
+export const BudgetSchema = Type.Object(
+  {
+    policy: Type.Enum(BUDGET_POLICIES),
+    /** `queue`: longest wait for a place, ms; default `WARMROUTE_MAX_QUEUE_WAIT_MS`. */
+    queueWaitMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 900_000 })),
+    /** `pool`: where the request's isolation domain (e.g. its organisation) is read. */
+    domain: Type.Optional(KeySource),
+    /** `pool`: pooled tenants per domain. Default 4. */
+    poolTenants: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
+  },
+  { additionalProperties: false },
+);
+
 export const RouteSchema = Type.Object(
   {
     /** Path prefix this route owns, e.g. `/` or `/api/notebooks`. Longest prefix wins. */
@@ -53,6 +74,8 @@ export const RouteSchema = Type.Object(
      * the event's `pathParameters`.
      */
     pathTemplate: Type.Optional(Type.String({ pattern: '^/', maxLength: 512 })),
+    /** What happens when the function's tenant-environment budget is full; default `queue`. */
+    budget: Type.Optional(BudgetSchema),
     // Media types whose bodies are binary, as API Gateway's `binaryMediaTypes`:
     // `image/png`, `image/*`, `*/*`. Absent or empty: none, every body is text.
     // The rules: `src/http/binary-media-types.ts` and README "Routes".
@@ -70,7 +93,12 @@ export const RouteSchema = Type.Object(
 );
 
 // One type for a function's settings, shared with the local host's functions file.
-export { FunctionSettingsSchema, type FunctionSettings } from './function-settings.js';
+export {
+  FunctionSettingsSchema,
+  GatewayFunctionSettingsSchema,
+  type FunctionSettings,
+  type GatewayFunctionSettings,
+} from './function-settings.js';
 
 export const ConfigSchema = Type.Object(
   {
@@ -138,12 +166,21 @@ export const ConfigSchema = Type.Object(
     stage: Type.String({ minLength: 1, maxLength: 64 }),
     shutdownGraceMs: Type.Integer({ minimum: 0, maximum: 600_000 }),
     routes: Type.Array(RouteSchema, { maxItems: 1000 }),
-    functions: Type.Record(Type.String({ minLength: 1, maxLength: 140 }), FunctionSettingsSchema),
+    /**
+     * The RPC route's (and the SDK's) budget; proxy routes set their own.
+     * Set in the config file (no environment variable).
+     */
+    rpcBudget: Type.Optional(BudgetSchema),
+    functions: Type.Record(
+      Type.String({ minLength: 1, maxLength: 140 }),
+      GatewayFunctionSettingsSchema,
+    ),
   },
   { additionalProperties: false },
 );
 
 export type RouteConfig = Static<typeof RouteSchema>;
+export type BudgetConfig = Static<typeof BudgetSchema>;
 export type Config = Readonly<Static<typeof ConfigSchema>>;
 export type ConfigField = keyof Static<typeof ConfigSchema>;
 
@@ -510,6 +547,7 @@ export const defaults: Omit<
   | 'adminHost'
   | 'localControlToken'
   | 'adminPort'
+  | 'rpcBudget'
 > = {
   production: false,
   host: '127.0.0.1',

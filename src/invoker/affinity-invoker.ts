@@ -3,18 +3,22 @@ import { parseEnvelope, type InvocationState } from '../../lambda/protocol.js';
 import type { Backend, InvokeResult } from '../backend/backend.js';
 import { classifyFromLogTail } from '../backend/classify.js';
 import { parseFunctionError } from '../backend/function-error.js';
+import { BudgetGate } from '../budget/budget-gate.js';
+import { DEFAULT_IDLE_LIFETIME_MS, tenantEnvironmentCapOf } from '../budget/function-budget.js';
+import type { PoolTenants } from '../budget/pool-tenant.js';
+import type { RouteBudgets } from '../budget/route-budget.js';
 import type { CancelSignal } from '../cancel-signal.js';
 import {
   UNDECLARED_FUNCTION_SETTINGS,
-  type FunctionSettings,
+  type GatewayFunctionSettings,
 } from '../config/function-settings.js';
 import type { Directory } from '../directory/types.js';
 import { WarmrouteError } from '../errors.js';
-import type { Metrics } from '../metrics.js';
+import type { BudgetGaugeReading, Metrics } from '../metrics.js';
 import type { RoutingMode } from '../routing-mode.js';
 import type { Scheduler } from '../scheduler/types.js';
 import { InvocationMetrics, type RouteSeries } from './invocation-metrics.js';
-import { isValidFunctionName } from './metric-labels.js';
+import { isValidFunctionName, MAX_FUNCTION_LABELS, OTHER_LABEL } from './metric-labels.js';
 import { ClientContextMemo } from './state-scope.js';
 import { validateWarmReport, type ValidWarmReport } from './warm-report.js';
 
@@ -44,6 +48,12 @@ export interface AffinityInvokeRequest {
   readonly payload: Uint8Array;
   readonly deadline: number;
   readonly signal?: CancelSignal | undefined;
+  /**
+   * The request's isolation domain, read by the route from its budget's
+   * `domain` source: where a key spilled by a `pool` budget is placed. Only
+   * such routes need it.
+   */
+  readonly domain?: string | undefined;
 }
 
 export interface AffinityInvokeResult {
@@ -73,9 +83,19 @@ export interface AffinityInvokerDeps {
    * invoking). When empty, any name Lambda could have is invoked with
    * UNDECLARED_FUNCTION_SETTINGS (src/config/function-settings.ts).
    */
-  readonly functions: Readonly<Record<string, Readonly<FunctionSettings>>>;
+  readonly functions: Readonly<Record<string, Readonly<GatewayFunctionSettings>>>;
   /** Ask for the log tail to spot cold starts of functions that do not report state (src/backend/classify.ts). */
   readonly logTail: boolean;
+  /** The tenant-environment budget (README "Tenant-environment budget"); absent: none. */
+  readonly budget?: InvokerBudgetDeps | undefined;
+}
+
+/** What the invoker needs to run a budget per tenant-isolated function. */
+export interface InvokerBudgetDeps {
+  readonly routes: RouteBudgets;
+  readonly pool: PoolTenants;
+  /** Retry-After of a budget 429 when no place is known to free, seconds. */
+  readonly retryAfterSeconds: number;
 }
 
 /** The request path behind every entry point (see the top of this file). */
@@ -88,7 +108,9 @@ export interface AffinityInvoker {
    */
   invoke(request: AffinityInvokeRequest): Promise<AffinityInvokeResult>;
   /** The function's settings; throws WR_ERR_FUNCTION_NOT_FOUND for a name that cannot be invoked (checked before any I/O). */
-  functionInfo(name: string): Readonly<FunctionSettings>;
+  functionInfo(name: string): Readonly<GatewayFunctionSettings>;
+  /** The budget of each tenant-isolated function called so far (tests, status). */
+  budgetGates(): Iterable<BudgetGate>;
 }
 
 const encoder = new TextEncoder();
@@ -104,6 +126,11 @@ interface FunctionHandle {
   readonly onThrottle: (throttle: { readonly reason: unknown }) => void;
   /** The metric series of each route label the function is called on. */
   readonly routes: Map<string, RouteSeries>;
+  /**
+   * The function's tenant-environment budget: tenant-isolated functions only
+   * (without tenancy Lambda makes no tenant environments to cap).
+   */
+  readonly gate: BudgetGate | undefined;
 }
 
 export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoker {
@@ -113,7 +140,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
   const metrics = new InvocationMetrics(deps.metrics, configured);
   const clientContexts = new ClientContextMemo();
 
-  function functionInfo(name: string): Readonly<FunctionSettings> {
+  function functionInfo(name: string): Readonly<GatewayFunctionSettings> {
     // Own keys only: the name comes from the request path, and `constructor`,
     // `toString`, `__proto__`… are found on every object's prototype.
     const info = Object.hasOwn(deps.functions, name) ? deps.functions[name] : undefined;
@@ -126,7 +153,33 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
 
   /** A function's metric label and backend callbacks, made once per function name. */
   const handles = new Map<string, FunctionHandle>();
-  function handleOf(name: string, fn: Readonly<FunctionSettings>): FunctionHandle {
+  /**
+   * Budgets of functions the config does not declare (names from requests):
+   * each holds a frequency sketch and an idle histogram (≈ 50 KB at the
+   * default cap), so past this many an undeclared function runs without one.
+   */
+  let undeclaredGates = 0;
+  function gateOf(name: string, fn: Readonly<GatewayFunctionSettings>, label: string) {
+    const budget = deps.budget;
+    if (budget === undefined || fn.tenancy !== 'PER_TENANT') return undefined;
+    if (!Object.hasOwn(deps.functions, name)) {
+      if (undeclaredGates >= MAX_FUNCTION_LABELS) return undefined;
+      undeclaredGates++;
+    }
+    const cap = tenantEnvironmentCapOf(fn);
+    return new BudgetGate({
+      functionName: name,
+      cap,
+      poolReserve: budget.routes.poolReserveOf(name, cap),
+      priorIdleMs: fn.idleLifetimeMs ?? DEFAULT_IDLE_LIFETIME_MS,
+      pool: budget.pool,
+      retryAfterSeconds: budget.retryAfterSeconds,
+      onSpill: (policy, outcome) => {
+        deps.metrics.tenantBudgetSpills.inc({ function: label, policy, outcome });
+      },
+    });
+  }
+  function handleOf(name: string, fn: Readonly<GatewayFunctionSettings>): FunctionHandle {
     let handle = handles.get(name);
     if (handle === undefined) {
       const label = metrics.functionLabel(name);
@@ -139,6 +192,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
           metrics.throttled(label, fn.tenancy, throttle.reason);
         },
         routes: new Map(),
+        gate: gateOf(name, fn, label),
       };
       if (handles.size >= MAX_FUNCTION_HANDLES) handles.clear();
       handles.set(name, handle);
@@ -176,18 +230,49 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
     const resolution =
       directory.resolveCached?.(request.key, resolveOptions) ??
       (await directory.resolve(request.key, resolveOptions));
-    const tenantId = resolution.tenantId;
+    let tenantId = resolution.tenantId;
     // A bound key shares its target's environment, so it shares its state too.
     const target = resolution.boundTo ?? request.key;
     // The state is scoped by namespace, epoch, generation and (bound) key:
     // after a rotation, or a directory that lost its data, the key starts over.
     const stateScope = resolution.state;
-    // One turn per tenant in affinity mode (bound keys share an environment);
-    // per key in pooled mode (slots are shared on purpose); none in fresh mode.
-    const turnKey = request.mode === 'pooled' ? `k:${request.key}` : tenantTurnKey(tenantId);
 
     const handle = handleOf(request.functionName, fn);
     const functionLabel = handle.label;
+
+    // Budget: only affinity mode gives a key a tenant of its own. Fresh mode's
+    // tenants are single-use by design and pooled mode's are a fixed few per
+    // route: the route's configuration, not traffic, bounds them.
+    const gate = request.mode === 'affinity' ? handle.gate : undefined;
+    let pooled = false;
+    if (gate !== undefined) {
+      const routeBudget = (deps.budget as InvokerBudgetDeps).routes.of(request.route);
+      // By the state's key: a bound key's requests keep its target's tenant warm.
+      if (gate.admit(target, tenantId, routeBudget).kind === 'spill') {
+        try {
+          const placement = await gate.place(
+            {
+              key: target,
+              tenantId,
+              domain: request.domain,
+              deadline: request.deadline,
+              signal: request.signal,
+            },
+            routeBudget,
+          );
+          tenantId = placement.tenantId;
+          pooled = placement.pooled;
+        } catch (err) {
+          metrics.failed(request, err);
+          throw err;
+        }
+      }
+    }
+    // One turn per tenant in affinity mode (bound keys share an environment);
+    // per key in pooled mode and in a budget's pooled tenant (shared on
+    // purpose); none in fresh mode.
+    const turnKey =
+      request.mode === 'pooled' || pooled ? `k:${request.key}` : tenantTurnKey(tenantId);
 
     // Schedule and invoke. `fn` returns the backend's promise itself (no
     // async wrapper: one promise and one hop less per request); the backend
@@ -206,9 +291,11 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
             tenantId: fn.tenancy === 'PER_TENANT' ? tenantId : undefined,
             payload: request.payload,
             deadline: request.deadline,
+            // A pooled tenant keeps the key's own state scope (the environment
+            // keeps each scope apart); the function hears that it is shared.
             clientContextBase64: clientContexts.encoded(
               stateScope,
-              request.mode,
+              pooled ? 'pooled' : request.mode,
               resolution.stateVersion,
             ),
             logTail: deps.logTail,
@@ -221,10 +308,12 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
         },
       );
     } catch (err) {
+      gate?.ended(tenantId);
       metrics.failed(request, err);
       throw err;
     }
-    const backendMs = performance.now() - backendStarted;
+    const backendEnded = performance.now();
+    const backendMs = backendEnded - backendStarted;
 
     // Report: what the function said of its state, to the directory and the metrics.
     let state: InvocationState;
@@ -262,6 +351,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
       state = deps.logTail ? classifyFromLogTail(outcome.logTail) : 'unknown';
       if (state === 'fresh') metrics.coldStart(functionLabel, fn.memoryMb);
     }
+    gate?.answered(tenantId, report?.env, state === 'hit', backendStarted, backendEnded);
 
     const durationMs = performance.now() - started;
     let series = handle.routes.get(request.route);
@@ -292,5 +382,23 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
     };
   }
 
-  return { invoke, functionInfo };
+  function* budgetGates(): Generator<BudgetGate> {
+    for (const handle of handles.values()) if (handle.gate !== undefined) yield handle.gate;
+  }
+
+  deps.metrics.watchBudgets(function* (): Generator<BudgetGaugeReading> {
+    for (const handle of handles.values()) {
+      const gate = handle.gate;
+      // Functions past the label bound share `other`: one series could not tell them apart.
+      if (gate === undefined || handle.label === OTHER_LABEL) continue;
+      yield {
+        label: handle.label,
+        cap: gate.cap,
+        alive: () => gate.alive(),
+        learnedIdleMs: () => gate.learnedIdleMs(),
+      };
+    }
+  });
+
+  return { invoke, functionInfo, budgetGates };
 }
