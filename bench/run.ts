@@ -86,6 +86,12 @@ export const sections: readonly Section[] = [
     measures: 'a Zipf trace on no tenancy, key-as-tenant and warmroute vs the oracle and LRU bound',
     load: () => import('./hit-rate.js'),
   },
+  {
+    name: 'budget',
+    measures:
+      'tenant-environment cap, idle reclaim and keep-warm on the Lambda-like host: key-as-tenant vs warmroute strict, with budget, with budget + keep-warm; cost vs the clairvoyant bound',
+    load: () => import('./budget.js'),
+  },
 ];
 
 /** Every section's `--help` entry; loads each module (starts nothing) to read its `info`. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalHost, type LocalHost } from '../../src/localhost/index.js';
 import { examplesDir } from '../../src/paths.js';
+import { mulberry32 } from '../workload/prng.js';
 import { childRss } from './child-rss.js';
 
 /** Eviction settings every scenario shares: the point of comparing them side by side. */
@@ -12,6 +13,42 @@ export interface HostLimits {
   readonly idleTimeoutMs: number;
   /** Most environments alive at once; beyond it the host evicts the least recently used idle one. */
   readonly maxEnvironments: number;
+}
+
+/**
+ * The host's Lambda-like mode (`reclaim: 'idle'`, src/localhost/reclaim.ts):
+ * no eviction to make room, idle reclaim, a maximum lifetime and a
+ * tenant-environment cap answered with 429, as Lambda does.
+ */
+export interface IdleHostLimits {
+  readonly reclaim: 'idle';
+  /** An environment idle this long is reclaimed, ms. */
+  readonly idleReclaimMs: number;
+  /** Extra idle time per environment, uniform in [0, idleJitterMs), ms. Default 0. */
+  readonly idleJitterMs?: number;
+  /** Every environment is recycled at this age, ms. Default: the host's. */
+  readonly maxLifetimeMs?: number;
+  /** Processes of all functions: a guard for the machine, set above the tenant cap. */
+  readonly maxEnvironments: number;
+  /** Tenant environments per function before 429. */
+  readonly tenantEnvironmentCap: number;
+  /** Seeds the jitter, so a run's reclaim times repeat. Default 1. */
+  readonly jitterSeed?: number;
+}
+
+export type ScenarioHostLimits = HostLimits | IdleHostLimits;
+
+/** The local host's reclaim options for `limits`. */
+function reclaimOptionsOf(limits: ScenarioHostLimits) {
+  if (!('reclaim' in limits)) return { idleTimeoutMs: limits.idleTimeoutMs };
+  return {
+    reclaim: 'idle' as const,
+    idleReclaimMs: limits.idleReclaimMs,
+    tenantEnvironmentCap: limits.tenantEnvironmentCap,
+    ...(limits.idleJitterMs === undefined ? {} : { idleJitterMs: limits.idleJitterMs }),
+    ...(limits.maxLifetimeMs === undefined ? {} : { maxLifetimeMs: limits.maxLifetimeMs }),
+    idleJitterRandom: mulberry32(limits.jitterSeed ?? 1),
+  };
 }
 
 export const WRAPPED_FUNCTION = 'warm-counter';
@@ -58,7 +95,7 @@ export interface ScenarioHost {
  * directory is per scenario.
  */
 export async function withScenarioHost<T>(
-  limits: HostLimits,
+  limits: ScenarioHostLimits,
   fn: (s: ScenarioHost) => Promise<T>,
 ): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'warmroute-bench-'));
@@ -84,8 +121,8 @@ export async function withScenarioHost<T>(
     const host = await startLocalHost({
       port: 0,
       functionsFile,
-      idleTimeoutMs: limits.idleTimeoutMs,
       maxEnvironments: limits.maxEnvironments,
+      ...reclaimOptionsOf(limits),
     });
     let peakProcesses = 0;
     let peakRss = 0;
