@@ -317,6 +317,23 @@ function alertGroup(t: Thresholds = defaultThresholds): RuleGroup {
       },
     },
     {
+      alert: 'WarmrouteTenantBudgetNearCap',
+      // alive and cap are exported together, per instance and function, with the same labels:
+      // each instance's budget decides on the tenants it invoked, so that is where spills start.
+      expr: [
+        `max by (job, instance, function) (warmroute_tenant_budget_alive)`,
+        `/`,
+        `max by (job, instance, function) (warmroute_tenant_budget_cap)`,
+        `> ${t.tenantBudgetUseRatio}`,
+      ].join('\n'),
+      for: '10m',
+      labels: { severity: 'warning' },
+      annotations: {
+        summary: "A function's tenant-environment budget is near its cap.",
+        description: `Function {{ $labels.function }} (instance {{ $labels.instance }}): the gateway estimates {{ $value | humanizePercentage }} of the function's tenant-environment cap alive, above ${percent(t.tenantBudgetUseRatio)} for 10 minutes; at the cap, new keys spill by their route's budget policy (queue, pool or reject).`,
+      },
+    },
+    {
       alert: 'WarmrouteColdStartCostOverBudget',
       expr: `warmroute:cold_start_cost_usd_per_hour:rate1h > ${t.coldStartBudgetUsdPerHour}`,
       for: '15m',

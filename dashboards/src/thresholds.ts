@@ -44,6 +44,12 @@ export interface Thresholds {
    * new tenants outright, so a sustained trickle already means tenants are turned away.
    */
   readonly tenantEnvironmentCapThrottlesPerSecond: number;
+  /**
+   * Share of its tenant-environment cap a function's budget estimates alive (per gateway
+   * instance: each budget counts the tenants that instance invoked) above which
+   * WarmrouteTenantBudgetNearCap fires: past the cap, new keys spill by their route's policy.
+   */
+  readonly tenantBudgetUseRatio: number;
   /** Estimated cold-start spend, USD per hour, per job (rate over 1 h). */
   readonly coldStartBudgetUsdPerHour: number;
   /** p95 of the time functions report restoring a snapshot, seconds, per function, over 5 m. */
@@ -67,6 +73,7 @@ export const defaultThresholds: Thresholds = Object.freeze({
   redisErrorsPerSecond: 0.05,
   backendThrottleRatio: 0.01,
   tenantEnvironmentCapThrottlesPerSecond: 0.01,
+  tenantBudgetUseRatio: 0.9,
   coldStartBudgetUsdPerHour: 1,
   rehydrationP95Seconds: 2,
   queuedRequests: 10,

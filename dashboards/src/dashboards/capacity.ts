@@ -2,6 +2,9 @@ import { quantile, range, rate, sel, timeseriesPanel, warmrouteDashboard } from 
 import type { ClassicDashboard } from '../panels.js';
 import { ratio, throttleTypes } from '../rules.js';
 
+const budgetAlive = 'warmroute_tenant_budget_alive';
+const budgetCap = 'warmroute_tenant_budget_cap';
+
 /** Is the gateway keeping up, and are its dependencies (Lambda, Redis) healthy. */
 export function capacityDashboard(): ClassicDashboard {
   return warmrouteDashboard(
@@ -74,6 +77,72 @@ export function capacityDashboard(): ClassicDashboard {
           {
             expr: `sum by (function) (${rate('warmroute_backend_retries_total', { fn: true })})`,
             legend: 'retries {{function}}',
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Tenant environments alive vs cap',
+        description:
+          "Per instance and function, the most tenant environments the gateway's budget estimated alive within each interval (tenants it invoked within the learned idle lifetime, idle ones included), and the function's cap (2,500 per 1,000 concurrency unless configured). Each instance's budget counts the tenants it invoked. At the cap, a new key spills by its route's policy (see the spills panel); Lambda's own cap answers 429 past it.",
+        unit: 'short',
+        targets: [
+          {
+            expr: `max by (instance, function) (max_over_time(${sel(budgetAlive, { fn: true })}${range}))`,
+            legend: 'alive {{function}} {{instance}}',
+          },
+          {
+            expr: `max by (instance, function) (last_over_time(${sel(budgetCap, { fn: true })}${range}))`,
+            legend: 'cap {{function}} {{instance}}',
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Tenant budget use',
+        description:
+          'Per instance and function, the peak estimated alive tenant environments as a share of the cap within each interval. WarmrouteTenantBudgetNearCap fires above 90 % for 10 minutes; at 100 % new keys spill (queue, pool or reject, by route) while hot keys keep their tenants.',
+        unit: 'percentunit',
+        max: 1,
+        targets: [
+          {
+            expr: [
+              `max by (instance, function) (max_over_time(${sel(budgetAlive, { fn: true })}${range}))`,
+              `/`,
+              `max by (instance, function) (last_over_time(${sel(budgetCap, { fn: true })}${range}))`,
+            ].join('\n'),
+            legend: '{{function}} {{instance}}',
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Tenant budget spills by policy and outcome',
+        description:
+          "Requests per second, per function, whose key got no tenant of its own within the budget, by the route's policy and what became of them: queue/dedicated (a place freed while it waited), queue/rejected (429 after the route's wait), queue/abandoned (the client left), pool/pooled (run in a pooled tenant of its isolation domain), pool/rejected, reject/rejected (429 at once). Zero while every function is under its cap.",
+        unit: 'reqps',
+        stacked: true,
+        targets: [
+          {
+            expr: `sum by (function, policy, outcome) (${rate('warmroute_tenant_budget_spills_total', { fn: true })})`,
+            legend: '{{function}} {{policy}}/{{outcome}}',
+          },
+        ],
+      }),
+    )
+    .withPanel(
+      timeseriesPanel({
+        title: 'Learned idle lifetime',
+        description:
+          "Per instance and function, the idle time after which the gateway has learned the function's environments are gone: the median, fitted from each key's gap since its previous request and whether its environment survived it (a hit on the same environment) or not (fresh, or another environment). No value until the estimate has evidence on both sides; until then the budget assumes the function's idleLifetimeMs (10 minutes by default). A key that comes back later than this finds a cold environment.",
+        unit: 's',
+        targets: [
+          {
+            expr: `max by (instance, function) (last_over_time(${sel('warmroute_idle_lifetime_seconds', { fn: true })}${range}))`,
+            legend: '{{function}} {{instance}}',
           },
         ],
       }),
