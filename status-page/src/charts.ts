@@ -2,6 +2,7 @@ import uPlot from 'uplot';
 import type { StatusDocument, StatusPoint } from '../../src/status/status-document.js';
 import { byId } from './dom.js';
 import { formatCount, formatMs, formatPercent, formatRate, formatUsd } from './format.js';
+import { latestValue, perSecond } from './rate.js';
 
 type Value = number | null;
 
@@ -29,10 +30,6 @@ interface ChartSpec {
   readonly lines: readonly LineSpec[];
   readonly axes: readonly AxisSpec[];
   readonly scales?: Readonly<Record<string, uPlot.Scale>>;
-}
-
-function perSecond(count: (p: StatusPoint) => number): (p: StatusPoint) => Value {
-  return (p) => (p.seconds > 0 ? count(p) / p.seconds : null);
 }
 
 const orDash =
@@ -226,10 +223,7 @@ function columns(
  */
 function legendValue(u: uPlot, raw: Value, seriesIdx: number, idx: number | null): Value {
   if (idx !== null) return raw;
-  const data = u.data[seriesIdx];
-  if (data === undefined) return null;
-  const last = data[data.length - 1];
-  return last ?? null;
+  return latestValue(u.data[seriesIdx] ?? []);
 }
 
 /**
