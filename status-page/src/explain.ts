@@ -1,4 +1,5 @@
 import { byId, element } from './dom.js';
+import { keyPath } from './key-path.js';
 
 /** Fields shown first, in this order, with their labels; the rest follow as they come. */
 const LEADING_FIELDS: readonly (readonly [field: string, label: string])[] = [
@@ -48,7 +49,9 @@ function describe(value: unknown): string {
  * "Explain a key": asks the admin route what the directory knows of one key.
  * The admin token is read from its input at submit into a local variable and
  * sent only in that request's Authorization header; the page never stores it
- * (no storage, cookie or URL), and without it the page never asks.
+ * (no storage, cookie or URL), and without it the page never asks. A key
+ * whose path a URL parser would rewrite is never sent (key-path.ts): the
+ * token would go to another route.
  */
 export class ExplainBox {
   private readonly form = byId('explain', HTMLFormElement);
@@ -72,8 +75,9 @@ export class ExplainBox {
   private async explain(): Promise<void> {
     const key = this.keyInput.value;
     const token = this.tokenInput.value;
-    if (key === '') {
-      this.showError({ code: 'WR_PAGE_KEY_REQUIRED', message: 'Type the key to explain.' });
+    const target = keyPath(key, window.location.origin);
+    if (!target.ok) {
+      this.showError(target);
       return;
     }
     if (token === '') {
@@ -89,7 +93,7 @@ export class ExplainBox {
     this.pending = controller;
     this.result.setAttribute('aria-busy', 'true');
     try {
-      const response = await fetch(`/v1/keys/${encodeURIComponent(key)}`, {
+      const response = await fetch(target.path, {
         headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
         cache: 'no-store',
         credentials: 'same-origin',

@@ -300,6 +300,25 @@ describe('status page in chromium', () => {
     expect(keysRequested().length).toBe(before);
   });
 
+  it('explain box with the keys "." and "..": refused in the page with a curl hint; the token goes nowhere', async () => {
+    for (const key of ['.', '..']) {
+      // Prepare
+      const before = requestedUrls.length;
+      // Act
+      await submitExplain(key, ADMIN_TOKEN);
+      // Assess
+      await explainShows('error', 'WR_PAGE_KEY_NOT_IN_URL');
+      expect(await page.locator('#explain-result').innerText()).toContain('curl --path-as-is');
+      const sent = requestedUrls.slice(before).map((u) => new URL(u).pathname);
+      expect(
+        sent.filter((path) => !path.startsWith('/v1/status')),
+        key,
+      ).toEqual([]);
+    }
+    // Browsers fill or offer to save a password field unless told it is a new secret.
+    expect(await page.locator('#explain-token').getAttribute('autocomplete')).toBe('new-password');
+  });
+
   it('explain box with a wrong token: shows the gateway refusal WR_ERR_UNAUTHORIZED', async () => {
     // Prepare
     const before = keysRequested().length;
