@@ -36,8 +36,10 @@ export type StatusAssets =
     }
   | {
       readonly available: false;
-      /** Why the page cannot be served, for the 503 and the start-up log. */
+      /** Why the page cannot be served, for the 503 and the start-up log; names no server path. */
       readonly reason: string;
+      /** The folder that was read, for the start-up log only: a client is not told the server's paths. */
+      readonly dir: string;
     };
 
 function fileOf(body: Buffer, contentType: string): StatusFile {
@@ -70,7 +72,8 @@ export function loadStatusAssets(dir: string = STATUS_PAGE_DIR): StatusAssets {
   if (page === undefined || missing.length > 0) {
     return {
       available: false,
-      reason: `${missing.join(', ')} missing in ${dir}; run npm run build`,
+      reason: `${missing.join(', ')} missing from the gateway's status page build; run npm run build`,
+      dir,
     };
   }
   return { available: true, page: fileOf(page, PAGE_TYPE), assets };

@@ -342,9 +342,9 @@ describe('status page routes: without a built page', () => {
 
       // Assess
       expectErrorContract(res, 'WR_ERR_STATUS_PAGE_UNAVAILABLE', url);
-      expect(res.json<{ error: { message: string } }>().error.message, url).toContain(
-        'run npm run build',
-      );
+      const { message } = res.json<{ error: { message: string } }>().error;
+      expect(message, url).toContain('run npm run build');
+      expect(message, url).not.toContain(emptyDir); // the server's paths stay on the server
     }
     const unknown = await app.built.app.inject({ url: '/v1/status/assets/other.js' });
     expectErrorContract(unknown, 'WR_ERR_ROUTE_NOT_FOUND', 'unknown asset');
