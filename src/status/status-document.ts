@@ -35,7 +35,11 @@ export interface StatusPoint {
   /** Length of the interval in seconds (the step, or less for the partial last point). */
   readonly seconds: number;
   readonly partial: boolean;
-  /** Completed requests by state (failed requests are in `unknown` and in `errors`). */
+  /**
+   * Completed requests by state. Requests without an answer from a function are in `unknown`
+   * too: a backend or function failure also in `errors`, a refusal (key busy, concurrency,
+   * deadline) also in `rejections`.
+   */
   readonly requests: StateCounts;
   /** hit / (hit + rehydrated + fresh); null when none of those happened. */
   readonly hitRatio: number | null;
