@@ -32,7 +32,8 @@ import { startPrometheus, type PromSample, type RunningPrometheus } from '../hel
  */
 
 const SCRAPE_SECONDS = 1;
-const RATE_INTERVAL = '1m';
+/** Wide enough to hold the whole load (up to 60 s) in one instant query's window. */
+const RATE_INTERVAL = '2m';
 const IDLE_RECLAIM_MS = 400;
 const SPILL_CAP = 3;
 /** The Capacity panels this test reads, by title (docs/dashboards.md). */
@@ -171,25 +172,39 @@ describe('budget panels and WarmrouteTenantBudgetNearCap against a real Promethe
     };
     await waitForScrapeAfter(0);
 
-    // Act: ~12 s. Learners: each key comes back after a gap log-uniform over half to twice the
-    // host's idle reclaim, so the gaps fall on both sides of it and near it, where the estimate
-    // needs its evidence. Spiller: a new key every round, refused at once (the hot keys hold
-    // every place: the budget counts them alive for the 10-minute prior, learned on no gap).
-    const until = Date.now() + 12_000;
+    // Act: at least 10 s, and until the gateway exports a learned idle lifetime (how much
+    // evidence that takes depends on how fast this machine starts environments; at most 60 s).
+    // Learners: each key comes back after a gap log-uniform over half to twice the host's idle
+    // reclaim, so the gaps fall on both sides of it and near it, where the estimate needs its
+    // evidence. Spiller: a new key every round, refused at once (the hot keys hold every place:
+    // the budget counts them alive for the 10-minute prior, learned on no gap).
+    const started = Date.now();
+    let exported = false;
+    const going = (): boolean =>
+      Date.now() < started + 10_000 || (!exported && Date.now() < started + 60_000);
+    const watcher = async (): Promise<void> => {
+      while (going()) {
+        const res = await request(`${adminUrl}/metrics`);
+        const text = await res.body.text();
+        exported = /^warmroute_idle_lifetime_seconds\{function="warm-counter"\}/m.test(text);
+        await sleep(500);
+      }
+    };
     const learner = async (w: number): Promise<void> => {
       const key = `learn-${run}-${String(w)}`;
-      while (Date.now() < until) {
+      while (going()) {
         await warm(key);
         await sleep(logUniform(IDLE_RECLAIM_MS / 2, IDLE_RECLAIM_MS * 2));
       }
     };
     const spiller = async (): Promise<void> => {
-      for (let i = 0; Date.now() < until; i++) {
+      for (let i = 0; going(); i++) {
         expect(await ws(`new-${run}-${String(i)}`)).toBe(429);
         await sleep(200);
       }
     };
-    await Promise.all([...Array.from({ length: 10 }, (_, w) => learner(w)), spiller()]);
+    await Promise.all([watcher(), ...Array.from({ length: 10 }, (_, w) => learner(w)), spiller()]);
+    const loadSeconds = (Date.now() - started) / 1000;
     const at = await waitForScrapeAfter(Date.now() / 1000 + SCRAPE_SECONDS);
     await sleep(1_500); // one more rule evaluation
 
@@ -204,7 +219,7 @@ describe('budget panels and WarmrouteTenantBudgetNearCap against a real Promethe
     const alerts = await prom.query('ALERTS{alertname="WarmrouteTenantBudgetNearCap"}', at);
     console.log(
       [
-        `prometheus budget e2e: ${String(statuses.length)} workspace requests, ` +
+        `prometheus budget e2e: load ${loadSeconds.toFixed(1)} s, ${String(statuses.length)} workspace requests, ` +
           `${String(statuses.filter((s) => s === 429).length)} × 429`,
         `alive ${JSON.stringify(alive)}; cap ${JSON.stringify(cap)}; use ${JSON.stringify(use)}`,
         `spills ${JSON.stringify(spills.map((s) => [s.metric, s.value]))}`,
@@ -235,5 +250,5 @@ describe('budget panels and WarmrouteTenantBudgetNearCap against a real Promethe
     expect(alerts.map((a) => [a.metric['function'], a.metric['alertstate']])).toEqual([
       ['workspace', 'pending'],
     ]);
-  }, 90_000);
+  }, 150_000);
 });
