@@ -34,6 +34,19 @@ export class GapSample {
     this.dirty = true;
   }
 
+  /** Gaps held that are longer than `ms` (Infinity included). */
+  countAbove(ms: number): number {
+    const sorted = this.sorted();
+    let lo = 0;
+    let hi = this.filled;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((sorted[mid] ?? Infinity) <= ms) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.filled - lo;
+  }
+
   /** The held gaps ascending (Infinity last) in the first `count` entries; valid until the next `add`. */
   sorted(): Float64Array {
     if (this.dirty) {
