@@ -120,6 +120,9 @@ export interface KeepWarmCounters {
   readonly keys: number;
 }
 
+/** Longest delay setTimeout honours. */
+const MAX_TIMER_DELAY_MS = 2_147_483_647;
+
 /** What the key's deadline is for: the next ping decision, or judging the gap at the horizon. */
 type Phase = 'decide' | 'horizon';
 
@@ -369,7 +372,8 @@ export class KeepWarmPlanner {
         this.armedAt = Infinity;
         this.runDue();
       },
-      Math.max(0, head.deadline - this.now()),
+      // setTimeout fires at once for a delay past 2^31 − 1 ms (a far horizon): wait the most it can.
+      Math.min(MAX_TIMER_DELAY_MS, Math.max(0, head.deadline - this.now())),
     );
     this.timer.unref();
   }
@@ -414,10 +418,7 @@ export class KeepWarmPlanner {
       return;
     }
     const price = this.price();
-    const affordable =
-      price.pingPico > 0
-        ? Math.min(this.maxPingsPerGap, Math.floor(price.coldStartPico / price.pingPico))
-        : this.maxPingsPerGap;
+    const affordable = this.affordablePings(price);
     const elapsed = now - entry.lastUseMs;
     const sample =
       entry.gaps.countAbove(elapsed) >= this.minKeyGaps
@@ -459,6 +460,13 @@ export class KeepWarmPlanner {
     this.touchTenant(entry.tenantId, now);
     this.heap.set(entry, now + interval);
     this.dispatch(entry);
+  }
+
+  /** Most pings a gap may take: as many as one cold start pays for (none for a price that is not a price). */
+  private affordablePings(price: KeepWarmPrice): number {
+    const { coldStartPico: cold, pingPico: ping } = price;
+    if (!(Number.isFinite(cold) && cold >= 0 && Number.isFinite(ping) && ping >= 0)) return 0;
+    return ping > 0 ? Math.min(this.maxPingsPerGap, Math.floor(cold / ping)) : this.maxPingsPerGap;
   }
 
   /** Stop pinging this gap; judge it at the break-even gap unless the key comes back first. */

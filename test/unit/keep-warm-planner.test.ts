@@ -296,3 +296,39 @@ describe('KeepWarmPlanner: budget, memory and timers', () => {
     expect(p.counters().keys).toBe(0);
   });
 });
+
+describe('KeepWarmPlanner: odd inputs', () => {
+  it('a horizon weeks away does not spin its timer (setTimeout caps delays at 2^31 − 1 ms)', () => {
+    // Prepare: L = 1 day, cheap pings: the horizon is ~1,000 days after the last use.
+    let reads = 0;
+    const { p } = planner({
+      idleLifetimeMs: () => 86_400_000,
+      maxPingsPerGap: 1_000,
+      price: () => ({ coldStartPico: 1e9, pingPico: 1 }),
+      now: () => {
+        reads++;
+        return Date.now();
+      },
+    });
+    p.observe('a', 't', 0);
+    vi.advanceTimersByTime(86_400_000); // first decision: no history, so to the horizon
+    const before = reads;
+
+    // Act
+    vi.advanceTimersByTime(60_000);
+
+    // Assess: nothing fell due, so the clock was not read again.
+    expect(reads - before).toBe(0);
+  });
+
+  it('a price that is not a number sends nothing and breaks nothing', () => {
+    const { p, pings } = planner({ price: () => ({ coldStartPico: Number.NaN, pingPico: 1_000 }) });
+
+    run(p, every('a', 1_500, 10), 5_000);
+    p.observe('b', 't-b', Date.now());
+    vi.advanceTimersByTime(100_000);
+
+    expect(pings).toEqual([]);
+    expect(p.counters().keys).toBe(2);
+  });
+});
