@@ -97,6 +97,11 @@ export interface StatusDocument {
   readonly v: 1;
   /** When the document was made (ISO 8601). */
   readonly generatedAt: string;
+  /**
+   * When the sampler took its first reading (ISO 8601): the series starts here.
+   * While the gateway is younger than the window, the figures cover only the time since.
+   */
+  readonly startedAt: string;
   /** The gateway's package version. */
   readonly version: string;
   /** Sampler step in milliseconds. */

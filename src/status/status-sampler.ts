@@ -136,6 +136,8 @@ export class StatusSampler {
   /** Kept for the sampler's life so that the same local-host functions fold into `other` on every poll. */
   readonly #hostNames = new BoundedLabel(new Set([OTHER_LABEL]), MAX_FUNCTION_LABELS);
   #baseline: Stamped | undefined;
+  /** The first baseline's label: where the series starts. */
+  #startedAt: number | undefined;
   /** Reads run one at a time, so each reading is at least its predecessor (no false counter reset). */
   #tail: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -181,7 +183,7 @@ export class StatusSampler {
     return this.#serial(async () => {
       const before = this.#baseline;
       const now = await this.#stamp(before);
-      this.#baseline = now;
+      this.#setBaseline(now);
       if (before === undefined) return;
       const delta = intervalDelta(before.reading, now.reading);
       const { queued, running } = this.#sources.scheduler.stats();
@@ -249,6 +251,7 @@ export class StatusSampler {
     return {
       v: 1,
       generatedAt: new Date(now.t).toISOString(),
+      startedAt: new Date(this.#startedAt ?? base.t).toISOString(),
       version: this.#sources.version,
       stepMs: this.#stepMs,
       windowMs: this.#windowMs,
@@ -270,7 +273,12 @@ export class StatusSampler {
 
   async #ensureBaseline(): Promise<void> {
     if (this.#baseline !== undefined) return;
-    this.#baseline = await this.#stamp(undefined);
+    this.#setBaseline(await this.#stamp(undefined));
+  }
+
+  #setBaseline(stamped: Stamped): void {
+    this.#baseline = stamped;
+    this.#startedAt ??= stamped.t;
   }
 
   /**

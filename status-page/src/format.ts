@@ -50,3 +50,22 @@ export function formatTime(iso: string): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleTimeString();
 }
+
+/**
+ * What the figures cover: the window, or the time since the gateway started
+ * while it is younger than the window (a restarted gateway's zeros are not
+ * "the last 15 minutes").
+ */
+export function windowLabel(doc: {
+  readonly generatedAt: string;
+  readonly startedAt: string;
+  readonly windowMs: number;
+}): string {
+  const age = Date.parse(doc.generatedAt) - Date.parse(doc.startedAt);
+  if (age < doc.windowMs) {
+    const since = new Date(doc.startedAt);
+    if (!Number.isNaN(since.getTime()))
+      return `since ${since.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`;
+  }
+  return `last ${String(Math.round(doc.windowMs / 60_000))} min`;
+}

@@ -1,6 +1,14 @@
 import type { StatusDocument } from '../../src/status/status-document.js';
 import { byTestId, setFigure } from './dom.js';
-import { formatCount, formatMs, formatPercent, formatTime, formatUsd, rawValue } from './format.js';
+import {
+  formatCount,
+  formatMs,
+  formatPercent,
+  formatTime,
+  formatUsd,
+  rawValue,
+  windowLabel,
+} from './format.js';
 
 function count(testId: string, n: number): void {
   setFigure(byTestId(testId), rawValue(n), formatCount(n));
@@ -41,8 +49,7 @@ export function renderSummary(doc: StatusDocument): void {
 
   renderDirectory(doc);
   byTestId('version').textContent = `v${doc.version}`;
-  const windowMinutes = Math.round(doc.windowMs / 60_000);
-  byTestId('window').textContent = `last ${windowMinutes} min`;
+  byTestId('window').textContent = windowLabel(doc);
 }
 
 /** Drawn last: the browser test waits on this attribute, so everything else is drawn by then. */

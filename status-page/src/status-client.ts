@@ -20,6 +20,7 @@ export function isStatusDocument(value: unknown): value is StatusDocument {
   if (!isObject(value) || value.v !== 1) return false;
   return (
     typeof value.generatedAt === 'string' &&
+    typeof value.startedAt === 'string' &&
     Array.isArray(value.series) &&
     isObject(value.totals) &&
     Array.isArray(value.functions) &&

@@ -7,6 +7,7 @@ import {
   formatTime,
   formatUsd,
   rawValue,
+  windowLabel,
 } from '../../status-page/src/format.js';
 
 /** The status page's number formats (status-page/src/format.ts), as people read them. */
@@ -52,5 +53,19 @@ describe('status page formats', () => {
     const iso = '2026-12-05T08:00:00.000Z';
     expect(formatTime(iso)).toBe(new Date(iso).toLocaleTimeString());
     expect(formatTime('not a date')).toBe('not a date');
+  });
+
+  it('says what the figures cover: the time since start while younger than the window, else the window', () => {
+    const startedAt = '2026-12-05T08:00:00.000Z';
+    const at = (minutes: number): string =>
+      new Date(Date.parse(startedAt) + minutes * 60_000).toISOString();
+    const since = `since ${new Date(startedAt).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`;
+
+    expect(windowLabel({ startedAt, generatedAt: at(0), windowMs: 900_000 })).toBe(since);
+    expect(windowLabel({ startedAt, generatedAt: at(14.9), windowMs: 900_000 })).toBe(since);
+    expect(windowLabel({ startedAt, generatedAt: at(15), windowMs: 900_000 })).toBe('last 15 min');
+    expect(windowLabel({ startedAt: 'garbage', generatedAt: at(1), windowMs: 900_000 })).toBe(
+      'last 15 min',
+    );
   });
 });

@@ -195,6 +195,7 @@ describe('status sampler', () => {
     // Assess
     expect(doc).toMatchObject({ v: 1, version: '9.9.9-test', stepMs: 5_000, windowMs: 900_000 });
     expect(doc.generatedAt).toBe(new Date(T0 + 12_000).toISOString());
+    expect(doc.startedAt).toBe(new Date(T0).toISOString()); // the first reading (the baseline)
     expect(
       doc.series.map((p) => ({
         t: p.t,
