@@ -7,7 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../../src/create-gateway.js';
 import { packageRoot } from '../../src/paths.js';
-import { STATUS_PAGE_PATH } from '../../src/status/status-document.js';
+import { STATUS_PAGE_PATH, type StatusDocument } from '../../src/status/status-document.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { hitRatioOf, runScriptedLoad, totalRequests, type LoadTally } from './scripted-load.js';
 
@@ -45,6 +45,8 @@ let snapshotDir: string | undefined;
 let page: Page;
 let origin: string;
 let load: LoadTally;
+/** Requests refused key_busy by sendToBusyKey (also counted as unknown in `load`). */
+let keyBusy = 0;
 /** Per key, what the admin route says (the tenant IDs the page must not show). */
 const explained = new Map<string, Explained>();
 const consoleErrors: ConsoleEntry[] = [];
@@ -117,6 +119,67 @@ async function explainShows(state: 'ok' | 'error', code = ''): Promise<void> {
   await expect.poll(read, { timeout: PAGE_WAIT_MS }).toEqual({ state, code });
 }
 
+/**
+ * Six requests at once to a new `counter` key: the first starts an
+ * environment, the others find the key busy and are refused (429
+ * WR_ERR_KEY_BUSY; WARMROUTE_MAX_QUEUE_PER_KEY=0). Tallied into `tally` the
+ * way the scripted load tallies (a refusal has no state: unknown). Returns
+ * how many were refused.
+ */
+async function sendToBusyKey(tally: LoadTally): Promise<number> {
+  const key = `status-busy-${randomBytes(4).toString('hex')}`;
+  tally.keys.add(key);
+  const fn = tally.functions.get('counter');
+  if (fn === undefined) throw new Error('the scripted load did not call counter');
+  const answers = await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      const res = await request(`${origin}/v1/functions/counter/invoke`, {
+        method: 'POST',
+        headers: { 'x-affinity-key': key, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      return { res, text: await res.body.text() };
+    }),
+  );
+  let refused = 0;
+  const envs = new Set<string>();
+  for (const { res, text } of answers) {
+    const tenant = res.headers['x-affinity-tenant'];
+    if (typeof tenant === 'string') tally.tenants.add(tenant);
+    if (res.statusCode === 429 && text.includes('"WR_ERR_KEY_BUSY"')) {
+      refused++;
+      fn.requests.unknown++;
+    } else if (res.statusCode === 200) {
+      const state = res.headers['x-affinity-state'];
+      const s = typeof state === 'string' ? state : '';
+      if (s === 'hit' || s === 'rehydrated' || s === 'fresh') fn.requests[s]++;
+      else fn.requests.unknown++;
+      // A new key of a per-tenant function: its first environment is new (a later answer may reuse it).
+      const env = res.headers['x-affinity-env'];
+      if (typeof env === 'string' && env !== '' && !envs.has(env)) {
+        envs.add(env);
+        fn.coldStarts++;
+      }
+    } else throw new Error(`counter ${key} → ${String(res.statusCode)}: ${text}`);
+  }
+  if (refused === 0) throw new Error('no request found the key busy');
+  return refused;
+}
+
+/** `warmroute_state_misses_total` summed by reason, from the gateway's own /metrics. */
+async function missesFromMetrics(): Promise<Map<string, number>> {
+  const res = await request(`${origin}/metrics`);
+  const text = await res.body.text();
+  const misses = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const match = /^warmroute_state_misses_total\{([^}]*)\} (\S+)$/.exec(line);
+    if (match === null) continue;
+    const reason = /(?:^|,)reason="([^"]*)"/.exec(match[1] ?? '')?.[1] ?? '';
+    misses.set(reason, (misses.get(reason) ?? 0) + Number(match[2]));
+  }
+  return misses;
+}
+
 function keysRequested(): string[] {
   return requestedUrls.filter((u) => u.startsWith(`${origin}/v1/keys/`));
 }
@@ -136,6 +199,8 @@ beforeAll(async () => {
       // A directory of its own, so no key is ever rehydrated from another run.
       WARMROUTE_SNAPSHOT_DIR: snapshotDir,
       WARMROUTE_ADMIN_TOKEN: ADMIN_TOKEN,
+      // No waiting behind a busy key: concurrent requests to one key are refused (key_busy 429).
+      WARMROUTE_MAX_QUEUE_PER_KEY: '0',
       WARMROUTE_SECRET: `status-page-secret-${randomBytes(8).toString('hex')}`,
       WARMROUTE_NAMESPACE: `status-page-${randomBytes(4).toString('hex')}`,
       WARMROUTE_LOG_TAIL: 'false',
@@ -162,8 +227,10 @@ beforeAll(async () => {
 
   // Act: the load, then a document the page drew after its last answer.
   load = await runScriptedLoad(origin, localHost);
+  keyBusy = await sendToBusyKey(load);
   for (const key of load.keys) explained.set(key, await explainKey(key));
-  await waitForDocumentAfter(load.endedAt);
+  // After the last request (the busy key's came after the scripted load).
+  await waitForDocumentAfter(Date.now());
 }, 90_000);
 
 afterAll(async () => {
@@ -198,7 +265,8 @@ describe('status page in chromium', () => {
     expect(ratio).toBeCloseTo(hitRatioOf(sent) ?? Number.NaN, 12);
     expect(await numberAt('[data-testid="total-cold-starts"]')).toBe(coldStarts);
     expect(await numberAt('[data-testid="total-errors"]')).toBe(errors);
-    expect(await numberAt('[data-testid="total-rejections"]')).toBe(0);
+    expect(keyBusy).toBeGreaterThan(0);
+    expect(await numberAt('[data-testid="total-rejections"]')).toBe(keyBusy);
     // Each cold start costs its function's memory in GB times the price (default 0.000167 USD per GB).
     let cost = 0;
     for (const [name, f] of load.functions) {
@@ -251,6 +319,47 @@ describe('status page in chromium', () => {
         `${name} requests`,
       ).toBe(0);
     }
+  });
+
+  it('miss and rejection reasons: each row is what the gateway counted (its /metrics, the refusals sent)', async () => {
+    // Prepare
+    const misses = await missesFromMetrics();
+    expect([...misses.values()].some((n) => n > 0)).toBe(true);
+    // Act / Assess
+    for (const [reason, count] of misses) {
+      const cell = `#miss-reasons tr[data-miss-reason="${reason}"] [data-field="count"]`;
+      if (count === 0) expect(await page.locator(cell).count(), reason).toBe(0);
+      else expect(await numberAt(cell), `misses ${reason}`).toBe(count);
+    }
+    expect(await page.locator('#miss-reasons tr[data-miss-reason]').count()).toBe(
+      [...misses.values()].filter((n) => n > 0).length,
+    );
+    expect(
+      await numberAt(
+        '#rejection-reasons tr[data-rejection-reason="key_busy"] [data-field="count"]',
+      ),
+    ).toBe(keyBusy);
+    expect(await page.locator('#rejection-reasons tr[data-rejection-reason]').count()).toBe(1);
+  });
+
+  it('charts: each of the five draws a canvas of non-zero size', async () => {
+    for (const id of [
+      'chart-requests',
+      'chart-hit-ratio',
+      'chart-latency',
+      'chart-cold-starts',
+      'chart-queue',
+    ]) {
+      // Act
+      const box = await page.locator(`#${id} canvas`).first().boundingBox({ timeout: 5_000 });
+      // Assess
+      expect(box?.width, id).toBeGreaterThan(0);
+      expect(box?.height, id).toBeGreaterThan(0);
+    }
+  });
+
+  it('a young gateway says "since HH:MM", not "last 15 min"', async () => {
+    expect(await page.locator('[data-testid="window"]').innerText()).toMatch(/^since \d/);
   });
 
   it('local host: live and idle environments per function, and the evictions', async () => {
@@ -392,6 +501,46 @@ describe('status page in chromium', () => {
     }
     expect(backgrounds.get('dark')).not.toBe(backgrounds.get('light'));
   }, 60_000);
+
+  it('directory degraded, queue and in flight: the cards show what the document says (a document served to the page)', async () => {
+    // Prepare: the next polls answer the gateway's own document with a degraded directory and a queue.
+    const since = new Date(Date.now() - 90_000).toISOString();
+    const reason = 'Redis unreachable (connect ECONNREFUSED)';
+    await page.route(`${origin}/v1/status.json`, async (route) => {
+      const res = await route.fetch();
+      const doc = (await res.json()) as StatusDocument;
+      const series = doc.series.map((p, i) =>
+        i === doc.series.length - 1 ? { ...p, queueDepth: 7, inflight: 3 } : p,
+      );
+      await route.fulfill({
+        response: res,
+        json: {
+          ...doc,
+          series,
+          directory: { store: 'redis', status: 'degraded', degradedSince: since, reason },
+        },
+      });
+    });
+    try {
+      // Act / Assess
+      await expect
+        .poll(() => dataValue('[data-testid="directory-status"]'), { timeout: PAGE_WAIT_MS })
+        .toBe('degraded');
+      expect(await dataValue('[data-testid="directory-since"]')).toBe(since);
+      expect(await page.locator('[data-testid="directory-reason"]').innerText()).toBe(reason);
+      expect(await page.locator('[data-testid="directory-store"]').innerText()).toBe('Redis');
+      expect(await numberAt('[data-testid="queue-depth"]')).toBe(7);
+      expect(await numberAt('[data-testid="inflight"]')).toBe(3);
+    } finally {
+      await page.unroute(`${origin}/v1/status.json`);
+    }
+    // And back: the gateway's own in-memory directory is OK, without a "since".
+    await expect
+      .poll(() => dataValue('[data-testid="directory-status"]'), { timeout: PAGE_WAIT_MS })
+      .toBe('ok');
+    expect(await dataValue('[data-testid="directory-since"]')).toBe('');
+    expect(await page.locator('[data-testid="directory-reason"]').isHidden()).toBe(true);
+  });
 
   it('the page logged no error, threw nothing, and requested nothing outside the gateway', () => {
     // The only error allowed is Chromium's own line for the refused explain call (401).
