@@ -43,6 +43,8 @@ export interface RowFigures {
   readonly p95Ms: number;
   /** How late the replay sent requests (timer lateness on a loaded machine), ms. */
   readonly lateness: { readonly p95Ms: number; readonly maxMs: number };
+  /** From the first request sent until the last one settled (retries stretch it past the trace), ms. */
+  readonly replayMs: number;
   /** First few failure messages, for diagnosis. */
   readonly errorSamples: readonly string[];
 }
@@ -105,7 +107,11 @@ export function rowFigures(
     pings,
     costPerThousandUsd: costPerThousandUsd(model, n, host.coldStarts, pings),
     p95Ms: percentile(latencies, 95),
-    lateness: { p95Ms: percentile(lateness, 95), maxMs: n === 0 ? NaN : Math.max(...lateness) },
+    lateness: {
+      p95Ms: percentile(lateness, 95),
+      maxMs: n === 0 ? NaN : lateness.reduce((m, x) => Math.max(m, x), -Infinity),
+    },
+    replayMs: records.reduce((m, r) => Math.max(m, r.end), 0),
     errorSamples,
   };
 }

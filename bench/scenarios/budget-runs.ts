@@ -129,6 +129,18 @@ export interface GatewayVariant {
   readonly functionFields: Readonly<Record<string, unknown>>;
   /** Request headers besides the key (e.g. the isolation domain the budget's `pool` reads). */
   readonly headers?: (key: number) => Readonly<Record<string, string>>;
+  /**
+   * Evidence the feature ran: a metric the gateway must export for the
+   * function after the replay. A config the loader accepts proves only
+   * that the setting parses; without this series the row is reported not
+   * available rather than shown as the feature's figures.
+   */
+  readonly expects?: {
+    readonly feature: string;
+    readonly metric: string;
+    /** The series' value must equal this (e.g. the cap); default: any series. */
+    readonly value?: number;
+  };
 }
 
 export type GatewayRun =
@@ -192,7 +204,21 @@ export async function runWarmroute(
         reason: `this build's config refuses it: ${text.replace(/\s+/g, ' ').slice(0, 300)}`,
       };
     }
-    return { available: true, ...(await replay(scenario, config, variant, options)) };
+    const run = await replay(scenario, config, variant, options);
+    const expected = variant.expects;
+    if (expected !== undefined) {
+      const series = (run.metrics[expected.metric] ?? []).filter(
+        (v) =>
+          v.labels['function'] === WRAPPED_FUNCTION &&
+          (expected.value === undefined || v.value === expected.value),
+      );
+      if (series.length === 0)
+        return {
+          available: false,
+          reason: `the config was accepted but the gateway exported no ${expected.metric}${expected.value === undefined ? '' : ` = ${expected.value}`} for ${WRAPPED_FUNCTION}: the ${expected.feature} did not run in this build`,
+        };
+    }
+    return { available: true, ...run };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

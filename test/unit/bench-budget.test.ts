@@ -185,6 +185,7 @@ describe('rowFigures', () => {
     // p95 of the answered requests only (10 and 40 ms): a fast refusal is no latency.
     expect(f.p95Ms).toBe(40);
     expect(f.lateness.maxMs).toBe(5);
+    expect(f.replayMs).toBe(52);
     expect(f.errorSamples).toEqual(['HTTP 502']);
   });
 
@@ -208,6 +209,7 @@ function figures(over: Partial<RowFigures>): Row {
     costPerThousandUsd: 0.001,
     p95Ms: 5,
     lateness: { p95Ms: 1, maxMs: 2 },
+    replayMs: 1_000,
     errorSamples: [],
   };
   return { available: true, figures: { ...base, ...over } };
