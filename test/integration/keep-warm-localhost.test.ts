@@ -10,6 +10,7 @@ import { keepWarmSender, type KeepWarmAnswer } from '../../src/budget/keep-warm-
 import { defaults } from '../../src/config/schema.js';
 import { startLocalHost, type LocalHostOptions } from '../../src/localhost/index.js';
 import { distDir, packageRoot } from '../../src/paths.js';
+import { testFunctionsFile } from '../helpers/localhost-host.js';
 
 /**
  * Keep-warm pings against the real local host and the real function library
@@ -173,5 +174,31 @@ describe('keep-warm planner on a host with idle reclaim', () => {
     expect(counters.pingsSent).toBe(0);
     expect(back.report.env).not.toBe(first.report.env);
     expect(back.report.state).not.toBe('hit');
+  });
+});
+
+describe('keep-warm ping to a function without the library', () => {
+  it('is refused by the sender: the function ran its handler and gave no keep-warm answer', async () => {
+    // Prepare: the plain `echo` test function, which returns what it was given.
+    const host = await startLocalHost({ port: 0, functionsFile: testFunctionsFile });
+    onTestFinished(() => host.close());
+    const backend = createLambdaBackend({
+      region: 'us-east-1',
+      endpoint: host.url,
+      connections: defaults.globalConcurrency,
+      pipeline: 'fast',
+    });
+    onTestFinished(() => backend.close());
+    const ping = keepWarmSender(backend, { timeoutMs: 10_000 });
+
+    // Act
+    const refused = await ping('echo', 'tenant-x').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    // Assess
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toMatch(/not answered by the function library/);
   });
 });
