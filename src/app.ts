@@ -200,7 +200,10 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
   );
   const statusAssets = loadStatusAssets(deps.statusPageDir);
   if (!statusAssets.available) {
-    deps.logger.warn({ reason: statusAssets.reason }, 'status page not served (status.json is)');
+    deps.logger.warn(
+      { reason: statusAssets.reason, dir: statusAssets.dir },
+      'status page not served (status.json is)',
+    );
   }
   registerStatusRoutes(operatorApp, {
     assets: statusAssets,
@@ -210,6 +213,7 @@ export function buildApp(config: Config, deps: AppDeps): WarmrouteApp {
     invoker,
     keyHeader: config.keyHeader,
     requestTimeoutMs: config.requestTimeoutMs,
+    budget: config.rpcBudget,
   });
   for (const route of config.routes) {
     registerProxyRoute(app, route, {

@@ -142,7 +142,7 @@ export function createMetrics(options: {
   });
   const concurrencyRejections = new Counter({
     name: 'warmroute_concurrency_rejections_total',
-    help: 'Requests the scheduler did not run (key_busy, concurrency, deadline, shutting_down, cancelled: the caller left while waiting).',
+    help: "Requests the gateway did not run: the scheduler refused them (key_busy, concurrency, deadline, shutting_down), a function's tenant-environment budget was full (tenant_budget), or the caller left while waiting (cancelled).",
     labelNames: rejectionLabels,
     registers: [registry],
   });

@@ -1,10 +1,10 @@
 import type { GatewayFunctionSettings } from '../config/function-settings.js';
 
 /**
- * A function's tenant-environment budget as Lambda sets it (../shared
- * lambda-facts: "2,500 tenant environments (active or idle) per 1,000
- * concurrent executions"), and the idle lifetime the gateway assumes before
- * it has learned one.
+ * A function's tenant-environment budget as Lambda sets it (AWS's tenant
+ * isolation quotas: 2,500 tenant environments, active or idle, per 1,000
+ * concurrent executions; the local host's pool.ts applies the same rule),
+ * and the idle lifetime the gateway assumes before it has learned one.
  */
 
 /** Lambda's default account concurrency quota: the function's concurrency when it reserves none. */

@@ -123,6 +123,8 @@ const REJECTION_REASONS: Partial<Readonly<Record<ErrorCode, string>>> = {
   WR_ERR_KEY_BUSY: 'key_busy',
   WR_ERR_CONCURRENCY_LIMIT: 'concurrency',
   WR_ERR_SHUTTING_DOWN: 'shutting_down',
+  // The gateway's own refusal at a function's tenant-environment cap (src/budget/): nothing was invoked.
+  WR_ERR_TENANT_BUDGET: 'tenant_budget',
 };
 
 /**

@@ -115,7 +115,12 @@ describe('tenant-environment budget through the gateway', () => {
 
   it('queue: past queueWaitMs, 429 WR_ERR_TENANT_BUDGET with Retry-After, nothing invoked', async () => {
     // Prepare
-    const { gw } = await start(2, { '/short': { policy: 'queue', queueWaitMs: 50 } });
+    // The long lifetime keeps a and b counted however slowly the machine runs them.
+    const { gw } = await start(
+      2,
+      { '/short': { policy: 'queue', queueWaitMs: 50 } },
+      LONG_LIFETIME_MS,
+    );
     await call(gw, '/short', 'a');
     await call(gw, '/short', 'b');
     const invoked = gw.invocations('counter');

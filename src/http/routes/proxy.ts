@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { trimSlash } from '../../config/check-config.js';
 import type { RouteConfig } from '../../config/schema.js';
+import { createDomainReader } from '../../budget/domain-reader.js';
 import { WarmrouteError } from '../../errors.js';
 import type { AffinityInvoker } from '../../invoker/affinity-invoker.js';
 import { setAffinityHeaders } from '../affinity-headers.js';
@@ -41,6 +42,8 @@ export function registerProxyRoute(
   const resources = compileRouteResources(prefix, route.pathTemplate);
   const binaryMediaTypes = new BinaryMediaTypes(route.binaryMediaTypes ?? []);
   const routeLabel = route.prefix;
+  // Only a `pool` budget reads a domain (README "Tenant-environment budget").
+  const domainOf = createDomainReader(route.budget);
   // The function is known at start; an unknown one fails start-up, not requests.
   deps.invoker.functionInfo(route.function);
 
@@ -62,6 +65,7 @@ export function registerProxyRoute(
       keySpec.extractor(request, matched?.pathParameters ?? null),
       keySpec.describe,
     );
+    const domain = domainOf?.(request, matched?.pathParameters ?? null);
     // A path under the prefix that no resource serves invokes nothing.
     if (matched === undefined) {
       throw new WarmrouteError('WR_ERR_ROUTE_NOT_FOUND', [`${request.method} ${target.path}`]);
@@ -95,6 +99,7 @@ export function registerProxyRoute(
       mode: route.mode,
       poolSize: route.poolSize,
       route: routeLabel,
+      domain,
       payload,
       deadline: receivedAt + deps.requestTimeoutMs,
       signal: new ClientGoneSignal(reply.raw),

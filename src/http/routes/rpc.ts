@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { FUNCTION_NAME_PATTERN } from '../../config/schema.js';
+import { createDomainReader } from '../../budget/domain-reader.js';
+import { FUNCTION_NAME_PATTERN, type BudgetConfig } from '../../config/schema.js';
 import { WarmrouteError } from '../../errors.js';
 import { CALL_MODES, DEFAULT_CALL_MODE, type CallMode } from '../../routing-mode.js';
 import type { AffinityInvoker } from '../../invoker/affinity-invoker.js';
@@ -41,8 +42,15 @@ const RpcParamsSchema = Type.Object({
  */
 export function registerRpcRoute(
   app: FastifyInstance,
-  deps: { invoker: AffinityInvoker; keyHeader: string; requestTimeoutMs: number },
+  deps: {
+    invoker: AffinityInvoker;
+    keyHeader: string;
+    requestTimeoutMs: number;
+    /** The config's `rpcBudget`: a `pool` budget reads each request's domain. */
+    budget?: BudgetConfig | undefined;
+  },
 ): void {
+  const domainOf = createDomainReader(deps.budget);
   const { extractor: keyFromHeader, describe: keyWhere } = createKeyExtractor(
     undefined,
     deps.keyHeader,
@@ -52,6 +60,7 @@ export function registerRpcRoute(
     { schema: { params: RpcParamsSchema } },
     async (request, reply) => {
       const key = readValidKey(keyFromHeader(request, null), keyWhere);
+      const domain = domainOf?.(request, null);
       const modeHeader = request.headers['x-affinity-mode'];
       const mode =
         modeHeader === undefined
@@ -78,6 +87,7 @@ export function registerRpcRoute(
         key,
         mode,
         route: 'rpc',
+        domain,
         payload,
         deadline: Date.now() + deps.requestTimeoutMs,
         signal: new ClientGoneSignal(reply.raw),
