@@ -154,6 +154,7 @@ function policyFromEnv(fallback: BudgetParams['policy']): BudgetParams['policy']
 }
 
 const keyName = (k: number): string => `key-${k}`;
+const KEEP_WARM_PREFIX = '/kw';
 const domainHeader = 'x-bench-org';
 
 /**
@@ -195,10 +196,33 @@ function variants(
   return {
     'warmroute strict': { config: {}, functionFields: {} },
     'warmroute budget': budget,
+    // Keep-warm is a proxy route's opt-in (the RPC route calls any function, and
+    // only a function with the library answers a ping): the same budget on a
+    // proxy route of the wrapped function, whose response is a proxy response.
     'warmroute budget + keep-warm': {
       ...budget,
-      // The keep-warm planner's route setting (issue 18): refused by a build without it.
-      config: { ...budget.config, rpcKeepWarm: {} },
+      config: {
+        routes: [
+          {
+            prefix: KEEP_WARM_PREFIX,
+            function: WRAPPED_FUNCTION,
+            mode: 'affinity',
+            key: { from: 'header', name: 'x-affinity-key' },
+            budget: {
+              ...budgetOf(p, policy),
+              keepWarm: {
+                // The schema's maximum: the per-minute bound is real time, the trace is
+                // compressed, and the bench measures the planner's choices, not the bucket.
+                pingsPerMinute: 6_000,
+                initMs: p.initMs,
+                rehydrateMs: p.rehydrateMs,
+              },
+            },
+          },
+        ],
+      },
+      path: KEEP_WARM_PREFIX,
+      expects: { feature: 'keep-warm planner', metric: 'warmroute_keep_warm_*' },
     },
   };
 }

@@ -127,6 +127,8 @@ export interface GatewayVariant {
    */
   readonly config: Readonly<Record<string, unknown>>;
   readonly functionFields: Readonly<Record<string, unknown>>;
+  /** Path requests go to; default the RPC route of the wrapped function. */
+  readonly path?: string;
   /** Request headers besides the key (e.g. the isolation domain the budget's `pool` reads). */
   readonly headers?: (key: number) => Readonly<Record<string, string>>;
   /**
@@ -137,6 +139,7 @@ export interface GatewayVariant {
    */
   readonly expects?: {
     readonly feature: string;
+    /** A metric name, or a prefix ending in `*` (any metric of a family). */
     readonly metric: string;
     /** The series' value must equal this (e.g. the cap); default: any series. */
     readonly value?: number;
@@ -207,11 +210,17 @@ export async function runWarmroute(
     const run = await replay(scenario, config, variant, options);
     const expected = variant.expects;
     if (expected !== undefined) {
-      const series = (run.metrics[expected.metric] ?? []).filter(
-        (v) =>
-          v.labels['function'] === WRAPPED_FUNCTION &&
-          (expected.value === undefined || v.value === expected.value),
-      );
+      const prefix = expected.metric.endsWith('*') ? expected.metric.slice(0, -1) : undefined;
+      const series = Object.entries(run.metrics)
+        .filter(([name]) =>
+          prefix === undefined ? name === expected.metric : name.startsWith(prefix),
+        )
+        .flatMap(([, values]) => values)
+        .filter(
+          (v) =>
+            v.labels['function'] === WRAPPED_FUNCTION &&
+            (expected.value === undefined || v.value === expected.value),
+        );
       if (series.length === 0)
         return {
           available: false,
@@ -243,7 +252,7 @@ async function replay(
   const agent = new Agent({ connections: 512, pipelining: 1 });
   try {
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    const path = `${url}/v1/functions/${WRAPPED_FUNCTION}/invoke`;
+    const path = `${url}${variant.path ?? `/v1/functions/${WRAPPED_FUNCTION}/invoke`}`;
     const result = await driveTimed<Outcome>({
       arrivals: options.arrivals,
       onSettled: options.onSettled,
@@ -275,9 +284,12 @@ async function replay(
       { labels: Record<string, string | number | undefined>; value: number }[]
     > = {};
     for (const metric of await deps.metrics.registry.getMetricsAsJSON()) {
-      const moved = metric.values.filter((v) => v.value !== 0);
-      if (moved.length > 0)
-        metrics[metric.name] = moved.map((v) => ({ labels: { ...v.labels }, value: v.value }));
+      // Zeros kept: a series at 0 still shows the feature was set up for the function.
+      if (metric.values.length > 0)
+        metrics[metric.name] = metric.values.map((v) => ({
+          labels: { ...v.labels },
+          value: v.value,
+        }));
     }
     return { result, metrics };
   } finally {
