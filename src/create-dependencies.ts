@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createLambdaBackend, type LambdaBackend } from './backend/lambda-backend.js';
+import { KeepWarmPlanners } from './budget/keep-warm-routes.js';
 import { PoolTenants } from './budget/pool-tenant.js';
 import { RouteBudgets } from './budget/route-budget.js';
 import { redisTargetOf } from './config/redis-target.js';
@@ -33,7 +34,7 @@ export interface GatewayDependencies {
   /** key → tenant → turn → Invoke: the one invoker every route and the SDK call. */
   readonly invoker: AffinityInvoker;
   readonly logger: Logger;
-  /** Closes the Lambda client, then the directory (pending outcomes are flushed, Redis closed). */
+  /** Stops keep-warm, closes the Lambda client, then the directory (pending outcomes are flushed, Redis closed). */
   close(): Promise<void>;
 }
 
@@ -167,6 +168,7 @@ export async function createDependencies(
   });
   metrics.watchDirectory(directory);
   metrics.watchScheduler(scheduler);
+  const keepWarm = new KeepWarmPlanners(config, backend);
   const invoker = createAffinityInvoker({
     directory,
     scheduler,
@@ -178,6 +180,7 @@ export async function createDependencies(
       routes: new RouteBudgets(config),
       pool: new PoolTenants(secret, config.tenantPrefix, config.namespace),
       retryAfterSeconds: config.queueRetryAfterSeconds,
+      keepWarm,
     },
   });
 
@@ -189,6 +192,8 @@ export async function createDependencies(
     invoker,
     logger,
     async close(): Promise<void> {
+      // First: a ping timer firing during shutdown would call a closed backend.
+      keepWarm.close();
       await backend.close();
       await directory.close();
     },

@@ -43,6 +43,18 @@ export interface BudgetGaugeReading {
   alive(): number;
   /** The learned idle lifetime, ms; undefined while unknown. */
   learnedIdleMs(): number | undefined;
+  /** The function's keep-warm counters (src/budget/keep-warm.ts); undefined: no route opted in. */
+  readonly keepWarm?: (() => KeepWarmReading) | undefined;
+}
+
+/** What the keep-warm counters read of a planner's counters (cumulative since start). */
+export interface KeepWarmReading {
+  readonly pingsSent: number;
+  /** Integer picodollars. */
+  readonly pingCostPico: number;
+  readonly coldStartsAvoided: number;
+  readonly pingsWasted: number;
+  readonly pingsDenied: number;
 }
 /** The budgets to read at each scrape. */
 export type BudgetGaugeSource = () => Iterable<BudgetGaugeReading>;
@@ -235,6 +247,52 @@ export function createMetrics(options: {
       }
     },
   });
+
+  /** A counter per function read from its planner's own (they only grow while the gateway runs). */
+  const keepWarmCounter = (
+    name: string,
+    help: string,
+    read: (k: KeepWarmReading) => number,
+  ): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: functionLabel,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const b of budgets?.() ?? []) {
+          const counters = b.keepWarm?.();
+          if (counters !== undefined) this.inc({ function: b.label }, read(counters));
+        }
+      },
+    });
+  };
+  keepWarmCounter(
+    'warmroute_keep_warm_invocations_total',
+    'Keep-warm pings sent to keep a returning key\'s environment alive (README "Keep-warm").',
+    (k) => k.pingsSent,
+  );
+  keepWarmCounter(
+    'warmroute_keep_warm_cost_usd_total',
+    'Estimated price of the keep-warm pings sent (request + 1 ms billed), USD.',
+    (k) => k.pingCostPico / 1e12,
+  );
+  keepWarmCounter(
+    'warmroute_keep_warm_cold_starts_avoided_total',
+    'Returns of a key that found its environment alive only because pings kept it (a cold start each).',
+    (k) => k.coldStartsAvoided,
+  );
+  keepWarmCounter(
+    'warmroute_keep_warm_wasted_total',
+    'Keep-warm pings that kept nothing: the key came back before its environment would have died, after the pings stopped, cold, or never.',
+    (k) => k.pingsWasted,
+  );
+  keepWarmCounter(
+    'warmroute_keep_warm_denied_total',
+    'Keep-warm pings the per-minute budget (pingsPerMinute) refused.',
+    (k) => k.pingsDenied,
+  );
 
   new Counter({
     name: 'warmroute_l1_hits_total',

@@ -178,6 +178,12 @@ export function crossFieldProblems(config: Config, valid: (field: string) => boo
     for (const problem of budgetProblems(config.rpcBudget, NO_PATH_PARAMETERS)) {
       problems.push(`rpcBudget: ${problem}`);
     }
+    // The RPC route calls any function: pinging every one of them is never what was meant.
+    if (config.rpcBudget.keepWarm !== undefined) {
+      problems.push(
+        'rpcBudget: keepWarm is per proxy route (the RPC route calls any function); opt in on the route of each function that answers the keep-warm ping',
+      );
+    }
   }
   return problems;
 }
@@ -326,8 +332,21 @@ export function keySourceProblem(source: NonNullable<RouteConfig['key']>): strin
 function routeProblems(config: Config, valid: (path: string) => boolean): string[] {
   const problems: string[] = [];
   const prefixes = new Set<string>();
+  // One keep-warm planner per function: its routes must agree on its settings.
+  const keepWarmOf = new Map<string, { prefix: string; settings: string }>();
   for (const [index, route] of config.routes.entries()) {
     if (!valid(`routes.${index}`)) continue;
+    const keepWarm = route.budget?.keepWarm;
+    if (keepWarm !== undefined) {
+      const settings = JSON.stringify(keepWarm, Object.keys(keepWarm).sort());
+      const first = keepWarmOf.get(route.function);
+      if (first === undefined) keepWarmOf.set(route.function, { prefix: route.prefix, settings });
+      else if (first.settings !== settings) {
+        problems.push(
+          `routes (${route.prefix}): keepWarm differs from route ${first.prefix}'s for the same function ${route.function} (one ping budget per function)`,
+        );
+      }
+    }
     const prefix = trimSlash(route.prefix);
     if (prefixes.has(prefix)) problems.push(`routes: prefix ${route.prefix} appears twice`);
     prefixes.add(prefix);

@@ -39,6 +39,27 @@ const KeySource = Type.Object(
 export const BUDGET_POLICIES = ['queue', 'pool', 'reject'] as const;
 
 /**
+ * A route's keep-warm opt-in (README "Keep-warm"; src/budget/keep-warm.ts):
+ * the function must answer the library's keep-warm ping. Bounded so that no
+ * configuration can make the gateway a ping storm.
+ */
+export const KeepWarmSchema = Type.Object(
+  {
+    /** Most pings a minute for the route's function (token bucket rate). */
+    pingsPerMinute: Type.Integer({ minimum: 1, maximum: 6_000 }),
+    /** Pings that may be saved up; default ⌈pingsPerMinute / 6⌉. */
+    burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 6_000 })),
+    /** Billed init time of a new environment, ms (prices a cold start). Default 500. */
+    initMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000 })),
+    /** Billed time the handler spends rehydrating a key after a cold start, ms. Default 0. */
+    rehydrateMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 900_000 })),
+    /** Deadline of one ping, ms. Default 2,000. */
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+
+/**
  * A route's tenant-environment budget (README "Tenant-environment budget").
  * Which fields each policy reads, and that `pool` needs `domain`, is checked
  * in src/config/check-config.ts (one message per rule).
@@ -52,6 +73,8 @@ export const BudgetSchema = Type.Object(
     domain: Type.Optional(KeySource),
     /** `pool`: pooled tenants per domain. Default 4. */
     poolTenants: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
+    /** Keep-warm pings for the route's keys (proxy routes only); absent: none. */
+    keepWarm: Type.Optional(KeepWarmSchema),
   },
   { additionalProperties: false },
 );
@@ -181,6 +204,7 @@ export const ConfigSchema = Type.Object(
 
 export type RouteConfig = Static<typeof RouteSchema>;
 export type BudgetConfig = Static<typeof BudgetSchema>;
+export type KeepWarmConfig = Static<typeof KeepWarmSchema>;
 export type Config = Readonly<Static<typeof ConfigSchema>>;
 export type ConfigField = keyof Static<typeof ConfigSchema>;
 

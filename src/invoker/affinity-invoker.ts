@@ -5,6 +5,8 @@ import { classifyFromLogTail } from '../backend/classify.js';
 import { parseFunctionError } from '../backend/function-error.js';
 import { BudgetGate } from '../budget/budget-gate.js';
 import { DEFAULT_IDLE_LIFETIME_MS, tenantEnvironmentCapOf } from '../budget/function-budget.js';
+import type { KeepWarmPlanner } from '../budget/keep-warm.js';
+import type { KeepWarmPlanners } from '../budget/keep-warm-routes.js';
 import type { PoolTenants } from '../budget/pool-tenant.js';
 import type { RouteBudgets } from '../budget/route-budget.js';
 import type { CancelSignal } from '../cancel-signal.js';
@@ -96,6 +98,8 @@ export interface InvokerBudgetDeps {
   readonly pool: PoolTenants;
   /** Retry-After of a budget 429 when no place is known to free, seconds. */
   readonly retryAfterSeconds: number;
+  /** The planners of the functions whose routes opted in to keep-warm; absent: none. */
+  readonly keepWarm?: KeepWarmPlanners | undefined;
 }
 
 /** The request path behind every entry point (see the top of this file). */
@@ -131,6 +135,8 @@ interface FunctionHandle {
    * (without tenancy Lambda makes no tenant environments to cap).
    */
   readonly gate: BudgetGate | undefined;
+  /** Keep-warm for the keys of the routes that opted in (tenant-isolated functions only). */
+  readonly planner: KeepWarmPlanner | undefined;
 }
 
 export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoker {
@@ -183,6 +189,7 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
     let handle = handles.get(name);
     if (handle === undefined) {
       const label = metrics.functionLabel(name);
+      const gate = gateOf(name, fn, label);
       handle = {
         label,
         onRetry: () => {
@@ -192,7 +199,8 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
           metrics.throttled(label, fn.tenancy, throttle.reason);
         },
         routes: new Map(),
-        gate: gateOf(name, fn, label),
+        gate,
+        planner: gate === undefined ? undefined : deps.budget?.keepWarm?.plannerOf(name, fn, gate),
       };
       if (handles.size >= MAX_FUNCTION_HANDLES) handles.clear();
       handles.set(name, handle);
@@ -352,6 +360,16 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
       if (state === 'fresh') metrics.coldStart(functionLabel, fn.memoryMb);
     }
     gate?.answered(tenantId, report?.env, state === 'hit', backendStarted, backendEnded);
+    // A key in a pooled tenant is not its tenant's only user: no pings for it.
+    if (
+      gate !== undefined &&
+      !pooled &&
+      report !== undefined &&
+      handle.planner !== undefined &&
+      deps.budget?.keepWarm?.optedIn(request.route) === true
+    ) {
+      handle.planner.observe(target, tenantId, backendEnded, report.coldStart !== true);
+    }
 
     const durationMs = performance.now() - started;
     let series = handle.routes.get(request.route);
@@ -396,6 +414,8 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
         cap: gate.cap,
         alive: () => gate.alive(),
         learnedIdleMs: () => gate.learnedIdleMs(),
+        keepWarm:
+          handle.planner === undefined ? undefined : handle.planner.counters.bind(handle.planner),
       };
     }
   });
