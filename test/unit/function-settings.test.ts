@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   FUNCTIONS_FILE_DEFAULTS,
   FunctionSettingsSchema,
+  GatewayFunctionSettingsSchema,
   UNDECLARED_FUNCTION_SETTINGS,
   functionSettingsOf,
 } from '../../src/config/function-settings.js';
@@ -59,7 +60,10 @@ describe('function settings', () => {
     const settings = functionSettingsOf(definitions);
 
     // Assess
-    expect(settings).toEqual({ f: { timeoutSeconds: 2.5, memoryMb: 256, tenancy: 'NONE' } });
-    expect(Value.Check(FunctionSettingsSchema, settings['f'])).toBe(true);
+    // reservedConcurrency stays: the gateway's tenant-environment budget derives its cap from it, as the host does.
+    expect(settings).toEqual({
+      f: { timeoutSeconds: 2.5, memoryMb: 256, tenancy: 'NONE', reservedConcurrency: 3 },
+    });
+    expect(Value.Check(GatewayFunctionSettingsSchema, settings['f'])).toBe(true);
   });
 });
