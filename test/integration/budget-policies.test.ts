@@ -89,7 +89,9 @@ async function metric(gw: TestGateway, line: string): Promise<number | undefined
 describe('tenant-environment budget through the gateway', () => {
   it('queue: a new key waits at the cap, then runs in its own tenant once an environment expires', async () => {
     // Prepare
-    const { gw, host } = await start(2, { '/q': { policy: 'queue', queueWaitMs: 5_000 } });
+    // The gateway believes environments live 4 s (the host reclaims at 600 ms): `c` must arrive
+    // while a and b still count, however slowly a busy machine runs b's cold start.
+    const { gw, host } = await start(2, { '/q': { policy: 'queue', queueWaitMs: 10_000 } }, 4_000);
     expect((await call(gw, '/q', 'a')).status).toBe(200);
     expect((await call(gw, '/q', 'b')).status).toBe(200);
 
