@@ -158,6 +158,24 @@ export type GatewayRun =
       >;
     };
 
+type MetricSeries = Extract<GatewayRun, { available: true }>['metrics'];
+
+/** Whether `metrics` holds a series of `expected.metric` for the wrapped function (with its value, if given). */
+export function featureRan(
+  metrics: MetricSeries,
+  expected: NonNullable<GatewayVariant['expects']>,
+): boolean {
+  const prefix = expected.metric.endsWith('*') ? expected.metric.slice(0, -1) : undefined;
+  return Object.entries(metrics)
+    .filter(([name]) => (prefix === undefined ? name === expected.metric : name.startsWith(prefix)))
+    .flatMap(([, values]) => values)
+    .some(
+      (v) =>
+        v.labels['function'] === WRAPPED_FUNCTION &&
+        (expected.value === undefined || v.value === expected.value),
+    );
+}
+
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
@@ -210,18 +228,7 @@ export async function runWarmroute(
     const run = await replay(scenario, config, variant, options);
     const expected = variant.expects;
     if (expected !== undefined) {
-      const prefix = expected.metric.endsWith('*') ? expected.metric.slice(0, -1) : undefined;
-      const series = Object.entries(run.metrics)
-        .filter(([name]) =>
-          prefix === undefined ? name === expected.metric : name.startsWith(prefix),
-        )
-        .flatMap(([, values]) => values)
-        .filter(
-          (v) =>
-            v.labels['function'] === WRAPPED_FUNCTION &&
-            (expected.value === undefined || v.value === expected.value),
-        );
-      if (series.length === 0)
+      if (!featureRan(run.metrics, expected))
         return {
           available: false,
           reason: `the config was accepted but the gateway exported no ${expected.metric}${expected.value === undefined ? '' : ` = ${expected.value}`} for ${WRAPPED_FUNCTION}: the ${expected.feature} did not run in this build`,

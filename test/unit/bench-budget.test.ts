@@ -9,6 +9,7 @@ import {
   type RowFigures,
 } from '../../bench/lib/budget-figures.js';
 import { keepWarmCostModel } from '../../bench/lib/keep-warm-cost.js';
+import { featureRan } from '../../bench/scenarios/budget-runs.js';
 import type { Outcome } from '../../bench/scenarios/summarize.js';
 import { driveTimed, type TimedRecord } from '../../bench/workload/timed-drive.js';
 import { generateTimedZipf } from '../../bench/workload/timed-zipf.js';
@@ -260,5 +261,29 @@ describe('targets', () => {
     expect(
       coldStartTarget('t', 'r', figures({}), figures({ coldStartsPerThousand: 0 })).verdict,
     ).toBe('not measured');
+  });
+});
+
+describe('featureRan', () => {
+  const metrics = {
+    warmroute_tenant_budget_cap: [{ labels: { function: 'warm-counter' }, value: 6 }],
+    warmroute_keep_warm_invocations_total: [{ labels: { function: 'warm-counter' }, value: 0 }],
+    warmroute_tenant_budget_alive: [{ labels: { function: 'other' }, value: 2 }],
+  };
+
+  it("needs the metric for the bench's function, with the expected value when one is given", () => {
+    const cap = { feature: 'budget', metric: 'warmroute_tenant_budget_cap' };
+    expect(featureRan(metrics, { ...cap, value: 6 })).toBe(true);
+    // The default cap (2,500) would mean the gateway was not told the bench's cap.
+    expect(featureRan(metrics, { ...cap, value: 2_500 })).toBe(false);
+    expect(featureRan(metrics, { feature: 'b', metric: 'warmroute_tenant_budget_alive' })).toBe(
+      false,
+    );
+    expect(featureRan({}, cap)).toBe(false);
+  });
+
+  it('takes a family by prefix, a series at 0 included (set up, nothing sent)', () => {
+    expect(featureRan(metrics, { feature: 'kw', metric: 'warmroute_keep_warm_*' })).toBe(true);
+    expect(featureRan(metrics, { feature: 'x', metric: 'warmroute_nothing_*' })).toBe(false);
   });
 });
