@@ -168,7 +168,7 @@ export async function createDependencies(
   });
   metrics.watchDirectory(directory);
   metrics.watchScheduler(scheduler);
-  const keepWarm = new KeepWarmPlanners(config, backend);
+  const keepWarm = new KeepWarmPlanners(config, backend, scheduler);
   const invoker = createAffinityInvoker({
     directory,
     scheduler,

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Backend } from '../backend/backend.js';
 import type { GatewayFunctionSettings } from '../config/function-settings.js';
 import type { Config, KeepWarmConfig } from '../config/schema.js';
+import type { Scheduler } from '../scheduler/types.js';
 import { MIN_IDLE_CONFIDENCE, type BudgetGate } from './budget-gate.js';
 import { KeepWarmPlanner } from './keep-warm.js';
 import { keepWarmPrice } from './keep-warm-price.js';
@@ -20,6 +21,10 @@ import { keepWarmSender } from './keep-warm-sender.js';
  * - A ping's answer feeds the budget like a request's (the environment is
  *   busy, then idle from the answer; a `hit` is evidence it lived through
  *   the gap), on the gate's clock (performance.now), which the planner uses too.
+ * - A ping takes its tenant's turn in the scheduler, as a request does: one
+ *   sent while the key's request runs would make Lambda start a second
+ *   environment for the tenant, and every Invoke on the wire holds a global
+ *   slot (the backend has one connection per slot).
  */
 
 /** Billed init time assumed when a route names none, ms: a Node runtime with a few modules. */
@@ -35,12 +40,28 @@ export class KeepWarmPlanners {
   private readonly routes = new Set<string>();
   private readonly planners = new Map<string, KeepWarmPlanner>();
   private readonly coldStartPricePerGb: number;
+  /** The gateway's backend, each call in its tenant's turn. */
+  private readonly backend: Backend;
   private closed = false;
 
   constructor(
     config: Pick<Config, 'routes' | 'coldStartPricePerGb'>,
-    private readonly backend: Backend,
+    backend: Backend,
+    scheduler: Pick<Scheduler, 'run'>,
   ) {
+    this.backend = {
+      invoke: (request) =>
+        scheduler.run(
+          {
+            // The invoker's turn key of a tenant (affinity-invoker.ts tenantTurnKey).
+            key: `t:${request.tenantId ?? ''}`,
+            tenantId: request.tenantId ?? '',
+            deadline: request.deadline,
+          },
+          () => backend.invoke(request),
+        ),
+      close: () => backend.close(),
+    };
     this.coldStartPricePerGb = config.coldStartPricePerGb;
     for (const route of config.routes) {
       const keepWarm = route.budget?.keepWarm;
