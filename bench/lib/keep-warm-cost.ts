@@ -52,27 +52,18 @@
  * cost, so it stays a lower bound for any policy priced by this model.
  */
 
-const PICO_PER_USD = 1e12;
+import {
+  PICO_PER_USD,
+  keepWarmPrice,
+  keepWarmPriceProblems,
+  type KeepWarmPriceOptions,
+} from '../../src/budget/keep-warm-price.js';
 
-export interface KeepWarmCostOptions {
+export interface KeepWarmCostOptions extends KeepWarmPriceOptions {
   /** T: an environment dies this long after its last use (ms). */
   readonly idleReclaimMs: number;
   /** T': ping interval that keeps an environment alive, in (0, T] (ms). Default floor(0.9 × T). */
   readonly pingIntervalMs?: number;
-  /** Configured function memory (MB). */
-  readonly memoryMb: number;
-  /** Billed init time of a new environment (ms). */
-  readonly initMs: number;
-  /** Billed time the handler spends rehydrating a key's state after a cold start (ms). */
-  readonly rehydrateMs: number;
-  /** USD per GB of memory for each new tenant environment. Default 0.000167. */
-  readonly coldStartPricePerGb?: number;
-  /** USD per GB-second of billed duration. Default 0.0000166667. */
-  readonly durationPricePerGbSecond?: number;
-  /** USD per invocation. Default 0.0000002. */
-  readonly requestPrice?: number;
-  /** Billed duration of one keep-warm ping (ms). Default 1. */
-  readonly pingBilledMs?: number;
 }
 
 export interface KeepWarmCostModel {
@@ -84,43 +75,23 @@ export interface KeepWarmCostModel {
   readonly pingPico: number;
 }
 
-/** Resolves prices to integer picodollars; every bad value is reported in one RangeError. */
+/**
+ * Resolves prices to integer picodollars with the gateway's own pricing
+ * (src/budget/keep-warm-price.ts), so the bound and the planner cannot drift
+ * apart; every bad value is reported in one RangeError.
+ */
 export function keepWarmCostModel(options: KeepWarmCostOptions): KeepWarmCostModel {
   const t = options.idleReclaimMs;
   const pingIntervalMs = options.pingIntervalMs ?? Math.floor(0.9 * t);
-  const coldStartPricePerGb = options.coldStartPricePerGb ?? 0.000167;
-  const durationPrice = options.durationPricePerGbSecond ?? 0.0000166667;
-  const requestPrice = options.requestPrice ?? 0.0000002;
-  const pingBilledMs = options.pingBilledMs ?? 1;
   const problems: string[] = [];
-  const nonNegative = (name: string, v: number): void => {
-    if (!(Number.isFinite(v) && v >= 0))
-      problems.push(`${name} must be a finite number ≥ 0, got ${v}`);
-  };
   if (!(Number.isFinite(t) && t > 0))
     problems.push(`idleReclaimMs must be a finite number > 0, got ${t}`);
   if (!(Number.isFinite(pingIntervalMs) && pingIntervalMs > 0 && pingIntervalMs <= t))
     problems.push(`pingIntervalMs must be in (0, idleReclaimMs], got ${pingIntervalMs}`);
-  if (!(Number.isFinite(options.memoryMb) && options.memoryMb > 0))
-    problems.push(`memoryMb must be a finite number > 0, got ${options.memoryMb}`);
-  nonNegative('initMs', options.initMs);
-  nonNegative('rehydrateMs', options.rehydrateMs);
-  nonNegative('coldStartPricePerGb', coldStartPricePerGb);
-  nonNegative('durationPricePerGbSecond', durationPrice);
-  nonNegative('requestPrice', requestPrice);
-  nonNegative('pingBilledMs', pingBilledMs);
+  problems.push(...keepWarmPriceProblems(options));
   if (problems.length > 0) throw new RangeError(`keep-warm cost: ${problems.join('; ')}`);
-  const memoryGb = options.memoryMb / 1024;
-  const coldStartUsd =
-    memoryGb * coldStartPricePerGb +
-    ((memoryGb * (options.initMs + options.rehydrateMs)) / 1000) * durationPrice;
-  const pingUsd = requestPrice + ((memoryGb * pingBilledMs) / 1000) * durationPrice;
-  return {
-    idleReclaimMs: t,
-    pingIntervalMs,
-    coldStartPico: Math.round(coldStartUsd * PICO_PER_USD),
-    pingPico: Math.round(pingUsd * PICO_PER_USD),
-  };
+  const { coldStartPico, pingPico } = keepWarmPrice(options);
+  return { idleReclaimMs: t, pingIntervalMs, coldStartPico, pingPico };
 }
 
 /** Pings needed to carry an environment across a gap (0 when the gap is ≤ T). */

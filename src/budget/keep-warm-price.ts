@@ -1,8 +1,8 @@
 /**
  * What a cold start and a keep-warm ping cost, in integer picodollars: the
- * terms of the bench's keep-warm cost model (bench/lib/keep-warm-cost.ts),
- * computed the same way so the gateway's decisions and the bench's bound are
- * priced alike (test/unit/keep-warm-decision.test.ts holds them equal).
+ * terms of the bench's keep-warm cost model (bench/lib/keep-warm-cost.ts
+ * imports them from here, so the gateway's decisions and the bench's bound
+ * are priced alike).
  *
  * - A cold start = memoryGb × `coldStartPricePerGb` (the tenant-environment
  *   charge) + memoryGb × (`initMs` + `rehydrateMs`) / 1000 ×
@@ -16,7 +16,7 @@
  * once, and sums and comparisons after that are exact integer arithmetic.
  */
 
-const PICO_PER_USD = 1e12;
+export const PICO_PER_USD = 1e12;
 
 export interface KeepWarmPriceOptions {
   /** Configured function memory (MB). */
@@ -42,26 +42,32 @@ export interface KeepWarmPrice {
   readonly pingPico: number;
 }
 
-/** Resolves the prices; every bad value is reported in one RangeError. */
-export function keepWarmPrice(options: KeepWarmPriceOptions): KeepWarmPrice {
-  const coldStartPricePerGb = options.coldStartPricePerGb ?? 0.000167;
-  const durationPrice = options.durationPricePerGbSecond ?? 0.0000166667;
-  const requestPrice = options.requestPrice ?? 0.0000002;
-  const pingBilledMs = options.pingBilledMs ?? 1;
+/** Every bad value in the options, one message each (empty when they are all usable). */
+export function keepWarmPriceProblems(options: KeepWarmPriceOptions): string[] {
   const problems: string[] = [];
-  const nonNegative = (name: string, v: number): void => {
-    if (!(Number.isFinite(v) && v >= 0))
+  const nonNegative = (name: string, v: number | undefined): void => {
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0))
       problems.push(`${name} must be a finite number ≥ 0, got ${v}`);
   };
   if (!(Number.isFinite(options.memoryMb) && options.memoryMb > 0))
     problems.push(`memoryMb must be a finite number > 0, got ${options.memoryMb}`);
   nonNegative('initMs', options.initMs);
   nonNegative('rehydrateMs', options.rehydrateMs);
-  nonNegative('coldStartPricePerGb', coldStartPricePerGb);
-  nonNegative('durationPricePerGbSecond', durationPrice);
-  nonNegative('requestPrice', requestPrice);
-  nonNegative('pingBilledMs', pingBilledMs);
+  nonNegative('coldStartPricePerGb', options.coldStartPricePerGb);
+  nonNegative('durationPricePerGbSecond', options.durationPricePerGbSecond);
+  nonNegative('requestPrice', options.requestPrice);
+  nonNegative('pingBilledMs', options.pingBilledMs);
+  return problems;
+}
+
+/** Resolves the prices; every bad value is reported in one RangeError. */
+export function keepWarmPrice(options: KeepWarmPriceOptions): KeepWarmPrice {
+  const problems = keepWarmPriceProblems(options);
   if (problems.length > 0) throw new RangeError(`keep-warm price: ${problems.join('; ')}`);
+  const coldStartPricePerGb = options.coldStartPricePerGb ?? 0.000167;
+  const durationPrice = options.durationPricePerGbSecond ?? 0.0000166667;
+  const requestPrice = options.requestPrice ?? 0.0000002;
+  const pingBilledMs = options.pingBilledMs ?? 1;
   const memoryGb = options.memoryMb / 1024;
   const coldStartUsd =
     memoryGb * coldStartPricePerGb +

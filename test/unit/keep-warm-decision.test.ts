@@ -1,29 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import {
-  keepWarmCostModel,
-  pingsToBridge,
-  type KeepWarmCostOptions,
-} from '../../bench/lib/keep-warm-cost.js';
+import { keepWarmCostModel, pingsToBridge } from '../../bench/lib/keep-warm-cost.js';
+import { mulberry32 as random } from '../../bench/workload/prng.js';
 import { decidePing, type PingQuestion } from '../../src/budget/keep-warm-decision.js';
 import { keepWarmPrice, type KeepWarmPrice } from '../../src/budget/keep-warm-price.js';
 
 /**
- * The expected-cost rule of the keep-warm planner, and its prices, against
- * the bench's cost model (bench/lib/keep-warm-cost.ts): the same terms, and
- * on a key whose gaps are all alike the same cost as the clairvoyant bound.
+ * The keep-warm planner's prices, and its expected-cost rule against the
+ * bench's cost model (bench/lib/keep-warm-cost.ts, priced by the same
+ * module): on a key whose gaps are all alike, the same cost as the
+ * clairvoyant bound.
  */
-
-/** mulberry32: a seeded generator, so a failure names its case. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function question(
   gaps: number[],
@@ -66,23 +52,26 @@ function costOfGap(g: number, history: number[], L: number, step: number, price:
 }
 
 describe('keep-warm prices', () => {
-  it("are the bench cost model's, to the picodollar", () => {
-    const rnd = random(7);
-    for (let i = 0; i < 200; i++) {
-      const options: KeepWarmCostOptions = {
-        idleReclaimMs: 1_000,
-        memoryMb: 128 + Math.floor(rnd() * 10_112),
-        initMs: Math.floor(rnd() * 5_000),
-        rehydrateMs: Math.floor(rnd() * 2_000),
-        ...(rnd() < 0.5 ? { coldStartPricePerGb: rnd() * 0.001 } : {}),
-        ...(rnd() < 0.5 ? { pingBilledMs: 1 + Math.floor(rnd() * 10) } : {}),
-      };
-      const model = keepWarmCostModel(options);
-      expect(keepWarmPrice(options), JSON.stringify(options)).toEqual({
-        coldStartPico: model.coldStartPico,
-        pingPico: model.pingPico,
-      });
-    }
+  it("are AWS Lambda's x86 list prices by default, in picodollars", () => {
+    // Act: 512 MB, 800 ms init, 200 ms rehydration.
+    const price = keepWarmPrice({ memoryMb: 512, initMs: 800, rehydrateMs: 200 });
+    // Assess: 0.5 GB × 0.000167 + 0.5 GB × 1 s × 0.0000166667 = 91.83335 µUSD;
+    // a ping = 0.2 µUSD + 0.5 GB × 0.001 s × 0.0000166667 = 0.20833335 µUSD.
+    expect(price).toEqual({ coldStartPico: 91_833_350, pingPico: 208_333 });
+  });
+
+  it('follow every price the caller overrides', () => {
+    const price = keepWarmPrice({
+      memoryMb: 1_024,
+      initMs: 1_000,
+      rehydrateMs: 0,
+      coldStartPricePerGb: 0.000001,
+      durationPricePerGbSecond: 0.000002,
+      requestPrice: 0.000003,
+      pingBilledMs: 500,
+    });
+    // 1 GB × 1 µUSD + 1 GB × 1 s × 2 µUSD; a ping = 3 µUSD + 1 GB × 0.5 s × 2 µUSD.
+    expect(price).toEqual({ coldStartPico: 3_000_000, pingPico: 4_000_000 });
   });
 
   it('reports every bad value at once', () => {
