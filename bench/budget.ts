@@ -60,10 +60,10 @@ import { generateTimedZipf, type TimedZipfOptions } from './workload/timed-zipf.
  * duration and the clients' retry backoff (real milliseconds), which are a
  * larger share of T here than on Lambda.
  *
- * Costs (bench/lib/keep-warm-cost.ts) are the host's counts priced: cold
+ * Costs (bench/lib/keep-warm-cost.ts) are counts priced: the host's cold
  * starts (each a tenant-environment charge plus billed init and
- * rehydration) and keep-warm pings (host invocations beyond the requests
- * that ran), per 1,000 requests of the trace. The clairvoyant bound is
+ * rehydration) and the gateway's keep-warm pings
+ * (warmroute_keep_warm_invocations_total), per 1,000 requests of the trace. The clairvoyant bound is
  * computed from the same trace.
  */
 
@@ -248,8 +248,22 @@ function hostCounts(s: ScenarioHost): HostCounts {
   };
 }
 
-/** Host invocations beyond the requests that ran: keep-warm pings (0 without keep-warm). */
-function pingsOf(records: readonly TimedRecord<Outcome>[], host: HostCounts): number {
+/**
+ * Keep-warm pings the gateway sent for the function (its
+ * warmroute_keep_warm_invocations_total; 0 without keep-warm). Not the host's
+ * invocations minus the requests that ran: a request the client gave up on
+ * (headers timeout) still runs on the host and would count as a ping.
+ */
+function pingsOf(
+  metrics: Record<string, { labels: Record<string, unknown>; value: number }[]> | undefined,
+): number {
+  return (metrics?.['warmroute_keep_warm_invocations_total'] ?? [])
+    .filter((v) => v.labels['function'] === WRAPPED_FUNCTION)
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Host invocations beyond the requests that answered (pings, and requests the client gave up on): a check, in the JSON. */
+function unansweredInvocations(records: readonly TimedRecord<Outcome>[], host: HostCounts): number {
   // A function error ran too (status 200 with X-Amz-Function-Error).
   const ran = records.filter(
     (r) => r.result !== undefined || (r.error as { status?: unknown } | undefined)?.status === 200,
@@ -290,19 +304,22 @@ async function runTrace(
     };
     rows[row] = await withScenarioHost(hostLimits(p), async (s): Promise<Row> => {
       let result: TimedDriveResult<Outcome>;
+      let pings = 0;
       if (row === 'key-as-tenant') {
         result = await runKeyAsTenant(s, options);
       } else {
         const run = await runWarmroute(s, gateways[row], options);
         if (!run.available) return run;
         result = run.result;
+        pings = pingsOf(run.metrics);
         metrics[row] = run.metrics;
       }
       const host = hostCounts(s);
-      return {
-        available: true,
-        figures: rowFigures(result.records, host, pingsOf(result.records, host), model),
-      };
+      metrics[`${row}: host invocations beyond answered requests`] = unansweredInvocations(
+        result.records,
+        host,
+      );
+      return { available: true, figures: rowFigures(result.records, host, pings, model) };
     });
     // A row that did not run still counts as done for the bar.
     progress.tick(arrivals.length - settled);
