@@ -1,46 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mulberry32 } from '../../bench/workload/prng.js';
-import type { FunctionDefinition } from '../../src/localhost/function-registry.js';
 import { DEFAULT_ACCOUNT_CONCURRENCY } from '../../src/localhost/local-host.js';
-import {
-  EnvironmentPool,
-  type Acquired,
-  type PooledEnvironment,
-  type PoolOptions,
-} from '../../src/localhost/pool.js';
+import { EnvironmentPool, type PoolOptions } from '../../src/localhost/pool.js';
 import { resolveReclaim, unrefTimeout, type ReclaimOptions } from '../../src/localhost/reclaim.js';
-
-function fn(name: string, extra: Partial<FunctionDefinition> = {}): FunctionDefinition {
-  return {
-    name,
-    codeDir: '/code',
-    handler: 'index.handler',
-    tenancy: 'PER_TENANT',
-    memoryMb: 128,
-    timeoutSeconds: 3,
-    reservedConcurrency: undefined,
-    environment: {},
-    ...extra,
-  };
-}
-
-let seq = 0;
-
-class FakeEnv implements PooledEnvironment {
-  readonly id = `env-${++seq}`;
-  state: 'busy' | 'idle' = 'busy';
-  lastUsedAt = 0;
-  retiring = false;
-  destroyed = false;
-  constructor(
-    readonly fn: FunctionDefinition,
-    readonly tenantId: string | undefined,
-  ) {}
-  destroy(): Promise<void> {
-    this.destroyed = true;
-    return Promise.resolve();
-  }
-}
+import { acquired, FakeEnv, fn } from '../helpers/pool-fixtures.js';
 
 interface IdlePoolOptions {
   idleReclaimMs?: number;
@@ -81,11 +44,6 @@ function idlePool(options: IdlePoolOptions = {}) {
       now += ms;
     },
   };
-}
-
-function acquired(r: Acquired<FakeEnv>): FakeEnv {
-  if ('throttled' in r) throw new Error(`throttled: ${String(r.throttled)} ${r.message}`);
-  return r.env;
 }
 
 /** One invocation of `tenant` on `f`: acquire, release; returns the environment and whether it was cold. */

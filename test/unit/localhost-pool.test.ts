@@ -1,42 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { FunctionDefinition } from '../../src/localhost/function-registry.js';
 import { DEFAULT_ACCOUNT_CONCURRENCY } from '../../src/localhost/local-host.js';
-import {
-  EnvironmentPool,
-  tenantEnvironmentCap,
-  type PooledEnvironment,
-} from '../../src/localhost/pool.js';
-
-function fn(name: string, extra: Partial<FunctionDefinition> = {}): FunctionDefinition {
-  return {
-    name,
-    codeDir: '/code',
-    handler: 'index.handler',
-    tenancy: 'PER_TENANT',
-    memoryMb: 128,
-    timeoutSeconds: 3,
-    reservedConcurrency: undefined,
-    environment: {},
-    ...extra,
-  };
-}
-
-class FakeEnv implements PooledEnvironment {
-  static seq = 0;
-  readonly id = `env-${++FakeEnv.seq}`;
-  state: 'busy' | 'idle' = 'busy';
-  lastUsedAt = 0;
-  retiring = false;
-  destroyed = false;
-  constructor(
-    readonly fn: FunctionDefinition,
-    readonly tenantId: string | undefined,
-  ) {}
-  destroy(): Promise<void> {
-    this.destroyed = true;
-    return Promise.resolve();
-  }
-}
+import { EnvironmentPool, tenantEnvironmentCap } from '../../src/localhost/pool.js';
+import { acquired, FakeEnv, fn } from '../helpers/pool-fixtures.js';
 
 function pool(options: { maxEnvironments?: number; idleTimeoutMs?: number } = {}) {
   let now = 1_000;
@@ -62,11 +27,6 @@ function pool(options: { maxEnvironments?: number; idleTimeoutMs?: number } = {}
       now += ms;
     },
   };
-}
-
-function acquired<E>(r: { env: E } | { throttled: string | null }): E {
-  if ('throttled' in r) throw new Error(`throttled: ${r.throttled}`);
-  return r.env;
 }
 
 describe('EnvironmentPool', () => {
