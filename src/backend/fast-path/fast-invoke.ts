@@ -1,10 +1,8 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { HttpResponse } from '@smithy/protocol-http';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Pool, type Dispatcher } from 'undici';
-import { packageRoot } from '../../paths.js';
+import { packageVersion } from '../../status/package-version.js';
 import { fastPathInternals, type OperationView, type ResolvedConfigView } from './sdk-internals.js';
 import { allHeaders, invokeHeaders } from './response-headers.js';
 import { canonicalInvokePath, InvokeSigner, invokePath, sha256Hex } from './sigv4-signer.js';
@@ -88,18 +86,6 @@ function escapeUserAgent(s: string): string {
   return s.replace(/[^!$%&'*+\-.^_`|~\w/#]/g, '-');
 }
 
-/** warmroute's own version (package.json), read once for the user agent. */
-let ownVersion: string | undefined;
-function warmrouteVersion(): string {
-  if (ownVersion === undefined) {
-    const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as {
-      version?: unknown;
-    };
-    ownVersion = typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  }
-  return ownVersion;
-}
-
 /**
  * The `User-Agent` of a signed Invoke: `warmroute#<version>`, the SDK's own
  * `aws-sdk-js#<version>` pair, then any `customUserAgent` pairs the client
@@ -113,7 +99,7 @@ export function shortUserAgent(
   defaults: readonly (readonly [string, string | undefined])[],
   custom: readonly (readonly [string, string | undefined])[],
 ): string {
-  const pairs: (readonly [string, string | undefined])[] = [['warmroute', warmrouteVersion()]];
+  const pairs: (readonly [string, string | undefined])[] = [['warmroute', packageVersion()]];
   for (const pair of defaults) if (pair[0] === 'aws-sdk-js') pairs.push(pair);
   pairs.push(...custom);
   return pairs
