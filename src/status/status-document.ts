@@ -92,6 +92,24 @@ export interface DirectoryStatus {
   readonly reason: string | null;
 }
 
+/** One function's tenant-environment budget, now (src/status/budget-status.ts). */
+export interface FunctionBudgetStatus {
+  /** The function label as the metrics have it. */
+  readonly name: string;
+  /** Tenant environments the gateway estimates alive (`warmroute_tenant_budget_alive`). */
+  readonly alive: number;
+  /** Tenant environments Lambda allows the function (`warmroute_tenant_budget_cap`). */
+  readonly cap: number;
+  /** The learned idle lifetime in seconds (`warmroute_idle_lifetime_seconds`); null until learned. */
+  readonly idleLifetimeSeconds: number | null;
+  /** Keep-warm since the gateway started; null where no route of the function opted in. */
+  readonly keepWarm: {
+    readonly pings: number;
+    readonly costUsd: number;
+    readonly coldStartsAvoided: number;
+  } | null;
+}
+
 export interface StatusDocument {
   /** Schema version of this document. */
   readonly v: 1;
@@ -128,6 +146,8 @@ export interface StatusDocument {
   /** Refusals by reason over the window, sorted by count, largest first. */
   readonly rejectionReasons: readonly { readonly reason: string; readonly count: number }[];
   readonly directory: DirectoryStatus;
+  /** Each tenant-isolated function's tenant-environment budget now, sorted by name; empty before one is invoked. */
+  readonly budgets: readonly FunctionBudgetStatus[];
   /** Present only when the gateway runs its embedded local host. */
   readonly localHost?: { readonly functions: readonly LocalHostFunctionStatus[] };
 }

@@ -4,6 +4,7 @@ import { durationBuckets, type Metrics } from '../metrics.js';
 import type { Scheduler } from '../scheduler/types.js';
 import { readCumulative, StatusLabels, type CumulativeReading } from './cumulative-read.js';
 import { intervalDelta, type IntervalDelta } from './interval-delta.js';
+import { readBudgets } from './budget-status.js';
 import { localHostStatus, type LocalHostSource } from './local-host-status.js';
 import { Ring } from './ring.js';
 import {
@@ -248,6 +249,8 @@ export class StatusSampler {
     const deltas = samples.map((s) => s.delta);
     deltas.push(partialDelta);
     const summary = summarize(deltas, now.reading.functions.keys(), durationBuckets);
+    // Gauges of current state (and keep-warm totals): read now, outside the serialised read.
+    const budgets = await readBudgets(this.#sources.metrics.registry);
     return {
       v: 1,
       generatedAt: new Date(now.t).toISOString(),
@@ -258,6 +261,7 @@ export class StatusSampler {
       series,
       ...summary,
       directory: inputs.directory,
+      budgets,
       ...(inputs.localHost === undefined ? {} : { localHost: inputs.localHost }),
     };
   }

@@ -4,7 +4,7 @@ import { byTestId } from './dom.js';
 import { ExplainBox } from './explain.js';
 import { Poller } from './poller.js';
 import { renderLastUpdated, renderSummary } from './render-summary.js';
-import { renderFunctions, renderLocalHost, renderReasons } from './render-tables.js';
+import { renderBudgets, renderFunctions, renderLocalHost, renderReasons } from './render-tables.js';
 import { fetchStatus } from './status-client.js';
 import { setUpTheme } from './theme.js';
 
@@ -17,6 +17,7 @@ function render(doc: StatusDocument): void {
   renderSummary(doc);
   renderFunctions(doc);
   renderReasons(doc);
+  renderBudgets(doc);
   renderLocalHost(doc);
   charts.update(doc);
   renderLastUpdated(doc);

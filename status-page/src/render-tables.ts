@@ -1,6 +1,6 @@
 import type { StatusDocument } from '../../src/status/status-document.js';
 import { byId, element, figureCell } from './dom.js';
-import { formatCount, formatPercent, rawValue } from './format.js';
+import { formatCount, formatMs, formatPercent, formatUsd, rawValue } from './format.js';
 
 function countCell(field: string, n: number): HTMLTableCellElement {
   return figureCell(field, rawValue(n), formatCount(n));
@@ -73,6 +73,51 @@ export function renderLocalHost(doc: StatusDocument): void {
         countCell('live', fn.live),
         countCell('idle', fn.idle),
         countCell('evictions', fn.evictions),
+      );
+      return row;
+    }),
+  );
+}
+
+/**
+ * Each tenant-isolated function's budget now: estimated alive tenant
+ * environments against the cap, the learned idle lifetime, and keep-warm
+ * totals since start where a route opted in.
+ */
+export function renderBudgets(doc: StatusDocument): void {
+  fillTable(
+    'tenant-budget',
+    doc.budgets.map((b) => {
+      const row = element('tr');
+      row.dataset.budgetFunction = b.name;
+      const use = b.cap > 0 ? b.alive / b.cap : null;
+      const idleMs = b.idleLifetimeSeconds === null ? null : b.idleLifetimeSeconds * 1000;
+      const kw = b.keepWarm;
+      row.append(
+        nameCell(b.name),
+        countCell('alive', b.alive),
+        countCell('cap', b.cap),
+        figureCell('use', rawValue(use), formatPercent(use)),
+        figureCell(
+          'idle-lifetime',
+          rawValue(idleMs),
+          idleMs === null ? 'learning' : formatMs(idleMs),
+        ),
+        figureCell(
+          'keep-warm-pings',
+          rawValue(kw?.pings ?? null),
+          kw === null ? '—' : formatCount(kw.pings),
+        ),
+        figureCell(
+          'keep-warm-cost',
+          rawValue(kw?.costUsd ?? null),
+          kw === null ? '—' : formatUsd(kw.costUsd),
+        ),
+        figureCell(
+          'cold-starts-avoided',
+          rawValue(kw?.coldStartsAvoided ?? null),
+          kw === null ? '—' : formatCount(kw.coldStartsAvoided),
+        ),
       );
       return row;
     }),

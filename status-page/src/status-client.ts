@@ -27,6 +27,7 @@ export function isStatusDocument(value: unknown): value is StatusDocument {
     Array.isArray(value.missReasons) &&
     Array.isArray(value.rejectionReasons) &&
     isObject(value.directory) &&
+    Array.isArray(value.budgets) &&
     (value.localHost === undefined || isObject(value.localHost))
   );
 }
