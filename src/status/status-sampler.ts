@@ -55,7 +55,7 @@ import { hitRatio, latency, summarize } from './window-summary.js';
 export interface StatusSources {
   /** The gateway's registry and metric objects (src/metrics.ts). */
   readonly metrics: Metrics;
-  readonly directory: Pick<Directory, 'health' | 'counters'>;
+  readonly directory: Pick<Directory, 'health'>;
   readonly scheduler: Pick<Scheduler, 'stats'>;
   /** The embedded local host, when the gateway runs one. */
   readonly localHost?: LocalHostSource | undefined;

@@ -77,22 +77,6 @@ describe('status page: tenant budget rows', () => {
         metrics,
         directory: {
           health: () => ({ status: 'ok', store: 'memory' }),
-          counters: () => ({
-            resolves: 0,
-            l1Hits: 0,
-            l1Misses: 0,
-            fallbackResolves: 0,
-            storeLookups: 0,
-            storeErrors: 0,
-            mappingsCreated: 0,
-            pubsubInvalidations: 0,
-            epochChanges: 0,
-            statsFlushes: 0,
-            statsPending: 0,
-            statsDropped: 0,
-            degraded: false,
-            degradedSeconds: 0,
-          }),
         },
         scheduler: {
           stats: () => ({

@@ -6,7 +6,7 @@ import { defaults } from '../../src/config/schema.js';
 import { KeyDirectory } from '../../src/directory/directory.js';
 import { MemoryDirectoryStore } from '../../src/directory/memory-store.js';
 import type { DirectoryStore } from '../../src/directory/store.js';
-import type { DirectoryCounters, DirectoryHealth } from '../../src/directory/types.js';
+import type { DirectoryHealth } from '../../src/directory/types.js';
 import { WarmrouteError } from '../../src/errors.js';
 import { InvocationMetrics } from '../../src/invoker/invocation-metrics.js';
 import { MAX_FUNCTION_LABELS } from '../../src/invoker/metric-labels.js';
@@ -49,25 +49,6 @@ const fakeScheduler = {
   } as SchedulerStats,
 };
 
-function counters(): DirectoryCounters {
-  return {
-    resolves: 0,
-    l1Hits: 0,
-    l1Misses: 0,
-    fallbackResolves: 0,
-    storeLookups: 0,
-    storeErrors: 0,
-    mappingsCreated: 0,
-    pubsubInvalidations: 0,
-    epochChanges: 0,
-    statsFlushes: 0,
-    statsPending: 0,
-    statsDropped: 0,
-    degraded: false,
-    degradedSeconds: 0,
-  };
-}
-
 /** A gateway's metrics fed the way the invoker feeds them, and a sampler over them on a fake clock. */
 function setup(
   options: {
@@ -87,7 +68,6 @@ function setup(
       metrics,
       directory: {
         health: options.health ?? (() => ({ status: 'ok', store: 'memory' })),
-        counters,
       },
       scheduler: { stats: () => scheduler.stats },
       localHost: options.localHost,
@@ -428,7 +408,7 @@ describe('status sampler', () => {
     const sampler = new StatusSampler(
       {
         metrics: flaky,
-        directory: { health: () => ({ status: 'ok', store: 'memory' }), counters },
+        directory: { health: () => ({ status: 'ok', store: 'memory' }) },
         scheduler: { stats: () => fakeScheduler.stats },
         version: '1',
       },
