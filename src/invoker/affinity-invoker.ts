@@ -165,15 +165,23 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
    * default cap), so past this many an undeclared function runs without one.
    */
   let undeclaredGates = 0;
+  /**
+   * Kept apart from `handles`, which is cleared when full: a budget must
+   * outlive its handle, or a clear would forget every live tenant (and the
+   * undeclared count, never lowered, would leave rebuilt handles without one).
+   */
+  const gates = new Map<string, BudgetGate>();
   function gateOf(name: string, fn: Readonly<GatewayFunctionSettings>, label: string) {
     const budget = deps.budget;
     if (budget === undefined || fn.tenancy !== 'PER_TENANT') return undefined;
+    const known = gates.get(name);
+    if (known !== undefined) return known;
     if (!Object.hasOwn(deps.functions, name)) {
       if (undeclaredGates >= MAX_FUNCTION_LABELS) return undefined;
       undeclaredGates++;
     }
     const cap = tenantEnvironmentCapOf(fn);
-    return new BudgetGate({
+    const gate = new BudgetGate({
       functionName: name,
       cap,
       poolReserve: budget.routes.poolReserveOf(name, cap),
@@ -184,6 +192,8 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
         deps.metrics.tenantBudgetSpills.inc({ function: label, policy, outcome });
       },
     });
+    gates.set(name, gate);
+    return gate;
   }
   function handleOf(name: string, fn: Readonly<GatewayFunctionSettings>): FunctionHandle {
     let handle = handles.get(name);
@@ -400,8 +410,8 @@ export function createAffinityInvoker(deps: AffinityInvokerDeps): AffinityInvoke
     };
   }
 
-  function* budgetGates(): Generator<BudgetGate> {
-    for (const handle of handles.values()) if (handle.gate !== undefined) yield handle.gate;
+  function budgetGates(): Iterable<BudgetGate> {
+    return gates.values();
   }
 
   deps.metrics.watchBudgets(function* (): Generator<BudgetGaugeReading> {
