@@ -54,7 +54,8 @@ export class RouteBudgets {
     const rpc = routeBudgetOf(config.rpcBudget, config.maxQueueWaitMs);
     // The SDK's embedded transport is the RPC route without HTTP.
     this.byRoute.set('rpc', rpc);
-    this.byRoute.set('sdk', rpc);
+    // It passes no domain, so under a pooling rpcBudget it keeps the default (queue).
+    this.byRoute.set('sdk', rpc.policy === 'pool' ? this.default : rpc);
     this.rpcPools = rpc.policy === 'pool';
     for (const route of config.routes) {
       const budget = routeBudgetOf(route.budget, config.maxQueueWaitMs);

@@ -65,11 +65,11 @@ export function registerProxyRoute(
       keySpec.extractor(request, matched?.pathParameters ?? null),
       keySpec.describe,
     );
-    const domain = domainOf?.(request, matched?.pathParameters ?? null);
     // A path under the prefix that no resource serves invokes nothing.
     if (matched === undefined) {
       throw new WarmrouteError('WR_ERR_ROUTE_NOT_FOUND', [`${request.method} ${target.path}`]);
     }
+    const domain = domainOf?.(request, matched.pathParameters);
 
     const event = buildProxyEvent(
       {

@@ -60,7 +60,6 @@ export function registerRpcRoute(
     { schema: { params: RpcParamsSchema } },
     async (request, reply) => {
       const key = readValidKey(keyFromHeader(request, null), keyWhere);
-      const domain = domainOf?.(request, null);
       const modeHeader = request.headers['x-affinity-mode'];
       const mode =
         modeHeader === undefined
@@ -73,6 +72,8 @@ export function registerRpcRoute(
           `x-affinity-mode must be ${CALL_MODES.join(' or ')}`,
         ]);
       }
+      // Only affinity mode has a budget to spill from: other modes need no domain.
+      const domain = mode === 'affinity' ? domainOf?.(request, null) : undefined;
       const body = Buffer.isBuffer(request.body) ? request.body : undefined;
       let payload: Buffer = EMPTY_PAYLOAD;
       if (body !== undefined && body.length > 0) {
