@@ -185,7 +185,6 @@ async function runWrk(
   };
 }
 
-/** utime and stime (s) of the process's main thread, the one V8 samples. */
 /** CPU of the process's main thread (its JavaScript), not of its other threads. */
 function threadCpu(pid: number): { user: number; system: number } {
   return cpuOf(statFields(`/proc/${pid}/task/${pid}/stat`));
